@@ -13,7 +13,9 @@ function missingTool(tool: string): boolean {
 }
 
 /** Returns null when the privileged suite can run, else the reason it cannot. */
-export function privilegedUnavailable(tools: readonly string[] = ['ip', 'tc', 'tcpdump', 'tshark']): string | null {
+export function privilegedUnavailable(
+  tools: readonly string[] = ['ip', 'tc', 'tcpdump', 'tshark'],
+): string | null {
   if (process.getuid?.() !== 0) return 'not running as root';
   try {
     accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
