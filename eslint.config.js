@@ -25,10 +25,9 @@ function forbidden(folder, ok) {
     .filter((f) => f !== folder && !ok.includes(f))
     .map((f) => {
       const file = ok.find((o) => o.startsWith(`${f}/`));
-      const group = [`../${f}`, `../${f}/*`, `../../${f}/*`];
-      if (file !== undefined) group.push(`!../${file}.ts`);
+      const except = file === undefined ? '' : `(?!${file.slice(f.length + 1)}(\\.ts)?$)`;
       return {
-        group,
+        regex: `^(\\.\\./)+${f}(/${except}|$)`,
         message: `src/${folder} may import only ${ok.join(', ') || 'nothing'} (ARCHITECTURE.md)`,
       };
     });
