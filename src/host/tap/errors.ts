@@ -1,0 +1,21 @@
+/** Why a Linux TAP device could not be opened or used. */
+export type TapErrorCode =
+  | 'TUN_UNAVAILABLE' // /dev/net/tun could not be opened (no module, no permission)
+  | 'NO_SUCH_INTERFACE' // the named interface does not exist in this network namespace
+  | 'NOT_A_TAP' // it exists but TUNSETIFF refused it (a veth, a tun, flags mismatch)
+  | 'BAD_NAME' // empty, too long for IFNAMSIZ, or not ASCII
+  | 'IOCTL_FAILED' // a configuration ioctl failed (see errno)
+  | 'WRITE_REJECTED' // the kernel refused a frame (EINVAL: a header Linux rejects)
+  | 'IO_ERROR' // any other read/write failure
+  | 'CLOSED';
+
+export class TapError extends Error {
+  constructor(
+    readonly code: TapErrorCode,
+    message: string,
+    readonly errno = 0,
+  ) {
+    super(message);
+    this.name = 'TapError';
+  }
+}

@@ -1,0 +1,2 @@
+export { LinuxTap, TUN_F, TUN_OFFLOAD_ALL, type TapOpenOptions } from './linux-tap.ts';
+export { TapError, type TapErrorCode } from './errors.ts';

@@ -1,0 +1,197 @@
+// A Linux TAP device opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR through libc (koffi), so every
+// read() yields one virtio_net_hdr + Ethernet frame and every write() takes one. Mirrors what
+// QEMU's tap backend does (net/tap-linux.c: tap_open, tap_fd_set_vnet_hdr_len, tap_fd_set_offload).
+import { existsSync } from 'node:fs';
+import koffi from 'koffi';
+import { TapError } from './errors.ts';
+
+const O_RDWR = 0o2;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const EAGAIN = 11;
+const EINTR = 4;
+const EINVAL = 22;
+const POLLIN = 0x1;
+
+// uapi/linux/if_tun.h (x86-64 values)
+const TUNSETIFF = 0x400454ca;
+const TUNSETOFFLOAD = 0x400454d0;
+const TUNGETVNETHDRSZ = 0x800454d7;
+const TUNSETVNETHDRSZ = 0x400454d8;
+const IFF_TAP = 0x0002;
+const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+const IFNAMSIZ = 16;
+const IFREQ_SIZE = 40; // char ifr_name[16] + 24-byte union; ifr_flags is a short at offset 16
+
+/** TUNSETOFFLOAD bits: what this reader accepts from the kernel (the kernel → reader direction only). */
+export const TUN_F = {
+  CSUM: 0x01,
+  TSO4: 0x02,
+  TSO6: 0x04,
+  TSO_ECN: 0x08,
+  UFO: 0x10,
+  USO4: 0x20, // newer than Debian 12's headers
+  USO6: 0x40,
+} as const;
+
+/** Offloads a vnet-header guest normally wants: checksum, TSO v4/v6 with ECN, USO v4/v6. */
+export const TUN_OFFLOAD_ALL = TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6 | TUN_F.TSO_ECN | TUN_F.USO4 | TUN_F.USO6;
+
+interface Libc {
+  open(path: string, flags: number): number;
+  close(fd: number): number;
+  ioctlPtr(fd: number, req: number, arg: Uint8Array): number;
+  ioctlVal(fd: number, req: number, arg: number): number;
+  read(fd: number, buf: Uint8Array, n: number): number;
+  write(fd: number, buf: Uint8Array, n: number): number;
+  poll(fds: Uint8Array, nfds: number, timeoutMs: number): number;
+  errno(): number;
+}
+
+let libc: Libc | undefined;
+
+function loadLibc(): Libc {
+  if (libc !== undefined) return libc;
+  const lib = koffi.load('libc.so.6');
+  // ioctl is variadic in C; two fixed prototypes of the same symbol give pointer and value forms.
+  libc = {
+    open: lib.func('int open(const char *path, int flags)'),
+    close: lib.func('int close(int fd)'),
+    ioctlPtr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']),
+    ioctlVal: lib.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']),
+    read: lib.func('long read(int fd, void *buf, unsigned long n)'),
+    write: lib.func('long write(int fd, const void *buf, unsigned long n)'),
+    poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
+    errno: () => koffi.errno(),
+  };
+  return libc;
+}
+
+export interface TapOpenOptions {
+  /** virtio_net_hdr length the kernel reads and writes in front of each frame: 10 or 12. Default 12. */
+  vnetHdrLen?: 10 | 12;
+  /** TUNSETOFFLOAD flags (TUN_F.*); default TUN_OFFLOAD_ALL. 0 makes the kernel segment and checksum. */
+  offloads?: number;
+  /** Open non-blocking: read() then returns -1 when no frame is waiting. Default true. */
+  nonBlocking?: boolean;
+}
+
+/** An open TAP file descriptor. Reads and writes move whole `vnet header + frame` units. */
+export class LinuxTap {
+  private closed = false;
+  private readonly pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
+
+  private constructor(
+    readonly name: string,
+    readonly fd: number,
+    readonly vnetHdrLen: number,
+    readonly offloads: number,
+    private readonly c: Libc,
+  ) {
+    const dv = new DataView(this.pollfd.buffer);
+    dv.setInt32(0, fd, true);
+    dv.setInt16(4, POLLIN, true);
+  }
+
+  /**
+   * Attaches to the existing TAP interface `name` in the current network namespace (as a VMM
+   * attaches to a tap made with `ip tuntap add … vnet_hdr`). Refuses to create a new one.
+   */
+  static open(name: string, opts: TapOpenOptions = {}): LinuxTap {
+    if (name.length === 0 || name.length >= IFNAMSIZ || !/^[\x21-\x7e]+$/.test(name) || name.includes('/')) {
+      throw new TapError('BAD_NAME', `tap: bad interface name ${JSON.stringify(name)}`);
+    }
+    // TUNSETIFF would silently create a new device for an unknown name; a user asking for an
+    // existing tap wants an error instead.
+    if (!existsSync(`/sys/class/net/${name}`)) {
+      throw new TapError(
+        'NO_SUCH_INTERFACE',
+        `tap: interface ${name} does not exist in this network namespace`,
+      );
+    }
+    const c = loadLibc();
+    const flags = O_RDWR | O_CLOEXEC | (opts.nonBlocking === false ? 0 : O_NONBLOCK);
+    const fd = c.open('/dev/net/tun', flags);
+    if (fd < 0) {
+      const e = c.errno();
+      throw new TapError('TUN_UNAVAILABLE', `tap: cannot open /dev/net/tun (errno ${e})`, e);
+    }
+    const fail = (code: 'NOT_A_TAP' | 'IOCTL_FAILED', what: string): never => {
+      const e = c.errno();
+      c.close(fd);
+      throw new TapError(code, `tap: ${what} failed on ${name} (errno ${e})`, e);
+    };
+    const ifr = new Uint8Array(IFREQ_SIZE);
+    for (let i = 0; i < name.length; i++) ifr[i] = name.charCodeAt(i);
+    new DataView(ifr.buffer).setUint16(16, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, true);
+    if (c.ioctlPtr(fd, TUNSETIFF, ifr) < 0) fail('NOT_A_TAP', 'TUNSETIFF');
+
+    const hdrLen = opts.vnetHdrLen ?? 12;
+    const sz = new Uint8Array(4);
+    new DataView(sz.buffer).setInt32(0, hdrLen, true);
+    if (c.ioctlPtr(fd, TUNSETVNETHDRSZ, sz) < 0) fail('IOCTL_FAILED', 'TUNSETVNETHDRSZ');
+    sz.fill(0);
+    if (c.ioctlPtr(fd, TUNGETVNETHDRSZ, sz) < 0) fail('IOCTL_FAILED', 'TUNGETVNETHDRSZ');
+    const got = new DataView(sz.buffer).getInt32(0, true);
+    if (got !== hdrLen) fail('IOCTL_FAILED', `TUNSETVNETHDRSZ read back ${got}`);
+
+    const offloads = opts.offloads ?? TUN_OFFLOAD_ALL;
+    if (c.ioctlVal(fd, TUNSETOFFLOAD, offloads) < 0)
+      fail('IOCTL_FAILED', `TUNSETOFFLOAD 0x${offloads.toString(16)}`);
+    return new LinuxTap(name, fd, hdrLen, offloads, c);
+  }
+
+  /**
+   * Reads one `vnet header + frame` into buf[off, off+len). Returns its length, or -1 when nothing
+   * is waiting (non-blocking). A frame longer than `len` is truncated by the kernel: pass ≥ 65 601.
+   */
+  read(buf: Uint8Array, off: number, len: number): number {
+    this.assertOpen();
+    const view = off === 0 && len === buf.length ? buf : buf.subarray(off, off + len);
+    for (;;) {
+      const n = this.c.read(this.fd, view, len);
+      if (n >= 0) return n;
+      const e = this.c.errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return -1;
+      throw new TapError('IO_ERROR', `tap: read on ${this.name} failed (errno ${e})`, e);
+    }
+  }
+
+  /**
+   * Writes one `vnet header + frame`. Returns false when the kernel queue is full (non-blocking);
+   * throws WRITE_REJECTED when Linux refuses the header (EINVAL, see virtio_net_hdr_to_skb).
+   */
+  write(buf: Uint8Array, off: number, len: number): boolean {
+    this.assertOpen();
+    const view = off === 0 && len === buf.length ? buf : buf.subarray(off, off + len);
+    for (;;) {
+      const n = this.c.write(this.fd, view, len);
+      if (n >= 0) return true;
+      const e = this.c.errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return false;
+      if (e === EINVAL)
+        throw new TapError('WRITE_REJECTED', `tap: ${this.name} rejected a frame (EINVAL)`, e);
+      throw new TapError('IO_ERROR', `tap: write on ${this.name} failed (errno ${e})`, e);
+    }
+  }
+
+  /** Waits up to `timeoutMs` (blocking this thread: use it in the worker serving the port). */
+  waitReadable(timeoutMs: number): boolean {
+    this.assertOpen();
+    const n = this.c.poll(this.pollfd, 1, timeoutMs);
+    return n > 0 && (this.pollfd[6]! & POLLIN) !== 0;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.c.close(this.fd);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TapError('CLOSED', `tap: ${this.name} is closed`);
+  }
+}
