@@ -26,12 +26,18 @@ f.set(
   [0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, ...mac, ...ip(ourIp), 0, 0, 0, 0, 0, 0, ...ip(kernelIp)],
   14,
 );
-tap.write(frame, 0, frame.length);
 
+// Carrier comes on asynchronously (linkwatch, up to ~1 s after the fd attaches) and the kernel's
+// qdisc drops the reply until then, so re-ask every 200 ms like an ARP client would.
 const buf = new Uint8Array(65601);
-const deadline = Date.now() + 3000;
+const deadline = Date.now() + 5000;
+let nextAsk = 0;
 while (Date.now() < deadline && result.reply === undefined) {
-  if (!tap.waitReadable(100)) continue;
+  if (Date.now() >= nextAsk) {
+    tap.write(frame, 0, frame.length);
+    nextAsk = Date.now() + 200;
+  }
+  if (!tap.waitReadable(50)) continue;
   const n = tap.read(buf, 0, buf.length);
   if (n < 12 + 42) continue;
   const e = buf.subarray(12, n);
