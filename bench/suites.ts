@@ -1,4 +1,5 @@
 // Every benchmark suite, in the order the table prints them. Add one line per suite.
 import type { BenchSuite } from './harness.ts';
+import { linuxReferenceSuite } from './linux-reference.bench.ts';
 
-export const suites: BenchSuite[] = [];
+export const suites: BenchSuite[] = [linuxReferenceSuite];
