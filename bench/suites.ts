@@ -3,3 +3,4 @@ import type { BenchSuite } from './harness.ts';
 import { linuxReferenceSuite } from './linux-reference.bench.ts';
 
 export const suites: BenchSuite[] = [linuxReferenceSuite];
+suites.push((await import('./mbuf.bench.ts')).mbufSuite);

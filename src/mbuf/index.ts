@@ -1,0 +1,15 @@
+// Packet buffers: segment chains over pooled storage with PacketMeta, and the pool.
+export { MbufError, type MbufErrorCode } from './errors.ts';
+export { Mbuf } from './mbuf.ts';
+export { Mempool, mempoolBytes, type MempoolOptions } from './mempool.ts';
+export {
+  PacketMeta,
+  META_F_NEEDS_CSUM,
+  META_F_DATA_VALID,
+  META_GSO_NONE,
+  META_GSO_TCPV4,
+  META_GSO_UDP,
+  META_GSO_TCPV6,
+  META_GSO_UDP_L4,
+  META_GSO_ECN,
+} from './packet-meta.ts';

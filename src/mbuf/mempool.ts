@@ -1,0 +1,202 @@
+// A packet-buffer pool over one region of storage, in the spirit of DPDK's rte_mempool +
+// rte_pktmbuf and FreeBSD's mbuf clusters: fixed-size segments carved out of a caller-supplied
+// buffer (so the pool can live in a shared WebAssembly.Memory next to the checksum kernels) or an
+// ArrayBuffer of its own. Segment metadata lives in typed arrays indexed by segment number; free
+// lists are typed-array stacks; Mbuf objects are created once. Alloc/free allocate nothing.
+import { MbufError } from './errors.ts';
+import { Mbuf } from './mbuf.ts';
+
+export interface MempoolOptions {
+  /** Number of segments. Default: as many as the supplied buffer holds (required without a buffer). */
+  segments?: number;
+  /** Data bytes per segment (default 2048, like MCLBYTES). */
+  segmentSize?: number;
+  /** Bytes kept free in front of a fresh mbuf for prepending headers (default 128, at most half a segment). */
+  headroom?: number;
+  /** Number of Mbuf objects (packets), default = segments. */
+  mbufs?: number;
+  /** Storage to carve segments from (ArrayBuffer, SharedArrayBuffer, WebAssembly.Memory#buffer). */
+  buffer?: ArrayBufferLike;
+  byteOffset?: number;
+  /** Bytes of `buffer` the pool may use (default: the rest of the buffer). */
+  byteLength?: number;
+}
+
+/** Bytes of storage `segments` segments of `segmentSize` bytes need. */
+export function mempoolBytes(segments: number, segmentSize = 2048): number {
+  return segments * segmentSize;
+}
+
+export class Mempool {
+  /** The whole pool storage; segment s owns data[s*segmentSize, (s+1)*segmentSize). */
+  readonly data: Uint8Array;
+  readonly segmentSize: number;
+  readonly segmentCount: number;
+  readonly headroom: number;
+  readonly mbufCount: number;
+  /** Index into `data` of the first byte held by segment s. */
+  readonly segStart: Uint32Array;
+  /** Bytes held by segment s. */
+  readonly segLen: Uint32Array;
+  /** Next segment of the chain, -1 at the end. */
+  readonly segNext: Int32Array;
+
+  /** Successful mbuf allocations. */
+  allocs = 0;
+  /** Mbufs returned to the pool. */
+  frees = 0;
+  /** Mbuf allocations refused because no mbuf or no segment was free. */
+  failures = 0;
+  /** Grow operations (append/prepend) refused because segments ran out. */
+  segFailures = 0;
+  /** Double frees detected (each also throws DOUBLE_FREE). */
+  doubleFrees = 0;
+  /** Mbufs currently allocated. */
+  inUse = 0;
+  /** Largest inUse seen. */
+  highWater = 0;
+
+  private readonly segFree: Uint32Array;
+  private segFreeTop: number;
+  private readonly mbufs: Mbuf[];
+  private readonly mbufFree: Uint32Array;
+  private mbufFreeTop: number;
+
+  constructor(opts: MempoolOptions) {
+    const segmentSize = opts.segmentSize ?? 2048;
+    const headroom = opts.headroom ?? Math.min(128, segmentSize >> 1);
+    if (!Number.isInteger(segmentSize) || segmentSize < 64 || segmentSize > 0x10000) {
+      throw new MbufError('BAD_CONFIG', `segmentSize ${segmentSize} not in 64..65536`);
+    }
+    if (!Number.isInteger(headroom) || headroom < 0 || headroom >= segmentSize) {
+      throw new MbufError('BAD_CONFIG', `headroom ${headroom} not in 0..${segmentSize - 1}`);
+    }
+    let data: Uint8Array;
+    let segments: number;
+    if (opts.buffer !== undefined) {
+      const off = opts.byteOffset ?? 0;
+      const avail = opts.buffer.byteLength - off;
+      const len = opts.byteLength ?? avail;
+      if (!Number.isInteger(off) || off < 0 || !Number.isInteger(len) || len < 0 || len > avail) {
+        throw new MbufError('BAD_CONFIG', `byteOffset ${off} / byteLength ${len} outside the buffer`);
+      }
+      segments = opts.segments ?? Math.floor(len / segmentSize);
+      if (segments * segmentSize > len) {
+        throw new MbufError(
+          'BUFFER_TOO_SMALL',
+          `${segments} segments of ${segmentSize} B need ${segments * segmentSize} B, have ${len}`,
+        );
+      }
+      data = new Uint8Array(opts.buffer, off, segments * segmentSize);
+    } else {
+      if (opts.segments === undefined)
+        throw new MbufError('BAD_CONFIG', 'segments is required without a buffer');
+      segments = opts.segments;
+      if (!Number.isInteger(segments) || segments < 0) {
+        throw new MbufError('BAD_CONFIG', `segments ${segments} is not a count`);
+      }
+      data = new Uint8Array(mempoolBytes(segments, segmentSize));
+    }
+    if (segments < 1 || segments > 0x7fffffff) throw new MbufError('BAD_CONFIG', `segments ${segments} < 1`);
+    const mbufCount = opts.mbufs ?? segments;
+    if (!Number.isInteger(mbufCount) || mbufCount < 1) {
+      throw new MbufError('BAD_CONFIG', `mbufs ${mbufCount} < 1`);
+    }
+
+    this.data = data;
+    this.segmentSize = segmentSize;
+    this.segmentCount = segments;
+    this.headroom = headroom;
+    this.mbufCount = mbufCount;
+    this.segStart = new Uint32Array(segments);
+    this.segLen = new Uint32Array(segments);
+    this.segNext = new Int32Array(segments).fill(-1);
+    // Stacks popped from the top: fill so that low indices come out first (deterministic, cache-friendly).
+    this.segFree = new Uint32Array(segments);
+    for (let i = 0; i < segments; i++) this.segFree[i] = segments - 1 - i;
+    this.segFreeTop = segments;
+    this.mbufs = new Array<Mbuf>(mbufCount);
+    this.mbufFree = new Uint32Array(mbufCount);
+    for (let i = 0; i < mbufCount; i++) {
+      this.mbufs[i] = new Mbuf(this, i);
+      this.mbufFree[i] = mbufCount - 1 - i;
+    }
+    this.mbufFreeTop = mbufCount;
+  }
+
+  /** Segments currently free. */
+  get segmentsFree(): number {
+    return this.segFreeTop;
+  }
+
+  /** Mbufs currently free. */
+  get mbufsFree(): number {
+    return this.mbufFreeTop;
+  }
+
+  /** An empty mbuf (one segment, `headroom` bytes reserved in front), or null when the pool is empty. */
+  alloc(): Mbuf | null {
+    if (this.mbufFreeTop === 0 || this.segFreeTop === 0) {
+      this.failures++;
+      return null;
+    }
+    const m = this.mbufs[this.mbufFree[--this.mbufFreeTop]!]!;
+    const s = this.popSeg();
+    this.segStart[s] = s * this.segmentSize + this.headroom;
+    m.attach(s);
+    this.allocs++;
+    if (++this.inUse > this.highWater) this.highWater = this.inUse;
+    return m;
+  }
+
+  /**
+   * Allocates n mbufs into out[0..n) — all or nothing, like rte_pktmbuf_alloc_bulk — and returns n,
+   * or 0 (one failure counted) when fewer than n are available.
+   */
+  allocBulk(n: number, out: Mbuf[]): number {
+    if (n <= 0) return 0;
+    if (this.mbufFreeTop < n || this.segFreeTop < n) {
+      this.failures++;
+      return 0;
+    }
+    for (let i = 0; i < n; i++) out[i] = this.alloc()!;
+    return n;
+  }
+
+  /** Returns m and all its segments to the pool. Throws DOUBLE_FREE / FOREIGN_MBUF on ownership bugs. */
+  free(m: Mbuf): void {
+    if (m.pool !== this) throw new MbufError('FOREIGN_MBUF', `mbuf ${m.index} belongs to another pool`);
+    if (!m.inUse) {
+      this.doubleFrees++;
+      throw new MbufError('DOUBLE_FREE', `mbuf ${m.index} is already free`);
+    }
+    for (let s = m.firstSeg; s >= 0;) {
+      const next = this.segNext[s]!;
+      this.pushSeg(s);
+      s = next;
+    }
+    m.detach();
+    this.mbufFree[this.mbufFreeTop++] = m.index;
+    this.frees++;
+    this.inUse--;
+  }
+
+  /** Frees list[0..n). */
+  freeBulk(list: readonly Mbuf[], n: number): void {
+    for (let i = 0; i < n; i++) this.free(list[i]!);
+  }
+
+  /** @internal Pops a free segment (caller checked segmentsFree) and makes it an empty chain end. */
+  popSeg(): number {
+    const s = this.segFree[--this.segFreeTop]!;
+    this.segLen[s] = 0;
+    this.segNext[s] = -1;
+    return s;
+  }
+
+  /** @internal Returns a segment to the free stack. */
+  pushSeg(s: number): void {
+    this.segNext[s] = -1;
+    this.segFree[this.segFreeTop++] = s;
+  }
+}
