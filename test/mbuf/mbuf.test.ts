@@ -323,7 +323,11 @@ describe('Mempool', () => {
   });
 
   it('works over a WebAssembly.Memory buffer', () => {
-    const mem = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    // lib ES2023 has no WebAssembly types; the runtime has the constructor.
+    const Wasm = (
+      globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: SharedArrayBuffer } } }
+    ).WebAssembly;
+    const mem = new Wasm.Memory({ initial: 1, maximum: 1, shared: true });
     const pool = new Mempool({ buffer: mem.buffer, byteOffset: 1024, segmentSize: 2048 });
     expect(pool.segmentCount).toBe(31);
     const m = pool.alloc()!;
