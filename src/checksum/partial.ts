@@ -1,0 +1,44 @@
+// csumPartial: the dispatching one's-complement sum (Linux csum_partial + csum_fold, not
+// inverted). Short ranges take the byte loop; longer ones the in-place Wasm SIMD kernel when the
+// bytes live in a registered packet memory, else the wide JS loop. Thresholds are measured with
+// `npm run bench -- --only checksum` on the project machine (see bench/checksum.bench.ts).
+import { checkRange } from './errors.ts';
+import { csumAdd, csumFold } from './fold.ts';
+import { sumBytes } from './js-bytes.ts';
+import { sumWide, WIDE_MAX_LEN } from './js-wide.ts';
+import { kernelFor } from './packet-memory.ts';
+
+/** From this length on, reading buf.buffer/byteOffset (~20 ns) for the Wasm kernel pays off. */
+export const WASM_MIN_LEN = 48;
+/** From this length on, the wide JS loop beats the byte loop despite its fixed cost. */
+export const WIDE_MIN_LEN = 256;
+
+/** Folded sum of buf[off, off+len) by the best JS path alone (no Wasm); range already checked. */
+export function sumJs(buf: Uint8Array, off: number, len: number): number {
+  if (len < WIDE_MIN_LEN) return sumBytes(buf, off, len);
+  if (len <= WIDE_MAX_LEN) return sumWide(buf, off, len);
+  // Beyond one exact float64 run: sum in pieces of even length so word parity is kept.
+  let s = 0;
+  for (let done = 0; done < len; done += WIDE_MAX_LEN) {
+    s = csumAdd(s, sumWide(buf, off + done, Math.min(WIDE_MAX_LEN, len - done)));
+  }
+  return s;
+}
+
+/**
+ * One's-complement sum of buf[off, off+len) as big-endian 16-bit words (an odd last byte is the
+ * high byte of a zero-padded word), plus `seed` (a partial or any non-negative integer < 2^53),
+ * folded to 16 bits: 0x0000 only when everything summed is zero. Throws ChecksumError CSUM_RANGE
+ * for a range outside `buf`.
+ */
+export function csumPartial(buf: Uint8Array, off: number, len: number, seed = 0): number {
+  checkRange(buf.length, off, len, 'csumPartial');
+  let s: number;
+  if (len < WASM_MIN_LEN) {
+    s = sumBytes(buf, off, len);
+  } else {
+    const kernel = kernelFor(buf.buffer);
+    s = kernel !== undefined ? kernel(buf.byteOffset + off, len) : sumJs(buf, off, len);
+  }
+  return seed === 0 ? s : csumAdd(s, csumFold(seed));
+}

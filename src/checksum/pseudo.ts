@@ -1,0 +1,43 @@
+// Pseudo-header sums for TCP/UDP/ICMPv6, as partials (Linux csum_tcpudp_nofold + fold, and
+// csum_ipv6_magic before its final inversion). This is what a NEEDS_CSUM field holds.
+import { ChecksumError, checkRange } from './errors.ts';
+import { csumFold } from './fold.ts';
+import { sumBytes } from './js-bytes.ts';
+
+function checkArgs(proto: number, l4len: number, what: string): void {
+  if (proto >>> 0 !== proto || proto > 0xff)
+    throw new ChecksumError('CSUM_ARG', `${what}: protocol ${proto}`);
+  if (l4len >>> 0 !== l4len) throw new ChecksumError('CSUM_ARG', `${what}: length ${l4len}`);
+}
+
+/**
+ * IPv4 pseudo-header (RFC 793 §3.1 / RFC 768): source and destination as u32 in network order
+ * (0x0a000001 = 10.0.0.1), zero, protocol, and the L4 length (header + payload).
+ */
+export function pseudoV4(src: number, dst: number, proto: number, l4len: number): number {
+  if (src >>> 0 !== src || dst >>> 0 !== dst)
+    throw new ChecksumError('CSUM_ARG', 'pseudoV4: address not a u32');
+  checkArgs(proto, l4len, 'pseudoV4');
+  return csumFold(
+    (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + (l4len >>> 16) + (l4len & 0xffff),
+  );
+}
+
+/**
+ * IPv6 pseudo-header (RFC 8200 §8.1): the 16-byte addresses at buf[srcOff] and buf[dstOff], the
+ * 32-bit upper-layer length, three zero bytes and the next-header value.
+ */
+export function pseudoV6(
+  buf: Uint8Array,
+  srcOff: number,
+  dstOff: number,
+  nextHeader: number,
+  l4len: number,
+): number {
+  checkRange(buf.length, srcOff, 16, 'pseudoV6 source');
+  checkRange(buf.length, dstOff, 16, 'pseudoV6 destination');
+  checkArgs(nextHeader, l4len, 'pseudoV6');
+  return csumFold(
+    sumBytes(buf, srcOff, 16) + sumBytes(buf, dstOff, 16) + (l4len >>> 16) + (l4len & 0xffff) + nextHeader,
+  );
+}

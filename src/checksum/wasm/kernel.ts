@@ -1,0 +1,127 @@
+// The SIMD checksum kernel, csum(ptr, len) -> folded 16-bit partial of memory[ptr, ptr+len) as
+// big-endian words. Like Linux's x86 csum_partial it sums native (little-endian) words and swaps
+// the folded result once: RFC 1071 §2(B) byte-order independence, which also makes any start
+// address work (v128.load needs no alignment). Lanes: i32x4.extadd_pairwise_i16x8_u turns 8 u16
+// into 4 u32 pair sums (<= 0x1FFFE each); two u32x4 accumulators take 64 bytes per iteration and
+// are widened into an i64x2 accumulator every CHUNK bytes, before a u32 lane could overflow.
+import { assembleModule, Code, type FuncDef } from './assembler.ts';
+import { ValType } from './opcodes.ts';
+
+/** Bytes between widenings: 4096 iterations x 2 pair sums x 0x1FFFE < 2^32 per u32 lane. */
+const CHUNK = 256 * 1024;
+
+// Local indices: parameters first, then locals in FuncDef.locals order.
+const PTR = 0;
+const LEN = 1;
+const END = 2;
+const BULK_END = 3;
+const CHUNK_END = 4;
+const A = 5;
+const B = 6;
+const ACC = 7;
+const S = 8;
+
+/** v128 on the stack <- v128 + extadd_pairwise(load(ptr + offset)). */
+function addPairs(c: Code, offset: number): Code {
+  return c.get(PTR).simdMem('v128.load', 0, offset).simd('i32x4.extadd_pairwise_i16x8_u', 'i32x4.add');
+}
+
+/** ACC += both u32x4 halves of `local`, widened to u64. */
+function widenInto(c: Code, local: number): Code {
+  return c
+    .get(ACC)
+    .get(local)
+    .simd('i64x2.extend_low_i32x4_u', 'i64x2.add')
+    .get(local)
+    .simd('i64x2.extend_high_i32x4_u', 'i64x2.add')
+    .set(ACC);
+}
+
+/** S <- fold of S at `bits` (32 or 16): (S & mask) + (S >> bits). */
+function foldS(c: Code, bits: number): Code {
+  return c
+    .get(S)
+    .i64(bits === 32 ? 0xffffffff : 0xffff)
+    .op('i64.and')
+    .get(S)
+    .i64(bits)
+    .op('i64.shr_u', 'i64.add')
+    .set(S);
+}
+
+function csumBody(): Code {
+  const c = new Code();
+  // END = PTR + LEN; BULK_END = PTR + (LEN & ~63)
+  c.get(PTR).get(LEN).op('i32.add').set(END);
+  c.get(PTR).get(LEN).i32(~63).op('i32.and', 'i32.add').set(BULK_END);
+
+  // 64 bytes per iteration, in chunks of at most CHUNK bytes.
+  c.open('block').open('loop');
+  c.get(PTR).get(BULK_END).op('i32.ge_u').brIf(1);
+  // CHUNK_END = BULK_END - PTR > CHUNK ? PTR + CHUNK : BULK_END
+  c.get(PTR).i32(CHUNK).op('i32.add').get(BULK_END);
+  c.get(BULK_END).get(PTR).op('i32.sub').i32(CHUNK).op('i32.gt_u', 'select').set(CHUNK_END);
+  c.open('loop');
+  addPairs(c.get(A), 0);
+  addPairs(c, 16).set(A);
+  addPairs(c.get(B), 32);
+  addPairs(c, 48).set(B);
+  c.get(PTR).i32(64).op('i32.add').tee(PTR).get(CHUNK_END).op('i32.lt_u').brIf(0);
+  c.end();
+  widenInto(c, A);
+  widenInto(c, B);
+  c.v128Zero().set(A).v128Zero().set(B);
+  c.br(0).end().end();
+
+  // Up to three 16-byte vectors.
+  c.open('block').open('loop');
+  c.get(END).get(PTR).op('i32.sub').i32(16).op('i32.lt_u').brIf(1);
+  addPairs(c.get(A), 0).set(A);
+  c.get(PTR).i32(16).op('i32.add').set(PTR);
+  c.br(0).end().end();
+  widenInto(c, A);
+
+  // Scalar tail (< 16 bytes) in the i64 accumulator.
+  c.get(ACC)
+    .simdLane('i64x2.extract_lane', 0)
+    .get(ACC)
+    .simdLane('i64x2.extract_lane', 1)
+    .op('i64.add')
+    .set(S);
+  c.open('block').open('loop');
+  c.get(END).get(PTR).op('i32.sub').i32(4).op('i32.lt_u').brIf(1);
+  c.get(S).get(PTR).mem('i64.load32_u', 0).op('i64.add').set(S);
+  c.get(PTR).i32(4).op('i32.add').set(PTR);
+  c.br(0).end().end();
+  c.get(END).get(PTR).op('i32.sub').i32(2).op('i32.ge_u').open('if');
+  c.get(S).get(PTR).mem('i64.load16_u', 0).op('i64.add').set(S);
+  c.get(PTR).i32(2).op('i32.add').set(PTR);
+  c.end();
+  c.get(PTR).get(END).op('i32.lt_u').open('if');
+  c.get(S).get(PTR).mem('i64.load8_u', 0).op('i64.add').set(S);
+  c.end();
+
+  // Fold 64 -> 16 bits, then swap to network order.
+  foldS(c, 32);
+  foldS(c, 32);
+  foldS(c, 16);
+  foldS(c, 16);
+  c.get(S).i64(0xff).op('i64.and').i64(8).op('i64.shl');
+  c.get(S).i64(8).op('i64.shr_u', 'i64.or', 'i32.wrap_i64');
+  return c;
+}
+
+/** Largest memory the kernel's i32 end-pointer arithmetic allows (END must not wrap). */
+export const KERNEL_MAX_PAGES = 65535;
+
+/** The assembled kernel module's bytes. */
+export function kernelModuleBytes(): Uint8Array {
+  const csum: FuncDef = {
+    exportName: 'csum',
+    params: [ValType.i32, ValType.i32],
+    results: [ValType.i32],
+    locals: [ValType.i32, ValType.i32, ValType.i32, ValType.v128, ValType.v128, ValType.v128, ValType.i64],
+    code: csumBody(),
+  };
+  return assembleModule([csum], KERNEL_MAX_PAGES);
+}
