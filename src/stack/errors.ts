@@ -1,0 +1,22 @@
+// Typed errors of the stack. Datapath code never throws: it counts a drop. Only API misuse (bad
+// arguments, impossible configuration) and socket-level failures surface as StackError.
+
+export type StackErrorCode =
+  /** A constructor or method argument outside what the function accepts. */
+  | 'STACK_ARG'
+  /** A bounded structure (timer heap, neighbour cache) is full and cannot take more. */
+  | 'STACK_FULL'
+  /** Operation on a closed or wrong-state object. */
+  | 'STACK_STATE';
+
+export class StackError extends Error {
+  override readonly name = 'StackError';
+  constructor(
+    readonly code: StackErrorCode,
+    message: string,
+    /** The byte offset at fault, where one exists. */
+    readonly offset?: number,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,124 @@
+// Send buffer with retransmission bookkeeping: a ring of `capacity` bytes holding
+// [SND.UNA, SND.UNA + length), plus the pointers the sender needs (SND.NXT, SND.MAX, HighRxt,
+// RescueRxt) and counters. Like the kernel's write queue + rtx queue (tcp_sendmsg/tcp_clean_rtx_queue)
+// flattened into one byte ring: segments are cut at transmit time, so TSO super-frames and
+// MSS-sized segments come from the same bytes.
+import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from './seq.ts';
+
+export class SendBuffer {
+  readonly buf: Uint8Array;
+  /** SND.UNA: oldest unacknowledged byte (the first byte held). */
+  una = 0;
+  /** Bytes held (unacknowledged + unsent). */
+  length = 0;
+  /** SND.NXT: next byte to send (moves back on an RTO, RFC 6298 (5.4) go-back). */
+  nxt = 0;
+  /** SND.MAX: highest byte ever sent + 1. */
+  max = 0;
+  /** RFC 6675 HighRxt, exclusive: bytes below it were retransmitted in this recovery. */
+  highRxt = 0;
+  /** RFC 6675 RescueRxt, or -1 when undefined. */
+  rescueRxt = -1;
+  /** Ring index of `una`. */
+  private headPos = 0;
+  /** Bytes sent again (all causes) and the number of such segments. */
+  retransmittedBytes = 0;
+  retransmits = 0;
+
+  constructor(readonly capacity: number) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  /** Starts the sequence space at `seq` (ISS + 1). */
+  init(seq: number): void {
+    this.una = seq;
+    this.nxt = seq;
+    this.max = seq;
+    this.highRxt = seq;
+    this.rescueRxt = -1;
+    this.length = 0;
+    this.headPos = 0;
+  }
+
+  get space(): number {
+    return this.capacity - this.length;
+  }
+
+  /** Sequence number one past the last byte held. */
+  get end(): number {
+    return seqAdd(this.una, this.length);
+  }
+
+  /** Bytes held but never sent (from SND.MAX). */
+  get unsent(): number {
+    return seqDiff(this.end, this.max);
+  }
+
+  /** FlightSize (RFC 5681): SND.MAX - SND.UNA. */
+  get flightSize(): number {
+    return seqDiff(this.max, this.una);
+  }
+
+  /** Appends up to `len` bytes of src[off...]. Returns the bytes taken (less than len when full). */
+  write(src: Uint8Array, off: number, len: number): number {
+    const n = Math.min(len, this.space);
+    if (n <= 0) return 0;
+    const p = (this.headPos + this.length) % this.capacity;
+    const first = Math.min(n, this.capacity - p);
+    this.buf.set(src.subarray(off, off + first), p);
+    if (first < n) this.buf.set(src.subarray(off + first, off + n), 0);
+    this.length += n;
+    return n;
+  }
+
+  /** Copies bytes [seq, seq+len) to dst[dstOff...]. The range must lie in [una, end). */
+  copyOut(seq: number, len: number, dst: Uint8Array, dstOff: number): void {
+    const p = (this.headPos + seqDiff(seq, this.una)) % this.capacity;
+    const first = Math.min(len, this.capacity - p);
+    dst.set(this.buf.subarray(p, p + first), dstOff);
+    if (first < len) dst.set(this.buf.subarray(0, len - first), dstOff + first);
+  }
+
+  /**
+   * A cumulative ACK for `ack` (already validated as SND.UNA < ack <= SND.MAX by the caller).
+   * Frees the acknowledged bytes, clamped to what is held (a FIN occupies sequence space but no
+   * byte). Returns the sequence space acknowledged.
+   */
+  ack(ack: number): number {
+    const adv = seqDiff(ack, this.una);
+    if (adv <= 0) return 0;
+    const freed = Math.min(adv, this.length);
+    this.headPos = (this.headPos + freed) % this.capacity;
+    this.length -= freed;
+    this.una = ack;
+    if (seqLt(this.nxt, ack)) this.nxt = ack;
+    if (seqLt(this.highRxt, ack)) this.highRxt = ack;
+    return adv;
+  }
+
+  /** Records a transmission of [seq, seq+len) (len counts a SYN/FIN too). */
+  markSent(seq: number, len: number): void {
+    const end = seqAdd(seq, len);
+    if (seqLt(seq, this.max)) {
+      this.retransmits++;
+      this.retransmittedBytes += seqDiff(seqMin(end, this.max), seq);
+    }
+    if (seqGt(end, this.nxt)) this.nxt = end;
+    if (seqGt(end, this.max)) this.max = end;
+  }
+
+  /** Records an RFC 6675 loss-recovery retransmission of [seq, seq+len). */
+  markRetransmit(seq: number, len: number): void {
+    const end = seqAdd(seq, len);
+    this.retransmits++;
+    this.retransmittedBytes += len;
+    if (seqGt(end, this.highRxt)) this.highRxt = end;
+  }
+
+  /** RTO go-back (RFC 6298 (5.4), RFC 6675 §5.1): resend from SND.UNA. */
+  rewind(): void {
+    this.nxt = this.una;
+    this.highRxt = this.una;
+    this.rescueRxt = -1;
+  }
+}

@@ -1,0 +1,214 @@
+// Timers driven by an injectable clock. The core never calls setTimeout: every timer lives in a
+// TimerQueue (a binary min-heap keyed by deadline, like the kernel's timer wheel keyed by jiffies)
+// and fires only when its owner calls run(now). A VirtualClock advances time by hand for
+// deterministic tests; RealTimeDriver is the thin adapter that binds the queue to wall time.
+import { StackError } from './errors.ts';
+
+/** Milliseconds on some monotonic scale. */
+export interface Clock {
+  now(): number;
+}
+
+/**
+ * One restartable timer. Made once per owner (a connection, a neighbour entry) with its callback,
+ * so arming and cancelling allocate nothing.
+ */
+export class Timer {
+  /** Absolute deadline in clock milliseconds; meaningful only while armed. */
+  deadline = 0;
+  /** Position in the owning heap, -1 when not armed. */
+  heapIndex = -1;
+  constructor(
+    private readonly queue: TimerQueue,
+    readonly callback: (now: number) => void,
+  ) {}
+
+  get armed(): boolean {
+    return this.heapIndex >= 0;
+  }
+
+  /** (Re)arms the timer to fire `delay` ms after the queue's current time (kernel mod_timer). */
+  arm(delay: number): void {
+    this.armAt(this.queue.clock.now() + delay);
+  }
+
+  /** (Re)arms the timer at an absolute deadline. */
+  armAt(deadline: number): void {
+    this.queue.schedule(this, deadline);
+  }
+
+  /** Disarms the timer if armed (kernel del_timer). */
+  cancel(): void {
+    if (this.heapIndex >= 0) this.queue.remove(this);
+  }
+}
+
+export class TimerQueue {
+  private heap: Timer[] = [];
+
+  constructor(readonly clock: Clock) {}
+
+  /** Makes a timer bound to this queue. */
+  timer(callback: (now: number) => void): Timer {
+    return new Timer(this, callback);
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Earliest deadline, or Infinity when nothing is armed. */
+  nextDeadline(): number {
+    return this.heap.length === 0 ? Infinity : this.heap[0]!.deadline;
+  }
+
+  /** Inserts or moves `t` to `deadline`. */
+  schedule(t: Timer, deadline: number): void {
+    if (!Number.isFinite(deadline)) throw new StackError('STACK_ARG', `timer deadline ${deadline}`);
+    if (t.heapIndex >= 0) {
+      const old = t.deadline;
+      t.deadline = deadline;
+      if (deadline < old) this.up(t.heapIndex);
+      else this.down(t.heapIndex);
+      return;
+    }
+    t.deadline = deadline;
+    t.heapIndex = this.heap.length;
+    this.heap.push(t);
+    this.up(t.heapIndex);
+  }
+
+  remove(t: Timer): void {
+    const i = t.heapIndex;
+    const last = this.heap.pop()!;
+    t.heapIndex = -1;
+    if (last === t) return;
+    this.heap[i] = last;
+    last.heapIndex = i;
+    this.up(i);
+    this.down(last.heapIndex);
+  }
+
+  /**
+   * Fires, in deadline order, every timer due at or before `now`. A callback may re-arm its own or
+   * other timers; one re-armed at or before `now` fires again in this call.
+   * Returns the number fired.
+   */
+  run(now: number): number {
+    let fired = 0;
+    while (this.heap.length > 0 && this.heap[0]!.deadline <= now) {
+      const t = this.heap[0]!;
+      this.remove(t);
+      fired++;
+      t.callback(now);
+    }
+    return fired;
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    const t = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pt = h[p]!;
+      if (pt.deadline <= t.deadline) break;
+      h[i] = pt;
+      pt.heapIndex = i;
+      i = p;
+    }
+    h[i] = t;
+    t.heapIndex = i;
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const t = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && h[r]!.deadline < h[l]!.deadline ? r : l;
+      const ct = h[c]!;
+      if (ct.deadline >= t.deadline) break;
+      h[i] = ct;
+      ct.heapIndex = i;
+      i = c;
+    }
+    h[i] = t;
+    t.heapIndex = i;
+  }
+}
+
+/** A clock that moves only when told to; advance() fires due timers on the way. */
+export class VirtualClock implements Clock {
+  private t: number;
+  readonly timers: TimerQueue;
+
+  constructor(start = 0) {
+    this.t = start;
+    this.timers = new TimerQueue(this);
+  }
+
+  now(): number {
+    return this.t;
+  }
+
+  /**
+   * Moves time forward by `ms`, stopping at each timer deadline on the way so callbacks observe
+   * the time they were due at.
+   */
+  advance(ms: number): void {
+    if (!(ms >= 0)) throw new StackError('STACK_ARG', `advance(${ms})`);
+    const end = this.t + ms;
+    for (;;) {
+      const d = this.timers.nextDeadline();
+      if (d > end) break;
+      if (d > this.t) this.t = d;
+      this.timers.run(this.t);
+    }
+    this.t = end;
+  }
+}
+
+/** Wall-clock time in milliseconds (performance.now(), monotonic). */
+export const realClock: Clock = { now: () => performance.now() };
+
+/**
+ * Binds a TimerQueue on realClock to setTimeout: one host timer, always aimed at the earliest
+ * deadline. Call poke() after arming timers from outside a timer callback.
+ */
+export class RealTimeDriver {
+  readonly timers = new TimerQueue(realClock);
+  private handle: ReturnType<typeof setTimeout> | undefined;
+  private handleAt = Infinity;
+  private readonly fire = (): void => {
+    this.handle = undefined;
+    this.handleAt = Infinity;
+    this.timers.run(realClock.now());
+    this.poke();
+  };
+
+  /** Re-aims the host timer at the earliest deadline if it moved earlier or the timer is idle. */
+  poke(): void {
+    const d = this.timers.nextDeadline();
+    if (d === Infinity) {
+      if (this.handle !== undefined) clearTimeout(this.handle);
+      this.handle = undefined;
+      this.handleAt = Infinity;
+      return;
+    }
+    if (this.handle !== undefined && this.handleAt <= d) return;
+    if (this.handle !== undefined) clearTimeout(this.handle);
+    this.handleAt = d;
+    this.handle = setTimeout(this.fire, Math.max(0, d - realClock.now()));
+    // Timers must not keep the process alive on their own (like an idle kernel).
+    this.handle.unref?.();
+  }
+
+  stop(): void {
+    if (this.handle !== undefined) clearTimeout(this.handle);
+    this.handle = undefined;
+    this.handleAt = Infinity;
+  }
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { RecvBuffer, SendBuffer, seqAdd, seqDiff } from '../../src/stack/index.ts';
+
+function pattern(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+describe('RecvBuffer (reassembly)', () => {
+  it('reassembles any permutation of segments, with duplicates, across the seq wrap', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (irs, sizes, seed) => {
+          const total = sizes.reduce((a, b) => a + b, 0);
+          const data = pattern(total, seed);
+          const segs: [number, number][] = [];
+          let o = 0;
+          for (const s of sizes) {
+            segs.push([o, s]);
+            o += s;
+          }
+          // Deterministic shuffle + a duplicate of every third segment.
+          const order = segs.map((s, i) => ({ s, k: (i * 7919 + seed) % 101 })).sort((a, b) => a.k - b.k);
+          const all = order.map((x) => x.s).concat(segs.filter((_, i) => i % 3 === 0));
+          const rb = new RecvBuffer(1 << 13, 64);
+          rb.init(irs);
+          const out = new Uint8Array(total);
+          let got = 0;
+          let advanced = 0;
+          for (const [off, len] of all) {
+            const n = rb.write(seqAdd(irs, off), data, off, len);
+            expect(n).toBeGreaterThanOrEqual(0);
+            advanced += n;
+            got += rb.read(out, got, 97);
+          }
+          while (rb.readable > 0) got += rb.read(out, got, 1000);
+          expect(advanced).toBe(total);
+          expect(got).toBe(total);
+          expect(out).toEqual(data);
+          expect(rb.ooo.count).toBe(0);
+          expect(rb.rcvNxt).toBe(seqAdd(irs, total));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('trims to the window and drops when the out-of-order map is full', () => {
+    const rb = new RecvBuffer(100, 2);
+    rb.init(1000);
+    const d = pattern(200, 1);
+    expect(rb.write(1000, d, 0, 150)).toBe(100);
+    expect(rb.window).toBe(0);
+    expect(rb.write(1100, d, 0, 10)).toBe(0);
+    const tmp = new Uint8Array(100);
+    expect(rb.read(tmp, 0, 100)).toBe(100);
+    expect(tmp).toEqual(d.subarray(0, 100));
+    // Three separate holes but room for two out-of-order ranges.
+    expect(rb.write(1110, d, 0, 5)).toBe(0);
+    expect(rb.write(1130, d, 0, 5)).toBe(0);
+    expect(rb.write(1150, d, 0, 5)).toBe(-1);
+    expect(rb.oooDrops).toBe(1);
+    // Old duplicate: nothing new.
+    expect(rb.write(900, d, 0, 50)).toBe(0);
+  });
+
+  it('reports SACK blocks with the latest segment first (RFC 2018 §4)', () => {
+    const rb = new RecvBuffer(1000);
+    rb.init(0);
+    const d = pattern(100, 0);
+    rb.write(100, d, 0, 10);
+    rb.write(300, d, 0, 10);
+    rb.write(200, d, 0, 10);
+    const out = new Uint32Array(8);
+    expect(rb.sackBlocks(out, 4)).toBe(3);
+    expect(Array.from(out.subarray(0, 6))).toEqual([200, 210, 300, 310, 100, 110]);
+    expect(rb.sackBlocks(out, 2)).toBe(2);
+    expect(rb.inWindow(999)).toBe(true);
+    expect(rb.inWindow(1000)).toBe(false);
+  });
+});
+
+describe('SendBuffer', () => {
+  it('keeps bytes until ACKed, across ring and seq wrap', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0xffff0000, max: 0xffffffff }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 700 }), fc.integer({ min: 0, max: 700 })), {
+          maxLength: 40,
+        }),
+        (iss, steps) => {
+          const sb = new SendBuffer(1000);
+          sb.init(iss);
+          const src = pattern(100000, 3);
+          let written = 0;
+          let acked = 0;
+          for (const [w, a] of steps) {
+            const n = sb.write(src, written, w);
+            expect(n).toBe(Math.min(w, 1000 - (written - acked)));
+            written += n;
+            const len = Math.min(a, written - acked);
+            sb.markSent(sb.una, written - acked);
+            const copy = new Uint8Array(written - acked);
+            sb.copyOut(sb.una, copy.length, copy, 0);
+            expect(copy).toEqual(src.subarray(acked, written));
+            expect(sb.ack(seqAdd(sb.una, len))).toBe(len);
+            acked += len;
+            expect(sb.length).toBe(written - acked);
+            expect(seqDiff(sb.una, iss)).toBe(acked);
+          }
+        },
+      ),
+    );
+  });
+
+  it('counts retransmissions and rewinds on RTO', () => {
+    const sb = new SendBuffer(100);
+    sb.init(10);
+    sb.write(pattern(50, 0), 0, 50);
+    sb.markSent(10, 30);
+    expect(sb.flightSize).toBe(30);
+    expect(sb.unsent).toBe(20);
+    sb.markSent(10, 10);
+    expect(sb.retransmits).toBe(1);
+    expect(sb.retransmittedBytes).toBe(10);
+    sb.markRetransmit(20, 10);
+    expect(sb.highRxt).toBe(30);
+    sb.rewind();
+    expect(sb.nxt).toBe(10);
+    expect(sb.max).toBe(40);
+    sb.ack(25);
+    expect(sb.nxt).toBe(25);
+    expect(sb.highRxt).toBe(25);
+  });
+});

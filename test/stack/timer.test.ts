@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { RealTimeDriver, StackError, VirtualClock } from '../../src/stack/index.ts';
+
+describe('TimerQueue on a VirtualClock', () => {
+  it('fires in deadline order at the time each was due', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 10000 }), { maxLength: 60 }),
+        fc.array(fc.boolean()),
+        (ds, cancels) => {
+          const clk = new VirtualClock(5);
+          const fired: [number, number][] = [];
+          const ts = ds.map((d, i) => {
+            const t = clk.timers.timer((now) => fired.push([i, now]));
+            t.arm(d);
+            return t;
+          });
+          const live = new Set(ds.map((_, i) => i));
+          ts.forEach((t, i) => {
+            if (cancels[i]) {
+              t.cancel();
+              live.delete(i);
+            }
+          });
+          clk.advance(10001);
+          expect(fired.map(([i]) => i).sort((a, b) => a - b)).toEqual([...live].sort((a, b) => a - b));
+          for (const [i, now] of fired) expect(now).toBe(5 + ds[i]!);
+          for (let k = 1; k < fired.length; k++)
+            expect(fired[k]![1]).toBeGreaterThanOrEqual(fired[k - 1]![1]);
+          expect(clk.timers.size).toBe(0);
+        },
+      ),
+    );
+  });
+
+  it('re-arming moves a timer and a callback may re-arm itself', () => {
+    const clk = new VirtualClock();
+    let n = 0;
+    const t = clk.timers.timer(() => {
+      if (++n < 3) t.arm(10);
+    });
+    t.arm(100);
+    t.arm(5);
+    clk.advance(4);
+    expect(n).toBe(0);
+    clk.advance(30);
+    expect(n).toBe(3);
+    expect(t.armed).toBe(false);
+    expect(() => clk.advance(-1)).toThrow(StackError);
+    expect(() => t.armAt(NaN)).toThrow(StackError);
+  });
+
+  it('RealTimeDriver fires through setTimeout', async () => {
+    const d = new RealTimeDriver();
+    const fired = await new Promise<boolean>((resolve) => {
+      d.timers.timer(() => resolve(true)).arm(1);
+      d.poke();
+    });
+    expect(fired).toBe(true);
+    d.stop();
+  });
+});
