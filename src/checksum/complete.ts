@@ -23,7 +23,8 @@ export function udpCheckValue(check: number): number {
  * it. With mangleZero a 0 result is stored as 0xFFFF (UDP, and what Linux's skb_checksum_help
  * writes for every protocol). Throws ChecksumError CSUM_RANGE if [csumStart, end) is not inside
  * the frame, CSUM_OFFSET if the 2-byte field does not lie inside [csumStart, end); nothing is
- * written then.
+ * written then. Like a device, any csumOffset is accepted; real ones are even (TCP 16, UDP 6), and
+ * only then does a field holding a pseudo-header sum add up in word order.
  */
 export function completePartial(
   frame: Uint8Array,
