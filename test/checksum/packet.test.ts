@@ -57,10 +57,10 @@ describe('a known IPv4/TCP packet', () => {
 
   it('detects a flipped bit', () => {
     const f = SYN.slice();
-    f[IP + 8] ^= 0x01; // TTL
+    f[IP + 8] = f[IP + 8]! ^ 0x01; // TTL
     expect(ipv4HeaderValid(f, IP)).toBe(false);
     const g = SYN.slice();
-    g[TCP + 5] ^= 0x80;
+    g[TCP + 5] = g[TCP + 5]! ^ 0x80;
     expect(csumValid(g, TCP, 20, pseudoV4(0x0a000001, 0x0a000002, 6, 20))).toBe(false);
   });
 });
