@@ -4,6 +4,7 @@ type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   // each entry: name → () => import('./NAME.ts').then((m) => m.run)
+  pcap: () => import('./pcap.ts').then((m) => m.run),
 };
 
 function usage(): string {
