@@ -4,3 +4,4 @@ import { linuxReferenceSuite } from './linux-reference.bench.ts';
 
 export const suites: BenchSuite[] = [linuxReferenceSuite];
 suites.push((await import('./mbuf.bench.ts')).mbufSuite);
+suites.push((await import('./checksum.bench.ts')).checksumSuite);
