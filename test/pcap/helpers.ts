@@ -1,4 +1,5 @@
 // Test helpers: temporary files and a byte-level pcapng block builder for hand-made inputs.
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,4 +122,19 @@ export function epbBody(
   const b = new Blocks(le).u32(iface).u32(0).u32(1_000_000).u32(caplen).u32(origlen).body();
   const padded = [...data, ...new Array<number>((4 - (data.length % 4)) % 4).fill(0)];
   return [...b, ...padded, ...options];
+}
+
+/**
+ * For describe.skipIf: true (with a one-line reason) when tshark is missing; under CI=true a
+ * missing tshark fails instead.
+ */
+export function skipWithoutTshark(suite: string): boolean {
+  try {
+    execFileSync('tshark', ['--version'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    if (process.env.CI === 'true') throw new Error(`${suite}: tshark is required under CI=true`);
+    console.warn(`skipping ${suite}: tshark not installed`);
+    return true;
+  }
 }

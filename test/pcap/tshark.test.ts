@@ -6,25 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PcapWriter, PcapngWriter, openCapture } from '../../src/pcap/index.ts';
+import { skipWithoutTshark } from './helpers.ts';
 
 const dir = join(import.meta.dirname, '../../fixtures/pcap');
 const files = readdirSync(dir).filter((f) => /^tool-.*\.pcap(ng)?$/.test(f));
-
-function tsharkMissing(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-function skip(): boolean {
-  if (!tsharkMissing()) return false;
-  if (process.env.CI === 'true') throw new Error('pcap tshark comparison: tshark is required under CI=true');
-  console.warn('skipping pcap tshark comparison: tshark not installed');
-  return true;
-}
 
 /** tshark's time, lengths and comment per frame. */
 function fields(path: string): string[][] {
@@ -52,7 +37,7 @@ function fields(path: string): string[][] {
     .map((l) => l.split('\t'));
 }
 
-const skipped = skip();
+const skipped = skipWithoutTshark('pcap tshark comparison');
 
 describe.skipIf(skipped)('reader vs tshark on tool-made fixtures', () => {
   it('has fixtures', () => {
