@@ -60,12 +60,13 @@ export interface PtnetBackendPort {
   setVnetHdrLen(n: number): boolean;
 }
 
-/** The two CSB arrays as the host sync loop addresses them. */
+/** The two CSB arrays as the host sync loop addresses them (src/host's CsbWindow). */
 export interface CsbLocation {
-  readonly buffer: SharedArrayBuffer;
-  /** Byte offset in `buffer` of the nm_csb_atok array (guest → host). */
+  /** Guest memory holding both arrays. */
+  readonly csb: SharedArrayBuffer;
+  /** Byte offset in `csb` of the nm_csb_atok array (guest → host). */
   readonly ghOffset: number;
-  /** Byte offset in `buffer` of the nm_csb_ktoa array (host → guest). */
+  /** Byte offset in `csb` of the nm_csb_ktoa array (host → guest). */
   readonly hgOffset: number;
 }
 
@@ -254,12 +255,14 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
     }
     // The loop's interrupts are wired to MSI-X vectors: the guest must have enabled MSI-X.
     if (!this.msix.enabled) return EINVAL;
-    const loop = this.kloopFactory(
-      this.port,
-      { buffer: gh.buffer, ghOffset: gh.byteOffset, hgOffset: hg.byteOffset },
-      this.irq,
-    );
+    let loop: SyncKloopLike;
     try {
+      // The host validates the CSB window when the loop is built: a refusal is a CREATE failure.
+      loop = this.kloopFactory(
+        this.port,
+        { csb: gh.buffer, ghOffset: gh.byteOffset, hgOffset: hg.byteOffset },
+        this.irq,
+      );
       loop.start();
     } catch (e) {
       if (log.enabled) log('%s: sync loop did not start: %O', this.port.name, e);

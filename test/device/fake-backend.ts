@@ -66,8 +66,8 @@ export class FakeKloop implements SyncKloopLike {
     const n = this.port.numTxRings + this.port.numRxRings;
     for (let i = 0; i < n; i++) {
       const tx = i < this.port.numTxRings;
-      const atok = new CsbAtok(this.csb.buffer, this.csb.ghOffset + i * NM_CSB_ATOK_SIZE);
-      const ktoa = new CsbKtoa(this.csb.buffer, this.csb.hgOffset + i * NM_CSB_KTOA_SIZE);
+      const atok = new CsbAtok(this.csb.csb, this.csb.ghOffset + i * NM_CSB_ATOK_SIZE);
+      const ktoa = new CsbKtoa(this.csb.csb, this.csb.hgOffset + i * NM_CSB_KTOA_SIZE);
       const slots = tx ? this.port.numTxSlots : this.port.numRxSlots;
       atok.head = 0;
       atok.cur = 0;

@@ -189,7 +189,7 @@ describe('PTCTL and the CSB mapping', () => {
     const loop = s.loops[0]!;
     expect(loop.started).toBe(1);
     expect(loop.csb).toEqual({
-      buffer: s.mem.buffer,
+      csb: s.mem.buffer,
       ghOffset: gh - s.mem.base,
       hgOffset: gh + 4096 - s.mem.base,
     });
