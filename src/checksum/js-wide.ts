@@ -20,9 +20,18 @@ function u32View(b: ArrayBufferLike): Uint32Array {
   return view;
 }
 
-/** Folded one's-complement sum of buf[off, off+len), len <= WIDE_MAX_LEN (not checked here). */
-export function sumWide(buf: Uint8Array, off: number, len: number): number {
-  const abs = buf.byteOffset + off;
+/**
+ * Folded one's-complement sum of buf[off, off+len), len <= WIDE_MAX_LEN (not checked here).
+ * `base` and `buffer` are buf.byteOffset and buf.buffer, passed by callers that have them cached.
+ */
+export function sumWide(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  base = buf.byteOffset,
+  buffer: ArrayBufferLike = buf.buffer,
+): number {
+  const abs = base + off;
   let head = (4 - (abs & 3)) & 3;
   if (head > len) head = len;
   // Head: up to 3 bytes at even/odd/even positions from off.
@@ -33,7 +42,7 @@ export function sumWide(buf: Uint8Array, off: number, len: number): number {
     if (head > 2) s += buf[off + 2]! << 8;
   }
   const words = (len - head) >>> 2;
-  const u32 = u32View(buf.buffer);
+  const u32 = u32View(buffer);
   let w = (abs + head) >>> 2;
   const wEnd = w + words;
   const wEnd16 = w + (words & ~15);

@@ -50,6 +50,7 @@ export function registerPacketMemory(memory: WasmMemory): SharedArrayBuffer {
   const instance = new wasm.Instance(kernelModule, { env: { memory } });
   buffers.push(buffer);
   kernels.push(instance.exports['csum'] as Kernel);
+  forgetViews();
   return buffer;
 }
 
@@ -59,6 +60,7 @@ export function unregisterPacketMemory(memory: WasmMemory): boolean {
   if (i < 0) return false;
   buffers.splice(i, 1);
   kernels.splice(i, 1);
+  forgetViews();
   return true;
 }
 
@@ -66,4 +68,36 @@ export function unregisterPacketMemory(memory: WasmMemory): boolean {
 export function kernelFor(b: ArrayBufferLike): Kernel | undefined {
   for (let i = 0; i < buffers.length; i++) if (buffers[i] === b) return kernels[i];
   return undefined;
+}
+
+// Views seen recently, by identity. V8 reads a typed array's .buffer (~17 ns) and .byteOffset
+// (~5 ns) through slow paths here, yet both are fixed for a view's life; a datapath uses a few
+// long-lived views (one over the netmap region, a pool's), so four slots catch them. The slots
+// hold strong references: forgetViews() (also run on (un)registration) drops them.
+const SLOTS = 4;
+const slotView: (Uint8Array | null)[] = new Array<Uint8Array | null>(SLOTS).fill(null);
+/** Per slot: the view's kernel (undefined if its buffer is not a packet memory), byteOffset, buffer. */
+export const slotKernel: (Kernel | undefined)[] = new Array<Kernel | undefined>(SLOTS).fill(undefined);
+export const slotBase: number[] = new Array<number>(SLOTS).fill(0);
+export const slotBuffer: ArrayBufferLike[] = new Array<ArrayBufferLike>(SLOTS).fill(new ArrayBuffer(0));
+let victim = 0;
+
+/** The slot describing `buf`, filled (round-robin) on a miss. */
+export function viewSlot(buf: Uint8Array): number {
+  for (let i = 0; i < SLOTS; i++) if (slotView[i] === buf) return i;
+  const i = victim;
+  victim = (victim + 1) & (SLOTS - 1);
+  const b = buf.buffer;
+  slotView[i] = buf;
+  slotKernel[i] = kernelFor(b);
+  slotBase[i] = buf.byteOffset;
+  slotBuffer[i] = b;
+  return i;
+}
+
+/** Drops every cached view (they keep their buffers alive). */
+export function forgetViews(): void {
+  slotView.fill(null);
+  slotKernel.fill(undefined);
+  slotBuffer.fill(new ArrayBuffer(0));
 }

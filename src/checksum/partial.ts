@@ -6,7 +6,7 @@ import { checkRange } from './errors.ts';
 import { csumAdd, csumFold } from './fold.ts';
 import { sumBytes } from './js-bytes.ts';
 import { sumWide, WIDE_MAX_LEN } from './js-wide.ts';
-import { kernelFor } from './packet-memory.ts';
+import { slotBase, slotBuffer, slotKernel, viewSlot } from './packet-memory.ts';
 
 // Crossovers measured on the project machine (Node 20, 2-core EPYC): the Wasm path costs ~26 ns
 // fixed (buf.buffer + byteOffset reads ~18 ns, the call) and ties the byte loop at 64 B; the wide
@@ -16,14 +16,23 @@ export const WASM_MIN_LEN = 64;
 /** From this length on, the wide JS loop beats the byte loop. */
 export const WIDE_MIN_LEN = 192;
 
-/** Folded sum of buf[off, off+len) by the best JS path alone (no Wasm); range already checked. */
-export function sumJs(buf: Uint8Array, off: number, len: number): number {
+/**
+ * Folded sum of buf[off, off+len) by the best JS path alone (no Wasm); range already checked.
+ * `base`/`buffer` are buf.byteOffset/buf.buffer when the caller has them cached.
+ */
+export function sumJs(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  base = buf.byteOffset,
+  buffer: ArrayBufferLike = buf.buffer,
+): number {
   if (len < WIDE_MIN_LEN) return sumBytes(buf, off, len);
-  if (len <= WIDE_MAX_LEN) return sumWide(buf, off, len);
+  if (len <= WIDE_MAX_LEN) return sumWide(buf, off, len, base, buffer);
   // Beyond one exact float64 run: sum in pieces of even length so word parity is kept.
   let s = 0;
   for (let done = 0; done < len; done += WIDE_MAX_LEN) {
-    s = csumAdd(s, sumWide(buf, off + done, Math.min(WIDE_MAX_LEN, len - done)));
+    s = csumAdd(s, sumWide(buf, off + done, Math.min(WIDE_MAX_LEN, len - done), base, buffer));
   }
   return s;
 }
@@ -40,8 +49,10 @@ export function csumPartial(buf: Uint8Array, off: number, len: number, seed = 0)
   if (len < WASM_MIN_LEN) {
     s = sumBytes(buf, off, len);
   } else {
-    const kernel = kernelFor(buf.buffer);
-    s = kernel !== undefined ? kernel(buf.byteOffset + off, len) : sumJs(buf, off, len);
+    const slot = viewSlot(buf);
+    const kernel = slotKernel[slot];
+    const base = slotBase[slot]!;
+    s = kernel !== undefined ? kernel(base + off, len) : sumJs(buf, off, len, base, slotBuffer[slot]!);
   }
   return seed === 0 ? s : csumAdd(s, csumFold(seed));
 }

@@ -148,6 +148,28 @@ describe('sum variants equal the naive reference', () => {
   });
 });
 
+describe('csumPartial view cache', () => {
+  it('gives each of more views than cache slots its own buffer and offset', () => {
+    const other = createPacketMemory(65536);
+    const views = [
+      shared.subarray(0, 4096),
+      shared.subarray(1, 4097),
+      new Uint8Array(other.buffer, 3, 4000),
+      new Uint8Array(new ArrayBuffer(5000), 7, 4000),
+      new Uint8Array(new SharedArrayBuffer(5000), 2, 4000),
+      new Uint8Array(other.buffer, 0, 4096),
+    ];
+    for (const v of views) for (let i = 0; i < v.length; i++) v[i] = (i * 13 + v.byteOffset) & 0xff;
+    for (let round = 0; round < 5; round++) {
+      for (const [k, v] of views.entries()) {
+        for (const len of [64, 200, 1500, 3999]) {
+          expect([k, len, csumPartial(v, 1, len)]).toEqual([k, len, sumNaive(v, 1, len)]);
+        }
+      }
+    }
+  });
+});
+
 describe('csumPartial range checks', () => {
   it('rejects ranges outside the buffer with CSUM_RANGE and reads nothing', () => {
     const buf = new Uint8Array(100);
