@@ -1,0 +1,317 @@
+// What Linux does with a virtio_net_hdr written by userspace into a TAP (IFF_VNET_HDR), check by
+// check and in order, so our host and tests can predict write() results and silent drops:
+//   1. tun_vnet_hdr_get():       write length, hdr_len raised to cover the checksum, hdr_len fit
+//   2. tun_get_user() (IFF_TAP): Ethernet-sized frame and hdr_len
+//   3. virtio_net_hdr_tnl_to_skb() / __virtio_net_hdr_to_skb(): gso type and size, partial
+//      checksum bounds, per-type rules, "too small to be GSO"
+//   4. software GSO at egress (skb_mac_gso_segment → inet/ipv6_gso_segment → tcp/udp handlers),
+//      where SKB_GSO_DODGY frames are re-checked and dropped without telling the writer.
+// Steps 1–3 fail the write() with EINVAL; step 4 is the "accepted then dropped" class.
+import {
+  GSO_BY_FRAGS,
+  UDP_MAX_SEGMENTS,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_ECN,
+  VIRTIO_NET_HDR_GSO_NONE,
+  VIRTIO_NET_HDR_GSO_TCPV4,
+  VIRTIO_NET_HDR_GSO_TCPV6,
+  VIRTIO_NET_HDR_GSO_UDP,
+  VIRTIO_NET_HDR_GSO_UDP_L4,
+  VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4,
+  VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6,
+  VNET_HDR_LEN,
+  VNET_OFF_CSUM_OFFSET,
+  VNET_OFF_CSUM_START,
+  VNET_OFF_GSO_SIZE,
+  VNET_OFF_GSO_TYPE,
+  VNET_OFF_HDR_LEN,
+} from './constants.ts';
+import type { TapVerdict, VnetHdrErrorCode } from './errors.ts';
+import { decodeVnetHdr, VnetHdr } from './vnet-hdr.ts';
+
+const ETH_HLEN = 14;
+const IPV4_HLEN = 20;
+const IPV6_HLEN = 40;
+const TCP_HLEN = 20;
+const UDP_HLEN = 8;
+const ETH_P_IP = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
+const ETH_P_8021Q = 0x8100;
+const ETH_P_8021AD = 0x88a8;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const NEXTHDR_HOP = 0;
+const NEXTHDR_ROUTING = 43;
+const NEXTHDR_DEST = 60;
+
+/** What __virtio_net_hdr_to_skb() decided, for the caller (and the segmentation model). */
+export class SkbState {
+  /** The frame stays a GSO super-frame (payload beyond nh_off exceeds gso_size). */
+  gso = false;
+  /** gso_type without the ECN bit, or 0. */
+  gsoBase = 0;
+  /** NEEDS_CSUM: skb_partial_csum_set() accepted csum_start/csum_offset. */
+  partial = false;
+  /** Where the fault lies: header field offset for header checks, frame offset for frame checks. */
+  errorOffset = 0;
+
+  clear(): void {
+    this.gso = false;
+    this.gsoBase = 0;
+    this.partial = false;
+    this.errorOffset = 0;
+  }
+}
+
+function fail(st: SkbState, code: VnetHdrErrorCode, at: number): VnetHdrErrorCode {
+  st.errorOffset = at;
+  return code;
+}
+
+/**
+ * Linux __virtio_net_hdr_to_skb() for a frame of frameLen bytes whose network header is not set
+ * (TAP writes and virtio-net RX: the flow-dissector branch is not taken, so a GSO frame without
+ * NEEDS_CSUM is only checked for IP + L4 minimum length). Tunnel GSO types are refused as
+ * virtio_net_hdr_tnl_to_skb() does when the 24-byte tunnel header was not negotiated.
+ */
+export function virtioNetHdrToSkb(h: VnetHdr, frameLen: number, st: SkbState): VnetHdrErrorCode | null {
+  st.clear();
+  const type = h.gsoType;
+  if ((type & (VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 | VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6)) !== 0) {
+    return fail(st, 'BAD_GSO_TYPE', VNET_OFF_GSO_TYPE);
+  }
+  let nhMinLen = IPV4_HLEN;
+  let thlen = 0;
+  const base = type & ~VIRTIO_NET_HDR_GSO_ECN;
+  if (type !== VIRTIO_NET_HDR_GSO_NONE) {
+    switch (base) {
+      case VIRTIO_NET_HDR_GSO_TCPV4:
+        thlen = TCP_HLEN;
+        break;
+      case VIRTIO_NET_HDR_GSO_TCPV6:
+        thlen = TCP_HLEN;
+        nhMinLen = IPV6_HLEN;
+        break;
+      case VIRTIO_NET_HDR_GSO_UDP:
+      case VIRTIO_NET_HDR_GSO_UDP_L4:
+        thlen = UDP_HLEN;
+        break;
+      default:
+        return fail(st, 'BAD_GSO_TYPE', VNET_OFF_GSO_TYPE);
+    }
+    if (h.gsoSize === 0) return fail(st, 'GSO_SIZE_ZERO', VNET_OFF_GSO_SIZE);
+    st.gsoBase = base;
+  }
+  let pOff = 0;
+  const needsCsum = (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
+  if (needsCsum) {
+    const start = h.csumStart;
+    const off = h.csumOffset;
+    // pskb_may_pull(start + max(thlen, off + 2)), then skb_partial_csum_set's csum_end check.
+    const needed = start + Math.max(thlen, off + 2);
+    if (needed > frameLen) return fail(st, 'CSUM_BEYOND_FRAME', VNET_OFF_CSUM_START);
+    // csum_start is measured from the Ethernet header, so this bound is weak (20 passes).
+    if (start < nhMinLen) return fail(st, 'CSUM_START_TOO_SMALL', VNET_OFF_CSUM_START);
+    st.partial = true;
+    pOff = start + thlen;
+  } else if (type !== VIRTIO_NET_HDR_GSO_NONE) {
+    pOff = nhMinLen + thlen;
+    if (pOff > frameLen) return fail(st, 'GSO_HEADERS_TRUNCATED', frameLen);
+  }
+  if (type !== VIRTIO_NET_HDR_GSO_NONE) {
+    let nhOff = pOff;
+    switch (base) {
+      case VIRTIO_NET_HDR_GSO_UDP:
+        nhOff -= thlen; // UFO may not include the transport header in gso_size
+        break;
+      case VIRTIO_NET_HDR_GSO_UDP_L4:
+        if (!needsCsum) return fail(st, 'USO_WITHOUT_CSUM', 0);
+        if (h.csumOffset !== 6) return fail(st, 'USO_BAD_CSUM_OFFSET', VNET_OFF_CSUM_OFFSET);
+        if (frameLen - pOff > h.gsoSize * UDP_MAX_SEGMENTS) {
+          return fail(st, 'USO_TOO_MANY_SEGMENTS', VNET_OFF_GSO_SIZE);
+        }
+        if (type !== base) return fail(st, 'USO_ECN', VNET_OFF_GSO_TYPE);
+        break;
+      default:
+        if (needsCsum && h.csumOffset !== 16) return fail(st, 'TCP_BAD_CSUM_OFFSET', VNET_OFF_CSUM_OFFSET);
+    }
+    if (h.gsoSize === GSO_BY_FRAGS) return fail(st, 'GSO_BY_FRAGS', VNET_OFF_GSO_SIZE);
+    // "Too small packets are not really GSO ones": delivered as one ordinary frame.
+    st.gso = frameLen - nhOff > h.gsoSize;
+  }
+  return null;
+}
+
+function be16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+/**
+ * The checks software GSO makes on a DODGY super-frame at egress (skb_network_protocol,
+ * inet_gso_segment / ipv6_gso_segment + ipv6_gso_pull_exthdrs, tcp4/6_gso_segment +
+ * tcp_gso_segment, udp4/6_ufo_fragment + __udp_gso_segment). buf[off, off+frameLen) is the frame.
+ * Only meaningful after virtioNetHdrToSkb() returned null with st.gso set.
+ */
+export function gsoSegmentCheck(
+  buf: Uint8Array,
+  off: number,
+  frameLen: number,
+  h: VnetHdr,
+  st: SkbState,
+): VnetHdrErrorCode | null {
+  const end = off + frameLen;
+  // skb_network_protocol(): walk 802.1Q / 802.1ad tags.
+  let p = off + 12;
+  let proto = be16(buf, p);
+  while (proto === ETH_P_8021Q || proto === ETH_P_8021AD) {
+    if (p + 4 + 2 > end) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
+    p += 4;
+    proto = be16(buf, p);
+  }
+  const l3 = p + 2;
+  let l4: number;
+  let ipProto: number;
+  let v6: boolean;
+  if (proto === ETH_P_IP) {
+    v6 = false;
+    if (l3 + IPV4_HLEN > end) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
+    const ihl = (buf[l3]! & 0x0f) * 4; // inet_gso_segment reads IHL, not the version
+    if (ihl < IPV4_HLEN || l3 + ihl > end) return fail(st, 'DROP_GSO_BAD_HEADERS', l3 - off);
+    ipProto = buf[l3 + 9]!;
+    l4 = l3 + ihl;
+  } else if (proto === ETH_P_IPV6) {
+    v6 = true;
+    if (l3 + IPV6_HLEN > end) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
+    ipProto = buf[l3 + 6]!;
+    l4 = l3 + IPV6_HLEN;
+    // Only hop-by-hop, routing and destination options are pulled (INET6_PROTO_GSO_EXTHDR).
+    while (ipProto === NEXTHDR_HOP || ipProto === NEXTHDR_ROUTING || ipProto === NEXTHDR_DEST) {
+      if (l4 + 8 > end) break;
+      const len = (buf[l4 + 1]! + 1) * 8;
+      if (l4 + len > end) break;
+      ipProto = buf[l4]!;
+      l4 += len;
+    }
+  } else {
+    return fail(st, 'DROP_GSO_PROTO_MISMATCH', 12); // no GSO handler for this EtherType
+  }
+  const base = st.gsoBase;
+  const l4Len = end - l4;
+  if (ipProto === IPPROTO_TCP) {
+    // tcp4_gso_segment / tcp6_gso_segment insist on their own gso type.
+    if (base !== (v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4)) {
+      return fail(st, 'DROP_GSO_PROTO_MISMATCH', l3 - off);
+    }
+    if (l4Len < TCP_HLEN) return fail(st, 'DROP_GSO_BAD_HEADERS', l4 - off);
+    const thlen = (buf[l4 + 12]! >> 4) * 4;
+    if (thlen < TCP_HLEN) return fail(st, 'DROP_GSO_BAD_HEADERS', l4 + 12 - off);
+    // Without NEEDS_CSUM the kernel set the checksum start to the transport header itself.
+    if (st.partial && h.csumStart !== l4 - off) return fail(st, 'DROP_CSUM_NOT_TRANSPORT', h.csumStart);
+    if (thlen > l4Len) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
+    if (l4Len - thlen <= h.gsoSize) return fail(st, 'DROP_GSO_TOO_SMALL', l4 + thlen - off);
+    return null;
+  }
+  if (ipProto === IPPROTO_UDP) {
+    if (base !== VIRTIO_NET_HDR_GSO_UDP && base !== VIRTIO_NET_HDR_GSO_UDP_L4) {
+      return fail(st, 'DROP_GSO_PROTO_MISMATCH', l3 - off);
+    }
+    if (l4Len < UDP_HLEN) return fail(st, 'DROP_GSO_BAD_HEADERS', l4 - off);
+    if (base === VIRTIO_NET_HDR_GSO_UDP_L4) {
+      if (l4Len <= UDP_HLEN + h.gsoSize) return fail(st, 'DROP_GSO_TOO_SMALL', l4 + UDP_HLEN - off);
+      if (h.csumStart !== l4 - off) return fail(st, 'DROP_CSUM_NOT_TRANSPORT', h.csumStart);
+      return null;
+    }
+    // UFO computes the UDP checksum itself: only the size matters.
+    if (l4Len <= h.gsoSize) return fail(st, 'DROP_GSO_TOO_SMALL', l4 - off);
+    return null;
+  }
+  return fail(st, 'DROP_GSO_PROTO_MISMATCH', l3 - off);
+}
+
+/** Extra results of validateTapWrite(). */
+export class TapWriteInfo {
+  /** hdr_len after tun_vnet_hdr_get() raised it to cover the checksum (u16, as the kernel keeps it). */
+  hdrLen = 0;
+  /** Linux keeps the frame a GSO super-frame (it is segmented at egress). */
+  gso = false;
+  /** Where the failing check looked: a header field offset, or a frame offset for frame checks. */
+  errorOffset = 0;
+  readonly hdr = new VnetHdr();
+  readonly skb = new SkbState();
+}
+
+const scratch = new TapWriteInfo();
+
+/**
+ * What Linux does with one write() of `len` bytes at buf[off] into a TAP with IFF_VNET_HDR and
+ * TUNSETVNETHDRSZ = vnetHdrSz (10, 12, ...; the tunnel header is not modelled): null when the frame
+ * is accepted and goes out, a code whose tapVerdict() is 'einval' when write() fails, or 'dropped'
+ * when write() succeeds and the frame is dropped at segmentation. Never throws on hostile input.
+ */
+export function validateTapWrite(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  vnetHdrSz = 12,
+  info: TapWriteInfo = scratch,
+): VnetHdrErrorCode | null {
+  info.hdrLen = 0;
+  info.gso = false;
+  info.errorOffset = 0;
+  if (!Number.isInteger(vnetHdrSz) || vnetHdrSz < VNET_HDR_LEN) return 'BAD_HDR_SIZE';
+  if (!Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > buf.length) {
+    return 'TRUNCATED';
+  }
+  // tun_vnet_hdr_get()
+  if (len < vnetHdrSz) {
+    info.errorOffset = len;
+    return 'SHORT_WRITE';
+  }
+  const h = info.hdr;
+  decodeVnetHdr(buf, off, VNET_HDR_LEN, h);
+  h.numBuffers = 0;
+  let hdrLen = h.hdrLen;
+  let raised = false;
+  if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0) {
+    const c = h.csumStart + h.csumOffset + 2;
+    // max() in int, stored back into a u16: a sum past 65535 wraps and may slip through here.
+    if (c > hdrLen) {
+      hdrLen = c & 0xffff;
+      raised = true;
+    }
+  }
+  info.hdrLen = hdrLen;
+  // Checked against what is left after the 10 legacy bytes, before the rest of the header is
+  // skipped: with a 12-byte header, hdr_len may exceed the frame by 2 (measured on 6.18).
+  if (hdrLen > len - VNET_HDR_LEN) {
+    info.errorOffset = raised ? VNET_OFF_CSUM_START : VNET_OFF_HDR_LEN;
+    return raised ? 'CSUM_BEYOND_FRAME' : 'HDR_LEN_BEYOND_FRAME';
+  }
+  const frameLen = len - vnetHdrSz;
+  // tun_get_user(), IFF_TAP
+  if (frameLen < ETH_HLEN) {
+    info.errorOffset = frameLen;
+    return 'FRAME_TOO_SHORT';
+  }
+  if (hdrLen !== 0 && hdrLen < ETH_HLEN) {
+    info.errorOffset = VNET_OFF_HDR_LEN;
+    return 'HDR_LEN_TOO_SHORT';
+  }
+  const st = info.skb;
+  const e = virtioNetHdrToSkb(h, frameLen, st);
+  if (e !== null) {
+    info.errorOffset = st.errorOffset;
+    return e;
+  }
+  info.gso = st.gso;
+  if (!st.gso) return null;
+  const d = gsoSegmentCheck(buf, off + vnetHdrSz, frameLen, h, st);
+  info.errorOffset = st.errorOffset;
+  return d;
+}
+
+/** How write() ends for a validateTapWrite() result. */
+export function tapVerdict(code: VnetHdrErrorCode | null): TapVerdict {
+  if (code === null) return 'accepted';
+  return code.startsWith('DROP_') ? 'dropped' : 'einval';
+}

@@ -1,0 +1,132 @@
+// Building the header a transmitted frame carries, from its PacketMeta and its own headers, the
+// way FreeBSD's virtio_net_tx_offload() does: parse L2 (+VLAN tags) / L3 (+IPv6 extension
+// headers) / L4, put csum_start at the real L4 offset and hdr_len at the exact end of the L4
+// header. Linux's ptnet_start_xmit() sends skb_headlen() as hdr_len instead; the exact value is
+// what VIRTIO_NET_F_GUEST_HDRLEN promises and what a segmenting host can rely on.
+import {
+  META_F_NEEDS_CSUM,
+  META_GSO_ECN,
+  META_GSO_NONE,
+  META_GSO_TCPV4,
+  META_GSO_TCPV6,
+  META_GSO_UDP,
+  META_GSO_UDP_L4,
+  type Mbuf,
+  type PacketMeta,
+} from '../mbuf/index.ts';
+import { Ipv4View, Ipv6ExtWalk, Ipv6View, TcpView, isVlanTpid, walkIpv6Ext } from '../wire/index.ts';
+import { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN } from './constants.ts';
+import type { VnetHdrErrorCode } from './errors.ts';
+import type { VnetHdr } from './vnet-hdr.ts';
+
+const ETH_HLEN = 14;
+const IPV6_HLEN = 40;
+const UDP_HLEN = 8;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const TH_CWR = 0x80;
+/** Bytes made contiguous before parsing an mbuf: any Ethernet + IP + TCP header stack we emit. */
+const TX_PULLUP = 256;
+
+// One set of views for the module: header building is synchronous and never re-entered.
+const v4 = new Ipv4View();
+const v6 = new Ipv6View();
+const ext = new Ipv6ExtWalk();
+const tcp = new TcpView();
+
+export interface TxHdrOptions {
+  /** Allow TSO of a segment carrying CWR by setting the ECN gso bit (FreeBSD allow_ecn). */
+  allowEcn?: boolean;
+}
+
+/**
+ * Fills out for the frame whose first headLen bytes (at least its headers) are buf[off...] and
+ * whose total length is frameLen. A meta without NEEDS_CSUM or GSO gives an all-zero header.
+ * Returns a TX_* code (the driver drops and counts the frame, like FreeBSD) or null.
+ */
+export function buildTxHdr(
+  meta: PacketMeta,
+  buf: Uint8Array,
+  off: number,
+  headLen: number,
+  frameLen: number,
+  out: VnetHdr,
+  opts?: TxHdrOptions,
+): VnetHdrErrorCode | null {
+  out.clear();
+  const gso = meta.gsoType & ~META_GSO_ECN;
+  if ((meta.flags & META_F_NEEDS_CSUM) === 0 && gso === META_GSO_NONE) return null;
+  if (off < 0 || headLen < 0 || off + headLen > buf.length || headLen > frameLen) return 'TX_UNPARSABLE';
+  const end = off + headLen;
+  if (headLen < ETH_HLEN) return 'TX_UNPARSABLE';
+  // L2: Ethernet and any 802.1Q / 802.1ad tags.
+  let t = off + 12;
+  let type = (buf[t]! << 8) | buf[t + 1]!;
+  while (isVlanTpid(type)) {
+    if (t + 6 > end) return 'TX_UNPARSABLE';
+    t += 4;
+    type = (buf[t]! << 8) | buf[t + 1]!;
+  }
+  const l3 = t + 2;
+  let l4: number;
+  let proto: number;
+  let isV6: boolean;
+  if (type === 0x0800) {
+    if (v4.reset(buf, l3, end - l3).checkHeader() !== null) return 'TX_UNPARSABLE';
+    isV6 = false;
+    l4 = l3 + v4.headerLen;
+    proto = v4.protocol;
+    if (v4.fragOffset !== 0) return 'TX_NO_L4';
+  } else if (type === 0x86dd) {
+    if (v6.reset(buf, l3, end - l3).checkHeader() !== null) return 'TX_UNPARSABLE';
+    // ip6_lasthdr(): skip extension headers to the upper-layer header.
+    if (walkIpv6Ext(buf, l3 + IPV6_HLEN, end, buf[l3 + 6]!, l3 + 6, ext) !== null) return 'TX_UNPARSABLE';
+    if (ext.isFragment && ext.fragOffset !== 0) return 'TX_NO_L4';
+    isV6 = true;
+    l4 = l3 + IPV6_HLEN + ext.hdrLen;
+    proto = ext.nextHeader;
+  } else {
+    return 'TX_NO_L4';
+  }
+  const csumStart = l4 - off;
+  const csumOffset =
+    meta.csumOffset !== 0 ? meta.csumOffset : proto === IPPROTO_TCP ? 16 : proto === IPPROTO_UDP ? 6 : 0;
+  if (csumOffset === 0) return 'TX_NO_L4';
+  if (csumStart + csumOffset + 2 > frameLen) return 'TX_UNPARSABLE';
+  out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  out.csumStart = csumStart;
+  out.csumOffset = csumOffset;
+  if (gso === META_GSO_NONE) return null;
+
+  if (meta.gsoSize <= 0 || meta.gsoSize >= 0xffff) return 'TX_GSO_SIZE';
+  let ecn = meta.gsoType & META_GSO_ECN;
+  if (gso === META_GSO_TCPV4 || gso === META_GSO_TCPV6) {
+    if (proto !== IPPROTO_TCP || isV6 !== (gso === META_GSO_TCPV6)) return 'TX_GSO_MISMATCH';
+    if (tcp.reset(buf, l4, end - l4).checkHeader() !== null) return 'TX_UNPARSABLE';
+    out.hdrLen = csumStart + tcp.headerLen;
+    if ((buf[l4 + 13]! & TH_CWR) !== 0 && ecn === 0) {
+      if (opts?.allowEcn !== true) return 'TX_TSO_CWR';
+      ecn = META_GSO_ECN;
+    }
+  } else if (gso === META_GSO_UDP_L4 || gso === META_GSO_UDP) {
+    if (proto !== IPPROTO_UDP) return 'TX_GSO_MISMATCH';
+    if (ecn !== 0) return 'TX_GSO_MISMATCH';
+    if (l4 + UDP_HLEN > end) return 'TX_UNPARSABLE';
+    out.hdrLen = csumStart + UDP_HLEN;
+  } else {
+    return 'TX_GSO_MISMATCH';
+  }
+  // The IP length fields cap a super-frame: IPv4 tot_len, IPv6 payload_len.
+  const l3Bytes = frameLen - (l3 - off);
+  if ((isV6 ? l3Bytes - IPV6_HLEN : l3Bytes) > 0xffff) return 'TX_GSO_TOO_LONG';
+  out.gsoType = gso | (ecn !== 0 ? VIRTIO_NET_HDR_GSO_ECN : 0);
+  out.gsoSize = meta.gsoSize;
+  return null;
+}
+
+/** buildTxHdr() for an mbuf: makes its headers contiguous first (m_pullup). */
+export function buildTxHdrMbuf(m: Mbuf, out: VnetHdr, opts?: TxHdrOptions): VnetHdrErrorCode | null {
+  const want = Math.min(m.length, TX_PULLUP, m.pool.segmentSize);
+  if (!m.pullup(want)) return 'TX_UNPARSABLE';
+  return buildTxHdr(m.meta, m.pool.data, m.dataOffset, m.headLength, m.length, out, opts);
+}
