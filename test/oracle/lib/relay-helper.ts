@@ -1,0 +1,48 @@
+// Oracle direction B (spec §5.3): joins two TAPs living in two netns, copying whole
+// virtio-net header + frame buffers both ways, so each kernel sees the other's GSO super-frames.
+// Every buffer read from the first TAP is recorded (u32 LE length + bytes) into OUT when stdin closes.
+// Usage: node --import tsx relay-helper.ts NS_A TAP_A NS_B TAP_B OUT
+import { read, writeFileSync, writeSync } from 'node:fs';
+import { enterNetns, openTap, TUN_F } from './tap.ts';
+
+const [nsA, tapA, nsB, tapB, outFile] = process.argv.slice(2);
+if (outFile === undefined) throw new Error('usage: relay-helper NS_A TAP_A NS_B TAP_B OUT');
+const OFFLOAD = TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6 | TUN_F.TSO_ECN | TUN_F.UFO | TUN_F.USO4 | TUN_F.USO6;
+enterNetns(nsA!);
+const fdA = openTap(tapA!, 12, OFFLOAD);
+enterNetns(nsB!);
+const fdB = openTap(tapB!, 12, OFFLOAD);
+const recorded: Buffer[] = [];
+
+function pump(from: number, to: number, record: boolean): void {
+  const buf = Buffer.alloc(65_601 + 64);
+  const again = (): void => {
+    read(from, buf, 0, buf.length, null, (err, n) => {
+      if (err) return; // fd closed at exit
+      if (record) {
+        const rec = Buffer.alloc(4 + n);
+        rec.writeUInt32LE(n, 0);
+        buf.copy(rec, 4, 0, n);
+        // Bytes 10..11 (num_buffers) are never written by the kernel: store them as zero.
+        rec.fill(0, 14, 16);
+        recorded.push(rec);
+      }
+      try {
+        writeSync(to, buf, 0, n);
+      } catch {
+        // the other kernel refused it: keep relaying
+      }
+      again();
+    });
+  };
+  again();
+}
+
+pump(fdA, fdB, true);
+pump(fdB, fdA, false);
+process.stdout.write('ready\n');
+process.stdin.on('data', () => undefined);
+process.stdin.on('end', () => {
+  writeFileSync(outFile, Buffer.concat(recorded));
+  process.exit(0);
+});
