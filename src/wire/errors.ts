@@ -10,8 +10,6 @@ export type WireErrorCode =
   | 'BAD_IHL'
   /** IPv4 total length below the header length. */
   | 'BAD_TOTAL_LENGTH'
-  /** IPv4 fragment offset + payload past 65535. */
-  | 'BAD_FRAGMENT'
   /** TCP data offset below 5. */
   | 'BAD_DATA_OFFSET'
   /** UDP length below 8, or an ICMPv6/NDP length field inconsistent with the message. */

@@ -72,6 +72,31 @@ export class EthernetView extends View {
   }
 }
 
+/**
+ * __vlan_insert_tag(): open a tag after the MAC addresses of the frame starting at buf[off] by
+ * moving the 12 address bytes 4 back into headroom. Returns the frame's new start (off - 4), or -1
+ * without headroom.
+ */
+export function vlanPush(buf: Uint8Array, off: number, tci: number, tpid: number = EtherType.VLAN): number {
+  if (off < VLAN_HLEN || off + 12 > buf.length) return -1;
+  buf.copyWithin(off - VLAN_HLEN, off, off + 12);
+  set16(buf, off + 8, tpid);
+  set16(buf, off + 10, tci);
+  return off - VLAN_HLEN;
+}
+
+/**
+ * skb_vlan_pop(): remove the outermost tag of the frame buf[off, off+len) by moving the addresses
+ * 4 forward; the frame then starts at off + 4. Returns the TCI, or -1 if untagged or too short.
+ */
+export function vlanPop(buf: Uint8Array, off: number, len: number): number {
+  if (off < 0 || len < ETH_HLEN + VLAN_HLEN || off + len > buf.length || !isVlanTpid(get16(buf, off + 12)))
+    return -1;
+  const tci = get16(buf, off + 14);
+  buf.copyWithin(off + VLAN_HLEN, off, off + 12);
+  return tci;
+}
+
 export interface VlanTag {
   tpid: number;
   tci: number;

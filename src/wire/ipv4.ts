@@ -1,7 +1,7 @@
 // IPv4 header (RFC 791). check() mirrors the drops in Linux ip_rcv_core(): version, IHL >= 5,
 // header inside the buffer, tot_len >= IHL*4 and inside the buffer; options are walked like
 // ip_options_compile() does for lengths (EOL ends, NOP is one byte, others carry len >= 2).
-import { csumFinish, csumPartial } from '../checksum/index.ts';
+import { csumFinish, csumPartial, csumReplace16 } from '../checksum/index.ts';
 import { IPV4_MIN_HLEN, Ipv4OptType } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
 import { pseudoSumAt } from './pseudo.ts';
@@ -46,7 +46,6 @@ export class Ipv4View extends View {
     const tl = this.totalLength;
     if (tl < this.headerLen) return this.fail('BAD_TOTAL_LENGTH', off + 2);
     if (tl > len) return this.fail('TRUNCATED', off + len);
-    if (this.fragOffset + tl - this.headerLen > 0xffff) return this.fail('BAD_FRAGMENT', off + 6);
     return null;
   }
 
@@ -153,6 +152,15 @@ export class Ipv4View extends View {
   fillChecksum(): void {
     this.checksum = 0;
     this.checksum = csumFinish(csumPartial(this.buf, this.off, this.headerLen));
+  }
+  /** ip_decrease_ttl(): TTL minus one with the checksum patched (RFC 1624); returns the new TTL. */
+  decTtl(): number {
+    const o = this.off + 8;
+    const old = get16(this.buf, o);
+    if (old < 0x100) return 0; // TTL 0: the caller drops, nothing to decrement
+    this.buf[o] = (old >> 8) - 1;
+    this.checksum = csumReplace16(this.checksum, old, old - 0x100);
+    return (old >> 8) - 1;
   }
   /** Pseudo-header partial sum for an upper-layer header of length l4Len with protocol proto. */
   pseudoSum(proto: number, l4Len: number): number {

@@ -9,7 +9,6 @@ const CODES: WireErrorCode[] = [
   'BAD_VERSION',
   'BAD_IHL',
   'BAD_TOTAL_LENGTH',
-  'BAD_FRAGMENT',
   'BAD_OPTION',
   'BAD_DATA_OFFSET',
   'BAD_LENGTH',

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EthernetRepr, EthernetView, WireError } from '../../src/wire/index.ts';
+import { EthernetRepr, EthernetView, WireError, vlanPop, vlanPush } from '../../src/wire/index.ts';
 import { SYN_QINQ } from './frames.ts';
 import { embed } from './util.ts';
 
@@ -79,5 +79,21 @@ describe('EthernetView', () => {
     expect(() => EthernetRepr.emit({ dst: 2 ** 48, src: 0, vlans: [], etherType: 0x0800 }, out, 0)).toThrow(
       WireError,
     );
+  });
+
+  it('pushes and pops tags in place, like __vlan_insert_tag / skb_vlan_pop', () => {
+    const frame = SYN_QINQ.slice(0, 30);
+    const buf = new Uint8Array(4 + frame.length);
+    buf.set(frame, 4);
+    expect(vlanPop(buf, 4, frame.length)).toBe(100);
+    expect(vlanPop(buf, 8, frame.length - 4)).toBe(200);
+    expect(vlanPop(buf, 12, frame.length - 8)).toBe(-1); // untagged now
+    const plain = buf.slice(12);
+    expect(Array.from(plain.subarray(0, 14))).toEqual([...SYN_QINQ.subarray(0, 12), 0x08, 0x00]);
+    expect(vlanPush(buf, 12, 200)).toBe(8);
+    expect(vlanPush(buf, 8, 100, 0x88a8)).toBe(4);
+    expect(buf.subarray(4)).toEqual(frame);
+    expect(vlanPush(buf, 3, 1)).toBe(-1);
+    expect(vlanPop(buf, 4, 17)).toBe(-1);
   });
 });
