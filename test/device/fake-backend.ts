@@ -54,14 +54,16 @@ export class FakeKloop implements SyncKloopLike {
   readonly kicks: number[] = [];
   started = 0;
   stopped = 0;
-  failStart = false;
+  /** kern_need_kick / appl_need_kick per ring as the guest left them before CREATE. */
+  flagsAtStart: { kern: number[]; appl: number[] } = { kern: [], appl: [] };
+  /** Test hook: what the "host" writes into ring 0's ktoa.hwtail on start. */
+  hwtailOverride: number | undefined;
   constructor(
     readonly port: FakePort,
     readonly csb: CsbLocation,
     readonly irq: (ring: number) => void,
   ) {}
   start(): void {
-    if (this.failStart) throw new Error('backend refused');
     this.started++;
     const n = this.port.numTxRings + this.port.numRxRings;
     for (let i = 0; i < n; i++) {
@@ -69,12 +71,14 @@ export class FakeKloop implements SyncKloopLike {
       const atok = new CsbAtok(this.csb.csb, this.csb.ghOffset + i * NM_CSB_ATOK_SIZE);
       const ktoa = new CsbKtoa(this.csb.csb, this.csb.hgOffset + i * NM_CSB_KTOA_SIZE);
       const slots = tx ? this.port.numTxSlots : this.port.numRxSlots;
+      this.flagsAtStart.kern.push(ktoa.kernNeedKick);
+      this.flagsAtStart.appl.push(atok.applNeedKick);
       atok.head = 0;
       atok.cur = 0;
       atok.applNeedKick = 1;
       atok.syncFlags = 1;
       ktoa.hwcur = 0;
-      ktoa.hwtail = tx ? slots - 1 : 0;
+      ktoa.hwtail = i === 0 && this.hwtailOverride !== undefined ? this.hwtailOverride : tx ? slots - 1 : 0;
       ktoa.kernNeedKick = 1;
     }
   }

@@ -1,0 +1,4 @@
+// src/driver: the ptnet guest driver.
+export * from './adapter.ts';
+export * from './errors.ts';
+export * from './kring.ts';
