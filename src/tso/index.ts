@@ -1,5 +1,5 @@
 // Software GSO (TCPv4/v6, USO, UFO), checksum completion and GRO, byte-identical to Linux.
-export { TsoError, type TsoErrorCode, type TsoRejectCode, type TsoDropCode } from './errors.ts';
+export { TsoError, type TsoErrorCode } from './errors.ts';
 export * from './constants.ts';
 export { SegmentList } from './segment-list.ts';
 export { gsoSegment, checkTapWrite, type SegmentOptions } from './segment.ts';

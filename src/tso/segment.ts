@@ -88,7 +88,7 @@ export function checkTapWrite(h: GsoHeader, len: number, vnetHdrSz = 12): WriteV
   if (needsCsum && h.csumStart + h.csumOffset + 2 > hdrLen) hdrLen = h.csumStart + h.csumOffset + 2;
   // tun_vnet_hdr_get compares with what is left after the 10 legacy bytes, i.e. frame + (sz − 10).
   if (hdrLen > len + vnetHdrSz - 10)
-    fail('HDR_LEN_TOO_LONG', `hdr_len ${hdrLen} beyond frame of ${len}`, hdrLen);
+    fail('HDR_LEN_BEYOND_FRAME', `hdr_len ${hdrLen} beyond frame of ${len}`, hdrLen);
   if (len < ETH_HLEN) fail('FRAME_TOO_SHORT', `frame of ${len} bytes`, len);
   if (hdrLen !== 0 && hdrLen < ETH_HLEN) fail('HDR_LEN_TOO_SHORT', `hdr_len ${hdrLen}`, hdrLen);
 
@@ -101,32 +101,37 @@ export function checkTapWrite(h: GsoHeader, len: number, vnetHdrSz = 12): WriteV
       thlen = 20;
       nhMin = IPV6_HLEN;
     } else if (base === VIRTIO_NET_HDR_GSO_UDP || base === VIRTIO_NET_HDR_GSO_UDP_L4) thlen = 8;
-    else fail('GSO_TYPE', `gso_type 0x${h.gsoType.toString(16)}`);
+    else fail('BAD_GSO_TYPE', `gso_type 0x${h.gsoType.toString(16)}`);
     if (h.gsoSize === 0) fail('GSO_SIZE_ZERO', 'gso_size 0 with a GSO type');
   }
   let pOff = 0;
   if (needsCsum) {
     const needed = h.csumStart + Math.max(thlen, h.csumOffset + 2);
     if (needed > len)
-      fail('CSUM_RANGE', `csum_start ${h.csumStart} + ${needed - h.csumStart} beyond ${len}`, h.csumStart);
-    if (h.csumStart < nhMin) fail('CSUM_START', `csum_start ${h.csumStart} below ${nhMin}`, h.csumStart);
+      fail(
+        'CSUM_BEYOND_FRAME',
+        `csum_start ${h.csumStart} + ${needed - h.csumStart} beyond ${len}`,
+        h.csumStart,
+      );
+    if (h.csumStart < nhMin)
+      fail('CSUM_START_TOO_SMALL', `csum_start ${h.csumStart} below ${nhMin}`, h.csumStart);
     pOff = h.csumStart + thlen;
   } else if (thlen !== 0) {
     // The TAP skb has no network header yet, so only this length (from the frame start) is checked.
     pOff = nhMin + thlen;
-    if (pOff > len) fail('TRUNCATED', `frame of ${len} bytes shorter than ${pOff}`, len);
+    if (pOff > len) fail('GSO_HEADERS_TRUNCATED', `frame of ${len} bytes shorter than ${pOff}`, len);
   }
   if (h.gsoType === VIRTIO_NET_HDR_GSO_NONE) return { gso: false, needsCsum };
 
   let nhOff = pOff;
   if (base === VIRTIO_NET_HDR_GSO_UDP) nhOff -= thlen;
   else if (base === VIRTIO_NET_HDR_GSO_UDP_L4) {
-    if (!needsCsum) fail('USO_NO_CSUM', 'UDP_L4 without NEEDS_CSUM');
-    if (h.csumOffset !== 6) fail('USO_CSUM_OFFSET', `UDP_L4 csum_offset ${h.csumOffset}`);
+    if (!needsCsum) fail('USO_WITHOUT_CSUM', 'UDP_L4 without NEEDS_CSUM');
+    if (h.csumOffset !== 6) fail('USO_BAD_CSUM_OFFSET', `UDP_L4 csum_offset ${h.csumOffset}`);
     if (len - pOff > h.gsoSize * UDP_MAX_SEGMENTS)
       fail('USO_TOO_MANY_SEGMENTS', `more than ${UDP_MAX_SEGMENTS} segments`);
     if (h.gsoType !== base) fail('USO_ECN', 'UDP_L4 with the ECN bit');
-  } else if (needsCsum && h.csumOffset !== 16) fail('TCP_CSUM_OFFSET', `TCP csum_offset ${h.csumOffset}`);
+  } else if (needsCsum && h.csumOffset !== 16) fail('TCP_BAD_CSUM_OFFSET', `TCP csum_offset ${h.csumOffset}`);
   if (h.gsoSize === GSO_BY_FRAGS) fail('GSO_BY_FRAGS', 'gso_size 0xFFFF');
   return { gso: len - nhOff > h.gsoSize, needsCsum };
 }
@@ -146,21 +151,21 @@ function dissect(f: Uint8Array, len: number, layout: Layout): void {
   let type = be16(f, off);
   while (type === ETH_P_8021Q || type === ETH_P_8021AD) {
     off += 4;
-    if (off + 2 > len) fail('DROP_L3_PROTO', 'truncated VLAN tag', off);
+    if (off + 2 > len) fail('DROP_GSO_PROTO_MISMATCH', 'truncated VLAN tag', off);
     type = be16(f, off);
   }
   const nh = off + 2;
   layout.nh = nh;
   if (type === ETH_P_IP) {
     layout.v6 = false;
-    if (nh + 20 > len) fail('DROP_L3_HEADER', 'truncated IPv4 header', nh);
+    if (nh + 20 > len) fail('DROP_GSO_BAD_HEADERS', 'truncated IPv4 header', nh);
     const ihl = (f[nh]! & 0x0f) * 4;
-    if (ihl < 20 || nh + ihl > len) fail('DROP_L3_HEADER', `IPv4 ihl ${ihl}`, nh);
+    if (ihl < 20 || nh + ihl > len) fail('DROP_GSO_BAD_HEADERS', `IPv4 ihl ${ihl}`, nh);
     layout.th = nh + ihl;
     layout.proto = f[nh + 9]!;
   } else if (type === ETH_P_IPV6) {
     layout.v6 = true;
-    if (nh + IPV6_HLEN > len) fail('DROP_L3_HEADER', 'truncated IPv6 header', nh);
+    if (nh + IPV6_HLEN > len) fail('DROP_GSO_BAD_HEADERS', 'truncated IPv6 header', nh);
     let proto = f[nh + 6]!;
     let p = nh + IPV6_HLEN;
     // Hop-by-hop, routing and destination options carry INET6_PROTO_GSO_EXTHDR; a truncated one
@@ -174,7 +179,7 @@ function dissect(f: Uint8Array, len: number, layout: Layout): void {
     }
     layout.th = p;
     layout.proto = proto;
-  } else fail('DROP_L3_PROTO', `EtherType 0x${type.toString(16)}`, nh - 2);
+  } else fail('DROP_GSO_PROTO_MISMATCH', `EtherType 0x${type.toString(16)}`, nh - 2);
 }
 
 /** First fragmentable header offset after the IPv6 header (ip6_find_1stfragopt, without HAO). */
@@ -226,12 +231,12 @@ export function gsoSegment(
   const base = h.gsoType & ~VIRTIO_NET_HDR_GSO_ECN;
   if (base === VIRTIO_NET_HDR_GSO_TCPV4 || base === VIRTIO_NET_HDR_GSO_TCPV6) {
     if ((base === VIRTIO_NET_HDR_GSO_TCPV6) !== l.v6)
-      fail('DROP_L3_PROTO', 'IP version does not match gso_type', l.nh);
-    if (l.proto !== IPPROTO_TCP) fail('DROP_L4_PROTO', `protocol ${l.proto} for TCP GSO`, l.nh);
+      fail('DROP_GSO_PROTO_MISMATCH', 'IP version does not match gso_type', l.nh);
+    if (l.proto !== IPPROTO_TCP) fail('DROP_GSO_PROTO_MISMATCH', `protocol ${l.proto} for TCP GSO`, l.nh);
     return segmentTcp(h, frame, out, l, w.needsCsum);
   }
-  if (l.proto !== IPPROTO_UDP) fail('DROP_L4_PROTO', `protocol ${l.proto} for UDP GSO`, l.nh);
-  if (l.th + 8 > len) fail('DROP_L4_HEADER', 'truncated UDP header', l.th);
+  if (l.proto !== IPPROTO_UDP) fail('DROP_GSO_PROTO_MISMATCH', `protocol ${l.proto} for UDP GSO`, l.nh);
+  if (l.th + 8 > len) fail('DROP_GSO_BAD_HEADERS', 'truncated UDP header', l.th);
   if (base === VIRTIO_NET_HDR_GSO_UDP_L4) return segmentUdpL4(h, frame, out, l);
   return l.v6 ? fragmentUdp6(h, frame, out, l, opts.ipv6FragId ?? 0) : fragmentUdp4(h, frame, out, l);
 }
@@ -262,19 +267,19 @@ function fixIp(d: Uint8Array, o: number, l: Layout, segLen: number, id: number):
 function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, needsCsum: boolean): number {
   const len = f.length;
   const th = l.th;
-  if (th + 20 > len) fail('DROP_L4_HEADER', 'truncated TCP header', th);
+  if (th + 20 > len) fail('DROP_GSO_BAD_HEADERS', 'truncated TCP header', th);
   const l4len = len - th;
   // Without NEEDS_CSUM the kernel itself first stores the pseudo-header sum (__tcp_v4_send_check).
   const check = needsCsum ? be16(f, th + 16) : pseudo(f, l, IPPROTO_TCP, l4len);
   const thlen = (f[th + 12]! >>> 4) * 4;
-  if (thlen < 20) fail('DROP_L4_HEADER', `TCP doff ${thlen / 4}`, th + 12);
+  if (thlen < 20) fail('DROP_GSO_BAD_HEADERS', `TCP doff ${thlen / 4}`, th + 12);
   if (needsCsum && h.csumStart !== th)
-    fail('DROP_CSUM_START', `csum_start ${h.csumStart} != transport ${th}`, h.csumStart);
-  if (th + thlen > len) fail('DROP_L4_HEADER', 'truncated TCP options', th);
+    fail('DROP_CSUM_NOT_TRANSPORT', `csum_start ${h.csumStart} != transport ${th}`, h.csumStart);
+  if (th + thlen > len) fail('DROP_GSO_BAD_HEADERS', 'truncated TCP options', th);
   const hl = th + thlen;
   const mss = h.gsoSize;
   const payload = len - hl;
-  if (payload <= mss) fail('DROP_TOO_SMALL', `payload ${payload} <= gso_size ${mss}`);
+  if (payload <= mss) fail('DROP_GSO_TOO_SMALL', `payload ${payload} <= gso_size ${mss}`);
   const n = Math.ceil(payload / mss);
   out.reset(n * hl + payload, n);
   const d = out.data;
@@ -313,9 +318,9 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   const len = f.length;
   const th = l.th;
   const mss = h.gsoSize;
-  if (len - th <= 8 + mss) fail('DROP_TOO_SMALL', `UDP length ${len - th} <= 8 + gso_size ${mss}`);
+  if (len - th <= 8 + mss) fail('DROP_GSO_TOO_SMALL', `UDP length ${len - th} <= 8 + gso_size ${mss}`);
   if (h.csumStart !== th)
-    fail('DROP_CSUM_START', `csum_start ${h.csumStart} != transport ${th}`, h.csumStart);
+    fail('DROP_CSUM_NOT_TRANSPORT', `csum_start ${h.csumStart} != transport ${th}`, h.csumStart);
   const hl = th + 8;
   const payload = len - hl;
   const n = Math.ceil(payload / mss);
@@ -357,7 +362,7 @@ function fragmentUdp4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   const th = l.th;
   const mss = h.gsoSize;
   const l4len = len - th;
-  if (l4len <= mss) fail('DROP_TOO_SMALL', `UDP length ${l4len} <= gso_size ${mss}`);
+  if (l4len <= mss) fail('DROP_GSO_TOO_SMALL', `UDP length ${l4len} <= gso_size ${mss}`);
   const n = Math.ceil(l4len / mss);
   out.reset(n * th + l4len, n);
   const d = out.data;
@@ -390,7 +395,7 @@ function fragmentUdp6(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, 
   const th = l.th;
   const mss = h.gsoSize;
   const l4len = len - th;
-  if (l4len <= mss) fail('DROP_TOO_SMALL', `UDP length ${l4len} <= gso_size ${mss}`);
+  if (l4len <= mss) fail('DROP_GSO_TOO_SMALL', `UDP length ${l4len} <= gso_size ${mss}`);
   const { off: unfrag, prev } = firstFragOffset(f, l.nh, len);
   const hl = th + 8; // headers replicated in each fragment, Fragment header included
   const n = Math.ceil(l4len / mss);

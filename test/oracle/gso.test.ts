@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipPrivileged } from '../support/privileged.ts';
 import { generate, tapRecord } from './lib/gen.ts';
-import { compareCase } from './lib/compare.ts';
+import { compareCase, compareTapVerdict } from './lib/compare.ts';
 import { OracleSession, type CaseResult } from './lib/session.ts';
 
 const SEED = Number(process.env.PTNET_ORACLE_SEED ?? Date.now() % 1_000_000);
@@ -30,6 +30,15 @@ describe.skipIf(skipPrivileged('test/oracle/gso', ['ip', 'tc', 'tcpdump', 'ethto
       const diffs: string[] = [];
       cases.forEach((c, i) => {
         const d = compareCase(c, results[i]!);
+        if (d !== null) diffs.push(`#${i} ${c.name} ${JSON.stringify(c.hdr)}: ${d}`);
+      });
+      expect(diffs, `seed ${SEED}`).toEqual([]);
+    });
+
+    it("src/vnethdr's validateTapWrite predicts every write() verdict", () => {
+      const diffs: string[] = [];
+      cases.forEach((c, i) => {
+        const d = compareTapVerdict(c, results[i]!);
         if (d !== null) diffs.push(`#${i} ${c.name} ${JSON.stringify(c.hdr)}: ${d}`);
       });
       expect(diffs, `seed ${SEED}`).toEqual([]);

@@ -1,6 +1,7 @@
 // Runs one generated case through our engine and states how it differs from the kernel's result.
 import { gsoSegment, SegmentList, TsoError } from '../../../src/tso/index.ts';
-import type { GenCase } from './gen.ts';
+import { tapVerdict, validateTapWrite } from '../../../src/vnethdr/index.ts';
+import { tapRecord, type GenCase } from './gen.ts';
 import type { CaseResult } from './session.ts';
 
 const out = new SegmentList();
@@ -55,4 +56,13 @@ export function compareCase(c: GenCase, k: CaseResult): string | null {
     }
   }
   return null;
+}
+
+/** null when src/vnethdr's validateTapWrite predicts the kernel's verdict for this write. */
+export function compareTapVerdict(c: GenCase, k: CaseResult): string | null {
+  const rec = tapRecord(c.hdr, c.frame);
+  const code = validateTapWrite(rec, 0, rec.length, 12);
+  const ours = tapVerdict(code);
+  const kernel = k.errno === 22 ? 'einval' : k.frames.length === 0 ? 'dropped' : 'accepted';
+  return ours === kernel ? null : `validateTapWrite ${code ?? 'null'} (${ours}), kernel ${kernel}`;
 }
