@@ -5,3 +5,4 @@ import { linuxReferenceSuite } from './linux-reference.bench.ts';
 export const suites: BenchSuite[] = [linuxReferenceSuite];
 suites.push((await import('./mbuf.bench.ts')).mbufSuite);
 suites.push((await import('./checksum.bench.ts')).checksumSuite);
+suites.push((await import('./wire.bench.ts')).wireSuite);
