@@ -7,17 +7,24 @@ import { csumFold, swab16 } from './fold.ts';
 /** Largest len whose float64 accumulators stay exact: 2^53 / 2^32 words, less headroom. */
 export const WIDE_MAX_LEN = 4 * 1024 * 1024;
 
-// One cached Uint32Array view: packet memories and pools are few large buffers, so a hit is the
-// norm and a miss costs one view allocation (~75 ns), amortised by the lengths that come here.
-let viewBuffer: ArrayBufferLike | null = null;
-let view: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+// Uint32Array views over the last few buffers: packet memories and pools are a few large buffers,
+// so a hit is the norm, and a miss costs one view allocation (~75 ns), amortised by the lengths
+// that come here.
+const VIEWS = 4;
+const viewBuffers: (ArrayBufferLike | null)[] = new Array<ArrayBufferLike | null>(VIEWS).fill(null);
+const views: Uint32Array<ArrayBufferLike>[] = new Array<Uint32Array<ArrayBufferLike>>(VIEWS).fill(
+  new Uint32Array(0),
+);
+let victim = 0;
 
-function u32View(b: ArrayBufferLike): Uint32Array {
-  if (b !== viewBuffer) {
-    view = new Uint32Array(b, 0, b.byteLength >>> 2);
-    viewBuffer = b;
-  }
-  return view;
+function u32View(b: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
+  for (let i = 0; i < VIEWS; i++) if (viewBuffers[i] === b) return views[i]!;
+  const i = victim;
+  victim = (victim + 1) & (VIEWS - 1);
+  const v = new Uint32Array(b, 0, b.byteLength >>> 2);
+  viewBuffers[i] = b;
+  views[i] = v;
+  return v;
 }
 
 /**
