@@ -15,7 +15,7 @@ import {
   type PacketMeta,
 } from '../mbuf/index.ts';
 import { Ipv4View, Ipv6ExtWalk, Ipv6View, TcpView, isVlanTpid, walkIpv6Ext } from '../wire/index.ts';
-import { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN } from './constants.ts';
+import { UDP_MAX_SEGMENTS, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN } from './constants.ts';
 import type { VnetHdrErrorCode } from './errors.ts';
 import type { VnetHdr } from './vnet-hdr.ts';
 
@@ -119,6 +119,15 @@ export function buildTxHdr(
   // The IP length fields cap a super-frame: IPv4 tot_len, IPv6 payload_len.
   const l3Bytes = frameLen - (l3 - off);
   if ((isV6 ? l3Bytes - IPV6_HLEN : l3Bytes) > 0xffff) return 'TX_GSO_TOO_LONG';
+  const payload = frameLen - out.hdrLen;
+  // Linux refuses USO beyond UDP_MAX_SEGMENTS (udp_send_skb); a writer must not send it.
+  if (gso === META_GSO_UDP_L4 && payload > meta.gsoSize * UDP_MAX_SEGMENTS) return 'TX_GSO_TOO_LONG';
+  if (payload <= meta.gsoSize) {
+    // One segment is not a super-frame (tcp_set_skb_tso_segs): send it checksum-offloaded only.
+    // Left as GSO, Linux would drop a TCP frame whose payload + options exceed gso_size.
+    out.hdrLen = 0;
+    return null;
+  }
   out.gsoType = gso | (ecn !== 0 ? VIRTIO_NET_HDR_GSO_ECN : 0);
   out.gsoSize = meta.gsoSize;
   return null;
