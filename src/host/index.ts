@@ -1,0 +1,35 @@
+// Public API of the host side: krings and prologue checks, ports (pipe, VALE), impairment and
+// the sync kloop (inline or worker).
+export { HostError, type HostErrorCode, DROP_REASONS, type DropReason } from './errors.ts';
+export { KR, KRING_WORDS, Kring, inCircularRange, rxsyncPrologueOk, txsyncPrologueOk } from './kring.ts';
+export { type ImpairClock, type ImpairConfig, configureImpairment } from './impair.ts';
+export { DROP, PC } from './port-layout.ts';
+export {
+  MFS_DEFAULT,
+  type NetmapPort,
+  type PipeShared,
+  PortDatapath,
+  type PortShared,
+  type ValeShared,
+  validVnetHdrLen,
+} from './port.ts';
+export { RegionView, type RegionShared, type RingsShared } from './region-view.ts';
+export { PipeDatapath, PipeEnd, type PipeOptions, createPipe, smallRegion } from './pipe.ts';
+export {
+  VALE_BATCH,
+  VALE_DEFAULT_SLOTS,
+  VALE_MAX_PORTS,
+  VALE_MAX_RINGS,
+  VALE_MAX_SLOTS,
+  type ValeAttachOptions,
+  ValeDatapath,
+  type ValeOptions,
+  ValePort,
+  ValeSwitch,
+  ValeView,
+} from './vale.ts';
+export { FDB_BUCKETS, FDB_FLOOD, ForwardingTable } from './vale-fdb.ts';
+export { VNET, convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
+export { KloopCore, RX_DRY_CYCLES_MAX } from './kloop-core.ts';
+export { type CsbWindow, KC, KLOOP_WAIT_MS, type KloopMode, type KloopOptions, SyncKloop } from './kloop.ts';
+export { openDatapath } from './open-port.ts';

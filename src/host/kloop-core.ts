@@ -1,0 +1,176 @@
+// The per-ring procedures of the host sync kloop (netmap_kloop.c netmap_sync_kloop_tx_ring /
+// netmap_sync_kloop_rx_ring), over the CSB entries of §2.4 with the publication order of §3.1.
+// Mode-agnostic: the inline kloop calls them from a kick, the worker from its event loop.
+
+import { NAF_FORCE_RECLAIM } from '../netmap/constants.ts';
+import {
+  type ApplIndices,
+  CsbAtok,
+  CsbKtoa,
+  syncKloopKernelRead,
+  syncKloopKernelWrite,
+} from '../netmap/csb.ts';
+import { NM_CSB_ATOK_SIZE, NM_CSB_KTOA_SIZE } from '../netmap/layout.ts';
+import { HostError } from './errors.ts';
+import type { PortDatapath } from './port.ts';
+
+/** Where the CSB arrays are: guest memory, GH (atok) and HG (ktoa) arrays, 64-byte entries. */
+export interface CsbWindow {
+  csb: SharedArrayBuffer;
+  ghOffset: number;
+  hgOffset: number;
+}
+
+/** SYNC_LOOP_RX_DRY_CYCLES_MAX. */
+export const RX_DRY_CYCLES_MAX = 2;
+
+export class KloopCore {
+  readonly atok: CsbAtok[] = [];
+  readonly ktoa: CsbKtoa[] = [];
+  private readonly shadow: ApplIndices = { head: 0, cur: 0, syncFlags: 0 };
+  /** Times a ring procedure ran (for tests and stats). */
+  runs = 0;
+
+  constructor(
+    readonly dp: PortDatapath,
+    w: CsbWindow,
+    /** Raises the guest interrupt of ring i (MSI-X vector i). */
+    private readonly irq: (ring: number) => void,
+  ) {
+    const rings = dp.numTx + dp.numRx;
+    for (const [off, size] of [
+      [w.ghOffset, NM_CSB_ATOK_SIZE],
+      [w.hgOffset, NM_CSB_KTOA_SIZE],
+    ] as const) {
+      if (off >>> 0 !== off || off % size !== 0 || off + rings * size > w.csb.byteLength) {
+        throw new HostError(
+          'HOST_CSB',
+          `CSB array at ${off} (${rings} entries) unaligned or outside ${w.csb.byteLength} bytes`,
+          off,
+        );
+      }
+    }
+    for (let i = 0; i < rings; i++) {
+      this.atok.push(new CsbAtok(w.csb, w.ghOffset + i * NM_CSB_ATOK_SIZE));
+      this.ktoa.push(new CsbKtoa(w.csb, w.hgOffset + i * NM_CSB_KTOA_SIZE));
+    }
+  }
+
+  /**
+   * netmap_csb_validate: CSB mode starts from the krings. ktoa gets hwcur/hwtail and
+   * kern_need_kick = 1; atok gets head/cur = rhead/rcur, appl_need_kick = 1, sync_flags = 1.
+   */
+  validate(): void {
+    for (let i = 0; i < this.atok.length; i++) {
+      const kr = this.dp.krings[i]!;
+      const a = this.atok[i]!;
+      const k = this.ktoa[i]!;
+      k.kernNeedKick = 0;
+      syncKloopKernelWrite(k, kr.hwcur, kr.hwtail);
+      k.kernNeedKick = 1;
+      a.cur = kr.rcur;
+      a.head = kr.rhead;
+      a.applNeedKick = 1;
+      a.syncFlags = 1;
+    }
+  }
+
+  /** Runs ring i's procedure (TX for i < T, RX otherwise). */
+  run(i: number): void {
+    if (i < this.dp.numTx) this.txRing(i);
+    else this.rxRing(i);
+  }
+
+  /** netmap_sync_kloop_tx_ring. */
+  txRing(i: number): void {
+    const kr = this.dp.krings[i]!;
+    const atok = this.atok[i]!;
+    const ktoa = this.ktoa[i]!;
+    const sh = this.shadow;
+    const half = kr.numSlots >>> 1;
+    let moreSpace = false;
+    this.runs++;
+    ktoa.kernNeedKick = 0;
+    syncKloopKernelRead(atok, sh);
+    for (;;) {
+      let flags = sh.syncFlags;
+      if (kr.dist(kr.hwcur, kr.hwtail) <= half) flags |= NAF_FORCE_RECLAIM;
+      if (!kr.prologue(sh.head, sh.cur)) {
+        // Hostile or stale indices: the kring was reinitialised; wait for the next kick.
+        ktoa.kernNeedKick = 1;
+        break;
+      }
+      this.dp.txsync(i, flags);
+      syncKloopKernelWrite(ktoa, kr.hwcur, kr.hwtail);
+      if (kr.rtail !== kr.hwtail) {
+        kr.rtail = kr.hwtail;
+        moreSpace = true;
+      }
+      if (moreSpace && atok.applNeedKick !== 0) {
+        this.irq(i);
+        moreSpace = false;
+      }
+      syncKloopKernelRead(atok, sh);
+      // No new packets since this pass (netmap compares with hwcur; a backend that cannot take
+      // everything, like a full pipe, would then spin: it wakes us when it has room instead).
+      if (sh.head === kr.rhead) {
+        ktoa.kernNeedKick = 1;
+        // Atomics are sequentially consistent: this store/load pair is nm_stld_barrier's.
+        syncKloopKernelRead(atok, sh);
+        if (sh.head !== kr.rhead) {
+          ktoa.kernNeedKick = 0;
+          continue;
+        }
+        break;
+      }
+      if (kr.rhead === kr.hwtail) break; // nm_kr_txempty: the backend wakes us on completion
+    }
+    if (moreSpace && atok.applNeedKick !== 0) this.irq(i);
+  }
+
+  /** netmap_sync_kloop_rx_ring. */
+  rxRing(i: number): void {
+    const kr = this.dp.krings[i]!;
+    const atok = this.atok[i]!;
+    const ktoa = this.ktoa[i]!;
+    const sh = this.shadow;
+    let received = false;
+    let dry = 0;
+    this.runs++;
+    ktoa.kernNeedKick = 0;
+    syncKloopKernelRead(atok, sh);
+    for (;;) {
+      if (!kr.prologue(sh.head, sh.cur)) {
+        ktoa.kernNeedKick = 1;
+        break;
+      }
+      this.dp.rxsync(i, sh.syncFlags);
+      syncKloopKernelWrite(ktoa, kr.hwcur, kr.hwtail);
+      if (kr.rtail !== kr.hwtail) {
+        kr.rtail = kr.hwtail;
+        received = true;
+        dry = 0;
+      } else {
+        dry++;
+      }
+      if (received && atok.applNeedKick !== 0) {
+        this.irq(i);
+        received = false;
+      }
+      syncKloopKernelRead(atok, sh);
+      // sync_kloop_norxslots: the guest has not returned a slot to fill; sleep until it kicks.
+      if (kr.hwtail === kr.prev(sh.head)) {
+        ktoa.kernNeedKick = 1;
+        syncKloopKernelRead(atok, sh);
+        if (kr.hwtail !== kr.prev(sh.head)) {
+          ktoa.kernNeedKick = 0;
+          continue;
+        }
+        break;
+      }
+      // Nothing more from the backend (it wakes us when it delivers), or enough dry passes.
+      if (kr.hwtail === kr.rhead || dry >= RX_DRY_CYCLES_MAX) break;
+    }
+    if (received && atok.applNeedKick !== 0) this.irq(i);
+  }
+}

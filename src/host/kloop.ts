@@ -1,0 +1,274 @@
+// The host sync kloop (netmap_sync_kloop), in two modes sharing KloopCore:
+// - inline: a kick runs that ring's procedure synchronously (netmap's "direct" mode); backend
+//   wake-ups and guest interrupts are queued callbacks (queueMicrotask, or a scheduler the caller
+//   drains), so a single-threaded test is deterministic.
+// - worker: one worker_thread per kloop, like QEMU's "ptnetmap-sync-kloop" thread. Kicks and
+//   backend wake-ups set a bit in the port's pending word and Atomics.notify its sequence word;
+//   the worker spins briefly, then Atomics.wait. Interrupts come back the same way on a control
+//   word the guest's thread watches with Atomics.waitAsync.
+
+import { Worker } from 'node:worker_threads';
+import createDebug from 'debug';
+import { HostError } from './errors.ts';
+import { KloopCore, type CsbWindow } from './kloop-core.ts';
+import { PC } from './port-layout.ts';
+import type { NetmapPort, PortDatapath } from './port.ts';
+
+const log = createDebug('ptnet:host');
+
+export type { CsbWindow } from './kloop-core.ts';
+export type KloopMode = 'inline' | 'worker';
+
+/** Control words shared with a kloop worker. */
+export const KC = {
+  STOP: 0,
+  STOPPED: 1,
+  IRQ_PENDING: 2,
+  IRQ_SEQ: 3,
+  STARTED: 4,
+  /** Passes where the timeout, not a notification, found work: a lost wake-up (tests want 0). */
+  RESCUES: 5,
+  RUNS: 6,
+} as const;
+export const KC_WORDS = 8;
+
+/** netmap's event wait timeout (schedule_timeout of 3000 ms). */
+export const KLOOP_WAIT_MS = 3000;
+
+/** How long stop() waits for a worker to leave its loop (it includes tsx boot time). */
+const STOP_WAIT_MS = 10_000;
+
+export interface KloopOptions {
+  /** inline: how queued work runs (default queueMicrotask); a test may collect and drain it. */
+  schedule?: (fn: () => void) => void;
+  /** worker: microseconds of polling before sleeping (default 50). */
+  spinUs?: number;
+}
+
+/** What the worker receives. */
+export interface KloopWorkerData {
+  port: ReturnType<NetmapPort['shared']>;
+  csb: CsbWindow;
+  ctrl: SharedArrayBuffer;
+  spinUs: number;
+}
+
+interface WaitAsyncResult {
+  async: boolean;
+  value: Promise<'ok' | 'timed-out'> | 'not-equal' | 'timed-out';
+}
+type WaitAsync = (ta: Int32Array, index: number, value: number, timeout?: number) => WaitAsyncResult;
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/**
+ * Watches `word` of `ta` with Atomics.waitAsync and calls `onChange` after every change until
+ * `alive()` is false. The only async piece of the host: it runs in the guest's thread.
+ */
+function watch(ta: Int32Array, word: number, alive: () => boolean, onChange: () => void): void {
+  const loop = (): void => {
+    while (alive()) {
+      const seen = Atomics.load(ta, word);
+      onChange();
+      const r = waitAsync(ta, word, seen);
+      if (r.async) {
+        void (r.value as Promise<unknown>).then(loop);
+        return;
+      }
+    }
+  };
+  loop();
+}
+
+export class SyncKloop {
+  private state: 'idle' | 'running' | 'stopped' = 'idle';
+  private readonly dp: PortDatapath;
+  private core: KloopCore | null = null;
+  private worker: Worker | null = null;
+  private readonly ctrl = new Int32Array(new SharedArrayBuffer(KC_WORDS * 4));
+  private readonly schedule: (fn: () => void) => void;
+  private readonly spinUs: number;
+  // inline: rings waiting for a queued run, interrupts waiting for delivery, hold timers.
+  private wakeBits = 0;
+  private irqBits = 0;
+  private readonly timers = new Map<number, ReturnType<typeof setTimeout>>();
+  private readonly drainWakes = (): void => this.runWakes();
+  private readonly drainIrqs = (): void => this.deliverIrqs();
+
+  constructor(
+    readonly port: NetmapPort,
+    readonly csb: CsbWindow,
+    private readonly irq: (ring: number) => void,
+    readonly mode: KloopMode,
+    opts: KloopOptions = {},
+  ) {
+    this.dp = port.datapath;
+    this.schedule = opts.schedule ?? queueMicrotask;
+    this.spinUs = opts.spinUs ?? 50;
+    // Validate the CSB window now: the device reports a bad address at CREATE.
+    new KloopCore(this.dp, csb, () => {});
+  }
+
+  /** Ring procedure runs so far (inline: this thread; worker: the worker's count). */
+  get runs(): number {
+    return this.mode === 'inline' ? (this.core?.runs ?? 0) : Atomics.load(this.ctrl, KC.RUNS);
+  }
+  /** Worker passes where only the timeout found work (a lost wake-up); always 0 inline. */
+  get rescues(): number {
+    return Atomics.load(this.ctrl, KC.RESCUES);
+  }
+
+  /** NETMAP_REQ_SYNC_KLOOP_START: CSB mode on (netmap_csb_validate), then serve kicks. */
+  start(): void {
+    if (this.state !== 'idle') throw new HostError('HOST_STATE', 'kloop already started');
+    const st = this.dp.state;
+    if (Atomics.compareExchange(st, this.dp.ctl + PC.KLOOP, 0, 1) !== 0) {
+      throw new HostError('HOST_STATE', `${this.port.name} already has a kloop (EBUSY)`);
+    }
+    this.state = 'running';
+    if (this.mode === 'inline') {
+      const core = new KloopCore(this.dp, this.csb, (r) => this.queueIrq(r));
+      core.validate();
+      this.core = core;
+      this.dp.localWake = (r) => this.queueWake(r);
+      // Wake-ups from senders in other threads arrive on the shared pending word.
+      watch(
+        st,
+        this.dp.ctl + PC.SEQ,
+        () => this.state === 'running',
+        () => {
+          const bits = Atomics.exchange(st, this.dp.ctl + PC.PENDING, 0);
+          if (bits !== 0) {
+            this.wakeBits |= bits;
+            this.runWakes();
+          }
+        },
+      );
+      return;
+    }
+    new KloopCore(this.dp, this.csb, () => {}).validate();
+    Atomics.store(st, this.dp.ctl + PC.PENDING, 0);
+    const workerData: KloopWorkerData = {
+      port: this.port.shared(),
+      csb: this.csb,
+      ctrl: this.ctrl.buffer as SharedArrayBuffer,
+      spinUs: this.spinUs,
+    };
+    this.worker = new Worker(new URL('./kloop-boot.mjs', import.meta.url), { workerData });
+    // A worker that dies leaves the ring unserved; say so (the stop() below stays bounded).
+    this.worker.on('error', (e) => log('kloop worker for %s failed: %O', this.port.name, e));
+    watch(
+      this.ctrl,
+      KC.IRQ_SEQ,
+      () => this.state === 'running',
+      () => {
+        const bits = Atomics.exchange(this.ctrl, KC.IRQ_PENDING, 0);
+        for (let b = bits; b !== 0; b &= b - 1) this.irq(31 - Math.clz32(b & -b));
+      },
+    );
+  }
+
+  /**
+   * Guest kick on ring i (a write to KICK[i]). Inline: runs the ring now. Worker: rings the
+   * doorbell. Ignored when not running, like a kick register with no kloop behind it.
+   */
+  kick(ring: number): void {
+    if (this.state !== 'running' || !(ring >= 0 && ring < this.dp.numTx + this.dp.numRx)) return;
+    if (this.core !== null) {
+      this.runRing(ring);
+      return;
+    }
+    const st = this.dp.state;
+    Atomics.or(st, this.dp.ctl + PC.PENDING, 1 << ring);
+    Atomics.add(st, this.dp.ctl + PC.SEQ, 1);
+    Atomics.notify(st, this.dp.ctl + PC.SEQ);
+  }
+
+  /**
+   * NETMAP_REQ_SYNC_KLOOP_STOP, synchronous: when it returns the host no longer touches the CSB
+   * (the worker has left its loop; inline, nothing is queued to run any more).
+   */
+  stop(): void {
+    if (this.state !== 'running') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopped';
+    const st = this.dp.state;
+    if (this.worker !== null) {
+      Atomics.store(this.ctrl, KC.STOP, 1);
+      Atomics.add(st, this.dp.ctl + PC.SEQ, 1);
+      Atomics.notify(st, this.dp.ctl + PC.SEQ);
+      // A worker still booting (tsx) has not entered its loop yet: it checks STOP first thing.
+      // Bounded: a worker that crashed never answers.
+      const deadline = Date.now() + STOP_WAIT_MS;
+      while (Atomics.load(this.ctrl, KC.STOPPED) === 0 && Date.now() < deadline)
+        Atomics.wait(this.ctrl, KC.STOPPED, 0, 50);
+      void this.worker.terminate();
+      this.worker = null;
+    } else {
+      this.dp.localWake = null;
+      for (const t of this.timers.values()) clearTimeout(t);
+      this.timers.clear();
+      // Release the cross-thread watcher.
+      Atomics.add(st, this.dp.ctl + PC.SEQ, 1);
+      Atomics.notify(st, this.dp.ctl + PC.SEQ);
+    }
+    Atomics.store(st, this.dp.ctl + PC.KLOOP, 0);
+  }
+
+  /** Resolves once a worker kloop has entered its loop (immediately inline). */
+  async ready(): Promise<void> {
+    while (this.worker !== null && Atomics.load(this.ctrl, KC.STARTED) === 0) {
+      const r = waitAsync(this.ctrl, KC.STARTED, 0, 100);
+      if (r.async) await r.value;
+    }
+  }
+
+  private runRing(ring: number): void {
+    const core = this.core!;
+    core.run(ring);
+    if (ring >= this.dp.numTx) this.armHold(ring);
+  }
+
+  /** Impairment delay: run the RX ring again when its held packet is due. */
+  private armHold(ring: number): void {
+    const left = this.dp.holdRemaining(ring);
+    if (left < 0 || this.timers.has(ring)) return;
+    this.timers.set(
+      ring,
+      setTimeout(() => {
+        this.timers.delete(ring);
+        if (this.state === 'running') this.runRing(ring);
+      }, left + 1),
+    );
+  }
+
+  private queueWake(ring: number): void {
+    if (this.state !== 'running') return;
+    const was = this.wakeBits;
+    this.wakeBits |= 1 << ring;
+    if (was === 0) this.schedule(this.drainWakes);
+  }
+
+  private runWakes(): void {
+    // TX rings first, then RX, as each pass of netmap_sync_kloop.
+    while (this.wakeBits !== 0 && this.state === 'running') {
+      const bits = this.wakeBits;
+      this.wakeBits = 0;
+      for (let b = bits; b !== 0; b &= b - 1) this.runRing(31 - Math.clz32(b & -b));
+    }
+  }
+
+  private queueIrq(ring: number): void {
+    const was = this.irqBits;
+    this.irqBits |= 1 << ring;
+    if (was === 0) this.schedule(this.drainIrqs);
+  }
+
+  private deliverIrqs(): void {
+    const bits = this.irqBits;
+    this.irqBits = 0;
+    if (this.state !== 'running') return;
+    for (let b = bits; b !== 0; b &= b - 1) this.irq(31 - Math.clz32(b & -b));
+  }
+}

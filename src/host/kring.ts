@@ -1,0 +1,208 @@
+// Host-side kernel rings (netmap_kern.h `struct netmap_kring`): the host's private copy of the
+// indices of one ring and the §1.6 prologue checks that stand between guest-written head/cur and
+// any use of them as an index. The state lives in a SharedArrayBuffer (Int32 words, Atomics) so
+// that a VALE sender running in another thread can fill an RX kring under its lock.
+
+/** Int32 words per kring (64 bytes: one cache line, like the CSB entries). */
+export const KRING_WORDS = 16;
+
+/** Word offsets inside one kring block. */
+export const KR = {
+  /** nr_hwcur: first slot not yet consumed by the host (TX: next to send; RX: first not returned). */
+  HWCUR: 0,
+  /** nr_hwtail: first slot not yet available to the user. */
+  HWTAIL: 1,
+  /** rhead / rcur / rtail: last validated user values. */
+  RHEAD: 2,
+  RCUR: 3,
+  RTAIL: 4,
+  /** Per-kring lock (VALE's q_lock / the RX kring lock taken by senders), 0 free, 1 held. */
+  LOCK: 5,
+  /** netmap_ring_reinit count: hostile or stale head/cur seen by a prologue. */
+  REINITS: 6,
+  /** RX only: where the backend appends next (VALE's nkr_hwlease); hwtail trails it while impaired. */
+  BTAIL: 7,
+  /** Packets and bytes moved through this kring (RX: delivered; TX: taken from the ring). */
+  PKTS: 8,
+  BYTES: 9,
+  /** Impairment: seeded PRNG state and the end of the already-judged RX range. */
+  IMP_RNG: 10,
+  IMP_JUDGED: 11,
+  /** Impairment delay: 1 + the slot where publication stops, 0 if nothing is held; due time. */
+  IMP_HOLD: 12,
+  IMP_UNTIL: 13,
+} as const;
+
+/** True if `x` lies in the circular range [a, b] (inclusive) of a ring whose indices are < n. */
+export function inCircularRange(a: number, b: number, x: number): boolean {
+  return a <= b ? x >= a && x <= b : x >= a || x <= b;
+}
+
+/**
+ * nm_txsync_prologue: the kernel indices must be < n, the new head in [rhead, rtail] and cur in
+ * [head, rtail] (circularly). Returns false for anything else, without touching state.
+ */
+export function txsyncPrologueOk(
+  n: number,
+  hwcur: number,
+  hwtail: number,
+  rhead: number,
+  rtail: number,
+  head: number,
+  cur: number,
+): boolean {
+  if (!(hwcur >>> 0 < n && hwtail >>> 0 < n && rhead >>> 0 < n && rtail >>> 0 < n)) return false;
+  if (!(head >>> 0 < n && cur >>> 0 < n)) return false;
+  return inCircularRange(rhead, rtail, head) && inCircularRange(head, rtail, cur);
+}
+
+/** nm_rxsync_prologue: head in [hwcur, hwtail], cur in [head, hwtail]. */
+export function rxsyncPrologueOk(
+  n: number,
+  hwcur: number,
+  hwtail: number,
+  head: number,
+  cur: number,
+): boolean {
+  if (!(hwcur >>> 0 < n && hwtail >>> 0 < n && head >>> 0 < n && cur >>> 0 < n)) return false;
+  return inCircularRange(hwcur, hwtail, head) && inCircularRange(head, hwtail, cur);
+}
+
+/** One kring: a typed view on its block of the port state. All index words go through Atomics. */
+export class Kring {
+  readonly lim: number;
+  constructor(
+    readonly state: Int32Array,
+    /** First word of this kring's block. */
+    readonly base: number,
+    readonly numSlots: number,
+    readonly tx: boolean,
+  ) {
+    this.lim = numSlots - 1;
+  }
+
+  get hwcur(): number {
+    return Atomics.load(this.state, this.base + KR.HWCUR);
+  }
+  set hwcur(v: number) {
+    Atomics.store(this.state, this.base + KR.HWCUR, v);
+  }
+  get hwtail(): number {
+    return Atomics.load(this.state, this.base + KR.HWTAIL);
+  }
+  set hwtail(v: number) {
+    Atomics.store(this.state, this.base + KR.HWTAIL, v);
+  }
+  get rhead(): number {
+    return Atomics.load(this.state, this.base + KR.RHEAD);
+  }
+  get rcur(): number {
+    return Atomics.load(this.state, this.base + KR.RCUR);
+  }
+  get rtail(): number {
+    return Atomics.load(this.state, this.base + KR.RTAIL);
+  }
+  set rtail(v: number) {
+    Atomics.store(this.state, this.base + KR.RTAIL, v);
+  }
+  get btail(): number {
+    return Atomics.load(this.state, this.base + KR.BTAIL);
+  }
+  set btail(v: number) {
+    Atomics.store(this.state, this.base + KR.BTAIL, v);
+  }
+  get reinits(): number {
+    return Atomics.load(this.state, this.base + KR.REINITS);
+  }
+
+  /** nm_next. */
+  next(i: number): number {
+    return i === this.lim ? 0 : i + 1;
+  }
+  /** nm_prev. */
+  prev(i: number): number {
+    return i === 0 ? this.lim : i - 1;
+  }
+  /** (b − a) mod N. */
+  dist(a: number, b: number): number {
+    const d = b - a;
+    return d < 0 ? d + this.numSlots : d;
+  }
+
+  /** Initial state of an attached ring: TX all free (tail = N−1), RX empty. */
+  reset(): void {
+    const s = this.state;
+    const b = this.base;
+    const tail = this.tx ? this.lim : 0;
+    Atomics.store(s, b + KR.HWCUR, 0);
+    Atomics.store(s, b + KR.HWTAIL, tail);
+    Atomics.store(s, b + KR.RHEAD, 0);
+    Atomics.store(s, b + KR.RCUR, 0);
+    Atomics.store(s, b + KR.RTAIL, tail);
+    Atomics.store(s, b + KR.BTAIL, 0);
+    Atomics.store(s, b + KR.IMP_JUDGED, 0);
+    Atomics.store(s, b + KR.IMP_HOLD, 0);
+  }
+
+  /**
+   * Validates a head/cur pair read from the guest (txsync or rxsync prologue) and, if valid, makes
+   * it the new rhead/rcur. On failure the kring is reinitialised and false returned: the caller
+   * skips the sync, as netmap does after netmap_ring_reinit().
+   */
+  prologue(head: number, cur: number): boolean {
+    const s = this.state;
+    const b = this.base;
+    const n = this.numSlots;
+    const hwcur = Atomics.load(s, b + KR.HWCUR);
+    const hwtail = Atomics.load(s, b + KR.HWTAIL);
+    const ok = this.tx
+      ? txsyncPrologueOk(
+          n,
+          hwcur,
+          hwtail,
+          Atomics.load(s, b + KR.RHEAD),
+          Atomics.load(s, b + KR.RTAIL),
+          head,
+          cur,
+        )
+      : rxsyncPrologueOk(n, hwcur, hwtail, head, cur);
+    if (!ok) {
+      this.reinit();
+      return false;
+    }
+    Atomics.store(s, b + KR.RHEAD, head);
+    Atomics.store(s, b + KR.RCUR, cur);
+    if (!this.tx) Atomics.store(s, b + KR.RTAIL, hwtail);
+    return true;
+  }
+
+  /**
+   * netmap_ring_reinit for the shadow state: forget the user's head/cur and go back to what the
+   * host last published (rhead = rcur = hwcur, rtail = hwtail). Counted; the guest sees the same
+   * hwcur/hwtail as before and must resynchronise.
+   */
+  reinit(): void {
+    const s = this.state;
+    const b = this.base;
+    const hwcur = Atomics.load(s, b + KR.HWCUR);
+    Atomics.store(s, b + KR.RHEAD, hwcur);
+    Atomics.store(s, b + KR.RCUR, hwcur);
+    Atomics.store(s, b + KR.RTAIL, Atomics.load(s, b + KR.HWTAIL));
+    Atomics.add(s, b + KR.REINITS, 1);
+  }
+
+  /**
+   * Per-ring lock (VALE's q_lock), held only around slot reservation and publication. Futex-style:
+   * 1 = held, 2 = held with waiters, so an uncontended unlock never calls notify.
+   */
+  lock(): void {
+    const s = this.state;
+    const w = this.base + KR.LOCK;
+    if (Atomics.compareExchange(s, w, 0, 1) === 0) return;
+    while (Atomics.exchange(s, w, 2) !== 0) Atomics.wait(s, w, 2, 1);
+  }
+  unlock(): void {
+    if (Atomics.exchange(this.state, this.base + KR.LOCK, 0) === 2)
+      Atomics.notify(this.state, this.base + KR.LOCK, 1);
+  }
+}

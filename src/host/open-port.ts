@@ -1,0 +1,10 @@
+// Rebuilds a port's datapath from its structured-cloneable descriptor, in any thread (the kloop
+// worker calls this; the guest's thread uses port.datapath directly).
+
+import { PipeDatapath } from './pipe.ts';
+import type { PortDatapath, PortShared } from './port.ts';
+import { openValeDatapath } from './vale.ts';
+
+export function openDatapath(s: PortShared): PortDatapath {
+  return s.kind === 'pipe' ? PipeDatapath.open(s) : openValeDatapath(s);
+}

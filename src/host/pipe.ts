@@ -1,0 +1,202 @@
+// netmap pipes (netmap_pipe.c): two ports joined back to back, TX ring i of one end feeding RX
+// ring i of the other. Zero copy: a transmitted slot's buffer index is swapped with the receiving
+// slot's, both marked NS_BUF_CHANGED, so the sender gets a fresh empty buffer back at once.
+
+import { NS_BUF_CHANGED, NS_MOREFRAG } from '../netmap/constants.ts';
+import { NetmapRegion } from '../netmap/region.ts';
+import { HostError } from './errors.ts';
+import { KR, type Kring } from './kring.ts';
+import { DROP, PC } from './port-layout.ts';
+import {
+  type NetmapPort,
+  type PipeShared,
+  type PortSharedBase,
+  PortDatapath,
+  makeMac,
+  portWords,
+  storeVnetHdrLen,
+} from './port.ts';
+import { RegionView, regionShared, ringsShared } from './region-view.ts';
+
+export interface PipeOptions {
+  /** Region to allocate the rings in; a small private one (4096 buffers) if absent. */
+  region?: NetmapRegion;
+  rings?: number;
+  slots?: number;
+}
+
+/** The datapath of one pipe end. */
+export class PipeDatapath extends PortDatapath {
+  /** The other end, as seen from this thread. */
+  peer!: PipeDatapath;
+
+  /**
+   * netmap_pipe_txsync: moves slots [hwcur, rhead) of TX ring `ring` into the peer's RX ring,
+   * as many as it has room for; the TX slots get the receiver's spare buffers, so they are free
+   * again at once (hwtail = prev(hwcur)). Slots with a bad buffer are skipped and counted.
+   */
+  txsync(ring: number, _flags: number): void {
+    const tx = this.krings[ring]!;
+    const rxRing = this.peer.numTx + (ring % this.peer.numRx);
+    const rx = this.peer.krings[rxRing]!;
+    const v = this.view;
+    const txOfs = this.ringOfs[ring]!;
+    const rxOfs = this.peer.ringOfs[rxRing]!;
+    const head = tx.rhead;
+    let k = tx.hwcur;
+    let moved = 0;
+    let bytes = 0;
+    rx.lock();
+    let j = rx.btail;
+    const stop = rx.prev(rx.hwcur);
+    while (k !== head && j !== stop) {
+      const ts = v.slot(txOfs, k);
+      const idx = v.bufIdx(ts);
+      const len = v.len(ts);
+      k = tx.next(k);
+      if (!v.validBuf(idx)) {
+        this.drop(DROP.BAD_BUF_IDX);
+        continue;
+      }
+      if (len > v.bufSize) {
+        this.drop(DROP.BAD_LEN);
+        continue;
+      }
+      const rs = v.slot(rxOfs, j);
+      v.setBufIdx(ts, v.bufIdx(rs));
+      v.setFlags(ts, v.flags(ts) | NS_BUF_CHANGED);
+      v.setBufIdx(rs, idx);
+      v.setLen(rs, len);
+      v.setFlags(rs, (v.flags(ts) & NS_MOREFRAG) | NS_BUF_CHANGED);
+      j = rx.next(j);
+      moved++;
+      bytes += len;
+    }
+    if (moved !== 0) {
+      rx.btail = j;
+      Atomics.add(rx.state, rx.base + KR.PKTS, moved);
+      Atomics.add(rx.state, rx.base + KR.BYTES, bytes);
+    }
+    rx.unlock();
+    Atomics.add(tx.state, tx.base + KR.PKTS, moved);
+    tx.hwcur = k;
+    tx.hwtail = tx.prev(k);
+    if (moved !== 0) this.peer.wake(rxRing);
+  }
+
+  /** The user returned RX slots: the peer's blocked TX ring may move again (netmap_pipe_rxsync). */
+  protected rxReturned(ring: number): void {
+    const txRing = (ring - this.numTx) % this.peer.numTx;
+    const tx: Kring = this.peer.krings[txRing]!;
+    if (tx.hwcur !== tx.rhead) this.peer.wake(txRing);
+  }
+
+  /** Builds both ends' datapaths in this thread from a descriptor. */
+  static open(shared: PipeShared): PipeDatapath {
+    const view = new RegionView(shared.region);
+    const a = new PipeDatapath(view, shared.rings, shared.state, shared.ctl);
+    const b = new PipeDatapath(view, shared.peer.rings, shared.peer.state, shared.peer.ctl);
+    a.peer = b;
+    b.peer = a;
+    return a;
+  }
+}
+
+/** One end of a pipe, as a NetmapPort. */
+export class PipeEnd implements NetmapPort {
+  readonly mac = makeMac();
+  peer!: PipeEnd;
+
+  constructor(
+    readonly name: string,
+    readonly region: NetmapRegion,
+    readonly layout: ReturnType<NetmapRegion['createPort']>,
+    readonly base: PortSharedBase,
+    readonly datapath: PipeDatapath,
+  ) {}
+
+  get nifpOffset(): number {
+    return this.layout.nifpOfs;
+  }
+  get numTxRings(): number {
+    return this.layout.txRings;
+  }
+  get numRxRings(): number {
+    return this.layout.rxRings;
+  }
+  get numTxSlots(): number {
+    return this.layout.txSlots;
+  }
+  get numRxSlots(): number {
+    return this.layout.rxSlots;
+  }
+  get memId(): number {
+    return this.region.memId;
+  }
+  get vnetHdrLen(): number {
+    return this.datapath.vnetHdrLen;
+  }
+  /** Pipes copy nothing, so the header is opaque to them; the length is only recorded. */
+  setVnetHdrLen(n: number): boolean {
+    return storeVnetHdrLen(this.datapath.state, this.base.ctl, n, this.region.bufSize);
+  }
+  shared(): PipeShared {
+    return { kind: 'pipe', ...this.base, peer: this.peer.base };
+  }
+}
+
+/** A small region for standalone ports: 4096 buffers of 2048 bytes, 64 rings. */
+export function smallRegion(bufs = 4096): NetmapRegion {
+  return new NetmapRegion({
+    params: {
+      if: { objSize: 1024, objNum: 16 },
+      ring: { objSize: 9 * 4096, objNum: 64 },
+      buf: { objSize: 2048, objNum: bufs },
+    },
+  });
+}
+
+/**
+ * Creates a pipe `name{0` ⇄ `name}0` (netmap's master and slave ends) with `rings` rings of
+ * `slots` slots per direction on each end.
+ */
+export function createPipe(name: string, opts: PipeOptions = {}): [PipeEnd, PipeEnd] {
+  const rings = opts.rings ?? 1;
+  const slots = opts.slots ?? 1024;
+  if (!Number.isInteger(rings) || rings < 1 || rings > 16)
+    throw new HostError('HOST_ARG', 'pipe rings must be 1..16');
+  if (!Number.isInteger(slots) || slots < 2 || slots > 4096)
+    throw new HostError('HOST_ARG', 'pipe slots must be 2..4096');
+  const region = opts.region ?? smallRegion(Math.max(4096, 4 * rings * slots + 64));
+  const rs = regionShared(region);
+  const view = new RegionView(rs);
+  const words = portWords(2 * rings);
+  const state = new SharedArrayBuffer(2 * words * 4);
+  const ends: PipeEnd[] = [];
+  const dps: PipeDatapath[] = [];
+  for (const [e, suffix] of [
+    [0, '{0'],
+    [1, '}0'],
+  ] as const) {
+    const layout = region.createPort({
+      name: `${name}${suffix}`.slice(0, 15),
+      txRings: rings,
+      rxRings: rings,
+      txSlots: slots,
+      rxSlots: slots,
+    });
+    const base: PortSharedBase = { region: rs, rings: ringsShared(layout), state, ctl: e * words };
+    const dp = new PipeDatapath(view, base.rings, state, base.ctl);
+    for (const kr of dp.krings) kr.reset();
+    storeVnetHdrLen(dp.state, base.ctl, 0, region.bufSize);
+    Atomics.store(dp.state, base.ctl + PC.ACTIVE, 1);
+    dps.push(dp);
+    ends.push(new PipeEnd(layout.name, region, layout, base, dp));
+  }
+  const [a, b] = ends as [PipeEnd, PipeEnd];
+  a.peer = b;
+  b.peer = a;
+  dps[0]!.peer = dps[1]!;
+  dps[1]!.peer = dps[0]!;
+  return [a, b];
+}

@@ -1,0 +1,191 @@
+// What every host port shares: a control block and krings in a SharedArrayBuffer (so the same
+// port can be driven from the guest's thread or from a kloop worker), drop counters by reason,
+// the wake-up path toward whichever kloop serves the port, and the common RX sync.
+
+import type { NetmapRegion } from '../netmap/region.ts';
+import { DROP_REASONS, type DropReason } from './errors.ts';
+import { impairRx, holdRemaining, type ImpairClock } from './impair.ts';
+import { KR, KRING_WORDS, Kring } from './kring.ts';
+import { IMP, PC, PC_WORDS } from './port-layout.ts';
+import { RegionView, type RegionShared, type RingsShared } from './region-view.ts';
+
+/** NM_BDG_MFS_DEFAULT. */
+export const MFS_DEFAULT = 1514;
+/** Valid virtio-net header lengths (NETMAP_REQ_PORT_HDR_SET). */
+export function validVnetHdrLen(n: number): boolean {
+  return n === 0 || n === 10 || n === 12;
+}
+
+/** Words a port with `rings` krings needs in its state buffer. */
+export function portWords(rings: number): number {
+  return PC_WORDS + rings * KRING_WORDS;
+}
+
+/** The shared part every port descriptor carries. */
+export interface PortSharedBase {
+  region: RegionShared;
+  rings: RingsShared;
+  state: SharedArrayBuffer;
+  /** First Int32 word of this port's control block in `state`. */
+  ctl: number;
+}
+
+/**
+ * The datapath of one port in one thread: txsync/rxsync over krings (ring numbering: 0..T−1 TX,
+ * T..T+R−1 RX, as the CSB and the kick registers). Subclasses implement the backend.
+ */
+export abstract class PortDatapath {
+  readonly view: RegionView;
+  readonly state: Int32Array;
+  readonly krings: Kring[] = [];
+  readonly numTx: number;
+  readonly numRx: number;
+  /** Ring offsets by global ring number. */
+  readonly ringOfs: number[];
+  /** Set by an inline kloop running in this thread: backend wake-ups go to it directly. */
+  localWake: ((ring: number) => void) | null = null;
+  /** Clock for impairment delays (ms); replaceable by tests. */
+  clock: ImpairClock = Date.now;
+
+  constructor(
+    region: RegionShared | RegionView,
+    readonly rings: RingsShared,
+    state: SharedArrayBuffer,
+    readonly ctl: number,
+  ) {
+    this.view = region instanceof RegionView ? region : new RegionView(region);
+    this.state = new Int32Array(state);
+    this.numTx = rings.txRingOfs.length;
+    this.numRx = rings.rxRingOfs.length;
+    this.ringOfs = [...rings.txRingOfs, ...rings.rxRingOfs];
+    for (let i = 0; i < this.numTx + this.numRx; i++) {
+      const tx = i < this.numTx;
+      this.krings.push(
+        new Kring(this.state, ctl + PC_WORDS + i * KRING_WORDS, tx ? rings.txSlots : rings.rxSlots, tx),
+      );
+    }
+  }
+
+  /** The backend's txsync for TX ring `ring` (rhead/rcur already validated). */
+  abstract txsync(ring: number, flags: number): void;
+
+  /** Called by rxsync with the RX kring lock held, after the user returned slots. */
+  protected abstract rxReturned(ring: number): void;
+
+  get vnetHdrLen(): number {
+    return Atomics.load(this.state, this.ctl + PC.VNET_HDR_LEN);
+  }
+  get mfs(): number {
+    return Atomics.load(this.state, this.ctl + PC.MFS);
+  }
+
+  /**
+   * Common rxsync: hwcur = rhead (slots returned by the user), then publish what backends
+   * appended (or, when impaired, what the impairment lets through). Mirrors netmap_vale_rxsync /
+   * netmap_pipe_rxsync, which differ only in what returning slots means for the peer.
+   */
+  rxsync(ring: number, _flags: number): void {
+    const kr = this.krings[ring]!;
+    kr.lock();
+    const returned = kr.hwcur !== kr.rhead;
+    kr.hwcur = kr.rhead;
+    if (Atomics.load(this.state, this.ctl + PC.IMP + IMP.ENABLED) !== 0) {
+      impairRx(this, ring, kr);
+    } else {
+      kr.hwtail = kr.btail;
+    }
+    if (returned) this.rxReturned(ring);
+    kr.unlock();
+  }
+
+  /** Wakes the kloop serving this port for `ring` (backend progress: packets or completions). */
+  wake(ring: number): void {
+    if (this.localWake !== null) {
+      this.localWake(ring);
+      return;
+    }
+    Atomics.or(this.state, this.ctl + PC.PENDING, 1 << ring);
+    Atomics.add(this.state, this.ctl + PC.SEQ, 1);
+    Atomics.notify(this.state, this.ctl + PC.SEQ);
+  }
+
+  /** Counts one dropped packet. */
+  drop(reason: number): void {
+    Atomics.add(this.state, this.ctl + PC.DROPS + reason, 1);
+  }
+
+  /** Drop counters by reason (snapshot). */
+  drops(): Record<DropReason, number> {
+    const out = {} as Record<DropReason, number>;
+    DROP_REASONS.forEach((r, i) => (out[r] = Atomics.load(this.state, this.ctl + PC.DROPS + i)));
+    return out;
+  }
+
+  /** Packets delivered on RX rings / taken from TX rings, summed over rings. */
+  packets(dir: 'tx' | 'rx'): number {
+    let n = 0;
+    const [a, b] = dir === 'tx' ? [0, this.numTx] : [this.numTx, this.numTx + this.numRx];
+    for (let i = a; i < b; i++) n += Atomics.load(this.state, this.krings[i]!.base + KR.PKTS);
+    return n;
+  }
+
+  /** Milliseconds until an impairment-delayed packet of RX ring `ring` is due, or −1 if none. */
+  holdRemaining(ring: number): number {
+    const kr = this.krings[ring]!;
+    return kr.tx ? -1 : holdRemaining(this.state, kr, this.clock);
+  }
+}
+
+/** The public face of a port, as the device model and applications see it. */
+export interface NetmapPort {
+  readonly name: string;
+  readonly region: NetmapRegion;
+  /** Region offset of the port's netmap_if (ptnet NIFP_OFS). */
+  readonly nifpOffset: number;
+  readonly numTxRings: number;
+  readonly numRxRings: number;
+  readonly numTxSlots: number;
+  readonly numRxSlots: number;
+  readonly mac: Uint8Array;
+  /** Host allocator id (ptnet HOSTMEMID = memdev MEMID). */
+  readonly memId: number;
+  readonly vnetHdrLen: number;
+  /** NETMAP_REQ_PORT_HDR_SET: accepts 0, 10 or 12 and nothing else. */
+  setVnetHdrLen(n: number): boolean;
+  /** This thread's datapath. */
+  readonly datapath: PortDatapath;
+  /** What a worker needs to rebuild the datapath (see openDatapath). */
+  shared(): PortShared;
+}
+
+export interface PipeShared extends PortSharedBase {
+  kind: 'pipe';
+  /** The other end. */
+  peer: PortSharedBase;
+}
+
+export interface ValeShared {
+  kind: 'vale';
+  region: RegionShared;
+  switchState: SharedArrayBuffer;
+  maxPorts: number;
+  maxRings: number;
+  port: number;
+}
+
+export type PortShared = PipeShared | ValeShared;
+
+let macCounter = 0;
+/** A locally administered unicast MAC (02:…), distinct per port created in this process. */
+export function makeMac(): Uint8Array {
+  const n = ++macCounter;
+  return new Uint8Array([0x02, 0x70, 0x74, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+}
+
+/** Sets the vnet header length (and the mfs that follows from it) in a control block. */
+export function storeVnetHdrLen(state: Int32Array, ctl: number, n: number, bufSize: number): boolean {
+  if (!validVnetHdrLen(n)) return false;
+  Atomics.store(state, ctl + PC.VNET_HDR_LEN, n);
+  Atomics.store(state, ctl + PC.MFS, n === 0 ? MFS_DEFAULT : bufSize);
+  return true;
+}

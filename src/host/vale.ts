@@ -1,0 +1,704 @@
+// The VALE software switch (netmap_vale.c): N ports sharing one netmap region, forwarding in the
+// sender's txsync (nm_vale_preflush → nm_vale_flush): learn the source MAC, look up the
+// destination, then per destination port take its RX kring lock once and copy the batch in,
+// converting the virtio-net header where the two ports' lengths differ (§5). All switch state
+// (port table, krings, forwarding table) lives in one SharedArrayBuffer, so the sender's txsync
+// runs the same in the guest's thread (inline kloop) or in a kloop worker.
+
+import { CSUM_MANGLED_0, csumAdd, csumFinish, csumPartial, swab16 } from '../checksum/index.ts';
+import { NETMAP_MAX_FRAGS, NS_MOREFRAG, NS_NO_LEARN } from '../netmap/constants.ts';
+import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
+import { type GsoHeader, SegmentList, gsoSegment } from '../tso/index.ts';
+import { HostError } from './errors.ts';
+import { KR, type Kring } from './kring.ts';
+import { smallRegion } from './pipe.ts';
+import { DROP, PC } from './port-layout.ts';
+import {
+  type NetmapPort,
+  type ValeShared,
+  PortDatapath,
+  makeMac,
+  portWords,
+  storeVnetHdrLen,
+} from './port.ts';
+import { RegionView, type RingsShared, regionShared } from './region-view.ts';
+import { FDB_BUCKETS, FDB_FLOOD, FDB_WORDS, ForwardingTable } from './vale-fdb.ts';
+import { VNET, convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
+
+/** NM_BDG_MAXPORTS, NM_BDG_MAXRINGS, NM_BDG_BATCH, VALE slot limits. */
+export const VALE_MAX_PORTS = 254;
+export const VALE_MAX_RINGS = 16;
+export const VALE_BATCH = 1024;
+export const VALE_MAX_SLOTS = 4096;
+export const VALE_DEFAULT_SLOTS = 1024;
+
+const ETH_HLEN = 14;
+
+/** Switch header words. */
+const SW_GEN = 0;
+const SW_HDR_WORDS = 16;
+/** Port record words: geometry the host trusts, then ring offsets (TX then RX). */
+const R_ACTIVE = 0;
+const R_GEN = 1;
+const R_NTX = 2;
+const R_NRX = 3;
+const R_TXSLOTS = 4;
+const R_RXSLOTS = 5;
+const R_NIFP = 6;
+const R_RINGS = 8;
+
+interface Geometry {
+  maxPorts: number;
+  maxRings: number;
+  recWords: number;
+  recBase: number;
+  stateWords: number;
+  stateBase: number;
+  fdbBase: number;
+  words: number;
+}
+
+function geometry(maxPorts: number, maxRings: number): Geometry {
+  const recWords = R_RINGS + 2 * maxRings;
+  const recBase = SW_HDR_WORDS;
+  const stateWords = portWords(2 * maxRings);
+  const stateBase = recBase + maxPorts * recWords;
+  const fdbBase = stateBase + maxPorts * stateWords;
+  return {
+    maxPorts,
+    maxRings,
+    recWords,
+    recBase,
+    stateWords,
+    stateBase,
+    fdbBase,
+    words: fdbBase + FDB_BUCKETS * FDB_WORDS,
+  };
+}
+
+/** One thread's view of a switch: the shared words plus datapaths built lazily per port. */
+export class ValeView {
+  readonly words: Int32Array;
+  readonly view: RegionView;
+  readonly fdb: ForwardingTable;
+  readonly g: Geometry;
+  private readonly cache: (ValeDatapath | null)[];
+  private readonly cacheGen: Int32Array;
+  private seenGen = -1;
+  /** Active port indices, rebuilt when the switch generation moves. */
+  private active: number[] = [];
+
+  constructor(readonly shared: Omit<ValeShared, 'port' | 'kind'>) {
+    this.g = geometry(shared.maxPorts, shared.maxRings);
+    this.words = new Int32Array(shared.switchState);
+    this.view = new RegionView(shared.region);
+    this.fdb = new ForwardingTable(this.words, this.g.fdbBase);
+    this.cache = new Array<ValeDatapath | null>(shared.maxPorts).fill(null);
+    this.cacheGen = new Int32Array(shared.maxPorts);
+  }
+
+  rec(p: number): number {
+    return this.g.recBase + p * this.g.recWords;
+  }
+  ctl(p: number): number {
+    return this.g.stateBase + p * this.g.stateWords;
+  }
+
+  /** Ports attached now (the array is reused until the switch changes). */
+  ports(): readonly number[] {
+    const gen = Atomics.load(this.words, SW_GEN);
+    if (gen !== this.seenGen) {
+      this.seenGen = gen;
+      const a: number[] = [];
+      for (let p = 0; p < this.g.maxPorts; p++)
+        if (Atomics.load(this.words, this.rec(p) + R_ACTIVE) !== 0) a.push(p);
+      this.active = a;
+    }
+    return this.active;
+  }
+
+  /** This thread's datapath of port p, or null if p is not attached. */
+  get(p: number): ValeDatapath | null {
+    const r = this.rec(p);
+    if (Atomics.load(this.words, r + R_ACTIVE) === 0) return null;
+    const gen = Atomics.load(this.words, r + R_GEN);
+    let dp = this.cache[p] ?? null;
+    if (dp === null || this.cacheGen[p] !== gen) {
+      dp = new ValeDatapath(this, p, this.ringsOf(p));
+      this.cache[p] = dp;
+      this.cacheGen[p] = gen;
+    }
+    return dp;
+  }
+
+  /** Installs a datapath built by the switch owner (so its localWake is the one used here). */
+  adopt(dp: ValeDatapath): void {
+    this.cache[dp.port] = dp;
+    this.cacheGen[dp.port] = Atomics.load(this.words, this.rec(dp.port) + R_GEN);
+  }
+
+  ringsOf(p: number): RingsShared {
+    const w = this.words;
+    const r = this.rec(p);
+    const ntx = w[r + R_NTX]!;
+    const nrx = w[r + R_NRX]!;
+    const tx: number[] = [];
+    const rx: number[] = [];
+    for (let i = 0; i < ntx; i++) tx.push(w[r + R_RINGS + i]!);
+    for (let i = 0; i < nrx; i++) rx.push(w[r + R_RINGS + this.g.maxRings + i]!);
+    return {
+      nifpOfs: w[r + R_NIFP]!,
+      txRingOfs: tx,
+      rxRingOfs: rx,
+      txSlots: w[r + R_TXSLOTS]!,
+      rxSlots: w[r + R_RXSLOTS]!,
+    };
+  }
+}
+
+/** The datapath of one VALE port. */
+export class ValeDatapath extends PortDatapath {
+  // Batch of packets taken from one TX ring (nm_vale_preflush's ft[]), allocated once.
+  private readonly bFirst = new Int32Array(VALE_BATCH);
+  private readonly bFrags = new Int32Array(VALE_BATCH);
+  private readonly bLen = new Int32Array(VALE_BATCH);
+  private readonly bDst = new Int32Array(VALE_BATCH);
+  private bCount = 0;
+  // Software segmentation state, made on the first GSO frame toward a header-less port.
+  private gsoIn: Uint8Array | undefined;
+  private gsoOut: SegmentList | undefined;
+  private readonly gsoHdr: GsoHeader = {
+    flags: 0,
+    gsoType: 0,
+    hdrLen: 0,
+    gsoSize: 0,
+    csumStart: 0,
+    csumOffset: 0,
+  };
+
+  constructor(
+    readonly sw: ValeView,
+    readonly port: number,
+    rings: RingsShared,
+  ) {
+    super(sw.view, rings, sw.shared.switchState, sw.ctl(port));
+  }
+
+  /**
+   * nm_vale_txsync: consume [hwcur, rhead) in batches, forwarding each packet; VALE never
+   * back-pressures, so the TX ring is always completed (hwtail = prev(hwcur)) and packets that
+   * find no room are dropped. A chain still open at rhead stays for the next sync.
+   */
+  txsync(ring: number, _flags: number): void {
+    const tx = this.krings[ring]!;
+    const head = tx.rhead;
+    let j = tx.hwcur;
+    let taken = 0;
+    while (j !== head) {
+      j = this.preflush(ring, tx, j, head);
+      taken += this.bCount;
+      this.flush(ring);
+    }
+    if (taken !== 0) Atomics.add(this.state, tx.base + KR.PKTS, taken);
+    tx.hwcur = j;
+    tx.hwtail = tx.prev(j);
+  }
+
+  /** Fills the batch from slot j; returns where it stopped. */
+  private preflush(ring: number, tx: Kring, j: number, head: number): number {
+    const v = this.view;
+    const ofs = this.ringOfs[ring]!;
+    const shl = this.vnetHdrLen;
+    const fdb = this.sw.fdb;
+    let n = 0;
+    while (j !== head && n < VALE_BATCH) {
+      const first = j;
+      let k = 0;
+      let total = 0;
+      let bad = -1;
+      let open = false;
+      for (;;) {
+        const s = v.slot(ofs, j);
+        const len = v.len(s);
+        k++;
+        if (!v.validBuf(v.bufIdx(s))) bad = DROP.BAD_BUF_IDX;
+        else if (len > v.bufSize) bad = DROP.BAD_LEN;
+        total += len;
+        j = tx.next(j);
+        if ((v.flags(s) & NS_MOREFRAG) === 0) break;
+        if (k >= NETMAP_MAX_FRAGS && bad < 0) bad = DROP.BAD_FRAGS;
+        if (j === head) {
+          open = true;
+          break;
+        }
+      }
+      if (open && bad < 0) {
+        j = first;
+        break;
+      }
+      if (bad >= 0) {
+        this.drop(bad);
+        continue;
+      }
+      const s0 = v.slot(ofs, first);
+      const len0 = v.len(s0);
+      // The header must sit in the first fragment; the frame may start in the second.
+      if (len0 < shl) {
+        this.drop(DROP.BAD_VNET_HDR);
+        continue;
+      }
+      let eth: number;
+      let ethAvail: number;
+      if (len0 === shl && k > 1) {
+        const s1 = v.slot(ofs, tx.next(first));
+        eth = v.buf(v.bufIdx(s1));
+        ethAvail = v.len(s1);
+      } else {
+        eth = v.buf(v.bufIdx(s0)) + shl;
+        ethAvail = len0 - shl;
+      }
+      if (ethAvail < ETH_HLEN) {
+        this.drop(DROP.RUNT);
+        continue;
+      }
+      if ((v.flags(s0) & NS_NO_LEARN) === 0) fdb.learn(v.u8, eth, this.port);
+      const dst = fdb.lookup(v.u8, eth);
+      if (dst === this.port) continue; // never back out of the port it came in on
+      this.bFirst[n] = first;
+      this.bFrags[n] = k;
+      this.bLen[n] = total;
+      this.bDst[n] = dst;
+      n++;
+    }
+    this.bCount = n;
+    return j;
+  }
+
+  /** nm_vale_flush: per destination, lock its RX ring once and deliver its share of the batch. */
+  private flush(ring: number): void {
+    const n = this.bCount;
+    if (n === 0) return;
+    const ports = this.sw.ports();
+    for (let pi = 0; pi < ports.length; pi++) {
+      const d = ports[pi]!;
+      if (d === this.port) continue;
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        const t = this.bDst[i]!;
+        if (t === d || t === FDB_FLOOD) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) continue;
+      const dst = this.sw.get(d);
+      if (dst === null || dst.numRx === 0) continue;
+      const rxRing = dst.numTx + (ring % dst.numRx);
+      const rx = dst.krings[rxRing]!;
+      let delivered = 0;
+      let bytes = 0;
+      rx.lock();
+      for (let i = 0; i < n; i++) {
+        const t = this.bDst[i]!;
+        if (t !== d && t !== FDB_FLOOD) continue;
+        const len = this.deliver(ring, i, dst, rxRing, rx);
+        if (len >= 0) {
+          delivered++;
+          bytes += len;
+        }
+      }
+      if (delivered !== 0) {
+        Atomics.add(rx.state, rx.base + KR.PKTS, delivered);
+        Atomics.add(rx.state, rx.base + KR.BYTES, bytes);
+      }
+      rx.unlock();
+      if (delivered !== 0) dst.wake(rxRing);
+    }
+  }
+
+  /**
+   * Copies batch packet i into dst's RX ring at btail (lock held), converting the header (§5).
+   * Returns the bytes delivered, or −1 when the packet was dropped (and counted).
+   */
+  private deliver(ring: number, i: number, dst: ValeDatapath, rxRing: number, rx: Kring): number {
+    const v = this.view;
+    const u8 = v.u8;
+    const bs = v.bufSize;
+    const txOfs = this.ringOfs[ring]!;
+    const rxOfs = dst.ringOfs[rxRing]!;
+    const first = this.bFirst[i]!;
+    const k = this.bFrags[i]!;
+    const shl = this.vnetHdrLen;
+    const dhl = dst.vnetHdrLen;
+    const frameLen = this.bLen[i]! - shl;
+    const hdr = v.buf(v.bufIdx(v.slot(txOfs, first)));
+    let csumStart = -1;
+    let csumOffset = 0;
+    if (shl !== dhl && dhl === 0) {
+      // Software offload toward a header-less port: the only case that reads the header.
+      if (vnetHdrIsBad(u8, hdr)) {
+        this.drop(DROP.BAD_VNET_HDR);
+        return -1;
+      }
+      if (u8[hdr + VNET.GSO_TYPE] !== VNET.GSO_NONE) return this.gsoDeliver(ring, i, dst, rxRing, rx);
+      if (frameLen > dst.mfs) {
+        dst.drop(DROP.NO_SPACE);
+        return -1;
+      }
+      if ((u8[hdr + VNET.FLAGS]! & VNET.F_NEEDS_CSUM) !== 0) {
+        csumStart = u8[hdr + VNET.CSUM_START]! | (u8[hdr + VNET.CSUM_START + 1]! << 8);
+        csumOffset = u8[hdr + VNET.CSUM_OFFSET]! | (u8[hdr + VNET.CSUM_OFFSET + 1]! << 8);
+        // The field must lie inside the first destination buffer and the frame.
+        if (csumStart + csumOffset + 2 > Math.min(frameLen, bs)) {
+          this.drop(DROP.BAD_CSUM_OFFSET);
+          return -1;
+        }
+      }
+    }
+    const total = dhl + frameLen;
+    const nd = total === 0 ? 1 : Math.ceil(total / bs);
+    if (nd > NETMAP_MAX_FRAGS || nd > rx.dist(rx.btail, rx.prev(rx.hwcur))) {
+      dst.drop(DROP.NO_SPACE);
+      return -1;
+    }
+    // The receiver's buffers come from slots the guest could have rewritten: check them all first.
+    for (let m = 0, j = rx.btail; m < nd; m++, j = rx.next(j)) {
+      if (!v.validBuf(v.bufIdx(v.slot(rxOfs, j)))) {
+        dst.drop(DROP.BAD_BUF_IDX);
+        return -1;
+      }
+    }
+    const j0 = rx.btail;
+    const d0 = v.buf(v.bufIdx(v.slot(rxOfs, j0)));
+    // Equal lengths: verbatim, header included. Otherwise the source header is skipped and the
+    // destination gets its converted one (or none).
+    let skip = shl === dhl ? 0 : shl;
+    if (dhl !== 0 && shl !== dhl) convertVnetHdr(u8, hdr, shl, d0, dhl);
+    // Gather-scatter copy: source fragments (after `skip`) into full destination buffers.
+    let j = j0;
+    let ds = v.slot(rxOfs, j);
+    let dBuf = d0;
+    let dOff = shl === dhl ? 0 : dhl;
+    let si = first;
+    for (let m = 0; m < k; m++, si = this.krings[ring]!.next(si)) {
+      const s = v.slot(txOfs, si);
+      const len = v.len(s);
+      const sBuf = v.buf(v.bufIdx(s));
+      let off = 0;
+      if (skip > 0) {
+        off = skip < len ? skip : len;
+        skip -= off;
+      }
+      while (off < len) {
+        if (dOff === bs) {
+          v.setLen(ds, bs);
+          v.setFlags(ds, (nd << 8) | NS_MOREFRAG);
+          j = rx.next(j);
+          ds = v.slot(rxOfs, j);
+          dBuf = v.buf(v.bufIdx(ds));
+          dOff = 0;
+        }
+        const c = len - off < bs - dOff ? len - off : bs - dOff;
+        u8.copyWithin(dBuf + dOff, sBuf + off, sBuf + off + c);
+        off += c;
+        dOff += c;
+      }
+    }
+    v.setLen(ds, dOff);
+    v.setFlags(ds, nd << 8);
+    if (csumStart >= 0) this.completeCsum(rxOfs, rx, j0, nd, frameLen, csumStart, csumOffset);
+    rx.btail = rx.next(j);
+    return frameLen;
+  }
+
+  /**
+   * §5.3: the one's-complement sum from csum_start to the end of the frame (spread over nd
+   * destination buffers), complemented into csum_start + csum_offset, which already holds the
+   * pseudo-header sum the sender seeded (virtio NEEDS_CSUM semantics; Linux skb_checksum_help).
+   */
+  private completeCsum(
+    rxOfs: number,
+    rx: Kring,
+    j0: number,
+    nd: number,
+    frameLen: number,
+    start: number,
+    offset: number,
+  ): void {
+    const v = this.view;
+    const bs = v.bufSize;
+    let sum = 0;
+    let pos = 0; // frame offset of the current buffer
+    for (let m = 0, j = j0; m < nd; m++, j = rx.next(j)) {
+      const b = v.buf(v.bufIdx(v.slot(rxOfs, j)));
+      const len = Math.min(bs, frameLen - pos);
+      const from = Math.max(start, pos);
+      if (from < pos + len) {
+        const part = csumPartial(v.u8, b + (from - pos), pos + len - from);
+        // A chunk starting at an odd distance from csum_start sums with its bytes swapped.
+        sum = csumAdd(sum, ((from - start) & 1) === 0 ? part : swab16(part));
+      }
+      pos += len;
+    }
+    const b0 = v.buf(v.bufIdx(v.slot(rxOfs, j0)));
+    // skb_checksum_help: a computed 0 goes out as 0xFFFF (CSUM_MANGLED_0).
+    const c = csumFinish(sum) || CSUM_MANGLED_0;
+    v.u8[b0 + start + offset] = c >>> 8;
+    v.u8[b0 + start + offset + 1] = c & 0xff;
+  }
+
+  /**
+   * §5.2, with the deliberate difference from netmap: a GSO frame toward a header-less port is
+   * segmented at the header's gso_size, byte for byte as Linux's skb_gso_segment (src/tso), not at
+   * the destination mfs. All segments must fit, or the packet is dropped whole.
+   */
+  private gsoDeliver(ring: number, i: number, dst: ValeDatapath, rxRing: number, rx: Kring): number {
+    const v = this.view;
+    const u8 = v.u8;
+    const bs = v.bufSize;
+    const txOfs = this.ringOfs[ring]!;
+    const rxOfs = dst.ringOfs[rxRing]!;
+    const shl = this.vnetHdrLen;
+    const frameLen = this.bLen[i]! - shl;
+    const tx = this.krings[ring]!;
+    // Gather the frame (GSO frames only: one copy per super-frame into a buffer made once).
+    const frame = (this.gsoIn ??= new Uint8Array(NETMAP_MAX_FRAGS * bs));
+    let skip = shl;
+    let pos = 0;
+    for (let m = 0, si = this.bFirst[i]!; m < this.bFrags[i]!; m++, si = tx.next(si)) {
+      const s = v.slot(txOfs, si);
+      const b = v.buf(v.bufIdx(s));
+      const len = v.len(s);
+      const off = skip < len ? skip : len;
+      skip -= off;
+      frame.set(u8.subarray(b + off, b + len), pos);
+      pos += len - off;
+    }
+    const h = this.gsoHdr;
+    const hb = v.buf(v.bufIdx(v.slot(txOfs, this.bFirst[i]!)));
+    h.flags = u8[hb + VNET.FLAGS]!;
+    h.gsoType = u8[hb + VNET.GSO_TYPE]!;
+    h.hdrLen = u8[hb + VNET.HDR_LEN]! | (u8[hb + VNET.HDR_LEN + 1]! << 8);
+    h.gsoSize = u8[hb + VNET.GSO_SIZE]! | (u8[hb + VNET.GSO_SIZE + 1]! << 8);
+    h.csumStart = u8[hb + VNET.CSUM_START]! | (u8[hb + VNET.CSUM_START + 1]! << 8);
+    h.csumOffset = u8[hb + VNET.CSUM_OFFSET]! | (u8[hb + VNET.CSUM_OFFSET + 1]! << 8);
+    const out = (this.gsoOut ??= new SegmentList());
+    let count: number;
+    try {
+      count = gsoSegment(h, frame.subarray(0, frameLen), out, { vnetHdrSz: shl });
+    } catch {
+      // TsoError: what Linux would reject or drop in skb_gso_segment.
+      this.drop(DROP.GSO_BAD);
+      return -1;
+    }
+    let need = 0;
+    for (let k = 0; k < count; k++) {
+      const len = out.length(k);
+      if (len > dst.mfs) {
+        dst.drop(DROP.NO_SPACE);
+        return -1;
+      }
+      need += len === 0 ? 1 : Math.ceil(len / bs);
+    }
+    if (need > rx.dist(rx.btail, rx.prev(rx.hwcur))) {
+      dst.drop(DROP.NO_SPACE);
+      return -1;
+    }
+    for (let m = 0, j = rx.btail; m < need; m++, j = rx.next(j)) {
+      if (!v.validBuf(v.bufIdx(v.slot(rxOfs, j)))) {
+        dst.drop(DROP.BAD_BUF_IDX);
+        return -1;
+      }
+    }
+    let j = rx.btail;
+    for (let k = 0; k < count; k++) {
+      let from = out.start(k);
+      const end = out.end(k);
+      const nd = end === from ? 1 : Math.ceil((end - from) / bs);
+      for (let m = 0; m < nd; m++) {
+        const ds = v.slot(rxOfs, j);
+        const c = end - from < bs ? end - from : bs;
+        u8.set(out.data.subarray(from, from + c), v.buf(v.bufIdx(ds)));
+        v.setLen(ds, c);
+        v.setFlags(ds, m === nd - 1 ? nd << 8 : (nd << 8) | NS_MOREFRAG);
+        from += c;
+        j = rx.next(j);
+      }
+    }
+    rx.btail = j;
+    return out.byteLength;
+  }
+
+  protected rxReturned(_ring: number): void {
+    // VALE senders never wait for RX room: nothing to wake.
+  }
+}
+
+export interface ValeOptions {
+  /** Region shared by every port; a private one sized for maxPorts small ports if absent. */
+  region?: NetmapRegion;
+  maxPorts?: number;
+  /** Default vnet header length of attached ports (0, 10, 12). */
+  vnetHdrLen?: number;
+}
+
+export interface ValeAttachOptions {
+  txRings?: number;
+  rxRings?: number;
+  txSlots?: number;
+  rxSlots?: number;
+  vnetHdrLen?: number;
+  mac?: Uint8Array;
+}
+
+/** A VALE switch; `attach` creates ports (netmap's `vale0:name`). */
+export class ValeSwitch {
+  readonly region: NetmapRegion;
+  readonly sw: ValeView;
+  private readonly names = new Map<string, number>();
+
+  constructor(
+    readonly name: string,
+    private readonly opts: ValeOptions = {},
+  ) {
+    const maxPorts = opts.maxPorts ?? VALE_MAX_PORTS;
+    if (!Number.isInteger(maxPorts) || maxPorts < 2 || maxPorts > VALE_MAX_PORTS) {
+      throw new HostError('HOST_ARG', `maxPorts must be 2..${VALE_MAX_PORTS}`);
+    }
+    this.region = opts.region ?? smallRegion(16384);
+    const g = geometry(maxPorts, VALE_MAX_RINGS);
+    this.sw = new ValeView({
+      region: regionShared(this.region),
+      switchState: new SharedArrayBuffer(g.words * 4),
+      maxPorts,
+      maxRings: VALE_MAX_RINGS,
+    });
+  }
+
+  /** netmap_vale attach: a new port with its rings in the switch's region. */
+  attach(portName: string, o: ValeAttachOptions = {}): ValePort {
+    if (this.names.has(portName))
+      throw new HostError('HOST_BUSY', `${this.name}:${portName} already attached`);
+    const txRings = o.txRings ?? 1;
+    const rxRings = o.rxRings ?? 1;
+    const txSlots = o.txSlots ?? VALE_DEFAULT_SLOTS;
+    const rxSlots = o.rxSlots ?? VALE_DEFAULT_SLOTS;
+    for (const r of [txRings, rxRings]) {
+      if (!Number.isInteger(r) || r < 1 || r > VALE_MAX_RINGS)
+        throw new HostError('HOST_ARG', `rings must be 1..${VALE_MAX_RINGS}`);
+    }
+    for (const s of [txSlots, rxSlots]) {
+      if (!Number.isInteger(s) || s < 2 || s > VALE_MAX_SLOTS)
+        throw new HostError('HOST_ARG', `slots must be 2..${VALE_MAX_SLOTS}`);
+    }
+    const sw = this.sw;
+    const w = sw.words;
+    let p = -1;
+    for (let i = 0; i < sw.g.maxPorts; i++) {
+      if (Atomics.load(w, sw.rec(i) + R_ACTIVE) === 0) {
+        p = i;
+        break;
+      }
+    }
+    if (p < 0) throw new HostError('HOST_SWITCH_FULL', `${this.name} has ${sw.g.maxPorts} ports`);
+    const layout = this.region.createPort({
+      name: `${this.name}:${portName}`.slice(0, 15),
+      txRings,
+      rxRings,
+      txSlots,
+      rxSlots,
+    });
+    const r = sw.rec(p);
+    w[r + R_NTX] = txRings;
+    w[r + R_NRX] = rxRings;
+    w[r + R_TXSLOTS] = txSlots;
+    w[r + R_RXSLOTS] = rxSlots;
+    w[r + R_NIFP] = layout.nifpOfs;
+    layout.txRingOfs.forEach((ofs, i) => (w[r + R_RINGS + i] = ofs));
+    layout.rxRingOfs.forEach((ofs, i) => (w[r + R_RINGS + VALE_MAX_RINGS + i] = ofs));
+    const ctl = sw.ctl(p);
+    w.fill(0, ctl, ctl + sw.g.stateWords);
+    const dp = new ValeDatapath(sw, p, sw.ringsOf(p));
+    for (const kr of dp.krings) kr.reset();
+    storeVnetHdrLen(w, ctl, o.vnetHdrLen ?? this.opts.vnetHdrLen ?? 0, this.region.bufSize);
+    Atomics.store(w, ctl + PC.ACTIVE, 1);
+    Atomics.add(w, r + R_GEN, 1);
+    Atomics.store(w, r + R_ACTIVE, 1);
+    Atomics.add(w, SW_GEN, 1);
+    sw.adopt(dp);
+    this.names.set(portName, p);
+    return new ValePort(`${this.name}:${portName}`, this, p, layout, dp, o.mac ?? makeMac());
+  }
+
+  /** Detaches a port: it stops receiving, its learnt addresses are forgotten, its rings freed. */
+  detach(port: ValePort): void {
+    const w = this.sw.words;
+    if (this.names.get(port.name.slice(this.name.length + 1)) !== port.index) return;
+    Atomics.store(w, this.sw.rec(port.index) + R_ACTIVE, 0);
+    Atomics.add(w, SW_GEN, 1);
+    Atomics.store(w, this.sw.ctl(port.index) + PC.ACTIVE, 0);
+    this.sw.fdb.forgetPort(port.index);
+    this.names.delete(port.name.slice(this.name.length + 1));
+    this.region.deletePort(port.layout);
+  }
+}
+
+/** A VALE port as a NetmapPort. */
+export class ValePort implements NetmapPort {
+  constructor(
+    readonly name: string,
+    readonly vale: ValeSwitch,
+    readonly index: number,
+    readonly layout: NetmapPortLayout,
+    readonly datapath: ValeDatapath,
+    readonly mac: Uint8Array,
+  ) {}
+
+  get region(): NetmapRegion {
+    return this.vale.region;
+  }
+  get nifpOffset(): number {
+    return this.layout.nifpOfs;
+  }
+  get numTxRings(): number {
+    return this.layout.txRings;
+  }
+  get numRxRings(): number {
+    return this.layout.rxRings;
+  }
+  get numTxSlots(): number {
+    return this.layout.txSlots;
+  }
+  get numRxSlots(): number {
+    return this.layout.rxSlots;
+  }
+  get memId(): number {
+    return this.vale.region.memId;
+  }
+  get vnetHdrLen(): number {
+    return this.datapath.vnetHdrLen;
+  }
+  /** NETMAP_REQ_PORT_HDR_SET: 0, 10 or 12; the mfs follows (1514, or the buffer size). */
+  setVnetHdrLen(n: number): boolean {
+    return storeVnetHdrLen(this.datapath.state, this.datapath.ctl, n, this.vale.region.bufSize);
+  }
+  shared(): ValeShared {
+    const s = this.vale.sw.shared;
+    return {
+      kind: 'vale',
+      region: s.region,
+      switchState: s.switchState,
+      maxPorts: s.maxPorts,
+      maxRings: s.maxRings,
+      port: this.index,
+    };
+  }
+}
+
+/** Rebuilds a VALE port's datapath (and a fresh view of its switch) in this thread. */
+export function openValeDatapath(s: ValeShared): ValeDatapath {
+  const sw = new ValeView(s);
+  const dp = sw.get(s.port);
+  if (dp === null) throw new HostError('HOST_STATE', `VALE port ${s.port} is not attached`);
+  return dp;
+}
