@@ -13,12 +13,23 @@ afterAll(removeTmp);
 
 const root = join(import.meta.dirname, '../..');
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cliWithInput(input: Buffer | undefined, ...args: string[]): Run {
   const r = spawnSync('node', [join(root, 'bin/ptnet-ts.js'), 'pcap', ...args], {
     encoding: 'utf8',
     cwd: root,
+    input,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function cli(...args: string[]): Run {
+  return cliWithInput(undefined, ...args);
 }
 
 function jsonLines(s: string): Record<string, unknown>[] {
@@ -110,8 +121,19 @@ describe('ptnet-ts pcap dump', () => {
     }
   });
 
-  it('exits 2 with one line for a missing file, a non-capture and bad usage', () => {
+  it('reads standard input for FILE "-"', () => {
+    const r = cliWithInput(readFileSync(join(root, 'fixtures/pcap/tool-udp6.pcap')), 'dump', '-', '--json');
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout).map((o) => [o.ts, o.caplen])).toEqual([
+      ['1704164645.500000000', 75],
+      ['1704164646.500000000', 110],
+      ['1704164647.500000000', 63],
+    ]);
+  });
+
+  it('exits 2 with one line for a missing file, a directory, a non-capture and bad usage', () => {
     for (const args of [
+      ['dump', root],
       ['dump', '/nonexistent/x.pcap'],
       ['verify', join(root, 'package.json')],
       ['dump'],

@@ -169,6 +169,10 @@ describe('pcapng writer → reader', () => {
     });
     const got = readAll(path);
     expect(got.length).toBe(3002);
+    // one record object, reused for every packet
+    const r = openCapture(path);
+    expect(r.read()).toBe(r.read());
+    r.close();
     expect(got[2999]!.data).toEqual(Uint8Array.of(2999 & 0xff, 2999 >> 8));
     expect(got[3000]!.data).toEqual(big);
     expect(got[3000]!.comment).toBe('big');
