@@ -12,8 +12,11 @@ import {
   NETMAP_SLOT_SIZE,
   NetmapIfView,
   NetmapRingView,
+  NAF_FORCE_READ,
+  NAF_FORCE_RECLAIM,
   NKR_PENDINTR,
   NM_CSB_ATOK_SIZE,
+  nmSyncKloopApplWrite,
   NM_CSB_KTOA_SIZE,
 } from '../netmap/index.ts';
 import type {
@@ -60,6 +63,14 @@ import {
 import type { AttachStep, DriverErrorCode } from './errors.ts';
 import { DriverError } from './errors.ts';
 import { GuestKring } from './kring.ts';
+import {
+  ptGuestRxsync,
+  ptGuestTxsync,
+  ringReinit,
+  rxsyncPrologue,
+  syncFinalize,
+  txsyncPrologue,
+} from './sync.ts';
 
 const log = createDebug('ptnet:driver');
 
@@ -341,6 +352,47 @@ export class PtnetAdapter {
   kick(kr: GuestKring): void {
     kr.counters.kicks++;
     this.regs.write32(kr.kickOffset, 0);
+  }
+
+  /**
+   * NIOCTXSYNC: the prologue on the shared ring (reinit and false if the application broke it),
+   * netmap_pt_guest_txsync, the kick it asks for, then tail = hwtail.
+   */
+  txsync(kr: GuestKring, flags: number = NAF_FORCE_RECLAIM): boolean {
+    if (!txsyncPrologue(kr)) {
+      ringReinit(kr);
+      return false;
+    }
+    if (ptGuestTxsync(kr, flags)) this.kick(kr);
+    syncFinalize(kr);
+    return true;
+  }
+
+  /** NIOCRXSYNC: as txsync, with netmap_pt_guest_rxsync and NAF_FORCE_READ. */
+  rxsync(kr: GuestKring, flags: number = NAF_FORCE_READ): boolean {
+    if (!rxsyncPrologue(kr)) {
+      ringReinit(kr);
+      return false;
+    }
+    if (ptGuestRxsync(kr, flags)) this.kick(kr);
+    syncFinalize(kr);
+    return true;
+  }
+
+  /**
+   * ptnet_ring_update (§3.4), the driver datapath's publication: head = cur = `head` on the ring
+   * and the kring, appl_write, and a kick only if the host asked for one.
+   */
+  ringUpdate(kr: GuestKring, head: number, syncFlags: number): void {
+    kr.ring.head = head;
+    kr.ring.cur = head;
+    kr.rhead = head;
+    kr.rcur = head;
+    nmSyncKloopApplWrite(kr.atok, head, head);
+    if (kr.ktoa.kernNeedKick !== 0) {
+      kr.atok.syncFlags = syncFlags;
+      this.kick(kr);
+    }
   }
 
   /** One closure per ring, made at attach: vector i → ring i. */

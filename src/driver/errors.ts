@@ -35,6 +35,8 @@ export type DriverErrorCode =
   | 'PTCTL'
   /** The host published CSB indices outside the ring. */
   | 'BAD_CSB'
+  /** A ring index that the port does not have. */
+  | 'BAD_RING'
   /** The adapter was used after detach. */
   | 'DETACHED';
 

@@ -2,3 +2,5 @@
 export * from './adapter.ts';
 export * from './errors.ts';
 export * from './kring.ts';
+export * from './native.ts';
+export * from './sync.ts';

@@ -1,0 +1,100 @@
+// A netmap port for guest applications over an attached ptnet (netmap native mode): the rings in
+// the memdev BAR, NIOCTXSYNC / NIOCRXSYNC, and a poll that sleeps on the ring's MSI-X interrupt,
+// which txsync/rxsync arm only when the ring would block.
+
+import type { NetmapRingView } from '../netmap/index.ts';
+import type { PtnetAdapter } from './adapter.ts';
+import { DriverError } from './errors.ts';
+import type { GuestKring } from './kring.ts';
+
+export class PtnetNetmapPort {
+  /** Resolvers of pollers sleeping on ring i's interrupt. */
+  private readonly sleepers: ((() => void) | null)[];
+
+  constructor(readonly adapter: PtnetAdapter) {
+    if (!adapter.isAttached) throw new DriverError('DETACHED', 'adapter is detached');
+    this.sleepers = new Array<(() => void) | null>(adapter.krings.length).fill(null);
+    adapter.setInterruptCallback((ring) => this.wake(ring));
+  }
+
+  get numTxRings(): number {
+    return this.adapter.numTxRings;
+  }
+  get numRxRings(): number {
+    return this.adapter.numRxRings;
+  }
+
+  /** Kring of TX ring i. */
+  txKring(i: number): GuestKring {
+    return this.kring(i, 0, this.adapter.numTxRings);
+  }
+  /** Kring of RX ring i. */
+  rxKring(i: number): GuestKring {
+    return this.kring(i, this.adapter.numTxRings, this.adapter.numRxRings);
+  }
+  /** NETMAP_TXRING. */
+  txRing(i: number): NetmapRingView {
+    return this.txKring(i).ring;
+  }
+  /** NETMAP_RXRING. */
+  rxRing(i: number): NetmapRingView {
+    return this.rxKring(i).ring;
+  }
+
+  /** NIOCTXSYNC on TX ring i; false if the ring was reinitialised. */
+  txsync(i: number): boolean {
+    return this.adapter.txsync(this.txKring(i));
+  }
+  /** NIOCRXSYNC on RX ring i. */
+  rxsync(i: number): boolean {
+    return this.adapter.rxsync(this.rxKring(i));
+  }
+
+  /** poll(POLLOUT) on TX ring i: resolves once the ring has a free slot (cur != tail). */
+  async pollTx(i: number): Promise<void> {
+    const kr = this.txKring(i);
+    while (this.adapter.isAttached) {
+      this.adapter.txsync(kr);
+      if (kr.ring.cur !== kr.ring.tail) return;
+      await this.sleep(kr.id);
+    }
+    throw new DriverError('DETACHED', 'adapter detached while polling');
+  }
+
+  /** poll(POLLIN) on RX ring i: resolves once the ring holds a received slot (cur != tail). */
+  async pollRx(i: number): Promise<void> {
+    const kr = this.rxKring(i);
+    while (this.adapter.isAttached) {
+      this.adapter.rxsync(kr);
+      if (kr.ring.cur !== kr.ring.tail) return;
+      await this.sleep(kr.id);
+    }
+    throw new DriverError('DETACHED', 'adapter detached while polling');
+  }
+
+  /** Wake every poller (e.g. before detaching). */
+  wakeAll(): void {
+    for (let r = 0; r < this.sleepers.length; r++) this.wake(r);
+  }
+
+  private kring(i: number, base: number, n: number): GuestKring {
+    if (i >>> 0 !== i || i >= n) throw new DriverError('BAD_RING', `no ring ${i}`, undefined, i);
+    return this.adapter.krings[base + i]!;
+  }
+
+  private sleep(ring: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const prev = this.sleepers[ring];
+      // Several pollers on one ring all wake together.
+      this.sleepers[ring] = prev ? () => (prev(), resolve()) : resolve;
+    });
+  }
+
+  private wake(ring: number): void {
+    const s = this.sleepers[ring];
+    if (s) {
+      this.sleepers[ring] = null;
+      s();
+    }
+  }
+}
