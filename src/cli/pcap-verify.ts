@@ -126,9 +126,10 @@ export function verifyPacket(p: CapturePacket, out: Verdicts): Verdicts {
   const l4len = info.l3End - l4;
   // Where a NEEDS_CSUM vnet comment says the partial checksum lives (buffer index), else -1.
   let partialAt = -1;
-  if (p.comment !== null && p.linktype === LINKTYPE_ETHERNET) {
-    const h = parseVnetComment(p.comment);
-    if (h !== null && (h.flags & NEEDS_CSUM) !== 0) partialAt = p.dataOffset + h.csumStart + h.csumOffset;
+  const h = p.comment === null ? null : parseVnetComment(p.comment);
+  // csum_start counts from the Ethernet header, so the convention applies to Ethernet frames only.
+  if (h !== null && (h.flags & NEEDS_CSUM) !== 0 && p.linktype === LINKTYPE_ETHERNET) {
+    partialAt = p.dataOffset + h.csumStart + h.csumOffset;
   }
   switch (info.l4Proto) {
     case IpProto.TCP:

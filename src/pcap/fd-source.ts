@@ -5,6 +5,8 @@ import { readSync } from 'node:fs';
 import { PcapError } from './errors.ts';
 
 const INITIAL_CAPACITY = 64 * 1024;
+/** A word to Atomics.wait on: a synchronous 1 ms sleep. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export class FdSource {
   /** The buffer; replaced when it grows, so views into it are valid until the next fill(). */
@@ -42,6 +44,11 @@ export class FdSource {
         // position null: read sequentially, so pipes and stdin work as well as files.
         got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
       } catch (e) {
+        // A non-blocking pipe (stdin set O_NONBLOCK by a parent) has no data yet: wait and retry.
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(sleeper, 0, 0, 1);
+          continue;
+        }
         throw new PcapError('IO', this.base + this.end, (e as Error).message);
       }
       if (got === 0) this.eof = true;
