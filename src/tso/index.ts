@@ -3,3 +3,4 @@ export { TsoError, type TsoErrorCode } from './errors.ts';
 export * from './constants.ts';
 export { SegmentList } from './segment-list.ts';
 export { gsoSegment, checkTapWrite, type SegmentOptions } from './segment.ts';
+export { GroEngine, GroOutput, type GroCounters } from './gro.ts';
