@@ -20,3 +20,28 @@ export class StackError extends Error {
     super(message);
   }
 }
+
+/** node:net-style error codes carried by socket errors. */
+export type NetErrorCode =
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'ETIMEDOUT'
+  | 'EADDRINUSE'
+  | 'EADDRNOTAVAIL'
+  | 'EHOSTUNREACH'
+  | 'ENETUNREACH'
+  | 'EPIPE'
+  | 'ECONNABORTED'
+  | 'ERR_SOCKET_CLOSED';
+
+/** A socket-level failure, shaped like node's system errors (`code`, `syscall`). */
+export class NetError extends Error {
+  override readonly name = 'NetError';
+  constructor(
+    readonly code: NetErrorCode,
+    readonly syscall: string,
+    message: string = `${syscall} ${code}`,
+  ) {
+    super(message);
+  }
+}

@@ -140,8 +140,15 @@ export class TimerQueue {
   }
 }
 
+/** A TimerQueue plus the hook its owner calls after arming timers from outside a timer callback. */
+export interface TimerHost {
+  readonly timers: TimerQueue;
+  /** Re-aims whatever drives the queue at its earliest deadline. */
+  poke(): void;
+}
+
 /** A clock that moves only when told to; advance() fires due timers on the way. */
-export class VirtualClock implements Clock {
+export class VirtualClock implements Clock, TimerHost {
   private t: number;
   readonly timers: TimerQueue;
 
@@ -153,6 +160,9 @@ export class VirtualClock implements Clock {
   now(): number {
     return this.t;
   }
+
+  /** Nothing to re-aim: time moves only through advance(). */
+  poke(): void {}
 
   /**
    * Moves time forward by `ms`, stopping at each timer deadline on the way so callbacks observe
@@ -178,7 +188,7 @@ export const realClock: Clock = { now: () => performance.now() };
  * Binds a TimerQueue on realClock to setTimeout: one host timer, always aimed at the earliest
  * deadline. Call poke() after arming timers from outside a timer callback.
  */
-export class RealTimeDriver {
+export class RealTimeDriver implements TimerHost {
   readonly timers = new TimerQueue(realClock);
   private handle: ReturnType<typeof setTimeout> | undefined;
   private handleAt = Infinity;

@@ -1,0 +1,365 @@
+// The node:net-like API over the stack: Server (createServer/listen/close/address) and Socket, a
+// stream.Duplex with node's events and methods (connect, data, end, close, error with
+// ECONNREFUSED/ECONNRESET/ETIMEDOUT, setNoDelay, setKeepAlive, setTimeout, remoteAddress,
+// bytesRead/bytesWritten; backpressure through write()'s return value and 'drain'). Bytes move
+// between the stream and the connection's send/receive rings; the stream's chunks are the only
+// per-read allocation, as with node's own sockets.
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import { ipv4ToString, parseIpv4 } from '../wire/index.ts';
+import { NetError } from './errors.ts';
+import type { Stack } from './stack.ts';
+import type { Timer } from './timer.ts';
+import type { Tcb, TcbOptions, TcbUser } from './tcp/tcb.ts';
+import type { TcpListener } from './tcp/tcp.ts';
+import { UdpSocket } from './udp.ts';
+
+/** Largest chunk pushed to the readable side at once. */
+const READ_CHUNK = 64 * 1024;
+
+export interface SocketOptions extends TcbOptions {
+  /** Keep the writable side open after the peer's FIN (node's allowHalfOpen; default false). */
+  allowHalfOpen?: boolean;
+}
+
+export interface ConnectOptions extends SocketOptions {
+  host: string;
+  port: number;
+  localPort?: number;
+}
+
+export class Socket extends Duplex implements TcbUser {
+  tcb: Tcb | null = null;
+  connecting = false;
+  bytesRead = 0;
+  private written = 0;
+  private pending: Uint8Array | null = null;
+  private pendingOff = 0;
+  private pendingCb: ((err?: Error | null) => void) | null = null;
+  private wantRead = false;
+  private peerEnded = false;
+  private idleMs = 0;
+  private idleTimer: Timer | null = null;
+  private lastActive = 0;
+
+  constructor(
+    private readonly stack: Stack,
+    opts: SocketOptions = {},
+  ) {
+    super({ allowHalfOpen: opts.allowHalfOpen ?? false });
+  }
+
+  /** @internal Binds an established or connecting connection. */
+  attach(tcb: Tcb, connecting: boolean): void {
+    this.tcb = tcb;
+    tcb.user = this;
+    this.connecting = connecting;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.tcb === null ? undefined : ipv4ToString(this.tcb.raddr);
+  }
+  get remotePort(): number | undefined {
+    return this.tcb?.rport;
+  }
+  get remoteFamily(): 'IPv4' | undefined {
+    return this.tcb === null ? undefined : 'IPv4';
+  }
+  get localAddress(): string | undefined {
+    return this.tcb === null ? undefined : ipv4ToString(this.tcb.laddr);
+  }
+  get localPort(): number | undefined {
+    return this.tcb?.lport;
+  }
+  /** Bytes accepted by write() so far, including those still queued (node semantics). */
+  get bytesWritten(): number {
+    return this.written + this.writableLength;
+  }
+  /** The connection's RFC 9293 state ('CLOSED' once gone). */
+  get tcpState(): string {
+    return this.tcb?.state ?? 'CLOSED';
+  }
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
+    if (this.tcb === null || this.destroyed) return 'closed';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  address(): { address: string; family: 'IPv4'; port: number } | Record<string, never> {
+    const t = this.tcb;
+    return t === null ? {} : { address: ipv4ToString(t.laddr), family: 'IPv4', port: t.lport };
+  }
+
+  setNoDelay(noDelay = true): this {
+    if (this.tcb !== null) {
+      this.tcb.noDelay = noDelay;
+      if (noDelay) this.kick();
+    }
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.tcb?.setKeepAlive(enable, initialDelay > 0 ? initialDelay : undefined);
+    this.stack.time.poke();
+    return this;
+  }
+
+  /** Emits 'timeout' after `ms` of inactivity (0 disables); like node, it does not close the socket. */
+  setTimeout(ms: number, cb?: () => void): this {
+    this.idleMs = ms;
+    if (cb !== undefined) this.once('timeout', cb);
+    if (ms <= 0) {
+      this.idleTimer?.cancel();
+      return this;
+    }
+    this.idleTimer ??= this.stack.time.timers.timer((now) => {
+      if (this.destroyed || this.idleMs <= 0) return;
+      const due = this.lastActive + this.idleMs;
+      if (now < due) {
+        this.idleTimer!.armAt(due);
+        return;
+      }
+      this.emit('timeout');
+    });
+    this.touch();
+    return this;
+  }
+
+  private touch(): void {
+    this.lastActive = this.stack.now();
+    if (this.idleMs > 0 && this.idleTimer !== null && !this.idleTimer.armed) {
+      this.idleTimer.armAt(this.lastActive + this.idleMs);
+      this.stack.time.poke();
+    }
+  }
+
+  private kick(): void {
+    this.tcb?.output();
+    this.stack.time.poke();
+  }
+
+  // ---------------------------------------------------------------- Duplex
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.pending = chunk;
+    this.pendingOff = 0;
+    this.pendingCb = cb;
+    if (!this.connecting) this.flushPending();
+  }
+
+  private flushPending(): void {
+    const t = this.tcb;
+    const p = this.pending;
+    if (p === null) return;
+    if (t === null || t.isClosed) {
+      this.failPending(new NetError('EPIPE', 'write'));
+      return;
+    }
+    const n = t.write(p, this.pendingOff, p.length - this.pendingOff);
+    this.pendingOff += n;
+    this.written += n;
+    if (n > 0) this.touch();
+    this.stack.time.poke();
+    if (this.pendingOff === p.length) {
+      const cb = this.pendingCb!;
+      this.pending = null;
+      this.pendingCb = null;
+      cb();
+    }
+  }
+
+  private failPending(err: Error): void {
+    const cb = this.pendingCb;
+    this.pending = null;
+    this.pendingCb = null;
+    cb?.(err);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.tcb?.shutdown();
+    this.stack.time.poke();
+    cb();
+  }
+
+  override _read(): void {
+    this.wantRead = true;
+    this.pump();
+  }
+
+  private pump(): void {
+    const t = this.tcb;
+    if (t === null) return;
+    const rcv = t.rcv;
+    let got = 0;
+    while (this.wantRead && rcv.readable > 0) {
+      const n = Math.min(rcv.readable, READ_CHUNK);
+      const b = Buffer.allocUnsafe(n);
+      rcv.read(b, 0, n);
+      this.bytesRead += n;
+      got += n;
+      if (!this.push(b)) this.wantRead = false;
+    }
+    if (got > 0) {
+      t.onUserRead();
+      this.touch();
+      this.stack.time.poke();
+    }
+    if (this.peerEnded && rcv.readable === 0 && !this.readableEnded && this.wantRead) {
+      this.wantRead = false;
+      this.push(null);
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.idleTimer?.cancel();
+    const t = this.tcb;
+    if (t !== null && !t.isClosed && t.state !== 'TIME-WAIT') {
+      t.user = null;
+      // close(2) semantics: unread data or an unfinished write side means abort (RST); otherwise
+      // the connection finishes its FIN exchange on its own.
+      if (err !== null || t.rcv.readable > 0 || !this.writableFinished) t.abort();
+      this.stack.time.poke();
+    }
+    this.failPending(err ?? new NetError('EPIPE', 'write'));
+    cb(err);
+  }
+
+  // ---------------------------------------------------------------- TcbUser
+
+  onConnect(): void {
+    this.connecting = false;
+    this.touch();
+    this.emit('connect');
+    this.emit('ready');
+    this.flushPending();
+  }
+
+  onData(): void {
+    this.pump();
+  }
+
+  onPeerFin(): void {
+    this.peerEnded = true;
+    this.wantRead = this.wantRead || this.readableFlowing === true;
+    this.pump();
+  }
+
+  onWritable(): void {
+    this.flushPending();
+  }
+
+  onClose(err: NetError | null): void {
+    if (err !== null) {
+      this.connecting = false;
+      this.destroy(err);
+      return;
+    }
+    // Orderly end (TIME-WAIT or CLOSED): finish the readable side if the peer's FIN was seen.
+    if (this.tcb !== null && this.tcb.isClosed && !this.peerEnded) {
+      this.peerEnded = true;
+      this.pump();
+    }
+  }
+}
+
+export class Server extends EventEmitter {
+  private listener: TcpListener | null = null;
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly opts: SocketOptions = {},
+  ) {
+    super();
+  }
+
+  get listening(): boolean {
+    return this.listener !== null;
+  }
+
+  listen(port = 0, backlog = 511, cb?: () => void): this {
+    const tcp = this.stack.tcp;
+    if (port === 0) port = tcp.ephemeralPort(this.stack.addr, 0, 0);
+    const opts = { ...this.stack.tcpDefaults, ...this.opts };
+    const l = tcp.listen(port, backlog, opts, (tcb) => {
+      const s = new Socket(this.stack, this.opts);
+      s.attach(tcb, false);
+      this.emit('connection', s);
+    });
+    if (l === null) {
+      process.nextTick(() => this.emit('error', new NetError('EADDRINUSE', 'listen')));
+      return this;
+    }
+    this.listener = l;
+    if (cb !== undefined) this.once('listening', cb);
+    process.nextTick(() => this.emit('listening'));
+    return this;
+  }
+
+  address(): { address: string; family: 'IPv4'; port: number } | null {
+    const l = this.listener;
+    return l === null ? null : { address: ipv4ToString(this.stack.addr), family: 'IPv4', port: l.port };
+  }
+
+  /** Stops accepting; established connections are left alone (node semantics). */
+  close(cb?: (err?: Error) => void): this {
+    const l = this.listener;
+    if (l === null) {
+      if (cb !== undefined)
+        process.nextTick(() => cb(new NetError('ERR_SOCKET_CLOSED', 'close', 'server not running')));
+      return this;
+    }
+    this.stack.tcp.unlisten(l);
+    this.listener = null;
+    if (cb !== undefined) this.once('close', cb);
+    process.nextTick(() => this.emit('close'));
+    return this;
+  }
+}
+
+/** `stack.net`: the node:net and node:dgram entry points bound to one stack. */
+export class Net {
+  constructor(private readonly stack: Stack) {}
+
+  createServer(listener?: (s: Socket) => void, opts: SocketOptions = {}): Server {
+    const s = new Server(this.stack, opts);
+    if (listener !== undefined) s.on('connection', listener);
+    return s;
+  }
+
+  connect(opts: ConnectOptions, cb?: () => void): Socket {
+    const st = this.stack;
+    const s = new Socket(st, opts);
+    if (cb !== undefined) s.once('connect', cb);
+    let raddr: number;
+    try {
+      raddr = parseIpv4(opts.host);
+    } catch {
+      process.nextTick(() => s.destroy(new NetError('EADDRNOTAVAIL', 'connect', `bad host ${opts.host}`)));
+      return s;
+    }
+    const laddr = st.sourceFor(raddr);
+    const lport = laddr < 0 ? -1 : (opts.localPort ?? st.tcp.ephemeralPort(laddr, raddr, opts.port));
+    if (laddr < 0 || lport < 0 || st.tcp.lookup(laddr, lport, raddr, opts.port) !== undefined) {
+      const code = laddr < 0 ? 'ENETUNREACH' : 'EADDRINUSE';
+      process.nextTick(() => s.destroy(new NetError(code, 'connect')));
+      return s;
+    }
+    const { host: _h, port: _p, localPort: _l, allowHalfOpen: _a, ...tcbOpts } = opts;
+    const tcb = st.tcp.connect(laddr, lport, raddr, opts.port, { ...st.tcpDefaults, ...tcbOpts });
+    s.attach(tcb, true);
+    st.time.poke();
+    return s;
+  }
+
+  createConnection(opts: ConnectOptions, cb?: () => void): Socket {
+    return this.connect(opts, cb);
+  }
+
+  /** A dgram-like UDP socket ('udp4' only). */
+  createSocket(_type: 'udp4' = 'udp4'): UdpSocket {
+    return new UdpSocket(this.stack);
+  }
+}

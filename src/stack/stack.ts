@@ -1,0 +1,553 @@
+// The stack instance: one NetIf, one IPv4 address, and the layers over it. Receive is NAPI-style
+// (rxReady → poll with a budget); each frame is linearised, dispatched by EtherType (ARP, IPv4)
+// and freed. Transmit builds frames in pool mbufs, resolves the next hop through the ARP
+// neighbour cache, and keeps frames the interface refused ('busy') in a bounded backlog that
+// txRestart drains (the qdisc's role in Linux).
+import debug from 'debug';
+import { META_F_DATA_VALID, META_F_NEEDS_CSUM, Mempool, type Mbuf } from '../mbuf/index.ts';
+import type { NetIf } from '../netif/index.ts';
+import {
+  ArpOp,
+  ArpView,
+  ARP_ETH_IPV4_LEN,
+  ARP_HTYPE_ETHERNET,
+  EtherType,
+  EthernetView,
+  ETH_HLEN,
+  ICMP_HLEN,
+  IcmpType,
+  IcmpUnreachCode,
+  Icmpv4View,
+  IPV4_MIN_HLEN,
+  IpProto,
+  Ipv4View,
+  parseIpv4,
+} from '../wire/index.ts';
+import { csumFinish, csumPartial } from '../checksum/index.ts';
+import { StackCounters } from './counters.ts';
+import { NetError, StackError } from './errors.ts';
+import type { Ipv4Output } from './l3.ts';
+import { NeighbourCache, type NeighbourParams } from './neighbour.ts';
+import { RealTimeDriver, type TimerHost } from './timer.ts';
+import { Tcp } from './tcp/tcp.ts';
+import type { TcbOptions } from './tcp/tcb.ts';
+import { UdpLayer } from './udp.ts';
+import { Net } from './socket.ts';
+
+const log = debug('ptnet:ip');
+const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+const RX_SCRATCH = 65536 + 14 + 60 + 4;
+
+export interface StackOptions {
+  netif: NetIf;
+  /** Our address with prefix length, "10.0.0.1/24". */
+  ipv4: string;
+  /** Default gateway (on-link). */
+  gateway?: string;
+  /** Timers: a VirtualClock for deterministic runs; default wall time. */
+  time?: TimerHost;
+  /** Packet buffers for transmit (default 4096 mbufs of 2 KiB). */
+  pool?: Mempool;
+  /** Defaults for every TCP connection. */
+  tcp?: TcbOptions;
+  /** RFC 6528 ISN key (default random). */
+  isnKey?: Uint8Array;
+  arp?: Partial<NeighbourParams>;
+  /** Frames per poll turn (NAPI weight, default 64). */
+  rxBudget?: number;
+  /** Frames held while the interface is busy (default 4096). */
+  txBacklog?: number;
+  /** Runs the next poll turn when one ended on budget (default setImmediate). */
+  schedule?: (fn: () => void) => void;
+}
+
+type EchoWaiter = (rtt: number) => void;
+
+export class Stack implements Ipv4Output {
+  readonly netif: NetIf;
+  readonly time: TimerHost;
+  readonly pool: Mempool;
+  readonly counters = new StackCounters();
+  readonly addr: number;
+  readonly prefixLen: number;
+  readonly mask: number;
+  readonly gateway: number;
+  readonly arp: NeighbourCache<number, Mbuf>;
+  readonly tcp: Tcp;
+  readonly udp: UdpLayer;
+  /** node:net / node:dgram-like API. */
+  readonly net: Net;
+  readonly tcpDefaults: TcbOptions;
+  readonly l4Offset = ETH_HLEN + IPV4_MIN_HLEN;
+  readonly l4Mtu: number;
+  readonly txCsum: boolean;
+  readonly tso = false;
+
+  private readonly eth = new EthernetView();
+  private readonly ip = new Ipv4View();
+  private readonly arpView = new ArpView();
+  private readonly icmp = new Icmpv4View();
+  private readonly macScratch = new Uint8Array(6);
+  private readonly rxScratch = new Uint8Array(RX_SCRATCH);
+  private readonly budget: number;
+  private readonly backlog: (Mbuf | undefined)[];
+  private blHead = 0;
+  private blLen = 0;
+  private ipIdent = 0;
+  private readonly schedule: (fn: () => void) => void;
+  private polling = false;
+  private readonly echoWaiters = new Map<number, EchoWaiter>();
+  private echoIdent = 1;
+  private readonly deliver = (m: Mbuf): void => this.input(m);
+  private readonly pollTurn = (): void => this.poll();
+
+  constructor(opts: StackOptions) {
+    this.netif = opts.netif;
+    const [a, p] = opts.ipv4.split('/');
+    this.addr = parseIpv4(a ?? '');
+    this.prefixLen = p === undefined ? 32 : Number(p);
+    if (!Number.isInteger(this.prefixLen) || this.prefixLen < 0 || this.prefixLen > 32) {
+      throw new StackError('STACK_ARG', `bad prefix length in ${opts.ipv4}`);
+    }
+    this.mask = this.prefixLen === 0 ? 0 : (0xffffffff << (32 - this.prefixLen)) >>> 0;
+    this.gateway = opts.gateway === undefined ? -1 : parseIpv4(opts.gateway);
+    this.time = opts.time ?? new RealTimeDriver();
+    this.pool = opts.pool ?? new Mempool({ segments: 4096, segmentSize: 2048 });
+    this.l4Mtu = this.netif.mtu - IPV4_MIN_HLEN;
+    this.txCsum = this.netif.offloads.txCsum;
+    this.tcpDefaults = opts.tcp ?? {};
+    this.budget = opts.rxBudget ?? 64;
+    this.backlog = new Array<Mbuf | undefined>(opts.txBacklog ?? 4096);
+    this.schedule = opts.schedule ?? setImmediate;
+    const timers = this.time.timers;
+    this.arp = new NeighbourCache<number, Mbuf>(
+      timers,
+      {
+        solicit: (ip, ll) => this.sendArp(ArpOp.REQUEST, ll ?? BROADCAST_MAC, ll, ip),
+        flush: (_ip, m, ll) => this.xmitTo(m, ll),
+        drop: (_ip, m) => {
+          this.counters.ipOutDiscards++;
+          m.free();
+        },
+      },
+      opts.arp,
+    );
+    this.tcp = new Tcp(timers, this, opts.isnKey);
+    this.udp = new UdpLayer(this);
+    this.net = new Net(this);
+    this.netif.setEvents({ rxReady: () => this.poll(), txRestart: () => this.drainBacklog() });
+    // Frames may already wait (the NetIf arms rxReady only after a poll that ran dry).
+    this.schedule(this.pollTurn);
+  }
+
+  now(): number {
+    return this.time.timers.clock.now();
+  }
+
+  /** Our address when `dst` is reachable (on-link or through the gateway), else -1. */
+  sourceFor(dst: number): number {
+    if ((dst & this.mask) >>> 0 === (this.addr & this.mask) >>> 0 || this.gateway >= 0) return this.addr;
+    return dst === this.addr ? this.addr : -1;
+  }
+
+  private isOurs(dst: number): boolean {
+    return dst === this.addr;
+  }
+
+  private isBroadcast(dst: number): boolean {
+    return (
+      dst === 0xffffffff ||
+      (this.prefixLen < 31 &&
+        (dst | this.mask) >>> 0 === 0xffffffff &&
+        (dst & this.mask) >>> 0 === (this.addr & this.mask) >>> 0)
+    );
+  }
+
+  // ------------------------------------------------------------------ receive
+
+  /** One NAPI turn; schedules another when the budget ran out. */
+  poll(): void {
+    if (this.polling) return;
+    this.polling = true;
+    let n: number;
+    try {
+      n = this.netif.poll(this.budget, this.deliver);
+    } finally {
+      this.polling = false;
+    }
+    this.time.poke();
+    if (n === this.budget) this.schedule(this.pollTurn);
+  }
+
+  /** Processes and frees one received frame. Never throws. */
+  input(m: Mbuf): void {
+    const c = this.counters;
+    c.rxFrames++;
+    let buf: Uint8Array;
+    let off: number;
+    const len = m.length;
+    if (m.headLength >= len) {
+      buf = m.pool.data;
+      off = m.dataOffset;
+    } else if (len <= RX_SCRATCH) {
+      // A chained (e.g. GRO) frame: linearise once into the scratch buffer.
+      m.copyTo(this.rxScratch, 0, 0, len);
+      buf = this.rxScratch;
+      off = 0;
+    } else {
+      c.rxTooBig++;
+      m.free();
+      return;
+    }
+    const csumOk = (m.meta.flags & (META_F_DATA_VALID | META_F_NEEDS_CSUM)) !== 0;
+    try {
+      this.ethInput(buf, off, len, csumOk);
+    } catch (e) {
+      // A bug must not take the datapath down; count it like a malformed frame.
+      c.rxEthErrors++;
+      if (log.enabled) log('input error %o', e);
+    }
+    m.free();
+  }
+
+  private ethInput(buf: Uint8Array, off: number, len: number, csumOk: boolean): void {
+    const c = this.counters;
+    const eth = this.eth.reset(buf, off, len);
+    if (eth.check() !== null || eth.vlanCount > 0) {
+      c.rxEthErrors++;
+      return;
+    }
+    const mac = this.netif.mac;
+    const d = eth.payloadOff - ETH_HLEN;
+    let toUs = true;
+    let bcast = true;
+    for (let i = 0; i < 6; i++) {
+      const b = buf[d + i]!;
+      if (b !== mac[i]) toUs = false;
+      if (b !== 0xff) bcast = false;
+    }
+    if (!toUs && !bcast) {
+      c.rxOtherHost++;
+      return;
+    }
+    const type = eth.etherType;
+    if (type === EtherType.IPV4) this.ipv4Input(buf, eth.payloadOff, eth.payloadLen, csumOk);
+    else if (type === EtherType.ARP) this.arpInput(buf, eth.payloadOff, eth.payloadLen);
+    else c.rxUnknownProto++;
+  }
+
+  // ------------------------------------------------------------------ ARP (arp_process)
+
+  private arpInput(buf: Uint8Array, off: number, len: number): void {
+    const c = this.counters;
+    const a = this.arpView.reset(buf, off, len);
+    c.arpIn++;
+    if (a.check() !== null || !a.isEthernetIpv4) {
+      c.arpErrors++;
+      return;
+    }
+    const op = a.op;
+    const spa = a.senderIp;
+    const tpa = a.targetIp;
+    const sha = this.macScratch;
+    sha.set(buf.subarray(off + 8, off + 14));
+    // A sender hardware address that is multicast/broadcast is bogus (arp_process drops it).
+    if ((sha[0]! & 1) !== 0 || (op !== ArpOp.REQUEST && op !== ArpOp.REPLY)) {
+      c.arpErrors++;
+      return;
+    }
+    const now = this.now();
+    if (tpa === this.addr && spa !== 0) {
+      if (op === ArpOp.REQUEST) {
+        this.arp.learned(spa, sha);
+        this.sendArp(ArpOp.REPLY, sha, sha, spa);
+      } else {
+        this.arp.advertisement(spa, sha, true, true, false, now);
+      }
+      return;
+    }
+    if (tpa === this.addr && spa === 0 && op === ArpOp.REQUEST) {
+      // RFC 5227 probe for our address: defend it.
+      this.sendArp(ArpOp.REPLY, sha, sha, 0);
+      return;
+    }
+    // Gratuitous ARP or traffic for others: refresh an existing entry only (arp_accept = 0).
+    if (spa !== 0 && this.arp.get(spa) !== undefined)
+      this.arp.advertisement(spa, sha, false, true, false, now);
+  }
+
+  /** Sends an ARP packet to `ethDst`; tha is the target hardware address (zeros when null). */
+  private sendArp(op: number, ethDst: Uint8Array, tha: Uint8Array | null, tpa: number): void {
+    const m = this.pool.alloc();
+    if (m === null || !m.extend(ETH_HLEN + ARP_ETH_IPV4_LEN)) {
+      m?.free();
+      this.counters.txNoBuffers++;
+      return;
+    }
+    const buf = this.pool.data;
+    const o = m.dataOffset;
+    buf.set(this.netif.mac, o + 6);
+    put16(buf, o + 12, EtherType.ARP);
+    const a = o + ETH_HLEN;
+    put16(buf, a, ARP_HTYPE_ETHERNET);
+    put16(buf, a + 2, EtherType.IPV4);
+    buf[a + 4] = 6;
+    buf[a + 5] = 4;
+    put16(buf, a + 6, op);
+    buf.set(this.netif.mac, a + 8);
+    put32(buf, a + 14, this.addr);
+    if (tha === null) buf.fill(0, a + 18, a + 24);
+    else buf.set(tha, a + 18);
+    put32(buf, a + 24, tpa);
+    if (op === ArpOp.REQUEST) this.counters.arpRequestsOut++;
+    else this.counters.arpRepliesOut++;
+    this.xmitTo(m, ethDst);
+  }
+
+  /** Announces our address (gratuitous ARP request, RFC 5227 §3). */
+  announce(): void {
+    this.sendArp(ArpOp.REQUEST, BROADCAST_MAC, null, this.addr);
+  }
+
+  // ------------------------------------------------------------------ IPv4 (ip_rcv, ip_local_deliver)
+
+  private ipv4Input(buf: Uint8Array, off: number, len: number, csumOk: boolean): void {
+    const c = this.counters;
+    c.ipInReceives++;
+    const ip = this.ip.reset(buf, off, len);
+    if (ip.check() !== null || !ip.verifyChecksum()) {
+      c.ipInHdrErrors++;
+      return;
+    }
+    const dst = ip.dst;
+    const bcast = this.isBroadcast(dst);
+    if (!this.isOurs(dst) && !bcast) {
+      c.ipInAddrErrors++;
+      return;
+    }
+    if (ip.isFragment) {
+      c.ipReasmFails++;
+      return;
+    }
+    const src = ip.src;
+    const proto = ip.protocol;
+    const l4 = ip.payloadOff;
+    const l4Len = ip.payloadLen;
+    if (proto === IpProto.TCP) {
+      if (!bcast) this.tcp.input(buf, l4, l4Len, src, dst, csumOk);
+    } else if (proto === IpProto.UDP) {
+      if (!this.udp.input(buf, l4, l4Len, src, dst, csumOk) && !bcast) {
+        this.icmpError(buf, off, IcmpType.DEST_UNREACH, IcmpUnreachCode.PORT);
+      }
+    } else if (proto === IpProto.ICMP) {
+      this.icmpInput(buf, l4, l4Len, src, bcast);
+    } else {
+      c.ipInUnknownProtos++;
+      if (!bcast) this.icmpError(buf, off, IcmpType.DEST_UNREACH, IcmpUnreachCode.PROTOCOL);
+    }
+  }
+
+  sendIpv4(m: Mbuf, src: number, dst: number, proto: number, l4Len: number): void {
+    const c = this.counters;
+    const buf = this.pool.data;
+    const o = m.dataOffset;
+    const ih = o + ETH_HLEN;
+    buf[ih] = 0x45;
+    buf[ih + 1] = 0;
+    put16(buf, ih + 2, IPV4_MIN_HLEN + l4Len);
+    put16(buf, ih + 4, this.ipIdent);
+    this.ipIdent = (this.ipIdent + 1) & 0xffff;
+    // DF on TCP, as Linux does with path-MTU discovery (IP_PMTUDISC_WANT).
+    put16(buf, ih + 6, proto === IpProto.TCP ? 0x4000 : 0);
+    buf[ih + 8] = 64;
+    buf[ih + 9] = proto;
+    put16(buf, ih + 10, 0);
+    put32(buf, ih + 12, src);
+    put32(buf, ih + 16, dst);
+    put16(buf, ih + 10, csumFinish(csumPartial(buf, ih, IPV4_MIN_HLEN)));
+    buf.set(this.netif.mac, o + 6);
+    put16(buf, o + 12, EtherType.IPV4);
+    c.ipOutRequests++;
+    if (this.isBroadcast(dst)) {
+      this.xmitTo(m, BROADCAST_MAC);
+      return;
+    }
+    const onLink = (dst & this.mask) >>> 0 === (this.addr & this.mask) >>> 0;
+    const hop = onLink ? dst : this.gateway;
+    if (hop < 0) {
+      c.ipOutNoRoutes++;
+      m.free();
+      return;
+    }
+    const ll = this.arp.resolve(hop, m, this.now());
+    if (ll !== null) this.xmitTo(m, ll);
+  }
+
+  // ------------------------------------------------------------------ ICMP (icmp_rcv, icmp_echo)
+
+  private icmpInput(buf: Uint8Array, off: number, len: number, src: number, bcast: boolean): void {
+    const c = this.counters;
+    c.icmpInMsgs++;
+    const v = this.icmp.reset(buf, off, len);
+    if (v.check() !== null || !v.verifyChecksum()) {
+      c.icmpInErrors++;
+      return;
+    }
+    const type = v.type;
+    if (type === IcmpType.ECHO_REQUEST && v.code === 0) {
+      c.icmpInEchos++;
+      // icmp_echo_ignore_broadcasts = 1.
+      if (bcast) return;
+      const m = this.allocL4(len);
+      if (m === null) return;
+      const pb = this.pool.data;
+      const l4 = m.dataOffset + this.l4Offset;
+      pb.set(buf.subarray(off, off + len), l4);
+      pb[l4] = IcmpType.ECHO_REPLY;
+      put16(pb, l4 + 2, 0);
+      put16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
+      c.icmpOutMsgs++;
+      this.sendIpv4(m, this.addr, src, IpProto.ICMP, len);
+      return;
+    }
+    if (type === IcmpType.ECHO_REPLY && v.code === 0) {
+      c.icmpInEchoReps++;
+      const key = ((v.ident << 16) | v.seq) >>> 0;
+      const w = this.echoWaiters.get(key);
+      if (w !== undefined && len >= ICMP_HLEN + 8) {
+        this.echoWaiters.delete(key);
+        const sent = readF64(buf, off + ICMP_HLEN);
+        w(this.now() - sent);
+      }
+    }
+  }
+
+  /** ICMP error quoting the IP header + 8 bytes of the packet at ipOff (icmp_send), rate-unlimited. */
+  private icmpError(buf: Uint8Array, ipOff: number, type: number, code: number): void {
+    const ip = this.ip.reset(buf, ipOff, buf.length - ipOff);
+    const quote = Math.min(ip.headerLen + 8, ip.totalLength);
+    const len = ICMP_HLEN + quote;
+    const src = ip.src;
+    const m = this.allocL4(len);
+    if (m === null) return;
+    const pb = this.pool.data;
+    const l4 = m.dataOffset + this.l4Offset;
+    pb[l4] = type;
+    pb[l4 + 1] = code;
+    put16(pb, l4 + 2, 0);
+    put32(pb, l4 + 4, 0);
+    pb.set(buf.subarray(ipOff, ipOff + quote), l4 + ICMP_HLEN);
+    put16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
+    this.counters.icmpOutMsgs++;
+    this.sendIpv4(m, this.addr, src, IpProto.ICMP, len);
+  }
+
+  /**
+   * Sends one ICMP echo request with `size` data bytes (at least 8: the send time) and resolves
+   * with the round-trip time in ms, or rejects with ETIMEDOUT after `timeout` ms.
+   */
+  ping(host: string, opts: { timeout?: number; size?: number } = {}): Promise<number> {
+    const dst = parseIpv4(host);
+    const size = Math.max(8, opts.size ?? 56);
+    const timeout = opts.timeout ?? 1000;
+    return new Promise<number>((resolve, reject) => {
+      const ident = this.echoIdent;
+      this.echoIdent = (this.echoIdent + 1) & 0xffff;
+      const key = ((ident << 16) | 1) >>> 0;
+      const timer = this.time.timers.timer(() => {
+        this.echoWaiters.delete(key);
+        reject(new NetError('ETIMEDOUT', 'ping'));
+      });
+      this.echoWaiters.set(key, (rtt) => {
+        timer.cancel();
+        resolve(rtt);
+      });
+      timer.arm(timeout);
+      const len = ICMP_HLEN + size;
+      const m = this.allocL4(len);
+      if (m === null) {
+        timer.cancel();
+        this.echoWaiters.delete(key);
+        reject(new StackError('STACK_FULL', 'no packet buffer for ping'));
+        return;
+      }
+      const pb = this.pool.data;
+      const l4 = m.dataOffset + this.l4Offset;
+      pb[l4] = IcmpType.ECHO_REQUEST;
+      pb[l4 + 1] = 0;
+      put16(pb, l4 + 2, 0);
+      put16(pb, l4 + 4, ident);
+      put16(pb, l4 + 6, 1);
+      writeF64(pb, l4 + ICMP_HLEN, this.now());
+      for (let i = 8; i < size; i++) pb[l4 + ICMP_HLEN + i] = i & 0xff;
+      put16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
+      this.counters.icmpOutMsgs++;
+      this.sendIpv4(m, this.addr, dst, IpProto.ICMP, len);
+      this.time.poke();
+    });
+  }
+
+  /** An mbuf sized for an L4 payload of `l4Len` bytes behind Ethernet + IPv4, or null (counted). */
+  allocL4(l4Len: number): Mbuf | null {
+    const m = this.pool.alloc();
+    const total = this.l4Offset + l4Len;
+    if (m === null || !m.extend(total) || m.headLength < total) {
+      m?.free();
+      this.counters.txNoBuffers++;
+      return null;
+    }
+    return m;
+  }
+
+  // ------------------------------------------------------------------ link output
+
+  /** Writes the destination MAC and transmits, or queues behind earlier busy frames. */
+  private xmitTo(m: Mbuf, ll: Uint8Array): void {
+    this.pool.data.set(ll, m.dataOffset);
+    this.counters.txFrames++;
+    if (this.blLen === 0 && this.netif.transmit(m, false) === 'ok') return;
+    if (this.blLen === this.backlog.length) {
+      this.counters.txDrops++;
+      m.free();
+      return;
+    }
+    this.counters.txBusy++;
+    this.backlog[(this.blHead + this.blLen) % this.backlog.length] = m;
+    this.blLen++;
+  }
+
+  private drainBacklog(): void {
+    while (this.blLen > 0) {
+      const m = this.backlog[this.blHead]!;
+      if (this.netif.transmit(m, this.blLen > 1) !== 'ok') return;
+      this.backlog[this.blHead] = undefined;
+      this.blHead = (this.blHead + 1) % this.backlog.length;
+      this.blLen--;
+    }
+  }
+}
+
+const f64 = new Float64Array(1);
+const f64b = new Uint8Array(f64.buffer);
+
+function writeF64(b: Uint8Array, o: number, v: number): void {
+  f64[0] = v;
+  b.set(f64b, o);
+}
+
+function readF64(b: Uint8Array, o: number): number {
+  for (let i = 0; i < 8; i++) f64b[i] = b[o + i]!;
+  return f64[0]!;
+}
+
+function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 8;
+  b[o + 1] = v;
+}
+
+function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}

@@ -1,0 +1,58 @@
+// TCP connection states (RFC 9293 §3.3.2) and the per-stack counters every drop is charged to
+// (named after the kernel's LINUX_MIB_* / TCP_MIB_* counters where one exists).
+
+export type TcpState =
+  | 'CLOSED'
+  | 'LISTEN'
+  | 'SYN-SENT'
+  | 'SYN-RECEIVED'
+  | 'ESTABLISHED'
+  | 'FIN-WAIT-1'
+  | 'FIN-WAIT-2'
+  | 'CLOSE-WAIT'
+  | 'CLOSING'
+  | 'LAST-ACK'
+  | 'TIME-WAIT';
+
+export class TcpCounters {
+  /** Segments received / sent (TCP_MIB_INSEGS / OUTSEGS). */
+  inSegs = 0;
+  outSegs = 0;
+  /** Segments carrying retransmitted data (TCP_MIB_RETRANSSEGS). */
+  retransSegs = 0;
+  /** Malformed headers or options (TCP_MIB_INERRS). */
+  inErrs = 0;
+  /** Bad checksum (TCP_MIB_CSUMERRORS). */
+  csumErrors = 0;
+  /** RSTs sent (TCP_MIB_OUTRSTS). */
+  outRsts = 0;
+  /** Segments to a port with no listener or connection. */
+  noPort = 0;
+  /** Segments outside the receive window (LINUX_MIB_TCPOFODROP-like "not acceptable"). */
+  outOfWindow = 0;
+  /** PAWS rejections (LINUX_MIB_PAWSESTABREJECTED). */
+  pawsRejected = 0;
+  /** RFC 5961 challenge ACKs sent (LINUX_MIB_TCPCHALLENGEACK) and those suppressed by the rate limit. */
+  challengeAcks = 0;
+  challengeAckLimited = 0;
+  /** ACKs for data never sent (LINUX_MIB_TCPACKSKIPPEDSEQ-like). */
+  ackTooNew = 0;
+  /** ACKs older than SND.UNA - MAX.SND.WND (RFC 5961 §5.2). */
+  ackTooOld = 0;
+  /** Out-of-order segments dropped because the reassembly map was full (LINUX_MIB_TCPOFODROP). */
+  oooDrops = 0;
+  /** SYNs dropped because the listen queue was full (LINUX_MIB_LISTENDROPS). */
+  listenDrops = 0;
+  /** Fast retransmits, SACK-based recoveries and RTO expiries (TCPFastRetrans, TCPSackRecovery, TCPTimeouts). */
+  fastRetrans = 0;
+  sackRecovery = 0;
+  renoRecovery = 0;
+  timeouts = 0;
+  /** Segments that could not be sent because no mbuf was free. */
+  noBuffers = 0;
+  /** Connections opened actively / passively, reset, timed out (TCP_MIB_ACTIVEOPENS ...). */
+  activeOpens = 0;
+  passiveOpens = 0;
+  estabResets = 0;
+  attemptFails = 0;
+}

@@ -1,0 +1,1022 @@
+// One TCP connection: the RFC 9293 §3.10 event processing (segment arrival, user calls, timeouts)
+// with RFC 6298 RTO, RFC 7323 timestamps/window scale, RFC 2018/6675 SACK recovery, RFC 6582
+// NewReno without SACK, RFC 5961 challenge ACKs, delayed ACK, Nagle, zero-window probes and
+// keepalive. The kernel counterparts are tcp_rcv_state_process(), tcp_ack(), tcp_data_queue(),
+// tcp_write_xmit() and the tcp_timer.c handlers. Segment formatting and demultiplexing belong to
+// the TcpEnv (tcp.ts); this file never touches packet bytes except to copy payload.
+import { TcpFlags, type TcpOptions } from '../../wire/index.ts';
+import { NetError, type NetErrorCode } from '../errors.ts';
+import type { Timer, TimerQueue } from '../timer.ts';
+import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './cc.ts';
+import { RecvBuffer } from './recv-buffer.ts';
+import { RtoEstimator } from './rto.ts';
+import { SackScoreboard } from './sack.ts';
+import { SendBuffer } from './send-buffer.ts';
+import { seqAdd, seqDiff, seqGeq, seqGt, seqInRange, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
+import type { TcpCounters, TcpState } from './state.ts';
+import { TimestampState, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
+
+const { FIN, SYN, RST, ACK, PSH } = TcpFlags;
+
+/** A received segment, filled in place by the TCP layer (one object reused for every segment). */
+export class TcpSegmentIn {
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  /** The raw 16-bit window field. */
+  wnd = 0;
+  buf: Uint8Array = new Uint8Array(0);
+  dataOff = 0;
+  dataLen = 0;
+  constructor(readonly opts: TcpOptions) {}
+}
+
+/** What a connection needs from the TCP layer. */
+export interface TcpEnv {
+  readonly timers: TimerQueue;
+  readonly counters: TcpCounters;
+  /** Formats and transmits one segment of `tcb`: payload snd[seq, seq+dataLen). False when out of buffers. */
+  sendSegment(tcb: Tcb, seq: number, flags: number, dataLen: number): boolean;
+  /** The connection reached CLOSED: forget it. */
+  detach(tcb: Tcb): void;
+  /** A passive connection reached ESTABLISHED: hand it to its listener. */
+  established(tcb: Tcb): void;
+  /** RFC 5961 §7: one more challenge ACK allowed now? */
+  challengeAckAllowed(now: number): boolean;
+}
+
+/** Events a connection reports to its socket. */
+export interface TcbUser {
+  onConnect(): void;
+  /** In-order bytes are readable. */
+  onData(): void;
+  /** The peer's FIN arrived after all its data. */
+  onPeerFin(): void;
+  /** Send-buffer space was freed. */
+  onWritable(): void;
+  /** The connection is over for the user (CLOSED, or TIME-WAIT). err is null for an orderly close. */
+  onClose(err: NetError | null): void;
+}
+
+export interface TcbOptions {
+  sndBuf?: number;
+  rcvBuf?: number;
+  congestion?: CongestionAlgorithm;
+  noDelay?: boolean;
+  /** RTO floor, ms (Linux TCP_RTO_MIN 200; RFC 6298 says 1000). Default 200. */
+  minRto?: number;
+  maxRto?: number;
+  /** MSL, ms; TIME-WAIT lasts 2*MSL (Linux TCP_TIMEWAIT_LEN = 60 s in total). Default 30000. */
+  msl?: number;
+  /** Data retransmissions before ETIMEDOUT (Linux tcp_retries2). Default 15. */
+  maxRetries?: number;
+  /** SYN retransmissions before ETIMEDOUT (Linux tcp_syn_retries). Default 6. */
+  synRetries?: number;
+  /** Delayed-ACK timeout, ms (Linux TCP_DELACK_MIN 40). */
+  delAck?: number;
+  /** Offer RFC 7323 timestamps / window scaling and RFC 2018 SACK (default true). */
+  timestamps?: boolean;
+  windowScaling?: boolean;
+  sack?: boolean;
+}
+
+const DEFAULTS = {
+  sndBuf: 256 * 1024,
+  rcvBuf: 256 * 1024,
+  minRto: 200,
+  maxRto: 120000,
+  msl: 30000,
+  maxRetries: 15,
+  synRetries: 6,
+  delAck: 40,
+};
+
+/** RFC 9293 §3.7.1 default send MSS when the peer sends none. */
+const DEFAULT_MSS = 536;
+
+export class Tcb {
+  state: TcpState = 'CLOSED';
+  laddr = 0;
+  lport = 0;
+  raddr = 0;
+  rport = 0;
+  iss = 0;
+  irs = 0;
+  readonly snd: SendBuffer;
+  readonly rcv: RecvBuffer;
+  /** SND.WND (scaled), SND.WL1, SND.WL2, and the largest window seen (RFC 5961 MAX.SND.WND). */
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  maxSndWnd = 0;
+  sndWscale = 0;
+  rcvWscale = 0;
+  /** Both sides sent the window-scale option (RFC 7323 §2.2). */
+  wsOk = false;
+  /** Right edge of the window last advertised (receiver SWS avoidance, RFC 9293 §3.8.6.2.2). */
+  rcvAdvEdge = 0;
+  /** The ACK field of the last segment sent (RFC 7323 Last.ACK.sent), kept by the TCP layer. */
+  lastAckSent = 0;
+  /** Largest segment (options included) the path and the peer allow: min(peer MSS, MTU - 40). */
+  sendMss = DEFAULT_MSS;
+  /** Our MSS option: interface MTU - 40. */
+  rcvMss = DEFAULT_MSS;
+  tsOk = false;
+  tsOffset = 0;
+  readonly ts = new TimestampState();
+  sackOk = false;
+  readonly scoreboard = new SackScoreboard();
+  readonly rto: RtoEstimator;
+  cc: CongestionControl;
+  noDelay: boolean;
+  // Loss recovery.
+  dupAcks = 0;
+  inRecovery = false;
+  recoveryPoint = 0;
+  /** RFC 6582 `recover`: no new fast recovery until SND.UNA passes it. */
+  recover = 0;
+  retries = 0;
+  // FIN bookkeeping: ours (queued by shutdown, its sequence once sent) and the peer's.
+  finQueued = false;
+  finSent = false;
+  finSeq = 0;
+  /** Peer FIN sequence seen (possibly ahead of RCV.NXT), -1 when none. */
+  rcvFinSeq = -1;
+  rcvFin = false;
+  /** ACK owed now (out-of-order data, FIN, window update) / in-order segments not yet ACKed. */
+  ackNow = false;
+  ackPending = 0;
+  /** Zero-window probing in progress (the rtx timer is the persist timer). */
+  persist = false;
+  // Keepalive (SO_KEEPALIVE with TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT).
+  keepAlive = false;
+  keepIdle = 7200000;
+  keepIntvl = 75000;
+  keepCnt = 9;
+  keepProbes = 0;
+  lastRecv = 0;
+  /** The socket bound to this connection; null for an orphan finishing its close. */
+  user: TcbUser | null = null;
+  /** The listener of a passive connection until it is accepted. */
+  parent: unknown = null;
+  readonly rtxTimer: Timer;
+  readonly delackTimer: Timer;
+  readonly keepTimer: Timer;
+  private readonly env: TcpEnv;
+  private readonly msl: number;
+  private readonly maxRetries: number;
+  private readonly synRetries: number;
+  private readonly delAck: number;
+  readonly offerTs: boolean;
+  readonly offerWs: boolean;
+  readonly offerSack: boolean;
+  /** The error the connection ended with, reported to the user once. */
+  private closeErr: NetError | null = null;
+  private userNotified = false;
+
+  constructor(env: TcpEnv, opts: TcbOptions = {}) {
+    this.env = env;
+    this.snd = new SendBuffer(opts.sndBuf ?? DEFAULTS.sndBuf);
+    this.rcv = new RecvBuffer(opts.rcvBuf ?? DEFAULTS.rcvBuf);
+    this.rto = new RtoEstimator({
+      minRto: opts.minRto ?? DEFAULTS.minRto,
+      maxRto: opts.maxRto ?? DEFAULTS.maxRto,
+    });
+    this.cc = createCongestionControl(opts.congestion ?? 'cubic', DEFAULT_MSS);
+    this.noDelay = opts.noDelay ?? false;
+    this.msl = opts.msl ?? DEFAULTS.msl;
+    this.maxRetries = opts.maxRetries ?? DEFAULTS.maxRetries;
+    this.synRetries = opts.synRetries ?? DEFAULTS.synRetries;
+    this.delAck = opts.delAck ?? DEFAULTS.delAck;
+    this.offerTs = opts.timestamps ?? true;
+    this.offerWs = opts.windowScaling ?? true;
+    this.offerSack = opts.sack ?? true;
+    this.rcvWscale = this.offerWs ? windowScaleFor(this.rcv.capacity) : 0;
+    this.rtxTimer = env.timers.timer((now) => this.onRtxTimer(now));
+    this.delackTimer = env.timers.timer(() => this.onDelackTimer());
+    this.keepTimer = env.timers.timer((now) => this.onKeepTimer(now));
+  }
+
+  private now(): number {
+    return this.env.timers.clock.now();
+  }
+
+  /** RCV.NXT including a received FIN. */
+  get rcvNxt(): number {
+    return this.rcvFin ? seqAdd(this.rcv.rcvNxt, 1) : this.rcv.rcvNxt;
+  }
+
+  /** TSval for a segment sent now. */
+  tsVal(): number {
+    return tsValue(this.now(), this.tsOffset);
+  }
+
+  /** Largest payload of one data segment: sendMss less the options every data segment carries. */
+  get maxPayload(): number {
+    let opt = this.tsOk ? 12 : 0;
+    if (this.sackOk && this.rcv.ooo.count > 0) opt += 4 + 8 * Math.min(this.rcv.ooo.count, this.tsOk ? 3 : 4);
+    return this.sendMss - opt;
+  }
+
+  /** The window field to put in a non-SYN segment; records the advertised right edge. */
+  windowToAdvertise(): number {
+    const nxt = this.rcvNxt;
+    let win = this.rcv.window;
+    const cur = Math.max(0, seqDiff(this.rcvAdvEdge, nxt));
+    // Receiver SWS avoidance: do not move the right edge by less than min(buf/2, MSS), never shrink.
+    if (win < cur || win - cur < Math.min(this.rcv.capacity >> 1, this.rcvMss)) win = cur;
+    let field = win >>> this.rcvWscale;
+    if (field > 0xffff) field = 0xffff;
+    this.rcvAdvEdge = seqAdd(nxt, field << this.rcvWscale);
+    return field;
+  }
+
+  // ---------------------------------------------------------------- user calls
+
+  /** Active open (RFC 9293 §3.10.1): send SYN, enter SYN-SENT. */
+  connect(iss: number, mtuMss: number): void {
+    this.iss = iss;
+    this.rcvMss = mtuMss;
+    this.sendMss = Math.min(DEFAULT_MSS, mtuMss);
+    this.snd.init(seqAdd(iss, 1));
+    this.recover = iss;
+    this.tsOffset = (iss * 2654435761) >>> 0;
+    this.state = 'SYN-SENT';
+    this.env.counters.activeOpens++;
+    this.sendSyn();
+    this.rtxTimer.arm(this.rto.rto);
+  }
+
+  /**
+   * Passive open: a SYN arrived at a listener (RFC 9293 §3.10.7.2). Negotiates options from the SYN,
+   * sends SYN-ACK, enters SYN-RECEIVED.
+   */
+  accept(seg: TcpSegmentIn, iss: number, mtuMss: number): void {
+    this.iss = iss;
+    this.rcvMss = mtuMss;
+    this.irs = seg.seq;
+    this.rcv.init(seqAdd(seg.seq, 1));
+    this.rcvAdvEdge = this.rcv.rcvNxt;
+    this.snd.init(seqAdd(iss, 1));
+    this.recover = iss;
+    this.tsOffset = (iss * 2654435761) >>> 0;
+    this.negotiate(seg, mtuMss);
+    this.sndWnd = seg.wnd;
+    this.maxSndWnd = seg.wnd;
+    this.state = 'SYN-RECEIVED';
+    this.lastRecv = this.now();
+    this.env.counters.passiveOpens++;
+    this.sendSyn();
+    this.rtxTimer.arm(this.rto.rto);
+  }
+
+  /** Appends application bytes; returns how many fit. */
+  write(src: Uint8Array, off: number, len: number): number {
+    const n = this.snd.write(src, off, len);
+    if (n > 0) this.output();
+    return n;
+  }
+
+  /** Shuts the sending direction (RFC 9293 CLOSE): FIN after the queued data. */
+  shutdown(): void {
+    if (this.finQueued) return;
+    switch (this.state) {
+      case 'SYN-SENT':
+        this.finish('CLOSED', null);
+        return;
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+      case 'CLOSE-WAIT':
+        this.finQueued = true;
+        this.output();
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** ABORT (RFC 9293 §3.10.5): RST to the peer unless nothing was ever exchanged; CLOSED. */
+  abort(): void {
+    switch (this.state) {
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+      case 'FIN-WAIT-1':
+      case 'FIN-WAIT-2':
+      case 'CLOSE-WAIT':
+        this.env.sendSegment(this, this.snd.nxt, RST | ACK, 0);
+        this.env.counters.outRsts++;
+        break;
+      default:
+        break;
+    }
+    this.user = null;
+    this.finish('CLOSED', null);
+  }
+
+  /** The application consumed received bytes: open the window if it grew enough (tcp_cleanup_rbuf). */
+  onUserRead(): void {
+    if (this.state === 'CLOSED' || this.state === 'SYN-SENT' || this.state === 'LISTEN') return;
+    const cur = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+    const win = this.rcv.window;
+    if (win - cur >= Math.min(this.rcv.capacity >> 1, 2 * this.rcvMss)) this.sendAck();
+  }
+
+  setKeepAlive(enable: boolean, idle?: number): void {
+    this.keepAlive = enable;
+    if (idle !== undefined && idle > 0) this.keepIdle = idle;
+    this.keepProbes = 0;
+    if (enable && this.state !== 'CLOSED') this.keepTimer.armAt(this.lastRecv + this.keepIdle);
+    else this.keepTimer.cancel();
+  }
+
+  // ---------------------------------------------------------------- segment arrival
+
+  input(seg: TcpSegmentIn): void {
+    const now = this.now();
+    this.env.counters.inSegs++;
+    if (this.state === 'SYN-SENT') {
+      this.inputSynSent(seg, now);
+      return;
+    }
+    if (this.state === 'CLOSED' || this.state === 'LISTEN') return;
+    const flags = seg.flags;
+    const opts = seg.opts;
+    // RFC 7323 §5.3 PAWS, before the sequence check; RSTs are exempt.
+    if (this.tsOk && opts.hasTimestamp && (flags & RST) === 0 && this.ts.pawsReject(opts.tsVal, now)) {
+      this.env.counters.pawsRejected++;
+      this.sendAck();
+      return;
+    }
+    let seq = seg.seq;
+    const dataOff = seg.dataOff;
+    let dataLen = seg.dataLen;
+    let fin = (flags & FIN) !== 0;
+    let syn = (flags & SYN) !== 0;
+    if (this.state === 'SYN-RECEIVED' && syn && seq === this.irs) {
+      if ((flags & ACK) !== 0 && this.parent === null && seg.ack === this.snd.una) {
+        // Simultaneous open: the peer's SYN-ACK acknowledges our SYN (Linux tcp_validate_incoming).
+        syn = false;
+        seq = seqAdd(seq, 1);
+      } else {
+        // Our SYN-ACK was lost: the peer retransmitted its SYN.
+        this.sendSyn();
+        return;
+      }
+    }
+    // RFC 9293 §3.10.7.4 first: the sequence-number acceptability test.
+    const nxt = this.rcvNxt;
+    const wnd = this.rcv.window;
+    const segLen = dataLen + (syn ? 1 : 0) + (fin ? 1 : 0);
+    let ok: boolean;
+    if (segLen === 0) ok = wnd === 0 ? seq === nxt : seqInRange(seq, nxt, seqAdd(nxt, wnd));
+    else
+      ok =
+        wnd > 0 &&
+        (seqInRange(seq, nxt, seqAdd(nxt, wnd)) ||
+          seqInRange(seqAdd(seq, segLen - 1), nxt, seqAdd(nxt, wnd)));
+    if (!ok) {
+      if (wnd === 0 && seq === nxt && (flags & (RST | SYN)) === 0) {
+        // Zero window: still take the ACK (RFC 9293 "special allowance ... for valid ACKs").
+        dataLen = 0;
+        fin = false;
+      } else {
+        this.env.counters.outOfWindow++;
+        if ((flags & RST) === 0) this.sendAck();
+        return;
+      }
+    }
+    this.lastRecv = now;
+    this.keepProbes = 0;
+    // Second: RST (RFC 5961 §3.2): exact match resets, anything else in the window is challenged.
+    if ((flags & RST) !== 0) {
+      if (seq !== nxt) {
+        this.challengeAck(now);
+        return;
+      }
+      this.onReset();
+      return;
+    }
+    // Fourth: a SYN in a synchronized state is challenged (RFC 5961 §4.2).
+    if (syn) {
+      this.challengeAck(now);
+      return;
+    }
+    // Fifth: ACK.
+    if ((flags & ACK) === 0) return;
+    if (this.tsOk && opts.hasTimestamp) this.ts.update(opts.tsVal, seq, this.lastAckSent, now);
+    if (this.state === 'SYN-RECEIVED') {
+      if (seg.ack !== this.snd.una) {
+        this.env.sendSegment(this, seg.ack, RST, 0);
+        this.env.counters.outRsts++;
+        return;
+      }
+      this.rtxTimer.cancel();
+      this.retries = 0;
+      this.state = 'ESTABLISHED';
+      this.sndWnd = seg.wnd << this.sndWscale;
+      this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+      this.sndWl1 = seq;
+      this.sndWl2 = seg.ack;
+      if (this.tsOk && opts.hasTimestamp) this.rto.sample(tsRttSample(opts.tsEcr, this.tsVal()));
+      if (this.keepAlive) this.keepTimer.armAt(now + this.keepIdle);
+      if (this.parent !== null) this.env.established(this);
+      else this.user?.onConnect();
+    }
+    if (!this.processAck(seg, seq, now)) return;
+    // Seventh: segment text.
+    if (dataLen > 0) {
+      if (this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2') {
+        this.receiveData(seg.buf, seq, dataOff, dataLen);
+      } else {
+        // CLOSE-WAIT and later: the peer already sent FIN; data past it is a protocol error. Ignore.
+        dataLen = 0;
+      }
+    }
+    // Eighth: FIN. Recorded at its sequence, processed once RCV.NXT reaches it.
+    if (fin && this.rcvFinSeq < 0) {
+      const fs = seqAdd(seq, seg.dataLen);
+      if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity))) this.rcvFinSeq = fs;
+    } else if (fin && this.state === 'TIME-WAIT') {
+      // A retransmitted FIN: ACK it and restart the 2 MSL wait.
+      this.ackNow = true;
+      this.rtxTimer.arm(2 * this.msl);
+    }
+    this.checkFin();
+    if (!this.isClosed) this.output();
+  }
+
+  /** The connection reached CLOSED (a method, so narrowing on `state` does not hide later changes). */
+  get isClosed(): boolean {
+    return this.state === 'CLOSED';
+  }
+
+  private inputSynSent(seg: TcpSegmentIn, now: number): void {
+    const flags = seg.flags;
+    // RFC 9293 §3.10.7.3: an ACK must acknowledge exactly our SYN.
+    if ((flags & ACK) !== 0 && seg.ack !== this.snd.una) {
+      if ((flags & RST) === 0) {
+        this.env.sendSegment(this, seg.ack, RST, 0);
+        this.env.counters.outRsts++;
+      }
+      return;
+    }
+    if ((flags & RST) !== 0) {
+      if ((flags & ACK) !== 0) {
+        this.env.counters.attemptFails++;
+        this.finish('CLOSED', new NetError('ECONNREFUSED', 'connect'));
+      }
+      return;
+    }
+    if ((flags & SYN) === 0) return;
+    this.irs = seg.seq;
+    this.rcv.init(seqAdd(seg.seq, 1));
+    this.rcvAdvEdge = this.rcv.rcvNxt;
+    this.negotiate(seg, this.rcvMss);
+    this.lastRecv = now;
+    if ((flags & ACK) !== 0) {
+      this.rtxTimer.cancel();
+      this.state = 'ESTABLISHED';
+      // The window of a SYN segment is never scaled (RFC 7323 §2.2).
+      this.sndWnd = seg.wnd;
+      this.maxSndWnd = seg.wnd;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      if (this.tsOk) this.rto.sample(tsRttSample(seg.opts.tsEcr, this.tsVal()));
+      else this.rto.onAck(seg.ack, now);
+      if (this.rto.backoffs > 0 || this.retries > 0) this.rto.afterSynLoss();
+      this.retries = 0;
+      if (this.keepAlive) this.keepTimer.armAt(now + this.keepIdle);
+      this.ackNow = true;
+      this.user?.onConnect();
+      this.output();
+      return;
+    }
+    // Simultaneous open (RFC 9293 Figure 7): SYN-RECEIVED, answer with SYN-ACK.
+    this.sndWnd = seg.wnd;
+    this.maxSndWnd = seg.wnd;
+    this.state = 'SYN-RECEIVED';
+    this.sendSyn();
+  }
+
+  /** Reads the options of a SYN (or SYN-ACK) and fixes what the connection uses (tcp_parse_options at SYN time). */
+  private negotiate(seg: TcpSegmentIn, mtuMss: number): void {
+    const o = seg.opts;
+    const peerMss = o.mss > 0 ? o.mss : DEFAULT_MSS;
+    this.sendMss = Math.max(64, Math.min(peerMss, mtuMss));
+    this.tsOk = this.offerTs && o.hasTimestamp;
+    if (this.tsOk) this.ts.update(o.tsVal, seg.seq, seg.seq, this.now());
+    this.sackOk = this.offerSack && o.sackPermitted;
+    this.wsOk = this.offerWs && o.wscale >= 0;
+    if (this.wsOk) {
+      this.sndWscale = Math.min(o.wscale, 14);
+    } else {
+      this.sndWscale = 0;
+      this.rcvWscale = 0;
+    }
+    this.cc = createCongestionControl(this.cc.name, this.maxPayload);
+  }
+
+  /** RFC 9293 §3.10.7.4 fifth step for synchronized states. Returns false when the segment is done. */
+  private processAck(seg: TcpSegmentIn, seq: number, now: number): boolean {
+    const ack = seg.ack;
+    const snd = this.snd;
+    const c = this.env.counters;
+    if (seqGt(ack, snd.max)) {
+      c.ackTooNew++;
+      this.sendAck();
+      return false;
+    }
+    if (seqLt(ack, seqAdd(snd.una, -this.maxSndWnd))) {
+      // RFC 5961 §5.2: too old to be legitimate.
+      c.ackTooOld++;
+      this.challengeAck(now);
+      return false;
+    }
+    const wnd = seg.wnd << this.sndWscale;
+    const flight = snd.flightSize;
+    const opts = seg.opts;
+    let sacked = 0;
+    if (seqGt(ack, snd.una)) {
+      const acked = snd.ack(ack);
+      this.retries = 0;
+      if (this.sackOk) this.scoreboard.onAck(ack);
+      // RTT: timestamps give one sample per ACK (RFC 7323 §4), else Karn-timed segments.
+      if (this.tsOk && opts.hasTimestamp) this.rto.sample(tsRttSample(opts.tsEcr, this.tsVal()));
+      else this.rto.onAck(ack, now);
+      if (this.sackOk) sacked = this.takeSack(seg);
+      this.onNewAck(acked, flight, now);
+      // RFC 6298 (5.2)/(5.3): stop the timer when all is ACKed, else restart it.
+      if (snd.flightSize === 0) {
+        if (!this.persist) this.rtxTimer.cancel();
+      } else {
+        this.rtxTimer.arm(this.rto.rto);
+      }
+      if (this.user !== null && snd.space > 0 && acked > 0) this.user.onWritable();
+    } else if (this.sackOk) {
+      sacked = this.takeSack(seg);
+    }
+    const isDup =
+      ack === snd.una &&
+      flight > 0 &&
+      seg.dataLen === 0 &&
+      (seg.flags & (SYN | FIN)) === 0 &&
+      (this.sackOk ? sacked > 0 || (wnd === this.sndWnd && opts.sackCount === 0) : wnd === this.sndWnd);
+    // Window update (RFC 9293: SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 <= SEG.ACK)).
+    if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
+      this.sndWnd = wnd;
+      this.sndWl1 = seq;
+      this.sndWl2 = ack;
+      if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
+      if (wnd > 0 && this.persist) {
+        this.persist = false;
+        this.rtxTimer.cancel();
+        this.rto.onRetransmit();
+      }
+    }
+    if (isDup) this.onDupAck(now);
+    // Our FIN acknowledged?
+    if (this.finSent && seqGt(snd.una, this.finSeq)) {
+      switch (this.state) {
+        case 'FIN-WAIT-1':
+          this.state = 'FIN-WAIT-2';
+          break;
+        case 'CLOSING':
+          this.enterTimeWait();
+          return false;
+        case 'LAST-ACK':
+          this.finish('CLOSED', null);
+          return false;
+        default:
+          break;
+      }
+    }
+    return true;
+  }
+
+  /** Feeds the segment's SACK blocks to the scoreboard; returns the bytes newly SACKed. */
+  private takeSack(seg: TcpSegmentIn): number {
+    const o = seg.opts;
+    let n = 0;
+    for (let i = 0; i < o.sackCount; i++) {
+      n += this.scoreboard.addBlock(o.sackLeft[i]!, o.sackRight[i]!, this.snd.una, this.snd.max);
+    }
+    return n;
+  }
+
+  private onNewAck(acked: number, flightBefore: number, now: number): void {
+    const cc = this.cc;
+    if (this.inRecovery) {
+      if (seqGeq(this.snd.una, this.recoveryPoint)) {
+        this.inRecovery = false;
+        this.dupAcks = 0;
+        if (this.sackOk) cc.onRecoveryExit(now);
+        // RFC 6582 §3.2 step 3 full ACK: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
+        else cc.cwnd = Math.min(cc.ssthresh, Math.max(this.snd.flightSize, cc.mss) + cc.mss);
+        return;
+      }
+      if (!this.sackOk) {
+        // RFC 6582 §3.2 step 5 partial ACK: retransmit the next hole, deflate cwnd.
+        this.retransmit(this.snd.una, Math.min(this.maxPayload, this.snd.length));
+        cc.cwnd = Math.max(cc.cwnd - acked + (acked >= cc.mss ? cc.mss : 0), cc.mss);
+      }
+      return;
+    }
+    this.dupAcks = 0;
+    // RFC 5681 §3.1: grow only when the window was in use (cwnd-limited), approximated by flight.
+    if (flightBefore * 2 >= cc.cwnd || cc.cwnd < cc.ssthresh) cc.onAck(acked, now, this.rto.srtt);
+  }
+
+  private onDupAck(now: number): void {
+    this.dupAcks++;
+    const snd = this.snd;
+    const cc = this.cc;
+    if (this.inRecovery) {
+      if (!this.sackOk) cc.cwnd += cc.mss; // RFC 6582 step 4: inflate per further dupack.
+      return;
+    }
+    const lost = this.dupAcks >= 3 || (this.sackOk && this.scoreboard.isLost(snd.una, cc.mss));
+    if (!lost || !seqGeq(snd.una, this.recover)) return;
+    // Enter fast retransmit / fast recovery (RFC 6675 §5 step 4, RFC 6582 step 2).
+    this.inRecovery = true;
+    this.recoveryPoint = snd.max;
+    this.recover = snd.max;
+    cc.onCongestion(now, snd.flightSize);
+    this.env.counters.fastRetrans++;
+    snd.highRxt = snd.una;
+    snd.rescueRxt = -1;
+    if (this.sackOk) {
+      this.env.counters.sackRecovery++;
+    } else {
+      this.env.counters.renoRecovery++;
+      cc.cwnd = cc.ssthresh + 3 * cc.mss;
+    }
+    this.retransmit(snd.una, Math.min(this.maxPayload, Math.max(1, seqDiff(snd.max, snd.una))));
+  }
+
+  private receiveData(buf: Uint8Array, seq: number, off: number, len: number): void {
+    const rcv = this.rcv;
+    const before = rcv.rcvNxt;
+    const n = rcv.write(seq, buf, off, len);
+    if (n < 0) this.env.counters.oooDrops++;
+    if (seq !== before || n <= 0 || rcv.ooo.count > 0) {
+      // Out of order, duplicate, or a hole just filled: ACK at once (RFC 5681 §4.2).
+      this.ackNow = true;
+    } else if (++this.ackPending >= 2) {
+      this.ackNow = true;
+    } else if (!this.delackTimer.armed) {
+      this.delackTimer.arm(this.delAck);
+    }
+    if (n > 0) this.user?.onData();
+  }
+
+  private checkFin(): void {
+    if (this.rcvFin || this.rcvFinSeq < 0 || this.rcv.rcvNxt !== this.rcvFinSeq) return;
+    this.rcvFin = true;
+    this.ackNow = true;
+    switch (this.state) {
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+        this.state = 'CLOSE-WAIT';
+        break;
+      case 'FIN-WAIT-1':
+        if (this.finSent && seqGt(this.snd.una, this.finSeq)) this.enterTimeWait();
+        else this.state = 'CLOSING';
+        break;
+      case 'FIN-WAIT-2':
+        this.enterTimeWait();
+        break;
+      default:
+        break;
+    }
+    this.user?.onPeerFin();
+  }
+
+  private onReset(): void {
+    const s = this.state;
+    let err: NetError | null = null;
+    if (s === 'SYN-RECEIVED' && this.parent !== null) err = null;
+    else if (s === 'SYN-RECEIVED') err = new NetError('ECONNREFUSED', 'connect');
+    else if (s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2' || s === 'CLOSE-WAIT') {
+      err = new NetError('ECONNRESET', 'read');
+      this.env.counters.estabResets++;
+    }
+    this.finish('CLOSED', err);
+  }
+
+  private challengeAck(now: number): void {
+    if (this.env.challengeAckAllowed(now)) {
+      this.env.counters.challengeAcks++;
+      this.sendAck();
+    } else {
+      this.env.counters.challengeAckLimited++;
+    }
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /** Sends what the windows allow (tcp_write_xmit), then any ACK still owed. */
+  output(): void {
+    const s = this.state;
+    if (
+      s === 'ESTABLISHED' ||
+      s === 'CLOSE-WAIT' ||
+      s === 'FIN-WAIT-1' ||
+      s === 'CLOSING' ||
+      s === 'LAST-ACK'
+    ) {
+      if (this.inRecovery && this.sackOk) this.sackRecoveryOutput();
+      else this.sendData();
+    }
+    if (this.ackNow && s !== 'CLOSED' && s !== 'SYN-SENT') this.sendAck();
+  }
+
+  private sendData(): void {
+    const snd = this.snd;
+    const cc = this.cc;
+    for (;;) {
+      const nxt = snd.nxt;
+      if (this.sackOk && seqLt(nxt, snd.max)) {
+        // After an RTO, do not resend what the peer SACKed (RFC 6675 §5.1; Linux keeps SACK tags).
+        const i = this.scoreboard.ranges.find(nxt);
+        if (i >= 0) {
+          snd.nxt = seqMin(this.scoreboard.ranges.end(i), snd.max);
+          continue;
+        }
+      }
+      const avail = seqDiff(snd.end, nxt);
+      if (avail > 0) {
+        const wndEnd = seqAdd(snd.una, Math.min(this.sndWnd, Math.floor(cc.cwnd)));
+        const usable = seqDiff(wndEnd, nxt);
+        const mp = this.maxPayload;
+        let len = Math.min(avail, mp, usable);
+        if (this.sackOk && seqLt(nxt, snd.max)) {
+          // Stop a resent segment at the next SACKed range.
+          const hs = this.nextSackedAbove(nxt);
+          if (hs >= 0) len = Math.min(len, hs);
+        }
+        if (len <= 0) {
+          if (this.sndWnd === 0 && snd.flightSize === 0) this.startPersist();
+          break;
+        }
+        if (len < mp && len < avail && len < this.maxSndWnd >> 1) break; // sender SWS avoidance
+        const resend = seqLt(nxt, snd.max);
+        if (!resend && len < mp && !this.noDelay && snd.flightSize > 0 && !this.finQueued) break; // Nagle
+        const end = seqAdd(nxt, len);
+        const fin = this.finQueued && end === snd.end && this.canSendFin();
+        if (!this.transmit(nxt, len, fin)) break;
+        continue;
+      }
+      if (this.finQueued && nxt === snd.end && (!this.finSent || nxt === this.finSeq) && this.canSendFin()) {
+        this.transmit(nxt, 0, true);
+      }
+      break;
+    }
+  }
+
+  /** Bytes from `seq` to the next SACKed range above it, or -1. */
+  private nextSackedAbove(seq: number): number {
+    const r = this.scoreboard.ranges;
+    for (let i = 0; i < r.count; i++) if (seqGt(r.start(i), seq)) return seqDiff(r.start(i), seq);
+    return -1;
+  }
+
+  private canSendFin(): boolean {
+    const s = this.state;
+    return (
+      s === 'ESTABLISHED' ||
+      s === 'CLOSE-WAIT' ||
+      (this.finSent && (s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK'))
+    );
+  }
+
+  /** RFC 6675 §5 step (C): send while pipe leaves a segment of cwnd, choosing with NextSeg(). */
+  private sackRecoveryOutput(): void {
+    const snd = this.snd;
+    const sb = this.scoreboard;
+    const mss = this.maxPayload;
+    let pipe = sb.pipe(snd.una, snd.max, snd.highRxt, mss);
+    for (let guard = 0; guard < 1024; guard++) {
+      if (this.cc.cwnd - pipe < mss) break;
+      if (sb.nextSeg(snd.una, snd.highRxt, mss, true)) {
+        if (!this.retransmit(sb.nextSeq, sb.nextLen)) break;
+        pipe += sb.nextLen;
+        continue;
+      }
+      // Rule (2): new data, within the peer's window.
+      const avail = seqDiff(snd.end, snd.max);
+      const usable = seqDiff(seqAdd(snd.una, this.sndWnd), snd.max);
+      const len = Math.min(avail, mss, usable);
+      if (len > 0) {
+        const fin = this.finQueued && seqAdd(snd.max, len) === snd.end && this.canSendFin();
+        snd.nxt = snd.max;
+        if (!this.transmit(snd.max, len, fin)) break;
+        pipe += len;
+        continue;
+      }
+      if (sb.nextSeg(snd.una, snd.highRxt, mss, false)) {
+        if (!this.retransmit(sb.nextSeq, sb.nextLen)) break;
+        pipe += sb.nextLen;
+        continue;
+      }
+      // Rule (4): one rescue retransmission of the tail per recovery.
+      if (snd.rescueRxt < 0 || seqGt(snd.una, snd.rescueRxt)) {
+        const end = seqMin(snd.end, this.recoveryPoint);
+        const start = seqMax(snd.una, seqAdd(end, -mss));
+        if (seqLt(start, end) && !sb.isSacked(start)) {
+          snd.rescueRxt = this.recoveryPoint;
+          if (!this.retransmit(start, seqDiff(end, start))) break;
+          pipe += seqDiff(end, start);
+          continue;
+        }
+      }
+      break;
+    }
+    if (this.finQueued && !this.finSent && snd.max === snd.end && this.canSendFin()) {
+      snd.nxt = snd.max;
+      this.transmit(snd.max, 0, true);
+    }
+  }
+
+  /** Loss-recovery retransmission of [seq, seq+len) (bounded to held data; FIN if it covers it). */
+  private retransmit(seq: number, len: number): boolean {
+    const snd = this.snd;
+    const dataLen = Math.max(0, Math.min(len, seqDiff(snd.end, seq)));
+    const fin =
+      this.finSent &&
+      seqAdd(seq, dataLen) === this.finSeq &&
+      seqLeq(seqAdd(seq, len), seqAdd(this.finSeq, 1));
+    if (dataLen === 0 && !fin) return false;
+    const flags = ACK | (fin ? FIN : 0) | (dataLen > 0 ? PSH : 0);
+    if (!this.env.sendSegment(this, seq, flags, dataLen)) return false;
+    const segLen = dataLen + (fin ? 1 : 0);
+    snd.markRetransmit(seq, segLen);
+    this.env.counters.retransSegs++;
+    this.rto.onRetransmit();
+    this.afterSend();
+    if (!this.rtxTimer.armed) this.rtxTimer.arm(this.rto.rto);
+    return true;
+  }
+
+  /** Sends data (and FIN) at `seq` as a first transmission or a go-back resend. */
+  private transmit(seq: number, len: number, fin: boolean): boolean {
+    const snd = this.snd;
+    let flags = ACK;
+    if (len > 0 && seqAdd(seq, len) === snd.end) flags |= PSH;
+    if (fin) flags |= FIN;
+    if (!this.env.sendSegment(this, seq, flags, len)) return false;
+    const segLen = len + (fin ? 1 : 0);
+    const resend = seqLt(seq, snd.max);
+    if (resend) {
+      this.env.counters.retransSegs++;
+      this.rto.onRetransmit();
+    } else if (!this.tsOk) {
+      this.rto.startTiming(seqAdd(seq, segLen), this.now());
+    }
+    snd.markSent(seq, segLen);
+    if (fin && !this.finSent) {
+      this.finSent = true;
+      this.finSeq = seqAdd(seq, len);
+      if (this.state === 'ESTABLISHED' || this.state === 'SYN-RECEIVED') this.state = 'FIN-WAIT-1';
+      else if (this.state === 'CLOSE-WAIT') this.state = 'LAST-ACK';
+    }
+    this.afterSend();
+    if (!this.rtxTimer.armed) this.rtxTimer.arm(this.rto.rto);
+    return true;
+  }
+
+  /** Any segment sent carries the current ACK. */
+  private afterSend(): void {
+    this.ackNow = false;
+    this.ackPending = 0;
+    this.delackTimer.cancel();
+  }
+
+  /** A bare ACK now. */
+  sendAck(): void {
+    const seq = this.persist ? seqAdd(this.snd.una, -1) : this.snd.nxt;
+    if (this.env.sendSegment(this, seq, ACK, 0)) this.afterSend();
+  }
+
+  private sendSyn(): void {
+    const flags = this.state === 'SYN-SENT' ? SYN : SYN | ACK;
+    this.env.sendSegment(this, this.iss, flags, 0);
+    this.afterSend();
+  }
+
+  private startPersist(): void {
+    if (this.persist) return;
+    this.persist = true;
+    this.rtxTimer.arm(this.rto.rto);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private onRtxTimer(now: number): void {
+    const c = this.env.counters;
+    switch (this.state) {
+      case 'TIME-WAIT':
+        this.finish('CLOSED', null);
+        return;
+      case 'SYN-SENT':
+      case 'SYN-RECEIVED':
+        if (++this.retries > this.synRetries) {
+          c.attemptFails++;
+          this.finish('CLOSED', this.parent === null ? new NetError('ETIMEDOUT', 'connect') : null);
+          return;
+        }
+        c.timeouts++;
+        this.rto.backoff();
+        this.sendSyn();
+        this.rtxTimer.arm(this.rto.rto);
+        return;
+      case 'CLOSED':
+      case 'LISTEN':
+        return;
+      default:
+        break;
+    }
+    const snd = this.snd;
+    if (this.persist) {
+      // Zero-window probe (tcp_probe_timer): an old-sequence ACK makes the peer report its window.
+      if (this.sndWnd > 0 || snd.unsent === 0) {
+        this.persist = false;
+        this.output();
+        return;
+      }
+      this.rto.backoff();
+      this.sendAck();
+      this.rtxTimer.arm(this.rto.rto);
+      return;
+    }
+    if (snd.flightSize === 0) return;
+    if (++this.retries > this.maxRetries) {
+      this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+      return;
+    }
+    // RFC 6298 (5.4)-(5.6) and RFC 5681 (4): back off, collapse cwnd, go back to SND.UNA.
+    c.timeouts++;
+    this.cc.onRto(now, snd.flightSize);
+    this.rto.backoff();
+    this.inRecovery = false;
+    this.dupAcks = 0;
+    this.recover = snd.max;
+    snd.rewind();
+    this.output();
+    this.rtxTimer.arm(this.rto.rto);
+  }
+
+  private onDelackTimer(): void {
+    if (this.ackPending > 0 || this.ackNow) this.sendAck();
+  }
+
+  private onKeepTimer(now: number): void {
+    if (!this.keepAlive || this.state === 'CLOSED' || this.state === 'TIME-WAIT') return;
+    const idleEnd = this.lastRecv + this.keepIdle;
+    if (this.keepProbes === 0 && now < idleEnd) {
+      this.keepTimer.armAt(idleEnd);
+      return;
+    }
+    if (this.keepProbes >= this.keepCnt) {
+      this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+      return;
+    }
+    this.keepProbes++;
+    // tcp_write_wakeup with nothing to send: SEG.SEQ = SND.UNA - 1 elicits an ACK.
+    this.env.sendSegment(this, seqAdd(this.snd.una, -1), ACK, 0);
+    this.keepTimer.arm(this.keepIntvl);
+  }
+
+  // ---------------------------------------------------------------- teardown
+
+  private enterTimeWait(): void {
+    this.state = 'TIME-WAIT';
+    this.delackTimer.cancel();
+    this.keepTimer.cancel();
+    this.persist = false;
+    this.rtxTimer.arm(2 * this.msl);
+    this.notifyUser();
+  }
+
+  /** Moves to a final state, stops timers, tells the user once. */
+  private finish(state: 'CLOSED', err: NetError | null): void {
+    this.state = state;
+    if (err !== null && this.closeErr === null) this.closeErr = err;
+    this.rtxTimer.cancel();
+    this.delackTimer.cancel();
+    this.keepTimer.cancel();
+    this.persist = false;
+    this.env.detach(this);
+    this.notifyUser();
+  }
+
+  private notifyUser(): void {
+    if (this.userNotified) return;
+    this.userNotified = true;
+    this.user?.onClose(this.closeErr);
+  }
+
+  /** The node-style code the connection failed with, if any. */
+  get errorCode(): NetErrorCode | null {
+    return this.closeErr?.code ?? null;
+  }
+}

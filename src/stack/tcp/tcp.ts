@@ -1,0 +1,431 @@
+// The TCP layer: demultiplexing (tcp_v4_rcv / __inet_lookup), listeners with a bounded SYN and
+// accept queue, segment formatting with options (tcp_options_write), RSTs for segments that
+// match nothing (tcp_v4_send_reset), and ephemeral ports. Connections are Tcb objects.
+import debug from 'debug';
+import { META_F_NEEDS_CSUM } from '../../mbuf/index.ts';
+import { IpProto, TcpFlags, TcpOptKind, TcpOptions, TcpView, pseudoSum } from '../../wire/index.ts';
+import type { Ipv4Output } from '../l3.ts';
+import type { TimerQueue } from '../timer.ts';
+import { IsnGenerator } from './isn.ts';
+import { seqAdd } from './seq.ts';
+import { TcpCounters } from './state.ts';
+import { Tcb, TcpSegmentIn, type TcbOptions, type TcpEnv } from './tcb.ts';
+
+const log = debug('ptnet:tcp');
+const { FIN, SYN, RST, ACK } = TcpFlags;
+const TCP_HLEN = 20;
+
+/** A listening port. */
+export class TcpListener {
+  /** Connections in SYN-RECEIVED (the SYN queue). */
+  pending = 0;
+  closed = false;
+  constructor(
+    readonly port: number,
+    /** SYN queue + accept bound (listen(2) backlog; SYN-flood bound). */
+    readonly backlog: number,
+    readonly opts: TcbOptions,
+    /** A new connection reached ESTABLISHED. */
+    readonly onConnection: (tcb: Tcb) => void,
+  ) {}
+}
+
+function connKey(lport: number, rport: number): number {
+  return ((lport << 16) | rport) >>> 0;
+}
+
+export class Tcp implements TcpEnv {
+  readonly counters = new TcpCounters();
+  readonly isn: IsnGenerator;
+  private readonly conns = new Map<number, Tcb[]>();
+  private readonly listeners = new Map<number, TcpListener>();
+  private readonly view = new TcpView();
+  private readonly seg = new TcpSegmentIn(new TcpOptions());
+  private readonly sackOut = new Uint32Array(8);
+  private readonly addrScratch = new Uint8Array(4);
+  private readonly addrScratch2 = new Uint8Array(4);
+  private challengeWindow = -Infinity;
+  private challengeCount = 0;
+  /** RFC 5961 §7 / Linux tcp_challenge_ack_limit: challenge ACKs per second. */
+  challengeAckLimit = 1000;
+  private nextEphemeral = 49152;
+
+  constructor(
+    readonly timers: TimerQueue,
+    private readonly ip: Ipv4Output,
+    isnKey?: Uint8Array,
+  ) {
+    this.isn = new IsnGenerator(timers.clock, isnKey);
+    this.nextEphemeral = 49152 + Math.floor(Math.random() * 16384);
+  }
+
+  /** Connections held (all states but LISTEN). */
+  get connectionCount(): number {
+    let n = 0;
+    for (const l of this.conns.values()) n += l.length;
+    return n;
+  }
+
+  lookup(laddr: number, lport: number, raddr: number, rport: number): Tcb | undefined {
+    const l = this.conns.get(connKey(lport, rport));
+    if (l === undefined) return undefined;
+    for (let i = 0; i < l.length; i++) {
+      const t = l[i]!;
+      if (t.raddr === raddr && t.laddr === laddr) return t;
+    }
+    return undefined;
+  }
+
+  private insert(t: Tcb): void {
+    const k = connKey(t.lport, t.rport);
+    const l = this.conns.get(k);
+    if (l === undefined) this.conns.set(k, [t]);
+    else l.push(t);
+  }
+
+  listen(
+    port: number,
+    backlog: number,
+    opts: TcbOptions,
+    onConnection: (tcb: Tcb) => void,
+  ): TcpListener | null {
+    if (this.listeners.has(port)) return null;
+    const l = new TcpListener(port, Math.max(1, backlog), opts, onConnection);
+    this.listeners.set(port, l);
+    return l;
+  }
+
+  unlisten(l: TcpListener): void {
+    l.closed = true;
+    if (this.listeners.get(l.port) === l) this.listeners.delete(l.port);
+  }
+
+  /** An unused local port for (raddr, rport), or -1. */
+  ephemeralPort(laddr: number, raddr: number, rport: number): number {
+    for (let i = 0; i < 16384; i++) {
+      const p = this.nextEphemeral;
+      this.nextEphemeral = p === 65535 ? 49152 : p + 1;
+      if (!this.listeners.has(p) && this.lookup(laddr, p, raddr, rport) === undefined) return p;
+    }
+    return -1;
+  }
+
+  /** Active open. Returns the connection in SYN-SENT. */
+  connect(laddr: number, lport: number, raddr: number, rport: number, opts: TcbOptions): Tcb {
+    const t = new Tcb(this, opts);
+    t.laddr = laddr;
+    t.lport = lport;
+    t.raddr = raddr;
+    t.rport = rport;
+    this.insert(t);
+    t.connect(this.makeIsn(t), this.ip.l4Mtu - TCP_HLEN);
+    return t;
+  }
+
+  private makeIsn(t: Tcb): number {
+    const a = this.addrScratch;
+    const b = this.addrScratch2;
+    put32(a, t.laddr);
+    put32(b, t.raddr);
+    return this.isn.isn(a, t.lport, b, t.rport);
+  }
+
+  // ------------------------------------------------------------------ TcpEnv
+
+  detach(t: Tcb): void {
+    const k = connKey(t.lport, t.rport);
+    const l = this.conns.get(k);
+    if (l !== undefined) {
+      const i = l.indexOf(t);
+      if (i >= 0) {
+        l[i] = l[l.length - 1]!;
+        l.pop();
+      }
+      if (l.length === 0) this.conns.delete(k);
+    }
+    if (t.parent instanceof TcpListener) {
+      t.parent.pending--;
+      t.parent = null;
+    }
+  }
+
+  established(t: Tcb): void {
+    const l = t.parent as TcpListener;
+    l.pending--;
+    t.parent = null;
+    if (l.closed) {
+      t.abort();
+      return;
+    }
+    l.onConnection(t);
+  }
+
+  challengeAckAllowed(now: number): boolean {
+    if (now - this.challengeWindow >= 1000) {
+      this.challengeWindow = now;
+      this.challengeCount = 0;
+    }
+    return ++this.challengeCount <= this.challengeAckLimit;
+  }
+
+  sendSegment(t: Tcb, seq: number, flags: number, dataLen: number): boolean {
+    const ip = this.ip;
+    const m = ip.pool.alloc();
+    if (m === null) {
+      this.counters.noBuffers++;
+      return false;
+    }
+    const syn = (flags & SYN) !== 0;
+    // Option bytes, laid out as Linux does (tcp_options_write).
+    let optLen = 0;
+    let sackN = 0;
+    // On a SYN we offer what is configured; on a SYN-ACK we echo what the peer offered.
+    const synSent = t.state === 'SYN-SENT';
+    const ts = synSent ? t.offerTs : t.tsOk;
+    const sack = synSent ? t.offerSack : t.sackOk;
+    const ws = synSent ? t.offerWs : t.wsOk;
+    if (syn) {
+      optLen = 4 + (ts ? 12 : sack ? 4 : 0) + (ws ? 4 : 0);
+    } else {
+      if (t.tsOk) optLen += 12;
+      if (t.sackOk && t.rcv.ooo.count > 0 && (flags & RST) === 0) {
+        sackN = t.rcv.sackBlocks(this.sackOut, t.tsOk ? 3 : 4);
+        if (sackN > 0) optLen += 4 + 8 * sackN;
+      }
+    }
+    const hl = TCP_HLEN + optLen;
+    const l4Len = hl + dataLen;
+    const total = ip.l4Offset + l4Len;
+    if (!m.extend(total) || m.headLength < total) {
+      m.free();
+      this.counters.noBuffers++;
+      return false;
+    }
+    const buf = ip.pool.data;
+    const l4 = m.dataOffset + ip.l4Offset;
+    const v = this.view.reset(buf, l4, l4Len);
+    v.srcPort = t.lport;
+    v.dstPort = t.rport;
+    v.seq = seq;
+    const ack = (flags & ACK) !== 0 ? t.rcvNxt : 0;
+    v.ack = ack;
+    buf[l4 + 12] = (hl / 4) << 4;
+    v.flags = flags;
+    v.window = syn ? Math.min(t.rcv.window, 0xffff) : (flags & RST) !== 0 ? 0 : t.windowToAdvertise();
+    v.urgent = 0;
+    let o = l4 + TCP_HLEN;
+    if (syn) {
+      buf[o] = TcpOptKind.MSS;
+      buf[o + 1] = 4;
+      buf[o + 2] = t.rcvMss >>> 8;
+      buf[o + 3] = t.rcvMss & 0xff;
+      o += 4;
+      if (ts) {
+        if (sack) {
+          buf[o++] = TcpOptKind.SACK_PERMITTED;
+          buf[o++] = 2;
+        } else {
+          buf[o++] = TcpOptKind.NOP;
+          buf[o++] = TcpOptKind.NOP;
+        }
+        o = this.writeTs(buf, o, t);
+      } else if (sack) {
+        buf[o++] = TcpOptKind.NOP;
+        buf[o++] = TcpOptKind.NOP;
+        buf[o++] = TcpOptKind.SACK_PERMITTED;
+        buf[o++] = 2;
+      }
+      if (ws) {
+        buf[o++] = TcpOptKind.NOP;
+        buf[o++] = TcpOptKind.WSCALE;
+        buf[o++] = 3;
+        buf[o++] = t.rcvWscale;
+      }
+    } else {
+      if (t.tsOk) {
+        buf[o++] = TcpOptKind.NOP;
+        buf[o++] = TcpOptKind.NOP;
+        o = this.writeTs(buf, o, t);
+      }
+      if (sackN > 0) {
+        buf[o++] = TcpOptKind.NOP;
+        buf[o++] = TcpOptKind.NOP;
+        buf[o++] = TcpOptKind.SACK;
+        buf[o++] = 2 + 8 * sackN;
+        for (let i = 0; i < 2 * sackN; i++) {
+          put32at(buf, o, this.sackOut[i]!);
+          o += 4;
+        }
+      }
+    }
+    if (dataLen > 0) t.snd.copyOut(seq, dataLen, buf, l4 + hl);
+    this.finishChecksum(m.meta, v, t.laddr, t.raddr, l4Len);
+    t.lastAckSent = ack;
+    this.counters.outSegs++;
+    if (log.enabled)
+      log('%d>%d %s seq=%d ack=%d len=%d', t.lport, t.rport, flagStr(flags), seq, ack, dataLen);
+    ip.sendIpv4(m, t.laddr, t.raddr, IpProto.TCP, l4Len);
+    return true;
+  }
+
+  private writeTs(buf: Uint8Array, o: number, t: Tcb): number {
+    buf[o] = TcpOptKind.TIMESTAMP;
+    buf[o + 1] = 10;
+    put32at(buf, o + 2, t.tsVal());
+    put32at(buf, o + 6, t.ts.recent);
+    return o + 10;
+  }
+
+  /** Software checksum, or the virtio NEEDS_CSUM contract: the field holds the pseudo-header sum. */
+  private finishChecksum(
+    meta: { flags: number; csumStart: number; csumOffset: number },
+    v: TcpView,
+    src: number,
+    dst: number,
+    l4Len: number,
+  ): void {
+    const ps = pseudoSum(src, dst, IpProto.TCP, l4Len);
+    if (this.ip.txCsum) {
+      v.checksum = ps;
+      meta.flags |= META_F_NEEDS_CSUM;
+      meta.csumStart = this.ip.l4Offset;
+      meta.csumOffset = 16;
+    } else {
+      v.fillChecksum(ps);
+    }
+  }
+
+  // ------------------------------------------------------------------ input
+
+  /**
+   * One TCP segment at buf[off, off+len) from src to dst (tcp_v4_rcv). `csumOk`: the interface
+   * vouched for the checksum (DATA_VALID / NEEDS_CSUM), so it is not recomputed.
+   */
+  input(buf: Uint8Array, off: number, len: number, src: number, dst: number, csumOk: boolean): void {
+    const c = this.counters;
+    const v = this.view.reset(buf, off, len);
+    if (v.check() !== null) {
+      c.inErrs++;
+      return;
+    }
+    if (!csumOk && !v.verifyChecksum(pseudoSum(src, dst, IpProto.TCP, len))) {
+      c.csumErrors++;
+      return;
+    }
+    const seg = this.seg;
+    if (v.parseOptions(seg.opts) !== null) {
+      c.inErrs++;
+      return;
+    }
+    seg.seq = v.seq;
+    seg.ack = v.ack;
+    seg.flags = v.flags;
+    seg.wnd = v.window;
+    seg.buf = buf;
+    seg.dataOff = v.payloadOff;
+    seg.dataLen = v.payloadLen;
+    const sport = v.srcPort;
+    const dport = v.dstPort;
+    if (log.enabled)
+      log('%d<%d %s seq=%d ack=%d len=%d', dport, sport, flagStr(seg.flags), seg.seq, seg.ack, seg.dataLen);
+    const t = this.lookup(dst, dport, src, sport);
+    if (t !== undefined) {
+      t.input(seg);
+      return;
+    }
+    const l = this.listeners.get(dport);
+    if (l !== undefined && !l.closed) {
+      this.listenInput(l, seg, src, dst, sport, dport);
+      return;
+    }
+    c.noPort++;
+    this.resetFor(seg, src, dst, sport, dport);
+  }
+
+  /** RFC 9293 §3.10.7.2 LISTEN. */
+  private listenInput(
+    l: TcpListener,
+    seg: TcpSegmentIn,
+    src: number,
+    dst: number,
+    sport: number,
+    dport: number,
+  ): void {
+    const f = seg.flags;
+    if ((f & RST) !== 0) return;
+    if ((f & ACK) !== 0) {
+      this.resetFor(seg, src, dst, sport, dport);
+      return;
+    }
+    if ((f & SYN) === 0) return;
+    if (l.pending >= l.backlog) {
+      // SYN-flood bound: the SYN queue is full; the peer retries (tcp_conn_request drop).
+      this.counters.listenDrops++;
+      return;
+    }
+    const t = new Tcb(this, l.opts);
+    t.laddr = dst;
+    t.lport = dport;
+    t.raddr = src;
+    t.rport = sport;
+    t.parent = l;
+    l.pending++;
+    this.insert(t);
+    t.accept(seg, this.makeIsn(t), this.ip.l4Mtu - TCP_HLEN);
+  }
+
+  /** RST for a segment that matches no connection (RFC 9293 §3.10.7.1), never in answer to a RST. */
+  private resetFor(seg: TcpSegmentIn, src: number, dst: number, sport: number, dport: number): void {
+    const f = seg.flags;
+    if ((f & RST) !== 0) return;
+    const ip = this.ip;
+    const m = ip.pool.alloc();
+    if (m === null || !m.extend(ip.l4Offset + TCP_HLEN)) {
+      m?.free();
+      this.counters.noBuffers++;
+      return;
+    }
+    const buf = ip.pool.data;
+    const l4 = m.dataOffset + ip.l4Offset;
+    const v = this.view.reset(buf, l4, TCP_HLEN);
+    v.srcPort = dport;
+    v.dstPort = sport;
+    buf[l4 + 12] = (TCP_HLEN / 4) << 4;
+    if ((f & ACK) !== 0) {
+      v.seq = seg.ack;
+      v.ack = 0;
+      v.flags = RST;
+    } else {
+      const segLen = seg.dataLen + ((f & SYN) !== 0 ? 1 : 0) + ((f & FIN) !== 0 ? 1 : 0);
+      v.seq = 0;
+      v.ack = seqAdd(seg.seq, segLen);
+      v.flags = RST | ACK;
+    }
+    v.window = 0;
+    v.urgent = 0;
+    this.finishChecksum(m.meta, v, dst, src, TCP_HLEN);
+    this.counters.outRsts++;
+    this.counters.outSegs++;
+    ip.sendIpv4(m, dst, src, IpProto.TCP, TCP_HLEN);
+  }
+}
+
+function put32(b: Uint8Array, v: number): void {
+  put32at(b, 0, v);
+}
+
+function put32at(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
+
+function flagStr(f: number): string {
+  let s = '';
+  if (f & SYN) s += 'S';
+  if (f & FIN) s += 'F';
+  if (f & RST) s += 'R';
+  if (f & ACK) s += '.';
+  return s;
+}
