@@ -1,0 +1,254 @@
+// The Linux kernel as the oracle for validateTapWrite(): every write is also made into a real TAP
+// (tc mirred to a veth with software GSO and checksums) and the kernel's outcome — EINVAL, sent
+// (with the number of segments), or dropped at segmentation — must be the one the model predicts.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  TapWriteInfo,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM as NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_ECN as ECN,
+  VIRTIO_NET_HDR_GSO_TCPV4 as TCPV4,
+  VIRTIO_NET_HDR_GSO_TCPV6 as TCPV6,
+  VIRTIO_NET_HDR_GSO_UDP as UFO,
+  VIRTIO_NET_HDR_GSO_UDP_L4 as USO,
+  tapVerdict,
+  validateTapWrite,
+} from '../../src/vnethdr/index.ts';
+import { skipPrivileged } from '../support/privileged.ts';
+import { buildFrame, tapWrite, type FrameSpec, type HdrSpec } from './frames.ts';
+
+const NS = `ptnet-vno-${process.pid}`;
+const sh = (...a: string[]): string => execFileSync(a[0]!, a.slice(1), { encoding: 'utf8' });
+
+interface Case {
+  name: string;
+  h: HdrSpec;
+  frame: Uint8Array;
+  /** Segments the kernel sends when it accepts the frame (undefined: not checked). */
+  segs?: number;
+}
+
+function frameCase(name: string, h: HdrSpec, spec: FrameSpec, mss?: number): Case {
+  const f = buildFrame(spec);
+  const payload = f.bytes.length - f.hdrEnd;
+  // UFO fragments carry gso_size bytes of IP payload (UDP header included); others split the payload.
+  const l4 = spec.proto === 'udp' && (h.gsoType ?? 0) === UFO ? payload + 8 : payload;
+  return { name, h, frame: f.bytes, segs: mss === undefined ? 1 : Math.max(1, Math.ceil(l4 / mss)) };
+}
+
+const tcpCs: HdrSpec = { flags: NEEDS_CSUM, gsoType: TCPV4, gsoSize: 1000, csumStart: 34, csumOffset: 16 };
+const usoCs: HdrSpec = { flags: NEEDS_CSUM, gsoType: USO, gsoSize: 1000, csumStart: 34, csumOffset: 6 };
+
+function tableCases(): Case[] {
+  return [
+    frameCase('01 TCPv4 GSO', tcpCs, { tcpOpts: 12, payload: 3000 }, 1000),
+    frameCase('02 TCPv4 GSO without NEEDS_CSUM', { gsoType: TCPV4, gsoSize: 1000 }, { payload: 4500 }, 1000),
+    frameCase('TCPv4 GSO + ECN', { ...tcpCs, gsoType: TCPV4 | ECN }, { tcpFlags: 0x99, payload: 4500 }, 1000),
+    frameCase(
+      'TCPv6 GSO',
+      { ...tcpCs, gsoType: TCPV6, csumStart: 54, gsoSize: 1200 },
+      { v6: true, payload: 3000 },
+      1200,
+    ),
+    frameCase('05 checksum only', { flags: NEEDS_CSUM, csumStart: 34, csumOffset: 16 }, { payload: 100 }),
+    frameCase('USO v4', usoCs, { proto: 'udp', payload: 3000 }, 1000),
+    frameCase('USO v6', { ...usoCs, csumStart: 54 }, { v6: true, proto: 'udp', payload: 2500 }, 1000),
+    frameCase(
+      'UFO v4',
+      { flags: NEEDS_CSUM, gsoType: UFO, gsoSize: 1480, csumStart: 34, csumOffset: 6 },
+      { proto: 'udp', payload: 3000 },
+      1480,
+    ),
+    frameCase('20 gso_size 0', { ...tcpCs, gsoSize: 0 }, { payload: 3000 }),
+    frameCase('21 gso_type 2', { ...tcpCs, gsoType: 2 }, { payload: 3000 }),
+    frameCase('22 TCP csum_offset 6', { ...tcpCs, csumOffset: 6 }, { payload: 3000 }),
+    frameCase(
+      '23 csum_start 60000',
+      { flags: NEEDS_CSUM, csumStart: 60000, csumOffset: 16 },
+      { payload: 3000 },
+    ),
+    frameCase('24 hdr_len 60000', { ...tcpCs, hdrLen: 60000 }, { payload: 3000 }),
+    frameCase('25 USO without NEEDS_CSUM', { ...usoCs, flags: 0 }, { proto: 'udp', payload: 3000 }),
+    frameCase('29 USO csum_offset 16', { ...usoCs, csumOffset: 16 }, { proto: 'udp', payload: 3000 }),
+    frameCase('26 csum_start 20', { ...tcpCs, csumStart: 20 }, { payload: 3000 }),
+    frameCase('27 TCPV4 on IPv6', { ...tcpCs, csumStart: 54 }, { v6: true, payload: 3000 }),
+    frameCase('28 payload <= gso_size', tcpCs, { payload: 100 }),
+    frameCase('§7 USO 128 segments', { ...usoCs, gsoSize: 100 }, { proto: 'udp', payload: 12800 }, 100),
+    frameCase('§7 USO 129 segments', { ...usoCs, gsoSize: 100 }, { proto: 'udp', payload: 12801 }),
+    frameCase('§7 TCP payload = gso_size with options', tcpCs, { tcpOpts: 12, payload: 1000 }),
+    frameCase(
+      '§7 UFO small without NEEDS_CSUM',
+      { gsoType: UFO, gsoSize: 1480 },
+      { proto: 'udp', payload: 1470 },
+    ),
+    frameCase('hdr_len 13', { hdrLen: 13 }, { payload: 10 }),
+    frameCase('csum_start 19, no GSO', { flags: NEEDS_CSUM, csumStart: 19, csumOffset: 16 }, { payload: 10 }),
+    frameCase(
+      'csum wrap past 65535',
+      { flags: NEEDS_CSUM, csumStart: 65535, csumOffset: 65535 },
+      { payload: 10 },
+    ),
+    frameCase('GSO on ARP', { gsoType: TCPV4, gsoSize: 100 }, { etherType: 0x0806, payload: 3000 }),
+    frameCase('TCP GSO on UDP', { gsoType: TCPV4, gsoSize: 100 }, { proto: 'udp', payload: 3000 }),
+    frameCase(
+      'TCPV4 GSO, no csum, IPv6 frame',
+      { gsoType: TCPV4, gsoSize: 100 },
+      { v6: true, payload: 3000 },
+    ),
+    frameCase('VLAN TCPv4 GSO', { ...tcpCs, csumStart: 38 }, { vlans: [10], payload: 3000 }, 1000),
+    frameCase('gso_size 0xffff', { ...tcpCs, gsoSize: 0xffff }, { payload: 3000 }),
+    frameCase('tunnel gso type', { ...tcpCs, gsoType: 0x21 }, { payload: 3000 }),
+    frameCase('USO + ECN', { ...usoCs, gsoType: USO | ECN }, { proto: 'udp', payload: 3000 }),
+  ];
+}
+
+/** Random headers over random frames, from a fixed seed so every run makes the same writes. */
+function fuzzCases(n: number): Case[] {
+  const arb = fc.record({
+    h: fc.record({
+      flags: fc.constantFrom(0, 1, 2, 3),
+      gsoType: fc.constantFrom(0, 1, 3, 4, 5, 0x81),
+      hdrLen: fc.oneof(fc.constant(0), fc.nat(200)),
+      gsoSize: fc.oneof(fc.nat(2000), fc.constant(0)),
+      csumStart: fc.oneof(fc.constantFrom(14, 20, 34, 38, 54, 58), fc.nat(120)),
+      csumOffset: fc.constantFrom(6, 16, 0, 2, 18),
+    }),
+    s: fc.record({
+      v6: fc.boolean(),
+      proto: fc.constantFrom('tcp' as const, 'udp' as const),
+      payload: fc.nat(4000),
+      tcpOpts: fc.constantFrom(0, 12),
+      vlans: fc.constantFrom<number[][]>([], [7]),
+    }),
+  });
+  return fc.sample(arb, { numRuns: n, seed: 20261122 }).map(({ h, s }, i) => ({
+    name: `fuzz ${i}`,
+    h,
+    frame: buildFrame(s).bytes,
+  }));
+}
+
+describe.skipIf(skipPrivileged('TAP write oracle', ['ip', 'tc', 'ethtool']))(
+  'validateTapWrite against Linux',
+  () => {
+    let dir = '';
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'vno-'));
+      spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+      sh('ip', 'netns', 'add', NS);
+      const n = (...a: string[]): string => sh('ip', 'netns', 'exec', NS, ...a);
+      n('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+      sh('ip', '-n', NS, 'tuntap', 'add', 'dev', 'vnot0', 'mode', 'tap', 'vnet_hdr');
+      sh('ip', '-n', NS, 'link', 'add', 'vnov0', 'type', 'veth', 'peer', 'name', 'vnov1');
+      // Large MTUs keep the veth from dropping long frames, so only GSO decides.
+      sh('ip', '-n', NS, 'link', 'set', 'vnov0', 'mtu', '65535');
+      sh('ip', '-n', NS, 'link', 'set', 'vnov1', 'mtu', '65535');
+      n('ethtool', '-K', 'vnov0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'sg', 'off');
+      for (const d of ['vnot0', 'vnov0', 'vnov1']) sh('ip', '-n', NS, 'link', 'set', d, 'up');
+      sh('tc', '-n', NS, 'qdisc', 'add', 'dev', 'vnot0', 'ingress');
+      sh(
+        'tc',
+        '-n',
+        NS,
+        'filter',
+        'add',
+        'dev',
+        'vnot0',
+        'parent',
+        'ffff:',
+        'protocol',
+        'all',
+        'prio',
+        '1',
+        'u32',
+        'match',
+        'u32',
+        '0',
+        '0',
+        'action',
+        'mirred',
+        'egress',
+        'redirect',
+        'dev',
+        'vnov0',
+      );
+    });
+    afterAll(() => {
+      spawnSync('ip', ['-n', NS, 'tuntap', 'del', 'dev', 'vnot0', 'mode', 'tap'], { stdio: 'ignore' });
+      spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+      if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    });
+
+    function kernel(cases: Case[], size: number): { r: string; n: number }[] {
+      const file = join(dir, `in-${size}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify(cases.map((c) => Buffer.from(tapWrite(c.h, c.frame, size)).toString('hex'))),
+      );
+      const out = sh(
+        'ip',
+        'netns',
+        'exec',
+        NS,
+        process.execPath,
+        '--import',
+        'tsx',
+        'test/vnethdr/tap-oracle-probe.ts',
+        'vnot0',
+        'vnov0',
+        String(size),
+        file,
+      );
+      return JSON.parse(out) as { r: string; n: number }[];
+    }
+
+    function compare(cases: Case[], size: number): Record<string, number> {
+      const got = kernel(cases, size);
+      const info = new TapWriteInfo();
+      const mismatches: string[] = [];
+      cases.forEach((c, i) => {
+        const w = tapWrite(c.h, c.frame, size);
+        const code = validateTapWrite(w, 0, w.length, size, info);
+        const v = tapVerdict(code);
+        const want = v === 'accepted' ? 'sent' : v === 'einval' ? 'einval' : 'dropped';
+        const k = got[i]!;
+        const segsOk = want !== 'sent' || c.segs === undefined || k.n === c.segs;
+        if (k.r !== want || !segsOk) {
+          mismatches.push(
+            `${c.name}: model ${code ?? 'accepted'} (${want}${c.segs ? ` ${c.segs}` : ''}), kernel ${k.r} ${k.n}`,
+          );
+        }
+      });
+      const tally: Record<string, number> = {};
+      for (const k of got) tally[k.r] = (tally[k.r] ?? 0) + 1;
+      expect(mismatches).toEqual([]);
+      return tally;
+    }
+
+    it('the measured table, §7 and the check-order cases (12-byte header)', () => {
+      compare(tableCases(), 12);
+    });
+
+    it('hdr_len bounds with a 10- and a 12-byte header', () => {
+      const f = buildFrame({ payload: 200 }).bytes;
+      const cases = [0, 1, 2, 3].map((d) => ({
+        name: `hdr_len frame+${d}`,
+        h: { hdrLen: f.length + d },
+        frame: f,
+        segs: 1,
+      }));
+      compare(cases, 12);
+      compare(cases, 10);
+    });
+
+    it('seeded random headers over random frames', () => {
+      const tally = compare(fuzzCases(150), 12);
+      // the sample exercises all three outcomes
+      expect(Object.keys(tally).sort()).toEqual(['dropped', 'einval', 'sent']);
+    });
+  },
+);
