@@ -140,6 +140,20 @@ export class Ipv6View extends View {
     return null;
   }
 
+  /**
+   * For the packet quoted in an ICMPv6 error (RFC 4443 §2.4(c): as much as fits): the fixed header
+   * and the extension headers that lie inside the window, ignoring a payload length beyond it.
+   */
+  checkQuoted(): WireErrorCode | null {
+    this.ext.clear();
+    const e = this.checkHeader();
+    if (e !== null) return e;
+    const { buf, off, len } = this;
+    const end = off + Math.min(len, IPV6_HLEN + this.payloadLength);
+    const w = walkIpv6Ext(buf, off + IPV6_HLEN, end, this.nextHeader, off + 6, this.ext);
+    return w === null ? null : this.fail(w, this.ext.errorOffset);
+  }
+
   check(): WireErrorCode | null {
     this.ext.clear();
     const e = this.checkHeader();
@@ -199,17 +213,18 @@ export class Ipv6View extends View {
   get dstOff(): number {
     return this.off + 24;
   }
+  // 16-byte copies by loop: subarray() would allocate a view per call on the hot path.
   copySrc(out: Uint8Array, outOff = 0): void {
-    out.set(this.buf.subarray(this.off + 8, this.off + 24), outOff);
+    for (let i = 0; i < 16; i++) out[outOff + i] = this.buf[this.off + 8 + i]!;
   }
   copyDst(out: Uint8Array, outOff = 0): void {
-    out.set(this.buf.subarray(this.off + 24, this.off + 40), outOff);
+    for (let i = 0; i < 16; i++) out[outOff + i] = this.buf[this.off + 24 + i]!;
   }
-  setSrc(a: Uint8Array): void {
-    this.buf.set(a.subarray(0, 16), this.off + 8);
+  setSrc(a: Uint8Array, aOff = 0): void {
+    for (let i = 0; i < 16; i++) this.buf[this.off + 8 + i] = a[aOff + i]!;
   }
-  setDst(a: Uint8Array): void {
-    this.buf.set(a.subarray(0, 16), this.off + 24);
+  setDst(a: Uint8Array, aOff = 0): void {
+    for (let i = 0; i < 16; i++) this.buf[this.off + 24 + i] = a[aOff + i]!;
   }
   /** Upper-layer protocol after the extension headers (valid after check()). */
   get upperProto(): number {

@@ -145,4 +145,58 @@ describe('dissectFrame', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('ARP, unknown EtherTypes, ICMP and protocols without an L4 header', () => {
+    const f = new FrameInfo();
+    const arp = hex(
+      'ffffffffffff 020000000001 0806 0001 0800 06 04 0001 020000000001 0a000001 000000000000 0a000002',
+    );
+    expect(dissectFrame(arp, 0, arp.length, f)).toBeNull();
+    expect(f).toMatchObject({ l3Kind: 'arp', l3Off: 14, l3HdrLen: 28, l4Off: -1, l4Proto: -1 });
+    expect(dissectFrame(arp, 0, arp.length - 1, f)).toBe('TRUNCATED');
+    const lldp = hex('0180c200000e 020000000001 88cc 0000');
+    expect(dissectFrame(lldp, 0, lldp.length, f)).toBeNull();
+    expect(f).toMatchObject({ l3Kind: 'other', etherType: 0x88cc, l3Off: 14 });
+    // IPv4 ICMP echo, then the same header carrying protocol 47 (GRE): no L4 header length
+    const icmp = hex(
+      '020000000002 020000000001 0800 4500 001c 0000 0000 4001 0000 0a000001 0a000002 0800 f7ff 0000 0000',
+    );
+    expect(dissectFrame(icmp, 0, icmp.length, f)).toBeNull();
+    expect(f).toMatchObject({ l4Proto: 1, l4Off: 34, l4HdrLen: 8, payloadOff: 42, payloadLen: 0 });
+    expect(dissectFrame(icmp, 0, icmp.length - 1, f)).toBe('TRUNCATED');
+    icmp[23] = 47;
+    expect(dissectFrame(icmp, 0, icmp.length, f)).toBeNull();
+    expect(f).toMatchObject({ l4Proto: 47, l4Off: 34, l4HdrLen: 0, payloadOff: 34, payloadLen: 8 });
+  });
+
+  it('reports TCP data offset and UDP length faults at their byte', () => {
+    const f = new FrameInfo();
+    const b = SYN_QINQ.slice();
+    b[42 + 12] = 0x40;
+    expect(dissectFrame(b, 0, b.length, f)).toBe('BAD_DATA_OFFSET');
+    expect(f.errorOffset).toBe(54);
+    const u = UDP6_EXT.slice();
+    u[70 + 5] = 4;
+    expect(dissectFrame(u, 0, u.length, f)).toBe('BAD_LENGTH');
+    expect(f.errorOffset).toBe(74);
+    u[70 + 5] = 13;
+    expect(dissectFrame(u, 0, u.length, f)).toBe('TRUNCATED');
+  });
+
+  it('IPv6 fragments: the first carries the L4 header (UDP length not checked), later ones do not', () => {
+    // fixed header + fragment header (next UDP) + UDP header whose length covers the whole datagram
+    const first = hex(`020000000002 020000000001 86dd 6000 0000 0018 2c 40
+      20010db8000000000000000000000001 20010db8000000000000000000000002
+      11 00 0001 12345678  04d2 0035 0400 0000 6162636465666768`);
+    const f = new FrameInfo();
+    expect(dissectFrame(first, 0, first.length, f)).toBeNull();
+    expect(f).toMatchObject({ isFragment: true, isFirstFragment: true, moreFrags: true, l4Proto: 17 });
+    expect(f).toMatchObject({ l3HdrLen: 48, l4Off: 62, l4HdrLen: 8, payloadOff: 70, payloadLen: 8 });
+    const later = first.slice();
+    later[54 + 3] = 0xb8; // offset 0xb8 bytes, MF clear
+    later[54 + 2] = 0x00;
+    expect(dissectFrame(later, 0, later.length, f)).toBeNull();
+    expect(f).toMatchObject({ isFragment: true, isFirstFragment: false, fragOffset: 0xb8, moreFrags: false });
+    expect(f).toMatchObject({ l4Off: 62, l4HdrLen: 0, payloadOff: 62, payloadLen: 16 });
+  });
 });

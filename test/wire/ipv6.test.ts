@@ -165,4 +165,28 @@ describe('Ipv6View', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('checkQuoted walks what an ICMPv6 error quotes, payload length beyond the quote', () => {
+    const quote = PKT.subarray(0, 60); // fixed + HBH + DST + the UDP header, not the payload
+    const v = new Ipv6View(quote);
+    expect(v.check()).toBe('TRUNCATED');
+    expect(v.checkQuoted()).toBeNull();
+    expect(v.upperProto).toBe(17);
+    expect(v.upperOff).toBe(56);
+    expect(new Ipv6View(PKT, 0, 50).checkQuoted()).toBe('TRUNCATED'); // DST header cut
+  });
+
+  it('address copies and setters', () => {
+    const b = PKT.slice();
+    const v = new Ipv6View(b).checked();
+    const out = new Uint8Array(20);
+    v.copySrc(out, 2);
+    expect(out.subarray(2, 18)).toEqual(PKT.subarray(8, 24));
+    v.copyDst(out, 4);
+    expect(out.subarray(4)).toEqual(PKT.subarray(24, 40));
+    v.setSrc(PKT, 24);
+    v.setDst(PKT.subarray(8, 24));
+    expect(b.subarray(8, 24)).toEqual(PKT.subarray(24, 40));
+    expect(b.subarray(24, 40)).toEqual(PKT.subarray(8, 24));
+  });
 });
