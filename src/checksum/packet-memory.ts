@@ -25,6 +25,17 @@ let kernelModule: object | undefined;
 // without allocating. A handful at most (one region, a few pools).
 const buffers: ArrayBufferLike[] = [];
 const kernels: Kernel[] = [];
+// Called after every (un)registration, so caches keyed by views or buffers can be dropped.
+const listeners: (() => void)[] = [];
+
+/** Runs `fn` after each registration change in this thread (for caches derived from the registry). */
+export function onRegistryChange(fn: () => void): void {
+  listeners.push(fn);
+}
+
+function changed(): void {
+  for (const fn of listeners) fn();
+}
 
 /**
  * A fixed-size shared memory of at least `bytes` bytes (rounded up to 64 KiB pages; initial =
@@ -50,7 +61,7 @@ export function registerPacketMemory(memory: WasmMemory): SharedArrayBuffer {
   const instance = new wasm.Instance(kernelModule, { env: { memory } });
   buffers.push(buffer);
   kernels.push(instance.exports['csum'] as Kernel);
-  forgetViews();
+  changed();
   return buffer;
 }
 
@@ -60,7 +71,7 @@ export function unregisterPacketMemory(memory: WasmMemory): boolean {
   if (i < 0) return false;
   buffers.splice(i, 1);
   kernels.splice(i, 1);
-  forgetViews();
+  changed();
   return true;
 }
 
@@ -68,36 +79,4 @@ export function unregisterPacketMemory(memory: WasmMemory): boolean {
 export function kernelFor(b: ArrayBufferLike): Kernel | undefined {
   for (let i = 0; i < buffers.length; i++) if (buffers[i] === b) return kernels[i];
   return undefined;
-}
-
-// Views seen recently, by identity. V8 reads a typed array's .buffer (~17 ns) and .byteOffset
-// (~5 ns) through slow paths here, yet both are fixed for a view's life; a datapath uses a few
-// long-lived views (one over the netmap region, a pool's), so four slots catch them. The slots
-// hold strong references: forgetViews() (also run on (un)registration) drops them.
-const SLOTS = 4;
-const slotView: (Uint8Array | null)[] = new Array<Uint8Array | null>(SLOTS).fill(null);
-/** Per slot: the view's kernel (undefined if its buffer is not a packet memory), byteOffset, buffer. */
-export const slotKernel: (Kernel | undefined)[] = new Array<Kernel | undefined>(SLOTS).fill(undefined);
-export const slotBase: number[] = new Array<number>(SLOTS).fill(0);
-export const slotBuffer: ArrayBufferLike[] = new Array<ArrayBufferLike>(SLOTS).fill(new ArrayBuffer(0));
-let victim = 0;
-
-/** The slot describing `buf`, filled (round-robin) on a miss. */
-export function viewSlot(buf: Uint8Array): number {
-  for (let i = 0; i < SLOTS; i++) if (slotView[i] === buf) return i;
-  const i = victim;
-  victim = (victim + 1) & (SLOTS - 1);
-  const b = buf.buffer;
-  slotView[i] = buf;
-  slotKernel[i] = kernelFor(b);
-  slotBase[i] = buf.byteOffset;
-  slotBuffer[i] = b;
-  return i;
-}
-
-/** Drops every cached view (they keep their buffers alive). */
-export function forgetViews(): void {
-  slotView.fill(null);
-  slotKernel.fill(undefined);
-  slotBuffer.fill(new ArrayBuffer(0));
 }

@@ -6,15 +6,50 @@ import { checkRange } from './errors.ts';
 import { csumAdd, csumFold } from './fold.ts';
 import { sumBytes } from './js-bytes.ts';
 import { sumWide, WIDE_MAX_LEN } from './js-wide.ts';
-import { slotBase, slotBuffer, slotKernel, viewSlot } from './packet-memory.ts';
+import { kernelFor, onRegistryChange, type Kernel } from './packet-memory.ts';
 
 // Crossovers measured on the project machine (Node 20, 2-core EPYC): the Wasm path costs ~26 ns
 // fixed (buf.buffer + byteOffset reads ~18 ns, the call) and ties the byte loop at 64 B; the wide
 // loop's ~55 ns fixed cost ties the byte loop at ~192 B.
 /** From this length on, the in-place Wasm kernel beats the byte loop. */
-export const WASM_MIN_LEN = 64;
+export const WASM_MIN_LEN = 32;
 /** From this length on, the wide JS loop beats the byte loop. */
-export const WIDE_MIN_LEN = 192;
+export const WIDE_MIN_LEN = 128;
+
+// Views seen recently, by identity. V8 reads a typed array's .buffer (~17 ns) and .byteOffset
+// (~5 ns) through slow paths here, yet both are fixed for a view's life, and a datapath uses a few
+// long-lived views (one over the netmap region, a pool's), so four slots catch them. Packed
+// literal arrays in this module: holey or imported arrays measured ~15 ns slower per call.
+const SLOTS = 4;
+const EMPTY = new ArrayBuffer(0);
+const slotView: (Uint8Array | null)[] = [null, null, null, null];
+const slotKernel: (Kernel | undefined)[] = [undefined, undefined, undefined, undefined];
+const slotBuffer: ArrayBufferLike[] = [EMPTY, EMPTY, EMPTY, EMPTY];
+const slotBase = new Float64Array(SLOTS);
+let victim = 0;
+
+/** The slot describing `buf`, filled round-robin on a miss. */
+function viewSlot(buf: Uint8Array): number {
+  for (let i = 0; i < SLOTS; i++) if (slotView[i] === buf) return i;
+  const i = victim;
+  victim = (victim + 1) & (SLOTS - 1);
+  const b = buf.buffer;
+  slotView[i] = buf;
+  slotKernel[i] = kernelFor(b);
+  slotBase[i] = buf.byteOffset;
+  slotBuffer[i] = b;
+  return i;
+}
+
+/** Drops every cached view (they hold their buffers alive); runs on each (un)registration. */
+export function forgetViews(): void {
+  for (let i = 0; i < SLOTS; i++) {
+    slotView[i] = null;
+    slotKernel[i] = undefined;
+    slotBuffer[i] = EMPTY;
+  }
+}
+onRegistryChange(forgetViews);
 
 /**
  * Folded sum of buf[off, off+len) by the best JS path alone (no Wasm); range already checked.
