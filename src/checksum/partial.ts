@@ -8,9 +8,9 @@ import { sumBytes } from './js-bytes.ts';
 import { sumWide, WIDE_MAX_LEN } from './js-wide.ts';
 import { kernelFor, onRegistryChange, type Kernel } from './packet-memory.ts';
 
-// Crossovers measured on the project machine (Node 20, 2-core EPYC): the Wasm path costs ~26 ns
-// fixed (buf.buffer + byteOffset reads ~18 ns, the call) and ties the byte loop at 64 B; the wide
-// loop's ~55 ns fixed cost ties the byte loop at ~192 B.
+// Crossovers measured on the project machine (Node 20, 2-core EPYC) with the view cache hit: the
+// Wasm path costs ~10 ns fixed (range check, slot lookup, the call) and passes the byte loop
+// between 24 and 32 B; the wide loop's ~40 ns fixed cost passes it at ~100-128 B.
 /** From this length on, the in-place Wasm kernel beats the byte loop. */
 export const WASM_MIN_LEN = 32;
 /** From this length on, the wide JS loop beats the byte loop. */
