@@ -23,7 +23,17 @@ import {
 } from './port.ts';
 import { RegionView, type RingsShared, regionShared } from './region-view.ts';
 import { FDB_BUCKETS, FDB_FLOOD, FDB_WORDS, ForwardingTable } from './vale-fdb.ts';
-import { VNET, convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
+import {
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_NONE,
+  VNET_OFF_CSUM_OFFSET,
+  VNET_OFF_CSUM_START,
+  VNET_OFF_FLAGS,
+  VNET_OFF_GSO_SIZE,
+  VNET_OFF_GSO_TYPE,
+  VNET_OFF_HDR_LEN,
+} from '../vnethdr/constants.ts';
+import { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
 
 /** NM_BDG_MAXPORTS, NM_BDG_MAXRINGS, NM_BDG_BATCH, VALE slot limits. */
 export const VALE_MAX_PORTS = 254;
@@ -163,6 +173,8 @@ export class ValeDatapath extends PortDatapath {
   private readonly bFrags = new Int32Array(VALE_BATCH);
   private readonly bLen = new Int32Array(VALE_BATCH);
   private readonly bDst = new Int32Array(VALE_BATCH);
+  /** Offload verdict toward header-less ports: source-side drops are counted once per packet. */
+  private readonly bBad = new Uint8Array(VALE_BATCH);
   private bCount = 0;
   // Software segmentation state, made on the first GSO frame toward a header-less port.
   private gsoIn: Uint8Array | undefined;
@@ -268,6 +280,7 @@ export class ValeDatapath extends PortDatapath {
       this.bFrags[n] = k;
       this.bLen[n] = total;
       this.bDst[n] = dst;
+      this.bBad[n] = 0;
       n++;
     }
     this.bCount = n;
@@ -336,23 +349,25 @@ export class ValeDatapath extends PortDatapath {
     let csumOffset = 0;
     if (shl !== dhl && dhl === 0) {
       // Software offload toward a header-less port: the only case that reads the header.
-      if (vnetHdrIsBad(u8, hdr)) {
-        this.drop(DROP.BAD_VNET_HDR);
+      if (this.bBad[i] !== 0) return -1;
+      let bad = -1;
+      if (vnetHdrIsBad(u8, hdr)) bad = DROP.BAD_VNET_HDR;
+      else if (u8[hdr + VNET_OFF_GSO_TYPE] !== VIRTIO_NET_HDR_GSO_NONE)
+        return this.gsoDeliver(ring, i, dst, rxRing, rx);
+      else if ((u8[hdr + VNET_OFF_FLAGS]! & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0) {
+        csumStart = u8[hdr + VNET_OFF_CSUM_START]! | (u8[hdr + VNET_OFF_CSUM_START + 1]! << 8);
+        csumOffset = u8[hdr + VNET_OFF_CSUM_OFFSET]! | (u8[hdr + VNET_OFF_CSUM_OFFSET + 1]! << 8);
+        // The field must lie inside the first destination buffer and the frame.
+        if (csumStart + csumOffset + 2 > Math.min(frameLen, bs)) bad = DROP.BAD_CSUM_OFFSET;
+      }
+      if (bad >= 0) {
+        this.bBad[i] = 1;
+        this.drop(bad);
         return -1;
       }
-      if (u8[hdr + VNET.GSO_TYPE] !== VNET.GSO_NONE) return this.gsoDeliver(ring, i, dst, rxRing, rx);
       if (frameLen > dst.mfs) {
         dst.drop(DROP.NO_SPACE);
         return -1;
-      }
-      if ((u8[hdr + VNET.FLAGS]! & VNET.F_NEEDS_CSUM) !== 0) {
-        csumStart = u8[hdr + VNET.CSUM_START]! | (u8[hdr + VNET.CSUM_START + 1]! << 8);
-        csumOffset = u8[hdr + VNET.CSUM_OFFSET]! | (u8[hdr + VNET.CSUM_OFFSET + 1]! << 8);
-        // The field must lie inside the first destination buffer and the frame.
-        if (csumStart + csumOffset + 2 > Math.min(frameLen, bs)) {
-          this.drop(DROP.BAD_CSUM_OFFSET);
-          return -1;
-        }
       }
     }
     const total = dhl + frameLen;
@@ -476,18 +491,19 @@ export class ValeDatapath extends PortDatapath {
     }
     const h = this.gsoHdr;
     const hb = v.buf(v.bufIdx(v.slot(txOfs, this.bFirst[i]!)));
-    h.flags = u8[hb + VNET.FLAGS]!;
-    h.gsoType = u8[hb + VNET.GSO_TYPE]!;
-    h.hdrLen = u8[hb + VNET.HDR_LEN]! | (u8[hb + VNET.HDR_LEN + 1]! << 8);
-    h.gsoSize = u8[hb + VNET.GSO_SIZE]! | (u8[hb + VNET.GSO_SIZE + 1]! << 8);
-    h.csumStart = u8[hb + VNET.CSUM_START]! | (u8[hb + VNET.CSUM_START + 1]! << 8);
-    h.csumOffset = u8[hb + VNET.CSUM_OFFSET]! | (u8[hb + VNET.CSUM_OFFSET + 1]! << 8);
+    h.flags = u8[hb + VNET_OFF_FLAGS]!;
+    h.gsoType = u8[hb + VNET_OFF_GSO_TYPE]!;
+    h.hdrLen = u8[hb + VNET_OFF_HDR_LEN]! | (u8[hb + VNET_OFF_HDR_LEN + 1]! << 8);
+    h.gsoSize = u8[hb + VNET_OFF_GSO_SIZE]! | (u8[hb + VNET_OFF_GSO_SIZE + 1]! << 8);
+    h.csumStart = u8[hb + VNET_OFF_CSUM_START]! | (u8[hb + VNET_OFF_CSUM_START + 1]! << 8);
+    h.csumOffset = u8[hb + VNET_OFF_CSUM_OFFSET]! | (u8[hb + VNET_OFF_CSUM_OFFSET + 1]! << 8);
     const out = (this.gsoOut ??= new SegmentList());
     let count: number;
     try {
       count = gsoSegment(h, frame.subarray(0, frameLen), out, { vnetHdrSz: shl });
     } catch {
       // TsoError: what Linux would reject or drop in skb_gso_segment.
+      this.bBad[i] = 1;
       this.drop(DROP.GSO_BAD);
       return -1;
     }

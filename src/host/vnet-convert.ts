@@ -2,29 +2,32 @@
 // forward gets as its virtio-net header when source and destination header lengths differ, and
 // vnet_hdr_is_bad(). Raw bytes in the slot buffers (guest-native = little-endian), no allocation.
 
-/** virtio_net_hdr field offsets and values (spec §4.1). */
-export const VNET = {
-  FLAGS: 0,
-  GSO_TYPE: 1,
-  HDR_LEN: 2,
-  GSO_SIZE: 4,
-  CSUM_START: 6,
-  CSUM_OFFSET: 8,
-  NUM_BUFFERS: 10,
-  F_NEEDS_CSUM: 1,
-  F_DATA_VALID: 2,
-  GSO_NONE: 0,
-  GSO_TCPV4: 1,
-  GSO_UDP: 3,
-  GSO_TCPV6: 4,
-  GSO_ECN: 0x80,
-} as const;
+import {
+  VIRTIO_NET_HDR_F_DATA_VALID,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_ECN,
+  VIRTIO_NET_HDR_GSO_NONE,
+  VIRTIO_NET_HDR_GSO_TCPV4,
+  VIRTIO_NET_HDR_GSO_TCPV6,
+  VIRTIO_NET_HDR_GSO_UDP,
+  VNET_HDR_LEN,
+  VNET_HDR_MRG_LEN,
+  VNET_OFF_FLAGS,
+  VNET_OFF_GSO_TYPE,
+  VNET_OFF_NUM_BUFFERS,
+} from '../vnethdr/constants.ts';
 
 /** vnet_hdr_is_bad: gso_type without ECN ∉ {0, 1, 3, 4}, or flags outside NEEDS_CSUM|DATA_VALID. */
 export function vnetHdrIsBad(buf: Uint8Array, off: number): boolean {
-  const gso = buf[off + VNET.GSO_TYPE]! & ~VNET.GSO_ECN;
-  const flags = buf[off + VNET.FLAGS]!;
-  return (gso !== 0 && gso !== 1 && gso !== 3 && gso !== 4) || (flags & ~3) !== 0;
+  const gso = buf[off + VNET_OFF_GSO_TYPE]! & ~VIRTIO_NET_HDR_GSO_ECN;
+  const flags = buf[off + VNET_OFF_FLAGS]!;
+  return (
+    (gso !== VIRTIO_NET_HDR_GSO_NONE &&
+      gso !== VIRTIO_NET_HDR_GSO_TCPV4 &&
+      gso !== VIRTIO_NET_HDR_GSO_UDP &&
+      gso !== VIRTIO_NET_HDR_GSO_TCPV6) ||
+    (flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0
+  );
 }
 
 /**
@@ -37,9 +40,9 @@ export function convertVnetHdr(buf: Uint8Array, src: number, shl: number, dst: n
     buf.fill(0, dst, dst + dhl);
     return;
   }
-  buf.copyWithin(dst, src, src + 10);
-  if (dhl === 12) {
-    buf[dst + 10] = 0;
-    buf[dst + 11] = 0;
+  buf.copyWithin(dst, src, src + VNET_HDR_LEN);
+  if (dhl === VNET_HDR_MRG_LEN) {
+    buf[dst + VNET_OFF_NUM_BUFFERS] = 0;
+    buf[dst + VNET_OFF_NUM_BUFFERS + 1] = 0;
   }
 }

@@ -23,6 +23,7 @@ import {
   SLOT_LEN,
 } from '../../src/netmap/layout.ts';
 import type { NetmapRegion } from '../../src/netmap/region.ts';
+import { type NetmapPort, SyncKloop } from '../../src/host/index.ts';
 
 /** Region offsets of a port's rings, read from its netmap_if like NETMAP_TXRING/NETMAP_RXRING. */
 export function ringsFromIf(region: NetmapRegion, nifp: number): { tx: number[]; rx: number[] } {
@@ -217,4 +218,54 @@ export function frame(dst: Uint8Array, src: Uint8Array, seq: number, len = 60): 
 
 export function seqOf(f: Uint8Array, at = 14): number {
   return new DataView(f.buffer, f.byteOffset).getUint32(at);
+}
+
+/** A guest (first TX ring, first RX ring) on a port, with an inline kloop and an explicit queue. */
+export interface InlineGuest {
+  kloop: SyncKloop;
+  tx: GuestRing;
+  rx: GuestRing;
+  irqs: number[];
+  /** Runs queued wake-ups and interrupts until none is left. */
+  drain(): void;
+  /** Sends packets (single- or multi-slot) with one txsync, then runs the queue. */
+  send(...frames: Uint8Array[]): void;
+  /** Receives everything available (rxsync, take all, rxsync to return the slots). */
+  recv(): { data: Uint8Array; flags: number[] }[];
+}
+
+export function inlineGuest(port: NetmapPort, queue: (() => void)[] = []): InlineGuest {
+  const csb = makeCsb();
+  const irqs: number[] = [];
+  const kloop = new SyncKloop(port, csb, (r) => irqs.push(r), 'inline', { schedule: (f) => queue.push(f) });
+  const { tx, rx } = ringsFromIf(port.region, port.nifpOffset);
+  const kick = (r: number): void => kloop.kick(r);
+  const g: InlineGuest = {
+    kloop,
+    tx: new GuestRing(port.region, tx[0]!, csb, 0, true, kick),
+    rx: new GuestRing(port.region, rx[0]!, csb, port.numTxRings, false, kick),
+    irqs,
+    drain(): void {
+      while (queue.length > 0) queue.shift()!();
+    },
+    send(...frames): void {
+      g.tx.txsync();
+      for (const f of frames) g.tx.putChain(f);
+      g.tx.txsync();
+      g.drain();
+    },
+    recv() {
+      g.drain();
+      g.rx.rxsync();
+      const out: { data: Uint8Array; flags: number[] }[] = [];
+      for (let p = g.rx.take(); p !== null; p = g.rx.take()) out.push(p);
+      g.rx.rxsync();
+      g.drain();
+      return out;
+    },
+  };
+  kloop.start();
+  g.tx.syncFromCsb();
+  g.rx.syncFromCsb();
+  return g;
 }

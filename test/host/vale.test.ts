@@ -1,0 +1,337 @@
+// VALE: learning and flooding, multi-slot packets, the §5 header conversions, checksum completion
+// and segmentation toward header-less ports, and every drop counted by reason.
+import { describe, expect, it } from 'vitest';
+import { csumValid, ipv4HeaderValid, pseudoV4 } from '../../src/checksum/index.ts';
+import { HostError, ValeSwitch, convertVnetHdr, vnetHdrIsBad } from '../../src/host/index.ts';
+import { NS_MOREFRAG, NS_NO_LEARN } from '../../src/netmap/constants.ts';
+import { SegmentList, gsoSegment } from '../../src/tso/index.ts';
+import { frame, inlineGuest, seqOf } from './guest.ts';
+
+const BCAST = new Uint8Array(6).fill(0xff);
+const IP_A = 0x0a000001;
+const IP_B = 0x0a000002;
+
+function vnetHdr(
+  len: number,
+  f: {
+    flags?: number;
+    gsoType?: number;
+    hdrLen?: number;
+    gsoSize?: number;
+    csumStart?: number;
+    csumOffset?: number;
+    numBuffers?: number;
+  } = {},
+): Uint8Array {
+  const h = new Uint8Array(len);
+  if (len === 0) return h;
+  const dv = new DataView(h.buffer);
+  h[0] = f.flags ?? 0;
+  h[1] = f.gsoType ?? 0;
+  dv.setUint16(2, f.hdrLen ?? 0, true);
+  dv.setUint16(4, f.gsoSize ?? 0, true);
+  dv.setUint16(6, f.csumStart ?? 0, true);
+  dv.setUint16(8, f.csumOffset ?? 0, true);
+  if (len === 12) dv.setUint16(10, f.numBuffers ?? 0, true);
+  return h;
+}
+
+function cat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Ethernet + IPv4 + UDP or TCP; the L4 checksum field holds `seed` (a NEEDS_CSUM partial). */
+function ipv4Frame(
+  dst: Uint8Array,
+  src: Uint8Array,
+  proto: 6 | 17,
+  payload: number,
+  seed: number,
+): Uint8Array {
+  const l4h = proto === 6 ? 20 : 8;
+  const f = new Uint8Array(14 + 20 + l4h + payload);
+  const dv = new DataView(f.buffer);
+  f.set(dst, 0);
+  f.set(src, 6);
+  dv.setUint16(12, 0x0800);
+  f[14] = 0x45;
+  dv.setUint16(16, 20 + l4h + payload);
+  dv.setUint16(18, 0x1234);
+  dv.setUint16(20, 0x4000);
+  f[22] = 64;
+  f[23] = proto;
+  dv.setUint32(26, IP_A);
+  dv.setUint32(30, IP_B);
+  let s = 0;
+  for (let i = 14; i < 34; i += 2) s += dv.getUint16(i);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  dv.setUint16(24, ~s & 0xffff);
+  dv.setUint16(34, 1000);
+  dv.setUint16(36, 2000);
+  if (proto === 17) {
+    dv.setUint16(38, 8 + payload);
+    dv.setUint16(40, seed);
+  } else {
+    dv.setUint32(38, 1_000_000);
+    dv.setUint32(42, 1);
+    f[46] = 5 << 4;
+    f[47] = 0x18; // PSH|ACK
+    dv.setUint16(48, 65535);
+    dv.setUint16(50, seed);
+  }
+  for (let i = 14 + 20 + l4h; i < f.length; i++) f[i] = (i * 7) & 0xff;
+  return f;
+}
+
+function threePorts(hdr = [0, 0, 0]) {
+  const vale = new ValeSwitch('vale1', { maxPorts: 8 });
+  const q: (() => void)[] = [];
+  const ports = hdr.map((h, i) => vale.attach(`p${i}`, { vnetHdrLen: h, txSlots: 128, rxSlots: 128 }));
+  const guests = ports.map((p) => inlineGuest(p, q));
+  return { vale, ports, guests };
+}
+
+describe('VALE forwarding', () => {
+  it('floods unknown and broadcast destinations, learns sources, switches known ones', () => {
+    const { ports, guests } = threePorts();
+    const [a, b, c] = guests as [
+      ReturnType<typeof inlineGuest>,
+      ReturnType<typeof inlineGuest>,
+      ReturnType<typeof inlineGuest>,
+    ];
+    const [pa, pb, pc] = ports as [(typeof ports)[0], (typeof ports)[0], (typeof ports)[0]];
+    const unknown = new Uint8Array([0x02, 9, 9, 9, 9, 9]);
+    a.send(frame(unknown, pa.mac, 1));
+    expect(b.recv().map((p) => seqOf(p.data))).toEqual([1]);
+    expect(c.recv().map((p) => seqOf(p.data))).toEqual([1]);
+    expect(a.recv()).toEqual([]);
+    // a is learnt: b → a goes to a only.
+    b.send(frame(pa.mac, pb.mac, 2));
+    expect(a.recv().map((p) => seqOf(p.data))).toEqual([2]);
+    expect(c.recv()).toEqual([]);
+    a.send(frame(pb.mac, pa.mac, 3));
+    expect(b.recv().map((p) => seqOf(p.data))).toEqual([3]);
+    expect(c.recv()).toEqual([]);
+    // Broadcast and multicast flood.
+    c.send(frame(BCAST, pc.mac, 4), frame(new Uint8Array([0x01, 0, 0x5e, 0, 0, 1]), pc.mac, 5));
+    expect(a.recv().map((p) => seqOf(p.data))).toEqual([4, 5]);
+    expect(b.recv().map((p) => seqOf(p.data))).toEqual([4, 5]);
+    expect(c.recv()).toEqual([]);
+  });
+
+  it('does not learn from NS_NO_LEARN slots, and never sends a frame back out of its port', () => {
+    const { ports, guests } = threePorts();
+    const [a, b, c] = guests as [
+      ReturnType<typeof inlineGuest>,
+      ReturnType<typeof inlineGuest>,
+      ReturnType<typeof inlineGuest>,
+    ];
+    const pa = ports[0]!;
+    const y = new Uint8Array([0x02, 1, 2, 3, 4, 5]);
+    c.tx.txsync();
+    c.tx.put(frame(BCAST, y, 1), NS_NO_LEARN);
+    c.tx.txsync();
+    c.drain();
+    a.recv();
+    b.recv();
+    a.send(frame(y, pa.mac, 2));
+    expect(b.recv().length).toBe(1); // still unknown: flooded
+    expect(c.recv().length).toBe(1);
+    // A frame to a's own (learnt) address sent by a is filtered, not reflected.
+    a.send(frame(pa.mac, pa.mac, 3));
+    expect(a.recv()).toEqual([]);
+    expect(b.recv()).toEqual([]);
+  });
+
+  it('forwards multi-slot packets with the fragment count in the high byte of flags', () => {
+    const { ports, guests } = threePorts();
+    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const big = frame(ports[1]!.mac, ports[0]!.mac, 9, 5000);
+    a.send(big);
+    const got = b.recv();
+    expect(got.length).toBe(1);
+    expect(got[0]!.data).toEqual(big);
+    expect(got[0]!.flags).toEqual([(3 << 8) | NS_MOREFRAG, (3 << 8) | NS_MOREFRAG, 3 << 8]);
+  });
+
+  it('drops chains longer than 64 slots whole', () => {
+    const { ports, guests } = threePorts();
+    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    a.tx.txsync();
+    const f = frame(ports[1]!.mac, ports[0]!.mac, 1);
+    for (let i = 0; i < 65; i++) a.tx.put(f, i < 64 ? NS_MOREFRAG : 0);
+    a.tx.put(frame(ports[1]!.mac, ports[0]!.mac, 2));
+    a.tx.txsync();
+    a.drain();
+    expect(b.recv().map((p) => seqOf(p.data))).toEqual([2]);
+    expect(ports[0]!.datapath.drops().BAD_FRAGS).toBe(1);
+  });
+
+  it('counts bad buffer indices, runts and a full receiver', () => {
+    const { ports, guests } = threePorts();
+    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [pa, pb] = [ports[0]!, ports[1]!];
+    a.tx.txsync();
+    a.tx.put(frame(pb.mac, pa.mac, 1));
+    const bad = (a.tx.head + a.tx.n - 1) % a.tx.n;
+    const idx = a.tx.bufIdx(bad);
+    a.tx.setBufIdx(bad, 0xfffffff);
+    a.tx.put(new Uint8Array(10));
+    a.tx.txsync();
+    a.drain();
+    a.tx.setBufIdx(bad, idx);
+    expect(pa.datapath.drops().BAD_BUF_IDX).toBe(1);
+    expect(pa.datapath.drops().RUNT).toBe(1);
+    // 127 slots of room: the rest of 200 is dropped, nothing blocks the sender.
+    for (let i = 0; i < 200; i += 50)
+      a.send(...Array.from({ length: 50 }, (_, k) => frame(pb.mac, pa.mac, i + k)));
+    expect(b.recv().length).toBe(127);
+    expect(pb.datapath.drops().NO_SPACE).toBe(73);
+  });
+
+  it('accepts only 0, 10 and 12 as vnet header lengths, mfs following', () => {
+    const vale = new ValeSwitch('vale2', { maxPorts: 2 });
+    const p = vale.attach('x');
+    for (const n of [1, 8, 11, 13, 20, -1, 12.5]) expect(p.setVnetHdrLen(n)).toBe(false);
+    expect(p.setVnetHdrLen(12)).toBe(true);
+    expect([p.vnetHdrLen, p.datapath.mfs]).toEqual([12, 2048]);
+    expect(p.setVnetHdrLen(0)).toBe(true);
+    expect([p.vnetHdrLen, p.datapath.mfs]).toEqual([0, 1514]);
+    vale.attach('y');
+    expect(() => vale.attach('z')).toThrow(HostError);
+    expect(() => vale.attach('y')).toThrow(HostError);
+  });
+});
+
+describe('VALE header mismatch (§5)', () => {
+  const cases: [number, number][] = [
+    [0, 10],
+    [0, 12],
+    [10, 12],
+    [12, 10],
+    [10, 10],
+    [12, 12],
+  ];
+  it.each(cases)('%i → %i: the destination header follows §5.1 and the frame is intact', (shl, dhl) => {
+    const { ports, guests } = threePorts([shl, dhl, dhl]);
+    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const f = frame(ports[1]!.mac, ports[0]!.mac, 5, 3000);
+    const h = vnetHdr(shl, {
+      flags: 2,
+      gsoType: 0,
+      hdrLen: 54,
+      gsoSize: 1448,
+      csumStart: 34,
+      csumOffset: 6,
+      numBuffers: 7,
+    });
+    a.send(cat(h, f));
+    const got = b.recv();
+    expect(got.length).toBe(1);
+    const d = got[0]!.data;
+    expect(d.subarray(dhl)).toEqual(f);
+    const want = new Uint8Array(dhl);
+    if (shl === dhl) want.set(h);
+    else if (shl !== 0) {
+      want.set(h.subarray(0, 10));
+    }
+    expect(d.subarray(0, dhl)).toEqual(want);
+  });
+
+  it('convertVnetHdr zeroes num_buffers from 10 to 12 and copies 10 bytes from 12 to 10', () => {
+    const buf = new Uint8Array(64).fill(0xaa);
+    buf.set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 0);
+    convertVnetHdr(buf, 0, 10, 20, 12);
+    expect([...buf.subarray(20, 32)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0]);
+    convertVnetHdr(buf, 0, 12, 40, 10);
+    expect([...buf.subarray(40, 51)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xaa]);
+    convertVnetHdr(buf, 0, 0, 0, 12);
+    expect([...buf.subarray(0, 12)]).toEqual(new Array(12).fill(0));
+  });
+
+  it('vnetHdrIsBad accepts gso 0/1/3/4 (±ECN) with flags ⊆ {1, 2} only', () => {
+    const b = new Uint8Array(12);
+    for (let gso = 0; gso < 256; gso++) {
+      for (const flags of [0, 1, 2, 3, 4, 0x80]) {
+        b[0] = flags;
+        b[1] = gso;
+        const ok = [0, 1, 3, 4].includes(gso & 0x7f) && (flags & ~3) === 0;
+        expect(vnetHdrIsBad(b, 0)).toBe(!ok);
+      }
+    }
+  });
+
+  it('completes a NEEDS_CSUM checksum toward a header-less port, also over several slots', () => {
+    for (const payload of [100, 1400]) {
+      const { vale, ports, guests } = threePorts([12, 0, 0]);
+      void vale;
+      const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+      const udpLen = 8 + payload;
+      const f = ipv4Frame(ports[1]!.mac, ports[0]!.mac, 17, payload, pseudoV4(IP_A, IP_B, 17, udpLen));
+      a.send(cat(vnetHdr(12, { flags: 1, csumStart: 34, csumOffset: 6 }), f));
+      const got = b.recv();
+      expect(got.length).toBe(1);
+      const d = got[0]!.data;
+      expect(d.length).toBe(f.length);
+      expect(d.subarray(0, 40)).toEqual(f.subarray(0, 40));
+      expect(d.subarray(42)).toEqual(f.subarray(42));
+      expect(csumValid(d, 34, udpLen, pseudoV4(IP_A, IP_B, 17, udpLen))).toBe(true);
+    }
+  });
+
+  it('segments a TSO frame toward a header-less port exactly like src/tso (Linux), checksums valid', () => {
+    const { ports, guests } = threePorts([12, 0, 0]);
+    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    // Linux seeds a TSO frame's field with the pseudo-header over the whole L4 length.
+    const f = ipv4Frame(ports[1]!.mac, ports[0]!.mac, 6, 3000, pseudoV4(IP_A, IP_B, 6, 3020));
+    const hdr = { flags: 1, gsoType: 1, hdrLen: 54, gsoSize: 1000, csumStart: 34, csumOffset: 16 };
+    a.send(cat(vnetHdr(12, hdr), f));
+    const got = b.recv();
+    const want = new SegmentList();
+    gsoSegment(hdr, f, want, { vnetHdrSz: 12 });
+    expect(got.map((p) => p.data)).toEqual(want.toArray());
+    expect(got.length).toBe(3);
+    for (const p of got) {
+      expect(p.data.length).toBe(14 + 20 + 20 + 1000);
+      expect(ipv4HeaderValid(p.data, 14)).toBe(true);
+      expect(csumValid(p.data, 34, 1020, pseudoV4(IP_A, IP_B, 6, 1020))).toBe(true);
+      expect(p.flags).toEqual([1 << 8]);
+    }
+  });
+
+  it('between header ports a TSO frame travels whole, as a multi-slot chain', () => {
+    const { ports, guests } = threePorts([12, 12, 12]);
+    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const pkt = cat(
+      vnetHdr(12, { flags: 1, gsoType: 1, hdrLen: 54, gsoSize: 1448, csumStart: 34, csumOffset: 16 }),
+      ipv4Frame(ports[1]!.mac, ports[0]!.mac, 6, 30000, 0),
+    );
+    a.send(pkt);
+    const got = b.recv();
+    expect(got.length).toBe(1);
+    expect(got[0]!.data).toEqual(pkt);
+    expect(got[0]!.flags.length).toBe(Math.ceil(pkt.length / 2048));
+  });
+
+  it('drops, by reason and once per packet even when flooded, what a header-less port cannot take', () => {
+    const { ports, guests } = threePorts([12, 0, 0]);
+    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [pa, pb] = [ports[0]!, ports[1]!];
+    const small = frame(pb.mac, pa.mac, 1, 100);
+    a.send(cat(vnetHdr(12, { flags: 0x10 }), small)); // unknown flag
+    a.send(cat(vnetHdr(12, { gsoType: 5 }), small)); // USO: not a netmap gso_type
+    a.send(cat(vnetHdr(12), frame(pb.mac, pa.mac, 2, 2000))); // over the 1514 mfs
+    a.send(cat(vnetHdr(12, { flags: 1, csumStart: 90, csumOffset: 16 }), small)); // field past the end
+    a.send(cat(vnetHdr(12, { gsoType: 1, gsoSize: 0, hdrLen: 54 }), small)); // Linux rejects gso_size 0
+    a.send(new Uint8Array(8)); // shorter than its header
+    expect(b.recv()).toEqual([]);
+    expect(pa.datapath.drops()).toMatchObject({ BAD_VNET_HDR: 3, BAD_CSUM_OFFSET: 1, GSO_BAD: 1 });
+    expect(pb.datapath.drops().NO_SPACE).toBe(1);
+  });
+});
