@@ -171,7 +171,7 @@ const enum OptionsOf {
 export class PcapngReader extends CaptureReader {
   readonly format = 'pcapng';
   /** Byte order of the current section. */
-  le = true;
+  private le = true;
   private section = -1;
   /** Global number of the current section's interface 0. */
   private sectionBase = 0;
