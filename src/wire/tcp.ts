@@ -302,9 +302,11 @@ export const TcpRepr = {
   },
   /**
    * Write the header at buf[off]; the payload must already sit after it (payloadLen bytes). The
-   * checksum covers it with the pseudo-header of src/dst. Returns the header length.
+   * checksum covers it with the pseudo-header of src/dst. With `partial` (checksum offload,
+   * CHECKSUM_PARTIAL / virtio NEEDS_CSUM) the field gets only the folded pseudo-header sum, as
+   * tcp_v4_send_check() leaves it, and the payload need not be in buf. Returns the header length.
    */
-  emit(r: TcpRepr, buf: Uint8Array, off: number, src: IpAddr, dst: IpAddr): number {
+  emit(r: TcpRepr, buf: Uint8Array, off: number, src: IpAddr, dst: IpAddr, partial = false): number {
     const hl = TcpRepr.bufferLen(r);
     if (hl > 60) throw new WireError('BAD_REPR', off, 'options longer than 40 bytes');
     inRange(r.srcPort, 0xffff, 'srcPort');
@@ -315,7 +317,7 @@ export const TcpRepr = {
     inRange(r.window, 0xffff, 'window');
     inRange(r.urgent, 0xffff, 'urgent');
     inRange(r.payloadLen, 0xffffffff, 'payloadLen');
-    needRoom(buf, off, hl + r.payloadLen);
+    needRoom(buf, off, partial ? hl : hl + r.payloadLen);
     set16(buf, off, r.srcPort);
     set16(buf, off + 2, r.dstPort);
     set32(buf, off + 4, r.seq);
@@ -328,7 +330,8 @@ export const TcpRepr = {
     for (const o of r.options) p = emitOption(o, buf, p);
     buf.fill(0, p, off + hl);
     const seg = hl + r.payloadLen;
-    set16(buf, off + 16, csumFinish(csumPartial(buf, off, seg, pseudoSum(src, dst, IpProto.TCP, seg))));
+    const pseudo = pseudoSum(src, dst, IpProto.TCP, seg);
+    set16(buf, off + 16, partial ? pseudo : csumFinish(csumPartial(buf, off, seg, pseudo)));
     return hl;
   },
 };

@@ -74,19 +74,22 @@ export const UdpRepr = {
   },
   /**
    * Write the header at buf[off]; the payload must already sit at buf[off+8, off+8+payloadLen).
-   * The checksum covers it with the pseudo-header of src/dst. Returns 8.
+   * The checksum covers it with the pseudo-header of src/dst. With `partial` (checksum offload) the
+   * field gets only the folded pseudo-header sum, as udp4_hwcsum() leaves it, and the payload need
+   * not be in buf. Returns 8.
    */
-  emit(r: UdpRepr, buf: Uint8Array, off: number, src: IpAddr, dst: IpAddr): number {
+  emit(r: UdpRepr, buf: Uint8Array, off: number, src: IpAddr, dst: IpAddr, partial = false): number {
     inRange(r.srcPort, 0xffff, 'srcPort');
     inRange(r.dstPort, 0xffff, 'dstPort');
     inRange(r.payloadLen, 0xffff - UDP_HLEN, 'payloadLen');
     const l = UDP_HLEN + r.payloadLen;
-    needRoom(buf, off, l);
+    needRoom(buf, off, partial ? UDP_HLEN : l);
     set16(buf, off, r.srcPort);
     set16(buf, off + 2, r.dstPort);
     set16(buf, off + 4, l);
     set16(buf, off + 6, 0);
-    set16(buf, off + 6, csumFinish(csumPartial(buf, off, l, pseudoSum(src, dst, IpProto.UDP, l))) || 0xffff);
+    const pseudo = pseudoSum(src, dst, IpProto.UDP, l);
+    set16(buf, off + 6, partial ? pseudo : csumFinish(csumPartial(buf, off, l, pseudo)) || 0xffff);
     return UDP_HLEN;
   },
 };

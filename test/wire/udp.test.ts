@@ -62,6 +62,10 @@ describe('UdpView', () => {
         expect(v.check()).toBeNull();
         expect(UdpRepr.parse(v)).toEqual(r);
         expect(v.verifyChecksum(pseudoSum(s, d, 17, buf.length))).toBe(true);
+        const hdr = new Uint8Array(8);
+        UdpRepr.emit(r, hdr, 0, s, d, true); // header only: the payload lives elsewhere
+        expect(hdr.subarray(0, 6)).toEqual(buf.subarray(0, 6));
+        expect((hdr[6]! << 8) | hdr[7]!).toBe(pseudoSum(s, d, 17, buf.length));
       }),
     );
   });
