@@ -6,3 +6,4 @@ export const suites: BenchSuite[] = [linuxReferenceSuite];
 suites.push((await import('./mbuf.bench.ts')).mbufSuite);
 suites.push((await import('./checksum.bench.ts')).checksumSuite);
 suites.push((await import('./wire.bench.ts')).wireSuite);
+suites.push((await import('./tso.bench.ts')).tsoSuite);
