@@ -17,10 +17,16 @@ const viewBuffers: (ArrayBufferLike | null)[] = [null, null, null, null];
 const views: Uint32Array<ArrayBufferLike>[] = [NONE, NONE, NONE, NONE];
 let victim = 0;
 
-function u32View(b: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
-  for (let i = 0; i < VIEWS; i++) if (viewBuffers[i] === b) return views[i]!;
-  const i = victim;
-  victim = (victim + 1) & (VIEWS - 1);
+/** A Uint32Array over all of `b` with at least `words` elements. */
+function u32View(b: ArrayBufferLike, words: number): Uint32Array<ArrayBufferLike> {
+  let i = 0;
+  while (i < VIEWS && viewBuffers[i] !== b) i++;
+  // A resizable buffer may have grown past a cached view: make a fresh one then.
+  if (i < VIEWS && views[i]!.length >= words) return views[i]!;
+  if (i === VIEWS) {
+    i = victim;
+    victim = (victim + 1) & (VIEWS - 1);
+  }
   const v = new Uint32Array(b, 0, b.byteLength >>> 2);
   viewBuffers[i] = b;
   views[i] = v;
@@ -49,9 +55,9 @@ export function sumWide(
     if (head > 2) s += buf[off + 2]! << 8;
   }
   const words = (len - head) >>> 2;
-  const u32 = u32View(buffer);
   let w = (abs + head) >>> 2;
   const wEnd = w + words;
+  const u32 = u32View(buffer, wEnd);
   const wEnd16 = w + (words & ~15);
   let m0 = 0;
   let m1 = 0;

@@ -42,7 +42,7 @@ function viewSlot(buf: Uint8Array): number {
 }
 
 /** Drops every cached view (they hold their buffers alive); runs on each (un)registration. */
-export function forgetViews(): void {
+function forgetViews(): void {
   for (let i = 0; i < SLOTS; i++) {
     slotView[i] = null;
     slotKernel[i] = undefined;

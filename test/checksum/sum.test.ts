@@ -192,3 +192,24 @@ describe('csumPartial range checks', () => {
     expect(csumPartial(buf, 100, 0)).toBe(0);
   });
 });
+
+describe('csumPartial on a resizable buffer', () => {
+  it('sees bytes added by a resize through a length-tracking view', () => {
+    const Rab = ArrayBuffer as unknown as new (
+      n: number,
+      o: { maxByteLength: number },
+    ) => ArrayBuffer & {
+      resize(n: number): void;
+    };
+    const rab = new Rab(1024, { maxByteLength: 16384 });
+    const view = new Uint8Array(rab);
+    view.fill(0x5a);
+    expect(csumPartial(view, 1, 1000)).toBe(sumNaive(view, 1, 1000));
+    rab.resize(16384);
+    for (let i = 0; i < view.length; i++) view[i] = (i * 7) & 0xff;
+    expect(csumPartial(view, 1, 16000)).toBe(sumNaive(view, 1, 16000));
+    rab.resize(512);
+    expect(() => csumPartial(view, 0, 1000)).toThrow(ChecksumError);
+    expect(csumPartial(view, 3, 500)).toBe(sumNaive(view, 3, 500));
+  });
+});
