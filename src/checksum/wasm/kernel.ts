@@ -1,7 +1,7 @@
 // The SIMD checksum kernel, csum(ptr, len) -> folded 16-bit partial of memory[ptr, ptr+len) as
-// big-endian words. Like Linux's x86 csum_partial it sums native (little-endian) words and swaps
-// the folded result once: RFC 1071 §2(B) byte-order independence, which also makes any start
-// address work (v128.load needs no alignment). Lanes: i32x4.extadd_pairwise_i16x8_u turns 8 u16
+// big-endian words. Like Linux's x86 csum_partial it sums native (little-endian) words; one swap
+// of the folded result gives the big-endian value (RFC 1071 §2(B), byte-order independence), and
+// any start address works (v128.load needs no alignment). Lanes: i32x4.extadd_pairwise_i16x8_u turns 8 u16
 // into 4 u32 pair sums (<= 0x1FFFE each); two u32x4 accumulators take 64 bytes per iteration and
 // are widened into an i64x2 accumulator every CHUNK bytes, before a u32 lane could overflow.
 import { assembleModule, Code, type FuncDef } from './assembler.ts';
