@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  META_F_NEEDS_CSUM,
+  META_GSO_TCPV4,
+  META_GSO_TCPV6,
+  META_GSO_UDP_L4,
+  PacketMeta,
+} from '../../src/mbuf/index.ts';
+import {
   TapWriteInfo,
+  VnetHdr,
+  buildTxHdr,
   VIRTIO_NET_HDR_F_NEEDS_CSUM as NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_ECN as ECN,
   VIRTIO_NET_HDR_GSO_TCPV4 as TCPV4,
@@ -260,6 +269,38 @@ describe.skipIf(skipPrivileged('TAP write oracle', ['ip', 'tc', 'ethtool']))(
       );
       // the sample exercises all three outcomes
       expect(Object.keys(tally).sort()).toEqual(['dropped', 'einval', 'sent']);
+    });
+
+    it('headers built by buildTxHdr are sent by Linux, split into the expected segments', () => {
+      const spec = fc.record({
+        v6: fc.boolean(),
+        proto: fc.constantFrom('tcp' as const, 'udp' as const),
+        vlans: fc.constantFrom<number[][]>([], [5], [5, 6]),
+        tcpOpts: fc.constantFrom(0, 12, 40),
+        ipOpts: fc.constantFrom(0, 8),
+        v6Ext: fc.constantFrom(0, 16),
+        payload: fc.integer({ min: 1, max: 12000 }),
+      });
+      const cases = fc
+        .sample(fc.tuple(spec, fc.integer({ min: 100, max: 1500 }), fc.boolean()), {
+          numRuns: 60,
+          seed: 4242,
+        })
+        .map(([s, mss, gso], i): Case => {
+          const f = buildFrame(s);
+          const m = new PacketMeta();
+          m.flags = META_F_NEEDS_CSUM;
+          if (gso) {
+            m.gsoType = s.proto === 'udp' ? META_GSO_UDP_L4 : s.v6 ? META_GSO_TCPV6 : META_GSO_TCPV4;
+            m.gsoSize = mss;
+          }
+          const h = new VnetHdr();
+          expect(buildTxHdr(m, f.bytes, 0, f.bytes.length, f.bytes.length, h)).toBeNull();
+          const payload = f.bytes.length - f.hdrEnd;
+          return { name: `built ${i}`, h, frame: f.bytes, segs: gso ? Math.ceil(payload / mss) : 1 };
+        });
+      const tally = compare(cases, 12);
+      expect(tally).toEqual({ sent: cases.length });
     });
 
     it('seeded random headers with a 10-byte header', () => {
