@@ -85,10 +85,14 @@ interface WriteVerdict {
 export function checkTapWrite(h: GsoHeader, len: number, vnetHdrSz = 12): WriteVerdict {
   const needsCsum = (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
   let hdrLen = h.hdrLen;
-  if (needsCsum && h.csumStart + h.csumOffset + 2 > hdrLen) hdrLen = h.csumStart + h.csumOffset + 2;
-  // tun_vnet_hdr_get compares with what is left after the 10 legacy bytes, i.e. frame + (sz − 10).
-  if (hdrLen > len + vnetHdrSz - 10)
-    fail('HDR_LEN_BEYOND_FRAME', `hdr_len ${hdrLen} beyond frame of ${len}`, hdrLen);
+  const raised = needsCsum && h.csumStart + h.csumOffset + 2 > hdrLen;
+  // tun_vnet_hdr_get stores the raised value back into the u16 field, so it wraps.
+  if (raised) hdrLen = (h.csumStart + h.csumOffset + 2) & 0xffff;
+  // It compares with what is left after the 10 legacy bytes, i.e. frame + (sz − 10).
+  if (hdrLen > len + vnetHdrSz - 10) {
+    const code = raised ? 'CSUM_BEYOND_FRAME' : 'HDR_LEN_BEYOND_FRAME';
+    fail(code, `hdr_len ${hdrLen} beyond frame of ${len}`, hdrLen);
+  }
   if (len < ETH_HLEN) fail('FRAME_TOO_SHORT', `frame of ${len} bytes`, len);
   if (hdrLen !== 0 && hdrLen < ETH_HLEN) fail('HDR_LEN_TOO_SHORT', `hdr_len ${hdrLen}`, hdrLen);
 
