@@ -12,7 +12,11 @@ import { get16 } from './view.ts';
 
 export type L3Kind = 'none' | 'ipv4' | 'ipv6' | 'arp' | 'other';
 
-/** Result of dissectFrame()/dissectL3(). Offsets index the buffer; -1 where a layer is absent. */
+/**
+ * Result of dissectFrame()/dissectL3(). Offsets index the buffer; -1 where a layer is absent. On
+ * an error, the layers before the fault stay filled (an IPv4/IPv6 fixed header that was whole is
+ * reported even when its payload is cut short).
+ */
 export class FrameInfo {
   /** null when every layer present parsed; otherwise the first fault and where it is. */
   error: WireErrorCode | null = null;
@@ -153,7 +157,8 @@ function l3(buf: Uint8Array, off: number, end: number, type: number, out: FrameI
   let avail: number; // L4 bytes by the IP length field
   if (type === EtherType.IPV4) {
     out.l3Kind = 'ipv4';
-    const e = v4.reset(buf, off, end - off).check();
+    // Header first, so a capture cut short (snaplen) still reports the IPv4 header it holds.
+    const e = v4.reset(buf, off, end - off).checkHeader();
     if (e !== null) return fail(out, e, v4.errorOffset);
     out.l3HdrLen = v4.headerLen;
     out.l3Len = v4.totalLength;
@@ -161,13 +166,19 @@ function l3(buf: Uint8Array, off: number, end: number, type: number, out: FrameI
     out.isFragment = v4.isFragment;
     out.fragOffset = v4.fragOffset;
     out.moreFrags = v4.moreFrags;
+    if (out.l3Len < out.l3HdrLen) return fail(out, 'BAD_TOTAL_LENGTH', off + 2);
+    if (off + out.l3Len > end) return fail(out, 'TRUNCATED', end);
     avail = out.l3Len - out.l3HdrLen;
   } else if (type === EtherType.IPV6) {
     out.l3Kind = 'ipv6';
-    const e = v6.reset(buf, off, end - off).check();
+    const h = v6.reset(buf, off, end - off).checkHeader();
+    if (h !== null) return fail(out, h, v6.errorOffset);
+    out.l3HdrLen = IPV6_HLEN;
+    out.l3Len = IPV6_HLEN + v6.payloadLength;
+    out.l4Proto = v6.nextHeader;
+    const e = v6.check();
     if (e !== null) return fail(out, e, v6.errorOffset);
     out.l3HdrLen = IPV6_HLEN + v6.ext.hdrLen;
-    out.l3Len = IPV6_HLEN + v6.payloadLength;
     out.l4Proto = v6.ext.nextHeader;
     out.isFragment = v6.ext.isFragment;
     out.fragOffset = v6.ext.fragOffset;

@@ -12,9 +12,9 @@ export type WireErrorCode =
   | 'BAD_TOTAL_LENGTH'
   /** TCP data offset below 5. */
   | 'BAD_DATA_OFFSET'
-  /** UDP length below 8, or an ICMPv6/NDP length field inconsistent with the message. */
+  /** UDP length field below 8. */
   | 'BAD_LENGTH'
-  /** An option (IPv4, TCP, NDP) with a length of 0/1 or running past its header. */
+  /** An option (IPv4, TCP, IPv6 TLV, NDP) with a length below its minimum or running past its header. */
   | 'BAD_OPTION'
   /** IPv6 extension header out of place (hop-by-hop not first) or malformed. */
   | 'BAD_EXT_HEADER'

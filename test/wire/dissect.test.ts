@@ -199,4 +199,14 @@ describe('dissectFrame', () => {
     expect(f).toMatchObject({ isFragment: true, isFirstFragment: false, fragOffset: 0xb8, moreFrags: false });
     expect(f).toMatchObject({ l4Off: 62, l4HdrLen: 0, payloadOff: 62, payloadLen: 16 });
   });
+
+  it('a capture cut inside the payload still reports the whole IP header', () => {
+    const f = new FrameInfo();
+    expect(dissectFrame(SYN_QINQ, 0, 50, f)).toBe('TRUNCATED');
+    expect(f).toMatchObject({ l3Kind: 'ipv4', l3Off: 22, l3HdrLen: 20, l3Len: 60, l4Proto: 6, l4Off: -1 });
+    expect(dissectFrame(UDP6_EXT, 0, 60, f)).toBe('TRUNCATED');
+    expect(f).toMatchObject({ l3Kind: 'ipv6', l3Off: 14, l3HdrLen: 40, l3Len: 68, l4Proto: 0, l4Off: -1 });
+    expect(dissectFrame(SYN_QINQ, 0, 41, f)).toBe('TRUNCATED');
+    expect(f).toMatchObject({ l3Kind: 'ipv4', l3HdrLen: 0 });
+  });
 });
