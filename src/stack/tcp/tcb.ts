@@ -12,7 +12,7 @@ import { RecvBuffer } from './recv-buffer.ts';
 import { RtoEstimator } from './rto.ts';
 import { SackScoreboard } from './sack.ts';
 import { SendBuffer } from './send-buffer.ts';
-import { seqAdd, seqDiff, seqGeq, seqGt, seqInRange, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
+import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
 import type { TcpCounters, TcpState } from './state.ts';
 import { TimestampState, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
 
@@ -91,6 +91,9 @@ const DEFAULTS = {
   delAck: 40,
 };
 
+/** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
+const OOW_ACK_INTERVAL = 500;
+
 /** RFC 9293 §3.7.1 default send MSS when the peer sends none. */
 const DEFAULT_MSS = 536;
 
@@ -117,6 +120,8 @@ export class Tcb {
   rcvAdvEdge = 0;
   /** The ACK field of the last segment sent (RFC 7323 Last.ACK.sent), kept by the TCP layer. */
   lastAckSent = 0;
+  /** When the last ACK answering an unacceptable segment went out. */
+  private lastOowAck = -Infinity;
   /** Largest segment (options included) the path and the peer allow: min(peer MSS, MTU - 40). */
   sendMss = DEFAULT_MSS;
   /** Our MSS option: interface MTU - 40. */
@@ -225,7 +230,8 @@ export class Tcb {
     const cur = Math.max(0, seqDiff(this.rcvAdvEdge, nxt));
     // Receiver SWS avoidance: do not move the right edge by less than min(buf/2, MSS), never shrink.
     if (win < cur || win - cur < Math.min(this.rcv.capacity >> 1, this.rcvMss)) win = cur;
-    let field = win >>> this.rcvWscale;
+    // Round up so that scaling never moves the right edge left (tcp_select_window's ALIGN).
+    let field = Math.ceil(win / (1 << this.rcvWscale));
     if (field > 0xffff) field = 0xffff;
     this.rcvAdvEdge = seqAdd(nxt, field << this.rcvWscale);
     return field;
@@ -303,7 +309,7 @@ export class Tcb {
       case 'FIN-WAIT-1':
       case 'FIN-WAIT-2':
       case 'CLOSE-WAIT':
-        this.env.sendSegment(this, this.snd.nxt, RST | ACK, 0);
+        this.env.sendSegment(this, this.acceptableSeq(), RST | ACK, 0);
         this.env.counters.outRsts++;
         break;
       default:
@@ -363,27 +369,24 @@ export class Tcb {
         return;
       }
     }
-    // RFC 9293 §3.10.7.4 first: the sequence-number acceptability test.
+    // RFC 9293 §3.10.7.4 first: the sequence-number acceptability test, in the kernel's form
+    // (tcp_sequence): the segment must end at or after the last ACK we sent (RCV.WUP) and start no
+    // later than the window's right edge. Old bytes inside an acceptable segment are trimmed by the
+    // receive buffer; a data segment beyond a zero window keeps only its ACK.
     const nxt = this.rcvNxt;
     const wnd = this.rcv.window;
     const segLen = dataLen + (syn ? 1 : 0) + (fin ? 1 : 0);
-    let ok: boolean;
-    if (segLen === 0) ok = wnd === 0 ? seq === nxt : seqInRange(seq, nxt, seqAdd(nxt, wnd));
-    else
-      ok =
-        wnd > 0 &&
-        (seqInRange(seq, nxt, seqAdd(nxt, wnd)) ||
-          seqInRange(seqAdd(seq, segLen - 1), nxt, seqAdd(nxt, wnd)));
+    const edge = seqMax(seqAdd(nxt, wnd), this.rcvAdvEdge);
+    const ok = seqGeq(seqAdd(seq, segLen), this.lastAckSent) && seqLeq(seq, edge);
     if (!ok) {
-      if (wnd === 0 && seq === nxt && (flags & (RST | SYN)) === 0) {
-        // Zero window: still take the ACK (RFC 9293 "special allowance ... for valid ACKs").
-        dataLen = 0;
-        fin = false;
-      } else {
-        this.env.counters.outOfWindow++;
-        if ((flags & RST) === 0) this.sendAck();
-        return;
+      this.env.counters.outOfWindow++;
+      // Answer with an ACK, at most one per 500 ms (tcp_oow_rate_limited, tcp_invalid_ratelimit)
+      // so two confused ends cannot ping-pong ACKs forever.
+      if ((flags & RST) === 0 && now - this.lastOowAck >= OOW_ACK_INTERVAL) {
+        this.lastOowAck = now;
+        this.sendAck();
       }
+      return;
     }
     this.lastRecv = now;
     this.keepProbes = 0;
@@ -561,8 +564,14 @@ export class Tcb {
       seg.dataLen === 0 &&
       (seg.flags & (SYN | FIN)) === 0 &&
       (this.sackOk ? sacked > 0 || (wnd === this.sndWnd && opts.sackCount === 0) : wnd === this.sndWnd);
-    // Window update (RFC 9293: SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 <= SEG.ACK)).
-    if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
+    // Window update. RFC 9293 takes it when SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+    // SND.WL2 <= SEG.ACK); like tcp_may_update_window() we also take it from any ACK that advances
+    // SND.UNA, so a window learnt from a newer segment cannot stick after a go-back.
+    if (
+      seqGt(ack, this.sndWl2) ||
+      seqLt(this.sndWl1, seq) ||
+      (this.sndWl1 === seq && (seqLt(this.sndWl2, ack) || wnd > this.sndWnd))
+    ) {
       this.sndWnd = wnd;
       this.sndWl1 = seq;
       this.sndWl2 = ack;
@@ -758,9 +767,12 @@ export class Tcb {
           if (this.sndWnd === 0 && snd.flightSize === 0) this.startPersist();
           break;
         }
-        if (len < mp && len < avail && len < this.maxSndWnd >> 1) break; // sender SWS avoidance
-        const resend = seqLt(nxt, snd.max);
-        if (!resend && len < mp && !this.noDelay && snd.flightSize > 0 && !this.finQueued) break; // Nagle
+        // New data only: sender SWS avoidance (RFC 9293 §3.8.6.2.1), then Nagle (RFC 896) unless
+        // TCP_NODELAY. A resent segment goes out at whatever size the holes leave.
+        if (!seqLt(nxt, snd.max) && len < mp) {
+          if (len < avail && len < this.maxSndWnd >> 1) break;
+          if (!this.noDelay && snd.flightSize > 0 && !this.finQueued) break;
+        }
         const end = seqAdd(nxt, len);
         const fin = this.finQueued && end === snd.end && this.canSendFin();
         if (!this.transmit(nxt, len, fin)) break;
@@ -891,9 +903,18 @@ export class Tcb {
     this.delackTimer.cancel();
   }
 
+  /**
+   * Sequence number for segments without data: SND.MAX (the kernel's snd_nxt, which a
+   * retransmission never moves back). SND.NXT would be wrong after an RTO go-back: the peer may
+   * already hold those bytes and would drop the ACK as old.
+   */
+  acceptableSeq(): number {
+    return this.snd.max;
+  }
+
   /** A bare ACK now. */
   sendAck(): void {
-    const seq = this.persist ? seqAdd(this.snd.una, -1) : this.snd.nxt;
+    const seq = this.persist ? seqAdd(this.snd.una, -1) : this.acceptableSeq();
     if (this.env.sendSegment(this, seq, ACK, 0)) this.afterSend();
   }
 

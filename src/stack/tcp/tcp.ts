@@ -327,7 +327,16 @@ export class Tcp implements TcpEnv {
     const sport = v.srcPort;
     const dport = v.dstPort;
     if (log.enabled)
-      log('%d<%d %s seq=%d ack=%d len=%d', dport, sport, flagStr(seg.flags), seg.seq, seg.ack, seg.dataLen);
+      log(
+        '%d<%d %s seq=%d ack=%d len=%d win=%d',
+        dport,
+        sport,
+        flagStr(seg.flags),
+        seg.seq,
+        seg.ack,
+        seg.dataLen,
+        seg.wnd,
+      );
     const t = this.lookup(dst, dport, src, sport);
     if (t !== undefined) {
       t.input(seg);
