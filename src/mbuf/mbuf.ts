@@ -137,8 +137,20 @@ export class Mbuf {
    */
   append(src: Uint8Array, srcOff = 0, len = src.length - srcOff): boolean {
     if (srcOff < 0 || len < 0 || srcOff + len > src.length) throw new RangeError('append: source range');
+    const p = this.pool;
+    // Copy from the old end on: no walk from the head, so building a chain is linear.
+    let s = this.lastSeg;
+    let so = p.segLen[s]!;
     if (!this.extend(len)) return false;
-    this.write(this.length - len, src, srcOff, len);
+    let done = 0;
+    while (done < len) {
+      const avail = p.segLen[s]! - so;
+      const k = avail < len - done ? avail : len - done;
+      if (k > 0) copyIn(p.data, p.segStart[s]! + so, src, srcOff + done, k);
+      done += k;
+      s = p.segNext[s]!;
+      so = 0;
+    }
     return true;
   }
 

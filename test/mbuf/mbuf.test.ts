@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createPacketMemory, csumPartial } from '../../src/checksum/index.ts';
 import type { Mbuf } from '../../src/mbuf/index.ts';
 import { MbufError, Mempool, PacketMeta, META_F_NEEDS_CSUM, mempoolBytes } from '../../src/mbuf/index.ts';
 
@@ -353,5 +354,18 @@ describe('PacketMeta', () => {
     b.clear();
     expect(b).toEqual(new PacketMeta());
     expect(b.rxQueue).toBe(-1);
+  });
+});
+
+describe('Mempool in a checksum packet memory', () => {
+  it('lets the checksum kernels sum mbuf bytes in place', () => {
+    const mem = createPacketMemory(mempoolBytes(16));
+    const pool = new Mempool({ buffer: mem.buffer, segments: 16 });
+    const m = pool.alloc()!;
+    const bytes = new Uint8Array(1501);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 0xff;
+    m.append(bytes);
+    expect(m.segCount).toBe(1);
+    expect(csumPartial(pool.data, m.dataOffset, m.length)).toBe(csumPartial(bytes, 0, bytes.length));
   });
 });
