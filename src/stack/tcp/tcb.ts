@@ -356,7 +356,7 @@ export class Tcb {
     let seq = seg.seq;
     const dataOff = seg.dataOff;
     let dataLen = seg.dataLen;
-    let fin = (flags & FIN) !== 0;
+    const fin = (flags & FIN) !== 0;
     let syn = (flags & SYN) !== 0;
     if (this.state === 'SYN-RECEIVED' && syn && seq === this.irs) {
       if ((flags & ACK) !== 0 && this.parent === null && seg.ack === this.snd.una) {
