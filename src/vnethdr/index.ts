@@ -13,3 +13,4 @@ export {
 } from './linux.ts';
 export { buildTxHdr, buildTxHdrMbuf, type TxHdrOptions } from './tx.ts';
 export { applyRxHdr, rxErrorOffset } from './rx.ts';
+export { metaToVnetHdr, vnetHdrToMeta } from './meta.ts';

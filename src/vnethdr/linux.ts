@@ -30,6 +30,8 @@ import type { TapVerdict, VnetHdrErrorCode } from './errors.ts';
 import { decodeVnetHdr, VnetHdr } from './vnet-hdr.ts';
 
 const ETH_HLEN = 14;
+/** sizeof(struct virtio_net_hdr_v1_hash_tunnel): TUN_VNET_TNL_SIZE. */
+const VNET_HDR_TUNNEL_LEN = 24;
 const IPV4_HLEN = 20;
 const IPV6_HLEN = 40;
 const TCP_HLEN = 20;
@@ -244,7 +246,7 @@ const scratch = new TapWriteInfo();
 
 /**
  * What Linux does with one write() of `len` bytes at buf[off] into a TAP with IFF_VNET_HDR and
- * TUNSETVNETHDRSZ = vnetHdrSz (10, 12, ...; the tunnel header is not modelled): null when the frame
+ * TUNSETVNETHDRSZ = vnetHdrSz (10..23; from 24 Linux parses the tunnel header, not modelled): null when the frame
  * is accepted and goes out, a code whose tapVerdict() is 'einval' when write() fails, or 'dropped'
  * when write() succeeds and the frame is dropped at segmentation. Never throws on hostile input.
  */
@@ -258,7 +260,10 @@ export function validateTapWrite(
   info.hdrLen = 0;
   info.gso = false;
   info.errorOffset = 0;
-  if (!Number.isInteger(vnetHdrSz) || vnetHdrSz < VNET_HDR_LEN) return 'BAD_HDR_SIZE';
+  // From 24 bytes (virtio_net_hdr_v1_hash_tunnel) Linux parses tunnel GSO, which is not modelled.
+  if (!Number.isInteger(vnetHdrSz) || vnetHdrSz < VNET_HDR_LEN || vnetHdrSz >= VNET_HDR_TUNNEL_LEN) {
+    return 'BAD_HDR_SIZE';
+  }
   if (!Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > buf.length) {
     return 'TRUNCATED';
   }

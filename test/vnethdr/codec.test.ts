@@ -21,6 +21,8 @@ import {
   VnetHdrError,
   decodeVnetHdr,
   encodeVnetHdr,
+  metaToVnetHdr,
+  vnetHdrToMeta,
 } from '../../src/vnethdr/index.ts';
 
 const hdrArb = fc.record({
@@ -125,5 +127,32 @@ describe('virtio_net_hdr codec', () => {
     expect(err(() => encodeVnetHdr(make({ numBuffers: 1.5 }), b, 0, 12))).toEqual(['FIELD_RANGE', 10]);
     expect(err(() => encodeVnetHdr(make({}), b, 1, 12))[0]).toBe('TRUNCATED');
     expect(err(() => encodeVnetHdr(make({}), b, 0, 11))[0]).toBe('BAD_HDR_SIZE');
+  });
+});
+
+describe('raw PacketMeta mapping', () => {
+  it('copies every offload field both ways and leaves flowHash/rxQueue alone', () => {
+    fc.assert(
+      fc.property(hdrArb, (v) => {
+        const m = new mbuf.PacketMeta();
+        m.flowHash = 9;
+        m.rxQueue = 2;
+        vnetHdrToMeta(make(v), m);
+        expect([
+          m.flags,
+          m.gsoType,
+          m.hdrLen,
+          m.gsoSize,
+          m.csumStart,
+          m.csumOffset,
+          m.flowHash,
+          m.rxQueue,
+        ]).toEqual([v.flags, v.gsoType, v.hdrLen, v.gsoSize, v.csumStart, v.csumOffset, 9, 2]);
+        const back = new VnetHdr();
+        back.numBuffers = 5;
+        metaToVnetHdr(m, back);
+        expect(back).toEqual(make({ ...v, numBuffers: 0 }));
+      }),
+    );
   });
 });

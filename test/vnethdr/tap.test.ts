@@ -243,6 +243,8 @@ describe('validateTapWrite: every check, in Linux order', () => {
   });
   it('rejects a bad vnet_hdr_sz and out-of-range windows without throwing', () => {
     expect(validateTapWrite(new Uint8Array(20), 0, 20, 8)).toBe('BAD_HDR_SIZE');
+    expect(validateTapWrite(new Uint8Array(80), 0, 80, 24)).toBe('BAD_HDR_SIZE');
+    expect(validateTapWrite(new Uint8Array(80), 0, 80, 23)).toBeNull();
     expect(validateTapWrite(new Uint8Array(20), 5, 20)).toBe('TRUNCATED');
   });
 });
