@@ -9,7 +9,7 @@ import { compareCase, compareTapVerdict } from './lib/compare.ts';
 import { OracleSession, type CaseResult } from './lib/session.ts';
 
 const SEED = Number(process.env.PTNET_ORACLE_SEED ?? Date.now() % 1_000_000);
-const CASES = Number(process.env.PTNET_ORACLE_CASES ?? 400);
+const CASES = Number(process.env.PTNET_ORACLE_CASES ?? 600);
 
 describe.skipIf(skipPrivileged('test/oracle/gso', ['ip', 'tc', 'tcpdump', 'ethtool', 'taskset']))(
   'software GSO against the running kernel',

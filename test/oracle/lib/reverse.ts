@@ -108,6 +108,8 @@ export async function recordLinuxGso(t: Traffic): Promise<Recorded[]> {
   for (const ns of leftoverNamespaces(`${NS_PREFIX}a`).concat(leftoverNamespaces(`${NS_PREFIX}b`))) {
     destroy(ns, ns.startsWith(`${NS_PREFIX}a`) ? TAP_A : TAP_B);
   }
+  destroy(nsA, TAP_A);
+  destroy(nsB, TAP_B);
   const dir = mkdtempSync(join(tmpdir(), 'ptnet-reverse-'));
   const out = join(dir, 'rec.bin');
   try {

@@ -80,6 +80,7 @@ export class OracleSession {
 
   start(): void {
     removeLeftovers();
+    destroyNamespace(this.ns); // a namespace of an earlier process that had our pid
     createSegmenterNamespace(this.ns);
   }
 

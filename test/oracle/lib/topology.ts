@@ -13,12 +13,28 @@ function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Netns names of earlier runs that died before their teardown (same prefix, any pid). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Netns names of earlier runs that died before their teardown: same prefix, and the pid they end
+ * with is gone (suites running in parallel keep theirs).
+ */
 export function leftoverNamespaces(prefix = NS_PREFIX): string[] {
   return run('ip', ['netns', 'list'])
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(prefix));
+    .filter((n) => n.startsWith(prefix))
+    .filter((n) => {
+      const pid = Number(/(\d+)$/.exec(n)?.[1] ?? NaN);
+      return !Number.isInteger(pid) || !alive(pid);
+    });
 }
 
 /** Deletes the persistent TAP first (it would outlive the netns otherwise), then the netns. */
