@@ -211,6 +211,8 @@ export const Ipv4Repr = {
   emit(r: Ipv4Repr, buf: Uint8Array, off: number): number {
     const hl = Ipv4Repr.bufferLen(r);
     if (r.options.length % 4 !== 0 || hl > 60) throw new WireError('BAD_REPR', off, 'options length');
+    const bad = checkIpv4Options(r.options, 0, r.options.length);
+    if (bad >= 0) throw new WireError('BAD_REPR', off + IPV4_MIN_HLEN + bad, 'malformed option');
     inRange(r.payloadLen, 0xffff - hl, 'payloadLen');
     inRange(r.fragOffset / 8, 0x1fff, 'fragOffset');
     inRange(r.dscp, 63, 'dscp');

@@ -366,7 +366,11 @@ export const Ipv6Repr = {
           buf[o + 2] = h.routingType;
           buf[o + 3] = h.segmentsLeft;
           buf.set(h.data, o + 4);
-        } else buf.set(h.options, o + 2);
+        } else {
+          const bad = badTlv(h.options, 0, h.options.length);
+          if (bad >= 0) throw new WireError('BAD_REPR', o + 2 + bad, 'malformed TLV option');
+          buf.set(h.options, o + 2);
+        }
       }
       o += l;
     });

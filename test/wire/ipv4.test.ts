@@ -166,6 +166,8 @@ describe('Ipv4View', () => {
       WireError,
     );
     expect(() => Ipv4Repr.emit(r, new Uint8Array(19), 0)).toThrow(WireError);
+    const badOpt = { ...r, options: new Uint8Array([7, 9, 0, 0]) };
+    expect(() => Ipv4Repr.emit(badOpt, new Uint8Array(100), 0)).toThrow(WireError);
   });
 });
 

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Ipv6Repr, Ipv6View, type Ipv6ExtHeader, type WireErrorCode } from '../../src/wire/index.ts';
+import {
+  Ipv6Repr,
+  Ipv6View,
+  WireError,
+  type Ipv6ExtHeader,
+  type WireErrorCode,
+} from '../../src/wire/index.ts';
 import { UDP6_EXT } from './frames.ts';
 import { embed, hex } from './util.ts';
 
@@ -188,5 +194,16 @@ describe('Ipv6View', () => {
     v.setDst(PKT.subarray(8, 24));
     expect(b.subarray(8, 24)).toEqual(PKT.subarray(24, 40));
     expect(b.subarray(24, 40)).toEqual(PKT.subarray(8, 24));
+  });
+
+  it('emit refuses malformed extension headers', () => {
+    const r = Ipv6Repr.parse(new Ipv6View(PKT));
+    const out = new Uint8Array(100);
+    const badTlv = { ...r, extHeaders: [{ type: 0 as const, options: hex('0105 00000000') }] };
+    expect(() => Ipv6Repr.emit(badTlv, out, 0)).toThrow(WireError);
+    const late = { ...r, extHeaders: [r.extHeaders[1]!, r.extHeaders[0]!] };
+    expect(() => Ipv6Repr.emit(late, out, 0)).toThrow(WireError);
+    const odd = { ...r, extHeaders: [{ type: 60 as const, options: new Uint8Array(5) }] };
+    expect(() => Ipv6Repr.emit(odd, out, 0)).toThrow(WireError);
   });
 });
