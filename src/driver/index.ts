@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './kring.ts';
 export * from './native.ts';
 export * from './sync.ts';
+export * from './pkt-gen.ts';

@@ -50,31 +50,43 @@ export class PtnetNetmapPort {
     return this.adapter.rxsync(this.rxKring(i));
   }
 
-  /** poll(POLLOUT) on TX ring i: resolves once the ring has a free slot (cur != tail). */
-  async pollTx(i: number): Promise<void> {
+  /**
+   * poll(POLLOUT) on TX ring i: true once the ring has a free slot (cur != tail); false if
+   * `cancel()` holds after a wake-up (see wakeAll).
+   */
+  async pollTx(i: number, cancel?: () => boolean): Promise<boolean> {
     const kr = this.txKring(i);
-    while (this.adapter.isAttached) {
-      this.adapter.txsync(kr);
-      if (kr.ring.cur !== kr.ring.tail) return;
-      await this.sleep(kr.id);
-    }
-    throw new DriverError('DETACHED', 'adapter detached while polling');
+    return this.poll(kr, () => this.adapter.txsync(kr), cancel);
   }
 
-  /** poll(POLLIN) on RX ring i: resolves once the ring holds a received slot (cur != tail). */
-  async pollRx(i: number): Promise<void> {
+  /** poll(POLLIN) on RX ring i: true once the ring holds a received slot (cur != tail). */
+  async pollRx(i: number, cancel?: () => boolean): Promise<boolean> {
     const kr = this.rxKring(i);
-    while (this.adapter.isAttached) {
-      this.adapter.rxsync(kr);
-      if (kr.ring.cur !== kr.ring.tail) return;
-      await this.sleep(kr.id);
-    }
-    throw new DriverError('DETACHED', 'adapter detached while polling');
+    return this.poll(kr, () => this.adapter.rxsync(kr), cancel);
   }
 
   /** Wake every poller (e.g. before detaching). */
   wakeAll(): void {
     for (let r = 0; r < this.sleepers.length; r++) this.wake(r);
+  }
+
+  private async poll(
+    kr: GuestKring,
+    sync: () => void,
+    cancel: (() => boolean) | undefined,
+  ): Promise<boolean> {
+    for (;;) {
+      if (!this.adapter.isAttached) throw new DriverError('DETACHED', 'adapter detached while polling');
+      // The sync arms the ring's interrupt only if the ring would block.
+      sync();
+      if (kr.ring.cur !== kr.ring.tail) return true;
+      if (cancel?.()) {
+        // Whatever made the caller give up may have produced work: look once more.
+        sync();
+        return kr.ring.cur !== kr.ring.tail;
+      }
+      await this.sleep(kr.id);
+    }
   }
 
   private kring(i: number, base: number, n: number): GuestKring {

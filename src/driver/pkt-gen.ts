@@ -1,0 +1,137 @@
+// pkt-gen (netmap's apps/pkt-gen) over the netmap-native port of a ptnet: one side fills TX
+// slots with a fixed frame in batches, the other drains RX slots; both report packet rates.
+// The frame is copied into each slot (pipes and VALE swap buffers, so a slot's buffer changes).
+
+import { nmRingNext, nmRingSpace } from '../netmap/index.ts';
+import type { PtnetNetmapPort } from './native.ts';
+
+export interface PktGenOptions {
+  /** Ethernet frame size without FCS (netmap pkt-gen -l; 60 minimum). */
+  size: number;
+  /** Slots filled per txsync (pkt-gen -b). */
+  batch: number;
+  /** Stop after this many packets sent... */
+  count?: number;
+  /** ...or after this many milliseconds, whichever comes first. */
+  durationMs?: number;
+}
+
+export interface PktGenSide {
+  packets: number;
+  bytes: number;
+  seconds: number;
+  mpps: number;
+}
+
+/** A frame: broadcast destination, the port's MAC as source, EtherType 0x88b5 (local experimental). */
+export function pktGenFrame(src: Uint8Array, size: number): Uint8Array {
+  const f = new Uint8Array(Math.max(60, size));
+  f.fill(0xff, 0, 6);
+  f.set(src.subarray(0, 6), 6);
+  f[12] = 0x88;
+  f[13] = 0xb5;
+  for (let k = 14; k < f.length; k++) f[k] = k & 0xff;
+  return f;
+}
+
+function side(packets: number, bytes: number, t0: number): PktGenSide {
+  const seconds = (performance.now() - t0) / 1000;
+  return { packets, bytes, seconds, mpps: seconds > 0 ? packets / seconds / 1e6 : 0 };
+}
+
+/** Transmit on TX ring 0 until `count` packets or `durationMs` (a zeroed virtio-net header first if in force). */
+export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise<PktGenSide> {
+  const hdr = port.adapter.vnetHdrLen;
+  const frame = pktGenFrame(port.adapter.mac, o.size);
+  const len = hdr + frame.length;
+  const ring = port.txRing(0);
+  const n = ring.numSlots;
+  const count = o.count ?? Number.POSITIVE_INFINITY;
+  const t0 = performance.now();
+  const deadline = o.durationMs === undefined ? Number.POSITIVE_INFINITY : t0 + o.durationMs;
+  let sent = 0;
+  while (sent < count && performance.now() < deadline) {
+    let h = ring.head;
+    const room = Math.min(nmRingSpace(h, ring.tail, n), o.batch, count - sent);
+    if (room === 0) {
+      await port.pollTx(0);
+      continue;
+    }
+    for (let k = 0; k < room; k++) {
+      const off = ring.slotBufOffset(h);
+      if (hdr !== 0) ring.bytes.fill(0, off, off + hdr);
+      ring.bytes.set(frame, off + hdr);
+      ring.setSlotLen(h, len);
+      ring.setSlotFlags(h, 0);
+      h = nmRingNext(h, n);
+    }
+    ring.head = ring.cur = h;
+    sent += room;
+    port.txsync(0);
+    // Let a receiver sharing this thread (inline host) run between batches: VALE drops what a
+    // full destination ring cannot take, it does not push back.
+    await null;
+  }
+  return side(sent, sent * frame.length, t0);
+}
+
+/** Receive on RX ring 0 until `stop(received, msSinceLastPacket)` holds with the ring empty. */
+export async function pktGenRx(
+  port: PtnetNetmapPort,
+  stop: (received: number, idleMs: number) => boolean,
+): Promise<PktGenSide> {
+  const hdr = port.adapter.vnetHdrLen;
+  const ring = port.rxRing(0);
+  const n = ring.numSlots;
+  const t0 = performance.now();
+  let got = 0;
+  let bytes = 0;
+  let last = t0;
+  const cancel = (): boolean => stop(got, performance.now() - last);
+  for (;;) {
+    let h = ring.head;
+    if (h === ring.tail) {
+      if (!(await port.pollRx(0, cancel))) break;
+      continue;
+    }
+    while (h !== ring.tail) {
+      bytes += ring.slotLen(h) - hdr;
+      got++;
+      h = nmRingNext(h, n);
+    }
+    ring.head = ring.cur = h;
+    port.rxsync(0);
+    last = performance.now();
+  }
+  return { packets: got, bytes, seconds: (last - t0) / 1000, mpps: last > t0 ? got / (last - t0) / 1000 : 0 };
+}
+
+/** How long the receiver waits for stragglers once the sender is done (VALE may have dropped some). */
+export const PKTGEN_IDLE_MS = 100;
+
+/**
+ * Runs a sender on `tx` and a receiver on `rx` together. The receiver stops once the sender is
+ * done and either everything sent arrived or nothing arrived for PKTGEN_IDLE_MS.
+ */
+export async function runPktGen(
+  tx: PtnetNetmapPort,
+  rx: PtnetNetmapPort,
+  o: PktGenOptions,
+): Promise<{ tx: PktGenSide; rx: PktGenSide }> {
+  let sent = -1;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const txP = pktGenTx(tx, o).then((r) => {
+    sent = r.packets;
+    // Pollers sleep on interrupts; once the sender is done, time alone must also wake them.
+    timer = setInterval(() => rx.wakeAll(), PKTGEN_IDLE_MS / 4);
+    rx.wakeAll();
+    return r;
+  });
+  const rxP = pktGenRx(rx, (got, idle) => sent >= 0 && (got >= sent || idle >= PKTGEN_IDLE_MS));
+  try {
+    const [t, r] = await Promise.all([txP, rxP]);
+    return { tx: t, rx: r };
+  } finally {
+    clearInterval(timer);
+  }
+}
