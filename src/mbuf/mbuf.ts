@@ -99,7 +99,8 @@ export class Mbuf {
    * n > segmentSize, which no single header needs.
    */
   prepend(n: number): boolean {
-    if (n <= 0) return n === 0;
+    byteCount(n);
+    if (n === 0) return true;
     const p = this.pool;
     const h = this.firstSeg;
     const base = h * p.segmentSize;
@@ -136,7 +137,7 @@ export class Mbuf {
    * (counted in pool.segFailures) if the segments it needs are not free.
    */
   append(src: Uint8Array, srcOff = 0, len = src.length - srcOff): boolean {
-    if (srcOff < 0 || len < 0 || srcOff + len > src.length) throw new RangeError('append: source range');
+    checkRange(srcOff, len, src.length, 'append: source range');
     const p = this.pool;
     // Copy from the old end on: no walk from the head, so building a chain is linear.
     let s = this.lastSeg;
@@ -156,7 +157,8 @@ export class Mbuf {
 
   /** Grows the packet by n uninitialised bytes at the end. All or nothing, like append. */
   extend(n: number): boolean {
-    if (n <= 0) return n === 0;
+    byteCount(n);
+    if (n === 0) return true;
     const p = this.pool;
     const size = p.segmentSize;
     let t = this.lastSeg;
@@ -189,7 +191,8 @@ export class Mbuf {
 
   /** Removes n bytes from the front (m_adj with n > 0); segments emptied on the way are freed. */
   adj(n: number): void {
-    if (n <= 0) return;
+    byteCount(n);
+    if (n === 0) return;
     if (n >= this.length) {
       this.reset();
       return;
@@ -217,7 +220,8 @@ export class Mbuf {
 
   /** Removes n bytes from the end (m_adj with n < 0); emptied segments are freed. */
   trim(n: number): void {
-    if (n <= 0) return;
+    byteCount(n);
+    if (n === 0) return;
     if (n >= this.length) {
       this.reset();
       return;
@@ -241,6 +245,7 @@ export class Mbuf {
    * or a segment.
    */
   pullup(n: number): boolean {
+    byteCount(n);
     const p = this.pool;
     const h = this.firstSeg;
     const hl = p.segLen[h]!;
@@ -281,8 +286,8 @@ export class Mbuf {
 
   /** Copies packet bytes [off, off+len) to dst at dstOff (m_copydata); returns len. */
   copyTo(dst: Uint8Array, dstOff = 0, off = 0, len = this.length - off): number {
-    if (off < 0 || len < 0 || off + len > this.length) throw new RangeError('copyTo: packet range');
-    if (dstOff < 0 || dstOff + len > dst.length) throw new RangeError('copyTo: destination range');
+    checkRange(off, len, this.length, 'copyTo: packet range');
+    checkRange(dstOff, len, dst.length, 'copyTo: destination range');
     if (len === 0) return 0;
     const p = this.pool;
     this.locate(off);
@@ -308,8 +313,8 @@ export class Mbuf {
 
   /** Overwrites packet bytes [off, off+len) with src[srcOff...] (m_copyback within the packet). */
   write(off: number, src: Uint8Array, srcOff: number, len: number): void {
-    if (off < 0 || len < 0 || off + len > this.length) throw new RangeError('write: packet range');
-    if (srcOff < 0 || srcOff + len > src.length) throw new RangeError('write: source range');
+    checkRange(off, len, this.length, 'write: packet range');
+    checkRange(srcOff, len, src.length, 'write: source range');
     if (len === 0) return;
     const p = this.pool;
     this.locate(off);
@@ -376,8 +381,7 @@ export class Mbuf {
   }
 
   private check(off: number, n: number): void {
-    if (!(off >= 0 && off + n <= this.length))
-      throw new RangeError(`offset ${off}+${n} beyond ${this.length}`);
+    checkRange(off, n, this.length, 'packet offset');
   }
 
   /** Finds the segment holding packet offset off (< length) into locSeg/locOff. */
@@ -407,6 +411,18 @@ export class Mbuf {
     p.segNext[s] = -1;
     this.lastSeg = s;
   }
+}
+
+/** [off, off+len) must be an integer range inside [0, total). */
+function checkRange(off: number, len: number, total: number, what: string): void {
+  if (!Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > total) {
+    throw new RangeError(`${what}: ${off}+${len} outside 0..${total}`);
+  }
+}
+
+/** Sizes are non-negative integers; anything else is a caller bug, not packet data. */
+function byteCount(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`byte count ${n} is not a non-negative integer`);
 }
 
 // Copies between the pool and another view. A view over the same storage (the netmap region and the

@@ -154,7 +154,8 @@ export class Mempool {
    * or 0 (one failure counted) when fewer than n are available.
    */
   allocBulk(n: number, out: Mbuf[]): number {
-    if (n <= 0) return 0;
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocBulk: count ${n}`);
+    if (n === 0) return 0;
     if (this.mbufFreeTop < n || this.segFreeTop < n) {
       this.failures++;
       return 0;

@@ -369,3 +369,26 @@ describe('Mempool in a checksum packet memory', () => {
     expect(csumPartial(pool.data, m.dataOffset, m.length)).toBe(csumPartial(bytes, 0, bytes.length));
   });
 });
+
+describe('Mbuf argument checks', () => {
+  it('refuses non-integer, negative and out-of-range sizes and offsets with RangeError', () => {
+    const pool = new Mempool({ segments: 4, segmentSize: 128 });
+    const m = pool.alloc()!;
+    m.append(new Uint8Array(10));
+    for (const bad of [NaN, -1, 1.5, Infinity]) {
+      expect(() => m.prepend(bad)).toThrow(RangeError);
+      expect(() => m.extend(bad)).toThrow(RangeError);
+      expect(() => m.adj(bad)).toThrow(RangeError);
+      expect(() => m.trim(bad)).toThrow(RangeError);
+      expect(() => m.pullup(bad)).toThrow(RangeError);
+      expect(() => m.getU8(bad)).toThrow(RangeError);
+      expect(() => m.copyTo(new Uint8Array(20), 0, bad, 1)).toThrow(RangeError);
+      expect(() => m.write(bad, new Uint8Array(4), 0, 1)).toThrow(RangeError);
+      expect(() => m.append(new Uint8Array(4), bad, 1)).toThrow(RangeError);
+      expect(() => pool.allocBulk(bad, [])).toThrow(RangeError);
+    }
+    expect(() => m.copyTo(new Uint8Array(5))).toThrow(RangeError);
+    expect(m.length).toBe(10);
+    expect(pool.segmentsFree + m.segCount).toBe(4);
+  });
+});
