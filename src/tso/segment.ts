@@ -204,6 +204,20 @@ function firstFragOffset(f: Uint8Array, nh: number, len: number): { off: number;
   return { off, prev };
 }
 
+/**
+ * Turns d = [headers (hl bytes)][data (total bytes)] into n segments of hl + gso bytes, in place and
+ * without allocating: each chunk moves to a place at or after where it is, so moving the last one
+ * first never overwrites unread data, and the headers are replicated from the first segment's.
+ */
+function spread(d: Uint8Array, hl: number, total: number, mss: number, n: number): void {
+  for (let i = n - 1; i > 0; i--) {
+    const from = hl + i * mss;
+    const o = i * (hl + mss);
+    d.copyWithin(o + hl, from, from + (i === n - 1 ? total - i * mss : mss));
+    d.copyWithin(o, 0, hl);
+  }
+}
+
 const scratch: Layout = { nh: 0, v6: false, th: 0, proto: 0 };
 
 /**
@@ -290,14 +304,11 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
   const id0 = l.v6 ? 0 : be16(f, l.nh + 4);
   const seq0 = be32(f, th + 4);
   const flags = f[th + 13]!;
-  d.set(f.subarray(0, hl), 0);
-  let src = hl;
+  d.set(f, 0);
+  spread(d, hl, payload, mss, n);
   let o = 0;
   for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? payload - i * mss : mss;
-    if (i > 0) d.copyWithin(o, 0, hl);
-    d.set(f.subarray(src, src + chunk), o + hl);
-    src += chunk;
     const segLen = hl + chunk;
     fixIp(d, o, l, segLen, id0 + i);
     const t = o + th;
@@ -333,14 +344,11 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   const id0 = l.v6 ? 0 : be16(f, l.nh + 4);
   // csum16_add(csum16_sub(uh->check, uh->len), newlen): derived from the header's own len field.
   const partial = add16(be16(f, th + 6), ~be16(f, th + 4) & 0xffff);
-  d.set(f.subarray(0, hl), 0);
-  let src = hl;
+  d.set(f, 0);
+  spread(d, hl, payload, mss, n);
   let o = 0;
   for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? payload - i * mss : mss;
-    if (i > 0) d.copyWithin(o, 0, hl);
-    d.set(f.subarray(src, src + chunk), o + hl);
-    src += chunk;
     const segLen = hl + chunk;
     fixIp(d, o, l, segLen, id0 + i);
     const t = o + th;
@@ -370,26 +378,22 @@ function fragmentUdp4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   const n = Math.ceil(l4len / mss);
   out.reset(n * th + l4len, n);
   const d = out.data;
-  // Checksum the datagram in place, then spread it into fragments from the last one down: each
-  // fragment lands at or after its source bytes, so a backward pass never clobbers unread data
-  // (and a UDP header split over fragments carries the new checksum, as in Linux).
+  // Checksum the datagram in place before spreading it, so that a UDP header split over
+  // fragments (gso_size < 8) carries the new checksum, as in Linux.
   d.set(f, 0);
   put16(d, th + 6, ufoChecksum(d, l, th, l4len, f));
-  for (let i = n - 1; i >= 0; i--) {
+  spread(d, th, l4len, mss, n);
+  for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? l4len - i * mss : mss;
     const o = i * (th + mss);
-    if (i > 0) {
-      d.copyWithin(o + th, th + i * mss, th + i * mss + chunk);
-      d.copyWithin(o, 0, th);
-    }
     const nh = o + l.nh;
     // frag_off is overwritten: the fragment offset in 8-byte units, MF on all but the last.
     put16(d, nh + 6, (((i * mss) >>> 3) | (i !== n - 1 ? 0x2000 : 0)) & 0xffff);
     put16(d, nh + 2, th - l.nh + chunk);
     put16(d, nh + 10, 0);
     put16(d, nh + 10, ~csumPartial(d, nh, (d[nh]! & 0x0f) * 4) & 0xffff);
+    out.push(th + chunk);
   }
-  for (let i = 0; i < n; i++) out.push(th + (i === n - 1 ? l4len - i * mss : mss));
   return n;
 }
 
@@ -406,7 +410,7 @@ function fragmentUdp6(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, 
   out.reset(n * hl + l4len, n);
   const d = out.data;
   // The unfragmentable part, the Fragment header, then the rest of the frame; as for IPv4 the
-  // datagram is checksummed in place and spread backwards.
+  // datagram is checksummed in place before it is spread.
   d.set(f.subarray(0, unfrag), 0);
   d.set(f.subarray(unfrag, len), unfrag + 8);
   put16(d, hl + 6, ufoChecksum(d, l, hl, l4len, f));
@@ -416,17 +420,14 @@ function fragmentUdp6(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, 
   d[prev] = NEXTHDR_FRAGMENT;
   // ipv6_gso_segment advances the offset by payload_len − 8, i.e. it counts every extension header.
   const step = th - l.nh - IPV6_HLEN + mss;
-  for (let i = n - 1; i >= 0; i--) {
+  spread(d, hl, l4len, mss, n);
+  for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? l4len - i * mss : mss;
     const o = i * (hl + mss);
-    if (i > 0) {
-      d.copyWithin(o + hl, hl + i * mss, hl + i * mss + chunk);
-      d.copyWithin(o, 0, hl);
-    }
     put16(d, o + l.nh + 4, hl + chunk - l.nh - IPV6_HLEN);
     // frag_off = htons(offset) | MF: the byte offset lands in the field unshifted, as Linux does.
     put16(d, o + unfrag + 2, ((i * step) & 0xffff) | (i !== n - 1 ? 1 : 0));
+    out.push(hl + chunk);
   }
-  for (let i = 0; i < n; i++) out.push(hl + (i === n - 1 ? l4len - i * mss : mss));
   return n;
 }
