@@ -112,6 +112,9 @@ function tableCases(): Case[] {
     frameCase('gso_size 0xffff', { ...tcpCs, gsoSize: 0xffff }, { payload: 3000 }),
     frameCase('tunnel gso type', { ...tcpCs, gsoType: 0x21 }, { payload: 3000 }),
     frameCase('USO + ECN', { ...usoCs, gsoType: USO | ECN }, { proto: 'udp', payload: 3000 }),
+    // 0x10 is VIRTIO_NET_HDR_GSO_ACCECN in later kernels; unknown (EINVAL) on the measured 6.18
+    frameCase('gso_type 0x11', { ...tcpCs, gsoType: TCPV4 | 0x10 }, { payload: 3000 }),
+    frameCase('UFO + ECN', { gsoType: UFO | ECN, gsoSize: 1480 }, { proto: 'udp', payload: 3000 }, 1480),
   ];
 }
 
