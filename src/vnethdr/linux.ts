@@ -72,9 +72,10 @@ function fail(st: SkbState, code: VnetHdrErrorCode, at: number): VnetHdrErrorCod
 
 /**
  * Linux __virtio_net_hdr_to_skb() for a frame of frameLen bytes whose network header is not set
- * (TAP writes and virtio-net RX: the flow-dissector branch is not taken, so a GSO frame without
- * NEEDS_CSUM is only checked for IP + L4 minimum length). Tunnel GSO types are refused as
- * virtio_net_hdr_tnl_to_skb() does when the 24-byte tunnel header was not negotiated.
+ * yet, as in tun_get_user(): the flow-dissector branch is not taken, so a GSO frame without
+ * NEEDS_CSUM is only checked for IP + L4 minimum length, and a wrong EtherType is caught later, at
+ * segmentation (checked against the running kernel by test/vnethdr/tap-oracle.test.ts). Tunnel
+ * GSO types are refused as virtio_net_hdr_tnl_to_skb() does without the 24-byte tunnel header.
  */
 export function virtioNetHdrToSkb(h: VnetHdr, frameLen: number, st: SkbState): VnetHdrErrorCode | null {
   st.clear();
