@@ -4,6 +4,8 @@
 // that loop and its interrupts come back as MSI-X vector i for ring i.
 
 import createDebug from 'debug';
+import type { KloopMode, KloopOptions, NetmapPort } from '../host/index.ts';
+import { HostError, SyncKloop } from '../host/index.ts';
 import type { NetmapRegion } from '../netmap/index.ts';
 import { NM_CSB_ATOK_SIZE, NM_CSB_KTOA_SIZE } from '../netmap/index.ts';
 import type { GuestMemory, GuestMapping, PciBar, PciFunction, RegisterSpace } from './interface.ts';
@@ -94,6 +96,11 @@ export interface PtnetCounters {
   badAccess: number;
   /** Nonzero CSB addresses that are not guest RAM. */
   csbMapFailures: number;
+}
+
+/** The host's sync loop as the device's loop: what QEMU's netmap backend starts on CREATE. */
+export function hostKloop(mode: KloopMode, opts?: KloopOptions): KloopFactory<NetmapPort> {
+  return (port, csb, irq) => new SyncKloop(port, csb, irq, mode, opts);
 }
 
 /** BAR0 size (PTNET_IO_MASK + 1). */
@@ -266,7 +273,8 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
       loop.start();
     } catch (e) {
       if (log.enabled) log('%s: sync loop did not start: %O', this.port.name, e);
-      return EINVAL;
+      // netmap_sync_kloop refuses a second loop on a port with EBUSY; anything else is EINVAL.
+      return e instanceof HostError && e.code === 'HOST_STATE' ? EBUSY : EINVAL;
     }
     this.kloop = loop;
     return 0;
