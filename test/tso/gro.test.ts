@@ -91,6 +91,30 @@ describe('GroEngine', () => {
     }
   });
 
+  it('stops a super-frame before 64 KiB of IP packet and starts the next one', () => {
+    const a = segmentsOf({ proto: 6, payload: 40 * 1448, seq: 7, id: 100 }, 1448);
+    const b = segmentsOf({ proto: 6, payload: 30 * 1448, seq: 7 + 40 * 1448, id: 140 }, 1448);
+    const out = runGro([...a, ...b]);
+    expect(out.count).toBe(2);
+    // 45 segments: 20 + 20 + 45 × 1448 = 65200 bytes of IP packet; one more would pass 65535.
+    expect(out.length(0) - 14).toBe(40 + 45 * 1448);
+    expect(out.length(1) - 14).toBe(40 + 25 * 1448);
+    expect(resegment(out)).toEqual([...a, ...b]);
+  });
+
+  it('holds at most 8 flows, flushing the oldest', () => {
+    const trains = Array.from({ length: 9 }, (_, i) =>
+      segmentsOf({ proto: 6, payload: 3000, sport: 100 + i }, 1000),
+    );
+    const gro = new GroEngine();
+    const out = new GroOutput();
+    out.clear();
+    for (const t of trains) gro.receive(t[0]!, out);
+    expect(out.count).toBe(1); // the first flow's segment went out when the ninth arrived
+    expect(out.frame(0)).toEqual(trains[0]![0]);
+    expect(hdrOf(out, 0).flags).toBe(2); // DATA_VALID: a single segment, checksum checked
+  });
+
   it('passes non-TCP, IPv4 options and bad checksums through unchanged', () => {
     const udp = buildFrame({ proto: 17, payload: 100 }).frame;
     const opts = buildFrame({ proto: 6, payload: 100, ipOptions: new Uint8Array([1, 1, 1, 0]) }).frame;
