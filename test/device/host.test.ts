@@ -15,7 +15,8 @@ import {
   hostKloop,
 } from '../../src/device/index.ts';
 import type { RegisterSpace } from '../../src/device/index.ts';
-import { SyncKloop, createPipe } from '../../src/host/index.ts';
+import type { SyncKloop } from '../../src/host/index.ts';
+import { createPipe } from '../../src/host/index.ts';
 import { CsbAtok, CsbKtoa } from '../../src/netmap/index.ts';
 
 function program(dev: RegisterSpace, gh: number, hg: number): void {
