@@ -4,7 +4,7 @@
  * independent lanes, one fold and byte swap at the end; compare Linux lib/checksum.c do_csum and
  * RFC 1071 §4.1). Built by the bench with the machine's `gcc -O2`.
  *
- * Usage: csum MS SIZE...   For each SIZE prints "SIZE GBPS", the best of three ~MS ms runs.
+ * Usage: csum MS RUNS SIZE...   For each SIZE prints "SIZE GBPS", the best of RUNS ~MS ms runs.
  * Self-check: the sum of a known 8-byte vector (RFC 1071 §3 example) must be 0xddf2.
  */
 #include <stdint.h>
@@ -60,11 +60,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "csum: self-check failed\n");
 		return 1;
 	}
-	if (argc < 3)
+	if (argc < 4)
 		return 2;
 	double ms = atof(argv[1]);
+	int runs = atoi(argv[2]);
 	size_t max = 0;
-	for (int a = 2; a < argc; a++)
+	for (int a = 3; a < argc; a++)
 		if ((size_t)atol(argv[a]) > max)
 			max = (size_t)atol(argv[a]);
 	uint8_t *buf = aligned_alloc(64, max + 64);
@@ -73,14 +74,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < max + 64; i++)
 		buf[i] = (uint8_t)(i * 2654435761u >> 24);
 	volatile uint16_t sink = 0;
-	for (int a = 2; a < argc; a++) {
+	for (int a = 3; a < argc; a++) {
 		size_t len = (size_t)atol(argv[a]);
 		double end = now_ms() + ms / 4;
 		while (now_ms() < end)
 			sink ^= csum_partial(buf + 2, len);
-		/* Best of three runs, as the JS side does; eight even offsets in turn. */
+		/* Best of RUNS runs, as the JS side does; eight even offsets in turn. */
 		double best = 0;
-		for (int run = 0; run < 3; run++) {
+		for (int run = 0; run < runs; run++) {
 			unsigned long calls = 0;
 			double start = now_ms(), t = start;
 			while (t - start < ms) {
