@@ -1,0 +1,354 @@
+// CSB notification suppression (§3.2, §3.3, §3.5): no lost wake-up under randomised interleavings
+// of the guest's steps with host runs (inline), a stress run with the kloops in worker threads,
+// and interrupts only when the guest asked for them.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  HostError,
+  type NetmapPort,
+  SyncKloop,
+  ValeSwitch,
+  createPipe,
+  type KloopMode,
+} from '../../src/host/index.ts';
+import { nmSyncKloopApplRead, nmSyncKloopApplWrite } from '../../src/netmap/csb.ts';
+import { GuestRing, frame, inlineGuest, makeCsb, ringsFromIf, seqOf } from './guest.ts';
+
+/** mulberry32: the schedule's own PRNG, seeded by fast-check. */
+function prng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) % n) | 0;
+  };
+}
+
+type Step = 'run' | 'sleep';
+
+/** The guest side of §3.2 one shared-memory access per step; sleeps only on an armed interrupt. */
+function* sender(
+  g: GuestRing,
+  dst: Uint8Array,
+  src: Uint8Array,
+  total: number,
+  rnd: (n: number) => number,
+  irq: { flag: boolean },
+  kicks: number[],
+): Generator<Step> {
+  let sent = 0;
+  while (sent < total) {
+    const n = Math.min(g.space(), total - sent, 1 + rnd(4));
+    for (let i = 0; i < n; i++) g.put(frame(dst, src, sent++));
+    const a = g.atok;
+    const k = g.ktoa;
+    a.applNeedKick = 0;
+    yield 'run';
+    g.hwcur = k.hwcur;
+    yield 'run';
+    nmSyncKloopApplWrite(a, g.cur, g.head);
+    yield 'run';
+    const notify = (g.head !== g.hwcur || g.cur === g.hwtail) && k.kernNeedKick !== 0;
+    yield 'run';
+    if (g.cur === g.hwtail) {
+      nmSyncKloopApplRead(k, g);
+      yield 'run';
+    }
+    let sleep = false;
+    if (g.cur === g.hwtail) {
+      a.applNeedKick = 1;
+      yield 'run';
+      nmSyncKloopApplRead(k, g);
+      yield 'run';
+      if (g.cur !== g.hwtail) a.applNeedKick = 0;
+      else sleep = true;
+    }
+    if (notify) kicks.push(g.index);
+    g.tail = g.hwtail;
+    if (sleep) {
+      while (!irq.flag) yield 'sleep';
+      irq.flag = false;
+    }
+  }
+}
+
+/** The guest side of §3.3, consuming a random number of packets each round. */
+function* receiver(
+  g: GuestRing,
+  total: number,
+  rnd: (n: number) => number,
+  irq: { flag: boolean },
+  kicks: number[],
+  got: number[],
+  dropped: () => number,
+): Generator<Step> {
+  while (got.length + dropped() < total) {
+    const a = g.atok;
+    const k = g.ktoa;
+    a.applNeedKick = 0;
+    yield 'run';
+    nmSyncKloopApplRead(k, g);
+    yield 'run';
+    if (g.head !== g.hwcur) {
+      nmSyncKloopApplWrite(a, g.cur, g.head);
+      yield 'run';
+    }
+    const wouldBlock = g.cur === g.hwtail;
+    let sleep = false;
+    if (wouldBlock) {
+      a.applNeedKick = 1;
+      yield 'run';
+      nmSyncKloopApplRead(k, g);
+      yield 'run';
+      if (g.cur !== g.hwtail) a.applNeedKick = 0;
+      else sleep = true;
+    }
+    if ((g.head !== g.hwcur || wouldBlock) && k.kernNeedKick !== 0) {
+      a.syncFlags = 1;
+      kicks.push(g.index);
+    }
+    yield 'run';
+    g.tail = g.hwtail;
+    for (let m = rnd(6); m > 0; m--) {
+      const p = g.take();
+      if (p === null) break;
+      got.push(seqOf(p.data));
+    }
+    if (sleep) {
+      while (!irq.flag && got.length + dropped() < total) yield 'sleep';
+      irq.flag = false;
+    }
+  }
+}
+
+/** Runs sender and receiver against inline kloops, interleaving every step at random. */
+function interleave(kind: 'pipe' | 'vale', seed: number, total: number): { got: number[]; dropped: number } {
+  const rnd = prng(seed);
+  let pa: NetmapPort;
+  let pb: NetmapPort;
+  if (kind === 'pipe') [pa, pb] = createPipe('il', { slots: 8 });
+  else {
+    const vale = new ValeSwitch('vil', { maxPorts: 2 });
+    pa = vale.attach('a', { txSlots: 8, rxSlots: 8 });
+    pb = vale.attach('b', { txSlots: 8, rxSlots: 8 });
+  }
+  const host: (() => void)[] = [];
+  const kicksA: number[] = [];
+  const kicksB: number[] = [];
+  const irqA = { flag: false };
+  const irqB = { flag: false };
+  const csbA = makeCsb();
+  const csbB = makeCsb();
+  const opts = { schedule: (f: () => void) => host.push(f) };
+  const ka = new SyncKloop(pa, csbA, () => (irqA.flag = true), 'inline', opts);
+  const kb = new SyncKloop(pb, csbB, () => (irqB.flag = true), 'inline', opts);
+  ka.start();
+  kb.start();
+  const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csbA, 0, true, () => {});
+  const rx = new GuestRing(pb.region, ringsFromIf(pb.region, pb.nifpOffset).rx[0]!, csbB, 1, false, () => {});
+  tx.syncFromCsb();
+  rx.syncFromCsb();
+  const got: number[] = [];
+  const dropped = (): number => pb.datapath.drops().NO_SPACE;
+  const s = sender(tx, pb.mac, pa.mac, total, rnd, irqA, kicksA);
+  const r = receiver(rx, total, rnd, irqB, kicksB, got, dropped);
+  let sDone = false;
+  let rDone = false;
+  let sSleep = false;
+  let rSleep = false;
+  for (let steps = 0; !rDone; steps++) {
+    if (steps > 200_000) throw new Error('no progress');
+    const choices: (() => void)[] = [];
+    if (!sDone && !(sSleep && !irqA.flag))
+      choices.push(() => ({ done: sDone, value: sSleep } = fromStep(s.next(), sDone)));
+    if (!(rSleep && !irqB.flag))
+      choices.push(() => ({ done: rDone, value: rSleep } = fromStep(r.next(), rDone)));
+    if (host.length > 0) choices.push(() => host.splice(rnd(host.length), 1)[0]!());
+    if (kicksA.length > 0) choices.push(() => ka.kick(kicksA.shift()!));
+    if (kicksB.length > 0) choices.push(() => kb.kick(kicksB.shift()!));
+    // Nothing can run but the receiver still waits: a wake-up was lost.
+    if (choices.length === 0)
+      throw new Error(`lost wake-up: received ${got.length} + dropped ${dropped()} of ${total}`);
+    choices[rnd(choices.length)]!();
+  }
+  ka.stop();
+  kb.stop();
+  return { got, dropped: dropped() };
+}
+
+function fromStep(r: IteratorResult<Step>, _was: boolean): { done: boolean; value: boolean } {
+  return { done: r.done === true, value: r.done !== true && r.value === 'sleep' };
+}
+
+describe('notification suppression, inline', () => {
+  it('never loses a wake-up over a pipe (back-pressure) under random interleavings', () => {
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        const { got } = interleave('pipe', seed, 60);
+        expect(got).toEqual(Array.from({ length: 60 }, (_, i) => i));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('never loses a wake-up over VALE (drops when full, in order otherwise)', () => {
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        const { got, dropped } = interleave('vale', seed, 60);
+        expect(got.length + dropped).toBe(60);
+        expect([...got].sort((x, y) => x - y)).toEqual(got);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('interrupts only when appl_need_kick is set', () => {
+    const [pa, pb] = createPipe('irq', { slots: 16 });
+    const q: (() => void)[] = [];
+    const a = inlineGuest(pa, q);
+    const b = inlineGuest(pb, q);
+    b.rx.atok.applNeedKick = 0;
+    a.send(frame(pb.mac, pa.mac, 1));
+    expect(b.irqs).toEqual([]);
+    b.rx.atok.applNeedKick = 1;
+    a.send(frame(pb.mac, pa.mac, 2));
+    expect(b.irqs).toEqual([1]);
+    // The guest's rxsync with packets pending leaves interrupts off.
+    b.rx.rxsync();
+    expect(b.rx.atok.applNeedKick).toBe(0);
+    a.send(frame(pb.mac, pa.mac, 3));
+    expect(b.irqs).toEqual([1]);
+  });
+
+  it('sets kern_need_kick when the host sleeps, and the guest then kicks', () => {
+    const [pa, pb] = createPipe('kk', { slots: 16 });
+    const q: (() => void)[] = [];
+    const a = inlineGuest(pa, q);
+    inlineGuest(pb, q);
+    expect(a.tx.ktoa.kernNeedKick).toBe(1);
+    a.send(frame(pb.mac, pa.mac, 1));
+    expect(a.tx.kicks).toBe(1);
+    expect(a.tx.ktoa.kernNeedKick).toBe(1);
+    // A host that is busy (kicks off) is not kicked.
+    a.tx.ktoa.kernNeedKick = 0;
+    a.tx.put(frame(pb.mac, pa.mac, 2));
+    a.tx.txsync();
+    expect(a.tx.kicks).toBe(1);
+  });
+
+  it('refuses a second kloop on a port and a CSB window that does not fit', () => {
+    const [pa] = createPipe('two', { slots: 8 });
+    const k = new SyncKloop(pa, makeCsb(), () => {}, 'inline');
+    k.start();
+    expect(() => new SyncKloop(pa, makeCsb(), () => {}, 'inline').start()).toThrow(HostError);
+    expect(() => k.start()).toThrow(HostError);
+    k.stop();
+    expect(
+      () =>
+        new SyncKloop(pa, { csb: new SharedArrayBuffer(64), ghOffset: 0, hgOffset: 32 }, () => {}, 'inline'),
+    ).toThrow(HostError);
+    expect(
+      () =>
+        new SyncKloop(
+          pa,
+          { csb: new SharedArrayBuffer(8192), ghOffset: 4, hgOffset: 4096 },
+          () => {},
+          'inline',
+        ),
+    ).toThrow(HostError);
+  });
+});
+
+/** Sender and receiver as async loops in this thread, sleeping on interrupts when armed. */
+async function stress(
+  mode: KloopMode,
+  total: number,
+): Promise<{ got: number; lost: number; rescues: number }> {
+  const [pa, pb] = createPipe('st', { slots: 64 });
+  const waiters: (() => void)[] = [];
+  const pending = [false, false];
+  const onIrq = (side: number) => (): void => {
+    pending[side] = true;
+    waiters[side]?.();
+  };
+  const csbA = makeCsb();
+  const csbB = makeCsb();
+  const ka = new SyncKloop(pa, csbA, onIrq(0), mode, { spinUs: 5 });
+  const kb = new SyncKloop(pb, csbB, onIrq(1), mode, { spinUs: 5 });
+  ka.start();
+  kb.start();
+  await ka.ready();
+  await kb.ready();
+  const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csbA, 0, true, (r) =>
+    ka.kick(r),
+  );
+  const rx = new GuestRing(pb.region, ringsFromIf(pb.region, pb.nifpOffset).rx[0]!, csbB, 1, false, (r) =>
+    kb.kick(r),
+  );
+  tx.syncFromCsb();
+  rx.syncFromCsb();
+  let lost = 0;
+  const sleep = (side: number): Promise<void> =>
+    new Promise((resolve) => {
+      if (pending[side]) {
+        pending[side] = false;
+        resolve();
+        return;
+      }
+      const t = setTimeout(() => {
+        lost++;
+        resolve();
+      }, 2000);
+      waiters[side] = () => {
+        clearTimeout(t);
+        pending[side] = false;
+        resolve();
+      };
+    });
+  const f = frame(pb.mac, pa.mac, 0);
+  const send = async (): Promise<void> => {
+    let sent = 0;
+    while (sent < total && lost === 0) {
+      tx.txsync();
+      const n = Math.min(tx.space(), total - sent, 1 + (sent % 37));
+      for (let i = 0; i < n; i++) {
+        new DataView(f.buffer).setUint32(14, sent++);
+        tx.put(f);
+      }
+      tx.txsync();
+      if (tx.atok.applNeedKick === 1) await sleep(0);
+      else if (sent % 512 < n) await new Promise((r) => setImmediate(r));
+    }
+  };
+  let got = 0;
+  let inOrder = true;
+  const recv = async (): Promise<void> => {
+    while (got < total && lost === 0) {
+      rx.rxsync();
+      for (let p = rx.take(); p !== null; p = rx.take()) if (seqOf(p.data) !== got++) inOrder = false;
+      rx.rxsync();
+      if (got === total) break;
+      if (rx.atok.applNeedKick === 1) await sleep(1);
+      else await new Promise((r) => setImmediate(r));
+    }
+  };
+  await Promise.all([send(), recv()]);
+  const rescues = ka.rescues + kb.rescues;
+  ka.stop();
+  kb.stop();
+  expect(inOrder).toBe(true);
+  return { got, lost, rescues };
+}
+
+describe('notification suppression, worker', () => {
+  it('moves 20000 frames with interrupts and kicks only, no lost wake-up', async () => {
+    const r = await stress('worker', 20000);
+    expect(r).toEqual({ got: 20000, lost: 0, rescues: 0 });
+  }, 60_000);
+
+  it('the same loop inline', async () => {
+    const r = await stress('inline', 20000);
+    expect(r).toEqual({ got: 20000, lost: 0, rescues: 0 });
+  });
+});
