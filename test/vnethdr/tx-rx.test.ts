@@ -17,6 +17,7 @@ import {
   applyRxHdr,
   buildTxHdr,
   buildTxHdrMbuf,
+  decodeVnetHdr,
   encodeVnetHdr,
   rxErrorOffset,
   validateTapWrite,
@@ -266,6 +267,43 @@ describe('applyRxHdr (virtio_net_hdr_to_skb on receive)', () => {
             expect(pm.csumStart + pm.csumOffset + 2).toBeLessThanOrEqual(len);
           }
           if (e === null && pm.gsoType !== 0) expect(pm.gsoSize).toBeGreaterThan(0);
+        },
+      ),
+    );
+  });
+});
+
+describe('transmit → wire → receive', () => {
+  it('a header built for transmit, encoded and decoded, gives the receiver the same offload metadata', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          v6: fc.boolean(),
+          proto: fc.constantFrom('tcp' as const, 'udp' as const),
+          vlans: fc.array(fc.nat(4095), { maxLength: 2 }),
+          tcpOpts: fc.constantFrom(0, 12),
+          payload: fc.integer({ min: 1, max: 6000 }),
+        }),
+        fc.integer({ min: 64, max: 1500 }),
+        fc.constantFrom(10, 12),
+        (s, mss, size) => {
+          const f = buildFrame(s);
+          const type = s.proto === 'udp' ? META_GSO_UDP_L4 : s.v6 ? META_GSO_TCPV6 : META_GSO_TCPV4;
+          const tx = meta(META_F_NEEDS_CSUM, type, mss);
+          expect(build(tx, f)).toBeNull();
+          const wire = new Uint8Array(size);
+          encodeVnetHdr(out, wire, 0, size);
+          const got = new VnetHdr();
+          expect(decodeVnetHdr(wire, 0, size, got)).toBeNull();
+          const rx = new PacketMeta();
+          expect(applyRxHdr(got, f.bytes.length, rx)).toBeNull();
+          const gso = s.payload > mss;
+          expect([rx.flags, rx.csumStart, rx.csumOffset]).toEqual([
+            META_F_NEEDS_CSUM,
+            f.l4,
+            s.proto === 'udp' ? 6 : 16,
+          ]);
+          expect([rx.gsoType, rx.gsoSize, rx.hdrLen]).toEqual(gso ? [type, mss, f.hdrEnd] : [0, 0, 0]);
         },
       ),
     );
