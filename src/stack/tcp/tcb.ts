@@ -153,6 +153,8 @@ export class Tcb {
   ackPending = 0;
   /** Zero-window probing in progress (the rtx timer is the persist timer). */
   persist = false;
+  /** Set by the persist timer: send a window-limited small segment despite SWS avoidance. */
+  private forceSend = false;
   // Keepalive (SO_KEEPALIVE with TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT).
   keepAlive = false;
   keepIdle = 7200000;
@@ -539,6 +541,7 @@ export class Tcb {
     const flight = snd.flightSize;
     const opts = seg.opts;
     let sacked = 0;
+    let writable = false;
     if (seqGt(ack, snd.una)) {
       const acked = snd.ack(ack);
       this.retries = 0;
@@ -554,7 +557,7 @@ export class Tcb {
       } else {
         this.rtxTimer.arm(this.rto.rto);
       }
-      if (this.user !== null && snd.space > 0 && acked > 0) this.user.onWritable();
+      writable = acked > 0;
     } else if (this.sackOk) {
       sacked = this.takeSack(seg);
     }
@@ -583,6 +586,8 @@ export class Tcb {
       }
     }
     if (isDup) this.onDupAck(now);
+    // Only now, with SND.WND current, may the socket refill the send buffer (which sends).
+    if (writable && this.user !== null && snd.space > 0) this.user.onWritable();
     // Our FIN acknowledged?
     if (this.finSent && seqGt(snd.una, this.finSeq)) {
       switch (this.state) {
@@ -764,15 +769,21 @@ export class Tcb {
           if (hs >= 0) len = Math.min(len, hs);
         }
         if (len <= 0) {
-          if (this.sndWnd === 0 && snd.flightSize === 0) this.startPersist();
+          // Window-limited with nothing in flight: only the persist timer can get us going again.
+          if (snd.flightSize === 0) this.startPersist();
           break;
         }
-        // New data only: sender SWS avoidance (RFC 9293 §3.8.6.2.1), then Nagle (RFC 896) unless
-        // TCP_NODELAY. A resent segment goes out at whatever size the holes leave.
-        if (!seqLt(nxt, snd.max) && len < mp) {
-          if (len < avail && len < this.maxSndWnd >> 1) break;
+        // New data only: sender SWS avoidance (RFC 9293 §3.8.6.2.1; the persist timer is its
+        // override), then Nagle (RFC 896) unless TCP_NODELAY. A resent segment goes out at
+        // whatever size the holes leave.
+        if (!seqLt(nxt, snd.max) && len < mp && !this.forceSend) {
+          if (len < avail && len < this.maxSndWnd >> 1) {
+            if (snd.flightSize === 0) this.startPersist();
+            break;
+          }
           if (!this.noDelay && snd.flightSize > 0 && !this.finQueued) break;
         }
+        this.forceSend = false;
         const end = seqAdd(nxt, len);
         const fin = this.finQueued && end === snd.end && this.canSendFin();
         if (!this.transmit(nxt, len, fin)) break;
@@ -958,18 +969,31 @@ export class Tcb {
     }
     const snd = this.snd;
     if (this.persist) {
-      // Zero-window probe (tcp_probe_timer): an old-sequence ACK makes the peer report its window.
-      if (this.sndWnd > 0 || snd.unsent === 0) {
-        this.persist = false;
+      this.persist = false;
+      if (snd.unsent === 0) return;
+      if (this.sndWnd > 0) {
+        // A small window: the SWS override sends what fits.
+        this.forceSend = true;
         this.output();
+        this.forceSend = false;
         return;
       }
+      // Zero-window probe (tcp_probe_timer): an old-sequence ACK makes the peer report its window.
+      this.persist = true;
       this.rto.backoff();
       this.sendAck();
       this.rtxTimer.arm(this.rto.rto);
       return;
     }
     if (snd.flightSize === 0) return;
+    if (this.sndWnd === 0) {
+      // The peer shut its window under data in flight: the retransmission is a window probe, not a
+      // congestion signal, and a live peer must not time out (tcp_retransmit_timer's special case).
+      this.rto.backoff();
+      this.retransmit(snd.una, Math.min(this.maxPayload, snd.length));
+      this.rtxTimer.arm(this.rto.rto);
+      return;
+    }
     if (++this.retries > this.maxRetries) {
       this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
       return;
