@@ -63,7 +63,7 @@ export class GroOutput {
       hh.set(this.hdrs);
       this.hdrs = hh;
     }
-    this.data.set(src.subarray(off, off + len), start);
+    this.data.set(off === 0 && len === src.length ? src : src.subarray(off, off + len), start);
     const k = this.count * 6;
     this.hdrs[k] = h.flags;
     this.hdrs[k + 1] = h.gsoType;
@@ -122,8 +122,6 @@ class Flow {
   v6 = false;
   mss = 0;
   nextSeq = 0;
-  /** Age for MAX_FLOWS eviction. */
-  born = 0;
 }
 
 function be16(b: Uint8Array, o: number): number {
@@ -169,7 +167,6 @@ export class GroEngine {
   private readonly free: Flow[] = [];
   private readonly seg: Seg = { nh: 0, th: 0, thlen: 0, v6: false, payload: 0, flags: 0 };
   private readonly hdr: GsoHeader = { ...PLAIN };
-  private clock = 0;
 
   /** Receives one frame; frames that leave GRO now are appended to `out`. Never throws. */
   receive(f: Uint8Array, out: GroOutput): void {
@@ -301,11 +298,8 @@ export class GroEngine {
   }
 
   private hold(f: Uint8Array, s: Seg, out: GroOutput): void {
-    if (this.flows.length >= MAX_FLOWS) {
-      let oldest = this.flows[0]!;
-      for (const x of this.flows) if (x.born < oldest.born) oldest = x;
-      this.complete(oldest, out);
-    }
+    // The list is in arrival order, so the oldest held packet is the first.
+    if (this.flows.length >= MAX_FLOWS) this.complete(this.flows[0]!, out);
     const fl = this.free.pop() ?? new Flow();
     fl.buf.set(f, 0);
     fl.len = f.length;
@@ -316,13 +310,15 @@ export class GroEngine {
     fl.v6 = s.v6;
     fl.mss = s.payload;
     fl.nextSeq = (be32(f, s.th + 4) + s.payload) >>> 0;
-    fl.born = this.clock++;
     this.flows.push(fl);
   }
 
   /** napi_gro_complete → inet/ipv6_gro_complete → tcp_gro_complete, then the TAP header. */
   private complete(fl: Flow, out: GroOutput): void {
-    this.flows.splice(this.flows.indexOf(fl), 1);
+    const flows = this.flows;
+    let k = flows.indexOf(fl);
+    for (; k + 1 < flows.length; k++) flows[k] = flows[k + 1]!;
+    flows.pop();
     this.free.push(fl);
     const b = fl.buf;
     if (fl.count === 1) {

@@ -73,14 +73,18 @@ function add16(a: number, b: number): number {
 }
 
 /** Result of the write-time checks: whether the kernel keeps the frame as GSO (SKB_GSO_DODGY). */
-interface WriteVerdict {
+export interface WriteVerdict {
   gso: boolean;
   needsCsum: boolean;
 }
 
+const verdict: WriteVerdict = { gso: false, needsCsum: false };
+const NO_OPTIONS: SegmentOptions = {};
+
 /**
  * The checks tun_get_user, tun_vnet_hdr_get and virtio_net_hdr_to_skb (6.18) make on a TAP write;
- * throws the EINVAL cases. `len` is the frame length (without the virtio-net header).
+ * throws the EINVAL cases. `len` is the frame length (without the virtio-net header). The result
+ * object is reused by the next call.
  */
 export function checkTapWrite(h: GsoHeader, len: number, vnetHdrSz = 12): WriteVerdict {
   const needsCsum = (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
@@ -125,7 +129,9 @@ export function checkTapWrite(h: GsoHeader, len: number, vnetHdrSz = 12): WriteV
     pOff = nhMin + thlen;
     if (pOff > len) fail('GSO_HEADERS_TRUNCATED', `frame of ${len} bytes shorter than ${pOff}`, len);
   }
-  if (h.gsoType === VIRTIO_NET_HDR_GSO_NONE) return { gso: false, needsCsum };
+  verdict.needsCsum = needsCsum;
+  verdict.gso = false;
+  if (h.gsoType === VIRTIO_NET_HDR_GSO_NONE) return verdict;
 
   let nhOff = pOff;
   if (base === VIRTIO_NET_HDR_GSO_UDP) nhOff -= thlen;
@@ -137,7 +143,8 @@ export function checkTapWrite(h: GsoHeader, len: number, vnetHdrSz = 12): WriteV
     if (h.gsoType !== base) fail('USO_ECN', 'UDP_L4 with the ECN bit');
   } else if (needsCsum && h.csumOffset !== 16) fail('TCP_BAD_CSUM_OFFSET', `TCP csum_offset ${h.csumOffset}`);
   if (h.gsoSize === GSO_BY_FRAGS) fail('GSO_BY_FRAGS', 'gso_size 0xFFFF');
-  return { gso: len - nhOff > h.gsoSize, needsCsum };
+  verdict.gso = len - nhOff > h.gsoSize;
+  return verdict;
 }
 
 /** Where the kernel's GSO code finds the headers (skb_network_protocol, ipv6_gso_pull_exthdrs). */
@@ -229,7 +236,7 @@ export function gsoSegment(
   h: GsoHeader,
   frame: Uint8Array,
   out: SegmentList,
-  opts: SegmentOptions = {},
+  opts: SegmentOptions = NO_OPTIONS,
 ): number {
   const len = frame.length;
   const w = checkTapWrite(h, len, opts.vnetHdrSz ?? 12);
