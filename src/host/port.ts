@@ -114,6 +114,11 @@ export abstract class PortDatapath {
     Atomics.add(this.state, this.ctl + PC.DROPS + reason, 1);
   }
 
+  /** One drop counter (reason index from DROP), without allocating. */
+  dropped(reason: number): number {
+    return Atomics.load(this.state, this.ctl + PC.DROPS + reason);
+  }
+
   /** Drop counters by reason (snapshot). */
   drops(): Record<DropReason, number> {
     const out = {} as Record<DropReason, number>;
