@@ -31,6 +31,15 @@ export class LossyNetIf implements NetIf {
   get offloads() {
     return this.inner.offloads;
   }
+  /** Probabilities for duplication, reordering (hold one frame back) and a flipped byte. */
+  dupRate = 0;
+  reorderRate = 0;
+  corruptRate = 0;
+  rnd: () => number = Math.random;
+  duplicated = 0;
+  reordered = 0;
+  corrupted = 0;
+  held: Mbuf | null = null;
   transmit(m: Mbuf, more?: boolean) {
     const i = this.sent++;
     if (
@@ -41,7 +50,40 @@ export class LossyNetIf implements NetIf {
       m.free();
       return 'ok' as const;
     }
-    return this.inner.transmit(m, more);
+    if (i > 3 && this.corruptRate > 0 && this.rnd() < this.corruptRate) {
+      const at = 14 + Math.floor(this.rnd() * (m.length - 14));
+      m.setU8(at, m.getU8(at) ^ 0x5a);
+      this.corrupted++;
+    }
+    if (i > 3 && this.dupRate > 0 && this.rnd() < this.dupRate) {
+      const copy = m.pool.alloc();
+      if (copy !== null) {
+        const tmp = new Uint8Array(m.length);
+        m.copyTo(tmp);
+        copy.append(tmp);
+        this.duplicated++;
+        this.inner.transmit(copy, true);
+      }
+    }
+    if (i > 3 && this.held === null && this.reorderRate > 0 && this.rnd() < this.reorderRate) {
+      this.held = m;
+      this.reordered++;
+      return 'ok' as const;
+    }
+    const r = this.inner.transmit(m, this.held !== null || more);
+    if (this.held !== null) {
+      const h = this.held;
+      this.held = null;
+      this.inner.transmit(h, more);
+    }
+    return r;
+  }
+  /** Releases a held-back frame (when the sender went quiet). */
+  flush(): void {
+    if (this.held === null) return;
+    const h = this.held;
+    this.held = null;
+    this.inner.transmit(h, false);
   }
   poll(budget: number, deliver: DeliverFn): number {
     return this.inner.poll(budget, deliver);
@@ -99,6 +141,11 @@ export async function runUntil(
     if (cond()) return clock.now() - start;
     // Time moves only while the wire is idle, so processing never looks like delay.
     if (busy()) continue;
+    if (p.la.held !== null || p.lb.held !== null) {
+      p.la.flush();
+      p.lb.flush();
+      continue;
+    }
     if (clock.now() - start > limitMs) throw new Error(`condition not met after ${limitMs} virtual ms`);
     const d = clock.timers.nextDeadline();
     clock.advance(d === Infinity ? step : Math.min(step, Math.max(0, d - clock.now())));

@@ -61,4 +61,40 @@ describe('TCP under loss (drop every Nth frame)', () => {
     await transfer(p, randomBytesSeeded(1 << 20, 3), randomBytesSeeded(1 << 19, 4));
     expect(p.a.tcp.counters.sackRecovery + p.b.tcp.counters.sackRecovery).toBeGreaterThan(0);
   });
+
+  for (const [name, seed, loss, dup, reorder, corrupt, size] of [
+    ['1 % loss', 1, 0.01, 0, 0, 0, 1 << 20],
+    ['20 % loss', 2, 0.2, 0, 0, 0, 1 << 17],
+    ['duplication 5 %', 3, 0, 0.05, 0, 0, 1 << 20],
+    ['reordering 5 %', 4, 0, 0, 0.05, 0, 1 << 20],
+    ['corruption 2 %', 5, 0, 0, 0, 0.02, 1 << 19],
+    ['everything at once', 6, 0.03, 0.03, 0.03, 0.01, 1 << 19],
+  ] as const) {
+    it(`impairment: ${name}`, async () => {
+      const p = makePair();
+      let x = seed * 7919;
+      const rnd = (): number => {
+        x = (x * 1103515245 + 12345) & 0x7fffffff;
+        return x / 0x80000000;
+      };
+      for (const l of [p.la, p.lb]) {
+        l.rnd = rnd;
+        l.drop = (_m, i) => i > 3 && loss > 0 && rnd() < loss;
+        l.dupRate = dup;
+        l.reorderRate = reorder;
+        l.corruptRate = corrupt;
+      }
+      await transfer(p, randomBytesSeeded(size, seed), randomBytesSeeded(size >> 1, seed + 100));
+      if (corrupt > 0) {
+        const bad =
+          p.a.tcp.counters.csumErrors +
+          p.b.tcp.counters.csumErrors +
+          p.a.counters.ipInHdrErrors +
+          p.b.counters.ipInHdrErrors;
+        expect(bad).toBeGreaterThan(0);
+      }
+      if (dup > 0) expect(p.la.duplicated + p.lb.duplicated).toBeGreaterThan(0);
+      if (reorder > 0) expect(p.la.reordered + p.lb.reordered).toBeGreaterThan(0);
+    });
+  }
 });
