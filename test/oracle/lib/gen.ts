@@ -166,15 +166,26 @@ function ipOptions(r: () => number): Uint8Array | undefined {
 }
 
 function extHeaders(r: () => number): [number, number][] {
-  const k = Math.floor(r() * 4);
+  const k = Math.floor(r() * 7);
   if (k === 0) return [];
   if (k === 1) return [[0, 8]];
-  if (k === 2)
-    return [
-      [0, 16],
-      [60, 8],
-    ];
+  if (k === 2) return [[0, 16], [60, 8]]; // prettier-ignore
+  if (k === 3) return [[43, 24]]; // routing header: walked over, never parsed
+  if (k === 4) return [[44, 8]]; // Fragment header: no GSO handler, dropped
+  if (k === 5) return [[0, 8], [43, 16], [60, 8]]; // prettier-ignore
   return [[60, 24]];
+}
+
+/** Sometimes break the IP length field: GSO takes lengths from the frame, not from it. */
+function breakIpLength(r: () => number, b: Built, v6: boolean): void {
+  if (r() >= 0.08) return;
+  const v = new DataView(b.frame.buffer);
+  const at = b.nh + (v6 ? 4 : 2);
+  v.setUint16(at, Math.floor(r() * 65536));
+  if (!v6) {
+    v.setUint16(b.nh + 10, 0);
+    v.setUint16(b.nh + 10, ~csumPartial(b.frame, b.nh, b.th - b.nh) & 0xffff);
+  }
 }
 
 function vlans(r: () => number): number[] {
@@ -233,6 +244,7 @@ function tcpCase(r: () => number, v6: boolean, i: number): GenCase {
   if (!needs) spec.check = Math.floor(r() * 65536);
   else if (kind < 0.15) spec.check = Math.floor(r() * 65536); // §7: a non-pseudo value is carried along
   const b = buildFrame(spec, r);
+  breakIpLength(r, b, v6);
   const ecn = r() < 0.3 ? 0x80 : 0;
   const type = (v6 ? 4 : 1) | ecn;
   return {
@@ -257,6 +269,7 @@ function usoCase(r: () => number, v6: boolean, i: number): GenCase {
   if (r() < 0.1) spec.udpLen = Math.floor(r() * 65536);
   if (r() < 0.1) spec.check = Math.floor(r() * 65536);
   const b = buildFrame(spec, r);
+  breakIpLength(r, b, v6);
   return {
     name: `uso${v6 ? 6 : 4} mss=${mss} len=${b.frame.length}`,
     hdr: hdr(1, 5, b.th + 8, mss, b.th, 6),
