@@ -8,6 +8,7 @@ import { impairRx, holdRemaining, type ImpairClock } from './impair.ts';
 import { KR, KRING_WORDS, Kring } from './kring.ts';
 import { IMP, PC, PC_WORDS } from './port-layout.ts';
 import { RegionView, type RegionShared, type RingsShared } from './region-view.ts';
+import type { TapFdShared } from './tap/index.ts';
 
 /** NM_BDG_MFS_DEFAULT. */
 export const MFS_DEFAULT = 1514;
@@ -178,7 +179,14 @@ export interface ValeShared {
   port: number;
 }
 
-export type PortShared = PipeShared | ValeShared;
+/** A TAP port (tap-port.ts): its own words start at `tapCtl`; the fd is valid in every thread. */
+export interface TapShared extends PortSharedBase {
+  kind: 'tap';
+  tapCtl: number;
+  tap: TapFdShared;
+}
+
+export type PortShared = PipeShared | ValeShared | TapShared;
 
 let macCounter = 0;
 /** A locally administered unicast MAC (02:…), distinct per port created in this process. */
