@@ -1,2 +1,10 @@
-export { LinuxTap, TUN_F, TUN_OFFLOAD_ALL, type TapOpenOptions } from './linux-tap.ts';
+export {
+  LinuxTap,
+  TAP_ERRNO,
+  TAP_POLL,
+  type TapFdShared,
+  TUN_F,
+  TUN_OFFLOAD_ALL,
+  type TapOpenOptions,
+} from './linux-tap.ts';
 export { TapError, type TapErrorCode } from './errors.ts';

@@ -12,6 +12,7 @@ const EAGAIN = 11;
 const EINTR = 4;
 const EINVAL = 22;
 const POLLIN = 0x1;
+const POLLOUT = 0x4;
 
 // uapi/linux/if_tun.h (x86-64 values)
 const TUNSETIFF = 0x400454ca;
@@ -77,10 +78,25 @@ export interface TapOpenOptions {
   nonBlocking?: boolean;
 }
 
+/** poll() event bits, for LinuxTap.poll. */
+export const TAP_POLL = { IN: POLLIN, OUT: POLLOUT } as const;
+
+/** errno values LinuxTap.recv/send return negated (asm-generic/errno-base.h). */
+export const TAP_ERRNO = { EAGAIN, EINVAL } as const;
+
+/** What another thread of this process needs to use an open tap (file descriptors are per process). */
+export interface TapFdShared {
+  name: string;
+  fd: number;
+  vnetHdrLen: number;
+  offloads: number;
+}
+
 /** An open TAP file descriptor. Reads and writes move whole `vnet header + frame` units. */
 export class LinuxTap {
   private closed = false;
   private readonly pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
+  private readonly pollDv: DataView;
 
   private constructor(
     readonly name: string,
@@ -88,10 +104,26 @@ export class LinuxTap {
     readonly vnetHdrLen: number,
     readonly offloads: number,
     private readonly c: Libc,
+    /** false for a descriptor borrowed from another thread (fromFd): close() leaves it open. */
+    private readonly owned = true,
   ) {
-    const dv = new DataView(this.pollfd.buffer);
-    dv.setInt32(0, fd, true);
-    dv.setInt16(4, POLLIN, true);
+    this.pollDv = new DataView(this.pollfd.buffer);
+    this.pollDv.setInt32(0, fd, true);
+    this.pollDv.setInt16(4, POLLIN, true);
+  }
+
+  /**
+   * The same open tap seen from another thread of this process (a kloop worker): no new open, no
+   * ioctl; close() on it does not close the descriptor, its owner does.
+   */
+  static fromFd(s: TapFdShared): LinuxTap {
+    if (!Number.isInteger(s.fd) || s.fd < 0) throw new TapError('BAD_FD', `tap: bad descriptor ${s.fd}`);
+    return new LinuxTap(s.name, s.fd, s.vnetHdrLen, s.offloads, loadLibc(), false);
+  }
+
+  /** The structured-cloneable description fromFd() takes. */
+  shared(): TapFdShared {
+    return { name: this.name, fd: this.fd, vnetHdrLen: this.vnetHdrLen, offloads: this.offloads };
   }
 
   /**
@@ -148,7 +180,7 @@ export class LinuxTap {
    */
   read(buf: Uint8Array, off: number, len: number): number {
     this.assertOpen();
-    const view = off === 0 && len === buf.length ? buf : buf.subarray(off, off + len);
+    const view = this.window(buf, off, len);
     for (;;) {
       const n = this.c.read(this.fd, view, len);
       if (n >= 0) return n;
@@ -165,7 +197,7 @@ export class LinuxTap {
    */
   write(buf: Uint8Array, off: number, len: number): boolean {
     this.assertOpen();
-    const view = off === 0 && len === buf.length ? buf : buf.subarray(off, off + len);
+    const view = this.window(buf, off, len);
     for (;;) {
       const n = this.c.write(this.fd, view, len);
       if (n >= 0) return true;
@@ -178,17 +210,56 @@ export class LinuxTap {
     }
   }
 
+  /**
+   * Datapath read: one `vnet header + frame` into buf[0, len), its length, or −errno (−EAGAIN when
+   * nothing is waiting). Never throws and allocates nothing, for loops that count failures.
+   */
+  recv(buf: Uint8Array, len: number): number {
+    if (this.closed || len > buf.length) return -EINVAL;
+    for (;;) {
+      const n = this.c.read(this.fd, buf, len);
+      if (n >= 0) return n;
+      const e = this.c.errno();
+      if (e !== EINTR) return -e;
+    }
+  }
+
+  /** Datapath write of buf[0, len): len, or −errno (−EINVAL: Linux refused the header). Never throws. */
+  send(buf: Uint8Array, len: number): number {
+    if (this.closed || len > buf.length) return -EINVAL;
+    for (;;) {
+      const n = this.c.write(this.fd, buf, len);
+      if (n >= 0) return n;
+      const e = this.c.errno();
+      if (e !== EINTR) return -e;
+    }
+  }
+
   /** Waits up to `timeoutMs` (blocking this thread: use it in the worker serving the port). */
   waitReadable(timeoutMs: number): boolean {
+    return (this.poll(POLLIN, timeoutMs) & POLLIN) !== 0;
+  }
+
+  /** poll(2) for `events` (TAP_POLL bits) up to `timeoutMs`; returns revents (0 on timeout). Blocks. */
+  poll(events: number, timeoutMs: number): number {
     this.assertOpen();
+    this.pollDv.setInt16(4, events, true);
+    this.pollDv.setInt16(6, 0, true);
     const n = this.c.poll(this.pollfd, 1, timeoutMs);
-    return n > 0 && (this.pollfd[6]! & POLLIN) !== 0;
+    return n > 0 ? this.pollDv.getUint16(6, true) : 0;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.c.close(this.fd);
+    if (this.owned) this.c.close(this.fd);
+  }
+
+  /** buf[off, off+len) for libc; at offset 0 the buffer itself (the kernel touches only len bytes). */
+  private window(buf: Uint8Array, off: number, len: number): Uint8Array {
+    if (!(off >= 0 && len >= 0 && off + len <= buf.length))
+      throw new TapError('IO_ERROR', `tap: range [${off}, ${off + len}) outside a ${buf.length}-byte buffer`);
+    return off === 0 ? buf : buf.subarray(off, off + len);
   }
 
   private assertOpen(): void {
