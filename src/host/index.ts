@@ -33,3 +33,17 @@ export { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
 export { KloopCore, RX_DRY_CYCLES_MAX } from './kloop-core.ts';
 export { type CsbWindow, KC, KLOOP_WAIT_MS, type KloopMode, type KloopOptions, SyncKloop } from './kloop.ts';
 export { openDatapath } from './open-port.ts';
+export {
+  TAP_DEFAULT_SLOTS,
+  TAP_READ_MIN,
+  TAP_VNET_HDR_LEN,
+  TapDatapath,
+  type TapIo,
+  TapPort,
+  type TapPortOptions,
+  type TapShared,
+  type TapStats,
+  type TapWake,
+  openTapDatapath,
+  openTapPort,
+} from './tap-port.ts';

@@ -1,0 +1,495 @@
+// A netmap port whose other side is a Linux TAP interface (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
+// 12-byte header, TUNSETOFFLOAD CSUM|TSO4|TSO6|TSO_ECN|USO4|USO6): what QEMU's tap backend is to
+// a virtio-net NIC, with netmap rings in place of the virtqueues. TX ring → one write() per packet;
+// tap → RX ring, one read() per frame, GSO super-frames spread over NS_MOREFRAG slots with the
+// vnet header in front of the first one (as VALE delivers to a 12-byte-header port).
+//
+// Threads: txsync/rxsync run wherever the kloop runs (inline: the guest's thread; worker: the
+// kloop worker) and use the fd non-blocking, so nothing ever blocks an event loop. A sleeping
+// kloop learns that frames wait in the tap (or that a full tap queue has room again) from a
+// readiness source armed by the datapath when it ran dry:
+// - 'thread' (default): a small worker blocked in poll(2) on the fd (tap-port-waiter.mjs). It only
+//   rings the port's doorbell; reading stays in rxsync, so there is one reader and frame order is
+//   the tap's. Latency: one futex wake (tens of µs).
+// - 'timer': a 1 ms setTimeout in the port owner's thread that polls the fd with a zero timeout.
+//   Single-threaded, but an idle port answers up to ~1 ms late (Node timers are ms-grained).
+
+import { Worker } from 'node:worker_threads';
+import { NETMAP_MAX_FRAGS, NS_MOREFRAG } from '../netmap/constants.ts';
+import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
+import { HostError } from './errors.ts';
+import { KR } from './kring.ts';
+import { DROP, PC } from './port-layout.ts';
+import {
+  type NetmapPort,
+  PortDatapath,
+  type TapShared,
+  makeMac,
+  portWords,
+  storeVnetHdrLen,
+} from './port.ts';
+import { RegionView, type RegionShared, type RingsShared, regionShared, ringsShared } from './region-view.ts';
+import { smallRegion } from './pipe.ts';
+import { LinuxTap, TAP_ERRNO, TAP_POLL } from './tap/index.ts';
+
+export type { TapShared } from './port.ts';
+
+/** The only vnet header length a TAP port has (virtio_net_hdr_v1: TUNSETVNETHDRSZ 12). */
+export const TAP_VNET_HDR_LEN = 12;
+/** Smallest read buffer that holds any frame the kernel hands over (gso_max_size 65 536 + headers). */
+export const TAP_READ_MIN = 65_601;
+/** Default slots per ring: room for ~30 maximal super-frames of 33 buffers of 2 KiB. */
+export const TAP_DEFAULT_SLOTS = 1024;
+const ETH_HLEN = 14;
+
+/** Words after the krings: readiness handshake and TAP-specific counters (Int32, Atomics). */
+export const TW = {
+  /** Bits the readiness source watches: 1 = RX ran dry (wait for POLLIN), 2 = TX got EAGAIN. */
+  WANT: 0,
+  /** The readiness thread is told to leave (1) and says it has (STOPPED = 1). */
+  STOP: 1,
+  STOPPED: 2,
+  /** The kernel refused a written header (EINVAL from tun_get_user / virtio_net_hdr_to_skb). */
+  REJECTED: 3,
+  /** A read filled the whole buffer: the frame may have been cut. */
+  RX_TRUNCATED: 4,
+  /** A frame needing more than NETMAP_MAX_FRAGS slots, or more than the ring holds. */
+  RX_OVERSIZE: 5,
+  /** A frame shorter than the vnet header plus an Ethernet header. */
+  RX_RUNT: 6,
+  /** Any other read/write errno. */
+  IO_ERRORS: 7,
+  /** Writes the kernel deferred with EAGAIN (back-pressure: retried, not lost). */
+  TX_EAGAIN: 8,
+} as const;
+export const TAP_WORDS = 16;
+export const WANT_RX = 1;
+export const WANT_TX = 2;
+
+/** TAP-specific counters (the generic DROP_REASONS count the same drops by class). */
+export interface TapStats {
+  rejected: number;
+  rxTruncated: number;
+  rxOversize: number;
+  rxRunt: number;
+  ioErrors: number;
+  txEagain: number;
+}
+
+/** The two datapath calls of LinuxTap (recv/send: length or −errno, never throwing). */
+export interface TapIo {
+  recv(buf: Uint8Array, len: number): number;
+  send(buf: Uint8Array, len: number): number;
+}
+
+/** The datapath of a TAP port in one thread: 1 TX ring (krings[0]) and 1 RX ring (krings[1]). */
+export class TapDatapath extends PortDatapath {
+  /** One frame read but not yet delivered (the RX ring had no room): its length, 0 if none. */
+  private staged = 0;
+  private stage: Uint8Array | null = null;
+  /** stage cut in buffer-sized views, made once, so the scatter copy allocates nothing. */
+  private stageViews: Uint8Array[] = [];
+  private gather: Uint8Array | null = null;
+  /** One view per region buffer, made on first use (single-slot writes go out without a copy). */
+  private readonly bufViews: (Uint8Array | undefined)[] = [];
+
+  constructor(
+    region: RegionShared | RegionView,
+    rings: RingsShared,
+    state: SharedArrayBuffer,
+    ctl: number,
+    /** First word of the TW block in `state`. */
+    readonly tapCtl: number,
+    readonly io: TapIo,
+  ) {
+    super(region, rings, state, ctl);
+  }
+
+  /**
+   * TX: each packet [hwcur, rhead) — one slot, or a NS_MOREFRAG chain gathered into one buffer — is
+   * one write(). A refused header is a counted drop; EAGAIN stops here with the packet kept
+   * (hwcur stays on it) and arms the readiness source, which wakes this ring when the tap has room.
+   */
+  txsync(ring: number, _flags: number): void {
+    const tx = this.krings[ring]!;
+    const v = this.view;
+    const bs = v.bufSize;
+    const ofs = this.ringOfs[ring]!;
+    const head = tx.rhead;
+    let k = tx.hwcur;
+    let pkts = 0;
+    let bytes = 0;
+    while (k !== head) {
+      const first = k;
+      let frags = 0;
+      let total = 0;
+      let bad = -1;
+      let open = false;
+      let out: Uint8Array | null = null;
+      for (;;) {
+        const s = v.slot(ofs, k);
+        const len = v.len(s);
+        const idx = v.bufIdx(s);
+        const more = (v.flags(s) & NS_MOREFRAG) !== 0;
+        frags++;
+        k = tx.next(k);
+        if (bad < 0) {
+          if (!v.validBuf(idx)) bad = DROP.BAD_BUF_IDX;
+          else if (len > bs) bad = DROP.BAD_LEN;
+          else if (frags > NETMAP_MAX_FRAGS) bad = DROP.BAD_FRAGS;
+          else if (frags === 1 && len < TAP_VNET_HDR_LEN) bad = DROP.BAD_VNET_HDR;
+          else if (frags === 1 && !more) out = this.bufView(idx);
+          else {
+            // The whole buffer is copied (the gather buffer has a spare one at the end); only
+            // `total` bytes are written, so what follows len is never sent.
+            const g = (this.gather ??= new Uint8Array((NETMAP_MAX_FRAGS + 1) * bs));
+            g.set(this.bufView(idx), total);
+            out = g;
+          }
+        }
+        total += len;
+        if (!more) break;
+        if (k === head) {
+          open = true;
+          break;
+        }
+      }
+      if (open) {
+        // A chain the user has not finished (netmap waits for the rest); a hostile one that never
+        // ends is bounded by the ring: it stays here until head moves.
+        k = first;
+        break;
+      }
+      if (bad >= 0 || out === null) {
+        this.drop(bad >= 0 ? bad : DROP.BAD_LEN);
+        continue;
+      }
+      if (total < TAP_VNET_HDR_LEN + ETH_HLEN) {
+        this.drop(DROP.RUNT);
+        continue;
+      }
+      const r = this.io.send(out, total);
+      if (r === -TAP_ERRNO.EAGAIN) {
+        this.count(TW.TX_EAGAIN);
+        this.arm(WANT_TX);
+        k = first;
+        break;
+      }
+      if (r < 0) {
+        if (r === -TAP_ERRNO.EINVAL) {
+          this.count(TW.REJECTED);
+          this.drop(DROP.BAD_VNET_HDR);
+        } else {
+          this.count(TW.IO_ERRORS);
+          this.drop(DROP.NO_SPACE);
+        }
+        continue;
+      }
+      pkts++;
+      bytes += total - TAP_VNET_HDR_LEN;
+    }
+    if (pkts !== 0) {
+      Atomics.add(tx.state, tx.base + KR.PKTS, pkts);
+      Atomics.add(tx.state, tx.base + KR.BYTES, bytes);
+    }
+    tx.hwcur = k;
+    tx.hwtail = tx.prev(k);
+  }
+
+  /** RX: frames waiting in the tap go into the slots the user returned, then the common rxsync. */
+  override rxsync(ring: number, flags: number): void {
+    this.pull(ring);
+    super.rxsync(ring, flags);
+  }
+
+  /** Nothing to do: rxsync itself refills the returned slots from the tap. */
+  protected rxReturned(_ring: number): void {}
+
+  /**
+   * Reads frames into RX ring `ring` from btail up to the slot before rhead (the user has given
+   * back everything before rhead; rxsync will make it hwcur). Each frame, header included, is
+   * copied verbatim over ceil(len / bufSize) slots, NS_MOREFRAG on all but the last, and the
+   * fragment count in the flags' high byte like VALE. A frame with no room yet stays staged.
+   */
+  private pull(ring: number): void {
+    const rx = this.krings[ring]!;
+    const v = this.view;
+    const u8 = v.u8;
+    const bs = v.bufSize;
+    const ofs = this.ringOfs[ring]!;
+    let stage = this.stage;
+    if (stage === null) {
+      stage = this.stage = new Uint8Array(Math.ceil(TAP_READ_MIN / bs + 1) * bs);
+      for (let o = 0; o < stage.length; o += bs) this.stageViews.push(stage.subarray(o, o + bs));
+    }
+    let pkts = 0;
+    let bytes = 0;
+    rx.lock();
+    let j = rx.btail;
+    const stop = rx.prev(rx.rhead);
+    for (;;) {
+      let n = this.staged;
+      if (n === 0) {
+        n = this.io.recv(stage, stage.length);
+        if (n < 0) {
+          if (n === -TAP_ERRNO.EAGAIN) this.arm(WANT_RX);
+          else this.count(TW.IO_ERRORS);
+          break;
+        }
+        if (n >= stage.length) {
+          this.count(TW.RX_TRUNCATED);
+          this.drop(DROP.NO_SPACE);
+          continue;
+        }
+        if (n < TAP_VNET_HDR_LEN + ETH_HLEN) {
+          this.count(TW.RX_RUNT);
+          this.drop(DROP.RUNT);
+          continue;
+        }
+        // tun_put_user writes the 10 legacy bytes only: num_buffers is whatever the buffer held.
+        stage[10] = 0;
+        stage[11] = 0;
+      }
+      const nd = Math.ceil(n / bs);
+      if (nd > NETMAP_MAX_FRAGS || nd > rx.lim) {
+        this.staged = 0;
+        this.count(TW.RX_OVERSIZE);
+        this.drop(DROP.NO_SPACE);
+        continue;
+      }
+      if (nd > rx.dist(j, stop)) {
+        this.staged = n; // wait for the user to return slots (the next rxsync retries)
+        break;
+      }
+      this.staged = 0;
+      // The buffers come from slots the guest could have rewritten: check them all first.
+      let ok = true;
+      for (let m = 0, i = j; m < nd; m++, i = rx.next(i)) {
+        if (!v.validBuf(v.bufIdx(v.slot(ofs, i)))) ok = false;
+      }
+      if (!ok) {
+        this.drop(DROP.BAD_BUF_IDX);
+        continue;
+      }
+      for (let m = 0; m < nd; m++) {
+        const s = v.slot(ofs, j);
+        const last = m === nd - 1;
+        // Whole views (no per-packet subarray); a short last fragment carries stale stage bytes
+        // past len, inside the slot's own buffer and never counted in len.
+        u8.set(this.stageViews[m]!, v.buf(v.bufIdx(s)));
+        v.setLen(s, last ? n - m * bs : bs);
+        v.setFlags(s, last ? nd << 8 : (nd << 8) | NS_MOREFRAG);
+        j = rx.next(j);
+      }
+      pkts++;
+      bytes += n - TAP_VNET_HDR_LEN;
+    }
+    if (pkts !== 0) {
+      rx.btail = j;
+      Atomics.add(rx.state, rx.base + KR.PKTS, pkts);
+      Atomics.add(rx.state, rx.base + KR.BYTES, bytes);
+    }
+    rx.unlock();
+  }
+
+  /** TAP counters (snapshot). */
+  tapStats(): TapStats {
+    const w = (i: number): number => Atomics.load(this.state, this.tapCtl + i);
+    return {
+      rejected: w(TW.REJECTED),
+      rxTruncated: w(TW.RX_TRUNCATED),
+      rxOversize: w(TW.RX_OVERSIZE),
+      rxRunt: w(TW.RX_RUNT),
+      ioErrors: w(TW.IO_ERRORS),
+      txEagain: w(TW.TX_EAGAIN),
+    };
+  }
+
+  private bufView(idx: number): Uint8Array {
+    let b = this.bufViews[idx];
+    if (b === undefined) {
+      const o = this.view.buf(idx);
+      b = this.bufViews[idx] = this.view.u8.subarray(o, o + this.view.bufSize);
+    }
+    return b;
+  }
+
+  private count(word: number): void {
+    Atomics.add(this.state, this.tapCtl + word, 1);
+  }
+
+  /** Asks the readiness source to watch for `bit` (WANT_RX / WANT_TX). */
+  private arm(bit: number): void {
+    const w = this.tapCtl + TW.WANT;
+    if ((Atomics.or(this.state, w, bit) & bit) === 0) Atomics.notify(this.state, w);
+  }
+}
+
+/** Rebuilds a TAP port's datapath in this thread (the fd is shared by the process's threads). */
+export function openTapDatapath(s: TapShared): TapDatapath {
+  return new TapDatapath(new RegionView(s.region), s.rings, s.state, s.ctl, s.tapCtl, LinuxTap.fromFd(s.tap));
+}
+
+export type TapWake = 'thread' | 'timer';
+
+export interface TapPortOptions {
+  /** Region for the rings; a private one with 4096 buffers of 2 KiB if absent. */
+  region?: NetmapRegion;
+  /** Slots per ring (2..4096), default TAP_DEFAULT_SLOTS. */
+  slots?: number;
+  /** Readiness source (see the top of this file). Default 'thread'. */
+  wake?: TapWake;
+  mac?: Uint8Array;
+}
+
+/** Longest the readiness thread sleeps in poll(2) before looking at STOP again. */
+const WAITER_POLL_MS = 50;
+const TIMER_MS = 1;
+
+/** A TAP interface as a NetmapPort: one TX and one RX ring, vnet header length 12. */
+export class TapPort implements NetmapPort {
+  readonly datapath: TapDatapath;
+  private readonly base: { region: RegionShared; rings: RingsShared; state: SharedArrayBuffer };
+  private waiter: Worker | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    readonly region: NetmapRegion,
+    readonly layout: NetmapPortLayout,
+    readonly tap: LinuxTap,
+    readonly mac: Uint8Array,
+    wake: TapWake,
+  ) {
+    const rs = regionShared(region);
+    const rings = ringsShared(layout);
+    const state = new SharedArrayBuffer((portWords(2) + TAP_WORDS) * 4);
+    this.base = { region: rs, rings, state };
+    const dp = new TapDatapath(rs, rings, state, 0, portWords(2), tap);
+    for (const kr of dp.krings) kr.reset();
+    storeVnetHdrLen(dp.state, 0, TAP_VNET_HDR_LEN, region.bufSize);
+    Atomics.store(dp.state, PC.ACTIVE, 1);
+    // Nothing read yet: the first frame must wake whoever serves the port.
+    Atomics.store(dp.state, dp.tapCtl + TW.WANT, WANT_RX);
+    this.datapath = dp;
+    if (wake === 'thread') this.startWaiter();
+    else this.tick();
+  }
+
+  get nifpOffset(): number {
+    return this.layout.nifpOfs;
+  }
+  get numTxRings(): number {
+    return this.layout.txRings;
+  }
+  get numRxRings(): number {
+    return this.layout.rxRings;
+  }
+  get numTxSlots(): number {
+    return this.layout.txSlots;
+  }
+  get numRxSlots(): number {
+    return this.layout.rxSlots;
+  }
+  get memId(): number {
+    return this.region.memId;
+  }
+  get vnetHdrLen(): number {
+    return this.datapath.vnetHdrLen;
+  }
+  /** The tap was opened with a 12-byte header; NETMAP_REQ_PORT_HDR_SET to anything else fails. */
+  setVnetHdrLen(n: number): boolean {
+    return n === TAP_VNET_HDR_LEN;
+  }
+  shared(): TapShared {
+    return { kind: 'tap', ...this.base, ctl: 0, tapCtl: this.datapath.tapCtl, tap: this.tap.shared() };
+  }
+  tapStats(): TapStats {
+    return this.datapath.tapStats();
+  }
+
+  /**
+   * Stops the readiness source and closes the tap (carrier goes off). Stop any kloop serving the
+   * port first: its thread uses the same descriptor.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const st = this.datapath.state;
+    const t = this.datapath.tapCtl;
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.waiter !== null) {
+      Atomics.store(st, t + TW.STOP, 1);
+      Atomics.notify(st, t + TW.WANT);
+      // Bounded by the waiter's poll timeout; the fd must not be closed (and reused) under it.
+      const deadline = Date.now() + 10 * WAITER_POLL_MS;
+      while (Atomics.load(st, t + TW.STOPPED) === 0 && Date.now() < deadline)
+        Atomics.wait(st, t + TW.STOPPED, 0, WAITER_POLL_MS);
+      void this.waiter.terminate();
+      this.waiter = null;
+    }
+    Atomics.store(st, PC.ACTIVE, 0);
+    this.tap.close();
+  }
+
+  private startWaiter(): void {
+    const dp = this.datapath;
+    this.waiter = new Worker(new URL('./tap-port-waiter.mjs', import.meta.url), {
+      workerData: {
+        state: this.base.state,
+        fd: this.tap.fd,
+        want: dp.tapCtl + TW.WANT,
+        stop: dp.tapCtl + TW.STOP,
+        stopped: dp.tapCtl + TW.STOPPED,
+        pending: PC.PENDING,
+        seq: PC.SEQ,
+        rxBit: 1 << dp.numTx,
+        txBit: 1,
+        pollMs: WAITER_POLL_MS,
+      },
+    });
+    // The port must not keep the process alive by itself.
+    this.waiter.unref();
+  }
+
+  /** 'timer' readiness: look at the fd every millisecond while something is armed. */
+  private readonly tick = (): void => {
+    if (this.closed) return;
+    const dp = this.datapath;
+    const w = dp.tapCtl + TW.WANT;
+    const want = Atomics.load(dp.state, w);
+    if (want !== 0) {
+      const ev = this.tap.poll((want & WANT_RX ? TAP_POLL.IN : 0) | (want & WANT_TX ? TAP_POLL.OUT : 0), 0);
+      if ((want & WANT_RX) !== 0 && (ev & TAP_POLL.IN) !== 0) {
+        Atomics.and(dp.state, w, ~WANT_RX);
+        dp.wake(dp.numTx);
+      }
+      if ((want & WANT_TX) !== 0 && (ev & TAP_POLL.OUT) !== 0) {
+        Atomics.and(dp.state, w, ~WANT_TX);
+        dp.wake(0);
+      }
+    }
+    this.timer = setTimeout(this.tick, TIMER_MS);
+    this.timer.unref();
+  };
+}
+
+/**
+ * Attaches a netmap port to the existing TAP interface `name` (in this network namespace). Throws
+ * TapError (TUN_UNAVAILABLE, NO_SUCH_INTERFACE, NOT_A_TAP, …) when it cannot be opened.
+ */
+export function openTapPort(name: string, opts: TapPortOptions = {}): TapPort {
+  const slots = opts.slots ?? TAP_DEFAULT_SLOTS;
+  if (!Number.isInteger(slots) || slots < 2 || slots > 4096)
+    throw new HostError('HOST_ARG', 'tap port slots must be 2..4096');
+  const region = opts.region ?? smallRegion(Math.max(4096, 2 * slots + 64));
+  const tap = LinuxTap.open(name, { vnetHdrLen: TAP_VNET_HDR_LEN, nonBlocking: true });
+  try {
+    const layout = region.createPort({ name, txRings: 1, rxRings: 1, txSlots: slots, rxSlots: slots });
+    return new TapPort(name, region, layout, tap, opts.mac ?? makeMac(), opts.wake ?? 'thread');
+  } catch (e) {
+    tap.close();
+    throw e;
+  }
+}

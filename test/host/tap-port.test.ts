@@ -1,0 +1,298 @@
+// TAP port datapath over a scripted tap (TapIo): ring states, multi-slot super-frames, staging,
+// back-pressure and counted refusals, without root. The kernel side is in tap-port-netns.test.ts.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { NS_MOREFRAG } from '../../src/netmap/constants.ts';
+import { DROP_REASONS, smallRegion } from '../../src/host/index.ts';
+import { portWords, storeVnetHdrLen } from '../../src/host/port.ts';
+import { type RegionView, regionShared, ringsShared } from '../../src/host/region-view.ts';
+import { TAP_WORDS, TW, TapDatapath, type TapIo, WANT_RX, WANT_TX } from '../../src/host/tap-port.ts';
+import { LinuxTap, TapError } from '../../src/host/tap/index.ts';
+
+const EAGAIN = 11;
+const EINVAL = 22;
+const BS = 2048;
+
+/** A tap that returns queued frames and records writes; `results` scripts send() outcomes. */
+class ScriptedTap implements TapIo {
+  readonly rxq: Uint8Array[] = [];
+  readonly sent: Uint8Array[] = [];
+  readonly results: number[] = [];
+  recv(buf: Uint8Array, len: number): number {
+    const f = this.rxq.shift();
+    if (f === undefined) return -EAGAIN;
+    const n = Math.min(f.length, len);
+    buf.set(f.subarray(0, n));
+    return n;
+  }
+  send(buf: Uint8Array, len: number): number {
+    const r = this.results.shift();
+    if (r !== undefined && r < 0) return r;
+    this.sent.push(buf.slice(0, len));
+    return len;
+  }
+}
+
+function setup(slots = 64): { dp: TapDatapath; io: ScriptedTap; v: RegionView } {
+  const region = smallRegion(1024);
+  const layout = region.createPort({ name: 'tapt', txRings: 1, rxRings: 1, txSlots: slots, rxSlots: slots });
+  const state = new SharedArrayBuffer((portWords(2) + TAP_WORDS) * 4);
+  const io = new ScriptedTap();
+  const dp = new TapDatapath(regionShared(region), ringsShared(layout), state, 0, portWords(2), io);
+  for (const kr of dp.krings) kr.reset();
+  storeVnetHdrLen(dp.state, 0, 12, region.bufSize);
+  return { dp, io, v: dp.view };
+}
+
+/** vnet header (bytes 10..11 garbage, as the kernel leaves them) + frame of `len` bytes in total. */
+function tapFrame(len: number, seed: number): Uint8Array {
+  const f = new Uint8Array(len);
+  for (let i = 0; i < len; i++) f[i] = (i * 7 + seed) & 0xff;
+  f[10] = 0xaa;
+  f[11] = 0x55;
+  return f;
+}
+
+/** Reads the RX packets in [from, hwtail) as the user would; returns them and the next index. */
+function drain(dp: TapDatapath, from: number): { pkts: Uint8Array[]; flags: number[][]; next: number } {
+  const rx = dp.krings[1]!;
+  const v = dp.view;
+  const ofs = dp.ringOfs[1]!;
+  const pkts: Uint8Array[] = [];
+  const flags: number[][] = [];
+  let i = from;
+  let cur: number[] = [];
+  let parts: number[] = [];
+  while (i !== rx.hwtail) {
+    const s = v.slot(ofs, i);
+    const b = v.buf(v.bufIdx(s));
+    for (let k = 0; k < v.len(s); k++) parts.push(v.u8[b + k]!);
+    cur.push(v.flags(s));
+    i = rx.next(i);
+    if ((v.flags(s) & NS_MOREFRAG) === 0) {
+      pkts.push(Uint8Array.from(parts));
+      flags.push(cur);
+      parts = [];
+      cur = [];
+    }
+  }
+  return { pkts, flags, next: i };
+}
+
+/** User returns everything before `head` and syncs (rxsync prologue, then rxsync). */
+function rxsync(dp: TapDatapath, head: number): void {
+  const kr = dp.krings[1]!;
+  expect(kr.prologue(head, head)).toBe(true);
+  dp.rxsync(1, 0);
+}
+
+/** Puts `pkts` in TX slots from hwcur (chains where longer than a buffer) and runs txsync. */
+function txsync(dp: TapDatapath, pkts: Uint8Array[], start: number): number {
+  const kr = dp.krings[0]!;
+  const v = dp.view;
+  const ofs = dp.ringOfs[0]!;
+  let j = start;
+  for (const p of pkts) {
+    for (let off = 0; ; off += BS) {
+      const s = v.slot(ofs, j);
+      const c = Math.min(BS, p.length - off);
+      v.u8.set(p.subarray(off, off + c), v.buf(v.bufIdx(s)));
+      v.setLen(s, c);
+      const last = off + c >= p.length;
+      v.setFlags(s, last ? 0 : NS_MOREFRAG);
+      j = kr.next(j);
+      if (last) break;
+    }
+  }
+  expect(kr.prologue(j, j)).toBe(true);
+  dp.txsync(0, 0);
+  return j;
+}
+
+const zeroDrops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0]));
+
+describe('TAP port RX', () => {
+  it('spreads frames over NS_MOREFRAG slots, header in the first, bytes 10..11 zeroed', () => {
+    const { dp, io } = setup();
+    const sizes = [12 + 60, 12 + 3042, 12 + 65226];
+    sizes.forEach((n, i) => io.rxq.push(tapFrame(n, i)));
+    rxsync(dp, 0);
+    const { pkts, flags } = drain(dp, 0);
+    expect(pkts.map((p) => p.length)).toEqual(sizes);
+    expect(flags.map((f) => f.length)).toEqual([1, 2, 32]);
+    for (let i = 0; i < 3; i++) {
+      const want = tapFrame(sizes[i]!, i);
+      want[10] = 0;
+      want[11] = 0;
+      expect(pkts[i]).toEqual(want);
+      const nd = flags[i]!.length;
+      expect(flags[i]).toEqual([...Array(nd - 1).fill((nd << 8) | NS_MOREFRAG), nd << 8]);
+    }
+    expect(dp.krings[1]!.hwtail).toBe(35);
+    expect(dp.packets('rx')).toBe(3);
+    expect(dp.drops()).toEqual(zeroDrops);
+    // Ran dry: the readiness source is armed for RX.
+    expect(Atomics.load(dp.state, dp.tapCtl + TW.WANT) & WANT_RX).toBe(WANT_RX);
+  });
+
+  it('keeps a frame that does not fit until the user returns slots (no drop, order kept)', () => {
+    const { dp, io } = setup(8);
+    for (let i = 0; i < 4; i++) io.rxq.push(tapFrame(12 + 3042, i)); // 2 slots each, 7 usable
+    rxsync(dp, 0);
+    let d = drain(dp, 0);
+    expect(d.pkts.length).toBe(3);
+    expect(dp.krings[1]!.hwtail).toBe(6);
+    rxsync(dp, d.next); // slots 0..5 returned
+    d = drain(dp, d.next);
+    expect(d.pkts.length).toBe(1);
+    expect(d.pkts[0]![100]).toBe(tapFrame(3054, 3)[100]);
+    expect(dp.drops()).toEqual(zeroDrops);
+  });
+
+  it('counts runts, truncated reads and frames larger than the ring, and goes on', () => {
+    const { dp, io } = setup(16);
+    io.rxq.push(tapFrame(12 + 13, 0)); // shorter than vnet + Ethernet header
+    io.rxq.push(tapFrame(200_000, 1)); // fills the read buffer: possibly cut
+    io.rxq.push(tapFrame(12 + 40_000, 2)); // 20 slots > 15 usable
+    io.rxq.push(tapFrame(12 + 60, 3));
+    rxsync(dp, 0);
+    expect(drain(dp, 0).pkts.length).toBe(1);
+    expect(dp.tapStats()).toMatchObject({ rxRunt: 1, rxTruncated: 1, rxOversize: 1 });
+    expect(dp.drops()).toMatchObject({ RUNT: 1, NO_SPACE: 2 });
+  });
+
+  it('refuses to fill a slot whose buffer index the user broke', () => {
+    const { dp, io, v } = setup(8);
+    v.setBufIdx(v.slot(dp.ringOfs[1]!, 1), 0);
+    io.rxq.push(tapFrame(12 + 3042, 0), tapFrame(12 + 60, 1));
+    rxsync(dp, 0);
+    expect(dp.drops().BAD_BUF_IDX).toBe(1);
+    expect(drain(dp, 0).pkts[0]!.length).toBe(72);
+  });
+
+  it('property: any frame sizes and any return pattern deliver every frame intact and in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 26, max: 12 + 20_000 }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 60 }),
+        (sizes, returns) => {
+          const { dp, io } = setup(32);
+          sizes.forEach((n, i) => io.rxq.push(tapFrame(n, i)));
+          const got: Uint8Array[] = [];
+          let head = 0;
+          let from = 0;
+          const rx = dp.krings[1]!;
+          for (let r = 0; got.length < sizes.length; r++) {
+            rxsync(dp, head);
+            const d = drain(dp, from);
+            got.push(...d.pkts);
+            from = d.next;
+            // The user returns some of what it read (all of it once the script runs out).
+            const want = r < returns.length ? returns[r]! : rx.dist(head, from);
+            for (let k = 0; k < want && head !== from; k++) head = rx.next(head);
+            if (r > 10_000) return false;
+          }
+          return (
+            got.length === sizes.length &&
+            got.every((p, i) => p.length === sizes[i] && p[13] === tapFrame(sizes[i]!, i)[13]) &&
+            dp.drops().NO_SPACE === 0
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('TAP port TX', () => {
+  it('writes each packet once, gathering NS_MOREFRAG chains; the slots are free at once', () => {
+    const { dp, io } = setup();
+    const pkts = [tapFrame(12 + 60, 0), tapFrame(12 + 9000, 1), tapFrame(12 + 65226, 2)];
+    const j = txsync(dp, pkts, 0);
+    expect(io.sent).toEqual(pkts);
+    const kr = dp.krings[0]!;
+    expect(kr.hwcur).toBe(j);
+    expect(kr.hwtail).toBe(kr.prev(j));
+    expect(dp.packets('tx')).toBe(3);
+  });
+
+  it('counts a header the kernel refuses (EINVAL) and sends the next packet', () => {
+    const { dp, io } = setup();
+    io.results.push(-EINVAL, 0);
+    const pkts = [tapFrame(72, 0), tapFrame(72, 1)];
+    txsync(dp, pkts, 0);
+    expect(io.sent).toEqual([pkts[1]]);
+    expect(dp.tapStats().rejected).toBe(1);
+    expect(dp.drops().BAD_VNET_HDR).toBe(1);
+  });
+
+  it('stops on EAGAIN with the packet kept, arms TX readiness, and sends it on the next sync', () => {
+    const { dp, io } = setup();
+    io.results.push(0, -EAGAIN);
+    const pkts = [tapFrame(72, 0), tapFrame(12 + 3000, 1), tapFrame(72, 2)];
+    const j = txsync(dp, pkts, 0);
+    const kr = dp.krings[0]!;
+    expect(io.sent.length).toBe(1);
+    expect(kr.hwcur).toBe(1);
+    expect(Atomics.load(dp.state, dp.tapCtl + TW.WANT) & WANT_TX).toBe(WANT_TX);
+    dp.txsync(0, 0);
+    expect(io.sent).toEqual(pkts);
+    expect(kr.hwcur).toBe(j);
+    expect(dp.tapStats().txEagain).toBe(1);
+    expect(dp.drops()).toEqual(zeroDrops);
+  });
+
+  it('drops bad slots by reason and leaves an unfinished chain for later', () => {
+    const { dp, io, v } = setup();
+    const ofs = dp.ringOfs[0]!;
+    const kr = dp.krings[0]!;
+    const put = (i: number, len: number, flags: number, idx?: number): void => {
+      const s = v.slot(ofs, i);
+      if (idx !== undefined) v.setBufIdx(s, idx);
+      v.setLen(s, len);
+      v.setFlags(s, flags);
+    };
+    put(0, 72, 0, 1); // reserved buffer
+    put(1, 4000, 0); // longer than a buffer
+    put(2, 8, 0); // no room for the vnet header
+    put(3, 20, 0); // vnet header + 8 bytes: runt
+    put(4, 72, NS_MOREFRAG); // chain whose end is not yet in the ring
+    expect(kr.prologue(5, 5)).toBe(true);
+    dp.txsync(0, 0);
+    expect(io.sent.length).toBe(0);
+    expect(dp.drops()).toMatchObject({ BAD_BUF_IDX: 1, BAD_LEN: 1, BAD_VNET_HDR: 1, RUNT: 1 });
+    expect(kr.hwcur).toBe(4);
+    put(5, 100, 0);
+    expect(kr.prologue(6, 6)).toBe(true);
+    dp.txsync(0, 0);
+    expect(io.sent.map((p) => p.length)).toEqual([172]);
+    expect(kr.hwcur).toBe(6);
+  });
+
+  it('drops a chain longer than NETMAP_MAX_FRAGS whole', () => {
+    const { dp, io, v } = setup(128);
+    const ofs = dp.ringOfs[0]!;
+    for (let i = 0; i < 70; i++) {
+      const s = v.slot(ofs, i);
+      v.setLen(s, 100);
+      v.setFlags(s, i === 69 ? 0 : NS_MOREFRAG);
+    }
+    expect(dp.krings[0]!.prologue(70, 70)).toBe(true);
+    dp.txsync(0, 0);
+    expect(io.sent.length).toBe(0);
+    expect(dp.drops().BAD_FRAGS).toBe(1);
+    expect(dp.krings[0]!.hwcur).toBe(70);
+  });
+});
+
+describe('LinuxTap.fromFd', () => {
+  it('refuses something that is not a descriptor', () => {
+    let code = 'none';
+    try {
+      LinuxTap.fromFd({ name: 'x', fd: -1, vnetHdrLen: 12, offloads: 0 });
+    } catch (e) {
+      code = e instanceof TapError ? e.code : 'other';
+    }
+    expect(code).toBe('BAD_FD');
+  });
+});
