@@ -3,8 +3,10 @@
 
 import { PipeDatapath } from './pipe.ts';
 import type { PortDatapath, PortShared } from './port.ts';
+import { openTapDatapath } from './tap-port.ts';
 import { openValeDatapath } from './vale.ts';
 
 export function openDatapath(s: PortShared): PortDatapath {
+  if (s.kind === 'tap') return openTapDatapath(s);
   return s.kind === 'pipe' ? PipeDatapath.open(s) : openValeDatapath(s);
 }
