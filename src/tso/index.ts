@@ -2,5 +2,5 @@
 export { TsoError, type TsoErrorCode } from './errors.ts';
 export * from './constants.ts';
 export { SegmentList } from './segment-list.ts';
-export { gsoSegment, checkTapWrite, type SegmentOptions, type WriteVerdict } from './segment.ts';
+export { gsoSegment, trySegment, checkTapWrite, type SegmentOptions, type WriteVerdict } from './segment.ts';
 export { GroEngine, GroOutput, type GroCounters } from './gro.ts';

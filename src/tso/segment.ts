@@ -438,3 +438,23 @@ function fragmentUdp6(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, 
   }
   return n;
 }
+
+/**
+ * gsoSegment for datapath loops: never throws on bad input; returns null with the frames in `out`,
+ * or the code of the kernel verdict (out then holds nothing) for the caller's drop counter.
+ */
+export function trySegment(
+  h: GsoHeader,
+  frame: Uint8Array,
+  out: SegmentList,
+  opts: SegmentOptions = NO_OPTIONS,
+): TsoErrorCode | null {
+  try {
+    gsoSegment(h, frame, out, opts);
+    return null;
+  } catch (e) {
+    if (!(e instanceof TsoError)) throw e;
+    out.count = 0;
+    return e.code;
+  }
+}

@@ -3,7 +3,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csumPartial } from '../../src/checksum/index.ts';
-import { SegmentList, TsoError, checkTapWrite, gsoSegment, type GsoHeader } from '../../src/tso/index.ts';
+import {
+  SegmentList,
+  TsoError,
+  checkTapWrite,
+  gsoSegment,
+  trySegment,
+  type GsoHeader,
+} from '../../src/tso/index.ts';
 import { buildFrame, generate } from '../oracle/lib/gen.ts';
 
 const out = new SegmentList(1024, 2);
@@ -145,6 +152,16 @@ describe('gsoSegment', () => {
       tcpOptions: new Uint8Array([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]),
     });
     expect(verdict({ gsoSize: 1000, hdrLen: 66 }, o.frame)).toBe('DROP_GSO_TOO_SMALL/drop');
+  });
+
+  it('trySegment returns the code instead of throwing, and leaves the list empty', () => {
+    const b = buildFrame({ proto: 6, payload: 3000 });
+    const h: GsoHeader = { flags: 1, gsoType: 1, hdrLen: 54, gsoSize: 1000, csumStart: 34, csumOffset: 16 };
+    expect(trySegment(h, b.frame, out)).toBeNull();
+    expect(out.count).toBe(3);
+    expect(trySegment({ ...h, gsoSize: 0 }, b.frame, out)).toBe('GSO_SIZE_ZERO');
+    expect(out.count).toBe(0);
+    expect(trySegment({ ...h, csumStart: 38 }, b.frame, out)).toBe('DROP_CSUM_NOT_TRANSPORT');
   });
 
   it('property: segments carry the payload in order, every checksum valid, lengths within gso_size', () => {
