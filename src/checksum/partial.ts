@@ -53,16 +53,19 @@ onRegistryChange(forgetViews);
 
 /**
  * Folded sum of buf[off, off+len) by the best JS path alone (no Wasm); range already checked.
- * `base`/`buffer` are buf.byteOffset/buf.buffer when the caller has them cached.
+ * `base`/`buffer` are buf.byteOffset/buf.buffer when the caller has them cached (read here only
+ * if needed: as default parameters they would cost ~25 ns on every call).
  */
 export function sumJs(
   buf: Uint8Array,
   off: number,
   len: number,
-  base = buf.byteOffset,
-  buffer: ArrayBufferLike = buf.buffer,
+  cachedBase?: number,
+  cachedBuffer?: ArrayBufferLike,
 ): number {
   if (len < WIDE_MIN_LEN) return sumBytes(buf, off, len);
+  const base = cachedBase ?? buf.byteOffset;
+  const buffer = cachedBuffer ?? buf.buffer;
   if (len <= WIDE_MAX_LEN) return sumWide(buf, off, len, base, buffer);
   // Beyond one exact float64 run: sum in pieces of even length so word parity is kept.
   let s = 0;
