@@ -57,6 +57,8 @@ export interface StackOptions {
   rxBudget?: number;
   /** Frames held while the interface is busy (default 4096). */
   txBacklog?: number;
+  /** Do not send TSO super-frames even if the interface accepts them. */
+  noTso?: boolean;
   /** Runs the next poll turn when one ended on budget (default setImmediate). */
   schedule?: (fn: () => void) => void;
 }
@@ -81,7 +83,7 @@ export class Stack implements Ipv4Output {
   readonly l4Offset = ETH_HLEN + IPV4_MIN_HLEN;
   readonly l4Mtu: number;
   readonly txCsum: boolean;
-  readonly tso = false;
+  readonly tso: boolean;
 
   private readonly eth = new EthernetView();
   private readonly ip = new Ipv4View();
@@ -115,6 +117,8 @@ export class Stack implements Ipv4Output {
     this.pool = opts.pool ?? new Mempool({ segments: 4096, segmentSize: 2048 });
     this.l4Mtu = this.netif.mtu - IPV4_MIN_HLEN;
     this.txCsum = this.netif.offloads.txCsum;
+    // TSO frames must carry NEEDS_CSUM (virtio_net_hdr rules), so both offloads are needed.
+    this.tso = this.txCsum && this.netif.offloads.tso4 && !opts.noTso;
     this.tcpDefaults = opts.tcp ?? {};
     this.budget = opts.rxBudget ?? 64;
     this.backlog = new Array<Mbuf | undefined>(opts.txBacklog ?? 4096);

@@ -20,11 +20,15 @@ describe('RFC 6928 initial window', () => {
 });
 
 describe('NewReno', () => {
-  it('slow start adds min(acked, SMSS) per ACK, then one SMSS per cwnd', () => {
+  it('slow start adds the bytes ACKed (RFC 3465, Linux), then one SMSS per cwnd', () => {
     const c = new NewReno(1000);
     expect(c.cwnd).toBe(10000);
     c.onAck(3000);
-    expect(c.cwnd).toBe(11000);
+    expect(c.cwnd).toBe(13000);
+    c.ssthresh = 14000;
+    c.onAck(15000); // 1000 to reach ssthresh, the rest counts toward congestion avoidance
+    expect(c.cwnd).toBe(15000);
+    c.cwnd = 11000;
     c.onCongestion(0, 20000);
     expect(c.ssthresh).toBe(10000);
     expect(c.cwnd).toBe(10000);

@@ -30,6 +30,22 @@ export interface CongestionControl {
   onIdleRestart(now: number): void;
 }
 
+/**
+ * Slow start with appropriate byte counting (RFC 3465) and no per-ACK limit, as Linux's
+ * tcp_slow_start() counts every segment an ACK covers: with TSO/GRO one ACK covers many, and the
+ * RFC 5681 min(N, SMSS) rule would stall growth. Stops at ssthresh; returns the bytes left over
+ * for congestion avoidance.
+ */
+function slowStart(cc: { cwnd: number; ssthresh: number }, acked: number): number {
+  const room = cc.ssthresh - cc.cwnd;
+  if (acked <= room) {
+    cc.cwnd += acked;
+    return 0;
+  }
+  cc.cwnd = cc.ssthresh;
+  return acked - room;
+}
+
 /** RFC 5681 slow start and congestion avoidance with RFC 6582 NewReno thresholds. */
 export class NewReno implements CongestionControl {
   readonly name = 'newreno';
@@ -44,13 +60,12 @@ export class NewReno implements CongestionControl {
 
   onAck(acked: number): void {
     if (this.cwnd < this.ssthresh) {
-      // RFC 5681 (2): cwnd += min(N, SMSS).
-      this.cwnd += Math.min(acked, this.mss);
-      return;
+      acked = slowStart(this, acked);
+      if (acked === 0) return;
     }
     // RFC 5681 (3) with appropriate byte counting: one SMSS per cwnd of acknowledged data.
     this.bytesAcked += acked;
-    if (this.bytesAcked >= this.cwnd) {
+    while (this.bytesAcked >= this.cwnd) {
       this.bytesAcked -= this.cwnd;
       this.cwnd += this.mss;
     }
@@ -115,8 +130,8 @@ export class Cubic implements CongestionControl {
 
   onAck(acked: number, now: number, srtt: number): void {
     if (this.cwnd < this.ssthresh) {
-      this.cwnd += Math.min(acked, this.mss);
-      return;
+      acked = slowStart(this, acked);
+      if (acked === 0) return;
     }
     const mss = this.mss;
     const cwndSeg = this.cwnd / mss;

@@ -71,6 +71,11 @@ export class SendBuffer {
     return n;
   }
 
+  /** Ring index of byte `seq` (in [una, end)); the bytes up to the ring's end are contiguous. */
+  ringIndex(seq: number): number {
+    return (this.headPos + seqDiff(seq, this.una)) % this.capacity;
+  }
+
   /** Copies bytes [seq, seq+len) to dst[dstOff...]. The range must lie in [una, end). */
   copyOut(seq: number, len: number, dst: Uint8Array, dstOff: number): void {
     const p = (this.headPos + seqDiff(seq, this.una)) % this.capacity;

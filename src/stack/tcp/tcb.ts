@@ -35,6 +35,8 @@ export class TcpSegmentIn {
 export interface TcpEnv {
   readonly timers: TimerQueue;
   readonly counters: TcpCounters;
+  /** Largest payload of one TSO super-frame, 0 when the interface cannot segment. */
+  readonly tsoMax: number;
   /** Formats and transmits one segment of `tcb`: payload snd[seq, seq+dataLen). False when out of buffers. */
   sendSegment(tcb: Tcb, seq: number, flags: number, dataLen: number): boolean;
   /** The connection reached CLOSED: forget it. */
@@ -675,7 +677,7 @@ export class Tcb {
     if (seq !== before || n <= 0 || rcv.ooo.count > 0) {
       // Out of order, duplicate, or a hole just filled: ACK at once (RFC 5681 §4.2).
       this.ackNow = true;
-    } else if (++this.ackPending >= 2) {
+    } else if (++this.ackPending >= 2 || len > this.rcvMss) {
       this.ackNow = true;
     } else if (!this.delackTimer.armed) {
       this.delackTimer.arm(this.delAck);
@@ -762,7 +764,11 @@ export class Tcb {
         const wndEnd = seqAdd(snd.una, Math.min(this.sndWnd, Math.floor(cc.cwnd)));
         const usable = seqDiff(wndEnd, nxt);
         const mp = this.maxPayload;
-        let len = Math.min(avail, mp, usable);
+        const resend = seqLt(nxt, snd.max);
+        // New data may go as one TSO super-frame of whole segments (tcp_tso_autosize).
+        const cap = !resend && this.env.tsoMax > mp ? Math.floor(this.env.tsoMax / mp) * mp : mp;
+        let len = Math.min(avail, cap, usable);
+        if (len > mp && len < avail) len -= len % mp;
         if (this.sackOk && seqLt(nxt, snd.max)) {
           // Stop a resent segment at the next SACKed range.
           const hs = this.nextSackedAbove(nxt);
@@ -776,7 +782,7 @@ export class Tcb {
         // New data only: sender SWS avoidance (RFC 9293 §3.8.6.2.1; the persist timer is its
         // override), then Nagle (RFC 896) unless TCP_NODELAY. A resent segment goes out at
         // whatever size the holes leave.
-        if (!seqLt(nxt, snd.max) && len < mp && !this.forceSend) {
+        if (!resend && len < mp && !this.forceSend) {
           if (len < avail && len < this.maxSndWnd >> 1) {
             if (snd.flightSize === 0) this.startPersist();
             break;

@@ -2,7 +2,7 @@
 // accept queue, segment formatting with options (tcp_options_write), RSTs for segments that
 // match nothing (tcp_v4_send_reset), and ephemeral ports. Connections are Tcb objects.
 import debug from 'debug';
-import { META_F_NEEDS_CSUM } from '../../mbuf/index.ts';
+import { META_F_NEEDS_CSUM, META_GSO_TCPV4 } from '../../mbuf/index.ts';
 import { IpProto, TcpFlags, TcpOptKind, TcpOptions, TcpView, pseudoSum } from '../../wire/index.ts';
 import type { Ipv4Output } from '../l3.ts';
 import type { TimerQueue } from '../timer.ts';
@@ -168,6 +168,11 @@ export class Tcp implements TcpEnv {
     return ++this.challengeCount <= this.challengeAckLimit;
   }
 
+  /** Largest TSO super-frame payload, 0 without TSO (GSO_MAX_SIZE less the headers). */
+  get tsoMax(): number {
+    return this.ip.tso ? 65535 - 20 - 60 : 0;
+  }
+
   sendSegment(t: Tcb, seq: number, flags: number, dataLen: number): boolean {
     const ip = this.ip;
     const m = ip.pool.alloc();
@@ -196,7 +201,9 @@ export class Tcp implements TcpEnv {
     const hl = TCP_HLEN + optLen;
     const l4Len = hl + dataLen;
     const total = ip.l4Offset + l4Len;
-    if (!m.extend(total) || m.headLength < total) {
+    // Headers must be contiguous; so must the whole segment when the checksum is computed here.
+    const need = ip.txCsum ? ip.l4Offset + hl : total;
+    if (!m.extend(total) || m.headLength < need) {
       m.free();
       this.counters.noBuffers++;
       return false;
@@ -258,7 +265,23 @@ export class Tcp implements TcpEnv {
         }
       }
     }
-    if (dataLen > 0) t.snd.copyOut(seq, dataLen, buf, l4 + hl);
+    if (dataLen > 0) {
+      // Payload straight from the send ring into the (possibly chained) mbuf: two pieces at most.
+      const snd = t.snd;
+      const at = snd.ringIndex(seq);
+      const first = Math.min(dataLen, snd.capacity - at);
+      const po = ip.l4Offset + hl;
+      m.write(po, snd.buf, at, first);
+      if (first < dataLen) m.write(po + first, snd.buf, 0, dataLen - first);
+    }
+    const mp = t.maxPayload;
+    if (dataLen > mp) {
+      // A TSO super-frame: the interface cuts it into mp-byte segments (virtio GSO_TCPV4).
+      const meta = m.meta;
+      meta.gsoType = META_GSO_TCPV4;
+      meta.gsoSize = mp;
+      meta.hdrLen = ip.l4Offset + hl;
+    }
     this.finishChecksum(m.meta, v, t.laddr, t.raddr, l4Len);
     t.lastAckSent = ack;
     this.counters.outSegs++;
