@@ -128,6 +128,37 @@ describe('GroEngine', () => {
     expect(hdrOf(out, 0).flags).toBe(0);
   });
 
+  it('property: hostile frames never throw and each comes out again', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 120 }), fc.constantFrom(0x0800, 0x86dd, 0x8100)),
+          {
+            maxLength: 20,
+          },
+        ),
+        (raw) => {
+          const frames = raw.map(([b, t]) => {
+            const f = Uint8Array.from(b);
+            if (f.length >= 14) {
+              f[12] = t >>> 8;
+              f[13] = t & 0xff;
+            }
+            return f;
+          });
+          const out = runGro(frames);
+          expect(out.count).toBe(frames.length); // random bytes never form a mergeable train
+          const gro = new GroEngine();
+          const empty = new GroOutput();
+          empty.clear();
+          gro.flush(empty);
+          expect(empty.count).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('property: GRO then GSO gives back the wire segments (v4/v6, several flows, up to 64 KiB)', () => {
     fc.assert(
       fc.property(
