@@ -205,6 +205,9 @@ export class SyncKloop {
         Atomics.wait(this.ctrl, KC.STOPPED, 0, 50);
       void this.worker.terminate();
       this.worker = null;
+      // Release the interrupt watcher (it sees the kloop stopped and delivers nothing more).
+      Atomics.add(this.ctrl, KC.IRQ_SEQ, 1);
+      Atomics.notify(this.ctrl, KC.IRQ_SEQ);
     } else {
       this.dp.localWake = null;
       for (const t of this.timers.values()) clearTimeout(t);

@@ -50,6 +50,13 @@ export class PipeDatapath extends PortDatapath {
     let j = rx.btail;
     const stop = rx.prev(rx.hwcur);
     while (k !== head && j !== stop) {
+      const rs = v.slot(rxOfs, j);
+      // The receiver's spare buffer goes to the sender: one the receiving guest broke stays
+      // there (counted), and delivery waits until that guest repairs its ring.
+      if (!v.validBuf(v.bufIdx(rs))) {
+        this.peer.drop(DROP.BAD_BUF_IDX);
+        break;
+      }
       const ts = v.slot(txOfs, k);
       const idx = v.bufIdx(ts);
       const len = v.len(ts);
@@ -62,7 +69,6 @@ export class PipeDatapath extends PortDatapath {
         this.drop(DROP.BAD_LEN);
         continue;
       }
-      const rs = v.slot(rxOfs, j);
       v.setBufIdx(ts, v.bufIdx(rs));
       v.setFlags(ts, v.flags(ts) | NS_BUF_CHANGED);
       v.setBufIdx(rs, idx);

@@ -1,7 +1,13 @@
 // Impairment: seeded, deterministic drop / corrupt / duplicate / reorder / delay on a port's RX.
 import { describe, expect, it } from 'vitest';
-import { type ImpairConfig, ValeSwitch, configureImpairment, createPipe } from '../../src/host/index.ts';
-import { frame, inlineGuest, seqOf } from './guest.ts';
+import {
+  type ImpairConfig,
+  SyncKloop,
+  ValeSwitch,
+  configureImpairment,
+  createPipe,
+} from '../../src/host/index.ts';
+import { GuestRing, frame, inlineGuest, makeCsb, ringsFromIf, seqOf } from './guest.ts';
 
 /** Sends `n` frames a → b over a pipe with impairment on b; returns what b received. */
 function run(
@@ -111,4 +117,42 @@ describe('impairment', () => {
       [2, 5000],
     ]);
   });
+});
+
+describe('impairment with worker kloops', () => {
+  it('drops, duplicates and corrupts exactly as inline for the same seed', async () => {
+    const cfg = { seed: 11, drop: 0.25, duplicate: 0.2, corrupt: 0.2 };
+    const inline = run(cfg, 200);
+    const [pa, pb] = createPipe('impw', { slots: 256 });
+    configureImpairment(pb.datapath, cfg);
+    const csbA = makeCsb();
+    const csbB = makeCsb();
+    const ka = new SyncKloop(pa, csbA, () => {}, 'worker');
+    const kb = new SyncKloop(pb, csbB, () => {}, 'worker');
+    ka.start();
+    kb.start();
+    await ka.ready();
+    await kb.ready();
+    const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csbA, 0, true, (r) =>
+      ka.kick(r),
+    );
+    const rx = new GuestRing(pb.region, ringsFromIf(pb.region, pb.nifpOffset).rx[0]!, csbB, 1, false, (r) =>
+      kb.kick(r),
+    );
+    tx.syncFromCsb();
+    rx.syncFromCsb();
+    for (let i = 0; i < 200; i++) tx.put(frame(pb.mac, pa.mac, i));
+    tx.txsync();
+    const seqs: number[] = [];
+    for (let idle = 0; idle < 200 && seqs.length < inline.seqs.length; idle++) {
+      rx.rxsync();
+      for (let p = rx.take(); p !== null; p = rx.take()) seqs.push(seqOf(p.data));
+      rx.rxsync();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    ka.stop();
+    kb.stop();
+    expect(seqs).toEqual(inline.seqs);
+    expect(pb.datapath.drops().IMPAIRED).toBe(inline.drops);
+  }, 30_000);
 });

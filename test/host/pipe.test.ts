@@ -67,6 +67,24 @@ describe('pipe', () => {
     expect(pa.datapath.drops().BAD_BUF_IDX).toBe(1);
   });
 
+  it('never hands a sender a buffer index the receiving guest broke', () => {
+    const [pa, pb] = createPipe('rxbad', { slots: 8 });
+    const q: (() => void)[] = [];
+    const a = inlineGuest(pa, q);
+    const b = inlineGuest(pb, q);
+    const idx = b.rx.bufIdx(0);
+    b.rx.setBufIdx(0, 0);
+    a.send(frame(pb.mac, pa.mac, 1));
+    expect(b.recv()).toEqual([]);
+    expect(pb.datapath.drops().BAD_BUF_IDX).toBeGreaterThan(0);
+    for (let i = 0; i < a.tx.n; i++) expect(a.tx.bufIdx(i)).toBeGreaterThanOrEqual(2);
+    // Repaired: the waiting packet goes through on the next kick.
+    b.rx.setBufIdx(0, idx);
+    a.tx.txsync(2);
+    a.drain();
+    expect(b.recv().map((p) => seqOf(p.data))).toEqual([1]);
+  });
+
   it('refuses impossible geometries', () => {
     expect(() => createPipe('x', { rings: 0 })).toThrow(HostError);
     expect(() => createPipe('x', { slots: 1 })).toThrow(HostError);
