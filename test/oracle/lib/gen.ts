@@ -24,6 +24,8 @@ export interface GenCase {
 
 export interface FrameSpec {
   vlans?: number[];
+  /** TPID of the outermost tag when there are two (802.1ad QinQ uses 0x88A8). */
+  outerTpid?: number;
   v6?: boolean;
   /** IPv4 options (length a multiple of 4, ≤ 40). */
   ipOptions?: Uint8Array;
@@ -75,8 +77,8 @@ export function buildFrame(s: FrameSpec, rand: () => number = Math.random): Buil
   const v = new DataView(f.buffer);
   f.set([2, 0, 0, 0, 0, 0xbb, 2, 0, 0, 0, 0, 0xaa], 0);
   let o = 12;
-  for (const tci of vlans) {
-    v.setUint16(o, 0x8100);
+  for (const [k, tci] of vlans.entries()) {
+    v.setUint16(o, k === 0 && vlans.length > 1 ? (s.outerTpid ?? 0x8100) : 0x8100);
     v.setUint16(o + 2, tci);
     o += 4;
   }
@@ -226,6 +228,7 @@ function tcpCase(r: () => number, v6: boolean, i: number): GenCase {
   const spec: FrameSpec = {
     v6,
     vlans: vlans(r),
+    outerTpid: r() < 0.5 ? 0x88a8 : 0x8100,
     proto: 6,
     tcpOptions: topts,
     payload: 0,
