@@ -176,6 +176,16 @@ export class ValeDatapath extends PortDatapath {
   /** Offload verdict toward header-less ports: source-side drops are counted once per packet. */
   private readonly bBad = new Uint8Array(VALE_BATCH);
   private bCount = 0;
+  // Per flush: this port's header length, and the destination's values read once under its lock
+  // (btail and free room are kept here and stored back before unlock).
+  private shl = 0;
+  private dHdr = 0;
+  private dMfs = 0;
+  private dTail = 0;
+  private dFree = 0;
+  // netmap's last_smac: a burst from one source learns once.
+  private lastSrcLo = 0;
+  private lastSrcHi = -1;
   // Software segmentation state, made on the first GSO frame toward a header-less port.
   private gsoIn: Uint8Array | undefined;
   private gsoOut: SegmentList | undefined;
@@ -206,6 +216,7 @@ export class ValeDatapath extends PortDatapath {
     const head = tx.rhead;
     let j = tx.hwcur;
     let taken = 0;
+    this.shl = this.vnetHdrLen;
     while (j !== head) {
       j = this.preflush(ring, tx, j, head);
       taken += this.bCount;
@@ -220,7 +231,7 @@ export class ValeDatapath extends PortDatapath {
   private preflush(ring: number, tx: Kring, j: number, head: number): number {
     const v = this.view;
     const ofs = this.ringOfs[ring]!;
-    const shl = this.vnetHdrLen;
+    const shl = this.shl;
     const fdb = this.sw.fdb;
     let n = 0;
     while (j !== head && n < VALE_BATCH) {
@@ -273,7 +284,16 @@ export class ValeDatapath extends PortDatapath {
         this.drop(DROP.RUNT);
         continue;
       }
-      if ((v.flags(s0) & NS_NO_LEARN) === 0) fdb.learn(v.u8, eth, this.port);
+      if ((v.flags(s0) & NS_NO_LEARN) === 0) {
+        const u8 = v.u8;
+        const lo = (u8[eth + 8]! << 24) | (u8[eth + 9]! << 16) | (u8[eth + 10]! << 8) | u8[eth + 11]!;
+        const hi = (u8[eth + 6]! << 8) | u8[eth + 7]!;
+        if (lo !== this.lastSrcLo || hi !== this.lastSrcHi) {
+          fdb.learn(u8, eth, this.port);
+          this.lastSrcLo = lo;
+          this.lastSrcHi = hi;
+        }
+      }
       const dst = fdb.lookup(v.u8, eth);
       if (dst === this.port) continue; // never back out of the port it came in on
       this.bFirst[n] = first;
@@ -311,6 +331,10 @@ export class ValeDatapath extends PortDatapath {
       let delivered = 0;
       let bytes = 0;
       rx.lock();
+      this.dHdr = dst.vnetHdrLen;
+      this.dMfs = dst.mfs;
+      this.dTail = rx.btail;
+      this.dFree = rx.dist(this.dTail, rx.prev(rx.hwcur));
       for (let i = 0; i < n; i++) {
         const t = this.bDst[i]!;
         if (t !== d && t !== FDB_FLOOD) continue;
@@ -320,6 +344,7 @@ export class ValeDatapath extends PortDatapath {
           bytes += len;
         }
       }
+      rx.btail = this.dTail;
       if (delivered !== 0) {
         Atomics.add(rx.state, rx.base + KR.PKTS, delivered);
         Atomics.add(rx.state, rx.base + KR.BYTES, bytes);
@@ -341,8 +366,8 @@ export class ValeDatapath extends PortDatapath {
     const rxOfs = dst.ringOfs[rxRing]!;
     const first = this.bFirst[i]!;
     const k = this.bFrags[i]!;
-    const shl = this.vnetHdrLen;
-    const dhl = dst.vnetHdrLen;
+    const shl = this.shl;
+    const dhl = this.dHdr;
     const frameLen = this.bLen[i]! - shl;
     const hdr = v.buf(v.bufIdx(v.slot(txOfs, first)));
     let csumStart = -1;
@@ -365,25 +390,25 @@ export class ValeDatapath extends PortDatapath {
         this.drop(bad);
         return -1;
       }
-      if (frameLen > dst.mfs) {
+      if (frameLen > this.dMfs) {
         dst.drop(DROP.NO_SPACE);
         return -1;
       }
     }
     const total = dhl + frameLen;
     const nd = total === 0 ? 1 : Math.ceil(total / bs);
-    if (nd > NETMAP_MAX_FRAGS || nd > rx.dist(rx.btail, rx.prev(rx.hwcur))) {
+    if (nd > NETMAP_MAX_FRAGS || nd > this.dFree) {
       dst.drop(DROP.NO_SPACE);
       return -1;
     }
     // The receiver's buffers come from slots the guest could have rewritten: check them all first.
-    for (let m = 0, j = rx.btail; m < nd; m++, j = rx.next(j)) {
+    for (let m = 0, j = this.dTail; m < nd; m++, j = rx.next(j)) {
       if (!v.validBuf(v.bufIdx(v.slot(rxOfs, j)))) {
         dst.drop(DROP.BAD_BUF_IDX);
         return -1;
       }
     }
-    const j0 = rx.btail;
+    const j0 = this.dTail;
     const d0 = v.buf(v.bufIdx(v.slot(rxOfs, j0)));
     // Equal lengths: verbatim, header included. Otherwise the source header is skipped and the
     // destination gets its converted one (or none).
@@ -422,7 +447,8 @@ export class ValeDatapath extends PortDatapath {
     v.setLen(ds, dOff);
     v.setFlags(ds, nd << 8);
     if (csumStart >= 0) this.completeCsum(rxOfs, rx, j0, nd, frameLen, csumStart, csumOffset);
-    rx.btail = rx.next(j);
+    this.dTail = rx.next(j);
+    this.dFree -= nd;
     return frameLen;
   }
 
@@ -473,7 +499,7 @@ export class ValeDatapath extends PortDatapath {
     const bs = v.bufSize;
     const txOfs = this.ringOfs[ring]!;
     const rxOfs = dst.ringOfs[rxRing]!;
-    const shl = this.vnetHdrLen;
+    const shl = this.shl;
     const frameLen = this.bLen[i]! - shl;
     const tx = this.krings[ring]!;
     // Gather the frame (GSO frames only: one copy per super-frame into a buffer made once).
@@ -510,23 +536,23 @@ export class ValeDatapath extends PortDatapath {
     let need = 0;
     for (let k = 0; k < count; k++) {
       const len = out.length(k);
-      if (len > dst.mfs) {
+      if (len > this.dMfs) {
         dst.drop(DROP.NO_SPACE);
         return -1;
       }
       need += len === 0 ? 1 : Math.ceil(len / bs);
     }
-    if (need > rx.dist(rx.btail, rx.prev(rx.hwcur))) {
+    if (need > this.dFree) {
       dst.drop(DROP.NO_SPACE);
       return -1;
     }
-    for (let m = 0, j = rx.btail; m < need; m++, j = rx.next(j)) {
+    for (let m = 0, j = this.dTail; m < need; m++, j = rx.next(j)) {
       if (!v.validBuf(v.bufIdx(v.slot(rxOfs, j)))) {
         dst.drop(DROP.BAD_BUF_IDX);
         return -1;
       }
     }
-    let j = rx.btail;
+    let j = this.dTail;
     for (let k = 0; k < count; k++) {
       let from = out.start(k);
       const end = out.end(k);
@@ -541,7 +567,8 @@ export class ValeDatapath extends PortDatapath {
         j = rx.next(j);
       }
     }
-    rx.btail = j;
+    this.dTail = j;
+    this.dFree -= need;
     return out.byteLength;
   }
 

@@ -2,7 +2,7 @@
 // the host kloop inline and in a worker thread, synchronised only through the CSB.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type NetmapPort, SyncKloop, ValeSwitch, createPipe, type KloopMode } from '../../src/host/index.ts';
-import { GuestRing, frame, makeCsb, ringsFromIf, seqOf } from './guest.ts';
+import { GuestRing, frame, inlineGuest, makeCsb, ringsFromIf, seqOf } from './guest.ts';
 
 interface Guest {
   kloop: SyncKloop;
@@ -101,5 +101,60 @@ describe.each(['inline', 'worker'] as const)('netmap application, %s kloop', (mo
     const got = await transfer(a, b, pb.mac, pa.mac, 2000, 64, true);
     expect(got).toEqual(seq(2000));
     expect(vale.sw.fdb.lookup(pb.mac, 0)).toBe(pb.index);
+  });
+});
+
+describe('several rings', () => {
+  it('pipe ring i feeds the peer ring i; VALE keeps per-ring order; detach stops delivery', () => {
+    const [pa, pb] = createPipe('mr', { rings: 2, slots: 32 });
+    const q: (() => void)[] = [];
+    const irqs: number[] = [];
+    const csbA = makeCsb();
+    const csbB = makeCsb();
+    const opts = { schedule: (f: () => void) => q.push(f) };
+    const ka = new SyncKloop(pa, csbA, () => {}, 'inline', opts);
+    const kb = new SyncKloop(pb, csbB, (r) => irqs.push(r), 'inline', opts);
+    kloops.push(ka, kb);
+    ka.start();
+    kb.start();
+    const ra = ringsFromIf(pa.region, pa.nifpOffset);
+    const rb = ringsFromIf(pb.region, pb.nifpOffset);
+    const tx = [0, 1].map((i) => new GuestRing(pa.region, ra.tx[i]!, csbA, i, true, (r) => ka.kick(r)));
+    const rx = [0, 1].map((i) => new GuestRing(pb.region, rb.rx[i]!, csbB, 2 + i, false, (r) => kb.kick(r)));
+    for (const r of [...tx, ...rx]) r.syncFromCsb();
+    tx[0]!.put(frame(pb.mac, pa.mac, 100));
+    tx[1]!.put(frame(pb.mac, pa.mac, 200));
+    tx[1]!.put(frame(pb.mac, pa.mac, 201));
+    tx[0]!.txsync();
+    tx[1]!.txsync();
+    while (q.length > 0) q.shift()!();
+    const take = (g: GuestRing): number[] => {
+      g.rxsync();
+      const out: number[] = [];
+      for (let p = g.take(); p !== null; p = g.take()) out.push(seqOf(p.data));
+      return out;
+    };
+    expect(take(rx[0]!)).toEqual([100]);
+    expect(take(rx[1]!)).toEqual([200, 201]);
+    expect(irqs.sort()).toEqual([2, 3]);
+  });
+
+  it('a detached VALE port receives nothing more and is forgotten', () => {
+    const vale = new ValeSwitch('vdet', { maxPorts: 3 });
+    const pa = vale.attach('a');
+    const pb = vale.attach('b');
+    const pc = vale.attach('c');
+    const q: (() => void)[] = [];
+    const a = inlineGuest(pa, q);
+    const b = inlineGuest(pb, q);
+    b.send(frame(pa.mac, pb.mac, 1));
+    expect(vale.sw.fdb.lookup(pb.mac, 0)).toBe(pb.index);
+    b.kloop.stop();
+    vale.detach(pb);
+    expect(vale.sw.fdb.lookup(pb.mac, 0)).toBe(-1);
+    a.send(frame(pb.mac, pa.mac, 2));
+    expect(pc.datapath.packets('rx')).toBe(2); // the broadcast-less unknown unicast reached c only
+    // The slot is free again.
+    expect(vale.attach('d').index).toBe(pb.index);
   });
 });
