@@ -117,6 +117,26 @@ describe('sum variants equal the naive reference', () => {
     }
   });
 
+  it('beyond one float64 run (4 MiB) in JS, and over many kernel chunks in Wasm', () => {
+    const n = 4 * 1024 * 1024 + 4099;
+    const plain = new Uint8Array(n);
+    for (let i = 0; i < n; i++) plain[i] = (i * 2246822519) >>> 24;
+    const big = createPacketMemory(n + 16);
+    const inMemory = new Uint8Array(big.buffer, 5, n);
+    inMemory.set(plain);
+    for (const [off, len] of [
+      [3, n - 3],
+      [0, n],
+    ] as const) {
+      const ref = sumNaive(plain, off, len);
+      expect(sumJs(plain, off, len)).toBe(ref);
+      expect(csumPartial(plain, off, len)).toBe(ref);
+      expect(csumPartial(inMemory, off, len)).toBe(ref);
+    }
+    plain.fill(0xff);
+    expect(sumJs(plain, 1, n - 1)).toBe(sumNaive(plain, 1, n - 1));
+  });
+
   it('seed: csumPartial(..., seed) = csumAdd(sum, fold(seed))', () => {
     fc.assert(
       // Seeds stay below 2^53 - 2^24 so the reference's float64 addition is exact.
