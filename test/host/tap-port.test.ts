@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NS_MOREFRAG } from '../../src/netmap/constants.ts';
-import { DROP_REASONS, smallRegion } from '../../src/host/index.ts';
+import { DROP_REASONS, HostError, openTapPort, smallRegion } from '../../src/host/index.ts';
 import { portWords, storeVnetHdrLen } from '../../src/host/port.ts';
 import { type RegionView, regionShared, ringsShared } from '../../src/host/region-view.ts';
 import { TAP_WORDS, TW, TapDatapath, type TapIo, WANT_RX, WANT_TX } from '../../src/host/tap-port.ts';
@@ -282,6 +282,25 @@ describe('TAP port TX', () => {
     expect(io.sent.length).toBe(0);
     expect(dp.drops().BAD_FRAGS).toBe(1);
     expect(dp.krings[0]!.hwcur).toBe(70);
+  });
+});
+
+describe('openTapPort arguments', () => {
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof TapError || e instanceof HostError) return e.code;
+      throw e;
+    }
+    return 'no error';
+  };
+  it('says which interface is missing rather than creating it', () => {
+    expect(codeOf(() => openTapPort('ptnxnotthere1'))).toBe('NO_SUCH_INTERFACE');
+  });
+  it('refuses ring sizes outside 2..4096 before opening anything', () => {
+    expect(codeOf(() => openTapPort('lo', { slots: 1 }))).toBe('HOST_ARG');
+    expect(codeOf(() => openTapPort('lo', { slots: 5000 }))).toBe('HOST_ARG');
   });
 });
 

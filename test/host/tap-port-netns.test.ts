@@ -1,0 +1,167 @@
+// The TAP port against the running kernel (root): in a network namespace with a vnet_hdr tap, a
+// netmap application (tap-port-app.ts) on the port answers the kernel's ARP and ping, receives
+// the kernel's USO super-frames as multi-slot packets, and sends one that the kernel segments for
+// a UDP socket — with the kloop inline and in a worker, and both readiness sources.
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DROP_REASONS } from '../../src/host/index.ts';
+import { skipPrivileged } from '../support/privileged.ts';
+
+const NS = `ptnet-tport-${process.pid}`;
+const TAP = 'ptq0';
+const KERNEL_IP = '10.79.0.1';
+const APP_IP = '10.79.0.2';
+const APP_MAC = '02:00:00:00:79:02';
+const sh = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+const inNs = (...args: string[]): string[] => ['netns', 'exec', NS, ...args];
+const zeroDrops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0]));
+
+interface App {
+  ready: Promise<void>;
+  result: Promise<Record<string, unknown>>;
+  child: ChildProcess;
+}
+
+/** Starts tap-port-app.ts in the namespace; `ready` once its rings are up, `result` its JSON line. */
+function startApp(...args: string[]): App {
+  const child = spawn('ip', inNs(process.execPath, '--import', 'tsx', 'test/host/tap-port-app.ts', ...args), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((r) => (onReady = r));
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('ready\n')) onReady();
+  });
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const result = new Promise<Record<string, unknown>>((resolve, reject) =>
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`app exited ${code}: ${out}\n${err}`));
+      else resolve(JSON.parse(last) as Record<string, unknown>);
+    }),
+  );
+  return { ready: Promise.race([ready, result.then(() => {})]), result, child };
+}
+
+/** Carrier reaches the qdisc through linkwatch, up to ~1 s after the fd attached: wait for it. */
+async function carrierUp(): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    if (sh('ip', '-n', NS, '-o', 'link', 'show', 'dev', TAP).includes('LOWER_UP')) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function run(cmd: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const c = spawn('ip', inNs(cmd, ...args), { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+describe.skipIf(skipPrivileged('TAP port tests', ['ip', 'ping', 'python3']))(
+  'TAP port on a kernel tap',
+  () => {
+    beforeAll(() => {
+      spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' }); // a leftover of a killed run
+      sh('ip', 'netns', 'add', NS);
+      sh('ip', '-n', NS, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
+      sh('ip', '-n', NS, 'addr', 'add', `${KERNEL_IP}/24`, 'dev', TAP);
+      sh('ip', '-n', NS, 'link', 'set', TAP, 'up');
+      // No ND/MLD chatter on the port.
+      sh('ip', ...inNs('sysctl', '-qw', `net.ipv6.conf.${TAP}.disable_ipv6=1`));
+    });
+
+    afterAll(() => {
+      spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+    });
+
+    it.each([
+      ['inline', 'timer'],
+      ['worker', 'thread'],
+    ])('answers the kernel ARP and ping -c 3 (kloop %s, readiness %s)', async (mode, wake) => {
+      const app = startApp('echo', mode, wake, TAP, APP_MAC, APP_IP, KERNEL_IP, '0', '3');
+      await app.ready;
+      await carrierUp();
+      const ping = await run('ping', '-n', '-c', '3', '-i', '0.2', '-w', '10', APP_IP);
+      const r = await app.result;
+      expect(ping.out).toContain('3 received');
+      expect(ping.code).toBe(0);
+      expect(r.arp).toBeGreaterThanOrEqual(1);
+      expect(r.echo).toBe(3);
+      expect(r.txPackets).toBe((r.arp as number) + 3);
+      expect(r.drops).toEqual(zeroDrops);
+      expect(r.hdrLen).toBe(12);
+      expect(r.setHdr10).toBe(false);
+      expect(r.rescues).toBe(0);
+    });
+
+    it('receives the kernel USO super-frames as multi-slot packets with their vnet header', async () => {
+      sh('ip', '-n', NS, 'neigh', 'replace', APP_IP, 'lladdr', APP_MAC, 'dev', TAP, 'nud', 'permanent');
+      const app = startApp('rx', 'worker', 'thread', TAP, APP_MAC, APP_IP, KERNEL_IP, '9999', '2');
+      await app.ready;
+      await carrierUp();
+      // UDP_SEGMENT (103): one sendto becomes one GSO_UDP_L4 skb, which a USO-capable tap hands over whole.
+      const py = [
+        'import socket',
+        's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+        'p = bytes(i % 251 for i in range(56000))',
+        's.setsockopt(socket.SOL_UDP, 103, 1000)',
+        `s.sendto(p[:3000], ('${APP_IP}', 9999))`,
+        's.setsockopt(socket.SOL_UDP, 103, 1400)',
+        `s.sendto(p, ('${APP_IP}', 9999))`,
+      ].join('\n');
+      expect((await run('python3', '-c', py)).code).toBe(0);
+      const r = await app.result;
+      const hdr = { flags: 1, gsoType: 5, hdrLen: 42, csumStart: 34, csumOffset: 6, numBuffers: 0 };
+      const ok = { payloadOk: true, partialOk: true };
+      expect(r.udp).toEqual([
+        { ...hdr, ...ok, slots: 2, len: 12 + 42 + 3000, gsoSize: 1000, payload: 3000 },
+        { ...hdr, ...ok, slots: 28, len: 12 + 42 + 56000, gsoSize: 1400, payload: 56000 },
+      ]);
+      expect(r.drops).toEqual(zeroDrops);
+    });
+
+    it.each(['inline', 'worker'])(
+      'sends a USO super-frame the kernel segments; a refused header is counted and the loop goes on (kloop %s)',
+      async (mode) => {
+        // A kernel UDP socket collects what arrives: 3 segments of the super-frame, then the plain one.
+        const py = [
+          'import socket, json',
+          's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+          `s.bind(('${KERNEL_IP}', 7777))`,
+          's.settimeout(8)',
+          "print('listening', flush=True)",
+          'got = []',
+          'while len(got) < 4: got.append(s.recv(65535))',
+          'p = bytes(i % 251 for i in range(3000))',
+          'print(json.dumps({"lens": [len(g) for g in got], "same": got[:3] == [p[:1000], p[1000:2000], p[2000:]] and got[3] == p[:500]}))',
+        ].join('\n');
+        const listener = spawn('ip', inNs('python3', '-c', py), { stdio: ['ignore', 'pipe', 'inherit'] });
+        let lout = '';
+        const listening = new Promise<void>((res) =>
+          listener.stdout.on('data', (d: Buffer) => {
+            lout += d.toString();
+            if (lout.includes('listening')) res();
+          }),
+        );
+        const closed = new Promise<void>((res) => listener.on('close', () => res()));
+        await listening;
+        const app = startApp('tx', mode, 'thread', TAP, APP_MAC, APP_IP, KERNEL_IP, '7777', '0');
+        const r = await app.result;
+        await closed;
+        expect(JSON.parse(lout.trim().split('\n').at(-1)!)).toEqual({
+          lens: [1000, 1000, 1000, 500],
+          same: true,
+        });
+        expect(r.stats).toMatchObject({ rejected: 1, ioErrors: 0, txEagain: 0 });
+        expect(r.drops).toEqual({ ...zeroDrops, BAD_VNET_HDR: 1 });
+        expect(r.txPackets).toBe(2);
+      },
+    );
+  },
+);
