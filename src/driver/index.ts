@@ -5,3 +5,4 @@ export * from './kring.ts';
 export * from './native.ts';
 export * from './sync.ts';
 export * from './pkt-gen.ts';
+export * from './netif.ts';

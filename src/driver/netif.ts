@@ -1,0 +1,362 @@
+// The ptnet network-interface mode (spec §4): the driver copies between mbufs and netmap slots
+// itself, with the virtio-net header in front of the first slot of each packet. Transmit follows
+// Linux ptnet_start_xmit (fill-and-chain with NS_MOREFRAG, publish per batch and at the end, kick
+// only when the host asked, stop the queue and arm the TX interrupt when short of slots); receive
+// follows ptnet_rx_poll (NAPI: budgeted, rewind to the packet's first slot when its fragments are
+// not all there, re-arm the interrupt then re-check when the budget was not used up).
+
+import type { Mbuf, Mempool } from '../mbuf/index.ts';
+import type { DeliverFn, NetIf, NetIfEvents, NetIfOffloads, TxResult } from '../netif/index.ts';
+import { NO_OFFLOADS } from '../netif/index.ts';
+import {
+  NAF_FORCE_READ,
+  NAF_FORCE_RECLAIM,
+  NKR_PENDINTR,
+  NS_MOREFRAG,
+  nmRingNext,
+  nmRingSpace,
+} from '../netmap/index.ts';
+import {
+  VNET_MAX_GSO_FRAME,
+  VnetHdr,
+  applyRxHdr,
+  buildTxHdrMbuf,
+  decodeVnetHdr,
+  encodeVnetHdr,
+} from '../vnethdr/index.ts';
+import type { TxHdrOptions } from '../vnethdr/index.ts';
+import type { PtnetAdapter } from './adapter.ts';
+import type { GuestKring } from './kring.ts';
+
+const ETH_HLEN = 14;
+/** Largest frame either way: a 64 KiB super-frame plus two VLAN tags. */
+const MAX_FRAME = VNET_MAX_GSO_FRAME + 8;
+/** FreeBSD PTNET_TX_BATCH: publish at least every 64 packets of a burst. */
+export const PTNET_TX_BATCH = 64;
+
+export interface PtnetNetIfOptions {
+  /** Where received packets are copied to. */
+  rxPool: Mempool;
+  name?: string;
+  /** Default 1500. */
+  mtu?: number;
+  /** Packets between publications within a burst (default PTNET_TX_BATCH). */
+  txBatch?: number;
+  /** TSO frames with CWR go out with the ECN gso bit (Linux) instead of being dropped (FreeBSD). Default true. */
+  allowEcn?: boolean;
+}
+
+export interface PtnetNetIfCounters {
+  txPackets: number;
+  txBytes: number;
+  /** transmit answered 'busy' (queue stopped). */
+  txBusy: number;
+  /** Frames whose virtio-net header could not be built from their meta (FreeBSD drops these). */
+  txDropHdr: number;
+  /** Frames shorter than Ethernet, over 64 KiB, or needing more slots than the ring has. */
+  txDropSize: number;
+  rxPackets: number;
+  rxBytes: number;
+  /** First slot shorter than the virtio-net header, or a frame shorter than Ethernet. */
+  rxDropRunt: number;
+  /** A slot length over the buffer size, or a packet over 64 KiB (host bug or hostile host). */
+  rxDropBadLen: number;
+  /** The received header was refused (virtio_net_hdr_to_skb). */
+  rxDropHdr: number;
+  /** A packet whose last fragment had not arrived: left in the ring for the next poll. */
+  rxIncomplete: number;
+  /** No mbuf or segment for a packet: left in the ring, interrupt armed. */
+  rxNoMbuf: number;
+}
+
+// rxOne results besides a new head index.
+const RX_INCOMPLETE = -1;
+const RX_NOMBUF = -2;
+
+export class PtnetNetIf implements NetIf {
+  readonly name: string;
+  readonly mac: Uint8Array;
+  readonly mtu: number;
+  readonly offloads: Readonly<NetIfOffloads>;
+  /** TX/RX ring pairs used (Linux: min(T, R)). */
+  readonly numQueues: number;
+  readonly counters: PtnetNetIfCounters = {
+    txPackets: 0,
+    txBytes: 0,
+    txBusy: 0,
+    txDropHdr: 0,
+    txDropSize: 0,
+    rxPackets: 0,
+    rxBytes: 0,
+    rxDropRunt: 0,
+    rxDropBadLen: 0,
+    rxDropHdr: 0,
+    rxIncomplete: 0,
+    rxNoMbuf: 0,
+  };
+  private readonly hdrLen: number;
+  private readonly bufSize: number;
+  private readonly rxPool: Mempool;
+  private readonly txBatch: number;
+  private readonly txHdrOpts: TxHdrOptions;
+  private readonly txHdr = new VnetHdr();
+  private readonly rxHdr = new VnetHdr();
+  /** Packets written but not yet published, per TX queue. */
+  private readonly txPending: Uint32Array;
+  private readonly txStopped: Uint8Array;
+  private events: NetIfEvents | null = null;
+  /** No poll is expected: the next RX interrupt raises rxReady. */
+  private rxArmed = true;
+  private rxNext = 0;
+  private delivered = false;
+
+  constructor(
+    readonly adapter: PtnetAdapter,
+    o: PtnetNetIfOptions,
+  ) {
+    this.name = o.name ?? 'ptnet0';
+    this.mac = adapter.mac;
+    this.mtu = o.mtu ?? 1500;
+    this.hdrLen = adapter.vnetHdrLen;
+    this.bufSize = adapter.bufSize;
+    this.rxPool = o.rxPool;
+    this.txBatch = o.txBatch ?? PTNET_TX_BATCH;
+    const allowEcn = o.allowEcn ?? true;
+    this.txHdrOpts = { allowEcn };
+    this.numQueues = Math.min(adapter.numTxRings, adapter.numRxRings);
+    // With the header: checksum offload and TSO both ways (VALE has no USO: gso_type 5 is "bad").
+    this.offloads = Object.freeze(
+      this.hdrLen === 0
+        ? { ...NO_OFFLOADS }
+        : { txCsum: true, rxCsum: true, tso4: true, tso6: true, tsoEcn: allowEcn, uso: false, rxGso: true },
+    );
+    this.txPending = new Uint32Array(this.numQueues);
+    this.txStopped = new Uint8Array(this.numQueues);
+    adapter.setInterruptCallback((ring) => this.interrupt(ring));
+  }
+
+  setEvents(events: NetIfEvents | null): void {
+    this.events = events;
+  }
+
+  transmit(m: Mbuf, more = false): TxResult {
+    const q = this.numQueues === 1 ? 0 : (m.meta.flowHash >>> 0) % this.numQueues;
+    const kr = this.adapter.krings[q]!;
+    const len = m.length;
+    const total = this.hdrLen + len;
+    const need = Math.ceil(total / this.bufSize);
+    if (len < ETH_HLEN || len > MAX_FRAME || need > kr.lim) {
+      this.counters.txDropSize++;
+      return this.dropTx(m, kr, q, more);
+    }
+    if (this.hdrLen !== 0 && buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) !== null) {
+      this.counters.txDropHdr++;
+      return this.dropTx(m, kr, q, more);
+    }
+    if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < need) {
+      syncTail(kr);
+      if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < need) {
+        // Stop the queue: publish what we hold, arm the interrupt, then look once more.
+        this.publishTx(kr, q);
+        this.txStopped[q] = 1;
+        kr.atok.applNeedKick = 1;
+        syncTail(kr);
+        if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < need) {
+          this.counters.txBusy++;
+          return 'busy';
+        }
+        this.txStopped[q] = 0;
+        kr.atok.applNeedKick = 0;
+      }
+    }
+    // ptnet_copy_to_ring: fill each buffer, NS_MOREFRAG on all but the last slot.
+    const ring = kr.ring;
+    const bs = this.bufSize;
+    let h = kr.rhead;
+    let off = ring.slotBufOffset(h);
+    let used = this.hdrLen;
+    if (used !== 0) encodeVnetHdr(this.txHdr, ring.bytes, off, used);
+    let src = 0;
+    for (;;) {
+      const k = bs - used < len - src ? bs - used : len - src;
+      m.copyTo(ring.bytes, off + used, src, k);
+      src += k;
+      used += k;
+      if (src === len) break;
+      ring.setSlotLen(h, bs);
+      ring.setSlotFlags(h, NS_MOREFRAG);
+      h = nmRingNext(h, kr.numSlots);
+      off = ring.slotBufOffset(h);
+      used = 0;
+    }
+    ring.setSlotLen(h, used);
+    ring.setSlotFlags(h, 0);
+    kr.rhead = kr.rcur = nmRingNext(h, kr.numSlots);
+    this.counters.txPackets++;
+    this.counters.txBytes += len;
+    // The data was copied: no completion to track (Linux frees the skb at once).
+    m.pool.free(m);
+    if (++this.txPending[q]! >= this.txBatch || !more) this.publishTx(kr, q);
+    return 'ok';
+  }
+
+  poll(budget: number, deliver: DeliverFn): number {
+    let n = 0;
+    const nq = this.numQueues;
+    for (let k = 0; k < nq && n < budget; k++) n += this.rxPoll((this.rxNext + k) % nq, budget - n, deliver);
+    this.rxNext = this.rxNext + 1 === nq ? 0 : this.rxNext + 1;
+    // Below the budget every queue ran dry with its interrupt armed (the NAPI contract).
+    if (n < budget) this.rxArmed = true;
+    return n;
+  }
+
+  /** A dropped frame still ends a burst: publish if this was its last frame. */
+  private dropTx(m: Mbuf, kr: GuestKring, q: number, more: boolean): TxResult {
+    m.pool.free(m);
+    if (!more) this.publishTx(kr, q);
+    return 'ok';
+  }
+
+  /** ptnet_ring_update with NAF_FORCE_RECLAIM, if anything is waiting. */
+  private publishTx(kr: GuestKring, q: number): void {
+    if (this.txPending[q] === 0) return;
+    this.txPending[q] = 0;
+    this.adapter.ringUpdate(kr, kr.rhead, NAF_FORCE_RECLAIM);
+  }
+
+  /** ptnet_rx_poll for RX queue q. */
+  private rxPoll(q: number, budget: number, deliver: DeliverFn): number {
+    const kr = this.adapter.krings[this.adapter.numTxRings + q]!;
+    kr.flags &= ~NKR_PENDINTR;
+    syncTail(kr);
+    let head = kr.rhead;
+    let n = 0;
+    for (;;) {
+      let stop = 0;
+      while (n < budget && head !== kr.hwtail) {
+        const r = this.rxOne(kr, head, q, deliver);
+        if (r < 0) {
+          stop = r;
+          break;
+        }
+        head = r;
+        if (this.delivered) n++;
+      }
+      if (n >= budget) break;
+      // Ran dry (or stuck on a partial packet or no mbufs): arm the interrupt, then re-check.
+      const seen = kr.hwtail;
+      kr.atok.applNeedKick = 1;
+      syncTail(kr);
+      if (stop === RX_NOMBUF || kr.hwtail === seen) break;
+      kr.atok.applNeedKick = 0;
+    }
+    if (head !== kr.rhead) this.adapter.ringUpdate(kr, head, NAF_FORCE_READ);
+    return n;
+  }
+
+  /**
+   * One packet from slot `first`: returns the slot after it (this.delivered says whether a packet
+   * went up or was dropped), or RX_INCOMPLETE / RX_NOMBUF with nothing consumed.
+   */
+  private rxOne(kr: GuestKring, first: number, q: number, deliver: DeliverFn): number {
+    const ring = kr.ring;
+    const hdr = this.hdrLen;
+    const bs = this.bufSize;
+    this.delivered = false;
+    let h = first;
+    let len = ring.slotLen(h);
+    let flags = ring.slotFlags(h);
+    let bad = len > bs ? 1 : hdr !== 0 && len < hdr ? 2 : 0;
+    const m = bad === 0 ? this.rxPool.alloc() : null;
+    if (bad === 0 && m === null) return this.noMbuf();
+    let off = ring.slotBufOffset(h);
+    if (m !== null) {
+      if (hdr !== 0) decodeVnetHdr(ring.bytes, off, hdr, this.rxHdr);
+      if (!m.append(ring.bytes, off + hdr, len - hdr)) {
+        m.pool.free(m);
+        return this.noMbuf();
+      }
+    }
+    while ((flags & NS_MOREFRAG) !== 0) {
+      h = nmRingNext(h, kr.numSlots);
+      if (h === kr.hwtail) {
+        if (m !== null) m.pool.free(m);
+        this.counters.rxIncomplete++;
+        return RX_INCOMPLETE;
+      }
+      len = ring.slotLen(h);
+      flags = ring.slotFlags(h);
+      if (bad !== 0 || m === null) continue;
+      if (len > bs || m.length + len > MAX_FRAME) {
+        bad = 1;
+        continue;
+      }
+      off = ring.slotBufOffset(h);
+      if (!m.append(ring.bytes, off, len)) {
+        m.pool.free(m);
+        return this.noMbuf();
+      }
+    }
+    const next = nmRingNext(h, kr.numSlots);
+    if (m === null || bad !== 0) {
+      if (m !== null) m.pool.free(m);
+      if (bad === 1) this.counters.rxDropBadLen++;
+      else this.counters.rxDropRunt++;
+      return next;
+    }
+    if (m.length < ETH_HLEN) {
+      m.pool.free(m);
+      this.counters.rxDropRunt++;
+      return next;
+    }
+    if (hdr !== 0) {
+      if (applyRxHdr(this.rxHdr, m.length, m.meta) !== null) {
+        m.pool.free(m);
+        this.counters.rxDropHdr++;
+        return next;
+      }
+    } else {
+      m.meta.clear();
+    }
+    m.meta.rxQueue = q;
+    this.counters.rxPackets++;
+    this.counters.rxBytes += m.length;
+    this.delivered = true;
+    deliver(m);
+    return next;
+  }
+
+  private noMbuf(): number {
+    this.counters.rxNoMbuf++;
+    return RX_NOMBUF;
+  }
+
+  /** MSI-X vector i: TX rings restart a stopped queue, RX rings schedule a poll. */
+  private interrupt(ring: number): void {
+    const t = this.adapter.numTxRings;
+    if (ring < t) {
+      if (ring < this.numQueues && this.txStopped[ring] === 1) {
+        this.txStopped[ring] = 0;
+        this.adapter.krings[ring]!.atok.applNeedKick = 0;
+        this.events?.txRestart();
+      }
+      return;
+    }
+    const kr = this.adapter.krings[ring]!;
+    if (this.rxArmed) {
+      // napi_schedule_prep succeeded: the poll will look at every queue.
+      this.rxArmed = false;
+      kr.atok.applNeedKick = 0;
+      this.events?.rxReady();
+    } else {
+      kr.atok.applNeedKick = 1;
+    }
+  }
+}
+
+/** ptnet_sync_tail: hwtail/hwcur from the CSB, and the ring's tail with them. */
+function syncTail(kr: GuestKring): void {
+  kr.applRead();
+  kr.rtail = kr.hwtail;
+  kr.ring.tail = kr.hwtail;
+}
