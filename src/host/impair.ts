@@ -16,7 +16,11 @@ export type ImpairClock = () => number;
 export interface ImpairConfig {
   /** PRNG seed (any integer; 0 is mapped to a fixed nonzero value). */
   seed: number;
-  /** Fractions in [0, 1] of packets to drop, corrupt (one bit), duplicate, swap with the next, delay. */
+  /**
+   * Fractions in [0, 1] of packets to drop, corrupt (one bit), duplicate, swap with the next,
+   * delay. Reorder swaps with a packet already queued behind, so its outcome (unlike the others)
+   * also depends on how arrivals were batched.
+   */
   drop?: number;
   corrupt?: number;
   duplicate?: number;

@@ -11,6 +11,7 @@ import {
   syncKloopKernelWrite,
 } from '../netmap/csb.ts';
 import { NM_CSB_ATOK_SIZE, NM_CSB_KTOA_SIZE } from '../netmap/layout.ts';
+import createDebug from 'debug';
 import { HostError } from './errors.ts';
 import type { PortDatapath } from './port.ts';
 
@@ -20,6 +21,8 @@ export interface CsbWindow {
   ghOffset: number;
   hgOffset: number;
 }
+
+const log = createDebug('ptnet:host');
 
 /** SYNC_LOOP_RX_DRY_CYCLES_MAX. */
 export const RX_DRY_CYCLES_MAX = 2;
@@ -97,6 +100,7 @@ export class KloopCore {
       if (kr.dist(kr.hwcur, kr.hwtail) <= half) flags |= NAF_FORCE_RECLAIM;
       if (!kr.prologue(sh.head, sh.cur)) {
         // Hostile or stale indices: the kring was reinitialised; wait for the next kick.
+        if (log.enabled) log('ring %d: txsync prologue refused head %d cur %d', i, sh.head, sh.cur);
         ktoa.kernNeedKick = 1;
         break;
       }
@@ -141,6 +145,7 @@ export class KloopCore {
     syncKloopKernelRead(atok, sh);
     for (;;) {
       if (!kr.prologue(sh.head, sh.cur)) {
+        if (log.enabled) log('ring %d: rxsync prologue refused head %d cur %d', i, sh.head, sh.cur);
         ktoa.kernNeedKick = 1;
         break;
       }

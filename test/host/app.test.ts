@@ -104,6 +104,19 @@ describe.each(['inline', 'worker'] as const)('netmap application, %s kloop', (mo
   });
 });
 
+describe('mixed modes', () => {
+  it('a VALE sender served by a worker wakes an inline receiver across threads', async () => {
+    const vale = new ValeSwitch('vmix', { maxPorts: 2 });
+    const pa = vale.attach('a', { txSlots: 256, rxSlots: 256 });
+    const pb = vale.attach('b', { txSlots: 256, rxSlots: 256 });
+    const a = await guestOn(pa, 'worker');
+    const b = await guestOn(pb, 'inline');
+    const got = await transfer(a, b, pb.mac, pa.mac, 1000, 50, true);
+    expect(got).toEqual(seq(1000));
+    expect(b.kloop.runs).toBeGreaterThan(0);
+  });
+});
+
 describe('several rings', () => {
   it('pipe ring i feeds the peer ring i; VALE keeps per-ring order; detach stops delivery', () => {
     const [pa, pb] = createPipe('mr', { rings: 2, slots: 32 });
