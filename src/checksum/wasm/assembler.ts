@@ -90,11 +90,15 @@ export class Code {
     this.bytes.push(lane);
     return this;
   }
+  /** v128.const of eight i16 lanes, all `lane` (little-endian bytes). */
+  v128I16Splat(lane: number): this {
+    this.simd('v128.const');
+    for (let i = 0; i < 8; i++) this.bytes.push(lane & 0xff, (lane >>> 8) & 0xff);
+    return this;
+  }
   /** v128.const with all 16 bytes zero. */
   v128Zero(): this {
-    this.simd('v128.const');
-    for (let i = 0; i < 16; i++) this.bytes.push(0);
-    return this;
+    return this.v128I16Splat(0);
   }
 }
 

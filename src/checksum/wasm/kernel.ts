@@ -1,13 +1,17 @@
 // The SIMD checksum kernel, csum(ptr, len) -> folded 16-bit partial of memory[ptr, ptr+len) as
 // big-endian words. Like Linux's x86 csum_partial it sums native (little-endian) words; one swap
 // of the folded result gives the big-endian value (RFC 1071 §2(B), byte-order independence), and
-// any start address works (v128.load needs no alignment). Lanes: i32x4.extadd_pairwise_i16x8_u turns 8 u16
-// into 4 u32 pair sums (<= 0x1FFFE each); two u32x4 accumulators take 64 bytes per iteration and
-// are widened into an i64x2 accumulator every CHUNK bytes, before a u32 lane could overflow.
+// any start address works (v128.load needs no alignment).
+// Lanes: each u16 word u is flipped to the signed i16 u - 0x8000 (v128.xor), and
+// i32x4.dot_i16x8_s against a vector of ones (x86 pmaddwd, one instruction) adds word pairs into
+// i32 lanes; 0x8000 per word is added back once at the end. That measured ~10% faster at 1500 B
+// than i32x4.extadd_pairwise_i16x8_u, which V8 lowers to three instructions. Two i32x4
+// accumulators take 64 bytes per iteration and are widened into an i64x2 accumulator every CHUNK
+// bytes, before an i32 lane could overflow.
 import { assembleModule, Code, type FuncDef } from './assembler.ts';
 import { ValType } from './opcodes.ts';
 
-/** Bytes between widenings: 4096 iterations x 2 pair sums x 0x1FFFE < 2^32 per u32 lane. */
+/** Bytes between widenings: 4096 iterations x 2 pair sums x |pair| <= 2^16 = 2^29, inside an i32 lane. */
 const CHUNK = 256 * 1024;
 
 // Local indices: parameters first, then locals in FuncDef.locals order.
@@ -20,20 +24,29 @@ const A = 5;
 const B = 6;
 const ACC = 7;
 const S = 8;
+const START = 9;
+const FLIP = 10;
+const ONES = 11;
 
-/** v128 on the stack <- v128 + extadd_pairwise(load(ptr + offset)). */
+/** v128 on the stack <- v128 + pair sums of the flipped words at ptr + offset. */
 function addPairs(c: Code, offset: number): Code {
-  return c.get(PTR).simdMem('v128.load', 0, offset).simd('i32x4.extadd_pairwise_i16x8_u', 'i32x4.add');
+  return c
+    .get(PTR)
+    .simdMem('v128.load', 0, offset)
+    .get(FLIP)
+    .simd('v128.xor')
+    .get(ONES)
+    .simd('i32x4.dot_i16x8_s', 'i32x4.add');
 }
 
-/** ACC += both u32x4 halves of `local`, widened to u64. */
+/** ACC += both i32x4 halves of `local`, sign-extended to i64. */
 function widenInto(c: Code, local: number): Code {
   return c
     .get(ACC)
     .get(local)
-    .simd('i64x2.extend_low_i32x4_u', 'i64x2.add')
+    .simd('i64x2.extend_low_i32x4_s', 'i64x2.add')
     .get(local)
-    .simd('i64x2.extend_high_i32x4_u', 'i64x2.add')
+    .simd('i64x2.extend_high_i32x4_s', 'i64x2.add')
     .set(ACC);
 }
 
@@ -53,6 +66,8 @@ function csumBody(): Code {
   const c = new Code();
   // END = PTR + LEN; BULK_END = PTR + (LEN & ~63)
   c.get(PTR).get(LEN).op('i32.add').set(END);
+  c.get(PTR).set(START);
+  c.v128I16Splat(0x8000).set(FLIP).v128I16Splat(1).set(ONES);
   c.get(PTR).get(LEN).i32(~63).op('i32.and', 'i32.add').set(BULK_END);
 
   // 64 bytes per iteration, in chunks of at most CHUNK bytes.
@@ -81,13 +96,11 @@ function csumBody(): Code {
   c.br(0).end().end();
   widenInto(c, A);
 
+  // S = both lanes + 0x8000 per vector word ((PTR - START) / 2 words), exact and non-negative.
+  c.get(ACC).simdLane('i64x2.extract_lane', 0).get(ACC).simdLane('i64x2.extract_lane', 1).op('i64.add');
+  c.get(PTR).get(START).op('i32.sub', 'i64.extend_i32_u').i64(14).op('i64.shl', 'i64.add').set(S);
+
   // Scalar tail (< 16 bytes) in the i64 accumulator.
-  c.get(ACC)
-    .simdLane('i64x2.extract_lane', 0)
-    .get(ACC)
-    .simdLane('i64x2.extract_lane', 1)
-    .op('i64.add')
-    .set(S);
   c.open('block').open('loop');
   c.get(END).get(PTR).op('i32.sub').i32(4).op('i32.lt_u').brIf(1);
   c.get(S).get(PTR).mem('i64.load32_u', 0).op('i64.add').set(S);
@@ -120,7 +133,11 @@ export function kernelModuleBytes(): Uint8Array {
     exportName: 'csum',
     params: [ValType.i32, ValType.i32],
     results: [ValType.i32],
-    locals: [ValType.i32, ValType.i32, ValType.i32, ValType.v128, ValType.v128, ValType.v128, ValType.i64],
+    locals: [
+      ...[ValType.i32, ValType.i32, ValType.i32], // END, BULK_END, CHUNK_END
+      ...[ValType.v128, ValType.v128, ValType.v128, ValType.i64], // A, B, ACC, S
+      ...[ValType.i32, ValType.v128, ValType.v128], // START, FLIP, ONES
+    ],
     code: csumBody(),
   };
   return assembleModule([csum], KERNEL_MAX_PAGES);

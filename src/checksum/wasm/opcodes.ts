@@ -35,6 +35,7 @@ export const Op = {
   'i64.shl': 0x86,
   'i64.shr_u': 0x88,
   'i32.wrap_i64': 0xa7,
+  'i64.extend_i32_u': 0xad,
 } as const;
 export type Op = keyof typeof Op;
 
@@ -43,10 +44,11 @@ export const SimdOp = {
   'v128.load': 0x00,
   'v128.const': 0x0c,
   'i64x2.extract_lane': 0x1d,
-  'i32x4.extadd_pairwise_i16x8_u': 0x7f,
+  'v128.xor': 0x51,
   'i32x4.add': 0xae,
-  'i64x2.extend_low_i32x4_u': 0xc9,
-  'i64x2.extend_high_i32x4_u': 0xca,
+  'i32x4.dot_i16x8_s': 0xba,
+  'i64x2.extend_low_i32x4_s': 0xc7,
+  'i64x2.extend_high_i32x4_s': 0xc8,
   'i64x2.add': 0xce,
 } as const;
 export type SimdOp = keyof typeof SimdOp;
