@@ -5,7 +5,7 @@
 // Lanes: each u16 word u is flipped to the signed i16 u - 0x8000 (v128.xor), and
 // i32x4.dot_i16x8_s against a vector of ones (x86 pmaddwd, one instruction) adds word pairs into
 // i32 lanes; 0x8000 per word is added back once at the end. That measured ~10% faster at 1500 B
-// than i32x4.extadd_pairwise_i16x8_u, which V8 lowers to three instructions. Two i32x4
+// than i32x4.extadd_pairwise_i16x8_u, which takes several instructions on x64. Two i32x4
 // accumulators take 64 bytes per iteration and are widened into an i64x2 accumulator every CHUNK
 // bytes, before an i32 lane could overflow.
 import { assembleModule, Code, type FuncDef } from './assembler.ts';
