@@ -5,6 +5,8 @@
 //   rx    — records the UDP frames that reach `port` (the kernel's USO super-frames);
 //   tx    — writes a header Linux refuses, then a USO super-frame (3 × 1000 B) to the kernel's
 //           address and `port`, then a single-slot datagram; a kernel UDP socket checks them.
+//   tso   — writes one TCPv4 TSO super-frame (4000 B, gso_size 1000) to `port`; the test captures
+//           the kernel's segments.
 // Prints `ready` when its rings are up, then one JSON line with what it saw and the counters.
 // argv: scenario mode wake tap ourMac ourIp kernelIp port count
 import { readFileSync } from 'node:fs';
@@ -186,6 +188,35 @@ if (scenario === 'tx') {
   const plain = udpFrame(500, kernelIp, kernelMac, 5555, udpPort);
   put16(plain, HDR + 40, ~sum16(plain, HDR + 34, 508, sum16(plain, HDR + 26, 8, 17 + 508)) & 0xffff);
   send(plain);
+}
+
+if (scenario === 'tso') {
+  const pay = 4000;
+  const f = new Uint8Array(HDR + 14 + 20 + 20 + pay);
+  const e = HDR;
+  f.set(kernelMac, e);
+  f.set(mac, e + 6);
+  put16(f, e + 12, 0x0800);
+  const ip = e + 14;
+  f[ip] = 0x45;
+  put16(f, ip + 2, 40 + pay);
+  put16(f, ip + 4, 0x0100);
+  put16(f, ip + 6, 0x4000); // DF
+  f[ip + 8] = 64;
+  f[ip + 9] = 6;
+  f.set(ourIp, ip + 12);
+  f.set(kernelIp, ip + 16);
+  put16(f, ip + 10, ~sum16(f, ip, 20) & 0xffff);
+  const t = ip + 20;
+  put16(f, t, 40000);
+  put16(f, t + 2, udpPort);
+  f.set([0, 0, 0x10, 0, 0, 0, 0, 1, 0x50, 0x18, 0xff, 0xff], t + 4); // seq 0x1000, ack 1, PSH|ACK
+  for (let i = 0; i < pay; i++) f[t + 20 + i] = i % 251;
+  // NEEDS_CSUM, TCPV4, hdr_len 54, gso_size 1000, csum at 34 + 16; the field holds the
+  // pseudo-header sum over the whole segment, as tcp_gso_segment expects.
+  f.set([1, 1, 54, 0, 1000 & 0xff, 1000 >> 8, 34, 0, 16, 0], 0);
+  put16(f, t + 16, sum16(f, ip + 12, 8, 6 + 20 + pay));
+  send(f);
 }
 
 const deadline = Date.now() + 15_000;

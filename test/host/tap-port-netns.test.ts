@@ -1,14 +1,23 @@
 // The TAP port against the running kernel (root): in a network namespace with a vnet_hdr tap, a
 // netmap application (tap-port-app.ts) on the port answers the kernel's ARP and ping, receives
 // the kernel's USO super-frames as multi-slot packets, and sends one that the kernel segments for
-// a UDP socket — with the kloop inline and in a worker, and both readiness sources.
+// a UDP socket, and a TSO super-frame whose kernel segments tshark checks on a veth (spec oracle A
+// topology: tc mirred from the tap's ingress to a veth with offloads off) — with the kloop inline
+// and in a worker, and both readiness sources.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DROP_REASONS } from '../../src/host/index.ts';
 import { skipPrivileged } from '../support/privileged.ts';
 
 const NS = `ptnet-tport-${process.pid}`;
 const TAP = 'ptq0';
+/** Second tap for the TSO capture: everything the app writes into it is redirected to VETH0. */
+const TAP2 = 'ptq1';
+const VETH0 = 'ptqv0';
+const VETH1 = 'ptqv1';
 const KERNEL_IP = '10.79.0.1';
 const APP_IP = '10.79.0.2';
 const APP_MAC = '02:00:00:00:79:02';
@@ -63,105 +72,209 @@ function run(cmd: string, ...args: string[]): Promise<{ code: number | null; out
   });
 }
 
-describe.skipIf(skipPrivileged('TAP port tests', ['ip', 'ping', 'python3']))(
-  'TAP port on a kernel tap',
-  () => {
-    beforeAll(() => {
-      spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' }); // a leftover of a killed run
-      sh('ip', 'netns', 'add', NS);
-      sh('ip', '-n', NS, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
-      sh('ip', '-n', NS, 'addr', 'add', `${KERNEL_IP}/24`, 'dev', TAP);
-      sh('ip', '-n', NS, 'link', 'set', TAP, 'up');
-      // No ND/MLD chatter on the port.
-      sh('ip', ...inNs('sysctl', '-qw', `net.ipv6.conf.${TAP}.disable_ipv6=1`));
-    });
-
-    afterAll(() => {
-      spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
-    });
-
-    it.each([
-      ['inline', 'timer'],
-      ['worker', 'thread'],
-    ])('answers the kernel ARP and ping -c 3 (kloop %s, readiness %s)', async (mode, wake) => {
-      const app = startApp('echo', mode, wake, TAP, APP_MAC, APP_IP, KERNEL_IP, '0', '3');
-      await app.ready;
-      await carrierUp();
-      const ping = await run('ping', '-n', '-c', '3', '-i', '0.2', '-w', '10', APP_IP);
-      const r = await app.result;
-      expect(ping.out).toContain('3 received');
-      expect(ping.code).toBe(0);
-      expect(r.arp).toBeGreaterThanOrEqual(1);
-      expect(r.echo).toBe(3);
-      expect(r.txPackets).toBe((r.arp as number) + 3);
-      expect(r.drops).toEqual(zeroDrops);
-      expect(r.hdrLen).toBe(12);
-      expect(r.setHdr10).toBe(false);
-      expect(r.rescues).toBe(0);
-    });
-
-    it('receives the kernel USO super-frames as multi-slot packets with their vnet header', async () => {
-      sh('ip', '-n', NS, 'neigh', 'replace', APP_IP, 'lladdr', APP_MAC, 'dev', TAP, 'nud', 'permanent');
-      const app = startApp('rx', 'worker', 'thread', TAP, APP_MAC, APP_IP, KERNEL_IP, '9999', '2');
-      await app.ready;
-      await carrierUp();
-      // UDP_SEGMENT (103): one sendto becomes one GSO_UDP_L4 skb, which a USO-capable tap hands over whole.
-      const py = [
-        'import socket',
-        's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-        'p = bytes(i % 251 for i in range(56000))',
-        's.setsockopt(socket.SOL_UDP, 103, 1000)',
-        `s.sendto(p[:3000], ('${APP_IP}', 9999))`,
-        's.setsockopt(socket.SOL_UDP, 103, 1400)',
-        `s.sendto(p, ('${APP_IP}', 9999))`,
-      ].join('\n');
-      expect((await run('python3', '-c', py)).code).toBe(0);
-      const r = await app.result;
-      const hdr = { flags: 1, gsoType: 5, hdrLen: 42, csumStart: 34, csumOffset: 6, numBuffers: 0 };
-      const ok = { payloadOk: true, partialOk: true };
-      expect(r.udp).toEqual([
-        { ...hdr, ...ok, slots: 2, len: 12 + 42 + 3000, gsoSize: 1000, payload: 3000 },
-        { ...hdr, ...ok, slots: 28, len: 12 + 42 + 56000, gsoSize: 1400, payload: 56000 },
-      ]);
-      expect(r.drops).toEqual(zeroDrops);
-    });
-
-    it.each(['inline', 'worker'])(
-      'sends a USO super-frame the kernel segments; a refused header is counted and the loop goes on (kloop %s)',
-      async (mode) => {
-        // A kernel UDP socket collects what arrives: 3 segments of the super-frame, then the plain one.
-        const py = [
-          'import socket, json',
-          's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-          `s.bind(('${KERNEL_IP}', 7777))`,
-          's.settimeout(8)',
-          "print('listening', flush=True)",
-          'got = []',
-          'while len(got) < 4: got.append(s.recv(65535))',
-          'p = bytes(i % 251 for i in range(3000))',
-          'print(json.dumps({"lens": [len(g) for g in got], "same": got[:3] == [p[:1000], p[1000:2000], p[2000:]] and got[3] == p[:500]}))',
-        ].join('\n');
-        const listener = spawn('ip', inNs('python3', '-c', py), { stdio: ['ignore', 'pipe', 'inherit'] });
-        let lout = '';
-        const listening = new Promise<void>((res) =>
-          listener.stdout.on('data', (d: Buffer) => {
-            lout += d.toString();
-            if (lout.includes('listening')) res();
-          }),
-        );
-        const closed = new Promise<void>((res) => listener.on('close', () => res()));
-        await listening;
-        const app = startApp('tx', mode, 'thread', TAP, APP_MAC, APP_IP, KERNEL_IP, '7777', '0');
-        const r = await app.result;
-        await closed;
-        expect(JSON.parse(lout.trim().split('\n').at(-1)!)).toEqual({
-          lens: [1000, 1000, 1000, 500],
-          same: true,
-        });
-        expect(r.stats).toMatchObject({ rejected: 1, ioErrors: 0, txEagain: 0 });
-        expect(r.drops).toEqual({ ...zeroDrops, BAD_VNET_HDR: 1 });
-        expect(r.txPackets).toBe(2);
-      },
+const TOOLS = ['ip', 'tc', 'ping', 'python3', 'tcpdump', 'tshark', 'ethtool'];
+describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel tap', () => {
+  beforeAll(() => {
+    spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' }); // a leftover of a killed run
+    sh('ip', 'netns', 'add', NS);
+    sh('ip', '-n', NS, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
+    sh('ip', '-n', NS, 'addr', 'add', `${KERNEL_IP}/24`, 'dev', TAP);
+    sh('ip', '-n', NS, 'link', 'set', TAP, 'up');
+    // No ND/MLD chatter on the ports.
+    sh(
+      'ip',
+      ...inNs('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'),
     );
-  },
-);
+    sh('ip', '-n', NS, 'tuntap', 'add', 'dev', TAP2, 'mode', 'tap', 'vnet_hdr');
+    sh('ip', '-n', NS, 'link', 'add', VETH0, 'type', 'veth', 'peer', 'name', VETH1);
+    // Software GSO and full checksums on the way out, so the capture holds wire bytes.
+    sh('ip', ...inNs('ethtool', '-K', VETH0, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'sg', 'off'));
+    for (const d of [TAP2, VETH0, VETH1]) sh('ip', '-n', NS, 'link', 'set', d, 'up');
+    sh('tc', '-n', NS, 'qdisc', 'add', 'dev', TAP2, 'ingress');
+    sh(
+      'tc',
+      '-n',
+      NS,
+      'filter',
+      'add',
+      'dev',
+      TAP2,
+      'parent',
+      'ffff:',
+      'protocol',
+      'all',
+      'prio',
+      '1',
+      'u32',
+      'match',
+      'u32',
+      '0',
+      '0',
+      'action',
+      'mirred',
+      'egress',
+      'redirect',
+      'dev',
+      VETH0,
+    );
+  });
+
+  afterAll(() => {
+    for (const t of [TAP, TAP2])
+      spawnSync('ip', ['-n', NS, 'tuntap', 'del', 'dev', t, 'mode', 'tap'], { stdio: 'ignore' });
+    spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+  });
+
+  it.each([
+    ['inline', 'timer'],
+    ['worker', 'thread'],
+  ])('answers the kernel ARP and ping -c 3 (kloop %s, readiness %s)', async (mode, wake) => {
+    const app = startApp('echo', mode, wake, TAP, APP_MAC, APP_IP, KERNEL_IP, '0', '3');
+    await app.ready;
+    await carrierUp();
+    const ping = await run('ping', '-n', '-c', '3', '-i', '0.2', '-w', '10', APP_IP);
+    const r = await app.result;
+    expect(ping.out).toContain('3 received');
+    expect(ping.code).toBe(0);
+    expect(r.arp).toBeGreaterThanOrEqual(1);
+    expect(r.echo).toBe(3);
+    expect(r.txPackets).toBe((r.arp as number) + 3);
+    expect(r.drops).toEqual(zeroDrops);
+    expect(r.hdrLen).toBe(12);
+    expect(r.setHdr10).toBe(false);
+    expect(r.rescues).toBe(0);
+  });
+
+  it('receives the kernel USO super-frames as multi-slot packets with their vnet header', async () => {
+    sh('ip', '-n', NS, 'neigh', 'replace', APP_IP, 'lladdr', APP_MAC, 'dev', TAP, 'nud', 'permanent');
+    const app = startApp('rx', 'worker', 'thread', TAP, APP_MAC, APP_IP, KERNEL_IP, '9999', '2');
+    await app.ready;
+    await carrierUp();
+    // UDP_SEGMENT (103): one sendto becomes one GSO_UDP_L4 skb, which a USO-capable tap hands over whole.
+    const py = [
+      'import socket',
+      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+      'p = bytes(i % 251 for i in range(56000))',
+      's.setsockopt(socket.SOL_UDP, 103, 1000)',
+      `s.sendto(p[:3000], ('${APP_IP}', 9999))`,
+      's.setsockopt(socket.SOL_UDP, 103, 1400)',
+      `s.sendto(p, ('${APP_IP}', 9999))`,
+    ].join('\n');
+    expect((await run('python3', '-c', py)).code).toBe(0);
+    const r = await app.result;
+    const hdr = { flags: 1, gsoType: 5, hdrLen: 42, csumStart: 34, csumOffset: 6, numBuffers: 0 };
+    const ok = { payloadOk: true, partialOk: true };
+    expect(r.udp).toEqual([
+      { ...hdr, ...ok, slots: 2, len: 12 + 42 + 3000, gsoSize: 1000, payload: 3000 },
+      { ...hdr, ...ok, slots: 28, len: 12 + 42 + 56000, gsoSize: 1400, payload: 56000 },
+    ]);
+    expect(r.drops).toEqual(zeroDrops);
+  });
+
+  it.each(['inline', 'worker'])(
+    'sends a USO super-frame the kernel segments; a refused header is counted and the loop goes on (kloop %s)',
+    async (mode) => {
+      // A kernel UDP socket collects what arrives: 3 segments of the super-frame, then the plain one.
+      const py = [
+        'import socket, json',
+        's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+        `s.bind(('${KERNEL_IP}', 7777))`,
+        's.settimeout(8)',
+        "print('listening', flush=True)",
+        'got = []',
+        'while len(got) < 4: got.append(s.recv(65535))',
+        'p = bytes(i % 251 for i in range(3000))',
+        'print(json.dumps({"lens": [len(g) for g in got], "same": got[:3] == [p[:1000], p[1000:2000], p[2000:]] and got[3] == p[:500]}))',
+      ].join('\n');
+      const listener = spawn('ip', inNs('python3', '-c', py), { stdio: ['ignore', 'pipe', 'inherit'] });
+      let lout = '';
+      const listening = new Promise<void>((res) =>
+        listener.stdout.on('data', (d: Buffer) => {
+          lout += d.toString();
+          if (lout.includes('listening')) res();
+        }),
+      );
+      const closed = new Promise<void>((res) => listener.on('close', () => res()));
+      await listening;
+      const app = startApp('tx', mode, 'thread', TAP, APP_MAC, APP_IP, KERNEL_IP, '7777', '0');
+      const r = await app.result;
+      await closed;
+      expect(JSON.parse(lout.trim().split('\n').at(-1)!)).toEqual({
+        lens: [1000, 1000, 1000, 500],
+        same: true,
+      });
+      expect(r.stats).toMatchObject({ rejected: 1, ioErrors: 0, txEagain: 0 });
+      expect(r.drops).toEqual({ ...zeroDrops, BAD_VNET_HDR: 1 });
+      expect(r.txPackets).toBe(2);
+    },
+  );
+
+  it('writes a TSO super-frame that the kernel cuts into the segments Linux would send', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ptnet-tport-'));
+    const pcap = join(dir, 'tso.pcap');
+    try {
+      const td = spawn('ip', inNs('tcpdump', '-i', VETH1, '-U', '-s', '0', '-c', '4', '-w', pcap), {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let terr = '';
+      await new Promise<void>((res) =>
+        td.stderr.on('data', (d: Buffer) => {
+          terr += d.toString();
+          if (terr.includes('listening')) res();
+        }),
+      );
+      const done = new Promise<void>((res) => td.on('close', () => res()));
+      const timer = setTimeout(() => td.kill(), 10_000);
+      const r = await startApp('tso', 'worker', 'thread', TAP2, APP_MAC, APP_IP, KERNEL_IP, '5001', '0')
+        .result;
+      await done;
+      clearTimeout(timer);
+      expect(r.txPackets).toBe(1);
+      expect(r.drops).toEqual(zeroDrops);
+      const fields = [
+        'frame.len',
+        'ip.id',
+        'ip.len',
+        'tcp.seq',
+        'tcp.len',
+        'tcp.flags',
+        'tcp.checksum.status',
+        'ip.checksum.status',
+      ];
+      const out = sh(
+        'tshark',
+        '-r',
+        pcap,
+        '-o',
+        'tcp.check_checksum:TRUE',
+        '-o',
+        'ip.check_checksum:TRUE',
+        '-o',
+        'tcp.relative_sequence_numbers:FALSE',
+        '-T',
+        'fields',
+        ...fields.flatMap((f) => ['-e', f]),
+      );
+      // tcp_gso_segment: consecutive IP ids, seq + gso_size, PSH only on the last, checksums Good.
+      expect(
+        out
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t')),
+      ).toEqual(
+        [0, 1, 2, 3].map((k) => [
+          '1054',
+          `0x${(0x100 + k).toString(16).padStart(4, '0')}`,
+          '1040',
+          String(0x1000 + 1000 * k),
+          '1000',
+          k === 3 ? '0x0018' : '0x0010',
+          '1',
+          '1',
+        ]),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
