@@ -13,6 +13,7 @@ const dp = openDatapath(data.port);
 const st = dp.state;
 const PENDING = dp.ctl + PC.PENDING;
 const SEQ = dp.ctl + PC.SEQ;
+const SLEEPING = dp.ctl + PC.SLEEPING;
 const rings = dp.numTx + dp.numRx;
 const core = new KloopCore(dp, data.csb, (ring) => {
   Atomics.or(ctrl, KC.IRQ_PENDING, 1 << ring);
@@ -53,10 +54,17 @@ while (Atomics.load(ctrl, KC.STOP) === 0) {
     Atomics.load(ctrl, KC.STOP) === 0
   );
   if (bits !== 0) continue;
+  // Announce the sleep, then look once more: a waker either sees SLEEPING and notifies, or its
+  // pending bit is seen here (all seq-cst), so no kick falls between the check and the wait.
   const seq = Atomics.load(st, SEQ);
-  if (Atomics.load(st, PENDING) !== 0) continue;
+  Atomics.store(st, SLEEPING, 1);
+  if (Atomics.load(st, PENDING) !== 0) {
+    Atomics.store(st, SLEEPING, 0);
+    continue;
+  }
   const hold = nextHold();
   const r = Atomics.wait(st, SEQ, seq, hold >= 0 ? hold + 1 : KLOOP_WAIT_MS);
+  Atomics.store(st, SLEEPING, 0);
   if (r === 'timed-out' && Atomics.load(ctrl, KC.STOP) === 0) {
     // netmap's periodic pass over every ring. Work found here was missed by a notification,
     // unless it is a due impairment hold.

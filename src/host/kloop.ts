@@ -130,6 +130,7 @@ export class SyncKloop {
       core.validate();
       this.core = core;
       this.dp.localWake = (r) => this.queueWake(r);
+      Atomics.store(st, this.dp.ctl + PC.SLEEPING, 1);
       // Wake-ups from senders in other threads arrive on the shared pending word.
       watch(
         st,
@@ -147,6 +148,7 @@ export class SyncKloop {
     }
     new KloopCore(this.dp, this.csb, () => {}).validate();
     Atomics.store(st, this.dp.ctl + PC.PENDING, 0);
+    Atomics.store(st, this.dp.ctl + PC.SLEEPING, 0);
     const workerData: KloopWorkerData = {
       port: this.port.shared(),
       csb: this.csb,
@@ -180,7 +182,7 @@ export class SyncKloop {
     const st = this.dp.state;
     Atomics.or(st, this.dp.ctl + PC.PENDING, 1 << ring);
     Atomics.add(st, this.dp.ctl + PC.SEQ, 1);
-    Atomics.notify(st, this.dp.ctl + PC.SEQ);
+    if (Atomics.load(st, this.dp.ctl + PC.SLEEPING) !== 0) Atomics.notify(st, this.dp.ctl + PC.SEQ);
   }
 
   /**

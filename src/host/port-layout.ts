@@ -17,6 +17,11 @@ export const PC = {
   KLOOP: 4,
   /** 1 while attached (VALE: the port slot is in use). */
   ACTIVE: 5,
+  /**
+   * 1 while the kloop may be blocked on SEQ (a worker about to Atomics.wait; an inline kloop's
+   * waitAsync watcher, always). Wakers skip the notify (a futex call) while it is 0.
+   */
+  SLEEPING: 6,
   /** First of the drop counters, one per DROP_REASONS entry. */
   DROPS: 8,
   /** Impairment configuration (see impair.ts IMP) starts here. */

@@ -107,7 +107,7 @@ export abstract class PortDatapath {
     }
     Atomics.or(this.state, this.ctl + PC.PENDING, 1 << ring);
     Atomics.add(this.state, this.ctl + PC.SEQ, 1);
-    Atomics.notify(this.state, this.ctl + PC.SEQ);
+    if (Atomics.load(this.state, this.ctl + PC.SLEEPING) !== 0) Atomics.notify(this.state, this.ctl + PC.SEQ);
   }
 
   /** Counts one dropped packet. */
