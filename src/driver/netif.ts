@@ -147,17 +147,17 @@ export class PtnetNetIf implements NetIf {
     const need = Math.ceil(total / this.bufSize);
     if (len < ETH_HLEN || len > MAX_FRAME || need > kr.lim) {
       this.counters.txDropSize++;
-      return this.dropTx(m, kr, q, more);
+      return this.dropTx(m, more);
     }
     if (this.hdrLen !== 0 && buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) !== null) {
       this.counters.txDropHdr++;
-      return this.dropTx(m, kr, q, more);
+      return this.dropTx(m, more);
     }
     if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < need) {
       syncTail(kr);
       if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < need) {
         // Stop the queue: publish what we hold, arm the interrupt, then look once more.
-        this.publishTx(kr, q);
+        this.publishAll();
         this.txStopped[q] = 1;
         kr.atok.applNeedKick = 1;
         syncTail(kr);
@@ -196,7 +196,8 @@ export class PtnetNetIf implements NetIf {
     this.counters.txBytes += len;
     // The data was copied: no completion to track (Linux frees the skb at once).
     m.pool.free(m);
-    if (++this.txPending[q]! >= this.txBatch || !more) this.publishTx(kr, q);
+    if (++this.txPending[q]! >= this.txBatch) this.publishTx(kr, q);
+    if (!more) this.publishAll();
     return 'ok';
   }
 
@@ -211,10 +212,15 @@ export class PtnetNetIf implements NetIf {
   }
 
   /** A dropped frame still ends a burst: publish if this was its last frame. */
-  private dropTx(m: Mbuf, kr: GuestKring, q: number, more: boolean): TxResult {
+  private dropTx(m: Mbuf, more: boolean): TxResult {
     m.pool.free(m);
-    if (!more) this.publishTx(kr, q);
+    if (!more) this.publishAll();
     return 'ok';
+  }
+
+  /** The end of a burst: every queue publishes what it holds (the burst may span queues). */
+  private publishAll(): void {
+    for (let q = 0; q < this.numQueues; q++) this.publishTx(this.adapter.krings[q]!, q);
   }
 
   /** ptnet_ring_update with NAF_FORCE_RECLAIM, if anything is waiting. */
