@@ -5,6 +5,9 @@
 //   rx    — records the UDP frames that reach `port` (the kernel's USO super-frames);
 //   tx    — writes a header Linux refuses, then a USO super-frame (3 × 1000 B) to the kernel's
 //           address and `port`, then a single-slot datagram; a kernel UDP socket checks them.
+//   tcp   — answers a kernel TCP SYN to `port` with a SYN-ACK (MSS 1460, window 65535, no
+//           options else) and records the data frames that follow (the kernel's TSO super-frames)
+//           until `count` data bytes arrived;
 //   tso   — writes one TCPv4 TSO super-frame (4000 B, gso_size 1000) to `port`; the test captures
 //           the kernel's segments.
 // Prints `ready` when its rings are up, then one JSON line with what it saw and the counters.
@@ -106,6 +109,26 @@ const result: Record<string, unknown> = { scenario, mode, wake };
 let arp = 0;
 let echo = 0;
 const udp: Record<string, unknown>[] = [];
+const tcp: Record<string, unknown>[] = [];
+let tcpBytes = 0;
+let peerIsn = -1;
+
+/** The vnet header fields of a received packet, as the test compares them. */
+function vnetOf(p: { data: Uint8Array; flags: number[] }): Record<string, number> {
+  const d = p.data;
+  return {
+    slots: p.flags.length,
+    len: d.length,
+    flags: d[0]!,
+    gsoType: d[1]!,
+    hdrLen: d[2]! | (d[3]! << 8),
+    gsoSize: d[4]! | (d[5]! << 8),
+    csumStart: d[6]! | (d[7]! << 8),
+    csumOffset: d[8]! | (d[9]! << 8),
+    numBuffers: d[10]! | (d[11]! << 8),
+  };
+}
+const be32 = (b: Uint8Array, o: number): number => ((be16(b, o) << 16) | be16(b, o + 2)) >>> 0;
 
 function handle(p: { data: Uint8Array; flags: number[] }): void {
   const d = p.data;
@@ -157,20 +180,57 @@ function handle(p: { data: Uint8Array; flags: number[] }): void {
     let ok = d.length === u + 8 + payload;
     for (let i = 0; ok && i < payload; i++) ok = d[u + 8 + i] === i % 251;
     udp.push({
-      slots: p.flags.length,
-      len: d.length,
-      flags: d[0],
-      gsoType: d[1],
-      hdrLen: d[2]! | (d[3]! << 8),
-      gsoSize: d[4]! | (d[5]! << 8),
-      csumStart: d[6]! | (d[7]! << 8),
-      csumOffset: d[8]! | (d[9]! << 8),
-      numBuffers: d[10]! | (d[11]! << 8),
+      ...vnetOf(p),
       payload,
       payloadOk: ok,
       // NEEDS_CSUM: the field holds the pseudo-header sum the reader must complete.
       partialOk: be16(d, u + 6) === sum16(d, ip + 12, 8, 17 + payload + 8),
     });
+    return;
+  }
+  if (proto === 6 && be16(d, ip + ihl + 2) === udpPort) {
+    const t = ip + ihl;
+    const doff = (d[t + 12]! >>> 4) * 4;
+    const tflags = d[t + 13]!;
+    if ((tflags & 0x02) !== 0) {
+      peerIsn = be32(d, t + 4);
+      // SYN-ACK: IPv4 + TCP with one MSS option, full checksums.
+      const r = new Uint8Array(HDR + 14 + 20 + 24);
+      r.set(d.subarray(e + 6, e + 12), HDR);
+      r.set(mac, HDR + 6);
+      put16(r, HDR + 12, 0x0800);
+      const rip = HDR + 14;
+      r[rip] = 0x45;
+      put16(r, rip + 2, 44);
+      put16(r, rip + 6, 0x4000);
+      r[rip + 8] = 64;
+      r[rip + 9] = 6;
+      r.set(ourIp, rip + 12);
+      r.set(d.subarray(ip + 12, ip + 16), rip + 16);
+      put16(r, rip + 10, ~sum16(r, rip, 20) & 0xffff);
+      const rt = rip + 20;
+      put16(r, rt, udpPort);
+      r.set(d.subarray(t, t + 2), rt + 2);
+      r.set([0, 0, 0x10, 0], rt + 4);
+      const ack = (peerIsn + 1) >>> 0;
+      r.set([ack >>> 24, (ack >>> 16) & 0xff, (ack >>> 8) & 0xff, ack & 0xff], rt + 8);
+      r.set([0x60, 0x12, 0xff, 0xff, 0, 0, 0, 0, 2, 4, 1460 >> 8, 1460 & 0xff], rt + 12);
+      put16(r, rt + 16, ~sum16(r, rt, 24, sum16(r, rip + 12, 8, 6 + 24)) & 0xffff);
+      send(r);
+      return;
+    }
+    const payload = be16(d, ip + 2) - ihl - doff;
+    if (payload <= 0 || peerIsn < 0) return;
+    const off = (be32(d, t + 4) - peerIsn - 1) >>> 0;
+    let ok = d.length === t + doff + payload;
+    for (let i = 0; ok && i < payload; i++) ok = d[t + doff + i] === (off + i) % 251;
+    tcp.push({
+      ...vnetOf(p),
+      payload,
+      payloadOk: ok,
+      partialOk: be16(d, t + 16) === sum16(d, ip + 12, 8, 6 + doff + payload),
+    });
+    tcpBytes += payload;
   }
 }
 
@@ -221,7 +281,13 @@ if (scenario === 'tso') {
 
 const deadline = Date.now() + 15_000;
 const done = (): boolean =>
-  scenario === 'echo' ? echo >= count : scenario === 'rx' ? udp.length >= count : tx.hwcur === tx.head;
+  scenario === 'echo'
+    ? echo >= count
+    : scenario === 'rx'
+      ? udp.length >= count
+      : scenario === 'tcp'
+        ? tcpBytes >= count
+        : tx.hwcur === tx.head;
 while (!done() && Date.now() < deadline) {
   rx.rxsync();
   let got = false;
@@ -251,6 +317,7 @@ Object.assign(result, {
   arp,
   echo,
   udp,
+  tcp,
   txPackets: port.datapath.packets('tx'),
   rxPackets: port.datapath.packets('rx'),
   drops: port.datapath.drops(),

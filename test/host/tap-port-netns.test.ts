@@ -171,6 +171,55 @@ describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel t
     expect(r.drops).toEqual(zeroDrops);
   });
 
+  it("receives a kernel TCP sender's TSO super-frames as multi-slot TCPV4 packets", async () => {
+    sh('ip', '-n', NS, 'neigh', 'replace', APP_IP, 'lladdr', APP_MAC, 'dev', TAP, 'nud', 'permanent');
+    // The app answers the SYN and never ACKs data: the first flight is cwnd 10 × MSS 1460.
+    const app = startApp(
+      'tcp',
+      'inline',
+      'thread',
+      TAP,
+      APP_MAC,
+      APP_IP,
+      KERNEL_IP,
+      '5001',
+      String(10 * 1460),
+    );
+    await app.ready;
+    await carrierUp();
+    const py = [
+      'import socket, time',
+      `s = socket.create_connection(('${APP_IP}', 5001), timeout=5)`,
+      's.send(bytes(i % 251 for i in range(100000)))',
+      'time.sleep(1)',
+    ].join('\n');
+    const client = run('timeout', '8', 'python3', '-c', py);
+    const r = await app.result;
+    await client;
+    const frames = r.tcp as Record<string, number | boolean>[];
+    const hdr = {
+      flags: 1,
+      gsoType: 1,
+      hdrLen: 54,
+      gsoSize: 1460,
+      csumStart: 34,
+      csumOffset: 16,
+      numBuffers: 0,
+    };
+    for (const f of frames) {
+      expect(f).toMatchObject({
+        ...hdr,
+        payloadOk: true,
+        partialOk: true,
+        len: 12 + 54 + (f.payload as number),
+      });
+      expect((f.payload as number) % 1460).toBe(0);
+    }
+    expect(frames.reduce((a, f) => a + (f.payload as number), 0)).toBe(10 * 1460);
+    expect(Math.max(...frames.map((f) => f.slots as number))).toBeGreaterThan(1);
+    expect(r.drops).toEqual(zeroDrops);
+  });
+
   it.each(['inline', 'worker'])(
     'sends a USO super-frame the kernel segments; a refused header is counted and the loop goes on (kloop %s)',
     async (mode) => {
