@@ -8,3 +8,4 @@ suites.push((await import('./checksum.bench.ts')).checksumSuite);
 suites.push((await import('./wire.bench.ts')).wireSuite);
 suites.push((await import('./tso.bench.ts')).tsoSuite);
 suites.push((await import('./host.bench.ts')).hostSuite);
+suites.push((await import('./stack.bench.ts')).stackSuite);

@@ -101,7 +101,16 @@ export class Stack implements Ipv4Output {
   private readonly echoWaiters = new Map<number, EchoWaiter>();
   private echoIdent = 1;
   private readonly deliver = (m: Mbuf): void => this.input(m);
-  private readonly pollTurn = (): void => this.poll();
+  private pollScheduled = false;
+  private readonly pollTurn = (): void => {
+    this.pollScheduled = false;
+    this.poll();
+  };
+  private readonly schedulePoll = (): void => {
+    if (this.pollScheduled) return;
+    this.pollScheduled = true;
+    this.schedule(this.pollTurn);
+  };
 
   constructor(opts: StackOptions) {
     this.netif = opts.netif;
@@ -139,9 +148,11 @@ export class Stack implements Ipv4Output {
     this.tcp = new Tcp(timers, this, opts.isnKey);
     this.udp = new UdpLayer(this);
     this.net = new Net(this);
-    this.netif.setEvents({ rxReady: () => this.poll(), txRestart: () => this.drainBacklog() });
+    // rxReady only schedules the poll (NAPI's softirq): the turn runs as its own task, so a busy
+    // interface cannot starve timers and application callbacks by chaining microtasks.
+    this.netif.setEvents({ rxReady: this.schedulePoll, txRestart: () => this.drainBacklog() });
     // Frames may already wait (the NetIf arms rxReady only after a poll that ran dry).
-    this.schedule(this.pollTurn);
+    this.schedulePoll();
   }
 
   now(): number {
@@ -180,7 +191,7 @@ export class Stack implements Ipv4Output {
       this.polling = false;
     }
     this.time.poke();
-    if (n === this.budget) this.schedule(this.pollTurn);
+    if (n === this.budget) this.schedulePoll();
   }
 
   /** Processes and frees one received frame. Never throws. */
