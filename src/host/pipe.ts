@@ -151,12 +151,15 @@ export class PipeEnd implements NetmapPort {
   }
 }
 
-/** A small region for standalone ports: 4096 buffers of 2048 bytes, 64 rings. */
-export function smallRegion(bufs = 4096): NetmapRegion {
+/**
+ * A region sized for a few ports instead of netmap's global defaults (335 MB): `bufs` buffers of
+ * 2048 bytes, netmap_ifs for `ports` ports and four rings each.
+ */
+export function smallRegion(bufs = 4096, ports = 16): NetmapRegion {
   return new NetmapRegion({
     params: {
-      if: { objSize: 1024, objNum: 16 },
-      ring: { objSize: 9 * 4096, objNum: 64 },
+      if: { objSize: 1024, objNum: Math.max(10, ports) },
+      ring: { objSize: 9 * 4096, objNum: 4 * ports },
       buf: { objSize: 2048, objNum: bufs },
     },
   });

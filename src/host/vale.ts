@@ -331,6 +331,11 @@ export class ValeDatapath extends PortDatapath {
       let delivered = 0;
       let bytes = 0;
       rx.lock();
+      // Detached since get(): its rings may already be freed (detach waits for this lock).
+      if (Atomics.load(dst.state, dst.ctl + PC.ACTIVE) === 0) {
+        rx.unlock();
+        continue;
+      }
       this.dHdr = dst.vnetHdrLen;
       this.dMfs = dst.mfs;
       this.dTail = rx.btail;
@@ -608,7 +613,10 @@ export class ValeSwitch {
     if (!Number.isInteger(maxPorts) || maxPorts < 2 || maxPorts > VALE_MAX_PORTS) {
       throw new HostError('HOST_ARG', `maxPorts must be 2..${VALE_MAX_PORTS}`);
     }
-    this.region = opts.region ?? smallRegion(16384);
+    // Default region: buffers for up to 32 ports of two 1024-slot rings (an attach takes its
+    // rings' buffers; past that it fails with NM_NOMEM: pass a bigger region).
+    const cap = Math.min(maxPorts, 32);
+    this.region = opts.region ?? smallRegion(cap * 2 * VALE_DEFAULT_SLOTS + 64, cap);
     const g = geometry(maxPorts, VALE_MAX_RINGS);
     this.sw = new ValeView({
       region: regionShared(this.region),
@@ -677,9 +685,19 @@ export class ValeSwitch {
   detach(port: ValePort): void {
     const w = this.sw.words;
     if (this.names.get(port.name.slice(this.name.length + 1)) !== port.index) return;
+    if (Atomics.load(w, this.sw.ctl(port.index) + PC.KLOOP) !== 0) {
+      throw new HostError('HOST_BUSY', `${port.name}: stop its kloop before detaching`);
+    }
     Atomics.store(w, this.sw.rec(port.index) + R_ACTIVE, 0);
     Atomics.add(w, SW_GEN, 1);
     Atomics.store(w, this.sw.ctl(port.index) + PC.ACTIVE, 0);
+    // A sender that found the port before it went inactive re-checks under the RX lock: after one
+    // lock/unlock of each RX kring, nobody writes into the rings any more.
+    const dp = port.datapath;
+    for (let r = dp.numTx; r < dp.numTx + dp.numRx; r++) {
+      dp.krings[r]!.lock();
+      dp.krings[r]!.unlock();
+    }
     this.sw.fdb.forgetPort(port.index);
     this.names.delete(port.name.slice(this.name.length + 1));
     this.region.deletePort(port.layout);

@@ -1,7 +1,14 @@
 // A netmap application over src/netmap + src/host: packets cross a pipe and a VALE switch with
 // the host kloop inline and in a worker thread, synchronised only through the CSB.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type NetmapPort, SyncKloop, ValeSwitch, createPipe, type KloopMode } from '../../src/host/index.ts';
+import {
+  HostError,
+  type KloopMode,
+  type NetmapPort,
+  SyncKloop,
+  ValeSwitch,
+  createPipe,
+} from '../../src/host/index.ts';
 import { GuestRing, frame, inlineGuest, makeCsb, ringsFromIf, seqOf } from './guest.ts';
 
 interface Guest {
@@ -162,6 +169,7 @@ describe('several rings', () => {
     const b = inlineGuest(pb, q);
     b.send(frame(pa.mac, pb.mac, 1));
     expect(vale.sw.fdb.lookup(pb.mac, 0)).toBe(pb.index);
+    expect(() => vale.detach(pb)).toThrow(HostError);
     b.kloop.stop();
     vale.detach(pb);
     expect(vale.sw.fdb.lookup(pb.mac, 0)).toBe(-1);
