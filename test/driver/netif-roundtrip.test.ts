@@ -233,10 +233,22 @@ async function roundTrip(
   return { got, frames, busy };
 }
 
+/** Byte equality without vitest's per-element deep compare (slow on 64 KiB arrays). */
+function expectBytes(got: Uint8Array, want: Uint8Array | undefined): void {
+  expect(want).toBeDefined();
+  const a = Buffer.from(got.buffer, got.byteOffset, got.length);
+  const b = Buffer.from(want!.buffer, want!.byteOffset, want!.length);
+  if (!a.equals(b)) {
+    let k = 0;
+    while (k < a.length && k < b.length && a[k] === b[k]) k++;
+    expect({ length: a.length, firstDiff: k }).toEqual({ length: b.length, firstDiff: -1 });
+  }
+}
+
 function checkInOrder(r: { got: Got[]; frames: Uint8Array[] }, specs: Spec[]): void {
   expect(r.got.length).toBe(r.frames.length);
   r.got.forEach((g, k) => {
-    expect(g.bytes).toEqual(r.frames[k]);
+    expectBytes(g.bytes, r.frames[k]);
     expect(g.meta).toEqual(expectedMeta(specs[k]!, r.frames[k]!.length));
   });
 }
@@ -248,7 +260,7 @@ function detach(...gs: Guest[]): void {
 describe('interface mode over a pipe', () => {
   for (const mode of ['inline', 'worker'] as const) {
     it(`${mode}: random sizes 60..65536 and offload mixes arrive whole, in order, with their headers`, async () => {
-      const runs = mode === 'inline' ? 12 : 2;
+      const runs = mode === 'inline' ? 20 : 2;
       await fc.assert(
         fc.asyncProperty(
           fc.array(specArb, { minLength: 1, maxLength: mode === 'inline' ? 24 : 120 }),
@@ -308,12 +320,7 @@ describe('interface mode over a pipe', () => {
           rxOn = true;
           receiver(b.nif, got);
         }
-        const rr = await Promise.race([new Promise<string>((r) => (wake = () => r('w'))), new Promise<string>((r) => setTimeout(() => r('t'), 300))]);
-        if (rr === 't') {
-          const ta = a.nif.adapter.krings[0]!, rb = b.nif.adapter.krings[1]!;
-          console.log({ k, got: got.length, restarts, txc: a.nif.counters, rxc: b.nif.counters, ta: [ta.rhead, ta.hwcur, ta.hwtail, ta.atok.applNeedKick, ta.ktoa.kernNeedKick, ta.atok.head], rb: [rb.rhead, rb.hwcur, rb.hwtail, rb.atok.applNeedKick, rb.ktoa.kernNeedKick, rb.atok.head] });
-          throw new Error('stuck');
-        }
+        await new Promise<void>((r) => (wake = r));
       }
     }
     await settle(() => got.length >= frames.length);
@@ -366,7 +373,8 @@ describe('interface mode over a pipe', () => {
     for (let f = 1; f <= 4; f++) {
       const sent = r.frames.filter((_, k) => specs[k]!.flow === f);
       const arrived = r.got.filter((g) => g.bytes[14 + 20 + 1] === f);
-      expect(arrived.map((g) => g.bytes)).toEqual(sent);
+      expect(arrived.length).toBe(sent.length);
+      arrived.forEach((g, k) => expectBytes(g.bytes, sent[k]));
       // One flow, one queue.
       expect(new Set(arrived.map((g) => g.q)).size).toBe(1);
     }
@@ -392,7 +400,7 @@ describe('interface mode over VALE (12-byte headers on both ports)', () => {
       let k = 0;
       for (const g of r.got) {
         while (k < r.frames.length && r.frames[k]!.length !== g.bytes.length) k++;
-        expect(g.bytes).toEqual(r.frames[k]);
+        expectBytes(g.bytes, r.frames[k]);
         expect(g.meta).toEqual(expectedMeta(specs[k]!, r.frames[k]!.length));
         k++;
       }
@@ -461,6 +469,7 @@ describe('receive against a netmap-native sender on the other end of a pipe', ()
     put(all.subarray(2048), 0);
     nm.txsync(0);
     await tick();
-    expect(got.map((g) => g.bytes)).toEqual([f]);
+    expect(got).toHaveLength(1);
+    expectBytes(got[0]!.bytes, f);
   });
 });
