@@ -1,0 +1,3 @@
+// src/unikernel: boots device + driver + stack on a host port.
+export * from './errors.ts';
+export * from './unikernel.ts';

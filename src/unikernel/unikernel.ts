@@ -1,0 +1,177 @@
+// The composition root: one guest machine with a ptnet NIC whose backend is a host netmap port
+// (VALE, pipe or TAP), the guest driver attached to it in network-interface mode, and the stack on
+// that NetIf — the whole packet path of ARCHITECTURE.md, booted by one call. The host sync loop
+// runs inline (one thread, deterministic) or in a worker thread (the kernel thread's role).
+import { Machine } from '../device/index.ts';
+import { PtnetAdapter, PtnetNetIf } from '../driver/index.ts';
+import { SyncKloop, type KloopMode, type NetmapPort } from '../host/index.ts';
+import { Mempool } from '../mbuf/index.ts';
+import { Stack, type Net, type RealTimeDriver, type TcbOptions } from '../stack/index.ts';
+import { startServices, type Services, type ServicesOptions } from '../apps/index.ts';
+import { UnikernelError } from './errors.ts';
+
+export interface BootOptions {
+  /** The host port the NIC is passed through to (`vale.attach('a')`, a pipe end, `openTapPort`). */
+  port: NetmapPort;
+  /** "A.B.C.D/LEN". */
+  ipv4: string;
+  /** "ADDR/LEN"; refused with IPV6_UNSUPPORTED until the stack speaks IPv6. */
+  ipv6?: string;
+  /** Default IPv4 gateway (on-link). */
+  gateway?: string;
+  /** Where the host sync loop runs (default 'inline'). */
+  mode?: KloopMode;
+  /**
+   * Negotiate the virtio-net header (checksum offload, TSO and GRO end to end; default true).
+   * Off: the driver asks for no header, the stack checksums and segments in software.
+   */
+  offloads?: boolean;
+  /** Interface MTU (default 1500). */
+  mtu?: number;
+  /** Defaults for every TCP connection. */
+  tcp?: TcbOptions;
+  /** Packet buffers of the stack (transmit) and of the driver (receive), 2 KiB each (default 8192). */
+  buffers?: number;
+  /** worker mode: µs the sync loop polls before sleeping (default the host's). */
+  spinUs?: number;
+}
+
+export interface UnikernelStats {
+  txPackets: number;
+  rxPackets: number;
+  txBytes: number;
+  rxBytes: number;
+  /** Every drop counted on the path: driver (both directions), stack link/IP layer, host port. */
+  drops: number;
+  /** TCP segments retransmitted. */
+  retransmits: number;
+}
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+function checkIpv4(s: string, what: string, cidr: boolean): void {
+  const m = cidr ? IPV4_CIDR.exec(s) : /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  const bad = m === null || m.slice(1, 5).some((x) => Number(x) > 255) || (cidr && Number(m[5]) > 32);
+  if (bad)
+    throw new UnikernelError(
+      'BAD_OPTION',
+      `${what} ${JSON.stringify(s)} is not ${cidr ? 'A.B.C.D/LEN' : 'A.B.C.D'}`,
+    );
+}
+
+export class Unikernel {
+  /** node:net / node:dgram-like API of the stack. */
+  readonly net: Net;
+  private down = false;
+
+  private constructor(
+    readonly port: NetmapPort,
+    readonly machine: Machine,
+    readonly adapter: PtnetAdapter,
+    readonly netif: PtnetNetIf,
+    readonly stack: Stack,
+    readonly kloops: readonly SyncKloop[],
+    readonly mode: KloopMode,
+  ) {
+    this.net = stack.net;
+  }
+
+  /**
+   * Plugs a ptnet NIC for `port` into a new guest machine, attaches the driver (which starts the
+   * host sync loop through PTCTL CREATE), waits for a worker loop to run, and starts the stack.
+   */
+  static async boot(o: BootOptions): Promise<Unikernel> {
+    checkIpv4(o.ipv4, 'ipv4', true);
+    if (o.gateway !== undefined) checkIpv4(o.gateway, 'gateway', false);
+    if (o.ipv6 !== undefined) {
+      throw new UnikernelError('IPV6_UNSUPPORTED', `cannot configure ${o.ipv6}: the stack has no IPv6 yet`);
+    }
+    const mode = o.mode ?? 'inline';
+    if (mode !== 'inline' && mode !== 'worker')
+      throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
+    const buffers = o.buffers ?? 8192;
+    const machine = new Machine({ size: 16 * 4096 });
+    const kloops: SyncKloop[] = [];
+    const opts = o.spinUs === undefined ? {} : { spinUs: o.spinUs };
+    machine.addPtnet(o.port, (p, csb, irq) => {
+      const l = new SyncKloop(p, csb, irq, mode, opts);
+      kloops.push(l);
+      return l;
+    });
+    const adapter = PtnetAdapter.attach(machine, { vnetHdr: o.offloads ?? true });
+    try {
+      await Promise.all(kloops.map((l) => l.ready()));
+      const netif = new PtnetNetIf(adapter, {
+        rxPool: new Mempool({ segments: buffers }),
+        name: 'ptnet0',
+        ...(o.mtu === undefined ? {} : { mtu: o.mtu }),
+      });
+      const stack = new Stack({
+        netif,
+        ipv4: o.ipv4,
+        pool: new Mempool({ segments: buffers }),
+        ...(o.gateway === undefined ? {} : { gateway: o.gateway }),
+        ...(o.tcp === undefined ? {} : { tcp: o.tcp }),
+      });
+      // Tell the segment (switch learning tables, the kernel's neighbour cache) who we are.
+      stack.announce();
+      return new Unikernel(o.port, machine, adapter, netif, stack, kloops, mode);
+    } catch (e) {
+      adapter.detach();
+      throw e;
+    }
+  }
+
+  /** Whether the virtio-net header (and with it checksum offload and TSO) was negotiated. */
+  get offloads(): boolean {
+    return this.adapter.vnetHdrLen !== 0;
+  }
+
+  /** Sends one ICMP echo request; resolves with the round-trip time in ms. */
+  ping(host: string, opts: { timeout?: number; size?: number } = {}): Promise<number> {
+    return this.stack.ping(host, opts);
+  }
+
+  /** Starts echo (7), discard (9), UDP echo (7) and HTTP (80) on this unikernel. */
+  serve(o: ServicesOptions = {}): Services {
+    return startServices(this.net, o);
+  }
+
+  stats(): UnikernelStats {
+    const n = this.netif.counters;
+    const s = this.stack.counters;
+    const dp = this.port.datapath;
+    let hostDrops = 0;
+    for (const v of Object.values(dp.drops())) hostDrops += v;
+    return {
+      txPackets: n.txPackets,
+      rxPackets: n.rxPackets,
+      txBytes: n.txBytes,
+      rxBytes: n.rxBytes,
+      drops:
+        n.txDropHdr +
+        n.txDropSize +
+        n.rxDropRunt +
+        n.rxDropBadLen +
+        n.rxDropHdr +
+        s.txDrops +
+        s.txNoBuffers +
+        s.ipOutDiscards +
+        hostDrops,
+      retransmits: this.stack.tcp.counters.retransSegs,
+    };
+  }
+
+  /**
+   * Stops the NIC: the driver detaches (PTCTL DELETE stops the host loop, a worker included), the
+   * stack's timers stop. Sockets still open see no more traffic. The port is the caller's to close.
+   */
+  shutdown(): void {
+    if (this.down) return;
+    this.down = true;
+    this.netif.setEvents(null);
+    this.adapter.detach();
+    for (const l of this.kloops) l.stop();
+    (this.stack.time as Partial<RealTimeDriver>).stop?.();
+  }
+}
