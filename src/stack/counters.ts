@@ -11,6 +11,8 @@ export class StackCounters {
   rxOtherHost = 0;
   /** EtherTypes we do not speak. */
   rxUnknownProto = 0;
+  /** Exceptions caught in the receive path (a stack bug if ever non-zero). */
+  rxExceptions = 0;
   /** Frames too large to linearise (over the receive scratch). */
   rxTooBig = 0;
   /** transmit() said busy and the frame waits in the backlog; frames dropped because it was full. */
