@@ -5,12 +5,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   HostError,
+  type KloopMode,
   type NetmapPort,
+  RX_DRY_CYCLES_MAX,
   SyncKloop,
   ValeSwitch,
   createPipe,
-  type KloopMode,
 } from '../../src/host/index.ts';
+import { NAF_FORCE_RECLAIM } from '../../src/netmap/constants.ts';
 import { nmSyncKloopApplRead, nmSyncKloopApplWrite } from '../../src/netmap/csb.ts';
 import { GuestRing, frame, inlineGuest, makeCsb, ringsFromIf, seqOf } from './guest.ts';
 
@@ -235,6 +237,43 @@ describe('notification suppression, inline', () => {
     a.tx.put(frame(pb.mac, pa.mac, 2));
     a.tx.txsync();
     expect(a.tx.kicks).toBe(1);
+  });
+
+  it('asks the backend to reclaim (NAF_FORCE_RECLAIM) once TX space is at most half the ring', () => {
+    const [pa, pb] = createPipe('rc', { slots: 16 });
+    const q: (() => void)[] = [];
+    const a = inlineGuest(pa, q);
+    inlineGuest(pb, q);
+    const seen: number[] = [];
+    const kr = pa.datapath.krings[0]!;
+    // A backend that takes packets but completes none (a NIC with transmissions in flight).
+    pa.datapath.txsync = (_ring, flags) => {
+      seen.push(flags & NAF_FORCE_RECLAIM);
+      kr.hwcur = kr.rhead;
+    };
+    for (let i = 0; i < 3; i++) {
+      for (let k = 0; k < 4; k++) a.tx.put(frame(pb.mac, pa.mac, k));
+      a.tx.txsync();
+    }
+    // Space before each pass: 15, 11, 7 (≤ 16/2).
+    expect(seen).toEqual([0, 0, NAF_FORCE_RECLAIM]);
+  });
+
+  it('stops an RX pass after two dry cycles', () => {
+    const [pa, pb] = createPipe('dry', { slots: 16 });
+    const q: (() => void)[] = [];
+    const a = inlineGuest(pa, q);
+    const b = inlineGuest(pb, q);
+    a.send(frame(pb.mac, pa.mac, 1), frame(pb.mac, pa.mac, 2));
+    let calls = 0;
+    const orig = pb.datapath.rxsync.bind(pb.datapath);
+    pb.datapath.rxsync = (ring, flags) => {
+      calls++;
+      orig(ring, flags);
+    };
+    // Packets wait unread (hwtail != head) and nothing new arrives: two passes, then stop.
+    b.kloop.kick(1);
+    expect(calls).toBe(RX_DRY_CYCLES_MAX);
   });
 
   it('refuses a second kloop on a port and a CSB window that does not fit', () => {
