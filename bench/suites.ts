@@ -9,4 +9,5 @@ suites.push((await import('./wire.bench.ts')).wireSuite);
 suites.push((await import('./tso.bench.ts')).tsoSuite);
 suites.push((await import('./host.bench.ts')).hostSuite);
 suites.push((await import('./stack.bench.ts')).stackSuite);
+suites.push((await import('./driver.bench.ts')).driverSuite);
 suites.push((await import('./pktgen.bench.ts')).pktGenSuite);
