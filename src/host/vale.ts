@@ -221,6 +221,8 @@ export class ValeDatapath extends PortDatapath {
       j = this.preflush(ring, tx, j, head);
       taken += this.bCount;
       this.flush(ring);
+      // A batch that is not full stopped at head, or at a chain still open at head.
+      if (this.bCount < VALE_BATCH) break;
     }
     if (taken !== 0) Atomics.add(this.state, tx.base + KR.PKTS, taken);
     tx.hwcur = j;
