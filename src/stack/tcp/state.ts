@@ -48,6 +48,8 @@ export class TcpCounters {
   sackRecovery = 0;
   renoRecovery = 0;
   timeouts = 0;
+  /** ICMP errors quoting a sequence number outside [SND.UNA, SND.MAX) (LINUX_MIB_OUTOFWINDOWICMPS). */
+  icmpOutOfWindow = 0;
   /** Segments that could not be sent because no mbuf was free. */
   noBuffers = 0;
   /** Connections opened actively / passively, reset, timed out (TCP_MIB_ACTIVEOPENS ...). */

@@ -96,6 +96,9 @@ const DEFAULTS = {
 /** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
 const OOW_ACK_INTERVAL = 500;
 
+/** Linux tcp_min_snd_mss: the floor a (possibly forged) PMTU report may push the MSS down to. */
+const MIN_SND_MSS = 48;
+
 /** RFC 9293 §3.7.1 default send MSS when the peer sends none. */
 const DEFAULT_MSS = 536;
 
@@ -329,6 +332,32 @@ export class Tcb {
     const cur = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
     const win = this.rcv.window;
     if (win - cur >= Math.min(this.rcv.capacity >> 1, 2 * this.rcvMss)) this.sendAck();
+  }
+
+  /**
+   * The path MTU towards the peer dropped to `mtu` (ICMP fragmentation needed / packet too big):
+   * shrink the segment size and resend what is in flight at the new size, like
+   * tcp_v4_mtu_reduced() + tcp_simple_retransmit(). Increases are ignored.
+   */
+  mtuReduced(mtu: number, ipHeaderLen = 20): void {
+    const mss = Math.max(MIN_SND_MSS, mtu - ipHeaderLen - 20);
+    if (mss >= this.sendMss) return;
+    this.sendMss = mss;
+    this.cc.mss = this.maxPayload;
+    if (this.cc.cwnd < this.cc.mss) this.cc.cwnd = this.cc.mss;
+    if (
+      this.snd.flightSize > 0 &&
+      (this.state === 'ESTABLISHED' ||
+        this.state === 'CLOSE-WAIT' ||
+        this.state === 'FIN-WAIT-1' ||
+        this.state === 'CLOSING' ||
+        this.state === 'LAST-ACK')
+    ) {
+      this.inRecovery = false;
+      this.dupAcks = 0;
+      this.snd.rewind();
+      this.output();
+    }
   }
 
   setKeepAlive(enable: boolean, idle?: number): void {

@@ -7,7 +7,7 @@ import { IpProto, TcpFlags, TcpOptKind, TcpOptions, TcpView, pseudoSum } from '.
 import type { Ipv4Output } from '../l3.ts';
 import type { TimerQueue } from '../timer.ts';
 import { IsnGenerator } from './isn.ts';
-import { seqAdd } from './seq.ts';
+import { seqAdd, seqInRange } from './seq.ts';
 import { TcpCounters } from './state.ts';
 import { Tcb, TcpSegmentIn, type TcbOptions, type TcpEnv } from './tcb.ts';
 
@@ -128,6 +128,23 @@ export class Tcp implements TcpEnv {
     put32(a, t.laddr);
     put32(b, t.raddr);
     return this.isn.isn(a, t.lport, b, t.rport);
+  }
+
+  /**
+   * An ICMP error quoted a segment of ours (tcp_v4_err): `seq` from the quoted header must lie in
+   * [SND.UNA, SND.MAX) or the report is ignored (RFC 5927 §4.1, blind-attack protection). A
+   * fragmentation-needed report with `mtu` > 0 shrinks the connection's segments. Returns whether
+   * a connection took the report.
+   */
+  icmpError(laddr: number, lport: number, raddr: number, rport: number, seq: number, mtu: number): boolean {
+    const t = this.lookup(laddr, lport, raddr, rport);
+    if (t === undefined || t.state === 'SYN-SENT' || t.state === 'SYN-RECEIVED') return false;
+    if (!seqInRange(seq, t.snd.una, t.snd.max)) {
+      this.counters.icmpOutOfWindow++;
+      return false;
+    }
+    if (mtu > 0) t.mtuReduced(mtu);
+    return true;
   }
 
   // ------------------------------------------------------------------ TcpEnv
