@@ -164,10 +164,13 @@ export class KloopCore {
       }
       syncKloopKernelRead(atok, sh);
       // sync_kloop_norxslots: the guest has not returned a slot to fill; sleep until it kicks.
-      if (kr.hwtail === kr.prev(sh.head)) {
+      // A backend holding a packet back for want of room (rxHeld) sleeps the same way, until the
+      // guest returns more slots.
+      const held = this.dp.rxHeld(i);
+      if (held || kr.hwtail === kr.prev(sh.head)) {
         ktoa.kernNeedKick = 1;
         syncKloopKernelRead(atok, sh);
-        if (kr.hwtail !== kr.prev(sh.head)) {
+        if (held ? sh.head !== kr.rhead : kr.hwtail !== kr.prev(sh.head)) {
           ktoa.kernNeedKick = 0;
           continue;
         }

@@ -135,6 +135,14 @@ export abstract class PortDatapath {
     return n;
   }
 
+  /**
+   * True while the backend holds a packet for RX ring `ring` that needs more free slots than the
+   * user has returned (the TAP port's staged super-frame). The kloop then sleeps with kicks on.
+   */
+  rxHeld(_ring: number): boolean {
+    return false;
+  }
+
   /** Milliseconds until an impairment-delayed packet of RX ring `ring` is due, or −1 if none. */
   holdRemaining(ring: number): number {
     const kr = this.krings[ring]!;
