@@ -23,7 +23,7 @@ dv.setInt32(0, d.fd, true);
 function ring(bit) {
   Atomics.or(w, d.pending, bit);
   Atomics.add(w, d.seq, 1);
-  Atomics.notify(w, d.seq);
+  if (Atomics.load(w, d.sleeping) !== 0) Atomics.notify(w, d.seq);
 }
 
 while (Atomics.load(w, d.stop) === 0) {

@@ -202,6 +202,11 @@ export class TapDatapath extends PortDatapath {
     super.rxsync(ring, flags);
   }
 
+  /** A frame is staged: the kloop must sleep with kicks on until the user returns slots. */
+  override rxHeld(_ring: number): boolean {
+    return this.staged !== 0;
+  }
+
   /** Nothing to do: rxsync itself refills the returned slots from the tap. */
   protected rxReturned(_ring: number): void {}
 
@@ -444,6 +449,7 @@ export class TapPort implements NetmapPort {
         stopped: dp.tapCtl + TW.STOPPED,
         pending: PC.PENDING,
         seq: PC.SEQ,
+        sleeping: PC.SLEEPING,
         rxBit: 1 << dp.numTx,
         txBit: 1,
         pollMs: WAITER_POLL_MS,

@@ -3,11 +3,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NS_MOREFRAG } from '../../src/netmap/constants.ts';
-import { DROP_REASONS, HostError, openTapPort, smallRegion } from '../../src/host/index.ts';
+import { DROP_REASONS, HostError, KloopCore, openTapPort, smallRegion } from '../../src/host/index.ts';
 import { portWords, storeVnetHdrLen } from '../../src/host/port.ts';
 import { type RegionView, regionShared, ringsShared } from '../../src/host/region-view.ts';
 import { TAP_WORDS, TW, TapDatapath, type TapIo, WANT_RX, WANT_TX } from '../../src/host/tap-port.ts';
 import { LinuxTap, TapError } from '../../src/host/tap/index.ts';
+import type { NetmapRegion } from '../../src/netmap/region.ts';
+import { GuestRing, makeCsb } from './guest.ts';
 
 const EAGAIN = 11;
 const EINVAL = 22;
@@ -33,7 +35,7 @@ class ScriptedTap implements TapIo {
   }
 }
 
-function setup(slots = 64): { dp: TapDatapath; io: ScriptedTap; v: RegionView } {
+function setup(slots = 64): { dp: TapDatapath; io: ScriptedTap; v: RegionView; region: NetmapRegion } {
   const region = smallRegion(1024);
   const layout = region.createPort({ name: 'tapt', txRings: 1, rxRings: 1, txSlots: slots, rxSlots: slots });
   const state = new SharedArrayBuffer((portWords(2) + TAP_WORDS) * 4);
@@ -41,7 +43,7 @@ function setup(slots = 64): { dp: TapDatapath; io: ScriptedTap; v: RegionView } 
   const dp = new TapDatapath(regionShared(region), ringsShared(layout), state, 0, portWords(2), io);
   for (const kr of dp.krings) kr.reset();
   storeVnetHdrLen(dp.state, 0, 12, region.bufSize);
-  return { dp, io, v: dp.view };
+  return { dp, io, v: dp.view, region };
 }
 
 /** vnet header (bytes 10..11 garbage, as the kernel leaves them) + frame of `len` bytes in total. */
@@ -146,6 +148,30 @@ describe('TAP port RX', () => {
     d = drain(dp, d.next);
     expect(d.pkts.length).toBe(1);
     expect(d.pkts[0]![100]).toBe(tapFrame(3054, 3)[100]);
+    expect(dp.drops()).toEqual(zeroDrops);
+  });
+
+  it('a staged frame keeps guest kicks on, so returning slots delivers it (no stall)', () => {
+    const { dp, io, region } = setup(8);
+    const csb = makeCsb();
+    const core = new KloopCore(dp, csb, () => {});
+    core.validate();
+    const rx = new GuestRing(region, dp.ringOfs[1]!, csb, 1, false, (r) => core.run(r));
+    rx.syncFromCsb();
+    for (let i = 0; i < 3; i++) io.rxq.push(tapFrame(12 + 5000, i)); // 3 slots each, 7 usable
+    core.run(1); // the readiness source's wake-up
+    rx.rxsync();
+    expect(rx.take()?.data.length).toBe(5012);
+    expect(rx.take()?.data.length).toBe(5012);
+    expect(rx.take()).toBeNull();
+    expect(dp.rxHeld(1)).toBe(true);
+    expect(rx.ktoa.kernNeedKick).toBe(1);
+    rx.rxsync(); // returns 6 slots: kicks, and the kloop delivers the staged frame
+    expect(dp.krings[1]!.hwtail).toBe(1);
+    rx.rxsync(); // (the interrupt) sees it
+    const third = rx.take();
+    expect(third?.data[100]).toBe(tapFrame(5012, 2)[100]);
+    expect(dp.rxHeld(1)).toBe(false);
     expect(dp.drops()).toEqual(zeroDrops);
   });
 
