@@ -33,6 +33,8 @@ const ETH_HLEN = 14;
 const MAX_FRAME = VNET_MAX_GSO_FRAME + 8;
 /** FreeBSD PTNET_TX_BATCH: publish at least every 64 packets of a burst. */
 export const PTNET_TX_BATCH = 64;
+/** After a poll that ran out of mbufs, rxReady comes back this much later (FreeBSD reschedules). */
+export const PTNET_RX_RETRY_MS = 1;
 
 export interface PtnetNetIfOptions {
   /** Where received packets are copied to. */
@@ -109,6 +111,9 @@ export class PtnetNetIf implements NetIf {
   private rxArmed = true;
   private rxNext = 0;
   private delivered = false;
+  /** The current poll left a packet in a ring for want of an mbuf. */
+  private rxStarved = false;
+  private rxRetry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly adapter: PtnetAdapter,
@@ -204,12 +209,27 @@ export class PtnetNetIf implements NetIf {
   poll(budget: number, deliver: DeliverFn): number {
     let n = 0;
     const nq = this.numQueues;
+    this.rxStarved = false;
     for (let k = 0; k < nq && n < budget; k++) n += this.rxPoll((this.rxNext + k) % nq, budget - n, deliver);
     this.rxNext = this.rxNext + 1 === nq ? 0 : this.rxNext + 1;
-    // Below the budget every queue ran dry with its interrupt armed (the NAPI contract).
-    if (n < budget) this.rxArmed = true;
+    if (n < budget) {
+      // Below the budget every queue ran dry with its interrupt armed (the NAPI contract), unless
+      // the pool ran out: the packet is still in the ring and no interrupt will announce it again,
+      // so rxReady is raised later instead (ptnet_rx_eof's taskqueue reschedule).
+      if (!this.rxStarved) this.rxArmed = true;
+      else if (this.rxRetry === undefined) {
+        this.rxRetry = setTimeout(this.retryRx, PTNET_RX_RETRY_MS);
+        this.rxRetry.unref?.();
+      }
+    }
     return n;
   }
+
+  private readonly retryRx = (): void => {
+    this.rxRetry = undefined;
+    if (this.events === null) this.rxArmed = true;
+    else this.events.rxReady();
+  };
 
   /** A dropped frame still ends a burst: publish if this was its last frame. */
   private dropTx(m: Mbuf, more: boolean): TxResult {
@@ -253,7 +273,11 @@ export class PtnetNetIf implements NetIf {
       const seen = kr.hwtail;
       kr.atok.applNeedKick = 1;
       syncTail(kr);
-      if (stop === RX_NOMBUF || kr.hwtail === seen) break;
+      if (stop === RX_NOMBUF) {
+        this.rxStarved = true;
+        break;
+      }
+      if (kr.hwtail === seen) break;
       kr.atok.applNeedKick = 0;
     }
     if (head !== kr.rhead) this.adapter.ringUpdate(kr, head, NAF_FORCE_READ);
