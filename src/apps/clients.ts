@@ -167,8 +167,10 @@ function parseResponseHead(
 export interface TcpSendOptions {
   host: string;
   port: number;
-  /** Bytes of the 251-pattern to send. */
+  /** Bytes of the 251-pattern to send (at most). */
   bytes: number;
+  /** Stop writing once this many ms have passed since the connection opened (a timed run). */
+  durationMs?: number;
   /** Also read what comes back (echo) and hash it. */
   readBack?: boolean;
   /** Called as bytes are accepted by the socket (sent, total). */
@@ -213,21 +215,25 @@ export function tcpSend(net: Net, o: TcpSendOptions): Promise<TcpSendResult> {
       s.destroy();
       reject(e);
     };
+    let deadline = Infinity;
     const pump = (): void => {
-      while (sent < o.bytes) {
+      while (sent < o.bytes && now() < deadline) {
         const c = patternChunk(sent, Math.min(o.bytes - sent, PATTERN_CHUNK));
         sent += c.length;
         txHash.update(c);
         const more = s.write(c);
         o.onProgress?.(sent, o.bytes);
-        if (!more && sent < o.bytes) {
+        if (!more && sent < o.bytes && now() < deadline) {
           s.once('drain', pump);
           return;
         }
       }
       s.end();
     };
-    s.on('connect', pump);
+    s.on('connect', () => {
+      if (o.durationMs !== undefined) deadline = now() + o.durationMs;
+      pump();
+    });
     s.on('data', (d: Buffer) => {
       received += d.length;
       rxHash?.update(d);
