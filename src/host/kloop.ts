@@ -89,6 +89,9 @@ export class SyncKloop {
   private readonly spinUs: number;
   // inline: rings waiting for a queued run, interrupts waiting for delivery, hold timers.
   private wakeBits = 0;
+  // Rings to run by the running procedure loop (see runRing), and whether it is running.
+  private deferred = 0;
+  private busy = false;
   private irqBits = 0;
   private readonly timers = new Map<number, ReturnType<typeof setTimeout>>();
   private readonly drainWakes = (): void => this.runWakes();
@@ -229,10 +232,28 @@ export class SyncKloop {
     }
   }
 
+  /**
+   * Runs ring procedures, never nested: a ring asked for while one runs (a kick from an interrupt
+   * handler called synchronously, a scheduler that does not defer) is run after it, in the same
+   * call. Ascending ring order: TX rings first, then RX, as each pass of netmap_sync_kloop.
+   */
   private runRing(ring: number): void {
-    const core = this.core!;
-    core.run(ring);
-    if (ring >= this.dp.numTx) this.armHold(ring);
+    this.deferred |= 1 << ring;
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.deferred !== 0 && this.state === 'running') {
+        const bits = this.deferred;
+        this.deferred = 0;
+        for (let b = bits; b !== 0; b &= b - 1) {
+          const r = 31 - Math.clz32(b & -b);
+          this.core!.run(r);
+          if (r >= this.dp.numTx) this.armHold(r);
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
   }
 
   /** Impairment delay: run the RX ring again when its held packet is due. */
@@ -256,12 +277,9 @@ export class SyncKloop {
   }
 
   private runWakes(): void {
-    // TX rings first, then RX, as each pass of netmap_sync_kloop.
-    while (this.wakeBits !== 0 && this.state === 'running') {
-      const bits = this.wakeBits;
-      this.wakeBits = 0;
-      for (let b = bits; b !== 0; b &= b - 1) this.runRing(31 - Math.clz32(b & -b));
-    }
+    const bits = this.wakeBits;
+    this.wakeBits = 0;
+    for (let b = bits; b !== 0; b &= b - 1) this.runRing(31 - Math.clz32(b & -b));
   }
 
   private queueIrq(ring: number): void {

@@ -276,6 +276,44 @@ describe('notification suppression, inline', () => {
     expect(calls).toBe(RX_DRY_CYCLES_MAX);
   });
 
+  it('never nests ring procedures, even with a synchronous scheduler and re-entrant handlers', () => {
+    const [pa, pb] = createPipe('sync', { slots: 8 });
+    const csbA = makeCsb();
+    const csbB = makeCsb();
+    const now = (f: () => void): void => f();
+    let rx: GuestRing | null = null;
+    const got: number[] = [];
+    // The receiver's interrupt handler drains and returns slots at once (kicking inside the kloop).
+    const onRx = (): void => {
+      if (rx === null) return;
+      rx.rxsync();
+      for (let p = rx.take(); p !== null; p = rx.take()) got.push(seqOf(p.data));
+      rx.rxsync();
+    };
+    const ka = new SyncKloop(pa, csbA, () => {}, 'inline', { schedule: now });
+    const kb = new SyncKloop(pb, csbB, onRx, 'inline', { schedule: now });
+    ka.start();
+    kb.start();
+    const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csbA, 0, true, (r) =>
+      ka.kick(r),
+    );
+    rx = new GuestRing(pb.region, ringsFromIf(pb.region, pb.nifpOffset).rx[0]!, csbB, 1, false, (r) =>
+      kb.kick(r),
+    );
+    tx.syncFromCsb();
+    rx.syncFromCsb();
+    rx.rxsync(); // arm the interrupt
+    for (let sent = 0; sent < 50;) {
+      tx.txsync();
+      while (tx.space() > 0 && sent < 50) tx.put(frame(pb.mac, pa.mac, sent++));
+      tx.txsync();
+    }
+    for (let i = 0; i < 10 && got.length < 50; i++) onRx();
+    expect(got).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    ka.stop();
+    kb.stop();
+  });
+
   it('refuses a second kloop on a port and a CSB window that does not fit', () => {
     const [pa] = createPipe('two', { slots: 8 });
     const k = new SyncKloop(pa, makeCsb(), () => {}, 'inline');
