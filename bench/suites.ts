@@ -11,3 +11,4 @@ suites.push((await import('./host.bench.ts')).hostSuite);
 suites.push((await import('./stack.bench.ts')).stackSuite);
 suites.push((await import('./driver.bench.ts')).driverSuite);
 suites.push((await import('./pktgen.bench.ts')).pktGenSuite);
+suites.push((await import('./tap.bench.ts')).tapSuite);
