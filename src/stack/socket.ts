@@ -93,6 +93,25 @@ export class Socket extends Duplex implements TcbUser {
     return t === null ? {} : { address: ipv4ToString(t.laddr), family: 'IPv4', port: t.lport };
   }
 
+  /** Closes with a RST instead of a FIN (node's socket.resetAndDestroy()). */
+  resetAndDestroy(): this {
+    const t = this.tcb;
+    if (t !== null && !t.isClosed) {
+      t.user = null;
+      t.abort();
+      this.stack.time.poke();
+    }
+    return this.destroy();
+  }
+
+  /** Timers never keep the process alive here (they are unref'd), so ref/unref change nothing. */
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+
   setNoDelay(noDelay = true): this {
     if (this.tcb !== null) {
       this.tcb.noDelay = noDelay;
@@ -329,7 +348,13 @@ export class Net {
     return s;
   }
 
-  connect(opts: ConnectOptions, cb?: () => void): Socket {
+  /** node's overloads: connect(options[, cb]) and connect(port[, host][, cb]). */
+  connect(opts: ConnectOptions | number, host?: string | (() => void), cb?: () => void): Socket {
+    if (typeof opts === 'number') {
+      const h = typeof host === 'string' ? host : '127.0.0.1';
+      return this.connect({ host: h, port: opts }, typeof host === 'function' ? host : cb);
+    }
+    if (typeof host === 'function') cb = host;
     const st = this.stack;
     const s = new Socket(st, opts);
     if (cb !== undefined) s.once('connect', cb);
@@ -354,8 +379,8 @@ export class Net {
     return s;
   }
 
-  createConnection(opts: ConnectOptions, cb?: () => void): Socket {
-    return this.connect(opts, cb);
+  createConnection(opts: ConnectOptions | number, host?: string | (() => void), cb?: () => void): Socket {
+    return this.connect(opts, host, cb);
   }
 
   /** A dgram-like UDP socket ('udp4' only). */

@@ -392,3 +392,58 @@ describe('UDP', () => {
     srv.close();
   });
 });
+
+describe('TIME-WAIT reuse and API overloads', () => {
+  it('TIME-WAIT lasts 2 MSL; connect(port, host) and resetAndDestroy()', async () => {
+    const p = makePair({ a: { tcp: { msl: 60_000 } }, b: { tcp: { msl: 60_000 } } });
+    let accepted = 0;
+    p.b.net
+      .createServer((s) => {
+        accepted++;
+        s.on('error', () => {});
+        s.on('data', () => {});
+        s.on('end', () => s.end());
+      })
+      .listen(80);
+    const c1 = p.a.net.connect({ host: '10.0.0.2', port: 80, localPort: 4000 });
+    c1.on('data', () => {});
+    await runUntil(p, () => !c1.connecting);
+    const t1 = c1.tcb!;
+    c1.end();
+    await runUntil(p, () => t1.state === 'TIME-WAIT' || t1.state === 'CLOSED');
+    // The active closer holds TIME-WAIT for 2 MSL, then the 4-tuple is free again.
+    expect(t1.state).toBe('TIME-WAIT');
+    await runUntil(p, () => t1.state === 'CLOSED');
+    const c2 = p.a.net.connect(80, '10.0.0.2');
+    await runUntil(p, () => !c2.connecting);
+    expect(accepted).toBe(2);
+    c2.resetAndDestroy();
+    expect(c2.tcpState).toBe('CLOSED');
+  });
+
+  it('server-side TIME-WAIT is recycled by a newer SYN from the same port', async () => {
+    const p = makePair({ a: { tcp: { msl: 60_000 } }, b: { tcp: { msl: 60_000 } } });
+    let server: Socket | null = null;
+    p.b.net
+      .createServer((s) => {
+        server = s;
+        s.on('data', () => {});
+        s.on('error', () => {});
+      })
+      .listen(80);
+    const c1 = p.a.net.connect({ host: '10.0.0.2', port: 80, localPort: 4001 });
+    c1.on('data', () => {});
+    c1.on('end', () => c1.end());
+    await runUntil(p, () => server !== null && !c1.connecting);
+    const st = (server as unknown as Socket).tcb!;
+    (server as unknown as Socket).end();
+    await runUntil(p, () => st.state === 'TIME-WAIT');
+    await runUntil(p, () => c1.tcb!.state === 'CLOSED');
+    server = null;
+    p.clock.advance(100);
+    const c2 = p.a.net.connect({ host: '10.0.0.2', port: 80, localPort: 4001 });
+    await runUntil(p, () => server !== null && !c2.connecting);
+    expect(st.state).toBe('CLOSED');
+    expect(c2.tcpState).toBe('ESTABLISHED');
+  });
+});

@@ -1068,6 +1068,11 @@ export class Tcb {
 
   // ---------------------------------------------------------------- teardown
 
+  /** Ends TIME-WAIT early so that a new incarnation of the 4-tuple can start (see Tcp.timeWaitReuse). */
+  recycle(): void {
+    if (this.state === 'TIME-WAIT') this.finish('CLOSED', null);
+  }
+
   private enterTimeWait(): void {
     this.state = 'TIME-WAIT';
     this.delackTimer.cancel();

@@ -7,7 +7,7 @@ import { IpProto, TcpFlags, TcpOptKind, TcpOptions, TcpView, pseudoSum } from '.
 import type { Ipv4Output } from '../l3.ts';
 import type { TimerQueue } from '../timer.ts';
 import { IsnGenerator } from './isn.ts';
-import { seqAdd, seqInRange } from './seq.ts';
+import { seqAdd, seqGt, seqInRange } from './seq.ts';
 import { TcpCounters } from './state.ts';
 import { Tcb, TcpSegmentIn, type TcbOptions, type TcpEnv } from './tcb.ts';
 
@@ -379,8 +379,10 @@ export class Tcp implements TcpEnv {
       );
     const t = this.lookup(dst, dport, src, sport);
     if (t !== undefined) {
-      t.input(seg);
-      return;
+      if (!(t.state === 'TIME-WAIT' && this.timeWaitReuse(t, seg))) {
+        t.input(seg);
+        return;
+      }
     }
     const l = this.listeners.get(dport);
     if (l !== undefined && !l.closed) {
@@ -389,6 +391,20 @@ export class Tcp implements TcpEnv {
     }
     c.noPort++;
     this.resetFor(seg, src, dst, sport, dport);
+  }
+
+  /**
+   * A new SYN for a 4-tuple in TIME-WAIT (tcp_timewait_state_process): acceptable when its sequence
+   * number is beyond what the old connection used (RFC 9293 §3.6.1) and, with timestamps, its TSval
+   * is newer (RFC 6191). The TIME-WAIT connection is then dropped and the SYN goes to the listener.
+   */
+  private timeWaitReuse(t: Tcb, seg: TcpSegmentIn): boolean {
+    if ((seg.flags & (SYN | ACK | RST)) !== SYN || !this.listeners.has(t.lport)) return false;
+    const newer =
+      t.tsOk && seg.opts.hasTimestamp ? seqGt(seg.opts.tsVal, t.ts.recent) : seqGt(seg.seq, t.rcvNxt);
+    if (!newer) return false;
+    t.recycle();
+    return true;
   }
 
   /** RFC 9293 §3.10.7.2 LISTEN. */
