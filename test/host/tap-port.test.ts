@@ -252,6 +252,17 @@ describe('TAP port TX', () => {
     expect(dp.drops().BAD_VNET_HDR).toBe(1);
   });
 
+  it('counts any other write errno (EIO: interface down) under its own counter and goes on', () => {
+    const { dp, io } = setup();
+    io.results.push(-5, 0);
+    const pkts = [tapFrame(72, 0), tapFrame(72, 1)];
+    txsync(dp, pkts, 0);
+    expect(io.sent).toEqual([pkts[1]]);
+    expect(dp.tapStats()).toMatchObject({ ioErrors: 1, rejected: 0 });
+    expect(dp.drops()).toEqual(zeroDrops);
+    expect(dp.packets('tx')).toBe(1);
+  });
+
   it('stops on EAGAIN with the packet kept, arms TX readiness, and sends it on the next sync', () => {
     const { dp, io } = setup();
     io.results.push(0, -EAGAIN);
