@@ -162,7 +162,7 @@ describe('hostile input', () => {
     expect(drops).toBeGreaterThan(100);
   });
 
-  it('frames for other hosts, other EtherTypes, VLAN tags and fragments are dropped and counted', () => {
+  it('frames for other hosts and other EtherTypes are dropped and counted', () => {
     const p = makePair();
     const [, icmp] = samples(p.b, p.a);
     const other = icmp!.slice();
@@ -174,17 +174,6 @@ describe('hostile input', () => {
     ipx[13] = 0x37;
     feed(p.b, ipx);
     expect(p.b.counters.rxUnknownProto).toBe(1);
-    const frag = icmp!.slice();
-    frag[20] = 0x20; // more fragments
-    frag[24] = 0;
-    frag[25] = 0;
-    let s = 0;
-    for (let i = 14; i < 34; i += 2) s += (frag[i]! << 8) | frag[i + 1]!;
-    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-    frag[24] = (~s >> 8) & 0xff;
-    frag[25] = ~s & 0xff;
-    feed(p.b, frag);
-    expect(p.b.counters.ipReasmFails).toBe(1);
     expect(p.b.counters.rxExceptions).toBe(0);
   });
 
