@@ -6,3 +6,4 @@ export * from './native.ts';
 export * from './sync.ts';
 export * from './pkt-gen.ts';
 export * from './netif.ts';
+export * from './netif-hash.ts';

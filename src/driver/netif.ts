@@ -27,6 +27,7 @@ import {
 import type { TxHdrOptions } from '../vnethdr/index.ts';
 import type { PtnetAdapter } from './adapter.ts';
 import type { GuestKring } from './kring.ts';
+import { txQueueOf } from './netif-hash.ts';
 
 const ETH_HLEN = 14;
 /** Largest frame either way: a 64 KiB super-frame plus two VLAN tags. */
@@ -145,7 +146,7 @@ export class PtnetNetIf implements NetIf {
   }
 
   transmit(m: Mbuf, more = false): TxResult {
-    const q = this.numQueues === 1 ? 0 : (m.meta.flowHash >>> 0) % this.numQueues;
+    const q = txQueueOf(m, this.numQueues);
     const kr = this.adapter.krings[q]!;
     const len = m.length;
     const total = this.hdrLen + len;
