@@ -101,6 +101,7 @@ export class KloopCore {
       if (!kr.prologue(sh.head, sh.cur)) {
         // Hostile or stale indices: the kring was reinitialised; wait for the next kick.
         if (log.enabled) log('ring %d: txsync prologue refused head %d cur %d', i, sh.head, sh.cur);
+        this.dp.reinitSlots(i);
         ktoa.kernNeedKick = 1;
         break;
       }
@@ -146,6 +147,7 @@ export class KloopCore {
     for (;;) {
       if (!kr.prologue(sh.head, sh.cur)) {
         if (log.enabled) log('ring %d: rxsync prologue refused head %d cur %d', i, sh.head, sh.cur);
+        this.dp.reinitSlots(i);
         ktoa.kernNeedKick = 1;
         break;
       }

@@ -99,6 +99,28 @@ export abstract class PortDatapath {
     kr.unlock();
   }
 
+  /**
+   * The slot half of netmap_ring_reinit, after a refused prologue: a slot with a reserved or
+   * out-of-range buffer index gets index 0 and length 0, a length beyond the buffer gets 0.
+   */
+  reinitSlots(ring: number): void {
+    const v = this.view;
+    const ofs = this.ringOfs[ring]!;
+    const kr = this.krings[ring]!;
+    // RX slots are also written by senders in other threads.
+    if (!kr.tx) kr.lock();
+    for (let i = 0; i < kr.numSlots; i++) {
+      const s = v.slot(ofs, i);
+      if (!v.validBuf(v.bufIdx(s))) {
+        v.setBufIdx(s, 0);
+        v.setLen(s, 0);
+      } else if (v.len(s) > v.bufSize) {
+        v.setLen(s, 0);
+      }
+    }
+    if (!kr.tx) kr.unlock();
+  }
+
   /** Wakes the kloop serving this port for `ring` (backend progress: packets or completions). */
   wake(ring: number): void {
     if (this.localWake !== null) {

@@ -89,6 +89,22 @@ describe('txsync/rxsync prologue', () => {
     );
   });
 
+  it('a refused prologue also repairs the ring slots, like netmap_ring_reinit', () => {
+    const [pa] = createPipe('ri', { slots: 8 });
+    const k = new SyncKloop(pa, makeCsb(), () => {}, 'inline');
+    const csb = k.csb;
+    k.start();
+    const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csb, 0, true, () => {});
+    const good = tx.bufIdx(4);
+    tx.setBufIdx(3, 1);
+    new DataView(pa.region.buffer, pa.region.base).setUint16(tx.slot(4) + 4, 5000, true);
+    tx.atok.head = 9; // out of range
+    k.kick(0);
+    expect(pa.datapath.krings[0]!.reinits).toBe(1);
+    expect([tx.bufIdx(3), tx.len(3), tx.bufIdx(4), tx.len(4)]).toEqual([0, 0, good, 0]);
+    k.stop();
+  });
+
   it('reinit returns the shadow to what the host last published', () => {
     const kr = new Kring(new Int32Array(KRING_WORDS), 0, 8, true);
     kr.reset();
