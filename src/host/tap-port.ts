@@ -13,6 +13,8 @@
 //   the tap's. Latency: one futex wake (tens of µs).
 // - 'timer': a 1 ms setTimeout in the port owner's thread that polls the fd with a zero timeout.
 //   Single-threaded, but an idle port answers up to ~1 ms late (Node timers are ms-grained).
+// A frame that needs more slots than the user has returned stays staged (rxHeld): the kloop then
+// sleeps with guest kicks on, and the next slots returned deliver it.
 
 import { Worker } from 'node:worker_threads';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG } from '../netmap/constants.ts';
@@ -436,6 +438,7 @@ export class TapPort implements NetmapPort {
     }
     Atomics.store(st, PC.ACTIVE, 0);
     this.tap.close();
+    this.region.deletePort(this.layout);
   }
 
   private startWaiter(): void {
