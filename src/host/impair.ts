@@ -8,7 +8,7 @@
 import { NS_MOREFRAG } from '../netmap/constants.ts';
 import { KR, type Kring } from './kring.ts';
 import { DROP, IMP, PC } from './port-layout.ts';
-import type { PortDatapath } from './port.ts';
+import type { NetmapPort, PortDatapath } from './port.ts';
 
 /** Milliseconds, monotonic enough for delays (Date.now by default). */
 export type ImpairClock = () => number;
@@ -52,10 +52,11 @@ function hit(st: Int32Array, w: number, p: number): boolean {
 }
 
 /**
- * Enables (or with null disables) impairment on every RX ring of `dp`. Each ring's PRNG starts
+ * Enables (or with null disables) impairment on every RX ring of a port. Each ring's PRNG starts
  * from the seed mixed with the ring number; pending packets are judged from the next rxsync on.
  */
-export function configureImpairment(dp: PortDatapath, cfg: ImpairConfig | null): void {
+export function configureImpairment(target: NetmapPort | PortDatapath, cfg: ImpairConfig | null): void {
+  const dp = 'datapath' in target ? target.datapath : target;
   const st = dp.state;
   const c = dp.ctl + PC.IMP;
   Atomics.store(st, c + IMP.ENABLED, 0);

@@ -105,7 +105,7 @@ describe('impairment', () => {
     const vale = new ValeSwitch('vimp', { maxPorts: 4 });
     const pa = vale.attach('a');
     const pb = vale.attach('b');
-    configureImpairment(pb.datapath, { seed: 5, duplicate: 1 });
+    configureImpairment(pb, { seed: 5, duplicate: 1 });
     const q: (() => void)[] = [];
     const a = inlineGuest(pa, q);
     const b = inlineGuest(pb, q);
