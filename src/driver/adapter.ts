@@ -79,6 +79,9 @@ export const PTNET_MAX_PKT_SIZE = 65536;
 /** The virtio-net header length drivers ask for when the tunable is on. */
 export const PTNET_VNET_HDR_LEN = 12;
 
+/** Who drives the rings of an attached adapter (spec §4: exclusive, as in the kernel). */
+export type RingUser = 'netmap' | 'netif';
+
 export interface AttachOptions {
   /** Which ptnet function, counting from 0 in bus order (default 0). */
   unit?: number;
@@ -124,6 +127,7 @@ export class PtnetAdapter {
   private readonly csbGpa: number;
   private onInterrupt: ((ring: number) => void) | undefined;
   private attached = true;
+  private user: RingUser | null = null;
 
   private constructor(init: {
     regs: RegisterSpace;
@@ -330,6 +334,32 @@ export class PtnetAdapter {
   /** Replace the interrupt callback (ring i's MSI-X vector). */
   setInterruptCallback(cb: ((ring: number) => void) | undefined): void {
     this.onInterrupt = cb;
+  }
+
+  /**
+   * Take the rings for a netmap-native port or the interface mode. In the kernel a netmap
+   * application opening the port bypasses the interface datapath; here the second user is refused
+   * (MODE_BUSY) until the first one releases. Claiming again for the same user is allowed.
+   */
+  claim(who: RingUser): void {
+    if (!this.attached) throw new DriverError('DETACHED', 'adapter is detached');
+    if (this.user !== null && this.user !== who) {
+      const holder = this.user === 'netmap' ? 'a netmap-native port' : 'the network interface';
+      throw new DriverError('MODE_BUSY', `the rings are in use by ${holder}`);
+    }
+    this.user = who;
+  }
+
+  /** Give the rings back and drop the interrupt callback (nothing happens unless `who` holds them). */
+  release(who: RingUser): void {
+    if (this.user !== who) return;
+    this.user = null;
+    this.onInterrupt = undefined;
+  }
+
+  /** Who holds the rings, if anyone. */
+  get ringUser(): RingUser | null {
+    return this.user;
   }
 
   get isAttached(): boolean {

@@ -38,7 +38,9 @@ export type DriverErrorCode =
   /** A ring index that the port does not have. */
   | 'BAD_RING'
   /** The adapter was used after detach. */
-  | 'DETACHED';
+  | 'DETACHED'
+  /** The netmap-native port and the interface mode are exclusive; the other one holds the rings. */
+  | 'MODE_BUSY';
 
 export class DriverError extends Error {
   override readonly name = 'DriverError';

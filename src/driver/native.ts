@@ -13,6 +13,7 @@ export class PtnetNetmapPort {
 
   constructor(readonly adapter: PtnetAdapter) {
     if (!adapter.isAttached) throw new DriverError('DETACHED', 'adapter is detached');
+    adapter.claim('netmap');
     this.sleepers = new Array<(() => void) | null>(adapter.krings.length).fill(null);
     adapter.setInterruptCallback((ring) => this.wake(ring));
   }
@@ -63,6 +64,12 @@ export class PtnetNetmapPort {
   async pollRx(i: number, cancel?: () => boolean): Promise<boolean> {
     const kr = this.rxKring(i);
     return this.poll(kr, () => this.adapter.rxsync(kr), cancel);
+  }
+
+  /** Close the port: wake every poller and give the rings back (the interface mode may take them). */
+  close(): void {
+    this.wakeAll();
+    this.adapter.release('netmap');
   }
 
   /** Wake every poller (e.g. before detaching). */
