@@ -138,11 +138,41 @@ export class PtnetNetIf implements NetIf {
     );
     this.txPending = new Uint32Array(this.numQueues);
     this.txStopped = new Uint8Array(this.numQueues);
+    // Refused (MODE_BUSY) while a netmap-native port holds the rings.
+    adapter.claim('netif');
     adapter.setInterruptCallback((ring) => this.interrupt(ring));
+    // As when the last netmap client leaves (§2.5 step 9): RX interrupts on, TX interrupts off.
+    for (let q = 0; q < this.numQueues; q++) {
+      this.adapter.krings[q]!.atok.applNeedKick = 0;
+      this.adapter.krings[adapter.numTxRings + q]!.atok.applNeedKick = 1;
+    }
   }
 
+  /**
+   * Installs the handlers. Packets already waiting (they arrived before, or while a netmap-native
+   * port held the rings) are announced with one rxReady, outside this call.
+   */
   setEvents(events: NetIfEvents | null): void {
     this.events = events;
+    if (events === null || !this.rxArmed) return;
+    for (let q = 0; q < this.numQueues; q++) {
+      const kr = this.adapter.krings[this.adapter.numTxRings + q]!;
+      syncTail(kr);
+      if (kr.rhead !== kr.hwtail) {
+        this.rxArmed = false;
+        queueMicrotask(this.retryRx);
+        return;
+      }
+    }
+  }
+
+  /** Gives the rings back (a netmap-native port may open them); the NetIf is unusable after. */
+  close(): void {
+    this.publishAll();
+    clearTimeout(this.rxRetry);
+    this.rxRetry = undefined;
+    this.events = null;
+    this.adapter.release('netif');
   }
 
   transmit(m: Mbuf, more = false): TxResult {

@@ -516,3 +516,49 @@ describe('receive against a netmap-native sender on the other end of a pipe', ()
     expectBytes(got[0]!.bytes, f);
   });
 });
+
+describe('netmap-native mode and interface mode are exclusive', () => {
+  it('each refuses the adapter while the other holds it; closing hands the rings over with nothing lost', async () => {
+    const [e0, e1] = createPipe('ex', { slots: 64 });
+    const rxPool = new Mempool({ segments: 256 });
+    const a = await guest(e0, 'inline', new Mempool({ segments: 64 }));
+    const mb = new Machine({ size: 16 * 4096 });
+    mb.addPtnet(e1, (p, csb, irq) => new SyncKloop(p, csb, irq, 'inline'));
+    const adapter = PtnetAdapter.attach(mb);
+    const nm = new PtnetNetmapPort(adapter);
+    expect(() => new PtnetNetIf(adapter, { rxPool })).toThrow(
+      expect.objectContaining({ name: 'DriverError', code: 'MODE_BUSY' }),
+    );
+    expect(adapter.ringUser).toBe('netmap');
+    // Traffic arrives while the netmap application owns the rings and does not read it.
+    const specs: Spec[] = [100, 5000, 200].map((len) => ({
+      v6: false,
+      udp: true,
+      len,
+      kind: 'csum',
+      mss: 0,
+      cwr: false,
+      flow: 0,
+    }));
+    const frames = specs.map((s, k) => frameOf(s, k));
+    await sender(a.nif, new Mempool({ segments: 64 }), frames, specs, 3);
+    await new Promise((r) => setImmediate(r));
+    // The host has published the slots; the application never rxsync'ed them.
+    expect(adapter.krings[1]!.ktoa.hwtail).not.toBe(adapter.krings[1]!.rhead);
+    nm.close();
+    expect(adapter.ringUser).toBe(null);
+    const nif = new PtnetNetIf(adapter, { rxPool });
+    expect(() => new PtnetNetmapPort(adapter)).toThrow(expect.objectContaining({ code: 'MODE_BUSY' }));
+    // Installing the handlers announces what was already waiting.
+    const got: Got[] = [];
+    receiver(nif, got);
+    await settle(() => got.length >= frames.length, 500);
+    checkInOrder({ got, frames }, specs);
+    nif.close();
+    const nm2 = new PtnetNetmapPort(adapter);
+    expect(adapter.ringUser).toBe('netmap');
+    nm2.close();
+    detach(a);
+    adapter.detach();
+  });
+});
