@@ -97,28 +97,34 @@ interface Peer {
   addr: string;
   httpPort: number;
   discardPort: number;
-  /** Bytes and SHA-256 the discard side saw on its last connection. */
+  /** Bytes and SHA-256 of the next discard connection to close (call before connecting). */
   lastDiscard(): Promise<{ bytes: number; sha256: string }>;
   close(): Promise<void>;
 }
 
+/** Hands each finished discard connection to the oldest waiter (the demo runs one at a time). */
+class DiscardReports {
+  private readonly waiters: ((v: { bytes: number; sha256: string }) => void)[] = [];
+  next(): Promise<{ bytes: number; sha256: string }> {
+    return new Promise((r) => this.waiters.push(r));
+  }
+  closed(bytes: number, sha256: string): void {
+    this.waiters.shift()?.({ bytes, sha256 });
+  }
+}
+
 function unikernelPeer(a: Unikernel, addr: string): Peer {
-  let last: Promise<{ bytes: number; sha256: string }> = new Promise(() => {});
-  let resolveLast: (v: { bytes: number; sha256: string }) => void = () => {};
-  const arm = (): void => {
-    last = new Promise((r) => (resolveLast = r));
-  };
-  arm();
+  const reports = new DiscardReports();
   const svc = a.serve({
     onClose: (r) => {
-      if (r.service === 'discard') resolveLast({ bytes: r.bytes, sha256: r.sha256 ?? '' });
+      if (r.service === 'discard') reports.closed(r.bytes, r.sha256 ?? '');
     },
   });
   return {
     addr,
     httpPort: 80,
     discardPort: 9,
-    lastDiscard: () => last,
+    lastDiscard: () => reports.next(),
     close: async () => svc.close(),
   };
 }
@@ -147,8 +153,7 @@ async function kernelPeer(addr: string): Promise<Peer> {
     };
     pump();
   });
-  let resolveLast: (v: { bytes: number; sha256: string }) => void = () => {};
-  let last = new Promise<{ bytes: number; sha256: string }>((r) => (resolveLast = r));
+  const reports = new DiscardReports();
   const discard: NetServer = createNetServer((s) => {
     const h = createHash('sha256');
     let bytes = 0;
@@ -157,7 +162,7 @@ async function kernelPeer(addr: string): Promise<Peer> {
       h.update(d);
     });
     s.on('error', () => {});
-    s.on('close', () => resolveLast({ bytes, sha256: h.digest('hex') }));
+    s.on('close', () => reports.closed(bytes, h.digest('hex')));
   });
   await new Promise<void>((r, j) => http.once('error', j).listen(8080, addr, () => r()));
   await new Promise<void>((r, j) => discard.once('error', j).listen(9009, addr, () => r()));
@@ -165,11 +170,7 @@ async function kernelPeer(addr: string): Promise<Peer> {
     addr,
     httpPort: 8080,
     discardPort: 9009,
-    lastDiscard: () => {
-      const p = last;
-      last = new Promise((r) => (resolveLast = r));
-      return p;
-    },
+    lastDiscard: () => reports.next(),
     close: async () => {
       http.closeAllConnections();
       await Promise.all([new Promise((r) => http.close(r)), new Promise((r) => discard.close(r))]);
@@ -206,13 +207,15 @@ export async function run(args: string[]): Promise<number> {
   let setup: { client: Unikernel; peer: Peer; where: string };
   try {
     if (o.tap !== undefined) {
+      tapPort = openTapPort(o.tap);
+      // After the open: node lists only running interfaces, and a TAP runs once a queue is attached.
       const ad = tapAddresses(o.tap, o.ipv4);
       if (typeof ad === 'string') {
         progress.done();
+        tapPort.close();
         process.stderr.write(`ptnet-ts demo: ${ad}\n`);
         return 2;
       }
-      tapPort = openTapPort(o.tap);
       const client = await Unikernel.boot({
         port: tapPort,
         ipv4: ad.ours,

@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<Command>> = {
   // each entry: name → () => import('./NAME.ts').then((m) => m.run)
   pcap: () => import('./pcap.ts').then((m) => m.run),
   demo: () => import('./demo.ts').then((m) => m.run),
+  'tap-serve': () => import('./tap-serve.ts').then((m) => m.run),
   gso: () => import('./gso.ts').then((m) => m.run),
   gro: () => import('./gro.ts').then((m) => m.run),
   'pkt-gen': () => import('./pkt-gen.ts').then((m) => m.run),
