@@ -1,0 +1,65 @@
+// Received ICMPv4 errors (icmp_unreach): destination unreachable / time exceeded quoting one of our
+// datagrams. "Fragmentation needed" lowers the path MTU towards the quoted destination (RFC 1191,
+// Linux ip_rt_update_pmtu); a zero next-hop MTU from an RFC 792 router is replaced by the plateau
+// below the quoted datagram's length (RFC 1191 §7). Errors that quote a datagram we did not send
+// (wrong source, malformed quote) are dropped and counted.
+import type { Icmpv4View } from '../wire/index.ts';
+import { IcmpType, IcmpUnreachCode, IpProto, Ipv4View } from '../wire/index.ts';
+import type { Stack } from './stack.ts';
+
+/** RFC 1191 §7 table of common MTU plateaus. */
+const PLATEAUS = [32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68];
+
+export class Icmp4ErrorCounters {
+  /** Destination unreachable / time exceeded received. */
+  destUnreachIn = 0;
+  timeExceededIn = 0;
+  /** Fragmentation needed that lowered a path MTU. */
+  fragNeededApplied = 0;
+  /** Errors whose quoted datagram is malformed or was not sent by us. */
+  notOurs = 0;
+}
+
+export class Icmp4Errors {
+  readonly counters = new Icmp4ErrorCounters();
+  private readonly quoted = new Ipv4View();
+
+  constructor(private readonly stack: Stack) {}
+
+  /** The ICMP message v (checksum already verified) is an error; handle it. */
+  input(v: Icmpv4View): void {
+    const c = this.counters;
+    const type = v.type;
+    if (type === IcmpType.DEST_UNREACH) c.destUnreachIn++;
+    else if (type === IcmpType.TIME_EXCEEDED) c.timeExceededIn++;
+    else return;
+    const q = this.quoted.reset(v.buf, v.dataOff, v.dataLen);
+    if (q.checkHeader() !== null || v.dataLen < q.headerLen + 8 || q.src !== this.stack.addr) {
+      c.notOurs++;
+      return;
+    }
+    if (type !== IcmpType.DEST_UNREACH || v.code !== IcmpUnreachCode.FRAG_NEEDED) return;
+    let mtu = v.nextHopMtu;
+    if (mtu === 0) {
+      const tot = q.totalLength;
+      mtu = PLATEAUS.find((p) => p < tot) ?? 68;
+    }
+    const st = this.stack;
+    const now = st.now();
+    if (st.pmtu4.update(q.dst, mtu, now) > 0) c.fragNeededApplied++;
+    // TCP shrinks its segments only for a quoted segment inside its window (tcp_v4_err).
+    const l4 = q.off + q.headerLen;
+    if (q.protocol === IpProto.TCP && q.fragOffset === 0) {
+      const b = q.buf;
+      const seq = ((b[l4 + 4]! << 24) | (b[l4 + 5]! << 16) | (b[l4 + 6]! << 8) | b[l4 + 7]!) >>> 0;
+      st.tcp.icmpError(
+        q.src,
+        (b[l4]! << 8) | b[l4 + 1]!,
+        q.dst,
+        (b[l4 + 2]! << 8) | b[l4 + 3]!,
+        seq,
+        st.pmtu4.get(q.dst, now),
+      );
+    }
+  }
+}

@@ -1,0 +1,239 @@
+// IPv4 fragmentation (ip_fragment / ip_do_fragment) and reassembly glue (ip_defrag) over the shared
+// Reassembler. A datagram over the path MTU with DF clear is linearised once into a scratch
+// buffer and cut into 8-byte-aligned pieces, each a frame with a copy of the header (we send no
+// options, so nothing is left out of later fragments). Reassembled datagrams are rebuilt in a
+// scratch buffer with a fresh header and fed back to IPv4 input; a queue that times out after its
+// first fragment arrived is answered with ICMP time exceeded, code 1 (ip_expire).
+import { META_F_NEEDS_CSUM, type Mbuf } from '../mbuf/index.ts';
+import {
+  ETH_HLEN,
+  EtherType,
+  ICMP_HLEN,
+  IcmpTimeExceededCode,
+  IcmpType,
+  IpProto,
+  IPV4_MIN_HLEN,
+  UDP_HLEN,
+  type Ipv4View,
+  pseudoSum,
+} from '../wire/index.ts';
+import { csumFinish, csumPartial } from '../checksum/index.ts';
+import { Reassembler, type ReasmParams, type ReasmQueue } from './reassembly.ts';
+import type { Stack } from './stack.ts';
+
+/** Largest IPv4 datagram. */
+const IP_MAX = 65535;
+
+export class Ipv4FragCounters {
+  /** Datagrams fragmented (FragOKs) and fragments made (FragCreates). */
+  fragOks = 0;
+  fragCreates = 0;
+  /** Datagrams that could not be fragmented: no buffer, or no route for a fragment (FragFails). */
+  fragFails = 0;
+  /** ICMP time exceeded (reassembly) sent. */
+  timeExceededOut = 0;
+}
+
+export class Ipv4Frag {
+  readonly reasm: Reassembler;
+  readonly counters = new Ipv4FragCounters();
+  /** The last reassembled datagram (header + payload). */
+  readonly out = new Uint8Array(IP_MAX);
+  /** Linearised outgoing datagram. */
+  private readonly tx = new Uint8Array(IP_MAX);
+
+  constructor(
+    private readonly stack: Stack,
+    params: Partial<ReasmParams> = {},
+  ) {
+    this.reasm = new Reassembler(stack.time.timers, (q) => this.expired(q), {
+      maxPayload: IP_MAX - IPV4_MIN_HLEN,
+      ...params,
+    });
+  }
+
+  /**
+   * One fragment addressed to us (ip_defrag). Returns the length of the reassembled datagram now
+   * in `out` (its header has MF and offset cleared), or 0 when nothing is complete yet.
+   */
+  input(buf: Uint8Array, off: number, ip: Ipv4View): number {
+    const hl = ip.headerLen;
+    const key = `${ip.src}-${ip.dst}-${ip.ident}-${ip.protocol}`;
+    const r = this.reasm.add(
+      key,
+      ip.protocol,
+      ip.fragOffset,
+      ip.moreFrags,
+      buf,
+      ip.payloadOff,
+      ip.payloadLen,
+      off,
+      hl,
+      // The header and 8 bytes of data: what the ICMP error on timeout quotes.
+      hl + 8,
+    );
+    if (r !== 'complete') return 0;
+    const q = this.reasm.done!;
+    const first = q.first!;
+    const o = this.out;
+    const fhl = q.firstHdrLen;
+    o.set(first.subarray(0, fhl), 0);
+    o.set(q.data.subarray(0, q.total), fhl);
+    const len = fhl + q.total;
+    this.reasm.release(q);
+    put16(o, 2, len);
+    // Keep DF, clear MF and the offset.
+    put16(o, 6, ((o[6]! << 8) | o[7]!) & 0x4000);
+    put16(o, 10, 0);
+    put16(o, 10, csumFinish(csumPartial(o, 0, fhl)));
+    return len;
+  }
+
+  private expired(q: ReasmQueue): void {
+    const first = q.first;
+    if (first === null || first.length < IPV4_MIN_HLEN) return;
+    const st = this.stack;
+    if (!st.icmpRate.allow(st.now())) return;
+    const quote = first.length;
+    const len = ICMP_HLEN + quote;
+    const m = st.allocL4(len);
+    if (m === null) return;
+    const pb = st.pool.data;
+    const l4 = m.dataOffset + st.l4Offset;
+    pb[l4] = IcmpType.TIME_EXCEEDED;
+    pb[l4 + 1] = IcmpTimeExceededCode.REASSEMBLY;
+    pb.fill(0, l4 + 2, l4 + ICMP_HLEN);
+    pb.set(first, l4 + ICMP_HLEN);
+    put16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
+    this.counters.timeExceededOut++;
+    st.counters.icmpOutMsgs++;
+    const src = (first[12]! << 24) | (first[13]! << 16) | (first[14]! << 8) | first[15]!;
+    st.sendIpv4(m, st.addr, src >>> 0, IpProto.ICMP, len);
+  }
+
+  /**
+   * Fragments the frame in m (Ethernet + IPv4 header without options + payload; DF clear) into
+   * pieces that fit `mtu` and sends them to `dst`; m is consumed. A pending NEEDS_CSUM is
+   * completed first (skb_checksum_help), since the receiver checks the sum over the whole datagram.
+   */
+  fragmentFrame(m: Mbuf, mtu: number, dst: number): void {
+    const ipLen = m.length - ETH_HLEN;
+    const tx = this.tx;
+    if (ipLen > IP_MAX) {
+      this.counters.fragFails++;
+      m.free();
+      return;
+    }
+    m.copyTo(tx, 0, ETH_HLEN, ipLen);
+    if ((m.meta.flags & META_F_NEEDS_CSUM) !== 0) {
+      const cs = m.meta.csumStart - ETH_HLEN;
+      const at = cs + m.meta.csumOffset;
+      // The field holds the pseudo-header sum: summing over it completes the checksum.
+      const v = csumFinish(csumPartial(tx, cs, ipLen - cs));
+      put16(tx, at, tx[9] === IpProto.UDP ? v || 0xffff : v);
+    }
+    m.free();
+    this.sendFragments(ipLen, mtu, dst);
+  }
+
+  /**
+   * Sends a UDP datagram too large for one frame as IPv4 fragments (the UFO-less path of
+   * ip_append_data). Returns false when it cannot be sent.
+   */
+  sendUdp(sport: number, data: Uint8Array, src: number, dst: number, dport: number): boolean {
+    const l4Len = UDP_HLEN + data.length;
+    if (IPV4_MIN_HLEN + l4Len > IP_MAX) return false;
+    const tx = this.tx;
+    const u = IPV4_MIN_HLEN;
+    put16(tx, u, sport);
+    put16(tx, u + 2, dport);
+    put16(tx, u + 4, l4Len);
+    put16(tx, u + 6, 0);
+    tx.set(data, u + UDP_HLEN);
+    put16(
+      tx,
+      u + 6,
+      csumFinish(csumPartial(tx, u, l4Len, pseudoSum(src, dst, IpProto.UDP, l4Len))) || 0xffff,
+    );
+    this.writeHeader(src, dst, IpProto.UDP, l4Len);
+    this.stack.counters.udpOutDatagrams++;
+    this.stack.counters.ipOutRequests++;
+    return this.sendFragments(IPV4_MIN_HLEN + l4Len, this.stack.pmtu4.get(dst, this.stack.now()), dst);
+  }
+
+  private writeHeader(src: number, dst: number, proto: number, l4Len: number): void {
+    const tx = this.tx;
+    tx[0] = 0x45;
+    tx[1] = 0;
+    put16(tx, 2, IPV4_MIN_HLEN + l4Len);
+    put16(tx, 4, this.stack.nextIpIdent());
+    put16(tx, 6, 0);
+    tx[8] = 64;
+    tx[9] = proto;
+    put32(tx, 12, src);
+    put32(tx, 16, dst);
+  }
+
+  /** Cuts the datagram in tx[0, ipLen) (20-byte header) into fragments of at most mtu bytes. */
+  private sendFragments(ipLen: number, mtu: number, dst: number): boolean {
+    const st = this.stack;
+    const c = this.counters;
+    const tx = this.tx;
+    const hl = IPV4_MIN_HLEN;
+    const step = (mtu - hl) & ~7;
+    if (step < 8) {
+      c.fragFails++;
+      return false;
+    }
+    const hop = st.routes4.nextHop(dst);
+    if (hop < 0) {
+      st.counters.ipOutNoRoutes++;
+      c.fragFails++;
+      return false;
+    }
+    const payload = ipLen - hl;
+    const baseFrag = (((tx[6]! << 8) | tx[7]!) & 0x1fff) * 8;
+    const baseMf = (tx[6]! & 0x20) !== 0;
+    const mac = st.netif.mac;
+    for (let at = 0; at < payload; at += step) {
+      const n = Math.min(step, payload - at);
+      const m = st.pool.alloc();
+      if (m === null || !m.extend(ETH_HLEN + hl + n) || m.headLength < ETH_HLEN + hl + n) {
+        m?.free();
+        st.counters.txNoBuffers++;
+        c.fragFails++;
+        return false;
+      }
+      const pb = st.pool.data;
+      const o = m.dataOffset;
+      pb.set(mac, o + 6);
+      put16(pb, o + 12, EtherType.IPV4);
+      const ih = o + ETH_HLEN;
+      pb.set(tx.subarray(0, hl), ih);
+      put16(pb, ih + 2, hl + n);
+      const more = at + n < payload || baseMf;
+      put16(pb, ih + 6, ((baseFrag + at) >>> 3) | (more ? 0x2000 : 0));
+      put16(pb, ih + 10, 0);
+      put16(pb, ih + 10, csumFinish(csumPartial(pb, ih, hl)));
+      pb.set(tx.subarray(hl + at, hl + at + n), ih + hl);
+      c.fragCreates++;
+      const ll = st.arp.resolve(hop, m, st.now());
+      if (ll !== null) st.xmitTo(m, ll);
+    }
+    c.fragOks++;
+    st.time.poke();
+    return true;
+  }
+}
+
+function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 8;
+  b[o + 1] = v;
+}
+
+function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
