@@ -28,6 +28,13 @@ import { StackCounters } from './counters.ts';
 import { NetError, StackError } from './errors.ts';
 import type { Ipv4Output } from './l3.ts';
 import { NeighbourCache, type NeighbourParams } from './neighbour.ts';
+import { Icmp4Errors } from './icmp-errors.ts';
+import { IcmpRateLimit } from './icmp-rate.ts';
+import { Ipv4Frag } from './ipv4-frag.ts';
+import { Ipv6Layer, type Ipv6Options } from './ipv6.ts';
+import { PmtuCache } from './pmtu.ts';
+import type { ReasmParams } from './reassembly.ts';
+import { RouteTable4 } from './route.ts';
 import { RealTimeDriver, type TimerHost } from './timer.ts';
 import { Tcp } from './tcp/tcp.ts';
 import type { TcbOptions } from './tcp/tcb.ts';
@@ -61,6 +68,10 @@ export interface StackOptions {
   noTso?: boolean;
   /** Runs the next poll turn when one ended on budget (default setImmediate). */
   schedule?: (fn: () => void) => void;
+  /** Enables IPv6 (link-local address from the MAC plus these options). */
+  ipv6?: Ipv6Options;
+  /** IPv4 reassembly limits. */
+  reasm?: Partial<ReasmParams>;
 }
 
 type EchoWaiter = (rtt: number) => void;
@@ -84,6 +95,15 @@ export class Stack implements Ipv4Output {
   readonly l4Mtu: number;
   readonly txCsum: boolean;
   readonly tso: boolean;
+  /** IPv4 routes: the connected prefix and the default gateway. */
+  readonly routes4 = new RouteTable4();
+  readonly pmtu4: PmtuCache<number>;
+  /** Shared ICMPv4/ICMPv6 error rate limit. */
+  readonly icmpRate = new IcmpRateLimit();
+  readonly frag4: Ipv4Frag;
+  readonly icmp4Errors: Icmp4Errors;
+  /** IPv6, when enabled by options.ipv6. */
+  readonly ip6: Ipv6Layer | null;
 
   private readonly eth = new EthernetView();
   private readonly ip = new Ipv4View();
@@ -148,6 +168,12 @@ export class Stack implements Ipv4Output {
     this.tcp = new Tcp(timers, this, opts.isnKey);
     this.udp = new UdpLayer(this);
     this.net = new Net(this);
+    this.routes4.add(this.addr, this.prefixLen);
+    if (this.gateway >= 0) this.routes4.add(0, 0, this.gateway);
+    this.pmtu4 = new PmtuCache<number>(this.netif.mtu, false);
+    this.frag4 = new Ipv4Frag(this, opts.reasm);
+    this.icmp4Errors = new Icmp4Errors(this);
+    this.ip6 = opts.ipv6 === undefined ? null : new Ipv6Layer(this, opts.ipv6);
     // rxReady only schedules the poll (NAPI's softirq): the turn runs as its own task, so a busy
     // interface cannot starve timers and application callbacks by chaining microtasks.
     this.netif.setEvents({ rxReady: this.schedulePoll, txRestart: () => this.drainBacklog() });
@@ -241,12 +267,13 @@ export class Stack implements Ipv4Output {
       if (b !== mac[i]) toUs = false;
       if (b !== 0xff) bcast = false;
     }
-    if (!toUs && !bcast) {
+    if (!toUs && !bcast && (this.ip6 === null || !this.ip6.acceptMac(buf, d))) {
       c.rxOtherHost++;
       return;
     }
     const type = eth.etherType;
     if (type === EtherType.IPV4) this.ipv4Input(buf, eth.payloadOff, eth.payloadLen, csumOk);
+    else if (type === EtherType.IPV6 && this.ip6 !== null) this.ip6.input(buf, eth.payloadOff, eth.payloadLen, csumOk);
     else if (type === EtherType.ARP) this.arpInput(buf, eth.payloadOff, eth.payloadLen);
     else c.rxUnknownProto++;
   }
@@ -341,7 +368,9 @@ export class Stack implements Ipv4Output {
       return;
     }
     if (ip.isFragment) {
-      c.ipReasmFails++;
+      // Reassembled datagrams come back through here with a fresh header (ip_defrag).
+      const n = this.frag4.input(buf, off, ip);
+      if (n > 0) this.ipv4Input(this.frag4.out, 0, n, false);
       return;
     }
     const src = ip.src;
@@ -387,8 +416,12 @@ export class Stack implements Ipv4Output {
       this.xmitTo(m, BROADCAST_MAC);
       return;
     }
-    const onLink = (dst & this.mask) >>> 0 === (this.addr & this.mask) >>> 0;
-    const hop = onLink ? dst : this.gateway;
+    // Over the path MTU with DF clear: fragment (ip_finish_output_gso / ip_fragment).
+    if (proto !== IpProto.TCP && IPV4_MIN_HLEN + l4Len > this.pmtu4.get(dst, this.now())) {
+      this.frag4.fragmentFrame(m, this.pmtu4.get(dst, this.now()), dst);
+      return;
+    }
+    const hop = this.routes4.nextHop(dst);
     if (hop < 0) {
       c.ipOutNoRoutes++;
       m.free();
@@ -434,11 +467,14 @@ export class Stack implements Ipv4Output {
         const sent = readF64(buf, off + ICMP_HLEN);
         w(this.now() - sent);
       }
+    } else if (type === IcmpType.DEST_UNREACH || type === IcmpType.TIME_EXCEEDED) {
+      this.icmp4Errors.input(v);
     }
   }
 
-  /** ICMP error quoting the IP header + 8 bytes of the packet at ipOff (icmp_send), rate-unlimited. */
+  /** ICMP error quoting the IP header + 8 bytes of the packet at ipOff (icmp_send), rate-limited. */
   private icmpError(buf: Uint8Array, ipOff: number, type: number, code: number): void {
+    if (!this.icmpRate.allow(this.now())) return;
     const ip = this.ip.reset(buf, ipOff, buf.length - ipOff);
     const quote = Math.min(ip.headerLen + 8, ip.totalLength);
     const len = ICMP_HLEN + quote;
@@ -462,6 +498,10 @@ export class Stack implements Ipv4Output {
    * with the round-trip time in ms, or rejects with ETIMEDOUT after `timeout` ms.
    */
   ping(host: string, opts: { timeout?: number; size?: number } = {}): Promise<number> {
+    if (host.includes(':')) {
+      if (this.ip6 === null) return Promise.reject(new NetError('ENETUNREACH', 'ping'));
+      return this.ip6.ping(host, opts);
+    }
     const dst = parseIpv4(host);
     const size = Math.max(8, opts.size ?? 56);
     const timeout = opts.timeout ?? 1000;
@@ -502,6 +542,13 @@ export class Stack implements Ipv4Output {
     });
   }
 
+  /** The next IPv4 identification (for fragments built outside sendIpv4). */
+  nextIpIdent(): number {
+    const id = this.ipIdent;
+    this.ipIdent = (id + 1) & 0xffff;
+    return id;
+  }
+
   /** An mbuf sized for an L4 payload of `l4Len` bytes behind Ethernet + IPv4, or null (counted). */
   allocL4(l4Len: number): Mbuf | null {
     const m = this.pool.alloc();
@@ -516,8 +563,8 @@ export class Stack implements Ipv4Output {
 
   // ------------------------------------------------------------------ link output
 
-  /** Writes the destination MAC and transmits, or queues behind earlier busy frames. */
-  private xmitTo(m: Mbuf, ll: Uint8Array): void {
+  /** Writes the destination MAC and transmits, or queues behind earlier busy frames. @internal */
+  xmitTo(m: Mbuf, ll: Uint8Array): void {
     this.pool.data.set(ll, m.dataOffset);
     this.counters.txFrames++;
     if (this.blLen === 0 && this.netif.transmit(m, false) === 'ok') return;

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { createNetIfPair } from '../../src/netif/index.ts';
+import { Stack, VirtualClock, key6, linkLocalFromMac } from '../../src/stack/index.ts';
+import { parseIpv6, ipv6ToString } from '../../src/wire/index.ts';
+import { LossyNetIf, makePair, runUntil, type Pair } from './harness.ts';
+
+const A6 = '2001:db8::1';
+const B6 = '2001:db8::2';
+
+function pair6(dadTransmits = 1): Pair {
+  return makePair({
+    a: { ipv6: { addresses: [`${A6}/64`], dadDelay: 0, dadTransmits } },
+    b: { ipv6: { addresses: [`${B6}/64`], dadDelay: 0, dadTransmits } },
+  });
+}
+
+async function dadDone(p: Pair): Promise<void> {
+  await runUntil(p, () => [p.a, p.b].every((s) => s.ip6!.addresses.every((x) => x.state !== 'TENTATIVE')));
+}
+
+describe('IPv6 addresses and DAD', () => {
+  it('derives the link-local address by modified EUI-64', () => {
+    const ll = linkLocalFromMac(new Uint8Array([0x02, 0x00, 0x5e, 0x10, 0x20, 0x30]));
+    expect(ipv6ToString(ll)).toBe('fe80::5eff:fe10:2030');
+    const p = pair6();
+    expect(p.a.ip6!.addresses.map((a) => a.state)).toEqual(['TENTATIVE', 'TENTATIVE']);
+  });
+
+  it('addresses become PREFERRED after one silent RetransTimer', async () => {
+    const p = pair6();
+    const t = await (async () => {
+      const start = p.clock.now();
+      await dadDone(p);
+      return p.clock.now() - start;
+    })();
+    expect(p.a.ip6!.addresses.every((a) => a.state === 'PREFERRED')).toBe(true);
+    expect(t).toBeGreaterThanOrEqual(1000);
+    expect(p.a.ip6!.ndpCounters.dadOk).toBe(2);
+    // The other side's probes go to solicited-node groups it did not join: filtered by MAC.
+    expect(p.b.ip6!.ndpCounters.nsIn).toBe(0);
+    expect(p.b.counters.rxOtherHost).toBeGreaterThanOrEqual(2);
+    expect(p.a.ip6!.ndpCounters.dadDuplicates).toBe(0);
+  });
+
+  it('detects a duplicate: a second node with the same address answers the probe', async () => {
+    const clock = new VirtualClock(1000);
+    const { a, b } = createNetIfPair();
+    const results: string[] = [];
+    const A = new Stack({
+      netif: new LossyNetIf(a),
+      ipv4: '10.0.0.1/24',
+      time: clock,
+      ipv6: { addresses: ['2001:db8::7/64'], dadTransmits: 0 },
+    });
+    const B = new Stack({
+      netif: new LossyNetIf(b),
+      ipv4: '10.0.0.2/24',
+      time: clock,
+      ipv6: {
+        addresses: ['2001:db8::7/64'],
+        dadDelay: 0,
+        onDad: (x, r) => results.push(`${x.toString()} ${r}`),
+      },
+    });
+    const p = { clock, a: A, b: B, la: A.netif as LossyNetIf, lb: B.netif as LossyNetIf };
+    await runUntil(p, () => results.length === 2);
+    expect(results).toContain('2001:db8::7/64 duplicate');
+    expect(B.ip6!.addresses[1]!.state).toBe('DUPLICATE');
+    expect(B.ip6!.ndpCounters.dadDuplicates).toBe(1);
+    // The defended address answered with an NA to all-nodes (source ::).
+    expect(A.ip6!.ndpCounters.naOut).toBeGreaterThanOrEqual(1);
+    // A duplicate address is never used as a source: B falls back to its link-local one.
+    const src = new Uint8Array(16);
+    expect(B.ip6!.sourceFor(parseIpv6('2001:db8::7'), 0, src)).toBe(true);
+    expect(ipv6ToString(src).startsWith('fe80::')).toBe(true);
+  });
+
+  it('two nodes probing the same tentative address at once both see a duplicate', async () => {
+    const clock = new VirtualClock(1000);
+    const { a, b } = createNetIfPair();
+    const A = new Stack({
+      netif: new LossyNetIf(a),
+      ipv4: '10.0.0.1/24',
+      time: clock,
+      ipv6: { addresses: ['fd00::9/64'], dadDelay: 0 },
+    });
+    const B = new Stack({
+      netif: new LossyNetIf(b),
+      ipv4: '10.0.0.2/24',
+      time: clock,
+      ipv6: { addresses: ['fd00::9/64'], dadDelay: 0 },
+    });
+    const p = { clock, a: A, b: B, la: A.netif as LossyNetIf, lb: B.netif as LossyNetIf };
+    await runUntil(p, () => [A, B].every((s) => s.ip6!.addresses.every((x) => x.state !== 'TENTATIVE')));
+    expect(A.ip6!.addresses[1]!.state).toBe('DUPLICATE');
+    expect(B.ip6!.addresses[1]!.state).toBe('DUPLICATE');
+    expect(A.ip6!.addresses[0]!.state).toBe('PREFERRED');
+  });
+});
+
+describe('neighbour discovery', () => {
+  it('resolves by NS/NA and walks REACHABLE → STALE → DELAY → PROBE → REACHABLE', async () => {
+    const p = pair6();
+    await dadDone(p);
+    let rtt = -1;
+    p.a.ping(B6).then((r) => (rtt = r));
+    await runUntil(p, () => rtt >= 0);
+    const kb = key6(parseIpv6(B6));
+    const ka = key6(parseIpv6(A6));
+    const e = p.a.ip6!.nd.get(kb)!;
+    expect(e.state).toBe('REACHABLE');
+    expect([...e.lladdr]).toEqual([...p.b.netif.mac]);
+    // B learned A from the solicitation's source link-layer option (STALE), then used it (DELAY).
+    expect(p.b.ip6!.nd.get(ka)!.state).toBe('DELAY');
+    // Time passes without traffic: REACHABLE expires to STALE.
+    p.clock.advance(50_000);
+    expect(e.state).toBe('STALE');
+    // Using a STALE entry moves it to DELAY and sends at once.
+    rtt = -1;
+    p.a.ping(B6).then((r) => (rtt = r));
+    expect(e.state).toBe('DELAY');
+    await runUntil(p, () => rtt >= 0);
+    // No upper-layer confirmation: after 5 s DELAY becomes PROBE, a unicast NS is answered (S=1).
+    const nsBefore = p.a.ip6!.ndpCounters.nsOut;
+    await runUntil(p, () => e.state === 'REACHABLE');
+    expect(p.a.ip6!.ndpCounters.nsOut).toBe(nsBefore + 1);
+  });
+
+  it('fails resolution after MAX_MULTICAST_SOLICIT probes and drops the queued packets', async () => {
+    const p = pair6();
+    await dadDone(p);
+    let err: unknown = null;
+    p.a.ping('2001:db8::99', { timeout: 10_000 }).catch((e: unknown) => (err = e));
+    await runUntil(p, () => err !== null);
+    expect(p.a.ip6!.nd.get(key6(parseIpv6('2001:db8::99')))).toBeUndefined();
+    expect(p.a.ip6!.nd.counters.failed).toBe(1);
+    expect(p.a.ip6!.counters.outDiscards).toBe(1);
+    expect(p.a.ip6!.ndpCounters.nsOut).toBeGreaterThanOrEqual(3);
+  });
+
+  it('bounds the queue of packets awaiting resolution', async () => {
+    const p = makePair({
+      a: { ipv6: { addresses: [`${A6}/64`], dadDelay: 0, ndp: { queueLen: 2 } } },
+      b: { ipv6: { addresses: [`${B6}/64`], dadDelay: 0 } },
+    });
+    await dadDone(p);
+    p.lb.drop = () => true; // B is silent
+    const s = p.a.net.createSocket();
+    for (let i = 0; i < 5; i++) s.send('x', 9, B6);
+    expect(p.a.ip6!.nd.get(key6(parseIpv6(B6)))!.queue.length).toBe(2);
+    expect(p.a.ip6!.counters.outDiscards).toBe(3);
+    s.close();
+  });
+
+  it('drops NDP with a hop limit other than 255 and counts it', async () => {
+    const p = pair6();
+    await dadDone(p);
+    // Forge an NS from B with hop limit 64 by rewriting B's outgoing solicitation.
+    p.lb.drop = (m) => {
+      if (m.getU16(12) === 0x86dd && m.getU8(20) === 58 && m.getU8(54) === 135) m.setU8(21, 64);
+      return false;
+    };
+    p.b.ping(A6).catch(() => {});
+    await runUntil(p, () => p.a.ip6!.ndpCounters.invalid > 0);
+    expect(p.a.ip6!.nd.get(key6(parseIpv6(B6)))).toBeUndefined();
+  });
+});
