@@ -3,14 +3,24 @@
 // over IPv4 means "none" (RFC 768).
 import { EventEmitter } from 'node:events';
 import { META_F_NEEDS_CSUM } from '../mbuf/index.ts';
-import { IpProto, UDP_HLEN, UdpView, ipv4ToString, parseIpv4, pseudoSum } from '../wire/index.ts';
+import {
+  IpProto,
+  UDP_HLEN,
+  UdpView,
+  ipv4ToString,
+  ipv6ToString,
+  parseIpv4,
+  parseIpv6,
+  pseudoSum,
+  type IpAddr,
+} from '../wire/index.ts';
 import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { NetError } from './errors.ts';
 import type { Stack } from './stack.ts';
 
 export interface RemoteInfo {
   address: string;
-  family: 'IPv4';
+  family: 'IPv4' | 'IPv6';
   port: number;
   size: number;
 }
@@ -44,7 +54,7 @@ export class UdpLayer {
   }
 
   /** One datagram; false when no socket is bound to its port (the caller sends port unreachable). */
-  input(buf: Uint8Array, off: number, len: number, src: number, dst: number, csumOk: boolean): boolean {
+  input(buf: Uint8Array, off: number, len: number, src: IpAddr, dst: IpAddr, csumOk: boolean): boolean {
     const c = this.stack.counters;
     const v = this.view.reset(buf, off, len);
     if (v.check() !== null) {
@@ -52,6 +62,11 @@ export class UdpLayer {
       return true;
     }
     const ulen = v.length;
+    // RFC 8200 §8.1: a zero checksum over IPv6 is invalid (udp6_csum_init).
+    if (typeof src !== 'number' && v.checksum === 0) {
+      c.udpInCsumErrors++;
+      return true;
+    }
     if (
       !csumOk &&
       v.checksum !== 0 &&
@@ -71,18 +86,22 @@ export class UdpLayer {
     const msg = Buffer.allocUnsafe(n);
     msg.set(buf.subarray(off + UDP_HLEN, off + ulen));
     s.emit('message', msg, {
-      address: ipv4ToString(src),
-      family: 'IPv4',
+      address: typeof src === 'number' ? ipv4ToString(src) : ipv6ToString(src),
+      family: typeof src === 'number' ? 'IPv4' : 'IPv6',
       port: v.srcPort,
       size: n,
     } satisfies RemoteInfo);
     return true;
   }
 
-  send(sport: number, data: Uint8Array, dst: number, dport: number): boolean {
+  send(sport: number, data: Uint8Array, dst: IpAddr, dport: number): boolean {
     const st = this.stack;
+    if (typeof dst !== 'number') return st.ip6 !== null && st.ip6.udpSend(sport, data, dst, dport);
     const l4Len = UDP_HLEN + data.length;
-    if (l4Len > st.l4Mtu) return false;
+    if (l4Len > st.l4Mtu) {
+      const s = st.sourceFor(dst);
+      return s >= 0 && st.frag4.sendUdp(sport, data, s, dst, dport);
+    }
     const src = st.sourceFor(dst);
     if (src < 0) return false;
     const m = st.allocL4(l4Len);
@@ -152,7 +171,8 @@ export class UdpSocket extends EventEmitter {
     if (this.closed) throw new NetError('ERR_SOCKET_CLOSED', 'send', 'socket is closed');
     if (this.port < 0) this.bind(0);
     const data = typeof msg === 'string' ? Buffer.from(msg) : msg;
-    const ok = this.stack.udp.send(this.port, data, parseIpv4(address), port);
+    const dst = address.includes(':') ? parseIpv6(address) : parseIpv4(address);
+    const ok = this.stack.udp.send(this.port, data, dst, port);
     const err = ok ? null : new NetError('ENETUNREACH', 'send');
     if (cb !== undefined) process.nextTick(() => cb(err, ok ? data.length : 0));
     else if (err !== null) process.nextTick(() => this.emit('error', err));
