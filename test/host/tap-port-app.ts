@@ -10,24 +10,20 @@
 //           until `count` data bytes arrived;
 //   tso   — writes one TCPv4 TSO super-frame (4000 B, gso_size 1000) to `port`; the test captures
 //           the kernel's segments.
+// The guest is either a bare netmap application on the port's rings and CSB ('csb'), or a ptnet
+// NIC in a machine model with the driver attached to it ('ptnet': src/device + src/driver).
 // Prints `ready` when its rings are up, then one JSON line with what it saw and the counters.
-// argv: scenario mode wake tap ourMac ourIp kernelIp port count
+// argv: scenario mode wake tap ourMac ourIp kernelIp port count [csb|ptnet]
 import { readFileSync } from 'node:fs';
-import { SyncKloop, type KloopMode, openTapPort, type TapWake } from '../../src/host/index.ts';
+import { Machine } from '../../src/device/index.ts';
+import { PtnetAdapter, PtnetNetmapPort } from '../../src/driver/index.ts';
+import { SyncKloop, type KloopMode, type TapPort, openTapPort, type TapWake } from '../../src/host/index.ts';
+import { NS_MOREFRAG } from '../../src/netmap/constants.ts';
 import { GuestRing, makeCsb, ringsFromIf } from './guest.ts';
 
-const [scenario, mode, wake, tapName, macS, ourIpS, kernelIpS, portS, countS] = process.argv.slice(2) as [
-  string,
-  KloopMode,
-  TapWake,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-];
-const HDR = 12;
+const [scenario, mode, wake, tapName, macS, ourIpS, kernelIpS, portS, countS, guestKind] = process.argv.slice(
+  2,
+) as [string, KloopMode, TapWake, string, string, string, string, string, string, string | undefined];
 const mac = Uint8Array.from(macS.split(':'), (h) => parseInt(h, 16));
 const ip4 = (s: string): Uint8Array => Uint8Array.from(s.split('.'), Number);
 const ourIp = ip4(ourIpS);
@@ -39,18 +35,158 @@ const kernelMac = Uint8Array.from(
   (h) => parseInt(h, 16),
 );
 
+interface Packet {
+  data: Uint8Array;
+  flags: number[];
+}
+
+/** What the scenarios need from a guest: send a packet, take what arrived, wait a little. */
+interface Guest {
+  /** The vnet header length the guest works with. */
+  readonly hdrLen: number;
+  send(pkt: Uint8Array): void;
+  /** Hands every complete received packet to `fn` and returns the slots; false if none. */
+  receive(fn: (p: Packet) => void): boolean;
+  /** True while sent packets are still in the TX ring. */
+  txPending(): boolean;
+  /** Sleeps until an RX interrupt or `ms`. */
+  wait(ms: number): Promise<void>;
+  kloop(): SyncKloop;
+  stop(): void;
+}
+
+/** A netmap application on the port's rings, synchronising through a CSB (test/host/guest.ts). */
+async function csbGuest(port: TapPort): Promise<Guest> {
+  const csb = makeCsb();
+  let wakeUp: (() => void) | null = null;
+  const kloop = new SyncKloop(port, csb, () => wakeUp?.(), mode);
+  kloop.start();
+  await kloop.ready();
+  const rings = ringsFromIf(port.region, port.nifpOffset);
+  const kick = (r: number): void => kloop.kick(r);
+  const tx = new GuestRing(port.region, rings.tx[0]!, csb, 0, true, kick);
+  const rx = new GuestRing(port.region, rings.rx[0]!, csb, port.numTxRings, false, kick);
+  tx.syncFromCsb();
+  rx.syncFromCsb();
+  return {
+    hdrLen: port.vnetHdrLen,
+    send(pkt) {
+      for (let i = 0; i < 1000 && tx.space() < Math.ceil(pkt.length / tx.bufSize); i++) tx.txsync();
+      tx.putChain(pkt);
+      tx.txsync();
+    },
+    receive(fn) {
+      rx.rxsync();
+      let got = false;
+      for (let p = rx.take(); p !== null; p = rx.take()) {
+        fn(p);
+        got = true;
+      }
+      if (got) rx.rxsync();
+      return got;
+    },
+    txPending() {
+      tx.txsync();
+      return tx.hwcur !== tx.head;
+    },
+    wait: (ms) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        wakeUp = () => {
+          clearTimeout(t);
+          wakeUp = null;
+          resolve();
+        };
+      }),
+    kloop: () => kloop,
+    stop: () => kloop.stop(),
+  };
+}
+
+/** A ptnet NIC on the port in a machine model, driven by the driver's netmap mode. */
+async function ptnetGuest(port: TapPort): Promise<Guest> {
+  const m = new Machine({ size: 16 * 4096 });
+  let kloop: SyncKloop | null = null;
+  m.addPtnet(port, (p, csb, irq) => (kloop = new SyncKloop(p, csb, irq, mode)));
+  const a = PtnetAdapter.attach(m);
+  await kloop!.ready();
+  const nm = new PtnetNetmapPort(a);
+  const txr = nm.txRing(0);
+  const rxr = nm.rxRing(0);
+  const n = txr.numSlots;
+  const bs = port.region.bufSize;
+  return {
+    hdrLen: a.vnetHdrLen,
+    send(pkt) {
+      const need = Math.ceil(pkt.length / bs);
+      for (let i = 0; i < 1000 && (txr.tail - txr.head + n) % n < need; i++) nm.txsync(0);
+      let h = txr.head;
+      for (let off = 0; off < pkt.length; off += bs) {
+        const c = Math.min(bs, pkt.length - off);
+        txr.bytes.set(pkt.subarray(off, off + c), txr.slotBufOffset(h));
+        txr.setSlotLen(h, c);
+        txr.setSlotFlags(h, off + c < pkt.length ? NS_MOREFRAG : 0);
+        h = (h + 1) % n;
+      }
+      txr.head = txr.cur = h;
+      nm.txsync(0);
+    },
+    receive(fn) {
+      nm.rxsync(0);
+      const rn = rxr.numSlots;
+      let i = rxr.head;
+      let got = false;
+      while (i !== rxr.tail) {
+        // One packet: slots up to the first without NS_MOREFRAG (an unfinished chain waits).
+        const parts: number[] = [];
+        const flags: number[] = [];
+        let j = i;
+        let complete = false;
+        while (j !== rxr.tail) {
+          const f = rxr.slotFlags(j);
+          const o = rxr.slotBufOffset(j);
+          for (let k = 0; k < rxr.slotLen(j); k++) parts.push(rxr.bytes[o + k]!);
+          flags.push(f);
+          j = (j + 1) % rn;
+          if ((f & NS_MOREFRAG) === 0) {
+            complete = true;
+            break;
+          }
+        }
+        if (!complete) break;
+        fn({ data: Uint8Array.from(parts), flags });
+        i = j;
+        got = true;
+      }
+      rxr.head = rxr.cur = i;
+      nm.rxsync(0);
+      return got;
+    },
+    txPending() {
+      nm.txsync(0);
+      return txr.tail !== (txr.head + n - 1) % n;
+    },
+    async wait(ms) {
+      // poll(POLLIN) on the ring, woken by the RX interrupt, or given up after `ms`.
+      let late = false;
+      const t = setTimeout(() => {
+        late = true;
+        nm.wakeAll();
+      }, ms);
+      await nm.pollRx(0, () => late);
+      clearTimeout(t);
+    },
+    kloop: () => kloop!,
+    stop() {
+      nm.close();
+      a.detach();
+    },
+  };
+}
+
 const port = openTapPort(tapName, { wake, mac });
-const csb = makeCsb();
-let wakeUp: (() => void) | null = null;
-const kloop = new SyncKloop(port, csb, () => wakeUp?.(), mode);
-kloop.start();
-await kloop.ready();
-const rings = ringsFromIf(port.region, port.nifpOffset);
-const kick = (r: number): void => kloop.kick(r);
-const tx = new GuestRing(port.region, rings.tx[0]!, csb, 0, true, kick);
-const rx = new GuestRing(port.region, rings.rx[0]!, csb, port.numTxRings, false, kick);
-tx.syncFromCsb();
-rx.syncFromCsb();
+const guest = guestKind === 'ptnet' ? await ptnetGuest(port) : await csbGuest(port);
+const HDR = guest.hdrLen;
 console.log('ready');
 
 /** RFC 1071 sum of buf[off, off+len), folded, not inverted. */
@@ -69,11 +205,7 @@ const put16 = (b: Uint8Array, o: number, v: number): void => {
 const same = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
-function send(pkt: Uint8Array): void {
-  for (let i = 0; i < 1000 && tx.space() < Math.ceil(pkt.length / tx.bufSize); i++) tx.txsync();
-  tx.putChain(pkt);
-  tx.txsync();
-}
+const send = (pkt: Uint8Array): void => guest.send(pkt);
 
 /** vnet header (zero) + Ethernet + IPv4 (no options) + UDP with `payload`; header fields left to the caller. */
 function udpFrame(
@@ -287,32 +419,13 @@ const done = (): boolean =>
       ? udp.length >= count
       : scenario === 'tcp'
         ? tcpBytes >= count
-        : tx.hwcur === tx.head;
+        : !guest.txPending();
 while (!done() && Date.now() < deadline) {
-  rx.rxsync();
-  let got = false;
-  for (let p = rx.take(); p !== null; p = rx.take()) {
-    handle(p);
-    got = true;
-  }
-  if (got) continue;
-  tx.txsync();
-  // Sleep until the kloop raises an RX interrupt (or 20 ms pass).
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, 20);
-    wakeUp = () => {
-      clearTimeout(t);
-      resolve();
-    };
-  });
-  wakeUp = null;
+  if (guest.receive(handle)) continue;
+  await guest.wait(scenario === 'tx' || scenario === 'tso' ? 2 : 20);
 }
 // Everything queued must have left through the tap before the kloop stops (a worker lags behind).
-while (tx.hwcur !== tx.head && Date.now() < deadline) {
-  tx.txsync();
-  await new Promise((r) => setTimeout(r, 2));
-}
-rx.rxsync();
+while (guest.txPending() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
 Object.assign(result, {
   arp,
   echo,
@@ -323,9 +436,10 @@ Object.assign(result, {
   drops: port.datapath.drops(),
   stats: port.tapStats(),
   hdrLen: port.vnetHdrLen,
+  guestHdrLen: guest.hdrLen,
   setHdr10: port.setVnetHdrLen(10),
-  rescues: kloop.rescues,
+  rescues: guest.kloop().rescues,
 });
-kloop.stop();
+guest.stop();
 port.close();
 console.log(JSON.stringify(result));

@@ -126,10 +126,11 @@ describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel t
   });
 
   it.each([
-    ['inline', 'timer'],
-    ['worker', 'thread'],
-  ])('answers the kernel ARP and ping -c 3 (kloop %s, readiness %s)', async (mode, wake) => {
-    const app = startApp('echo', mode, wake, TAP, APP_MAC, APP_IP, KERNEL_IP, '0', '3');
+    ['inline', 'timer', 'csb'],
+    ['worker', 'thread', 'csb'],
+    ['worker', 'thread', 'ptnet'],
+  ])('answers the kernel ARP and ping -c 3 (kloop %s, readiness %s, %s guest)', async (mode, wake, guest) => {
+    const app = startApp('echo', mode, wake, TAP, APP_MAC, APP_IP, KERNEL_IP, '0', '3', guest);
     await app.ready;
     await carrierUp();
     const ping = await run('ping', '-n', '-c', '3', '-i', '0.2', '-w', '10', APP_IP);
@@ -141,35 +142,42 @@ describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel t
     expect(r.txPackets).toBe((r.arp as number) + 3);
     expect(r.drops).toEqual(zeroDrops);
     expect(r.hdrLen).toBe(12);
+    expect(r.guestHdrLen).toBe(12);
     expect(r.setHdr10).toBe(false);
     expect(r.rescues).toBe(0);
   });
 
-  it('receives the kernel USO super-frames as multi-slot packets with their vnet header', async () => {
-    sh('ip', '-n', NS, 'neigh', 'replace', APP_IP, 'lladdr', APP_MAC, 'dev', TAP, 'nud', 'permanent');
-    const app = startApp('rx', 'worker', 'thread', TAP, APP_MAC, APP_IP, KERNEL_IP, '9999', '2');
-    await app.ready;
-    await carrierUp();
-    // UDP_SEGMENT (103): one sendto becomes one GSO_UDP_L4 skb, which a USO-capable tap hands over whole.
-    const py = [
-      'import socket',
-      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-      'p = bytes(i % 251 for i in range(56000))',
-      's.setsockopt(socket.SOL_UDP, 103, 1000)',
-      `s.sendto(p[:3000], ('${APP_IP}', 9999))`,
-      's.setsockopt(socket.SOL_UDP, 103, 1400)',
-      `s.sendto(p, ('${APP_IP}', 9999))`,
-    ].join('\n');
-    expect((await run('python3', '-c', py)).code).toBe(0);
-    const r = await app.result;
-    const hdr = { flags: 1, gsoType: 5, hdrLen: 42, csumStart: 34, csumOffset: 6, numBuffers: 0 };
-    const ok = { payloadOk: true, partialOk: true };
-    expect(r.udp).toEqual([
-      { ...hdr, ...ok, slots: 2, len: 12 + 42 + 3000, gsoSize: 1000, payload: 3000 },
-      { ...hdr, ...ok, slots: 28, len: 12 + 42 + 56000, gsoSize: 1400, payload: 56000 },
-    ]);
-    expect(r.drops).toEqual(zeroDrops);
-  });
+  it.each([
+    ['worker', 'csb'],
+    ['inline', 'ptnet'],
+  ])(
+    'receives the kernel USO super-frames as multi-slot packets with their vnet header (kloop %s, %s guest)',
+    async (mode, guest) => {
+      sh('ip', '-n', NS, 'neigh', 'replace', APP_IP, 'lladdr', APP_MAC, 'dev', TAP, 'nud', 'permanent');
+      const app = startApp('rx', mode, 'thread', TAP, APP_MAC, APP_IP, KERNEL_IP, '9999', '2', guest);
+      await app.ready;
+      await carrierUp();
+      // UDP_SEGMENT (103): one sendto becomes one GSO_UDP_L4 skb, which a USO-capable tap hands over whole.
+      const py = [
+        'import socket',
+        's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+        'p = bytes(i % 251 for i in range(56000))',
+        's.setsockopt(socket.SOL_UDP, 103, 1000)',
+        `s.sendto(p[:3000], ('${APP_IP}', 9999))`,
+        's.setsockopt(socket.SOL_UDP, 103, 1400)',
+        `s.sendto(p, ('${APP_IP}', 9999))`,
+      ].join('\n');
+      expect((await run('python3', '-c', py)).code).toBe(0);
+      const r = await app.result;
+      const hdr = { flags: 1, gsoType: 5, hdrLen: 42, csumStart: 34, csumOffset: 6, numBuffers: 0 };
+      const ok = { payloadOk: true, partialOk: true };
+      expect(r.udp).toEqual([
+        { ...hdr, ...ok, slots: 2, len: 12 + 42 + 3000, gsoSize: 1000, payload: 3000 },
+        { ...hdr, ...ok, slots: 28, len: 12 + 42 + 56000, gsoSize: 1400, payload: 56000 },
+      ]);
+      expect(r.drops).toEqual(zeroDrops);
+    },
+  );
 
   it("receives a kernel TCP sender's TSO super-frames as multi-slot TCPV4 packets", async () => {
     sh('ip', '-n', NS, 'neigh', 'replace', APP_IP, 'lladdr', APP_MAC, 'dev', TAP, 'nud', 'permanent');
