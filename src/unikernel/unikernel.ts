@@ -5,7 +5,15 @@
 import { Machine } from '../device/index.ts';
 import { PtnetAdapter, PtnetNetIf } from '../driver/index.ts';
 import { SyncKloop, type KloopMode, type NetmapPort } from '../host/index.ts';
-import { Mempool } from '../mbuf/index.ts';
+import { Mempool, type Mbuf } from '../mbuf/index.ts';
+import {
+  NO_OFFLOADS,
+  type DeliverFn,
+  type NetIf,
+  type NetIfEvents,
+  type NetIfOffloads,
+  type TxResult,
+} from '../netif/index.ts';
 import { Stack, type Net, type RealTimeDriver, type TcbOptions } from '../stack/index.ts';
 import { startServices, type Services, type ServicesOptions } from '../apps/index.ts';
 import { UnikernelError } from './errors.ts';
@@ -45,6 +53,35 @@ export interface UnikernelStats {
   drops: number;
   /** TCP segments retransmitted. */
   retransmits: number;
+}
+
+/**
+ * The NIC with its offloads hidden from the stack: for `offloads: false` on a port whose virtio-net
+ * header cannot be turned off (a TAP is opened with 12 bytes). The stack then checksums and
+ * segments in software and the header goes out with no flags (VIRTIO_NET_HDR_GSO_NONE), what a
+ * Linux guest does after `ethtool -K eth0 tx off tso off`.
+ */
+class NoOffloadNetIf implements NetIf {
+  readonly offloads: Readonly<NetIfOffloads> = NO_OFFLOADS;
+  constructor(private readonly inner: NetIf) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  get mac(): Uint8Array {
+    return this.inner.mac;
+  }
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+  transmit(m: Mbuf, more?: boolean): TxResult {
+    return this.inner.transmit(m, more);
+  }
+  poll(budget: number, deliver: DeliverFn): number {
+    return this.inner.poll(budget, deliver);
+  }
+  setEvents(events: NetIfEvents | null): void {
+    this.inner.setEvents(events);
+  }
 }
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -98,7 +135,8 @@ export class Unikernel {
       kloops.push(l);
       return l;
     });
-    const adapter = PtnetAdapter.attach(machine, { vnetHdr: o.offloads ?? true });
+    const wantOffloads = o.offloads ?? true;
+    const adapter = PtnetAdapter.attach(machine, { vnetHdr: wantOffloads });
     try {
       await Promise.all(kloops.map((l) => l.ready()));
       const netif = new PtnetNetIf(adapter, {
@@ -107,7 +145,7 @@ export class Unikernel {
         ...(o.mtu === undefined ? {} : { mtu: o.mtu }),
       });
       const stack = new Stack({
-        netif,
+        netif: wantOffloads ? netif : new NoOffloadNetIf(netif),
         ipv4: o.ipv4,
         pool: new Mempool({ segments: buffers }),
         ...(o.gateway === undefined ? {} : { gateway: o.gateway }),
@@ -122,9 +160,9 @@ export class Unikernel {
     }
   }
 
-  /** Whether the virtio-net header (and with it checksum offload and TSO) was negotiated. */
+  /** Whether the stack uses checksum offload and TSO (a virtio-net header in force and wanted). */
   get offloads(): boolean {
-    return this.adapter.vnetHdrLen !== 0;
+    return this.stack.txCsum;
   }
 
   /** Sends one ICMP echo request; resolves with the round-trip time in ms. */
