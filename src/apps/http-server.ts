@@ -208,9 +208,13 @@ class HttpConnection {
   private stream(r: Request, n: number, keep: boolean): void {
     let off = 0;
     const s = this.s;
+    // A peer that resets or goes away mid-body: no 'drain' will come, log what went out.
+    const aborted = (): void => {
+      s.off('drain', pump);
+      this.done(r, 200, off, false);
+    };
     const pump = (): void => {
       while (off < n) {
-        if (s.destroyed) return this.done(r, 200, off, false);
         const c = patternChunk(off, Math.min(n - off, PATTERN_CHUNK));
         off += c.length;
         if (!s.write(c) && off < n) {
@@ -218,8 +222,10 @@ class HttpConnection {
           return;
         }
       }
+      s.off('close', aborted);
       this.done(r, 200, n, keep);
     };
+    s.once('close', aborted);
     pump();
   }
 

@@ -208,7 +208,8 @@ describe.each([true, false])('services over the NetIf pair (offloads %s)', (offl
 
   it('a /bytes response waits for a slow reader instead of queueing the body', async () => {
     const { server, client } = stacks(offloads);
-    const svc = startServices(server.net);
+    const log: HttpLogEntry[] = [];
+    const svc = startServices(server.net, { http: { onRequest: (e) => log.push(e) } });
     let srvSock: Socket | null = null;
     svc.http.on('connection', (s: Socket) => (srvSock = s));
     const s = client.net.connect({ host: '10.0.0.1', port: 80 });
@@ -223,7 +224,13 @@ describe.each([true, false])('services over the NetIf pair (offloads %s)', (offl
     // Only what the receive buffer, the send buffer and one stream highWaterMark hold.
     expect(srvSock!.bytesWritten).toBeLessThan(2_000_000);
     expect(srvSock!.writableLength).toBeLessThanOrEqual(65_536 + PATTERN_CHUNK);
+    expect(log).toHaveLength(0);
     s.destroy();
+    // The reset ends the response: it is logged with what had been written so far.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(log).toHaveLength(1);
+    expect(log[0]!.bytes).toBeGreaterThan(100_000);
+    expect(log[0]!.bytes).toBeLessThan(2_000_000);
     svc.close();
   });
 
