@@ -68,6 +68,8 @@ export interface PtnetNetIfCounters {
   rxDropHdr: number;
   /** A packet whose last fragment had not arrived: left in the ring for the next poll. */
   rxIncomplete: number;
+  /** A NS_MOREFRAG chain filling every slot the host may write: its end can never come. */
+  rxDropFrags: number;
   /** No mbuf or segment for a packet: left in the ring, interrupt armed. */
   rxNoMbuf: number;
 }
@@ -95,12 +97,15 @@ export class PtnetNetIf implements NetIf {
     rxDropBadLen: 0,
     rxDropHdr: 0,
     rxIncomplete: 0,
+    rxDropFrags: 0,
     rxNoMbuf: 0,
   };
   private readonly hdrLen: number;
   private readonly bufSize: number;
   private readonly rxPool: Mempool;
   private readonly txBatch: number;
+  /** Free slots a TX ring must have to take a packet: min_tx_slots, or the whole ring if smaller. */
+  private readonly txMinSpace: number;
   private readonly txHdrOpts: TxHdrOptions;
   private readonly txHdr = new VnetHdr();
   private readonly rxHdr = new VnetHdr();
@@ -127,6 +132,9 @@ export class PtnetNetIf implements NetIf {
     this.bufSize = adapter.bufSize;
     this.rxPool = o.rxPool;
     this.txBatch = o.txBatch ?? PTNET_TX_BATCH;
+    // min_tx_slots = 65536 / buf_size + 2 holds any packet we send (64 KiB + header); on a ring
+    // smaller than that, where the kernel would never transmit, one packet at a time.
+    this.txMinSpace = Math.min(adapter.minTxSlots, adapter.numTxSlots - 1);
     const allowEcn = o.allowEcn ?? true;
     this.txHdrOpts = { allowEcn };
     this.numQueues = Math.min(adapter.numTxRings, adapter.numRxRings);
@@ -142,10 +150,9 @@ export class PtnetNetIf implements NetIf {
     adapter.claim('netif');
     adapter.setInterruptCallback((ring) => this.interrupt(ring));
     // As when the last netmap client leaves (§2.5 step 9): RX interrupts on, TX interrupts off.
-    for (let q = 0; q < this.numQueues; q++) {
-      this.adapter.krings[q]!.atok.applNeedKick = 0;
-      this.adapter.krings[adapter.numTxRings + q]!.atok.applNeedKick = 1;
-    }
+    for (let q = 0; q < adapter.numTxRings; q++) adapter.krings[q]!.atok.applNeedKick = 0;
+    for (let q = 0; q < adapter.numRxRings; q++)
+      adapter.krings[adapter.numTxRings + q]!.atok.applNeedKick = 1;
   }
 
   /**
@@ -155,7 +162,7 @@ export class PtnetNetIf implements NetIf {
   setEvents(events: NetIfEvents | null): void {
     this.events = events;
     if (events === null || !this.rxArmed) return;
-    for (let q = 0; q < this.numQueues; q++) {
+    for (let q = 0; q < this.adapter.numRxRings; q++) {
       const kr = this.adapter.krings[this.adapter.numTxRings + q]!;
       syncTail(kr);
       if (kr.rhead !== kr.hwtail) {
@@ -189,21 +196,26 @@ export class PtnetNetIf implements NetIf {
       this.counters.txDropHdr++;
       return this.dropTx(m, more);
     }
-    if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < need) {
+    // PTNET_TX_NOSPACE (FreeBSD ptnet_drain_transmit_queue): the space check before every packet.
+    const minSpace = this.txMinSpace;
+    if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < minSpace) {
       syncTail(kr);
-      if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < need) {
+      if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < minSpace) {
         // Stop the queue: publish what we hold, arm the interrupt, then look once more.
         this.publishAll();
         this.txStopped[q] = 1;
         kr.atok.applNeedKick = 1;
         syncTail(kr);
-        if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < need) {
+        if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < minSpace) {
           this.counters.txBusy++;
           return 'busy';
         }
-        this.txStopped[q] = 0;
-        kr.atok.applNeedKick = 0;
       }
+    }
+    if (this.txStopped[q] === 1) {
+      // Room came back before the TX interrupt (netif_tx_wake_queue): no txRestart owed.
+      this.txStopped[q] = 0;
+      kr.atok.applNeedKick = 0;
     }
     // ptnet_copy_to_ring: fill each buffer, NS_MOREFRAG on all but the last slot.
     const ring = kr.ring;
@@ -239,7 +251,9 @@ export class PtnetNetIf implements NetIf {
 
   poll(budget: number, deliver: DeliverFn): number {
     let n = 0;
-    const nq = this.numQueues;
+    // Every RX ring, not only min(T, R) of them: Linux leaves extra RX rings without a NAPI
+    // context (their packets would sit there forever); polling them costs nothing when empty.
+    const nq = this.adapter.numRxRings;
     this.rxStarved = false;
     for (let k = 0; k < nq && n < budget; k++) n += this.rxPoll((this.rxNext + k) % nq, budget - n, deliver);
     this.rxNext = this.rxNext + 1 === nq ? 0 : this.rxNext + 1;
@@ -342,6 +356,12 @@ export class PtnetNetIf implements NetIf {
       h = nmRingNext(h, kr.numSlots);
       if (h === kr.hwtail) {
         if (m !== null) m.pool.free(m);
+        if (first === kr.rhead && nmRingNext(h, kr.numSlots) === first) {
+          // The chain holds every slot the host may write (it never fills the one before our
+          // published head): its end can never come. Drop it rather than stall the ring.
+          this.counters.rxDropFrags++;
+          return h;
+        }
         this.counters.rxIncomplete++;
         return RX_INCOMPLETE;
       }

@@ -19,7 +19,7 @@ import {
   Mempool,
 } from '../../src/mbuf/index.ts';
 import type { Mbuf } from '../../src/mbuf/index.ts';
-import { NS_MOREFRAG, nmRingNext } from '../../src/netmap/index.ts';
+import { NS_MOREFRAG, nmRingNext, nmRingSpace } from '../../src/netmap/index.ts';
 import type { NetIf } from '../../src/netif/index.ts';
 
 interface Guest {
@@ -560,5 +560,84 @@ describe('netmap-native mode and interface mode are exclusive', () => {
     nm2.close();
     detach(a);
     adapter.detach();
+  });
+});
+
+describe('ring limits', () => {
+  it('transmit stops at fewer than min_tx_slots free slots (65536 / 2048 + 2 = 34), whatever the frame size', async () => {
+    const [e0, e1] = createPipe('mt', { slots: 128 });
+    const a = await guest(e0, 'inline', new Mempool({ segments: 64 }));
+    await guest(e1, 'inline', new Mempool({ segments: 64 }));
+    const kr = a.nif.adapter.krings[0]!;
+    expect(a.nif.adapter.minTxSlots).toBe(34);
+    const pool = new Mempool({ segments: 512 });
+    const spec: Spec = { v6: false, udp: true, len: 60, kind: 'plain', mss: 0, cwr: false, flow: 0 };
+    let sent = 0;
+    for (;;) {
+      const m = pool.alloc()!;
+      m.append(frameOf(spec, sent));
+      if (a.nif.transmit(m) === 'busy') {
+        m.free();
+        break;
+      }
+      sent++;
+    }
+    // The peer's RX ring took 127 frames, then ours filled down to 33 free slots.
+    expect(sent).toBe(127 + 127 - 33);
+    expect(nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots)).toBe(33);
+    expect(kr.atok.applNeedKick).toBe(1);
+  });
+
+  it('RX rings beyond min(T, R) are polled too', async () => {
+    const vale = new ValeSwitch('vx', { maxPorts: 2 });
+    const pa = vale.attach('a', { txRings: 2, rxRings: 2, txSlots: 256, rxSlots: 256 });
+    const pb = vale.attach('b', { txRings: 1, rxRings: 2, txSlots: 256, rxSlots: 256 });
+    const a = await guest(pa, 'inline', new Mempool({ segments: 64 }));
+    const b = await guest(pb, 'inline', new Mempool({ segments: 1024 }));
+    expect([a.nif.numQueues, b.nif.numQueues]).toEqual([2, 1]);
+    const specs: Spec[] = Array.from({ length: 20 }, (_, k) => ({
+      v6: true,
+      udp: true,
+      len: 200 + k,
+      kind: 'csum',
+      mss: 0,
+      cwr: false,
+      flow: 1 + (k % 2),
+    }));
+    const r = await roundTrip(a, b, new Mempool({ segments: 512 }), specs, 4, () => valeDrops(pa, pb));
+    expect(r.got).toHaveLength(specs.length);
+    expect(new Set(r.got.map((g) => g.q))).toEqual(new Set([0, 1]));
+  });
+
+  it('a NS_MOREFRAG chain filling the whole RX ring is dropped, not waited for forever', async () => {
+    const [e0, e1] = createPipe('mf', { slots: 8 });
+    const m = new Machine({ size: 16 * 4096 });
+    m.addPtnet(e0, (p, csb, irq) => new SyncKloop(p, csb, irq, 'inline'));
+    const nm = new PtnetNetmapPort(PtnetAdapter.attach(m));
+    const b = await guest(e1, 'inline', new Mempool({ segments: 64 }));
+    const got: Got[] = [];
+    receiver(b.nif, got);
+    const ring = nm.txRing(0);
+    const put = (bytes: Uint8Array, flags: number): void => {
+      const h = ring.head;
+      ring.bytes.set(bytes, ring.slotBufOffset(h));
+      ring.setSlotLen(h, bytes.length);
+      ring.setSlotFlags(h, flags);
+      ring.head = ring.cur = nmRingNext(h, ring.numSlots);
+    };
+    for (let k = 0; k < 7; k++) put(new Uint8Array(100), NS_MOREFRAG);
+    nm.txsync(0);
+    await new Promise((r) => setImmediate(r));
+    expect(b.nif.counters.rxDropFrags).toBe(1);
+    expect(got).toHaveLength(0);
+    const f = frameOf({ v6: false, udp: true, len: 80, kind: 'plain', mss: 0, cwr: false, flow: 0 }, 9);
+    const withHdr = new Uint8Array(12 + f.length);
+    withHdr.set(f, 12);
+    await nm.pollTx(0);
+    put(withHdr, 0);
+    nm.txsync(0);
+    await settle(() => got.length > 0, 500);
+    expect(got).toHaveLength(1);
+    expectBytes(got[0]!.bytes, f);
   });
 });
