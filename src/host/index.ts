@@ -28,7 +28,7 @@ export {
   ValeSwitch,
   ValeView,
 } from './vale.ts';
-export { FDB_BUCKETS, FDB_FLOOD, ForwardingTable } from './vale-fdb.ts';
+export { FDB_BUCKETS, FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from './vale-fdb.ts';
 export { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
 export { KloopCore, RX_DRY_CYCLES_MAX } from './kloop-core.ts';
 export { type CsbWindow, KC, KLOOP_WAIT_MS, type KloopMode, type KloopOptions, SyncKloop } from './kloop.ts';

@@ -7,6 +7,8 @@
 export const FDB_BUCKETS = 1024;
 /** Int32 words per bucket: MAC bytes 2..5, then (MAC bytes 0..1 << 16) | (port + 1). */
 export const FDB_WORDS = 2;
+/** Words the table takes: the buckets, then a generation counter bumped by every change. */
+export const FDB_TOTAL_WORDS = FDB_BUCKETS * FDB_WORDS + 1;
 /** lookup() result when the frame must be flooded (broadcast, multicast or unknown unicast). */
 export const FDB_FLOOD = -1;
 
@@ -25,11 +27,20 @@ function macHi(buf: Uint8Array, off: number): number {
 }
 
 export class ForwardingTable {
-  /** `words` must hold FDB_BUCKETS·FDB_WORDS Int32 words from `base` (zeroed = empty). */
+  private readonly gen: number;
+
+  /** `words` must hold FDB_TOTAL_WORDS Int32 words from `base` (zeroed = empty). */
   constructor(
     readonly words: Int32Array,
     readonly base: number,
-  ) {}
+  ) {
+    this.gen = base + FDB_BUCKETS * FDB_WORDS;
+  }
+
+  /** Changes with every entry written or forgotten: a lookup cached under one value still holds. */
+  generation(): number {
+    return Atomics.load(this.words, this.gen);
+  }
 
   /**
    * Learns the source MAC at buf[off + 6] for `port` unless it is a group address (netmap learns
@@ -46,6 +57,7 @@ export class ForwardingTable {
     Atomics.store(this.words, w + 1, 0);
     Atomics.store(this.words, w, lo);
     Atomics.store(this.words, w + 1, hiPort);
+    Atomics.add(this.words, this.gen, 1);
   }
 
   /** Destination port of the frame at buf[off] (destination MAC first), or FDB_FLOOD. */
@@ -67,5 +79,6 @@ export class ForwardingTable {
       const v = Atomics.load(this.words, w);
       if (v !== 0 && (v & 0xffff) - 1 === port) Atomics.compareExchange(this.words, w, v, 0);
     }
+    Atomics.add(this.words, this.gen, 1);
   }
 }

@@ -22,7 +22,7 @@ import {
   storeVnetHdrLen,
 } from './port.ts';
 import { RegionView, type RingsShared, regionShared } from './region-view.ts';
-import { FDB_BUCKETS, FDB_FLOOD, FDB_WORDS, ForwardingTable } from './vale-fdb.ts';
+import { FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from './vale-fdb.ts';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_NONE,
@@ -82,7 +82,7 @@ function geometry(maxPorts: number, maxRings: number): Geometry {
     stateWords,
     stateBase,
     fdbBase,
-    words: fdbBase + FDB_BUCKETS * FDB_WORDS,
+    words: fdbBase + FDB_TOTAL_WORDS,
   };
 }
 
@@ -186,6 +186,11 @@ export class ValeDatapath extends PortDatapath {
   // netmap's last_smac: a burst from one source learns once.
   private lastSrcLo = 0;
   private lastSrcHi = -1;
+  // The last destination looked up, valid for one table generation.
+  private lastDstLo = 0;
+  private lastDstHi = -1;
+  private lastGen = -1;
+  private lastDst = FDB_FLOOD;
   // Software segmentation state, made on the first GSO frame toward a header-less port.
   private gsoIn: Uint8Array | undefined;
   private gsoOut: SegmentList | undefined;
@@ -296,7 +301,18 @@ export class ValeDatapath extends PortDatapath {
           this.lastSrcHi = hi;
         }
       }
-      const dst = fdb.lookup(v.u8, eth);
+      // Bursts go to one destination: reuse the last lookup while the table is unchanged.
+      const u8 = v.u8;
+      const dLo = (u8[eth + 2]! << 24) | (u8[eth + 3]! << 16) | (u8[eth + 4]! << 8) | u8[eth + 5]!;
+      const dHi = (u8[eth]! << 8) | u8[eth + 1]!;
+      const gen = fdb.generation();
+      if (dLo !== this.lastDstLo || dHi !== this.lastDstHi || gen !== this.lastGen) {
+        this.lastDst = fdb.lookup(u8, eth);
+        this.lastDstLo = dLo;
+        this.lastDstHi = dHi;
+        this.lastGen = gen;
+      }
+      const dst = this.lastDst;
       if (dst === this.port) continue; // never back out of the port it came in on
       this.bFirst[n] = first;
       this.bFrags[n] = k;
@@ -376,7 +392,24 @@ export class ValeDatapath extends PortDatapath {
     const shl = this.shl;
     const dhl = this.dHdr;
     const frameLen = this.bLen[i]! - shl;
-    const hdr = v.buf(v.bufIdx(v.slot(txOfs, first)));
+    const s0 = v.slot(txOfs, first);
+    const hdr = v.buf(v.bufIdx(s0));
+    if (k === 1 && shl === dhl) {
+      // The common case: one slot in, one slot out, verbatim.
+      const ds = v.slot(rxOfs, this.dTail);
+      const di = v.bufIdx(ds);
+      if (this.dFree === 0 || !v.validBuf(di)) {
+        dst.drop(this.dFree === 0 ? DROP.NO_SPACE : DROP.BAD_BUF_IDX);
+        return -1;
+      }
+      const len = v.len(s0);
+      u8.copyWithin(v.buf(di), hdr, hdr + len);
+      v.setLen(ds, len);
+      v.setFlags(ds, 1 << 8);
+      this.dTail = rx.next(this.dTail);
+      this.dFree--;
+      return frameLen;
+    }
     let csumStart = -1;
     let csumOffset = 0;
     if (shl !== dhl && dhl === 0) {

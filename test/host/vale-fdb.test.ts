@@ -1,7 +1,7 @@
 // The VALE forwarding table: learning, flooding, bounded by construction.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FDB_BUCKETS, FDB_FLOOD, ForwardingTable } from '../../src/host/index.ts';
+import { FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from '../../src/host/index.ts';
 
 function eth(dst: number[], src: number[]): Uint8Array {
   const f = new Uint8Array(14);
@@ -16,7 +16,7 @@ const mac = fc
 
 describe('forwarding table', () => {
   it('learns unicast sources and switches to them; floods group and unknown destinations', () => {
-    const t = new ForwardingTable(new Int32Array(FDB_BUCKETS * 2), 0);
+    const t = new ForwardingTable(new Int32Array(FDB_TOTAL_WORDS), 0);
     const a = [2, 0, 0, 0, 0, 1];
     const b = [2, 0, 0, 0, 0, 2];
     expect(t.lookup(eth(a, b), 0)).toBe(FDB_FLOOD);
@@ -39,7 +39,7 @@ describe('forwarding table', () => {
         fc.array(fc.tuple(mac, fc.integer({ min: 0, max: 253 })), { maxLength: 3000 }),
         fc.array(mac, { maxLength: 50 }),
         (learnt, probes) => {
-          const words = new Int32Array(FDB_BUCKETS * 2 + 8);
+          const words = new Int32Array(FDB_TOTAL_WORDS + 8);
           const t = new ForwardingTable(words, 4);
           const last = new Map<string, number>();
           for (const [m, p] of learnt) {
@@ -51,9 +51,10 @@ describe('forwarding table', () => {
             // Either flooded (evicted by a collision) or exactly the latest port learnt for it.
             if (r !== FDB_FLOOD) expect(r).toBe(last.get(m.join(':')));
           }
-          expect([...words.subarray(0, 4), ...words.subarray(4 + FDB_BUCKETS * 2)]).toEqual(
+          expect([...words.subarray(0, 4), ...words.subarray(4 + FDB_TOTAL_WORDS)]).toEqual(
             new Array(8).fill(0),
           );
+          expect(t.generation() >= (learnt.length > 0 ? 1 : 0)).toBe(true);
         },
       ),
       { numRuns: 30 },

@@ -150,6 +150,25 @@ describe('VALE forwarding', () => {
     expect(b.recv()).toEqual([]);
   });
 
+  it('a destination flooded once is switched as soon as it is learnt (no stale cached lookup)', () => {
+    const { ports, guests } = threePorts();
+    const [a, b, c] = guests as [
+      ReturnType<typeof inlineGuest>,
+      ReturnType<typeof inlineGuest>,
+      ReturnType<typeof inlineGuest>,
+    ];
+    const pc = ports[2]!;
+    a.send(frame(pc.mac, ports[0]!.mac, 1), frame(pc.mac, ports[0]!.mac, 2));
+    expect(b.recv().length).toBe(2);
+    expect(c.recv().length).toBe(2);
+    c.send(frame(BCAST, pc.mac, 3));
+    a.recv();
+    b.recv();
+    a.send(frame(pc.mac, ports[0]!.mac, 4));
+    expect(b.recv()).toEqual([]);
+    expect(c.recv().map((p) => seqOf(p.data))).toEqual([4]);
+  });
+
   it('forwards multi-slot packets with the fragment count in the high byte of flags', () => {
     const { ports, guests } = threePorts();
     const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
