@@ -1,9 +1,23 @@
 // TAP port datapath over a scripted tap (TapIo): ring states, multi-slot super-frames, staging,
 // back-pressure and counted refusals, without root. The kernel side is in tap-port-netns.test.ts.
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NS_MOREFRAG } from '../../src/netmap/constants.ts';
-import { DROP_REASONS, HostError, KloopCore, openTapPort, smallRegion } from '../../src/host/index.ts';
+import {
+  DROP_REASONS,
+  HostError,
+  KloopCore,
+  PC,
+  SyncKloop,
+  TapPort,
+  type TapWake,
+  openTapPort,
+  smallRegion,
+} from '../../src/host/index.ts';
 import { portWords, storeVnetHdrLen } from '../../src/host/port.ts';
 import { type RegionView, regionShared, ringsShared } from '../../src/host/region-view.ts';
 import { TAP_WORDS, TW, TapDatapath, type TapIo, WANT_RX, WANT_TX } from '../../src/host/tap-port.ts';
@@ -350,5 +364,100 @@ describe('LinuxTap.fromFd', () => {
       code = e instanceof TapError ? e.code : 'other';
     }
     expect(code).toBe('BAD_FD');
+  });
+});
+
+/**
+ * A TapPort over a FIFO instead of a tap (no root needed): the descriptor's readiness is what the
+ * readiness sources watch, and every read of it is one "frame" of whatever bytes were written.
+ */
+function fifoPort(wake: TapWake): { port: TapPort; fd: number; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ptnet-tapfifo-'));
+  const path = join(dir, 'fifo');
+  execFileSync('mkfifo', [path]);
+  // O_RDWR: a FIFO open for both ends never blocks the open nor reports EOF.
+  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+  const tap = LinuxTap.fromFd({ name: 'fifo', fd, vnetHdrLen: 12, offloads: 0 });
+  const region = smallRegion(1024);
+  const layout = region.createPort({ name: 'fifo', txRings: 1, rxRings: 1, txSlots: 64, rxSlots: 64 });
+  const port = new TapPort('fifo', region, layout, tap, new Uint8Array([2, 0, 0, 0, 0, 9]), wake);
+  return {
+    port,
+    fd,
+    done: () => {
+      port.close();
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `cond` (which may consume what it finds) every 5 ms for up to 2 s. */
+async function until(cond: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 400; i++) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return false;
+}
+
+describe.each(['thread', 'timer'] as const)('TAP port readiness (%s)', (wake) => {
+  it('rings the RX doorbell when frames wait, and again only after rxsync ran dry', async () => {
+    const { port, fd, done } = fifoPort(wake);
+    try {
+      const st = port.datapath.state;
+      const want = port.datapath.tapCtl + TW.WANT;
+      expect(Atomics.load(st, want)).toBe(WANT_RX); // armed from the start
+      writeSync(fd, new Uint8Array(100).fill(7));
+      expect(await until(() => (Atomics.load(st, PC.PENDING) & 2) !== 0)).toBe(true);
+      expect(Atomics.load(st, want) & WANT_RX).toBe(0);
+      Atomics.store(st, PC.PENDING, 0);
+      port.datapath.rxsync(1, 0);
+      expect(port.datapath.krings[1]!.hwtail).toBe(1);
+      expect(port.datapath.packets('rx')).toBe(1);
+      expect(Atomics.load(st, want) & WANT_RX).toBe(WANT_RX); // drained: armed again
+      // TX back-pressure: once armed, a writable descriptor wakes TX ring 0.
+      Atomics.or(st, want, WANT_TX);
+      Atomics.notify(st, want);
+      expect(await until(() => (Atomics.load(st, PC.PENDING) & 1) !== 0)).toBe(true);
+    } finally {
+      done();
+    }
+  });
+});
+
+describe('TAP port served by a worker kloop', () => {
+  it('rebuilds the datapath in the worker from shared() and delivers what the descriptor yields', async () => {
+    const { port, fd, done } = fifoPort('thread');
+    const csb = makeCsb();
+    const kloop = new SyncKloop(port, csb, () => {}, 'worker');
+    try {
+      expect(port.shared()).toMatchObject({ kind: 'tap', ctl: 0, tap: { fd, vnetHdrLen: 12 } });
+      expect(port.setVnetHdrLen(12)).toBe(true);
+      expect(port.setVnetHdrLen(0)).toBe(false);
+      kloop.start();
+      await kloop.ready();
+      const rx = new GuestRing(port.region, port.datapath.ringOfs[1]!, csb, 1, false, (r) => kloop.kick(r));
+      rx.syncFromCsb();
+      const frame = tapFrame(12 + 3000, 5);
+      writeSync(fd, frame);
+      let got: { data: Uint8Array; flags: number[] } | null = null;
+      expect(
+        await until(() => {
+          rx.rxsync();
+          got = rx.take();
+          return got !== null;
+        }),
+      ).toBe(true);
+      const want = frame.slice();
+      want[10] = 0;
+      want[11] = 0;
+      expect(got!.data).toEqual(want);
+      expect(got!.flags.length).toBe(2);
+      expect(kloop.rescues).toBe(0);
+    } finally {
+      kloop.stop();
+      done();
+    }
   });
 });
