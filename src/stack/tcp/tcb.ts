@@ -104,10 +104,14 @@ const DEFAULT_MSS = 536;
 
 export class Tcb {
   state: TcpState = 'CLOSED';
+  /** Address family of the connection; IPv4 addresses are u32s, IPv6 ones 16 bytes. */
+  family: 4 | 6 = 4;
   laddr = 0;
   lport = 0;
   raddr = 0;
   rport = 0;
+  readonly laddr6 = new Uint8Array(16);
+  readonly raddr6 = new Uint8Array(16);
   iss = 0;
   irs = 0;
   readonly snd: SendBuffer;

@@ -2,7 +2,13 @@
 // accept queue, segment formatting with options (tcp_options_write), RSTs for segments that
 // match nothing (tcp_v4_send_reset), and ephemeral ports. Connections are Tcb objects.
 import debug from 'debug';
-import { META_F_NEEDS_CSUM, META_GSO_TCPV4 } from '../../mbuf/index.ts';
+import {
+  META_F_NEEDS_CSUM,
+  META_GSO_TCPV4,
+  META_GSO_TCPV6,
+  type Mbuf,
+  type Mempool,
+} from '../../mbuf/index.ts';
 import { IpProto, TcpFlags, TcpOptKind, TcpOptions, TcpView, pseudoSum } from '../../wire/index.ts';
 import type { Ipv4Output } from '../l3.ts';
 import type { TimerQueue } from '../timer.ts';
@@ -30,6 +36,25 @@ export class TcpListener {
   ) {}
 }
 
+/** What TCP needs from IPv6 below it (the IPv6 layer's output, adapted by the stack). */
+export interface Ipv6TcpOutput {
+  readonly pool: Mempool;
+  /** Ethernet + IPv6 header bytes in front of the TCP header. */
+  readonly l4Offset: number;
+  /** Largest TCP segment in one frame: MTU - 40. */
+  readonly l4Mtu: number;
+  readonly txCsum: boolean;
+  /** The interface accepts TCPv6 super-frames. */
+  readonly tso: boolean;
+  /** Fills IPv6/Ethernet headers in front of l4Len bytes at l4Offset and sends; m is consumed. */
+  output(m: Mbuf, src: Uint8Array, dst: Uint8Array, nh: number, l4Len: number): void;
+}
+
+function same16(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function connKey(lport: number, rport: number): number {
   return ((lport << 16) | rport) >>> 0;
 }
@@ -44,17 +69,25 @@ export class Tcp implements TcpEnv {
   private readonly sackOut = new Uint32Array(8);
   private readonly addrScratch = new Uint8Array(4);
   private readonly addrScratch2 = new Uint8Array(4);
+  /** Addresses of the segment being processed (IPv6 instance). */
+  private readonly src6 = new Uint8Array(16);
+  private readonly dst6 = new Uint8Array(16);
   private challengeWindow = -Infinity;
   private challengeCount = 0;
   /** RFC 5961 §7 / Linux tcp_challenge_ack_limit: challenge ACKs per second. */
   challengeAckLimit = 1000;
   private nextEphemeral = 49152;
 
+  private readonly ip: Ipv4Output | Ipv6TcpOutput;
+
+  /** One instance per address family: `ip` is the IPv4 output (family 4) or the IPv6 one (family 6). */
   constructor(
     readonly timers: TimerQueue,
-    private readonly ip: Ipv4Output,
+    ip: Ipv4Output | Ipv6TcpOutput,
     isnKey?: Uint8Array,
+    readonly family: 4 | 6 = 4,
   ) {
+    this.ip = ip;
     this.isn = new IsnGenerator(timers.clock, isnKey);
     this.nextEphemeral = 49152 + Math.floor(Math.random() * 16384);
   }
@@ -72,6 +105,16 @@ export class Tcp implements TcpEnv {
     for (let i = 0; i < l.length; i++) {
       const t = l[i]!;
       if (t.raddr === raddr && t.laddr === laddr) return t;
+    }
+    return undefined;
+  }
+
+  lookup6(laddr: Uint8Array, lport: number, raddr: Uint8Array, rport: number): Tcb | undefined {
+    const l = this.conns.get(connKey(lport, rport));
+    if (l === undefined) return undefined;
+    for (let i = 0; i < l.length; i++) {
+      const t = l[i]!;
+      if (same16(t.raddr6, raddr) && same16(t.laddr6, laddr)) return t;
     }
     return undefined;
   }
@@ -110,6 +153,29 @@ export class Tcp implements TcpEnv {
     return -1;
   }
 
+  /** An unused local port toward rport (any addresses), or -1. */
+  ephemeralPortAny(rport: number): number {
+    for (let i = 0; i < 16384; i++) {
+      const p = this.nextEphemeral;
+      this.nextEphemeral = p === 65535 ? 49152 : p + 1;
+      if (!this.listeners.has(p) && !this.conns.has(connKey(p, rport))) return p;
+    }
+    return -1;
+  }
+
+  /** Active open over IPv6 (an IPv6 instance). */
+  connect6(laddr: Uint8Array, lport: number, raddr: Uint8Array, rport: number, opts: TcbOptions): Tcb {
+    const t = new Tcb(this, opts);
+    t.family = 6;
+    t.laddr6.set(laddr);
+    t.lport = lport;
+    t.raddr6.set(raddr);
+    t.rport = rport;
+    this.insert(t);
+    t.connect(this.makeIsn(t), this.ip.l4Mtu - TCP_HLEN);
+    return t;
+  }
+
   /** Active open. Returns the connection in SYN-SENT. */
   connect(laddr: number, lport: number, raddr: number, rport: number, opts: TcbOptions): Tcb {
     const t = new Tcb(this, opts);
@@ -123,6 +189,7 @@ export class Tcp implements TcpEnv {
   }
 
   private makeIsn(t: Tcb): number {
+    if (t.family === 6) return this.isn.isn(t.laddr6, t.lport, t.raddr6, t.rport);
     const a = this.addrScratch;
     const b = this.addrScratch2;
     put32(a, t.laddr);
@@ -144,6 +211,25 @@ export class Tcp implements TcpEnv {
       return false;
     }
     if (mtu > 0) t.mtuReduced(mtu);
+    return true;
+  }
+
+  /** icmpError() for IPv6 (tcp_v6_err): packet too big carries the new MTU. */
+  icmpError6(
+    laddr: Uint8Array,
+    lport: number,
+    raddr: Uint8Array,
+    rport: number,
+    seq: number,
+    mtu: number,
+  ): boolean {
+    const t = this.lookup6(laddr, lport, raddr, rport);
+    if (t === undefined || t.state === 'SYN-SENT' || t.state === 'SYN-RECEIVED') return false;
+    if (!seqInRange(seq, t.snd.una, t.snd.max)) {
+      this.counters.icmpOutOfWindow++;
+      return false;
+    }
+    if (mtu > 0) t.mtuReduced(mtu, 40);
     return true;
   }
 
@@ -299,13 +385,25 @@ export class Tcp implements TcpEnv {
       meta.gsoSize = mp;
       meta.hdrLen = ip.l4Offset + hl;
     }
-    this.finishChecksum(m.meta, v, t.laddr, t.raddr, l4Len);
+    if (dataLen > mp && t.family === 6) m.meta.gsoType = META_GSO_TCPV6;
+    this.finishChecksum(m.meta, v, this.pseudo(t, l4Len));
     t.lastAckSent = ack;
     this.counters.outSegs++;
     if (log.enabled)
       log('%d>%d %s seq=%d ack=%d len=%d', t.lport, t.rport, flagStr(flags), seq, ack, dataLen);
-    ip.sendIpv4(m, t.laddr, t.raddr, IpProto.TCP, l4Len);
+    this.transmit(m, t, l4Len);
     return true;
+  }
+
+  private pseudo(t: Tcb, l4Len: number): number {
+    return t.family === 6
+      ? pseudoSum(t.laddr6, t.raddr6, IpProto.TCP, l4Len)
+      : pseudoSum(t.laddr, t.raddr, IpProto.TCP, l4Len);
+  }
+
+  private transmit(m: Mbuf, t: Tcb, l4Len: number): void {
+    if (t.family === 6) (this.ip as Ipv6TcpOutput).output(m, t.laddr6, t.raddr6, IpProto.TCP, l4Len);
+    else (this.ip as Ipv4Output).sendIpv4(m, t.laddr, t.raddr, IpProto.TCP, l4Len);
   }
 
   private writeTs(buf: Uint8Array, o: number, t: Tcb): number {
@@ -320,11 +418,8 @@ export class Tcp implements TcpEnv {
   private finishChecksum(
     meta: { flags: number; csumStart: number; csumOffset: number },
     v: TcpView,
-    src: number,
-    dst: number,
-    l4Len: number,
+    ps: number,
   ): void {
-    const ps = pseudoSum(src, dst, IpProto.TCP, l4Len);
     if (this.ip.txCsum) {
       v.checksum = ps;
       meta.flags |= META_F_NEEDS_CSUM;
@@ -342,20 +437,37 @@ export class Tcp implements TcpEnv {
    * vouched for the checksum (DATA_VALID / NEEDS_CSUM), so it is not recomputed.
    */
   input(buf: Uint8Array, off: number, len: number, src: number, dst: number, csumOk: boolean): void {
+    if (!this.parse(buf, off, len, csumOk ? -1 : pseudoSum(src, dst, IpProto.TCP, len))) return;
+    const seg = this.seg;
+    const t = this.lookup(dst, this.view.dstPort, src, this.view.srcPort);
+    this.deliver(t, seg, src, dst);
+  }
+
+  /** One TCP segment over IPv6 (tcp_v6_rcv); addresses are copied, the arrays may be reused. */
+  input6(buf: Uint8Array, off: number, len: number, src: Uint8Array, dst: Uint8Array, csumOk: boolean): void {
+    if (!this.parse(buf, off, len, csumOk ? -1 : pseudoSum(src, dst, IpProto.TCP, len))) return;
+    this.src6.set(src);
+    this.dst6.set(dst);
+    const t = this.lookup6(dst, this.view.dstPort, src, this.view.srcPort);
+    this.deliver(t, this.seg, 0, 0);
+  }
+
+  /** Validates and parses into this.seg; `pseudo` < 0 when the checksum was vouched for. */
+  private parse(buf: Uint8Array, off: number, len: number, pseudo: number): boolean {
     const c = this.counters;
     const v = this.view.reset(buf, off, len);
     if (v.check() !== null) {
       c.inErrs++;
-      return;
+      return false;
     }
-    if (!csumOk && !v.verifyChecksum(pseudoSum(src, dst, IpProto.TCP, len))) {
+    if (pseudo >= 0 && !v.verifyChecksum(pseudo)) {
       c.csumErrors++;
-      return;
+      return false;
     }
     const seg = this.seg;
     if (v.parseOptions(seg.opts) !== null) {
       c.inErrs++;
-      return;
+      return false;
     }
     seg.seq = v.seq;
     seg.ack = v.ack;
@@ -364,8 +476,13 @@ export class Tcp implements TcpEnv {
     seg.buf = buf;
     seg.dataOff = v.payloadOff;
     seg.dataLen = v.payloadLen;
-    const sport = v.srcPort;
-    const dport = v.dstPort;
+    return true;
+  }
+
+  private deliver(t: Tcb | undefined, seg: TcpSegmentIn, src: number, dst: number): void {
+    const c = this.counters;
+    const sport = this.view.srcPort;
+    const dport = this.view.dstPort;
     if (log.enabled)
       log(
         '%d<%d %s seq=%d ack=%d len=%d win=%d',
@@ -377,7 +494,6 @@ export class Tcp implements TcpEnv {
         seg.dataLen,
         seg.wnd,
       );
-    const t = this.lookup(dst, dport, src, sport);
     if (t !== undefined) {
       if (!(t.state === 'TIME-WAIT' && this.timeWaitReuse(t, seg))) {
         t.input(seg);
@@ -429,9 +545,15 @@ export class Tcp implements TcpEnv {
       return;
     }
     const t = new Tcb(this, l.opts);
-    t.laddr = dst;
+    if (this.family === 6) {
+      t.family = 6;
+      t.laddr6.set(this.dst6);
+      t.raddr6.set(this.src6);
+    } else {
+      t.laddr = dst;
+      t.raddr = src;
+    }
     t.lport = dport;
-    t.raddr = src;
     t.rport = sport;
     t.parent = l;
     l.pending++;
@@ -468,10 +590,15 @@ export class Tcp implements TcpEnv {
     }
     v.window = 0;
     v.urgent = 0;
-    this.finishChecksum(m.meta, v, dst, src, TCP_HLEN);
     this.counters.outRsts++;
     this.counters.outSegs++;
-    ip.sendIpv4(m, dst, src, IpProto.TCP, TCP_HLEN);
+    if (this.family === 6) {
+      this.finishChecksum(m.meta, v, pseudoSum(this.dst6, this.src6, IpProto.TCP, TCP_HLEN));
+      (ip as Ipv6TcpOutput).output(m, this.dst6, this.src6, IpProto.TCP, TCP_HLEN);
+    } else {
+      this.finishChecksum(m.meta, v, pseudoSum(dst, src, IpProto.TCP, TCP_HLEN));
+      (ip as Ipv4Output).sendIpv4(m, dst, src, IpProto.TCP, TCP_HLEN);
+    }
   }
 }
 
