@@ -3,6 +3,8 @@
 // any use of them as an index. The state lives in a SharedArrayBuffer (Int32 words, Atomics) so
 // that a VALE sender running in another thread can fill an RX kring under its lock.
 
+import { nmInRange, nmKrSpace, nmNext, nmPrev } from '../netmap/ring-index.ts';
+
 /** Int32 words per kring (64 bytes: one cache line, like the CSB entries). */
 export const KRING_WORDS = 16;
 
@@ -33,11 +35,6 @@ export const KR = {
   IMP_UNTIL: 13,
 } as const;
 
-/** True if `x` lies in the circular range [a, b] (inclusive) of a ring whose indices are < n. */
-export function inCircularRange(a: number, b: number, x: number): boolean {
-  return a <= b ? x >= a && x <= b : x >= a || x <= b;
-}
-
 /**
  * nm_txsync_prologue: the kernel indices must be < n, the new head in [rhead, rtail] and cur in
  * [head, rtail] (circularly). Returns false for anything else, without touching state.
@@ -53,7 +50,7 @@ export function txsyncPrologueOk(
 ): boolean {
   if (!(hwcur >>> 0 < n && hwtail >>> 0 < n && rhead >>> 0 < n && rtail >>> 0 < n)) return false;
   if (!(head >>> 0 < n && cur >>> 0 < n)) return false;
-  return inCircularRange(rhead, rtail, head) && inCircularRange(head, rtail, cur);
+  return nmInRange(rhead, head, rtail) && nmInRange(head, cur, rtail);
 }
 
 /** nm_rxsync_prologue: head in [hwcur, hwtail], cur in [head, hwtail]. */
@@ -65,7 +62,7 @@ export function rxsyncPrologueOk(
   cur: number,
 ): boolean {
   if (!(hwcur >>> 0 < n && hwtail >>> 0 < n && head >>> 0 < n && cur >>> 0 < n)) return false;
-  return inCircularRange(hwcur, hwtail, head) && inCircularRange(head, hwtail, cur);
+  return nmInRange(hwcur, head, hwtail) && nmInRange(head, cur, hwtail);
 }
 
 /** One kring: a typed view on its block of the port state. All index words go through Atomics. */
@@ -117,16 +114,15 @@ export class Kring {
 
   /** nm_next. */
   next(i: number): number {
-    return i === this.lim ? 0 : i + 1;
+    return nmNext(i, this.lim);
   }
   /** nm_prev. */
   prev(i: number): number {
-    return i === 0 ? this.lim : i - 1;
+    return nmPrev(i, this.lim);
   }
-  /** (b − a) mod N. */
+  /** (b − a) mod N (nm_kr_txspace's arithmetic). */
   dist(a: number, b: number): number {
-    const d = b - a;
-    return d < 0 ? d + this.numSlots : d;
+    return nmKrSpace(a, b, this.numSlots);
   }
 
   /** Initial state of an attached ring: TX all free (tail = N−1), RX empty. */
