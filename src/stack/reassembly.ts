@@ -193,7 +193,7 @@ export class Reassembler {
       this.kill(q);
       return 'dropped';
     }
-    if (++q.fragments > p.maxFragments) {
+    if (q.fragments >= p.maxFragments) {
       c.tooManyFragments++;
       this.kill(q);
       return 'dropped';
@@ -212,6 +212,7 @@ export class Reassembler {
       c.memoryDrops++;
       return 'dropped';
     }
+    q.fragments++;
     if (grow > 0) {
       const d = new Uint8Array(size);
       d.set(q.data);

@@ -1,0 +1,364 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Reassembler, VirtualClock, type ReasmQueue, type Stack } from '../../src/stack/index.ts';
+import { csumFinish, csumPartial } from '../../src/checksum/index.ts';
+import { A6, B6, concat, frame6, inject, pair6 } from './ip-frames.ts';
+import { makePair, randomBytesSeeded, runUntil, type Pair } from './harness.ts';
+
+function engine(params = {}) {
+  const clock = new VirtualClock(0);
+  const expired: ReasmQueue[] = [];
+  const r = new Reassembler(clock.timers, (q) => expired.push(q), params);
+  return { clock, r, expired };
+}
+
+/** Adds payload[off, off+len) as one fragment of datagram `key`. */
+function add(r: Reassembler, key: string, payload: Uint8Array, off: number, len: number, more: boolean) {
+  const hdr = new Uint8Array(20 + len);
+  hdr.set(payload.subarray(off, off + len), 20);
+  return r.add(key, 17, off, more, hdr, 20, len, 0, 20, 28);
+}
+
+describe('reassembly engine', () => {
+  it('rebuilds any datagram from fragments in any order, duplicates dropped alone', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 65535 - 20 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer(),
+        fc.array(fc.nat(), { maxLength: 5 }),
+        (size, k, seed, dups) => {
+          const step = 8 * k;
+          const payload = randomBytesSeeded(size, seed);
+          const frags: [number, number][] = [];
+          for (let o = 0; o < size; o += step) frags.push([o, Math.min(step, size - o)]);
+          // Seeded Fisher-Yates.
+          let x = seed >>> 0 || 1;
+          for (let i = frags.length - 1; i > 0; i--) {
+            x = (x * 1103515245 + 12345) >>> 0;
+            const j = x % (i + 1);
+            [frags[i], frags[j]] = [frags[j]!, frags[i]!];
+          }
+          const { r } = engine({ maxFragments: 10000 });
+          let complete = 0;
+          let dupSent = 0;
+          frags.forEach(([o, n], i) => {
+            const res = add(r, 'k', payload, o, n, o + n < size);
+            if (res === 'complete') {
+              complete++;
+              expect(i).toBe(frags.length - 1);
+            }
+            if (i < frags.length - 1 && dups.includes(i)) {
+              dupSent++;
+              expect(add(r, 'k', payload, o, n, o + n < size)).toBe('dropped');
+            }
+          });
+          expect(complete).toBe(1);
+          const q = r.done!;
+          expect(q.total).toBe(size);
+          expect(Buffer.compare(Buffer.from(q.data.subarray(0, size)), payload)).toBe(0);
+          r.release(q);
+          expect(r.mem).toBe(0);
+          expect(r.queueCount).toBe(0);
+          expect(r.counters.duplicates).toBe(dupSent);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('kills a datagram on a partial overlap (RFC 5722 / Linux) and counts it', () => {
+    const { r } = engine();
+    const p = new Uint8Array(64);
+    expect(add(r, 'k', p, 0, 16, true)).toBe('queued');
+    expect(add(r, 'k', p, 8, 16, true)).toBe('dropped');
+    expect(r.counters.overlaps).toBe(1);
+    expect(r.counters.fails).toBe(1);
+    expect(r.queueCount).toBe(0);
+    expect(r.mem).toBe(0);
+    // Overlap from the left of a later range.
+    expect(add(r, 'k', p, 16, 16, true)).toBe('queued');
+    expect(add(r, 'k', p, 8, 16, true)).toBe('dropped');
+    expect(r.counters.overlaps).toBe(2);
+  });
+
+  it('drops bad framing: unaligned non-last, empty, past 64 KiB, disagreeing ends, data past the end', () => {
+    const { r } = engine();
+    const p = new Uint8Array(70000);
+    expect(add(r, 'a', p, 0, 12, true)).toBe('dropped');
+    expect(add(r, 'a', p, 0, 0, false)).toBe('dropped');
+    expect(r.counters.badLength).toBe(2);
+    expect(add(r, 'b', p, 65528, 16, false)).toBe('dropped');
+    expect(r.counters.tooBig).toBe(1);
+    expect(add(r, 'c', p, 0, 16, true)).toBe('queued');
+    expect(add(r, 'c', p, 32, 8, false)).toBe('queued');
+    expect(add(r, 'c', p, 40, 8, false)).toBe('dropped');
+    expect(add(r, 'd', p, 32, 8, false)).toBe('queued');
+    expect(add(r, 'd', p, 40, 8, true)).toBe('dropped');
+    expect(r.counters.badTotal).toBe(2);
+    expect(r.queueCount).toBe(0);
+  });
+
+  it('times out after the configured time and tells the owner whether the first fragment came', () => {
+    const { clock, r, expired } = engine({ timeout: 30_000 });
+    const p = new Uint8Array(64);
+    add(r, 'with-first', p, 0, 16, true);
+    add(r, 'without', p, 16, 16, true);
+    clock.advance(29_999);
+    expect(expired.length).toBe(0);
+    clock.advance(1);
+    expect(expired.map((q) => q.first !== null)).toEqual([true, false]);
+    expect(r.counters.timeouts).toBe(2);
+    expect(r.mem).toBe(0);
+  });
+
+  it('bounds global memory, queues and fragments per datagram', () => {
+    const { r } = engine({ highThresh: 8192, maxQueues: 2, maxFragments: 3 });
+    const p = new Uint8Array(65535);
+    expect(add(r, 'a', p, 0, 8, true)).toBe('queued');
+    // Growing a to 16 KiB would pass the 8 KiB bound.
+    expect(add(r, 'a', p, 12000, 8, true)).toBe('dropped');
+    expect(r.counters.memoryDrops).toBe(1);
+    expect(add(r, 'b', p, 0, 8, true)).toBe('queued');
+    expect(add(r, 'c', p, 0, 8, true)).toBe('dropped');
+    expect(r.counters.memoryDrops).toBe(2);
+    expect(add(r, 'a', p, 8, 8, true)).toBe('queued');
+    expect(add(r, 'a', p, 16, 8, true)).toBe('queued');
+    expect(add(r, 'a', p, 24, 8, true)).toBe('dropped');
+    expect(r.counters.tooManyFragments).toBe(1);
+    expect(r.mem).toBeLessThanOrEqual(8192);
+  });
+});
+
+/** Captures what `from` transmits (not delivered), returning copies of the frames. */
+function capture(p: Pair, side: 'a' | 'b'): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const l = side === 'a' ? p.la : p.lb;
+  l.drop = (m) => {
+    const c = new Uint8Array(m.length);
+    m.copyTo(c);
+    out.push(c);
+    return true;
+  };
+  return out;
+}
+
+function shuffle<T>(a: T[], seed: number): T[] {
+  let x = seed >>> 0 || 1;
+  for (let i = a.length - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    const j = x % (i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+function fixIpv4Csum(f: Uint8Array): void {
+  f[24] = 0;
+  f[25] = 0;
+  const v = csumFinish(csumPartial(f, 14, 20));
+  f[24] = v >> 8;
+  f[25] = v & 0xff;
+}
+
+async function resolved(p: Pair, s: Stack, host: string): Promise<void> {
+  let ok = false;
+  s.ping(host).then(() => (ok = true));
+  await runUntil(p, () => ok);
+}
+
+describe('IPv4 fragmentation and reassembly between stacks', () => {
+  it('round-trips random sizes with fragments in random order (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1473, max: 65507 }), fc.integer(), async (size, seed) => {
+        const p = makePair();
+        await resolved(p, p.a, '10.0.0.2');
+        const got: Buffer[] = [];
+        p.b.net
+          .createSocket()
+          .bind(7)
+          .on('message', (m: Buffer) => got.push(m));
+        const frames = capture(p, 'a');
+        const data = randomBytesSeeded(size, seed);
+        p.a.net.createSocket().send(data, 7, '10.0.0.2');
+        await runUntil(p, () => frames.length > 0);
+        expect(frames.length).toBe(Math.ceil((size + 8) / 1480));
+        for (const f of shuffle(frames, seed)) inject(p.b, f);
+        await runUntil(p, () => got.length === 1);
+        expect(Buffer.compare(got[0]!, data)).toBe(0);
+        expect(p.b.frag4.reasm.counters.oks).toBe(1);
+        expect(p.b.frag4.reasm.mem).toBe(0);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('drops a datagram with an overlapping fragment and counts it', async () => {
+    const p = makePair();
+    await resolved(p, p.a, '10.0.0.2');
+    const got: Buffer[] = [];
+    p.b.net
+      .createSocket()
+      .bind(7)
+      .on('message', (m: Buffer) => got.push(m));
+    const frames = capture(p, 'a');
+    p.a.net.createSocket().send(new Uint8Array(4000), 7, '10.0.0.2');
+    await runUntil(p, () => frames.length === 3);
+    // Move the second fragment 8 bytes back: it now overlaps the first.
+    const f = frames[1]!;
+    const w = ((f[20]! << 8) | f[21]!) - 1;
+    f[20] = w >> 8;
+    f[21] = w & 0xff;
+    fixIpv4Csum(f);
+    for (const x of frames) inject(p.b, x);
+    expect(p.b.frag4.reasm.counters.overlaps).toBe(1);
+    expect(got.length).toBe(0);
+    expect(p.b.frag4.reasm.queueCount).toBe(1); // the third fragment started a new queue
+  });
+
+  it('answers a reassembly timeout with ICMP time exceeded when the first fragment came', async () => {
+    const p = makePair();
+    await resolved(p, p.a, '10.0.0.2');
+    p.b.net.createSocket().bind(7);
+    let big = 0;
+    // Lose the second fragment: the first came, the datagram can never complete.
+    p.la.drop = (m) => m.length > 1000 && ++big === 2;
+    p.a.net.createSocket().send(new Uint8Array(3000), 7, '10.0.0.2');
+    await runUntil(p, () => p.a.icmp4Errors.counters.timeExceededIn === 1);
+    expect(p.b.frag4.counters.timeExceededOut).toBe(1);
+    expect(p.b.frag4.reasm.counters.timeouts).toBe(1);
+    expect(p.b.frag4.reasm.mem).toBe(0);
+  });
+});
+
+describe('IPv4 path MTU (RFC 1191)', () => {
+  /** ICMP fragmentation needed from B to A quoting a UDP datagram src → dst. */
+  function fragNeeded(p: Pair, mtu: number, src: number, dst: number): Uint8Array {
+    const f = new Uint8Array(14 + 20 + 8 + 28);
+    f.set(p.a.netif.mac, 0);
+    f.set(p.b.netif.mac, 6);
+    f[12] = 8;
+    const ip = 14;
+    f.set([0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1], ip);
+    fixIpv4Csum(f);
+    const ic = 34;
+    f[ic] = 3;
+    f[ic + 1] = 4;
+    f[ic + 6] = mtu >> 8;
+    f[ic + 7] = mtu & 0xff;
+    const q = ic + 8;
+    f.set([0x45, 0, 0x05, 0xdc, 0, 1, 0, 0, 64, 17, 0, 0], q);
+    f.set(
+      [
+        src >>> 24,
+        (src >>> 16) & 255,
+        (src >>> 8) & 255,
+        src & 255,
+        dst >>> 24,
+        (dst >>> 16) & 255,
+        (dst >>> 8) & 255,
+        dst & 255,
+      ],
+      q + 12,
+    );
+    const v = csumFinish(csumPartial(f, ic, 36));
+    f[ic + 2] = v >> 8;
+    f[ic + 3] = v & 0xff;
+    return f;
+  }
+  const A = 0x0a000001;
+  const B = 0x0a000002;
+
+  it('fragmentation needed lowers the path MTU (floored at 552); bogus reports are ignored', async () => {
+    const p = makePair();
+    await resolved(p, p.a, '10.0.0.2');
+    inject(p.a, fragNeeded(p, 40, A, B));
+    inject(p.a, fragNeeded(p, 1000, 0x0a000009, B));
+    expect(p.a.pmtu4.counters.belowMinimum).toBe(1);
+    expect(p.a.icmp4Errors.counters.notOurs).toBe(1);
+    expect(p.a.pmtu4.get(B, p.clock.now())).toBe(1500);
+    inject(p.a, fragNeeded(p, 1000, A, B));
+    expect(p.a.pmtu4.get(B, p.clock.now())).toBe(1000);
+    inject(p.a, fragNeeded(p, 300, A, B));
+    expect(p.a.pmtu4.get(B, p.clock.now())).toBe(552);
+    const got: Buffer[] = [];
+    p.b.net
+      .createSocket()
+      .bind(7)
+      .on('message', (m: Buffer) => got.push(m));
+    const data = randomBytesSeeded(1400, 3);
+    p.a.net.createSocket().send(data, 7, '10.0.0.2');
+    await runUntil(p, () => got.length === 1);
+    expect(Buffer.compare(got[0]!, data)).toBe(0);
+    expect(p.a.frag4.counters.fragCreates).toBe(3);
+  });
+});
+
+describe('IPv6 fragmentation and reassembly between stacks', () => {
+  it('round-trips random sizes with fragments in random order (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1453, max: 65527 }), fc.integer(), async (size, seed) => {
+        const p = await pair6();
+        let ok = false;
+        p.a.ping(B6).then(() => (ok = true));
+        await runUntil(p, () => ok);
+        const got: Buffer[] = [];
+        p.b.net
+          .createSocket()
+          .bind(7)
+          .on('message', (m: Buffer) => got.push(m));
+        const frames = capture(p, 'a');
+        const data = randomBytesSeeded(size, seed);
+        p.a.net.createSocket().send(data, 7, B6);
+        await runUntil(p, () => frames.length > 0);
+        expect(frames.length).toBe(Math.ceil((size + 8) / 1448));
+        for (const f of shuffle(frames, seed)) inject(p.b, f);
+        await runUntil(p, () => got.length === 1);
+        expect(Buffer.compare(got[0]!, data)).toBe(0);
+        expect(p.b.ip6!.reasm.mem).toBe(0);
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it('drops overlapping IPv6 fragments (RFC 5722), a nested fragment, and times out with ICMPv6', async () => {
+    const p = await pair6();
+    let ok = false;
+    p.a.ping(B6).then(() => (ok = true));
+    await runUntil(p, () => ok);
+    const got: Buffer[] = [];
+    p.b.net
+      .createSocket()
+      .bind(7)
+      .on('message', (m: Buffer) => got.push(m));
+    const frames = capture(p, 'a');
+    p.a.net.createSocket().send(new Uint8Array(3000), 7, B6);
+    await runUntil(p, () => frames.length === 3);
+    const f = frames[1]!.slice();
+    f[56] = (((f[56]! << 8) | f[57]!) - 8) >> 8; // offset field of the fragment header at 54
+    f[57] = (((frames[1]![56]! << 8) | frames[1]![57]!) - 8) & 0xf8;
+    inject(p.b, frames[0]!);
+    inject(p.b, f);
+    expect(p.b.ip6!.reasm.counters.overlaps).toBe(1);
+    expect(got.length).toBe(0);
+    // The first fragment alone, then silence: time exceeded (code 1) after 60 s.
+    inject(p.b, frames[0]!);
+    p.la.drop = null;
+    await runUntil(p, () => p.a.ip6!.counters.icmpInTimeExcds === 1);
+    expect(p.b.ip6!.reasm.counters.timeouts).toBe(1);
+  });
+
+  it('drops a reassembled packet that carries another fragment header (nested fragmentation)', async () => {
+    const p = await pair6();
+    // The fragments carry next header 44: the reassembled payload starts with a fragment header.
+    const inner = new Uint8Array(24);
+    inner.set([17, 0, 0, 1, 0, 0, 0, 9]);
+    const f1 = concat(new Uint8Array([44, 0, 0, 1, 0, 0, 0, 7]), inner.subarray(0, 16));
+    const f2 = concat(new Uint8Array([44, 0, 0, 16, 0, 0, 0, 7]), inner.subarray(16));
+    inject(p.b, frame6(p.b, p.a, A6, B6, 44, f1));
+    inject(p.b, frame6(p.b, p.a, A6, B6, 44, f2));
+    expect(p.b.ip6!.reasm.counters.oks).toBe(1);
+    expect(p.b.ip6!.counters.inNestedFragment).toBe(1);
+    expect(p.b.ip6!.reasm.queueCount).toBe(0);
+  });
+});

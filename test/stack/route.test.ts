@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { RouteTable4, RouteTable6, key6 } from '../../src/stack/index.ts';
+import { parseIpv4, parseIpv6 } from '../../src/wire/index.ts';
+import { makePair, runUntil } from './harness.ts';
+
+describe('routing tables', () => {
+  it('IPv4: longest prefix wins, connected routes return the destination, default the gateway', () => {
+    const t = new RouteTable4();
+    t.add(parseIpv4('10.0.0.0'), 24);
+    t.add(0, 0, parseIpv4('10.0.0.254'));
+    t.add(parseIpv4('10.1.0.0'), 16, parseIpv4('10.0.0.253'));
+    t.add(parseIpv4('10.1.2.0'), 24, parseIpv4('10.0.0.252'));
+    expect(t.nextHop(parseIpv4('10.0.0.7'))).toBe(parseIpv4('10.0.0.7'));
+    expect(t.nextHop(parseIpv4('10.1.9.9'))).toBe(parseIpv4('10.0.0.253'));
+    expect(t.nextHop(parseIpv4('10.1.2.9'))).toBe(parseIpv4('10.0.0.252'));
+    expect(t.nextHop(parseIpv4('8.8.8.8'))).toBe(parseIpv4('10.0.0.254'));
+    expect(t.remove(0, 0)).toBe(true);
+    expect(t.nextHop(parseIpv4('8.8.8.8'))).toBe(-1);
+    // Host bits in the prefix are masked off; re-adding replaces.
+    t.add(parseIpv4('10.1.2.77'), 24, parseIpv4('10.0.0.251'));
+    expect(t.nextHop(parseIpv4('10.1.2.9'))).toBe(parseIpv4('10.0.0.251'));
+    expect(t.routes.length).toBe(3);
+    expect(() => t.add(0, 33)).toThrow();
+  });
+
+  it('IPv6: longest prefix at non-byte boundaries, default route', () => {
+    const t = new RouteTable6();
+    t.add(parseIpv6('2001:db8::'), 32);
+    t.add(parseIpv6('2001:db8:ff00::'), 40, parseIpv6('fe80::1'));
+    t.add(parseIpv6('::'), 0, parseIpv6('fe80::2'));
+    const out = new Uint8Array(16);
+    expect(t.nextHop(parseIpv6('2001:db8:1::5'), 0, out)).toBe(true);
+    expect(key6(out)).toBe(key6(parseIpv6('2001:db8:1::5')));
+    t.nextHop(parseIpv6('2001:db8:ff12::5'), 0, out);
+    expect(key6(out)).toBe(key6(parseIpv6('fe80::1')));
+    t.nextHop(parseIpv6('2001:db8:fe12::5'), 0, out);
+    expect(key6(out)).toBe(key6(parseIpv6('2001:db8:fe12::5')));
+    t.nextHop(parseIpv6('2002::1'), 0, out);
+    expect(key6(out)).toBe(key6(parseIpv6('fe80::2')));
+    t.remove(parseIpv6('::'), 0);
+    expect(t.nextHop(parseIpv6('2002::1'), 0, out)).toBe(false);
+    expect(() => t.add(parseIpv6('::'), 129)).toThrow();
+  });
+
+  it('off-link IPv4 traffic resolves the gateway, not the destination; no route is counted', async () => {
+    const p = makePair({ a: { gateway: '10.0.0.2' } });
+    p.a.net.createSocket().send('x', 9, '192.0.2.1');
+    await runUntil(p, () => p.a.arp.get(parseIpv4('10.0.0.2'))?.state === 'REACHABLE');
+    expect(p.a.arp.get(parseIpv4('192.0.2.1'))).toBeUndefined();
+    // B received the datagram for another address (it is no router): counted, not delivered.
+    await runUntil(p, () => p.b.counters.ipInAddrErrors === 1);
+    p.b.routes4.remove(0, 0);
+    p.b.net.createSocket().send('x', 9, '192.0.2.1', (err) => expect(err).not.toBeNull());
+  });
+
+  it('off-link IPv6 traffic goes to the default router through NDP', async () => {
+    const p = makePair({
+      a: { ipv6: { addresses: ['2001:db8::1/64'], gateway: '2001:db8::2', dadDelay: 0 } },
+      b: { ipv6: { addresses: ['2001:db8::2/64'], dadDelay: 0 } },
+    });
+    await runUntil(p, () => [p.a, p.b].every((s) => s.ip6!.addresses.every((x) => x.state === 'PREFERRED')));
+    p.a.net.createSocket().send('x', 9, '2001:db8:99::1');
+    await runUntil(p, () => p.a.ip6!.nd.get(key6(parseIpv6('2001:db8::2')))?.state === 'REACHABLE');
+    await runUntil(p, () => p.b.ip6!.counters.inAddrErrors === 1);
+    expect(p.a.ip6!.nd.get(key6(parseIpv6('2001:db8:99::1')))).toBeUndefined();
+    p.b.net.createSocket().send('x', 9, '2001:db8:99::1');
+    expect(p.b.ip6!.counters.outNoRoutes).toBe(1);
+  });
+});
