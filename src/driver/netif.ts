@@ -261,8 +261,13 @@ export class PtnetNetIf implements NetIf {
       // Below the budget every queue ran dry with its interrupt armed (the NAPI contract), unless
       // the pool ran out: the packet is still in the ring and no interrupt will announce it again,
       // so rxReady is raised later instead (ptnet_rx_eof's taskqueue reschedule).
-      if (!this.rxStarved) this.rxArmed = true;
-      else if (this.rxRetry === undefined) {
+      if (!this.rxStarved) {
+        this.rxArmed = true;
+        if (this.rxRetry !== undefined) {
+          clearTimeout(this.rxRetry);
+          this.rxRetry = undefined;
+        }
+      } else if (this.rxRetry === undefined) {
         this.rxRetry = setTimeout(this.retryRx, PTNET_RX_RETRY_MS);
         this.rxRetry.unref?.();
       }
@@ -417,8 +422,13 @@ export class PtnetNetIf implements NetIf {
     const t = this.adapter.numTxRings;
     if (ring < t) {
       if (ring < this.numQueues && this.txStopped[ring] === 1) {
+        const kr = this.adapter.krings[ring]!;
+        // Restart only with min_tx_slots free; otherwise stay armed (appl_need_kick is still 1,
+        // so the host interrupts again when it frees more).
+        syncTail(kr);
+        if (nmRingSpace(kr.rhead, kr.hwtail, kr.numSlots) < this.txMinSpace) return;
         this.txStopped[ring] = 0;
-        this.adapter.krings[ring]!.atok.applNeedKick = 0;
+        kr.atok.applNeedKick = 0;
         this.events?.txRestart();
       }
       return;

@@ -21,6 +21,7 @@ import {
 import type { Mbuf } from '../../src/mbuf/index.ts';
 import { NS_MOREFRAG, nmRingNext, nmRingSpace } from '../../src/netmap/index.ts';
 import type { NetIf } from '../../src/netif/index.ts';
+import { FakeKloop, FakePort } from '../device/fake-backend.ts';
 
 interface Guest {
   nif: PtnetNetIf;
@@ -639,5 +640,66 @@ describe('ring limits', () => {
     await settle(() => got.length > 0, 500);
     expect(got).toHaveLength(1);
     expectBytes(got[0]!.bytes, f);
+  });
+});
+
+describe('TX interrupt against a hand-driven host', () => {
+  it('restarts the queue only once min_tx_slots are free again; the host interrupts again until then', async () => {
+    const machine = new Machine({ size: 16 * 4096 });
+    const loops: FakeKloop[] = [];
+    machine.addPtnet(new FakePort('h', 1, 1, 64, 64), (p, c, i) => {
+      const l = new FakeKloop(p, c, i);
+      loops.push(l);
+      return l;
+    });
+    const nif = new PtnetNetIf(PtnetAdapter.attach(machine), { rxPool: new Mempool({ segments: 16 }) });
+    const tx = nif.adapter.krings[0]!;
+    let restarts = 0;
+    nif.setEvents({ rxReady: () => {}, txRestart: () => restarts++ });
+    const pool = new Mempool({ segments: 64 });
+    const spec: Spec = { v6: false, udp: true, len: 60, kind: 'plain', mss: 0, cwr: false, flow: 0 };
+    let sent = 0;
+    for (;;) {
+      const m = pool.alloc()!;
+      m.append(frameOf(spec, sent));
+      if (nif.transmit(m) === 'busy') {
+        m.free();
+        break;
+      }
+      sent++;
+    }
+    // 63 usable slots, 34 must stay free: 30 frames went.
+    expect(sent).toBe(30);
+    expect(tx.atok.applNeedKick).toBe(1);
+    const irq = async (): Promise<void> => {
+      loops[0]!.irq(0);
+      await Promise.resolve();
+      await Promise.resolve();
+    };
+    // The host sent 10 frames: 43 slots free.
+    tx.ktoa.hwcur = 10;
+    tx.ktoa.hwtail = 9;
+    await irq();
+    expect(restarts).toBe(1);
+    expect(tx.atok.applNeedKick).toBe(0);
+    // Stop again (10 more frames: 33 free).
+    for (;;) {
+      const m = pool.alloc()!;
+      m.append(frameOf(spec, sent));
+      if (nif.transmit(m) === 'busy') {
+        m.free();
+        break;
+      }
+      sent++;
+    }
+    expect(sent).toBe(40);
+    // An interrupt while still 33 free (a late or spurious one) leaves the queue stopped and armed.
+    await irq();
+    expect(restarts).toBe(1);
+    expect(tx.atok.applNeedKick).toBe(1);
+    tx.ktoa.hwcur = 40;
+    tx.ktoa.hwtail = 39;
+    await irq();
+    expect(restarts).toBe(2);
   });
 });
