@@ -15,28 +15,25 @@ const SIZES = [64, 1500, 65536] as const;
 /** Even start offsets taken in turn, as the C baseline does. */
 const OFFSETS = [0, 2, 4, 6, 8, 10, 12, 14];
 
-/** Runs the C baseline: GB/s per size, or a note saying why there is none. */
-function cBaseline(ms: number, runs: number): { gbps: Map<number, number> } | { note: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'ptnet-csum-'));
+/** Compiles the C baseline into `dir`: the executable's path, or a note saying why there is none. */
+function compileBaseline(dir: string): { exe: string } | { note: string } {
+  const exe = join(dir, 'csum');
+  const src = fileURLToPath(new URL('./c/csum.c', import.meta.url));
   try {
-    const exe = join(dir, 'csum');
-    const src = fileURLToPath(new URL('./c/csum.c', import.meta.url));
-    try {
-      execFileSync('gcc', ['-O2', '-o', exe, src], { stdio: 'pipe' });
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      return { note: code === 'ENOENT' ? 'gcc not found: no C baseline' : 'gcc failed on bench/c/csum.c' };
-    }
-    const out = execFileSync(exe, [String(ms), String(runs), ...SIZES.map(String)], { encoding: 'utf8' });
-    const gbps = new Map<number, number>();
-    for (const line of out.trim().split('\n')) {
-      const [size, v] = line.split(' ').map(Number);
-      if (size !== undefined && v !== undefined && Number.isFinite(v)) gbps.set(size, v);
-    }
-    return { gbps };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    execFileSync('gcc', ['-O2', '-o', exe, src], { stdio: 'pipe' });
+    return { exe };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return { note: code === 'ENOENT' ? 'gcc not found: no C baseline' : 'gcc failed on bench/c/csum.c' };
   }
+}
+
+/** GB/s of the C baseline at one size (run right before the JS rows of that size, so both see
+ * the same machine load), or undefined if its output does not parse. */
+function runBaseline(exe: string, ms: number, runs: number, size: number): number | undefined {
+  const out = execFileSync(exe, [String(ms), String(runs), String(size)], { encoding: 'utf8' });
+  const [at, v] = out.trim().split(' ').map(Number);
+  return at === size && v !== undefined && Number.isFinite(v) ? v : undefined;
 }
 
 // Each variant's measured closure is its own function literal, so every call site inside stays
@@ -115,25 +112,27 @@ export const checksumSuite: BenchSuite = {
         },
       },
     ];
-    const c = cBaseline(ms / runs, runs);
+    const dir = mkdtempSync(join(tmpdir(), 'ptnet-csum-'));
     const rows: BenchRow[] = [];
-    for (const size of SIZES) {
-      for (const v of variants) {
-        const calls = bestRate(v.make(v.plainBuffer ? plain : inMemory, size), ms, runs);
-        const row: BenchRow = {
-          name: `csum ${size} B (${v.label})`,
-          value: (calls * size) / 1e9,
-          unit: 'GB/s',
-        };
-        if ('gbps' in c) {
-          const ref = c.gbps.get(size);
+    try {
+      const c = compileBaseline(dir);
+      for (const size of SIZES) {
+        const ref = 'exe' in c ? runBaseline(c.exe, ms / runs, runs, size) : undefined;
+        for (const v of variants) {
+          const calls = bestRate(v.make(v.plainBuffer ? plain : inMemory, size), ms, runs);
+          const row: BenchRow = {
+            name: `csum ${size} B (${v.label})`,
+            value: (calls * size) / 1e9,
+            unit: 'GB/s',
+          };
           if (ref !== undefined) row.reference = { name: 'C gcc -O2', value: ref, measured: true };
-        } else {
-          row.note = c.note;
+          const notes = ['note' in c ? c.note : undefined, v.note].filter((n) => n !== undefined);
+          if (notes.length > 0) row.note = notes.join('; ');
+          rows.push(row);
         }
-        if (v.note !== undefined) row.note = row.note === undefined ? v.note : `${row.note}; ${v.note}`;
-        rows.push(row);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     if (sink === -1) rows.push({ name: 'unreachable', value: 0, unit: '' }); // keeps `sink` live
     return rows;
