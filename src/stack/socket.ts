@@ -198,6 +198,12 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (this.connecting) {
+      // node semantics: end() on a connecting socket sends FIN once connected (RFC 9293 CLOSE in
+      // SYN-SENT would instead abandon the attempt).
+      this.once('connect', () => this._final(cb));
+      return;
+    }
     this.tcb?.shutdown();
     this.stack.time.poke();
     cb();
@@ -286,6 +292,8 @@ export class Socket extends Duplex implements TcbUser {
 
 export class Server extends EventEmitter {
   private listener: TcpListener | null = null;
+  private readonly sockets = new Set<Socket>();
+  private closing = false;
 
   constructor(
     private readonly stack: Stack,
@@ -305,6 +313,11 @@ export class Server extends EventEmitter {
     const l = tcp.listen(port, backlog, opts, (tcb) => {
       const s = new Socket(this.stack, this.opts);
       s.attach(tcb, false);
+      this.sockets.add(s);
+      s.once('close', () => {
+        this.sockets.delete(s);
+        this.maybeClosed();
+      });
       this.emit('connection', s);
     });
     if (l === null) {
@@ -322,7 +335,17 @@ export class Server extends EventEmitter {
     return l === null ? null : { address: ipv4ToString(this.stack.addr), family: 'IPv4', port: l.port };
   }
 
-  /** Stops accepting; established connections are left alone (node semantics). */
+  /** Connections accepted and not yet closed (node's server.getConnections). */
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    const n = this.sockets.size;
+    process.nextTick(() => cb(null, n));
+    return this;
+  }
+
+  /**
+   * Stops accepting; established connections are left alone and 'close' is emitted once the last
+   * of them has closed (node semantics).
+   */
   close(cb?: (err?: Error) => void): this {
     const l = this.listener;
     if (l === null) {
@@ -332,9 +355,16 @@ export class Server extends EventEmitter {
     }
     this.stack.tcp.unlisten(l);
     this.listener = null;
+    this.closing = true;
     if (cb !== undefined) this.once('close', cb);
-    process.nextTick(() => this.emit('close'));
+    process.nextTick(() => this.maybeClosed());
     return this;
+  }
+
+  private maybeClosed(): void {
+    if (!this.closing || this.sockets.size > 0) return;
+    this.closing = false;
+    this.emit('close');
   }
 }
 

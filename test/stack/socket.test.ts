@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { Socket } from '../../src/stack/index.ts';
+import { makePair, runUntil } from './harness.ts';
+
+describe('node:net semantics', () => {
+  it('end() right after connect() connects first, then sends FIN', async () => {
+    const p = makePair();
+    let ended = false;
+    p.b.net
+      .createServer((s) => {
+        s.on('data', () => {});
+        s.on('end', () => (ended = true));
+      })
+      .listen(80);
+    const c = p.a.net.connect({ host: '10.0.0.2', port: 80 });
+    c.on('data', () => {});
+    c.end();
+    await runUntil(p, () => ended);
+    expect(p.a.tcp.counters.activeOpens).toBe(1);
+  });
+
+  it("server.close() waits for its connections; getConnections counts them; 'close' events fire", async () => {
+    const p = makePair();
+    let sock: Socket | null = null;
+    const srv = p.b.net.createServer((s) => {
+      sock = s;
+      s.on('data', () => {});
+    });
+    srv.listen(80);
+    let listening = false;
+    srv.on('listening', () => (listening = true));
+    const c = p.a.net.connect({ host: '10.0.0.2', port: 80 });
+    c.on('data', () => {});
+    await runUntil(p, () => sock !== null && listening);
+    let count = -1;
+    srv.getConnections((_e, n) => (count = n));
+    await runUntil(p, () => count >= 0);
+    expect(count).toBe(1);
+    let closed = false;
+    srv.close(() => (closed = true));
+    await runUntil(p, () => srv.address() === null);
+    expect(closed).toBe(false);
+    // New connections are refused now.
+    const d = p.a.net.connect({ host: '10.0.0.2', port: 80 });
+    let err = '';
+    d.on('error', (e: NodeJS.ErrnoException) => (err = e.code ?? ''));
+    await runUntil(p, () => err !== '');
+    expect(err).toBe('ECONNREFUSED');
+    let cClosed = false;
+    c.on('close', () => (cClosed = true));
+    c.end();
+    sock!.on('end', () => sock!.end());
+    await runUntil(p, () => closed && cClosed);
+  });
+
+  it('EADDRINUSE for a second listener; address() and readyState', async () => {
+    const p = makePair();
+    p.b.net.createServer().listen(80);
+    const s2 = p.b.net.createServer();
+    let err = '';
+    s2.on('error', (e: NodeJS.ErrnoException) => (err = e.code ?? ''));
+    s2.listen(80);
+    await runUntil(p, () => err !== '');
+    expect(err).toBe('EADDRINUSE');
+    const c = p.a.net.connect(80, '10.0.0.2');
+    expect(c.readyState).toBe('opening');
+    await runUntil(p, () => !c.connecting);
+    expect(c.readyState).toBe('open');
+    expect(c.address()).toEqual({ address: '10.0.0.1', family: 'IPv4', port: c.localPort });
+  });
+});
