@@ -1,10 +1,12 @@
 // The ptnet network-interface mode (spec §4): the driver copies between mbufs and netmap slots
 // itself, with the virtio-net header in front of the first slot of each packet. Transmit follows
 // Linux ptnet_start_xmit (fill-and-chain with NS_MOREFRAG, publish per batch and at the end, kick
-// only when the host asked, stop the queue and arm the TX interrupt when short of slots); receive
-// follows ptnet_rx_poll (NAPI: budgeted, rewind to the packet's first slot when its fragments are
-// not all there, re-arm the interrupt then re-check when the budget was not used up).
+// only when the host asked, stop the queue and arm the TX interrupt when fewer than min_tx_slots
+// are free, as FreeBSD's drain loop checks before each packet); receive follows ptnet_rx_poll
+// (NAPI: budgeted, rewind to the packet's first slot when its fragments are not all there or no
+// mbuf is free, re-arm the interrupt then re-check when the budget was not used up).
 
+import { META_F_NEEDS_CSUM, META_GSO_NONE } from '../mbuf/index.ts';
 import type { Mbuf, Mempool } from '../mbuf/index.ts';
 import type { DeliverFn, NetIf, NetIfEvents, NetIfOffloads, TxResult } from '../netif/index.ts';
 import { NO_OFFLOADS } from '../netif/index.ts';
@@ -54,7 +56,10 @@ export interface PtnetNetIfCounters {
   txBytes: number;
   /** transmit answered 'busy' (queue stopped). */
   txBusy: number;
-  /** Frames whose virtio-net header could not be built from their meta (FreeBSD drops these). */
+  /**
+   * Frames whose virtio-net header could not be built from their meta (FreeBSD drops these), or
+   * that ask for an offload on a port without the header (none is advertised there).
+   */
   txDropHdr: number;
   /** Frames shorter than Ethernet, over 64 KiB, or needing more slots than the ring has. */
   txDropSize: number;
@@ -70,7 +75,7 @@ export interface PtnetNetIfCounters {
   rxIncomplete: number;
   /** A NS_MOREFRAG chain filling every slot the host may write: its end can never come. */
   rxDropFrags: number;
-  /** No mbuf or segment for a packet: left in the ring, interrupt armed. */
+  /** No mbuf or segment for a packet: left in the ring, rxReady raised again PTNET_RX_RETRY_MS later. */
   rxNoMbuf: number;
 }
 
@@ -192,7 +197,11 @@ export class PtnetNetIf implements NetIf {
       this.counters.txDropSize++;
       return this.dropTx(m, more);
     }
-    if (this.hdrLen !== 0 && buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) !== null) {
+    if (
+      this.hdrLen !== 0
+        ? buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) !== null
+        : (m.meta.flags & META_F_NEEDS_CSUM) !== 0 || m.meta.gsoType !== META_GSO_NONE
+    ) {
       this.counters.txDropHdr++;
       return this.dropTx(m, more);
     }

@@ -350,6 +350,18 @@ describe('interface mode over a pipe', () => {
       flow: 0,
     }));
     checkInOrder(await roundTrip(a, b, txPool, specs, 2, () => 0), specs);
+    // Offload metadata the port cannot carry is a caller bug: dropped and counted, never sent wrong.
+    for (const kind of ['csum', 'tso'] as const) {
+      const s: Spec = { v6: false, udp: false, len: 9000, kind, mss: 1448, cwr: false, flow: 0 };
+      const m = txPool.alloc()!;
+      m.append(frameOf(s, 1));
+      setMeta(m, s);
+      expect(a.nif.transmit(m)).toBe('ok');
+    }
+    expect(a.nif.counters.txDropHdr).toBe(2);
+    expect(txPool.mbufsFree).toBe(txPool.mbufCount);
+    await new Promise((r) => setImmediate(r));
+    expect(b.nif.counters.rxPackets).toBe(specs.length);
     detach(a, b);
   });
 
