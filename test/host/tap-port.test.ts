@@ -425,6 +425,25 @@ describe('openTapPort arguments', () => {
   });
 });
 
+describe('LinuxTap bounds', () => {
+  it('refuses lengths outside the buffer before calling libc', () => {
+    const t = LinuxTap.fromFd({ name: 'x', fd: 0, vnetHdrLen: 12, offloads: 0 });
+    const b = new Uint8Array(64);
+    expect(t.recv(b, 65)).toBe(-EINVAL);
+    expect(t.recv(b, -1)).toBe(-EINVAL);
+    expect(t.send(b, 65)).toBe(-EINVAL);
+    let code = 'none';
+    try {
+      t.read(b, 60, 8);
+    } catch (e) {
+      code = e instanceof TapError ? e.code : 'other';
+    }
+    expect(code).toBe('BAD_RANGE');
+    t.close(); // borrowed descriptor: stays open
+    expect(t.recv(b, 8)).toBe(-EINVAL);
+  });
+});
+
 describe('LinuxTap.fromFd', () => {
   it('refuses something that is not a descriptor', () => {
     let code = 'none';

@@ -5,6 +5,7 @@ export type TapErrorCode =
   | 'NOT_A_TAP' // it exists but TUNSETIFF refused it (a veth, a tun, flags mismatch)
   | 'BAD_NAME' // empty, too long for IFNAMSIZ, or not ASCII
   | 'BAD_FD' // fromFd() given something that is not a descriptor number
+  | 'BAD_RANGE' // read()/write() given an offset/length outside the buffer
   | 'IOCTL_FAILED' // a configuration ioctl failed (see errno)
   | 'WRITE_REJECTED' // the kernel refused a frame (EINVAL: a header Linux rejects)
   | 'IO_ERROR' // any other read/write failure

@@ -215,7 +215,7 @@ export class LinuxTap {
    * nothing is waiting). Never throws and allocates nothing, for loops that count failures.
    */
   recv(buf: Uint8Array, len: number): number {
-    if (this.closed || len > buf.length) return -EINVAL;
+    if (this.closed || !(len >= 0 && len <= buf.length)) return -EINVAL;
     for (;;) {
       const n = this.c.read(this.fd, buf, len);
       if (n >= 0) return n;
@@ -226,7 +226,7 @@ export class LinuxTap {
 
   /** Datapath write of buf[0, len): len, or −errno (−EINVAL: Linux refused the header). Never throws. */
   send(buf: Uint8Array, len: number): number {
-    if (this.closed || len > buf.length) return -EINVAL;
+    if (this.closed || !(len >= 0 && len <= buf.length)) return -EINVAL;
     for (;;) {
       const n = this.c.write(this.fd, buf, len);
       if (n >= 0) return n;
@@ -258,7 +258,10 @@ export class LinuxTap {
   /** buf[off, off+len) for libc; at offset 0 the buffer itself (the kernel touches only len bytes). */
   private window(buf: Uint8Array, off: number, len: number): Uint8Array {
     if (!(off >= 0 && len >= 0 && off + len <= buf.length))
-      throw new TapError('IO_ERROR', `tap: range [${off}, ${off + len}) outside a ${buf.length}-byte buffer`);
+      throw new TapError(
+        'BAD_RANGE',
+        `tap: range [${off}, ${off + len}) outside a ${buf.length}-byte buffer`,
+      );
     return off === 0 ? buf : buf.subarray(off, off + len);
   }
 
