@@ -6,7 +6,7 @@
 // per-read allocation, as with node's own sockets.
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
-import { ipv4ToString, parseIpv4 } from '../wire/index.ts';
+import { ipv4ToString, ipv6ToString, parseIpv4 } from '../wire/index.ts';
 import { NetError } from './errors.ts';
 import type { Stack } from './stack.ts';
 import type { Timer } from './timer.ts';
@@ -57,16 +57,18 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   get remoteAddress(): string | undefined {
-    return this.tcb === null ? undefined : ipv4ToString(this.tcb.raddr);
+    const t = this.tcb;
+    return t === null ? undefined : t.family === 6 ? ipv6ToString(t.raddr6) : ipv4ToString(t.raddr);
   }
   get remotePort(): number | undefined {
     return this.tcb?.rport;
   }
-  get remoteFamily(): 'IPv4' | undefined {
-    return this.tcb === null ? undefined : 'IPv4';
+  get remoteFamily(): 'IPv4' | 'IPv6' | undefined {
+    return this.tcb === null ? undefined : this.tcb.family === 6 ? 'IPv6' : 'IPv4';
   }
   get localAddress(): string | undefined {
-    return this.tcb === null ? undefined : ipv4ToString(this.tcb.laddr);
+    const t = this.tcb;
+    return t === null ? undefined : t.family === 6 ? ipv6ToString(t.laddr6) : ipv4ToString(t.laddr);
   }
   get localPort(): number | undefined {
     return this.tcb?.lport;
@@ -88,9 +90,9 @@ export class Socket extends Duplex implements TcbUser {
     return 'closed';
   }
 
-  address(): { address: string; family: 'IPv4'; port: number } | Record<string, never> {
+  address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } | Record<string, never> {
     const t = this.tcb;
-    return t === null ? {} : { address: ipv4ToString(t.laddr), family: 'IPv4', port: t.lport };
+    return t === null ? {} : { address: this.localAddress!, family: this.remoteFamily!, port: t.lport };
   }
 
   /** Closes with a RST instead of a FIN (node's socket.resetAndDestroy()). */
@@ -292,6 +294,7 @@ export class Socket extends Duplex implements TcbUser {
 
 export class Server extends EventEmitter {
   private listener: TcpListener | null = null;
+  private listener6: TcpListener | null = null;
   private readonly sockets = new Set<Socket>();
   private closing = false;
 
@@ -310,7 +313,7 @@ export class Server extends EventEmitter {
     const tcp = this.stack.tcp;
     if (port === 0) port = tcp.ephemeralPort(this.stack.addr, 0, 0);
     const opts = { ...this.stack.tcpDefaults, ...this.opts };
-    const l = tcp.listen(port, backlog, opts, (tcb) => {
+    const onConnection = (tcb: Tcb): void => {
       const s = new Socket(this.stack, this.opts);
       s.attach(tcb, false);
       this.sockets.add(s);
@@ -319,8 +322,15 @@ export class Server extends EventEmitter {
         this.maybeClosed();
       });
       this.emit('connection', s);
-    });
-    if (l === null) {
+    };
+    const l = tcp.listen(port, backlog, opts, onConnection);
+    // Dual stack: the same port over IPv6 when the stack has it (bindv6only = 0).
+    const tcp6 = this.stack.ip6?.tcp;
+    if (l !== null && tcp6 !== undefined) {
+      this.listener6 = tcp6.listen(port, backlog, opts, onConnection);
+      if (this.listener6 === null) tcp.unlisten(l);
+    }
+    if (l === null || (tcp6 !== undefined && this.listener6 === null)) {
       process.nextTick(() => this.emit('error', new NetError('EADDRINUSE', 'listen')));
       return this;
     }
@@ -355,6 +365,8 @@ export class Server extends EventEmitter {
     }
     this.stack.tcp.unlisten(l);
     this.listener = null;
+    if (this.listener6 !== null) this.stack.ip6?.tcp.unlisten(this.listener6);
+    this.listener6 = null;
     this.closing = true;
     if (cb !== undefined) this.once('close', cb);
     process.nextTick(() => this.maybeClosed());
@@ -388,6 +400,20 @@ export class Net {
     const st = this.stack;
     const s = new Socket(st, opts);
     if (cb !== undefined) s.once('connect', cb);
+    if (opts.host.includes(':')) {
+      const { host: _h, port: _p, localPort: _l, allowHalfOpen: _a, ...o6 } = opts;
+      const r =
+        st.ip6 === null
+          ? 'ENETUNREACH'
+          : st.ip6.tcpConnect(opts.host, opts.port, opts.localPort, { ...st.tcpDefaults, ...o6 });
+      if (typeof r === 'string') {
+        process.nextTick(() => s.destroy(new NetError(r, 'connect')));
+        return s;
+      }
+      s.attach(r, true);
+      st.time.poke();
+      return s;
+    }
     let raddr: number;
     try {
       raddr = parseIpv4(opts.host);
@@ -413,8 +439,8 @@ export class Net {
     return this.connect(opts, host, cb);
   }
 
-  /** A dgram-like UDP socket ('udp4' only). */
-  createSocket(_type: 'udp4' = 'udp4'): UdpSocket {
+  /** A dgram-like UDP socket; it sends to IPv4 and IPv6 addresses alike. */
+  createSocket(_type: 'udp4' | 'udp6' = 'udp4'): UdpSocket {
     return new UdpSocket(this.stack);
   }
 }
