@@ -30,6 +30,8 @@ import { PmtuCache } from './pmtu.ts';
 import { Reassembler, type ReasmParams, type ReasmQueue } from './reassembly.ts';
 import { RouteTable6, prefixMatch6 } from './route.ts';
 import type { Stack } from './stack.ts';
+import { Tcp, type Ipv6TcpOutput } from './tcp/tcp.ts';
+import type { Tcb, TcbOptions } from './tcp/tcb.ts';
 import type { Timer } from './timer.ts';
 
 const log = debug('ptnet:ip6');
@@ -211,10 +213,9 @@ export class Ipv6Layer {
   readonly onDad: ((addr: Ipv6Address, result: 'ok' | 'duplicate') => void) | undefined;
   /** Hop limit of packets we originate (Linux hop_limit 64). */
   hopLimit = 64;
-  /** TCP over IPv6 (set by the TCP glue); without it TCP segments get parameter problem. */
-  tcpInput:
-    | ((buf: Uint8Array, off: number, len: number, src: Uint8Array, dst: Uint8Array, csumOk: boolean) => void)
-    | null = null;
+  /** TCP over IPv6: its own instance (tcp_v6 next to tcp_v4), sending through tcpOut. */
+  readonly tcp: Tcp;
+  readonly tcpOut: Ipv6TcpOutput;
 
   private readonly view = new Ipv6View();
   private readonly icmp = new Icmpv6View();
@@ -237,8 +238,18 @@ export class Ipv6Layer {
   constructor(
     private readonly stack: Stack,
     opts: Ipv6Options = {},
+    tcp: { isnKey?: Uint8Array; noTso?: boolean } = {},
   ) {
     const timers = stack.time.timers;
+    this.tcpOut = {
+      pool: stack.pool,
+      l4Offset: L4_OFF6,
+      l4Mtu: stack.netif.mtu - IPV6_HLEN,
+      txCsum: stack.txCsum,
+      tso: stack.txCsum && stack.netif.offloads.tso6 && tcp.noTso !== true,
+      output: (m, src, dst, nh, l4Len) => this.output(m, src, dst, nh, l4Len, this.hopLimit),
+    };
+    this.tcp = new Tcp(timers, this.tcpOut, tcp.isnKey, 6);
     this.dadTransmits = opts.dadTransmits ?? 1;
     this.onDad = opts.onDad;
     this.pmtu = new PmtuCache<string>(stack.netif.mtu, true);
@@ -442,9 +453,9 @@ export class Ipv6Layer {
       if (!this.stack.udp.input(buf, o, l4Len, src, dst, csumOk) && !mcast) {
         this.icmpError(buf, off, Icmpv6Type.DEST_UNREACH, Icmpv6UnreachCode.PORT_UNREACH, 0);
       }
-    } else if (nh === IpProto.TCP && !mcast && this.tcpInput !== null) {
+    } else if (nh === IpProto.TCP) {
       c.inDelivers++;
-      this.tcpInput(buf, o, l4Len, src, dst, csumOk);
+      if (!mcast) this.tcp.input6(buf, o, l4Len, src, dst, csumOk);
     } else if (nh === IpProto.IPV6_NONXT) {
       c.inNoNextHeader++;
     } else {
@@ -608,7 +619,53 @@ export class Ipv6Layer {
       c.ptbNotOurs++;
       return;
     }
-    if (this.pmtu.update(key6(v.buf, q.dstOff), v.mtu, this.stack.now()) > 0) c.ptbApplied++;
+    const now = this.stack.now();
+    const dkey = key6(v.buf, q.dstOff);
+    if (this.pmtu.update(dkey, v.mtu, now) > 0) c.ptbApplied++;
+    // TCP shrinks its segments for a quoted segment inside its window (tcp_v6_err).
+    if (q.checkQuoted() === null && q.upperProto === IpProto.TCP && !q.ext.isFragment) {
+      const b = v.buf;
+      const l4 = q.upperOff;
+      if (l4 + 8 <= v.off + v.len) {
+        const src = this.src16;
+        const dst = this.dst16;
+        q.copySrc(src);
+        q.copyDst(dst);
+        const seq = ((b[l4 + 4]! << 24) | (b[l4 + 5]! << 16) | (b[l4 + 6]! << 8) | b[l4 + 7]!) >>> 0;
+        this.tcp.icmpError6(
+          src,
+          (b[l4]! << 8) | b[l4 + 1]!,
+          dst,
+          (b[l4 + 2]! << 8) | b[l4 + 3]!,
+          seq,
+          this.pmtu.get(dkey, now),
+        );
+      }
+    }
+  }
+
+  /**
+   * Active TCP open to `host` (the IPv6 half of net.connect): picks the source address and an
+   * ephemeral port. Returns the connection in SYN-SENT or a node-style error code.
+   */
+  tcpConnect(
+    host: string,
+    port: number,
+    localPort: number | undefined,
+    opts: TcbOptions,
+  ): Tcb | 'EADDRNOTAVAIL' | 'ENETUNREACH' | 'EADDRINUSE' {
+    let dst: Uint8Array;
+    try {
+      dst = parseIpv6(host);
+    } catch {
+      return 'EADDRNOTAVAIL';
+    }
+    if (isMulticast(dst, 0) || this.routes.lookup(dst) === undefined) return 'ENETUNREACH';
+    const src = new Uint8Array(16);
+    if (!this.sourceFor(dst, 0, src)) return 'EADDRNOTAVAIL';
+    const lport = localPort ?? this.tcp.ephemeralPortAny(port);
+    if (lport < 0 || this.tcp.lookup6(src, lport, dst, port) !== undefined) return 'EADDRINUSE';
+    return this.tcp.connect6(src, lport, dst, port, opts);
   }
 
   private echoReply(buf: Uint8Array, ipOff: number, off: number, len: number, mcast: boolean): void {
@@ -843,11 +900,17 @@ export class Ipv6Layer {
       st.xmitTo(m, buf.subarray(o, o + 6));
       return;
     }
-    if (IPV6_HLEN + l4Len > this.pmtu.get(key6(dst), st.now())) {
+    // TSO super-frames are cut by the device at gsoSize, which TCP keeps under the path MTU.
+    if (m.meta.gsoType === 0 && IPV6_HLEN + l4Len > this.pathMtu(dst)) {
       this.fragmentFrame(m, dst);
       return;
     }
     this.route(m, dst);
+  }
+
+  /** The path MTU towards dst (no key is built while the cache is empty). */
+  pathMtu(dst: Uint8Array): number {
+    return this.pmtu.size === 0 ? this.pmtu.linkMtu : this.pmtu.get(key6(dst), this.stack.now());
   }
 
   private route(m: Mbuf, dst: Uint8Array): void {
@@ -889,7 +952,7 @@ export class Ipv6Layer {
     const st = this.stack;
     const c = this.counters;
     const tx = this.tx;
-    const mtu = this.pmtu.get(key6(dst), st.now());
+    const mtu = this.pathMtu(dst);
     const step = (mtu - IPV6_HLEN - FRAG_HLEN) & ~7;
     const payload = len - IPV6_HLEN;
     const proto = tx[6]!;

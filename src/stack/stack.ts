@@ -173,7 +173,10 @@ export class Stack implements Ipv4Output {
     this.pmtu4 = new PmtuCache<number>(this.netif.mtu, false);
     this.frag4 = new Ipv4Frag(this, opts.reasm);
     this.icmp4Errors = new Icmp4Errors(this);
-    this.ip6 = opts.ipv6 === undefined ? null : new Ipv6Layer(this, opts.ipv6);
+    this.ip6 =
+      opts.ipv6 === undefined
+        ? null
+        : new Ipv6Layer(this, opts.ipv6, { isnKey: opts.isnKey, noTso: opts.noTso });
     // rxReady only schedules the poll (NAPI's softirq): the turn runs as its own task, so a busy
     // interface cannot starve timers and application callbacks by chaining microtasks.
     this.netif.setEvents({ rxReady: this.schedulePoll, txRestart: () => this.drainBacklog() });
@@ -273,7 +276,8 @@ export class Stack implements Ipv4Output {
     }
     const type = eth.etherType;
     if (type === EtherType.IPV4) this.ipv4Input(buf, eth.payloadOff, eth.payloadLen, csumOk);
-    else if (type === EtherType.IPV6 && this.ip6 !== null) this.ip6.input(buf, eth.payloadOff, eth.payloadLen, csumOk);
+    else if (type === EtherType.IPV6 && this.ip6 !== null)
+      this.ip6.input(buf, eth.payloadOff, eth.payloadLen, csumOk);
     else if (type === EtherType.ARP) this.arpInput(buf, eth.payloadOff, eth.payloadLen);
     else c.rxUnknownProto++;
   }
