@@ -244,10 +244,14 @@ export class Socket extends Duplex implements TcbUser {
     this.idleTimer?.cancel();
     const t = this.tcb;
     if (t !== null && !t.isClosed && t.state !== 'TIME-WAIT') {
-      t.user = null;
       // close(2) semantics: unread data or an unfinished write side means abort (RST); otherwise
-      // the connection finishes its FIN exchange on its own.
-      if (err !== null || t.rcv.readable > 0 || !this.writableFinished) t.abort();
+      // the connection finishes its FIN exchange on its own, as an orphan.
+      if (err !== null || t.rcv.readable > 0 || !this.writableFinished) {
+        t.user = null;
+        t.abort();
+      } else {
+        t.orphan();
+      }
       this.stack.time.poke();
     }
     this.failPending(err ?? new NetError('EPIPE', 'write'));

@@ -69,3 +69,34 @@ describe('node:net semantics', () => {
     expect(c.address()).toEqual({ address: '10.0.0.1', family: 'IPv4', port: c.localPort });
   });
 });
+
+describe('orphans', () => {
+  it('a destroyed socket finishes its FIN exchange alone; FIN-WAIT-2 is bounded by finTimeout', async () => {
+    const p = makePair({ a: { tcp: { finTimeout: 5000 } } });
+    let server: Socket | null = null;
+    p.b.net
+      .createServer(
+        (s) => {
+          server = s;
+          s.on('data', () => {});
+        },
+        { allowHalfOpen: true },
+      )
+      .listen(80, 8);
+    const c = p.a.net.connect({ host: '10.0.0.2', port: 80, allowHalfOpen: true });
+    c.on('data', () => {});
+    await runUntil(p, () => server !== null && !c.connecting);
+    const t = c.tcb!;
+    let finished = false;
+    c.on('finish', () => (finished = true));
+    c.end();
+    await runUntil(p, () => finished && t.state === 'FIN-WAIT-2');
+    c.destroy();
+    expect(t.user).toBeNull();
+    // The peer never closes its side: after finTimeout the orphan is gone.
+    const el = await runUntil(p, () => t.state === 'CLOSED');
+    expect(el).toBeGreaterThanOrEqual(4900);
+    expect(el).toBeLessThanOrEqual(5100);
+    expect(p.a.tcp.connectionCount).toBe(0);
+  });
+});

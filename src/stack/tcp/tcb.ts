@@ -70,6 +70,8 @@ export interface TcbOptions {
   maxRto?: number;
   /** MSL, ms; TIME-WAIT lasts 2*MSL (Linux TCP_TIMEWAIT_LEN = 60 s in total). Default 30000. */
   msl?: number;
+  /** How long a closed (orphaned) connection may wait in FIN-WAIT-2, ms (tcp_fin_timeout, 60 s). */
+  finTimeout?: number;
   /** Data retransmissions before ETIMEDOUT (Linux tcp_retries2). Default 15. */
   maxRetries?: number;
   /** SYN retransmissions before ETIMEDOUT (Linux tcp_syn_retries). Default 6. */
@@ -88,6 +90,7 @@ const DEFAULTS = {
   minRto: 200,
   maxRto: 120000,
   msl: 30000,
+  finTimeout: 60000,
   maxRetries: 15,
   synRetries: 6,
   delAck: 40,
@@ -180,6 +183,8 @@ export class Tcb {
   readonly keepTimer: Timer;
   private readonly env: TcpEnv;
   private readonly msl: number;
+  /** Linux tcp_fin_timeout: how long an orphan waits in FIN-WAIT-2, ms. */
+  readonly finTimeout: number;
   private readonly maxRetries: number;
   private readonly synRetries: number;
   private readonly delAck: number;
@@ -201,6 +206,7 @@ export class Tcb {
     this.cc = createCongestionControl(opts.congestion ?? 'cubic', DEFAULT_MSS);
     this.noDelay = opts.noDelay ?? false;
     this.msl = opts.msl ?? DEFAULTS.msl;
+    this.finTimeout = opts.finTimeout ?? DEFAULTS.finTimeout;
     this.maxRetries = opts.maxRetries ?? DEFAULTS.maxRetries;
     this.synRetries = opts.synRetries ?? DEFAULTS.synRetries;
     this.delAck = opts.delAck ?? DEFAULTS.delAck;
@@ -628,6 +634,7 @@ export class Tcb {
       switch (this.state) {
         case 'FIN-WAIT-1':
           this.state = 'FIN-WAIT-2';
+          if (this.user === null) this.rtxTimer.arm(this.finTimeout);
           break;
         case 'CLOSING':
           this.enterTimeWait();
@@ -986,6 +993,8 @@ export class Tcb {
     const c = this.env.counters;
     switch (this.state) {
       case 'TIME-WAIT':
+      case 'FIN-WAIT-2':
+        // 2 MSL elapsed, or an orphan's FIN-WAIT-2 ran out of patience.
         this.finish('CLOSED', null);
         return;
       case 'SYN-SENT':
@@ -1071,6 +1080,16 @@ export class Tcb {
   }
 
   // ---------------------------------------------------------------- teardown
+
+  /**
+   * The socket let go of the connection (close(2) without abort): it finishes its FIN exchange
+   * alone, and FIN-WAIT-2 is bounded by finTimeout since no application will ever read the peer's
+   * FIN (Linux tcp_fin_timeout for orphans).
+   */
+  orphan(): void {
+    this.user = null;
+    if (this.state === 'FIN-WAIT-2') this.rtxTimer.arm(this.finTimeout);
+  }
 
   /** Ends TIME-WAIT early so that a new incarnation of the 4-tuple can start (see Tcp.timeWaitReuse). */
   recycle(): void {
