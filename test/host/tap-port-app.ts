@@ -8,8 +8,8 @@
 //   tcp   — answers a kernel TCP SYN to `port` with a SYN-ACK (MSS 1460, window 65535, no
 //           options else) and records the data frames that follow (the kernel's TSO super-frames)
 //           until `count` data bytes arrived;
-//   tso   — writes one TCPv4 TSO super-frame (4000 B, gso_size 1000) to `port`; the test captures
-//           the kernel's segments.
+//   tso   — writes a TCPv4 TSO super-frame (4000 B, gso_size 1000) and a TCPv6 one (3000 B,
+//           gso_size 1200, FIN) to `port`; the test captures the kernel's segments.
 // The guest is either a bare netmap application on the port's rings and CSB ('csb'), or a ptnet
 // NIC in a machine model with the driver attached to it ('ptnet': src/device + src/driver).
 // Prints `ready` when its rings are up, then one JSON line with what it saw and the counters.
@@ -409,6 +409,28 @@ if (scenario === 'tso') {
   f.set([1, 1, 54, 0, 1000 & 0xff, 1000 >> 8, 34, 0, 16, 0], 0);
   put16(f, t + 16, sum16(f, ip + 12, 8, 6 + 20 + pay));
   send(f);
+
+  // TCPv6 fd00::2 → fd00::1, 3000 B, gso_size 1200: NEEDS_CSUM, TCPV6, hdr_len 74, csum at 54 + 16.
+  const pay6 = 3000;
+  const g = new Uint8Array(HDR + 14 + 40 + 20 + pay6);
+  g.set(kernelMac, e);
+  g.set(mac, e + 6);
+  put16(g, e + 12, 0x86dd);
+  const ip6 = e + 14;
+  g[ip6] = 0x60;
+  put16(g, ip6 + 4, 20 + pay6);
+  g[ip6 + 6] = 6;
+  g[ip6 + 7] = 64;
+  g.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], ip6 + 8);
+  g.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], ip6 + 24);
+  const t6 = ip6 + 40;
+  put16(g, t6, 40001);
+  put16(g, t6 + 2, udpPort);
+  g.set([0, 0, 0x20, 0, 0, 0, 0, 1, 0x50, 0x19, 0xff, 0xff], t6 + 4); // seq 0x2000, FIN|PSH|ACK
+  for (let i = 0; i < pay6; i++) g[t6 + 20 + i] = i % 251;
+  g.set([1, 4, 74, 0, 1200 & 0xff, 1200 >> 8, 54, 0, 16, 0], 0);
+  put16(g, t6 + 16, sum16(g, ip6 + 8, 32, 6 + 20 + pay6));
+  send(g);
 }
 
 const deadline = Date.now() + 15_000;

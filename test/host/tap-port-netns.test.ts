@@ -266,11 +266,11 @@ describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel t
     },
   );
 
-  it('writes a TSO super-frame that the kernel cuts into the segments Linux would send', async () => {
+  it('writes TCPv4 and TCPv6 TSO super-frames that the kernel cuts into the segments Linux would send', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ptnet-tport-'));
     const pcap = join(dir, 'tso.pcap');
     try {
-      const td = spawn('ip', inNs('tcpdump', '-i', VETH1, '-U', '-s', '0', '-c', '4', '-w', pcap), {
+      const td = spawn('ip', inNs('tcpdump', '-i', VETH1, '-U', '-s', '0', '-c', '7', '-w', pcap), {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let terr = '';
@@ -286,39 +286,31 @@ describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel t
         .result;
       await done;
       clearTimeout(timer);
-      expect(r.txPackets).toBe(1);
+      expect(r.txPackets).toBe(2);
       expect(r.drops).toEqual(zeroDrops);
-      const fields = [
-        'frame.len',
-        'ip.id',
-        'ip.len',
-        'tcp.seq',
-        'tcp.len',
-        'tcp.flags',
-        'tcp.checksum.status',
-        'ip.checksum.status',
-      ];
-      const out = sh(
-        'tshark',
-        '-r',
-        pcap,
-        '-o',
-        'tcp.check_checksum:TRUE',
-        '-o',
-        'ip.check_checksum:TRUE',
-        '-o',
-        'tcp.relative_sequence_numbers:FALSE',
-        '-T',
-        'fields',
-        ...fields.flatMap((f) => ['-e', f]),
-      );
-      // tcp_gso_segment: consecutive IP ids, seq + gso_size, PSH only on the last, checksums Good.
-      expect(
-        out
+      const fieldsOf = (filter: string, fields: string[]): string[][] =>
+        sh(
+          'tshark',
+          '-r',
+          pcap,
+          '-Y',
+          filter,
+          '-o',
+          'tcp.check_checksum:TRUE',
+          '-o',
+          'ip.check_checksum:TRUE',
+          '-o',
+          'tcp.relative_sequence_numbers:FALSE',
+          '-T',
+          'fields',
+          ...fields.flatMap((f) => ['-e', f]),
+        )
           .trim()
           .split('\n')
-          .map((l) => l.split('\t')),
-      ).toEqual(
+          .map((l) => l.split('\t'));
+      // tcp_gso_segment: consecutive IP ids, seq + gso_size, PSH/FIN only on the last, checksums Good.
+      const tcp = ['tcp.seq', 'tcp.len', 'tcp.flags', 'tcp.checksum.status'];
+      expect(fieldsOf('ip', ['frame.len', 'ip.id', 'ip.len', ...tcp, 'ip.checksum.status'])).toEqual(
         [0, 1, 2, 3].map((k) => [
           '1054',
           `0x${(0x100 + k).toString(16).padStart(4, '0')}`,
@@ -329,6 +321,19 @@ describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel t
           '1',
           '1',
         ]),
+      );
+      expect(fieldsOf('ipv6', ['frame.len', 'ipv6.plen', ...tcp])).toEqual(
+        [0, 1, 2].map((k) => {
+          const len = k === 2 ? 600 : 1200;
+          return [
+            String(74 + len),
+            String(20 + len),
+            String(0x2000 + 1200 * k),
+            String(len),
+            k === 2 ? '0x0019' : '0x0010',
+            '1',
+          ];
+        }),
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
