@@ -46,6 +46,8 @@ const ICMP6_ERR_MAX = 1280 - IPV6_HLEN;
 const PP_HEADER = 0;
 const PP_NEXT_HEADER = 1;
 const PP_OPTION = 2;
+/** RFC 7112: IPv6 first fragment has an incomplete header chain. */
+const PP_HEADER_INCOMPLETE = 3;
 /** Time exceeded code: fragment reassembly time exceeded. */
 const TE_REASSEMBLY = 1;
 
@@ -512,6 +514,12 @@ export class Ipv6Layer {
       this.icmpError(buf, off, Icmpv6Type.PARAM_PROBLEM, PP_HEADER, fh + 2 - off);
       return;
     }
+    // RFC 7112: the first fragment carries the whole header chain up to the upper-layer header.
+    if (offset === 0 && !this.chainFits(buf, buf[fh]!, dataOff, end)) {
+      c.inFragErrors++;
+      this.icmpError(buf, off, Icmpv6Type.PARAM_PROBLEM, PP_HEADER_INCOMPLETE, 0);
+      return;
+    }
     const key =
       key6(buf, off + 8) +
       key6(buf, off + 24) +
@@ -549,6 +557,16 @@ export class Ipv6Layer {
     rx[4] = (total - IPV6_HLEN) >>> 8;
     rx[5] = total - IPV6_HLEN;
     this.input(rx, 0, total, false, true);
+  }
+
+  /** The extension headers from next header nh at buf[o] end inside buf[o, end), with the upper header's first 8 bytes. */
+  private chainFits(buf: Uint8Array, nh: number, o: number, end: number): boolean {
+    while (nh === IpProto.HOPOPTS || nh === IpProto.IPV6_DSTOPTS || nh === IpProto.IPV6_ROUTING) {
+      if (o + 2 > end) return false;
+      nh = buf[o]!;
+      o += (buf[o + 1]! + 1) * 8;
+    }
+    return nh === IpProto.IPV6_NONXT || o + 8 <= end;
   }
 
   private reasmExpired(q: ReasmQueue): void {

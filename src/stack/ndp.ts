@@ -37,6 +37,8 @@ export class NdpCounters {
   unknownType = 0;
   dadOk = 0;
   dadDuplicates = 0;
+  /** Advertisements for a neighbour we hold no entry for (RFC 4861 §7.2.5: silently discarded). */
+  naNoEntry = 0;
   /** Advertisements from elsewhere for an address we already use (RFC 4862 §5.4.4: logged). */
   addressConflicts = 0;
 }
@@ -45,7 +47,6 @@ export class Ndp {
   private readonly mac6 = new Uint8Array(6);
   private readonly dst16 = new Uint8Array(16);
   private readonly src16 = new Uint8Array(16);
-  private readonly tgt16 = new Uint8Array(16);
 
   constructor(
     private readonly ip6: Ipv6Layer,
@@ -233,10 +234,13 @@ export class Ndp {
       return;
     }
     const tll = this.option(v, NdpOptType.TARGET_LL_ADDR);
-    const tgt = this.tgt16;
-    for (let i = 0; i < 16; i++) tgt[i] = buf[t + i]!;
+    const key = key6(buf, t);
+    if (this.ip6.nd.get(key) === undefined) {
+      c.naNoEntry++;
+      return;
+    }
     this.ip6.nd.advertisement(
-      key6(tgt),
+      key,
       tll >= 0 ? this.macAt(buf, tll) : null,
       solicited,
       (flags & NA_OVERRIDE) !== 0,

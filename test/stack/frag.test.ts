@@ -348,6 +348,16 @@ describe('IPv6 fragmentation and reassembly between stacks', () => {
     expect(p.b.ip6!.reasm.counters.timeouts).toBe(1);
   });
 
+  it('refuses a first fragment whose header chain is cut (RFC 7112)', async () => {
+    const p = await pair6();
+    // Fragment header, destination options, and the UDP header left for a later fragment.
+    const f = concat(new Uint8Array([60, 0, 0, 1, 0, 0, 0, 5]), new Uint8Array([17, 0, 1, 4, 0, 0, 0, 0]));
+    inject(p.b, frame6(p.b, p.a, A6, B6, 44, f));
+    expect(p.b.ip6!.counters.inFragErrors).toBe(1);
+    expect(p.b.ip6!.reasm.queueCount).toBe(0);
+    await runUntil(p, () => p.a.ip6!.counters.icmpInParmProblems === 1);
+  });
+
   it('drops a reassembled packet that carries another fragment header (nested fragmentation)', async () => {
     const p = await pair6();
     // The fragments carry next header 44: the reassembled payload starts with a fragment header.

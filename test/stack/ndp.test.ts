@@ -3,6 +3,7 @@ import { createNetIfPair } from '../../src/netif/index.ts';
 import { Stack, VirtualClock, key6, linkLocalFromMac } from '../../src/stack/index.ts';
 import { parseIpv6, ipv6ToString } from '../../src/wire/index.ts';
 import { LossyNetIf, makePair, runUntil, type Pair } from './harness.ts';
+import { frame6, inject } from './ip-frames.ts';
 
 const A6 = '2001:db8::1';
 const B6 = '2001:db8::2';
@@ -163,5 +164,65 @@ describe('neighbour discovery', () => {
     p.b.ping(A6).catch(() => {});
     await runUntil(p, () => p.a.ip6!.ndpCounters.invalid > 0);
     expect(p.a.ip6!.nd.get(key6(parseIpv6(B6)))).toBeUndefined();
+  });
+});
+
+describe('NDP validity (RFC 4861 §7.1) and tentative addresses', () => {
+  function ns(target: string, sllao: boolean): Uint8Array {
+    const m = new Uint8Array(24 + (sllao ? 8 : 0));
+    m[0] = 135;
+    m.set(parseIpv6(target), 8);
+    if (sllao) m.set([1, 1, 2, 0, 0, 0, 0, 9], 24);
+    return m;
+  }
+  function na(target: string, flags: number): Uint8Array {
+    const m = new Uint8Array(32);
+    m[0] = 136;
+    m[4] = flags;
+    m.set(parseIpv6(target), 8);
+    m.set([2, 1, 2, 0, 0, 0, 0, 9], 24);
+    return m;
+  }
+  const ck = { at: 2, l4: 0, proto: 58 };
+
+  it('drops malformed solicitations/advertisements and counts them', async () => {
+    const p = pair6();
+    await dadDone(p);
+    const b = p.b.ip6!.ndpCounters;
+    // From :: with a source link-layer option.
+    inject(p.b, frame6(p.b, p.a, '::', 'ff02::1:ff00:2', 58, ns(B6, true), 255, ck));
+    // From :: to a unicast destination.
+    inject(p.b, frame6(p.b, p.a, '::', B6, 58, ns(B6, false), 255, ck));
+    // Multicast target.
+    inject(p.b, frame6(p.b, p.a, A6, B6, 58, ns('ff02::1', true), 255, ck));
+    // Solicited advertisement to a multicast destination.
+    inject(p.b, frame6(p.b, p.a, A6, 'ff02::1', 58, na(A6, 0x60), 255, ck));
+    // Non-zero code.
+    const bad = ns(B6, true);
+    bad[1] = 1;
+    inject(p.b, frame6(p.b, p.a, A6, B6, 58, bad, 255, ck));
+    expect(b.invalid).toBe(5);
+    // An unsolicited advertisement for a neighbour we never asked about: no entry is made.
+    inject(p.b, frame6(p.b, p.a, A6, 'ff02::1', 58, na(A6, 0x20), 255, ck));
+    expect(b.naNoEntry).toBe(1);
+    expect(p.b.ip6!.nd.get(key6(parseIpv6(A6)))).toBeUndefined();
+    expect(p.b.ip6!.ndpCounters.naOut).toBe(0);
+  });
+
+  it('discards packets for a tentative address and answers no solicitation for it', async () => {
+    const p = makePair({
+      a: { ipv6: { addresses: [`${A6}/64`], dadDelay: 0, dadTransmits: 0 } },
+      b: { ipv6: { addresses: [`${B6}/64`], dadDelay: 10_000 } },
+    });
+    await runUntil(p, () => p.a.ip6!.addresses.every((x) => x.state === 'PREFERRED'));
+    expect(p.b.ip6!.addresses[1]!.state).toBe('TENTATIVE');
+    const echo = new Uint8Array(16);
+    echo[0] = 128;
+    inject(p.b, frame6(p.b, p.a, A6, B6, 58, echo, 64, ck));
+    expect(p.b.ip6!.counters.inTentative).toBe(1);
+    // A solicitation from a specified source for the tentative address is ignored (RFC 4862 §5.4.3).
+    inject(p.b, frame6(p.b, p.a, A6, 'ff02::1:ff00:2', 58, ns(B6, true), 255, ck));
+    expect(p.b.ip6!.ndpCounters.naOut).toBe(0);
+    expect(p.b.ip6!.addresses[1]!.state).toBe('TENTATIVE');
   });
 });
