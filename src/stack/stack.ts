@@ -188,9 +188,9 @@ export class Stack implements Ipv4Output {
     return this.time.timers.clock.now();
   }
 
-  /** Our address when `dst` is reachable (on-link or through the gateway), else -1. */
+  /** Our address when `dst` is reachable (a route matches: on-link, a gateway, the default), else -1. */
   sourceFor(dst: number): number {
-    if ((dst & this.mask) >>> 0 === (this.addr & this.mask) >>> 0 || this.gateway >= 0) return this.addr;
+    if (this.routes4.lookup(dst) !== undefined) return this.addr;
     return dst === this.addr ? this.addr : -1;
   }
 
