@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/device/index.ts';
 import { PtnetAdapter, PtnetNetIf } from '../../src/driver/index.ts';
 import { META_F_NEEDS_CSUM, Mempool } from '../../src/mbuf/index.ts';
-import { NS_MOREFRAG, nmRingNext, nmRingSpace } from '../../src/netmap/index.ts';
+import { NAF_FORCE_RECLAIM, NS_MOREFRAG, nmRingNext, nmRingSpace } from '../../src/netmap/index.ts';
 import { FakeKloop, FakePort } from '../device/fake-backend.ts';
 
 const SLOTS = 128;
@@ -54,7 +54,12 @@ describe('transmit: random bursts against a hand-driven host', () => {
         fc.array(fc.boolean(), { minLength: 1, maxLength: 20 }),
         (pkts, hostRuns) => {
           const machine = new Machine({ size: 16 * 4096 });
-          machine.addPtnet(new FakePort('t', 1, 1, SLOTS, SLOTS), (p, c, i) => new FakeKloop(p, c, i));
+          const loops: FakeKloop[] = [];
+          machine.addPtnet(new FakePort('t', 1, 1, SLOTS, SLOTS), (p, c, i) => {
+            const l = new FakeKloop(p, c, i);
+            loops.push(l);
+            return l;
+          });
           const nif = new PtnetNetIf(PtnetAdapter.attach(machine), { rxPool: new Mempool({ segments: 8 }) });
           const tx = nif.adapter.krings[0]!;
           const ring = tx.ring;
@@ -93,6 +98,8 @@ describe('transmit: random bursts against a hand-driven host', () => {
             expect(cur).toHaveLength(0);
             tx.ktoa.hwcur = head;
             tx.ktoa.hwtail = (head + SLOTS - 1) % SLOTS;
+            // The host goes to sleep (wants kicks) or stays awake (polling), at random.
+            tx.ktoa.kernNeedKick = hostRuns[hostCur % hostRuns.length] ? 1 : 0;
           };
           let run = 0;
           for (let k = 0; k < pkts.length; k++) {
@@ -105,7 +112,15 @@ describe('transmit: random bursts against a hand-driven host', () => {
               m.meta.csumOffset = 6;
             }
             for (;;) {
+              const kicks = loops[0]!.kicks.length;
+              const asleep = tx.ktoa.kernNeedKick;
               const r = nif.transmit(m, p.more && k + 1 < pkts.length);
+              // Kicks only when the host asked for one, carrying NAF_FORCE_RECLAIM.
+              if (asleep === 0) expect(loops[0]!.kicks.length).toBe(kicks);
+              if (loops[0]!.kicks.length > kicks) expect(tx.atok.syncFlags).toBe(NAF_FORCE_RECLAIM);
+              // The end of a burst published something: a sleeping host is kicked.
+              if (asleep === 1 && r === 'ok' && !(p.more && k + 1 < pkts.length))
+                expect(loops[0]!.kicks.length).toBeGreaterThan(kicks);
               if (r === 'ok') break;
               // Refused only short of min_tx_slots, with everything pending published, interrupt armed.
               expect(nmRingSpace(tx.rhead, tx.hwtail, SLOTS)).toBeLessThan(minTx);
