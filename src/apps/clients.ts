@@ -96,9 +96,11 @@ export function httpGet(net: Net, o: HttpGetOptions): Promise<HttpGetResult> {
       o.onProgress?.(bytes, total);
       if (bytes === total) succeed();
     };
+    // RFC 9110 §7.2: an IPv6 literal goes in brackets.
+    const hostHeader = o.host.includes(':') ? `[${o.host}]` : o.host;
     s.on('connect', () => {
       s.write(
-        `GET ${o.path ?? '/'} HTTP/1.1\r\nHost: ${o.host}\r\nUser-Agent: ptnet-ts\r\nConnection: close\r\n\r\n`,
+        `GET ${o.path ?? '/'} HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: ptnet-ts\r\nConnection: close\r\n\r\n`,
       );
     });
     s.on('data', (d: Buffer) => {

@@ -2,8 +2,8 @@
 export type UnikernelErrorCode =
   /** A boot option is malformed (address, prefix, mode). */
   | 'BAD_OPTION'
-  /** The stack has no IPv6 yet: an IPv6 address cannot be configured. */
-  | 'IPV6_UNSUPPORTED'
+  /** Duplicate address detection found our IPv6 address in use on the link. */
+  | 'IPV6_DUPLICATE'
   /** shutdown() already ran. */
   | 'SHUT_DOWN';
 

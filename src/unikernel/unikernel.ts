@@ -2,6 +2,7 @@
 // (VALE, pipe or TAP), the guest driver attached to it in network-interface mode, and the stack on
 // that NetIf — the whole packet path of ARCHITECTURE.md, booted by one call. The host sync loop
 // runs inline (one thread, deterministic) or in a worker thread (the kernel thread's role).
+import { isIP } from 'node:net';
 import { Machine } from '../device/index.ts';
 import { PtnetAdapter, PtnetNetIf } from '../driver/index.ts';
 import { SyncKloop, type KloopMode, type NetmapPort } from '../host/index.ts';
@@ -23,10 +24,15 @@ export interface BootOptions {
   port: NetmapPort;
   /** "A.B.C.D/LEN". */
   ipv4: string;
-  /** "ADDR/LEN"; refused with IPV6_UNSUPPORTED until the stack speaks IPv6. */
+  /**
+   * "ADDR/LEN": enables IPv6 with this address and the link-local one derived from the MAC. boot
+   * resolves once duplicate address detection has passed for both (RFC 4862; up to ~2 s).
+   */
   ipv6?: string;
   /** Default IPv4 gateway (on-link). */
   gateway?: string;
+  /** Default IPv6 router (usually its link-local address). */
+  gateway6?: string;
   /** Where the host sync loop runs (default 'inline'). */
   mode?: KloopMode;
   /**
@@ -84,6 +90,27 @@ class NoOffloadNetIf implements NetIf {
   }
 }
 
+/** Lower-case hex groups, no compression: for messages only. */
+function ipv6ToText(a: Uint8Array): string {
+  const g: string[] = [];
+  for (let i = 0; i < 16; i += 2) g.push(((a[i]! << 8) | a[i + 1]!).toString(16));
+  return g.join(':');
+}
+
+function checkIpv6(s: string, what: string, cidr: boolean): void {
+  const [addr, len, ...rest] = s.split('/');
+  const ok =
+    rest.length === 0 &&
+    addr !== undefined &&
+    isIP(addr) === 6 &&
+    (cidr ? len !== undefined && /^\d{1,3}$/.test(len) && Number(len) <= 128 : len === undefined);
+  if (!ok)
+    throw new UnikernelError(
+      'BAD_OPTION',
+      `${what} ${JSON.stringify(s)} is not ${cidr ? 'ADDR/LEN' : 'an IPv6 address'}`,
+    );
+}
+
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 function checkIpv4(s: string, what: string, cidr: boolean): void {
@@ -120,9 +147,8 @@ export class Unikernel {
   static async boot(o: BootOptions): Promise<Unikernel> {
     checkIpv4(o.ipv4, 'ipv4', true);
     if (o.gateway !== undefined) checkIpv4(o.gateway, 'gateway', false);
-    if (o.ipv6 !== undefined) {
-      throw new UnikernelError('IPV6_UNSUPPORTED', `cannot configure ${o.ipv6}: the stack has no IPv6 yet`);
-    }
+    if (o.ipv6 !== undefined) checkIpv6(o.ipv6, 'ipv6', true);
+    if (o.gateway6 !== undefined) checkIpv6(o.gateway6, 'gateway6', false);
     const mode = o.mode ?? 'inline';
     if (mode !== 'inline' && mode !== 'worker')
       throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
@@ -137,6 +163,7 @@ export class Unikernel {
     });
     const wantOffloads = o.offloads ?? true;
     const adapter = PtnetAdapter.attach(machine, { vnetHdr: wantOffloads });
+    let stack: Stack | null = null;
     try {
       await Promise.all(kloops.map((l) => l.ready()));
       const netif = new PtnetNetIf(adapter, {
@@ -144,18 +171,40 @@ export class Unikernel {
         name: 'ptnet0',
         ...(o.mtu === undefined ? {} : { mtu: o.mtu }),
       });
-      const stack = new Stack({
+      // DAD results of the link-local and the configured address.
+      let dadLeft = 2;
+      let dadDone: (dup: string | null) => void = () => {};
+      const dad = new Promise<string | null>((r) => (dadDone = r));
+      stack = new Stack({
         netif: wantOffloads ? netif : new NoOffloadNetIf(netif),
         ipv4: o.ipv4,
         pool: new Mempool({ segments: buffers }),
         ...(o.gateway === undefined ? {} : { gateway: o.gateway }),
         ...(o.tcp === undefined ? {} : { tcp: o.tcp }),
+        ...(o.ipv6 === undefined
+          ? {}
+          : {
+              ipv6: {
+                addresses: [o.ipv6],
+                ...(o.gateway6 === undefined ? {} : { gateway: o.gateway6 }),
+                onDad: (a, result) => {
+                  if (result === 'duplicate') dadDone(ipv6ToText(a.addr));
+                  else if (--dadLeft === 0) dadDone(null);
+                },
+              },
+            }),
       });
       // Tell the segment (switch learning tables, the kernel's neighbour cache) who we are.
       stack.announce();
+      if (o.ipv6 !== undefined) {
+        const dup = await dad;
+        if (dup !== null)
+          throw new UnikernelError('IPV6_DUPLICATE', `${dup} is already in use on the link (DAD)`);
+      }
       return new Unikernel(o.port, machine, adapter, netif, stack, kloops, mode);
     } catch (e) {
       adapter.detach();
+      (stack?.time as Partial<RealTimeDriver> | undefined)?.stop?.();
       throw e;
     }
   }

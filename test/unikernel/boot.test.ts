@@ -81,7 +81,7 @@ describe('Unikernel.boot on a pipe', () => {
 });
 
 describe('boot options and shutdown', () => {
-  it('refuses malformed addresses, IPv6 (not in the stack yet) and unknown modes', async () => {
+  it('refuses malformed addresses and unknown modes', async () => {
     const vale = new ValeSwitch('vale0');
     const port = vale.attach('a');
     for (const o of [
@@ -95,10 +95,15 @@ describe('boot options and shutdown', () => {
       expect(e).toBeInstanceOf(UnikernelError);
       expect((e as UnikernelError).code).toBe('BAD_OPTION');
     }
-    const e6 = await Unikernel.boot({ port, ipv4: '10.0.0.1/24', ipv6: 'fd00::1/64' }).catch(
-      (x: unknown) => x,
-    );
-    expect((e6 as UnikernelError).code).toBe('IPV6_UNSUPPORTED');
+    for (const o of [
+      { ipv6: 'fd00::1' },
+      { ipv6: 'fd00::1/129' },
+      { ipv6: '10.0.0.1/24' },
+      { gateway6: 'fe80::1/64' },
+    ]) {
+      const e = await Unikernel.boot({ port, ipv4: '10.0.0.1/24', ...o }).catch((x: unknown) => x);
+      expect((e as UnikernelError).code).toBe('BAD_OPTION');
+    }
     // None of the refusals left a loop on the port: a real boot still succeeds.
     await boot({ port, ipv4: '10.0.0.1/24' });
   });
@@ -115,4 +120,43 @@ describe('boot options and shutdown', () => {
     await boot({ port: pa, ipv4: '10.0.0.1/24' });
     expect(await b.ping('10.0.0.1')).toBeGreaterThanOrEqual(0);
   });
+});
+
+describe('IPv6', () => {
+  it('boots after DAD; ping6, HTTP, discard and UDP echo over IPv6', async () => {
+    const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
+    const [a, b] = await Promise.all([
+      boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', ipv6: 'fd00::1/64' }),
+      boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', ipv6: 'fd00::2/64', mode: 'worker' }),
+    ]);
+    const reports: ConnReport[] = [];
+    a.serve({ onClose: (r) => reports.push(r) });
+    expect(await b.ping('fd00::1')).toBeGreaterThanOrEqual(0);
+    const r = await httpGet(b.net, { host: 'fd00::1', path: '/bytes/300000' });
+    expect(r.sha256).toBe(sha(fillPattern(new Uint8Array(300_000))));
+    const d = await tcpSend(b.net, { host: 'fd00::1', port: 9, bytes: 2_000_000 });
+    await new Promise((res) => setTimeout(res, 20));
+    expect(reports.find((x) => x.service === 'discard')).toMatchObject({
+      remoteAddress: 'fd00::2',
+      bytes: 2_000_000,
+      sha256: d.sha256,
+    });
+    const u = b.net.createSocket('udp6');
+    const back = new Promise<string>((res) => u.on('message', (m: Buffer) => res(m.toString())));
+    u.send('six', 7, 'fd00::1');
+    expect(await back).toBe('six');
+    u.close();
+    // IPv4 still works beside it.
+    expect(await b.ping('10.0.0.1')).toBeGreaterThanOrEqual(0);
+  }, 20_000);
+
+  it('a second guest with the same address fails DAD with IPV6_DUPLICATE', async () => {
+    const vale = new ValeSwitch('vale0');
+    await boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', ipv6: 'fd00::1/64' });
+    const e = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', ipv6: 'fd00::1/64' }).catch(
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(UnikernelError);
+    expect((e as UnikernelError).code).toBe('IPV6_DUPLICATE');
+  }, 20_000);
 });
