@@ -47,6 +47,8 @@ export class TcpCounters {
   fastRetrans = 0;
   sackRecovery = 0;
   renoRecovery = 0;
+  /** Retransmissions found lost after an RTO and resent without waiting for another RTO. */
+  lostRetransmits = 0;
   timeouts = 0;
   /** ICMP errors quoting a sequence number outside [SND.UNA, SND.MAX) (LINUX_MIB_OUTOFWINDOWICMPS). */
   icmpOutOfWindow = 0;

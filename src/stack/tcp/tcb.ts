@@ -152,6 +152,8 @@ export class Tcb {
   recoveryPoint = 0;
   /** RFC 6582 `recover`: no new fast recovery until SND.UNA passes it. */
   recover = 0;
+  /** The current recovery resends lost retransmissions after an RTO: it ends without touching cwnd. */
+  postRtoRecovery = false;
   retries = 0;
   // FIN bookkeeping: ours (queued by shutdown, its sequence once sent) and the peer's.
   finQueued = false;
@@ -665,7 +667,8 @@ export class Tcb {
       if (seqGeq(this.snd.una, this.recoveryPoint)) {
         this.inRecovery = false;
         this.dupAcks = 0;
-        if (this.sackOk) cc.onRecoveryExit(now);
+        if (this.postRtoRecovery) this.postRtoRecovery = false;
+        else if (this.sackOk) cc.onRecoveryExit(now);
         // RFC 6582 §3.2 step 3 full ACK: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
         else cc.cwnd = Math.min(cc.ssthresh, Math.max(this.snd.flightSize, cc.mss) + cc.mss);
         return;
@@ -691,7 +694,26 @@ export class Tcb {
       return;
     }
     const lost = this.dupAcks >= 3 || (this.sackOk && this.scoreboard.isLost(snd.una, cc.mss));
-    if (!lost || !seqGeq(snd.una, this.recover)) return;
+    if (!lost) return;
+    if (!seqGeq(snd.una, this.recover)) {
+      // Still below the point of an earlier RTO, so the window was already cut: a retransmission
+      // was lost too. RFC 6675/6582 would wait for another RTO (with backoff); like Linux in its
+      // Loss state (RACK marking lost retransmissions), resend without a second reduction — with
+      // SACK through the pipe algorithm from SND.UNA, without it one segment per DupThresh.
+      if (this.sackOk) {
+        this.inRecovery = true;
+        this.postRtoRecovery = true;
+        this.recoveryPoint = this.recover;
+        snd.highRxt = snd.una;
+        snd.rescueRxt = -1;
+        this.env.counters.lostRetransmits++;
+        this.sackRecoveryOutput();
+      } else if (this.dupAcks % 3 === 0) {
+        this.env.counters.lostRetransmits++;
+        this.retransmit(snd.una, Math.min(this.maxPayload, Math.max(1, seqDiff(snd.max, snd.una))));
+      }
+      return;
+    }
     // Enter fast retransmit / fast recovery (RFC 6675 §5 step 4, RFC 6582 step 2).
     this.inRecovery = true;
     this.recoveryPoint = snd.max;
@@ -1051,6 +1073,7 @@ export class Tcb {
     this.cc.onRto(now, snd.flightSize);
     this.rto.backoff();
     this.inRecovery = false;
+    this.postRtoRecovery = false;
     this.dupAcks = 0;
     this.recover = snd.max;
     snd.rewind();
