@@ -30,6 +30,8 @@ export class Ipv4FragCounters {
   fragCreates = 0;
   /** Datagrams that could not be fragmented: no buffer, or no route for a fragment (FragFails). */
   fragFails = 0;
+  /** Reassembled datagrams over 65535 bytes with their header. */
+  reasmOversize = 0;
   /** ICMP time exceeded (reassembly) sent. */
   timeExceededOut = 0;
 }
@@ -58,6 +60,7 @@ export class Ipv4Frag {
    */
   input(buf: Uint8Array, off: number, ip: Ipv4View): number {
     const hl = ip.headerLen;
+    // Fragments are off the fast path: a string key per fragment is acceptable.
     const key = `${ip.src}-${ip.dst}-${ip.ident}-${ip.protocol}`;
     const r = this.reasm.add(
       key,
@@ -77,6 +80,12 @@ export class Ipv4Frag {
     const first = q.first!;
     const o = this.out;
     const fhl = q.firstHdrLen;
+    if (fhl + q.total > IP_MAX) {
+      // Options in the first header push the datagram past 64 KiB (ip_frag_reasm's out_oversize).
+      this.counters.reasmOversize++;
+      this.reasm.release(q);
+      return 0;
+    }
     o.set(first.subarray(0, fhl), 0);
     o.set(q.data.subarray(0, q.total), fhl);
     const len = fhl + q.total;

@@ -28,7 +28,7 @@ import { NeighbourCache, type NeighbourParams } from './neighbour.ts';
 import { Ndp, NdpCounters } from './ndp.ts';
 import { PmtuCache } from './pmtu.ts';
 import { Reassembler, type ReasmParams, type ReasmQueue } from './reassembly.ts';
-import { RouteTable6, prefixMatch6 } from './route.ts';
+import { RouteTable6 } from './route.ts';
 import type { Stack } from './stack.ts';
 import { Tcp, type Ipv6TcpOutput } from './tcp/tcp.ts';
 import type { Tcb, TcbOptions } from './tcp/tcb.ts';
@@ -166,6 +166,15 @@ export function isUnspecified(b: Uint8Array, o: number): boolean {
   return true;
 }
 
+/** Leading bits a[0, 16) and b[bOff, bOff + 16) share (RFC 6724 CommonPrefixLen). */
+function commonPrefixLen(a: Uint8Array, b: Uint8Array, bOff: number): number {
+  for (let i = 0; i < 16; i++) {
+    const x = a[i]! ^ b[bOff + i]!;
+    if (x !== 0) return i * 8 + Math.clz32(x) - 24;
+  }
+  return 128;
+}
+
 function equal16(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
   for (let i = 0; i < 16; i++) if (a[ao + i] !== b[bo + i]) return false;
   return true;
@@ -226,6 +235,7 @@ export class Ipv6Layer {
   private readonly dst16 = new Uint8Array(16);
   private readonly hop16 = new Uint8Array(16);
   private readonly tmp16 = new Uint8Array(16);
+  private readonly mcastMac = new Uint8Array([0x33, 0x33, 0, 0, 0, 0]);
   /** Last next hop and its key: resolution of a steady flow builds no string per packet. */
   private readonly lastHop = new Uint8Array(16);
   private lastKey = '';
@@ -350,8 +360,7 @@ export class Ipv6Layer {
     let bestLen = -1;
     for (const a of this.addresses) {
       if (a.state !== 'PREFERRED' || a.linkLocal !== local) continue;
-      let n = 0;
-      while (n < 128 && prefixMatch6(a.addr, 0, dst, dstOff, n + 1)) n++;
+      const n = commonPrefixLen(a.addr, dst, dstOff);
       if (n > bestLen) {
         best = a;
         bestLen = n;
@@ -369,7 +378,8 @@ export class Ipv6Layer {
   /** One IPv6 packet at buf[off, off+len). Never throws. */
   input(buf: Uint8Array, off: number, len: number, csumOk: boolean, reassembled = false): void {
     const c = this.counters;
-    c.inReceives++;
+    // A reassembled packet was counted as its fragments.
+    if (!reassembled) c.inReceives++;
     const v = this.view.reset(buf, off, len);
     if (v.check() !== null) {
       c.inHdrErrors++;
@@ -912,10 +922,10 @@ export class Ipv6Layer {
     put16(buf, o + 12, EtherType.IPV6);
     c.outRequests++;
     if (isMulticast(dst, 0)) {
-      buf[o] = 0x33;
-      buf[o + 1] = 0x33;
-      for (let i = 0; i < 4; i++) buf[o + 2 + i] = dst[12 + i]!;
-      st.xmitTo(m, buf.subarray(o, o + 6));
+      // 33:33 + the group's low 32 bits (RFC 2464 §7).
+      const mac = this.mcastMac;
+      for (let i = 0; i < 4; i++) mac[2 + i] = dst[12 + i]!;
+      st.xmitTo(m, mac);
       return;
     }
     // TSO super-frames are cut by the device at gsoSize, which TCP keeps under the path MTU.

@@ -231,6 +231,81 @@ describe('IPv4 fragmentation and reassembly between stacks', () => {
   });
 });
 
+/** An IPv4 UDP fragment frame from A to B: header of `hl` bytes (NOP options), payload at `off`. */
+function frag4(
+  p: Pair,
+  hl: number,
+  ident: number,
+  off: number,
+  more: boolean,
+  payload: Uint8Array,
+): Uint8Array {
+  const f = new Uint8Array(14 + hl + payload.length);
+  f.set(p.b.netif.mac, 0);
+  f.set(p.a.netif.mac, 6);
+  f[12] = 8;
+  const t = hl + payload.length;
+  f.set(
+    [
+      0x40 | (hl >> 2),
+      0,
+      t >> 8,
+      t & 255,
+      ident >> 8,
+      ident & 255,
+      0,
+      0,
+      64,
+      17,
+      0,
+      0,
+      10,
+      0,
+      0,
+      1,
+      10,
+      0,
+      0,
+      2,
+    ],
+    14,
+  );
+  f.fill(1, 34, 14 + hl);
+  const w = (off >> 3) | (more ? 0x2000 : 0);
+  f[20] = w >> 8;
+  f[21] = w & 255;
+  f.set(payload, 14 + hl);
+  const v = csumFinish(csumPartial(f, 14, hl));
+  f[24] = v >> 8;
+  f[25] = v & 0xff;
+  return f;
+}
+
+describe('IPv4 reassembly limits between stacks', () => {
+  it('drops a datagram whose options push it past 65535 bytes, without an exception', async () => {
+    const p = makePair();
+    const step = 1400;
+    const total = 65512;
+    for (let o = 0; o < total; o += step) {
+      const n = Math.min(step, total - o);
+      inject(p.b, frag4(p, o === 0 ? 60 : 20, 77, o, o + n < total, new Uint8Array(n)));
+    }
+    expect(p.b.frag4.reasm.counters.oks).toBe(1);
+    expect(p.b.frag4.counters.reasmOversize).toBe(1);
+    expect(p.b.counters.rxExceptions).toBe(0);
+    expect(p.b.frag4.reasm.mem).toBe(0);
+  });
+
+  it('a fragment ending past 64 KiB, an unaligned middle fragment: dropped and counted', () => {
+    const p = makePair();
+    inject(p.b, frag4(p, 20, 5, 65512, false, new Uint8Array(16)));
+    inject(p.b, frag4(p, 20, 6, 0, true, new Uint8Array(12)));
+    expect(p.b.frag4.reasm.counters.tooBig).toBe(1);
+    expect(p.b.frag4.reasm.counters.badLength).toBe(1);
+    expect(p.b.frag4.reasm.queueCount).toBe(0);
+  });
+});
+
 describe('IPv4 path MTU (RFC 1191)', () => {
   /** ICMP fragmentation needed from B to A quoting a UDP datagram src → dst. */
   function fragNeeded(p: Pair, mtu: number, src: number, dst: number): Uint8Array {
