@@ -447,3 +447,39 @@ describe('TIME-WAIT reuse and API overloads', () => {
     expect(c2.tcpState).toBe('ESTABLISHED');
   });
 });
+
+describe('RFC 7323', () => {
+  it('negotiates window scaling: a 1 MiB buffer is advertised through the shift', async () => {
+    const p = makePair({ b: { tcp: { rcvBuf: 1 << 20 } } });
+    const { c, s } = await open(p);
+    expect(s.tcb!.rcvWscale).toBe(5);
+    expect(c.tcb!.sndWscale).toBe(5);
+    expect(c.tcb!.tsOk && c.tcb!.sackOk && c.tcb!.wsOk).toBe(true);
+    c.write('x');
+    await runUntil(p, () => c.tcb!.snd.flightSize === 0);
+    expect(c.tcb!.sndWnd).toBeGreaterThan(65535);
+  });
+
+  it('PAWS drops a segment with an old TSval and answers with an ACK', async () => {
+    const p = makePair();
+    const { c, s } = await open(p);
+    s.on('data', () => {});
+    const ct = c.tcb!;
+    const st = s.tcb!;
+    const recent = st.ts.recent;
+    const before = p.b.tcp.counters.outSegs;
+    inject(p, p.b, p.a, {
+      sport: ct.lport,
+      dport: st.lport,
+      seq: st.rcvNxt,
+      ack: st.snd.una,
+      flags: TcpFlags.ACK,
+      payload: new Uint8Array([1, 2, 3]),
+      options: [{ type: 'timestamp', tsVal: (recent - 1000) >>> 0, tsEcr: 0 }],
+    });
+    expect(p.b.tcp.counters.pawsRejected).toBe(1);
+    expect(p.b.tcp.counters.outSegs).toBe(before + 1);
+    expect(st.rcv.readable).toBe(0);
+    expect(st.state).toBe('ESTABLISHED');
+  });
+});
