@@ -22,7 +22,7 @@ interface Side {
 
 async function side(port: NetmapPort, mode: KloopMode, tx: boolean, queue: (() => void)[]): Promise<Side> {
   const csb = makeCsb();
-  const kloop = new SyncKloop(port, csb, () => {}, mode, { schedule: (f) => queue.push(f), spinUs: 50 });
+  const kloop = new SyncKloop(port, csb, () => {}, mode, { schedule: (f) => queue.push(f) });
   const rings = ringsFromIf(port.region, port.nifpOffset);
   const ring = tx
     ? new GuestRing(port.region, rings.tx[0]!, csb, 0, true, (r) => kloop.kick(r))
