@@ -235,6 +235,9 @@ export class Ipv6Layer {
   private readonly dst16 = new Uint8Array(16);
   private readonly hop16 = new Uint8Array(16);
   private readonly tmp16 = new Uint8Array(16);
+  private readonly echoDst16 = new Uint8Array(16);
+  private readonly solicit16 = new Uint8Array(16);
+  private readonly udpSrc16 = new Uint8Array(16);
   private readonly mcastMac = new Uint8Array([0x33, 0x33, 0, 0, 0, 0]);
   /** Last next hop and its key: resolution of a steady flow builds no string per packet. */
   private readonly lastHop = new Uint8Array(16);
@@ -274,8 +277,8 @@ export class Ipv6Layer {
       timers,
       {
         solicit: (k, ll) => {
-          keyToAddr(k, this.tmp16);
-          this.ndp.sendNs(this.tmp16, ll, false);
+          keyToAddr(k, this.solicit16);
+          this.ndp.sendNs(this.solicit16, ll, false);
         },
         flush: (_k, m, ll) => this.stack.xmitTo(m, ll),
         drop: (_k, m) => {
@@ -710,7 +713,7 @@ export class Ipv6Layer {
     const l4 = m.dataOffset + L4_OFF6;
     pb.set(buf.subarray(off, off + len), l4);
     pb[l4] = Icmpv6Type.ECHO_REPLY;
-    const dst = this.hop16;
+    const dst = this.echoDst16;
     for (let i = 0; i < 16; i++) dst[i] = buf[ipOff + 8 + i]!;
     this.sendIcmp(m, src, dst, len, this.hopLimit);
   }
@@ -828,7 +831,7 @@ export class Ipv6Layer {
     const st = this.stack;
     const l4Len = UDP_HLEN + data.length;
     if (l4Len > IP6_MAX_PAYLOAD) return false;
-    const src = this.src16;
+    const src = this.udpSrc16;
     if (!this.sourceFor(dst, 0, src)) {
       this.counters.outNoSource++;
       return false;
