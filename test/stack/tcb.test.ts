@@ -67,6 +67,15 @@ describe('Tcb event processing', () => {
     expect(t.snd.una).toBe(1001);
     expect(t.sendMss).toBe(1460);
     expect(t.cc.cwnd).toBe(14600);
+    const i = t.info();
+    expect(i).toMatchObject({
+      state: 'ESTABLISHED',
+      sndMss: 1460,
+      sndCwnd: 14600,
+      unacked: 0,
+      congestion: 'newreno',
+    });
+    expect(i.options).toEqual({ timestamps: false, sack: false, wscale: null });
   });
 
   it('sends at most the peer window, and only full segments into a small window (SWS)', () => {

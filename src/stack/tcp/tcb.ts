@@ -47,6 +47,30 @@ export interface TcpEnv {
   challengeAckAllowed(now: number): boolean;
 }
 
+/** See Tcb.info(). */
+export interface TcpInfo {
+  state: TcpState;
+  rto: number;
+  srtt: number;
+  rttvar: number;
+  sndMss: number;
+  rcvMss: number;
+  sndCwnd: number;
+  sndSsthresh: number;
+  sndWnd: number;
+  rcvWnd: number;
+  /** Bytes sent and not yet acknowledged. */
+  unacked: number;
+  /** Bytes the peer SACKed above SND.UNA. */
+  sacked: number;
+  /** Consecutive timeouts of the current segment, and retransmitted segments over the connection's life. */
+  retransmits: number;
+  totalRetrans: number;
+  backoff: number;
+  congestion: CongestionAlgorithm;
+  options: { timestamps: boolean; sack: boolean; wscale: [number, number] | null };
+}
+
 /** Events a connection reports to its socket. */
 export interface TcbUser {
   onConnect(): void;
@@ -1144,6 +1168,33 @@ export class Tcb {
     if (this.userNotified) return;
     this.userNotified = true;
     this.user?.onClose(this.closeErr);
+  }
+
+  /** A snapshot in the spirit of Linux struct tcp_info (getsockopt TCP_INFO); times in ms. */
+  info(): TcpInfo {
+    return {
+      state: this.state,
+      rto: this.rto.rto,
+      srtt: this.rto.srtt,
+      rttvar: this.rto.rttvar,
+      sndMss: this.maxPayload,
+      rcvMss: this.rcvMss,
+      sndCwnd: this.cc.cwnd,
+      sndSsthresh: this.cc.ssthresh,
+      sndWnd: this.sndWnd,
+      rcvWnd: this.rcv.window,
+      unacked: this.snd.flightSize,
+      sacked: this.sackOk ? this.scoreboard.ranges.bytes : 0,
+      retransmits: this.retries,
+      totalRetrans: this.snd.retransmits,
+      backoff: this.rto.backoffs,
+      congestion: this.cc.name,
+      options: {
+        timestamps: this.tsOk,
+        sack: this.sackOk,
+        wscale: this.wsOk ? [this.sndWscale, this.rcvWscale] : null,
+      },
+    };
   }
 
   /** The node-style code the connection failed with, if any. */
