@@ -831,6 +831,10 @@ export class Ipv6Layer {
     const st = this.stack;
     const l4Len = UDP_HLEN + data.length;
     if (l4Len > IP6_MAX_PAYLOAD) return false;
+    if (!isMulticast(dst, 0) && this.routes.lookup(dst) === undefined) {
+      this.counters.outNoRoutes++;
+      return false;
+    }
     const src = this.udpSrc16;
     if (!this.sourceFor(dst, 0, src)) {
       this.counters.outNoSource++;

@@ -63,7 +63,10 @@ describe('routing tables', () => {
     await runUntil(p, () => p.a.ip6!.nd.get(key6(parseIpv6('2001:db8::2')))?.state === 'REACHABLE');
     await runUntil(p, () => p.b.ip6!.counters.inAddrErrors === 1);
     expect(p.a.ip6!.nd.get(key6(parseIpv6('2001:db8:99::1')))).toBeUndefined();
-    p.b.net.createSocket().send('x', 9, '2001:db8:99::1');
+    let err: { code?: string } | null = null;
+    p.b.net.createSocket().send('x', 9, '2001:db8:99::1', (e) => (err = e as { code?: string } | null));
+    await runUntil(p, () => err !== null);
+    expect(err!.code).toBe('ENETUNREACH');
     expect(p.b.ip6!.counters.outNoRoutes).toBe(1);
   });
 });
