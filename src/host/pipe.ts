@@ -97,6 +97,16 @@ export class PipeDatapath extends PortDatapath {
     if (tx.hwcur !== tx.rhead) this.peer.wake(txRing);
   }
 
+  /**
+   * The peer's TX ring waits for room in RX ring `ring` (its packets are pending and the ring is
+   * full): the kloop must then sleep with kicks on, so that the guest returning slots wakes it.
+   */
+  override rxHeld(ring: number): boolean {
+    const rx = this.krings[ring]!;
+    const tx = this.peer.krings[(ring - this.numTx) % this.peer.numTx]!;
+    return tx.hwcur !== tx.rhead && rx.btail === rx.prev(rx.hwcur);
+  }
+
   /** Builds both ends' datapaths in this thread from a descriptor. */
   static open(shared: PipeShared): PipeDatapath {
     const view = new RegionView(shared.region);
