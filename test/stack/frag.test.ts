@@ -67,6 +67,44 @@ describe('reassembly engine', () => {
     );
   });
 
+  it('hostile fragment streams never throw, stay under the memory bound and drain on timeout', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            key: fc.constantFrom('a', 'b', 'c', 'd'),
+            off: fc.integer({ min: 0, max: 70000 }),
+            len: fc.integer({ min: 0, max: 3000 }),
+            more: fc.boolean(),
+            proto: fc.constantFrom(17, 17, 17, 6),
+            dt: fc.integer({ min: 0, max: 5000 }),
+          }),
+          { maxLength: 200 },
+        ),
+        (frags) => {
+          const { clock, r } = engine({ highThresh: 64 * 1024, maxQueues: 3, maxFragments: 50 });
+          const payload = new Uint8Array(3000);
+          for (const f of frags) {
+            clock.advance(f.dt);
+            const off = f.off & ~7;
+            const hdr = new Uint8Array(20 + f.len);
+            hdr.set(payload.subarray(0, f.len), 20);
+            const res = r.add(f.key, f.proto, off, f.more, hdr, 20, f.len, 0, 20, 28);
+            if (res === 'complete') r.release(r.done!);
+            expect(r.mem).toBeLessThanOrEqual(64 * 1024);
+            expect(r.queueCount).toBeLessThanOrEqual(3);
+          }
+          clock.advance(30_000);
+          expect(r.queueCount).toBe(0);
+          expect(r.mem).toBe(0);
+          const c = r.counters;
+          expect(c.reqds).toBe(frags.length);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('kills a datagram on a partial overlap (RFC 5722 / Linux) and counts it', () => {
     const { r } = engine();
     const p = new Uint8Array(64);
