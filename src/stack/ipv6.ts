@@ -707,15 +707,44 @@ export class Ipv6Layer {
         return;
       }
     } else for (let i = 0; i < 16; i++) src[i] = buf[ipOff + 24 + i]!;
+    const dst = this.echoDst16;
+    for (let i = 0; i < 16; i++) dst[i] = buf[ipOff + 8 + i]!;
+    if (len > this.inlineMax) {
+      // A reassembled large echo: the reply goes out fragmented from the scratch.
+      this.tx.set(buf.subarray(off, off + len), IPV6_HLEN);
+      this.tx[IPV6_HLEN] = Icmpv6Type.ECHO_REPLY;
+      this.sendIcmpScratch(src, dst, len);
+      return;
+    }
     const m = this.allocL4(len);
     if (m === null) return;
     const pb = this.stack.pool.data;
     const l4 = m.dataOffset + L4_OFF6;
     pb.set(buf.subarray(off, off + len), l4);
     pb[l4] = Icmpv6Type.ECHO_REPLY;
-    const dst = this.echoDst16;
-    for (let i = 0; i < 16; i++) dst[i] = buf[ipOff + 8 + i]!;
     this.sendIcmp(m, src, dst, len, this.hopLimit);
+  }
+
+  /** L4 bytes that fit one packet buffer behind Ethernet + IPv6. */
+  private get inlineMax(): number {
+    const p = this.stack.pool;
+    return p.segmentSize - p.headroom - L4_OFF6;
+  }
+
+  /** Sends the ICMPv6 message at tx[40, 40 + len) (checksum filled here) as fragments. */
+  private sendIcmpScratch(src: Uint8Array, dst: Uint8Array, len: number): void {
+    const tx = this.tx;
+    tx[IPV6_HLEN + 2] = 0;
+    tx[IPV6_HLEN + 3] = 0;
+    put16(
+      tx,
+      IPV6_HLEN + 2,
+      csumFinish(csumPartial(tx, IPV6_HLEN, len, pseudoSum6(src, dst, IpProto.ICMPV6, len))),
+    );
+    this.writeHeader(tx, 0, src, dst, IpProto.ICMPV6, len, this.hopLimit);
+    this.counters.icmpOutMsgs++;
+    this.counters.outRequests++;
+    this.fragmentTx(IPV6_HLEN + len, dst);
   }
 
   /** Fills the checksum of the ICMPv6 message at L4_OFF6 in m and sends it. */
@@ -787,6 +816,8 @@ export class Ipv6Layer {
   ping(host: string, opts: { timeout?: number; size?: number } = {}): Promise<number> {
     const dst = parseIpv6(host);
     const size = Math.max(8, opts.size ?? 56);
+    if (size > IP6_MAX_PAYLOAD - ICMP_HLEN)
+      return Promise.reject(new StackError('STACK_ARG', `ping size ${size}`));
     const timeout = opts.timeout ?? 1000;
     const src = new Uint8Array(16);
     if (!this.sourceFor(dst, 0, src)) return Promise.reject(new NetError('EADDRNOTAVAIL', 'ping'));
@@ -804,6 +835,19 @@ export class Ipv6Layer {
       });
       timer.arm(timeout);
       const len = ICMP_HLEN + size;
+      if (len > this.inlineMax) {
+        const tx = this.tx;
+        const l4 = IPV6_HLEN;
+        tx[l4] = Icmpv6Type.ECHO_REQUEST;
+        tx[l4 + 1] = 0;
+        put16(tx, l4 + 4, ident);
+        put16(tx, l4 + 6, 1);
+        writeF64(tx, l4 + ICMP_HLEN, this.stack.now());
+        for (let i = 8; i < size; i++) tx[l4 + ICMP_HLEN + i] = i & 0xff;
+        this.sendIcmpScratch(src, dst, len);
+        this.stack.time.poke();
+        return;
+      }
       const m = this.allocL4(len);
       if (m === null) {
         timer.cancel();
@@ -841,13 +885,7 @@ export class Ipv6Layer {
       return false;
     }
     const ps = pseudoSum6(src, dst, IpProto.UDP, l4Len);
-    let m = st.pool.alloc();
-    if (m !== null && m.trailingSpace < L4_OFF6 + l4Len) {
-      m.free();
-      m = null;
-    }
-    if (m === null || !m.extend(L4_OFF6 + l4Len)) {
-      m?.free();
+    if (l4Len > this.inlineMax) {
       // Too big for one buffer: build it in the scratch and fragment from there.
       const tx = this.tx;
       const u = IPV6_HLEN;
@@ -860,6 +898,8 @@ export class Ipv6Layer {
       this.counters.outRequests++;
       return this.fragmentTx(IPV6_HLEN + l4Len, dst);
     }
+    const m = this.allocL4(l4Len);
+    if (m === null) return false;
     const buf = st.pool.data;
     const o = m.dataOffset + L4_OFF6;
     writeUdp(buf, o, sport, dport, l4Len);

@@ -23,6 +23,18 @@ describe('IPv6 between two stacks', () => {
     expect(p.b.ip6!.counters.icmpInEchos).toBe(2);
   });
 
+  it('ping6 larger than the MTU: request and reply both fragmented and reassembled', async () => {
+    const p = await pair6();
+    let rtt = -1;
+    p.a.ping(B6, { size: 5000 }).then((r) => (rtt = r));
+    await runUntil(p, () => rtt >= 0);
+    expect(p.a.ip6!.counters.fragCreates).toBe(4);
+    expect(p.b.ip6!.counters.fragCreates).toBe(4);
+    expect(p.b.ip6!.reasm.counters.oks).toBe(1);
+    expect(p.a.ip6!.reasm.counters.oks).toBe(1);
+    await expect(p.a.ping(B6, { size: 70000 })).rejects.toMatchObject({ code: 'STACK_ARG' });
+  });
+
   it('UDP over IPv6 both ways, with IPv6 rinfo', async () => {
     const p = await pair6();
     const sb = p.b.net.createSocket().bind(5353);
