@@ -2,12 +2,14 @@
 // the host kloop inline and in a worker thread, synchronised only through the CSB.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  DROP,
   HostError,
   type KloopMode,
   type NetmapPort,
   SyncKloop,
   ValeSwitch,
   createPipe,
+  smallRegion,
 } from '../../src/host/index.ts';
 import { GuestRing, frame, inlineGuest, makeCsb, ringsFromIf, seqOf } from './guest.ts';
 
@@ -109,6 +111,59 @@ describe.each(['inline', 'worker'] as const)('netmap application, %s kloop', (mo
     expect(got).toEqual(seq(2000));
     expect(vale.sw.fdb.lookup(pb.mac, 0)).toBe(pb.index);
   });
+});
+
+describe('VALE under concurrent senders', () => {
+  it('two senders in two workers fill one receiver through its RX lock, each in order', async () => {
+    const vale = new ValeSwitch('vcon', { maxPorts: 3, region: smallRegion(3 * 2 * 2048 + 64, 4) });
+    const ports = ['a', 'b', 'c'].map((n) => vale.attach(n, { txSlots: 2048, rxSlots: 2048 }));
+    const [ga, gb, gc] = await Promise.all(ports.map((p) => guestOn(p, 'worker')));
+    const [pa, pb, pc] = [ports[0]!, ports[1]!, ports[2]!];
+    // b makes itself known, so both senders switch to it.
+    gb!.tx.put(frame(new Uint8Array(6).fill(0xff), pb.mac, 0));
+    gb!.tx.txsync();
+    const total = 3000;
+    const sent = [0, 0];
+    const last = [-1, -1];
+    let received = 0;
+    let ordered = true;
+    const dropped = (): number => pb.datapath.dropped(DROP.NO_SPACE);
+    for (let idle = 0; received + dropped() < 2 * total;) {
+      let progress = false;
+      for (const [k, g, src] of [
+        [0, ga!, pa],
+        [1, gc!, pc],
+      ] as const) {
+        g.tx.txsync();
+        const n = Math.min(64, g.tx.space(), total - sent[k]!);
+        for (let i = 0; i < n; i++) {
+          const f = frame(pb.mac, src.mac, sent[k]!++);
+          f[18] = k;
+          g.tx.put(f);
+        }
+        if (n > 0) {
+          g.tx.txsync();
+          progress = true;
+        }
+      }
+      gb!.rx.rxsync();
+      for (let p = gb!.rx.take(); p !== null; p = gb!.rx.take()) {
+        const k = p.data[18]!;
+        const q = seqOf(p.data);
+        if (q <= last[k]!) ordered = false;
+        last[k] = q;
+        received++;
+        progress = true;
+      }
+      gb!.rx.rxsync();
+      if (progress) idle = 0;
+      else if (++idle > 20000) throw new Error(`stalled at ${received} + ${dropped()}`);
+      else await new Promise((r) => setImmediate(r));
+    }
+    expect(ordered).toBe(true);
+    expect(received + dropped()).toBe(2 * total);
+    expect(received).toBeGreaterThan(0);
+  }, 60_000);
 });
 
 describe('mixed modes', () => {

@@ -1,4 +1,5 @@
 // §1.6 prologue checks: hostile head/cur never pass and are never used as an index.
+import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -114,6 +115,38 @@ describe('txsync/rxsync prologue', () => {
     expect(kr.prologue(1, 1)).toBe(false); // backwards
     expect([kr.rhead, kr.rcur, kr.rtail, kr.reinits]).toEqual([3, 3, 2, 1]);
   });
+});
+
+describe('kring lock', () => {
+  it('serialises three threads doing non-atomic updates', async () => {
+    const sab = new SharedArrayBuffer(4 * (KRING_WORDS + 4));
+    const st = new Int32Array(sab);
+    const [counter, ready, go] = [KRING_WORDS, KRING_WORDS + 1, KRING_WORDS + 2];
+    const n = 100_000;
+    const workers = [0, 1].map(
+      () =>
+        new Worker(new URL('./lock-worker.mjs', import.meta.url), {
+          workerData: { sab, counter, ready, go, n },
+        }),
+    );
+    const done = workers.map(
+      (w) => new Promise((resolve, reject) => w.on('exit', resolve).on('error', reject)),
+    );
+    while (Atomics.load(st, ready) < 2) await new Promise((r) => setTimeout(r, 5));
+    const kr = new Kring(st, 0, 8, false);
+    Atomics.store(st, go, 1);
+    Atomics.notify(st, go);
+    for (let i = 0; i < n; i++) {
+      kr.lock();
+      const v = st[counter]!;
+      for (let k = 0; k < 16; k++) st[counter + 3] = k;
+      st[counter] = v + 1;
+      kr.unlock();
+    }
+    await Promise.all(done);
+    expect(st[counter]).toBe(3 * n);
+    expect(st[KR.LOCK]).toBe(0);
+  }, 30_000);
 });
 
 describe('hostile guest indices through the kloop', () => {
