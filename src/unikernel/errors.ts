@@ -4,6 +4,8 @@ export type UnikernelErrorCode =
   | 'BAD_OPTION'
   /** Duplicate address detection found our IPv6 address in use on the link. */
   | 'IPV6_DUPLICATE'
+  /** Duplicate address detection did not finish in time (a stack or timer problem). */
+  | 'IPV6_DAD_TIMEOUT'
   /** shutdown() already ran. */
   | 'SHUT_DOWN';
 

@@ -111,6 +111,9 @@ function checkIpv6(s: string, what: string, cidr: boolean): void {
     );
 }
 
+/** DAD takes at most dadDelay (1 s) + one RetransTimer (1 s) per probe; allow for a busy machine. */
+const DAD_WAIT_MS = 10_000;
+
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 function checkIpv4(s: string, what: string, cidr: boolean): void {
@@ -197,7 +200,12 @@ export class Unikernel {
       // Tell the segment (switch learning tables, the kernel's neighbour cache) who we are.
       stack.announce();
       if (o.ipv6 !== undefined) {
+        // Also what keeps the process alive meanwhile: stack timers are unref'd, inline loops too.
+        const guard = setTimeout(() => dadDone('timeout'), DAD_WAIT_MS);
         const dup = await dad;
+        clearTimeout(guard);
+        if (dup === 'timeout')
+          throw new UnikernelError('IPV6_DAD_TIMEOUT', `DAD did not finish in ${DAD_WAIT_MS} ms`);
         if (dup !== null)
           throw new UnikernelError('IPV6_DUPLICATE', `${dup} is already in use on the link (DAD)`);
       }

@@ -7,6 +7,8 @@ export const NS_PREFIX = 'ptnet-interop-';
 export const TAP = 'itap0';
 export const KERNEL_ADDR = '10.78.0.1';
 export const UK_ADDR = '10.78.0.2';
+export const KERNEL_ADDR6 = 'fd00:78::1';
+export const UK_ADDR6 = 'fd00:78::2';
 export const BIN = new URL('../../bin/ptnet-ts.js', import.meta.url).pathname;
 
 function ip(...args: string[]): void {
@@ -34,12 +36,14 @@ export function removeLeftovers(): void {
   }
 }
 
-/** A fresh namespace `ns` with lo up and the persistent TAP at KERNEL_ADDR/24. */
+/** A fresh namespace `ns` with lo up and the persistent TAP at KERNEL_ADDR/24 and KERNEL_ADDR6/64. */
 export function createNamespace(ns: string): void {
   ip('netns', 'add', ns);
   ip('-n', ns, 'link', 'set', 'lo', 'up');
   ip('-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
   ip('-n', ns, 'addr', 'add', `${KERNEL_ADDR}/24`, 'dev', TAP);
+  // nodad: the address is usable at once (the unikernel's own DAD still runs against it).
+  ip('-n', ns, 'addr', 'add', `${KERNEL_ADDR6}/64`, 'dev', TAP, 'nodad');
   ip('-n', ns, 'link', 'set', TAP, 'up');
 }
 
@@ -100,6 +104,8 @@ export class TapServe {
         TAP,
         '--ipv4',
         `${UK_ADDR}/24`,
+        '--ipv6',
+        `${UK_ADDR6}/64`,
         ...extra,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -194,20 +200,21 @@ print(json.dumps({"sent": sent, "sha256": tx.hexdigest(), "received": got[0], "r
 export const KERNEL_UDP = `
 import json, os, socket, sys
 host = sys.argv[1]
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(2)
 ok = []
 for n in map(int, sys.argv[2:]):
     m = os.urandom(n)
     s.sendto(m, (host, 7))
     d, a = s.recvfrom(65535)
-    ok.append(n if d == m and a == (host, 7) else -1)
+    ok.append(n if d == m and a[:2] == (host, 7) else -1)
 print(json.dumps(ok))
 `;
 
 /** The kernel reads part of a large HTTP response, then closes with unread data (an RST). */
 export const KERNEL_HTTP_ABORT = `
 import socket, sys
-s = socket.create_connection((sys.argv[1], 80), timeout=10)
+s = socket.create_connection((sys.argv[1], 80), timeout=10)  # v4 or v6
 s.sendall(b'GET /bytes/100000000 HTTP/1.1\\r\\nHost: u\\r\\n\\r\\n')
 got = 0
 while got < 1000000:
