@@ -178,7 +178,7 @@ class HttpConnection {
     const path = q < 0 ? r.target : r.target.slice(0, q);
     const head = r.method === 'HEAD';
     if (path === '/' || path === '/index.html') {
-      this.respond(r, 200, 'text/html; charset=utf-8', INDEX_HTML.length, keep);
+      this.respond(200, 'text/html; charset=utf-8', INDEX_HTML.length, keep);
       if (!head) this.s.write(INDEX_HTML);
       return this.done(r, 200, head ? 0 : INDEX_HTML.length, keep);
     }
@@ -186,7 +186,7 @@ class HttpConnection {
     if (bm !== null) {
       const n = Number(bm[1]);
       if (n > this.o.maxBytes) return this.error(r.method, r.target, 400);
-      this.respond(r, 200, 'application/octet-stream', n, keep);
+      this.respond(200, 'application/octet-stream', n, keep);
       if (head) return this.done(r, 200, 0, keep);
       return this.stream(r, n, keep);
     }
@@ -194,7 +194,7 @@ class HttpConnection {
     this.error(r.method, r.target, 404);
   }
 
-  private respond(_r: Request | null, status: number, type: string, len: number, keep: boolean): void {
+  private respond(status: number, type: string, len: number, keep: boolean): void {
     this.responding = true;
     let head =
       `HTTP/1.1 ${status} ${REASON[status] ?? ''}\r\nServer: ptnet-ts\r\n` +
@@ -231,7 +231,7 @@ class HttpConnection {
 
   private error(method: string, target: string, status: number): void {
     const body = Buffer.from(`${status} ${REASON[status] ?? ''}\n`);
-    this.respond(null, status, 'text/plain', body.length, false);
+    this.respond(status, 'text/plain', body.length, false);
     this.s.write(body);
     this.done({ method, target, minor: 1, headers: new Map() }, status, body.length, false);
   }
