@@ -12,6 +12,8 @@ export interface PktGenScenario {
   batch: number;
   seconds: number;
   slots: number;
+  /** How long the receiver waits for stragglers once the sender is done. */
+  idleMs?: number;
 }
 
 export interface PktGenResult extends PktGenScenario {
@@ -21,9 +23,13 @@ export interface PktGenResult extends PktGenScenario {
   hostDrops: number;
 }
 
-function guest(port: NetmapPort, mode: KloopMode): PtnetNetmapPort {
+function guest(port: NetmapPort, mode: KloopMode, loops: SyncKloop[]): PtnetNetmapPort {
   const machine = new Machine({ size: 16 * 4096 });
-  machine.addPtnet(port, (p, csb, irq) => new SyncKloop(p, csb, irq, mode));
+  machine.addPtnet(port, (p, csb, irq) => {
+    const loop = new SyncKloop(p, csb, irq, mode);
+    loops.push(loop);
+    return loop;
+  });
   return new PtnetNetmapPort(PtnetAdapter.attach(machine));
 }
 
@@ -36,10 +42,18 @@ export async function runPktGenScenario(s: PktGenScenario): Promise<PktGenResult
     const vale = new ValeSwitch(`vale-pg-${s.mode}`, {});
     ports = [vale.attach('a'), vale.attach('b')];
   }
-  const a = guest(ports[0], s.mode);
-  const b = guest(ports[1], s.mode);
+  const loops: SyncKloop[] = [];
+  const a = guest(ports[0], s.mode, loops);
+  const b = guest(ports[1], s.mode, loops);
   try {
-    const r = await runPktGen(a, b, { size: s.size, batch: s.batch, durationMs: s.seconds * 1000 });
+    // A worker loop takes a while to boot (tsx in a new thread); measure the datapath, not that.
+    await Promise.all(loops.map((l) => l.ready()));
+    const r = await runPktGen(a, b, {
+      size: s.size,
+      batch: s.batch,
+      durationMs: s.seconds * 1000,
+      idleMs: s.idleMs,
+    });
     const drops = Object.values(ports[1].datapath.drops()).reduce((x, y) => x + y, 0);
     return { ...s, tx: r.tx, rx: r.rx, hostDrops: drops };
   } finally {
@@ -49,10 +63,19 @@ export async function runPktGenScenario(s: PktGenScenario): Promise<PktGenResult
 }
 
 const USAGE =
-  'usage: ptnet-ts pkt-gen [--backend pipe|vale] [--mode inline|worker] [--size N] [--batch N] [--seconds N] [--slots N] [--json]';
+  'usage: ptnet-ts pkt-gen [--backend pipe|vale] [--mode inline|worker] [--size N] [--batch N] [--seconds N] [--slots N] [--idle-ms N] [--json]';
 
 function parse(args: string[]): (PktGenScenario & { json: boolean }) | string {
-  const s = { backend: 'pipe', mode: 'inline', size: 60, batch: 256, seconds: 2, slots: 1024, json: false };
+  const s = {
+    backend: 'pipe',
+    mode: 'inline',
+    size: 60,
+    batch: 256,
+    seconds: 2,
+    slots: 1024,
+    idleMs: 100,
+    json: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--json') {
@@ -73,9 +96,10 @@ function parse(args: string[]): (PktGenScenario & { json: boolean }) | string {
       case '--size':
       case '--batch':
       case '--seconds':
-      case '--slots': {
+      case '--slots':
+      case '--idle-ms': {
         const n = Number(v);
-        const key = a.slice(2) as 'size' | 'batch' | 'seconds' | 'slots';
+        const key = a === '--idle-ms' ? 'idleMs' : (a.slice(2) as 'size' | 'batch' | 'seconds' | 'slots');
         const ok = key === 'seconds' ? n > 0 && n <= 3600 : Number.isInteger(n) && n > 0;
         if (!ok) return `bad value for ${a}: ${v}`;
         if (key === 'size' && (n < 60 || n > 2048 - 12)) return '--size must be 60..2036 (one slot)';

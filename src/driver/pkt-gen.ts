@@ -14,6 +14,8 @@ export interface PktGenOptions {
   count?: number;
   /** ...or after this many milliseconds, whichever comes first. */
   durationMs?: number;
+  /** Receiver gives up this long after the last packet once the sender is done (PKTGEN_IDLE_MS). */
+  idleMs?: number;
 }
 
 export interface PktGenSide {
@@ -111,23 +113,24 @@ export const PKTGEN_IDLE_MS = 100;
 
 /**
  * Runs a sender on `tx` and a receiver on `rx` together. The receiver stops once the sender is
- * done and either everything sent arrived or nothing arrived for PKTGEN_IDLE_MS.
+ * done and either everything sent arrived or nothing arrived for `o.idleMs` (PKTGEN_IDLE_MS).
  */
 export async function runPktGen(
   tx: PtnetNetmapPort,
   rx: PtnetNetmapPort,
   o: PktGenOptions,
 ): Promise<{ tx: PktGenSide; rx: PktGenSide }> {
+  const idleMs = o.idleMs ?? PKTGEN_IDLE_MS;
   let sent = -1;
   let timer: ReturnType<typeof setInterval> | undefined;
   const txP = pktGenTx(tx, o).then((r) => {
     sent = r.packets;
     // Pollers sleep on interrupts; once the sender is done, time alone must also wake them.
-    timer = setInterval(() => rx.wakeAll(), PKTGEN_IDLE_MS / 4);
+    timer = setInterval(() => rx.wakeAll(), idleMs / 4);
     rx.wakeAll();
     return r;
   });
-  const rxP = pktGenRx(rx, (got, idle) => sent >= 0 && (got >= sent || idle >= PKTGEN_IDLE_MS));
+  const rxP = pktGenRx(rx, (got, idle) => sent >= 0 && (got >= sent || idle >= idleMs));
   try {
     const [t, r] = await Promise.all([txP, rxP]);
     return { tx: t, rx: r };

@@ -41,7 +41,8 @@ describe('ptnet-ts pkt-gen', () => {
   }, 60_000);
 
   it('runs the sync loop in worker threads', () => {
-    const r = pktGen('--mode', 'worker', '--seconds', '0.3', '--json');
+    // A generous idle cut-off: a loaded CI machine can stall a worker for longer than 100 ms.
+    const r = pktGen('--mode', 'worker', '--seconds', '0.3', '--idle-ms', '3000', '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { tx: Side; rx: Side };
     expect(j.rx.packets).toBe(j.tx.packets);
