@@ -62,7 +62,9 @@ export class LossyNetIf implements NetIf {
         m.copyTo(tmp);
         copy.append(tmp);
         this.duplicated++;
-        this.inner.transmit(copy, true);
+        // more = false: the original may be held back below, and a pending notification would
+        // then never be raised.
+        this.inner.transmit(copy, false);
       }
     }
     if (i > 3 && this.held === null && this.reorderRate > 0 && this.rnd() < this.reorderRate) {
