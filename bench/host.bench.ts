@@ -2,6 +2,7 @@
 // and through VALE, batches of 1/32/256 per txsync, with the sync kloop inline (kicks run the host
 // in this thread) and in worker threads (one per port). Both applications run in this thread as a
 // ptnet guest would, synchronising only through the CSB and busy-polling (no interrupts awaited).
+import { availableParallelism } from 'node:os';
 import type { BenchRow, BenchSuite } from './harness.ts';
 import {
   DROP,
@@ -94,6 +95,10 @@ export const hostSuite: BenchSuite = {
             name: `${kind} 60 B, ${mode}, batch ${batch}`,
             value: pps / 1e6,
             unit: 'Mpps',
+            note:
+              mode === 'worker'
+                ? `3 threads (guest + 2 kloops) on ${availableParallelism()} CPUs`
+                : 'one thread',
             reference: {
               name: `netmap ${kind === 'pipe' ? 'pipe' : 'VALE'} (kernel C)`,
               value: SEED[kind],
