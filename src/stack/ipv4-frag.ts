@@ -23,6 +23,7 @@ import type { Stack } from './stack.ts';
 
 /** Largest IPv4 datagram. */
 const IP_MAX = 65535;
+const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 
 export class Ipv4FragCounters {
   /** Datagrams fragmented (FragOKs) and fragments made (FragCreates). */
@@ -194,7 +195,12 @@ export class Ipv4Frag {
       c.fragFails++;
       return false;
     }
-    const hop = st.routes4.nextHop(dst);
+    const bcast =
+      dst === 0xffffffff ||
+      (st.prefixLen < 31 &&
+        (dst | st.mask) >>> 0 === 0xffffffff &&
+        (dst & st.mask) >>> 0 === (st.addr & st.mask) >>> 0);
+    const hop = bcast ? dst : st.routes4.nextHop(dst);
     if (hop < 0) {
       st.counters.ipOutNoRoutes++;
       c.fragFails++;
@@ -226,7 +232,7 @@ export class Ipv4Frag {
       put16(pb, ih + 10, csumFinish(csumPartial(pb, ih, hl)));
       pb.set(tx.subarray(hl + at, hl + at + n), ih + hl);
       c.fragCreates++;
-      const ll = st.arp.resolve(hop, m, st.now());
+      const ll = bcast ? BROADCAST_MAC : st.arp.resolve(hop, m, st.now());
       if (ll !== null) st.xmitTo(m, ll);
     }
     c.fragOks++;

@@ -231,6 +231,20 @@ describe('IPv4 fragmentation and reassembly between stacks', () => {
     );
   });
 
+  it('fragments a broadcast datagram to the broadcast MAC without ARP', async () => {
+    const p = makePair();
+    const got: Buffer[] = [];
+    p.b.net
+      .createSocket()
+      .bind(7)
+      .on('message', (m: Buffer) => got.push(m));
+    const data = randomBytesSeeded(3000, 9);
+    p.a.net.createSocket().send(data, 7, '10.0.0.255');
+    await runUntil(p, () => got.length === 1);
+    expect(Buffer.compare(got[0]!, data)).toBe(0);
+    expect(p.a.counters.arpRequestsOut).toBe(0);
+  });
+
   it('drops a datagram with an overlapping fragment and counts it', async () => {
     const p = makePair();
     await resolved(p, p.a, '10.0.0.2');
