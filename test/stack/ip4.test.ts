@@ -77,7 +77,7 @@ describe('ICMPv4 errors', () => {
     expect(t.sendMss).toBe(960);
     // The same report quoting a sequence number outside the window moves nothing more.
     const bad = icmp.slice();
-    bad[8 + 24] ^= 0x80;
+    bad[8 + 24] = bad[8 + 24]! ^ 0x80;
     bad[6] = 0x02; // 600
     bad[7] = 0x58;
     inject(p.a, frame4(p.a, p.b, B, A, 1, icmpChecksum(bad)));
