@@ -60,6 +60,20 @@ describe('Unikernel.boot on a VALE switch', () => {
     await exercise(a, b, 4_000_000);
   });
 
+  it('offloads off on a port that keeps its 12-byte header (like a TAP): software checksums and segments', async () => {
+    const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
+    const pa = vale.attach('a');
+    // NETMAP_REQ_PORT_HDR_SET refuses anything but 12, as the TAP port does.
+    const fixed = Object.create(pa, { setVnetHdrLen: { value: (n: number) => n === 12 } }) as typeof pa;
+    const a = await boot({ port: fixed, ipv4: '10.0.0.1/24', offloads: false });
+    const b = await boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24' });
+    expect(a.adapter.vnetHdrLen).toBe(12);
+    expect(a.netif.offloads.tso4).toBe(true);
+    expect(a.offloads).toBe(false);
+    expect(a.stack.tso).toBe(false);
+    await exercise(a, b, 2_000_000);
+  });
+
   it('worker kloops (the architecture example): everything crosses threads', async () => {
     const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
     const a = await boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24' });
