@@ -103,7 +103,9 @@ export class Ipv4Frag {
     const first = q.first;
     if (first === null || first.length < IPV4_MIN_HLEN) return;
     const st = this.stack;
-    if (!st.icmpRate.allow(st.now())) return;
+    // Only for datagrams to our unicast address (ip_expire's RTN_LOCAL check): never for broadcasts.
+    const dst = ((first[16]! << 24) | (first[17]! << 16) | (first[18]! << 8) | first[19]!) >>> 0;
+    if (dst !== st.addr || !st.icmpRate.allow(st.now())) return;
     const quote = first.length;
     const len = ICMP_HLEN + quote;
     const m = st.allocL4(len);

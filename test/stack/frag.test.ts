@@ -280,6 +280,12 @@ describe('IPv4 fragmentation and reassembly between stacks', () => {
     expect(p.b.frag4.counters.timeExceededOut).toBe(1);
     expect(p.b.frag4.reasm.counters.timeouts).toBe(1);
     expect(p.b.frag4.reasm.mem).toBe(0);
+    // A broadcast datagram that times out is not answered.
+    let bigB = 0;
+    p.la.drop = (m) => m.length > 1000 && ++bigB === 2;
+    p.a.net.createSocket().send(new Uint8Array(3000), 7, '10.0.0.255');
+    await runUntil(p, () => p.b.frag4.reasm.counters.timeouts === 2);
+    expect(p.b.frag4.counters.timeExceededOut).toBe(1);
   });
 });
 
