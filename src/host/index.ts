@@ -47,3 +47,4 @@ export {
   openTapDatapath,
   openTapPort,
 } from './tap-port.ts';
+export { adoptPacketMemory, packetMemoryOf, packetRegion } from './packet-region.ts';

@@ -3,7 +3,7 @@
 // slot's, both marked NS_BUF_CHANGED, so the sender gets a fresh empty buffer back at once.
 
 import { NS_BUF_CHANGED, NS_MOREFRAG } from '../netmap/constants.ts';
-import { NetmapRegion } from '../netmap/region.ts';
+import type { NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
 import { KR, type Kring } from './kring.ts';
 import { DROP, PC } from './port-layout.ts';
@@ -16,6 +16,7 @@ import {
   portWords,
   storeVnetHdrLen,
 } from './port.ts';
+import { packetRegion } from './packet-region.ts';
 import { RegionView, regionShared, ringsShared } from './region-view.ts';
 
 export interface PipeOptions {
@@ -166,12 +167,10 @@ export class PipeEnd implements NetmapPort {
  * 2048 bytes, netmap_ifs for `ports` ports and four rings each.
  */
 export function smallRegion(bufs = 4096, ports = 16): NetmapRegion {
-  return new NetmapRegion({
-    params: {
-      if: { objSize: 1024, objNum: Math.max(10, ports) },
-      ring: { objSize: 9 * 4096, objNum: 4 * ports },
-      buf: { objSize: 2048, objNum: bufs },
-    },
+  return packetRegion({
+    if: { objSize: 1024, objNum: Math.max(10, ports) },
+    ring: { objSize: 9 * 4096, objNum: 4 * ports },
+    buf: { objSize: 2048, objNum: bufs },
   });
 }
 

@@ -4,7 +4,9 @@
 // like the kernel's krings, it keeps its own copy taken when the port was created.
 
 import { NETMAP_SLOT_SIZE, RING_SLOTS, SLOT_BUF_IDX, SLOT_FLAGS, SLOT_LEN } from '../netmap/layout.ts';
+import type { WasmMemory } from '../checksum/index.ts';
 import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
+import { adoptPacketMemory, packetMemoryOf } from './packet-region.ts';
 
 /** Everything a thread needs to address a region: structured-cloneable (worker_threads). */
 export interface RegionShared {
@@ -16,6 +18,8 @@ export interface RegionShared {
   bufSize: number;
   bufCount: number;
   memId: number;
+  /** The shared WebAssembly.Memory behind `buffer` when it is a packet memory (see packet-region.ts). */
+  memory?: WasmMemory;
 }
 
 /** A port's rings as the host trusts them (netmap_kring's ring pointer and nkr_num_slots). */
@@ -36,6 +40,7 @@ export function regionShared(r: NetmapRegion): RegionShared {
     bufSize: r.bufSize,
     bufCount: r.bufCount,
     memId: r.memId,
+    memory: packetMemoryOf(r.buffer),
   };
 }
 
@@ -63,6 +68,7 @@ export class RegionView {
   readonly bufCount: number;
 
   constructor(readonly shared: RegionShared) {
+    adoptPacketMemory(shared.memory);
     this.u8 = new Uint8Array(shared.buffer, shared.base, shared.size);
     this.u16 = new Uint16Array(shared.buffer, shared.base, shared.size >>> 1);
     this.u32 = new Uint32Array(shared.buffer, shared.base, shared.size >>> 2);
