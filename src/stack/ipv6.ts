@@ -84,6 +84,8 @@ export interface Ipv6Options {
   reasm?: Partial<ReasmParams>;
   /** Upper bound of the random delay before the first DAD probe, ms (RFC 4862 §5.4.2; default 1000). */
   dadDelay?: number;
+  /** Router solicitations once the link-local address is usable (default 0; Linux sends 3). */
+  routerSolicitations?: number;
   /** Called when DAD finishes for an address. */
   onDad?: (addr: Ipv6Address, result: 'ok' | 'duplicate') => void;
 }
@@ -222,7 +224,9 @@ export class Ipv6Layer {
   readonly ndp: Ndp;
   readonly dadTransmits: number;
   readonly onDad: ((addr: Ipv6Address, result: 'ok' | 'duplicate') => void) | undefined;
-  /** Hop limit of packets we originate (Linux hop_limit 64). */
+  /** A default router was configured (router advertisements then leave the default route alone). */
+  readonly staticGateway: boolean;
+  /** Hop limit of packets we originate (Linux hop_limit 64; a router advertisement may change it). */
   hopLimit = 64;
   /** TCP over IPv6: its own instance (tcp_v6 next to tcp_v4), sending through tcpOut. */
   readonly tcp: Tcp;
@@ -288,7 +292,7 @@ export class Ipv6Layer {
       },
       { queueLen: 101, ...opts.ndp },
     );
-    this.ndp = new Ndp(this, stack, this.ndpCounters, opts.dadDelay);
+    this.ndp = new Ndp(this, stack, this.ndpCounters, opts.dadDelay, opts.routerSolicitations);
     // fe80::/64 is always on-link.
     const ll = linkLocalFromMac(stack.netif.mac);
     this.routes.add(ll, 64);
@@ -304,6 +308,7 @@ export class Ipv6Layer {
       if (len < 128) this.routes.add(addr, len);
       this.addAddress(addr, len);
     }
+    this.staticGateway = opts.gateway !== undefined;
     if (opts.gateway !== undefined) this.routes.add(UNSPECIFIED, 0, parseIpv6(opts.gateway));
   }
 

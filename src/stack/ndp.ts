@@ -4,11 +4,23 @@
 // pass the §7.1 validity checks, and each of our addresses stays tentative until
 // DupAddrDetectTransmits solicitations from :: went unanswered. A solicitation from :: or an
 // advertisement for a tentative address means another node has it: the address is marked
-// DUPLICATE, reported and never used. Router messages are not acted on (no autoconfiguration).
-import { Icmpv6Type, NdpOptType, type Icmpv6View } from '../wire/index.ts';
+// DUPLICATE, reported and never used. Router discovery (§6.3, ndisc_router_discovery): optional
+// router solicitations once the link-local address is usable, and router advertisements that
+// set the default route (one router, the latest), on-link prefixes, hop limit and timers; no
+// stateless address autoconfiguration, and prefixes do not expire on their own.
+import { Icmpv6Type, NdpOptType, parseIpv6, type Icmpv6View } from '../wire/index.ts';
 import type { Ipv6Address, Ipv6Layer } from './ipv6.ts';
-import { ALL_NODES, UNSPECIFIED, isMulticast, isUnspecified, key6, solicitedNode } from './ipv6.ts';
+import {
+  ALL_NODES,
+  UNSPECIFIED,
+  isLinkLocal,
+  isMulticast,
+  isUnspecified,
+  key6,
+  solicitedNode,
+} from './ipv6.ts';
 import type { Stack } from './stack.ts';
+import type { Timer } from './timer.ts';
 
 /** NS/NA fixed part: type, code, checksum, 4 bytes of flags/reserved, 16-byte target. */
 const NS_LEN = 24;
@@ -21,6 +33,13 @@ const NA_SOLICITED = 0x40;
 const NA_OVERRIDE = 0x20;
 /** RFC 4862 §5.4.2 / MAX_RTR_SOLICITATION_DELAY: the first DAD probe waits up to 1 s. */
 export const DAD_MAX_DELAY = 1000;
+/** RFC 4861 §10 RTR_SOLICITATION_INTERVAL, ms. */
+export const RTR_SOLICITATION_INTERVAL = 4000;
+/** Router solicitation: type, code, checksum, 4 reserved bytes. */
+const RS_LEN = 8;
+/** Prefix information option flag: on-link. */
+const PI_ONLINK = 0x80;
+const ALL_ROUTERS = parseIpv6('ff02::2');
 
 export class NdpCounters {
   nsIn = 0;
@@ -31,8 +50,14 @@ export class NdpCounters {
   invalid = 0;
   /** Solicitations for an address that is not ours. */
   nsNotForUs = 0;
-  /** Router solicitations/advertisements and redirects (a host without autoconfiguration ignores them). */
+  /** Router solicitations and redirects (a host ignores them). */
   routerIgnored = 0;
+  rsOut = 0;
+  raIn = 0;
+  /** Advertisements whose source is not link-local (§6.1.2). */
+  raInvalid = 0;
+  /** On-link prefixes added or withdrawn by advertisements. */
+  raPrefixes = 0;
   /** Other ICMPv6 informational types. */
   unknownType = 0;
   dadOk = 0;
@@ -47,6 +72,13 @@ export class Ndp {
   private readonly mac6 = new Uint8Array(6);
   private readonly dst16 = new Uint8Array(16);
   private readonly src16 = new Uint8Array(16);
+  /** Solicitations still to send (MAX_RTR_SOLICITATIONS at most). */
+  private rsLeft: number;
+  private readonly rsTimer: Timer;
+  /** The router whose advertisement set the default route, and its lifetime. */
+  readonly router = new Uint8Array(16);
+  private haveRouter = false;
+  private readonly routerTimer: Timer;
 
   constructor(
     private readonly ip6: Ipv6Layer,
@@ -54,7 +86,13 @@ export class Ndp {
     readonly counters: NdpCounters,
     /** Upper bound of the random delay before the first DAD probe, ms. */
     readonly dadDelay = DAD_MAX_DELAY,
-  ) {}
+    /** Router solicitations sent once the link-local address is usable (Linux router_solicitations is 3; default 0). */
+    readonly routerSolicitations = 0,
+  ) {
+    this.rsLeft = routerSolicitations;
+    this.rsTimer = stack.time.timers.timer(() => this.sendRs());
+    this.routerTimer = stack.time.timers.timer(() => this.dropRouter());
+  }
 
   // ------------------------------------------------------------------ DAD (addrconf_dad_work)
 
@@ -62,6 +100,7 @@ export class Ndp {
     a.probes = 0;
     if (this.ip6.dadTransmits === 0) {
       a.state = 'PREFERRED';
+      if (a.linkLocal && this.rsLeft > 0) this.rsTimer.arm(0);
       return;
     }
     a.state = 'TENTATIVE';
@@ -78,7 +117,82 @@ export class Ndp {
     }
     a.state = 'PREFERRED';
     this.counters.dadOk++;
+    if (a.linkLocal && this.rsLeft > 0) this.sendRs();
     this.ip6.onDad?.(a, 'ok');
+  }
+
+  // ------------------------------------------------------------------ router discovery (§6.3.7)
+
+  private sendRs(): void {
+    if (this.rsLeft <= 0) return;
+    const ip6 = this.ip6;
+    const src = this.src16;
+    if (!ip6.sourceFor(ALL_ROUTERS, 0, src)) return;
+    const len = RS_LEN + LLAO_LEN;
+    const m = ip6.allocL4(len);
+    if (m === null) return;
+    const pb = this.stack.pool.data;
+    const l4 = m.dataOffset + ETH_IP6;
+    pb[l4] = Icmpv6Type.ROUTER_SOLICIT;
+    pb.fill(0, l4 + 1, l4 + RS_LEN);
+    this.llao(pb, l4 + RS_LEN, NdpOptType.SOURCE_LL_ADDR);
+    this.rsLeft--;
+    this.counters.rsOut++;
+    ip6.sendIcmp(m, src, ALL_ROUTERS, len, 255);
+    if (this.rsLeft > 0) this.rsTimer.arm(RTR_SOLICITATION_INTERVAL);
+  }
+
+  /** A router advertisement (§6.3.4), after the hop-limit and code checks. */
+  private raInput(v: Icmpv6View, buf: Uint8Array, ipOff: number): void {
+    const c = this.counters;
+    c.raIn++;
+    const so = ipOff + 8;
+    if (!isLinkLocal(buf, so)) {
+      c.raInvalid++;
+      return;
+    }
+    const ip6 = this.ip6;
+    this.rsLeft = 0;
+    this.rsTimer.cancel();
+    const o = v.off;
+    if (buf[o + 4] !== 0) ip6.hopLimit = buf[o + 4]!;
+    const lifetime = (buf[o + 6]! << 8) | buf[o + 7]!;
+    const reachable = get32(buf, o + 8);
+    const retrans = get32(buf, o + 12);
+    if (reachable !== 0) ip6.nd.params.baseReachableTime = reachable;
+    if (retrans !== 0) ip6.nd.params.retransTimer = retrans;
+    const end = o + v.len;
+    // check() validated the option list: lengths are non-zero and inside the message.
+    for (let p = v.optionsOff; p + 2 <= end; p += buf[p + 1]! * 8) {
+      const t = buf[p]!;
+      if (t === NdpOptType.SOURCE_LL_ADDR && buf[p + 1] === 1) {
+        ip6.nd.learned(key6(buf, so), this.macAt(buf, p + 2));
+      } else if (t === NdpOptType.PREFIX_INFO && buf[p + 1] === 4) {
+        const plen = buf[p + 2]!;
+        const prefix = buf.subarray(p + 16, p + 32);
+        if ((buf[p + 3]! & PI_ONLINK) === 0 || plen > 128 || isLinkLocal(prefix, 0)) continue;
+        c.raPrefixes++;
+        if (get32(buf, p + 4) === 0) ip6.routes.remove(prefix, plen);
+        else ip6.routes.add(prefix, plen);
+      }
+    }
+    // A configured gateway wins over advertised ones.
+    if (ip6.staticGateway) return;
+    let same = this.haveRouter;
+    for (let i = 0; same && i < 16; i++) same = this.router[i] === buf[so + i];
+    if (lifetime > 0) {
+      for (let i = 0; i < 16; i++) this.router[i] = buf[so + i]!;
+      this.haveRouter = true;
+      ip6.routes.add(UNSPECIFIED, 0, this.router);
+      this.routerTimer.arm(lifetime * 1000);
+    } else if (same) this.dropRouter();
+  }
+
+  private dropRouter(): void {
+    if (!this.haveRouter) return;
+    this.haveRouter = false;
+    this.routerTimer.cancel();
+    this.ip6.routes.remove(UNSPECIFIED, 0);
   }
 
   private duplicate(a: Ipv6Address): void {
@@ -157,6 +271,7 @@ export class Ndp {
     }
     if (type === Icmpv6Type.NEIGHBOR_SOLICIT) this.nsInput(v, buf, ipOff);
     else if (type === Icmpv6Type.NEIGHBOR_ADVERT) this.naInput(v, buf, ipOff, mcastDst);
+    else if (type === Icmpv6Type.ROUTER_ADVERT) this.raInput(v, buf, ipOff);
     else c.routerIgnored++;
   }
 
@@ -248,4 +363,8 @@ export class Ndp {
       this.stack.now(),
     );
   }
+}
+
+function get32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }

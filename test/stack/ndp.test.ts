@@ -226,3 +226,87 @@ describe('NDP validity (RFC 4861 §7.1) and tentative addresses', () => {
     expect(p.b.ip6!.addresses[1]!.state).toBe('TENTATIVE');
   });
 });
+
+describe('router discovery (RFC 4861 §6.3)', () => {
+  const llB = 'fe80::ff:fe00:2';
+  /** A router advertisement from `src` with a source link-layer option and one prefix. */
+  function ra(p: Pair, src: string, lifetime: number, hop = 255, prefixValid = 3600): Uint8Array {
+    const m = new Uint8Array(16 + 8 + 32);
+    m[0] = 134;
+    m[4] = 42; // cur hop limit
+    m[6] = lifetime >> 8;
+    m[7] = lifetime & 0xff;
+    m.set([1, 1, ...p.b.netif.mac], 16);
+    const pi = 24;
+    m.set(
+      [
+        3,
+        4,
+        64,
+        0xc0,
+        prefixValid >>> 24,
+        (prefixValid >>> 16) & 255,
+        (prefixValid >>> 8) & 255,
+        prefixValid & 255,
+      ],
+      pi,
+    );
+    m.set(parseIpv6('2001:db8:5::'), pi + 16);
+    return frame6(p.a, p.b, src, 'ff02::1', 58, m, hop, { at: 2, l4: 0, proto: 58 });
+  }
+
+  it('sends router solicitations once the link-local address is usable, RTR_SOLICITATION_INTERVAL apart', async () => {
+    const p = makePair({
+      a: { ipv6: { dadDelay: 0, routerSolicitations: 2 } },
+      b: { ipv6: { dadDelay: 0 } },
+    });
+    const at: number[] = [];
+    p.la.drop = (m) => {
+      if (m.getU16(12) === 0x86dd && m.getU8(54) === 133) at.push(p.clock.now());
+      return false;
+    };
+    await runUntil(p, () => at.length === 2);
+    expect(at[1]! - at[0]!).toBe(4000);
+    expect(p.a.ip6!.ndpCounters.rsOut).toBe(2);
+    p.clock.advance(20_000);
+    expect(p.a.ip6!.ndpCounters.rsOut).toBe(2);
+  });
+
+  it('an advertisement sets the default router, on-link prefix, hop limit; lifetime 0 withdraws it', async () => {
+    const p = pair6();
+    await dadDone(p);
+    const a6 = p.a.ip6!;
+    inject(p.a, ra(p, B6, 1800)); // not link-local: invalid
+    inject(p.a, ra(p, llB, 1800, 64)); // hop limit not 255
+    expect(a6.ndpCounters.raInvalid).toBe(1);
+    expect(a6.ndpCounters.invalid).toBe(1);
+    expect(a6.routes.lookup(parseIpv6('2001:db9::7'))).toBeUndefined();
+    inject(p.a, ra(p, llB, 1800));
+    expect(a6.hopLimit).toBe(42);
+    expect(a6.routes.lookup(parseIpv6('2001:db8:5::9'))!.gateway).toBeNull();
+    expect(ipv6ToString(a6.routes.lookup(parseIpv6('2001:db9::7'))!.gateway!)).toBe(llB);
+    // The source link-layer option made a STALE entry: no solicitation needed.
+    expect(a6.nd.get(key6(parseIpv6(llB)))!.state).toBe('STALE');
+    const nsBefore = a6.ndpCounters.nsOut;
+    p.a.net.createSocket().send('x', 9, '2001:db9::7');
+    await runUntil(p, () => p.b.ip6!.counters.inAddrErrors === 1);
+    expect(a6.ndpCounters.nsOut).toBe(nsBefore);
+    inject(p.a, ra(p, llB, 0, 255, 0));
+    expect(a6.routes.lookup(parseIpv6('2001:db9::7'))).toBeUndefined();
+    expect(a6.routes.lookup(parseIpv6('2001:db8:5::9'))).toBeUndefined();
+    // Router lifetime runs out on its own too.
+    inject(p.a, ra(p, llB, 2));
+    p.clock.advance(2000);
+    expect(a6.routes.lookup(parseIpv6('2001:db9::7'))).toBeUndefined();
+  });
+
+  it('a configured gateway is not replaced by advertisements', async () => {
+    const p = makePair({
+      a: { ipv6: { addresses: [`${A6}/64`], gateway: 'fe80::99', dadDelay: 0 } },
+      b: { ipv6: { addresses: [`${B6}/64`], dadDelay: 0 } },
+    });
+    await dadDone(p);
+    inject(p.a, ra(p, llB, 1800));
+    expect(ipv6ToString(p.a.ip6!.routes.lookup(parseIpv6('2001:db9::7'))!.gateway!)).toBe('fe80::99');
+  });
+});
