@@ -4,8 +4,9 @@
 // extension-header walk (ip6_rcv_core + ipv6_parse_hopopts / ipv6_rthdr_rcv / ipv6_destopt_rcv),
 // fragment reassembly (RFC 8200 §4.5 and RFC 5722), output with next-hop selection from the
 // routing table, NDP resolution and fragmentation to the path MTU (ip6_fragment), ICMPv6 (RFC
-// 4443: echo, errors with a global rate limit, packet too big feeding the path MTU per RFC 8201)
-// and ping. NDP itself lives in ndp.ts.
+// 4443: echo, errors with a global rate limit, packet too big feeding the path MTU per RFC 8201),
+// ping, UDP output, and TCP through its own family-6 Tcp instance (tcp_v6 beside tcp_v4). NDP,
+// DAD and router discovery live in ndp.ts.
 import debug from 'debug';
 import { META_F_NEEDS_CSUM, type Mbuf } from '../mbuf/index.ts';
 import {
@@ -21,6 +22,7 @@ import {
   UDP_HLEN,
   ipv6ToString,
   parseIpv6,
+  pseudoSum,
 } from '../wire/index.ts';
 import { csumFinish, csumPartial, pseudoV6 } from '../checksum/index.ts';
 import { NetError, StackError } from './errors.ts';
@@ -744,7 +746,7 @@ export class Ipv6Layer {
     put16(
       tx,
       IPV6_HLEN + 2,
-      csumFinish(csumPartial(tx, IPV6_HLEN, len, pseudoSum6(src, dst, IpProto.ICMPV6, len))),
+      csumFinish(csumPartial(tx, IPV6_HLEN, len, pseudoSum(src, dst, IpProto.ICMPV6, len))),
     );
     this.writeHeader(tx, 0, src, dst, IpProto.ICMPV6, len, this.hopLimit);
     this.counters.icmpOutMsgs++;
@@ -758,7 +760,7 @@ export class Ipv6Layer {
     const l4 = m.dataOffset + L4_OFF6;
     pb[l4 + 2] = 0;
     pb[l4 + 3] = 0;
-    const cs = csumFinish(csumPartial(pb, l4, len, pseudoSum6(src, dst, IpProto.ICMPV6, len)));
+    const cs = csumFinish(csumPartial(pb, l4, len, pseudoSum(src, dst, IpProto.ICMPV6, len)));
     pb[l4 + 2] = cs >>> 8;
     pb[l4 + 3] = cs;
     this.counters.icmpOutMsgs++;
@@ -889,7 +891,7 @@ export class Ipv6Layer {
       this.counters.outNoSource++;
       return false;
     }
-    const ps = pseudoSum6(src, dst, IpProto.UDP, l4Len);
+    const ps = pseudoSum(src, dst, IpProto.UDP, l4Len);
     if (l4Len > this.inlineMax) {
       // Too big for one buffer: build it in the scratch and fragment from there.
       const tx = this.tx;
@@ -1078,11 +1080,6 @@ export class Ipv6Layer {
     if (log.enabled) log('fragmented %d bytes to %s', len, ipv6ToString(dst));
     return true;
   }
-}
-
-/** Pseudo-header sum from two separate 16-byte addresses. */
-export function pseudoSum6(src: Uint8Array, dst: Uint8Array, proto: number, len: number): number {
-  return csumPartial(src, 0, 16, csumPartial(dst, 0, 16, proto + (len >>> 16) + (len & 0xffff)));
 }
 
 function writeUdp(b: Uint8Array, o: number, sport: number, dport: number, len: number): void {
