@@ -1,0 +1,134 @@
+// The three end-to-end measures, written against the stack's socket API only, shared by the VALE
+// rows (both unikernels in this process) and the TAP rows (one unikernel in a child process inside
+// a network namespace, see bench/e2e-tap.ts).
+import type { Net, Server } from '../src/stack/index.ts';
+import type { BenchRow } from './harness.ts';
+import type { LinuxReference } from './linux-reference.ts';
+
+const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
+const ONE = Buffer.from([1]);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A discard server that only counts (the apps' discard also hashes, which is not the stack's cost). */
+export function countingSink(net: Net, port: number): { server: Server; bytes: () => number } {
+  let bytes = 0;
+  const server = net
+    .createServer((s) => s.on('error', () => {}).on('data', (d: Buffer) => (bytes += d.length)))
+    .listen(port);
+  return { server, bytes: () => bytes };
+}
+
+/**
+ * Writes as fast as the socket takes for `ms`, then half-closes and resolves once the peer has
+ * closed too (so every byte was received). Resolves with the bytes written.
+ */
+export async function bulkSend(net: Net, host: string, port: number, ms: number): Promise<number> {
+  const c = net.connect({ host, port });
+  await new Promise<void>((res, rej) => c.once('connect', res).once('error', rej));
+  let running = true;
+  let written = 0;
+  const pump = (): void => {
+    while (running) {
+      written += CHUNK.length;
+      if (!c.write(CHUNK)) return;
+    }
+  };
+  c.on('drain', pump);
+  pump();
+  await sleep(ms);
+  running = false;
+  const closed = new Promise<void>((res) => c.once('close', () => res()));
+  c.on('data', () => {});
+  c.end();
+  await closed;
+  return written;
+}
+
+/**
+ * TCP_STREAM from `from` to `sinkBytes`'s server: bulk for warm-up + `ms`, counting at the receiver
+ * only during the last `ms`. Gbps.
+ */
+export async function stream(
+  from: Net,
+  host: string,
+  port: number,
+  sinkBytes: () => number,
+  ms: number,
+): Promise<number> {
+  const warm = Math.min(300, ms / 3);
+  let b0 = 0;
+  let t0 = 0;
+  let gbps = 0;
+  const sampler = (async () => {
+    await sleep(warm);
+    b0 = sinkBytes();
+    t0 = performance.now();
+    await sleep(ms);
+    gbps = ((sinkBytes() - b0) * 8) / ((performance.now() - t0) / 1000) / 1e9;
+  })();
+  await Promise.all([bulkSend(from, host, port, warm + ms + 20), sampler]);
+  return gbps;
+}
+
+/** An echo server for TCP_RR with Nagle off (the apps' echo pipes, which also works, but without NODELAY). */
+export function rrServer(net: Net, port: number): Server {
+  return net
+    .createServer((s) => {
+      s.setNoDelay(true);
+      s.on('error', () => {}).on('data', (d: Buffer) => s.write(d));
+    })
+    .listen(port);
+}
+
+/** TCP_RR: 1-byte request, 1-byte response on one NODELAY connection for `ms`. Transactions/s. */
+export async function rr(net: Net, host: string, port: number, ms: number): Promise<number> {
+  const c = net.connect({ host, port });
+  c.setNoDelay(true);
+  await new Promise<void>((res, rej) => c.once('connect', res).once('error', rej));
+  let n = 0;
+  const t0 = performance.now();
+  const end = t0 + ms;
+  await new Promise<void>((resolve) => {
+    c.on('data', (d: Buffer) => {
+      n += d.length;
+      if (performance.now() < end) c.write(ONE);
+      else resolve();
+    });
+    c.write(ONE);
+  });
+  const secs = (performance.now() - t0) / 1000;
+  c.destroy();
+  return n / secs;
+}
+
+/** Mean ICMP echo round trip in µs over `count` pings after one that resolves the neighbour. */
+export async function pingUs(
+  ping: (host: string) => Promise<number>,
+  host: string,
+  count: number,
+): Promise<number> {
+  await ping(host);
+  let sum = 0;
+  for (let i = 0; i < count; i++) sum += await ping(host);
+  return (sum / count) * 1000;
+}
+
+/** Seed figures (kernel C, 2016–17: ptnet between two VMs over VALE). */
+export const SEED = { stream: 21.7, rr: 46_700, ping: 28 };
+export const SEED_NOTE = 'seed ptnet VALE (kernel C): 21.7 Gbps / 46.7 K tps / 28 µs';
+
+export type Measure = 'stream' | 'rr' | 'ping';
+export const UNIT: Record<Measure, string> = { stream: 'Gbps', rr: 'tps', ping: 'µs' };
+const LABEL: Record<Measure, string> = { stream: 'TCP_STREAM', rr: 'TCP_RR', ping: 'ping' };
+
+/** The row's reference: Linux over veth when measured, else the seed figure. */
+export function reference(ref: LinuxReference, m: Measure): NonNullable<BenchRow['reference']> {
+  const linux = { stream: ref.tcpStreamGbps, rr: ref.tcpRrTps, ping: ref.pingRttUs }[m];
+  return linux !== null
+    ? { name: `Linux⇄Linux veth ${LABEL[m]}`, value: linux, measured: true }
+    : { name: `seed ptnet VALE ${LABEL[m]}`, value: SEED[m], measured: false };
+}
+
+export function row(name: string, m: Measure, value: number, ref: LinuxReference, note: string): BenchRow {
+  return { name: `${LABEL[m]} ${name}`, value, unit: UNIT[m], reference: reference(ref, m), note };
+}

@@ -1,0 +1,240 @@
+// e2e rows unikernel ⇄ Linux over a TAP (root): a network namespace holds a vnet_hdr TAP with the
+// kernel's address; a unikernel booted on it (openTapPort must run inside the namespace, so it lives
+// in a child process) serves a counting sink (9) and a NODELAY echo (7), and on command acts as the
+// client. The kernel side is C (bench/c/tcp-bulk.c, bench/c/tcp-rr.c, built here by gcc) and ping:
+//   kernel → uk: tcp-bulk send into the sink, tcp-rr client against the echo, ping from the netns;
+//   uk → kernel: the unikernel's bulk send into tcp-bulk sink, its TCP_RR against tcp-rr server, its
+//   ping of the kernel address.
+// The child: `ip netns exec NS node --import tsx bench/e2e-tap.ts --app MODE on|off TAP` prints
+// `ready`, then answers each stdin line `stream|rr ADDR PORT MS` / `ping ADDR COUNT` with one JSON line.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { openTapPort, type KloopMode } from '../src/host/index.ts';
+import { Unikernel } from '../src/unikernel/index.ts';
+import { SEED_NOTE, bulkSend, countingSink, pingUs, row, rr, rrServer } from './e2e-lib.ts';
+import type { BenchRow } from './harness.ts';
+import type { LinuxReference } from './linux-reference.ts';
+
+const TAP = 'pe2e0';
+const KERNEL_IP = '10.82.0.1';
+const UK_IP = '10.82.0.2';
+
+/** The unikernel side, inside the namespace. */
+async function app(mode: KloopMode, offloads: boolean, tap: string): Promise<void> {
+  const port = openTapPort(tap);
+  const uk = await Unikernel.boot({
+    port,
+    ipv4: `${UK_IP}/24`,
+    mode,
+    offloads,
+    tcp: { sndBuf: 1 << 20, rcvBuf: 1 << 20 },
+  });
+  const sink = countingSink(uk.net, 9);
+  const echo = rrServer(uk.net, 7);
+  console.log('ready');
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [cmd, addr = '', a = '0', b = '0'] = line.trim().split(' ');
+    if (cmd === 'quit') break;
+    try {
+      let value = 0;
+      if (cmd === 'stream') value = await bulkSend(uk.net, addr, Number(a), Number(b));
+      else if (cmd === 'rr') value = await rr(uk.net, addr, Number(a), Number(b));
+      else if (cmd === 'ping') value = await pingUs((h) => uk.ping(h), addr, Number(a));
+      console.log(JSON.stringify({ value, stats: uk.stats() }));
+    } catch (e) {
+      console.log(JSON.stringify({ error: (e as Error & { code?: string }).code ?? String(e) }));
+    }
+  }
+  sink.server.close();
+  echo.close();
+  uk.shutdown();
+  port.close();
+}
+
+function unavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'not running as root';
+  for (const t of ['ip', 'gcc', 'ping']) {
+    if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) return `missing ${t}`;
+  }
+  return null;
+}
+
+const sh = (...a: string[]): string => execFileSync(a[0]!, a.slice(1), { encoding: 'utf8', timeout: 60_000 });
+
+/** A process whose stdout is read line by line. */
+class Lines {
+  private readonly lines: string[] = [];
+  private wake: (() => void) | null = null;
+  readonly exited: Promise<void>;
+  constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      this.lines.push(l);
+      this.wake?.();
+    });
+    this.exited = new Promise((r) => child.on('close', () => r()));
+    void this.exited.then(() => this.wake?.());
+  }
+  /** The next line, or null if the process ended first or after `ms`. */
+  async next(ms = 30_000): Promise<string | null> {
+    const deadline = Date.now() + ms;
+    let done = false;
+    void this.exited.then(() => (done = true));
+    while (this.lines.length === 0 && !done && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 100);
+      });
+    }
+    return this.lines.shift() ?? null;
+  }
+}
+
+function nsSpawn(ns: string, args: string[]): Lines {
+  return new Lines(spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }));
+}
+
+/** Runs a kernel client in the namespace to the end and returns its first output number. */
+async function kernel(ns: string, args: string[]): Promise<number> {
+  const p = nsSpawn(ns, args);
+  const out: string[] = [];
+  for (let l = await p.next(); l !== null; l = await p.next()) out.push(l);
+  return Number(/([\d.]+)/.exec(out.join('\n'))?.[1] ?? NaN);
+}
+
+/** The unikernel's answer to one command: its JSON line's value. */
+async function ask(uk: Lines, cmd: string): Promise<number> {
+  uk.child.stdin!.write(`${cmd}\n`);
+  const reply = JSON.parse((await uk.next(60_000)) ?? '{"error":"no reply"}') as {
+    value?: number;
+    error?: string;
+  };
+  if (reply.error !== undefined) throw new Error(`unikernel ${cmd}: ${reply.error}`);
+  return reply.value ?? NaN;
+}
+
+/**
+ * A kernel server in the namespace and one unikernel client command against it: the figure the
+ * server prints (tcp-bulk sink) or the one the unikernel reports (TCP_RR).
+ */
+async function ukClient(
+  ns: string,
+  uk: Lines,
+  server: string[],
+  cmd: string,
+  from: 'server' | 'uk',
+): Promise<number> {
+  const srv = nsSpawn(ns, server);
+  try {
+    await srv.next(5000); // "listening"
+    const v = await ask(uk, cmd);
+    if (from === 'uk') return v;
+    return Number((await srv.next(10_000))?.split(' ')[0] ?? NaN);
+  } finally {
+    srv.child.kill('SIGKILL');
+  }
+}
+
+function kernelPing(ns: string, count: number): number {
+  const out = sh('ip', 'netns', 'exec', ns, 'ping', '-q', '-c', String(count), '-i', '0.002', UK_IP);
+  return Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1] ?? NaN) * 1000; // rtt min/avg/max/mdev, ms
+}
+
+async function oneBoot(
+  ns: string,
+  bin: { rr: string; bulk: string },
+  mode: KloopMode,
+  offloads: boolean,
+  ms: number,
+  pings: number,
+  ref: LinuxReference,
+): Promise<BenchRow[]> {
+  const self = fileURLToPath(import.meta.url);
+  const uk = nsSpawn(ns, [
+    process.execPath,
+    '--import',
+    'tsx',
+    self,
+    '--app',
+    mode,
+    offloads ? 'on' : 'off',
+    TAP,
+  ]);
+  try {
+    const ready = await uk.next(60_000);
+    if (ready !== 'ready') throw new Error(`unikernel did not boot: ${ready ?? 'exited'}`);
+    // Carrier reaches the qdisc through linkwatch, up to ~1 s after the fd attaches.
+    for (let i = 0; i < 40 && !sh('ip', '-n', ns, '-o', 'link', 'show', 'dev', TAP).includes('LOWER_UP'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    // The TAP port's TUNSETOFFLOAD turned the kernel's TSO/checksum offloads on; off means off both ways.
+    if (!offloads)
+      sh('ip', 'netns', 'exec', ns, 'ethtool', '-K', TAP, 'tx', 'off', 'tso', 'off', 'gso', 'off');
+    const secs = String(ms / 1000);
+    const k2u = {
+      stream: await kernel(ns, [bin.bulk, 'send', UK_IP, '9', secs]),
+      rr: await kernel(ns, [bin.rr, 'client', UK_IP, '7', secs]),
+      ping: kernelPing(ns, pings),
+    };
+    const u2k = {
+      stream: await ukClient(ns, uk, [bin.bulk, 'sink', '5001'], `stream ${KERNEL_IP} 5001 ${ms}`, 'server'),
+      rr: await ukClient(ns, uk, [bin.rr, 'server', '5002'], `rr ${KERNEL_IP} 5002 ${ms}`, 'uk'),
+      ping: await ask(uk, `ping ${KERNEL_IP} ${pings}`),
+    };
+    const cfg = `${mode}, offloads ${offloads ? 'on' : 'off'}`;
+    const rows: BenchRow[] = [];
+    for (const m of ['stream', 'rr', 'ping'] as const) {
+      rows.push(row(`Linux→uk TAP ${cfg}`, m, k2u[m], ref, `kernel client, unikernel server; ${SEED_NOTE}`));
+      rows.push(row(`uk→Linux TAP ${cfg}`, m, u2k[m], ref, `unikernel client, kernel server; ${SEED_NOTE}`));
+    }
+    return rows;
+  } finally {
+    uk.child.stdin!.end('quit\n');
+    await Promise.race([uk.exited, new Promise((r) => setTimeout(r, 3000))]);
+    uk.child.kill('SIGKILL');
+  }
+}
+
+/** The TAP rows, or one row saying why they were skipped. */
+export async function tapRows(quick: boolean, ref: LinuxReference): Promise<BenchRow[]> {
+  const why = unavailable();
+  if (why !== null) {
+    return [{ name: 'uk⇄Linux over TAP', value: 0, unit: 'Gbps', note: `skipped: ${why}` }];
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ptnet-e2e-'));
+  const bin = { rr: join(dir, 'tcp-rr'), bulk: join(dir, 'tcp-bulk') };
+  sh('gcc', '-O2', '-o', bin.rr, new URL('./c/tcp-rr.c', import.meta.url).pathname);
+  sh('gcc', '-O2', '-o', bin.bulk, new URL('./c/tcp-bulk.c', import.meta.url).pathname);
+  const ns = `ptnet-e2e-${process.pid}`;
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  const rows: BenchRow[] = [];
+  try {
+    sh('ip', 'netns', 'add', ns);
+    sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+    sh('ip', '-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
+    sh('ip', '-n', ns, 'addr', 'add', `${KERNEL_IP}/24`, 'dev', TAP);
+    sh('ip', '-n', ns, 'link', 'set', TAP, 'up');
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
+    const configs: [KloopMode, boolean][] = quick
+      ? [['inline', true]]
+      : [
+          ['inline', true],
+          ['worker', true],
+          ['inline', false],
+          ['worker', false],
+        ];
+    for (const [mode, offloads] of configs) {
+      rows.push(...(await oneBoot(ns, bin, mode, offloads, quick ? 500 : 3000, quick ? 50 : 500, ref)));
+    }
+  } finally {
+    spawnSync('ip', ['-n', ns, 'tuntap', 'del', 'dev', TAP, 'mode', 'tap'], { stdio: 'ignore' });
+    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  }
+  return rows;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--app') {
+  await app(process.argv[3] as KloopMode, process.argv[4] === 'on', process.argv[5]!);
+}
