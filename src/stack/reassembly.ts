@@ -207,7 +207,8 @@ export class Reassembler {
       if (size > p.maxPayload) size = p.maxPayload;
       grow = size - q.data.length;
     }
-    const firstCopy = offset === 0 ? Math.min(quoteLen, buf.length - pktOff) : 0;
+    // The whole header is kept even when it is longer than the quote (big IPv6 option headers).
+    const firstCopy = offset === 0 ? Math.min(Math.max(quoteLen, hdrLen), buf.length - pktOff) : 0;
     if (this.mem + grow + firstCopy > p.highThresh) {
       c.memoryDrops++;
       return 'dropped';

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Reassembler, VirtualClock, type ReasmQueue, type Stack } from '../../src/stack/index.ts';
 import { csumFinish, csumPartial } from '../../src/checksum/index.ts';
+import { parseIpv6, pseudoSum } from '../../src/wire/index.ts';
 import { A6, B6, concat, frame6, inject, pair6 } from './ip-frames.ts';
 import { makePair, randomBytesSeeded, runUntil, type Pair } from './harness.ts';
 
@@ -103,6 +104,16 @@ describe('reassembly engine', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('keeps the whole first header even when it is longer than the quote', () => {
+    const { r } = engine();
+    const pkt = new Uint8Array(2000).map((_, i) => i & 0xff);
+    // Header 1700 bytes, quote 1224: the copy must still hold the header.
+    expect(r.add('k', 17, 0, false, pkt, 1700, 300, 0, 1700, 1224)).toBe('complete');
+    expect(r.done!.first!.length).toBe(1700);
+    expect(r.done!.first![1699]).toBe(1699 & 0xff);
+    r.release(r.done!);
   });
 
   it('kills a datagram on a partial overlap (RFC 5722 / Linux) and counts it', () => {
@@ -479,6 +490,39 @@ describe('IPv6 fragmentation and reassembly between stacks', () => {
     p.la.drop = null;
     await runUntil(p, () => p.a.ip6!.counters.icmpInTimeExcds === 1);
     expect(p.b.ip6!.reasm.counters.timeouts).toBe(1);
+  });
+
+  it('reassembles behind an unfragmentable part longer than an ICMP quote (a 1600-byte hop-by-hop header)', async () => {
+    const p = await pair6();
+    const got: string[] = [];
+    p.b.net
+      .createSocket()
+      .bind(7)
+      .on('message', (m: Buffer) => got.push(m.toString('hex')));
+    const hbh = new Uint8Array(1600);
+    hbh[0] = 44;
+    hbh[1] = 1600 / 8 - 1;
+    let o = 2;
+    while (o < 1600) {
+      const n = Math.min(257, 1600 - o);
+      hbh[o] = 1; // PadN
+      hbh[o + 1] = n - 2;
+      o += n;
+    }
+    const data = new Uint8Array(16).map((_, i) => i + 1);
+    const udp = new Uint8Array(8 + data.length);
+    udp.set([0, 1, 0, 7, 0, udp.length]);
+    udp.set(data, 8);
+    const v = csumFinish(
+      csumPartial(udp, 0, udp.length, pseudoSum(parseIpv6(A6), parseIpv6(B6), 17, udp.length)),
+    );
+    udp[6] = v >> 8;
+    udp[7] = v & 0xff;
+    const f1 = concat(hbh, new Uint8Array([17, 0, 0, 1, 0, 0, 0, 3]), udp.subarray(0, 16));
+    const f2 = concat(hbh, new Uint8Array([17, 0, 0, 16, 0, 0, 0, 3]), udp.subarray(16));
+    inject(p.b, frame6(p.b, p.a, A6, B6, 0, f2));
+    inject(p.b, frame6(p.b, p.a, A6, B6, 0, f1));
+    expect(got).toEqual([Buffer.from(data).toString('hex')]);
   });
 
   it('refuses a first fragment whose header chain is cut (RFC 7112)', async () => {
