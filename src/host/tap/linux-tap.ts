@@ -1,7 +1,6 @@
 // A Linux TAP device opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR through libc (koffi), so every
 // read() yields one virtio_net_hdr + Ethernet frame and every write() takes one. Mirrors what
 // QEMU's tap backend does (net/tap-linux.c: tap_open, tap_fd_set_vnet_hdr_len, tap_fd_set_offload).
-import { existsSync } from 'node:fs';
 import koffi from 'koffi';
 import { TapError } from './errors.ts';
 
@@ -47,6 +46,7 @@ interface Libc {
   read(fd: number, buf: Uint8Array, n: number): number;
   write(fd: number, buf: Uint8Array, n: number): number;
   poll(fds: Uint8Array, nfds: number, timeoutMs: number): number;
+  ifNameToIndex(name: string): number;
   errno(): number;
 }
 
@@ -64,6 +64,7 @@ function loadLibc(): Libc {
     read: lib.func('long read(int fd, void *buf, unsigned long n)'),
     write: lib.func('long write(int fd, const void *buf, unsigned long n)'),
     poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
+    ifNameToIndex: lib.func('unsigned int if_nametoindex(const char *ifname)'),
     errno: () => koffi.errno(),
   };
   return libc;
@@ -134,15 +135,16 @@ export class LinuxTap {
     if (name.length === 0 || name.length >= IFNAMSIZ || !/^[\x21-\x7e]+$/.test(name) || name.includes('/')) {
       throw new TapError('BAD_NAME', `tap: bad interface name ${JSON.stringify(name)}`);
     }
+    const c = loadLibc();
     // TUNSETIFF would silently create a new device for an unknown name; a user asking for an
-    // existing tap wants an error instead.
-    if (!existsSync(`/sys/class/net/${name}`)) {
+    // existing tap wants an error instead. if_nametoindex asks the thread's current netns (after a
+    // setns too), where /sys/class/net shows the netns sysfs was mounted in.
+    if (c.ifNameToIndex(name) === 0) {
       throw new TapError(
         'NO_SUCH_INTERFACE',
         `tap: interface ${name} does not exist in this network namespace`,
       );
     }
-    const c = loadLibc();
     const flags = O_RDWR | O_CLOEXEC | (opts.nonBlocking === false ? 0 : O_NONBLOCK);
     const fd = c.open('/dev/net/tun', flags);
     if (fd < 0) {
