@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NS_PREFIX, leftoverNamespaces } from './topology.ts';
+import { destroyNamespace, leftoverNamespaces } from '../../support/netns.ts';
+import { NS_PREFIX } from './topology.ts';
 
 const HELPER = fileURLToPath(new URL('./relay-helper.ts', import.meta.url));
 const TAP_A = 'rtapa';
@@ -19,19 +20,6 @@ export interface Recorded {
 
 function run(cmd: string, args: string[], input?: string): string {
   return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-function destroy(ns: string, tap: string): void {
-  for (const args of [
-    ['-n', ns, 'tuntap', 'del', 'dev', tap, 'mode', 'tap'],
-    ['netns', 'del', ns],
-  ]) {
-    try {
-      run('ip', args);
-    } catch {
-      // already gone
-    }
-  }
 }
 
 function side(ns: string, tap: string, me: number, peer: number): void {
@@ -106,10 +94,10 @@ export async function recordLinuxGso(t: Traffic): Promise<Recorded[]> {
   const nsA = `${NS_PREFIX}a${process.pid}`;
   const nsB = `${NS_PREFIX}b${process.pid}`;
   for (const ns of leftoverNamespaces(`${NS_PREFIX}a`).concat(leftoverNamespaces(`${NS_PREFIX}b`))) {
-    destroy(ns, ns.startsWith(`${NS_PREFIX}a`) ? TAP_A : TAP_B);
+    destroyNamespace(ns, [ns.startsWith(`${NS_PREFIX}a`) ? TAP_A : TAP_B]);
   }
-  destroy(nsA, TAP_A);
-  destroy(nsB, TAP_B);
+  destroyNamespace(nsA, [TAP_A]);
+  destroyNamespace(nsB, [TAP_B]);
   const dir = mkdtempSync(join(tmpdir(), 'ptnet-reverse-'));
   const out = join(dir, 'rec.bin');
   try {
@@ -165,8 +153,8 @@ export async function recordLinuxGso(t: Traffic): Promise<Recorded[]> {
     }
     return recs;
   } finally {
-    destroy(nsA, TAP_A);
-    destroy(nsB, TAP_B);
+    destroyNamespace(nsA, [TAP_A]);
+    destroyNamespace(nsB, [TAP_B]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createSegmenterNamespace,
-  destroyNamespace,
+  destroySegmenterNamespace,
   removeLeftovers,
   NS_PREFIX,
   TAP,
@@ -80,12 +80,11 @@ export class OracleSession {
 
   start(): void {
     removeLeftovers();
-    destroyNamespace(this.ns); // a namespace of an earlier process that had our pid
-    createSegmenterNamespace(this.ns);
+    createSegmenterNamespace(this.ns); // replaces a namespace of an earlier process that had our pid
   }
 
   stop(): void {
-    destroyNamespace(this.ns);
+    destroySegmenterNamespace(this.ns);
     rmSync(this.dir, { recursive: true, force: true });
   }
 
