@@ -15,7 +15,7 @@ import {
   type NetIfOffloads,
   type TxResult,
 } from '../netif/index.ts';
-import { Stack, type Net, type RealTimeDriver, type TcbOptions } from '../stack/index.ts';
+import { Stack, type Net, type RealTimeDriver, type TcbOptions, type TimerHost } from '../stack/index.ts';
 import { startServices, type Services, type ServicesOptions } from '../apps/index.ts';
 import { UnikernelError } from './errors.ts';
 
@@ -48,6 +48,13 @@ export interface BootOptions {
   buffers?: number;
   /** worker mode: µs the sync loop polls before sleeping (default the host's). */
   spinUs?: number;
+  /**
+   * The stack's timers (default wall time). A VirtualClock shared by two inline unikernels makes
+   * the whole path deterministic: the caller moves time while the system is idle.
+   */
+  time?: TimerHost;
+  /** RFC 6528 ISN key (default random): fixed, with `time`, for runs that replay exactly. */
+  isnKey?: Uint8Array;
 }
 
 export interface UnikernelStats {
@@ -184,6 +191,8 @@ export class Unikernel {
         pool: new Mempool({ segments: buffers }),
         ...(o.gateway === undefined ? {} : { gateway: o.gateway }),
         ...(o.tcp === undefined ? {} : { tcp: o.tcp }),
+        ...(o.time === undefined ? {} : { time: o.time }),
+        ...(o.isnKey === undefined ? {} : { isnKey: o.isnKey }),
         ...(o.ipv6 === undefined
           ? {}
           : {
