@@ -42,8 +42,11 @@ export class Ipv4Frag {
   readonly counters = new Ipv4FragCounters();
   /** The last reassembled datagram (header + payload). */
   readonly out = new Uint8Array(IP_MAX);
-  /** Linearised outgoing datagram. */
-  private readonly tx = new Uint8Array(IP_MAX);
+  /**
+   * Linearised outgoing datagram (20-byte header at 0). Callers building a datagram too large for
+   * one buffer write its L4 bytes at IPV4_MIN_HLEN and call sendLinear.
+   */
+  readonly tx = new Uint8Array(IP_MAX);
 
   constructor(
     private readonly stack: Stack,
@@ -167,8 +170,18 @@ export class Ipv4Frag {
       u + 6,
       csumFinish(csumPartial(tx, u, l4Len, pseudoSum(src, dst, IpProto.UDP, l4Len))) || 0xffff,
     );
-    this.writeHeader(src, dst, IpProto.UDP, l4Len);
     this.stack.counters.udpOutDatagrams++;
+    return this.sendLinear(src, dst, IpProto.UDP, l4Len);
+  }
+
+  /**
+   * Sends the L4 bytes at tx[20, 20 + l4Len) (checksum already filled) as one datagram cut into
+   * fragments that fit the path MTU: the path for messages larger than one packet buffer (a big
+   * ICMP echo or its reply, ip_push_pending_frames over a fragment list). False when it cannot.
+   */
+  sendLinear(src: number, dst: number, proto: number, l4Len: number): boolean {
+    if (IPV4_MIN_HLEN + l4Len > IP_MAX) return false;
+    this.writeHeader(src, dst, proto, l4Len);
     this.stack.counters.ipOutRequests++;
     return this.sendFragments(IPV4_MIN_HLEN + l4Len, this.stack.pmtu4.get(dst, this.stack.now()), dst);
   }

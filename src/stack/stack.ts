@@ -44,6 +44,8 @@ import { Net } from './socket.ts';
 const log = debug('ptnet:ip');
 const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const RX_SCRATCH = 65536 + 14 + 60 + 4;
+/** Largest IPv4 datagram. */
+const IP_MAX = 65535;
 
 export interface StackOptions {
   netif: NetIf;
@@ -450,6 +452,19 @@ export class Stack implements Ipv4Output {
       c.icmpInEchos++;
       // icmp_echo_ignore_broadcasts = 1.
       if (bcast) return;
+      if (len > this.inlineMax) {
+        // A reassembled large echo: the reply is built in the fragmentation scratch and leaves
+        // as fragments (Linux's icmp_reply appends it to a fragment list the same way).
+        const tx = this.frag4.tx;
+        const l4 = IPV4_MIN_HLEN;
+        tx.set(buf.subarray(off, off + len), l4);
+        tx[l4] = IcmpType.ECHO_REPLY;
+        put16(tx, l4 + 2, 0);
+        put16(tx, l4 + 2, csumFinish(csumPartial(tx, l4, len)));
+        c.icmpOutMsgs++;
+        this.frag4.sendLinear(this.addr, src, IpProto.ICMP, len);
+        return;
+      }
       const m = this.allocL4(len);
       if (m === null) return;
       const pb = this.pool.data;
@@ -508,6 +523,8 @@ export class Stack implements Ipv4Output {
     }
     const dst = parseIpv4(host);
     const size = Math.max(8, opts.size ?? 56);
+    if (size > IP_MAX - IPV4_MIN_HLEN - ICMP_HLEN)
+      return Promise.reject(new StackError('STACK_ARG', `ping size ${size}`));
     const timeout = opts.timeout ?? 1000;
     return new Promise<number>((resolve, reject) => {
       const ident = this.echoIdent;
@@ -523,6 +540,16 @@ export class Stack implements Ipv4Output {
       });
       timer.arm(timeout);
       const len = ICMP_HLEN + size;
+      if (len > this.inlineMax) {
+        // Larger than one buffer: built in the fragmentation scratch and sent as fragments.
+        const tx = this.frag4.tx;
+        const l4 = IPV4_MIN_HLEN;
+        fillEcho(tx, l4, ident, size, this.now());
+        this.counters.icmpOutMsgs++;
+        this.frag4.sendLinear(this.addr, dst, IpProto.ICMP, len);
+        this.time.poke();
+        return;
+      }
       const m = this.allocL4(len);
       if (m === null) {
         timer.cancel();
@@ -530,16 +557,7 @@ export class Stack implements Ipv4Output {
         reject(new StackError('STACK_FULL', 'no packet buffer for ping'));
         return;
       }
-      const pb = this.pool.data;
-      const l4 = m.dataOffset + this.l4Offset;
-      pb[l4] = IcmpType.ECHO_REQUEST;
-      pb[l4 + 1] = 0;
-      put16(pb, l4 + 2, 0);
-      put16(pb, l4 + 4, ident);
-      put16(pb, l4 + 6, 1);
-      writeF64(pb, l4 + ICMP_HLEN, this.now());
-      for (let i = 8; i < size; i++) pb[l4 + ICMP_HLEN + i] = i & 0xff;
-      put16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
+      fillEcho(this.pool.data, m.dataOffset + this.l4Offset, ident, size, this.now());
       this.counters.icmpOutMsgs++;
       this.sendIpv4(m, this.addr, dst, IpProto.ICMP, len);
       this.time.poke();
@@ -551,6 +569,12 @@ export class Stack implements Ipv4Output {
     const id = this.ipIdent;
     this.ipIdent = (id + 1) & 0xffff;
     return id;
+  }
+
+  /** L4 bytes that fit one packet buffer behind Ethernet + IPv4. */
+  private get inlineMax(): number {
+    const p = this.pool;
+    return p.segmentSize - p.headroom - this.l4Offset;
   }
 
   /** An mbuf sized for an L4 payload of `l4Len` bytes behind Ethernet + IPv4, or null (counted). */
@@ -591,6 +615,18 @@ export class Stack implements Ipv4Output {
       this.blLen--;
     }
   }
+}
+
+/** An ICMP echo request (sequence 1) with `size` data bytes: the send time, then a byte ramp. */
+function fillEcho(b: Uint8Array, l4: number, ident: number, size: number, now: number): void {
+  b[l4] = IcmpType.ECHO_REQUEST;
+  b[l4 + 1] = 0;
+  put16(b, l4 + 2, 0);
+  put16(b, l4 + 4, ident);
+  put16(b, l4 + 6, 1);
+  writeF64(b, l4 + ICMP_HLEN, now);
+  for (let i = 8; i < size; i++) b[l4 + ICMP_HLEN + i] = i & 0xff;
+  put16(b, l4 + 2, csumFinish(csumPartial(b, l4, ICMP_HLEN + size)));
 }
 
 const f64 = new Float64Array(1);
