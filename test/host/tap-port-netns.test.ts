@@ -4,12 +4,13 @@
 // a UDP socket, and a TSO super-frame whose kernel segments tshark checks on a veth (spec oracle A
 // topology: tc mirred from the tap's ingress to a veth with offloads off) — with the kloop inline
 // and in a worker, and both readiness sources.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DROP_REASONS } from '../../src/host/index.ts';
+import { destroyNamespace, disableIpv6, freshNamespace, mirrorTapToVeth } from '../support/netns.ts';
 import { skipPrivileged } from '../support/privileged.ts';
 
 const NS = `ptnet-tport-${process.pid}`;
@@ -75,55 +76,17 @@ function run(cmd: string, ...args: string[]): Promise<{ code: number | null; out
 const TOOLS = ['ip', 'tc', 'ping', 'python3', 'tcpdump', 'tshark', 'ethtool'];
 describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel tap', () => {
   beforeAll(() => {
-    spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' }); // a leftover of a killed run
-    sh('ip', 'netns', 'add', NS);
+    freshNamespace(NS, [TAP, TAP2]); // a leftover of a killed run goes first
     sh('ip', '-n', NS, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
     sh('ip', '-n', NS, 'addr', 'add', `${KERNEL_IP}/24`, 'dev', TAP);
     sh('ip', '-n', NS, 'link', 'set', TAP, 'up');
-    // No ND/MLD chatter on the ports.
-    sh(
-      'ip',
-      ...inNs('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'),
-    );
+    disableIpv6(NS); // no ND/MLD chatter on the ports
     sh('ip', '-n', NS, 'tuntap', 'add', 'dev', TAP2, 'mode', 'tap', 'vnet_hdr');
-    sh('ip', '-n', NS, 'link', 'add', VETH0, 'type', 'veth', 'peer', 'name', VETH1);
     // Software GSO and full checksums on the way out, so the capture holds wire bytes.
-    sh('ip', ...inNs('ethtool', '-K', VETH0, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'sg', 'off'));
-    for (const d of [TAP2, VETH0, VETH1]) sh('ip', '-n', NS, 'link', 'set', d, 'up');
-    sh('tc', '-n', NS, 'qdisc', 'add', 'dev', TAP2, 'ingress');
-    sh(
-      'tc',
-      '-n',
-      NS,
-      'filter',
-      'add',
-      'dev',
-      TAP2,
-      'parent',
-      'ffff:',
-      'protocol',
-      'all',
-      'prio',
-      '1',
-      'u32',
-      'match',
-      'u32',
-      '0',
-      '0',
-      'action',
-      'mirred',
-      'egress',
-      'redirect',
-      'dev',
-      VETH0,
-    );
+    mirrorTapToVeth(NS, TAP2, VETH0, VETH1);
   });
 
-  afterAll(() => {
-    for (const t of [TAP, TAP2])
-      spawnSync('ip', ['-n', NS, 'tuntap', 'del', 'dev', t, 'mode', 'tap'], { stdio: 'ignore' });
-    spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
-  });
+  afterAll(() => destroyNamespace(NS, [TAP, TAP2]));
 
   it.each([
     ['inline', 'timer', 'csb'],

@@ -1,6 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinuxTap, TapError } from '../../src/host/tap/index.ts';
+import { destroyNamespace, freshNamespace } from '../support/netns.ts';
 import { skipPrivileged } from '../support/privileged.ts';
 
 function codeOf(fn: () => unknown): string {
@@ -31,21 +32,14 @@ const sh = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), 
 
 describe.skipIf(skipPrivileged('TAP device tests'))('LinuxTap in a network namespace', () => {
   beforeAll(() => {
-    spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' }); // a leftover of a killed run, if any
-    sh('ip', 'netns', 'add', NS);
+    freshNamespace(NS, ['ptt0']); // a leftover of a killed run, if any, goes first
     sh('ip', '-n', NS, 'tuntap', 'add', 'dev', 'ptt0', 'mode', 'tap', 'vnet_hdr');
     sh('ip', '-n', NS, 'link', 'add', 'ptv0', 'type', 'veth', 'peer', 'name', 'ptv1');
     sh('ip', '-n', NS, 'addr', 'add', '10.77.0.1/24', 'dev', 'ptt0');
     sh('ip', '-n', NS, 'link', 'set', 'ptt0', 'up');
   });
 
-  afterAll(() => {
-    try {
-      sh('ip', '-n', NS, 'tuntap', 'del', 'dev', 'ptt0', 'mode', 'tap');
-    } finally {
-      sh('ip', 'netns', 'del', NS);
-    }
-  });
+  afterAll(() => destroyNamespace(NS, ['ptt0']));
 
   function probe(dev: string): Record<string, unknown> {
     const out = sh(

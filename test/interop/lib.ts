@@ -2,6 +2,7 @@
 // `ptnet-ts tap-serve` started inside it, and kernel-side clients run with `ip netns exec`.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { destroyNamespace as destroyNs, freshNamespace, leftoverNamespaces } from '../support/netns.ts';
 
 export const NS_PREFIX = 'ptnet-interop-';
 export const TAP = 'itap0';
@@ -15,30 +16,14 @@ function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Namespaces of earlier runs whose process (the pid the name ends with) is gone. */
 export function removeLeftovers(): void {
-  const names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(NS_PREFIX));
-  for (const n of names) {
-    const pid = Number(/(\d+)$/.exec(n)?.[1] ?? NaN);
-    if (!Number.isInteger(pid) || !alive(pid)) destroyNamespace(n);
-  }
+  for (const n of leftoverNamespaces(NS_PREFIX)) destroyNamespace(n);
 }
 
 /** A fresh namespace `ns` with lo up and the persistent TAP at KERNEL_ADDR/24 and KERNEL_ADDR6/64. */
 export function createNamespace(ns: string): void {
-  ip('netns', 'add', ns);
+  freshNamespace(ns, [TAP]);
   ip('-n', ns, 'link', 'set', 'lo', 'up');
   ip('-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
   ip('-n', ns, 'addr', 'add', `${KERNEL_ADDR}/24`, 'dev', TAP);
@@ -49,16 +34,7 @@ export function createNamespace(ns: string): void {
 
 /** The persistent TAP first (it would outlive the namespace), then the namespace. */
 export function destroyNamespace(ns: string): void {
-  for (const args of [
-    ['-n', ns, 'tuntap', 'del', 'dev', TAP, 'mode', 'tap'],
-    ['netns', 'del', ns],
-  ]) {
-    try {
-      ip(...args);
-    } catch {
-      // already gone
-    }
-  }
+  destroyNs(ns, [TAP]);
 }
 
 export interface Run {

@@ -1,7 +1,7 @@
 // The Linux kernel as the oracle for validateTapWrite(): every write is also made into a real TAP
 // (tc mirred to a veth with software GSO and checksums) and the kernel's outcome — EINVAL, sent
 // (with the number of segments), or dropped at segmentation — must be the one the model predicts.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import {
   tapVerdict,
   validateTapWrite,
 } from '../../src/vnethdr/index.ts';
+import { destroyNamespace, disableIpv6, freshNamespace, mirrorTapToVeth } from '../support/netns.ts';
 import { skipPrivileged } from '../support/privileged.ts';
 import { buildFrame, tapWrite, type FrameSpec, type HdrSpec } from './frames.ts';
 
@@ -158,48 +159,14 @@ describe.skipIf(skipPrivileged('TAP write oracle', ['ip', 'tc', 'ethtool']))(
     let dir = '';
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'vno-'));
-      spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
-      sh('ip', 'netns', 'add', NS);
-      const n = (...a: string[]): string => sh('ip', 'netns', 'exec', NS, ...a);
-      n('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+      freshNamespace(NS, ['vnot0']);
+      disableIpv6(NS);
       sh('ip', '-n', NS, 'tuntap', 'add', 'dev', 'vnot0', 'mode', 'tap', 'vnet_hdr');
-      sh('ip', '-n', NS, 'link', 'add', 'vnov0', 'type', 'veth', 'peer', 'name', 'vnov1');
       // Large MTUs keep the veth from dropping long frames, so only GSO decides.
-      sh('ip', '-n', NS, 'link', 'set', 'vnov0', 'mtu', '65535');
-      sh('ip', '-n', NS, 'link', 'set', 'vnov1', 'mtu', '65535');
-      n('ethtool', '-K', 'vnov0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'sg', 'off');
-      for (const d of ['vnot0', 'vnov0', 'vnov1']) sh('ip', '-n', NS, 'link', 'set', d, 'up');
-      sh('tc', '-n', NS, 'qdisc', 'add', 'dev', 'vnot0', 'ingress');
-      sh(
-        'tc',
-        '-n',
-        NS,
-        'filter',
-        'add',
-        'dev',
-        'vnot0',
-        'parent',
-        'ffff:',
-        'protocol',
-        'all',
-        'prio',
-        '1',
-        'u32',
-        'match',
-        'u32',
-        '0',
-        '0',
-        'action',
-        'mirred',
-        'egress',
-        'redirect',
-        'dev',
-        'vnov0',
-      );
+      mirrorTapToVeth(NS, 'vnot0', 'vnov0', 'vnov1', 65535);
     });
     afterAll(() => {
-      spawnSync('ip', ['-n', NS, 'tuntap', 'del', 'dev', 'vnot0', 'mode', 'tap'], { stdio: 'ignore' });
-      spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+      destroyNamespace(NS, ['vnot0']);
       if (dir !== '') rmSync(dir, { recursive: true, force: true });
     });
 
