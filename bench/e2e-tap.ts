@@ -226,7 +226,7 @@ export async function tapRows(quick: boolean, ref: LinuxReference): Promise<Benc
           ['worker', false],
         ];
     for (const [mode, offloads] of configs) {
-      rows.push(...(await oneBoot(ns, bin, mode, offloads, quick ? 500 : 3000, quick ? 50 : 500, ref)));
+      rows.push(...(await oneBoot(ns, bin, mode, offloads, quick ? 300 : 3000, quick ? 20 : 500, ref)));
     }
   } finally {
     spawnSync('ip', ['-n', ns, 'tuntap', 'del', 'dev', TAP, 'mode', 'tap'], { stdio: 'ignore' });

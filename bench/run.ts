@@ -19,7 +19,9 @@ const results: Record<string, BenchRow[]> = {};
 for (const suite of suites) {
   if (only !== undefined && suite.name !== only) continue;
   process.stderr.write(`bench: ${suite.name}${quick ? ' (quick)' : ''}...\n`);
+  const t0 = performance.now();
   const rows = await suite.run({ quick });
+  process.stderr.write(`bench: ${suite.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   results[suite.name] = rows;
   const table = rows.map((r) => ({
     measure: r.name,

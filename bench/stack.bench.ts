@@ -89,7 +89,7 @@ async function ping(count: number): Promise<number> {
 export const stackSuite: BenchSuite = {
   name: 'stack',
   async run({ quick }): Promise<BenchRow[]> {
-    const ms = quick ? 1000 : 3000;
+    const ms = quick ? 500 : 3000;
     const seedStream = { name: 'seed TCP_STREAM over VALE', value: 21.7, measured: false };
     const note = 'two stacks over the in-memory NetIf pair, one thread';
     return [
