@@ -26,7 +26,7 @@ import {
 } from '../wire/index.ts';
 import { csumFinish, csumPartial, pseudoV6 } from '../checksum/index.ts';
 import { NetError, StackError } from './errors.ts';
-import { NeighbourCache, type NeighbourParams } from './neighbour.ts';
+import { mbufTruesize, NeighbourCache, type NeighbourParams } from './neighbour.ts';
 import { Ndp, NdpCounters } from './ndp.ts';
 import { PmtuCache } from './pmtu.ts';
 import { Reassembler, type ReasmParams, type ReasmQueue } from './reassembly.ts';
@@ -80,7 +80,7 @@ export interface Ipv6Options {
   gateway?: string;
   /** DupAddrDetectTransmits (RFC 4862; default 1, 0 disables DAD). */
   dadTransmits?: number;
-  /** Neighbour cache parameters (queueLen defaults to Linux's unres_qlen, 101). */
+  /** Neighbour cache parameters (queues as Linux's unres_qlen_bytes: 212992 bytes, 101 packets). */
   ndp?: Partial<NeighbourParams>;
   /** Reassembly limits (timeout defaults to 60 s, RFC 8200 §4.5). */
   reasm?: Partial<ReasmParams>;
@@ -291,8 +291,9 @@ export class Ipv6Layer {
           this.counters.outDiscards++;
           m.free();
         },
+        truesize: mbufTruesize,
       },
-      { queueLen: 101, ...opts.ndp },
+      opts.ndp,
     );
     this.ndp = new Ndp(this, stack, this.ndpCounters, opts.dadDelay, opts.routerSolicitations);
     // fe80::/64 is always on-link.

@@ -1,7 +1,9 @@
 // Neighbour cache: the RFC 4861 §7.3 state machine (INCOMPLETE, REACHABLE, STALE, DELAY, PROBE)
 // shared by ARP and NDP, as Linux shares net/core/neighbour.c between arp_tbl and nd_tbl. Packets
-// awaiting resolution wait in a bounded per-entry queue. The protocol (ARP request or Neighbour
+// awaiting resolution wait in a per-entry queue bounded in bytes like Linux's unres_qlen_bytes
+// (and in packets). The protocol (ARP request or Neighbour
 // Solicitation) is the owner's: the cache calls `solicit`, `flush` and `drop` hooks.
+import type { Mbuf } from '../mbuf/index.ts';
 import { StackError } from './errors.ts';
 import type { Timer, TimerQueue } from './timer.ts';
 
@@ -18,8 +20,16 @@ export interface NeighbourParams {
   baseReachableTime: number;
   /** DELAY_FIRST_PROBE_TIME, ms: 5000. */
   delayFirstProbeTime: number;
-  /** Packets queued per unresolved entry (oldest dropped first, RFC 4861 §7.2.2). */
+  /**
+   * Packets queued per unresolved entry, oldest dropped first (RFC 4861 §7.2.2): Linux's unres_qlen
+   * as derived from the byte bound, 212992 / SKB_TRUESIZE(1514) = 101.
+   */
   queueLen: number;
+  /**
+   * Bytes of packet storage (the `truesize` hook) queued per unresolved entry: Linux's
+   * unres_qlen_bytes, SK_WMEM_MAX = 212992 (__neigh_event_send drops from the head above it).
+   */
+  queueBytes: number;
   /** Entries held at most; a new entry evicts a STALE one or fails. */
   maxEntries: number;
 }
@@ -30,7 +40,8 @@ export const DEFAULT_NEIGHBOUR_PARAMS: Readonly<NeighbourParams> = {
   retransTimer: 1000,
   baseReachableTime: 30000,
   delayFirstProbeTime: 5000,
-  queueLen: 3,
+  queueLen: 101,
+  queueBytes: 212992,
   maxEntries: 1024,
 };
 
@@ -41,6 +52,13 @@ export interface NeighbourHooks<K, P> {
   flush(key: K, packet: P, lladdr: Uint8Array): void;
   /** A queued packet is discarded (queue overflow or failed resolution; RFC 4861 §7.2.2 ICMP unreachable). */
   drop(key: K, packet: P, reason: 'overflow' | 'failed'): void;
+  /** Storage a queued packet pins (skb->truesize), charged against queueBytes; 0 when absent. */
+  truesize?(packet: P): number;
+}
+
+/** The packet storage an mbuf pins (its segments), the queue charge Linux takes as skb->truesize. */
+export function mbufTruesize(m: Mbuf): number {
+  return m.segCount * m.pool.segmentSize;
 }
 
 export class NeighbourEntry<K, P> {
@@ -54,6 +72,8 @@ export class NeighbourEntry<K, P> {
   /** Whether the neighbour is a router (NDP IsRouter flag). */
   isRouter = false;
   readonly queue: P[] = [];
+  /** Sum of the queued packets' truesize (arp_queue_len_bytes). */
+  queueBytes = 0;
   readonly timer: Timer;
 
   constructor(
@@ -94,8 +114,12 @@ export class NeighbourCache<K, P> {
     private readonly random: () => number = Math.random,
   ) {
     this.params = { ...DEFAULT_NEIGHBOUR_PARAMS, ...params };
-    if (this.params.queueLen < 1 || this.params.maxEntries < 1) {
-      throw new StackError('STACK_ARG', 'neighbour cache needs queueLen >= 1 and maxEntries >= 1');
+    const p = this.params;
+    if (p.queueLen < 1 || p.maxEntries < 1 || !(p.queueBytes > 0)) {
+      throw new StackError(
+        'STACK_ARG',
+        'neighbour cache needs queueLen >= 1, queueBytes > 0 and maxEntries >= 1',
+      );
     }
   }
 
@@ -243,16 +267,22 @@ export class NeighbourCache<K, P> {
     return false;
   }
 
+  /** Queues behind resolution, dropping the oldest while over either bound (__neigh_event_send). */
   private enqueue(e: NeighbourEntry<K, P>, packet: P): void {
-    if (e.queue.length >= this.params.queueLen) {
+    const p = this.params;
+    const size = this.hooks.truesize?.(packet) ?? 0;
+    while (e.queue.length > 0 && (e.queue.length >= p.queueLen || e.queueBytes + size > p.queueBytes)) {
       const old = e.queue.shift()!;
+      e.queueBytes -= this.hooks.truesize?.(old) ?? 0;
       this.counters.queueDrops++;
       this.hooks.drop(e.key, old, 'overflow');
     }
     e.queue.push(packet);
+    e.queueBytes += size;
   }
 
   private flushQueue(e: NeighbourEntry<K, P>): void {
+    e.queueBytes = 0;
     while (e.queue.length > 0) this.hooks.flush(e.key, e.queue.shift()!, e.lladdr);
   }
 
@@ -279,6 +309,7 @@ export class NeighbourCache<K, P> {
   private fail(e: NeighbourEntry<K, P>): void {
     e.timer.cancel();
     this.entries.delete(e.key);
+    e.queueBytes = 0;
     while (e.queue.length > 0) this.hooks.drop(e.key, e.queue.shift()!, 'failed');
   }
 

@@ -27,7 +27,7 @@ import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { StackCounters } from './counters.ts';
 import { NetError, StackError } from './errors.ts';
 import type { Ipv4Output } from './l3.ts';
-import { NeighbourCache, type NeighbourParams } from './neighbour.ts';
+import { mbufTruesize, NeighbourCache, type NeighbourParams } from './neighbour.ts';
 import { Icmp4Errors } from './icmp-errors.ts';
 import { IcmpRateLimit } from './icmp-rate.ts';
 import { Ipv4Frag } from './ipv4-frag.ts';
@@ -164,6 +164,7 @@ export class Stack implements Ipv4Output {
           this.counters.ipOutDiscards++;
           m.free();
         },
+        truesize: mbufTruesize,
       },
       opts.arp,
     );

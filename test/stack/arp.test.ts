@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ArpOp, EthernetRepr, EtherType } from '../../src/wire/index.ts';
 import type { Stack } from '../../src/stack/index.ts';
-import { makePair, runUntil } from './harness.ts';
+import { makePair, randomBytesSeeded, runUntil, sha256 } from './harness.ts';
 
 /** An Ethernet/IPv4 ARP packet from `sha`/`spa` for `tpa`, fed to `to`. */
 function arp(
@@ -69,12 +69,29 @@ describe('ARP (arp_process)', () => {
     v.on('message', (m: Buffer) => got.push(m.toString()));
     v.bind(9);
     p.lb.drop = (_m, i) => i === 0; // lose b's first ARP reply: a re-asks after 1 s
-    for (const s of ['1', '2', '3', '4']) u.send(s, 9, '10.0.0.2');
-    await runUntil(p, () => got.length === 3);
-    // Queue length 3 (RFC 4861 §7.2.2 keeps the newest): the first datagram was dropped.
-    expect(got).toEqual(['2', '3', '4']);
-    expect(p.a.counters.ipOutDiscards).toBe(1);
+    const sent = Array.from({ length: 105 }, (_, i) => String(i));
+    for (const s of sent) u.send(s, 9, '10.0.0.2');
+    await runUntil(p, () => got.length === 101);
+    // 101 packets (Linux unres_qlen from unres_qlen_bytes; RFC 4861 §7.2.2 keeps the newest).
+    expect(got).toEqual(sent.slice(4));
+    expect(p.a.counters.ipOutDiscards).toBe(4);
+    expect(p.a.arp.counters.queueDrops).toBe(4);
     expect(p.a.counters.arpRequestsOut).toBe(2);
+  });
+
+  it('a datagram fragmented before ARP resolves arrives whole (every fragment queued)', async () => {
+    const p = makePair();
+    const u = p.a.net.createSocket();
+    const got: Buffer[] = [];
+    const v = p.b.net.createSocket();
+    v.on('message', (m: Buffer) => got.push(m));
+    v.bind(9);
+    const data = randomBytesSeeded(60000, 7);
+    u.send(data, 9, '10.0.0.2'); // 41 fragments wait for one ARP reply
+    await runUntil(p, () => got.length === 1);
+    expect(sha256(got[0]!)).toBe(sha256(data));
+    expect(p.a.frag4.counters.fragCreates).toBe(41);
+    expect(p.a.counters.ipOutDiscards).toBe(0);
   });
 
   it('gives up on an absent neighbour and counts the queued packet as discarded', async () => {

@@ -22,7 +22,7 @@ function setup(params = {}) {
 
 describe('neighbour cache (RFC 4861 §7.3)', () => {
   it('INCOMPLETE queues (bounded, oldest dropped) and a solicited reply flushes', () => {
-    const { clk, log, cache } = setup();
+    const { clk, log, cache } = setup({ queueLen: 3 });
     expect(cache.resolve(7, 'p1', 0)).toBeNull();
     cache.resolve(7, 'p2', 0);
     cache.resolve(7, 'p3', 0);
@@ -109,5 +109,44 @@ describe('neighbour cache (RFC 4861 §7.3)', () => {
     expect(log.at(-1)).toBe('drop 4 c failed');
     expect(cache.counters.tableFull).toBe(1);
     expect(() => setup({ queueLen: 0 })).toThrow(StackError);
+    expect(() => setup({ queueBytes: 0 })).toThrow(StackError);
+  });
+
+  it('defaults to Linux: 101 packets (unres_qlen) within 212992 bytes (unres_qlen_bytes)', () => {
+    const { log, cache } = setup();
+    expect(cache.params.queueLen).toBe(101);
+    expect(cache.params.queueBytes).toBe(212992);
+    for (let i = 0; i < 105; i++) cache.resolve(7, `p${i}`, 0);
+    expect(cache.get(7)!.queue.length).toBe(101);
+    expect(log.filter((l) => l.endsWith('overflow'))).toEqual(
+      [0, 1, 2, 3].map((i) => `drop 7 p${i} overflow`),
+    );
+  });
+
+  it('charges truesize against the byte bound and drops from the head (__neigh_event_send)', () => {
+    const clk = new VirtualClock(0);
+    const log: string[] = [];
+    const cache = new NeighbourCache<number, string>(
+      clk.timers,
+      {
+        solicit: () => {},
+        flush: (_k, p) => log.push(`flush ${p}`),
+        drop: (_k, p) => log.push(`drop ${p}`),
+        truesize: (p) => p.length * 100,
+      },
+      { queueBytes: 1000 },
+    );
+    cache.resolve(1, 'aaaa', 0); // 400
+    cache.resolve(1, 'bbbb', 0); // 800
+    cache.resolve(1, 'cc', 0); // 1000: fits exactly
+    expect(log).toEqual([]);
+    cache.resolve(1, 'ddddd', 0); // 1500: a and b go
+    expect(log).toEqual(['drop aaaa', 'drop bbbb']);
+    expect(cache.get(1)!.queueBytes).toBe(700);
+    cache.resolve(1, 'x'.repeat(20), 0); // larger than the bound alone: still queued, alone
+    expect(cache.get(1)!.queue).toEqual(['x'.repeat(20)]);
+    cache.advertisement(1, MAC1, true, true, false, 0);
+    expect(log.at(-1)).toBe(`flush ${'x'.repeat(20)}`);
+    expect(cache.get(1)!.queueBytes).toBe(0);
   });
 });
