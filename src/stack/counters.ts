@@ -26,12 +26,11 @@ export class StackCounters {
   arpRequestsOut = 0;
   arpRepliesOut = 0;
   // IPv4 (IPSTATS_MIB_*).
+  /** Packets handed to IPv4 input (ip_rcv): fragments each count, a reassembled datagram does not. */
   ipInReceives = 0;
   ipInHdrErrors = 0;
   ipInAddrErrors = 0;
   ipInUnknownProtos = 0;
-  /** Fragments dropped: reassembly is not implemented yet. */
-  ipReasmFails = 0;
   ipOutRequests = 0;
   ipOutNoRoutes = 0;
   /** Packets dropped waiting for ARP (queue overflow or failed resolution). */

@@ -360,9 +360,11 @@ export class Stack implements Ipv4Output {
 
   // ------------------------------------------------------------------ IPv4 (ip_rcv, ip_local_deliver)
 
-  private ipv4Input(buf: Uint8Array, off: number, len: number, csumOk: boolean): void {
+  private ipv4Input(buf: Uint8Array, off: number, len: number, csumOk: boolean, reassembled = false): void {
     const c = this.counters;
-    c.ipInReceives++;
+    // InReceives counts what ip_rcv sees: each fragment once; the reassembled datagram goes on
+    // to ip_local_deliver without passing ip_rcv again.
+    if (!reassembled) c.ipInReceives++;
     const ip = this.ip.reset(buf, off, len);
     if (ip.check() !== null || !ip.verifyChecksum()) {
       c.ipInHdrErrors++;
@@ -377,7 +379,7 @@ export class Stack implements Ipv4Output {
     if (ip.isFragment) {
       // Reassembled datagrams come back through here with a fresh header (ip_defrag).
       const n = this.frag4.input(buf, off, ip);
-      if (n > 0) this.ipv4Input(this.frag4.out, 0, n, false);
+      if (n > 0) this.ipv4Input(this.frag4.out, 0, n, false, true);
       return;
     }
     const src = ip.src;

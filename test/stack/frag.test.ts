@@ -232,9 +232,12 @@ describe('IPv4 fragmentation and reassembly between stacks', () => {
         p.a.net.createSocket().send(data, 7, '10.0.0.2');
         await runUntil(p, () => frames.length > 0);
         expect(frames.length).toBe(Math.ceil((size + 8) / 1480));
+        const rx0 = p.b.counters.ipInReceives;
         for (const f of shuffle(frames, seed)) inject(p.b, f);
         await runUntil(p, () => got.length === 1);
         expect(Buffer.compare(got[0]!, data)).toBe(0);
+        // InReceives: once per fragment, not again for the reassembled datagram (ip_rcv).
+        expect(p.b.counters.ipInReceives - rx0).toBe(frames.length);
         expect(p.b.frag4.reasm.counters.oks).toBe(1);
         expect(p.b.frag4.reasm.mem).toBe(0);
       }),
