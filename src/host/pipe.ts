@@ -8,6 +8,7 @@ import { HostError } from './errors.ts';
 import { KR, type Kring } from './kring.ts';
 import { DROP, PC } from './port-layout.ts';
 import {
+  LaidOutPort,
   type NetmapPort,
   type PipeShared,
   type PortSharedBase,
@@ -120,7 +121,7 @@ export class PipeDatapath extends PortDatapath {
 }
 
 /** One end of a pipe, as a NetmapPort. */
-export class PipeEnd implements NetmapPort {
+export class PipeEnd extends LaidOutPort implements NetmapPort {
   readonly mac = makeMac();
   peer!: PipeEnd;
 
@@ -130,29 +131,10 @@ export class PipeEnd implements NetmapPort {
     readonly layout: ReturnType<NetmapRegion['createPort']>,
     readonly base: PortSharedBase,
     readonly datapath: PipeDatapath,
-  ) {}
+  ) {
+    super();
+  }
 
-  get nifpOffset(): number {
-    return this.layout.nifpOfs;
-  }
-  get numTxRings(): number {
-    return this.layout.txRings;
-  }
-  get numRxRings(): number {
-    return this.layout.rxRings;
-  }
-  get numTxSlots(): number {
-    return this.layout.txSlots;
-  }
-  get numRxSlots(): number {
-    return this.layout.rxSlots;
-  }
-  get memId(): number {
-    return this.region.memId;
-  }
-  get vnetHdrLen(): number {
-    return this.datapath.vnetHdrLen;
-  }
   /** Pipes copy nothing, so the header is opaque to them; the length is only recorded. */
   setVnetHdrLen(n: number): boolean {
     return storeVnetHdrLen(this.datapath.state, this.base.ctl, n, this.region.bufSize);

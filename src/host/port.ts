@@ -2,7 +2,7 @@
 // port can be driven from the guest's thread or from a kloop worker), drop counters by reason,
 // the wake-up path toward whichever kloop serves the port, and the common RX sync.
 
-import type { NetmapRegion } from '../netmap/region.ts';
+import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { DROP_REASONS, type DropReason } from './errors.ts';
 import { impairRx, holdRemaining, type ImpairClock } from './impair.ts';
 import { KR, KRING_WORDS, Kring } from './kring.ts';
@@ -192,6 +192,38 @@ export interface NetmapPort {
   readonly datapath: PortDatapath;
   /** What a worker needs to rebuild the datapath (see openDatapath). */
   shared(): PortShared;
+}
+
+/**
+ * The NetmapPort fields every port derives from its ring layout, its region and its datapath
+ * (pipe ends, VALE ports and TAP ports share them; each adds its name, MAC and HDR_SET rule).
+ */
+export abstract class LaidOutPort {
+  abstract readonly region: NetmapRegion;
+  abstract readonly layout: NetmapPortLayout;
+  abstract readonly datapath: PortDatapath;
+
+  get nifpOffset(): number {
+    return this.layout.nifpOfs;
+  }
+  get numTxRings(): number {
+    return this.layout.txRings;
+  }
+  get numRxRings(): number {
+    return this.layout.rxRings;
+  }
+  get numTxSlots(): number {
+    return this.layout.txSlots;
+  }
+  get numRxSlots(): number {
+    return this.layout.rxSlots;
+  }
+  get memId(): number {
+    return this.region.memId;
+  }
+  get vnetHdrLen(): number {
+    return this.datapath.vnetHdrLen;
+  }
 }
 
 export interface PipeShared extends PortSharedBase {

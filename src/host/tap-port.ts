@@ -23,6 +23,7 @@ import { HostError } from './errors.ts';
 import { KR } from './kring.ts';
 import { DROP, PC } from './port-layout.ts';
 import {
+  LaidOutPort,
   type NetmapPort,
   PortDatapath,
   type TapShared,
@@ -354,7 +355,7 @@ const WAITER_POLL_MS = 50;
 const TIMER_MS = 1;
 
 /** A TAP interface as a NetmapPort: one TX and one RX ring, vnet header length 12. */
-export class TapPort implements NetmapPort {
+export class TapPort extends LaidOutPort implements NetmapPort {
   readonly datapath: TapDatapath;
   private readonly base: { region: RegionShared; rings: RingsShared; state: SharedArrayBuffer };
   private waiter: Worker | null = null;
@@ -369,6 +370,7 @@ export class TapPort implements NetmapPort {
     readonly mac: Uint8Array,
     wake: TapWake,
   ) {
+    super();
     const rs = regionShared(region);
     const rings = ringsShared(layout);
     const state = new SharedArrayBuffer((portWords(2) + TAP_WORDS) * 4);
@@ -384,27 +386,6 @@ export class TapPort implements NetmapPort {
     else this.tick();
   }
 
-  get nifpOffset(): number {
-    return this.layout.nifpOfs;
-  }
-  get numTxRings(): number {
-    return this.layout.txRings;
-  }
-  get numRxRings(): number {
-    return this.layout.rxRings;
-  }
-  get numTxSlots(): number {
-    return this.layout.txSlots;
-  }
-  get numRxSlots(): number {
-    return this.layout.rxSlots;
-  }
-  get memId(): number {
-    return this.region.memId;
-  }
-  get vnetHdrLen(): number {
-    return this.datapath.vnetHdrLen;
-  }
   /** The tap was opened with a 12-byte header; NETMAP_REQ_PORT_HDR_SET to anything else fails. */
   setVnetHdrLen(n: number): boolean {
     return n === TAP_VNET_HDR_LEN;

@@ -14,6 +14,7 @@ import { KR, type Kring } from './kring.ts';
 import { smallRegion } from './pipe.ts';
 import { DROP, PC } from './port-layout.ts';
 import {
+  LaidOutPort,
   type NetmapPort,
   type ValeShared,
   PortDatapath,
@@ -740,7 +741,7 @@ export class ValeSwitch {
 }
 
 /** A VALE port as a NetmapPort. */
-export class ValePort implements NetmapPort {
+export class ValePort extends LaidOutPort implements NetmapPort {
   constructor(
     readonly name: string,
     readonly vale: ValeSwitch,
@@ -748,31 +749,12 @@ export class ValePort implements NetmapPort {
     readonly layout: NetmapPortLayout,
     readonly datapath: ValeDatapath,
     readonly mac: Uint8Array,
-  ) {}
+  ) {
+    super();
+  }
 
   get region(): NetmapRegion {
     return this.vale.region;
-  }
-  get nifpOffset(): number {
-    return this.layout.nifpOfs;
-  }
-  get numTxRings(): number {
-    return this.layout.txRings;
-  }
-  get numRxRings(): number {
-    return this.layout.rxRings;
-  }
-  get numTxSlots(): number {
-    return this.layout.txSlots;
-  }
-  get numRxSlots(): number {
-    return this.layout.rxSlots;
-  }
-  get memId(): number {
-    return this.vale.region.memId;
-  }
-  get vnetHdrLen(): number {
-    return this.datapath.vnetHdrLen;
   }
   /** NETMAP_REQ_PORT_HDR_SET: 0, 10 or 12; the mfs follows (1514, or the buffer size). */
   setVnetHdrLen(n: number): boolean {
