@@ -6,7 +6,6 @@
 import createDebug from 'debug';
 import type { KloopMode, KloopOptions, NetmapPort } from '../host/index.ts';
 import { HostError, SyncKloop } from '../host/index.ts';
-import type { NetmapRegion } from '../netmap/index.ts';
 import { NM_CSB_ATOK_SIZE, NM_CSB_KTOA_SIZE } from '../netmap/index.ts';
 import type { GuestMemory, GuestMapping, PciBar, PciFunction, RegisterSpace } from './interface.ts';
 import {
@@ -46,21 +45,8 @@ import { DeviceError } from './errors.ts';
 
 const log = createDebug('ptnet:device');
 
-/** The netmap port passed through (src/host's NetmapPort has this shape). */
-export interface PtnetBackendPort {
-  readonly name: string;
-  readonly region: NetmapRegion;
-  readonly nifpOffset: number;
-  readonly numTxRings: number;
-  readonly numRxRings: number;
-  readonly numTxSlots: number;
-  readonly numRxSlots: number;
-  readonly mac: Uint8Array;
-  readonly memId: number;
-  readonly vnetHdrLen: number;
-  /** NETMAP_REQ_PORT_HDR_SET: false when the port refuses the length. */
-  setVnetHdrLen(n: number): boolean;
-}
+/** The netmap port passed through: a NetmapPort less what only the host's own threads use. */
+export type PtnetBackendPort = Omit<NetmapPort, 'datapath' | 'shared'>;
 
 /** The two CSB arrays as the host sync loop addresses them (src/host's CsbWindow). */
 export interface CsbLocation {
