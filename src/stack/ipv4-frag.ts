@@ -66,14 +66,18 @@ export class Ipv4Frag {
     const hl = ip.headerLen;
     // Fragments are off the fast path: a string key per fragment is acceptable.
     const key = `${ip.src}-${ip.dst}-${ip.ident}-${ip.protocol}`;
+    const more = ip.moreFrags;
+    // A non-last fragment is cut down to a multiple of 8 bytes (ip_frag_queue: end &= ~7); one
+    // left empty kills the datagram in the reassembler, as discard_qp does. IPv6 refuses instead.
+    const fragLen = more ? ip.payloadLen & ~7 : ip.payloadLen;
     const r = this.reasm.add(
       key,
       ip.protocol,
       ip.fragOffset,
-      ip.moreFrags,
+      more,
       buf,
       ip.payloadOff,
-      ip.payloadLen,
+      fragLen,
       off,
       hl,
       // The header and 8 bytes of data: what the ICMP error on timeout quotes.

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Reassembler, VirtualClock, type ReasmQueue, type Stack } from '../../src/stack/index.ts';
 import { csumFinish, csumPartial } from '../../src/checksum/index.ts';
 import { parseIpv6, pseudoSum } from '../../src/wire/index.ts';
-import { A6, B6, concat, frame6, inject, pair6 } from './ip-frames.ts';
+import { A6, B6, concat, frame6, inject, pair6, udp } from './ip-frames.ts';
 import { makePair, randomBytesSeeded, runUntil, type Pair } from './harness.ts';
 
 function engine(params = {}) {
@@ -368,13 +368,38 @@ describe('IPv4 reassembly limits between stacks', () => {
     expect(p.b.frag4.reasm.mem).toBe(0);
   });
 
-  it('a fragment ending past 64 KiB, an unaligned middle fragment: dropped and counted', () => {
+  it('a fragment ending past 64 KiB, a non-last fragment under 8 bytes: dropped and counted', () => {
     const p = makePair();
     inject(p.b, frag4(p, 20, 5, 65512, false, new Uint8Array(16)));
-    inject(p.b, frag4(p, 20, 6, 0, true, new Uint8Array(12)));
+    inject(p.b, frag4(p, 20, 6, 0, true, new Uint8Array(16)));
+    expect(p.b.frag4.reasm.queueCount).toBe(1);
+    // Cut to 0 bytes (end &= ~7 leaves end == offset): the whole datagram goes (discard_qp).
+    inject(p.b, frag4(p, 20, 6, 16, true, new Uint8Array(5)));
     expect(p.b.frag4.reasm.counters.tooBig).toBe(1);
     expect(p.b.frag4.reasm.counters.badLength).toBe(1);
     expect(p.b.frag4.reasm.queueCount).toBe(0);
+  });
+
+  it('cuts a non-last fragment to a multiple of 8 bytes (ip_frag_queue) and reassembles', () => {
+    const p = makePair();
+    const got: Buffer[] = [];
+    p.b.net
+      .createSocket()
+      .bind(7)
+      .on('message', (m: Buffer) => got.push(m));
+    const data = new Uint8Array(32).map((_, i) => i + 1);
+    const dgram = new Uint8Array(8 + data.length);
+    dgram.set([0, 1, 0, 7, 0, dgram.length, 0, 0]); // UDP checksum 0: none
+    dgram.set(data, 8);
+    // 20 bytes with MF: the last 4 are ignored and come again in the next fragment, at 16.
+    const tail = dgram.slice(16);
+    const first = dgram.slice(0, 20);
+    first.fill(0xee, 16);
+    inject(p.b, frag4(p, 20, 9, 0, true, first));
+    inject(p.b, frag4(p, 20, 9, 16, false, tail));
+    expect(got.map((g) => Buffer.from(g).toString('hex'))).toEqual([Buffer.from(data).toString('hex')]);
+    expect(p.b.frag4.reasm.counters.badLength).toBe(0);
+    expect(p.b.frag4.reasm.counters.overlaps).toBe(0);
   });
 });
 
@@ -526,6 +551,22 @@ describe('IPv6 fragmentation and reassembly between stacks', () => {
     inject(p.b, frame6(p.b, p.a, A6, B6, 0, f2));
     inject(p.b, frame6(p.b, p.a, A6, B6, 0, f1));
     expect(got).toEqual([Buffer.from(data).toString('hex')]);
+  });
+
+  it('refuses a non-last fragment not a multiple of 8 bytes: parameter problem at payload length', async () => {
+    const p = await pair6();
+    let ok = false;
+    p.a.ping(B6).then(() => (ok = true));
+    await runUntil(p, () => ok);
+    const frames = capture(p, 'b');
+    const f = concat(new Uint8Array([17, 0, 0, 1, 0, 0, 0, 6]), udp(1, 7, new Uint8Array(12)));
+    inject(p.b, frame6(p.b, p.a, A6, B6, 44, f));
+    expect(p.b.ip6!.counters.inFragErrors).toBe(1);
+    expect(p.b.ip6!.reasm.queueCount).toBe(0);
+    // ipv6_frag_rcv: ICMPV6_HDR_FIELD (code 0) pointing at the payload length (offset 4).
+    const e = frames.find((x) => x[20] === 58 && x[54] === 4);
+    expect(e).toBeDefined();
+    expect([...e!.subarray(54, 62)]).toEqual([4, 0, e![56], e![57], 0, 0, 0, 4]);
   });
 
   it('refuses a first fragment whose header chain is cut (RFC 7112)', async () => {
