@@ -20,6 +20,7 @@ import type { BenchRow, BenchSuite } from './harness.ts';
 
 interface AllocResult {
   packets: number;
+  heapGrowth: number;
   heapGrowthPerPacket: number;
   allocPerPacket: number;
   /** Share of the measured packets that fell in GC-free sampling intervals. */
@@ -100,6 +101,7 @@ async function child(mb: number, warmMb: number, offloads: boolean): Promise<All
   const n = p1 - p0;
   return {
     packets: n,
+    heapGrowth: heap1 - heap0,
     heapGrowthPerPacket: (heap1 - heap0) / n,
     allocPerPacket: cleanPkts > 0 ? alloc / cleanPkts : NaN,
     cleanShare: cleanPkts / n,
@@ -133,7 +135,12 @@ export const allocSuite: BenchSuite = {
       const r = await runChild(mb, quick ? 16 : 64, offloads);
       const what = `uk→uk VALE inline, offloads ${offloads ? 'on' : 'off'}, ${mb} MB`;
       const note = `${r.packets} packets at ${r.gbps.toFixed(2)} Gbps`;
-      rows.push({ name: `heap growth, ${what}`, value: r.heapGrowthPerPacket, unit: 'B/packet', note });
+      rows.push({
+        name: `heap growth, ${what}`,
+        value: r.heapGrowthPerPacket,
+        unit: 'B/packet',
+        note: `${note}; ${(r.heapGrowth / 1024).toFixed(0)} KiB in all (after gc(), warm-up excluded)`,
+      });
       rows.push({
         name: `JS heap allocated, ${what}`,
         value: r.allocPerPacket,
