@@ -18,11 +18,6 @@ export const NS_TXMON = 0x0040;
 export const NS_PORT_SHIFT = 8;
 export const NS_PORT_MASK = 0xff00;
 export const NETMAP_MAX_FRAGS = 64;
-/** VALE RX: the fragment count in the high byte of `flags` (NS_RFRAGS). */
-export function nsRfrags(flags: number): number {
-  return (flags >>> 8) & 0xff;
-}
-
 /** Ring flags. */
 export const NR_TIMESTAMP = 0x0002;
 export const NR_FORWARD = 0x0004;

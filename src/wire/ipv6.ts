@@ -41,15 +41,6 @@ export class Ipv6ExtWalk {
   }
 }
 
-export function isIpv6ExtHeader(nh: number): boolean {
-  return (
-    nh === IpProto.HOPOPTS ||
-    nh === IpProto.IPV6_ROUTING ||
-    nh === IpProto.IPV6_FRAGMENT ||
-    nh === IpProto.IPV6_DSTOPTS
-  );
-}
-
 /** Walk TLV options of a hop-by-hop / destination-options header (ip6_parse_tlv lengths only). */
 function badTlv(buf: Uint8Array, off: number, end: number): number {
   let o = off;
