@@ -265,7 +265,7 @@ export class Ipv6Layer {
     this.tcpOut = {
       pool: stack.pool,
       l4Offset: L4_OFF6,
-      l4Mtu: stack.netif.mtu - IPV6_HLEN,
+      l4PathMtu: (dst) => this.pathMtu(dst) - IPV6_HLEN,
       txCsum: stack.txCsum,
       tso: stack.txCsum && stack.netif.offloads.tso6 && tcp.noTso !== true,
       output: (m, src, dst, nh, l4Len) => this.output(m, src, dst, nh, l4Len, this.hopLimit),

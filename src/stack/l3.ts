@@ -9,6 +9,8 @@ export interface Ipv4Output {
   readonly l4Offset: number;
   /** Largest L4 segment in one frame: MTU - 20. */
   readonly l4Mtu: number;
+  /** Largest L4 segment towards dst: min(link MTU, cached path MTU) - 20. */
+  l4PathMtu(dst: number): number;
   /** The interface completes checksums (virtio NEEDS_CSUM). */
   readonly txCsum: boolean;
   /** The interface accepts TCPv4 super-frames. */

@@ -191,6 +191,10 @@ export class Stack implements Ipv4Output {
     return this.time.timers.clock.now();
   }
 
+  l4PathMtu(dst: number): number {
+    return this.pmtu4.get(dst, this.now()) - IPV4_MIN_HLEN;
+  }
+
   /** Our address when `dst` is reachable (a route matches: on-link, a gateway, the default), else -1. */
   sourceFor(dst: number): number {
     if (this.routes4.lookup(dst) !== undefined) return this.addr;

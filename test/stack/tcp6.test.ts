@@ -12,7 +12,9 @@ const B6 = parseIpv6('fd00::2');
 
 class FakeIp6 implements Ipv6TcpOutput {
   readonly l4Offset = 14 + 40;
-  readonly l4Mtu = 1500 - 40;
+  l4PathMtu(): number {
+    return 1500 - 40;
+  }
   readonly txCsum = false;
   readonly tso = false;
   peer!: Tcp;

@@ -41,8 +41,8 @@ export interface Ipv6TcpOutput {
   readonly pool: Mempool;
   /** Ethernet + IPv6 header bytes in front of the TCP header. */
   readonly l4Offset: number;
-  /** Largest TCP segment in one frame: MTU - 40. */
-  readonly l4Mtu: number;
+  /** Largest L4 segment towards dst: min(link MTU, cached path MTU) - 40. */
+  l4PathMtu(dst: Uint8Array): number;
   readonly txCsum: boolean;
   /** The interface accepts TCPv6 super-frames. */
   readonly tso: boolean;
@@ -172,7 +172,7 @@ export class Tcp implements TcpEnv {
     t.raddr6.set(raddr);
     t.rport = rport;
     this.insert(t);
-    t.connect(this.makeIsn(t), this.ip.l4Mtu - TCP_HLEN);
+    t.connect(this.makeIsn(t), this.mtuMss(t));
     return t;
   }
 
@@ -184,8 +184,21 @@ export class Tcp implements TcpEnv {
     t.raddr = raddr;
     t.rport = rport;
     this.insert(t);
-    t.connect(this.makeIsn(t), this.ip.l4Mtu - TCP_HLEN);
+    t.connect(this.makeIsn(t), this.mtuMss(t));
     return t;
+  }
+
+  /**
+   * The MSS the route allows: the path MTU (the link's, or lower when a fragmentation-needed /
+   * packet-too-big report is cached) less the headers, as tcp_connect_init's tcp_sync_mss and the
+   * advertised MSS (ipv4_default_advmss over the route's MTU) take it.
+   */
+  private mtuMss(t: Tcb): number {
+    const mtu =
+      t.family === 6
+        ? (this.ip as Ipv6TcpOutput).l4PathMtu(t.raddr6)
+        : (this.ip as Ipv4Output).l4PathMtu(t.raddr);
+    return mtu - TCP_HLEN;
   }
 
   private makeIsn(t: Tcb): number {
@@ -558,7 +571,7 @@ export class Tcp implements TcpEnv {
     t.parent = l;
     l.pending++;
     this.insert(t);
-    t.accept(seg, this.makeIsn(t), this.ip.l4Mtu - TCP_HLEN);
+    t.accept(seg, this.makeIsn(t), this.mtuMss(t));
   }
 
   /** RST for a segment that matches no connection (RFC 9293 §3.10.7.1), never in answer to a RST. */
