@@ -628,12 +628,14 @@ export class Tcb {
     } else if (this.sackOk) {
       sacked = this.takeSack(seg);
     }
+    // With SACK, a duplicate ACK is one that SACKs new data (RFC 6675 §2; Linux counts SACKed
+    // segments, tcp_dupack_heuristics): plain copies of an ACK, as a duplicating link makes, are not.
     const isDup =
       ack === snd.una &&
       flight > 0 &&
       seg.dataLen === 0 &&
       (seg.flags & (SYN | FIN)) === 0 &&
-      (this.sackOk ? sacked > 0 || (wnd === this.sndWnd && opts.sackCount === 0) : wnd === this.sndWnd);
+      (this.sackOk ? sacked > 0 : wnd === this.sndWnd);
     // Window update. RFC 9293 takes it when SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
     // SND.WL2 <= SEG.ACK); like tcp_may_update_window() we also take it from any ACK that advances
     // SND.UNA, so a window learnt from a newer segment cannot stick after a go-back.
@@ -653,8 +655,12 @@ export class Tcb {
       }
     }
     if (isDup) this.onDupAck(now);
-    // Only now, with SND.WND current, may the socket refill the send buffer (which sends).
-    if (writable && this.user !== null && snd.space > 0) this.user.onWritable();
+    // Only now, with SND.WND current, may the socket refill the send buffer (which sends). Like
+    // sk_stream_write_space(), only once a third of the buffer is free (space >= queued / 2): a
+    // writer woken for every few freed bytes would cut the stream into frames as small as each
+    // ACK's advance, and ACK clocking would keep them that small.
+    if (writable && this.user !== null && snd.space > 0 && snd.space >= snd.length >> 1)
+      this.user.onWritable();
     // Our FIN acknowledged?
     if (this.finSent && seqGt(snd.una, this.finSeq)) {
       switch (this.state) {
