@@ -4,60 +4,16 @@
 import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { ICMP_HLEN, IcmpType, IcmpUnreachCode } from './constants.ts';
 import type { WireErrorCode } from './errors.ts';
-import { View, get16, get32, inRange, needRoom, set16, set32 } from './view.ts';
+import { IcmpHeaderView } from './icmp.ts';
+import { get16, inRange, needRoom, set16, set32 } from './view.ts';
 
-export class Icmpv4View extends View {
+export class Icmpv4View extends IcmpHeaderView {
   check(): WireErrorCode | null {
     return this.fits(ICMP_HLEN) ? null : 'TRUNCATED';
-  }
-  get type(): number {
-    return this.buf[this.off]!;
-  }
-  set type(v: number) {
-    this.buf[this.off] = v;
-  }
-  get code(): number {
-    return this.buf[this.off + 1]!;
-  }
-  set code(v: number) {
-    this.buf[this.off + 1] = v;
-  }
-  get checksum(): number {
-    return get16(this.buf, this.off + 2);
-  }
-  set checksum(v: number) {
-    set16(this.buf, this.off + 2, v);
-  }
-  /** Echo identifier (bytes 4-5). */
-  get ident(): number {
-    return get16(this.buf, this.off + 4);
-  }
-  set ident(v: number) {
-    set16(this.buf, this.off + 4, v);
-  }
-  /** Echo sequence number (bytes 6-7). */
-  get seq(): number {
-    return get16(this.buf, this.off + 6);
-  }
-  set seq(v: number) {
-    set16(this.buf, this.off + 6, v);
   }
   /** Next-hop MTU of a fragmentation-needed message (bytes 6-7, RFC 1191). */
   get nextHopMtu(): number {
     return get16(this.buf, this.off + 6);
-  }
-  /** Bytes 4-7 as one word (gateway, pointer, unused). */
-  get rest(): number {
-    return get32(this.buf, this.off + 4);
-  }
-  set rest(v: number) {
-    set32(this.buf, this.off + 4, v);
-  }
-  get dataOff(): number {
-    return this.off + ICMP_HLEN;
-  }
-  get dataLen(): number {
-    return this.len - ICMP_HLEN;
   }
   verifyChecksum(): boolean {
     return csumPartial(this.buf, this.off, this.len) === 0xffff;

@@ -7,7 +7,8 @@ import { ICMP_HLEN, Icmpv6Type, IpProto } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
 import { badNdpOption, emitNdpOption, ndpOptionLen, parseNdpOptions, type NdpOption } from './ndp.ts';
 import { pseudoSum } from './pseudo.ts';
-import { View, get16, get32, inRange, needRoom, set16, set32 } from './view.ts';
+import { IcmpHeaderView } from './icmp.ts';
+import { get16, get32, inRange, needRoom, set16, set32 } from './view.ts';
 
 /** Bytes before the options of an NDP message, 0 for other types. */
 export function ndpFixedLen(type: number): number {
@@ -26,7 +27,7 @@ export function ndpFixedLen(type: number): number {
   }
 }
 
-export class Icmpv6View extends View {
+export class Icmpv6View extends IcmpHeaderView {
   check(): WireErrorCode | null {
     if (!this.fits(ICMP_HLEN)) return 'TRUNCATED';
     const fixed = this.ndpFixedLen;
@@ -34,37 +35,6 @@ export class Icmpv6View extends View {
     if (this.len < fixed) return this.fail('TRUNCATED', this.off + this.len);
     const bad = badNdpOption(this.buf, this.off + fixed, this.off + this.len);
     return bad >= 0 ? this.fail('BAD_OPTION', bad) : null;
-  }
-  get type(): number {
-    return this.buf[this.off]!;
-  }
-  set type(v: number) {
-    this.buf[this.off] = v;
-  }
-  get code(): number {
-    return this.buf[this.off + 1]!;
-  }
-  set code(v: number) {
-    this.buf[this.off + 1] = v;
-  }
-  get checksum(): number {
-    return get16(this.buf, this.off + 2);
-  }
-  set checksum(v: number) {
-    set16(this.buf, this.off + 2, v);
-  }
-  /** Bytes 4-7: echo ident/seq, MTU (packet too big), pointer (parameter problem), NDP fields. */
-  get rest(): number {
-    return get32(this.buf, this.off + 4);
-  }
-  set rest(v: number) {
-    set32(this.buf, this.off + 4, v);
-  }
-  get ident(): number {
-    return get16(this.buf, this.off + 4);
-  }
-  get seq(): number {
-    return get16(this.buf, this.off + 6);
   }
   /** Packet-too-big MTU. */
   get mtu(): number {
@@ -77,12 +47,6 @@ export class Icmpv6View extends View {
   /** NS/NA/redirect target address offset (16 bytes). */
   get targetOff(): number {
     return this.off + 8;
-  }
-  get dataOff(): number {
-    return this.off + ICMP_HLEN;
-  }
-  get dataLen(): number {
-    return this.len - ICMP_HLEN;
   }
   /** Options start (NDP messages). */
   get optionsOff(): number {

@@ -11,6 +11,7 @@ export * from './udp.ts';
 export * from './tcp.ts';
 export * from './dissect.ts';
 export * from './arp.ts';
+export * from './icmp.ts';
 export * from './icmpv4.ts';
 export * from './icmpv6.ts';
 export * from './ndp.ts';
