@@ -62,7 +62,10 @@ export interface UnikernelStats {
   rxPackets: number;
   txBytes: number;
   rxBytes: number;
-  /** Every drop counted on the path: driver (both directions), stack link/IP layer, host port. */
+  /**
+   * Every drop counted on the path: driver (both directions), stack link layer, packets lost
+   * waiting for ARP or NDP (IPv4 and IPv6 OutDiscards), host port.
+   */
   drops: number;
   /** TCP segments retransmitted. */
   retransmits: number;
@@ -258,9 +261,11 @@ export class Unikernel {
         n.rxDropRunt +
         n.rxDropBadLen +
         n.rxDropHdr +
+        n.rxDropFrags +
         s.txDrops +
         s.txNoBuffers +
         s.ipOutDiscards +
+        (this.stack.ip6?.counters.outDiscards ?? 0) +
         hostDrops,
       retransmits: this.stack.tcp.counters.retransSegs,
     };
