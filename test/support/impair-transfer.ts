@@ -73,6 +73,24 @@ export interface TransferOptions {
  * `booted` (the caller shuts them down). Throws StallError if the run does not finish.
  */
 export async function impairedTransfer(o: TransferOptions, booted: Unikernel[]): Promise<ImpairRun> {
+  // The stack draws neighbour reachable times and its ephemeral port from Math.random: seeded for
+  // the run, so a seed replays exactly.
+  const random = Math.random;
+  let x = (o.seed ^ 0x2545f491) >>> 0 || 1;
+  Math.random = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x100000000;
+  };
+  try {
+    return await run(o, booted);
+  } finally {
+    Math.random = random;
+  }
+}
+
+async function run(o: TransferOptions, booted: Unikernel[]): Promise<ImpairRun> {
   const clock = new VirtualClock(1000);
   const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
   const pa = vale.attach('a');

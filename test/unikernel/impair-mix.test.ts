@@ -102,6 +102,16 @@ describe(`impairment through ptnet over VALE (seed ${seed})`, () => {
     expectSackRecovery(r);
   });
 
+  it('a seed replays exactly: same virtual time, turns and counters', async () => {
+    const impair = { drop: 0.05, duplicate: 0.02, reorder: 0.02, corrupt: 0.01 };
+    const fingerprint = async (): Promise<string> => {
+      const r = await impairedTransfer({ impair, seed, mib: 2, offloads: [true, false] }, booted);
+      expectIntact(r, seed);
+      return describeRun('replay', seed, r);
+    };
+    expect(await fingerprint()).toBe(await fingerprint());
+  });
+
   it('5 % loss, offloads on at both ends: whole TSO super-frames lost, recovered', async () => {
     const r = await impairedTransfer(
       { impair: { drop: 0.05 }, seed, mib: 32, offloads: [true, true] },
