@@ -11,7 +11,16 @@ import {
   createPipe,
   smallRegion,
 } from '../../src/host/index.ts';
-import { GuestRing, frame, inlineGuest, makeCsb, ringsFromIf, seqOf } from './guest.ts';
+import {
+  GuestRing,
+  frame,
+  guestRxRing,
+  guestTxRing,
+  inlineGuest,
+  makeCsb,
+  ringsFromIf,
+  seqOf,
+} from './guest.ts';
 
 interface Guest {
   kloop: SyncKloop;
@@ -30,12 +39,11 @@ async function guestOn(port: NetmapPort, mode: KloopMode): Promise<Guest> {
   const irqs: number[] = [];
   const kloop = new SyncKloop(port, csb, (r) => irqs.push(r), mode);
   kloops.push(kloop);
-  const { tx, rx } = ringsFromIf(port.region, port.nifpOffset);
   const kick = (r: number): void => kloop.kick(r);
   const g: Guest = {
     kloop,
-    tx: new GuestRing(port.region, tx[0]!, csb, 0, true, kick),
-    rx: new GuestRing(port.region, rx[0]!, csb, port.numTxRings, false, kick),
+    tx: guestTxRing(port, csb, kick),
+    rx: guestRxRing(port, csb, kick),
     irqs,
   };
   kloop.start();

@@ -220,6 +220,19 @@ export function seqOf(f: Uint8Array, at = 14): number {
   return new DataView(f.buffer, f.byteOffset).getUint32(at);
 }
 
+type GuestCsb = ReturnType<typeof makeCsb>;
+
+/** The guest side of `port`'s first TX ring: CSB entry 0. */
+export function guestTxRing(port: NetmapPort, csb: GuestCsb, kick: (ring: number) => void): GuestRing {
+  return new GuestRing(port.region, ringsFromIf(port.region, port.nifpOffset).tx[0]!, csb, 0, true, kick);
+}
+
+/** The guest side of `port`'s first RX ring: its CSB entry follows the TX rings'. */
+export function guestRxRing(port: NetmapPort, csb: GuestCsb, kick: (ring: number) => void): GuestRing {
+  const ofs = ringsFromIf(port.region, port.nifpOffset).rx[0]!;
+  return new GuestRing(port.region, ofs, csb, port.numTxRings, false, kick);
+}
+
 /** A guest (first TX ring, first RX ring) on a port, with an inline kloop and an explicit queue. */
 export interface InlineGuest {
   kloop: SyncKloop;
@@ -238,12 +251,11 @@ export function inlineGuest(port: NetmapPort, queue: (() => void)[] = []): Inlin
   const csb = makeCsb();
   const irqs: number[] = [];
   const kloop = new SyncKloop(port, csb, (r) => irqs.push(r), 'inline', { schedule: (f) => queue.push(f) });
-  const { tx, rx } = ringsFromIf(port.region, port.nifpOffset);
   const kick = (r: number): void => kloop.kick(r);
   const g: InlineGuest = {
     kloop,
-    tx: new GuestRing(port.region, tx[0]!, csb, 0, true, kick),
-    rx: new GuestRing(port.region, rx[0]!, csb, port.numTxRings, false, kick),
+    tx: guestTxRing(port, csb, kick),
+    rx: guestRxRing(port, csb, kick),
     irqs,
     drain(): void {
       while (queue.length > 0) queue.shift()!();

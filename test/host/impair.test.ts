@@ -7,7 +7,7 @@ import {
   configureImpairment,
   createPipe,
 } from '../../src/host/index.ts';
-import { GuestRing, frame, inlineGuest, makeCsb, ringsFromIf, seqOf } from './guest.ts';
+import { frame, guestRxRing, guestTxRing, inlineGuest, makeCsb, seqOf } from './guest.ts';
 
 /** Sends `n` frames a → b over a pipe with impairment on b; returns what b received. */
 function run(
@@ -133,12 +133,8 @@ describe('impairment with worker kloops', () => {
     kb.start();
     await ka.ready();
     await kb.ready();
-    const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csbA, 0, true, (r) =>
-      ka.kick(r),
-    );
-    const rx = new GuestRing(pb.region, ringsFromIf(pb.region, pb.nifpOffset).rx[0]!, csbB, 1, false, (r) =>
-      kb.kick(r),
-    );
+    const tx = guestTxRing(pa, csbA, (r) => ka.kick(r));
+    const rx = guestRxRing(pb, csbB, (r) => kb.kick(r));
     tx.syncFromCsb();
     rx.syncFromCsb();
     for (let i = 0; i < 200; i++) tx.put(frame(pb.mac, pa.mac, i));

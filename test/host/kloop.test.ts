@@ -14,7 +14,8 @@ import {
 } from '../../src/host/index.ts';
 import { NAF_FORCE_RECLAIM } from '../../src/netmap/constants.ts';
 import { nmSyncKloopApplRead, nmSyncKloopApplWrite } from '../../src/netmap/csb.ts';
-import { GuestRing, frame, inlineGuest, makeCsb, ringsFromIf, seqOf } from './guest.ts';
+import type { GuestRing } from './guest.ts';
+import { frame, guestRxRing, guestTxRing, inlineGuest, makeCsb, seqOf } from './guest.ts';
 
 /** mulberry32: the schedule's own PRNG, seeded by fast-check. */
 function prng(seed: number): (n: number) => number {
@@ -147,8 +148,8 @@ function interleave(kind: 'pipe' | 'vale', seed: number, total: number): { got: 
   const kb = new SyncKloop(pb, csbB, () => (irqB.flag = true), 'inline', opts);
   ka.start();
   kb.start();
-  const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csbA, 0, true, () => {});
-  const rx = new GuestRing(pb.region, ringsFromIf(pb.region, pb.nifpOffset).rx[0]!, csbB, 1, false, () => {});
+  const tx = guestTxRing(pa, csbA, () => {});
+  const rx = guestRxRing(pb, csbB, () => {});
   tx.syncFromCsb();
   rx.syncFromCsb();
   const got: number[] = [];
@@ -294,12 +295,8 @@ describe('notification suppression, inline', () => {
     const kb = new SyncKloop(pb, csbB, onRx, 'inline', { schedule: now });
     ka.start();
     kb.start();
-    const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csbA, 0, true, (r) =>
-      ka.kick(r),
-    );
-    rx = new GuestRing(pb.region, ringsFromIf(pb.region, pb.nifpOffset).rx[0]!, csbB, 1, false, (r) =>
-      kb.kick(r),
-    );
+    const tx = guestTxRing(pa, csbA, (r) => ka.kick(r));
+    rx = guestRxRing(pb, csbB, (r) => kb.kick(r));
     tx.syncFromCsb();
     rx.syncFromCsb();
     rx.rxsync(); // arm the interrupt
@@ -357,12 +354,8 @@ async function stress(
   kb.start();
   await ka.ready();
   await kb.ready();
-  const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csbA, 0, true, (r) =>
-    ka.kick(r),
-  );
-  const rx = new GuestRing(pb.region, ringsFromIf(pb.region, pb.nifpOffset).rx[0]!, csbB, 1, false, (r) =>
-    kb.kick(r),
-  );
+  const tx = guestTxRing(pa, csbA, (r) => ka.kick(r));
+  const rx = guestRxRing(pb, csbB, (r) => kb.kick(r));
   tx.syncFromCsb();
   rx.syncFromCsb();
   let lost = 0;

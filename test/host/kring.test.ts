@@ -11,7 +11,7 @@ import {
   rxsyncPrologueOk,
   txsyncPrologueOk,
 } from '../../src/host/index.ts';
-import { GuestRing, frame, makeCsb, ringsFromIf } from './guest.ts';
+import { GuestRing, frame, guestTxRing, makeCsb, ringsFromIf } from './guest.ts';
 
 /** The circular range [a, b] walked slot by slot (the reference for the range checks). */
 function walk(a: number, b: number, n: number): Set<number> {
@@ -95,7 +95,7 @@ describe('txsync/rxsync prologue', () => {
     const k = new SyncKloop(pa, makeCsb(), () => {}, 'inline');
     const csb = k.csb;
     k.start();
-    const tx = new GuestRing(pa.region, ringsFromIf(pa.region, pa.nifpOffset).tx[0]!, csb, 0, true, () => {});
+    const tx = guestTxRing(pa, csb, () => {});
     const good = tx.bufIdx(4);
     tx.setBufIdx(3, 1);
     new DataView(pa.region.buffer, pa.region.base).setUint16(tx.slot(4) + 4, 5000, true);

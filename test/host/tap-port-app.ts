@@ -19,7 +19,7 @@ import { Machine } from '../../src/device/index.ts';
 import { PtnetAdapter, PtnetNetmapPort } from '../../src/driver/index.ts';
 import { SyncKloop, type KloopMode, type TapPort, openTapPort, type TapWake } from '../../src/host/index.ts';
 import { NS_MOREFRAG } from '../../src/netmap/constants.ts';
-import { GuestRing, makeCsb, ringsFromIf } from './guest.ts';
+import { guestRxRing, guestTxRing, makeCsb } from './guest.ts';
 
 const [scenario, mode, wake, tapName, macS, ourIpS, kernelIpS, portS, countS, guestKind] = process.argv.slice(
   2,
@@ -62,10 +62,9 @@ async function csbGuest(port: TapPort): Promise<Guest> {
   const kloop = new SyncKloop(port, csb, () => wakeUp?.(), mode);
   kloop.start();
   await kloop.ready();
-  const rings = ringsFromIf(port.region, port.nifpOffset);
   const kick = (r: number): void => kloop.kick(r);
-  const tx = new GuestRing(port.region, rings.tx[0]!, csb, 0, true, kick);
-  const rx = new GuestRing(port.region, rings.rx[0]!, csb, port.numTxRings, false, kick);
+  const tx = guestTxRing(port, csb, kick);
+  const rx = guestRxRing(port, csb, kick);
   tx.syncFromCsb();
   rx.syncFromCsb();
   return {
