@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinuxTap, TapError } from '../../src/host/tap/index.ts';
-import { destroyNamespace, freshNamespace } from '../support/netns.ts';
+import { destroyNamespace, freshNamespace, nsTsx } from '../support/netns.ts';
 import { skipPrivileged } from '../support/privileged.ts';
 
 function codeOf(fn: () => unknown): string {
@@ -42,20 +42,7 @@ describe.skipIf(skipPrivileged('TAP device tests'))('LinuxTap in a network names
   afterAll(() => destroyNamespace(NS, ['ptt0']));
 
   function probe(dev: string): Record<string, unknown> {
-    const out = sh(
-      'ip',
-      'netns',
-      'exec',
-      NS,
-      process.execPath,
-      '--import',
-      'tsx',
-      'test/host/tap-probe.ts',
-      dev,
-      '02:00:00:00:00:02',
-      '10.77.0.2',
-      '10.77.0.1',
-    );
+    const out = nsTsx(NS, 'test/host/tap-probe.ts', dev, '02:00:00:00:00:02', '10.77.0.2', '10.77.0.1');
     return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
   }
 
@@ -74,14 +61,8 @@ describe.skipIf(skipPrivileged('TAP device tests'))('LinuxTap in a network names
   });
 
   it('refuses to attach to an interface that is not a tap', () => {
-    const out = sh(
-      'ip',
-      'netns',
-      'exec',
+    const out = nsTsx(
       NS,
-      process.execPath,
-      '--import',
-      'tsx',
       '-e',
       "import('./src/host/tap/index.ts').then(({LinuxTap})=>{try{LinuxTap.open('ptv0')}catch(e){console.log(e.code)}})",
     );

@@ -85,6 +85,13 @@ export function mirrorTapToVeth(ns: string, tap: string, veth: string, peer: str
   ]); // prettier-ignore
 }
 
+/** Runs `node --import tsx ARGS…` inside `ns` (a probe script or `-e` code) and returns its stdout. */
+export function nsTsx(ns: string, ...args: string[]): string {
+  return execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', ...args], {
+    encoding: 'utf8',
+  });
+}
+
 const CLONE_NEWNET = 0x40000000;
 const O_RDONLY_CLOEXEC = 0o2000000;
 

@@ -27,7 +27,7 @@ import {
   tapVerdict,
   validateTapWrite,
 } from '../../src/vnethdr/index.ts';
-import { destroyNamespace, disableIpv6, freshNamespace, mirrorTapToVeth } from '../support/netns.ts';
+import { destroyNamespace, disableIpv6, freshNamespace, mirrorTapToVeth, nsTsx } from '../support/netns.ts';
 import { skipPrivileged } from '../support/privileged.ts';
 import { buildFrame, tapWrite, type FrameSpec, type HdrSpec } from './frames.ts';
 
@@ -176,20 +176,7 @@ describe.skipIf(skipPrivileged('TAP write oracle', ['ip', 'tc', 'ethtool']))(
         file,
         JSON.stringify(cases.map((c) => Buffer.from(tapWrite(c.h, c.frame, size)).toString('hex'))),
       );
-      const out = sh(
-        'ip',
-        'netns',
-        'exec',
-        NS,
-        process.execPath,
-        '--import',
-        'tsx',
-        'test/vnethdr/tap-oracle-probe.ts',
-        'vnot0',
-        'vnov0',
-        String(size),
-        file,
-      );
+      const out = nsTsx(NS, 'test/vnethdr/tap-oracle-probe.ts', 'vnot0', 'vnov0', String(size), file);
       return JSON.parse(out) as { r: string; n: number }[];
     }
 
