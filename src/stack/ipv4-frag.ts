@@ -203,14 +203,20 @@ export class Ipv4Frag {
     put32(tx, 16, dst);
   }
 
-  /** Cuts the datagram in tx[0, ipLen) (20-byte header) into fragments of at most mtu bytes. */
+  /**
+   * Cuts the datagram in tx[0, ipLen) (20-byte header) into fragments of at most mtu bytes, or
+   * sends it whole when it fits. Each frame's payload is appended to its header, chaining segments
+   * when an MTU exceeds one buffer.
+   */
   private sendFragments(ipLen: number, mtu: number, dst: number): boolean {
     const st = this.stack;
     const c = this.counters;
     const tx = this.tx;
     const hl = IPV4_MIN_HLEN;
-    const step = (mtu - hl) & ~7;
-    if (step < 8) {
+    const payload = ipLen - hl;
+    const whole = ipLen <= mtu;
+    const step = whole ? payload : (mtu - hl) & ~7;
+    if (!whole && step < 8) {
       c.fragFails++;
       return false;
     }
@@ -225,14 +231,14 @@ export class Ipv4Frag {
       c.fragFails++;
       return false;
     }
-    const payload = ipLen - hl;
     const baseFrag = (((tx[6]! << 8) | tx[7]!) & 0x1fff) * 8;
     const baseMf = (tx[6]! & 0x20) !== 0;
     const mac = st.netif.mac;
     for (let at = 0; at < payload; at += step) {
       const n = Math.min(step, payload - at);
       const m = st.pool.alloc();
-      if (m === null || !m.extend(ETH_HLEN + hl + n) || m.headLength < ETH_HLEN + hl + n) {
+      const h = ETH_HLEN + hl;
+      if (m === null || !m.extend(h) || m.headLength < h || !m.append(tx, hl + at, n)) {
         m?.free();
         st.counters.txNoBuffers++;
         c.fragFails++;
@@ -249,12 +255,11 @@ export class Ipv4Frag {
       put16(pb, ih + 6, ((baseFrag + at) >>> 3) | (more ? 0x2000 : 0));
       put16(pb, ih + 10, 0);
       put16(pb, ih + 10, csumFinish(csumPartial(pb, ih, hl)));
-      pb.set(tx.subarray(hl + at, hl + at + n), ih + hl);
-      c.fragCreates++;
+      if (!whole) c.fragCreates++;
       const ll = bcast ? BROADCAST_MAC : st.arp.resolve(hop, m, st.now());
       if (ll !== null) st.xmitTo(m, ll);
     }
-    c.fragOks++;
+    if (!whole) c.fragOks++;
     st.time.poke();
     return true;
   }

@@ -1029,13 +1029,27 @@ export class Ipv6Layer {
   /**
    * Cuts the packet in tx[0, len) (fixed header, no extension headers) into fragments that fit the
    * path MTU (ip6_fragment's slow path), each with a fragment header carrying one random
-   * identification (RFC 7739).
+   * identification (RFC 7739); a packet that fits leaves whole, without one (no atomic fragments,
+   * RFC 8021). Payloads are appended behind the headers, chaining segments past one buffer.
    */
   private fragmentTx(len: number, dst: Uint8Array): boolean {
     const st = this.stack;
     const c = this.counters;
     const tx = this.tx;
     const mtu = this.pathMtu(dst);
+    if (len <= mtu) {
+      const m = st.pool.alloc();
+      if (m === null || !m.extend(ETH_HLEN) || !m.append(tx, 0, len)) {
+        m?.free();
+        st.counters.txNoBuffers++;
+        return false;
+      }
+      const pb = st.pool.data;
+      pb.set(st.netif.mac, m.dataOffset + 6);
+      put16(pb, m.dataOffset + 12, EtherType.IPV6);
+      this.route(m, dst);
+      return true;
+    }
     const step = (mtu - IPV6_HLEN - FRAG_HLEN) & ~7;
     const payload = len - IPV6_HLEN;
     const proto = tx[6]!;
@@ -1050,9 +1064,9 @@ export class Ipv6Layer {
     const key = key6(hop);
     for (let at = 0; at < payload; at += step) {
       const n = Math.min(step, payload - at);
-      const total = L4_OFF6 + FRAG_HLEN + n;
+      const h = L4_OFF6 + FRAG_HLEN;
       const m = st.pool.alloc();
-      if (m === null || !m.extend(total) || m.headLength < total) {
+      if (m === null || !m.extend(h) || m.headLength < h || !m.append(tx, IPV6_HLEN + at, n)) {
         m?.free();
         st.counters.txNoBuffers++;
         c.fragFails++;
@@ -1071,7 +1085,6 @@ export class Ipv6Layer {
       pb[fh + 1] = 0;
       put16(pb, fh + 2, at | (at + n < payload ? 1 : 0));
       put32(pb, fh + 4, ident);
-      pb.set(tx.subarray(IPV6_HLEN + at, IPV6_HLEN + at + n), fh + FRAG_HLEN);
       c.fragCreates++;
       const ll = this.nd.resolve(key, m, st.now());
       if (ll !== null) st.xmitTo(m, ll);

@@ -578,8 +578,8 @@ export class Stack implements Ipv4Output {
     return id;
   }
 
-  /** L4 bytes that fit one packet buffer behind Ethernet + IPv4. */
-  private get inlineMax(): number {
+  /** L4 bytes that fit one packet buffer behind Ethernet + IPv4 (larger ones go through frag4.tx). */
+  get inlineMax(): number {
     const p = this.pool;
     return p.segmentSize - p.headroom - this.l4Offset;
   }

@@ -98,7 +98,8 @@ export class UdpLayer {
     const st = this.stack;
     if (typeof dst !== 'number') return st.ip6 !== null && st.ip6.udpSend(sport, data, dst, dport);
     const l4Len = UDP_HLEN + data.length;
-    if (l4Len > st.l4Mtu) {
+    // Over the MTU, or over one buffer (a jumbo MTU): built linear and sent whole or fragmented.
+    if (l4Len > st.l4Mtu || l4Len > st.inlineMax) {
       const s = st.sourceFor(dst);
       return s >= 0 && st.frag4.sendUdp(sport, data, s, dst, dport);
     }

@@ -1,5 +1,6 @@
 // Helpers for the IP-layer tests: two IPv6-enabled stacks, raw frames and injection.
 import { expect } from 'vitest';
+import type { NetIfPairOptions } from '../../src/netif/index.ts';
 import type { Stack } from '../../src/stack/index.ts';
 import { parseIpv6, pseudoSum } from '../../src/wire/index.ts';
 import { csumFinish, csumPartial } from '../../src/checksum/index.ts';
@@ -8,8 +9,9 @@ import { makePair, runUntil, type Pair } from './harness.ts';
 export const A6 = '2001:db8::1';
 export const B6 = '2001:db8::2';
 
-export async function pair6(extra: { a?: object; b?: object } = {}): Promise<Pair> {
+export async function pair6(extra: { a?: object; b?: object; pair?: NetIfPairOptions } = {}): Promise<Pair> {
   const p = makePair({
+    pair: extra.pair,
     a: { ipv6: { addresses: [`${A6}/64`], dadDelay: 0 }, ...extra.a },
     b: { ipv6: { addresses: [`${B6}/64`], dadDelay: 0 }, ...extra.b },
   });

@@ -66,3 +66,32 @@ describe('ICMP echo larger than one packet buffer', () => {
     expect(p.a.ip6!.reasm.counters.oks).toBe(2);
   });
 });
+
+describe('datagrams larger than one packet buffer on a jumbo MTU', () => {
+  it('IPv4 and IPv6: ping and UDP that fit a 9000-byte MTU leave whole, in chained buffers', async () => {
+    const p = await pair6({ pair: { mtu: 9000 } });
+    await ping(p, '10.0.0.2', 56);
+    expect(await ping(p, '10.0.0.2', 4000)).toBe(0);
+    expect(await ping(p, B6, 4000)).toBe(0);
+    expect(p.a.frag4.counters.fragCreates + p.b.frag4.counters.fragCreates).toBe(0);
+    expect(p.a.ip6!.counters.fragCreates + p.b.ip6!.counters.fragCreates).toBe(0);
+    // Past the MTU: fragments of 8976 (v4) and 8952 (v6) bytes of payload, each chained.
+    expect(await ping(p, '10.0.0.2', 30000)).toBe(0);
+    expect(p.a.frag4.counters.fragCreates).toBe(4);
+    expect(await ping(p, B6, 30000)).toBe(0);
+    expect(p.a.ip6!.counters.fragCreates).toBe(4);
+    const got: number[] = [];
+    p.b.net
+      .createSocket()
+      .bind(7)
+      .on('message', (m: Buffer) => got.push(m.length));
+    const u = p.a.net.createSocket();
+    u.send(Buffer.alloc(6000, 1), 7, '10.0.0.2');
+    u.send(Buffer.alloc(6000, 2), 7, B6);
+    await runUntil(p, () => got.length === 2);
+    expect(got).toEqual([6000, 6000]);
+    expect(p.a.frag4.counters.fragCreates).toBe(4);
+    expect(p.a.ip6!.counters.fragCreates).toBe(4);
+    expect(p.a.counters.txNoBuffers).toBe(0);
+  });
+});
