@@ -32,6 +32,8 @@ interface AllocResult {
 }
 
 const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
+/** Longest one phase may take (512 MB at a few hundred Mbps) before the run is called stalled. */
+const STALL_MS = 120_000;
 
 async function child(mb: number, warmMb: number, offloads: boolean): Promise<AllocResult> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -60,7 +62,10 @@ async function child(mb: number, warmMb: number, offloads: boolean): Promise<All
     const t = performance.now();
     limit = to;
     pump();
-    while (sink.bytes() < to) await new Promise((r) => setTimeout(r, 2));
+    while (sink.bytes() < to) {
+      if (performance.now() - t > STALL_MS) throw new Error(`transfer stalled at ${sink.bytes()} B`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
     active += performance.now() - t;
   };
   // Heap figures are taken with the connection idle (everything delivered and acknowledged), so
@@ -155,8 +160,14 @@ export const allocSuite: BenchSuite = {
     const mb = quick ? 64 : 1024;
     // Quick: MTU-sized frames only (most packets per megabyte, so the per-packet figures settle).
     for (const offloads of quick ? [false] : [true, false]) {
-      const r = await runChild(mb, quick ? 32 : 64, offloads);
       const what = `uk→uk VALE inline, offloads ${offloads ? 'on' : 'off'}, ${mb} MB`;
+      let r: AllocResult;
+      try {
+        r = await runChild(mb, quick ? 32 : 64, offloads);
+      } catch (e) {
+        rows.push({ name: what, value: 0, unit: 'B/packet', note: `failed: ${(e as Error).message}` });
+        continue;
+      }
       const note = `${r.packets} packets at ${r.gbps.toFixed(2)} Gbps`;
       rows.push({
         name: `heap growth (2nd half), ${what}`,

@@ -8,6 +8,7 @@ import type { LinuxReference } from './linux-reference.ts';
 const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
 const ONE = Buffer.from([1]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const CLOSE_WAIT_MS = 15_000;
 
 /** A discard server that only counts (the apps' discard also hashes, which is not the stack's cost). */
 export function countingSink(net: Net, port: number): { server: Server; bytes: () => number } {
@@ -40,7 +41,11 @@ export async function bulkSend(net: Net, host: string, port: number, ms: number)
   const closed = new Promise<void>((res) => c.once('close', () => res()));
   c.on('data', () => {});
   c.end();
-  await closed;
+  // A peer that never closes must not hang the whole run.
+  if ((await Promise.race([closed.then(() => true), sleep(CLOSE_WAIT_MS).then(() => false)])) === false) {
+    c.destroy();
+    throw new Error(`no close from ${host}:${port} ${CLOSE_WAIT_MS} ms after our FIN`);
+  }
   return written;
 }
 
