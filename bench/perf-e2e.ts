@@ -9,6 +9,8 @@ import { tcpSend } from '../src/apps/index.ts';
 import { countingSink, stream } from './e2e-lib.ts';
 
 const args = process.argv.slice(2);
+const nonZero = (o: object): Record<string, number> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => typeof v === 'number' && v !== 0));
 const opt = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -56,9 +58,12 @@ console.log(
     drops: a.stats().drops + b.stats().drops,
     txBusy: na.txBusy,
     rxNoMbuf: nb.rxNoMbuf,
-    hostDropsA: a.port.datapath.drops(),
-    hostDropsB: b.port.datapath.drops(),
-    stackA: { txDrops: a.stack.counters.txDrops, txNoBuffers: a.stack.counters.txNoBuffers },
+    hostDropsA: nonZero(a.port.datapath.drops()),
+    hostDropsB: nonZero(b.port.datapath.drops()),
+    tcpA: nonZero(a.stack.tcp.counters),
+    tcpB: nonZero(b.stack.tcp.counters),
+    stackA: nonZero(a.stack.counters),
+    stackB: nonZero(b.stack.counters),
   }),
 );
 a.shutdown();

@@ -711,8 +711,10 @@ export class Tcb {
       return;
     }
     this.dupAcks = 0;
-    // RFC 5681 §3.1: grow only when the window was in use (cwnd-limited), approximated by flight.
-    if (flightBefore * 2 >= cc.cwnd || cc.cwnd < cc.ssthresh) cc.onAck(acked, now, this.rto.srtt);
+    // RFC 5681 §3.1 / RFC 7661: grow only when the window was in use (cwnd-limited), approximated
+    // by flight; in slow start too (tcp_is_cwnd_limited: cwnd < 2 * packets out), or a sender held
+    // back by the receiver's window or the application would inflate cwnd without bound.
+    if (flightBefore * 2 >= cc.cwnd) cc.onAck(acked, now, this.rto.srtt);
   }
 
   private onDupAck(now: number): void {
@@ -860,7 +862,10 @@ export class Tcb {
         // New data may go as one TSO super-frame of whole segments (tcp_tso_autosize).
         const cap = !resend && this.env.tsoMax > mp ? Math.floor(this.env.tsoMax / mp) * mp : mp;
         let len = Math.min(avail, cap, usable);
-        if (len > mp && len < avail) len -= len % mp;
+        // Whole segments only, unless this is the end of the queued data and Nagle lets a partial
+        // last segment go now (tcp_mss_split_point + tcp_nagle_check): a held tail joins the next
+        // write's bytes instead of ending every super-frame with a small segment.
+        if (len > mp && (len < avail || (!resend && this.nagleHolds()))) len -= len % mp;
         if (this.sackOk && seqLt(nxt, snd.max)) {
           // Stop a resent segment at the next SACKed range.
           const hs = this.nextSackedAbove(nxt);
@@ -879,7 +884,7 @@ export class Tcb {
             if (snd.flightSize === 0) this.startPersist();
             break;
           }
-          if (!this.noDelay && snd.flightSize > 0 && !this.finQueued) break;
+          if (this.nagleHolds()) break;
         }
         this.forceSend = false;
         const end = seqAdd(nxt, len);
@@ -892,6 +897,11 @@ export class Tcb {
       }
       break;
     }
+  }
+
+  /** RFC 896: a partial segment waits while data is unacknowledged (unless NODELAY, FIN or a forced send). */
+  private nagleHolds(): boolean {
+    return !this.noDelay && !this.forceSend && !this.finQueued && this.snd.flightSize > 0;
   }
 
   /** Bytes from `seq` to the next SACKed range above it, or -1. */
