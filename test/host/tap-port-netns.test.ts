@@ -77,11 +77,9 @@ const TOOLS = ['ip', 'tc', 'ping', 'python3', 'tcpdump', 'tshark', 'ethtool'];
 describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel tap', () => {
   beforeAll(() => {
     freshNamespace(NS, [TAP, TAP2]); // a leftover of a killed run goes first
-    sh('ip', '-n', NS, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
     sh('ip', '-n', NS, 'addr', 'add', `${KERNEL_IP}/24`, 'dev', TAP);
     sh('ip', '-n', NS, 'link', 'set', TAP, 'up');
     disableIpv6(NS); // no ND/MLD chatter on the ports
-    sh('ip', '-n', NS, 'tuntap', 'add', 'dev', TAP2, 'mode', 'tap', 'vnet_hdr');
     // Software GSO and full checksums on the way out, so the capture holds wire bytes.
     mirrorTapToVeth(NS, TAP2, VETH0, VETH1);
   });

@@ -33,7 +33,6 @@ const sh = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), 
 describe.skipIf(skipPrivileged('TAP device tests'))('LinuxTap in a network namespace', () => {
   beforeAll(() => {
     freshNamespace(NS, ['ptt0']); // a leftover of a killed run, if any, goes first
-    sh('ip', '-n', NS, 'tuntap', 'add', 'dev', 'ptt0', 'mode', 'tap', 'vnet_hdr');
     sh('ip', '-n', NS, 'link', 'add', 'ptv0', 'type', 'veth', 'peer', 'name', 'ptv1');
     sh('ip', '-n', NS, 'addr', 'add', '10.77.0.1/24', 'dev', 'ptt0');
     sh('ip', '-n', NS, 'link', 'set', 'ptt0', 'up');

@@ -25,7 +25,6 @@ export function removeLeftovers(): void {
 export function createNamespace(ns: string): void {
   freshNamespace(ns, [TAP]);
   ip('-n', ns, 'link', 'set', 'lo', 'up');
-  ip('-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
   ip('-n', ns, 'addr', 'add', `${KERNEL_ADDR}/24`, 'dev', TAP);
   // nodad: the address is usable at once (the unikernel's own DAD still runs against it).
   ip('-n', ns, 'addr', 'add', `${KERNEL_ADDR6}/64`, 'dev', TAP, 'nodad');

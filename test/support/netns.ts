@@ -48,10 +48,14 @@ export function destroyNamespace(ns: string, taps: readonly string[] = []): void
   quietly(() => ip('netns', 'del', ns));
 }
 
-/** `ns` created anew: a namespace left with the same name by a killed run is deleted first. */
+/**
+ * `ns` created anew (a namespace left with the same name by a killed run is deleted first) holding
+ * the persistent vnet_hdr TAPs `taps`, down; destroyNamespace(ns, taps) removes them all.
+ */
 export function freshNamespace(ns: string, taps: readonly string[] = []): void {
   destroyNamespace(ns, taps);
   ip('netns', 'add', ns);
+  for (const tap of taps) ip('-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap', 'vnet_hdr');
 }
 
 /** No IPv6 in `ns`, so no ND/MLD frames on its links. */

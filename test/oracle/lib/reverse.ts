@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { destroyNamespace, leftoverNamespaces } from '../../support/netns.ts';
+import { destroyNamespace, freshNamespace, leftoverNamespaces } from '../../support/netns.ts';
 import { NS_PREFIX } from './topology.ts';
 
 const HELPER = fileURLToPath(new URL('./relay-helper.ts', import.meta.url));
@@ -24,9 +24,8 @@ function run(cmd: string, args: string[], input?: string): string {
 
 function side(ns: string, tap: string, me: number, peer: number): void {
   const ip = (...a: string[]): string => run('ip', ['-n', ns, ...a]);
-  run('ip', ['netns', 'add', ns]);
+  freshNamespace(ns, [tap]);
   ip('link', 'set', 'lo', 'up');
-  ip('tuntap', 'add', 'dev', tap, 'mode', 'tap', 'vnet_hdr');
   ip('link', 'set', tap, 'address', `02:00:00:00:01:0${me}`);
   ip('addr', 'add', `10.99.1.${me}/24`, 'dev', tap);
   ip('-6', 'addr', 'add', `fd00:99:1::${me}/64`, 'dev', tap, 'nodad');
@@ -96,8 +95,6 @@ export async function recordLinuxGso(t: Traffic): Promise<Recorded[]> {
   for (const ns of leftoverNamespaces(`${NS_PREFIX}a`).concat(leftoverNamespaces(`${NS_PREFIX}b`))) {
     destroyNamespace(ns, [ns.startsWith(`${NS_PREFIX}a`) ? TAP_A : TAP_B]);
   }
-  destroyNamespace(nsA, [TAP_A]);
-  destroyNamespace(nsB, [TAP_B]);
   const dir = mkdtempSync(join(tmpdir(), 'ptnet-reverse-'));
   const out = join(dir, 'rec.bin');
   try {

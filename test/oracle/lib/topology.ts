@@ -26,7 +26,6 @@ export function createSegmenterNamespace(ns: string): void {
   try {
     disableIpv6(ns);
     ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'vnet_hdr');
     ip('-n', ns, 'link', 'set', TAP, 'address', TAP_MAC);
     // Jumbo segments (mss up to 9000) and unsegmented frames must not hit the veth MTU check.
     mirrorTapToVeth(ns, TAP, VETH_TX, VETH_CAP, 65535);
