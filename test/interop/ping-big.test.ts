@@ -1,10 +1,14 @@
 // Interop (root): Linux pings `ptnet-ts tap-serve` with echoes larger than the MTU (`ping -s 4000`
 // and `-s 30000`, IPv4 and IPv6). The unikernel reassembles the request and answers with a
-// fragmented reply the kernel reassembles; ping checks every data byte it gets back.
+// fragmented reply the kernel reassembles; ping checks every data byte it gets back. Then the
+// other way: the unikernel's own ping utility (Stack.ping) to the kernel with the same sizes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipPrivileged } from '../support/privileged.ts';
 import {
+  KERNEL_ADDR,
+  KERNEL_ADDR6,
   NS_PREFIX,
+  TAP,
   TapServe,
   UK_ADDR,
   UK_ADDR6,
@@ -50,4 +54,33 @@ describe.skipIf(skip)('kernel pings the unikernel past the MTU', () => {
     },
     30_000,
   );
+});
+
+describe.skipIf(skip)('the unikernel pings the kernel past the MTU (Stack.ping)', () => {
+  const ns = `${NS_PREFIX}ukping-${process.pid}`;
+  beforeAll(() => {
+    removeLeftovers();
+    createNamespace(ns);
+  });
+  afterAll(() => destroyNamespace(ns));
+
+  it('sizes 56, 4000 and 30000 over IPv4 and IPv6 all answered', async () => {
+    const script = new URL('./uk-ping.ts', import.meta.url).pathname;
+    const sizes = ['56', '4000', '30000'];
+    const r = await nsRun(ns, process.execPath, [
+      '--import',
+      'tsx',
+      script,
+      TAP,
+      `${UK_ADDR}/24`,
+      `${UK_ADDR6}/64`,
+      KERNEL_ADDR,
+      KERNEL_ADDR6,
+      ...sizes,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { out: [string, number, boolean][]; drops: number };
+    expect(j.out).toEqual(['IPv4', 'IPv6'].flatMap((f) => sizes.map((s) => [f, Number(s), true])));
+    expect(j.drops).toBe(0);
+  }, 60_000);
 });
