@@ -208,8 +208,13 @@ export async function run(args: string[]): Promise<number> {
   try {
     if (o.tap !== undefined) {
       tapPort = openTapPort(o.tap);
-      // After the open: node lists only running interfaces, and a TAP runs once a queue is attached.
-      const ad = tapAddresses(o.tap, o.ipv4);
+      // After the open: node lists only running interfaces, and a TAP runs once a queue is attached
+      // and linkwatch has set its operstate, which can take up to a second (linkwatch_fire_event).
+      let ad = tapAddresses(o.tap, o.ipv4);
+      for (let i = 0; i < 40 && typeof ad === 'string'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        ad = tapAddresses(o.tap, o.ipv4);
+      }
       if (typeof ad === 'string') {
         progress.done();
         tapPort.close();
