@@ -8,10 +8,12 @@
 // - allocation: the JS heap's used size is sampled every millisecond; between two samples with no
 //   GC in between (the used size only grows) its growth is what was allocated. Summed over those
 //   clean intervals and divided by the packets sent in them. The large young generation keeps most
-//   intervals clean; the sampler's own allocation is measured first and subtracted.
+//   intervals clean; the sampler's own allocation is measured first and subtracted;
+// - where: V8's sampling heap profiler over 16 MB more, the largest "caller > function" sites.
 // ArrayBuffer backing stores are outside the JS heap and not counted (the rings and pools are
 // allocated once at boot). A packet is a frame either NIC sends (data and ACKs; a TSO frame is one).
 import { spawn } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { ValeSwitch } from '../src/host/index.ts';
@@ -29,11 +31,16 @@ interface AllocResult {
   /** Share of the measured packets that fell in GC-free sampling intervals. */
   cleanShare: number;
   gbps: number;
+  /** The largest allocation sites: "caller > function" and bytes per packet. */
+  sites: [string, number][];
 }
 
 const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
 /** Longest one phase may take (512 MB at a few hundred Mbps) before the run is called stalled. */
 const STALL_MS = 120_000;
+/** The profiled stretch after the measured run, and how many of its sites are reported. */
+const PROFILE_BYTES = 16 << 20;
+const TOP_SITES = 4;
 
 async function child(mb: number, warmMb: number, offloads: boolean): Promise<AllocResult> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -118,6 +125,11 @@ async function child(mb: number, warmMb: number, offloads: boolean): Promise<All
   sample();
   const p1 = packets();
   const heap1 = await settledHeap();
+  // Then where it is allocated: V8's sampling heap profiler over one more stretch, collected objects
+  // included, summed per call site (caller > allocating function).
+  const pp0 = packets();
+  const sites = await allocationSites(() => phase(total + PROFILE_BYTES));
+  const pp = packets() - pp0;
   c.destroy();
   sink.server.close();
   a.shutdown();
@@ -130,7 +142,40 @@ async function child(mb: number, warmMb: number, offloads: boolean): Promise<All
     allocPerPacket: cleanPkts > 0 ? alloc / cleanPkts : NaN,
     cleanShare: cleanPkts / n,
     gbps: ((total - warm) * 8) / (active / 1000) / 1e9,
+    sites: sites.slice(0, TOP_SITES).map(([site, bytes]) => [site, bytes / pp]),
   };
+}
+
+interface ProfileNode {
+  callFrame: { functionName: string; url: string };
+  selfSize: number;
+  children: ProfileNode[];
+}
+
+/** Bytes allocated while `run` runs, per "caller > function" site, largest first. */
+async function allocationSites(run: () => Promise<void>): Promise<[string, number][]> {
+  const s = new Session();
+  s.connect();
+  // The include* parameters (V8 ≥ 11) are missing from @types/node 20's protocol types.
+  const post = s.post.bind(s) as (method: string, params?: object) => Promise<unknown>;
+  await post('HeapProfiler.startSampling', {
+    samplingInterval: 512,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  await run();
+  const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: { head: ProfileNode } };
+  s.disconnect();
+  const name = (n: ProfileNode): string =>
+    `${n.callFrame.functionName || '(anonymous)'} (${n.callFrame.url.replace(/^.*\//, '') || 'native'})`;
+  const bySite = new Map<string, number>();
+  const walk = (n: ProfileNode, caller: string): void => {
+    const site = `${caller} > ${name(n)}`;
+    if (n.selfSize > 0) bySite.set(site, (bySite.get(site) ?? 0) + n.selfSize);
+    for (const c of n.children) walk(c, name(n));
+  };
+  walk(profile.head, '');
+  return [...bySite].sort((x, y) => y[1] - x[1]);
 }
 
 function runChild(mb: number, warmMb: number, offloads: boolean): Promise<AllocResult> {
@@ -180,6 +225,12 @@ export const allocSuite: BenchSuite = {
         value: r.allocPerPacket,
         unit: 'B/packet',
         note: `${note}; ${(r.cleanShare * 100).toFixed(0)} % of them in GC-free sampling intervals`,
+      });
+      rows.push({
+        name: `top allocation site, ${what}`,
+        value: r.sites[0]?.[1] ?? 0,
+        unit: 'B/packet',
+        note: `sampling heap profile: ${r.sites.map(([s, b]) => `${s} ${b.toFixed(0)} B`).join('; ')}`,
       });
     }
     return rows;
