@@ -5,6 +5,7 @@
 // unreadable/malformed file, or a link type other than Ethernet.
 import { closeSync, openSync } from 'node:fs';
 import {
+  LINKTYPE_ETHERNET,
   PcapError,
   PcapngWriter,
   formatVnetComment,
@@ -14,7 +15,6 @@ import {
 import { GroEngine, GroOutput, type GsoHeader } from '../tso/index.ts';
 
 const USAGE = 'usage: ptnet-ts gro IN.pcap OUT.pcapng [--burst N]';
-const LINKTYPE_ETHERNET = 1;
 
 export async function run(args: string[]): Promise<number> {
   let burst = 64;

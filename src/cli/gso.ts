@@ -4,11 +4,17 @@
 // one stderr line `packet INDEX: CODE (einval|dropped)`; the exit code is then 1. Exit 2 on a
 // usage error or an unreadable/malformed file.
 import { closeSync, openSync } from 'node:fs';
-import { PcapError, PcapWriter, openCapture, parseVnetComment, type CaptureReader } from '../pcap/index.ts';
+import {
+  LINKTYPE_ETHERNET,
+  PcapError,
+  PcapWriter,
+  openCapture,
+  parseVnetComment,
+  type CaptureReader,
+} from '../pcap/index.ts';
 import { SegmentList, TsoError, gsoSegment } from '../tso/index.ts';
 
 const USAGE = 'usage: ptnet-ts gso IN.pcapng OUT.pcap';
-const LINKTYPE_ETHERNET = 1;
 
 export async function run(args: string[]): Promise<number> {
   const [inFile, outFile, ...extra] = args;
