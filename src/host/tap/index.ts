@@ -3,7 +3,6 @@ export {
   TAP_ERRNO,
   TAP_POLL,
   type TapFdShared,
-  TUN_F,
   TUN_OFFLOAD_ALL,
   type TapOpenOptions,
 } from './linux-tap.ts';

@@ -2,6 +2,7 @@
 // read() yields one virtio_net_hdr + Ethernet frame and every write() takes one. Mirrors what
 // QEMU's tap backend does (net/tap-linux.c: tap_open, tap_fd_set_vnet_hdr_len, tap_fd_set_offload).
 import koffi from 'koffi';
+import { TunOffload } from '../../vnethdr/constants.ts';
 import { TapError } from './errors.ts';
 
 const O_RDWR = 0o2;
@@ -24,19 +25,14 @@ const IFF_VNET_HDR = 0x4000;
 const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40; // char ifr_name[16] + 24-byte union; ifr_flags is a short at offset 16
 
-/** TUNSETOFFLOAD bits: what this reader accepts from the kernel (the kernel → reader direction only). */
-export const TUN_F = {
-  CSUM: 0x01,
-  TSO4: 0x02,
-  TSO6: 0x04,
-  TSO_ECN: 0x08,
-  UFO: 0x10,
-  USO4: 0x20, // newer than Debian 12's headers
-  USO6: 0x40,
-} as const;
-
 /** Offloads a vnet-header guest normally wants: checksum, TSO v4/v6 with ECN, USO v4/v6. */
-export const TUN_OFFLOAD_ALL = TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6 | TUN_F.TSO_ECN | TUN_F.USO4 | TUN_F.USO6;
+export const TUN_OFFLOAD_ALL =
+  TunOffload.CSUM |
+  TunOffload.TSO4 |
+  TunOffload.TSO6 |
+  TunOffload.TSO_ECN |
+  TunOffload.USO4 |
+  TunOffload.USO6;
 
 interface Libc {
   open(path: string, flags: number): number;
@@ -73,7 +69,7 @@ function loadLibc(): Libc {
 export interface TapOpenOptions {
   /** virtio_net_hdr length the kernel reads and writes in front of each frame: 10 or 12. Default 12. */
   vnetHdrLen?: 10 | 12;
-  /** TUNSETOFFLOAD flags (TUN_F.*); default TUN_OFFLOAD_ALL. 0 makes the kernel segment and checksum. */
+  /** TUNSETOFFLOAD flags (TunOffload.* of src/vnethdr); default TUN_OFFLOAD_ALL. 0 makes the kernel segment and checksum. */
   offloads?: number;
   /** Open non-blocking: read() then returns -1 when no frame is waiting. Default true. */
   nonBlocking?: boolean;

@@ -3,12 +3,20 @@
 // Every buffer read from the first TAP is recorded (u32 LE length + bytes) into OUT when stdin closes.
 // Usage: node --import tsx relay-helper.ts NS_A TAP_A NS_B TAP_B OUT
 import { read, writeFileSync, writeSync } from 'node:fs';
-import { LinuxTap, TUN_F } from '../../../src/host/tap/index.ts';
+import { LinuxTap } from '../../../src/host/tap/index.ts';
+import { TunOffload } from '../../../src/vnethdr/index.ts';
 import { enterNetns } from '../../support/netns.ts';
 
 const [nsA, tapA, nsB, tapB, outFile] = process.argv.slice(2);
 if (outFile === undefined) throw new Error('usage: relay-helper NS_A TAP_A NS_B TAP_B OUT');
-const OFFLOAD = TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6 | TUN_F.TSO_ECN | TUN_F.UFO | TUN_F.USO4 | TUN_F.USO6;
+const OFFLOAD =
+  TunOffload.CSUM |
+  TunOffload.TSO4 |
+  TunOffload.TSO6 |
+  TunOffload.TSO_ECN |
+  TunOffload.UFO |
+  TunOffload.USO4 |
+  TunOffload.USO6;
 // Blocking descriptors: fs.read waits on them in libuv's thread pool.
 const opts = { vnetHdrLen: 12, offloads: OFFLOAD, nonBlocking: false } as const;
 enterNetns(nsA!);
