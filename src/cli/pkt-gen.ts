@@ -114,6 +114,10 @@ function parse(args: string[]): (PktGenScenario & { json: boolean }) | string {
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const s = parse(args);
   if (typeof s === 'string') {
     process.stderr.write(`ptnet-ts pkt-gen: ${s}\n${USAGE}\n`);

@@ -56,6 +56,12 @@ describe('ptnet-ts pkt-gen', () => {
     expect(r.stdout).toMatch(/^rx +\d+ packets in [\d.]+ s +[\d.]+ Mpps/m);
   }, 60_000);
 
+  it('prints its usage on --help', () => {
+    const r = pktGen('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: ptnet-ts pkt-gen /);
+  }, 60_000);
+
   it('exits 2 with one line on bad arguments', () => {
     for (const bad of [
       ['--backend', 'tap'],
