@@ -18,19 +18,20 @@ import {
   VIRTIO_NET_HDR_GSO_TCPV6,
   type GsoHeader,
 } from './constants.ts';
+import { VIRTIO_NET_HDR_F_DATA_VALID } from '../vnethdr/constants.ts';
+import { TcpFlags } from '../wire/constants.ts';
 
-const VIRTIO_NET_HDR_F_DATA_VALID = 2;
 /** MAX_GRO_SKBS: flows held at once; the oldest is flushed to make room. */
 const MAX_FLOWS = 8;
 /** skb_gro_receive refuses to grow a packet (IP header onward) to 64 KiB or more. */
 const GRO_MAX_SIZE = 65536;
 const MAX_FRAME = 14 + 8 + GRO_MAX_SIZE + 64;
-const TCP_FLAG_FIN = 0x01;
-const TCP_FLAG_SYN = 0x02;
-const TCP_FLAG_RST = 0x04;
-const TCP_FLAG_PSH = 0x08;
-const TCP_FLAG_URG = 0x20;
-const TCP_FLAG_CWR = 0x80;
+const TCP_FLAG_FIN = TcpFlags.FIN;
+const TCP_FLAG_SYN = TcpFlags.SYN;
+const TCP_FLAG_RST = TcpFlags.RST;
+const TCP_FLAG_PSH = TcpFlags.PSH;
+const TCP_FLAG_URG = TcpFlags.URG;
+const TCP_FLAG_CWR = TcpFlags.CWR;
 /** Flags that end a GRO packet (tcp_gro_receive's out_check_final). */
 const FLUSH_FLAGS = TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN;
 

@@ -25,6 +25,7 @@ import {
 } from './constants.ts';
 import { TsoError, type TsoErrorCode } from './errors.ts';
 import type { SegmentList } from './segment-list.ts';
+import { IPV6_HLEN, IpProto, TcpFlags } from '../wire/constants.ts';
 
 export interface SegmentOptions {
   /** Size of the virtio-net header on the TAP (10, 12, 20…): hdr_len may exceed the frame by size − 10. */
@@ -33,14 +34,13 @@ export interface SegmentOptions {
   ipv6FragId?: number;
 }
 
-const IPV6_HLEN = 40;
-const NEXTHDR_HOP = 0;
-const NEXTHDR_ROUTING = 43;
-const NEXTHDR_FRAGMENT = 44;
-const NEXTHDR_DEST = 60;
-const TCP_FLAG_FIN = 0x01;
-const TCP_FLAG_PSH = 0x08;
-const TCP_FLAG_CWR = 0x80;
+const NEXTHDR_HOP = IpProto.HOPOPTS;
+const NEXTHDR_ROUTING = IpProto.IPV6_ROUTING;
+const NEXTHDR_FRAGMENT = IpProto.IPV6_FRAGMENT;
+const NEXTHDR_DEST = IpProto.IPV6_DSTOPTS;
+const TCP_FLAG_FIN = TcpFlags.FIN;
+const TCP_FLAG_PSH = TcpFlags.PSH;
+const TCP_FLAG_CWR = TcpFlags.CWR;
 
 function fail(code: TsoErrorCode, message: string, offset?: number): never {
   throw new TsoError(code, message, offset);
