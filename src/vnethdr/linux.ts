@@ -28,23 +28,29 @@ import {
 } from './constants.ts';
 import type { TapVerdict, VnetHdrErrorCode } from './errors.ts';
 import { decodeVnetHdr, VnetHdr } from './vnet-hdr.ts';
+import {
+  ETH_HLEN,
+  EtherType,
+  IPV4_MIN_HLEN,
+  IPV6_HLEN,
+  IpProto,
+  TCP_MIN_HLEN,
+  UDP_HLEN,
+} from '../wire/constants.ts';
 
-const ETH_HLEN = 14;
 /** sizeof(struct virtio_net_hdr_v1_hash_tunnel): TUN_VNET_TNL_SIZE. */
 const VNET_HDR_TUNNEL_LEN = 24;
-const IPV4_HLEN = 20;
-const IPV6_HLEN = 40;
-const TCP_HLEN = 20;
-const UDP_HLEN = 8;
-const ETH_P_IP = 0x0800;
-const ETH_P_IPV6 = 0x86dd;
-const ETH_P_8021Q = 0x8100;
-const ETH_P_8021AD = 0x88a8;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-const NEXTHDR_HOP = 0;
-const NEXTHDR_ROUTING = 43;
-const NEXTHDR_DEST = 60;
+const IPV4_HLEN = IPV4_MIN_HLEN;
+const TCP_HLEN = TCP_MIN_HLEN;
+const ETH_P_IP = EtherType.IPV4;
+const ETH_P_IPV6 = EtherType.IPV6;
+const ETH_P_8021Q = EtherType.VLAN;
+const ETH_P_8021AD = EtherType.QINQ;
+const IPPROTO_TCP = IpProto.TCP;
+const IPPROTO_UDP = IpProto.UDP;
+const NEXTHDR_HOP = IpProto.HOPOPTS;
+const NEXTHDR_ROUTING = IpProto.IPV6_ROUTING;
+const NEXTHDR_DEST = IpProto.IPV6_DSTOPTS;
 
 /** What __virtio_net_hdr_to_skb() decided, for the caller (and the segmentation model). */
 export class SkbState {

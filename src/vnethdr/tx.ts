@@ -18,13 +18,11 @@ import { Ipv4View, Ipv6ExtWalk, Ipv6View, TcpView, isVlanTpid, walkIpv6Ext } fro
 import { UDP_MAX_SEGMENTS, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN } from './constants.ts';
 import type { VnetHdrErrorCode } from './errors.ts';
 import type { VnetHdr } from './vnet-hdr.ts';
+import { ETH_HLEN, IPV6_HLEN, IpProto, TcpFlags, UDP_HLEN } from '../wire/constants.ts';
 
-const ETH_HLEN = 14;
-const IPV6_HLEN = 40;
-const UDP_HLEN = 8;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-const TH_CWR = 0x80;
+const IPPROTO_TCP = IpProto.TCP;
+const IPPROTO_UDP = IpProto.UDP;
+const TH_CWR = TcpFlags.CWR;
 /** Bytes made contiguous before parsing an mbuf: any Ethernet + IP + TCP header stack we emit. */
 const TX_PULLUP = 256;
 
