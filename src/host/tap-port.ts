@@ -34,6 +34,7 @@ import {
 import { RegionView, type RegionShared, type RingsShared, regionShared, ringsShared } from './region-view.ts';
 import { smallRegion } from './pipe.ts';
 import { LinuxTap, TAP_ERRNO, TAP_POLL } from './tap/index.ts';
+import { ETH_HLEN } from '../wire/constants.ts';
 
 export type { TapShared } from './port.ts';
 
@@ -43,7 +44,6 @@ export const TAP_VNET_HDR_LEN = 12;
 export const TAP_READ_MIN = 65_601;
 /** Default slots per ring: room for ~30 maximal super-frames of 33 buffers of 2 KiB. */
 export const TAP_DEFAULT_SLOTS = 1024;
-const ETH_HLEN = 14;
 
 /** Words after the krings: readiness handshake and TAP-specific counters (Int32, Atomics). */
 export const TW = {

@@ -35,6 +35,7 @@ import {
   VNET_OFF_HDR_LEN,
 } from '../vnethdr/constants.ts';
 import { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
+import { ETH_HLEN } from '../wire/constants.ts';
 
 /** NM_BDG_MAXPORTS, NM_BDG_MAXRINGS, NM_BDG_BATCH, VALE slot limits. */
 export const VALE_MAX_PORTS = 254;
@@ -42,8 +43,6 @@ export const VALE_MAX_RINGS = 16;
 export const VALE_BATCH = 1024;
 export const VALE_MAX_SLOTS = 4096;
 export const VALE_DEFAULT_SLOTS = 1024;
-
-const ETH_HLEN = 14;
 
 /** Switch header words. */
 const SW_GEN = 0;

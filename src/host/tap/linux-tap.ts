@@ -2,6 +2,7 @@
 // read() yields one virtio_net_hdr + Ethernet frame and every write() takes one. Mirrors what
 // QEMU's tap backend does (net/tap-linux.c: tap_open, tap_fd_set_vnet_hdr_len, tap_fd_set_offload).
 import koffi from 'koffi';
+import { IFNAMSIZ } from '../../netmap/constants.ts';
 import { TunOffload } from '../../vnethdr/constants.ts';
 import { TapError } from './errors.ts';
 
@@ -22,7 +23,6 @@ const TUNSETVNETHDRSZ = 0x400454d8;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
 const IFF_VNET_HDR = 0x4000;
-const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40; // char ifr_name[16] + 24-byte union; ifr_flags is a short at offset 16
 
 /** Offloads a vnet-header guest normally wants: checksum, TSO v4/v6 with ECN, USO v4/v6. */
