@@ -15,6 +15,7 @@ import {
   META_GSO_UDP_L4,
   type Mbuf,
 } from '../mbuf/index.ts';
+import { VNET_MAX_GSO_FRAME } from '../vnethdr/index.ts';
 import { NetIfError } from './errors.ts';
 import {
   NO_OFFLOADS,
@@ -28,8 +29,6 @@ import {
 const ETH_HLEN = 14;
 const VLAN_HLEN = 4;
 const ETH_P_8021Q = 0x8100;
-/** Largest GSO super-frame: Ethernet + IPv6 header + 65 535 bytes of payload. */
-const GSO_MAX_FRAME = 14 + 40 + 65535;
 
 export interface NetIfPairSide {
   name?: string;
@@ -181,7 +180,7 @@ export class MemNetIf implements NetIf {
         this.dropOffload++;
         return false;
       }
-      if (len > GSO_MAX_FRAME + vlan) {
+      if (len > VNET_MAX_GSO_FRAME + vlan) {
         this.dropOversize++;
         return false;
       }
