@@ -136,7 +136,7 @@ async function measure(c: Case, mode: KloopMode, ms: number): Promise<Result> {
 export const driverSuite: BenchSuite = {
   name: 'driver',
   async run({ quick }): Promise<BenchRow[]> {
-    const ms = quick ? 600 : 4000;
+    const ms = quick ? 400 : 4000;
     const rows: BenchRow[] = [];
     for (const c of CASES) {
       for (const mode of ['inline', 'worker'] as const) {

@@ -41,8 +41,12 @@ export async function bulkSend(net: Net, host: string, port: number, ms: number)
   const closed = new Promise<void>((res) => c.once('close', () => res()));
   c.on('data', () => {});
   c.end();
-  // A peer that never closes must not hang the whole run.
-  if ((await Promise.race([closed.then(() => true), sleep(CLOSE_WAIT_MS).then(() => false)])) === false) {
+  // A peer that never closes must not hang the whole run (and the guard must not outlive it).
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((r) => (guard = setTimeout(() => r(false), CLOSE_WAIT_MS)));
+  const ok = await Promise.race([closed.then(() => true), late]);
+  clearTimeout(guard);
+  if (!ok) {
     c.destroy();
     throw new Error(`no close from ${host}:${port} ${CLOSE_WAIT_MS} ms after our FIN`);
   }

@@ -194,8 +194,9 @@ async function oneBoot(
     return rows;
   } finally {
     uk.child.stdin!.end('quit\n');
-    await Promise.race([uk.exited, new Promise((r) => setTimeout(r, 3000))]);
-    uk.child.kill('SIGKILL');
+    const kill = setTimeout(() => uk.child.kill('SIGKILL'), 3000);
+    await uk.exited;
+    clearTimeout(kill);
   }
 }
 
@@ -229,7 +230,7 @@ export async function tapRows(quick: boolean, ref: LinuxReference): Promise<Benc
         ];
     for (const [mode, offloads] of configs) {
       try {
-        rows.push(...(await oneBoot(ns, bin, mode, offloads, quick ? 300 : 3000, quick ? 20 : 500, ref)));
+        rows.push(...(await oneBoot(ns, bin, mode, offloads, quick ? 200 : 3000, quick ? 10 : 500, ref)));
       } catch (e) {
         const name = `uk⇄Linux TAP ${mode}, offloads ${offloads ? 'on' : 'off'}`;
         rows.push({ name, value: 0, unit: 'Gbps', note: `failed: ${(e as Error).message}` });

@@ -52,8 +52,8 @@ export const e2eSuite: BenchSuite = {
   name: 'e2e',
   async run({ quick }): Promise<BenchRow[]> {
     const ref = await linuxReference(quick);
-    const ms = quick ? 300 : 3000;
-    const pings = quick ? 20 : 500;
+    const ms = quick ? 200 : 3000;
+    const pings = quick ? 10 : 500;
     const rows: BenchRow[] = [];
     for (const mode of ['inline', 'worker'] as const) {
       for (const offloads of [true, false]) {

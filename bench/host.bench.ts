@@ -85,7 +85,7 @@ async function measure(kind: 'pipe' | 'vale', mode: KloopMode, batch: number, ms
 export const hostSuite: BenchSuite = {
   name: 'host',
   async run({ quick }): Promise<BenchRow[]> {
-    const ms = quick ? 250 : 3000;
+    const ms = quick ? 150 : 3000;
     const rows: BenchRow[] = [];
     for (const kind of ['pipe', 'vale'] as const) {
       for (const mode of ['inline', 'worker'] as const) {

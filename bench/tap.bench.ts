@@ -171,7 +171,7 @@ export const tapSuite: BenchSuite = {
       sh('ip', '-n', ns, 'link', 'set', TAP, 'up');
       sh('ip', '-n', ns, 'neigh', 'replace', APP_IP, 'lladdr', APP_MAC, 'dev', TAP, 'nud', 'permanent');
       sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
-      const ms = quick ? 400 : 3000;
+      const ms = quick ? 250 : 3000;
       for (const mode of ['inline', 'worker'] as const) {
         for (const load of LOADS) {
           const [fps, gbps, offered] = (await measure(ns, mode, load, ms)) as [number, number, number];
