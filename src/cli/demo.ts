@@ -12,6 +12,7 @@ import { AppError, PATTERN_CHUNK, httpGet, patternChunk, tcpSend } from '../apps
 import { ValeSwitch, openTapPort, type KloopMode, type TapPort } from '../host/index.ts';
 import { TapError } from '../host/tap/index.ts';
 import { Unikernel, UnikernelError } from '../unikernel/index.ts';
+import { parseOrExit } from './usage.ts';
 
 const USAGE = `usage: ptnet-ts demo [--seconds N] [--json] [--mode worker|inline] [--no-offloads]
                      [--tap NAME [--ipv4 ADDR/LEN]]
@@ -191,15 +192,8 @@ function tapAddresses(name: string, ipv4: string | undefined): { kernel: string;
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const o = parseArgs(args);
-  if (typeof o === 'string') {
-    process.stderr.write(`ptnet-ts demo: ${o}\n${USAGE}\n`);
-    return 2;
-  }
+  const o = parseOrExit('demo', USAGE, args, parseArgs);
+  if (typeof o === 'number') return o;
   const progress = new Progress(o.json);
   progress.show('booting…', true);
   const guests: Unikernel[] = [];

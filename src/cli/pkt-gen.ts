@@ -4,6 +4,7 @@
 import { Machine } from '../device/index.ts';
 import { PtnetAdapter, PtnetNetmapPort, runPktGen, type PktGenSide } from '../driver/index.ts';
 import { SyncKloop, ValeSwitch, createPipe, type KloopMode, type NetmapPort } from '../host/index.ts';
+import { parseOrExit } from './usage.ts';
 
 export interface PktGenScenario {
   backend: 'pipe' | 'vale';
@@ -114,15 +115,8 @@ function parse(args: string[]): (PktGenScenario & { json: boolean }) | string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const s = parse(args);
-  if (typeof s === 'string') {
-    process.stderr.write(`ptnet-ts pkt-gen: ${s}\n${USAGE}\n`);
-    return 2;
-  }
+  const s = parseOrExit('pkt-gen', USAGE, args, parse);
+  if (typeof s === 'number') return s;
   const r = await runPktGenScenario(s);
   if (s.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -9,6 +9,7 @@ import { httpGet, type ConnReport, type HttpLogEntry } from '../apps/index.ts';
 import { openTapPort, type KloopMode, type TapPort } from '../host/index.ts';
 import { TapError } from '../host/tap/index.ts';
 import { Unikernel, UnikernelError } from '../unikernel/index.ts';
+import { parseOrExit } from './usage.ts';
 
 const USAGE =
   'usage: ptnet-ts tap-serve --tap NAME --ipv4 ADDR/LEN [--ipv6 ADDR/LEN] [--gateway ADDR]\n' +
@@ -82,15 +83,8 @@ function logHttp(e: HttpLogEntry): void {
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const o = parseArgs(args);
-  if (typeof o === 'string') {
-    process.stderr.write(`ptnet-ts tap-serve: ${o}\n${USAGE}\n`);
-    return 2;
-  }
+  const o = parseOrExit('tap-serve', USAGE, args, parseArgs);
+  if (typeof o === 'number') return o;
   let port: TapPort | null = null;
   let uk: Unikernel;
   // Ports, loops and stack timers do not keep the process alive by design; a server must.
