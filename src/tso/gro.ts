@@ -26,14 +26,8 @@ const MAX_FLOWS = 8;
 /** skb_gro_receive refuses to grow a packet (IP header onward) to 64 KiB or more. */
 const GRO_MAX_SIZE = 65536;
 const MAX_FRAME = 14 + 8 + GRO_MAX_SIZE + 64;
-const TCP_FLAG_FIN = TcpFlags.FIN;
-const TCP_FLAG_SYN = TcpFlags.SYN;
-const TCP_FLAG_RST = TcpFlags.RST;
-const TCP_FLAG_PSH = TcpFlags.PSH;
-const TCP_FLAG_URG = TcpFlags.URG;
-const TCP_FLAG_CWR = TcpFlags.CWR;
 /** Flags that end a GRO packet (tcp_gro_receive's out_check_final). */
-const FLUSH_FLAGS = TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN;
+const FLUSH_FLAGS = TcpFlags.URG | TcpFlags.PSH | TcpFlags.RST | TcpFlags.SYN | TcpFlags.FIN;
 
 /** Frames handed to the reader, each with its virtio-net header fields. */
 export class GroOutput {
@@ -274,11 +268,11 @@ export class GroEngine {
     }
     const t = s.th;
     const bt = fl.th;
-    if (s.flags & TCP_FLAG_CWR) return false;
+    if (s.flags & TcpFlags.CWR) return false;
     // Flag word (doff, flags but CWR/FIN/PSH, window), ack and options must be identical.
     if (
       b[bt + 12] !== f[t + 12] ||
-      ((b[bt + 13]! ^ s.flags) & ~(TCP_FLAG_CWR | TCP_FLAG_FIN | TCP_FLAG_PSH)) !== 0
+      ((b[bt + 13]! ^ s.flags) & ~(TcpFlags.CWR | TcpFlags.FIN | TcpFlags.PSH)) !== 0
     ) {
       return false;
     }
@@ -294,7 +288,7 @@ export class GroEngine {
     fl.len += s.payload;
     fl.count++;
     fl.nextSeq = (fl.nextSeq + s.payload) >>> 0;
-    fl.buf[fl.th + 13]! |= s.flags & (TCP_FLAG_FIN | TCP_FLAG_PSH);
+    fl.buf[fl.th + 13]! |= s.flags & (TcpFlags.FIN | TcpFlags.PSH);
     this.counters.merged++;
   }
 
@@ -344,7 +338,7 @@ export class GroEngine {
     h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     h.gsoType =
       (fl.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) |
-      (b[fl.th + 13]! & TCP_FLAG_CWR ? VIRTIO_NET_HDR_GSO_ECN : VIRTIO_NET_HDR_GSO_NONE);
+      (b[fl.th + 13]! & TcpFlags.CWR ? VIRTIO_NET_HDR_GSO_ECN : VIRTIO_NET_HDR_GSO_NONE);
     h.hdrLen = fl.th + fl.thlen;
     h.gsoSize = fl.mss;
     h.csumStart = fl.th;

@@ -34,14 +34,6 @@ export interface SegmentOptions {
   ipv6FragId?: number;
 }
 
-const NEXTHDR_HOP = IpProto.HOPOPTS;
-const NEXTHDR_ROUTING = IpProto.IPV6_ROUTING;
-const NEXTHDR_FRAGMENT = IpProto.IPV6_FRAGMENT;
-const NEXTHDR_DEST = IpProto.IPV6_DSTOPTS;
-const TCP_FLAG_FIN = TcpFlags.FIN;
-const TCP_FLAG_PSH = TcpFlags.PSH;
-const TCP_FLAG_CWR = TcpFlags.CWR;
-
 function fail(code: TsoErrorCode, message: string, offset?: number): never {
   throw new TsoError(code, message, offset);
 }
@@ -181,7 +173,7 @@ function dissect(f: Uint8Array, len: number, layout: Layout): void {
     let p = nh + IPV6_HLEN;
     // Hop-by-hop, routing and destination options carry INET6_PROTO_GSO_EXTHDR; a truncated one
     // ends the walk with its own type as "protocol", which has no GSO handler.
-    while (proto === NEXTHDR_HOP || proto === NEXTHDR_ROUTING || proto === NEXTHDR_DEST) {
+    while (proto === IpProto.HOPOPTS || proto === IpProto.IPV6_ROUTING || proto === IpProto.IPV6_DSTOPTS) {
       if (p + 8 > len) break;
       const elen = (f[p + 1]! + 1) * 8;
       if (p + elen > len) break;
@@ -200,10 +192,10 @@ function firstFragOffset(f: Uint8Array, nh: number, len: number): { off: number;
   let nexthdr = f[prev]!;
   let foundRouting = false;
   while (off + 8 <= len) {
-    if (nexthdr === NEXTHDR_ROUTING) foundRouting = true;
-    else if (nexthdr === NEXTHDR_DEST) {
+    if (nexthdr === IpProto.IPV6_ROUTING) foundRouting = true;
+    else if (nexthdr === IpProto.IPV6_DSTOPTS) {
       if (foundRouting) break;
-    } else if (nexthdr !== NEXTHDR_HOP) break;
+    } else if (nexthdr !== IpProto.HOPOPTS) break;
     prev = off;
     nexthdr = f[off]!;
     off += (f[off + 1]! + 1) * 8;
@@ -321,8 +313,8 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
     const t = o + th;
     put32(d, t + 4, (seq0 + i * mss) >>> 0);
     let fl = flags;
-    if (i !== n - 1) fl &= ~(TCP_FLAG_FIN | TCP_FLAG_PSH);
-    if (i !== 0) fl &= ~TCP_FLAG_CWR;
+    if (i !== n - 1) fl &= ~(TcpFlags.FIN | TcpFlags.PSH);
+    if (i !== 0) fl &= ~TcpFlags.CWR;
     d[t + 13] = fl;
     // The given check value is adjusted by the length change (htonl(~oldlen + newlen)), then the
     // segment is summed with it in place: a wrong input value stays wrong, exactly like Linux.
@@ -424,7 +416,7 @@ function fragmentUdp6(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, 
   d[unfrag] = f[prev]!;
   d[unfrag + 1] = 0;
   put32(d, unfrag + 4, fragId >>> 0);
-  d[prev] = NEXTHDR_FRAGMENT;
+  d[prev] = IpProto.IPV6_FRAGMENT;
   // ipv6_gso_segment advances the offset by payload_len − 8, i.e. it counts every extension header.
   const step = th - l.nh - IPV6_HLEN + mss;
   spread(d, hl, l4len, mss, n);

@@ -40,17 +40,6 @@ import {
 
 /** sizeof(struct virtio_net_hdr_v1_hash_tunnel): TUN_VNET_TNL_SIZE. */
 const VNET_HDR_TUNNEL_LEN = 24;
-const IPV4_HLEN = IPV4_MIN_HLEN;
-const TCP_HLEN = TCP_MIN_HLEN;
-const ETH_P_IP = EtherType.IPV4;
-const ETH_P_IPV6 = EtherType.IPV6;
-const ETH_P_8021Q = EtherType.VLAN;
-const ETH_P_8021AD = EtherType.QINQ;
-const IPPROTO_TCP = IpProto.TCP;
-const IPPROTO_UDP = IpProto.UDP;
-const NEXTHDR_HOP = IpProto.HOPOPTS;
-const NEXTHDR_ROUTING = IpProto.IPV6_ROUTING;
-const NEXTHDR_DEST = IpProto.IPV6_DSTOPTS;
 
 /** What __virtio_net_hdr_to_skb() decided, for the caller (and the segmentation model). */
 export class SkbState {
@@ -89,16 +78,16 @@ export function virtioNetHdrToSkb(h: VnetHdr, frameLen: number, st: SkbState): V
   if ((type & (VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 | VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6)) !== 0) {
     return fail(st, 'BAD_GSO_TYPE', VNET_OFF_GSO_TYPE);
   }
-  let nhMinLen = IPV4_HLEN;
+  let nhMinLen = IPV4_MIN_HLEN;
   let thlen = 0;
   const base = type & ~VIRTIO_NET_HDR_GSO_ECN;
   if (type !== VIRTIO_NET_HDR_GSO_NONE) {
     switch (base) {
       case VIRTIO_NET_HDR_GSO_TCPV4:
-        thlen = TCP_HLEN;
+        thlen = TCP_MIN_HLEN;
         break;
       case VIRTIO_NET_HDR_GSO_TCPV6:
-        thlen = TCP_HLEN;
+        thlen = TCP_MIN_HLEN;
         nhMinLen = IPV6_HLEN;
         break;
       case VIRTIO_NET_HDR_GSO_UDP:
@@ -172,7 +161,7 @@ export function gsoSegmentCheck(
   // skb_network_protocol(): walk 802.1Q / 802.1ad tags.
   let p = off + 12;
   let proto = be16(buf, p);
-  while (proto === ETH_P_8021Q || proto === ETH_P_8021AD) {
+  while (proto === EtherType.VLAN || proto === EtherType.QINQ) {
     if (p + 4 + 2 > end) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
     p += 4;
     proto = be16(buf, p);
@@ -181,20 +170,24 @@ export function gsoSegmentCheck(
   let l4: number;
   let ipProto: number;
   let v6: boolean;
-  if (proto === ETH_P_IP) {
+  if (proto === EtherType.IPV4) {
     v6 = false;
-    if (l3 + IPV4_HLEN > end) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
+    if (l3 + IPV4_MIN_HLEN > end) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
     const ihl = (buf[l3]! & 0x0f) * 4; // inet_gso_segment reads IHL, not the version
-    if (ihl < IPV4_HLEN || l3 + ihl > end) return fail(st, 'DROP_GSO_BAD_HEADERS', l3 - off);
+    if (ihl < IPV4_MIN_HLEN || l3 + ihl > end) return fail(st, 'DROP_GSO_BAD_HEADERS', l3 - off);
     ipProto = buf[l3 + 9]!;
     l4 = l3 + ihl;
-  } else if (proto === ETH_P_IPV6) {
+  } else if (proto === EtherType.IPV6) {
     v6 = true;
     if (l3 + IPV6_HLEN > end) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
     ipProto = buf[l3 + 6]!;
     l4 = l3 + IPV6_HLEN;
     // Only hop-by-hop, routing and destination options are pulled (INET6_PROTO_GSO_EXTHDR).
-    while (ipProto === NEXTHDR_HOP || ipProto === NEXTHDR_ROUTING || ipProto === NEXTHDR_DEST) {
+    while (
+      ipProto === IpProto.HOPOPTS ||
+      ipProto === IpProto.IPV6_ROUTING ||
+      ipProto === IpProto.IPV6_DSTOPTS
+    ) {
       if (l4 + 8 > end) break;
       const len = (buf[l4 + 1]! + 1) * 8;
       if (l4 + len > end) break;
@@ -206,21 +199,21 @@ export function gsoSegmentCheck(
   }
   const base = st.gsoBase;
   const l4Len = end - l4;
-  if (ipProto === IPPROTO_TCP) {
+  if (ipProto === IpProto.TCP) {
     // tcp4_gso_segment / tcp6_gso_segment insist on their own gso type.
     if (base !== (v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4)) {
       return fail(st, 'DROP_GSO_PROTO_MISMATCH', l3 - off);
     }
-    if (l4Len < TCP_HLEN) return fail(st, 'DROP_GSO_BAD_HEADERS', l4 - off);
+    if (l4Len < TCP_MIN_HLEN) return fail(st, 'DROP_GSO_BAD_HEADERS', l4 - off);
     const thlen = (buf[l4 + 12]! >> 4) * 4;
-    if (thlen < TCP_HLEN) return fail(st, 'DROP_GSO_BAD_HEADERS', l4 + 12 - off);
+    if (thlen < TCP_MIN_HLEN) return fail(st, 'DROP_GSO_BAD_HEADERS', l4 + 12 - off);
     // Without NEEDS_CSUM the kernel set the checksum start to the transport header itself.
     if (st.partial && h.csumStart !== l4 - off) return fail(st, 'DROP_CSUM_NOT_TRANSPORT', h.csumStart);
     if (thlen > l4Len) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
     if (l4Len - thlen <= h.gsoSize) return fail(st, 'DROP_GSO_TOO_SMALL', l4 + thlen - off);
     return null;
   }
-  if (ipProto === IPPROTO_UDP) {
+  if (ipProto === IpProto.UDP) {
     if (base !== VIRTIO_NET_HDR_GSO_UDP && base !== VIRTIO_NET_HDR_GSO_UDP_L4) {
       return fail(st, 'DROP_GSO_PROTO_MISMATCH', l3 - off);
     }

@@ -20,9 +20,6 @@ import type { VnetHdrErrorCode } from './errors.ts';
 import type { VnetHdr } from './vnet-hdr.ts';
 import { ETH_HLEN, IPV6_HLEN, IpProto, TcpFlags, UDP_HLEN } from '../wire/constants.ts';
 
-const IPPROTO_TCP = IpProto.TCP;
-const IPPROTO_UDP = IpProto.UDP;
-const TH_CWR = TcpFlags.CWR;
 /** Bytes made contiguous before parsing an mbuf: any Ethernet + IP + TCP header stack we emit. */
 const TX_PULLUP = 256;
 
@@ -88,7 +85,7 @@ export function buildTxHdr(
   }
   const csumStart = l4 - off;
   const csumOffset =
-    meta.csumOffset !== 0 ? meta.csumOffset : proto === IPPROTO_TCP ? 16 : proto === IPPROTO_UDP ? 6 : 0;
+    meta.csumOffset !== 0 ? meta.csumOffset : proto === IpProto.TCP ? 16 : proto === IpProto.UDP ? 6 : 0;
   if (csumOffset === 0) return 'TX_NO_L4';
   if (csumStart + csumOffset + 2 > frameLen) return 'TX_UNPARSABLE';
   out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -99,15 +96,15 @@ export function buildTxHdr(
   if (meta.gsoSize <= 0 || meta.gsoSize >= 0xffff) return 'TX_GSO_SIZE';
   let ecn = meta.gsoType & META_GSO_ECN;
   if (gso === META_GSO_TCPV4 || gso === META_GSO_TCPV6) {
-    if (proto !== IPPROTO_TCP || isV6 !== (gso === META_GSO_TCPV6)) return 'TX_GSO_MISMATCH';
+    if (proto !== IpProto.TCP || isV6 !== (gso === META_GSO_TCPV6)) return 'TX_GSO_MISMATCH';
     if (tcp.reset(buf, l4, end - l4).checkHeader() !== null) return 'TX_UNPARSABLE';
     out.hdrLen = csumStart + tcp.headerLen;
-    if ((buf[l4 + 13]! & TH_CWR) !== 0 && ecn === 0) {
+    if ((buf[l4 + 13]! & TcpFlags.CWR) !== 0 && ecn === 0) {
       if (opts?.allowEcn !== true) return 'TX_TSO_CWR';
       ecn = META_GSO_ECN;
     }
   } else if (gso === META_GSO_UDP_L4 || gso === META_GSO_UDP) {
-    if (proto !== IPPROTO_UDP) return 'TX_GSO_MISMATCH';
+    if (proto !== IpProto.UDP) return 'TX_GSO_MISMATCH';
     if (ecn !== 0) return 'TX_GSO_MISMATCH';
     if (l4 + UDP_HLEN > end) return 'TX_UNPARSABLE';
     out.hdrLen = csumStart + UDP_HLEN;
