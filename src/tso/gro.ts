@@ -6,11 +6,6 @@
 // merged pass unchanged: DATA_VALID when GRO checked their TCP checksum, a zero header otherwise.
 import { csumFold, csumPartial } from '../checksum/index.ts';
 import {
-  ETH_P_8021AD,
-  ETH_P_8021Q,
-  ETH_P_IP,
-  ETH_P_IPV6,
-  IPPROTO_TCP,
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_ECN,
   VIRTIO_NET_HDR_GSO_NONE,
@@ -19,7 +14,7 @@ import {
   type GsoHeader,
 } from './constants.ts';
 import { VIRTIO_NET_HDR_F_DATA_VALID } from '../vnethdr/constants.ts';
-import { TcpFlags } from '../wire/constants.ts';
+import { EtherType, IpProto, TcpFlags } from '../wire/constants.ts';
 
 /** MAX_GRO_SKBS: flows held at once; the oldest is flushed to make room. */
 const MAX_FLOWS = 8;
@@ -202,7 +197,7 @@ export class GroEngine {
     if (len < 14) return false;
     let o = 12;
     let type = be16(f, o);
-    while (type === ETH_P_8021Q || type === ETH_P_8021AD) {
+    while (type === EtherType.VLAN || type === EtherType.QINQ) {
       o += 4;
       if (o + 2 > len) return false;
       type = be16(f, o);
@@ -211,17 +206,17 @@ export class GroEngine {
     s.nh = nh;
     let l4len: number;
     let sum: number;
-    if (type === ETH_P_IP) {
+    if (type === EtherType.IPV4) {
       // inet_gro_receive: 0x45 only, tot_len exact, no fragment, valid header checksum.
-      if (nh + 20 > len || f[nh] !== 0x45 || f[nh + 9] !== IPPROTO_TCP) return false;
+      if (nh + 20 > len || f[nh] !== 0x45 || f[nh + 9] !== IpProto.TCP) return false;
       if (be16(f, nh + 2) !== len - nh || (be16(f, nh + 6) & 0x3fff) !== 0) return false;
       if (csumPartial(f, nh, 20) !== 0xffff) return false;
       s.v6 = false;
       s.th = nh + 20;
       l4len = len - s.th;
       sum = csumPartial(f, nh + 12, 8);
-    } else if (type === ETH_P_IPV6) {
-      if (nh + 40 > len || f[nh + 6] !== IPPROTO_TCP || be16(f, nh + 4) !== len - nh - 40) return false;
+    } else if (type === EtherType.IPV6) {
+      if (nh + 40 > len || f[nh + 6] !== IpProto.TCP || be16(f, nh + 4) !== len - nh - 40) return false;
       s.v6 = true;
       s.th = nh + 40;
       l4len = len - s.th;
@@ -231,7 +226,7 @@ export class GroEngine {
     const thlen = (f[s.th + 12]! >>> 4) * 4;
     if (thlen < 20 || thlen > l4len) return false;
     // skb_gro_checksum_validate: a bad checksum is not GRO'd (the segment passes as it is).
-    sum = csumFold(sum + IPPROTO_TCP + (l4len >>> 16) + (l4len & 0xffff));
+    sum = csumFold(sum + IpProto.TCP + (l4len >>> 16) + (l4len & 0xffff));
     if (csumPartial(f, s.th, l4len, sum) !== 0xffff) return false;
     s.thlen = thlen;
     s.payload = l4len - thlen;
@@ -333,7 +328,7 @@ export class GroEngine {
       put16(b, nh + 10, ~csumPartial(b, nh, 20) & 0xffff);
       sum = csumPartial(b, nh + 12, 8);
     }
-    put16(b, fl.th + 16, csumFold(sum + IPPROTO_TCP + (l4len >>> 16) + (l4len & 0xffff)));
+    put16(b, fl.th + 16, csumFold(sum + IpProto.TCP + (l4len >>> 16) + (l4len & 0xffff)));
     const h = this.hdr;
     h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     h.gsoType =

@@ -5,14 +5,7 @@
 // skb_checksum_help. This module reproduces those steps over raw bytes.
 import { csumFold, csumPartial } from '../checksum/index.ts';
 import {
-  ETH_HLEN,
-  ETH_P_8021AD,
-  ETH_P_8021Q,
-  ETH_P_IP,
-  ETH_P_IPV6,
   GSO_BY_FRAGS,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
   UDP_MAX_SEGMENTS,
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_ECN,
@@ -25,7 +18,7 @@ import {
 } from './constants.ts';
 import { TsoError, type TsoErrorCode } from './errors.ts';
 import type { SegmentList } from './segment-list.ts';
-import { IPV6_HLEN, IpProto, TcpFlags } from '../wire/constants.ts';
+import { ETH_HLEN, EtherType, IpProto, IPV6_HLEN, TcpFlags } from '../wire/constants.ts';
 
 export interface SegmentOptions {
   /** Size of the virtio-net header on the TAP (10, 12, 20…): hdr_len may exceed the frame by size − 10. */
@@ -152,21 +145,21 @@ interface Layout {
 function dissect(f: Uint8Array, len: number, layout: Layout): void {
   let off = 12;
   let type = be16(f, off);
-  while (type === ETH_P_8021Q || type === ETH_P_8021AD) {
+  while (type === EtherType.VLAN || type === EtherType.QINQ) {
     off += 4;
     if (off + 2 > len) fail('DROP_GSO_PROTO_MISMATCH', 'truncated VLAN tag', off);
     type = be16(f, off);
   }
   const nh = off + 2;
   layout.nh = nh;
-  if (type === ETH_P_IP) {
+  if (type === EtherType.IPV4) {
     layout.v6 = false;
     if (nh + 20 > len) fail('DROP_GSO_BAD_HEADERS', 'truncated IPv4 header', nh);
     const ihl = (f[nh]! & 0x0f) * 4;
     if (ihl < 20 || nh + ihl > len) fail('DROP_GSO_BAD_HEADERS', `IPv4 ihl ${ihl}`, nh);
     layout.th = nh + ihl;
     layout.proto = f[nh + 9]!;
-  } else if (type === ETH_P_IPV6) {
+  } else if (type === EtherType.IPV6) {
     layout.v6 = true;
     if (nh + IPV6_HLEN > len) fail('DROP_GSO_BAD_HEADERS', 'truncated IPv6 header', nh);
     let proto = f[nh + 6]!;
@@ -249,10 +242,10 @@ export function gsoSegment(
   if (base === VIRTIO_NET_HDR_GSO_TCPV4 || base === VIRTIO_NET_HDR_GSO_TCPV6) {
     if ((base === VIRTIO_NET_HDR_GSO_TCPV6) !== l.v6)
       fail('DROP_GSO_PROTO_MISMATCH', 'IP version does not match gso_type', l.nh);
-    if (l.proto !== IPPROTO_TCP) fail('DROP_GSO_PROTO_MISMATCH', `protocol ${l.proto} for TCP GSO`, l.nh);
+    if (l.proto !== IpProto.TCP) fail('DROP_GSO_PROTO_MISMATCH', `protocol ${l.proto} for TCP GSO`, l.nh);
     return segmentTcp(h, frame, out, l, w.needsCsum);
   }
-  if (l.proto !== IPPROTO_UDP) fail('DROP_GSO_PROTO_MISMATCH', `protocol ${l.proto} for UDP GSO`, l.nh);
+  if (l.proto !== IpProto.UDP) fail('DROP_GSO_PROTO_MISMATCH', `protocol ${l.proto} for UDP GSO`, l.nh);
   if (l.th + 8 > len) fail('DROP_GSO_BAD_HEADERS', 'truncated UDP header', l.th);
   if (base === VIRTIO_NET_HDR_GSO_UDP_L4) return segmentUdpL4(h, frame, out, l);
   return l.v6 ? fragmentUdp6(h, frame, out, l, opts.ipv6FragId ?? 0) : fragmentUdp4(h, frame, out, l);
@@ -287,7 +280,7 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
   if (th + 20 > len) fail('DROP_GSO_BAD_HEADERS', 'truncated TCP header', th);
   const l4len = len - th;
   // Without NEEDS_CSUM the kernel itself first stores the pseudo-header sum (__tcp_v4_send_check).
-  const check = needsCsum ? be16(f, th + 16) : pseudo(f, l, IPPROTO_TCP, l4len);
+  const check = needsCsum ? be16(f, th + 16) : pseudo(f, l, IpProto.TCP, l4len);
   const thlen = (f[th + 12]! >>> 4) * 4;
   if (thlen < 20) fail('DROP_GSO_BAD_HEADERS', `TCP doff ${thlen / 4}`, th + 12);
   if (needsCsum && h.csumStart !== th)
@@ -363,7 +356,7 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
 /** The full-datagram UDP checksum UFO computes before fragmenting (udp_v4_check / udp_v6_check). */
 function ufoChecksum(d: Uint8Array, l: Layout, th: number, l4len: number, pseudoBase: Uint8Array): number {
   put16(d, th + 6, 0);
-  const s = csumPartial(d, th, l4len, pseudo(pseudoBase, l, IPPROTO_UDP, l4len));
+  const s = csumPartial(d, th, l4len, pseudo(pseudoBase, l, IpProto.UDP, l4len));
   return ~s & 0xffff || 0xffff;
 }
 
