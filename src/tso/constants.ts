@@ -1,17 +1,4 @@
-// The virtio_net_hdr values (include/uapi/linux/virtio_net.h) and kernel limits the GSO code
-// reads, defined once in src/vnethdr; and the header the engine takes.
-
-export {
-  GSO_BY_FRAGS,
-  UDP_MAX_SEGMENTS,
-  VIRTIO_NET_HDR_F_NEEDS_CSUM,
-  VIRTIO_NET_HDR_GSO_ECN,
-  VIRTIO_NET_HDR_GSO_NONE,
-  VIRTIO_NET_HDR_GSO_TCPV4,
-  VIRTIO_NET_HDR_GSO_TCPV6,
-  VIRTIO_NET_HDR_GSO_UDP,
-  VIRTIO_NET_HDR_GSO_UDP_L4,
-} from '../vnethdr/constants.ts';
+// The virtio_net_hdr fields the GSO engine reads; their values are src/vnethdr's constants.
 
 /** The fields of struct virtio_net_hdr the engine reads (same names as the pcap vnet comment). */
 export interface GsoHeader {

@@ -6,14 +6,14 @@
 // merged pass unchanged: DATA_VALID when GRO checked their TCP checksum, a zero header otherwise.
 import { csumFold, csumPartial } from '../checksum/index.ts';
 import {
+  VIRTIO_NET_HDR_F_DATA_VALID,
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_ECN,
   VIRTIO_NET_HDR_GSO_NONE,
   VIRTIO_NET_HDR_GSO_TCPV4,
   VIRTIO_NET_HDR_GSO_TCPV6,
-  type GsoHeader,
-} from './constants.ts';
-import { VIRTIO_NET_HDR_F_DATA_VALID } from '../vnethdr/constants.ts';
+} from '../vnethdr/constants.ts';
+import type { GsoHeader } from './constants.ts';
 import { EtherType, IpProto, TcpFlags } from '../wire/constants.ts';
 
 /** MAX_GRO_SKBS: flows held at once; the oldest is flushed to make room. */

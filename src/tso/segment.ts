@@ -14,8 +14,8 @@ import {
   VIRTIO_NET_HDR_GSO_TCPV6,
   VIRTIO_NET_HDR_GSO_UDP,
   VIRTIO_NET_HDR_GSO_UDP_L4,
-  type GsoHeader,
-} from './constants.ts';
+} from '../vnethdr/constants.ts';
+import type { GsoHeader } from './constants.ts';
 import { TsoError, type TsoErrorCode } from './errors.ts';
 import type { SegmentList } from './segment-list.ts';
 import { ETH_HLEN, EtherType, IpProto, IPV6_HLEN, TcpFlags } from '../wire/constants.ts';
