@@ -196,3 +196,12 @@ export function expectSackRecovery(r: ImpairRun): void {
     expect(t.renoRecovery).toBe(0);
   }
 }
+
+/**
+ * Corrupted frames were dropped by checksum verification and counted: TCP checksums at each end,
+ * IPv4 header checksums (a 20-byte target, hit about once per 80 flips) over both.
+ */
+export function expectCorruptionCaught(r: ImpairRun): void {
+  for (const u of [r.a, r.b]) expect(u.stack.tcp.counters.csumErrors).toBeGreaterThan(0);
+  expect(r.a.stack.counters.ipInHdrErrors + r.b.stack.counters.ipInHdrErrors).toBeGreaterThan(0);
+}
