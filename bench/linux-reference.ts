@@ -52,7 +52,7 @@ async function withServer<T>(args: string[], client: () => T): Promise<T> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.stdout.once('data', () => resolve());
-    setTimeout(resolve, 1500); // iperf3 -s prints its banner late when stdout is a pipe
+    setTimeout(resolve, 1500).unref(); // iperf3 -s prints its banner late when stdout is a pipe
   });
   try {
     return client();
