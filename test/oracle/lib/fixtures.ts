@@ -51,7 +51,7 @@ function l4proto(f: Uint8Array): number {
 }
 
 /** Generated classes: the first `per` cases of each class from a fixed seed, frames ≤ `maxFrame`. */
-export function generatedClasses(seed: number, per: number, maxFrame: number): FixtureClass[] {
+function generatedClasses(seed: number, per: number, maxFrame: number): FixtureClass[] {
   const all = generate(seed, 4000).filter((c) => c.frame.length <= maxFrame);
   const pick = (pred: (c: GenCase) => boolean): GenCase[] => all.filter(pred).slice(0, per);
   const vlanOf = (c: GenCase): boolean => c.frame[12] === 0x81 && c.frame[13] === 0x00;
@@ -144,7 +144,7 @@ function writeKernel(path: string, results: CaseResult[]): void {
   }
 }
 
-export function verdictLines(results: CaseResult[]): string {
+function verdictLines(results: CaseResult[]): string {
   return (
     results
       .map((r) =>

@@ -44,7 +44,7 @@ function markerIndex(f: Uint8Array): number {
 }
 
 /** Frames of a little-endian µs/ns pcap as tcpdump writes it (Ethernet link type). */
-export function tcpdumpFrames(file: Uint8Array): Uint8Array[] {
+function tcpdumpFrames(file: Uint8Array): Uint8Array[] {
   const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const out: Uint8Array[] = [];
   if (file.length < 24) return out;
