@@ -20,6 +20,7 @@ import {
 import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { Reassembler, type ReasmParams, type ReasmQueue } from './reassembly.ts';
 import type { Stack } from './stack.ts';
+import { put16, put32 } from './bytes.ts';
 
 /** Largest IPv4 datagram. */
 const IP_MAX = 65535;
@@ -263,16 +264,4 @@ export class Ipv4Frag {
     st.time.poke();
     return true;
   }
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
 }

@@ -35,6 +35,7 @@ import type { Stack } from './stack.ts';
 import { Tcp, type Ipv6TcpOutput } from './tcp/tcp.ts';
 import type { Tcb, TcbOptions } from './tcp/tcb.ts';
 import type { Timer } from './timer.ts';
+import { put16, put32, readF64, writeF64 } from './bytes.ts';
 
 const log = debug('ptnet:ip6');
 
@@ -1101,29 +1102,4 @@ function writeUdp(b: Uint8Array, o: number, sport: number, dport: number, len: n
   put16(b, o + 2, dport);
   put16(b, o + 4, len);
   put16(b, o + 6, 0);
-}
-
-const f64 = new Float64Array(1);
-const f64b = new Uint8Array(f64.buffer);
-
-function writeF64(b: Uint8Array, o: number, v: number): void {
-  f64[0] = v;
-  b.set(f64b, o);
-}
-
-function readF64(b: Uint8Array, o: number): number {
-  for (let i = 0; i < 8; i++) f64b[i] = b[o + i]!;
-  return f64[0]!;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
 }

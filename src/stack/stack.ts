@@ -40,6 +40,7 @@ import { Tcp } from './tcp/tcp.ts';
 import type { TcbOptions } from './tcp/tcb.ts';
 import { UdpLayer } from './udp.ts';
 import { Net } from './socket.ts';
+import { put16, put32, readF64, writeF64 } from './bytes.ts';
 
 const log = debug('ptnet:ip');
 const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
@@ -634,29 +635,4 @@ function fillEcho(b: Uint8Array, l4: number, ident: number, size: number, now: n
   writeF64(b, l4 + ICMP_HLEN, now);
   for (let i = 8; i < size; i++) b[l4 + ICMP_HLEN + i] = i & 0xff;
   put16(b, l4 + 2, csumFinish(csumPartial(b, l4, ICMP_HLEN + size)));
-}
-
-const f64 = new Float64Array(1);
-const f64b = new Uint8Array(f64.buffer);
-
-function writeF64(b: Uint8Array, o: number, v: number): void {
-  f64[0] = v;
-  b.set(f64b, o);
-}
-
-function readF64(b: Uint8Array, o: number): number {
-  for (let i = 0; i < 8; i++) f64b[i] = b[o + i]!;
-  return f64[0]!;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
 }
