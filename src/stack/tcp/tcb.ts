@@ -158,6 +158,9 @@ export class Tcb {
   lastAckSent = 0;
   /** When the last ACK answering an unacceptable segment went out. */
   private lastOowAck = -Infinity;
+  /** TSval of the last retransmission starting at SND.UNA, while `unaRtx` (see processAck). */
+  private unaRtxTs = 0;
+  private unaRtx = false;
   /** Largest segment (options included) the path and the peer allow: min(peer MSS, MTU - 40). */
   sendMss = DEFAULT_MSS;
   /** Our MSS option: interface MTU - 40. */
@@ -613,9 +616,16 @@ export class Tcb {
       const acked = snd.ack(ack);
       this.retries = 0;
       if (this.sackOk) this.scoreboard.onAck(ack);
-      // RTT: timestamps give one sample per ACK (RFC 7323 §4), else Karn-timed segments.
-      if (this.tsOk && opts.hasTimestamp) this.rto.sample(tsRttSample(opts.tsEcr, this.tsVal()));
-      else this.rto.onAck(ack, now);
+      // RTT: timestamps give one sample per ACK (RFC 7323 §4), else Karn-timed segments. RFC 7323
+      // §4.1 lets TSecr update the RTT only from an ACK of new data, but a TSecr older than the
+      // last retransmission of the old SND.UNA echoes an earlier copy: a receiver answers an old
+      // duplicate before updating TS.Recent (§5.3 R2 before R3), so after a lost ACK the echo is a
+      // whole backed-off RTO old. Such a TSecr is no sample (Karn's rule, applied to the echo).
+      const staleEcho = this.unaRtx && ((opts.tsEcr - this.unaRtxTs) | 0) < 0;
+      this.unaRtx = false;
+      if (this.tsOk && opts.hasTimestamp) {
+        if (!staleEcho) this.rto.sample(tsRttSample(opts.tsEcr, this.tsVal()));
+      } else this.rto.onAck(ack, now);
       if (this.sackOk) sacked = this.takeSack(seg);
       this.onNewAck(acked, flight, now);
       // RFC 6298 (5.2)/(5.3): stop the timer when all is ACKed, else restart it.
@@ -981,11 +991,19 @@ export class Tcb {
     if (!this.env.sendSegment(this, seq, flags, dataLen)) return false;
     const segLen = dataLen + (fin ? 1 : 0);
     snd.markRetransmit(seq, segLen);
+    this.noteRetransmit(seq);
     this.env.counters.retransSegs++;
     this.rto.onRetransmit();
     this.afterSend();
     if (!this.rtxTimer.armed) this.rtxTimer.arm(this.rto.rto);
     return true;
+  }
+
+  /** Remembers when SND.UNA was last retransmitted (the stale-TSecr check in processAck). */
+  private noteRetransmit(seq: number): void {
+    if (seq !== this.snd.una) return;
+    this.unaRtx = true;
+    this.unaRtxTs = this.tsVal();
   }
 
   /** Sends data (and FIN) at `seq` as a first transmission or a go-back resend. */
@@ -1000,6 +1018,7 @@ export class Tcb {
     if (resend) {
       this.env.counters.retransSegs++;
       this.rto.onRetransmit();
+      this.noteRetransmit(seq);
     } else if (!this.tsOk) {
       this.rto.startTiming(seqAdd(seq, segLen), this.now());
     }
