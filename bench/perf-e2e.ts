@@ -26,6 +26,7 @@ const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
 const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', mode, offloads, tcp });
 const b = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', mode, offloads, tcp });
 let gbps: number;
+const cpu0 = process.cpuUsage();
 if (apps) {
   const svc = b.serve();
   const t0 = performance.now();
@@ -42,6 +43,8 @@ if (apps) {
   gbps = await stream(a.net, '10.0.0.2', 5001, sink.bytes, seconds * 1000);
   sink.server.close();
 }
+const cpu = process.cpuUsage(cpu0);
+const cpuSec = (cpu.user + cpu.system) / 1e6;
 const na = a.netif.counters;
 const nb = b.netif.counters;
 const ta = a.stack.tcp.counters;
@@ -50,6 +53,9 @@ console.log(
     mode,
     offloads,
     gbps: Number(gbps.toFixed(2)),
+    // CPU seconds of every thread of the process: steadier than Gbps on a shared machine.
+    cpuSec: Number(cpuSec.toFixed(2)),
+    gbitPerCpuSec: Number(((na.txBytes * 8) / 1e9 / cpuSec).toFixed(2)),
     dataFrames: na.txPackets,
     bytesPerDataFrame: Math.round(na.txBytes / Math.max(1, na.txPackets)),
     ackFrames: nb.txPackets,
