@@ -4,15 +4,10 @@
 // cheap hash of the addresses, the protocol and (unfragmented TCP/UDP/SCTP only) the ports, so
 // every packet of a flow, IP fragments included, takes one ring and stays in order.
 import type { Mbuf } from '../mbuf/index.ts';
-import { isVlanTpid } from '../wire/index.ts';
+import { EtherType, IpProto, isVlanTpid } from '../wire/index.ts';
 
 /** Bytes made contiguous before parsing: Ethernet + 2 VLAN tags + IPv6 + ports. */
 const HASH_PULLUP = 14 + 8 + 40 + 4;
-const ETH_P_IP = 0x0800;
-const ETH_P_IPV6 = 0x86dd;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-const IPPROTO_SCTP = 132;
 
 function u32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
@@ -57,14 +52,14 @@ export function flowHash(m: Mbuf): number {
   let proto: number;
   let l4: number;
   let frag: boolean;
-  if (type === ETH_P_IP) {
+  if (type === EtherType.IPV4) {
     if (l3 + 20 > end) return 0;
     proto = b[l3 + 9]!;
     h = mix(mix(h, u32(b, l3 + 12)), u32(b, l3 + 16));
     l4 = l3 + (b[l3]! & 0x0f) * 4;
     // MF set or a nonzero offset: only the first fragment has ports, so none of them uses any.
     frag = (((b[l3 + 6]! << 8) | b[l3 + 7]!) & 0x3fff) !== 0;
-  } else if (type === ETH_P_IPV6) {
+  } else if (type === EtherType.IPV6) {
     if (l3 + 40 > end) return 0;
     proto = b[l3 + 6]!;
     for (let o = l3 + 8; o < l3 + 40; o += 4) h = mix(h, u32(b, o));
@@ -75,7 +70,7 @@ export function flowHash(m: Mbuf): number {
     return 0;
   }
   h = mix(h, proto);
-  if (!frag && (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP) && l4 + 4 <= end)
+  if (!frag && (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.SCTP) && l4 + 4 <= end)
     h = mix(h, u32(b, l4));
   return fmix(h) || 1;
 }

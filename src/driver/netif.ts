@@ -27,11 +27,11 @@ import {
   encodeVnetHdr,
 } from '../vnethdr/index.ts';
 import type { TxHdrOptions } from '../vnethdr/index.ts';
+import { ETH_HLEN } from '../wire/index.ts';
 import type { PtnetAdapter } from './adapter.ts';
 import type { GuestKring } from './kring.ts';
 import { txQueueOf } from './netif-hash.ts';
 
-const ETH_HLEN = 14;
 /** Largest frame either way: a 64 KiB super-frame plus two VLAN tags. */
 const MAX_FRAME = VNET_MAX_GSO_FRAME + 8;
 /** FreeBSD PTNET_TX_BATCH: publish at least every 64 packets of a burst. */

@@ -22,6 +22,7 @@ export const IpProto = {
   ICMPV6: 58,
   IPV6_NONXT: 59,
   IPV6_DSTOPTS: 60,
+  SCTP: 132,
 } as const;
 
 /** TCP flag bits as in the 16-bit word at offset 12, masked to the low 9 bits (NS/AE at bit 8). */
