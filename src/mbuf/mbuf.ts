@@ -147,7 +147,7 @@ export class Mbuf {
     while (done < len) {
       const avail = p.segLen[s]! - so;
       const k = avail < len - done ? avail : len - done;
-      if (k > 0) copyIn(p.data, p.segStart[s]! + so, src, srcOff + done, k);
+      if (k > 0) copyBytes(p.data, p.segStart[s]! + so, src, srcOff + done, k);
       done += k;
       s = p.segNext[s]!;
       so = 0;
@@ -297,7 +297,7 @@ export class Mbuf {
     while (done < len) {
       const avail = p.segLen[s]! - so;
       const k = avail < len - done ? avail : len - done;
-      copyOut(p.data, p.segStart[s]! + so, dst, dstOff + done, k);
+      copyBytes(dst, dstOff + done, p.data, p.segStart[s]! + so, k);
       done += k;
       s = p.segNext[s]!;
       so = 0;
@@ -324,7 +324,7 @@ export class Mbuf {
     while (done < len) {
       const avail = p.segLen[s]! - so;
       const k = avail < len - done ? avail : len - done;
-      copyIn(p.data, p.segStart[s]! + so, src, srcOff + done, k);
+      copyBytes(p.data, p.segStart[s]! + so, src, srcOff + done, k);
       done += k;
       s = p.segNext[s]!;
       so = 0;
@@ -425,34 +425,25 @@ function byteCount(n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`byte count ${n} is not a non-negative integer`);
 }
 
-// Copies between the pool and another view. A view over the same storage (the netmap region and the
-// pool sharing one WebAssembly.Memory) is served by copyWithin, which needs no temporary subarray.
-function copyIn(data: Uint8Array, at: number, src: Uint8Array, srcOff: number, len: number): void {
-  if (src.buffer === data.buffer) {
-    const from = src.byteOffset + srcOff - data.byteOffset;
-    if (from >= 0 && from + len <= data.length) {
-      data.copyWithin(at, from, from + len);
+// Copies between the pool and another view, in either direction. Views over the same storage (the
+// netmap region and the pool sharing one WebAssembly.Memory) are served by copyWithin on whichever
+// view spans both ranges, which needs no temporary subarray.
+function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
+  if (src.buffer === dst.buffer) {
+    const from = src.byteOffset + srcOff - dst.byteOffset;
+    if (from >= 0 && from + len <= dst.length) {
+      dst.copyWithin(dstOff, from, from + len);
+      return;
+    }
+    const to = dst.byteOffset + dstOff - src.byteOffset;
+    if (to >= 0 && to + len <= src.length) {
+      src.copyWithin(to, srcOff, srcOff + len);
       return;
     }
   }
   if (len <= 16) {
-    for (let i = 0; i < len; i++) data[at + i] = src[srcOff + i]!;
+    for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i]!;
     return;
   }
-  data.set(src.subarray(srcOff, srcOff + len), at);
-}
-
-function copyOut(data: Uint8Array, at: number, dst: Uint8Array, dstOff: number, len: number): void {
-  if (dst.buffer === data.buffer) {
-    const to = dst.byteOffset + dstOff - data.byteOffset;
-    if (to >= 0 && to + len <= data.length) {
-      data.copyWithin(to, at, at + len);
-      return;
-    }
-  }
-  if (len <= 16) {
-    for (let i = 0; i < len; i++) dst[dstOff + i] = data[at + i]!;
-    return;
-  }
-  dst.set(data.subarray(at, at + len), dstOff);
+  dst.set(src.subarray(srcOff, srcOff + len), dstOff);
 }
