@@ -201,6 +201,35 @@ describe('Mbuf chain operations against a byte-array model', () => {
     expect([...out]).toEqual([...expected]);
   });
 
+  it('copies through a view spanning the whole memory, both ways (the copyWithin paths)', () => {
+    // A view over all of the storage contains the pool's own view: append copies with copyWithin on
+    // that view, copyTo with copyWithin on it too (the destination lies inside it).
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1024 }),
+        fc.integer({ min: 1, max: 1500 }),
+        fc.integer({ min: 0, max: 1500 }),
+        fc.integer({ min: 0, max: 127 }),
+        (srcOff, len, dstOff, poolAt) => {
+          const buffer = new SharedArrayBuffer(8192 + 8192);
+          const all = new Uint8Array(buffer);
+          const base = 8192; // bytes outside the pool, where the "region" data lives
+          for (let i = 0; i < 4096; i++) all[base + i] = (i * 7 + 3) & 0xff;
+          const expected = all.slice(base + srcOff, base + srcOff + len);
+          const pool = new Mempool({ buffer, byteOffset: poolAt * 8, byteLength: 4096, segmentSize: 512 });
+          const m = pool.alloc()!;
+          expect(m.append(all, base + srcOff, len)).toBe(true);
+          all.fill(0, base + 4096);
+          expect(m.copyTo(all, base + 4096 + dstOff)).toBe(len);
+          expect([...all.subarray(base + 4096 + dstOff, base + 4096 + dstOff + len)]).toEqual([...expected]);
+          expect(bytesOf(m)).toEqual([...expected]);
+          m.free();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('holds a 64 KiB super-frame plus header with 2 KiB segments', () => {
     const pool = new Mempool({ segments: 40 });
     const m = pool.alloc()!;
