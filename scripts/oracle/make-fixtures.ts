@@ -5,6 +5,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { makeFixtures } from '../../test/oracle/lib/fixtures.ts';
+import { probeTapKernel } from '../../test/support/tap-kernel.ts';
 
 const DIR = 'fixtures/pcap';
 const HEADING = '## Kernel-made fixtures (scripts/oracle)';
@@ -12,6 +13,7 @@ const seed = Number(process.argv[2] ?? 20261122);
 
 const done = await makeFixtures(DIR, seed);
 const kernel = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
+const probing = probeTapKernel().behaviour.probeNoCsumGso;
 const rows = done.map(({ cls, results }) => {
   const size = (f: string): number => statSync(join(DIR, f)).size;
   const segs = results.reduce((a, r) => a + r.frames.length, 0);
@@ -21,6 +23,8 @@ const section = `${HEADING}
 
 Made by \`sudo npx tsx scripts/oracle/make-fixtures.ts ${seed}\` on Linux \`${kernel}\` (the running
 kernel is the reference; regenerate and re-run \`npx vitest run test/tso\` on another kernel).
+TAP write behaviour of that kernel: \`probeNoCsumGso=${probing}\` (${probing ? 'probing' : 'upstream'}; src/vnethdr/kernel-behaviour.ts,
+probed by test/support/tap-kernel.ts); test/tso/fixtures.test.ts replays the fixtures with it.
 For each class:
 - \`NAME.pcapng\`: the super-frames, Ethernet, each with its virtio-net header as the packet comment
   (\`vnet flags=… gso_type=… hdr_len=… gso_size=… csum_start=… csum_offset=…\`);

@@ -4,25 +4,24 @@
 // tcp_gso_segment, __udp_gso_segment, udp4_ufo_fragment / udp6_ufo_fragment) or
 // skb_checksum_help. This module reproduces those steps over raw bytes.
 import { csumFold, csumPartial } from '../checksum/index.ts';
+import { TapWriteInfo, tunGetUser, UPSTREAM_TAP_KERNEL, type TapKernelBehaviour } from '../vnethdr/index.ts';
 import {
-  GSO_BY_FRAGS,
-  UDP_MAX_SEGMENTS,
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_ECN,
-  VIRTIO_NET_HDR_GSO_NONE,
   VIRTIO_NET_HDR_GSO_TCPV4,
   VIRTIO_NET_HDR_GSO_TCPV6,
-  VIRTIO_NET_HDR_GSO_UDP,
   VIRTIO_NET_HDR_GSO_UDP_L4,
 } from '../vnethdr/constants.ts';
 import type { GsoHeader } from './constants.ts';
 import { TsoError, type TsoErrorCode } from './errors.ts';
 import type { SegmentList } from './segment-list.ts';
-import { ETH_HLEN, EtherType, IpProto, IPV6_HLEN, TcpFlags } from '../wire/constants.ts';
+import { EtherType, IpProto, IPV6_HLEN, TcpFlags } from '../wire/constants.ts';
 
 export interface SegmentOptions {
   /** Size of the virtio-net header on the TAP (10, 12, 20…): hdr_len may exceed the frame by size − 10. */
   vnetHdrSz?: number;
+  /** Which TAP write behaviour to reproduce (src/vnethdr); the upstream source's by default. */
+  kernel?: TapKernelBehaviour;
   /** Identification of the IPv6 Fragment header inserted by UFO (Linux draws it at random). */
   ipv6FragId?: number;
 }
@@ -64,71 +63,25 @@ export interface WriteVerdict {
 }
 
 const verdict: WriteVerdict = { gso: false, needsCsum: false };
+const writeInfo = new TapWriteInfo();
 const NO_OPTIONS: SegmentOptions = {};
 
 /**
- * The checks tun_get_user, tun_vnet_hdr_get and virtio_net_hdr_to_skb (6.18) make on a TAP write;
- * throws the EINVAL cases. `len` is the frame length (without the virtio-net header). The result
- * object is reused by the next call.
+ * The checks tun_get_user, tun_vnet_hdr_get and virtio_net_hdr_to_skb (6.18) make on a TAP write
+ * of `frame` (without the virtio-net header), as src/vnethdr models them for `kernel`; throws the
+ * EINVAL cases. The result object is reused by the next call.
  */
-export function checkTapWrite(h: GsoHeader, len: number, vnetHdrSz = 12): WriteVerdict {
-  const needsCsum = (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
-  let hdrLen = h.hdrLen;
-  const raised = needsCsum && h.csumStart + h.csumOffset + 2 > hdrLen;
-  // tun_vnet_hdr_get stores the raised value back into the u16 field, so it wraps.
-  if (raised) hdrLen = (h.csumStart + h.csumOffset + 2) & 0xffff;
-  // It compares with what is left after the 10 legacy bytes, i.e. frame + (sz − 10).
-  if (hdrLen > len + vnetHdrSz - 10) {
-    const code = raised ? 'CSUM_BEYOND_FRAME' : 'HDR_LEN_BEYOND_FRAME';
-    fail(code, `hdr_len ${hdrLen} beyond frame of ${len}`, hdrLen);
-  }
-  if (len < ETH_HLEN) fail('FRAME_TOO_SHORT', `frame of ${len} bytes`, len);
-  if (hdrLen !== 0 && hdrLen < ETH_HLEN) fail('HDR_LEN_TOO_SHORT', `hdr_len ${hdrLen}`, hdrLen);
-
-  let thlen = 0;
-  let nhMin = 20;
-  const base = h.gsoType & ~VIRTIO_NET_HDR_GSO_ECN;
-  if (h.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
-    if (base === VIRTIO_NET_HDR_GSO_TCPV4) thlen = 20;
-    else if (base === VIRTIO_NET_HDR_GSO_TCPV6) {
-      thlen = 20;
-      nhMin = IPV6_HLEN;
-    } else if (base === VIRTIO_NET_HDR_GSO_UDP || base === VIRTIO_NET_HDR_GSO_UDP_L4) thlen = 8;
-    else fail('BAD_GSO_TYPE', `gso_type 0x${h.gsoType.toString(16)}`);
-    if (h.gsoSize === 0) fail('GSO_SIZE_ZERO', 'gso_size 0 with a GSO type');
-  }
-  let pOff = 0;
-  if (needsCsum) {
-    const needed = h.csumStart + Math.max(thlen, h.csumOffset + 2);
-    if (needed > len)
-      fail(
-        'CSUM_BEYOND_FRAME',
-        `csum_start ${h.csumStart} + ${needed - h.csumStart} beyond ${len}`,
-        h.csumStart,
-      );
-    if (h.csumStart < nhMin)
-      fail('CSUM_START_TOO_SMALL', `csum_start ${h.csumStart} below ${nhMin}`, h.csumStart);
-    pOff = h.csumStart + thlen;
-  } else if (thlen !== 0) {
-    // The TAP skb has no network header yet, so only this length (from the frame start) is checked.
-    pOff = nhMin + thlen;
-    if (pOff > len) fail('GSO_HEADERS_TRUNCATED', `frame of ${len} bytes shorter than ${pOff}`, len);
-  }
-  verdict.needsCsum = needsCsum;
-  verdict.gso = false;
-  if (h.gsoType === VIRTIO_NET_HDR_GSO_NONE) return verdict;
-
-  let nhOff = pOff;
-  if (base === VIRTIO_NET_HDR_GSO_UDP) nhOff -= thlen;
-  else if (base === VIRTIO_NET_HDR_GSO_UDP_L4) {
-    if (!needsCsum) fail('USO_WITHOUT_CSUM', 'UDP_L4 without NEEDS_CSUM');
-    if (h.csumOffset !== 6) fail('USO_BAD_CSUM_OFFSET', `UDP_L4 csum_offset ${h.csumOffset}`);
-    if (len - pOff > h.gsoSize * UDP_MAX_SEGMENTS)
-      fail('USO_TOO_MANY_SEGMENTS', `more than ${UDP_MAX_SEGMENTS} segments`);
-    if (h.gsoType !== base) fail('USO_ECN', 'UDP_L4 with the ECN bit');
-  } else if (needsCsum && h.csumOffset !== 16) fail('TCP_BAD_CSUM_OFFSET', `TCP csum_offset ${h.csumOffset}`);
-  if (h.gsoSize === GSO_BY_FRAGS) fail('GSO_BY_FRAGS', 'gso_size 0xFFFF');
-  verdict.gso = len - nhOff > h.gsoSize;
+export function checkTapWrite(
+  h: GsoHeader,
+  frame: Uint8Array,
+  vnetHdrSz = 12,
+  kernel: TapKernelBehaviour = UPSTREAM_TAP_KERNEL,
+): WriteVerdict {
+  const code = tunGetUser(h, frame, 0, frame.length, vnetHdrSz, writeInfo, kernel);
+  // tunGetUser() returns only write()-time (EINVAL) codes, all of which TsoErrorCode carries.
+  if (code !== null) fail(code as TsoErrorCode, `${code} (write() fails with EINVAL)`, writeInfo.errorOffset);
+  verdict.needsCsum = (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
+  verdict.gso = writeInfo.gso;
   return verdict;
 }
 
@@ -224,7 +177,7 @@ export function gsoSegment(
   opts: SegmentOptions = NO_OPTIONS,
 ): number {
   const len = frame.length;
-  const w = checkTapWrite(h, len, opts.vnetHdrSz ?? 12);
+  const w = checkTapWrite(h, frame, opts.vnetHdrSz ?? 12, opts.kernel);
   if (!w.gso) {
     out.reset(len, 1);
     out.data.set(frame, 0);

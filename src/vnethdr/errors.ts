@@ -17,6 +17,10 @@ export type VnetHdrErrorCode =
   | 'GSO_SIZE_ZERO' // a GSO type with gso_size 0
   | 'CSUM_START_TOO_SMALL' // transport offset below 20 (IPv4) / 40 (TCPV6)
   | 'GSO_HEADERS_TRUNCATED' // GSO without NEEDS_CSUM and a frame shorter than IP + L4 minimum
+  //   (upstream) or than the dissected transport header + L4 minimum (probing kernels)
+  | 'GSO_PROTO_MISMATCH' // probing kernels: GSO without NEEDS_CSUM, EtherType not gso_type's
+  | 'GSO_NO_TRANSPORT' // probing kernels: the flow dissector finds no transport header
+  | 'GSO_L4_MISMATCH' // probing kernels: the dissected L4 protocol is not gso_type's
   | 'USO_WITHOUT_CSUM' // UDP_L4 without NEEDS_CSUM
   | 'USO_BAD_CSUM_OFFSET' // UDP_L4 with csum_offset != 6
   | 'USO_TOO_MANY_SEGMENTS' // more than UDP_MAX_SEGMENTS segments

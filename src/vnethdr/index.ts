@@ -8,9 +8,18 @@ export {
   TapWriteInfo,
   gsoSegmentCheck,
   tapVerdict,
+  tunGetUser,
   validateTapWrite,
   virtioNetHdrToSkb,
+  type VnetHdrFields,
 } from './linux.ts';
+export {
+  PROBING_TAP_KERNEL,
+  UPSTREAM_TAP_KERNEL,
+  describeTapKernel,
+  type TapKernelBehaviour,
+} from './kernel-behaviour.ts';
+export { FlowKeysBasic, flowDissectBasic } from './flow-dissect.ts';
 export { buildTxHdr, buildTxHdrMbuf, type TxHdrOptions } from './tx.ts';
 export { applyRxHdr, rxErrorOffset } from './rx.ts';
 export { metaToVnetHdr, vnetHdrToMeta } from './meta.ts';

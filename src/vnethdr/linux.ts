@@ -3,7 +3,8 @@
 //   1. tun_vnet_hdr_get():       write length, hdr_len raised to cover the checksum, hdr_len fit
 //   2. tun_get_user() (IFF_TAP): Ethernet-sized frame and hdr_len
 //   3. virtio_net_hdr_tnl_to_skb() / __virtio_net_hdr_to_skb(): gso type and size, partial
-//      checksum bounds, per-type rules, "too small to be GSO"
+//      checksum bounds, per-type rules, "too small to be GSO"; for GSO without NEEDS_CSUM, what a
+//      kernel checks depends on the build (kernel-behaviour.ts: upstream, or a flow-dissector probe)
 //   4. software GSO at egress (skb_mac_gso_segment → inet/ipv6_gso_segment → tcp/udp handlers),
 //      where SKB_GSO_DODGY frames are re-checked and dropped without telling the writer.
 // Steps 1–3 fail the write() with EINVAL; step 4 is the "accepted then dropped" class.
@@ -27,6 +28,8 @@ import {
   VNET_OFF_HDR_LEN,
 } from './constants.ts';
 import type { TapVerdict, VnetHdrErrorCode } from './errors.ts';
+import { FlowKeysBasic, flowDissectBasic } from './flow-dissect.ts';
+import { UPSTREAM_TAP_KERNEL, type TapKernelBehaviour } from './kernel-behaviour.ts';
 import { decodeVnetHdr, VnetHdr } from './vnet-hdr.ts';
 import {
   ETH_HLEN,
@@ -40,6 +43,12 @@ import {
 
 /** sizeof(struct virtio_net_hdr_v1_hash_tunnel): TUN_VNET_TNL_SIZE. */
 const VNET_HDR_TUNNEL_LEN = 24;
+
+/** The virtio_net_hdr fields the write path reads (a decoded VnetHdr, or src/tso's GsoHeader). */
+export type VnetHdrFields = Pick<
+  VnetHdr,
+  'flags' | 'gsoType' | 'hdrLen' | 'gsoSize' | 'csumStart' | 'csumOffset'
+>;
 
 /** What __virtio_net_hdr_to_skb() decided, for the caller (and the segmentation model). */
 export class SkbState {
@@ -66,13 +75,20 @@ function fail(st: SkbState, code: VnetHdrErrorCode, at: number): VnetHdrErrorCod
 }
 
 /**
- * Linux __virtio_net_hdr_to_skb() for a frame of frameLen bytes whose network header is not set
- * yet, as in tun_get_user(): the flow-dissector branch is not taken, so a GSO frame without
- * NEEDS_CSUM is only checked for IP + L4 minimum length, and a wrong EtherType is caught later, at
- * segmentation (checked against the running kernel by test/vnethdr/tap-oracle.test.ts). Tunnel
+ * Linux __virtio_net_hdr_to_skb() for the frame buf[off, off + frameLen), as tun_get_user() calls
+ * it. What a GSO frame without NEEDS_CSUM goes through depends on the kernel (see
+ * TapKernelBehaviour): upstream checks only the IP + L4 minimum length from the frame start (a
+ * wrong EtherType is caught later, at segmentation); a probing kernel dissects the frame. Tunnel
  * GSO types are refused as virtio_net_hdr_tnl_to_skb() does without the 24-byte tunnel header.
  */
-export function virtioNetHdrToSkb(h: VnetHdr, frameLen: number, st: SkbState): VnetHdrErrorCode | null {
+export function virtioNetHdrToSkb(
+  h: VnetHdrFields,
+  buf: Uint8Array,
+  off: number,
+  frameLen: number,
+  st: SkbState,
+  kernel: TapKernelBehaviour = UPSTREAM_TAP_KERNEL,
+): VnetHdrErrorCode | null {
   st.clear();
   const type = h.gsoType;
   if ((type & (VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 | VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6)) !== 0) {
@@ -113,8 +129,18 @@ export function virtioNetHdrToSkb(h: VnetHdr, frameLen: number, st: SkbState): V
     st.partial = true;
     pOff = start + thlen;
   } else if (type !== VIRTIO_NET_HDR_GSO_NONE) {
-    pOff = nhMinLen + thlen;
-    if (pOff > frameLen) return fail(st, 'GSO_HEADERS_TRUNCATED', frameLen);
+    if (kernel.probeNoCsumGso) {
+      const e = probeNoCsumGso(buf, off, frameLen, type, st);
+      if (e !== null) return e;
+      pOff = keys.thoff + thlen;
+      // pskb_may_pull(skb, p_off) and keys.basic.ip_proto == the gso_type's protocol
+      if (pOff > frameLen) return fail(st, 'GSO_HEADERS_TRUNCATED', frameLen);
+      const want = thlen === TCP_MIN_HLEN ? IpProto.TCP : IpProto.UDP;
+      if (keys.ipProto !== want) return fail(st, 'GSO_L4_MISMATCH', keys.thoff);
+    } else {
+      pOff = nhMinLen + thlen;
+      if (pOff > frameLen) return fail(st, 'GSO_HEADERS_TRUNCATED', frameLen);
+    }
   }
   if (type !== VIRTIO_NET_HDR_GSO_NONE) {
     let nhOff = pOff;
@@ -140,6 +166,57 @@ export function virtioNetHdrToSkb(h: VnetHdr, frameLen: number, st: SkbState): V
   return null;
 }
 
+const keys = new FlowKeysBasic();
+
+/** virtio_net_hdr_match_proto(): the EtherType a gso_type may carry. */
+function matchProto(proto: number, base: number): boolean {
+  switch (base) {
+    case VIRTIO_NET_HDR_GSO_TCPV4:
+      return proto === EtherType.IPV4;
+    case VIRTIO_NET_HDR_GSO_TCPV6:
+      return proto === EtherType.IPV6;
+    default:
+      return proto === EtherType.IPV4 || proto === EtherType.IPV6;
+  }
+}
+
+/**
+ * The probe of a probing kernel's no-NEEDS_CSUM GSO branch: the protocol (the EtherType after any
+ * VLAN tags, measured) must match gso_type; 0 is replaced as virtio_net_hdr_set_proto() does;
+ * then skb_flow_dissect_flow_keys_basic() from the network header, retried as IPv6 for UFO,
+ * which "does not specify ipv4 or 6". Leaves the dissection in `keys`.
+ */
+function probeNoCsumGso(
+  buf: Uint8Array,
+  off: number,
+  frameLen: number,
+  type: number,
+  st: SkbState,
+): VnetHdrErrorCode | null {
+  const base = type & ~VIRTIO_NET_HDR_GSO_ECN;
+  let nh = ETH_HLEN;
+  if (frameLen < nh) return fail(st, 'GSO_NO_TRANSPORT', frameLen);
+  let proto = be16(buf, off + nh - 2);
+  while (proto === EtherType.VLAN || proto === EtherType.QINQ) {
+    if (nh + 4 > frameLen) return fail(st, 'GSO_NO_TRANSPORT', frameLen);
+    proto = be16(buf, off + nh + 2);
+    nh += 4;
+  }
+  if (proto === 0) {
+    // dev_parse_header_protocol() found none: virtio_net_hdr_set_proto() (UDP_L4 sets nothing).
+    if (base === VIRTIO_NET_HDR_GSO_TCPV6) proto = EtherType.IPV6;
+    else if (base !== VIRTIO_NET_HDR_GSO_UDP_L4) proto = EtherType.IPV4;
+  } else if (!matchProto(proto, base)) {
+    return fail(st, 'GSO_PROTO_MISMATCH', nh - 2);
+  }
+  flowDissectBasic(buf, off, frameLen, proto, nh, keys);
+  if (!keys.ok && base === VIRTIO_NET_HDR_GSO_UDP && proto === EtherType.IPV4) {
+    flowDissectBasic(buf, off, frameLen, EtherType.IPV6, nh, keys);
+  }
+  if (!keys.ok) return fail(st, 'GSO_NO_TRANSPORT', nh);
+  return null;
+}
+
 function be16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
@@ -154,7 +231,7 @@ export function gsoSegmentCheck(
   buf: Uint8Array,
   off: number,
   frameLen: number,
-  h: VnetHdr,
+  h: VnetHdrFields,
   st: SkbState,
 ): VnetHdrErrorCode | null {
   const end = off + frameLen;
@@ -246,9 +323,10 @@ const scratch = new TapWriteInfo();
 
 /**
  * What Linux does with one write() of `len` bytes at buf[off] into a TAP with IFF_VNET_HDR and
- * TUNSETVNETHDRSZ = vnetHdrSz (10..23; from 24 Linux parses the tunnel header, not modelled): null when the frame
- * is accepted and goes out, a code whose tapVerdict() is 'einval' when write() fails, or 'dropped'
- * when write() succeeds and the frame is dropped at segmentation. Never throws on hostile input.
+ * TUNSETVNETHDRSZ = vnetHdrSz (10..23; from 24 Linux parses the tunnel header, not modelled): null
+ * when the frame is accepted and goes out, a code whose tapVerdict() is 'einval' when write()
+ * fails, or 'dropped' when write() succeeds and the frame is dropped at segmentation. `kernel`
+ * says which TAP behaviour to model (upstream by default). Never throws on hostile input.
  */
 export function validateTapWrite(
   buf: Uint8Array,
@@ -256,6 +334,7 @@ export function validateTapWrite(
   len: number,
   vnetHdrSz = 12,
   info: TapWriteInfo = scratch,
+  kernel: TapKernelBehaviour = UPSTREAM_TAP_KERNEL,
 ): VnetHdrErrorCode | null {
   info.hdrLen = 0;
   info.gso = false;
@@ -275,6 +354,30 @@ export function validateTapWrite(
   const h = info.hdr;
   decodeVnetHdr(buf, off, VNET_HDR_LEN, h);
   h.numBuffers = 0;
+  const frameLen = len - vnetHdrSz;
+  const e = tunGetUser(h, buf, off + vnetHdrSz, frameLen, vnetHdrSz, info, kernel);
+  if (e !== null || !info.gso) return e;
+  const d = gsoSegmentCheck(buf, off + vnetHdrSz, frameLen, h, info.skb);
+  info.errorOffset = info.skb.errorOffset;
+  return d;
+}
+
+/**
+ * The EINVAL checks of one TAP write for a header already read: the hdr_len rules of
+ * tun_vnet_hdr_get(), tun_get_user()'s IFF_TAP length checks and virtio_net_hdr_to_skb() on the
+ * frame buf[frameOff, frameOff + frameLen). Sets info.hdrLen, info.gso and info.errorOffset.
+ */
+export function tunGetUser(
+  h: VnetHdrFields,
+  buf: Uint8Array,
+  frameOff: number,
+  frameLen: number,
+  vnetHdrSz: number,
+  info: TapWriteInfo,
+  kernel: TapKernelBehaviour = UPSTREAM_TAP_KERNEL,
+): VnetHdrErrorCode | null {
+  info.gso = false;
+  info.errorOffset = 0;
   let hdrLen = h.hdrLen;
   let raised = false;
   if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0) {
@@ -288,11 +391,10 @@ export function validateTapWrite(
   info.hdrLen = hdrLen;
   // Checked against what is left after the 10 legacy bytes, before the rest of the header is
   // skipped: with a 12-byte header, hdr_len may exceed the frame by 2 (measured on 6.18).
-  if (hdrLen > len - VNET_HDR_LEN) {
+  if (hdrLen > frameLen + vnetHdrSz - VNET_HDR_LEN) {
     info.errorOffset = raised ? VNET_OFF_CSUM_START : VNET_OFF_HDR_LEN;
     return raised ? 'CSUM_BEYOND_FRAME' : 'HDR_LEN_BEYOND_FRAME';
   }
-  const frameLen = len - vnetHdrSz;
   // tun_get_user(), IFF_TAP
   if (frameLen < ETH_HLEN) {
     info.errorOffset = frameLen;
@@ -303,16 +405,11 @@ export function validateTapWrite(
     return 'HDR_LEN_TOO_SHORT';
   }
   const st = info.skb;
-  const e = virtioNetHdrToSkb(h, frameLen, st);
-  if (e !== null) {
-    info.errorOffset = st.errorOffset;
-    return e;
-  }
-  info.gso = st.gso;
-  if (!st.gso) return null;
-  const d = gsoSegmentCheck(buf, off + vnetHdrSz, frameLen, h, st);
+  const e = virtioNetHdrToSkb(h, buf, frameOff, frameLen, st, kernel);
   info.errorOffset = st.errorOffset;
-  return d;
+  if (e !== null) return e;
+  info.gso = st.gso;
+  return null;
 }
 
 /** How write() ends for a validateTapWrite() result. */

@@ -12,6 +12,8 @@ import type { VnetHdr } from './vnet-hdr.ts';
 const RX_MAX_FRAME = VNET_MAX_GSO_FRAME + 8;
 
 const st = new SkbState();
+/** Upstream virtio_net_hdr_to_skb() never reads the frame on RX (no network header is set yet). */
+const NO_FRAME = new Uint8Array(0);
 
 /**
  * Sets meta's offload fields (flags, csumStart, csumOffset, gsoType, gsoSize, hdrLen) from h for
@@ -26,7 +28,7 @@ export function applyRxHdr(h: VnetHdr, frameLen: number, meta: PacketMeta): Vnet
   meta.gsoSize = 0;
   meta.hdrLen = 0;
   if (frameLen > RX_MAX_FRAME) return 'RX_FRAME_TOO_LONG';
-  const e = virtioNetHdrToSkb(h, frameLen, st);
+  const e = virtioNetHdrToSkb(h, NO_FRAME, 0, frameLen, st);
   if (e !== null) return e;
   if (st.partial) {
     meta.flags = META_F_NEEDS_CSUM;

@@ -13,10 +13,13 @@ export const EtherType = {
 export const IpProto = {
   HOPOPTS: 0,
   ICMP: 1,
+  IPIP: 4, // IPv4 in IP (IPPROTO_IPIP)
   TCP: 6,
   UDP: 17,
+  IPV6: 41, // IPv6 in IP (IPPROTO_IPV6)
   IPV6_ROUTING: 43,
   IPV6_FRAGMENT: 44,
+  GRE: 47,
   ESP: 50,
   AH: 51,
   ICMPV6: 58,

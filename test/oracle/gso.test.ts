@@ -1,9 +1,12 @@
 // The Linux kernel as the judge of src/tso: seeded super-frames of every class are written to a
 // vnet_hdr TAP whose traffic tc redirects to an offload-less veth; what tcpdump records on the peer
 // (or the EINVAL from write(), or nothing for a silent drop) must equal our output byte for byte.
-// Replay a failure with PTNET_ORACLE_SEED=<seed printed below>.
+// Replay a failure with PTNET_ORACLE_SEED=<seed printed below>. The kernel's TAP write behaviour
+// is probed first (test/support/tap-kernel.ts) and our model must agree with that behaviour exactly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TapKernelBehaviour } from '../../src/vnethdr/index.ts';
 import { skipPrivileged } from '../support/privileged.ts';
+import { probeTapKernel, tapKernelReport } from '../support/tap-kernel.ts';
 import { generate, tapRecord } from './lib/gen.ts';
 import { compareCase, compareTapVerdict } from './lib/compare.ts';
 import { OracleSession, type CaseResult } from './lib/session.ts';
@@ -17,8 +20,12 @@ describe.skipIf(skipPrivileged('test/oracle/gso', ['ip', 'tc', 'tcpdump', 'ethto
     const session = new OracleSession();
     const cases = generate(SEED, CASES);
     let results: CaseResult[] = [];
+    let kernel: TapKernelBehaviour | undefined;
 
     beforeAll(async () => {
+      const probe = probeTapKernel();
+      kernel = probe.behaviour;
+      console.log(tapKernelReport(probe));
       console.log(`oracle seed ${SEED} (PTNET_ORACLE_SEED), ${CASES} cases`);
       session.start();
       results = await session.run(cases.map((c) => tapRecord(c.hdr, c.frame)));
@@ -29,7 +36,7 @@ describe.skipIf(skipPrivileged('test/oracle/gso', ['ip', 'tc', 'tcpdump', 'ethto
     it('matches every case byte for byte (segments, EINVAL, silent drops)', () => {
       const diffs: string[] = [];
       cases.forEach((c, i) => {
-        const d = compareCase(c, results[i]!);
+        const d = compareCase(c, results[i]!, kernel!);
         if (d !== null) diffs.push(`#${i} ${c.name} ${JSON.stringify(c.hdr)}: ${d}`);
       });
       expect(diffs, `seed ${SEED}`).toEqual([]);
@@ -38,7 +45,7 @@ describe.skipIf(skipPrivileged('test/oracle/gso', ['ip', 'tc', 'tcpdump', 'ethto
     it("src/vnethdr's validateTapWrite predicts every write() verdict", () => {
       const diffs: string[] = [];
       cases.forEach((c, i) => {
-        const d = compareTapVerdict(c, results[i]!);
+        const d = compareTapVerdict(c, results[i]!, kernel!);
         if (d !== null) diffs.push(`#${i} ${c.name} ${JSON.stringify(c.hdr)}: ${d}`);
       });
       expect(diffs, `seed ${SEED}`).toEqual([]);

@@ -225,7 +225,7 @@ describe('gsoSegment', () => {
           // checkTapWrite alone agrees on the EINVAL class.
           let rejected = false;
           try {
-            checkTapWrite(h, f.length);
+            checkTapWrite(h, f);
           } catch {
             rejected = true;
           }

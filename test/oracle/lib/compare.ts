@@ -1,10 +1,16 @@
 // Runs one generated case through our engine and states how it differs from the kernel's result.
 import { gsoSegment, SegmentList, TsoError } from '../../../src/tso/index.ts';
-import { tapVerdict, validateTapWrite } from '../../../src/vnethdr/index.ts';
+import {
+  TapWriteInfo,
+  tapVerdict,
+  validateTapWrite,
+  type TapKernelBehaviour,
+} from '../../../src/vnethdr/index.ts';
 import { tapRecord, type GenCase } from './gen.ts';
 import type { CaseResult } from './session.ts';
 
 const out = new SegmentList();
+const info = new TapWriteInfo();
 
 /** The Fragment header identification Linux chose (random per datagram), or 0. */
 function kernelFragId(frames: Uint8Array[]): number {
@@ -28,11 +34,11 @@ function hex(b: Uint8Array, from: number, n = 16): string {
 }
 
 /** null when identical; else a one-line description of the first difference. */
-export function compareCase(c: GenCase, k: CaseResult): string | null {
+export function compareCase(c: GenCase, k: CaseResult, kernel: TapKernelBehaviour): string | null {
   let ours: Uint8Array[] = [];
   let err: TsoError | null = null;
   try {
-    gsoSegment(c.hdr, c.frame, out, { ipv6FragId: kernelFragId(k.frames) });
+    gsoSegment(c.hdr, c.frame, out, { ipv6FragId: kernelFragId(k.frames), kernel });
     ours = out.toArray();
   } catch (e) {
     if (!(e instanceof TsoError)) throw e;
@@ -59,9 +65,9 @@ export function compareCase(c: GenCase, k: CaseResult): string | null {
 }
 
 /** null when src/vnethdr's validateTapWrite predicts the kernel's verdict for this write. */
-export function compareTapVerdict(c: GenCase, k: CaseResult): string | null {
+export function compareTapVerdict(c: GenCase, k: CaseResult, behaviour: TapKernelBehaviour): string | null {
   const rec = tapRecord(c.hdr, c.frame);
-  const code = validateTapWrite(rec, 0, rec.length, 12);
+  const code = validateTapWrite(rec, 0, rec.length, 12, info, behaviour);
   const ours = tapVerdict(code);
   const kernel = k.errno === 22 ? 'einval' : k.frames.length === 0 ? 'dropped' : 'accepted';
   return ours === kernel ? null : `validateTapWrite ${code ?? 'null'} (${ours}), kernel ${kernel}`;
