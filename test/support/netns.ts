@@ -99,19 +99,59 @@ export function nsTsx(ns: string, ...args: string[]): string {
 const CLONE_NEWNET = 0x40000000;
 const O_RDONLY_CLOEXEC = 0o2000000;
 
+interface Libc {
+  open(p: string, f: number): number;
+  close(fd: number): number;
+  setns(fd: number, t: number): number;
+}
+
+function libc(): Libc {
+  const lib = koffi.load('libc.so.6');
+  return {
+    open: lib.func('int open(const char *path, int flags)') as Libc['open'],
+    close: lib.func('int close(int fd)') as Libc['close'],
+    setns: lib.func('int setns(int fd, int nstype)') as Libc['setns'],
+  };
+}
+
+function openNs(c: Libc, path: string): number {
+  const fd = c.open(path, O_RDONLY_CLOEXEC);
+  if (fd < 0) throw new Error(`open ${path}: errno ${koffi.errno()}`);
+  return fd;
+}
+
+function setnsFd(c: Libc, fd: number, what: string): void {
+  const r = c.setns(fd, CLONE_NEWNET);
+  const err = koffi.errno();
+  c.close(fd);
+  if (r < 0) throw new Error(`setns ${what}: errno ${err}`);
+}
+
 /**
  * Moves the calling thread into the named netns (/run/netns/NAME), as `ip netns exec` does for a
  * child: what it opens afterwards (a TAP) belongs to that namespace. For helpers that join two.
  */
 export function enterNetns(name: string): void {
-  const libc = koffi.load('libc.so.6');
-  const open = libc.func('int open(const char *path, int flags)') as (p: string, f: number) => number;
-  const close = libc.func('int close(int fd)') as (fd: number) => number;
-  const setns = libc.func('int setns(int fd, int nstype)') as (fd: number, t: number) => number;
-  const fd = open(`/run/netns/${name}`, O_RDONLY_CLOEXEC);
-  if (fd < 0) throw new Error(`open /run/netns/${name}: errno ${koffi.errno()}`);
-  const r = setns(fd, CLONE_NEWNET);
-  const err = koffi.errno();
-  close(fd);
-  if (r < 0) throw new Error(`setns ${name}: errno ${err}`);
+  const c = libc();
+  setnsFd(c, openNs(c, `/run/netns/${name}`), name);
+}
+
+/**
+ * Runs `fn` with the calling thread in the named netns, then returns it to the namespace it was
+ * in: descriptors opened by `fn` (a TAP) stay bound to the named namespace.
+ */
+export function inNetns<T>(name: string, fn: () => T): T {
+  const c = libc();
+  const home = openNs(c, '/proc/thread-self/ns/net');
+  try {
+    setnsFd(c, openNs(c, `/run/netns/${name}`), name);
+  } catch (e) {
+    c.close(home);
+    throw e;
+  }
+  try {
+    return fn();
+  } finally {
+    setnsFd(c, home, 'back');
+  }
 }
