@@ -18,7 +18,8 @@
 //                             as a set (order and NOPs are implementation choices)
 //   > none 1.0                the stack sends nothing for 1.0 s (default 0.5)
 //
-// Flags: S F R P . (ACK) E (ECE) W (CWR), as tcpdump prints them.
+// Flags: S F R P . (ACK) E (ECE) W (CWR), as tcpdump prints them; a flag followed by "?" may be
+// set or not in an expected segment (PSH is an implementation's choice, RFC 9293 §3.9.1).
 
 export type OptSpec =
   | { kind: 'mss'; value: number | '*' }
@@ -31,6 +32,8 @@ export type OptSpec =
 
 export interface SegSpec {
   flags: number;
+  /** Flags an expected segment may carry or not. */
+  optional: number;
   seq: number;
   len: number;
   ack: number | null;
@@ -118,10 +121,18 @@ function parseSeg(text: string, line: number): SegSpec {
   const opts = optAt >= 0 ? text.slice(optAt + 1, text.lastIndexOf('>')) : null;
   const t = (optAt >= 0 ? text.slice(0, optAt) : text).trim().split(/\s+/);
   let flags = 0;
+  let optional = 0;
+  let last = 0;
   for (const c of t[0] ?? '') {
+    if (c === '?' && last !== 0) {
+      optional |= last;
+      flags &= ~last;
+      continue;
+    }
     const b = FLAG_BITS[c];
     if (b === undefined) throw new ScriptError(line, `unknown flag '${c}' in '${t[0]}'`);
     flags |= b;
+    last = b;
   }
   const m = /^(-?\d+):(-?\d+)\((\d+)\)$/.exec(t[1] ?? '');
   if (m === null) throw new ScriptError(line, `expected seq:end(len), got '${t[1] ?? ''}'`);
@@ -136,7 +147,7 @@ function parseSeg(text: string, line: number): SegSpec {
     else throw new ScriptError(line, `unexpected '${t[i]}'`);
   }
   if (ack !== null && (flags & 0x10) === 0) throw new ScriptError(line, 'an ack number without the ACK flag');
-  return { flags, seq, len, ack, win, options: opts === null ? null : parseOptions(opts, line) };
+  return { flags, optional, seq, len, ack, win, options: opts === null ? null : parseOptions(opts, line) };
 }
 
 /** Parses a script; throws ScriptError naming the line. */

@@ -65,6 +65,7 @@ export async function runScript(steps: readonly Step[], b: Backend): Promise<Run
         await b.listen(st.port);
         break;
       case 'connect':
+        c.peerPort = st.port;
         await b.connect(st.port);
         break;
       case 'write':

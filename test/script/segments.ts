@@ -18,6 +18,7 @@ import { flagsText, type OptSpec, type SegSpec } from './format.ts';
 export const STACK_IP = 0x0a4d0001; // 10.77.0.1
 export const PEER_IP = 0x0a4d0002; // 10.77.0.2
 export const PEER_MAC = new Uint8Array([0x02, 0, 0, 0x77, 0, 2]);
+/** The peer's port when the stack listens; when the stack connects, the port it connects to. */
 export const PEER_PORT = 40_000;
 /** The peer's initial sequence number; script sequence numbers of inbound segments count from it. */
 export const PEER_ISN = 1_000_000;
@@ -36,6 +37,7 @@ export class Conn {
   stackPort = 0;
   /** Last TSval the stack sent, for "ecr echo". */
   lastTsVal = 0;
+  peerPort = PEER_PORT;
 }
 
 function toOptions(spec: OptSpec[] | null, c: Conn): TcpOption[] {
@@ -80,7 +82,7 @@ export function buildInbound(seg: SegSpec, c: Conn, stackMac: Uint8Array): Uint8
   const options = toOptions(seg.options, c);
   const raw = (seg.options ?? []).flatMap((o) => (o.kind === 'raw' ? o.bytes : []));
   const tcp = {
-    srcPort: PEER_PORT,
+    srcPort: c.peerPort,
     dstPort: c.stackPort,
     seq: (PEER_ISN + seg.seq) >>> 0,
     ack: seg.ack === null ? 0 : ((c.stackIsn ?? 0) + seg.ack) >>> 0,
@@ -209,7 +211,7 @@ export function match(spec: SegSpec, s: OutSeg, c: Conn): string | null {
   if ((s.flags & 0x02) !== 0 && c.stackIsn === null) c.stackIsn = (s.seq - spec.seq) >>> 0;
   for (const o of s.options) if (o.type === 'timestamp') c.lastTsVal = o.tsVal;
   const diffs: string[] = [];
-  if ((s.flags & 0xdf) !== spec.flags) diffs.push(`flags ${flagsText(s.flags)}`);
+  if ((s.flags & 0xdf & ~spec.optional) !== spec.flags) diffs.push(`flags ${flagsText(s.flags)}`);
   if (rel(s.seq, c.stackIsn ?? 0) !== spec.seq) diffs.push(`seq ${rel(s.seq, c.stackIsn ?? 0)}`);
   if (s.len !== spec.len) diffs.push(`len ${s.len}`);
   if (spec.ack !== null && rel(s.ack, PEER_ISN) !== spec.ack) diffs.push(`ack ${rel(s.ack, PEER_ISN)}`);
