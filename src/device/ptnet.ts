@@ -1,5 +1,5 @@
 // The ptnet PCI function (1b36:000d), modelled on QEMU's hw/net/ptnetmap-netif.c (newest revision:
-// split GH/HG CSB, per-ring kicks, sync-kloop backend). BAR0 holds the registers of spec §2.2;
+// split GH/HG CSB, per-ring kicks, sync-kloop backend). BAR0 holds the registers of docs/SPEC.md §2.2;
 // PTCTL CREATE starts the host sync loop over the CSB the guest placed in its memory, kicks go to
 // that loop and its interrupts come back as MSI-X vector i for ring i.
 

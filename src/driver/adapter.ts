@@ -1,4 +1,4 @@
-// ptnet attach and lifecycle (spec §2.5; if_ptnet.c ptnet_attach / ptnet_nm_register, Linux
+// ptnet attach and lifecycle (docs/SPEC.md §2.5; if_ptnet.c ptnet_attach / ptnet_nm_register, Linux
 // netmap_ptnet.c ptnet_probe): probe the NIC and its memdev, negotiate features, place the CSB in
 // guest memory, wire MSI-X, find the rings in the memdev BAR, then CREATE the host sync loop.
 // Every step that takes something registers its undo, so a failure leaves the device detached.
@@ -79,7 +79,7 @@ export const PTNET_MAX_PKT_SIZE = 65536;
 /** The virtio-net header length drivers ask for when the tunable is on. */
 export const PTNET_VNET_HDR_LEN = 12;
 
-/** Who drives the rings of an attached adapter (spec §4: exclusive, as in the kernel). */
+/** Who drives the rings of an attached adapter (docs/SPEC.md §4: exclusive, as in the kernel). */
 export type RingUser = 'netmap' | 'netif';
 
 export interface AttachOptions {
@@ -168,7 +168,7 @@ export class PtnetAdapter {
     this.onInterrupt = init.onInterrupt;
   }
 
-  /** Probe and bring up a ptnet NIC (§2.5 steps 1–9). Throws a DriverError naming the step. */
+  /** Probe and bring up a ptnet NIC (docs/SPEC.md §2.5 steps 1–9). Throws a DriverError naming the step. */
   static attach(platform: GuestPlatform, opts: AttachOptions = {}): PtnetAdapter {
     const undo: (() => void)[] = [];
     let step: AttachStep = 'probe';
@@ -366,7 +366,7 @@ export class PtnetAdapter {
     return this.attached;
   }
 
-  /** PTCTL DELETE, then unmap the CSB, release MSI-X and the CSB pages (§2.4 shutdown). */
+  /** PTCTL DELETE, then unmap the CSB, release MSI-X and the CSB pages (docs/SPEC.md §2.4 shutdown). */
   detach(): void {
     if (!this.attached) return;
     this.attached = false;
@@ -410,7 +410,7 @@ export class PtnetAdapter {
   }
 
   /**
-   * ptnet_ring_update (§3.4), the driver datapath's publication: head = cur = `head` on the ring
+   * ptnet_ring_update (docs/SPEC.md §3.4), the driver datapath's publication: head = cur = `head` on the ring
    * and the kring, appl_write, and a kick only if the host asked for one.
    */
   ringUpdate(kr: GuestKring, head: number, syncFlags: number): void {

@@ -1,4 +1,4 @@
-// The ptnet network-interface mode (spec §4): the driver copies between mbufs and netmap slots
+// The ptnet network-interface mode (docs/SPEC.md §4): the driver copies between mbufs and netmap slots
 // itself, with the virtio-net header in front of the first slot of each packet. Transmit follows
 // Linux ptnet_start_xmit (fill-and-chain with NS_MOREFRAG, publish per batch and at the end, kick
 // only when the host asked, stop the queue and arm the TX interrupt when fewer than min_tx_slots
@@ -154,7 +154,7 @@ export class PtnetNetIf implements NetIf {
     // Refused (MODE_BUSY) while a netmap-native port holds the rings.
     adapter.claim('netif');
     adapter.setInterruptCallback((ring) => this.interrupt(ring));
-    // As when the last netmap client leaves (§2.5 step 9): RX interrupts on, TX interrupts off.
+    // As when the last netmap client leaves (docs/SPEC.md §2.5 step 9): RX interrupts on, TX interrupts off.
     for (let q = 0; q < adapter.numTxRings; q++) adapter.krings[q]!.atok.applNeedKick = 0;
     for (let q = 0; q < adapter.numRxRings; q++)
       adapter.krings[adapter.numTxRings + q]!.atok.applNeedKick = 1;

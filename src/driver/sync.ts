@@ -1,4 +1,4 @@
-// Guest-side ring synchronisation over the CSB (spec §3.2–§3.4): netmap_pt_guest_txsync /
+// Guest-side ring synchronisation over the CSB (docs/SPEC.md §3.2–§3.4): netmap_pt_guest_txsync /
 // netmap_pt_guest_rxsync of netmap_kloop.c, the prologue checks the guest netmap core runs on the
 // shared ring before them (nm_txsync_prologue / nm_rxsync_prologue, netmap.c), and
 // ptnet_ring_update, the drivers' fast path. None of these throw; bad indices are counted.

@@ -1,5 +1,5 @@
 // The per-ring procedures of the host sync kloop (netmap_kloop.c netmap_sync_kloop_tx_ring /
-// netmap_sync_kloop_rx_ring), over the CSB entries of §2.4 with the publication order of §3.1.
+// netmap_sync_kloop_rx_ring), over the CSB entries of docs/SPEC.md §2.4 with the publication order of §3.1.
 // Mode-agnostic: the inline kloop calls them from a kick, the worker from its event loop.
 
 import { NAF_FORCE_RECLAIM } from '../netmap/constants.ts';

@@ -1,7 +1,7 @@
 // Host-side kernel rings (netmap_kern.h `struct netmap_kring`): the host's private copy of the
-// indices of one ring and the §1.6 prologue checks that stand between guest-written head/cur and
-// any use of them as an index. The state lives in a SharedArrayBuffer (Int32 words, Atomics) so
-// that a VALE sender running in another thread can fill an RX kring under its lock.
+// indices of one ring and the docs/SPEC.md §1.6 prologue checks that stand between guest-written
+// head/cur and any use of them as an index. The state lives in a SharedArrayBuffer (Int32 words,
+// Atomics) so that a VALE sender running in another thread can fill an RX kring under its lock.
 
 import { nmInRange, nmKrSpace, nmNext, nmPrev } from '../netmap/ring-index.ts';
 

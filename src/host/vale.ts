@@ -1,7 +1,7 @@
 // The VALE software switch (netmap_vale.c): N ports sharing one netmap region, forwarding in the
 // sender's txsync (nm_vale_preflush → nm_vale_flush): learn the source MAC, look up the
 // destination, then per destination port take its RX kring lock once and copy the batch in,
-// converting the virtio-net header where the two ports' lengths differ (§5). All switch state
+// converting the virtio-net header where the two ports' lengths differ (docs/SPEC.md §5). All switch state
 // (port table, krings, forwarding table) lives in one SharedArrayBuffer, so the sender's txsync
 // runs the same in the guest's thread (inline kloop) or in a kloop worker.
 
@@ -378,7 +378,7 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * Copies batch packet i into dst's RX ring at btail (lock held), converting the header (§5).
+   * Copies batch packet i into dst's RX ring at btail (lock held), converting the header (docs/SPEC.md §5).
    * Returns the bytes delivered, or −1 when the packet was dropped (and counted).
    */
   private deliver(ring: number, i: number, dst: ValeDatapath, rxRing: number, rx: Kring): number {
@@ -493,7 +493,7 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * §5.3: the one's-complement sum from csum_start to the end of the frame (spread over nd
+   * docs/SPEC.md §5.3: the one's-complement sum from csum_start to the end of the frame (spread over nd
    * destination buffers), complemented into csum_start + csum_offset, which already holds the
    * pseudo-header sum the sender seeded (virtio NEEDS_CSUM semantics; Linux skb_checksum_help).
    */
@@ -529,7 +529,7 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * §5.2, with the deliberate difference from netmap: a GSO frame toward a header-less port is
+   * docs/SPEC.md §5.2, with the deliberate difference from netmap: a GSO frame toward a header-less port is
    * segmented at the header's gso_size, byte for byte as Linux's skb_gso_segment (src/tso), not at
    * the destination mfs. All segments must fit, or the packet is dropped whole.
    */

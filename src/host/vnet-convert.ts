@@ -1,4 +1,4 @@
-// §5.1 of the spec (netmap_offloadings.c bdg_mismatch_datapath): what the destination of a VALE
+// docs/SPEC.md §5.1 (netmap_offloadings.c bdg_mismatch_datapath): what the destination of a VALE
 // forward gets as its virtio-net header when source and destination header lengths differ, and
 // vnet_hdr_is_bad(). Raw bytes in the slot buffers (guest-native = little-endian), no allocation.
 

@@ -1,4 +1,4 @@
-// Views of one CSB entry (struct nm_csb_atok / nm_csb_ktoa, spec §2.4) over any SharedArrayBuffer,
+// Views of one CSB entry (struct nm_csb_atok / nm_csb_ktoa, docs/SPEC.md §2.4) over any SharedArrayBuffer,
 // and the publication helpers of §3.1. Every index word goes through Atomics.load/store, which are
 // sequentially consistent: they subsume the kernel's smp_wmb / smp_rmb / smp_mb, so the helpers
 // only have to keep the spec's order of accesses (and nm_stld_barrier needs no extra operation).

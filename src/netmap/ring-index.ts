@@ -1,4 +1,4 @@
-// Ring index arithmetic of netmap_user.h / netmap_kern.h (spec §1.6). Indices live in [0, n);
+// Ring index arithmetic of netmap_user.h / netmap_kern.h (docs/SPEC.md §1.6). Indices live in [0, n);
 // `lim` is n − 1 as in the kernel's nm_next/nm_prev. Nothing here validates: callers check
 // indices coming from the other side with nmInRange / `< n` first.
 
