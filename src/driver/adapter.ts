@@ -168,7 +168,11 @@ export class PtnetAdapter {
     this.onInterrupt = init.onInterrupt;
   }
 
-  /** Probe and bring up a ptnet NIC (docs/SPEC.md §2.5 steps 1–9). Throws a DriverError naming the step. */
+  /**
+   * Probe and bring up a ptnet NIC (docs/SPEC.md §2.5 steps 1–9). Throws a DriverError naming the step.
+   * @mirrors if_ptnet.c:ptnet_attach
+   * @mirrors netmap_ptnet.c:ptnet_probe
+   */
   static attach(platform: GuestPlatform, opts: AttachOptions = {}): PtnetAdapter {
     const undo: (() => void)[] = [];
     let step: AttachStep = 'probe';
@@ -366,7 +370,10 @@ export class PtnetAdapter {
     return this.attached;
   }
 
-  /** PTCTL DELETE, then unmap the CSB, release MSI-X and the CSB pages (docs/SPEC.md §2.4 shutdown). */
+  /**
+   * PTCTL DELETE, then unmap the CSB, release MSI-X and the CSB pages (docs/SPEC.md §2.4 shutdown).
+   * @mirrors if_ptnet.c:ptnet_detach
+   */
   detach(): void {
     if (!this.attached) return;
     this.attached = false;
@@ -378,7 +385,10 @@ export class PtnetAdapter {
     if (log.enabled) log('detached');
   }
 
-  /** Write KICK[i] (drivers write 0). */
+  /**
+   * Write KICK[i] (drivers write 0).
+   * @mirrors if_ptnet.c:ptnet_kick
+   */
   kick(kr: GuestKring): void {
     kr.counters.kicks++;
     this.regs.write32(kr.kickOffset, 0);
@@ -387,6 +397,7 @@ export class PtnetAdapter {
   /**
    * NIOCTXSYNC: the prologue on the shared ring (reinit and false if the application broke it),
    * netmap_pt_guest_txsync, the kick it asks for, then tail = hwtail.
+   * @mirrors if_ptnet.c:ptnet_nm_txsync
    */
   txsync(kr: GuestKring, flags: number = NAF_FORCE_RECLAIM): boolean {
     if (!txsyncPrologue(kr)) {
@@ -398,7 +409,10 @@ export class PtnetAdapter {
     return true;
   }
 
-  /** NIOCRXSYNC: as txsync, with netmap_pt_guest_rxsync and NAF_FORCE_READ. */
+  /**
+   * NIOCRXSYNC: as txsync, with netmap_pt_guest_rxsync and NAF_FORCE_READ.
+   * @mirrors if_ptnet.c:ptnet_nm_rxsync
+   */
   rxsync(kr: GuestKring, flags: number = NAF_FORCE_READ): boolean {
     if (!rxsyncPrologue(kr)) {
       ringReinit(kr);
@@ -412,6 +426,7 @@ export class PtnetAdapter {
   /**
    * ptnet_ring_update (docs/SPEC.md §3.4), the driver datapath's publication: head = cur = `head` on the ring
    * and the kring, appl_write, and a kick only if the host asked for one.
+   * @mirrors if_ptnet.c:ptnet_ring_update
    */
   ringUpdate(kr: GuestKring, head: number, syncFlags: number): void {
     kr.ring.head = head;
@@ -434,7 +449,11 @@ export class PtnetAdapter {
     };
   }
 
-  /** ptnet_sync_from_csb, refusing host values that are not indices of the ring. */
+  /**
+   * ptnet_sync_from_csb, refusing host values that are not indices of the ring.
+   * @mirrors if_ptnet.c:ptnet_sync_from_csb
+   * @mirrors netmap_ptnet.c:ptnet_sync_from_csb
+   */
   private syncFromCsb(
     kr: GuestKring,
     fail: (code: DriverErrorCode, msg: string, status?: number) => never,
@@ -470,6 +489,7 @@ function unmapCsb(regs: RegisterSpace): void {
 /**
  * netmap_mem_pt_guest_rings_create: ring i at nifp + ring_ofs[i]; each ring checked against the
  * region and the memdev's buffer pool before a view is built on it.
+ * @mirrors netmap_mem2.c:netmap_mem_pt_guest_rings_create
  */
 function findRings(
   bar: MemoryBar,

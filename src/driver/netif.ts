@@ -187,6 +187,10 @@ export class PtnetNetIf implements NetIf {
     this.adapter.release('netif');
   }
 
+  /**
+   * @mirrors netmap_ptnet.c:ptnet_start_xmit
+   * @mirrors if_ptnet.c:ptnet_drain_transmit_queue
+   */
   transmit(m: Mbuf, more = false): TxResult {
     const q = txQueueOf(m, this.numQueues);
     const kr = this.adapter.krings[q]!;
@@ -309,7 +313,10 @@ export class PtnetNetIf implements NetIf {
     this.adapter.ringUpdate(kr, kr.rhead, NAF_FORCE_RECLAIM);
   }
 
-  /** ptnet_rx_poll for RX queue q. */
+  /**
+   * ptnet_rx_poll for RX queue q.
+   * @mirrors netmap_ptnet.c:ptnet_rx_poll
+   */
   private rxPoll(q: number, budget: number, deliver: DeliverFn): number {
     const kr = this.adapter.krings[this.adapter.numTxRings + q]!;
     kr.flags &= ~NKR_PENDINTR;
@@ -426,7 +433,11 @@ export class PtnetNetIf implements NetIf {
     return RX_NOMBUF;
   }
 
-  /** MSI-X vector i: TX rings restart a stopped queue, RX rings schedule a poll. */
+  /**
+   * MSI-X vector i: TX rings restart a stopped queue, RX rings schedule a poll.
+   * @mirrors netmap_ptnet.c:ptnet_rx_intr
+   * @mirrors netmap_ptnet.c:ptnet_tx_intr
+   */
   private interrupt(ring: number): void {
     const t = this.adapter.numTxRings;
     if (ring < t) {
@@ -454,7 +465,10 @@ export class PtnetNetIf implements NetIf {
   }
 }
 
-/** ptnet_sync_tail: hwtail/hwcur from the CSB, and the ring's tail with them. */
+/**
+ * ptnet_sync_tail: hwtail/hwcur from the CSB, and the ring's tail with them.
+ * @mirrors netmap_kern.h:ptnet_sync_tail
+ */
 function syncTail(kr: GuestKring): void {
   kr.applRead();
   kr.rtail = kr.hwtail;

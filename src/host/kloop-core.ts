@@ -62,6 +62,7 @@ export class KloopCore {
   /**
    * netmap_csb_validate: CSB mode starts from the krings. ktoa gets hwcur/hwtail and
    * kern_need_kick = 1; atok gets head/cur = rhead/rcur, appl_need_kick = 1, sync_flags = 1.
+   * @mirrors netmap.c:netmap_csb_validate
    */
   validate(): void {
     for (let i = 0; i < this.atok.length; i++) {
@@ -84,7 +85,10 @@ export class KloopCore {
     else this.rxRing(i);
   }
 
-  /** netmap_sync_kloop_tx_ring. */
+  /**
+   * netmap_sync_kloop_tx_ring.
+   * @mirrors netmap_kloop.c:netmap_sync_kloop_tx_ring
+   */
   txRing(i: number): void {
     const kr = this.dp.krings[i]!;
     const atok = this.atok[i]!;
@@ -133,7 +137,10 @@ export class KloopCore {
     if (moreSpace && atok.applNeedKick !== 0) this.irq(i);
   }
 
-  /** netmap_sync_kloop_rx_ring. */
+  /**
+   * netmap_sync_kloop_rx_ring.
+   * @mirrors netmap_kloop.c:netmap_sync_kloop_rx_ring
+   */
   rxRing(i: number): void {
     const kr = this.dp.krings[i]!;
     const atok = this.atok[i]!;

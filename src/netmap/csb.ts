@@ -110,25 +110,35 @@ export interface ApplIndices {
 /**
  * nm_sync_kloop_appl_write (guest): slot writes before, then cur, then head, so the host never sees
  * a head newer than cur (its prologue would reject head beyond cur).
+ * @mirrors netmap.h:nm_sync_kloop_appl_write
  */
 export function nmSyncKloopApplWrite(atok: CsbAtok, cur: number, head: number): void {
   atok.cur = cur;
   atok.head = head;
 }
 
-/** nm_sync_kloop_appl_read (guest): hwtail first, then hwcur; slot reads come after both. */
+/**
+ * nm_sync_kloop_appl_read (guest): hwtail first, then hwcur; slot reads come after both.
+ * @mirrors netmap.h:nm_sync_kloop_appl_read
+ */
 export function nmSyncKloopApplRead(ktoa: CsbKtoa, out: HwIndices): void {
   out.hwtail = ktoa.hwtail;
   out.hwcur = ktoa.hwcur;
 }
 
-/** sync_kloop_kernel_write (host): hwcur first, then hwtail. */
+/**
+ * sync_kloop_kernel_write (host): hwcur first, then hwtail.
+ * @mirrors netmap_kloop.c:sync_kloop_kernel_write
+ */
 export function syncKloopKernelWrite(ktoa: CsbKtoa, hwcur: number, hwtail: number): void {
   ktoa.hwcur = hwcur;
   ktoa.hwtail = hwtail;
 }
 
-/** sync_kloop_kernel_read (host): head, then cur and sync_flags. */
+/**
+ * sync_kloop_kernel_read (host): head, then cur and sync_flags.
+ * @mirrors netmap_kloop.c:sync_kloop_kernel_read
+ */
 export function syncKloopKernelRead(atok: CsbAtok, shadow: ApplIndices): void {
   shadow.head = atok.head;
   shadow.cur = atok.cur;

@@ -139,7 +139,10 @@ export class NetmapRingView {
     this.slots16[i * SLOT_HALVES + (SLOT_FLAGS >> 1)] = v;
   }
 
-  /** Byte offset in the memory of buffer `idx` (NMB(): an out-of-range index gives buffer 0). */
+  /**
+   * Byte offset in the memory of buffer `idx` (NMB(): an out-of-range index gives buffer 0).
+   * @mirrors netmap_kern.h:NMB
+   */
   bufOffset(idx: number): number {
     return this.bufBase + (idx < this.bufCount ? idx : 0) * this.bufSize;
   }

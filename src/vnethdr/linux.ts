@@ -71,6 +71,7 @@ function fail(st: SkbState, code: VnetHdrErrorCode, at: number): VnetHdrErrorCod
  * NEEDS_CSUM is only checked for IP + L4 minimum length, and a wrong EtherType is caught later, at
  * segmentation (checked against the running kernel by test/vnethdr/tap-oracle.test.ts). Tunnel
  * GSO types are refused as virtio_net_hdr_tnl_to_skb() does without the 24-byte tunnel header.
+ * @mirrors linux/virtio_net.h:__virtio_net_hdr_to_skb
  */
 export function virtioNetHdrToSkb(h: VnetHdr, frameLen: number, st: SkbState): VnetHdrErrorCode | null {
   st.clear();
@@ -249,6 +250,8 @@ const scratch = new TapWriteInfo();
  * TUNSETVNETHDRSZ = vnetHdrSz (10..23; from 24 Linux parses the tunnel header, not modelled): null when the frame
  * is accepted and goes out, a code whose tapVerdict() is 'einval' when write() fails, or 'dropped'
  * when write() succeeds and the frame is dropped at segmentation. Never throws on hostile input.
+ * @mirrors tun_vnet.h:tun_vnet_hdr_get
+ * @mirrors tun.c:tun_get_user
  */
 export function validateTapWrite(
   buf: Uint8Array,
