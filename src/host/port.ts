@@ -82,7 +82,7 @@ export abstract class PortDatapath {
 
   /**
    * Common rxsync: hwcur = rhead (slots returned by the user), then publish what backends
-   * appended (or, when impaired, what the impairment lets through). Mirrors netmap_vale_rxsync /
+   * appended (or, when impaired, what the impairment lets through). Mirrors netmap_vp_rxsync /
    * netmap_pipe_rxsync, which differ only in what returning slots means for the peer.
    * @mirrors netmap_bdg.c:netmap_vp_rxsync
    * @mirrors netmap_pipe.c:netmap_pipe_rxsync

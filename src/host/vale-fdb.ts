@@ -1,4 +1,4 @@
-// The VALE forwarding table (netmap_vale.c netmap_bdg_learning / nm_bridge_rthash): a bounded,
+// The VALE forwarding table (netmap_vale.c netmap_vale_learning / nm_vale_rthash): a bounded,
 // direct-mapped hash of MAC → port, learnt from source addresses. A colliding MAC simply evicts
 // the older entry, so the table never grows. It lives in shared Int32 words so that every sender
 // thread learns into, and looks up from, the same table.

@@ -212,7 +212,7 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * nm_vale_txsync: consume [hwcur, rhead) in batches, forwarding each packet; VALE never
+   * netmap_vale_vp_txsync: consume [hwcur, rhead) in batches, forwarding each packet; VALE never
    * back-pressures, so the TX ring is always completed (hwtail = prev(hwcur)) and packets that
    * find no room are dropped. A chain still open at rhead stays for the next sync.
    * @mirrors netmap_vale.c:netmap_vale_vp_txsync

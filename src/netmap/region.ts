@@ -360,7 +360,7 @@ export class NetmapRegion {
   }
 
   /**
-   * Register a port: its rings (netmap_mem_rings_create / netmap_new_rings) and its netmap_if
+   * Register a port: its rings (netmap_mem_rings_create / netmap_mem2_rings_create) and its netmap_if
    * (netmap_mem_if_new). On ENOMEM everything taken so far is given back.
    * @mirrors netmap_mem2.c:netmap_mem_rings_create
    * @mirrors netmap_mem2.c:netmap_mem2_if_new
@@ -468,7 +468,7 @@ export class NetmapRegion {
   }
 
   /**
-   * netmap_new_rings for one ring: header initialised like the kring reset, a buffer per slot.
+   * netmap_mem2_rings_create for one ring: header initialised like the kring reset, a buffer per slot.
    * @mirrors netmap_mem2.c:netmap_mem2_rings_create
    */
   private newRing(ringid: number, dir: number, n: number): number {
