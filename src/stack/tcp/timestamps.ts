@@ -30,7 +30,7 @@ export class TimestampState {
   /**
    * RFC 7323 §5.3 R1: true when the segment must be dropped as an old duplicate — TSval older
    * than TS.Recent while TS.Recent is still valid. RST segments are exempt (the caller skips them).
-   * @mirrors tcp_input.c:tcp_paws_check
+   * @mirrors net/tcp.h:tcp_paws_check
    */
   pawsReject(tsVal: number, now: number): boolean {
     if (this.recentAge < 0) return false;
