@@ -1,7 +1,7 @@
 // docs/ARCHITECTURE.md's "Folders" table says what each src/ folder may import; eslint.config.js's
 // `allowed` table is what the linter enforces. They must say the same thing.
 import { describe, expect, it } from 'vitest';
-import { readRel } from './docs-lib.ts';
+import { codeRefs, listFiles, readRel, scanMirrors } from './docs-lib.ts';
 
 /** `allowed` of eslint.config.js: folder → folders (or `folder/file`) it may import. */
 export function eslintAllowed(js: string): Map<string, string[]> {
@@ -62,5 +62,33 @@ describe('docs/ARCHITECTURE.md "Folders" and eslint.config.js', () => {
       if (a !== b) diffs.push(`${f}: eslint.config.js [${a}] vs docs/ARCHITECTURE.md [${b}]`);
     }
     expect(diffs, diffs.join('\n')).toEqual([]);
+  });
+});
+
+describe('code references in docs/', () => {
+  it('every `src/file.ts:Name` (and each → `name` chained after it) exists', () => {
+    const declared = new Map<string, Set<string> | null>();
+    const problems: string[] = [];
+    let count = 0;
+    for (const d of listFiles('docs', ['.md'])) {
+      for (const r of codeRefs(d, readRel(d))) {
+        count++;
+        if (!declared.has(r.file)) {
+          let text: string | null = null;
+          try {
+            text = readRel(r.file);
+          } catch {
+            text = null;
+          }
+          declared.set(r.file, text === null ? null : scanMirrors(r.file, text).declared);
+        }
+        const names = declared.get(r.file);
+        if (names === null || names === undefined)
+          problems.push(`${r.doc}:${r.line}: ${r.file} does not exist`);
+        else if (!names.has(r.name)) problems.push(`${r.doc}:${r.line}: ${r.file} has no ${r.name}`);
+      }
+    }
+    expect(problems, problems.join('\n')).toEqual([]);
+    expect(count).toBeGreaterThan(50);
   });
 });

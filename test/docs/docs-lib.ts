@@ -278,3 +278,34 @@ export function unresolved(c: Citation, docs: ReadonlyMap<string, Heading[]>): s
   }
   return null;
 }
+
+// ------------------------------------------------------------------------------- code references
+
+export interface CodeRef {
+  doc: string;
+  line: number;
+  file: string;
+  /** `Class.method` or a function name. */
+  name: string;
+}
+
+/**
+ * Backticked `src/….ts:Name` references in a document, and the bare names chained after one on
+ * the same line with → (`Class.a` → `b` means Class.b in the same file).
+ */
+export function codeRefs(doc: string, md: string): CodeRef[] {
+  const out: CodeRef[] = [];
+  md.split('\n').forEach((text, i) => {
+    for (const m of text.matchAll(
+      /`(src\/[\w./-]+\.(?:ts|mjs)):([A-Za-z_$][\w$.]*)`((?:\s*→\s*`[A-Za-z_$][\w$]*`)*)/g,
+    )) {
+      const file = m[1]!;
+      const head = m[2]!;
+      out.push({ doc, line: i + 1, file, name: head });
+      const cls = head.includes('.') ? head.slice(0, head.lastIndexOf('.') + 1) : '';
+      for (const c of m[3]!.matchAll(/`([A-Za-z_$][\w$]*)`/g))
+        out.push({ doc, line: i + 1, file, name: cls + c[1]! });
+    }
+  });
+  return out;
+}
