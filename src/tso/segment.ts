@@ -70,6 +70,9 @@ const NO_OPTIONS: SegmentOptions = {};
  * The checks tun_get_user, tun_vnet_hdr_get and virtio_net_hdr_to_skb (6.18) make on a TAP write;
  * throws the EINVAL cases. `len` is the frame length (without the virtio-net header). The result
  * object is reused by the next call.
+ * @mirrors tun_vnet.h:tun_vnet_hdr_get
+ * @mirrors tun.c:tun_get_user
+ * @mirrors linux/virtio_net.h:__virtio_net_hdr_to_skb
  */
 export function checkTapWrite(h: GsoHeader, len: number, vnetHdrSz = 12): WriteVerdict {
   const needsCsum = (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
