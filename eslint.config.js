@@ -1,8 +1,8 @@
-// Flat config: typescript-eslint's recommended rules plus the import boundaries of ARCHITECTURE.md.
+// Flat config: typescript-eslint's recommended rules plus the import boundaries of docs/ARCHITECTURE.md.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** Folders under src/ and the src/ folders each may import (ARCHITECTURE.md "Folders"). */
+/** Folders under src/ and the src/ folders each may import (docs/ARCHITECTURE.md "Folders"). */
 const allowed = {
   checksum: [],
   wire: ['checksum'],
@@ -16,8 +16,8 @@ const allowed = {
   driver: ['netmap', 'mbuf', 'vnethdr', 'wire', 'checksum', 'netif', 'device/interface'],
   stack: ['wire', 'checksum', 'vnethdr', 'tso', 'mbuf', 'netif'],
   netif: ['mbuf', 'vnethdr'],
-  // Beyond ARCHITECTURE.md's table: the services a unikernel runs see only the socket API, and the
-  // composition root that boots device + driver + stack on a host port may import every layer.
+  // The services a unikernel runs see only the socket API; the composition root that boots
+  // device + driver + stack on a host port may import every layer.
   apps: ['stack'],
   unikernel: [
     'checksum',
@@ -62,7 +62,7 @@ function forbidden(folder, ok) {
       const except = file === undefined ? '' : `(?!${file.slice(f.length + 1)}(\\.ts)?$)`;
       return {
         regex: `^(\\.\\./)+${f}(/${except}|$)`,
-        message: `src/${folder} may import only ${ok.join(', ') || 'nothing'} (ARCHITECTURE.md)`,
+        message: `src/${folder} may import only ${ok.join(', ') || 'nothing'} (docs/ARCHITECTURE.md)`,
       };
     });
 }

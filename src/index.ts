@@ -1,4 +1,4 @@
-// The package's public API (ARCHITECTURE.md "Public API"): boot unikernels on host ports, the
+// The package's public API (docs/ARCHITECTURE.md "Public API"): boot unikernels on host ports, the
 // ports themselves, the services and clients, and the socket API types. Everything else is
 // reachable through its folder's index.ts.
 export {

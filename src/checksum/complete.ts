@@ -25,6 +25,7 @@ export function udpCheckValue(check: number): number {
  * the frame, CSUM_OFFSET if the 2-byte field does not lie inside [csumStart, end); nothing is
  * written then. Like a device, any csumOffset is accepted; real ones are even (TCP 16, UDP 6), and
  * only then does a field holding a pseudo-header sum add up in word order.
+ * @mirrors dev.c:skb_checksum_help
  */
 export function completePartial(
   frame: Uint8Array,

@@ -2,7 +2,10 @@
 // final inversion). A "partial" is a 16-bit value 0..0xFFFF; both 0x0000 and 0xFFFF stand for zero
 // in one's-complement arithmetic, and these helpers keep whichever the arithmetic produces.
 
-/** Fold an accumulator (a non-negative integer below 2^53) to 16 bits with end-around carry. */
+/**
+ * Fold an accumulator (a non-negative integer below 2^53) to 16 bits with end-around carry.
+ * @mirrors asm-generic/checksum.h:csum_fold
+ */
 export function csumFold(sum: number): number {
   // Above 2^32 bitwise ops would truncate, so peel the high part off arithmetically first
   // (2^32 = 1 mod 0xFFFF). Multiply-subtract, not %: a float64 % is an fmod call (~20 ns).
@@ -15,13 +18,19 @@ export function csumFold(sum: number): number {
   return (sum & 0xffff) + (sum >>> 16);
 }
 
-/** One's-complement addition of two partials (csum_add). */
+/**
+ * One's-complement addition of two partials (csum_add).
+ * @mirrors net/checksum.h:csum_add
+ */
 export function csumAdd(a: number, b: number): number {
   const s = a + b;
   return (s & 0xffff) + (s >>> 16);
 }
 
-/** One's-complement subtraction of partial b from partial a (csum_sub: add the complement). */
+/**
+ * One's-complement subtraction of partial b from partial a (csum_sub: add the complement).
+ * @mirrors net/checksum.h:csum_sub
+ */
 export function csumSub(a: number, b: number): number {
   return csumAdd(a, ~b & 0xffff);
 }

@@ -13,7 +13,10 @@ function checkU32(v: number, what: string): void {
   if (v >>> 0 !== v) throw new ChecksumError('CSUM_ARG', `${what}: ${v} is not a 32-bit value`);
 }
 
-/** New field value after a 16-bit word changes from oldWord to newWord (Linux csum_replace2). */
+/**
+ * New field value after a 16-bit word changes from oldWord to newWord (Linux csum_replace2).
+ * @mirrors net/checksum.h:csum_replace2
+ */
 export function csumReplace16(check: number, oldWord: number, newWord: number): number {
   checkU16(check, 'csumReplace16');
   checkU16(oldWord, 'csumReplace16');
@@ -32,6 +35,7 @@ function add32(a: number, b: number): number {
  * New field value after a 32-bit word (e.g. an IPv4 address, as a u32 in network order) changes
  * (Linux csum_replace4: ~csum_fold(~unfold(check) - from + to) in 32-bit one's complement, so
  * its result is never 0xFFFF).
+ * @mirrors net/checksum.h:csum_replace4
  */
 export function csumReplace32(check: number, oldU32: number, newU32: number): number {
   checkU16(check, 'csumReplace32');

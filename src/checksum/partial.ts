@@ -81,6 +81,7 @@ export function sumJs(
  * high byte of a zero-padded word), plus `seed` (a partial or any non-negative integer < 2^53),
  * folded to 16 bits: 0x0000 only when everything summed is zero. Throws ChecksumError CSUM_RANGE
  * for a range outside `buf`.
+ * @mirrors checksum.c:csum_partial
  */
 export function csumPartial(buf: Uint8Array, off: number, len: number, seed = 0): number {
   checkRange(buf.length, off, len, 'csumPartial');

@@ -13,6 +13,7 @@ function checkArgs(proto: number, l4len: number, what: string): void {
 /**
  * IPv4 pseudo-header (RFC 793 §3.1 / RFC 768): source and destination as u32 in network order
  * (0x0a000001 = 10.0.0.1), zero, protocol, and the L4 length (header + payload).
+ * @mirrors checksum.c:csum_tcpudp_nofold
  */
 export function pseudoV4(src: number, dst: number, proto: number, l4len: number): number {
   if (src >>> 0 !== src || dst >>> 0 !== dst)
@@ -26,6 +27,7 @@ export function pseudoV4(src: number, dst: number, proto: number, l4len: number)
 /**
  * IPv6 pseudo-header (RFC 8200 §8.1): the 16-byte addresses at buf[srcOff] and buf[dstOff], the
  * 32-bit upper-layer length, three zero bytes and the next-header value.
+ * @mirrors ip6_checksum.c:csum_ipv6_magic
  */
 export function pseudoV6(
   buf: Uint8Array,

@@ -12,6 +12,7 @@ export function csumValid(buf: Uint8Array, off: number, len: number, seed = 0): 
  * True if the IPv4 header at buf[off] has version 4, IHL >= 5 and a right header checksum (Linux
  * ip_fast_csum over IHL words). Throws ChecksumError CSUM_RANGE if the header (20 bytes, then IHL
  * x 4) runs past the buffer.
+ * @mirrors checksum.c:ip_fast_csum
  */
 export function ipv4HeaderValid(buf: Uint8Array, off: number): boolean {
   checkRange(buf.length, off, 20, 'ipv4HeaderValid');

@@ -16,7 +16,7 @@ export const PTNETMAP_IO_PCI_BAR = 0;
 export const PTNETMAP_MEM_PCI_BAR = 1;
 export const PTNETMAP_MSIX_PCI_BAR = 2;
 
-/** ptnet BAR0 registers (spec §2.2). */
+/** ptnet BAR0 registers (docs/SPEC.md §2.2). */
 export const PTNET_IO_PTFEAT = 0;
 export const PTNET_IO_PTCTL = 4;
 export const PTNET_IO_MAC_LO = 8;
@@ -46,7 +46,7 @@ export const PTNETMAP_F_VNET_HDR = 1;
 export const PTNETMAP_PTCTL_CREATE = 1;
 export const PTNETMAP_PTCTL_DELETE = 2;
 
-/** memdev BAR0 registers (spec §2.3). */
+/** memdev BAR0 registers (docs/SPEC.md §2.3). */
 export const PTNET_MDEV_IO_MEMSIZE_LO = 0;
 export const PTNET_MDEV_IO_MEMSIZE_HI = 4;
 export const PTNET_MDEV_IO_MEMID = 8;

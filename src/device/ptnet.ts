@@ -1,5 +1,5 @@
 // The ptnet PCI function (1b36:000d), modelled on QEMU's hw/net/ptnetmap-netif.c (newest revision:
-// split GH/HG CSB, per-ring kicks, sync-kloop backend). BAR0 holds the registers of spec §2.2;
+// split GH/HG CSB, per-ring kicks, sync-kloop backend). BAR0 holds the registers of docs/SPEC.md §2.2;
 // PTCTL CREATE starts the host sync loop over the CSB the guest placed in its memory, kicks go to
 // that loop and its interrupts come back as MSI-X vector i for ring i.
 
@@ -110,6 +110,10 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
   private kloop: SyncKloopLike | null = null;
   private readonly irq = (ring: number): void => this.msix.raise(ring);
 
+  /**
+   * @mirrors ptnetmap-netif.c:pci_ptnet_realize
+   * @mirrors ptnetmap-netif.c:qdev_ptnet_reset
+   */
   constructor(
     readonly port: P,
     private readonly memory: GuestMemory,
@@ -136,6 +140,7 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
     return this.kloop !== null;
   }
 
+  /** @mirrors ptnetmap-netif.c:ptnet_io_read */
   read32(offset: number): number {
     if (offset >>> 0 !== offset || (offset & 3) !== 0 || offset >= PTNET_IO_SIZE) {
       this.counters.badAccess++;
@@ -163,6 +168,7 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
     }
   }
 
+  /** @mirrors ptnetmap-netif.c:ptnet_io_write */
   write32(offset: number, value: number): void {
     if (offset >>> 0 !== offset || (offset & 3) !== 0 || offset >= PTNET_IO_SIZE) {
       this.counters.badAccess++;
@@ -211,7 +217,10 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
     return (this.ioregs[bah >> 2] ?? 0) * 2 ** 32 + (this.ioregs[(bah + 4) >> 2] ?? 0);
   }
 
-  /** ptnet_csb_map_one: 64 × (T + R) bytes at the programmed address; address 0 unmaps. */
+  /**
+   * ptnet_csb_map_one: 64 × (T + R) bytes at the programmed address; address 0 unmaps.
+   * @mirrors ptnetmap-netif.c:ptnet_csb_map_one
+   */
   private mapCsb(bah: number, entrySize: number): GuestMapping | undefined {
     const gpa = this.csbAddress(bah);
     if (gpa === 0) return undefined;
@@ -223,7 +232,10 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
     return m;
   }
 
-  /** ptnet_ptctl: run the command, store the status (positive errno, 0 = ok). */
+  /**
+   * ptnet_ptctl: run the command, store the status (positive errno, 0 = ok).
+   * @mirrors ptnetmap-netif.c:ptnet_ptctl
+   */
   private ptctl(cmd: number): void {
     let status = EINVAL;
     if (cmd === PTNETMAP_PTCTL_CREATE) status = this.create();
@@ -231,6 +243,7 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
     this.ioregs[PTNET_IO_PTCTL >> 2] = status;
   }
 
+  /** @mirrors ptnetmap-netif.c:ptnet_ptctl_create */
   private create(): number {
     // netmap refuses a second sync loop on the same port.
     if (this.kloop !== null) return EBUSY;
@@ -266,6 +279,7 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
     return 0;
   }
 
+  /** @mirrors ptnetmap-netif.c:ptnet_ptctl_delete */
   private delete(): number {
     const loop = this.kloop;
     this.kloop = null;

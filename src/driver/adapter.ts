@@ -1,4 +1,4 @@
-// ptnet attach and lifecycle (spec §2.5; if_ptnet.c ptnet_attach / ptnet_nm_register, Linux
+// ptnet attach and lifecycle (docs/SPEC.md §2.5; if_ptnet.c ptnet_attach / ptnet_nm_register, Linux
 // netmap_ptnet.c ptnet_probe): probe the NIC and its memdev, negotiate features, place the CSB in
 // guest memory, wire MSI-X, find the rings in the memdev BAR, then CREATE the host sync loop.
 // Every step that takes something registers its undo, so a failure leaves the device detached.
@@ -79,7 +79,7 @@ export const PTNET_MAX_PKT_SIZE = 65536;
 /** The virtio-net header length drivers ask for when the tunable is on. */
 export const PTNET_VNET_HDR_LEN = 12;
 
-/** Who drives the rings of an attached adapter (spec §4: exclusive, as in the kernel). */
+/** Who drives the rings of an attached adapter (docs/SPEC.md §4: exclusive, as in the kernel). */
 export type RingUser = 'netmap' | 'netif';
 
 export interface AttachOptions {
@@ -168,7 +168,11 @@ export class PtnetAdapter {
     this.onInterrupt = init.onInterrupt;
   }
 
-  /** Probe and bring up a ptnet NIC (§2.5 steps 1–9). Throws a DriverError naming the step. */
+  /**
+   * Probe and bring up a ptnet NIC (docs/SPEC.md §2.5 steps 1–9). Throws a DriverError naming the step.
+   * @mirrors if_ptnet.c:ptnet_attach
+   * @mirrors netmap_ptnet.c:ptnet_probe
+   */
   static attach(platform: GuestPlatform, opts: AttachOptions = {}): PtnetAdapter {
     const undo: (() => void)[] = [];
     let step: AttachStep = 'probe';
@@ -366,7 +370,10 @@ export class PtnetAdapter {
     return this.attached;
   }
 
-  /** PTCTL DELETE, then unmap the CSB, release MSI-X and the CSB pages (§2.4 shutdown). */
+  /**
+   * PTCTL DELETE, then unmap the CSB, release MSI-X and the CSB pages (docs/SPEC.md §2.4 shutdown).
+   * @mirrors if_ptnet.c:ptnet_detach
+   */
   detach(): void {
     if (!this.attached) return;
     this.attached = false;
@@ -378,7 +385,10 @@ export class PtnetAdapter {
     if (log.enabled) log('detached');
   }
 
-  /** Write KICK[i] (drivers write 0). */
+  /**
+   * Write KICK[i] (drivers write 0).
+   * @mirrors if_ptnet.c:ptnet_kick
+   */
   kick(kr: GuestKring): void {
     kr.counters.kicks++;
     this.regs.write32(kr.kickOffset, 0);
@@ -387,6 +397,7 @@ export class PtnetAdapter {
   /**
    * NIOCTXSYNC: the prologue on the shared ring (reinit and false if the application broke it),
    * netmap_pt_guest_txsync, the kick it asks for, then tail = hwtail.
+   * @mirrors if_ptnet.c:ptnet_nm_txsync
    */
   txsync(kr: GuestKring, flags: number = NAF_FORCE_RECLAIM): boolean {
     if (!txsyncPrologue(kr)) {
@@ -398,7 +409,10 @@ export class PtnetAdapter {
     return true;
   }
 
-  /** NIOCRXSYNC: as txsync, with netmap_pt_guest_rxsync and NAF_FORCE_READ. */
+  /**
+   * NIOCRXSYNC: as txsync, with netmap_pt_guest_rxsync and NAF_FORCE_READ.
+   * @mirrors if_ptnet.c:ptnet_nm_rxsync
+   */
   rxsync(kr: GuestKring, flags: number = NAF_FORCE_READ): boolean {
     if (!rxsyncPrologue(kr)) {
       ringReinit(kr);
@@ -410,8 +424,9 @@ export class PtnetAdapter {
   }
 
   /**
-   * ptnet_ring_update (§3.4), the driver datapath's publication: head = cur = `head` on the ring
+   * ptnet_ring_update (docs/SPEC.md §3.4), the driver datapath's publication: head = cur = `head` on the ring
    * and the kring, appl_write, and a kick only if the host asked for one.
+   * @mirrors if_ptnet.c:ptnet_ring_update
    */
   ringUpdate(kr: GuestKring, head: number, syncFlags: number): void {
     kr.ring.head = head;
@@ -434,7 +449,11 @@ export class PtnetAdapter {
     };
   }
 
-  /** ptnet_sync_from_csb, refusing host values that are not indices of the ring. */
+  /**
+   * ptnet_sync_from_csb, refusing host values that are not indices of the ring.
+   * @mirrors if_ptnet.c:ptnet_sync_from_csb
+   * @mirrors netmap_ptnet.c:ptnet_sync_from_csb
+   */
   private syncFromCsb(
     kr: GuestKring,
     fail: (code: DriverErrorCode, msg: string, status?: number) => never,
@@ -470,6 +489,7 @@ function unmapCsb(regs: RegisterSpace): void {
 /**
  * netmap_mem_pt_guest_rings_create: ring i at nifp + ring_ofs[i]; each ring checked against the
  * region and the memdev's buffer pool before a view is built on it.
+ * @mirrors netmap_mem2.c:netmap_mem_pt_guest_rings_create
  */
 function findRings(
   bar: MemoryBar,

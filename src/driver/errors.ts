@@ -1,7 +1,7 @@
-// Typed errors of the driver. Attach failures name the bring-up step that failed (§2.5); the
+// Typed errors of the driver. Attach failures name the bring-up step that failed (docs/SPEC.md §2.5); the
 // device is left detached. Datapath calls never throw: they return a status and count.
 
-/** The bring-up steps of §2.5, in order. */
+/** The bring-up steps of docs/SPEC.md §2.5, in order. */
 export type AttachStep =
   | 'probe'
   | 'features'

@@ -67,7 +67,10 @@ export class GuestKring implements HwIndices {
     else this.hwcur = c;
   }
 
-  /** nm_kr_wouldblock. */
+  /**
+   * nm_kr_wouldblock.
+   * @mirrors netmap_kern.h:nm_kr_wouldblock
+   */
   wouldBlock(): boolean {
     return this.rcur === this.hwtail;
   }

@@ -77,6 +77,7 @@ export class PtnetNetmapPort {
     for (let r = 0; r < this.sleepers.length; r++) this.wake(r);
   }
 
+  /** @mirrors netmap.c:netmap_poll */
   private async poll(
     kr: GuestKring,
     sync: () => void,

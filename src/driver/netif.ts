@@ -1,4 +1,4 @@
-// The ptnet network-interface mode (spec §4): the driver copies between mbufs and netmap slots
+// The ptnet network-interface mode (docs/SPEC.md §4): the driver copies between mbufs and netmap slots
 // itself, with the virtio-net header in front of the first slot of each packet. Transmit follows
 // Linux ptnet_start_xmit (fill-and-chain with NS_MOREFRAG, publish per batch and at the end, kick
 // only when the host asked, stop the queue and arm the TX interrupt when fewer than min_tx_slots
@@ -154,7 +154,7 @@ export class PtnetNetIf implements NetIf {
     // Refused (MODE_BUSY) while a netmap-native port holds the rings.
     adapter.claim('netif');
     adapter.setInterruptCallback((ring) => this.interrupt(ring));
-    // As when the last netmap client leaves (§2.5 step 9): RX interrupts on, TX interrupts off.
+    // As when the last netmap client leaves (docs/SPEC.md §2.5 step 9): RX interrupts on, TX interrupts off.
     for (let q = 0; q < adapter.numTxRings; q++) adapter.krings[q]!.atok.applNeedKick = 0;
     for (let q = 0; q < adapter.numRxRings; q++)
       adapter.krings[adapter.numTxRings + q]!.atok.applNeedKick = 1;
@@ -187,6 +187,10 @@ export class PtnetNetIf implements NetIf {
     this.adapter.release('netif');
   }
 
+  /**
+   * @mirrors netmap_ptnet.c:ptnet_start_xmit
+   * @mirrors if_ptnet.c:ptnet_drain_transmit_queue
+   */
   transmit(m: Mbuf, more = false): TxResult {
     const q = txQueueOf(m, this.numQueues);
     const kr = this.adapter.krings[q]!;
@@ -309,7 +313,10 @@ export class PtnetNetIf implements NetIf {
     this.adapter.ringUpdate(kr, kr.rhead, NAF_FORCE_RECLAIM);
   }
 
-  /** ptnet_rx_poll for RX queue q. */
+  /**
+   * ptnet_rx_poll for RX queue q.
+   * @mirrors netmap_ptnet.c:ptnet_rx_poll
+   */
   private rxPoll(q: number, budget: number, deliver: DeliverFn): number {
     const kr = this.adapter.krings[this.adapter.numTxRings + q]!;
     kr.flags &= ~NKR_PENDINTR;
@@ -426,7 +433,11 @@ export class PtnetNetIf implements NetIf {
     return RX_NOMBUF;
   }
 
-  /** MSI-X vector i: TX rings restart a stopped queue, RX rings schedule a poll. */
+  /**
+   * MSI-X vector i: TX rings restart a stopped queue, RX rings schedule a poll.
+   * @mirrors netmap_ptnet.c:ptnet_rx_intr
+   * @mirrors netmap_ptnet.c:ptnet_tx_intr
+   */
   private interrupt(ring: number): void {
     const t = this.adapter.numTxRings;
     if (ring < t) {
@@ -454,7 +465,10 @@ export class PtnetNetIf implements NetIf {
   }
 }
 
-/** ptnet_sync_tail: hwtail/hwcur from the CSB, and the ring's tail with them. */
+/**
+ * ptnet_sync_tail: hwtail/hwcur from the CSB, and the ring's tail with them.
+ * @mirrors netmap_kern.h:ptnet_sync_tail
+ */
 function syncTail(kr: GuestKring): void {
   kr.applRead();
   kr.rtail = kr.hwtail;

@@ -41,7 +41,10 @@ function side(packets: number, bytes: number, t0: number): PktGenSide {
   return { packets, bytes, seconds, mpps: seconds > 0 ? packets / seconds / 1e6 : 0 };
 }
 
-/** Transmit on TX ring 0 until `count` packets or `durationMs` (a zeroed virtio-net header first if in force). */
+/**
+ * Transmit on TX ring 0 until `count` packets or `durationMs` (a zeroed virtio-net header first if in force).
+ * @mirrors pkt-gen.c:sender_body
+ */
 export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise<PktGenSide> {
   const hdr = port.adapter.vnetHdrLen;
   const frame = pktGenFrame(port.adapter.mac, o.size);
@@ -77,7 +80,10 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
   return side(sent, sent * frame.length, t0);
 }
 
-/** Receive on RX ring 0 until `stop(received, msSinceLastPacket)` holds with the ring empty. */
+/**
+ * Receive on RX ring 0 until `stop(received, msSinceLastPacket)` holds with the ring empty.
+ * @mirrors pkt-gen.c:receiver_body
+ */
 export async function pktGenRx(
   port: PtnetNetmapPort,
   stop: (received: number, idleMs: number) => boolean,

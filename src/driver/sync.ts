@@ -1,4 +1,4 @@
-// Guest-side ring synchronisation over the CSB (spec §3.2–§3.4): netmap_pt_guest_txsync /
+// Guest-side ring synchronisation over the CSB (docs/SPEC.md §3.2–§3.4): netmap_pt_guest_txsync /
 // netmap_pt_guest_rxsync of netmap_kloop.c, the prologue checks the guest netmap core runs on the
 // shared ring before them (nm_txsync_prologue / nm_rxsync_prologue, netmap.c), and
 // ptnet_ring_update, the drivers' fast path. None of these throw; bad indices are counted.
@@ -15,6 +15,7 @@ import type { GuestKring } from './kring.ts';
 /**
  * netmap_pt_guest_txsync: publish rhead/rcur, decide whether the host needs a kick, refresh
  * hwtail when short of space, and arm the interrupt only if still blocked. Returns "kick".
+ * @mirrors netmap_kloop.c:netmap_pt_guest_txsync
  */
 export function ptGuestTxsync(kr: GuestKring, flags: number): boolean {
   const atok = kr.atok;
@@ -44,6 +45,7 @@ export function ptGuestTxsync(kr: GuestKring, flags: number): boolean {
 /**
  * netmap_pt_guest_rxsync: read what the host published, give back released slots, arm the
  * interrupt if nothing is left to read, and only then decide the kick. Returns "kick".
+ * @mirrors netmap_kloop.c:netmap_pt_guest_rxsync
  */
 export function ptGuestRxsync(kr: GuestKring, flags: number): boolean {
   const atok = kr.atok;
@@ -66,6 +68,7 @@ export function ptGuestRxsync(kr: GuestKring, flags: number): boolean {
 /**
  * nm_txsync_prologue on the shared ring: head in [rhead, rtail], cur in [head, rtail]; then
  * rhead/rcur take them and a tail the application overwrote is restored. False = reinit needed.
+ * @mirrors netmap.c:nm_txsync_prologue
  */
 export function txsyncPrologue(kr: GuestKring): boolean {
   const ring = kr.ring;
@@ -80,7 +83,10 @@ export function txsyncPrologue(kr: GuestKring): boolean {
   return true;
 }
 
-/** nm_rxsync_prologue: head in [hwcur, hwtail], cur in [head, hwtail]. */
+/**
+ * nm_rxsync_prologue: head in [hwcur, hwtail], cur in [head, hwtail].
+ * @mirrors netmap.c:nm_rxsync_prologue
+ */
 export function rxsyncPrologue(kr: GuestKring): boolean {
   const ring = kr.ring;
   const head = ring.head;
@@ -97,6 +103,7 @@ export function rxsyncPrologue(kr: GuestKring): boolean {
 /**
  * netmap_ring_reinit: slots with a reserved or out-of-pool buffer get buffer 0 and length 0,
  * oversized lengths become 0, and head/cur/tail go back to the kring's values.
+ * @mirrors netmap.c:netmap_ring_reinit
  */
 export function ringReinit(kr: GuestKring): void {
   const ring = kr.ring;
@@ -115,7 +122,10 @@ export function ringReinit(kr: GuestKring): void {
   ring.tail = kr.rtail;
 }
 
-/** nm_sync_finalize: the user sees the host's hwtail as the ring tail. */
+/**
+ * nm_sync_finalize: the user sees the host's hwtail as the ring tail.
+ * @mirrors netmap.c:nm_sync_finalize
+ */
 export function syncFinalize(kr: GuestKring): void {
   kr.rtail = kr.hwtail;
   kr.ring.tail = kr.hwtail;

@@ -1,5 +1,5 @@
 // The per-ring procedures of the host sync kloop (netmap_kloop.c netmap_sync_kloop_tx_ring /
-// netmap_sync_kloop_rx_ring), over the CSB entries of §2.4 with the publication order of §3.1.
+// netmap_sync_kloop_rx_ring), over the CSB entries of docs/SPEC.md §2.4 with the publication order of §3.1.
 // Mode-agnostic: the inline kloop calls them from a kick, the worker from its event loop.
 
 import { NAF_FORCE_RECLAIM } from '../netmap/constants.ts';
@@ -62,6 +62,7 @@ export class KloopCore {
   /**
    * netmap_csb_validate: CSB mode starts from the krings. ktoa gets hwcur/hwtail and
    * kern_need_kick = 1; atok gets head/cur = rhead/rcur, appl_need_kick = 1, sync_flags = 1.
+   * @mirrors netmap.c:netmap_csb_validate
    */
   validate(): void {
     for (let i = 0; i < this.atok.length; i++) {
@@ -84,7 +85,10 @@ export class KloopCore {
     else this.rxRing(i);
   }
 
-  /** netmap_sync_kloop_tx_ring. */
+  /**
+   * netmap_sync_kloop_tx_ring.
+   * @mirrors netmap_kloop.c:netmap_sync_kloop_tx_ring
+   */
   txRing(i: number): void {
     const kr = this.dp.krings[i]!;
     const atok = this.atok[i]!;
@@ -133,7 +137,10 @@ export class KloopCore {
     if (moreSpace && atok.applNeedKick !== 0) this.irq(i);
   }
 
-  /** netmap_sync_kloop_rx_ring. */
+  /**
+   * netmap_sync_kloop_rx_ring.
+   * @mirrors netmap_kloop.c:netmap_sync_kloop_rx_ring
+   */
   rxRing(i: number): void {
     const kr = this.dp.krings[i]!;
     const atok = this.atok[i]!;

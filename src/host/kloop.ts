@@ -124,7 +124,10 @@ export class SyncKloop {
     return Atomics.load(this.ctrl, KC.RESCUES);
   }
 
-  /** NETMAP_REQ_SYNC_KLOOP_START: CSB mode on (netmap_csb_validate), then serve kicks. */
+  /**
+   * NETMAP_REQ_SYNC_KLOOP_START: CSB mode on (netmap_csb_validate), then serve kicks.
+   * @mirrors netmap_kloop.c:netmap_sync_kloop
+   */
   start(): void {
     if (this.state !== 'idle') throw new HostError('HOST_STATE', 'kloop already started');
     const st = this.dp.state;
@@ -195,6 +198,7 @@ export class SyncKloop {
   /**
    * NETMAP_REQ_SYNC_KLOOP_STOP, synchronous: when it returns the host no longer touches the CSB
    * (the worker has left its loop; inline, nothing is queued to run any more).
+   * @mirrors netmap_kloop.c:netmap_sync_kloop_stop
    */
   stop(): void {
     if (this.state !== 'running') {

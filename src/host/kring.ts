@@ -1,7 +1,7 @@
 // Host-side kernel rings (netmap_kern.h `struct netmap_kring`): the host's private copy of the
-// indices of one ring and the §1.6 prologue checks that stand between guest-written head/cur and
-// any use of them as an index. The state lives in a SharedArrayBuffer (Int32 words, Atomics) so
-// that a VALE sender running in another thread can fill an RX kring under its lock.
+// indices of one ring and the docs/SPEC.md §1.6 prologue checks that stand between guest-written
+// head/cur and any use of them as an index. The state lives in a SharedArrayBuffer (Int32 words,
+// Atomics) so that a VALE sender running in another thread can fill an RX kring under its lock.
 
 import { nmInRange, nmKrSpace, nmNext, nmPrev } from '../netmap/ring-index.ts';
 
@@ -38,6 +38,7 @@ export const KR = {
 /**
  * nm_txsync_prologue: the kernel indices must be < n, the new head in [rhead, rtail] and cur in
  * [head, rtail] (circularly). Returns false for anything else, without touching state.
+ * @mirrors netmap.c:nm_txsync_prologue
  */
 export function txsyncPrologueOk(
   n: number,
@@ -53,7 +54,10 @@ export function txsyncPrologueOk(
   return nmInRange(rhead, head, rtail) && nmInRange(head, cur, rtail);
 }
 
-/** nm_rxsync_prologue: head in [hwcur, hwtail], cur in [head, hwtail]. */
+/**
+ * nm_rxsync_prologue: head in [hwcur, hwtail], cur in [head, hwtail].
+ * @mirrors netmap.c:nm_rxsync_prologue
+ */
 export function rxsyncPrologueOk(
   n: number,
   hwcur: number,
@@ -176,6 +180,7 @@ export class Kring {
    * netmap_ring_reinit for the shadow state: forget the user's head/cur and go back to what the
    * host last published (rhead = rcur = hwcur, rtail = hwtail). Counted; the guest sees the same
    * hwcur/hwtail as before and must resynchronise.
+   * @mirrors netmap.c:netmap_ring_reinit
    */
   reinit(): void {
     const s = this.state;

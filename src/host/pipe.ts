@@ -36,6 +36,7 @@ export class PipeDatapath extends PortDatapath {
    * netmap_pipe_txsync: moves slots [hwcur, rhead) of TX ring `ring` into the peer's RX ring,
    * as many as it has room for; the TX slots get the receiver's spare buffers, so they are free
    * again at once (hwtail = prev(hwcur)). Slots with a bad buffer are skipped and counted.
+   * @mirrors netmap_pipe.c:netmap_pipe_txsync
    */
   txsync(ring: number, _flags: number): void {
     const tx = this.krings[ring]!;
@@ -92,7 +93,10 @@ export class PipeDatapath extends PortDatapath {
     if (moved !== 0) this.peer.wake(rxRing);
   }
 
-  /** The user returned RX slots: the peer's blocked TX ring may move again (netmap_pipe_rxsync). */
+  /**
+   * The user returned RX slots: the peer's blocked TX ring may move again (netmap_pipe_rxsync).
+   * @mirrors netmap_pipe.c:netmap_pipe_rxsync
+   */
   protected rxReturned(ring: number): void {
     const txRing = (ring - this.numTx) % this.peer.numTx;
     const tx: Kring = this.peer.krings[txRing]!;

@@ -82,8 +82,10 @@ export abstract class PortDatapath {
 
   /**
    * Common rxsync: hwcur = rhead (slots returned by the user), then publish what backends
-   * appended (or, when impaired, what the impairment lets through). Mirrors netmap_vale_rxsync /
+   * appended (or, when impaired, what the impairment lets through). Mirrors netmap_vp_rxsync /
    * netmap_pipe_rxsync, which differ only in what returning slots means for the peer.
+   * @mirrors netmap_bdg.c:netmap_vp_rxsync
+   * @mirrors netmap_pipe.c:netmap_pipe_rxsync
    */
   rxsync(ring: number, _flags: number): void {
     const kr = this.krings[ring]!;
@@ -102,6 +104,7 @@ export abstract class PortDatapath {
   /**
    * The slot half of netmap_ring_reinit, after a refused prologue: a slot with a reserved or
    * out-of-range buffer index gets index 0 and length 0, a length beyond the buffer gets 0.
+   * @mirrors netmap.c:netmap_ring_reinit
    */
   reinitSlots(ring: number): void {
     const v = this.view;
@@ -257,7 +260,10 @@ export function makeMac(): Uint8Array {
   return new Uint8Array([0x02, 0x70, 0x74, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
 }
 
-/** Sets the vnet header length (and the mfs that follows from it) in a control block. */
+/**
+ * Sets the vnet header length (and the mfs that follows from it) in a control block.
+ * @mirrors netmap.c:netmap_ioctl
+ */
 export function storeVnetHdrLen(state: Int32Array, ctl: number, n: number, bufSize: number): boolean {
   if (!validVnetHdrLen(n)) return false;
   Atomics.store(state, ctl + PC.VNET_HDR_LEN, n);

@@ -1,4 +1,4 @@
-// The VALE forwarding table (netmap_vale.c netmap_bdg_learning / nm_bridge_rthash): a bounded,
+// The VALE forwarding table (netmap_vale.c netmap_vale_learning / nm_vale_rthash): a bounded,
 // direct-mapped hash of MAC → port, learnt from source addresses. A colliding MAC simply evicts
 // the older entry, so the table never grows. It lives in shared Int32 words so that every sender
 // thread learns into, and looks up from, the same table.
@@ -12,7 +12,10 @@ export const FDB_TOTAL_WORDS = FDB_BUCKETS * FDB_WORDS + 1;
 /** lookup() result when the frame must be flooded (broadcast, multicast or unknown unicast). */
 export const FDB_FLOOD = -1;
 
-/** Bucket of the 6-byte MAC at buf[off]: an FNV-1a style mix, reduced to the table size. */
+/**
+ * Bucket of the 6-byte MAC at buf[off]: an FNV-1a style mix, reduced to the table size.
+ * @mirrors netmap_vale.c:nm_vale_rthash
+ */
 function bucket(buf: Uint8Array, off: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < 6; i++) h = Math.imul(h ^ buf[off + i]!, 0x01000193);
@@ -46,6 +49,7 @@ export class ForwardingTable {
    * Learns the source MAC at buf[off + 6] for `port` unless it is a group address (netmap learns
    * only unicast sources). The low word is written between an invalidation and the final high word
    * so a concurrent reader sees either the old entry, the new one, or a miss.
+   * @mirrors netmap_vale.c:netmap_vale_learning
    */
   learn(buf: Uint8Array, off: number, port: number): void {
     const src = off + 6;
@@ -60,7 +64,10 @@ export class ForwardingTable {
     Atomics.add(this.words, this.gen, 1);
   }
 
-  /** Destination port of the frame at buf[off] (destination MAC first), or FDB_FLOOD. */
+  /**
+   * Destination port of the frame at buf[off] (destination MAC first), or FDB_FLOOD.
+   * @mirrors netmap_vale.c:netmap_vale_learning
+   */
   lookup(buf: Uint8Array, off: number): number {
     if ((buf[off]! & 1) !== 0) return FDB_FLOOD;
     const w = this.base + bucket(buf, off) * FDB_WORDS;

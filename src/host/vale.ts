@@ -1,7 +1,7 @@
 // The VALE software switch (netmap_vale.c): N ports sharing one netmap region, forwarding in the
 // sender's txsync (nm_vale_preflush → nm_vale_flush): learn the source MAC, look up the
 // destination, then per destination port take its RX kring lock once and copy the batch in,
-// converting the virtio-net header where the two ports' lengths differ (§5). All switch state
+// converting the virtio-net header where the two ports' lengths differ (docs/SPEC.md §5). All switch state
 // (port table, krings, forwarding table) lives in one SharedArrayBuffer, so the sender's txsync
 // runs the same in the guest's thread (inline kloop) or in a kloop worker.
 
@@ -212,9 +212,10 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * nm_vale_txsync: consume [hwcur, rhead) in batches, forwarding each packet; VALE never
+   * netmap_vale_vp_txsync: consume [hwcur, rhead) in batches, forwarding each packet; VALE never
    * back-pressures, so the TX ring is always completed (hwtail = prev(hwcur)) and packets that
    * find no room are dropped. A chain still open at rhead stays for the next sync.
+   * @mirrors netmap_vale.c:netmap_vale_vp_txsync
    */
   txsync(ring: number, _flags: number): void {
     const tx = this.krings[ring]!;
@@ -234,7 +235,10 @@ export class ValeDatapath extends PortDatapath {
     tx.hwtail = tx.prev(j);
   }
 
-  /** Fills the batch from slot j; returns where it stopped. */
+  /**
+   * Fills the batch from slot j; returns where it stopped.
+   * @mirrors netmap_vale.c:nm_vale_preflush
+   */
   private preflush(ring: number, tx: Kring, j: number, head: number): number {
     const v = this.view;
     const ofs = this.ringOfs[ring]!;
@@ -325,7 +329,10 @@ export class ValeDatapath extends PortDatapath {
     return j;
   }
 
-  /** nm_vale_flush: per destination, lock its RX ring once and deliver its share of the batch. */
+  /**
+   * nm_vale_flush: per destination, lock its RX ring once and deliver its share of the batch.
+   * @mirrors netmap_vale.c:nm_vale_flush
+   */
   private flush(ring: number): void {
     const n = this.bCount;
     if (n === 0) return;
@@ -378,8 +385,10 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * Copies batch packet i into dst's RX ring at btail (lock held), converting the header (§5).
+   * Copies batch packet i into dst's RX ring at btail (lock held), converting the header (docs/SPEC.md §5).
    * Returns the bytes delivered, or −1 when the packet was dropped (and counted).
+   * @mirrors netmap_vale.c:nm_vale_flush
+   * @mirrors netmap_offloadings.c:bdg_mismatch_datapath
    */
   private deliver(ring: number, i: number, dst: ValeDatapath, rxRing: number, rx: Kring): number {
     const v = this.view;
@@ -493,9 +502,10 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * §5.3: the one's-complement sum from csum_start to the end of the frame (spread over nd
+   * docs/SPEC.md §5.3: the one's-complement sum from csum_start to the end of the frame (spread over nd
    * destination buffers), complemented into csum_start + csum_offset, which already holds the
    * pseudo-header sum the sender seeded (virtio NEEDS_CSUM semantics; Linux skb_checksum_help).
+   * @mirrors netmap_offloadings.c:bdg_mismatch_datapath
    */
   private completeCsum(
     rxOfs: number,
@@ -529,9 +539,11 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * §5.2, with the deliberate difference from netmap: a GSO frame toward a header-less port is
+   * docs/SPEC.md §5.2, with the deliberate difference from netmap: a GSO frame toward a header-less port is
    * segmented at the header's gso_size, byte for byte as Linux's skb_gso_segment (src/tso), not at
    * the destination mfs. All segments must fit, or the packet is dropped whole.
+   * @mirrors netmap_offloadings.c:bdg_mismatch_datapath
+   * @mirrors netmap_offloadings.c:gso_fix_segment
    */
   private gsoDeliver(ring: number, i: number, dst: ValeDatapath, rxRing: number, rx: Kring): number {
     const v = this.view;
@@ -661,7 +673,11 @@ export class ValeSwitch {
     });
   }
 
-  /** netmap_vale attach: a new port with its rings in the switch's region. */
+  /**
+   * netmap_vale attach: a new port with its rings in the switch's region.
+   * @mirrors netmap_vale.c:netmap_vale_vp_create
+   * @mirrors netmap_bdg.c:netmap_bdg_attach
+   */
   attach(portName: string, o: ValeAttachOptions = {}): ValePort {
     if (this.names.has(portName))
       throw new HostError('HOST_BUSY', `${this.name}:${portName} already attached`);
@@ -716,7 +732,10 @@ export class ValeSwitch {
     return new ValePort(`${this.name}:${portName}`, this, p, layout, dp, o.mac ?? makeMac());
   }
 
-  /** Detaches a port: it stops receiving, its learnt addresses are forgotten, its rings freed. */
+  /**
+   * Detaches a port: it stops receiving, its learnt addresses are forgotten, its rings freed.
+   * @mirrors netmap_bdg.c:netmap_bdg_detach
+   */
   detach(port: ValePort): void {
     const w = this.sw.words;
     if (this.names.get(port.name.slice(this.name.length + 1)) !== port.index) return;

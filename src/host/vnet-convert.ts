@@ -1,4 +1,4 @@
-// §5.1 of the spec (netmap_offloadings.c bdg_mismatch_datapath): what the destination of a VALE
+// docs/SPEC.md §5.1 (netmap_offloadings.c bdg_mismatch_datapath): what the destination of a VALE
 // forward gets as its virtio-net header when source and destination header lengths differ, and
 // vnet_hdr_is_bad(). Raw bytes in the slot buffers (guest-native = little-endian), no allocation.
 
@@ -17,7 +17,10 @@ import {
   VNET_OFF_NUM_BUFFERS,
 } from '../vnethdr/constants.ts';
 
-/** vnet_hdr_is_bad: gso_type without ECN ∉ {0, 1, 3, 4}, or flags outside NEEDS_CSUM|DATA_VALID. */
+/**
+ * vnet_hdr_is_bad: gso_type without ECN ∉ {0, 1, 3, 4}, or flags outside NEEDS_CSUM|DATA_VALID.
+ * @mirrors netmap_offloadings.c:vnet_hdr_is_bad
+ */
 export function vnetHdrIsBad(buf: Uint8Array, off: number): boolean {
   const gso = buf[off + VNET_OFF_GSO_TYPE]! & ~VIRTIO_NET_HDR_GSO_ECN;
   const flags = buf[off + VNET_OFF_FLAGS]!;
@@ -34,6 +37,7 @@ export function vnetHdrIsBad(buf: Uint8Array, off: number): boolean {
  * Writes the destination header (dhl = 10 or 12 bytes at dst) for a source header of shl bytes at
  * src (shl = 0: no source header): 0 → all zero; 10 ↔ 12 → the first 10 bytes, num_buffers = 0.
  * `buf` holds both (the netmap region). Not for dhl = 0 (the software-offload path).
+ * @mirrors netmap_offloadings.c:bdg_mismatch_datapath
  */
 export function convertVnetHdr(buf: Uint8Array, src: number, shl: number, dst: number, dhl: number): void {
   if (shl === 0) {

@@ -135,6 +135,7 @@ export class Mbuf {
   /**
    * Appends src[srcOff, srcOff+len) (m_append), growing the chain as needed. All or nothing: false
    * (counted in pool.segFailures) if the segments it needs are not free.
+   * @mirrors uipc_mbuf.c:m_append
    */
   append(src: Uint8Array, srcOff = 0, len = src.length - srcOff): boolean {
     checkRange(srcOff, len, src.length, 'append: source range');
@@ -189,7 +190,10 @@ export class Mbuf {
     return true;
   }
 
-  /** Removes n bytes from the front (m_adj with n > 0); segments emptied on the way are freed. */
+  /**
+   * Removes n bytes from the front (m_adj with n > 0); segments emptied on the way are freed.
+   * @mirrors uipc_mbuf.c:m_adj
+   */
   adj(n: number): void {
     byteCount(n);
     if (n === 0) return;
@@ -218,7 +222,10 @@ export class Mbuf {
     this.firstSeg = h;
   }
 
-  /** Removes n bytes from the end (m_adj with n < 0); emptied segments are freed. */
+  /**
+   * Removes n bytes from the end (m_adj with n < 0); emptied segments are freed.
+   * @mirrors uipc_mbuf.c:m_adj
+   */
   trim(n: number): void {
     byteCount(n);
     if (n === 0) return;
@@ -243,6 +250,7 @@ export class Mbuf {
    * Makes the first n bytes contiguous in the first segment (m_pullup), keeping as much headroom
    * as fits, so headers can be parsed at pool.data[dataOffset...]. False if n exceeds the packet
    * or a segment.
+   * @mirrors uipc_mbuf.c:m_pullup
    */
   pullup(n: number): boolean {
     byteCount(n);
@@ -284,7 +292,10 @@ export class Mbuf {
     return true;
   }
 
-  /** Copies packet bytes [off, off+len) to dst at dstOff (m_copydata); returns len. */
+  /**
+   * Copies packet bytes [off, off+len) to dst at dstOff (m_copydata); returns len.
+   * @mirrors uipc_mbuf.c:m_copydata
+   */
   copyTo(dst: Uint8Array, dstOff = 0, off = 0, len = this.length - off): number {
     checkRange(off, len, this.length, 'copyTo: packet range');
     checkRange(dstOff, len, dst.length, 'copyTo: destination range');
@@ -305,13 +316,19 @@ export class Mbuf {
     return len;
   }
 
-  /** Replaces the packet's bytes with src[srcOff, srcOff+len) (m_devget); meta is kept. */
+  /**
+   * Replaces the packet's bytes with src[srcOff, srcOff+len) (m_devget); meta is kept.
+   * @mirrors uipc_mbuf.c:m_devget
+   */
   copyFrom(src: Uint8Array, srcOff: number, len: number): boolean {
     this.reset();
     return this.append(src, srcOff, len);
   }
 
-  /** Overwrites packet bytes [off, off+len) with src[srcOff...] (m_copyback within the packet). */
+  /**
+   * Overwrites packet bytes [off, off+len) with src[srcOff...] (m_copyback within the packet).
+   * @mirrors uipc_mbuf.c:m_copyback
+   */
   write(off: number, src: Uint8Array, srcOff: number, len: number): void {
     checkRange(off, len, this.length, 'write: packet range');
     checkRange(srcOff, len, src.length, 'write: source range');

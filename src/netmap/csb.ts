@@ -1,4 +1,4 @@
-// Views of one CSB entry (struct nm_csb_atok / nm_csb_ktoa, spec §2.4) over any SharedArrayBuffer,
+// Views of one CSB entry (struct nm_csb_atok / nm_csb_ktoa, docs/SPEC.md §2.4) over any SharedArrayBuffer,
 // and the publication helpers of §3.1. Every index word goes through Atomics.load/store, which are
 // sequentially consistent: they subsume the kernel's smp_wmb / smp_rmb / smp_mb, so the helpers
 // only have to keep the spec's order of accesses (and nm_stld_barrier needs no extra operation).
@@ -110,25 +110,35 @@ export interface ApplIndices {
 /**
  * nm_sync_kloop_appl_write (guest): slot writes before, then cur, then head, so the host never sees
  * a head newer than cur (its prologue would reject head beyond cur).
+ * @mirrors netmap.h:nm_sync_kloop_appl_write
  */
 export function nmSyncKloopApplWrite(atok: CsbAtok, cur: number, head: number): void {
   atok.cur = cur;
   atok.head = head;
 }
 
-/** nm_sync_kloop_appl_read (guest): hwtail first, then hwcur; slot reads come after both. */
+/**
+ * nm_sync_kloop_appl_read (guest): hwtail first, then hwcur; slot reads come after both.
+ * @mirrors netmap.h:nm_sync_kloop_appl_read
+ */
 export function nmSyncKloopApplRead(ktoa: CsbKtoa, out: HwIndices): void {
   out.hwtail = ktoa.hwtail;
   out.hwcur = ktoa.hwcur;
 }
 
-/** sync_kloop_kernel_write (host): hwcur first, then hwtail. */
+/**
+ * sync_kloop_kernel_write (host): hwcur first, then hwtail.
+ * @mirrors netmap_kloop.c:sync_kloop_kernel_write
+ */
 export function syncKloopKernelWrite(ktoa: CsbKtoa, hwcur: number, hwtail: number): void {
   ktoa.hwcur = hwcur;
   ktoa.hwtail = hwtail;
 }
 
-/** sync_kloop_kernel_read (host): head, then cur and sync_flags. */
+/**
+ * sync_kloop_kernel_read (host): head, then cur and sync_flags.
+ * @mirrors netmap_kloop.c:sync_kloop_kernel_read
+ */
 export function syncKloopKernelRead(atok: CsbAtok, shadow: ApplIndices): void {
   shadow.head = atok.head;
   shadow.cur = atok.cur;

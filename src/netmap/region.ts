@@ -87,6 +87,7 @@ export interface PoolGeometry {
  * netmap_config_obj_allocator: round the size to 64 bytes, check the limits, find the smallest
  * number of objects that fills a whole number of pages (at most 4 MiB), round the count up to whole
  * clusters. Objects are then contiguous: object j is at offset + j * objSize.
+ * @mirrors netmap_mem2.c:netmap_config_obj_allocator
  */
 export function poolGeometry(name: keyof NetmapMemParams, p: PoolParams, offset: number): PoolGeometry {
   const lim = NETMAP_POOL_LIMITS[name];
@@ -329,6 +330,7 @@ export class NetmapRegion {
   /**
    * netmap_extra_alloc: allocate up to n buffers chained through their first u32 (0 ends the
    * list); returns the list head. Stops early, without error, when the pool runs dry.
+   * @mirrors netmap_mem2.c:netmap_extra_alloc
    */
   allocExtraBufs(n: number): { head: number; count: number } {
     let head = 0;
@@ -342,7 +344,10 @@ export class NetmapRegion {
     return { head, count };
   }
 
-  /** netmap_extra_free: free a chain; stops at an invalid link (bounded, so a cycle cannot loop). */
+  /**
+   * netmap_extra_free: free a chain; stops at an invalid link (bounded, so a cycle cannot loop).
+   * @mirrors netmap_mem2.c:netmap_extra_free
+   */
   freeExtraBufs(head: number): number {
     let freed = 0;
     while (freed < this.bufCount && this.isBufAllocated(head)) {
@@ -355,8 +360,10 @@ export class NetmapRegion {
   }
 
   /**
-   * Register a port: its rings (netmap_mem_rings_create / netmap_new_rings) and its netmap_if
+   * Register a port: its rings (netmap_mem_rings_create / netmap_mem2_rings_create) and its netmap_if
    * (netmap_mem_if_new). On ENOMEM everything taken so far is given back.
+   * @mirrors netmap_mem2.c:netmap_mem_rings_create
+   * @mirrors netmap_mem2.c:netmap_mem2_if_new
    */
   createPort(o: PortOptions): NetmapPortLayout {
     const hostTx = o.hostTxRings ?? 1;
@@ -421,7 +428,11 @@ export class NetmapRegion {
     };
   }
 
-  /** netmap_mem_rings_delete + if_delete: free the buffers now in the slots, the rings, the if. */
+  /**
+   * netmap_mem_rings_delete + if_delete: free the buffers now in the slots, the rings, the if.
+   * @mirrors netmap_mem2.c:netmap_mem2_rings_delete
+   * @mirrors netmap_mem2.c:netmap_mem2_if_delete
+   */
   deletePort(p: NetmapPortLayout): void {
     for (const r of p.txRingOfs) this.deleteRing(r);
     for (const r of p.rxRingOfs) this.deleteRing(r);
@@ -437,7 +448,10 @@ export class NetmapRegion {
     this.u32[off >>> 2] = v;
   }
 
-  /** netmap_obj_malloc for the if/ring pools: a zeroed object, region offset returned. */
+  /**
+   * netmap_obj_malloc for the if/ring pools: a zeroed object, region offset returned.
+   * @mirrors netmap_mem2.c:netmap_obj_malloc
+   */
   private objAlloc(map: ObjBitmap, g: PoolGeometry, len: number): number {
     if (len > g.objSize)
       throw new NetmapError('NM_OBJ_SIZE', `${g.name}: ${len} bytes exceed object size ${g.objSize}`);
@@ -453,7 +467,10 @@ export class NetmapRegion {
     if (Number.isInteger(j) && j >= 0 && j < g.objTotal && !map.isFree(j)) map.release(j);
   }
 
-  /** netmap_new_rings for one ring: header initialised like the kring reset, a buffer per slot. */
+  /**
+   * netmap_mem2_rings_create for one ring: header initialised like the kring reset, a buffer per slot.
+   * @mirrors netmap_mem2.c:netmap_mem2_rings_create
+   */
   private newRing(ringid: number, dir: number, n: number): number {
     const ring = this.objAlloc(this.ringMap, this.geometry.ring, NETMAP_RING_SIZE + n * NETMAP_SLOT_SIZE);
     // ring + buf_ofs = start of the buffer pool.

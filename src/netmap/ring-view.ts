@@ -1,6 +1,6 @@
 // Views of a netmap_ring and a netmap_if in shared memory, made once per ring and reused: index
 // words through Atomics (they are what the other side polls), slot fields and buffers as plain
-// accesses made before the index store that publishes them (spec §3.1).
+// accesses made before the index store that publishes them (docs/SPEC.md §3.1).
 
 import { NetmapError } from './errors.ts';
 import {
@@ -139,7 +139,10 @@ export class NetmapRingView {
     this.slots16[i * SLOT_HALVES + (SLOT_FLAGS >> 1)] = v;
   }
 
-  /** Byte offset in the memory of buffer `idx` (NMB(): an out-of-range index gives buffer 0). */
+  /**
+   * Byte offset in the memory of buffer `idx` (NMB(): an out-of-range index gives buffer 0).
+   * @mirrors netmap_kern.h:NMB
+   */
   bufOffset(idx: number): number {
     return this.bufBase + (idx < this.bufCount ? idx : 0) * this.bufSize;
   }

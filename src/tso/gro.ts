@@ -158,7 +158,11 @@ export class GroEngine {
   private readonly seg: Seg = { nh: 0, th: 0, thlen: 0, v6: false, payload: 0, flags: 0 };
   private readonly hdr: GsoHeader = { ...PLAIN };
 
-  /** Receives one frame; frames that leave GRO now are appended to `out`. Never throws. */
+  /**
+   * Receives one frame; frames that leave GRO now are appended to `out`. Never throws.
+   * @mirrors gro.c:dev_gro_receive
+   * @mirrors tcp_offload.c:tcp_gro_receive
+   */
   receive(f: Uint8Array, out: GroOutput): void {
     this.counters.frames++;
     const s = this.seg;

@@ -169,6 +169,7 @@ const scratch: Layout = { nh: 0, v6: false, th: 0, proto: 0 };
  * Segments (or checksum-completes, or copies) one frame as Linux does after a TAP write, into
  * `out`. Returns the number of frames the kernel puts on the wire. Throws TsoError with verdict
  * 'reject' (write() fails with EINVAL) or 'drop' (accepted, then dropped).
+ * @mirrors gso.c:__skb_gso_segment
  */
 export function gsoSegment(
   h: GsoHeader,
@@ -226,7 +227,10 @@ function fixIp(d: Uint8Array, o: number, l: Layout, segLen: number, id: number):
   put16(d, nh + 10, ~csumPartial(d, nh, (d[nh]! & 0x0f) * 4) & 0xffff);
 }
 
-/** tcp4_gso_segment / tcp6_gso_segment + tcp_gso_segment. */
+/**
+ * tcp4_gso_segment / tcp6_gso_segment + tcp_gso_segment.
+ * @mirrors tcp_offload.c:tcp_gso_segment
+ */
 function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, needsCsum: boolean): number {
   const len = f.length;
   const th = l.th;
@@ -273,7 +277,10 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
   return n;
 }
 
-/** __udp_gso_segment (USO): per-segment UDP length and checksum, IP fields as for TCP. */
+/**
+ * __udp_gso_segment (USO): per-segment UDP length and checksum, IP fields as for TCP.
+ * @mirrors ipv4/udp_offload.c:__udp_gso_segment
+ */
 function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout): number {
   const len = f.length;
   const th = l.th;
@@ -313,7 +320,10 @@ function ufoChecksum(d: Uint8Array, l: Layout, th: number, l4len: number, pseudo
   return ~s & 0xffff || 0xffff;
 }
 
-/** udp4_ufo_fragment + inet_gso_segment's udpfrag branch: IPv4 fragments of the whole datagram. */
+/**
+ * udp4_ufo_fragment + inet_gso_segment's udpfrag branch: IPv4 fragments of the whole datagram.
+ * @mirrors ipv4/udp_offload.c:udp4_ufo_fragment
+ */
 function fragmentUdp4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout): number {
   const len = f.length;
   const th = l.th;
@@ -342,7 +352,10 @@ function fragmentUdp4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   return n;
 }
 
-/** udp6_ufo_fragment + ipv6_gso_segment's udpfrag branch: a Fragment header after the unfragmentable part. */
+/**
+ * udp6_ufo_fragment + ipv6_gso_segment's udpfrag branch: a Fragment header after the unfragmentable part.
+ * @mirrors ipv6/udp_offload.c:udp6_ufo_fragment
+ */
 function fragmentUdp6(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, fragId: number): number {
   const len = f.length;
   const th = l.th;

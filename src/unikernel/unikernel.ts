@@ -1,6 +1,6 @@
 // The composition root: one guest machine with a ptnet NIC whose backend is a host netmap port
 // (VALE, pipe or TAP), the guest driver attached to it in network-interface mode, and the stack on
-// that NetIf — the whole packet path of ARCHITECTURE.md, booted by one call. The host sync loop
+// that NetIf — the whole packet path of docs/ARCHITECTURE.md, booted by one call. The host sync loop
 // runs inline (one thread, deterministic) or in a worker thread (the kernel thread's role).
 import { isIP } from 'node:net';
 import { Machine } from '../device/index.ts';

@@ -49,6 +49,7 @@ function fits(at: number, n: number, len: number): boolean {
  * __skb_flow_dissect(NULL, skb, &flow_keys_basic_dissector, &keys, NULL, proto, nhoff, 0, 0) over
  * buf[off, off + len): `proto` is the EtherType to start from, `nhoff` the network header's offset
  * from the frame start. Never reads outside the frame; the result is left in `keys`.
+ * @mirrors flow_dissector.c:__skb_flow_dissect
  */
 export function flowDissectBasic(
   buf: Uint8Array,

@@ -80,6 +80,7 @@ function fail(st: SkbState, code: VnetHdrErrorCode, at: number): VnetHdrErrorCod
  * TapKernelBehaviour): upstream checks only the IP + L4 minimum length from the frame start (a
  * wrong EtherType is caught later, at segmentation); a probing kernel dissects the frame. Tunnel
  * GSO types are refused as virtio_net_hdr_tnl_to_skb() does without the 24-byte tunnel header.
+ * @mirrors linux/virtio_net.h:__virtio_net_hdr_to_skb
  */
 export function virtioNetHdrToSkb(
   h: VnetHdrFields,
@@ -168,7 +169,10 @@ export function virtioNetHdrToSkb(
 
 const keys = new FlowKeysBasic();
 
-/** virtio_net_hdr_match_proto(): the EtherType a gso_type may carry. */
+/**
+ * virtio_net_hdr_match_proto(): the EtherType a gso_type may carry.
+ * @mirrors linux/virtio_net.h:virtio_net_hdr_match_proto
+ */
 function matchProto(proto: number, base: number): boolean {
   switch (base) {
     case VIRTIO_NET_HDR_GSO_TCPV4:
@@ -366,6 +370,8 @@ export function validateTapWrite(
  * The EINVAL checks of one TAP write for a header already read: the hdr_len rules of
  * tun_vnet_hdr_get(), tun_get_user()'s IFF_TAP length checks and virtio_net_hdr_to_skb() on the
  * frame buf[frameOff, frameOff + frameLen). Sets info.hdrLen, info.gso and info.errorOffset.
+ * @mirrors tun_vnet.h:tun_vnet_hdr_get
+ * @mirrors tun.c:tun_get_user
  */
 export function tunGetUser(
   h: VnetHdrFields,

@@ -19,6 +19,7 @@ const NO_FRAME = new Uint8Array(0);
  * Sets meta's offload fields (flags, csumStart, csumOffset, gsoType, gsoSize, hdrLen) from h for
  * a received frame of frameLen bytes. flowHash and rxQueue are left to the driver. On error the
  * offload fields are cleared and the code says why the frame should be dropped.
+ * @mirrors linux/virtio_net.h:virtio_net_hdr_to_skb
  */
 export function applyRxHdr(h: VnetHdr, frameLen: number, meta: PacketMeta): VnetHdrErrorCode | null {
   meta.flags = 0;

@@ -38,6 +38,7 @@ export interface TxHdrOptions {
  * Fills out for the frame whose first headLen bytes (at least its headers) are buf[off...] and
  * whose total length is frameLen. A meta without NEEDS_CSUM or GSO gives an all-zero header.
  * Returns a TX_* code (the driver drops and counts the frame, like FreeBSD) or null.
+ * @mirrors freebsd/virtio_net.h:virtio_net_tx_offload
  */
 export function buildTxHdr(
   meta: PacketMeta,

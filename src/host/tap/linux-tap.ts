@@ -126,6 +126,9 @@ export class LinuxTap {
   /**
    * Attaches to the existing TAP interface `name` in the current network namespace (as a VMM
    * attaches to a tap made with `ip tuntap add … vnet_hdr`). Refuses to create a new one.
+   * @mirrors tap-linux.c:tap_open
+   * @mirrors tap-linux.c:tap_fd_set_vnet_hdr_len
+   * @mirrors tap-linux.c:tap_fd_set_offload
    */
   static open(name: string, opts: TapOpenOptions = {}): LinuxTap {
     if (name.length === 0 || name.length >= IFNAMSIZ || !/^[\x21-\x7e]+$/.test(name) || name.includes('/')) {

@@ -49,6 +49,7 @@ export class RecvBuffer {
    * Stores segment bytes src[off, off+len) carrying sequence `seq`, trimmed to the window.
    * Returns the number of bytes RCV.NXT advanced (0 for duplicate/out-of-order data), or -1 when an
    * out-of-order segment was dropped because the reassembly map is full.
+   * @mirrors tcp_input.c:tcp_data_queue
    */
   write(seq: number, src: Uint8Array, off: number, len: number): number {
     let s = seq;

@@ -52,7 +52,10 @@ export class RtoEstimator {
     return Math.min(this.maxRto, Math.max(this.minRto, r));
   }
 
-  /** Feeds one RTT measurement R in ms (RFC 6298 (2.2)/(2.3)); clears backoff. */
+  /**
+   * Feeds one RTT measurement R in ms (RFC 6298 (2.2)/(2.3)); clears backoff.
+   * @mirrors tcp_input.c:tcp_rtt_estimator
+   */
   sample(r: number): void {
     if (!(r >= 0)) return;
     if (this.samples === 0) {

@@ -32,6 +32,7 @@ export class SackScoreboard {
   /**
    * Records one SACK block. Returns the bytes newly SACKed (0 for a D-SACK or a repeat), the
    * signal RFC 6675 §2 uses to count a "duplicate acknowledgment".
+   * @mirrors tcp_input.c:tcp_sacktag_write_queue
    */
   addBlock(start: number, end: number, sndUna: number, sndMax: number): number {
     if (!seqLt(start, end) || seqGt(end, sndMax) || seqDiff(end, start) > seqDiff(sndMax, sndUna)) {

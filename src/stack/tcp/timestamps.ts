@@ -30,6 +30,7 @@ export class TimestampState {
   /**
    * RFC 7323 §5.3 R1: true when the segment must be dropped as an old duplicate — TSval older
    * than TS.Recent while TS.Recent is still valid. RST segments are exempt (the caller skips them).
+   * @mirrors net/tcp.h:tcp_paws_check
    */
   pawsReject(tsVal: number, now: number): boolean {
     if (this.recentAge < 0) return false;
@@ -40,6 +41,7 @@ export class TimestampState {
   /**
    * RFC 7323 §4.3 (2): if SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent, TS.Recent = TSval
    * (the kernel's tcp_store_ts_recent() under !after(seq, rcv_wup)).
+   * @mirrors tcp_input.c:tcp_store_ts_recent
    */
   update(tsVal: number, segSeq: number, lastAckSent: number, now: number): void {
     if (!seqLeq(segSeq, lastAckSent)) return;
@@ -50,7 +52,10 @@ export class TimestampState {
   }
 }
 
-/** RFC 7323 §4.1 RTTM: a sample from TSecr of an ACK of new data, or -1 when TSecr is 0/absent or in the future. */
+/**
+ * RFC 7323 §4.1 RTTM: a sample from TSecr of an ACK of new data, or -1 when TSecr is 0/absent or in the future.
+ * @mirrors tcp_input.c:tcp_ack_update_rtt
+ */
 export function tsRttSample(tsEcr: number, nowTs: number): number {
   if (tsEcr === 0) return -1;
   const d = (nowTs - tsEcr) | 0;
