@@ -34,7 +34,7 @@ describe.skipIf(
 
   afterAll(() => session.stop());
 
-  it('include TSO super-frames of both IP versions and USO, as spec §5.3 describes', () => {
+  it('include TSO super-frames of both IP versions and USO, as docs/SPEC.md §9 describes', () => {
     const types = new Set(cases.map((c) => c.hdr.gsoType & 0x7f));
     expect([...types].sort()).toEqual(expect.arrayContaining([0, 1, 4, 5]));
     for (const c of cases.filter((x) => x.hdr.gsoType !== 0)) {

@@ -75,7 +75,7 @@ describe('gsoSegment', () => {
     expect(out.toArray()).toEqual(a);
   });
 
-  it('carries a wrong NEEDS_CSUM value into every segment (spec §7)', () => {
+  it('carries a wrong NEEDS_CSUM value into every segment (docs/SPEC.md §6.4)', () => {
     const b = buildFrame({ proto: 6, payload: 3000, fill: 1, check: 0x1234 });
     gsoSegment(
       { flags: 1, gsoType: 1, hdrLen: 54, gsoSize: 1000, csumStart: 34, csumOffset: 16 },
@@ -145,7 +145,7 @@ describe('gsoSegment', () => {
     // Payload ≤ gso_size is not GSO: one frame, checksum completed (spec case 28).
     expect(verdict({ gsoSize: 3000 })).toBe('ok');
     expect(out.count).toBe(1);
-    // Payload ≤ gso_size but payload + options > gso_size: accepted, then dropped (spec §7).
+    // Payload ≤ gso_size but payload + options > gso_size: accepted, then dropped (docs/SPEC.md §6.4).
     const o = buildFrame({
       proto: 6,
       payload: 1000,

@@ -95,11 +95,11 @@ function tableCases(): Case[] {
     frameCase('26 csum_start 20', { ...tcpCs, csumStart: 20 }, { payload: 3000 }),
     frameCase('27 TCPV4 on IPv6', { ...tcpCs, csumStart: 54 }, { v6: true, payload: 3000 }),
     frameCase('28 payload <= gso_size', tcpCs, { payload: 100 }),
-    frameCase('§7 USO 128 segments', { ...usoCs, gsoSize: 100 }, { proto: 'udp', payload: 12800 }, 100),
-    frameCase('§7 USO 129 segments', { ...usoCs, gsoSize: 100 }, { proto: 'udp', payload: 12801 }),
-    frameCase('§7 TCP payload = gso_size with options', tcpCs, { tcpOpts: 12, payload: 1000 }),
+    frameCase('6.18: USO 128 segments', { ...usoCs, gsoSize: 100 }, { proto: 'udp', payload: 12800 }, 100),
+    frameCase('6.18: USO 129 segments', { ...usoCs, gsoSize: 100 }, { proto: 'udp', payload: 12801 }),
+    frameCase('6.18: TCP payload = gso_size with options', tcpCs, { tcpOpts: 12, payload: 1000 }),
     frameCase(
-      '§7 UFO small without NEEDS_CSUM',
+      '6.18: UFO small without NEEDS_CSUM',
       { gsoType: UFO, gsoSize: 1480 },
       { proto: 'udp', payload: 1470 },
     ),
@@ -260,7 +260,7 @@ describe.skipIf(skipPrivileged('TAP write oracle', ['ip', 'tc', 'ethtool']))(
       return tally;
     }
 
-    it('the measured table, §7 and the check-order cases (12-byte header)', () => {
+    it('the measured table, the 6.18 additions and the check-order cases (12-byte header)', () => {
       compare(tableCases(), 12);
     });
 

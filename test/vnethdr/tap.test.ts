@@ -43,7 +43,7 @@ const uso4: HdrSpec = {
   csumOffset: 6,
 };
 
-describe('validateTapWrite: the measured table (12-byte header, spec §2.4)', () => {
+describe('validateTapWrite: the measured table (12-byte header, docs/SPEC.md §6.3)', () => {
   it('a good TCPv4 GSO write is accepted and stays GSO (case 01)', () => {
     expect(check(tcp4Gso, tcp4.bytes)).toBeNull();
     expect(info.gso).toBe(true);
@@ -111,7 +111,7 @@ describe('validateTapWrite: the measured table (12-byte header, spec §2.4)', ()
   });
 });
 
-describe('validateTapWrite: kernel 6.18 additions (spec §7)', () => {
+describe('validateTapWrite: kernel 6.18 additions (docs/SPEC.md §6.3)', () => {
   it('USO is accepted up to 128 segments, refused beyond', () => {
     const ok = buildFrame({ proto: 'udp', payload: 128 * 100 });
     expect(check({ ...uso4, gsoSize: 100 }, ok.bytes)).toBeNull();

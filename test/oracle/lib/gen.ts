@@ -246,7 +246,7 @@ function tcpCase(r: () => number, v6: boolean, i: number): GenCase {
   const needs = r() < 0.75;
   const kind = r();
   if (!needs) spec.check = Math.floor(r() * 65536);
-  else if (kind < 0.15) spec.check = Math.floor(r() * 65536); // §7: a non-pseudo value is carried along
+  else if (kind < 0.15) spec.check = Math.floor(r() * 65536); // docs/SPEC.md §6.4: a non-pseudo value is carried along
   const b = buildFrame(spec, r);
   breakIpLength(r, b, v6);
   const ecn = r() < 0.3 ? 0x80 : 0;

@@ -1,4 +1,4 @@
-// Oracle direction B (spec §5.3): joins two TAPs living in two netns, copying whole
+// Oracle direction B (docs/SPEC.md §9): joins two TAPs living in two netns, copying whole
 // virtio-net header + frame buffers both ways, so each kernel sees the other's GSO super-frames.
 // Every buffer read from the first TAP is recorded (u32 LE length + bytes) into OUT when stdin closes.
 // Usage: node --import tsx relay-helper.ts NS_A TAP_A NS_B TAP_B OUT

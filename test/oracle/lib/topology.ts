@@ -1,4 +1,4 @@
-// The oracle namespace of the recipe (spec §5.2/§6): a persistent vnet_hdr TAP whose ingress is
+// The oracle namespace of the recipe (docs/SPEC.md §9): a persistent vnet_hdr TAP whose ingress is
 // redirected by tc mirred to a veth with every TX offload off, so the kernel's software GSO and
 // checksum code produce the exact wire bytes that tcpdump records on the veth peer.
 import { execFileSync } from 'node:child_process';
