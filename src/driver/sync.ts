@@ -7,8 +7,9 @@ import {
   NAF_FORCE_RECLAIM,
   NKR_NOINTR,
   NKR_PENDINTR,
-  nmInRange,
   nmSyncKloopApplWrite,
+  rxsyncPrologueOk,
+  txsyncPrologueOk,
 } from '../netmap/index.ts';
 import type { GuestKring } from './kring.ts';
 
@@ -66,34 +67,27 @@ export function ptGuestRxsync(kr: GuestKring, flags: number): boolean {
 }
 
 /**
- * nm_txsync_prologue on the shared ring: head in [rhead, rtail], cur in [head, rtail]; then
- * rhead/rcur take them and a tail the application overwrote is restored. False = reinit needed.
- * @mirrors netmap.c:nm_txsync_prologue
+ * nm_txsync_prologue on the shared ring (src/netmap/prologue.ts's check, as the host krings run
+ * it); then rhead/rcur take head/cur and a tail the application overwrote is restored. False =
+ * reinit needed.
  */
 export function txsyncPrologue(kr: GuestKring): boolean {
   const ring = kr.ring;
   const head = ring.head;
   const cur = ring.cur;
-  const n = kr.numSlots;
-  if (head >= n || cur >= n || !nmInRange(kr.rhead, head, kr.rtail) || !nmInRange(head, cur, kr.rtail))
-    return false;
+  if (!txsyncPrologueOk(kr.numSlots, kr.hwcur, kr.hwtail, kr.rhead, kr.rtail, head, cur)) return false;
   if (ring.tail !== kr.rtail) ring.tail = kr.rtail;
   kr.rhead = head;
   kr.rcur = cur;
   return true;
 }
 
-/**
- * nm_rxsync_prologue: head in [hwcur, hwtail], cur in [head, hwtail].
- * @mirrors netmap.c:nm_rxsync_prologue
- */
+/** nm_rxsync_prologue on the shared ring, then as txsyncPrologue. */
 export function rxsyncPrologue(kr: GuestKring): boolean {
   const ring = kr.ring;
   const head = ring.head;
   const cur = ring.cur;
-  const n = kr.numSlots;
-  if (head >= n || cur >= n || !nmInRange(kr.hwcur, head, kr.hwtail) || !nmInRange(head, cur, kr.hwtail))
-    return false;
+  if (!rxsyncPrologueOk(kr.numSlots, kr.hwcur, kr.hwtail, head, cur)) return false;
   if (ring.tail !== kr.rtail) ring.tail = kr.rtail;
   kr.rhead = head;
   kr.rcur = cur;

@@ -1,7 +1,7 @@
 // Public API of the host side: krings and prologue checks, ports (pipe, VALE), impairment and
 // the sync kloop (inline or worker).
 export { HostError, type HostErrorCode, DROP_REASONS, type DropReason } from './errors.ts';
-export { KR, KRING_WORDS, Kring, rxsyncPrologueOk, txsyncPrologueOk } from './kring.ts';
+export { KR, KRING_WORDS, Kring } from './kring.ts';
 export { type ImpairClock, type ImpairConfig, configureImpairment } from './impair.ts';
 export { DROP, PC } from './port-layout.ts';
 export {

@@ -3,7 +3,8 @@
 // head/cur and any use of them as an index. The state lives in a SharedArrayBuffer (Int32 words,
 // Atomics) so that a VALE sender running in another thread can fill an RX kring under its lock.
 
-import { nmInRange, nmKrSpace, nmNext, nmPrev } from '../netmap/ring-index.ts';
+import { rxsyncPrologueOk, txsyncPrologueOk } from '../netmap/prologue.ts';
+import { nmKrSpace, nmNext, nmPrev } from '../netmap/ring-index.ts';
 
 /** Int32 words per kring (64 bytes: one cache line, like the CSB entries). */
 export const KRING_WORDS = 16;
@@ -34,40 +35,6 @@ export const KR = {
   IMP_HOLD: 12,
   IMP_UNTIL: 13,
 } as const;
-
-/**
- * nm_txsync_prologue: the kernel indices must be < n, the new head in [rhead, rtail] and cur in
- * [head, rtail] (circularly). Returns false for anything else, without touching state.
- * @mirrors netmap.c:nm_txsync_prologue
- */
-export function txsyncPrologueOk(
-  n: number,
-  hwcur: number,
-  hwtail: number,
-  rhead: number,
-  rtail: number,
-  head: number,
-  cur: number,
-): boolean {
-  if (!(hwcur >>> 0 < n && hwtail >>> 0 < n && rhead >>> 0 < n && rtail >>> 0 < n)) return false;
-  if (!(head >>> 0 < n && cur >>> 0 < n)) return false;
-  return nmInRange(rhead, head, rtail) && nmInRange(head, cur, rtail);
-}
-
-/**
- * nm_rxsync_prologue: head in [hwcur, hwtail], cur in [head, hwtail].
- * @mirrors netmap.c:nm_rxsync_prologue
- */
-export function rxsyncPrologueOk(
-  n: number,
-  hwcur: number,
-  hwtail: number,
-  head: number,
-  cur: number,
-): boolean {
-  if (!(hwcur >>> 0 < n && hwtail >>> 0 < n && head >>> 0 < n && cur >>> 0 < n)) return false;
-  return nmInRange(hwcur, head, hwtail) && nmInRange(head, cur, hwtail);
-}
 
 /** One kring: a typed view on its block of the port state. All index words go through Atomics. */
 export class Kring {

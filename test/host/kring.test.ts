@@ -2,15 +2,8 @@
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  KR,
-  KRING_WORDS,
-  Kring,
-  SyncKloop,
-  createPipe,
-  rxsyncPrologueOk,
-  txsyncPrologueOk,
-} from '../../src/host/index.ts';
+import { KR, KRING_WORDS, Kring, SyncKloop, createPipe } from '../../src/host/index.ts';
+import { rxsyncPrologueOk, txsyncPrologueOk } from '../../src/netmap/index.ts';
 import { GuestRing, frame, guestTxRing, makeCsb, ringsFromIf } from './guest.ts';
 
 /** The circular range [a, b] walked slot by slot (the reference for the range checks). */
