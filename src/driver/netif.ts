@@ -262,6 +262,11 @@ export class PtnetNetIf implements NetIf {
     return 'ok';
   }
 
+  /** The end of a burst the stack sent with more = true: one publication and kick per queue. */
+  flush(): void {
+    this.publishAll();
+  }
+
   poll(budget: number, deliver: DeliverFn): number {
     let n = 0;
     // Every RX ring, not only min(T, R) of them: Linux leaves extra RX rings without a NAPI

@@ -73,6 +73,14 @@ export interface NetIf {
   transmit(m: Mbuf, more?: boolean): TxResult;
 
   /**
+   * Ends a burst of transmit(m, more = true) calls whose last frame the caller could not know in
+   * advance (a stack learns where a NAPI turn's replies end only after the turn): publishes what
+   * the interface held back and raises the peer's notification or rings the doorbell if needed.
+   * What xmit_more = false on the last skb does in Linux; a no-op when nothing is held.
+   */
+  flush(): void;
+
+  /**
    * Delivers up to `budget` received frames through `deliver`, returns how many. A result below the
    * budget means the queue ran empty and rxReady is armed again; a result equal to the budget means
    * more may be waiting and no rxReady will come until the caller polls again (NAPI contract).

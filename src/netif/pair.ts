@@ -131,6 +131,12 @@ export class MemNetIf implements NetIf {
     return res;
   }
 
+  flush(): void {
+    if (!this.notifyPending) return;
+    this.notifyPending = false;
+    this.schedule(this.peer.fireRxReady);
+  }
+
   poll(budget: number, deliver: DeliverFn): number {
     let n = 0;
     while (n < budget && this.qLen > 0) {

@@ -217,7 +217,11 @@ export class Stack implements Ipv4Output {
 
   // ------------------------------------------------------------------ receive
 
-  /** One NAPI turn; schedules another when the budget ran out. */
+  /**
+   * One NAPI turn; schedules another when the budget ran out. What the turn transmits (ACKs, data
+   * the ACKs released, answers) goes out as one burst: transmit(m, more = true) during the turn,
+   * then one flush, so the interface publishes and kicks once per turn instead of once per frame.
+   */
   poll(): void {
     if (this.polling) return;
     this.polling = true;
@@ -226,6 +230,7 @@ export class Stack implements Ipv4Output {
       n = this.netif.poll(this.budget, this.deliver);
     } finally {
       this.polling = false;
+      this.netif.flush();
     }
     this.time.poke();
     if (n === this.budget) this.schedulePoll();
@@ -603,7 +608,7 @@ export class Stack implements Ipv4Output {
   xmitTo(m: Mbuf, ll: Uint8Array): void {
     this.pool.data.set(ll, m.dataOffset);
     this.counters.txFrames++;
-    if (this.blLen === 0 && this.netif.transmit(m, false) === 'ok') return;
+    if (this.blLen === 0 && this.netif.transmit(m, this.polling) === 'ok') return;
     if (this.blLen === this.backlog.length) {
       this.counters.txDrops++;
       m.free();

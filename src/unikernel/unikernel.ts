@@ -92,6 +92,9 @@ class NoOffloadNetIf implements NetIf {
   transmit(m: Mbuf, more?: boolean): TxResult {
     return this.inner.transmit(m, more);
   }
+  flush(): void {
+    this.inner.flush();
+  }
   poll(budget: number, deliver: DeliverFn): number {
     return this.inner.poll(budget, deliver);
   }

@@ -78,6 +78,20 @@ describe('in-memory NetIf pair', () => {
     expect(p.b.poll(64, (m) => m.free())).toBe(3);
   });
 
+  it('flush() ends a burst whose last frame went out with more = true: one notification, then none', () => {
+    const p = manualPair();
+    p.a.transmit(frame(60, 1), true);
+    p.a.transmit(frame(60, 2), true);
+    expect(p.pending.length).toBe(0);
+    p.a.flush();
+    expect(p.pending.length).toBe(1);
+    p.a.flush();
+    expect(p.pending.length).toBe(1);
+    p.run();
+    expect(p.log).toEqual(['b:rx']);
+    expect(p.b.poll(64, (m) => m.free())).toBe(2);
+  });
+
   it('a full queue answers busy, the caller keeps the mbuf, txRestart follows when room appears', () => {
     const p = manualPair({ queueLimit: 2 });
     const m1 = frame(60, 1);

@@ -40,6 +40,10 @@ export class LossyNetIf implements NetIf {
   reordered = 0;
   corrupted = 0;
   held: Mbuf | null = null;
+  /** A held-back (reordered) frame stays held: it goes out behind the next transmit, as before. */
+  flush(): void {
+    this.inner.flush();
+  }
   transmit(m: Mbuf, more?: boolean) {
     const i = this.sent++;
     if (
@@ -81,7 +85,7 @@ export class LossyNetIf implements NetIf {
     return r;
   }
   /** Releases a held-back frame (when the sender went quiet). */
-  flush(): void {
+  releaseHeld(): void {
     if (this.held === null) return;
     const h = this.held;
     this.held = null;
@@ -144,8 +148,8 @@ export async function runUntil(
     // Time moves only while the wire is idle, so processing never looks like delay.
     if (busy()) continue;
     if (p.la.held !== null || p.lb.held !== null) {
-      p.la.flush();
-      p.lb.flush();
+      p.la.releaseHeld();
+      p.lb.releaseHeld();
       continue;
     }
     if (clock.now() - start > limitMs) throw new Error(`condition not met after ${limitMs} virtual ms`);
