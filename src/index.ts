@@ -32,7 +32,9 @@ export {
   type ServicesOptions,
   startTcpEcho,
   startTcpDiscard,
+  type TcpServiceOptions,
   startUdpEcho,
+  type UdpEchoOptions,
   startHttpServer,
   type HttpServerOptions,
   type HttpLogEntry,
@@ -55,7 +57,7 @@ export {
   type SocketOptions,
   type RemoteInfo,
 } from './stack/index.ts';
-export { TapError } from './host/tap/index.ts';
+export { TapError, LinuxTap, type TapFdShared, type TapOpenOptions } from './host/tap/index.ts';
 
 // Every error class the package throws, with its code union: one `instanceof` and one `code`
 // switch per folder, whichever subpath the error came through (test/package/errors.test.ts).

@@ -57,7 +57,8 @@ const R_RXSLOTS = 5;
 const R_NIFP = 6;
 const R_RINGS = 8;
 
-interface Geometry {
+/** Word layout of a switch's shared state (the ports' records, control blocks and forwarding table). */
+export interface Geometry {
   maxPorts: number;
   maxRings: number;
   recWords: number;
