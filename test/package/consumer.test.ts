@@ -4,7 +4,8 @@
 //     `ptnet-ts` command running from dist/ with no tsx installed;
 // (b) `tsc --noEmit` of a strict consumer (nodenext, exactOptionalPropertyTypes, no skipLibCheck);
 // (c) an esbuild bundle that boots a unikernel with its sync loop in a worker thread, run from a
-//     folder with no node_modules at all.
+//     folder with no node_modules at all;
+// and every program of examples/, as a user who copied it would run it.
 // Slow (a pack, an install, a build): about a minute.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const FILES = new URL('./consumer/', import.meta.url).pathname;
+const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
 const bin = (name: string): string => join(ROOT, 'node_modules/.bin', name);
 
 /** The environment a user's shell would have: no npm-run variables, no switch to the TS sources. */
@@ -55,6 +57,7 @@ beforeAll(() => {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   for (const f of readdirSync(FILES)) cpSync(join(FILES, f), join(app, f));
+  cpSync(EXAMPLES, join(app, 'examples'), { recursive: true });
 }, 300_000);
 
 afterAll(() => {
@@ -181,5 +184,43 @@ describe('(c) an esbuild bundle', () => {
     expect(res.mode).toBe('worker');
     expect(res.rtt).toBeGreaterThanOrEqual(0);
     expect(res.runs).toBeGreaterThan(0);
+  });
+});
+
+describe('examples/', () => {
+  function run(file: string, ...args: string[]): Record<string, unknown> {
+    const r = spawnSync(process.execPath, [join('examples', file), ...args], {
+      cwd: app,
+      env: userEnv(),
+      encoding: 'utf8',
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.signal).toBeNull(); // ended on its own
+    expect(r.status).toBe(0);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  }
+
+  it('http.mjs: node:http server and client over ptnet sockets', () => {
+    expect(run('http.mjs')).toEqual({ status: 200, body: 'hello from 10.0.0.1, you asked for /greeting\n' });
+  });
+
+  it('pcap-offload.mjs: a TSO super-frame from a pcapng, segmented, every checksum right', () => {
+    expect(run('pcap-offload.mjs')).toEqual({
+      frames: 1,
+      segments: 5, // ceil(6000 / 1448)
+      payload: 6000,
+      ipv4Good: 5,
+      tcpGood: 5,
+      comment: 'vnet flags=0x01 gso_type=0x01 hdr_len=54 gso_size=1448 csum_start=34 csum_offset=16',
+    });
+  });
+
+  it.each(['inline', 'worker'])('pkt-gen.mjs (%s): every frame sent is received', (mode) => {
+    const r = run('pkt-gen.mjs', mode) as { mode: string; tx: { packets: number }; rx: { packets: number } };
+    expect(r.mode).toBe(mode);
+    expect(r.tx.packets).toBeGreaterThan(0);
+    expect(r.rx.packets).toBe(r.tx.packets); // a pipe pushes back: nothing is dropped
   });
 });
