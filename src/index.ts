@@ -1,6 +1,7 @@
 // The package's public API (ARCHITECTURE.md "Public API"): boot unikernels on host ports, the
-// ports themselves, the services and clients, and the socket API types. Everything else is
-// reachable through its folder's index.ts.
+// ports themselves, the services and clients, the socket API types and every error class.
+// Everything else is reachable through the package's subpaths (`ptnet-ts/pcap`, `ptnet-ts/tso`, …:
+// package.json "exports"), one per folder's index.ts.
 export {
   Unikernel,
   UnikernelError,
