@@ -73,7 +73,17 @@ const boundaryConfigs = Object.entries(allowed).map(([folder, ok]) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'bench/out/**', 'bench/c/*.out', 'coverage/**', '.fuzz/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'api-docs/**',
+      'bench/out/**',
+      'bench/c/*.out',
+      'coverage/**',
+      '.fuzz/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // bin/ptnet-ts.js, spawned by the CLI tests, then runs the TypeScript sources (tsx), not dist/.
+    env: { PTNET_TS_SOURCES: '1' },
   },
 });

@@ -1,6 +1,7 @@
 // The package's public API (docs/ARCHITECTURE.md "Public API"): boot unikernels on host ports, the
-// ports themselves, the services and clients, and the socket API types. Everything else is
-// reachable through its folder's index.ts.
+// ports themselves, the services and clients, the socket API types and every error class.
+// Everything else is reachable through the package's subpaths (`ptnet-ts/pcap`, `ptnet-ts/tso`, …:
+// package.json "exports"), one per folder's index.ts.
 export {
   Unikernel,
   UnikernelError,
@@ -32,7 +33,9 @@ export {
   type ServicesOptions,
   startTcpEcho,
   startTcpDiscard,
+  type TcpServiceOptions,
   startUdpEcho,
+  type UdpEchoOptions,
   startHttpServer,
   type HttpServerOptions,
   type HttpLogEntry,
@@ -55,4 +58,20 @@ export {
   type SocketOptions,
   type RemoteInfo,
 } from './stack/index.ts';
-export { TapError } from './host/tap/index.ts';
+export { TapError, LinuxTap, type TapFdShared, type TapOpenOptions } from './host/tap/index.ts';
+
+// Every error class the package throws, with its code union: one `instanceof` and one `code`
+// switch per folder, whichever subpath the error came through (test/package/errors.test.ts).
+export { ChecksumError, type ChecksumErrorCode } from './checksum/index.ts';
+export { WireError, type WireErrorCode } from './wire/index.ts';
+export { VnetHdrError, type VnetHdrErrorCode } from './vnethdr/index.ts';
+export { TsoError, type TsoErrorCode } from './tso/index.ts';
+export { PcapError, type PcapErrorCode } from './pcap/index.ts';
+export { NetmapError, type NetmapErrorCode } from './netmap/index.ts';
+export { MbufError, type MbufErrorCode } from './mbuf/index.ts';
+export { NetIfError, type NetIfErrorCode } from './netif/index.ts';
+export { HostError, type HostErrorCode } from './host/index.ts';
+export { type TapErrorCode } from './host/tap/index.ts';
+export { DeviceError, type DeviceErrorCode } from './device/index.ts';
+export { DriverError, type DriverErrorCode } from './driver/index.ts';
+export { StackError, type StackErrorCode, type NetErrorCode } from './stack/index.ts';

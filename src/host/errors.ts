@@ -11,7 +11,9 @@ export type HostErrorCode =
   /** A CSB window that does not fit the buffer, or is not aligned to its 64-byte entries. */
   | 'HOST_CSB'
   /** The kloop was started twice, or used after stop(). */
-  | 'HOST_STATE';
+  | 'HOST_STATE'
+  /** A worker kloop could not start: its entry module failed to load or threw before serving. */
+  | 'HOST_WORKER';
 
 export class HostError extends Error {
   override readonly name = 'HostError';
@@ -20,8 +22,9 @@ export class HostError extends Error {
     message: string,
     /** The byte offset at fault, where one exists. */
     readonly offset?: number,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -10,6 +10,7 @@ export {
   type PipeShared,
   PortDatapath,
   type PortShared,
+  type PortSharedBase,
   type ValeShared,
   validVnetHdrLen,
 } from './port.ts';
@@ -27,6 +28,7 @@ export {
   ValePort,
   ValeSwitch,
   ValeView,
+  type Geometry as ValeGeometry,
 } from './vale.ts';
 export { FDB_BUCKETS, FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from './vale-fdb.ts';
 export { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
@@ -47,4 +49,5 @@ export {
   openTapDatapath,
   openTapPort,
 } from './tap-port.ts';
+export { LinuxTap, type TapFdShared, TapError, type TapErrorCode } from './tap/index.ts';
 export { adoptPacketMemory, packetMemoryOf, packetRegion } from './packet-region.ts';

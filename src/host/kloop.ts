@@ -38,6 +38,18 @@ export const KLOOP_WAIT_MS = 3000;
 /** How long stop() waits for a worker to leave its loop (it includes tsx boot time). */
 const STOP_WAIT_MS = 10_000;
 
+/**
+ * The worker's entry module. Compiled (dist/host/kloop.js): kloop-worker.js beside it. Run from the
+ * TypeScript sources (tsx, vitest): kloop-boot.mjs, which registers tsx in the worker first. A
+ * bundle that inlines this module finds `kloop-worker.js` beside the bundle (bundle the package's
+ * `ptnet-ts/kloop-worker` export there) unless KloopOptions.workerUrl says otherwise.
+ */
+function defaultWorkerUrl(): URL {
+  return import.meta.url.endsWith('.ts')
+    ? new URL('./kloop-boot.mjs', import.meta.url)
+    : new URL('./kloop-worker.js', import.meta.url);
+}
+
 export interface KloopOptions {
   /** inline: how queued work runs (default queueMicrotask); a test may collect and drain it. */
   schedule?: (fn: () => void) => void;
@@ -47,6 +59,8 @@ export interface KloopOptions {
    * and cut the pipe rate 3–5× in bench/host.bench.ts.
    */
   spinUs?: number;
+  /** worker: the worker's entry module (default: the one beside this module, see defaultWorkerUrl). */
+  workerUrl?: URL | string;
 }
 
 /** What the worker receives. */
@@ -88,6 +102,11 @@ export class SyncKloop {
   private readonly dp: PortDatapath;
   private core: KloopCore | null = null;
   private worker: Worker | null = null;
+  /** Why the worker could not start (set before it entered its loop), for ready() to reject with. */
+  private failure: HostError | null = null;
+  /** Settles when the worker thread has exited (resolved at once inline, or before start). */
+  private exited: Promise<void> = Promise.resolve();
+  private readonly workerUrl: URL | string;
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(KC_WORDS * 4));
   private readonly schedule: (fn: () => void) => void;
   private readonly spinUs: number;
@@ -111,6 +130,7 @@ export class SyncKloop {
     this.dp = port.datapath;
     this.schedule = opts.schedule ?? queueMicrotask;
     this.spinUs = opts.spinUs ?? 5;
+    this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
     // Validate the CSB window now: the device reports a bad address at CREATE.
     new KloopCore(this.dp, csb, () => {});
   }
@@ -165,9 +185,26 @@ export class SyncKloop {
       ctrl: this.ctrl.buffer as SharedArrayBuffer,
       spinUs: this.spinUs,
     };
-    this.worker = new Worker(new URL('./kloop-boot.mjs', import.meta.url), { workerData });
-    // A worker that dies leaves the ring unserved; say so (the stop() below stays bounded).
-    this.worker.on('error', (e) => log('kloop worker for %s failed: %O', this.port.name, e));
+    let worker: Worker;
+    try {
+      worker = new Worker(this.workerUrl, { workerData });
+    } catch (e) {
+      // A URL the Worker constructor refuses (bad scheme, no such file on some Node versions).
+      this.fail(e);
+      return;
+    }
+    this.worker = worker;
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    // A worker that dies leaves the ring unserved; before it started, ready() rejects with why
+    // (the stop() below stays bounded either way).
+    worker.on('error', (e) => {
+      log('kloop worker for %s failed: %O', this.port.name, e);
+      if (Atomics.load(this.ctrl, KC.STARTED) === 0) this.fail(e);
+    });
+    worker.once('exit', (code) => {
+      if (Atomics.load(this.ctrl, KC.STARTED) === 0 && this.state === 'running')
+        this.fail(new Error(`worker exited with code ${code} before serving`));
+    });
     watch(
       this.ctrl,
       KC.IRQ_SEQ,
@@ -214,10 +251,13 @@ export class SyncKloop {
       // A worker still booting (tsx) has not entered its loop yet: it checks STOP first thing.
       // Bounded: a worker that crashed never answers.
       const deadline = Date.now() + STOP_WAIT_MS;
-      while (Atomics.load(this.ctrl, KC.STOPPED) === 0 && Date.now() < deadline)
+      // A worker that failed to start is not waited for at all.
+      while (this.failure === null && Atomics.load(this.ctrl, KC.STOPPED) === 0 && Date.now() < deadline)
         Atomics.wait(this.ctrl, KC.STOPPED, 0, 50);
-      void this.worker.terminate();
+      const w = this.worker;
       this.worker = null;
+      // exited settles on the 'exit' event, which terminate() brings about.
+      void w.terminate();
       // Release the interrupt watcher (it sees the kloop stopped and delivers nothing more).
       Atomics.add(this.ctrl, KC.IRQ_SEQ, 1);
       Atomics.notify(this.ctrl, KC.IRQ_SEQ);
@@ -232,12 +272,36 @@ export class SyncKloop {
     Atomics.store(st, this.dp.ctl + PC.KLOOP, 0);
   }
 
-  /** Resolves once a worker kloop has entered its loop (immediately inline). */
+  /**
+   * Resolves once a worker kloop has entered its loop (immediately inline). Rejects with HostError
+   * HOST_WORKER (the worker's own error as `cause`) when the worker cannot start.
+   */
   async ready(): Promise<void> {
-    while (this.worker !== null && Atomics.load(this.ctrl, KC.STARTED) === 0) {
+    while (this.worker !== null && Atomics.load(this.ctrl, KC.STARTED) === 0 && this.failure === null) {
       const r = waitAsync(this.ctrl, KC.STARTED, 0, 100);
       if (r.async) await r.value;
     }
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Resolves once the worker thread (if any) has exited: after stop(), nothing of it is left. */
+  closed(): Promise<void> {
+    return this.exited;
+  }
+
+  /** Records why the worker could not start and wakes ready(). */
+  private fail(e: unknown): void {
+    if (this.failure !== null) return;
+    const why = e instanceof Error ? e.message : String(e);
+    this.failure = new HostError(
+      'HOST_WORKER',
+      `${this.port.name}: kloop worker did not start: ${why}`,
+      undefined,
+      {
+        cause: e,
+      },
+    );
+    Atomics.notify(this.ctrl, KC.STARTED);
   }
 
   /**

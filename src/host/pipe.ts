@@ -128,6 +128,7 @@ export class PipeDatapath extends PortDatapath {
 export class PipeEnd extends LaidOutPort implements NetmapPort {
   readonly mac = makeMac();
   peer!: PipeEnd;
+  private closed = false;
 
   constructor(
     readonly name: string,
@@ -145,6 +146,31 @@ export class PipeEnd extends LaidOutPort implements NetmapPort {
   }
   shared(): PipeShared {
     return { kind: 'pipe', ...this.base, peer: this.peer.base };
+  }
+
+  /**
+   * Releases this end (HOST_BUSY while a kloop serves it). The peer may still write into this
+   * end's RX rings, so the rings of both ends go back to the region when the second end closes
+   * (netmap frees a pipe's memory when both ends are released). Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const st = this.datapath.state;
+    if (Atomics.load(st, this.base.ctl + PC.KLOOP) !== 0)
+      throw new HostError(
+        'HOST_BUSY',
+        `${this.name}: stop its kloop (close its unikernel) before closing it`,
+      );
+    this.closed = true;
+    Atomics.store(st, this.base.ctl + PC.ACTIVE, 0);
+    if (this.peer.closed) {
+      this.region.deletePort(this.layout);
+      this.region.deletePort(this.peer.layout);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

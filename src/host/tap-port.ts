@@ -361,6 +361,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   private waiter: Worker | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  private exited: Promise<void> = Promise.resolve();
 
   constructor(
     readonly name: string,
@@ -398,11 +399,13 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   }
 
   /**
-   * Stops the readiness source and closes the tap (carrier goes off). Stop any kloop serving the
-   * port first: its thread uses the same descriptor.
+   * Stops the readiness source and closes the tap (carrier goes off); resolves once the readiness
+   * thread has exited. The closing itself is done when close() returns, so a caller that does not
+   * await (a signal handler) loses nothing. Stop any kloop serving the port first: its thread
+   * uses the same descriptor. Idempotent.
    */
-  close(): void {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return this.exited;
     this.closed = true;
     const st = this.datapath.state;
     const t = this.datapath.tapCtl;
@@ -414,12 +417,17 @@ export class TapPort extends LaidOutPort implements NetmapPort {
       const deadline = Date.now() + 10 * WAITER_POLL_MS;
       while (Atomics.load(st, t + TW.STOPPED) === 0 && Date.now() < deadline)
         Atomics.wait(st, t + TW.STOPPED, 0, WAITER_POLL_MS);
-      void this.waiter.terminate();
+      this.exited = this.waiter.terminate().then(() => undefined);
       this.waiter = null;
     }
     Atomics.store(st, PC.ACTIVE, 0);
     this.tap.close();
     this.region.deletePort(this.layout);
+    return this.exited;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   private startWaiter(): void {

@@ -57,7 +57,8 @@ const R_RXSLOTS = 5;
 const R_NIFP = 6;
 const R_RINGS = 8;
 
-interface Geometry {
+/** Word layout of a switch's shared state (the ports' records, control blocks and forwarding table). */
+export interface Geometry {
   maxPorts: number;
   maxRings: number;
   recWords: number;
@@ -651,6 +652,8 @@ export class ValeSwitch {
   readonly region: NetmapRegion;
   readonly sw: ValeView;
   private readonly names = new Map<string, number>();
+  private readonly ports = new Set<ValePort>();
+  private closed = false;
 
   constructor(
     readonly name: string,
@@ -679,6 +682,7 @@ export class ValeSwitch {
    * @mirrors netmap_bdg.c:netmap_bdg_attach
    */
   attach(portName: string, o: ValeAttachOptions = {}): ValePort {
+    if (this.closed) throw new HostError('HOST_STATE', `${this.name} is closed`);
     if (this.names.has(portName))
       throw new HostError('HOST_BUSY', `${this.name}:${portName} already attached`);
     const txRings = o.txRings ?? 1;
@@ -729,7 +733,33 @@ export class ValeSwitch {
     Atomics.add(w, SW_GEN, 1);
     sw.adopt(dp);
     this.names.set(portName, p);
-    return new ValePort(`${this.name}:${portName}`, this, p, layout, dp, o.mac ?? makeMac());
+    const port = new ValePort(`${this.name}:${portName}`, this, p, layout, dp, o.mac ?? makeMac());
+    this.ports.add(port);
+    return port;
+  }
+
+  /**
+   * Detaches every port still attached and refuses further attaches. Rejects with HostError
+   * HOST_BUSY, detaching nothing, while a port still has a kloop: close its unikernel first (with
+   * `await using`, declare the switch before the unikernels on it). Holds no thread or handle of
+   * its own; idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const w = this.sw.words;
+    for (const port of this.ports) {
+      if (Atomics.load(w, this.sw.ctl(port.index) + PC.KLOOP) !== 0)
+        throw new HostError(
+          'HOST_BUSY',
+          `${port.name}: stop its kloop (close its unikernel) before closing ${this.name}`,
+        );
+    }
+    this.closed = true;
+    for (const port of [...this.ports]) this.detach(port);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /**
@@ -754,6 +784,7 @@ export class ValeSwitch {
     }
     this.sw.fdb.forgetPort(port.index);
     this.names.delete(port.name.slice(this.name.length + 1));
+    this.ports.delete(port);
     this.region.deletePort(port.layout);
   }
 }
@@ -773,6 +804,13 @@ export class ValePort extends LaidOutPort implements NetmapPort {
 
   get region(): NetmapRegion {
     return this.vale.region;
+  }
+  /** Detaches the port from its switch (HOST_BUSY while a kloop serves it); idempotent. */
+  async close(): Promise<void> {
+    this.vale.detach(this);
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
   /** NETMAP_REQ_PORT_HDR_SET: 0, 10 or 12; the mfs follows (1514, or the buffer size). */
   setVnetHdrLen(n: number): boolean {

@@ -2,6 +2,8 @@
 export { PcapError, type PcapErrorCode } from './errors.ts';
 export * from './constants.ts';
 export { CapturePacket } from './packet.ts';
+export { FdSource } from './fd-source.ts';
+export { FdSink } from './fd-sink.ts';
 export {
   CaptureReader,
   PcapReader,

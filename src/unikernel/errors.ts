@@ -7,14 +7,17 @@ export type UnikernelErrorCode =
   /** Duplicate address detection did not finish in time (a stack or timer problem). */
   | 'IPV6_DAD_TIMEOUT'
   /** shutdown() already ran. */
-  | 'SHUT_DOWN';
+  | 'SHUT_DOWN'
+  /** mode 'worker': the sync loop's worker thread could not start (the worker's error is `cause`). */
+  | 'WORKER_START';
 
 export class UnikernelError extends Error {
   constructor(
     readonly code: UnikernelErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`);
+    super(`${code}: ${message}`, options);
     this.name = 'UnikernelError';
   }
 }

@@ -49,6 +49,12 @@ export interface BootOptions {
   /** worker mode: µs the sync loop polls before sleeping (default the host's). */
   spinUs?: number;
   /**
+   * worker mode: the sync loop's worker entry module. Default: `kloop-worker.js` beside the
+   * package's compiled host module; an application bundle ships the `ptnet-ts/kloop-worker` export
+   * as `kloop-worker.js` beside the bundle, or says where it is here.
+   */
+  workerUrl?: URL | string;
+  /**
    * The stack's timers (default wall time). A VirtualClock shared by two inline unikernels makes
    * the whole path deterministic: the caller moves time while the system is idle.
    */
@@ -171,7 +177,10 @@ export class Unikernel {
     const buffers = o.buffers ?? 8192;
     const machine = new Machine({ size: 16 * 4096 });
     const kloops: SyncKloop[] = [];
-    const opts = o.spinUs === undefined ? {} : { spinUs: o.spinUs };
+    const opts = {
+      ...(o.spinUs === undefined ? {} : { spinUs: o.spinUs }),
+      ...(o.workerUrl === undefined ? {} : { workerUrl: o.workerUrl }),
+    };
     machine.addPtnet(o.port, (p, csb, irq) => {
       const l = new SyncKloop(p, csb, irq, mode, opts);
       kloops.push(l);
@@ -181,7 +190,11 @@ export class Unikernel {
     const adapter = PtnetAdapter.attach(machine, { vnetHdr: wantOffloads });
     let stack: Stack | null = null;
     try {
-      await Promise.all(kloops.map((l) => l.ready()));
+      try {
+        await Promise.all(kloops.map((l) => l.ready()));
+      } catch (e) {
+        throw new UnikernelError('WORKER_START', e instanceof Error ? e.message : String(e), { cause: e });
+      }
       const netif = new PtnetNetIf(adapter, {
         rxPool: new Mempool({ segments: buffers }),
         name: 'ptnet0',
@@ -228,6 +241,8 @@ export class Unikernel {
     } catch (e) {
       adapter.detach();
       (stack?.time as Partial<RealTimeDriver> | undefined)?.stop?.();
+      // Nothing of a failed boot outlives its rejection: wait for worker threads to be gone.
+      await Promise.all(kloops.map((l) => l.closed()));
       throw e;
     }
   }
@@ -285,5 +300,19 @@ export class Unikernel {
     this.adapter.detach();
     for (const l of this.kloops) l.stop();
     (this.stack.time as Partial<RealTimeDriver>).stop?.();
+  }
+
+  /**
+   * shutdown(), then resolves once every thread it started has exited: after `await close()` the
+   * unikernel holds no handle, so a process with nothing else to do exits. The port stays open
+   * (close it after, or declare it before the unikernel with `await using`). Idempotent.
+   */
+  async close(): Promise<void> {
+    this.shutdown();
+    await Promise.all(this.kloops.map((l) => l.closed()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }

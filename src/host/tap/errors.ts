@@ -9,15 +9,18 @@ export type TapErrorCode =
   | 'IOCTL_FAILED' // a configuration ioctl failed (see errno)
   | 'WRITE_REJECTED' // the kernel refused a frame (EINVAL: a header Linux rejects)
   | 'IO_ERROR' // any other read/write failure
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'UNSUPPORTED_PLATFORM' // not Linux, or an architecture whose ioctl numbers differ
+  | 'NATIVE_UNAVAILABLE'; // koffi (the FFI to libc) or libc.so.6 could not be loaded
 
 export class TapError extends Error {
   constructor(
     readonly code: TapErrorCode,
     message: string,
     readonly errno = 0,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'TapError';
   }
 }

@@ -1,5 +1,6 @@
 export {
   LinuxTap,
+  checkTapPlatform,
   TAP_ERRNO,
   TAP_POLL,
   type TapFdShared,

@@ -1,7 +1,8 @@
 // A Linux TAP device opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR through libc (koffi), so every
 // read() yields one virtio_net_hdr + Ethernet frame and every write() takes one. Mirrors what
 // QEMU's tap backend does (net/tap-linux.c: tap_open, tap_fd_set_vnet_hdr_len, tap_fd_set_offload).
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+import type Koffi from 'koffi';
 import { IFNAMSIZ } from '../../netmap/constants.ts';
 import { TunOffload } from '../../vnethdr/constants.ts';
 import { TapError } from './errors.ts';
@@ -48,9 +49,49 @@ interface Libc {
 
 let libc: Libc | undefined;
 
+/** Architectures whose <asm-generic/ioctl.h> encoding the TUN ioctl numbers above follow. */
+const GENERIC_IOCTL_ARCHES: readonly string[] = [
+  'x64',
+  'arm64',
+  'ia32',
+  'arm',
+  'riscv64',
+  's390x',
+  'loong64',
+];
+
+/**
+ * Throws TapError UNSUPPORTED_PLATFORM unless `platform`/`arch` is Linux with the generic ioctl
+ * encoding (TAP devices, /dev/net/tun and these ioctl numbers are Linux's).
+ */
+export function checkTapPlatform(platform: string = process.platform, arch: string = process.arch): void {
+  if (platform !== 'linux' || !GENERIC_IOCTL_ARCHES.includes(arch))
+    throw new TapError(
+      'UNSUPPORTED_PLATFORM',
+      `tap: Linux TAP devices are not available on ${platform}/${arch} (Linux on ${GENERIC_IOCTL_ARCHES.join(', ')})`,
+    );
+}
+
+/**
+ * libc through koffi, loaded on the first TAP open and never before: importing the package loads no
+ * native code, and a platform without TAP (or without koffi's binary) fails here with a TapError.
+ */
 function loadLibc(): Libc {
   if (libc !== undefined) return libc;
-  const lib = koffi.load('libc.so.6');
+  checkTapPlatform();
+  let koffi: typeof Koffi;
+  let lib: ReturnType<typeof Koffi.load>;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+    lib = koffi.load('libc.so.6');
+  } catch (e) {
+    throw new TapError(
+      'NATIVE_UNAVAILABLE',
+      `tap: cannot load libc through koffi (${e instanceof Error ? e.message : String(e)})`,
+      0,
+      { cause: e },
+    );
+  }
   // ioctl is variadic in C; two fixed prototypes of the same symbol give pointer and value forms.
   libc = {
     open: lib.func('int open(const char *path, int flags)'),
