@@ -22,14 +22,10 @@ export {
   VALE_MAX_PORTS,
   VALE_MAX_RINGS,
   VALE_MAX_SLOTS,
-  type ValeAttachOptions,
-  ValeDatapath,
-  type ValeOptions,
-  ValePort,
-  ValeSwitch,
-  ValeView,
   type Geometry as ValeGeometry,
-} from './vale.ts';
+} from './vale-layout.ts';
+export { ValeDatapath, ValeView } from './vale.ts';
+export { type ValeAttachOptions, type ValeOptions, ValePort, ValeSwitch } from './vale-switch.ts';
 export { FDB_BUCKETS, FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from './vale-fdb.ts';
 export { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
 export { KloopCore, RX_DRY_CYCLES_MAX } from './kloop-core.ts';
