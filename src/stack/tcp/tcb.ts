@@ -283,6 +283,17 @@ export class Tcb {
     return field;
   }
 
+  /**
+   * The window field of a SYN or SYN-ACK (never scaled, RFC 7323 §2.2). Once RCV.NXT is known
+   * (SYN-RECEIVED) it records the right edge it offers, so the first segments after the handshake
+   * are judged against what the peer was told (tcp_make_synack sets rcv_wnd / rcv_wup).
+   */
+  synWindow(): number {
+    const field = Math.min(this.rcv.window, 0xffff);
+    if (this.state !== 'SYN-SENT') this.rcvAdvEdge = seqMax(this.rcvAdvEdge, seqAdd(this.rcvNxt, field));
+    return field;
+  }
+
   // ---------------------------------------------------------------- user calls
 
   /** Active open (RFC 9293 §3.10.1): send SYN, enter SYN-SENT. */
@@ -443,12 +454,14 @@ export class Tcb {
     }
     // RFC 9293 §3.10.7.4 first: the sequence-number acceptability test, in the kernel's form
     // (tcp_sequence): the segment must end at or after the last ACK we sent (RCV.WUP) and start no
-    // later than the window's right edge. Old bytes inside an acceptable segment are trimmed by the
-    // receive buffer; a data segment beyond a zero window keeps only its ACK.
+    // later than the right edge of the window we advertised (rcv_wup + rcv_wnd, what the peer was
+    // offered, not the free room of the receive buffer: RFC 5961 §3.2 relies on that window to
+    // make blind RST and data injection hard). Old bytes inside an acceptable segment, and bytes
+    // past the right edge, are trimmed by the receive buffer; a data segment beyond a zero window
+    // keeps only its ACK.
     const nxt = this.rcvNxt;
-    const wnd = this.rcv.window;
     const segLen = dataLen + (syn ? 1 : 0) + (fin ? 1 : 0);
-    const edge = seqMax(seqAdd(nxt, wnd), this.rcvAdvEdge);
+    const edge = this.rcvAdvEdge;
     const ok = seqGeq(seqAdd(seq, segLen), this.lastAckSent) && seqLeq(seq, edge);
     if (!ok) {
       this.env.counters.outOfWindow++;
@@ -509,8 +522,10 @@ export class Tcb {
     }
     // Eighth: FIN. Recorded at its sequence, processed once RCV.NXT reaches it.
     if (fin && this.rcvFinSeq < 0) {
+      // A FIN past the window (its data was trimmed) is not recorded: the bytes before it are gone.
       const fs = seqAdd(seq, seg.dataLen);
-      if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity))) this.rcvFinSeq = fs;
+      if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity)) && seqLeq(fs, this.rcvAdvEdge))
+        this.rcvFinSeq = fs;
     } else if (fin && this.state === 'TIME-WAIT') {
       // A retransmitted FIN: ACK it and restart the 2 MSL wait.
       this.ackNow = true;
@@ -545,7 +560,8 @@ export class Tcb {
     if ((flags & SYN) === 0) return;
     this.irs = seg.seq;
     this.rcv.init(seqAdd(seg.seq, 1));
-    this.rcvAdvEdge = this.rcv.rcvNxt;
+    // Our SYN offered the unscaled window: that is the right edge the peer may fill.
+    this.rcvAdvEdge = seqAdd(this.rcv.rcvNxt, Math.min(this.rcv.window, 0xffff));
     this.negotiate(seg, this.rcvMss);
     this.lastRecv = now;
     if ((flags & ACK) !== 0) {
@@ -776,7 +792,7 @@ export class Tcb {
   private receiveData(buf: Uint8Array, seq: number, off: number, len: number): void {
     const rcv = this.rcv;
     const before = rcv.rcvNxt;
-    const n = rcv.write(seq, buf, off, len);
+    const n = rcv.write(seq, buf, off, len, this.rcvAdvEdge);
     if (n < 0) this.env.counters.oooDrops++;
     if (seq !== before || n <= 0 || rcv.ooo.count > 0) {
       // Out of order, duplicate, or a hole just filled: ACK at once (RFC 5681 §4.2).

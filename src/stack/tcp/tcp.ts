@@ -334,7 +334,7 @@ export class Tcp implements TcpEnv {
     v.ack = ack;
     buf[l4 + 12] = (hl / 4) << 4;
     v.flags = flags;
-    v.window = syn ? Math.min(t.rcv.window, 0xffff) : (flags & RST) !== 0 ? 0 : t.windowToAdvertise();
+    v.window = syn ? t.synWindow() : (flags & RST) !== 0 ? 0 : t.windowToAdvertise();
     v.urgent = 0;
     let o = l4 + TCP_HLEN;
     if (syn) {
