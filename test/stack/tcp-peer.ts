@@ -19,6 +19,8 @@ import { makePair, runUntil, type Pair } from './harness.ts';
 
 const { SYN, ACK } = TcpFlags;
 
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 export const PEER = 0x0a000001;
 export const SUT = 0x0a000002;
 
@@ -39,6 +41,8 @@ export interface Out {
   sackPermitted: boolean;
   ts: [number, number] | null;
   sack: Array<[number, number]>;
+  /** Virtual time it was sent (scriptedPeer only). */
+  at: number;
 }
 
 export interface SegIn {
@@ -82,6 +86,7 @@ export function decode(m: Mbuf): Out | null {
     sackPermitted: false,
     ts: null,
     sack: [],
+    at: 0,
   };
   for (let p = t + 20; p < t + hl;) {
     const k = f[p]!;
@@ -124,10 +129,17 @@ export async function scriptedPeer(
   await runUntil(p, () => pong >= 0);
   const all: Out[] = [];
   let from = 0;
-  p.la.drop = () => true;
+  // ARP still flows both ways so that b's neighbour entry for the peer stays valid over long
+  // virtual waits; everything else a sends is dropped, everything else b sends is captured.
+  const isArp = (m: Mbuf): boolean => m.getU8(12) === 0x08 && m.getU8(13) === 0x06;
+  p.la.drop = (m) => !isArp(m);
   p.lb.drop = (m) => {
+    if (isArp(m)) return false;
     const o = decode(m);
-    if (o !== null) all.push(o);
+    if (o !== null) {
+      o.at = p.clock.now();
+      all.push(o);
+    }
     return true;
   };
   const amac = p.a.netif.mac;
@@ -196,7 +208,16 @@ export async function scriptedPeer(
       p.b.input(m);
     },
     async wait(ms) {
-      await runUntil(p, () => false, ms).catch(() => {});
+      // Exactly `ms` virtual ms: timers fire at their deadlines, never past the end.
+      const until = p.clock.now() + ms;
+      for (;;) {
+        await tick();
+        await tick();
+        const now = p.clock.now();
+        if (now >= until) return;
+        const d = p.clock.timers.nextDeadline();
+        p.clock.advance(Math.max(0, Math.min(until, d, now + 1000) - now));
+      }
     },
   };
 }
@@ -233,9 +254,15 @@ export interface Conn {
  * 1460 only, so no window scaling, SACK or timestamps), window `window`.
  */
 export async function handshake(
-  opts: { b?: Partial<StackOptions>; synOpts?: number[]; window?: number; server?: object } = {},
+  opts: {
+    b?: Partial<StackOptions>;
+    pair?: NetIfPairOptions;
+    synOpts?: number[];
+    window?: number;
+    server?: object;
+  } = {},
 ): Promise<Conn> {
-  const peer = await scriptedPeer({ b: opts.b });
+  const peer = await scriptedPeer({ b: opts.b, pair: opts.pair });
   let s: Socket | null = null;
   peer.p.b.net.createServer((x) => (s = x), opts.server ?? {}).listen(80);
   const irs = 1000;

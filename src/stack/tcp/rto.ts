@@ -52,6 +52,16 @@ export class RtoEstimator {
     return Math.min(this.maxRto, Math.max(this.minRto, r));
   }
 
+  /**
+   * The persist (zero-window probe) interval: the RTO floored first, then doubled per backoff
+   * (tcp_probe0_when: icsk_rto, already clamped to rto_min, shifted by icsk_backoff). `rto`
+   * doubles the unclamped estimate instead, which on a sub-floor RTT leaves it at the floor for
+   * several expiries: probes would then not back off at all.
+   */
+  get probeRto(): number {
+    return Math.min(this.maxRto, Math.max(this.minRto, this.baseRto) * 2 ** this.backoffs);
+  }
+
   /** Feeds one RTT measurement R in ms (RFC 6298 (2.2)/(2.3)); clears backoff. */
   sample(r: number): void {
     if (!(r >= 0)) return;

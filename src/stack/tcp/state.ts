@@ -52,6 +52,8 @@ export class TcpCounters {
   timeouts = 0;
   /** ICMP errors quoting a sequence number outside [SND.UNA, SND.MAX) (LINUX_MIB_OUTOFWINDOWICMPS). */
   icmpOutOfWindow = 0;
+  /** Zero-window probes sent by the persist timer (LINUX_MIB_TCPWINPROBE). */
+  windowProbes = 0;
   /** Segments that could not be sent because no mbuf was free. */
   noBuffers = 0;
   /** Connections opened actively / passively, reset, timed out (TCP_MIB_ACTIVEOPENS ...). */

@@ -626,6 +626,29 @@ export class Tcb {
     const wnd = seg.wnd << this.sndWscale;
     const flight = snd.flightSize;
     const opts = seg.opts;
+    // Without SACK a duplicate ACK must leave the window as it was (RFC 5681 §2): judged against
+    // the window before this segment updates it.
+    const sameWnd = wnd === this.sndWnd;
+    // Window update first, as tcp_ack() calls tcp_ack_update_window() before it cleans the
+    // retransmission queue: whatever this ACK makes us send is sized by the window it carries.
+    // RFC 9293 §3.10.7.4: take it when SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+    // SND.WL2 <= SEG.ACK) — "<=": a peer closing its window on a data segment that acknowledges
+    // nothing new repeats SEQ and ACK, and the shrink (to zero too) must be taken. Like
+    // tcp_may_update_window() also from any ACK that advances SND.UNA, so a window learnt from a
+    // newer segment cannot stick after a go-back.
+    if (seqGt(ack, snd.una) || seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
+      this.sndWnd = wnd;
+      this.sndWl1 = seq;
+      this.sndWl2 = ack;
+      if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
+      if (wnd > 0 && this.persist) {
+        // The window opened (tcp_ack_probe): stop probing and forget the probe backoff.
+        this.persist = false;
+        this.rtxTimer.cancel();
+        this.rto.onRetransmit();
+        this.rto.backoffs = 0;
+      }
+    }
     let sacked = 0;
     let writable = false;
     if (seqGt(ack, snd.una)) {
@@ -661,25 +684,7 @@ export class Tcb {
       flight > 0 &&
       seg.dataLen === 0 &&
       (seg.flags & (SYN | FIN)) === 0 &&
-      (this.sackOk ? sacked > 0 : wnd === this.sndWnd);
-    // Window update. RFC 9293 takes it when SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
-    // SND.WL2 <= SEG.ACK); like tcp_may_update_window() we also take it from any ACK that advances
-    // SND.UNA, so a window learnt from a newer segment cannot stick after a go-back.
-    if (
-      seqGt(ack, this.sndWl2) ||
-      seqLt(this.sndWl1, seq) ||
-      (this.sndWl1 === seq && (seqLt(this.sndWl2, ack) || wnd > this.sndWnd))
-    ) {
-      this.sndWnd = wnd;
-      this.sndWl1 = seq;
-      this.sndWl2 = ack;
-      if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
-      if (wnd > 0 && this.persist) {
-        this.persist = false;
-        this.rtxTimer.cancel();
-        this.rto.onRetransmit();
-      }
-    }
+      (this.sackOk ? sacked > 0 : sameWnd);
     if (isDup) this.onDupAck(now);
     // Only now, with SND.WND current, may the socket refill the send buffer (which sends). Like
     // sk_stream_write_space(), only once a third of the buffer is free (space >= queued / 2): a
@@ -994,10 +999,17 @@ export class Tcb {
     }
   }
 
-  /** Loss-recovery retransmission of [seq, seq+len) (bounded to held data; FIN if it covers it). */
+  /**
+   * Loss-recovery retransmission of [seq, seq+len) (bounded to held data; FIN if it covers it),
+   * never past SND.UNA + SND.WND (RFC 9293 §3.8.6.1): a receiver may have shrunk its window, and
+   * __tcp_retransmit_skb() refuses a segment outside it. The exception, also Linux's, is SND.UNA
+   * under a zero window: one byte of it goes as the window probe.
+   */
   private retransmit(seq: number, len: number): boolean {
     const snd = this.snd;
-    const dataLen = Math.max(0, Math.min(len, seqDiff(snd.end, seq)));
+    const room = seqDiff(seqAdd(snd.una, this.sndWnd), seq);
+    if (room <= 0 && seq !== snd.una) return false;
+    const dataLen = Math.max(0, Math.min(len, seqDiff(snd.end, seq), Math.max(room, 1)));
     const fin =
       this.finSent &&
       seqAdd(seq, dataLen) === this.finSeq &&
@@ -1068,8 +1080,17 @@ export class Tcb {
 
   /** A bare ACK now. */
   sendAck(): void {
-    const seq = this.persist ? seqAdd(this.snd.una, -1) : this.acceptableSeq();
-    if (this.env.sendSegment(this, seq, ACK, 0)) this.afterSend();
+    if (this.env.sendSegment(this, this.acceptableSeq(), ACK, 0)) this.afterSend();
+  }
+
+  /**
+   * Zero-window probe (tcp_write_wakeup -> tcp_xmit_probe_skb): no data, SEG.SEQ = SND.UNA - 1.
+   * The peer finds it old, drops it and answers with an ACK carrying its current window; nothing
+   * is sent past the closed window. Only the probe uses the old sequence number: an ordinary ACK
+   * sent while probing (for the peer's data) must carry SND.MAX or the peer drops it as old too.
+   */
+  private sendProbe(): void {
+    if (this.env.sendSegment(this, seqAdd(this.snd.una, -1), ACK, 0)) this.afterSend();
   }
 
   private sendSyn(): void {
@@ -1123,20 +1144,25 @@ export class Tcb {
         this.forceSend = false;
         return;
       }
-      // Zero-window probe (tcp_probe_timer): an old-sequence ACK makes the peer report its window.
+      // Zero-window probe (tcp_probe_timer), the timer doubling each time (RFC 9293 §3.8.6.1
+      // wants exponential backoff; tcp_probe_timer backs off icsk_backoff the same way).
       this.persist = true;
       this.rto.backoff();
-      this.sendAck();
-      this.rtxTimer.arm(this.rto.rto);
+      this.env.counters.windowProbes++;
+      this.sendProbe();
+      this.rtxTimer.arm(this.rto.probeRto);
       return;
     }
     if (snd.flightSize === 0) return;
     if (this.sndWnd === 0) {
       // The peer shut its window under data in flight: the retransmission is a window probe, not a
       // congestion signal, and a live peer must not time out (tcp_retransmit_timer's special case).
+      // Linux resends a whole MSS here; RFC 9293 §3.8.6.1 lets nothing past SND.UNA + SND.WND go,
+      // so the probe carries the single byte at SND.UNA (retransmit() clips it).
       this.rto.backoff();
-      this.retransmit(snd.una, Math.min(this.maxPayload, snd.length));
-      this.rtxTimer.arm(this.rto.rto);
+      this.env.counters.windowProbes++;
+      this.retransmit(snd.una, 1);
+      this.rtxTimer.arm(this.rto.probeRto);
       return;
     }
     if (++this.retries > this.maxRetries) {
