@@ -20,8 +20,13 @@ export class TcpCounters {
   outSegs = 0;
   /** Segments carrying retransmitted data (TCP_MIB_RETRANSSEGS). */
   retransSegs = 0;
-  /** Malformed headers or options (TCP_MIB_INERRS). */
+  /** Malformed headers (TCP_MIB_INERRS); a malformed option list is badOptions, not a drop. */
   inErrs = 0;
+  /**
+   * Segments whose option list was malformed (a length below 2 or past the header): accepted with
+   * the options before the fault, as tcp_parse_options() does.
+   */
+  badOptions = 0;
   /** Bad checksum (TCP_MIB_CSUMERRORS). */
   csumErrors = 0;
   /** RSTs sent (TCP_MIB_OUTRSTS). */

@@ -13,6 +13,7 @@ import { IpProto, TcpFlags, TcpOptKind, TcpOptions, TcpView, pseudoSum } from '.
 import type { Ipv4Output } from '../l3.ts';
 import type { TimerQueue } from '../timer.ts';
 import { IsnGenerator } from './isn.ts';
+import { parseTcpOptionsLenient } from './options.ts';
 import { seqAdd, seqGt, seqInRange } from './seq.ts';
 import { TcpCounters } from './state.ts';
 import { Tcb, TcpSegmentIn, type TcbOptions, type TcpEnv } from './tcb.ts';
@@ -469,7 +470,8 @@ export class Tcp implements TcpEnv {
   private parse(buf: Uint8Array, off: number, len: number, pseudo: number): boolean {
     const c = this.counters;
     const v = this.view.reset(buf, off, len);
-    if (v.check() !== null) {
+    // checkHeader, not check: the latter also refuses a malformed option list, which is accepted.
+    if (v.checkHeader() !== null) {
       c.inErrs++;
       return false;
     }
@@ -478,10 +480,8 @@ export class Tcp implements TcpEnv {
       return false;
     }
     const seg = this.seg;
-    if (v.parseOptions(seg.opts) !== null) {
-      c.inErrs++;
-      return false;
-    }
+    // Lenient like tcp_parse_options(): a malformed option ends the walk, the segment stays.
+    if (parseTcpOptionsLenient(buf, v.optionsOff, off + v.headerLen, seg.opts) >= 0) c.badOptions++;
     seg.seq = v.seq;
     seg.ack = v.ack;
     seg.flags = v.flags;
