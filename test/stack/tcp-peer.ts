@@ -107,6 +107,65 @@ export function decode(m: Mbuf): Out | null {
   return o;
 }
 
+/** An Ethernet/IPv4/TCP frame src -> dst carrying segment `s`, checksums valid. */
+export function tcpFrame(
+  dstMac: Uint8Array,
+  srcMac: Uint8Array,
+  src: number,
+  dst: number,
+  s: SegIn,
+): Uint8Array {
+  const macNum = (x: Uint8Array): number => x.reduce((n, b) => n * 256 + b, 0);
+  const payload = s.payload ?? new Uint8Array(0);
+  const ob = Uint8Array.from(s.opts ?? []);
+  const hl = 20 + (ob.length & ~3);
+  const tl = hl + payload.length;
+  const frame = new Uint8Array(34 + tl);
+  EthernetRepr.emit(
+    { dst: macNum(dstMac), src: macNum(srcMac), vlans: [], etherType: EtherType.IPV4 },
+    frame,
+    0,
+  );
+  Ipv4Repr.emit(
+    {
+      src,
+      dst,
+      protocol: IpProto.TCP,
+      ttl: 64,
+      dscp: 0,
+      ecn: 0,
+      ident: 1,
+      dontFrag: true,
+      moreFrags: false,
+      fragOffset: 0,
+      payloadLen: tl,
+      options: new Uint8Array(0),
+    },
+    frame,
+    14,
+  );
+  const t = 34;
+  const put16 = (o: number, v: number): void => {
+    frame[o] = (v >>> 8) & 0xff;
+    frame[o + 1] = v & 0xff;
+  };
+  const put32 = (o: number, v: number): void => {
+    put16(o, (v >>> 16) & 0xffff);
+    put16(o + 2, v & 0xffff);
+  };
+  put16(t, s.sport ?? 40000);
+  put16(t + 2, s.dport ?? 80);
+  put32(t + 4, s.seq >>> 0);
+  put32(t + 8, (s.ack ?? 0) >>> 0);
+  frame[t + 12] = (hl / 4) << 4;
+  frame[t + 13] = s.flags;
+  put16(t + 14, s.window ?? 65535);
+  frame.set(ob.subarray(0, hl - 20), t + 20);
+  frame.set(payload, t + hl);
+  put16(t + 16, csumFinish(csumPartial(frame, t, tl, pseudoSum(src, dst, IpProto.TCP, tl))));
+  return frame;
+}
+
 export interface Peer {
   p: Pair;
   /** Segments b sent since the last take(). */
@@ -144,7 +203,6 @@ export async function scriptedPeer(
   };
   const amac = p.a.netif.mac;
   const bmac = p.b.netif.mac;
-  const macNum = (x: Uint8Array): number => x.reduce((n, b) => n * 256 + b, 0);
   return {
     p,
     all,
@@ -154,57 +212,8 @@ export async function scriptedPeer(
       return r;
     },
     send(s) {
-      const payload = s.payload ?? new Uint8Array(0);
-      const ob = Uint8Array.from(s.opts ?? []);
-      const hl = 20 + (ob.length & ~3);
-      const tl = hl + payload.length;
-      const src = s.src ?? PEER;
-      const frame = new Uint8Array(34 + tl);
-      EthernetRepr.emit(
-        { dst: macNum(bmac), src: macNum(amac), vlans: [], etherType: EtherType.IPV4 },
-        frame,
-        0,
-      );
-      Ipv4Repr.emit(
-        {
-          src,
-          dst: SUT,
-          protocol: IpProto.TCP,
-          ttl: 64,
-          dscp: 0,
-          ecn: 0,
-          ident: 1,
-          dontFrag: true,
-          moreFrags: false,
-          fragOffset: 0,
-          payloadLen: tl,
-          options: new Uint8Array(0),
-        },
-        frame,
-        14,
-      );
-      const t = 34;
-      const put16 = (o: number, v: number): void => {
-        frame[o] = (v >>> 8) & 0xff;
-        frame[o + 1] = v & 0xff;
-      };
-      const put32 = (o: number, v: number): void => {
-        put16(o, (v >>> 16) & 0xffff);
-        put16(o + 2, v & 0xffff);
-      };
-      put16(t, s.sport ?? 40000);
-      put16(t + 2, s.dport ?? 80);
-      put32(t + 4, s.seq >>> 0);
-      put32(t + 8, (s.ack ?? 0) >>> 0);
-      frame[t + 12] = (hl / 4) << 4;
-      frame[t + 13] = s.flags;
-      put16(t + 14, s.window ?? 65535);
-      frame.set(ob.subarray(0, hl - 20), t + 20);
-      frame.set(payload, t + hl);
-      const c = csumFinish(csumPartial(frame, t, tl, pseudoSum(src, SUT, IpProto.TCP, tl)));
-      put16(t + 16, c);
       const m = p.b.pool.alloc()!;
-      expect(m.append(frame)).toBe(true);
+      expect(m.append(tcpFrame(bmac, amac, s.src ?? PEER, SUT, s))).toBe(true);
       p.b.input(m);
     },
     async wait(ms) {

@@ -8,6 +8,7 @@ export * from './send-buffer.ts';
 export * from './isn.ts';
 export * from './timestamps.ts';
 export * from './options.ts';
+export * from './syncookies.ts';
 export * from './state.ts';
 export * from './tcb.ts';
 export * from './tcp.ts';

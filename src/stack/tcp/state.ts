@@ -48,6 +48,13 @@ export class TcpCounters {
   oooDrops = 0;
   /** SYNs dropped because the listen queue was full (LINUX_MIB_LISTENDROPS). */
   listenDrops = 0;
+  /**
+   * SYN cookies sent, ACKs that completed one, ACKs to a cookie-sending listener that held none
+   * (LINUX_MIB_SYNCOOKIESSENT / SYNCOOKIESRECV / SYNCOOKIESFAILED).
+   */
+  syncookiesSent = 0;
+  syncookiesRecv = 0;
+  syncookiesFailed = 0;
   /** Fast retransmits, SACK-based recoveries and RTO expiries (TCPFastRetrans, TCPSackRecovery, TCPTimeouts). */
   fastRetrans = 0;
   sackRecovery = 0;

@@ -14,7 +14,7 @@ import { SackScoreboard } from './sack.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
 import type { TcpCounters, TcpState } from './state.ts';
-import { TimestampState, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
+import { TimestampState, tsOffsetFor, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
 
 const { FIN, SYN, RST, ACK, PSH } = TcpFlags;
 
@@ -119,6 +119,11 @@ const DEFAULTS = {
   synRetries: 6,
   delAck: 40,
 };
+
+/** The receive buffer a connection made with `opts` gets (what its SYN-ACK window and shift follow). */
+export function rcvBufOf(opts: TcbOptions): number {
+  return opts.rcvBuf ?? DEFAULTS.rcvBuf;
+}
 
 /** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
 const OOW_ACK_INTERVAL = 500;
@@ -303,7 +308,7 @@ export class Tcb {
     this.sendMss = Math.min(DEFAULT_MSS, mtuMss);
     this.snd.init(seqAdd(iss, 1));
     this.recover = iss;
-    this.tsOffset = (iss * 2654435761) >>> 0;
+    this.tsOffset = tsOffsetFor(iss);
     this.state = 'SYN-SENT';
     this.env.counters.activeOpens++;
     this.sendSyn();
@@ -322,7 +327,7 @@ export class Tcb {
     this.rcvAdvEdge = this.rcv.rcvNxt;
     this.snd.init(seqAdd(iss, 1));
     this.recover = iss;
-    this.tsOffset = (iss * 2654435761) >>> 0;
+    this.tsOffset = tsOffsetFor(iss);
     this.negotiate(seg, mtuMss);
     this.sndWnd = seg.wnd;
     this.maxSndWnd = seg.wnd;
@@ -331,6 +336,53 @@ export class Tcb {
     this.env.counters.passiveOpens++;
     this.sendSyn();
     this.rtxTimer.arm(this.rto.rto);
+  }
+
+  /**
+   * Passive open from a SYN cookie (cookie_v4_check -> tcp_get_cookie_sock): the ACK `seg`
+   * echoed our cookie ISN `iss`; what the SYN negotiated comes back from the cookie (peer MSS
+   * from its table, window scale / SACK from the timestamp bits, -1 / false when absent). The
+   * connection starts in SYN-RECEIVED as if its SYN-ACK had just gone out, and the ACK completes
+   * the handshake through the ordinary path (tcp_child_process -> tcp_rcv_state_process).
+   */
+  acceptCookie(
+    seg: TcpSegmentIn,
+    iss: number,
+    mtuMss: number,
+    peerMss: number,
+    sack: boolean,
+    peerWscale: number,
+  ): void {
+    const now = this.now();
+    this.iss = iss;
+    this.rcvMss = mtuMss;
+    this.irs = seqAdd(seg.seq, -1);
+    this.rcv.init(seg.seq);
+    this.snd.init(seqAdd(iss, 1));
+    this.recover = iss;
+    this.tsOffset = tsOffsetFor(iss);
+    this.sendMss = Math.max(64, Math.min(peerMss, mtuMss));
+    const o = seg.opts;
+    this.tsOk = this.offerTs && o.hasTimestamp;
+    if (this.tsOk) this.ts.update(o.tsVal, seg.seq, seg.seq, now);
+    this.sackOk = this.tsOk && this.offerSack && sack;
+    this.wsOk = this.tsOk && this.offerWs && peerWscale >= 0;
+    if (this.wsOk) {
+      this.sndWscale = Math.min(peerWscale, 14);
+    } else {
+      this.sndWscale = 0;
+      this.rcvWscale = 0;
+    }
+    this.cc = createCongestionControl(this.cc.name, this.maxPayload);
+    // What the cookie SYN-ACK said: ACK = SEG.SEQ, the unscaled window from there.
+    this.lastAckSent = this.rcv.rcvNxt;
+    this.rcvAdvEdge = seqAdd(this.rcv.rcvNxt, Math.min(this.rcv.window, 0xffff));
+    this.sndWnd = seg.wnd;
+    this.maxSndWnd = seg.wnd;
+    this.state = 'SYN-RECEIVED';
+    this.lastRecv = now;
+    this.env.counters.passiveOpens++;
+    this.input(seg);
   }
 
   /** Appends application bytes; returns how many fit. */
