@@ -12,6 +12,7 @@ import {
 } from '../../src/stack/index.ts';
 import { TcpFlags } from '../../src/wire/index.ts';
 import { makePair, randomBytesSeeded, runUntil, sha256 } from './harness.ts';
+import { B6, frame6, inject, pair6 } from './ip-frames.ts';
 import { PEER, SUT, opt, scriptedPeer, tcpFrame } from './tcp-peer.ts';
 
 const { SYN, ACK, RST, PSH } = TcpFlags;
@@ -193,6 +194,62 @@ describe('SYN cookies at a full SYN queue', () => {
     peer.send({ sport: 40006, seq: 100, flags: SYN, opts: opt.mss(1460) });
     expect(peer.take()).toEqual([]);
     expect(peer.p.b.tcp.counters.listenDrops).toBe(1);
+  });
+});
+
+describe('SYN cookies over IPv6', () => {
+  it('a client meeting a full SYN queue connects through a cookie (IPv6 MSS table) and echoes data', async () => {
+    const p = await pair6();
+    const echoed: Socket[] = [];
+    p.b.net
+      .createServer((s) => {
+        echoed.push(s);
+        s.on('data', (d: Buffer) => s.write(d));
+      })
+      .listen(8080, 1);
+    // One raw SYN from another host takes the only slot.
+    const syn = new Uint8Array(24);
+    syn.set([
+      0x9c,
+      0x40,
+      0x1f,
+      0x90,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0x60,
+      SYN,
+      0xff,
+      0xff,
+      0,
+      0,
+      0,
+      0,
+      2,
+      4,
+      5,
+      0xa0,
+    ]);
+    inject(p.b, frame6(p.b, p.a, '2001:db8::99', B6, 6, syn, 64, { at: 16, l4: 0, proto: 6 }));
+    const t6 = p.b.ip6!.tcp;
+    expect(t6.connectionCount).toBe(1);
+    const c = p.a.net.connect({ host: B6, port: 8080 });
+    const back: Buffer[] = [];
+    c.on('data', (d: Buffer) => back.push(d));
+    await runUntil(p, () => !c.connecting && echoed.length === 1);
+    expect(t6.counters.syncookiesSent).toBe(1);
+    expect(t6.counters.syncookiesRecv).toBe(1);
+    // a offered MSS 1440: the IPv6 table has it exactly.
+    expect(echoed[0]!.tcb!.sendMss).toBe(1440);
+    expect(echoed[0]!.tcb!.info().options.sack).toBe(true);
+    c.write('over a cookie');
+    await runUntil(p, () => back.length > 0);
+    expect(Buffer.concat(back).toString()).toBe('over a cookie');
   });
 });
 
