@@ -115,6 +115,49 @@ describe('zero window opened on a data segment (issue 14 item 2)', () => {
     expect(got).toBe(20000 - ((flightEnd - c.ack) | 0));
   });
 
+  it('a peer that answers none of maxRetries probes is dead (ETIMEDOUT); one answering with a zero window is probed on', async () => {
+    for (const alive of [false, true]) {
+      const c = await handshake({ b: { tcp: { maxRetries: 5 } } });
+      const { peer } = c;
+      let err: string | null = null;
+      c.s.on('error', (e: { code: string }) => (err = e.code));
+      c.s.on('data', () => c.s.write(new Uint8Array(10000)));
+      peer.send({ seq: c.seq, ack: c.ack, flags: ACK | PSH, window: 0, payload: REQ });
+      const rcvNxt = c.seq + REQ.length;
+      const cnt = peer.p.b.tcp.counters;
+      for (let i = 0; i < 400 && err === null && cnt.windowProbes < 8; i++) {
+        const before = cnt.windowProbes;
+        await peer.wait(1000);
+        // The live peer answers each probe: its window is still shut.
+        if (alive && cnt.windowProbes > before) peer.send({ seq: rcvNxt, ack: c.ack, flags: ACK, window: 0 });
+      }
+      if (alive) {
+        expect(err).toBeNull();
+        expect(cnt.windowProbes).toBe(8);
+        expect(c.s.tcb!.state).toBe('ESTABLISHED');
+      } else {
+        expect(err).toBe('ETIMEDOUT');
+        expect(cnt.windowProbes).toBe(5);
+      }
+    }
+  });
+
+  it('data in flight under a shut window: a peer silent for longer than the largest RTO is dead', async () => {
+    const c = await handshake();
+    const { peer } = c;
+    let err: string | null = null;
+    c.s.on('error', (e: { code: string }) => (err = e.code));
+    c.s.write(new Uint8Array(20000).fill(1));
+    const first = data(peer.take());
+    const t0 = peer.p.clock.now();
+    peer.send({ seq: c.seq, ack: (c.ack + first[0]!.len) >>> 0, flags: ACK, window: 0 });
+    for (let i = 0; i < 600 && err === null; i++) await peer.wait(1000);
+    expect(err).toBe('ETIMEDOUT');
+    const gone = peer.p.clock.now() - t0;
+    expect(gone).toBeGreaterThan(120_000);
+    expect(gone).toBeLessThan(250_000);
+  });
+
   it('a fast retransmission after the window shrank below a segment stays inside SND.UNA + SND.WND', async () => {
     const c = await handshake();
     const { peer } = c;

@@ -199,6 +199,8 @@ export class Tcb {
   ackPending = 0;
   /** Zero-window probing in progress (the rtx timer is the persist timer). */
   persist = false;
+  /** Probes sent since the peer last acknowledged anything (icsk_probes_out). */
+  probesOut = 0;
   /** Set by the persist timer: send a window-limited small segment despite SWS avoidance. */
   private forceSend = false;
   // Keepalive (SO_KEEPALIVE with TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT).
@@ -675,6 +677,8 @@ export class Tcb {
       this.challengeAck(now);
       return false;
     }
+    // The peer is alive: it answered (tcp_ack clears icsk_probes_out for any acceptable ACK).
+    this.probesOut = 0;
     const wnd = seg.wnd << this.sndWscale;
     const flight = snd.flightSize;
     const opts = seg.opts;
@@ -1197,7 +1201,14 @@ export class Tcb {
         return;
       }
       // Zero-window probe (tcp_probe_timer), the timer doubling each time (RFC 9293 §3.8.6.1
-      // wants exponential backoff; tcp_probe_timer backs off icsk_backoff the same way).
+      // wants exponential backoff; tcp_probe_timer backs off icsk_backoff the same way). A peer
+      // that keeps answering with a zero window is probed for ever; one that answers none of
+      // maxRetries probes is dead (tcp_probe_timer: icsk_probes_out >= tcp_retries2 -> abort).
+      if (this.probesOut >= this.maxRetries) {
+        this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+        return;
+      }
+      this.probesOut++;
       this.persist = true;
       this.rto.backoff();
       this.env.counters.windowProbes++;
@@ -1209,6 +1220,11 @@ export class Tcb {
     if (this.sndWnd === 0) {
       // The peer shut its window under data in flight: the retransmission is a window probe, not a
       // congestion signal, and a live peer must not time out (tcp_retransmit_timer's special case).
+      // A peer silent for longer than the largest RTO is gone (the same case's TCP_RTO_MAX test).
+      if (now - this.lastRecv > this.rto.maxRto) {
+        this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+        return;
+      }
       // Linux resends a whole MSS here; RFC 9293 §3.8.6.1 lets nothing past SND.UNA + SND.WND go,
       // so the probe carries the single byte at SND.UNA (retransmit() clips it).
       this.rto.backoff();
