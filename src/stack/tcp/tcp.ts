@@ -599,7 +599,7 @@ export class Tcp implements TcpEnv {
       if (!l.floodWarned) {
         // tcp_syn_flood_action's one-time notice.
         l.floodWarned = true;
-        log('possible SYN flooding on port %d: sending cookies', l.port);
+        if (log.enabled) log('possible SYN flooding on port %d: sending cookies', l.port);
       }
       this.sendCookieSynAck(l, seg, src, dst, sport, dport);
       return;
