@@ -393,7 +393,13 @@ export class Ipv6Layer {
     // A reassembled packet was counted as its fragments.
     if (!reassembled) c.inReceives++;
     const v = this.view.reset(buf, off, len);
-    if (v.check() !== null) {
+    const bad = v.check();
+    // A hop-by-hop header that is not first (the walk's only BAD_EXT_HEADER; the headers before it
+    // and the payload length are sound) is no header error: Linux parses hop-by-hop only in
+    // ip6_rcv_core, so later in the chain next header 0 names an unknown protocol and
+    // ip6_protocol_deliver_rcu answers parameter problem code 1 at that Next Header field
+    // (RFC 8200 §4.3). The walk below gets there.
+    if (bad !== null && bad !== 'BAD_EXT_HEADER') {
       c.inHdrErrors++;
       return;
     }
@@ -426,7 +432,7 @@ export class Ipv6Layer {
     let nhOff = off + 6;
     let o = off + IPV6_HLEN;
     for (;;) {
-      if (nh === IpProto.HOPOPTS || nh === IpProto.IPV6_DSTOPTS) {
+      if ((nh === IpProto.HOPOPTS && o === off + IPV6_HLEN) || nh === IpProto.IPV6_DSTOPTS) {
         const l = (buf[o + 1]! + 1) * 8;
         if (!this.options(buf, off, o + 2, o + l, mcast)) return;
         nhOff = o;

@@ -136,7 +136,8 @@ describe('IPv6 extension headers (hostile input)', () => {
   it('drops malformed chains and unknown next headers, counted', async () => {
     const { p, got } = await withSocket();
     const c = p.b.ip6!.counters;
-    // Hop-by-hop after another header.
+    // Hop-by-hop after another header: not a header error but an unknown next header (parameter
+    // problem code 1, see the test below), so it counts in inUnknownProtos, not inHdrErrors.
     inject(
       p.b,
       frame6(
@@ -156,7 +157,7 @@ describe('IPv6 extension headers (hostile input)', () => {
     const f = frame6(p.b, p.a, A6, B6, 17, u);
     f[18] = 0x10;
     inject(p.b, f);
-    expect(c.inHdrErrors).toBe(4);
+    expect(c.inHdrErrors).toBe(3);
     // Multicast source.
     inject(p.b, frame6(p.b, p.a, 'ff02::5', B6, 17, u));
     // Not our address.
@@ -166,13 +167,62 @@ describe('IPv6 extension headers (hostile input)', () => {
     inject(p.b, frame6(p.b, p.a, A6, B6, 59, new Uint8Array(8)));
     inject(p.b, frame6(p.b, p.a, A6, B6, 253, new Uint8Array(8)));
     expect(c.inNoNextHeader).toBe(1);
-    expect(c.inUnknownProtos).toBe(1);
+    expect(c.inUnknownProtos).toBe(2);
     // A long chain of destination options is walked without trouble.
     const chain: Uint8Array[] = [];
     for (let i = 0; i < 200; i++) chain.push(new Uint8Array([i === 199 ? 17 : 60, 0, 1, 4, 0, 0, 0, 0]));
     inject(p.b, frame6(p.b, p.a, A6, B6, 60, concat(...chain, u), 64, { at: 1600 + 6, l4: 1600, proto: 17 }));
     expect(got.length).toBe(1);
     expect(p.b.counters.rxExceptions).toBe(0);
+  });
+
+  it('a hop-by-hop header that is not first gets parameter problem code 1 at the Next Header naming it', async () => {
+    const { p, got } = await withSocket();
+    const c = p.b.ip6!.counters;
+    const sent: Uint8Array[] = [];
+    p.lb.drop = (m) => {
+      const f = new Uint8Array(m.length);
+      m.copyTo(f);
+      if (f[12] === 0x86 && f[13] === 0xdd && f[20] === 58 && f[54] === 4) sent.push(f);
+      return false;
+    };
+    // Destination options (its Next Header byte, at offset 40 of the packet, says 0), then HBH.
+    const body = concat(
+      new Uint8Array([0, 0, 1, 4, 0, 0, 0, 0]),
+      new Uint8Array([17, 0, 1, 4, 0, 0, 0, 0]),
+      u,
+    );
+    const pkt = frame6(p.b, p.a, A6, B6, 60, body, 64, { at: 16 + 6, l4: 16, proto: 17 });
+    inject(p.b, pkt);
+    expect(got).toEqual([]);
+    expect(c.inUnknownProtos).toBe(1);
+    expect(c.inHdrErrors).toBe(0);
+    // (Neighbour discovery for A6 may hold the error back a moment.)
+    await runUntil(p, () => p.a.ip6!.counters.icmpInParmProblems === 1);
+    expect(sent).toHaveLength(1);
+    const r = sent[0]!;
+    // From B6 to A6: type 4 (parameter problem), code 1 (unrecognized next header), pointer 40,
+    // quoting the packet from its IPv6 header.
+    expect(ipv6ToString(r.subarray(22, 38))).toBe(ipv6ToString(parseIpv6(B6)));
+    expect(ipv6ToString(r.subarray(38, 54))).toBe(ipv6ToString(parseIpv6(A6)));
+    expect([r[54], r[55]]).toEqual([4, 1]);
+    expect(((r[58]! << 24) | (r[59]! << 16) | (r[60]! << 8) | r[61]!) >>> 0).toBe(40);
+    expect(Buffer.from(r.subarray(62)).equals(Buffer.from(pkt.subarray(14)))).toBe(true);
+    // Hop-by-hop first is fine; to a multicast destination a misplaced one gets no ICMP.
+    inject(
+      p.b,
+      frame6(p.b, p.a, A6, B6, 0, concat(new Uint8Array([17, 0, 1, 4, 0, 0, 0, 0]), u), 64, {
+        at: 8 + 6,
+        l4: 8,
+        proto: 17,
+      }),
+    );
+    expect(got).toHaveLength(1);
+    inject(p.b, frame6(p.b, p.a, A6, 'ff02::1', 60, body, 64, { at: 16 + 6, l4: 16, proto: 17 }));
+    expect(c.inUnknownProtos).toBe(2);
+    await runUntil(p, () => true);
+    expect(sent).toHaveLength(1);
+    expect(p.b.ip6!.counters.icmpOutErrors).toBe(1);
   });
 
   it('a random-byte fuzz of the IPv6 payload never throws', async () => {

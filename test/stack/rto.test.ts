@@ -40,6 +40,18 @@ describe('RFC 6298 RTO', () => {
     expect(r.backoffs).toBe(0);
   });
 
+  it('the persist interval doubles the floored RTO (tcp_probe0_when), even below the floor', () => {
+    const r = new RtoEstimator({ minRto: 200, maxRto: 120000 });
+    r.sample(0);
+    expect(r.probeRto).toBe(200);
+    const seen: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      r.backoff();
+      seen.push(r.probeRto);
+    }
+    expect(seen).toEqual([400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400, 120000, 120000, 120000]);
+  });
+
   it('Karn: no sample from a segment timed across a retransmission', () => {
     const r = new RtoEstimator();
     r.startTiming(1000, 0);

@@ -7,6 +7,8 @@ export * from './recv-buffer.ts';
 export * from './send-buffer.ts';
 export * from './isn.ts';
 export * from './timestamps.ts';
+export * from './options.ts';
+export * from './syncookies.ts';
 export * from './state.ts';
 export * from './tcb.ts';
 export * from './tcp.ts';

@@ -46,12 +46,15 @@ export class RecvBuffer {
   }
 
   /**
-   * Stores segment bytes src[off, off+len) carrying sequence `seq`, trimmed to the window.
-   * Returns the number of bytes RCV.NXT advanced (0 for duplicate/out-of-order data), or -1 when an
-   * out-of-order segment was dropped because the reassembly map is full.
+   * Stores segment bytes src[off, off+len) carrying sequence `seq`, trimmed to the window: to the
+   * ring's room and to `rightEdge`, the right edge of the window the connection advertised
+   * (RFC 9293 §3.10.7.4: only the part of a segment inside RCV.WND is processed; bytes the peer was
+   * never offered are not kept). Returns the number of bytes RCV.NXT advanced (0 for
+   * duplicate/out-of-order data), or -1 when an out-of-order segment was dropped because the
+   * reassembly map is full.
    * @mirrors tcp_input.c:tcp_data_queue
    */
-  write(seq: number, src: Uint8Array, off: number, len: number): number {
+  write(seq: number, src: Uint8Array, off: number, len: number, rightEdge?: number): number {
     let s = seq;
     // Trim what is already received (left of RCV.NXT) and what is beyond the window.
     if (seqLt(s, this.rcvNxt)) {
@@ -61,7 +64,8 @@ export class RecvBuffer {
       len -= cut;
       s = this.rcvNxt;
     }
-    const limit = seqAdd(this.readSeq, this.capacity);
+    let limit = seqAdd(this.readSeq, this.capacity);
+    if (rightEdge !== undefined && seqLt(rightEdge, limit)) limit = rightEdge;
     if (seqGt(seqAdd(s, len), limit)) len = seqDiff(limit, s);
     if (len <= 0) return 0;
     if (s !== this.rcvNxt) {

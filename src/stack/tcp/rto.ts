@@ -53,6 +53,16 @@ export class RtoEstimator {
   }
 
   /**
+   * The persist (zero-window probe) interval: the RTO floored first, then doubled per backoff
+   * (tcp_probe0_when: icsk_rto, already clamped to rto_min, shifted by icsk_backoff). `rto`
+   * doubles the unclamped estimate instead, which on a sub-floor RTT leaves it at the floor for
+   * several expiries: probes would then not back off at all.
+   */
+  get probeRto(): number {
+    return Math.min(this.maxRto, Math.max(this.minRto, this.baseRto) * 2 ** this.backoffs);
+  }
+
+  /**
    * Feeds one RTT measurement R in ms (RFC 6298 (2.2)/(2.3)); clears backoff.
    * @mirrors tcp_input.c:tcp_rtt_estimator
    */

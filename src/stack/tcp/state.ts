@@ -20,8 +20,13 @@ export class TcpCounters {
   outSegs = 0;
   /** Segments carrying retransmitted data (TCP_MIB_RETRANSSEGS). */
   retransSegs = 0;
-  /** Malformed headers or options (TCP_MIB_INERRS). */
+  /** Malformed headers (TCP_MIB_INERRS); a malformed option list is badOptions, not a drop. */
   inErrs = 0;
+  /**
+   * Segments whose option list was malformed (a length below 2 or past the header): accepted with
+   * the options before the fault, as tcp_parse_options() does.
+   */
+  badOptions = 0;
   /** Bad checksum (TCP_MIB_CSUMERRORS). */
   csumErrors = 0;
   /** RSTs sent (TCP_MIB_OUTRSTS). */
@@ -43,6 +48,13 @@ export class TcpCounters {
   oooDrops = 0;
   /** SYNs dropped because the listen queue was full (LINUX_MIB_LISTENDROPS). */
   listenDrops = 0;
+  /**
+   * SYN cookies sent, ACKs that completed one, ACKs to a cookie-sending listener that held none
+   * (LINUX_MIB_SYNCOOKIESSENT / SYNCOOKIESRECV / SYNCOOKIESFAILED).
+   */
+  syncookiesSent = 0;
+  syncookiesRecv = 0;
+  syncookiesFailed = 0;
   /** Fast retransmits, SACK-based recoveries and RTO expiries (TCPFastRetrans, TCPSackRecovery, TCPTimeouts). */
   fastRetrans = 0;
   sackRecovery = 0;
@@ -52,6 +64,8 @@ export class TcpCounters {
   timeouts = 0;
   /** ICMP errors quoting a sequence number outside [SND.UNA, SND.MAX) (LINUX_MIB_OUTOFWINDOWICMPS). */
   icmpOutOfWindow = 0;
+  /** Zero-window probes sent by the persist timer (LINUX_MIB_TCPWINPROBE). */
+  windowProbes = 0;
   /** Segments that could not be sent because no mbuf was free. */
   noBuffers = 0;
   /** Connections opened actively / passively, reset, timed out (TCP_MIB_ACTIVEOPENS ...). */

@@ -14,7 +14,7 @@ import { SackScoreboard } from './sack.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
 import type { TcpCounters, TcpState } from './state.ts';
-import { TimestampState, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
+import { TimestampState, tsOffsetFor, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
 
 const { FIN, SYN, RST, ACK, PSH } = TcpFlags;
 
@@ -120,6 +120,11 @@ const DEFAULTS = {
   delAck: 40,
 };
 
+/** The receive buffer a connection made with `opts` gets (what its SYN-ACK window and shift follow). */
+export function rcvBufOf(opts: TcbOptions): number {
+  return opts.rcvBuf ?? DEFAULTS.rcvBuf;
+}
+
 /** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
 const OOW_ACK_INTERVAL = 500;
 
@@ -194,6 +199,8 @@ export class Tcb {
   ackPending = 0;
   /** Zero-window probing in progress (the rtx timer is the persist timer). */
   persist = false;
+  /** Probes sent since the peer last acknowledged anything (icsk_probes_out). */
+  probesOut = 0;
   /** Set by the persist timer: send a window-limited small segment despite SWS avoidance. */
   private forceSend = false;
   // Keepalive (SO_KEEPALIVE with TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT).
@@ -283,6 +290,17 @@ export class Tcb {
     return field;
   }
 
+  /**
+   * The window field of a SYN or SYN-ACK (never scaled, RFC 7323 §2.2). Once RCV.NXT is known
+   * (SYN-RECEIVED) it records the right edge it offers, so the first segments after the handshake
+   * are judged against what the peer was told (tcp_make_synack sets rcv_wnd / rcv_wup).
+   */
+  synWindow(): number {
+    const field = Math.min(this.rcv.window, 0xffff);
+    if (this.state !== 'SYN-SENT') this.rcvAdvEdge = seqMax(this.rcvAdvEdge, seqAdd(this.rcvNxt, field));
+    return field;
+  }
+
   // ---------------------------------------------------------------- user calls
 
   /** Active open (RFC 9293 §3.10.1): send SYN, enter SYN-SENT. */
@@ -292,7 +310,7 @@ export class Tcb {
     this.sendMss = Math.min(DEFAULT_MSS, mtuMss);
     this.snd.init(seqAdd(iss, 1));
     this.recover = iss;
-    this.tsOffset = (iss * 2654435761) >>> 0;
+    this.tsOffset = tsOffsetFor(iss);
     this.state = 'SYN-SENT';
     this.env.counters.activeOpens++;
     this.sendSyn();
@@ -311,7 +329,7 @@ export class Tcb {
     this.rcvAdvEdge = this.rcv.rcvNxt;
     this.snd.init(seqAdd(iss, 1));
     this.recover = iss;
-    this.tsOffset = (iss * 2654435761) >>> 0;
+    this.tsOffset = tsOffsetFor(iss);
     this.negotiate(seg, mtuMss);
     this.sndWnd = seg.wnd;
     this.maxSndWnd = seg.wnd;
@@ -320,6 +338,53 @@ export class Tcb {
     this.env.counters.passiveOpens++;
     this.sendSyn();
     this.rtxTimer.arm(this.rto.rto);
+  }
+
+  /**
+   * Passive open from a SYN cookie (cookie_v4_check -> tcp_get_cookie_sock): the ACK `seg`
+   * echoed our cookie ISN `iss`; what the SYN negotiated comes back from the cookie (peer MSS
+   * from its table, window scale / SACK from the timestamp bits, -1 / false when absent). The
+   * connection starts in SYN-RECEIVED as if its SYN-ACK had just gone out, and the ACK completes
+   * the handshake through the ordinary path (tcp_child_process -> tcp_rcv_state_process).
+   */
+  acceptCookie(
+    seg: TcpSegmentIn,
+    iss: number,
+    mtuMss: number,
+    peerMss: number,
+    sack: boolean,
+    peerWscale: number,
+  ): void {
+    const now = this.now();
+    this.iss = iss;
+    this.rcvMss = mtuMss;
+    this.irs = seqAdd(seg.seq, -1);
+    this.rcv.init(seg.seq);
+    this.snd.init(seqAdd(iss, 1));
+    this.recover = iss;
+    this.tsOffset = tsOffsetFor(iss);
+    this.sendMss = Math.max(64, Math.min(peerMss, mtuMss));
+    const o = seg.opts;
+    this.tsOk = this.offerTs && o.hasTimestamp;
+    if (this.tsOk) this.ts.update(o.tsVal, seg.seq, seg.seq, now);
+    this.sackOk = this.tsOk && this.offerSack && sack;
+    this.wsOk = this.tsOk && this.offerWs && peerWscale >= 0;
+    if (this.wsOk) {
+      this.sndWscale = Math.min(peerWscale, 14);
+    } else {
+      this.sndWscale = 0;
+      this.rcvWscale = 0;
+    }
+    this.cc = createCongestionControl(this.cc.name, this.maxPayload);
+    // What the cookie SYN-ACK said: ACK = SEG.SEQ, the unscaled window from there.
+    this.lastAckSent = this.rcv.rcvNxt;
+    this.rcvAdvEdge = seqAdd(this.rcv.rcvNxt, Math.min(this.rcv.window, 0xffff));
+    this.sndWnd = seg.wnd;
+    this.maxSndWnd = seg.wnd;
+    this.state = 'SYN-RECEIVED';
+    this.lastRecv = now;
+    this.env.counters.passiveOpens++;
+    this.input(seg);
   }
 
   /** Appends application bytes; returns how many fit. */
@@ -443,12 +508,14 @@ export class Tcb {
     }
     // RFC 9293 §3.10.7.4 first: the sequence-number acceptability test, in the kernel's form
     // (tcp_sequence): the segment must end at or after the last ACK we sent (RCV.WUP) and start no
-    // later than the window's right edge. Old bytes inside an acceptable segment are trimmed by the
-    // receive buffer; a data segment beyond a zero window keeps only its ACK.
+    // later than the right edge of the window we advertised (rcv_wup + rcv_wnd, what the peer was
+    // offered, not the free room of the receive buffer: RFC 5961 §3.2 relies on that window to
+    // make blind RST and data injection hard). Old bytes inside an acceptable segment, and bytes
+    // past the right edge, are trimmed by the receive buffer; a data segment beyond a zero window
+    // keeps only its ACK.
     const nxt = this.rcvNxt;
-    const wnd = this.rcv.window;
     const segLen = dataLen + (syn ? 1 : 0) + (fin ? 1 : 0);
-    const edge = seqMax(seqAdd(nxt, wnd), this.rcvAdvEdge);
+    const edge = this.rcvAdvEdge;
     const ok = seqGeq(seqAdd(seq, segLen), this.lastAckSent) && seqLeq(seq, edge);
     if (!ok) {
       this.env.counters.outOfWindow++;
@@ -509,8 +576,10 @@ export class Tcb {
     }
     // Eighth: FIN. Recorded at its sequence, processed once RCV.NXT reaches it.
     if (fin && this.rcvFinSeq < 0) {
+      // A FIN past the window (its data was trimmed) is not recorded: the bytes before it are gone.
       const fs = seqAdd(seq, seg.dataLen);
-      if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity))) this.rcvFinSeq = fs;
+      if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity)) && seqLeq(fs, this.rcvAdvEdge))
+        this.rcvFinSeq = fs;
     } else if (fin && this.state === 'TIME-WAIT') {
       // A retransmitted FIN: ACK it and restart the 2 MSL wait.
       this.ackNow = true;
@@ -545,7 +614,8 @@ export class Tcb {
     if ((flags & SYN) === 0) return;
     this.irs = seg.seq;
     this.rcv.init(seqAdd(seg.seq, 1));
-    this.rcvAdvEdge = this.rcv.rcvNxt;
+    // Our SYN offered the unscaled window: that is the right edge the peer may fill.
+    this.rcvAdvEdge = seqAdd(this.rcv.rcvNxt, Math.min(this.rcv.window, 0xffff));
     this.negotiate(seg, this.rcvMss);
     this.lastRecv = now;
     if ((flags & ACK) !== 0) {
@@ -607,9 +677,34 @@ export class Tcb {
       this.challengeAck(now);
       return false;
     }
+    // The peer is alive: it answered (tcp_ack clears icsk_probes_out for any acceptable ACK).
+    this.probesOut = 0;
     const wnd = seg.wnd << this.sndWscale;
     const flight = snd.flightSize;
     const opts = seg.opts;
+    // Without SACK a duplicate ACK must leave the window as it was (RFC 5681 §2): judged against
+    // the window before this segment updates it.
+    const sameWnd = wnd === this.sndWnd;
+    // Window update first, as tcp_ack() calls tcp_ack_update_window() before it cleans the
+    // retransmission queue: whatever this ACK makes us send is sized by the window it carries.
+    // RFC 9293 §3.10.7.4: take it when SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+    // SND.WL2 <= SEG.ACK) — "<=": a peer closing its window on a data segment that acknowledges
+    // nothing new repeats SEQ and ACK, and the shrink (to zero too) must be taken. Like
+    // tcp_may_update_window() also from any ACK that advances SND.UNA, so a window learnt from a
+    // newer segment cannot stick after a go-back.
+    if (seqGt(ack, snd.una) || seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
+      this.sndWnd = wnd;
+      this.sndWl1 = seq;
+      this.sndWl2 = ack;
+      if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
+      if (wnd > 0 && this.persist) {
+        // The window opened (tcp_ack_probe): stop probing and forget the probe backoff.
+        this.persist = false;
+        this.rtxTimer.cancel();
+        this.rto.onRetransmit();
+        this.rto.backoffs = 0;
+      }
+    }
     let sacked = 0;
     let writable = false;
     if (seqGt(ack, snd.una)) {
@@ -645,25 +740,7 @@ export class Tcb {
       flight > 0 &&
       seg.dataLen === 0 &&
       (seg.flags & (SYN | FIN)) === 0 &&
-      (this.sackOk ? sacked > 0 : wnd === this.sndWnd);
-    // Window update. RFC 9293 takes it when SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
-    // SND.WL2 <= SEG.ACK); like tcp_may_update_window() we also take it from any ACK that advances
-    // SND.UNA, so a window learnt from a newer segment cannot stick after a go-back.
-    if (
-      seqGt(ack, this.sndWl2) ||
-      seqLt(this.sndWl1, seq) ||
-      (this.sndWl1 === seq && (seqLt(this.sndWl2, ack) || wnd > this.sndWnd))
-    ) {
-      this.sndWnd = wnd;
-      this.sndWl1 = seq;
-      this.sndWl2 = ack;
-      if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
-      if (wnd > 0 && this.persist) {
-        this.persist = false;
-        this.rtxTimer.cancel();
-        this.rto.onRetransmit();
-      }
-    }
+      (this.sackOk ? sacked > 0 : sameWnd);
     if (isDup) this.onDupAck(now);
     // Only now, with SND.WND current, may the socket refill the send buffer (which sends). Like
     // sk_stream_write_space(), only once a third of the buffer is free (space >= queued / 2): a
@@ -776,7 +853,7 @@ export class Tcb {
   private receiveData(buf: Uint8Array, seq: number, off: number, len: number): void {
     const rcv = this.rcv;
     const before = rcv.rcvNxt;
-    const n = rcv.write(seq, buf, off, len);
+    const n = rcv.write(seq, buf, off, len, this.rcvAdvEdge);
     if (n < 0) this.env.counters.oooDrops++;
     if (seq !== before || n <= 0 || rcv.ooo.count > 0) {
       // Out of order, duplicate, or a hole just filled: ACK at once (RFC 5681 §4.2).
@@ -978,10 +1055,17 @@ export class Tcb {
     }
   }
 
-  /** Loss-recovery retransmission of [seq, seq+len) (bounded to held data; FIN if it covers it). */
+  /**
+   * Loss-recovery retransmission of [seq, seq+len) (bounded to held data; FIN if it covers it),
+   * never past SND.UNA + SND.WND (RFC 9293 §3.8.6.1): a receiver may have shrunk its window, and
+   * __tcp_retransmit_skb() refuses a segment outside it. The exception, also Linux's, is SND.UNA
+   * under a zero window: one byte of it goes as the window probe.
+   */
   private retransmit(seq: number, len: number): boolean {
     const snd = this.snd;
-    const dataLen = Math.max(0, Math.min(len, seqDiff(snd.end, seq)));
+    const room = seqDiff(seqAdd(snd.una, this.sndWnd), seq);
+    if (room <= 0 && seq !== snd.una) return false;
+    const dataLen = Math.max(0, Math.min(len, seqDiff(snd.end, seq), Math.max(room, 1)));
     const fin =
       this.finSent &&
       seqAdd(seq, dataLen) === this.finSeq &&
@@ -1052,8 +1136,17 @@ export class Tcb {
 
   /** A bare ACK now. */
   sendAck(): void {
-    const seq = this.persist ? seqAdd(this.snd.una, -1) : this.acceptableSeq();
-    if (this.env.sendSegment(this, seq, ACK, 0)) this.afterSend();
+    if (this.env.sendSegment(this, this.acceptableSeq(), ACK, 0)) this.afterSend();
+  }
+
+  /**
+   * Zero-window probe (tcp_write_wakeup -> tcp_xmit_probe_skb): no data, SEG.SEQ = SND.UNA - 1.
+   * The peer finds it old, drops it and answers with an ACK carrying its current window; nothing
+   * is sent past the closed window. Only the probe uses the old sequence number: an ordinary ACK
+   * sent while probing (for the peer's data) must carry SND.MAX or the peer drops it as old too.
+   */
+  private sendProbe(): void {
+    if (this.env.sendSegment(this, seqAdd(this.snd.una, -1), ACK, 0)) this.afterSend();
   }
 
   private sendSyn(): void {
@@ -1107,20 +1200,37 @@ export class Tcb {
         this.forceSend = false;
         return;
       }
-      // Zero-window probe (tcp_probe_timer): an old-sequence ACK makes the peer report its window.
+      // Zero-window probe (tcp_probe_timer), the timer doubling each time (RFC 9293 §3.8.6.1
+      // wants exponential backoff; tcp_probe_timer backs off icsk_backoff the same way). A peer
+      // that keeps answering with a zero window is probed for ever; one that answers none of
+      // maxRetries probes is dead (tcp_probe_timer: icsk_probes_out >= tcp_retries2 -> abort).
+      if (this.probesOut >= this.maxRetries) {
+        this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+        return;
+      }
+      this.probesOut++;
       this.persist = true;
       this.rto.backoff();
-      this.sendAck();
-      this.rtxTimer.arm(this.rto.rto);
+      this.env.counters.windowProbes++;
+      this.sendProbe();
+      this.rtxTimer.arm(this.rto.probeRto);
       return;
     }
     if (snd.flightSize === 0) return;
     if (this.sndWnd === 0) {
       // The peer shut its window under data in flight: the retransmission is a window probe, not a
       // congestion signal, and a live peer must not time out (tcp_retransmit_timer's special case).
+      // A peer silent for longer than the largest RTO is gone (the same case's TCP_RTO_MAX test).
+      if (now - this.lastRecv > this.rto.maxRto) {
+        this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+        return;
+      }
+      // Linux resends a whole MSS here; RFC 9293 §3.8.6.1 lets nothing past SND.UNA + SND.WND go,
+      // so the probe carries the single byte at SND.UNA (retransmit() clips it).
       this.rto.backoff();
-      this.retransmit(snd.una, Math.min(this.maxPayload, snd.length));
-      this.rtxTimer.arm(this.rto.rto);
+      this.env.counters.windowProbes++;
+      this.retransmit(snd.una, 1);
+      this.rtxTimer.arm(this.rto.probeRto);
       return;
     }
     if (++this.retries > this.maxRetries) {

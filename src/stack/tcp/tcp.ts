@@ -12,10 +12,24 @@ import {
 import { IpProto, TcpFlags, TcpOptKind, TcpOptions, TcpView, pseudoSum } from '../../wire/index.ts';
 import type { Ipv4Output } from '../l3.ts';
 import type { TimerQueue } from '../timer.ts';
+import { createHmac, randomBytes } from 'node:crypto';
 import { IsnGenerator } from './isn.ts';
+import { parseTcpOptionsLenient } from './options.ts';
 import { seqAdd, seqGt, seqInRange } from './seq.ts';
 import { TcpCounters } from './state.ts';
-import { Tcb, TcpSegmentIn, type TcbOptions, type TcpEnv } from './tcb.ts';
+import {
+  COOKIE_MSS_V4,
+  COOKIE_MSS_V6,
+  SYNCOOKIE_VALID_MS,
+  SynCookies,
+  TS_OPT_SACK,
+  TS_OPT_WSCALE_MASK,
+  cookieMssIndex,
+  cookieTsOptions,
+  cookieTsval,
+} from './syncookies.ts';
+import { rcvBufOf, Tcb, TcpSegmentIn, type TcbOptions, type TcpEnv } from './tcb.ts';
+import { tsOffsetFor, tsValue, windowScaleFor } from './timestamps.ts';
 
 const log = debug('ptnet:tcp');
 const { FIN, SYN, RST, ACK } = TcpFlags;
@@ -26,6 +40,10 @@ export class TcpListener {
   /** Connections in SYN-RECEIVED (the SYN queue). */
   pending = 0;
   closed = false;
+  /** When the SYN queue last overflowed (tcp_synq_overflow): cookie ACKs are checked for 2 min. */
+  lastOverflow = -Infinity;
+  /** The "possible SYN flooding" notice was logged (tcp_syn_flood_action warns once). */
+  floodWarned = false;
   constructor(
     readonly port: number,
     /** SYN queue + accept bound (listen(2) backlog; SYN-flood bound). */
@@ -77,6 +95,14 @@ export class Tcp implements TcpEnv {
   /** RFC 5961 §7 / Linux tcp_challenge_ack_limit: challenge ACKs per second. */
   challengeAckLimit = 1000;
   private nextEphemeral = 49152;
+  /**
+   * SYN cookies when a SYN queue is full (Linux tcp_syncookies = 1). Off: such SYNs are dropped
+   * (listenDrops) and the peer must retry.
+   */
+  synCookies = true;
+  private readonly cookies: SynCookies;
+  private readonly cookieSrc = new Uint8Array(4);
+  private readonly cookieDst = new Uint8Array(4);
 
   private readonly ip: Ipv4Output | Ipv6TcpOutput;
 
@@ -89,6 +115,10 @@ export class Tcp implements TcpEnv {
   ) {
     this.ip = ip;
     this.isn = new IsnGenerator(timers.clock, isnKey);
+    // Cookie keys: derived from the ISN key when one is given (reproducible tests), else random.
+    this.cookies = new SynCookies(
+      isnKey !== undefined ? createHmac('sha256', isnKey).update('syncookies').digest() : randomBytes(16),
+    );
     this.nextEphemeral = 49152 + Math.floor(Math.random() * 16384);
   }
 
@@ -334,7 +364,7 @@ export class Tcp implements TcpEnv {
     v.ack = ack;
     buf[l4 + 12] = (hl / 4) << 4;
     v.flags = flags;
-    v.window = syn ? Math.min(t.rcv.window, 0xffff) : (flags & RST) !== 0 ? 0 : t.windowToAdvertise();
+    v.window = syn ? t.synWindow() : (flags & RST) !== 0 ? 0 : t.windowToAdvertise();
     v.urgent = 0;
     let o = l4 + TCP_HLEN;
     if (syn) {
@@ -469,7 +499,8 @@ export class Tcp implements TcpEnv {
   private parse(buf: Uint8Array, off: number, len: number, pseudo: number): boolean {
     const c = this.counters;
     const v = this.view.reset(buf, off, len);
-    if (v.check() !== null) {
+    // checkHeader, not check: the latter also refuses a malformed option list, which is accepted.
+    if (v.checkHeader() !== null) {
       c.inErrs++;
       return false;
     }
@@ -478,10 +509,8 @@ export class Tcp implements TcpEnv {
       return false;
     }
     const seg = this.seg;
-    if (v.parseOptions(seg.opts) !== null) {
-      c.inErrs++;
-      return false;
-    }
+    // Lenient like tcp_parse_options(): a malformed option ends the walk, the segment stays.
+    if (parseTcpOptionsLenient(buf, v.optionsOff, off + v.headerLen, seg.opts) >= 0) c.badOptions++;
     seg.seq = v.seq;
     seg.ack = v.ack;
     seg.flags = v.flags;
@@ -548,13 +577,31 @@ export class Tcp implements TcpEnv {
     const f = seg.flags;
     if ((f & RST) !== 0) return;
     if ((f & ACK) !== 0) {
+      // tcp_v4_cookie_check: a bare ACK to a listener that sent cookies lately may complete one.
+      if (
+        (f & SYN) === 0 &&
+        this.synCookies &&
+        this.timers.clock.now() - l.lastOverflow < SYNCOOKIE_VALID_MS &&
+        this.cookieAck(l, seg, src, dst, sport, dport)
+      )
+        return;
       this.resetFor(seg, src, dst, sport, dport);
       return;
     }
     if ((f & SYN) === 0) return;
     if (l.pending >= l.backlog) {
-      // SYN-flood bound: the SYN queue is full; the peer retries (tcp_conn_request drop).
-      this.counters.listenDrops++;
+      // The SYN queue is full (tcp_conn_request, inet_csk_reqsk_queue_is_full).
+      if (!this.synCookies) {
+        this.counters.listenDrops++;
+        return;
+      }
+      l.lastOverflow = this.timers.clock.now();
+      if (!l.floodWarned) {
+        // tcp_syn_flood_action's one-time notice.
+        l.floodWarned = true;
+        if (log.enabled) log('possible SYN flooding on port %d: sending cookies', l.port);
+      }
+      this.sendCookieSynAck(l, seg, src, dst, sport, dport);
       return;
     }
     const t = new Tcb(this, l.opts);
@@ -572,6 +619,164 @@ export class Tcp implements TcpEnv {
     l.pending++;
     this.insert(t);
     t.accept(seg, this.makeIsn(t), this.mtuMss(t));
+  }
+
+  /** The segment's addresses as cookie hash input (IPv4 u32s into scratch bytes, IPv6 as they are). */
+  private cookieAddrs(src: number, dst: number): [Uint8Array, Uint8Array] {
+    if (this.family === 6) return this.cookieTuple6;
+    put32(this.cookieSrc, src);
+    put32(this.cookieDst, dst);
+    return this.cookieTuple;
+  }
+  private readonly cookieTuple: [Uint8Array, Uint8Array] = [this.cookieSrc, this.cookieDst];
+  private readonly cookieTuple6: [Uint8Array, Uint8Array] = [this.src6, this.dst6];
+
+  /** MSS towards the segment's source: the path MTU less the headers (as mtuMss for a Tcb). */
+  private mtuMssTo(src: number): number {
+    const mtu =
+      this.family === 6
+        ? (this.ip as Ipv6TcpOutput).l4PathMtu(this.src6)
+        : (this.ip as Ipv4Output).l4PathMtu(src);
+    return mtu - TCP_HLEN;
+  }
+
+  /**
+   * A SYN-ACK whose ISN is a SYN cookie and no state kept (tcp_conn_request with want_cookie,
+   * cookie_v4_init_sequence, cookie_init_timestamp). Without timestamps in the SYN, window scale
+   * and SACK cannot be remembered and are not offered (tcp_clear_options).
+   */
+  private sendCookieSynAck(
+    l: TcpListener,
+    seg: TcpSegmentIn,
+    src: number,
+    dst: number,
+    sport: number,
+    dport: number,
+  ): void {
+    const ip = this.ip;
+    const o = seg.opts;
+    const now = this.timers.clock.now();
+    const table = this.family === 6 ? COOKIE_MSS_V6 : COOKIE_MSS_V4;
+    const mssIdx = cookieMssIndex(table, o.mss > 0 ? o.mss : 536);
+    const [sa, da] = this.cookieAddrs(src, dst);
+    const cookie = this.cookies.make(sa, da, sport, dport, seg.seq, mssIdx, now);
+    const ts = (l.opts.timestamps ?? true) && o.hasTimestamp;
+    const sack = ts && (l.opts.sack ?? true) && o.sackPermitted;
+    const ws = ts && (l.opts.windowScaling ?? true) && o.wscale >= 0;
+    const rcvBuf = rcvBufOf(l.opts);
+    const optLen = 4 + (ts ? 12 : 0) + (ws ? 4 : 0);
+    const hl = TCP_HLEN + optLen;
+    const m = ip.pool.alloc();
+    if (m === null || !m.extend(ip.l4Offset + hl) || m.headLength < ip.l4Offset + hl) {
+      m?.free();
+      this.counters.noBuffers++;
+      return;
+    }
+    const buf = ip.pool.data;
+    const l4 = m.dataOffset + ip.l4Offset;
+    const v = this.view.reset(buf, l4, hl);
+    v.srcPort = dport;
+    v.dstPort = sport;
+    v.seq = cookie;
+    v.ack = seqAdd(seg.seq, 1);
+    buf[l4 + 12] = (hl / 4) << 4;
+    v.flags = SYN | ACK;
+    v.window = Math.min(rcvBuf, 0xffff);
+    v.urgent = 0;
+    let p = l4 + TCP_HLEN;
+    const mss = this.mtuMssTo(src);
+    buf[p++] = TcpOptKind.MSS;
+    buf[p++] = 4;
+    buf[p++] = mss >>> 8;
+    buf[p++] = mss & 0xff;
+    if (ts) {
+      if (sack) {
+        buf[p++] = TcpOptKind.SACK_PERMITTED;
+        buf[p++] = 2;
+      } else {
+        buf[p++] = TcpOptKind.NOP;
+        buf[p++] = TcpOptKind.NOP;
+      }
+      buf[p++] = TcpOptKind.TIMESTAMP;
+      buf[p++] = 10;
+      const tsNow = tsValue(now, tsOffsetFor(cookie));
+      put32at(buf, p, cookieTsval(tsNow, ws ? o.wscale : -1, sack));
+      put32at(buf, p + 4, o.tsVal);
+      p += 8;
+    }
+    if (ws) {
+      buf[p++] = TcpOptKind.NOP;
+      buf[p++] = TcpOptKind.WSCALE;
+      buf[p++] = 3;
+      buf[p++] = windowScaleFor(rcvBuf);
+    }
+    this.counters.syncookiesSent++;
+    this.counters.outSegs++;
+    if (this.family === 6) {
+      this.finishChecksum(m.meta, v, pseudoSum(this.dst6, this.src6, IpProto.TCP, hl));
+      (ip as Ipv6TcpOutput).output(m, this.dst6, this.src6, IpProto.TCP, hl);
+    } else {
+      this.finishChecksum(m.meta, v, pseudoSum(dst, src, IpProto.TCP, hl));
+      (ip as Ipv4Output).sendIpv4(m, dst, src, IpProto.TCP, hl);
+    }
+  }
+
+  /**
+   * cookie_v4_check: an ACK whose SEG.ACK - 1 is a valid cookie for its 4-tuple and SEG.SEQ - 1
+   * recreates the connection. Returns false (the caller resets) when it is no cookie of ours.
+   */
+  private cookieAck(
+    l: TcpListener,
+    seg: TcpSegmentIn,
+    src: number,
+    dst: number,
+    sport: number,
+    dport: number,
+  ): boolean {
+    const c = this.counters;
+    const now = this.timers.clock.now();
+    const table = this.family === 6 ? COOKIE_MSS_V6 : COOKIE_MSS_V4;
+    const cookie = seqAdd(seg.ack, -1);
+    const [sa, da] = this.cookieAddrs(src, dst);
+    const idx = this.cookies.check(sa, da, sport, dport, seqAdd(seg.seq, -1), cookie, now);
+    if (idx < 0 || idx >= table.length) {
+      c.syncookiesFailed++;
+      return false;
+    }
+    // cookie_timestamp_decode: without an echoed timestamp nothing but the MSS is known.
+    let sack = false;
+    let wscale = -1;
+    if (seg.opts.hasTimestamp && (l.opts.timestamps ?? true)) {
+      const bits = cookieTsOptions(seg.opts.tsEcr);
+      sack = (bits & TS_OPT_SACK) !== 0;
+      const w = bits & TS_OPT_WSCALE_MASK;
+      if (w !== TS_OPT_WSCALE_MASK) wscale = w;
+      if (
+        wscale > 14 ||
+        (sack && !(l.opts.sack ?? true)) ||
+        (wscale >= 0 && !(l.opts.windowScaling ?? true))
+      ) {
+        c.syncookiesFailed++;
+        return false;
+      }
+    }
+    c.syncookiesRecv++;
+    const t = new Tcb(this, l.opts);
+    if (this.family === 6) {
+      t.family = 6;
+      t.laddr6.set(this.dst6);
+      t.raddr6.set(this.src6);
+    } else {
+      t.laddr = dst;
+      t.raddr = src;
+    }
+    t.lport = dport;
+    t.rport = sport;
+    t.parent = l;
+    l.pending++;
+    this.insert(t);
+    t.acceptCookie(seg, cookie, this.mtuMss(t), table[idx]!, sack, wscale);
+    return true;
   }
 
   /** RST for a segment that matches no connection (RFC 9293 §3.10.7.1), never in answer to a RST. */

@@ -13,6 +13,14 @@ export function tsValue(nowMs: number, offset: number): number {
   return (Math.floor(nowMs) + offset) >>> 0;
 }
 
+/**
+ * The per-connection TSval offset, derived from the ISS so that a connection recreated from a SYN
+ * cookie uses the offset its SYN-ACK's TSval was made with.
+ */
+export function tsOffsetFor(iss: number): number {
+  return (iss * 2654435761) >>> 0;
+}
+
 /** The smallest shift so that a `bufferSize` window fits in 16 bits, at most 14 (RFC 7323 §2.3). */
 export function windowScaleFor(bufferSize: number): number {
   let shift = 0;

@@ -1,0 +1,76 @@
+// TCP option parsing for the receive path, as lenient as Linux's tcp_parse_options(): the walk
+// stops at the first malformed option (a length below 2, or one running past the header) and the
+// segment is accepted with the options parsed before it. A known option with a wrong length
+// (a 6-byte timestamp) is skipped and the walk goes on. The strict wire parser
+// (TcpView.parseOptions) rejects the whole list instead, which left a peer with one odd option
+// unable to connect at all.
+import { TcpOptKind, type TcpOptions } from '../../wire/index.ts';
+
+function get16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+function get32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/**
+ * Parses the options in buf[off, end) into `out` (cleared first). Returns -1 when the list was
+ * sound, else the offset of the malformed option where parsing stopped (also in out.errorOffset).
+ * Reads nothing outside [off, end); allocates nothing.
+ */
+export function parseTcpOptionsLenient(buf: Uint8Array, off: number, end: number, out: TcpOptions): number {
+  out.clear();
+  let o = off;
+  while (o < end) {
+    const k = buf[o]!;
+    if (k === TcpOptKind.EOL) return -1;
+    if (k === TcpOptKind.NOP) {
+      o++;
+      continue;
+    }
+    // tcp_parse_options: "if (length < 2) return;", "if (opsize < 2) return; /* silly options */",
+    // "if (opsize > length) return; /* don't parse partial options */".
+    if (o + 2 > end) break;
+    const l = buf[o + 1]!;
+    if (l < 2 || o + l > end) break;
+    switch (k) {
+      case TcpOptKind.MSS:
+        if (l === 4) out.mss = get16(buf, o + 2);
+        else out.unknownCount++;
+        break;
+      case TcpOptKind.WSCALE:
+        if (l === 3) out.wscale = buf[o + 2]!;
+        else out.unknownCount++;
+        break;
+      case TcpOptKind.SACK_PERMITTED:
+        if (l === 2) out.sackPermitted = true;
+        else out.unknownCount++;
+        break;
+      case TcpOptKind.TIMESTAMP:
+        if (l === 10) {
+          out.hasTimestamp = true;
+          out.tsVal = get32(buf, o + 2);
+          out.tsEcr = get32(buf, o + 6);
+        } else out.unknownCount++;
+        break;
+      case TcpOptKind.SACK:
+        if (l >= 10 && (l - 2) % 8 === 0 && l <= 34) {
+          const n = (l - 2) / 8;
+          for (let i = 0; i < n; i++) {
+            out.sackLeft[i] = get32(buf, o + 2 + 8 * i);
+            out.sackRight[i] = get32(buf, o + 6 + 8 * i);
+          }
+          out.sackCount = n;
+        } else out.unknownCount++;
+        break;
+      default:
+        out.unknownCount++;
+        break;
+    }
+    o += l;
+  }
+  if (o >= end) return -1;
+  out.errorOffset = o;
+  return o;
+}
