@@ -145,6 +145,8 @@ export class Tcb {
   readonly laddr6 = new Uint8Array(16);
   readonly raddr6 = new Uint8Array(16);
   iss = 0;
+  /** snd_sml: the end of the last sub-MSS segment sent (Minshall's Nagle variant). */
+  private sndSml = 0;
   irs = 0;
   readonly snd: SendBuffer;
   readonly rcv: RecvBuffer;
@@ -306,6 +308,7 @@ export class Tcb {
   /** Active open (RFC 9293 §3.10.1): send SYN, enter SYN-SENT. */
   connect(iss: number, mtuMss: number): void {
     this.iss = iss;
+    this.sndSml = iss;
     this.rcvMss = mtuMss;
     this.sendMss = Math.min(DEFAULT_MSS, mtuMss);
     this.snd.init(seqAdd(iss, 1));
@@ -323,6 +326,7 @@ export class Tcb {
    */
   accept(seg: TcpSegmentIn, iss: number, mtuMss: number): void {
     this.iss = iss;
+    this.sndSml = iss;
     this.rcvMss = mtuMss;
     this.irs = seg.seq;
     this.rcv.init(seqAdd(seg.seq, 1));
@@ -357,6 +361,7 @@ export class Tcb {
   ): void {
     const now = this.now();
     this.iss = iss;
+    this.sndSml = iss;
     this.rcvMss = mtuMss;
     this.irs = seqAdd(seg.seq, -1);
     this.rcv.init(seg.seq);
@@ -986,9 +991,16 @@ export class Tcb {
     }
   }
 
-  /** RFC 896: a partial segment waits while data is unacknowledged (unless NODELAY, FIN or a forced send). */
+  /**
+   * Nagle with Minshall's refinement, as Linux's tcp_nagle_check + tcp_minshall_check: a partial
+   * segment waits only while an earlier partial segment is unacknowledged (unless NODELAY, FIN or a
+   * forced send). Full segments in flight do not hold back the tail of a write (RFC 896 would).
+   * @mirrors tcp_output.c:tcp_nagle_check
+   */
   private nagleHolds(): boolean {
-    return !this.noDelay && !this.forceSend && !this.finQueued && this.snd.flightSize > 0;
+    if (this.noDelay || this.forceSend || this.finQueued || this.snd.flightSize === 0) return false;
+    // tcp_minshall_check: snd_sml after SND.UNA and not after SND.NXT
+    return seqGt(this.sndSml, this.snd.una) && !seqGt(this.sndSml, this.snd.nxt);
   }
 
   /** Bytes from `seq` to the next SACKed range above it, or -1. */
@@ -1107,6 +1119,8 @@ export class Tcb {
       this.rto.startTiming(seqAdd(seq, segLen), this.now());
     }
     snd.markSent(seq, segLen);
+    // tcp_minshall_update: remember where the last small segment ends.
+    if (len > 0 && len < this.maxPayload) this.sndSml = seqAdd(seq, len);
     if (fin && !this.finSent) {
       this.finSent = true;
       this.finSeq = seqAdd(seq, len);
