@@ -38,7 +38,10 @@ function dumpLine(p: CapturePacket, json: boolean): string {
   if (json) {
     return JSON.stringify({
       index: p.index,
+      // The Interface ID the file writes, per section (as tshark's frame.interface_id): two
+      // sections may each have an interface 0, told apart by `section`.
       interface: p.interfaceId,
+      section: p.section,
       linktype: p.linktype,
       ts: p.ts,
       caplen: p.caplen,
