@@ -12,7 +12,7 @@ import { AppError, PATTERN_CHUNK, httpGet, patternChunk, tcpSend } from '../apps
 import { ValeSwitch, openTapPort, type KloopMode, type TapPort } from '../host/index.ts';
 import { TapError } from '../host/tap/index.ts';
 import { Unikernel, UnikernelError } from '../unikernel/index.ts';
-import { parseOrExit } from './usage.ts';
+import { addressError, parseOrExit } from './usage.ts';
 
 const USAGE = `usage: ptnet-ts demo [--seconds N] [--json] [--mode worker|inline] [--no-offloads]
                      [--tap NAME [--ipv4 ADDR/LEN]]
@@ -50,6 +50,8 @@ function parseArgs(args: string[]): DemoArgs | string {
     } else if (a === '--ipv4') {
       const v = val();
       if (v === undefined) return '--ipv4 needs ADDR/LEN';
+      const bad = addressError('--ipv4', v, 4, true);
+      if (bad !== null) return bad;
       o.ipv4 = v;
     } else return `unknown argument ${a}`;
   }

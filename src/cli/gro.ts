@@ -13,25 +13,29 @@ import {
   type CaptureReader,
 } from '../pcap/index.ts';
 import { GroEngine, GroOutput, type GsoHeader } from '../tso/index.ts';
+import { parseOrExit } from './usage.ts';
 
 const USAGE = 'usage: ptnet-ts gro IN.pcap OUT.pcapng [--burst N]';
 
-export async function run(args: string[]): Promise<number> {
+function parse(args: string[]): { inFile: string; outFile: string; burst: number } | string {
   let burst = 64;
-  let bad = false;
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--burst') {
       burst = Number(args[++i]);
-      bad ||= !Number.isInteger(burst) || burst < 1;
+      if (!Number.isInteger(burst) || burst < 1) return '--burst needs a whole number of packets >= 1';
     } else files.push(a);
   }
   const [inFile, outFile] = files;
-  if (bad || inFile === undefined || outFile === undefined || files.length !== 2) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  if (inFile === undefined || outFile === undefined || files.length !== 2) return 'needs IN and OUT';
+  return { inFile, outFile, burst };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const o = parseOrExit('gro', USAGE, args, parse);
+  if (typeof o === 'number') return o;
+  const { inFile, outFile, burst } = o;
   let reader: CaptureReader | undefined;
   let fd = -1;
   try {

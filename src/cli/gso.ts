@@ -13,18 +13,24 @@ import {
   type CaptureReader,
 } from '../pcap/index.ts';
 import { SegmentList, TsoError, gsoSegment } from '../tso/index.ts';
+import { parseOrExit } from './usage.ts';
 
 const USAGE = 'usage: ptnet-ts gso IN.pcapng OUT.pcap';
 
-export async function run(args: string[]): Promise<number> {
+function parse(args: string[]): { inFile: string; outFile: string } | string {
   const [inFile, outFile, ...extra] = args;
-  if (inFile === undefined || outFile === undefined || extra.length > 0) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  if (inFile === undefined || outFile === undefined || extra.length > 0) return 'needs IN and OUT';
+  return { inFile, outFile };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const o = parseOrExit('gso', USAGE, args, parse);
+  if (typeof o === 'number') return o;
+  const { inFile, outFile } = o;
   let reader: CaptureReader | undefined;
   let fd = -1;
   let rejected = 0;
+  let index = -1;
   try {
     reader = openCapture(inFile);
     fd = openSync(outFile, 'w');
@@ -32,6 +38,7 @@ export async function run(args: string[]): Promise<number> {
     let linktype = -1;
     const segs = new SegmentList();
     for (let p = reader.read(); p !== null; p = reader.read()) {
+      index = p.index;
       if (writer === undefined) {
         linktype = p.linktype;
         writer = new PcapWriter(fd, { linktype });
@@ -71,7 +78,10 @@ export async function run(args: string[]): Promise<number> {
     (writer ?? new PcapWriter(fd)).flush();
   } catch (e) {
     if (!(e instanceof PcapError) && (e as NodeJS.ErrnoException).code === undefined) throw e;
-    process.stderr.write(`ptnet-ts gso: ${(e as Error).message}\n`);
+    // The writer refuses a packet the output cannot hold (a pcap record has u32 seconds; a pcapng
+    // input can carry later or earlier times): name the input packet, the offset is OUT's.
+    const where = e instanceof PcapError && e.code === 'UNREPRESENTABLE' ? `packet ${index}: ` : '';
+    process.stderr.write(`ptnet-ts gso: ${where}${(e as Error).message}\n`);
     return 2;
   } finally {
     reader?.close();

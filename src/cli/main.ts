@@ -24,5 +24,20 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined || name === '--help' || name === '-h' ? 0 : 2;
   }
   const run = await load();
-  return run(rest);
+  try {
+    return await run(rest);
+  } catch (e) {
+    // Commands turn every input and usage fault into a typed one-line error themselves; this is
+    // the last line of defence, so that a fault we missed still ends in one line and exit 2
+    // rather than a stack trace. DEBUG (the `debug` convention) shows the stack.
+    process.stderr.write(`ptnet-ts ${name}: internal error: ${oneLine(e)}\n`);
+    if (process.env.DEBUG !== undefined && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return 2;
+  }
+}
+
+/** `Name: message` of a thrown value, on one line. */
+export function oneLine(e: unknown): string {
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return text.replace(/\s*\n\s*/g, ' ');
 }

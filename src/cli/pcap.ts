@@ -5,6 +5,7 @@
 import { writeSync } from 'node:fs';
 import { PcapError, openCapture, type CaptureReader, type CapturePacket } from '../pcap/index.ts';
 import { verifyPacket, type Verdicts } from './pcap-verify.ts';
+import { parseOrExit } from './usage.ts';
 
 const USAGE = 'usage: ptnet-ts pcap dump|verify FILE [--json]  (FILE "-" = stdin)';
 
@@ -59,14 +60,20 @@ function verifyLine(index: number, v: Verdicts, json: boolean): string {
   return `${index}\t${items.length === 0 ? '-' : items.join(' ')}`;
 }
 
-export async function run(args: string[]): Promise<number> {
+function parse(args: string[]): { cmd: 'dump' | 'verify'; file: string; json: boolean } | string {
   const json = args.includes('--json');
   const rest = args.filter((a) => a !== '--json');
   const [cmd, file, ...extra] = rest;
-  if ((cmd !== 'dump' && cmd !== 'verify') || file === undefined || extra.length > 0) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  if (cmd !== 'dump' && cmd !== 'verify') return 'the first argument is dump or verify';
+  if (file === undefined) return `${cmd} needs FILE`;
+  if (extra.length > 0) return `unexpected argument ${JSON.stringify(extra[0])}`;
+  return { cmd, file, json };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const o = parseOrExit('pcap', USAGE, args, parse);
+  if (typeof o === 'number') return o;
+  const { cmd, file, json } = o;
   const out = new Out();
   let reader: CaptureReader | undefined;
   let anyBad = false;

@@ -3,7 +3,16 @@
 // with the sync loop inline or in worker threads; prints Mpps for both ends.
 import { Machine } from '../device/index.ts';
 import { PtnetAdapter, PtnetNetmapPort, runPktGen, type PktGenSide } from '../driver/index.ts';
-import { SyncKloop, ValeSwitch, createPipe, type KloopMode, type NetmapPort } from '../host/index.ts';
+import { DeviceError } from '../device/errors.ts';
+import { DriverError } from '../driver/errors.ts';
+import {
+  HostError,
+  SyncKloop,
+  ValeSwitch,
+  createPipe,
+  type KloopMode,
+  type NetmapPort,
+} from '../host/index.ts';
 import { parseOrExit } from './usage.ts';
 
 export interface PktGenScenario {
@@ -101,7 +110,16 @@ function parse(args: string[]): (PktGenScenario & { json: boolean }) | string {
       case '--idle-ms': {
         const n = Number(v);
         const key = a === '--idle-ms' ? 'idleMs' : (a.slice(2) as 'size' | 'batch' | 'seconds' | 'slots');
-        const ok = key === 'seconds' ? n > 0 && n <= 3600 : Number.isInteger(n) && n > 0;
+        // Bounds of what the pieces accept: a pipe ring of 2..4096 slots (createPipe), an idle
+        // cut-off a timer can hold (setInterval clamps beyond 2^31-1 ms to 1 ms).
+        const ok =
+          key === 'seconds'
+            ? n > 0 && n <= 3600
+            : Number.isInteger(n) &&
+              n > 0 &&
+              (key !== 'slots' || (n >= 2 && n <= 4096)) &&
+              (key !== 'idleMs' || n <= 60_000) &&
+              (key !== 'batch' || n <= 65536);
         if (!ok) return `bad value for ${a}: ${v}`;
         if (key === 'size' && (n < 60 || n > 2048 - 12)) return '--size must be 60..2036 (one slot)';
         s[key] = n;
@@ -117,7 +135,16 @@ function parse(args: string[]): (PktGenScenario & { json: boolean }) | string {
 export async function run(args: string[]): Promise<number> {
   const s = parseOrExit('pkt-gen', USAGE, args, parse);
   if (typeof s === 'number') return s;
-  const r = await runPktGenScenario(s);
+  let r: PktGenResult;
+  try {
+    r = await runPktGenScenario(s);
+  } catch (e) {
+    // The host and driver refuse what they cannot build (ring sizes, a worker that fails to
+    // start) with typed errors: one line, exit 2.
+    if (!(e instanceof HostError || e instanceof DriverError || e instanceof DeviceError)) throw e;
+    process.stderr.write(`ptnet-ts pkt-gen: ${e.message}\n`);
+    return 2;
+  }
   if (s.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
   } else {

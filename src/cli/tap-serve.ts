@@ -9,7 +9,7 @@ import { httpGet, type ConnReport, type HttpLogEntry } from '../apps/index.ts';
 import { openTapPort, type KloopMode, type TapPort } from '../host/index.ts';
 import { TapError } from '../host/tap/index.ts';
 import { Unikernel, UnikernelError } from '../unikernel/index.ts';
-import { parseOrExit } from './usage.ts';
+import { addressError, parseOrExit } from './usage.ts';
 
 const USAGE =
   'usage: ptnet-ts tap-serve --tap NAME --ipv4 ADDR/LEN [--ipv6 ADDR/LEN] [--gateway ADDR]\n' +
@@ -44,6 +44,11 @@ function parseArgs(args: string[]): ServeArgs | string {
     else v[a.slice(2)] = x;
   }
   if (v.tap === undefined || v.ipv4 === undefined) return '--tap and --ipv4 are required';
+  const badAddress =
+    addressError('--ipv4', v.ipv4, 4, true) ??
+    (v.ipv6 === undefined ? null : addressError('--ipv6', v.ipv6, 6, true)) ??
+    gateways.map((g) => addressError('--gateway', g, g.includes(':') ? 6 : 4, false)).find((x) => x !== null);
+  if (badAddress !== null && badAddress !== undefined) return badAddress;
   const mode = v.mode ?? 'worker';
   if (mode !== 'inline' && mode !== 'worker') return '--mode is inline or worker';
   const o: ServeArgs = { tap: v.tap, ipv4: v.ipv4, mode, offloads };
