@@ -200,7 +200,15 @@ function checkRun(args: string[], code: number | null, stderr: string): void {
   expect([0, 1, 2], what).toContain(code);
   expect(stderr, what).not.toMatch(STACK);
   expect(stderr, what).not.toMatch(/internal error|RangeError|TypeError/);
-  if (code === 2) {
+  if (code === 2 && args.includes('--json')) {
+    // With --json the fault is one JSON object on stderr, and the only line there.
+    const lines = stderr.trimEnd().split('\n');
+    expect(lines, what).toHaveLength(1);
+    const o = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(o, what).toMatchObject({ command: args[0], exitCode: 2 });
+    expect(o.code, what).toMatch(/^[A-Z_]+$/);
+    expect(typeof o.message, what).toBe('string');
+  } else if (code === 2) {
     // One line naming the command, then nothing else.
     expect(
       stderr.split('\n').filter((l) => l.startsWith('ptnet-ts ')),
