@@ -3,7 +3,8 @@
 // packets are copied. A packet Linux would refuse (write() EINVAL) or drop yields no output and
 // one stderr line `packet INDEX: CODE (einval|dropped)`; the exit code is then 1. Exit 2 on a
 // usage error, an unreadable/malformed IN, or a packet OUT cannot hold; OUT is then left as it
-// was (AtomicOutput), never a 0-byte or partial file.
+// was (AtomicOutput), never a 0-byte or partial file. OUT is a nanosecond pcap, so every output
+// record carries its input packet's time exactly.
 import {
   LINKTYPE_ETHERNET,
   PcapError,
@@ -54,7 +55,9 @@ export async function run(args: string[]): Promise<number> {
       index = p.index;
       if (writer === undefined) {
         linktype = p.linktype;
-        writer = new PcapWriter(out.fd, { linktype });
+        // Nanosecond pcap: it holds every time the reader hands out (seconds 0..2^32-1, to the
+        // nanosecond), so a record is either the input's time exactly or refused, never rounded.
+        writer = new PcapWriter(out.fd, { linktype, nanosecond: true });
       } else if (p.linktype !== linktype) {
         // A pcap file has one link type for all its records.
         return fail(cli, 'LINKTYPE_CHANGE', `packet ${p.index}: link type ${p.linktype} after ${linktype}`);
@@ -87,7 +90,7 @@ export async function run(args: string[]): Promise<number> {
         writer.write(s, p.tsSec, p.tsNsec);
       }
     }
-    (writer ?? new PcapWriter(out.fd)).flush();
+    (writer ?? new PcapWriter(out.fd, { nanosecond: true })).flush();
     out.commit();
   } catch (e) {
     if (e instanceof PcapError) {

@@ -28,17 +28,30 @@ class Out {
 
   flush(): void {
     if (this.parts.length === 0 || this.closed) return;
-    const text = this.parts.join('');
+    const bytes = Buffer.from(this.parts.join(''), 'utf8');
     this.parts = [];
     this.size = 0;
-    try {
-      writeSync(1, text);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
-      this.closed = true; // e.g. piped into `head`
+    let done = 0;
+    while (done < bytes.length) {
+      try {
+        done += writeSync(1, bytes, done, bytes.length - done);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // A parent may hand us a non-blocking pipe: wait for room instead of failing.
+        if (code === 'EAGAIN') {
+          Atomics.wait(sleeper, 0, 0, 1);
+          continue;
+        }
+        if (code !== 'EPIPE') throw e;
+        this.closed = true; // e.g. piped into `head`
+        return;
+      }
     }
   }
 }
+
+/** A word to Atomics.wait on: a synchronous 1 ms sleep. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function dumpLine(p: CapturePacket, json: boolean): string {
   if (json) {

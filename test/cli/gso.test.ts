@@ -92,7 +92,7 @@ describe('ptnet-ts gso on timestamps a pcap record cannot hold (issue 14 item 4)
     expect(r.err).toMatch(msg);
   });
 
-  it('0xa0 (2^-32 s) up to the last pcap second: carried to the µs, exit 0', async () => {
+  it('0xa0 (2^-32 s) up to the last pcap second: carried to the nanosecond, exit 0', async () => {
     const input = join(dir, 'a0.pcapng');
     const fd = openSync(input, 'w');
     const w = new PcapngWriter(fd);
@@ -103,7 +103,27 @@ describe('ptnet-ts gso on timestamps a pcap record cannot hold (issue 14 item 4)
     const out = join(dir, 'a0.pcap');
     const r = await capture(() => gso([input, out]));
     expect([r.code, r.err]).toEqual([0, '']);
-    expect(readAll(out).map((p) => [p.tsSec, p.tsNsec])).toEqual([[0xffffffff, 999_999_000]]);
+    const want = readAll(input).map((p) => [p.tsSec, p.tsNsec]);
+    expect(want[0]![0]).toBe(0xffffffff);
+    expect(want[0]![1]).toBeGreaterThan(999_999_990);
+    expect(readAll(out).map((p) => [p.tsSec, p.tsNsec])).toEqual(want);
+  });
+
+  it('keeps the sub-microsecond digits of a nanosecond input', async () => {
+    const input = join(dir, 'ns-in.pcapng');
+    const fd = openSync(input, 'w');
+    const w = new PcapngWriter(fd);
+    w.addInterface({ tsresol: 9 });
+    w.write(0, new Uint8Array(60), 1_700_000_000, 123_456_789);
+    w.write(0, new Uint8Array(60), 1, 1);
+    w.flush();
+    closeSync(fd);
+    const copy = join(dir, 'ns-copy.pcap');
+    expect((await capture(() => gso([input, copy]))).code).toBe(0);
+    expect(readAll(copy).map((p) => [p.tsSec, p.tsNsec])).toEqual([
+      [1_700_000_000, 123_456_789],
+      [1, 1],
+    ]);
   });
 
   it('a time before the epoch (negative if_tsoffset): exit 2, UNREPRESENTABLE', async () => {
