@@ -9,15 +9,17 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { AppError, PATTERN_CHUNK, httpGet, patternChunk, tcpSend } from '../apps/index.ts';
-import { ValeSwitch, openTapPort, type KloopMode, type TapPort } from '../host/index.ts';
+import { HostError, ValeSwitch, openTapPort, type KloopMode, type TapPort } from '../host/index.ts';
 import { TapError } from '../host/tap/index.ts';
 import { Unikernel, UnikernelError } from '../unikernel/index.ts';
-import { parseOrExit } from './usage.ts';
+import { addressError, fail, numberOption, parseCommand, type CommandSpec } from './usage.ts';
 
 const USAGE = `usage: ptnet-ts demo [--seconds N] [--json] [--mode worker|inline] [--no-offloads]
                      [--tap NAME [--ipv4 ADDR/LEN]]
   Boots two unikernels on a VALE switch (or one on the TAP NAME, the kernel being the peer) and
-  runs a ping, an HTTP GET and a TCP bulk transfer of N seconds (default 3).`;
+  runs a ping, an HTTP GET and a TCP bulk transfer of N seconds (default 3).
+  Exit 0 all passed, 1 a test failed, 2 a usage or setup error (one line on stderr; a JSON object
+  on stderr with --json).`;
 
 interface DemoArgs {
   seconds: number;
@@ -28,33 +30,34 @@ interface DemoArgs {
   ipv4?: string;
 }
 
-function parseArgs(args: string[]): DemoArgs | string {
-  const o: DemoArgs = { seconds: 3, json: false, mode: 'worker', offloads: true };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const val = (): string | undefined => args[++i];
-    if (a === '--json') o.json = true;
-    else if (a === '--no-offloads') o.offloads = false;
-    else if (a === '--seconds') {
-      const v = Number(val());
-      if (!(v > 0 && v <= 3600)) return '--seconds needs a number of seconds (0 < N <= 3600)';
-      o.seconds = v;
-    } else if (a === '--mode') {
-      const v = val();
-      if (v !== 'worker' && v !== 'inline') return '--mode is worker or inline';
-      o.mode = v;
-    } else if (a === '--tap') {
-      const v = val();
-      if (v === undefined) return '--tap needs an interface name';
-      o.tap = v;
-    } else if (a === '--ipv4') {
-      const v = val();
-      if (v === undefined) return '--ipv4 needs ADDR/LEN';
-      o.ipv4 = v;
-    } else return `unknown argument ${a}`;
-  }
-  return o;
-}
+const SPEC: CommandSpec<DemoArgs> = {
+  cmd: 'demo',
+  usage: USAGE,
+  options: {
+    seconds: { type: 'string' },
+    json: { type: 'boolean' },
+    mode: { type: 'string' },
+    'no-offloads': { type: 'boolean' },
+    tap: { type: 'string' },
+    ipv4: { type: 'string' },
+  },
+  build(v, positionals) {
+    if (positionals.length > 0) return `unexpected argument ${JSON.stringify(positionals[0])}`;
+    const seconds = numberOption('--seconds', v.seconds, 3, 0.01, 3600, false);
+    if (typeof seconds === 'string') return seconds;
+    const mode = v.mode ?? 'worker';
+    if (mode !== 'worker' && mode !== 'inline') return '--mode is worker or inline';
+    const o: DemoArgs = { seconds, json: v.json === true, mode, offloads: v['no-offloads'] !== true };
+    if (typeof v.tap === 'string') o.tap = v.tap;
+    if (typeof v.ipv4 === 'string') {
+      if (o.tap === undefined) return '--ipv4 goes with --tap';
+      const bad = addressError('--ipv4', v.ipv4, 4, true);
+      if (bad !== null) return bad;
+      o.ipv4 = v.ipv4;
+    }
+    return o;
+  },
+};
 
 /** One result row. */
 interface Row {
@@ -192,8 +195,9 @@ function tapAddresses(name: string, ipv4: string | undefined): { kernel: string;
 }
 
 export async function run(args: string[]): Promise<number> {
-  const o = parseOrExit('demo', USAGE, args, parseArgs);
-  if (typeof o === 'number') return o;
+  const parsed = parseCommand(SPEC, args);
+  if (typeof parsed === 'number') return parsed;
+  const { o, cli } = parsed;
   const progress = new Progress(o.json);
   progress.show('booting…', true);
   const guests: Unikernel[] = [];
@@ -212,8 +216,7 @@ export async function run(args: string[]): Promise<number> {
       if (typeof ad === 'string') {
         progress.done();
         tapPort.close();
-        process.stderr.write(`ptnet-ts demo: ${ad}\n`);
-        return 2;
+        return fail(cli, 'TAP_NO_ADDRESS', ad);
       }
       const client = await Unikernel.boot({
         port: tapPort,
@@ -242,9 +245,8 @@ export async function run(args: string[]): Promise<number> {
     progress.done();
     for (const g of guests) g.shutdown();
     tapPort?.close();
-    if (e instanceof TapError || e instanceof UnikernelError) {
-      process.stderr.write(`ptnet-ts demo: ${e.message}\n`);
-      return 2;
+    if (e instanceof TapError || e instanceof UnikernelError || e instanceof HostError) {
+      return fail(cli, e.code, e.message);
     }
     throw e;
   }

@@ -2,8 +2,7 @@
 // pcapng) as Linux GRO does (src/tso GroEngine) and writes every resulting frame with its
 // virtio-net header as a vnet comment, i.e. what a TAP reader would get. GRO flushes after every
 // N input packets (default 64, the NAPI budget) and at the end. Exit 2 on a usage error, an
-// unreadable/malformed file, or a link type other than Ethernet.
-import { closeSync, openSync } from 'node:fs';
+// unreadable/malformed file, or a link type other than Ethernet; OUT is then left as it was.
 import {
   LINKTYPE_ETHERNET,
   PcapError,
@@ -13,67 +12,77 @@ import {
   type CaptureReader,
 } from '../pcap/index.ts';
 import { GroEngine, GroOutput, type GsoHeader } from '../tso/index.ts';
+import { AtomicOutput } from './output.ts';
+import { fail, numberOption, parseCommand, type CommandSpec } from './usage.ts';
 
-const USAGE = 'usage: ptnet-ts gro IN.pcap OUT.pcapng [--burst N]';
+const USAGE = `usage: ptnet-ts gro IN.pcap OUT.pcapng [--burst N]
+  Coalesces the TCP segments of IN as Linux GRO does and writes the frames with "vnet ..."
+  comments, as a TAP reader gets them. GRO flushes every N packets (default 64) and at the end.
+  Exit 0 ok; 2 on a usage error, a malformed IN or a link type other than Ethernet (OUT is then
+  not written).`;
+
+const SPEC: CommandSpec<{ inFile: string; outFile: string; burst: number }> = {
+  cmd: 'gro',
+  usage: USAGE,
+  options: { burst: { type: 'string' } },
+  build(values, positionals) {
+    const burst = numberOption('--burst', values.burst, 64, 1, 1 << 20, true);
+    if (typeof burst === 'string') return burst;
+    const [inFile, outFile, ...extra] = positionals;
+    if (inFile === undefined || outFile === undefined) return 'needs IN and OUT';
+    if (extra.length > 0) return `unexpected argument ${JSON.stringify(extra[0])}`;
+    return { inFile, outFile, burst };
+  },
+};
 
 export async function run(args: string[]): Promise<number> {
-  let burst = 64;
-  let bad = false;
-  const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--burst') {
-      burst = Number(args[++i]);
-      bad ||= !Number.isInteger(burst) || burst < 1;
-    } else files.push(a);
-  }
-  const [inFile, outFile] = files;
-  if (bad || inFile === undefined || outFile === undefined || files.length !== 2) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseCommand(SPEC, args);
+  if (typeof parsed === 'number') return parsed;
+  const { cli } = parsed;
+  const { inFile, outFile, burst } = parsed.o;
   let reader: CaptureReader | undefined;
-  let fd = -1;
+  let out: AtomicOutput | undefined;
   try {
     reader = openCapture(inFile);
-    fd = openSync(outFile, 'w');
-    const w = new PcapngWriter(fd);
+    out = new AtomicOutput(outFile);
+    const w = new PcapngWriter(out.fd);
     const id = w.addInterface({ linktype: LINKTYPE_ETHERNET });
     const gro = new GroEngine();
-    const out = new GroOutput();
+    const frames = new GroOutput();
     const h: GsoHeader = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
     let tsSec = 0;
     let tsNsec = 0;
     const drain = (): void => {
-      for (let i = 0; i < out.count; i++) {
-        const f = out.data.subarray(out.start(i), out.start(i) + out.length(i));
-        w.write(id, f, tsSec, tsNsec, f.length, formatVnetComment(out.header(i, h)));
+      for (let i = 0; i < frames.count; i++) {
+        const f = frames.data.subarray(frames.start(i), frames.start(i) + frames.length(i));
+        w.write(id, f, tsSec, tsNsec, f.length, formatVnetComment(frames.header(i, h)));
       }
-      out.clear();
+      frames.clear();
     };
-    out.clear();
+    frames.clear();
     let n = 0;
     for (let p = reader.read(); p !== null; p = reader.read()) {
       if (p.linktype !== LINKTYPE_ETHERNET) {
-        process.stderr.write(`ptnet-ts gro: packet ${p.index}: link type ${p.linktype}, not Ethernet\n`);
-        return 2;
+        return fail(cli, 'NOT_ETHERNET', `packet ${p.index}: link type ${p.linktype}, not Ethernet`);
       }
       tsSec = p.tsSec;
       tsNsec = p.tsNsec;
-      gro.receive(p.data, out);
-      if (++n % burst === 0) gro.flush(out);
+      gro.receive(p.data, frames);
+      if (++n % burst === 0) gro.flush(frames);
       drain();
     }
-    gro.flush(out);
+    gro.flush(frames);
     drain();
     w.flush();
+    out.commit();
   } catch (e) {
-    if (!(e instanceof PcapError) && (e as NodeJS.ErrnoException).code === undefined) throw e;
-    process.stderr.write(`ptnet-ts gro: ${(e as Error).message}\n`);
-    return 2;
+    if (e instanceof PcapError) return fail(cli, e.code, e.message, { offset: e.offset });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined) throw e;
+    return fail(cli, code, (e as Error).message);
   } finally {
     reader?.close();
-    if (fd >= 0) closeSync(fd);
+    out?.abort();
   }
   return 0;
 }

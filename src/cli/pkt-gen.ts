@@ -1,10 +1,20 @@
 // `ptnet-ts pkt-gen`: netmap's pkt-gen between two ptnet guests. Guest A transmits 60-byte (or
 // --size) frames from its netmap-native port, guest B receives, over a host pipe or a VALE switch
-// with the sync loop inline or in worker threads; prints Mpps for both ends.
+// with the sync loop inline or in worker threads; prints Mpps for both ends, and on runs past a
+// second a progress line per second on stderr.
 import { Machine } from '../device/index.ts';
 import { PtnetAdapter, PtnetNetmapPort, runPktGen, type PktGenSide } from '../driver/index.ts';
-import { SyncKloop, ValeSwitch, createPipe, type KloopMode, type NetmapPort } from '../host/index.ts';
-import { parseOrExit } from './usage.ts';
+import { DeviceError } from '../device/errors.ts';
+import { DriverError } from '../driver/errors.ts';
+import {
+  HostError,
+  SyncKloop,
+  ValeSwitch,
+  createPipe,
+  type KloopMode,
+  type NetmapPort,
+} from '../host/index.ts';
+import { fail, numberOption, parseCommand, type CommandSpec } from './usage.ts';
 
 export interface PktGenScenario {
   backend: 'pipe' | 'vale';
@@ -34,8 +44,43 @@ function guest(port: NetmapPort, mode: KloopMode, loops: SyncKloop[]): PtnetNetm
   return new PtnetNetmapPort(PtnetAdapter.attach(machine));
 }
 
-/** Builds the two guests, runs pkt-gen between them, detaches both. */
-export async function runPktGenScenario(s: PktGenScenario): Promise<PktGenResult> {
+/** Packets moved so far at each end, for a progress display. */
+export interface PktGenProgress {
+  ms: number;
+  txPackets: number;
+  rxPackets: number;
+}
+
+/**
+ * Counts the slots `port` hands over on ring 0 by watching its head at every txsync/rxsync:
+ * src/driver's pkt-gen loops report only at the end, and in inline mode they never yield to a
+ * timer, so the count has to ride on the calls they make anyway (one per batch).
+ */
+function countSlots(port: PtnetNetmapPort, dir: 'tx' | 'rx', onSync: () => void): () => number {
+  const ring = dir === 'tx' ? port.txRing(0) : port.rxRing(0);
+  const n = ring.numSlots;
+  let last = ring.head;
+  let total = 0;
+  const sync = dir === 'tx' ? port.txsync.bind(port) : port.rxsync.bind(port);
+  const counted = (i: number): boolean => {
+    total += (ring.head - last + n) % n;
+    last = ring.head;
+    onSync();
+    return sync(i);
+  };
+  if (dir === 'tx') port.txsync = counted;
+  else port.rxsync = counted;
+  return () => total;
+}
+
+/**
+ * Builds the two guests, runs pkt-gen between them, detaches both. With `onProgress`, calls it
+ * about once per second of the run with the packets moved so far.
+ */
+export async function runPktGenScenario(
+  s: PktGenScenario,
+  onProgress?: (p: PktGenProgress) => void,
+): Promise<PktGenResult> {
   let ports: [NetmapPort, NetmapPort];
   if (s.backend === 'pipe') {
     ports = createPipe(`pkt-gen-${s.mode}`, { slots: s.slots });
@@ -49,6 +94,19 @@ export async function runPktGenScenario(s: PktGenScenario): Promise<PktGenResult
   try {
     // A worker loop takes a while to boot (tsx in a new thread); measure the datapath, not that.
     await Promise.all(loops.map((l) => l.ready()));
+    if (onProgress !== undefined) {
+      const t0 = performance.now();
+      let next = t0 + 1000;
+      const tick = (): void => {
+        const t = performance.now();
+        if (t < next) return;
+        // On the second marks of the run; a stall skips marks rather than bunching lines.
+        next += 1000 * Math.ceil((t - next + 1) / 1000);
+        onProgress({ ms: t - t0, txPackets: txCount(), rxPackets: rxCount() });
+      };
+      const txCount = countSlots(a, 'tx', tick);
+      const rxCount = countSlots(b, 'rx', tick);
+    }
     const r = await runPktGen(a, b, {
       size: s.size,
       batch: s.batch,
@@ -63,61 +121,80 @@ export async function runPktGenScenario(s: PktGenScenario): Promise<PktGenResult
   }
 }
 
-const USAGE =
-  'usage: ptnet-ts pkt-gen [--backend pipe|vale] [--mode inline|worker] [--size N] [--batch N] [--seconds N] [--slots N] [--idle-ms N] [--json]';
+const USAGE = `usage: ptnet-ts pkt-gen [--backend pipe|vale] [--mode inline|worker] [--size N] [--batch N]
+                       [--seconds N] [--slots N] [--idle-ms N] [--json]
+  netmap's pkt-gen between two ptnet guests: A sends --size byte frames (60..2036, default 60)
+  in batches of N (default 256) for --seconds (default 2) over a host pipe of --slots (2..4096,
+  default 1024) or a VALE switch; B receives. Prints packets and Mpps at both ends (--json: one
+  object). Progress goes to stderr once per second (not with --json unless stderr is a terminal).
+  Exit 0 ok, 2 on a usage error or a setup the host refuses (one line; JSON with --json).`;
 
-function parse(args: string[]): (PktGenScenario & { json: boolean }) | string {
-  const s = {
-    backend: 'pipe',
-    mode: 'inline',
-    size: 60,
-    batch: 256,
-    seconds: 2,
-    slots: 1024,
-    idleMs: 100,
-    json: false,
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--json') {
-      s.json = true;
-      continue;
-    }
-    const v = args[++i];
-    if (v === undefined) return `missing value for ${a}`;
-    switch (a) {
-      case '--backend':
-        if (v !== 'pipe' && v !== 'vale') return `--backend must be pipe or vale`;
-        s.backend = v;
-        break;
-      case '--mode':
-        if (v !== 'inline' && v !== 'worker') return `--mode must be inline or worker`;
-        s.mode = v;
-        break;
-      case '--size':
-      case '--batch':
-      case '--seconds':
-      case '--slots':
-      case '--idle-ms': {
-        const n = Number(v);
-        const key = a === '--idle-ms' ? 'idleMs' : (a.slice(2) as 'size' | 'batch' | 'seconds' | 'slots');
-        const ok = key === 'seconds' ? n > 0 && n <= 3600 : Number.isInteger(n) && n > 0;
-        if (!ok) return `bad value for ${a}: ${v}`;
-        if (key === 'size' && (n < 60 || n > 2048 - 12)) return '--size must be 60..2036 (one slot)';
-        s[key] = n;
-        break;
-      }
-      default:
-        return `unknown option ${a}`;
-    }
-  }
-  return s as PktGenScenario & { json: boolean };
-}
+const SPEC: CommandSpec<PktGenScenario & { json: boolean }> = {
+  cmd: 'pkt-gen',
+  usage: USAGE,
+  options: {
+    backend: { type: 'string' },
+    mode: { type: 'string' },
+    size: { type: 'string' },
+    batch: { type: 'string' },
+    seconds: { type: 'string' },
+    slots: { type: 'string' },
+    'idle-ms': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  build(v, positionals) {
+    if (positionals.length > 0) return `unexpected argument ${JSON.stringify(positionals[0])}`;
+    const backend = v.backend ?? 'pipe';
+    if (backend !== 'pipe' && backend !== 'vale') return '--backend must be pipe or vale';
+    const mode = v.mode ?? 'inline';
+    if (mode !== 'inline' && mode !== 'worker') return '--mode must be inline or worker';
+    // Bounds of what the pieces accept: one slot holds 2048 bytes with the 12-byte virtio-net
+    // header; a pipe ring has 2..4096 slots (createPipe); setInterval clamps beyond 2^31-1 ms.
+    const size = numberOption('--size', v.size, 60, 60, 2048 - 12, true);
+    const batch = numberOption('--batch', v.batch, 256, 1, 65536, true);
+    const seconds = numberOption('--seconds', v.seconds, 2, 0.001, 3600, false);
+    const slots = numberOption('--slots', v.slots, 1024, 2, 4096, true);
+    const idleMs = numberOption('--idle-ms', v['idle-ms'], 100, 1, 60_000, true);
+    for (const x of [size, batch, seconds, slots, idleMs]) if (typeof x === 'string') return x;
+    return {
+      backend,
+      mode,
+      size: size as number,
+      batch: batch as number,
+      seconds: seconds as number,
+      slots: slots as number,
+      idleMs: idleMs as number,
+      json: v.json === true,
+    };
+  },
+};
+
+const mpkts = (n: number): string => `${(n / 1e6).toFixed(2)} Mpkts`;
 
 export async function run(args: string[]): Promise<number> {
-  const s = parseOrExit('pkt-gen', USAGE, args, parse);
-  if (typeof s === 'number') return s;
-  const r = await runPktGenScenario(s);
+  const parsed = parseCommand(SPEC, args);
+  if (typeof parsed === 'number') return parsed;
+  const { o: s, cli } = parsed;
+  // Progress is for people: a line a second on stderr, kept out of --json output unless a
+  // terminal shows it (the convention of `demo`).
+  const showProgress = !s.json || process.stderr.isTTY === true;
+  const progress = (p: PktGenProgress): void => {
+    const sec = p.ms / 1000;
+    process.stderr.write(
+      `pkt-gen: ${sec.toFixed(1)}/${s.seconds} s  tx ${mpkts(p.txPackets)} (${(p.txPackets / sec / 1e6).toFixed(3)} Mpps)  rx ${mpkts(p.rxPackets)}\n`,
+    );
+  };
+  let r: PktGenResult;
+  try {
+    r = await runPktGenScenario(s, showProgress ? progress : undefined);
+  } catch (e) {
+    // The host and driver refuse what they cannot build (ring sizes, a worker that fails to
+    // start) with typed errors: one line, exit 2.
+    if (e instanceof HostError || e instanceof DriverError || e instanceof DeviceError) {
+      return fail(cli, e.code, e.message);
+    }
+    throw e;
+  }
   if (s.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
   } else {

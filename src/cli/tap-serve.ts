@@ -6,14 +6,17 @@
 // `--fetch URL` also makes the unikernel a client: it GETs URL once and prints bytes and SHA-256.
 // Exit 2 with one line on a usage error, a missing TAP or an unopenable /dev/net/tun.
 import { httpGet, type ConnReport, type HttpLogEntry } from '../apps/index.ts';
-import { openTapPort, type KloopMode, type TapPort } from '../host/index.ts';
+import { HostError, openTapPort, type KloopMode, type TapPort } from '../host/index.ts';
 import { TapError } from '../host/tap/index.ts';
 import { Unikernel, UnikernelError } from '../unikernel/index.ts';
-import { parseOrExit } from './usage.ts';
+import { addressError, fail, parseCommand, type CommandSpec } from './usage.ts';
 
 const USAGE =
   'usage: ptnet-ts tap-serve --tap NAME --ipv4 ADDR/LEN [--ipv6 ADDR/LEN] [--gateway ADDR]\n' +
-  '                          [--mode inline|worker] [--no-offloads] [--fetch http://HOST[:PORT]/PATH]';
+  '                          [--mode inline|worker] [--no-offloads] [--fetch http://HOST[:PORT]/PATH]\n' +
+  '  Serves TCP echo 7, discard 9, UDP echo 7 and HTTP 80 from one unikernel behind the TAP NAME;\n' +
+  '  prints a line with "ready" once it serves; SIGINT/SIGTERM stop it with exit 0.\n' +
+  '  Exit 2 on a usage error or a TAP that cannot be opened (one line on stderr).';
 
 interface ServeArgs {
   tap: string;
@@ -26,41 +29,53 @@ interface ServeArgs {
   fetch?: { host: string; port: number; path: string };
 }
 
-function parseArgs(args: string[]): ServeArgs | string {
-  const v: Record<string, string> = {};
-  const gateways: string[] = [];
-  let offloads = true;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--no-offloads') {
-      offloads = false;
-      continue;
+const SPEC: CommandSpec<ServeArgs> = {
+  cmd: 'tap-serve',
+  usage: USAGE,
+  options: {
+    tap: { type: 'string' },
+    ipv4: { type: 'string' },
+    ipv6: { type: 'string' },
+    gateway: { type: 'string', multiple: true },
+    mode: { type: 'string' },
+    'no-offloads': { type: 'boolean' },
+    fetch: { type: 'string' },
+  },
+  build(v, positionals) {
+    if (positionals.length > 0) return `unknown argument ${positionals[0]}`;
+    const str = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
+    const tap = str(v.tap);
+    const ipv4 = str(v.ipv4);
+    const ipv6 = str(v.ipv6);
+    const gateways = Array.isArray(v.gateway) ? v.gateway : [];
+    if (tap === undefined || ipv4 === undefined) return '--tap and --ipv4 are required';
+    const badAddress =
+      addressError('--ipv4', ipv4, 4, true) ??
+      (ipv6 === undefined ? null : addressError('--ipv6', ipv6, 6, true)) ??
+      gateways
+        .map((g) => addressError('--gateway', g, g.includes(':') ? 6 : 4, false))
+        .find((x) => x !== null);
+    if (badAddress !== null && badAddress !== undefined) return badAddress;
+    const mode = str(v.mode) ?? 'worker';
+    if (mode !== 'inline' && mode !== 'worker') return '--mode is inline or worker';
+    const o: ServeArgs = { tap, ipv4, mode, offloads: v['no-offloads'] !== true };
+    if (ipv6 !== undefined) o.ipv6 = ipv6;
+    // One --gateway per family: an address with a colon is the IPv6 router.
+    for (const g of gateways) {
+      const key = g.includes(':') ? 'gateway6' : 'gateway';
+      if (o[key] !== undefined) return `more than one ${key === 'gateway6' ? 'IPv6' : 'IPv4'} --gateway`;
+      o[key] = g;
     }
-    if (!['--tap', '--ipv4', '--ipv6', '--gateway', '--mode', '--fetch'].includes(a))
-      return `unknown argument ${a}`;
-    const x = args[++i];
-    if (x === undefined) return `${a} needs a value`;
-    if (a === '--gateway') gateways.push(x);
-    else v[a.slice(2)] = x;
-  }
-  if (v.tap === undefined || v.ipv4 === undefined) return '--tap and --ipv4 are required';
-  const mode = v.mode ?? 'worker';
-  if (mode !== 'inline' && mode !== 'worker') return '--mode is inline or worker';
-  const o: ServeArgs = { tap: v.tap, ipv4: v.ipv4, mode, offloads };
-  if (v.ipv6 !== undefined) o.ipv6 = v.ipv6;
-  // One --gateway per family: an address with a colon is the IPv6 router.
-  for (const g of gateways) {
-    const key = g.includes(':') ? 'gateway6' : 'gateway';
-    if (o[key] !== undefined) return `more than one ${key === 'gateway6' ? 'IPv6' : 'IPv4'} --gateway`;
-    o[key] = g;
-  }
-  if (v.fetch !== undefined) {
-    const m = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?(\/\S*)?$/.exec(v.fetch);
-    if (m === null) return '--fetch takes http://A.B.C.D[:PORT]/PATH or http://[IPV6][:PORT]/PATH';
-    o.fetch = { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2] ?? 80), path: m[3] ?? '/' };
-  }
-  return o;
-}
+    const fetch = str(v.fetch);
+    if (fetch !== undefined) {
+      const m = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?(\/\S*)?$/.exec(fetch);
+      if (m === null || Number(m[2] ?? 80) > 65535)
+        return '--fetch takes http://A.B.C.D[:PORT]/PATH or http://[IPV6][:PORT]/PATH';
+      o.fetch = { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2] ?? 80), path: m[3] ?? '/' };
+    }
+    return o;
+  },
+};
 
 /** "A.B.C.D:port" or "[v6]:port". */
 const endpoint = (addr: string, port: number): string =>
@@ -83,8 +98,9 @@ function logHttp(e: HttpLogEntry): void {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const o = parseOrExit('tap-serve', USAGE, args, parseArgs);
-  if (typeof o === 'number') return o;
+  const parsed = parseCommand(SPEC, args);
+  if (typeof parsed === 'number') return parsed;
+  const { o, cli } = parsed;
   let port: TapPort | null = null;
   let uk: Unikernel;
   // Ports, loops and stack timers do not keep the process alive by design; a server must.
@@ -103,9 +119,8 @@ export async function run(args: string[]): Promise<number> {
   } catch (e) {
     clearInterval(keepAlive);
     port?.close();
-    if (e instanceof TapError || e instanceof UnikernelError) {
-      process.stderr.write(`ptnet-ts tap-serve: ${e.message}\n`);
-      return 2;
+    if (e instanceof TapError || e instanceof UnikernelError || e instanceof HostError) {
+      return fail(cli, e.code, e.message);
     }
     throw e;
   }

@@ -1,5 +1,6 @@
 // Typed errors of the pcap/pcapng readers and writers. `offset` is the byte offset in the file of
-// the record, block or field at fault (for BAD_VNET_COMMENT: the character index in the comment).
+// the record, block or field at fault (for BAD_VNET_COMMENT: the character index in the comment;
+// for the writers' codes: the output offset where the refused record would have started).
 
 export type PcapErrorCode =
   /** readSync/writeSync failed (EISDIR, EIO, ...). */
@@ -24,12 +25,21 @@ export type PcapErrorCode =
   | 'OPTION_OVERRUN'
   /** An option with an impossible length (if_tsresol not 1 byte, if_tsoffset not 8). */
   | 'BAD_OPTION'
-  /** A packet block naming an interface that no IDB of its section declared. */
+  /**
+   * A packet block naming an interface that no IDB of its section declared; for the pcapng
+   * writer, an interface id addInterface() did not return.
+   */
   | 'UNKNOWN_INTERFACE'
   /** A timestamp whose seconds do not fit in a double exactly (beyond 2^53 s). */
   | 'TIMESTAMP_RANGE'
   /** A `vnet ...` packet comment with an unknown key, a duplicate or a bad value. */
-  | 'BAD_VNET_COMMENT';
+  | 'BAD_VNET_COMMENT'
+  /**
+   * Writers: a value the output format cannot hold (pcap seconds beyond 2^32-1 or before the
+   * epoch, a pcapng timestamp of more than 64 bits of units, a length beyond 2^32-1, a comment
+   * over 65535 bytes), or an argument no file could hold (offset = where the record would start).
+   */
+  | 'UNREPRESENTABLE';
 
 export class PcapError extends Error {
   override readonly name = 'PcapError';

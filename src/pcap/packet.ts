@@ -7,8 +7,18 @@ const EMPTY = new Uint8Array(0);
 export class CapturePacket {
   /** Packet number in the file, from 0. */
   index = -1;
-  /** Interface number across the whole file (IDBs counted over all sections, as Wireshark). */
+  /**
+   * Interface ID as the packet block writes it: an index into the IDBs of its own section
+   * (pcapng spec §4.2; tshark's frame.interface_id). 0 for pcap and for Simple Packet Blocks.
+   */
   interfaceId = 0;
+  /** pcapng section number, from 0 (tshark's frame.section_number - 1); always 0 for pcap. */
+  section = 0;
+  /**
+   * Index of the interface in the reader's `interfaces`, which lists the IDBs of every section in
+   * file order: the one number that tells interfaces of different sections apart.
+   */
+  interfaceIndex = 0;
   /** LINKTYPE_* of the interface (low 16 bits of a pcap header's linktype field). */
   linktype = 0;
   tsSec = 0;

@@ -55,7 +55,10 @@ function pad4(n: number): number {
 
 export abstract class CaptureReader implements Iterable<CapturePacket> {
   abstract readonly format: CaptureFormat;
-  /** Interfaces seen so far, numbered across the file. */
+  /**
+   * Interfaces seen so far, in file order over all sections (a packet's `interfaceIndex` points
+   * here; its `interfaceId` is the per-section number the file writes).
+   */
   readonly interfaces: CaptureInterface[] = [];
   /** The record read() returns, overwritten by every call. */
   protected readonly packet = new CapturePacket();
@@ -145,6 +148,8 @@ export class PcapReader extends CaptureReader {
     p.index++;
     p.offset = off;
     p.interfaceId = 0;
+    p.section = 0;
+    p.interfaceIndex = 0;
     p.linktype = this.linktype;
     // A fraction of a second or more (only hostile files have one) carries into the seconds.
     const ns = this.nanosecond ? frac : frac * 1000;
@@ -173,7 +178,7 @@ export class PcapngReader extends CaptureReader {
   /** Byte order of the current section. */
   private le = true;
   private section = -1;
-  /** Global number of the current section's interface 0. */
+  /** Index in `interfaces` of the current section's interface 0. */
   private sectionBase = 0;
   private readonly decoder = new TextDecoder('utf-8');
   // Results of the last walkOptions() call.
@@ -283,7 +288,7 @@ export class PcapngReader extends CaptureReader {
     });
   }
 
-  /** Global interface for a section-local id, or a typed error. */
+  /** The interface a section-local id names, or a typed error. */
   private iface(id: number, off: number): CaptureInterface {
     const i = this.interfaces[this.sectionBase + id];
     if (i === undefined || i.section !== this.section) {
@@ -322,7 +327,9 @@ export class PcapngReader extends CaptureReader {
     );
     p.index++;
     p.offset = off;
-    p.interfaceId = this.sectionBase + id;
+    p.interfaceId = id;
+    p.section = this.section;
+    p.interfaceIndex = this.sectionBase + id;
     p.linktype = i.linktype;
     p.caplen = caplen;
     p.origlen = v.getUint32(b + 24, this.le);
@@ -353,7 +360,9 @@ export class PcapngReader extends CaptureReader {
     const p = this.packet;
     p.index++;
     p.offset = off;
-    p.interfaceId = this.sectionBase;
+    p.interfaceId = 0;
+    p.section = this.section;
+    p.interfaceIndex = this.sectionBase;
     p.linktype = i.linktype;
     p.tsSec = 0;
     p.tsNsec = 0;

@@ -95,12 +95,14 @@ export interface Units {
 }
 
 /**
- * Sets out.hi/out.lo to sec.nsec in units of `tsresol` (truncating finer digits). Throws a
- * RangeError when the count does not fit in 64 bits.
+ * Sets out.hi/out.lo to sec.nsec in units of `tsresol` (truncating finer digits). Throws PcapError
+ * UNREPRESENTABLE (at `offset`, the output offset of the record) when the timestamp is not a
+ * non-negative sec with 0 <= nsec < 10^9, or its count does not fit in 64 bits: a pcapng EPB has
+ * no way to say "before the epoch" or "more than 2^64 units".
  */
-export function timestampToUnits(sec: number, nsec: number, tsresol: number, out: Units): void {
+export function timestampToUnits(sec: number, nsec: number, tsresol: number, out: Units, offset = 0): void {
   if (!Number.isSafeInteger(sec) || sec < 0 || !Number.isInteger(nsec) || nsec < 0 || nsec >= NS_PER_S) {
-    throw new RangeError(`bad timestamp ${sec}.${nsec}`);
+    throw new PcapError('UNREPRESENTABLE', offset, `timestamp ${sec}.${nsec} is not a time since the epoch`);
   }
   const e = tsresol & 0x7f;
   const pow2 = (tsresol & TSRESOL_POW2) !== 0;
@@ -122,7 +124,13 @@ export function timestampToUnits(sec: number, nsec: number, tsresol: number, out
   }
   const units = unitsBig(tsresol);
   const ts = BigInt(sec) * units + (BigInt(nsec) * units) / BigInt(NS_PER_S);
-  if (ts >= 1n << 64n) throw new RangeError(`timestamp ${sec}.${nsec} does not fit in 64 bits`);
+  if (ts >= 1n << 64n) {
+    throw new PcapError(
+      'UNREPRESENTABLE',
+      offset,
+      `timestamp ${sec}.${nsec} does not fit in 64 bits of if_tsresol 0x${tsresol.toString(16)} units`,
+    );
+  }
   out.hi = Number(ts >> 32n);
   out.lo = Number(ts & 0xffffffffn);
 }

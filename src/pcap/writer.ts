@@ -1,6 +1,8 @@
 // Writers for pcap (µs or ns, either byte order) and pcapng (SHB, IDBs with if_tsresol, EPBs with
 // opt_comment), streaming to a file descriptor through a reusable buffer. Packets longer than the
-// snaplen are cut to it, as a capture would; the original length is kept.
+// snaplen are cut to it, as a capture would; the original length is kept. A value the format
+// cannot hold is refused with PcapError UNREPRESENTABLE before any byte of its record is written,
+// so the file stays well formed up to the previous record.
 import {
   BT_EPB,
   BT_IDB,
@@ -17,6 +19,7 @@ import {
   PCAP_RECORD_HEADER_LEN,
   TSRESOL_NS,
 } from './constants.ts';
+import { PcapError } from './errors.ts';
 import { FdSink } from './fd-sink.ts';
 import { timestampToUnits, type Units } from './timestamp.ts';
 
@@ -30,8 +33,17 @@ export interface PcapWriterOptions {
   byteOrder?: ByteOrder;
 }
 
-function checkU32(name: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`${name} ${n} is not a u32`);
+/** Refuses (at output offset `at`) a value that is not a u32 field's. */
+function checkU32(name: string, n: number, at: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new PcapError('UNREPRESENTABLE', at, `${name} ${n} does not fit in 32 bits`);
+  }
+}
+
+function checkNsec(tsNsec: number, at: number): void {
+  if (!Number.isInteger(tsNsec) || tsNsec < 0 || tsNsec >= 1_000_000_000) {
+    throw new PcapError('UNREPRESENTABLE', at, `tsNsec ${tsNsec} is not 0..999999999`);
+  }
 }
 
 export class PcapWriter {
@@ -46,8 +58,8 @@ export class PcapWriter {
     this.nanosecond = opts.nanosecond ?? false;
     this.snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     const linktype = opts.linktype ?? LINKTYPE_ETHERNET;
-    checkU32('snaplen', this.snaplen);
-    checkU32('linktype', linktype);
+    checkU32('snaplen', this.snaplen, 0);
+    checkU32('linktype', linktype, 0);
     const v = this.sink.view;
     const at = this.sink.reserve(PCAP_HEADER_LEN);
     v.setUint32(at, this.nanosecond ? PCAP_MAGIC_NS : PCAP_MAGIC_US, this.le);
@@ -59,13 +71,21 @@ export class PcapWriter {
     v.setUint32(at + 20, linktype, this.le);
   }
 
-  /** Appends one record; tsSec must fit in a u32. */
+  /**
+   * Appends one record. A pcap record holds u32 seconds since the epoch: a later or earlier time
+   * (pcapng, with 64-bit units and if_tsoffset, can say both) is refused, never wrapped.
+   */
   write(data: Uint8Array, tsSec: number, tsNsec: number, origlen = data.length): void {
-    checkU32('tsSec', tsSec);
-    checkU32('origlen', origlen);
-    if (!Number.isInteger(tsNsec) || tsNsec < 0 || tsNsec >= 1_000_000_000) {
-      throw new RangeError(`tsNsec ${tsNsec} out of range`);
+    const off = this.sink.written;
+    if (!Number.isInteger(tsSec) || tsSec < 0 || tsSec > 0xffffffff) {
+      throw new PcapError(
+        'UNREPRESENTABLE',
+        off,
+        `timestamp ${tsSec} s is outside a pcap record's 0..${0xffffffff} s since the epoch`,
+      );
     }
+    checkNsec(tsNsec, off);
+    checkU32('origlen', origlen, off);
     const caplen = Math.min(data.length, this.snaplen);
     const v = this.sink.view;
     const at = this.sink.reserve(PCAP_RECORD_HEADER_LEN);
@@ -120,11 +140,12 @@ export class PcapngWriter {
     const linktype = opts.linktype ?? LINKTYPE_ETHERNET;
     const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     const tsresol = opts.tsresol ?? TSRESOL_NS;
+    const at0 = this.sink.written;
     if (!Number.isInteger(linktype) || linktype < 0 || linktype > 0xffff)
-      throw new RangeError(`linktype ${linktype}`);
-    checkU32('snaplen', snaplen);
+      throw new PcapError('UNREPRESENTABLE', at0, `linktype ${linktype} does not fit in 16 bits`);
+    checkU32('snaplen', snaplen, at0);
     if (!Number.isInteger(tsresol) || tsresol < 0 || tsresol > 0xff)
-      throw new RangeError(`tsresol ${tsresol}`);
+      throw new PcapError('UNREPRESENTABLE', at0, `if_tsresol ${tsresol} is not a byte`);
     const withRes = tsresol !== 6;
     const total = 20 + (withRes ? 12 : 0);
     const v = this.sink.view;
@@ -156,14 +177,17 @@ export class PcapngWriter {
     origlen = data.length,
     comment: string | null = null,
   ): void {
+    const at0 = this.sink.written;
     const i = this.ifaces[id];
-    if (i === undefined) throw new RangeError(`interface ${id} was not added`);
-    checkU32('origlen', origlen);
-    timestampToUnits(tsSec, tsNsec, i.tsresol, this.units);
+    if (i === undefined) throw new PcapError('UNKNOWN_INTERFACE', at0, `interface ${id} was not added`);
+    checkU32('origlen', origlen, at0);
+    checkNsec(tsNsec, at0);
+    timestampToUnits(tsSec, tsNsec, i.tsresol, this.units, at0);
     const caplen = i.snaplen === 0 ? data.length : Math.min(data.length, i.snaplen);
     const padded = caplen + ((4 - (caplen % 4)) % 4);
     const text = comment === null ? null : encoder.encode(comment);
-    if (text !== null && text.length > 0xffff) throw new RangeError('comment longer than 65535 bytes');
+    if (text !== null && text.length > 0xffff)
+      throw new PcapError('UNREPRESENTABLE', at0, `comment of ${text.length} bytes (an option holds 65535)`);
     const optLen = text === null ? 0 : 4 + text.length + ((4 - (text.length % 4)) % 4) + 4;
     const total = 28 + padded + optLen + 4;
     const v = this.sink.view;

@@ -1,11 +1,13 @@
 // `ptnet-ts gso` and `ptnet-ts gro` on the kernel-made fixtures.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { run as gso } from '../../src/cli/gso.ts';
 import { run as gro } from '../../src/cli/gro.ts';
+import { PcapngWriter } from '../../src/pcap/index.ts';
 import { readFrames, readSuper } from '../oracle/lib/fixtures.ts';
+import { Blocks, epbBody, idbBody, readAll, shbBody } from '../pcap/helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ptnet-gso-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,6 +67,76 @@ describe('ptnet-ts gso', () => {
     const r = await capture(() => gso([junk, join(dir, 'x.pcap')]));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^ptnet-ts gso: /);
+  });
+});
+
+describe('ptnet-ts gso on timestamps a pcap record cannot hold (issue 14 item 4)', () => {
+  // Valid pcapng that tshark and `pcap dump` read: seconds beyond 2^32-1 at if_tsresol 0x81 (half
+  // seconds) and 0xa0 (2^-32 s), and a negative if_tsoffset that puts a packet before the epoch.
+  it.each([
+    ['0x81, 2^33 s', 0x81, 2 ** 33, /timestamp 8589934592 s is outside a pcap record's 0\.\.4294967295 s/],
+    ['6, 2^40 s', 6, 2 ** 40, /timestamp 1099511627776 s is outside/],
+  ])('%s: exit 2, one typed line naming the packet', async (_, tsresol, sec, msg) => {
+    const input = join(dir, `huge-${tsresol}.pcapng`);
+    const fd = openSync(input, 'w');
+    const w = new PcapngWriter(fd);
+    w.addInterface({ tsresol });
+    w.write(0, new Uint8Array(60), 1_700_000_000, 0);
+    w.write(0, new Uint8Array(60), sec, 0);
+    w.flush();
+    closeSync(fd);
+    const r = await capture(() => gso([input, join(dir, `huge-${tsresol}.pcap`)]));
+    expect(r.code).toBe(2);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^ptnet-ts gso: packet 1: UNREPRESENTABLE at offset 100: /);
+    expect(r.err).toMatch(msg);
+  });
+
+  it('0xa0 (2^-32 s) up to the last pcap second: carried to the nanosecond, exit 0', async () => {
+    const input = join(dir, 'a0.pcapng');
+    const fd = openSync(input, 'w');
+    const w = new PcapngWriter(fd);
+    w.addInterface({ tsresol: 0xa0 });
+    w.write(0, new Uint8Array(60), 0xffffffff, 999_999_999);
+    w.flush();
+    closeSync(fd);
+    const out = join(dir, 'a0.pcap');
+    const r = await capture(() => gso([input, out]));
+    expect([r.code, r.err]).toEqual([0, '']);
+    const want = readAll(input).map((p) => [p.tsSec, p.tsNsec]);
+    expect(want[0]![0]).toBe(0xffffffff);
+    expect(want[0]![1]).toBeGreaterThan(999_999_990);
+    expect(readAll(out).map((p) => [p.tsSec, p.tsNsec])).toEqual(want);
+  });
+
+  it('keeps the sub-microsecond digits of a nanosecond input', async () => {
+    const input = join(dir, 'ns-in.pcapng');
+    const fd = openSync(input, 'w');
+    const w = new PcapngWriter(fd);
+    w.addInterface({ tsresol: 9 });
+    w.write(0, new Uint8Array(60), 1_700_000_000, 123_456_789);
+    w.write(0, new Uint8Array(60), 1, 1);
+    w.flush();
+    closeSync(fd);
+    const copy = join(dir, 'ns-copy.pcap');
+    expect((await capture(() => gso([input, copy]))).code).toBe(0);
+    expect(readAll(copy).map((p) => [p.tsSec, p.tsNsec])).toEqual([
+      [1_700_000_000, 123_456_789],
+      [1, 1],
+    ]);
+  });
+
+  it('a time before the epoch (negative if_tsoffset): exit 2, UNREPRESENTABLE', async () => {
+    const b = new Blocks();
+    const off = new Blocks().u16(14).u16(8).u32(0xffffff00).u32(0xffffffff).u16(0).u16(0).body();
+    b.block(0x0a0d0d0a, shbBody())
+      .block(1, idbBody(1, 0, true, off))
+      .block(6, epbBody(0, 60, 60, new Array<number>(60).fill(0)));
+    const input = join(dir, 'before-epoch.pcapng');
+    writeFileSync(input, b.bytes());
+    const r = await capture(() => gso([input, join(dir, 'before-epoch.pcap')]));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^ptnet-ts gso: packet 0: UNREPRESENTABLE at offset 24: timestamp -255 s/);
   });
 });
 

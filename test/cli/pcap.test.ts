@@ -88,13 +88,23 @@ describe('ptnet-ts pcap dump', () => {
       {
         index: 0,
         interface: 0,
+        section: 0,
         linktype: 101,
         ts: '1700000000.000000005',
         caplen: 4,
         origlen: 4,
         comment: null,
       },
-      { index: 1, interface: 0, linktype: 101, ts: '0.999999999', caplen: 10, origlen: 1500, comment: null },
+      {
+        index: 1,
+        interface: 0,
+        section: 0,
+        linktype: 101,
+        ts: '0.999999999',
+        caplen: 10,
+        origlen: 1500,
+        comment: null,
+      },
     ]);
   });
 

@@ -36,6 +36,8 @@ export function writeBytes(bytes: Uint8Array): string {
 
 export interface ReadBack {
   interfaceId: number;
+  section: number;
+  interfaceIndex: number;
   linktype: number;
   tsSec: number;
   tsNsec: number;
@@ -54,6 +56,8 @@ export function readAll(path: string): ReadBack[] {
     for (const p of r) {
       out.push({
         interfaceId: p.interfaceId,
+        section: p.section,
+        interfaceIndex: p.interfaceIndex,
         linktype: p.linktype,
         tsSec: p.tsSec,
         tsNsec: p.tsNsec,
@@ -137,4 +141,16 @@ export function skipWithoutTshark(suite: string): boolean {
     console.warn(`skipping ${suite}: tshark not installed`);
     return true;
   }
+}
+
+/** mulberry32: a small seeded generator of floats in [0, 1), so a seed replays a run. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

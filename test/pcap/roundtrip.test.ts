@@ -127,10 +127,10 @@ describe('pcapng writer → reader', () => {
         w.addInterface({ tsresol: 12 });
         w.write(0, new Uint8Array(1), 19_000_000, 0);
       }),
-    ).toThrow(RangeError);
+    ).toThrow(/^UNREPRESENTABLE at offset 60: timestamp 19000000\.0 does not fit in 64 bits/);
   });
 
-  it('numbers interfaces across sections of different byte orders', () => {
+  it('gives each packet the Interface ID its section writes, its section and its index across the file', () => {
     const path = writeWith((fd) => {
       const a = new PcapngWriter(fd, { byteOrder: 'be' });
       a.addInterface({ linktype: 1, tsresol: 6 });
@@ -143,9 +143,13 @@ describe('pcapng writer → reader', () => {
       b.flush();
     });
     const got = readAll(path);
-    expect(got.map((g) => [g.interfaceId, g.linktype, g.tsSec, g.tsNsec])).toEqual([
-      [1, 101, 10, 5000],
-      [2, 228, 11, 7],
+    // interfaceId is per section (pcapng spec, tshark's frame.interface_id); interfaceIndex
+    // points into r.interfaces, which counts the IDBs of all sections.
+    expect(
+      got.map((g) => [g.interfaceId, g.section, g.interfaceIndex, g.linktype, g.tsSec, g.tsNsec]),
+    ).toEqual([
+      [1, 0, 1, 101, 10, 5000],
+      [0, 1, 2, 228, 11, 7],
     ]);
     const r = openCapture(path);
     expect([...r].length).toBe(2);
