@@ -70,5 +70,6 @@ export function fuzz(data: Uint8Array): void {
   // longest (SYN-RECEIVED retries, reassembly, TIME-WAIT). What stays held is a leak.
   p.clock.advance(300_000);
   drain();
-  if (p.b.pool.inUse !== 0) throw new Error(`${p.b.pool.inUse} packet buffers still held 5 virtual minutes later`);
+  if (p.b.pool.inUse !== 0)
+    throw new Error(`${p.b.pool.inUse} packet buffers still held 5 virtual minutes later`);
 }
