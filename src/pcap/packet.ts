@@ -9,7 +9,8 @@ export class CapturePacket {
   index = -1;
   /**
    * Interface ID as the packet block writes it: an index into the IDBs of its own section
-   * (pcapng spec §4.2; tshark's frame.interface_id). 0 for pcap and for Simple Packet Blocks.
+   * (the pcapng specification, Interface Description Block; tshark's frame.interface_id). 0 for pcap
+   * and for Simple Packet Blocks.
    */
   interfaceId = 0;
   /** pcapng section number, from 0 (tshark's frame.section_number - 1); always 0 for pcap. */
