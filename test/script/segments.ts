@@ -4,15 +4,15 @@
 import {
   ArpOp,
   EtherType,
-  EthernetRepr,
   FrameInfo,
   IpProto,
-  Ipv4Repr,
+  TcpOptKind,
   TcpRepr,
   TcpView,
   dissectFrame,
   type TcpOption,
 } from '../../src/wire/index.ts';
+import { tcpFrame } from '../stack/tcp-peer.ts';
 import { flagsText, type OptSpec, type SegSpec } from './format.ts';
 
 export const STACK_IP = 0x0a4d0001; // 10.77.0.1
@@ -22,12 +22,6 @@ export const PEER_MAC = new Uint8Array([0x02, 0, 0, 0x77, 0, 2]);
 export const PEER_PORT = 40_000;
 /** The peer's initial sequence number; script sequence numbers of inbound segments count from it. */
 export const PEER_ISN = 1_000_000;
-
-function macNum(m: Uint8Array): number {
-  let n = 0;
-  for (const b of m) n = n * 256 + b;
-  return n;
-}
 
 /** What the runner knows while a script runs. */
 export class Conn {
@@ -40,108 +34,58 @@ export class Conn {
   peerPort = PEER_PORT;
 }
 
-function toOptions(spec: OptSpec[] | null, c: Conn): TcpOption[] {
-  const out: TcpOption[] = [];
+/** The option bytes of an inbound segment, padded with EOL to a multiple of 4 ("raw" as written). */
+function optionBytes(spec: OptSpec[] | null, c: Conn): number[] {
+  const out: number[] = [];
+  const be = (v: number, n: number): number[] =>
+    Array.from({ length: n }, (_, i) => (v >>> (8 * (n - 1 - i))) & 0xff);
   for (const o of spec ?? []) {
     switch (o.kind) {
       case 'mss':
-        out.push({ type: 'mss', mss: o.value === '*' ? 1460 : o.value });
+        out.push(TcpOptKind.MSS, 4, ...be(o.value === '*' ? 1460 : o.value, 2));
         break;
       case 'wscale':
-        out.push({ type: 'wscale', shift: o.value === '*' ? 7 : o.value });
+        out.push(TcpOptKind.WSCALE, 3, o.value === '*' ? 7 : o.value);
         break;
       case 'sackOK':
-        out.push({ type: 'sackPermitted' });
+        out.push(TcpOptKind.SACK_PERMITTED, 2);
         break;
       case 'nop':
-        out.push({ type: 'nop' });
+        out.push(TcpOptKind.NOP);
         break;
       case 'TS': {
         const v = (x: number | '*' | 'echo'): number => (x === 'echo' ? c.lastTsVal : x === '*' ? 0 : x);
-        out.push({ type: 'timestamp', tsVal: v(o.val), tsEcr: v(o.ecr) });
+        out.push(TcpOptKind.TIMESTAMP, 10, ...be(v(o.val), 4), ...be(v(o.ecr), 4));
         break;
       }
       case 'sack':
-        out.push({
-          type: 'sack',
-          blocks: o.blocks.map(([a, b]): [number, number] => [
-            ((c.stackIsn ?? 0) + a) >>> 0,
-            ((c.stackIsn ?? 0) + b) >>> 0,
-          ]),
-        });
+        out.push(TcpOptKind.SACK, 2 + 8 * o.blocks.length);
+        for (const [l, r] of o.blocks)
+          out.push(...be((c.stackIsn ?? 0) + l, 4), ...be((c.stackIsn ?? 0) + r, 4));
         break;
       case 'raw':
+        out.push(...o.bytes);
         break;
     }
   }
+  while (out.length % 4 !== 0) out.push(TcpOptKind.EOL);
   return out;
 }
 
 /** The peer's segment as an Ethernet frame to the stack (`stackMac`). */
 export function buildInbound(seg: SegSpec, c: Conn, stackMac: Uint8Array): Uint8Array {
-  const options = toOptions(seg.options, c);
-  const raw = (seg.options ?? []).flatMap((o) => (o.kind === 'raw' ? o.bytes : []));
-  const tcp = {
-    srcPort: c.peerPort,
-    dstPort: c.stackPort,
+  const payload = new Uint8Array(seg.len);
+  for (let i = 0; i < seg.len; i++) payload[i] = 0x61 + (i % 26);
+  return tcpFrame(stackMac, PEER_MAC, PEER_IP, STACK_IP, {
+    sport: c.peerPort,
+    dport: c.stackPort,
     seq: (PEER_ISN + seg.seq) >>> 0,
     ack: seg.ack === null ? 0 : ((c.stackIsn ?? 0) + seg.ack) >>> 0,
     flags: seg.flags,
     window: seg.win === '*' ? 65535 : seg.win,
-    urgent: 0,
-    options,
-    payloadLen: seg.len,
-  };
-  // Raw option bytes (malformed lists) go in as written, after the parsed ones, padded with EOL.
-  const base = TcpRepr.bufferLen(tcp);
-  const rawPadded = (raw.length + 3) & ~3;
-  const thl = base + rawPadded;
-  const f = new Uint8Array(14 + 20 + thl + seg.len);
-  EthernetRepr.emit(
-    { dst: macNum(stackMac), src: macNum(PEER_MAC), vlans: [], etherType: EtherType.IPV4 },
-    f,
-    0,
-  );
-  Ipv4Repr.emit(
-    {
-      src: PEER_IP,
-      dst: STACK_IP,
-      protocol: IpProto.TCP,
-      ttl: 64,
-      dscp: 0,
-      ecn: 0,
-      ident: 1,
-      dontFrag: true,
-      moreFrags: false,
-      fragOffset: 0,
-      payloadLen: thl + seg.len,
-      options: new Uint8Array(0),
-    },
-    f,
-    14,
-  );
-  for (let i = 0; i < seg.len; i++) f[14 + 20 + thl + i] = 0x61 + (i % 26);
-  if (raw.length === 0) {
-    TcpRepr.emit(tcp, f, 34, PEER_IP, STACK_IP);
-    return f;
-  }
-  // With raw bytes: emit the parsed options, append the raw ones, then fix offset and checksum.
-  const tmp = new Uint8Array(base + seg.len);
-  tmp.set(f.subarray(34 + thl), base);
-  TcpRepr.emit(tcp, tmp, 0, PEER_IP, STACK_IP);
-  let end = 20;
-  while (end < base && tmp[end] !== 0) end += tmp[end] === 1 ? 1 : Math.max(2, tmp[end + 1]!);
-  f.set(tmp.subarray(0, end), 34);
-  f.set(raw, 34 + end);
-  f[34 + 12] = (thl / 4) << 4;
-  f[34 + 16] = 0;
-  f[34 + 17] = 0;
-  let s = (PEER_IP >>> 16) + (PEER_IP & 0xffff) + (STACK_IP >>> 16) + (STACK_IP & 0xffff) + 6 + thl + seg.len;
-  for (let i = 34; i < f.length; i += 2) s += (f[i]! << 8) | (f[i + 1] ?? 0);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  f[34 + 16] = (~s >> 8) & 0xff;
-  f[34 + 17] = ~s & 0xff;
-  return f;
+    payload,
+    opts: optionBytes(seg.options, c),
+  });
 }
 
 /** An ARP reply telling the stack where the peer is, for its request `req`. */

@@ -604,20 +604,7 @@ export class Tcp implements TcpEnv {
       this.sendCookieSynAck(l, seg, src, dst, sport, dport);
       return;
     }
-    const t = new Tcb(this, l.opts);
-    if (this.family === 6) {
-      t.family = 6;
-      t.laddr6.set(this.dst6);
-      t.raddr6.set(this.src6);
-    } else {
-      t.laddr = dst;
-      t.raddr = src;
-    }
-    t.lport = dport;
-    t.rport = sport;
-    t.parent = l;
-    l.pending++;
-    this.insert(t);
+    const t = this.childOf(l, src, dst, sport, dport);
     t.accept(seg, this.makeIsn(t), this.mtuMss(t));
   }
 
@@ -645,6 +632,25 @@ export class Tcp implements TcpEnv {
    * cookie_v4_init_sequence, cookie_init_timestamp). Without timestamps in the SYN, window scale
    * and SACK cannot be remembered and are not offered (tcp_clear_options).
    */
+  /** A passive connection of listener `l` for this segment's 4-tuple, inserted (inet_csk_clone_lock). */
+  private childOf(l: TcpListener, src: number, dst: number, sport: number, dport: number): Tcb {
+    const t = new Tcb(this, l.opts);
+    if (this.family === 6) {
+      t.family = 6;
+      t.laddr6.set(this.dst6);
+      t.raddr6.set(this.src6);
+    } else {
+      t.laddr = dst;
+      t.raddr = src;
+    }
+    t.lport = dport;
+    t.rport = sport;
+    t.parent = l;
+    l.pending++;
+    this.insert(t);
+    return t;
+  }
+
   private sendCookieSynAck(
     l: TcpListener,
     seg: TcpSegmentIn,
@@ -761,20 +767,7 @@ export class Tcp implements TcpEnv {
       }
     }
     c.syncookiesRecv++;
-    const t = new Tcb(this, l.opts);
-    if (this.family === 6) {
-      t.family = 6;
-      t.laddr6.set(this.dst6);
-      t.raddr6.set(this.src6);
-    } else {
-      t.laddr = dst;
-      t.raddr = src;
-    }
-    t.lport = dport;
-    t.rport = sport;
-    t.parent = l;
-    l.pending++;
-    this.insert(t);
+    const t = this.childOf(l, src, dst, sport, dport);
     t.acceptCookie(seg, cookie, this.mtuMss(t), table[idx]!, sack, wscale);
     return true;
   }
