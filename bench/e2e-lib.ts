@@ -2,7 +2,7 @@
 // rows (both unikernels in this process) and the TAP rows (one unikernel in a child process inside
 // a network namespace, see bench/e2e-tap.ts).
 import type { Net, Server } from '../src/stack/index.ts';
-import type { BenchRow } from './harness.ts';
+import type { BenchRow, Target } from './harness.ts';
 import type { LinuxReference } from './linux-reference.ts';
 
 const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
@@ -148,6 +148,39 @@ export function reference(ref: LinuxReference, m: Measure): NonNullable<BenchRow
     : { name: `seed ptnet VALE ${LABEL[m]}`, value: SEED[m], measured: false };
 }
 
-export function row(name: string, m: Measure, value: number, ref: LinuxReference, note: string): BenchRow {
-  return { name: `${LABEL[m]} ${name}`, value, unit: UNIT[m], reference: reference(ref, m), note };
+/**
+ * Issue 11's targets for unikernel ⇄ unikernel over VALE with offloads on: TCP_STREAM ≥ the seed's
+ * 21.7 Gbps inline and ≥ 0.7 × that in workers, TCP_RR ≥ 100 K tps inline / 40 K in workers, ping
+ * ≤ 10 µs inline / 40 µs in workers. Other rows (offloads off) have none.
+ */
+export function valeTarget(m: Measure, mode: 'inline' | 'worker', offloads: boolean): Target | undefined {
+  if (!offloads) return undefined;
+  const inline = mode === 'inline';
+  switch (m) {
+    case 'stream':
+      return { value: inline ? SEED.stream : 0.7 * SEED.stream, higherIsBetter: true };
+    case 'rr':
+      return { value: inline ? 100_000 : 40_000, higherIsBetter: true };
+    case 'ping':
+      return { value: inline ? 10 : 40, higherIsBetter: false };
+  }
+}
+
+export function row(
+  name: string,
+  m: Measure,
+  value: number,
+  ref: LinuxReference,
+  note: string,
+  target?: Target,
+): BenchRow {
+  const r: BenchRow = {
+    name: `${LABEL[m]} ${name}`,
+    value,
+    unit: UNIT[m],
+    reference: reference(ref, m),
+    note,
+  };
+  if (target !== undefined) r.target = target;
+  return r;
 }

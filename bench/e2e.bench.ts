@@ -7,7 +7,7 @@
 // without root that is missing and the seed's kernel-C ptnet figures stand in (measured: false).
 import { ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
-import { SEED_NOTE, countingSink, pingUs, row, rr, rrServer, stream } from './e2e-lib.ts';
+import { SEED_NOTE, countingSink, pingUs, row, rr, rrServer, stream, valeTarget } from './e2e-lib.ts';
 import { tapRows } from './e2e-tap.ts';
 import type { BenchRow, BenchSuite } from './harness.ts';
 import { linuxReference, type LinuxReference } from './linux-reference.ts';
@@ -38,9 +38,9 @@ async function valeRows(
     const name = `uk⇄uk VALE ${mode}, offloads ${offloads ? 'on' : 'off'}`;
     const note = `${SEED_NOTE}; drops ${drops}, retransmits ${a.stats().retransmits + b.stats().retransmits}`;
     return [
-      row(name, 'stream', gbps, ref, note),
-      row(name, 'rr', tps, ref, note),
-      row(name, 'ping', us, ref, note),
+      row(name, 'stream', gbps, ref, note, valeTarget('stream', mode, offloads)),
+      row(name, 'rr', tps, ref, note, valeTarget('rr', mode, offloads)),
+      row(name, 'ping', us, ref, note, valeTarget('ping', mode, offloads)),
     ];
   } finally {
     a.shutdown();

@@ -7,7 +7,24 @@ export interface BenchRow {
   unit: string;
   /** A figure measured in the same run (C baseline, Linux over veth) or a seed figure, for the ratio. */
   reference?: { name: string; value: number; measured: boolean };
+  /** The figure the project aims at (issue 11's targets): printed beside the value with met/short. */
+  target?: Target;
   note?: string;
+}
+
+export interface Target {
+  value: number;
+  /** Throughput-like figures must reach the target; latency and cost figures must stay under it. */
+  higherIsBetter: boolean;
+}
+
+/** 'met', or how far short, e.g. 'short ×4.2' (the factor between target and value). */
+export function targetStatus(value: number, t: Target): string {
+  const met = t.higherIsBetter ? value >= t.value : value <= t.value;
+  if (met) return 'met';
+  if (value <= 0 || t.value <= 0) return 'short';
+  const f = t.higherIsBetter ? t.value / value : value / t.value;
+  return `short ×${f.toFixed(1)}`;
 }
 
 export interface BenchOptions {

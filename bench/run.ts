@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick] [-- --only NAME]`: runs every suite in bench/suites.ts, prints one table
-// (value, reference, ratio) and writes bench/out/results.json.
+// (value, reference, ratio, target, met/short) and writes bench/out/results.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { BenchRow } from './harness.ts';
+import { targetStatus, type BenchRow } from './harness.ts';
 import { suites } from './suites.ts';
 
 const args = process.argv.slice(2);
@@ -30,6 +30,8 @@ for (const suite of suites) {
       ? `${r.reference.name}: ${fmt(r.reference.value)}${r.reference.measured ? '' : ' (seed)'}`
       : '',
     ratio: r.reference && r.reference.value !== 0 ? fmt(r.value / r.reference.value) : '',
+    target: r.target ? `${r.target.higherIsBetter ? '≥' : '≤'} ${fmt(r.target.value)}` : '',
+    status: r.target ? targetStatus(r.value, r.target) : '',
     note: r.note ?? '',
   }));
   console.log(`\n## ${suite.name}`);
