@@ -2,6 +2,7 @@
 // at mss 1448, USO 63 KiB at 1472) and of segment bytes coalesced by GRO, against a plain copy of
 // the same bytes measured in the same run (the floor any segmenter pays: every byte is copied once
 // and summed once).
+import { createPacketMemory } from '../src/checksum/index.ts';
 import { rate, type BenchRow, type BenchSuite } from './harness.ts';
 import { GroEngine, GroOutput, SegmentList, gsoSegment, type GsoHeader } from '../src/tso/index.ts';
 import { buildFrame } from '../test/oracle/lib/gen.ts';
@@ -48,6 +49,12 @@ export const tsoSuite: BenchSuite = {
       frame: u4.frame,
       h: { flags: 1, gsoType: 5, hdrLen: 42, gsoSize: 1472, csumStart: 34, csumOffset: 6 },
     });
+
+    // The TCPv4 case again from a packet memory, where VALE gathers a super-frame before segmenting it.
+    const pm = createPacketMemory(cases[0]!.frame.length);
+    const inPm = new Uint8Array(pm.buffer, 0, cases[0]!.frame.length);
+    inPm.set(cases[0]!.frame);
+    cases.push({ ...cases[0]!, name: `${cases[0]!.name}, from packet memory (VALE)`, frame: inPm });
 
     for (const c of cases) {
       const f = c.frame;

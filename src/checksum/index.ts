@@ -11,6 +11,7 @@ export { completePartial, CSUM_MANGLED_0, udpCheckValue } from './complete.ts';
 export { csumValid, ipv4HeaderValid } from './verify.ts';
 export {
   createPacketMemory,
+  inPacketMemory,
   registerPacketMemory,
   unregisterPacketMemory,
   type PacketMemory,

@@ -6,7 +6,14 @@
 // (port table, krings, forwarding table) lives in one SharedArrayBuffer, so the sender's txsync
 // runs the same in the guest's thread (inline kloop) or in a kloop worker.
 
-import { CSUM_MANGLED_0, csumAdd, csumFinish, csumPartial, swab16 } from '../checksum/index.ts';
+import {
+  CSUM_MANGLED_0,
+  createPacketMemory,
+  csumAdd,
+  csumFinish,
+  csumPartial,
+  swab16,
+} from '../checksum/index.ts';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG, NS_NO_LEARN } from '../netmap/constants.ts';
 import { type GsoHeader, SegmentList, gsoSegment } from '../tso/index.ts';
 import { HostError } from './errors.ts';
@@ -510,8 +517,13 @@ export class ValeDatapath extends PortDatapath {
     const shl = this.shl;
     const frameLen = this.bLen[i]! - shl;
     const tx = this.krings[ring]!;
-    // Gather the frame (GSO frames only: one copy per super-frame into a buffer made once).
-    const frame = (this.gsoIn ??= new Uint8Array(NETMAP_MAX_FRAGS * bs));
+    // Gather the frame (GSO frames only: one copy per super-frame into a buffer made once), in a
+    // packet memory so that segmentation sums each segment's payload there with the SIMD kernel.
+    const frame = (this.gsoIn ??= new Uint8Array(
+      createPacketMemory(NETMAP_MAX_FRAGS * bs).buffer,
+      0,
+      NETMAP_MAX_FRAGS * bs,
+    ));
     let skip = shl;
     let pos = 0;
     for (let m = 0, si = this.bFirst[i]!; m < this.bFrags[i]!; m++, si = tx.next(si)) {

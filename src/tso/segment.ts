@@ -3,7 +3,7 @@
 // egress device without offloads, through skb_gso_segment (inet_gso_segment / ipv6_gso_segment,
 // tcp_gso_segment, __udp_gso_segment, udp4_ufo_fragment / udp6_ufo_fragment) or
 // skb_checksum_help. This module reproduces those steps over raw bytes.
-import { csumFold, csumPartial } from '../checksum/index.ts';
+import { csumAdd, csumFold, csumPartial, inPacketMemory } from '../checksum/index.ts';
 import { TapWriteInfo, tunGetUser, UPSTREAM_TAP_KERNEL, type TapKernelBehaviour } from '../vnethdr/index.ts';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -253,6 +253,7 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
   const id0 = l.v6 ? 0 : be16(f, l.nh + 4);
   const seq0 = be32(f, th + 4);
   const flags = f[th + 13]!;
+  const fromPm = inPacketMemory(f);
   d.set(f, 0);
   spread(d, hl, payload, mss, n);
   let o = 0;
@@ -270,7 +271,13 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
     // segment is summed with it in place: a wrong input value stays wrong, exactly like Linux.
     const x = ((~l4len >>> 0) + thlen + chunk) >>> 0;
     put16(d, t + 16, csumFold(check + (x >>> 16) + (x & 0xffff)));
-    put16(d, t + 16, ~csumPartial(d, t, thlen + chunk) & 0xffff);
+    // A super-frame in packet memory (VALE gathers it there) has its payload summed where it is,
+    // by the in-place SIMD kernel (the same bytes; thlen is even, so the word alignment is the
+    // same); otherwise the segment is summed in one pass over `d`.
+    const s = fromPm
+      ? csumAdd(csumPartial(d, t, thlen), csumPartial(f, hl + i * mss, chunk))
+      : csumPartial(d, t, thlen + chunk);
+    put16(d, t + 16, ~s & 0xffff);
     out.push(segLen);
     o += segLen;
   }
