@@ -4,7 +4,7 @@
 // is one line on stderr, `ptnet-ts CMD: REASON`; with --json it is one JSON object on stderr
 // instead, `{"command","code","message","exitCode",...}`, so that stdout carries only results.
 import { parseArgs } from 'node:util';
-import { WireError, parseIpv4, parseIpv6 } from '../wire/index.ts';
+import { WireError, parseIpv4, parseIpv4Prefixed, parseIpv6, parseIpv6Prefixed } from '../wire/index.ts';
 
 /** An option as util.parseArgs declares it (--help/-h is added to every command). */
 export interface OptionSpec {
@@ -121,20 +121,22 @@ export function numberOption(
  * is opened or a unikernel booted, not a fault from deep inside the boot.
  */
 export function addressError(opt: string, s: string, family: 4 | 6, cidr: boolean): string | null {
-  const [addr, len, extra] = s.split('/');
-  const max = family === 4 ? 32 : 128;
   const shape = `${family === 4 ? 'A.B.C.D' : 'an IPv6 address'}${cidr ? '/LEN' : ''}`;
-  if (addr === undefined || extra !== undefined || (len === undefined) === cidr) {
-    return `${opt} takes ${shape}, not ${JSON.stringify(s)}`;
-  }
-  if (cidr && !(/^\d{1,3}$/.test(len!) && Number(len) <= max)) {
-    return `${opt}: prefix length ${JSON.stringify(len)} is not 0..${max}`;
-  }
+  // The one address parser (src/wire/address.ts, on ip-num); a prefix only where one is asked for.
+  if (s.includes('/') !== cidr) return `${opt} takes ${shape}, not ${JSON.stringify(s)}`;
   try {
-    if (family === 4) parseIpv4(addr);
-    else parseIpv6(addr);
+    if (family === 4) {
+      if (cidr) parseIpv4Prefixed(s);
+      else parseIpv4(s);
+    } else if (cidr) parseIpv6Prefixed(s);
+    else parseIpv6(s);
   } catch (e) {
     if (!(e instanceof WireError)) throw e;
+    // The parser's offset points past the '/' when the prefix length is what it refused.
+    const slash = s.indexOf('/');
+    if (cidr && e.offset > slash) {
+      return `${opt}: prefix length ${JSON.stringify(s.slice(slash + 1))} is not 0..${family === 4 ? 32 : 128}`;
+    }
     return `${opt} takes ${shape}, not ${JSON.stringify(s)}`;
   }
   return null;

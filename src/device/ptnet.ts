@@ -133,6 +133,15 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
     this.ioregs[PTNET_IO_MAC_HI >> 2] = (m[0]! << 8) | m[1]!;
     this.ioregs[PTNET_IO_MAC_LO >> 2] = ((m[2]! << 24) | (m[3]! << 16) | (m[4]! << 8) | m[5]!) >>> 0;
     this.bars = [{ kind: 'io', size: PTNET_IO_SIZE, regs: this }];
+    if (log.enabled)
+      log(
+        '%s: attach ptnet (%d+%d rings, mem %d, features %s)',
+        port.name,
+        port.numTxRings,
+        port.numRxRings,
+        port.memId,
+        accepts12 ? 'VNET_HDR' : 'none',
+      );
   }
 
   /** True while a sync loop started by CREATE runs. */
@@ -223,11 +232,17 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
    */
   private mapCsb(bah: number, entrySize: number): GuestMapping | undefined {
     const gpa = this.csbAddress(bah);
-    if (gpa === 0) return undefined;
+    const which = bah === PTNET_IO_CSB_GH_BAH ? 'gh' : 'hg';
+    if (gpa === 0) {
+      if (log.enabled) log('%s: CSB %s unmapped (guest detach)', this.port.name, which);
+      return undefined;
+    }
     const m = this.memory.map(gpa, entrySize * this.numRings);
     if (m === undefined) {
       this.counters.csbMapFailures++;
       if (log.enabled) log('%s: CSB address %s is not guest RAM', this.port.name, gpa.toString(16));
+    } else if (log.enabled) {
+      log('%s: CSB %s mapped at %s (%d entries)', this.port.name, which, gpa.toString(16), this.numRings);
     }
     return m;
   }
@@ -241,6 +256,7 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
     if (cmd === PTNETMAP_PTCTL_CREATE) status = this.create();
     else if (cmd === PTNETMAP_PTCTL_DELETE) status = this.delete();
     this.ioregs[PTNET_IO_PTCTL >> 2] = status;
+    if (log.enabled && cmd === PTNETMAP_PTCTL_CREATE) log('%s: PTCTL CREATE -> %d', this.port.name, status);
   }
 
   /** @mirrors ptnetmap-netif.c:ptnet_ptctl_create */
@@ -276,6 +292,7 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
       return e instanceof HostError && e.code === 'HOST_STATE' ? EBUSY : EINVAL;
     }
     this.kloop = loop;
+    if (log.enabled) log('%s: sync loop running, kicks enabled on %d rings', this.port.name, this.numRings);
     return 0;
   }
 
@@ -283,7 +300,11 @@ export class PtnetDevice<P extends PtnetBackendPort = PtnetBackendPort>
   private delete(): number {
     const loop = this.kloop;
     this.kloop = null;
-    loop?.stop();
+    if (loop !== null) {
+      loop.stop();
+      // Only a DELETE that stopped a loop is a lifecycle event (every CSB write issues one).
+      if (log.enabled) log('%s: PTCTL DELETE: sync loop stopped, kicks disabled', this.port.name);
+    }
     return 0;
   }
 

@@ -104,7 +104,8 @@ export class KloopCore {
       if (kr.dist(kr.hwcur, kr.hwtail) <= half) flags |= NAF_FORCE_RECLAIM;
       if (!kr.prologue(sh.head, sh.cur)) {
         // Hostile or stale indices: the kring was reinitialised; wait for the next kick.
-        if (log.enabled) log('ring %d: txsync prologue refused head %d cur %d', i, sh.head, sh.cur);
+        if (log.enabled)
+          log('ring %d: txsync prologue refused head %d cur %d: ring reinit', i, sh.head, sh.cur);
         this.dp.reinitSlots(i);
         ktoa.kernNeedKick = 1;
         break;
@@ -153,7 +154,8 @@ export class KloopCore {
     syncKloopKernelRead(atok, sh);
     for (;;) {
       if (!kr.prologue(sh.head, sh.cur)) {
-        if (log.enabled) log('ring %d: rxsync prologue refused head %d cur %d', i, sh.head, sh.cur);
+        if (log.enabled)
+          log('ring %d: rxsync prologue refused head %d cur %d: ring reinit', i, sh.head, sh.cur);
         this.dp.reinitSlots(i);
         ktoa.kernNeedKick = 1;
         break;

@@ -161,6 +161,8 @@ export class SyncKloop {
       this.core = core;
       this.dp.localWake = (r) => this.queueWake(r);
       Atomics.store(st, this.dp.ctl + PC.SLEEPING, 1);
+      if (log.enabled)
+        log('%s: kloop start (inline, %d+%d rings)', this.port.name, this.dp.numTx, this.dp.numRx);
       // Wake-ups from senders in other threads arrive on the shared pending word.
       watch(
         st,
@@ -194,7 +196,12 @@ export class SyncKloop {
       return;
     }
     this.worker = worker;
+    if (log.enabled)
+      log('%s: kloop start (worker, %d+%d rings)', this.port.name, this.dp.numTx, this.dp.numRx);
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.once('online', () => {
+      if (log.enabled) log('%s: kloop worker %d started', this.port.name, worker.threadId);
+    });
     // A worker that dies leaves the ring unserved; before it started, ready() rejects with why
     // (the stop() below stays bounded either way).
     worker.on('error', (e) => {
@@ -202,6 +209,7 @@ export class SyncKloop {
       if (Atomics.load(this.ctrl, KC.STARTED) === 0) this.fail(e);
     });
     worker.once('exit', (code) => {
+      if (log.enabled) log('%s: kloop worker exited (code %d)', this.port.name, code);
       if (Atomics.load(this.ctrl, KC.STARTED) === 0 && this.state === 'running')
         this.fail(new Error(`worker exited with code ${code} before serving`));
     });
@@ -243,6 +251,7 @@ export class SyncKloop {
       return;
     }
     this.state = 'stopped';
+    if (log.enabled) log('%s: kloop stop (%s, %d ring runs)', this.port.name, this.mode, this.runs);
     const st = this.dp.state;
     if (this.worker !== null) {
       Atomics.store(this.ctrl, KC.STOP, 1);

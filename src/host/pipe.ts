@@ -2,6 +2,7 @@
 // ring i of the other. Zero copy: a transmitted slot's buffer index is swapped with the receiving
 // slot's, both marked NS_BUF_CHANGED, so the sender gets a fresh empty buffer back at once.
 
+import createDebug from 'debug';
 import { NS_BUF_CHANGED, NS_MOREFRAG } from '../netmap/constants.ts';
 import type { NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
@@ -124,6 +125,8 @@ export class PipeDatapath extends PortDatapath {
   }
 }
 
+const log = createDebug('ptnet:host');
+
 /** One end of a pipe, as a NetmapPort. */
 export class PipeEnd extends LaidOutPort implements NetmapPort {
   readonly mac = makeMac();
@@ -162,6 +165,7 @@ export class PipeEnd extends LaidOutPort implements NetmapPort {
         `${this.name}: stop its kloop (close its unikernel) before closing it`,
       );
     this.closed = true;
+    if (log.enabled) log('%s: pipe end close', this.name);
     Atomics.store(st, this.base.ctl + PC.ACTIVE, 0);
     if (this.peer.closed) {
       this.region.deletePort(this.layout);
@@ -228,5 +232,6 @@ export function createPipe(name: string, opts: PipeOptions = {}): [PipeEnd, Pipe
   b.peer = a;
   dps[0]!.peer = dps[1]!;
   dps[1]!.peer = dps[0]!;
+  if (log.enabled) log('pipe %s <-> %s: create (%d rings of %d slots)', a.name, b.name, rings, slots);
   return [a, b];
 }

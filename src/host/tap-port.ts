@@ -17,6 +17,7 @@
 // sleeps with guest kicks on, and the next slots returned deliver it.
 
 import { Worker } from 'node:worker_threads';
+import createDebug from 'debug';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG } from '../netmap/constants.ts';
 import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
@@ -354,6 +355,8 @@ export interface TapPortOptions {
 const WAITER_POLL_MS = 50;
 const TIMER_MS = 1;
 
+const log = createDebug('ptnet:host');
+
 /** A TAP interface as a NetmapPort: one TX and one RX ring, vnet header length 12. */
 export class TapPort extends LaidOutPort implements NetmapPort {
   readonly datapath: TapDatapath;
@@ -383,6 +386,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     // Nothing read yet: the first frame must wake whoever serves the port.
     Atomics.store(dp.state, dp.tapCtl + TW.WANT, WANT_RX);
     this.datapath = dp;
+    if (log.enabled) log('%s: TAP open (fd %d, %d slots, readiness %s)', name, tap.fd, layout.txSlots, wake);
     if (wake === 'thread') this.startWaiter();
     else this.tick();
   }
@@ -423,6 +427,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     Atomics.store(st, PC.ACTIVE, 0);
     this.tap.close();
     this.region.deletePort(this.layout);
+    if (log.enabled) log('%s: TAP close', this.name);
     return this.exited;
   }
 

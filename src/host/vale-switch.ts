@@ -1,6 +1,7 @@
 // The VALE switch's control plane (netmap_bdg.c): create a switch, attach and detach ports, close.
 // Attaching lays a port out in the shared region, writes its record into the switch's words and
 // builds its datapath (vale.ts, the forwarding side, as netmap_vale.c).
+import createDebug from 'debug';
 import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
 import { smallRegion } from './pipe.ts';
@@ -41,6 +42,8 @@ export interface ValeAttachOptions {
   vnetHdrLen?: number;
   mac?: Uint8Array;
 }
+
+const log = createDebug('ptnet:host');
 
 /** A VALE switch; `attach` creates ports (netmap's `vale0:name`). */
 export class ValeSwitch {
@@ -130,6 +133,8 @@ export class ValeSwitch {
     this.names.set(portName, p);
     const port = new ValePort(`${this.name}:${portName}`, this, p, layout, dp, o.mac ?? makeMac());
     this.ports.add(port);
+    if (log.enabled)
+      log('%s: attach port %d (%d+%d rings, %d/%d slots)', port.name, p, txRings, rxRings, txSlots, rxSlots);
     return port;
   }
 
@@ -150,6 +155,7 @@ export class ValeSwitch {
         );
     }
     this.closed = true;
+    if (log.enabled) log('%s: switch close (%d ports attached)', this.name, this.ports.size);
     for (const port of [...this.ports]) this.detach(port);
   }
 
@@ -181,6 +187,7 @@ export class ValeSwitch {
     this.names.delete(port.name.slice(this.name.length + 1));
     this.ports.delete(port);
     this.region.deletePort(port.layout);
+    if (log.enabled) log('%s: detach port %d', port.name, port.index);
   }
 }
 

@@ -22,6 +22,7 @@ import {
   UDP_HLEN,
   ipv6ToString,
   parseIpv6,
+  parseIpv6Prefixed,
   pseudoSum,
 } from '../wire/index.ts';
 import { csumFinish, csumPartial, pseudoV6 } from '../checksum/index.ts';
@@ -302,11 +303,8 @@ export class Ipv6Layer {
     this.routes.add(ll, 64);
     this.addAddress(ll, 64);
     for (const s of opts.addresses ?? []) {
-      const [a, p] = s.split('/');
-      const len = p === undefined ? 128 : Number(p);
-      if (!Number.isInteger(len) || len < 0 || len > 128)
-        throw new StackError('STACK_ARG', `bad prefix in ${s}`);
-      const addr = parseIpv6(a ?? '');
+      // WireError BAD_ADDRESS for a malformed address or prefix; no prefix means /128.
+      const { addr, prefixLen: len } = parseIpv6Prefixed(s, 128);
       if (isMulticast(addr, 0) || isUnspecified(addr, 0))
         throw new StackError('STACK_ARG', `not a unicast address: ${s}`);
       if (len < 128) this.routes.add(addr, len);

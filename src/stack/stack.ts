@@ -22,6 +22,7 @@ import {
   IpProto,
   Ipv4View,
   parseIpv4,
+  parseIpv4Prefixed,
 } from '../wire/index.ts';
 import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { StackCounters } from './counters.ts';
@@ -137,12 +138,10 @@ export class Stack implements Ipv4Output {
 
   constructor(opts: StackOptions) {
     this.netif = opts.netif;
-    const [a, p] = opts.ipv4.split('/');
-    this.addr = parseIpv4(a ?? '');
-    this.prefixLen = p === undefined ? 32 : Number(p);
-    if (!Number.isInteger(this.prefixLen) || this.prefixLen < 0 || this.prefixLen > 32) {
-      throw new StackError('STACK_ARG', `bad prefix length in ${opts.ipv4}`);
-    }
+    // WireError BAD_ADDRESS for a malformed address or prefix; no prefix means a host route (/32).
+    const own = parseIpv4Prefixed(opts.ipv4, 32);
+    this.addr = own.addr;
+    this.prefixLen = own.prefixLen;
     this.mask = this.prefixLen === 0 ? 0 : (0xffffffff << (32 - this.prefixLen)) >>> 0;
     this.gateway = opts.gateway === undefined ? -1 : parseIpv4(opts.gateway);
     this.time = opts.time ?? new RealTimeDriver();

@@ -2,7 +2,6 @@
 // (VALE, pipe or TAP), the guest driver attached to it in network-interface mode, and the stack on
 // that NetIf — the whole packet path of docs/ARCHITECTURE.md, booted by one call. The host sync loop
 // runs inline (one thread, deterministic) or in a worker thread (the kernel thread's role).
-import { isIP } from 'node:net';
 import { Machine } from '../device/index.ts';
 import { PtnetAdapter, PtnetNetIf } from '../driver/index.ts';
 import { SyncKloop, type KloopMode, type NetmapPort } from '../host/index.ts';
@@ -15,9 +14,11 @@ import {
   type NetIfOffloads,
   type TxResult,
 } from '../netif/index.ts';
+import { ipv6ToString } from '../wire/index.ts';
 import { Stack, type Net, type RealTimeDriver, type TcbOptions, type TimerHost } from '../stack/index.ts';
 import { startServices, type Services, type ServicesOptions } from '../apps/index.ts';
 import { UnikernelError } from './errors.ts';
+import { checkAddressOptions } from './address.ts';
 
 export interface BootOptions {
   /** The host port the NIC is passed through to (`vale.attach('a')`, a pipe end, `openTapPort`). */
@@ -109,41 +110,8 @@ class NoOffloadNetIf implements NetIf {
   }
 }
 
-/** Lower-case hex groups, no compression: for messages only. */
-function ipv6ToText(a: Uint8Array): string {
-  const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(((a[i]! << 8) | a[i + 1]!).toString(16));
-  return g.join(':');
-}
-
-function checkIpv6(s: string, what: string, cidr: boolean): void {
-  const [addr, len, ...rest] = s.split('/');
-  const ok =
-    rest.length === 0 &&
-    addr !== undefined &&
-    isIP(addr) === 6 &&
-    (cidr ? len !== undefined && /^\d{1,3}$/.test(len) && Number(len) <= 128 : len === undefined);
-  if (!ok)
-    throw new UnikernelError(
-      'BAD_OPTION',
-      `${what} ${JSON.stringify(s)} is not ${cidr ? 'ADDR/LEN' : 'an IPv6 address'}`,
-    );
-}
-
 /** DAD takes at most dadDelay (1 s) + one RetransTimer (1 s) per probe; allow for a busy machine. */
 const DAD_WAIT_MS = 10_000;
-
-const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-function checkIpv4(s: string, what: string, cidr: boolean): void {
-  const m = cidr ? IPV4_CIDR.exec(s) : /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  const bad = m === null || m.slice(1, 5).some((x) => Number(x) > 255) || (cidr && Number(m[5]) > 32);
-  if (bad)
-    throw new UnikernelError(
-      'BAD_OPTION',
-      `${what} ${JSON.stringify(s)} is not ${cidr ? 'A.B.C.D/LEN' : 'A.B.C.D'}`,
-    );
-}
 
 export class Unikernel {
   /** node:net / node:dgram-like API of the stack. */
@@ -167,10 +135,7 @@ export class Unikernel {
    * host sync loop through PTCTL CREATE), waits for a worker loop to run, and starts the stack.
    */
   static async boot(o: BootOptions): Promise<Unikernel> {
-    checkIpv4(o.ipv4, 'ipv4', true);
-    if (o.gateway !== undefined) checkIpv4(o.gateway, 'gateway', false);
-    if (o.ipv6 !== undefined) checkIpv6(o.ipv6, 'ipv6', true);
-    if (o.gateway6 !== undefined) checkIpv6(o.gateway6, 'gateway6', false);
+    checkAddressOptions(o);
     const mode = o.mode ?? 'inline';
     if (mode !== 'inline' && mode !== 'worker')
       throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
@@ -219,7 +184,7 @@ export class Unikernel {
                 addresses: [o.ipv6],
                 ...(o.gateway6 === undefined ? {} : { gateway: o.gateway6 }),
                 onDad: (a, result) => {
-                  if (result === 'duplicate') dadDone(ipv6ToText(a.addr));
+                  if (result === 'duplicate') dadDone(ipv6ToString(a.addr));
                   else if (--dadLeft === 0) dadDone(null);
                 },
               },

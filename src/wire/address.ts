@@ -1,60 +1,133 @@
 // Address conversions. Inside the stack an IPv4 address is a u32, an IPv6 address 16 bytes and a
-// MAC a 48-bit number; strings (inet_pton/inet_ntop rules, RFC 5952 for IPv6 output) and ip-num
-// objects exist only at API boundaries.
-import { IPv4, IPv6 } from 'ip-num';
+// MAC a 48-bit number; strings and ip-num objects exist only at API boundaries. This file is the
+// one place text becomes an address: Unikernel.boot options, the stack's configuration, connect /
+// send / ping hosts and the CLI all parse through parseIpv4, parseIpv6 and the prefix forms below.
+// Parsing is ip-num's (strict like inet_pton); formatting stays here because ip-num's IPv6 text is
+// not RFC 5952 (it never compresses zero runs).
+//
+// Leading zeros: "010.0.0.1" is refused, as inet_pton(AF_INET) and node:net's isIPv4 refuse it.
+// inet_aton() and many shells' tools read "010" as octal 8, so the text means 8.0.0.1 to some
+// readers and 10.0.0.1 to others; no guess is safe. Prefix lengths follow the same rule ("/024"
+// is refused: iproute2 reads it as octal 20).
+import { IPv4, IPv4Prefix, IPv6, IPv6Prefix } from 'ip-num';
 import { WireError } from './errors.ts';
 
-function bad(s: string, what: string): never {
-  throw new WireError('BAD_ADDRESS', 0, `not ${what}: ${JSON.stringify(s)}`);
+/** `at`: the character offset of the fault in the text (a prefix length's first digit, else 0). */
+function bad(s: string, what: string, at = 0): never {
+  throw new WireError('BAD_ADDRESS', at, `not ${what}: ${JSON.stringify(s)}`);
 }
 
-/** Dotted quad → u32. Strict like inet_pton(): four decimal parts, no leading zeros. */
+// One-entry memo per family: connect/send callers pass the same host string again and again.
+let last4 = '';
+let last4Value = -1;
+let last6 = '';
+const last6Value = new Uint8Array(16);
+let last6Valid = false;
+
+/** Dotted quad → u32. Strict like inet_pton(): four decimal parts, no leading zeros (ip-num). */
 export function parseIpv4(s: string): number {
-  const parts = s.split('.');
-  if (parts.length !== 4) bad(s, 'an IPv4 address');
-  let n = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) bad(s, 'an IPv4 address');
-    const v = Number(p);
-    if (v > 255) bad(s, 'an IPv4 address');
-    n = n * 256 + v;
+  if (s === last4 && last4Value >= 0) return last4Value;
+  let v: IPv4;
+  try {
+    v = IPv4.fromString(s);
+  } catch {
+    return bad(s, 'an IPv4 address');
   }
+  const n = Number(v.getValue());
+  last4 = s;
+  last4Value = n;
   return n;
+}
+
+/**
+ * Text → 16 bytes (ip-num; inet_pton6 rules): hex groups of 1-4 digits, one "::", an optional
+ * dotted-quad tail. A zone ("fe80::1%eth0") is refused: the stack has one link and no scopes.
+ */
+export function parseIpv6(s: string): Uint8Array {
+  if (last6Valid && s === last6) return last6Value.slice();
+  if (s.includes('%')) bad(s, 'an IPv6 address (zones are not supported)');
+  let v: IPv6;
+  try {
+    v = IPv6.fromString(s);
+  } catch {
+    return bad(s, 'an IPv6 address');
+  }
+  const out = ipv6FromIpNum(v);
+  last6 = s;
+  last6Value.set(out);
+  last6Valid = true;
+  return out;
+}
+
+/** An address with its prefix length, "10.0.0.1/24" or "fd00::1/64". */
+export interface Ipv4Prefixed {
+  addr: number;
+  prefixLen: number;
+}
+export interface Ipv6Prefixed {
+  addr: Uint8Array;
+  prefixLen: number;
+}
+
+/**
+ * "LEN" → number, decimal without leading zeros, validated by ip-num's prefix type. A refusal's
+ * WireError offset is where LEN starts in `text`, so callers can tell a bad prefix from a bad address.
+ */
+function prefixLen(s: string, text: string, family: 4 | 6): number {
+  const at = text.length - s.length;
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(s))
+    bad(text, `a prefix length in ${family === 4 ? 'A.B.C.D/LEN' : 'ADDR/LEN'}`, at);
+  try {
+    return Number((family === 4 ? IPv4Prefix : IPv6Prefix).fromNumber(BigInt(s)).getValue());
+  } catch {
+    return bad(text, `a prefix length 0..${family === 4 ? 32 : 128}`, at);
+  }
+}
+
+function splitPrefix(s: string, family: 4 | 6, defaultLen: number | undefined): [string, string | undefined] {
+  const i = s.indexOf('/');
+  if (i < 0) {
+    if (defaultLen === undefined) bad(s, family === 4 ? 'A.B.C.D/LEN' : 'ADDR/LEN');
+    return [s, undefined];
+  }
+  return [s.slice(0, i), s.slice(i + 1)];
+}
+
+/**
+ * "A.B.C.D/LEN" → address and prefix length. Without "/LEN", `defaultLen` if given, else an error.
+ * Host bits may be set (it is an interface address, not a network).
+ */
+export function parseIpv4Prefixed(s: string, defaultLen?: number): Ipv4Prefixed {
+  const [a, p] = splitPrefix(s, 4, defaultLen);
+  const addr = parseIpv4(a);
+  return { addr, prefixLen: p === undefined ? defaultLen! : prefixLen(p, s, 4) };
+}
+
+/** "ADDR/LEN" → 16 bytes and prefix length; as parseIpv4Prefixed. */
+export function parseIpv6Prefixed(s: string, defaultLen?: number): Ipv6Prefixed {
+  const [a, p] = splitPrefix(s, 6, defaultLen);
+  const addr = parseIpv6(a);
+  return { addr, prefixLen: p === undefined ? defaultLen! : prefixLen(p, s, 6) };
+}
+
+/** Either family, by the text's shape (a ':' means IPv6), as node:net's isIP decides. */
+export type IpAddress = { family: 4; addr: number } | { family: 6; addr: Uint8Array };
+export function parseIp(s: string): IpAddress {
+  return s.includes(':') ? { family: 6, addr: parseIpv6(s) } : { family: 4, addr: parseIpv4(s) };
+}
+
+/** 4 or 6 when `s` is an address of that family, 0 otherwise (node:net isIP, on this parser). */
+export function ipFamilyOf(s: string): 0 | 4 | 6 {
+  try {
+    return parseIp(s).family;
+  } catch (e) {
+    if (e instanceof WireError) return 0;
+    throw e;
+  }
 }
 
 export function ipv4ToString(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
-
-/** Text → 16 bytes: hex groups, one "::", an optional dotted-quad tail (inet_pton6). */
-export function parseIpv6(s: string): Uint8Array {
-  const out = new Uint8Array(16);
-  const dbl = s.indexOf('::');
-  if (dbl !== s.lastIndexOf('::')) bad(s, 'an IPv6 address');
-  const head = dbl < 0 ? s : s.slice(0, dbl);
-  const tail = dbl < 0 ? '' : s.slice(dbl + 2);
-  const groups = (part: string, last: boolean): number[] => {
-    if (part === '') return [];
-    const words: number[] = [];
-    const fields = part.split(':');
-    fields.forEach((f, i) => {
-      if (last && i === fields.length - 1 && f.includes('.')) {
-        const v4 = parseIpv4(f);
-        words.push(v4 >>> 16, v4 & 0xffff);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(f)) words.push(parseInt(f, 16));
-      else bad(s, 'an IPv6 address');
-    });
-    return words;
-  };
-  const h = groups(head, dbl < 0);
-  const t = dbl < 0 ? [] : groups(tail, true);
-  if (dbl < 0 ? h.length !== 8 : h.length + t.length > 7) bad(s, 'an IPv6 address');
-  const words = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  words.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  return out;
 }
 
 /** 16 bytes at a[off] → RFC 5952 text (lowercase, longest zero run ≥ 2 as "::", ::ffff:a.b.c.d). */

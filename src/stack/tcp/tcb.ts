@@ -8,6 +8,7 @@ import { TcpFlags, type TcpOptions } from '../../wire/index.ts';
 import { NetError, type NetErrorCode } from '../errors.ts';
 import type { Timer, TimerQueue } from '../timer.ts';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './cc.ts';
+import { connName, tcpLog } from './log.ts';
 import { RecvBuffer } from './recv-buffer.ts';
 import { RtoEstimator } from './rto.ts';
 import { SackScoreboard } from './sack.ts';
@@ -314,7 +315,7 @@ export class Tcb {
     this.snd.init(seqAdd(iss, 1));
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
-    this.state = 'SYN-SENT';
+    this.setState('SYN-SENT', 'active open');
     this.env.counters.activeOpens++;
     this.sendSyn();
     this.rtxTimer.arm(this.rto.rto);
@@ -337,7 +338,7 @@ export class Tcb {
     this.negotiate(seg, mtuMss);
     this.sndWnd = seg.wnd;
     this.maxSndWnd = seg.wnd;
-    this.state = 'SYN-RECEIVED';
+    this.setState('SYN-RECEIVED', 'passive open');
     this.lastRecv = this.now();
     this.env.counters.passiveOpens++;
     this.sendSyn();
@@ -386,7 +387,7 @@ export class Tcb {
     this.rcvAdvEdge = seqAdd(this.rcv.rcvNxt, Math.min(this.rcv.window, 0xffff));
     this.sndWnd = seg.wnd;
     this.maxSndWnd = seg.wnd;
-    this.state = 'SYN-RECEIVED';
+    this.setState('SYN-RECEIVED', 'passive open from a SYN cookie');
     this.lastRecv = now;
     this.env.counters.passiveOpens++;
     this.input(seg);
@@ -404,7 +405,7 @@ export class Tcb {
     if (this.finQueued) return;
     switch (this.state) {
       case 'SYN-SENT':
-        this.finish('CLOSED', null);
+        this.finish('CLOSED', null, 'shutdown before SYN-ACK');
         return;
       case 'SYN-RECEIVED':
       case 'ESTABLISHED':
@@ -427,12 +428,13 @@ export class Tcb {
       case 'CLOSE-WAIT':
         this.env.sendSegment(this, this.acceptableSeq(), RST | ACK, 0);
         this.env.counters.outRsts++;
+        if (tcpLog.enabled) tcpLog('%s abort: RST sent', connName(this));
         break;
       default:
         break;
     }
     this.user = null;
-    this.finish('CLOSED', null);
+    this.finish('CLOSED', null, 'abort');
   }
 
   /** The application consumed received bytes: open the window if it grew enough (tcp_cleanup_rbuf). */
@@ -451,6 +453,7 @@ export class Tcb {
   mtuReduced(mtu: number, ipHeaderLen = 20): void {
     const mss = Math.max(MIN_SND_MSS, mtu - ipHeaderLen - 20);
     if (mss >= this.sendMss) return;
+    if (tcpLog.enabled) tcpLog('%s path MTU %d: send MSS %d -> %d', connName(this), mtu, this.sendMss, mss);
     this.sendMss = mss;
     this.cc.mss = this.maxPayload;
     if (this.cc.cwnd < this.cc.mss) this.cc.cwnd = this.cc.mss;
@@ -555,11 +558,12 @@ export class Tcb {
       if (seg.ack !== this.snd.una) {
         this.env.sendSegment(this, seg.ack, RST, 0);
         this.env.counters.outRsts++;
+        if (tcpLog.enabled) tcpLog('%s RST sent: ACK %d is not for our SYN-ACK', connName(this), seg.ack);
         return;
       }
       this.rtxTimer.cancel();
       this.retries = 0;
-      this.state = 'ESTABLISHED';
+      this.setState('ESTABLISHED', this.optionSummary());
       this.sndWnd = seg.wnd << this.sndWscale;
       this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
       this.sndWl1 = seq;
@@ -606,13 +610,14 @@ export class Tcb {
       if ((flags & RST) === 0) {
         this.env.sendSegment(this, seg.ack, RST, 0);
         this.env.counters.outRsts++;
+        if (tcpLog.enabled) tcpLog('%s RST sent: ACK %d is not for our SYN', connName(this), seg.ack);
       }
       return;
     }
     if ((flags & RST) !== 0) {
       if ((flags & ACK) !== 0) {
         this.env.counters.attemptFails++;
-        this.finish('CLOSED', new NetError('ECONNREFUSED', 'connect'));
+        this.finish('CLOSED', new NetError('ECONNREFUSED', 'connect'), 'RST received');
       }
       return;
     }
@@ -625,7 +630,7 @@ export class Tcb {
     this.lastRecv = now;
     if ((flags & ACK) !== 0) {
       this.rtxTimer.cancel();
-      this.state = 'ESTABLISHED';
+      this.setState('ESTABLISHED', this.optionSummary());
       // The window of a SYN segment is never scaled (RFC 7323 §2.2).
       this.sndWnd = seg.wnd;
       this.maxSndWnd = seg.wnd;
@@ -644,7 +649,7 @@ export class Tcb {
     // Simultaneous open (RFC 9293 Figure 7): SYN-RECEIVED, answer with SYN-ACK.
     this.sndWnd = seg.wnd;
     this.maxSndWnd = seg.wnd;
-    this.state = 'SYN-RECEIVED';
+    this.setState('SYN-RECEIVED', 'simultaneous open');
     this.sendSyn();
   }
 
@@ -757,14 +762,14 @@ export class Tcb {
     if (this.finSent && seqGt(snd.una, this.finSeq)) {
       switch (this.state) {
         case 'FIN-WAIT-1':
-          this.state = 'FIN-WAIT-2';
+          this.setState('FIN-WAIT-2');
           if (this.user === null) this.rtxTimer.arm(this.finTimeout);
           break;
         case 'CLOSING':
           this.enterTimeWait();
           return false;
         case 'LAST-ACK':
-          this.finish('CLOSED', null);
+          this.finish('CLOSED', null, 'FIN acknowledged');
           return false;
         default:
           break;
@@ -878,11 +883,11 @@ export class Tcb {
     switch (this.state) {
       case 'SYN-RECEIVED':
       case 'ESTABLISHED':
-        this.state = 'CLOSE-WAIT';
+        this.setState('CLOSE-WAIT', 'FIN received');
         break;
       case 'FIN-WAIT-1':
         if (this.finSent && seqGt(this.snd.una, this.finSeq)) this.enterTimeWait();
-        else this.state = 'CLOSING';
+        else this.setState('CLOSING', 'FIN received');
         break;
       case 'FIN-WAIT-2':
         this.enterTimeWait();
@@ -902,7 +907,7 @@ export class Tcb {
       err = new NetError('ECONNRESET', 'read');
       this.env.counters.estabResets++;
     }
-    this.finish('CLOSED', err);
+    this.finish('CLOSED', err, 'RST received');
   }
 
   private challengeAck(now: number): void {
@@ -1124,8 +1129,9 @@ export class Tcb {
     if (fin && !this.finSent) {
       this.finSent = true;
       this.finSeq = seqAdd(seq, len);
-      if (this.state === 'ESTABLISHED' || this.state === 'SYN-RECEIVED') this.state = 'FIN-WAIT-1';
-      else if (this.state === 'CLOSE-WAIT') this.state = 'LAST-ACK';
+      if (this.state === 'ESTABLISHED' || this.state === 'SYN-RECEIVED')
+        this.setState('FIN-WAIT-1', 'FIN sent');
+      else if (this.state === 'CLOSE-WAIT') this.setState('LAST-ACK', 'FIN sent');
     }
     this.afterSend();
     if (!this.rtxTimer.armed) this.rtxTimer.arm(this.rto.rto);
@@ -1183,16 +1189,22 @@ export class Tcb {
       case 'TIME-WAIT':
       case 'FIN-WAIT-2':
         // 2 MSL elapsed, or an orphan's FIN-WAIT-2 ran out of patience.
-        this.finish('CLOSED', null);
+        this.finish('CLOSED', null, this.state === 'TIME-WAIT' ? '2 MSL elapsed' : 'FIN-WAIT-2 timeout');
         return;
       case 'SYN-SENT':
       case 'SYN-RECEIVED':
         if (++this.retries > this.synRetries) {
           c.attemptFails++;
-          this.finish('CLOSED', this.parent === null ? new NetError('ETIMEDOUT', 'connect') : null);
+          this.finish(
+            'CLOSED',
+            this.parent === null ? new NetError('ETIMEDOUT', 'connect') : null,
+            `${this.retries - 1} SYN retransmissions unanswered`,
+          );
           return;
         }
         c.timeouts++;
+        if (tcpLog.enabled)
+          tcpLog('%s %s timeout %d: SYN retransmitted', connName(this), this.state, this.retries);
         this.rto.backoff();
         this.sendSyn();
         this.rtxTimer.arm(this.rto.rto);
@@ -1219,7 +1231,11 @@ export class Tcb {
       // that keeps answering with a zero window is probed for ever; one that answers none of
       // maxRetries probes is dead (tcp_probe_timer: icsk_probes_out >= tcp_retries2 -> abort).
       if (this.probesOut >= this.maxRetries) {
-        this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+        this.finish(
+          'CLOSED',
+          new NetError('ETIMEDOUT', 'read'),
+          `${this.probesOut} window probes unanswered`,
+        );
         return;
       }
       this.probesOut++;
@@ -1236,7 +1252,7 @@ export class Tcb {
       // congestion signal, and a live peer must not time out (tcp_retransmit_timer's special case).
       // A peer silent for longer than the largest RTO is gone (the same case's TCP_RTO_MAX test).
       if (now - this.lastRecv > this.rto.maxRto) {
-        this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+        this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'), 'peer silent under a zero window');
         return;
       }
       // Linux resends a whole MSS here; RFC 9293 §3.8.6.1 lets nothing past SND.UNA + SND.WND go,
@@ -1248,11 +1264,24 @@ export class Tcb {
       return;
     }
     if (++this.retries > this.maxRetries) {
-      this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+      this.finish(
+        'CLOSED',
+        new NetError('ETIMEDOUT', 'read'),
+        `${this.maxRetries} retransmissions unanswered`,
+      );
       return;
     }
     // RFC 6298 (5.4)-(5.6) and RFC 5681 (4): back off, collapse cwnd, go back to SND.UNA.
     c.timeouts++;
+    if (tcpLog.enabled)
+      tcpLog(
+        '%s retransmission timeout %d: rto %d ms, %d bytes in flight, cwnd %d',
+        connName(this),
+        this.retries,
+        this.rto.rto,
+        snd.flightSize,
+        Math.floor(this.cc.cwnd),
+      );
     this.cc.onRto(now, snd.flightSize);
     this.rto.backoff();
     this.inRecovery = false;
@@ -1276,7 +1305,11 @@ export class Tcb {
       return;
     }
     if (this.keepProbes >= this.keepCnt) {
-      this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'));
+      this.finish(
+        'CLOSED',
+        new NetError('ETIMEDOUT', 'read'),
+        `${this.keepProbes} keepalive probes unanswered`,
+      );
       return;
     }
     this.keepProbes++;
@@ -1299,11 +1332,11 @@ export class Tcb {
 
   /** Ends TIME-WAIT early so that a new incarnation of the 4-tuple can start (see Tcp.timeWaitReuse). */
   recycle(): void {
-    if (this.state === 'TIME-WAIT') this.finish('CLOSED', null);
+    if (this.state === 'TIME-WAIT') this.finish('CLOSED', null, 'TIME-WAIT reused by a new SYN');
   }
 
   private enterTimeWait(): void {
-    this.state = 'TIME-WAIT';
+    this.setState('TIME-WAIT');
     this.delackTimer.cancel();
     this.keepTimer.cancel();
     this.persist = false;
@@ -1311,8 +1344,29 @@ export class Tcb {
     this.notifyUser();
   }
 
+  /**
+   * The one place the state changes: a `ptnet:tcp` line per transition ("local-remote OLD -> NEW:
+   * why"), never per segment.
+   */
+  private setState(s: TcpState, why?: string): void {
+    if (tcpLog.enabled && s !== this.state)
+      tcpLog('%s %s -> %s%s', connName(this), this.state, s, why === undefined ? '' : `: ${why}`);
+    this.state = s;
+  }
+
+  /** What the handshake settled, for the ESTABLISHED line. */
+  private optionSummary(): string {
+    if (!tcpLog.enabled) return '';
+    const ws = this.wsOk ? ` wscale ${this.sndWscale}/${this.rcvWscale}` : '';
+    return `mss ${this.maxPayload}${this.tsOk ? ' ts' : ''}${this.sackOk ? ' sack' : ''}${ws}`;
+  }
+
   /** Moves to a final state, stops timers, tells the user once. */
-  private finish(state: 'CLOSED', err: NetError | null): void {
+  private finish(state: 'CLOSED', err: NetError | null, why: string): void {
+    if (tcpLog.enabled && this.state !== state) {
+      const e = err ?? this.closeErr;
+      this.setState(state, e === null ? why : `${why} (${e.code})`);
+    }
     this.state = state;
     if (err !== null && this.closeErr === null) this.closeErr = err;
     this.rtxTimer.cancel();

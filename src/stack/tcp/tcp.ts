@@ -1,7 +1,6 @@
 // The TCP layer: demultiplexing (tcp_v4_rcv / __inet_lookup), listeners with a bounded SYN and
 // accept queue, segment formatting with options (tcp_options_write), RSTs for segments that
 // match nothing (tcp_v4_send_reset), and ephemeral ports. Connections are Tcb objects.
-import debug from 'debug';
 import {
   META_F_NEEDS_CSUM,
   META_GSO_TCPV4,
@@ -9,11 +8,21 @@ import {
   type Mbuf,
   type Mempool,
 } from '../../mbuf/index.ts';
-import { IpProto, TcpFlags, TcpOptKind, TcpOptions, TcpView, pseudoSum } from '../../wire/index.ts';
+import {
+  IpProto,
+  TcpFlags,
+  TcpOptKind,
+  TcpOptions,
+  TcpView,
+  ipv4ToString,
+  ipv6ToString,
+  pseudoSum,
+} from '../../wire/index.ts';
 import type { Ipv4Output } from '../l3.ts';
 import type { TimerQueue } from '../timer.ts';
 import { createHmac, randomBytes } from 'node:crypto';
 import { IsnGenerator } from './isn.ts';
+import { segLog, tcpLog } from './log.ts';
 import { parseTcpOptionsLenient } from './options.ts';
 import { seqAdd, seqGt, seqInRange } from './seq.ts';
 import { TcpCounters } from './state.ts';
@@ -31,7 +40,6 @@ import {
 import { rcvBufOf, Tcb, TcpSegmentIn, type TcbOptions, type TcpEnv } from './tcb.ts';
 import { tsOffsetFor, tsValue, windowScaleFor } from './timestamps.ts';
 
-const log = debug('ptnet:tcp');
 const { FIN, SYN, RST, ACK } = TcpFlags;
 const TCP_HLEN = 20;
 
@@ -432,8 +440,8 @@ export class Tcp implements TcpEnv {
     this.finishChecksum(m.meta, v, this.pseudo(t, l4Len));
     t.lastAckSent = ack;
     this.counters.outSegs++;
-    if (log.enabled)
-      log('%d>%d %s seq=%d ack=%d len=%d', t.lport, t.rport, flagStr(flags), seq, ack, dataLen);
+    if (segLog.enabled)
+      segLog('%d>%d %s seq=%d ack=%d len=%d', t.lport, t.rport, flagStr(flags), seq, ack, dataLen);
     this.transmit(m, t, l4Len);
     return true;
   }
@@ -525,8 +533,8 @@ export class Tcp implements TcpEnv {
     const c = this.counters;
     const sport = this.view.srcPort;
     const dport = this.view.dstPort;
-    if (log.enabled)
-      log(
+    if (segLog.enabled)
+      segLog(
         '%d<%d %s seq=%d ack=%d len=%d win=%d',
         dport,
         sport,
@@ -593,13 +601,14 @@ export class Tcp implements TcpEnv {
       // The SYN queue is full (tcp_conn_request, inet_csk_reqsk_queue_is_full).
       if (!this.synCookies) {
         this.counters.listenDrops++;
+        if (segLog.enabled) segLog('%d<%d SYN dropped: listen queue full', dport, sport);
         return;
       }
       l.lastOverflow = this.timers.clock.now();
       if (!l.floodWarned) {
         // tcp_syn_flood_action's one-time notice.
         l.floodWarned = true;
-        if (log.enabled) log('possible SYN flooding on port %d: sending cookies', l.port);
+        if (tcpLog.enabled) tcpLog('possible SYN flooding on port %d: sending cookies', l.port);
       }
       this.sendCookieSynAck(l, seg, src, dst, sport, dport);
       return;
@@ -718,6 +727,7 @@ export class Tcp implements TcpEnv {
     }
     this.counters.syncookiesSent++;
     this.counters.outSegs++;
+    if (segLog.enabled) segLog('%d>%d S. cookie=%d mss=%d', dport, sport, cookie, mss);
     if (this.family === 6) {
       this.finishChecksum(m.meta, v, pseudoSum(this.dst6, this.src6, IpProto.TCP, hl));
       (ip as Ipv6TcpOutput).output(m, this.dst6, this.src6, IpProto.TCP, hl);
@@ -747,6 +757,7 @@ export class Tcp implements TcpEnv {
     const idx = this.cookies.check(sa, da, sport, dport, seqAdd(seg.seq, -1), cookie, now);
     if (idx < 0 || idx >= table.length) {
       c.syncookiesFailed++;
+      if (segLog.enabled) segLog('%d<%d ACK is no valid SYN cookie', dport, sport);
       return false;
     }
     // cookie_timestamp_decode: without an echoed timestamp nothing but the MSS is known.
@@ -767,6 +778,7 @@ export class Tcp implements TcpEnv {
       }
     }
     c.syncookiesRecv++;
+    // The connection's own lines (SYN-RECEIVED from the cookie, ESTABLISHED) follow from acceptCookie.
     const t = this.childOf(l, src, dst, sport, dport);
     t.acceptCookie(seg, cookie, this.mtuMss(t), table[idx]!, sack, wscale);
     return true;
@@ -803,6 +815,11 @@ export class Tcp implements TcpEnv {
     v.urgent = 0;
     this.counters.outRsts++;
     this.counters.outSegs++;
+    if (tcpLog.enabled) {
+      const d = this.family === 6 ? `[${ipv6ToString(this.dst6)}]` : ipv4ToString(dst);
+      const r = this.family === 6 ? `[${ipv6ToString(this.src6)}]` : ipv4ToString(src);
+      tcpLog('%s:%d-%s:%d RST sent: no connection (%s)', d, dport, r, sport, flagStr(f));
+    }
     if (this.family === 6) {
       this.finishChecksum(m.meta, v, pseudoSum(this.dst6, this.src6, IpProto.TCP, TCP_HLEN));
       (ip as Ipv6TcpOutput).output(m, this.dst6, this.src6, IpProto.TCP, TCP_HLEN);
