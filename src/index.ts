@@ -24,6 +24,7 @@ export {
   type KloopMode,
   configureImpairment,
   type ImpairConfig,
+  type ImpairedDatapath,
 } from './host/index.ts';
 export {
   AppError,

@@ -8,7 +8,21 @@
 import { NS_MOREFRAG } from '../netmap/constants.ts';
 import { KR, type Kring } from './kring.ts';
 import { DROP, IMP, PC } from './port-layout.ts';
-import type { NetmapPort, PortDatapath } from './port.ts';
+import type { RegionView } from './region-view.ts';
+
+/** What impairment reads and writes of a port's datapath (port.ts's PortDatapath is one). */
+export interface ImpairedDatapath {
+  readonly view: RegionView;
+  readonly state: Int32Array;
+  readonly krings: readonly Kring[];
+  readonly numTx: number;
+  readonly numRx: number;
+  readonly ringOfs: readonly number[];
+  readonly ctl: number;
+  readonly vnetHdrLen: number;
+  clock: ImpairClock;
+  drop(reason: number): void;
+}
 
 /** Milliseconds, monotonic enough for delays (Date.now by default). */
 export type ImpairClock = () => number;
@@ -55,7 +69,10 @@ function hit(st: Int32Array, w: number, p: number): boolean {
  * Enables (or with null disables) impairment on every RX ring of a port. Each ring's PRNG starts
  * from the seed mixed with the ring number; pending packets are judged from the next rxsync on.
  */
-export function configureImpairment(target: NetmapPort | PortDatapath, cfg: ImpairConfig | null): void {
+export function configureImpairment(
+  target: ImpairedDatapath | { readonly datapath: ImpairedDatapath },
+  cfg: ImpairConfig | null,
+): void {
   const dp = 'datapath' in target ? target.datapath : target;
   const st = dp.state;
   const c = dp.ctl + PC.IMP;
@@ -87,7 +104,7 @@ export function holdRemaining(st: Int32Array, kr: Kring, clock: ImpairClock): nu
 }
 
 /** Swaps two slot entries (buf_idx, len, flags): moves packets without copying them. */
-function swapSlots(dp: PortDatapath, ringOfs: number, a: number, b: number): void {
+function swapSlots(dp: ImpairedDatapath, ringOfs: number, a: number, b: number): void {
   const v = dp.view;
   const sa = v.slot(ringOfs, a);
   const sb = v.slot(ringOfs, b);
@@ -103,7 +120,7 @@ function swapSlots(dp: PortDatapath, ringOfs: number, a: number, b: number): voi
 }
 
 /** Reverses the circular slot range of `len` slots starting at `a`. */
-function reverse(dp: PortDatapath, ringOfs: number, kr: Kring, a: number, len: number): void {
+function reverse(dp: ImpairedDatapath, ringOfs: number, kr: Kring, a: number, len: number): void {
   const n = kr.numSlots;
   let i = a;
   let j = (a + len - 1) % n;
@@ -115,7 +132,14 @@ function reverse(dp: PortDatapath, ringOfs: number, kr: Kring, a: number, len: n
 }
 
 /** Rotates the circular range of `len` slots at `a` left by `k` (three reversals). */
-function rotateLeft(dp: PortDatapath, ringOfs: number, kr: Kring, a: number, len: number, k: number): void {
+function rotateLeft(
+  dp: ImpairedDatapath,
+  ringOfs: number,
+  kr: Kring,
+  a: number,
+  len: number,
+  k: number,
+): void {
   if (k === 0 || k === len) return;
   reverse(dp, ringOfs, kr, a, k);
   reverse(dp, ringOfs, kr, (a + k) % kr.numSlots, len - k);
@@ -123,7 +147,7 @@ function rotateLeft(dp: PortDatapath, ringOfs: number, kr: Kring, a: number, len
 }
 
 /** Slots of the packet starting at p, bounded by `end` (0 if the chain is cut there). */
-function chainLen(dp: PortDatapath, ringOfs: number, kr: Kring, p: number, end: number): number {
+function chainLen(dp: ImpairedDatapath, ringOfs: number, kr: Kring, p: number, end: number): number {
   let k = 1;
   for (let i = p; i !== end; i = kr.next(i), k++) {
     if ((dp.view.flags(dp.view.slot(ringOfs, i)) & NS_MOREFRAG) === 0) return k;
@@ -135,7 +159,7 @@ function chainLen(dp: PortDatapath, ringOfs: number, kr: Kring, p: number, end: 
  * Judges the packets delivered since the last call and publishes hwtail. Called by rxsync with
  * the RX kring lock held. Never throws; a malformed chain (cut by btail) is left unjudged.
  */
-export function impairRx(dp: PortDatapath, ring: number, kr: Kring): void {
+export function impairRx(dp: ImpairedDatapath, ring: number, kr: Kring): void {
   const st = dp.state;
   const b = kr.base;
   const c = dp.ctl + PC.IMP;

@@ -2,7 +2,7 @@
 // the sync kloop (inline or worker).
 export { HostError, type HostErrorCode, DROP_REASONS, type DropReason } from './errors.ts';
 export { KR, KRING_WORDS, Kring } from './kring.ts';
-export { type ImpairClock, type ImpairConfig, configureImpairment } from './impair.ts';
+export { type ImpairClock, type ImpairConfig, type ImpairedDatapath, configureImpairment } from './impair.ts';
 export { DROP, PC } from './port-layout.ts';
 export {
   MFS_DEFAULT,

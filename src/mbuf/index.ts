@@ -1,6 +1,6 @@
 // Packet buffers: segment chains over pooled storage with PacketMeta, and the pool.
 export { MbufError, type MbufErrorCode } from './errors.ts';
-export { Mbuf } from './mbuf.ts';
+export { Mbuf, type MbufPool } from './mbuf.ts';
 export { Mempool, mempoolBytes, type MempoolOptions } from './mempool.ts';
 export {
   PacketMeta,

@@ -4,11 +4,30 @@
 //
 // Ownership: an mbuf belongs to whoever allocated it until it is freed or handed over (NetIf
 // transmit 'ok', a receive delivery). Using it after free is a bug the pool cannot always detect.
-import type { Mempool } from './mempool.ts';
+
+/**
+ * The pool an mbuf's segments come from, as the mbuf sees it (mempool.ts's Mempool is the one
+ * implementation): the storage and the per-segment tables, the segment free list, and alloc/free
+ * for code that holds only an mbuf (m.pool.alloc(), as m_get from an mbuf's zone).
+ */
+export interface MbufPool {
+  readonly data: Uint8Array;
+  readonly segmentSize: number;
+  readonly headroom: number;
+  readonly segStart: Uint32Array;
+  readonly segLen: Uint32Array;
+  readonly segNext: Int32Array;
+  readonly segmentsFree: number;
+  segFailures: number;
+  alloc(): Mbuf | null;
+  free(m: Mbuf): void;
+  popSeg(): number;
+  pushSeg(s: number): void;
+}
 import { PacketMeta } from './packet-meta.ts';
 
 export class Mbuf {
-  readonly pool: Mempool;
+  readonly pool: MbufPool;
   /** Index of this object in its pool. */
   readonly index: number;
   readonly meta = new PacketMeta();
@@ -27,7 +46,7 @@ export class Mbuf {
   private locSeg = -1;
   private locOff = 0;
 
-  constructor(pool: Mempool, index: number) {
+  constructor(pool: MbufPool, index: number) {
     this.pool = pool;
     this.index = index;
   }

@@ -4,7 +4,7 @@
 // ArrayBuffer of its own. Segment metadata lives in typed arrays indexed by segment number; free
 // lists are typed-array stacks; Mbuf objects are created once. Alloc/free allocate nothing.
 import { MbufError } from './errors.ts';
-import { Mbuf } from './mbuf.ts';
+import { Mbuf, type MbufPool } from './mbuf.ts';
 
 export interface MempoolOptions {
   /** Number of segments. Default: as many as the supplied buffer holds (required without a buffer). */
@@ -27,7 +27,7 @@ export function mempoolBytes(segments: number, segmentSize = 2048): number {
   return segments * segmentSize;
 }
 
-export class Mempool {
+export class Mempool implements MbufPool {
   /** The whole pool storage; segment s owns data[s*segmentSize, (s+1)*segmentSize). */
   readonly data: Uint8Array;
   readonly segmentSize: number;

@@ -5,7 +5,17 @@
 // (wrong source, malformed quote) are dropped and counted.
 import type { Icmpv4View } from '../wire/index.ts';
 import { IcmpType, IcmpUnreachCode, IpProto, Ipv4View } from '../wire/index.ts';
-import type { Stack } from './stack.ts';
+import type { PmtuCache } from './pmtu.ts';
+import type { Tcp } from './tcp/index.ts';
+
+/** What the ICMPv4 error handler needs from the stack (the stack passes itself). */
+export interface Icmp4ErrorsHost {
+  /** Our IPv4 address: a quoted datagram must come from it. */
+  readonly addr: number;
+  now(): number;
+  readonly pmtu4: PmtuCache<number>;
+  readonly tcp: Pick<Tcp, 'icmpError'>;
+}
 
 /** RFC 1191 §7 table of common MTU plateaus. */
 const PLATEAUS = [32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68];
@@ -24,7 +34,7 @@ export class Icmp4Errors {
   readonly counters = new Icmp4ErrorCounters();
   private readonly quoted = new Ipv4View();
 
-  constructor(private readonly stack: Stack) {}
+  constructor(private readonly stack: Icmp4ErrorsHost) {}
 
   /** The ICMP message v (checksum already verified) is an error; handle it. */
   input(v: Icmpv4View): void {

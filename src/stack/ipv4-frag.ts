@@ -19,7 +19,36 @@ import {
 } from '../wire/index.ts';
 import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { Reassembler, type ReasmParams, type ReasmQueue } from './reassembly.ts';
-import type { Stack } from './stack.ts';
+import type { Mempool } from '../mbuf/index.ts';
+import type { NetIf } from '../netif/index.ts';
+import type { StackCounters } from './counters.ts';
+import type { IcmpRateLimit } from './icmp-rate.ts';
+import type { NeighbourCache } from './neighbour.ts';
+import type { PmtuCache } from './pmtu.ts';
+import type { RouteTable4 } from './route.ts';
+import type { TimerHost } from './timer.ts';
+
+/** What IPv4 fragmentation and reassembly need from the stack (the stack passes itself). */
+export interface Ipv4FragHost {
+  readonly addr: number;
+  readonly prefixLen: number;
+  readonly mask: number;
+  readonly netif: NetIf;
+  readonly time: TimerHost;
+  readonly pool: Mempool;
+  readonly counters: StackCounters;
+  readonly arp: NeighbourCache<number, Mbuf>;
+  readonly routes4: RouteTable4;
+  readonly pmtu4: PmtuCache<number>;
+  readonly icmpRate: IcmpRateLimit;
+  /** Where the L4 header starts in an mbuf allocL4 returns. */
+  readonly l4Offset: number;
+  now(): number;
+  nextIpIdent(): number;
+  allocL4(l4Len: number): Mbuf | null;
+  sendIpv4(m: Mbuf, src: number, dst: number, proto: number, l4Len: number): void;
+  xmitTo(m: Mbuf, ll: Uint8Array): void;
+}
 import { put16, put32 } from './bytes.ts';
 
 /** Largest IPv4 datagram. */
@@ -50,7 +79,7 @@ export class Ipv4Frag {
   readonly tx = new Uint8Array(IP_MAX);
 
   constructor(
-    private readonly stack: Stack,
+    private readonly stack: Ipv4FragHost,
     params: Partial<ReasmParams> = {},
   ) {
     this.reasm = new Reassembler(stack.time.timers, (q) => this.expired(q), {
