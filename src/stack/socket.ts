@@ -325,6 +325,8 @@ export class Socket extends Duplex implements TcbUser {
         t.user = null;
         t.abort();
       } else {
+        // Detached first: a connect still in SYN-SENT just ends, with no 'end' on this socket.
+        t.user = null;
         t.shutdown();
         t.orphan();
       }
@@ -573,7 +575,14 @@ export class Server extends EventEmitter {
 export class Net {
   constructor(private readonly stack: Stack) {}
 
-  createServer(listener?: (s: Socket) => void, opts: SocketOptions = {}): Server {
+  /** node's createServer([options][, listener]); (listener, options) is accepted too. */
+  createServer(
+    listener?: ((s: Socket) => void) | SocketOptions,
+    opts: SocketOptions | ((s: Socket) => void) = {},
+  ): Server {
+    if (typeof listener === 'object')
+      [listener, opts] = [typeof opts === 'function' ? opts : undefined, listener];
+    if (typeof opts === 'function') opts = {};
     const s = new Server(this.stack, opts);
     if (listener !== undefined) s.on('connection', listener);
     return s;

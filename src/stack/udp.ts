@@ -144,6 +144,15 @@ const UDP6_MAX_DATA = 65527;
 type SendCallback = (err: Error | null, bytes?: number) => void;
 type Msg = Uint8Array | string | readonly (Uint8Array | string)[];
 
+/** node's sliceBuffer: (msg, offset, length) as one Buffer. */
+function sliceBuffer(buffer: Msg, offset: unknown, length: unknown): Msg {
+  if (Array.isArray(buffer)) return buffer;
+  const b = typeof buffer === 'string' ? Buffer.from(buffer) : (buffer as Uint8Array);
+  const off = typeof offset === 'number' ? offset >>> 0 : 0;
+  const len = typeof length === 'number' ? length >>> 0 : b.length - off;
+  return b.subarray(off, off + len);
+}
+
 function notRunning(): NetError {
   return new NetError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'send', { message: 'Not running' });
 }
@@ -233,58 +242,64 @@ export class UdpSocket extends EventEmitter {
   send(msg: Msg, offset: number, length: number, cb?: SendCallback): void;
   send(msg: Msg, cb?: SendCallback): void;
   send(msg: Msg, ...args: unknown[]): void {
-    let cb: SendCallback | undefined;
-    if (typeof args[args.length - 1] === 'function') cb = args.pop() as SendCallback;
-    let data: Uint8Array;
-    // (msg, offset, length, ...) when msg is one buffer or string and two numbers follow it with
-    // a port (or a connection) after them.
-    const offsetForm =
-      typeof args[0] === 'number' &&
-      typeof args[1] === 'number' &&
-      (typeof args[2] === 'number' || (this.peer !== null && args.length === 2));
-    if (offsetForm && !Array.isArray(msg)) {
-      const b = typeof msg === 'string' ? Buffer.from(msg) : (msg as Uint8Array);
-      const off = args[0] as number;
-      const len = args[1] as number;
-      data = b.subarray(off, off + len);
-      args = args.slice(2);
-    } else if (Array.isArray(msg)) {
-      data = Buffer.concat(
-        (msg as (Uint8Array | string)[]).map((m) => (typeof m === 'string' ? Buffer.from(m) : m)),
-      );
+    // node's argument normalisation (lib/dgram.js Socket.prototype.send), quirks included: a
+    // connected socket given (msg, port, address) takes the port for a callback and sends to
+    // its peer.
+    const [offset, length] = args;
+    let [, , port, address, callback] = args;
+    let buffer: Msg = msg;
+    const connected = this.peer !== null;
+    if (!connected) {
+      if (address || (port && typeof port !== 'function')) buffer = sliceBuffer(buffer, offset, length);
+      else {
+        callback = port;
+        port = offset;
+        address = length;
+      }
     } else {
-      data = typeof msg === 'string' ? Buffer.from(msg) : (msg as Uint8Array);
-    }
-    if (this.closed) throw notRunning();
-    let port: number;
-    let address: string;
-    if (this.peer !== null) {
-      if (args[0] !== undefined && args[0] !== null)
+      if (typeof length === 'number') {
+        buffer = sliceBuffer(buffer, offset, length);
+        if (typeof port === 'function') {
+          callback = port;
+          port = null;
+        }
+      } else callback = offset;
+      if (port || address)
         throw new NetError('ERR_SOCKET_DGRAM_IS_CONNECTED', 'send', { message: 'Already connected' });
-      port = this.peer.port;
-      address = this.peer.address;
+    }
+    const data = Array.isArray(buffer)
+      ? Buffer.concat(
+          (buffer as (Uint8Array | string)[]).map((m) => (typeof m === 'string' ? Buffer.from(m) : m)),
+        )
+      : typeof buffer === 'string'
+        ? Buffer.from(buffer)
+        : (buffer as Uint8Array);
+    if (!connected && (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535))
+      throw new NetError('ERR_SOCKET_BAD_PORT', 'send', {
+        message: `Port should be > 0 and < 65536. Received ${String(port)}.`,
+      });
+    if (typeof address === 'function') {
+      callback = address;
+      address = undefined;
+    }
+    const cb = typeof callback === 'function' ? (callback as SendCallback) : undefined;
+    if (this.closed) throw notRunning();
+    let dport: number;
+    let dst: string;
+    if (this.peer !== null) {
+      dport = this.peer.port;
+      dst = this.peer.address;
     } else {
-      const p = args[0];
-      if (typeof p !== 'number' || !Number.isInteger(p) || p <= 0 || p > 65535)
-        throw new NetError('ERR_SOCKET_BAD_PORT', 'send', {
-          message: `Port should be > 0 and < 65536. Received ${String(p)}.`,
-        });
-      port = p;
-      const a = args[1];
-      address =
-        typeof a === 'string' && a !== ''
-          ? a === 'localhost'
-            ? this.loopbackName()
-            : a
+      dport = port as number;
+      dst =
+        typeof address === 'string' && address !== '' && address !== 'localhost'
+          ? address
           : this.loopbackName();
     }
     if (this.port < 0) this.bind(0);
-    const err = this.send1(data, port, address);
+    const err = this.send1(data, dport, dst);
     // node: errors go to the callback only; without one the datagram is silently lost.
-    if (cb !== undefined) {
-      const c = cb;
-      process.nextTick(() => (err === null ? c(null, data.length) : c(err)));
-    }
+    if (cb !== undefined) process.nextTick(() => (err === null ? cb(null, data.length) : cb(err)));
   }
 
   private loopbackName(): string {
