@@ -70,11 +70,13 @@ export interface NetErrorDetails {
 export class NetError extends Error {
   override readonly name = 'NetError';
   readonly errno: number | undefined;
+  /** The failing system call; undefined for node's own ERR_ codes, as in node. */
+  readonly syscall: string | undefined;
   readonly address: string | undefined;
   readonly port: number | undefined;
   constructor(
     readonly code: NetErrorCode,
-    readonly syscall: string,
+    syscall: string,
     details: string | NetErrorDetails = {},
   ) {
     const d = typeof details === 'string' ? { message: details } : details;
@@ -83,13 +85,14 @@ export class NetError extends Error {
     super(d.message ?? `${syscall} ${code}${where}`);
     const n = (NET_ERRNO as Record<string, number>)[code];
     this.errno = n === undefined ? undefined : -n;
+    this.syscall = n === undefined ? undefined : syscall;
     this.address = d.address;
     this.port = d.port;
   }
 
   /** The same error with the address and port of the call that failed (node's exceptionWithHostPort). */
   withHostPort(address: string, port: number): NetError {
-    if (this.address !== undefined) return this;
+    if (this.address !== undefined || this.syscall === undefined) return this;
     return new NetError(this.code, this.syscall, { address, port });
   }
 }

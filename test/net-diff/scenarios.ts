@@ -211,6 +211,15 @@ export const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     srv.close();
   },
 
+  async resetAndDestroy(c) {
+    const [srv, port] = await serve(c, (s) => c.sock('server', s));
+    const s = c.env.client.connect(port, c.env.host4);
+    c.sock('client', s);
+    s.on('connect', () => setTimeout(() => s.resetAndDestroy(), 50));
+    await c.until(() => closed(c, 'client') && closed(c, 'server'));
+    srv.close();
+  },
+
   async setTimeout(c) {
     const [srv, port] = await serve(c, (s) => c.sock('server', s));
     const s = c.env.client.connect(port, c.env.host4);
@@ -402,6 +411,34 @@ export const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     tryIt('remoteAddress after disconnect', () => tx.remoteAddress());
     tx.close();
     rx.close();
+  },
+
+  async 'dgram bind, address, broadcast'(c) {
+    const u = c.env.server.createSocket('udp4');
+    const tryIt = (name: string, f: () => unknown): void => {
+      try {
+        c.ev('u', name, c.addr(f() ?? null));
+      } catch (e) {
+        const x = e as { code?: string; errno?: number; syscall?: string };
+        c.ev('u', name, 'throws', x.code, x.errno, x.syscall);
+      }
+    };
+    tryIt('address before bind', () => u.address());
+    tryIt('setBroadcast before bind', () => u.setBroadcast(true));
+    u.on('listening', () => c.ev('u', 'listening'));
+    await new Promise<void>((r) => u.bind(0, () => r()));
+    tryIt('address', () => u.address());
+    const v = c.env.server.createSocket('udp4');
+    v.on('error', (e: unknown) => c.err('v', e));
+    v.bind(u.address().port);
+    await c.until(() => (c.trace['v'] ?? []).length === 1);
+    let err: unknown;
+    u.send('b', 9, '255.255.255.255', (e: unknown) => (err = e));
+    await c.until(() => err !== undefined);
+    c.err('u', err);
+    u.close(() => c.ev('u', 'close'));
+    tryIt('close twice', () => u.close());
+    await c.until(() => (c.trace['u'] ?? []).includes('close'));
   },
 
   async 'dgram EMSGSIZE'(c) {
