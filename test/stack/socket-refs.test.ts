@@ -1,7 +1,8 @@
 // Process refs as in node:net: an open server, a pending or connected socket and a bound UDP
 // socket keep the process alive; unref() lets it exit; ref() restores it. Each case is a child
 // process (test/net-diff/fixtures/refs-child.ts) that never closes its unikernel and never calls
-// process.exit, in inline and worker mode.
+// process.exit, in inline and worker mode; the same script on node:net / node:dgram gives the
+// same output and exit status.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
@@ -32,6 +33,12 @@ const CASES: [string, string, string][] = [
   ['inline', 'unref-ref', 'alive\n'],
   ['worker', 'server', 'listening\nalive\n'],
   ['worker', 'server-unref', 'listening\n'],
+  // node itself, for comparison: the same outputs.
+  ['node', 'server', 'listening\nalive\n'],
+  ['node', 'server-unref', 'listening\n'],
+  ['node', 'udp', 'listening\nalive\n'],
+  ['node', 'udp-unref', 'listening\n'],
+  ['node', 'unref-ref', 'alive\n'],
 ];
 
 describe('process refs', () => {
