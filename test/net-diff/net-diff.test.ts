@@ -19,8 +19,8 @@ const EXCEPT: Record<string, { reason: string; patch: (node: Trace) => Trace }> 
 
 const nodeEnv: Env = {
   name: 'node',
-  server: { createServer: net.createServer, createSocket: (t: 'udp4') => dgram.createSocket(t) },
-  client: { connect: net.connect, createSocket: (t: 'udp4') => dgram.createSocket(t) },
+  server: { createServer: net.createServer, createSocket: (t: 'udp4' | 'udp6') => dgram.createSocket(t) },
+  client: { connect: net.connect, createSocket: (t: 'udp4' | 'udp6') => dgram.createSocket(t) },
   self: { connect: net.connect },
   host4: '127.0.0.1',
   host6: '::1',

@@ -13,9 +13,9 @@ export type AnyUdp = any;
 export interface Env {
   name: 'node' | 'ptnet';
   /** The server side's net / dgram. */
-  server: { createServer(...a: any[]): AnyServer; createSocket(type: 'udp4'): AnyUdp };
+  server: { createServer(...a: any[]): AnyServer; createSocket(type: 'udp4' | 'udp6'): AnyUdp };
   /** The client side's net / dgram (another guest for ptnet; the same kernel for node). */
-  client: { connect(...a: any[]): AnySocket; createSocket(type: 'udp4'): AnyUdp };
+  client: { connect(...a: any[]): AnySocket; createSocket(type: 'udp4' | 'udp6'): AnyUdp };
   /** The server side's own net, to connect to itself (loopback). */
   self: { connect(...a: any[]): AnySocket };
   /** The server side's IPv4 and IPv6 addresses as the client reaches them. */
@@ -353,6 +353,19 @@ export const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     srv.close();
   },
 
+  async 'loopback to own address over IPv6'(c) {
+    const srv = c.env.server.createServer((s: AnySocketLike) => {
+      c.sock('server', s);
+      s.pipe(s);
+    });
+    await new Promise<void>((r) => srv.listen(0, c.env.host6, () => r()));
+    const s = c.env.self.connect(srv.address().port, c.env.host6);
+    c.sock('client', s);
+    s.on('connect', () => s.end('ping6'));
+    await c.until(() => closed(c, 'client') && closed(c, 'server'), 2000);
+    srv.close();
+  },
+
   async 'dgram send overloads'(c) {
     const rx = c.env.server.createSocket('udp4');
     rx.on('message', (m: Buffer, r: { address: string; family: string; port: number; size: number }) =>
@@ -375,6 +388,22 @@ export const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     tx.close(() => c.ev('tx', 'close'));
     rx.close();
     await c.until(() => (c.trace['tx'] ?? []).includes('close'));
+  },
+
+  async 'dgram over IPv6'(c) {
+    const rx = c.env.server.createSocket('udp6');
+    rx.on('message', (m: Buffer, r: { address: string; family: string; port: number; size: number }) =>
+      c.ev('rx', 'message', m.toString(), c.addr(r), r.size),
+    );
+    await new Promise<void>((r) => rx.bind(0, () => r()));
+    c.ev('rx', 'address', c.addr(rx.address()));
+    const tx = c.env.client.createSocket('udp6');
+    let n: unknown;
+    tx.send('six', rx.address().port, c.env.host6, (e: unknown, b: number) => (n = e === null ? b : e));
+    await c.until(() => (c.trace['rx'] ?? []).length === 2 && n !== undefined);
+    c.ev('tx', 'sent', n, c.addr(tx.address()));
+    tx.close();
+    rx.close();
   },
 
   async 'dgram connect'(c) {
