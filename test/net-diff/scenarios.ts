@@ -21,6 +21,8 @@ export interface Env {
   /** The server side's IPv4 and IPv6 addresses as the client reaches them. */
   host4: string;
   host6: string;
+  /** Another address of the server's own host, not the one host4 names (loopback). */
+  otherOwn: string;
   /** An on-link address nobody answers for: a connect there stays pending. */
   blackhole: string;
   /** env address → symbol. */
@@ -363,6 +365,15 @@ export const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     c.sock('client', s);
     s.on('connect', () => s.end('ping6'));
     await c.until(() => closed(c, 'client') && closed(c, 'server'), 2000);
+    srv.close();
+  },
+
+  async 'listen on one address, connect to another'(c) {
+    const [srv, port] = await serve(c, (s) => s.destroy());
+    const s = c.env.self.connect(port, c.env.otherOwn);
+    c.sock('client', s);
+    s.on('connect', () => s.destroy());
+    await c.until(() => closed(c, 'client'));
     srv.close();
   },
 
