@@ -133,6 +133,7 @@ export class Stack implements Ipv4Output {
   // Loopback (the kernel's lo): frames to our own address, handed back to input() as a task.
   private readonly loQueue: Mbuf[] = [];
   private loScheduled = false;
+  private inLo = false;
   private readonly loTurn = (): void => this.loopbackTurn();
   // Process refs: ref'd handles (servers, sockets, in-flight pings) and the host handle they hold.
   private readonly processRefs: boolean;
@@ -273,9 +274,11 @@ export class Stack implements Ipv4Output {
     this.loScheduled = false;
     const q = this.loQueue.splice(0, this.loQueue.length);
     this.polling = true;
+    this.inLo = true;
     try {
       for (const m of q) this.input(m);
     } finally {
+      this.inLo = false;
       this.polling = false;
       this.netif.flush();
     }
@@ -463,7 +466,10 @@ export class Stack implements Ipv4Output {
     }
     const dst = ip.dst;
     const bcast = this.isBroadcast(dst);
-    if (!this.isOurs(dst) && !bcast) {
+    // 127/8 from the wire, as source or destination, is martian (ip_route_input_slow): only the
+    // loopback carries it.
+    const martian = !this.inLo && (isLoopback4(dst) || isLoopback4(ip.src));
+    if ((!this.isOurs(dst) && !bcast) || martian) {
       c.ipInAddrErrors++;
       return;
     }

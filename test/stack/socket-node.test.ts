@@ -4,6 +4,8 @@
 // behaviour is compared with node itself in test/net-diff/.
 import { describe, expect, it } from 'vitest';
 import type { NetError, Socket, UdpSocket } from '../../src/stack/index.ts';
+import { csumFinish, csumPartial } from '../../src/checksum/index.ts';
+import { inject } from './ip-frames.ts';
 import { makePair, runUntil } from './harness.ts';
 
 const V6 = {
@@ -200,6 +202,42 @@ describe('loopback', () => {
     expect(got.sort()).toEqual(['hi 10.0.0.1', 'hi 127.0.0.1']);
     expect(p.la.sent).toBe(frames);
     expect(await p.a.ping('10.0.0.1')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('drops 127/8 arriving from the wire (a martian, as Linux)', async () => {
+    const p = makePair();
+    const got: string[] = [];
+    p.a.net
+      .createSocket()
+      .bind(9)
+      .on('message', (m: Buffer) => got.push(m.toString()));
+    const before = p.a.counters.ipInAddrErrors;
+    for (const [src, dst] of [
+      [
+        [10, 0, 0, 2],
+        [127, 0, 0, 1],
+      ],
+      [
+        [127, 0, 0, 1],
+        [10, 0, 0, 1],
+      ],
+    ]) {
+      const f = new Uint8Array(34 + 9);
+      f.set(p.a.netif.mac, 0);
+      f.set(p.b.netif.mac, 6);
+      f[12] = 8;
+      f.set([0x45, 0, 0, 29, 0, 0, 0, 0, 64, 17, 0, 0, ...src!, ...dst!], 14);
+      const v = csumFinish(csumPartial(f, 14, 20));
+      f[24] = v >> 8;
+      f[25] = v & 0xff;
+      f.set([0, 9, 0, 9, 0, 9, 0, 0, 0x78], 34); // UDP 9 → 9, no checksum, 'x'
+      inject(p.a, f);
+    }
+    expect(p.a.counters.ipInAddrErrors - before).toBe(2);
+    expect(got).toEqual([]);
+    // The same datagram from our own stack over the loopback is delivered.
+    p.a.net.createSocket().send('x', 9, '127.0.0.1');
+    await runUntil(p, () => got.length === 1);
   });
 
   it('ping of a name rejects instead of throwing', async () => {
