@@ -603,6 +603,9 @@ export class Net {
     const hostName = resolveHost(opts.host ?? 'localhost');
     const s = new Socket(st, opts);
     if (cb !== undefined) s.once('connect', cb);
+    // A name (only 'localhost' here) is looked up first: node emits 'lookup' before connecting.
+    if ((opts.host ?? 'localhost') === 'localhost')
+      process.nextTick(() => s.emit('lookup', null, hostName, 4, opts.host ?? 'localhost'));
     const fail = (code: 'ENETUNREACH' | 'EADDRNOTAVAIL' | 'EADDRINUSE'): Socket => {
       s.opening(hostName, port);
       const err = new NetError(code, 'connect', { address: hostName, port });

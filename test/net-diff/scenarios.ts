@@ -153,6 +153,24 @@ export const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     srv.close();
   },
 
+  async 'connect to localhost (default host)'(c) {
+    const srv = c.env.server.createServer((s: AnySocketLike) => c.sock('server', s));
+    await new Promise<void>((r) => srv.listen(0, () => r()));
+    const s = c.env.self.connect(srv.address().port);
+    let looked = '';
+    s.on('lookup', (e: unknown, address: string, family: unknown, host: string) => {
+      looked = address;
+      c.ev('client', 'lookup', e, family, host);
+    });
+    c.sock('client', s);
+    s.on('connect', () => {
+      c.ev('client', 'remoteAddress is the looked-up one', s.remoteAddress === looked, s.remoteFamily);
+      s.end();
+    });
+    await c.until(() => closed(c, 'client') && closed(c, 'server'));
+    srv.close();
+  },
+
   async refused(c) {
     const [srv, port] = await serve(c, () => {});
     await new Promise((r) => srv.close(r));
