@@ -61,6 +61,12 @@ export interface KloopOptions {
   spinUs?: number;
   /** worker: the worker's entry module (default: the one beside this module, see defaultWorkerUrl). */
   workerUrl?: URL | string;
+  /**
+   * worker: once running, the thread does not keep the process alive (default false). For a guest
+   * whose stack holds process refs itself (node:net semantics: open servers and sockets do);
+   * raw netmap users waiting on the rings leave it ref'd.
+   */
+  unrefWorker?: boolean;
 }
 
 /** What the worker receives. */
@@ -110,6 +116,7 @@ export class SyncKloop {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(KC_WORDS * 4));
   private readonly schedule: (fn: () => void) => void;
   private readonly spinUs: number;
+  private readonly unrefWorker: boolean;
   // inline: rings waiting for a queued run, interrupts waiting for delivery, hold timers.
   private wakeBits = 0;
   // Rings to run by the running procedure loop (see runRing), and whether it is running.
@@ -130,6 +137,7 @@ export class SyncKloop {
     this.dp = port.datapath;
     this.schedule = opts.schedule ?? queueMicrotask;
     this.spinUs = opts.spinUs ?? 5;
+    this.unrefWorker = opts.unrefWorker ?? false;
     this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
     // Validate the CSB window now: the device reports a bad address at CREATE.
     new KloopCore(this.dp, csb, () => {});
@@ -265,7 +273,9 @@ export class SyncKloop {
         Atomics.wait(this.ctrl, KC.STOPPED, 0, 50);
       const w = this.worker;
       this.worker = null;
-      // exited settles on the 'exit' event, which terminate() brings about.
+      // exited settles on the 'exit' event, which terminate() brings about; ref'd until then so
+      // that an awaited close() is not cut short by the process ending.
+      w.ref();
       void w.terminate();
       // Release the interrupt watcher (it sees the kloop stopped and delivers nothing more).
       Atomics.add(this.ctrl, KC.IRQ_SEQ, 1);
@@ -291,6 +301,9 @@ export class SyncKloop {
       if (r.async) await r.value;
     }
     if (this.failure !== null) throw this.failure;
+    // Running, the thread no longer keeps the process alive by itself: as in node:net, open
+    // servers and sockets do (the stack's refs), and an idle guest lets the process exit.
+    if (this.unrefWorker) this.worker?.unref();
   }
 
   /** Resolves once the worker thread (if any) has exited: after stop(), nothing of it is left. */

@@ -21,27 +21,78 @@ export class StackError extends Error {
   }
 }
 
-/** node:net-style error codes carried by socket errors. */
-export type NetErrorCode =
-  | 'ECONNREFUSED'
-  | 'ECONNRESET'
-  | 'ETIMEDOUT'
-  | 'EADDRINUSE'
-  | 'EADDRNOTAVAIL'
-  | 'EHOSTUNREACH'
-  | 'ENETUNREACH'
-  | 'EPIPE'
-  | 'ECONNABORTED'
-  | 'ERR_SOCKET_CLOSED';
+/**
+ * Linux errno values of the system-error codes (asm-generic/errno.h); node reports them negated
+ * (`errno: -111` for ECONNREFUSED), as libuv does.
+ */
+export const NET_ERRNO = {
+  EPIPE: 32,
+  EACCES: 13,
+  EBADF: 9,
+  EINVAL: 22,
+  EMSGSIZE: 90,
+  EADDRINUSE: 98,
+  EADDRNOTAVAIL: 99,
+  ENETUNREACH: 101,
+  ECONNABORTED: 103,
+  ECONNRESET: 104,
+  ETIMEDOUT: 110,
+  ECONNREFUSED: 111,
+  EHOSTUNREACH: 113,
+} as const;
 
-/** A socket-level failure, shaped like node's system errors (`code`, `syscall`). */
+/** node:net-style error codes carried by socket errors: system errors, then node's own ERR_ codes. */
+export type NetErrorCode =
+  | keyof typeof NET_ERRNO
+  | 'ERR_SOCKET_CLOSED'
+  | 'ERR_SERVER_NOT_RUNNING'
+  | 'ERR_SERVER_ALREADY_LISTEN'
+  | 'ERR_SOCKET_BAD_PORT'
+  | 'ERR_SOCKET_DGRAM_IS_CONNECTED'
+  | 'ERR_SOCKET_DGRAM_NOT_CONNECTED'
+  | 'ERR_SOCKET_DGRAM_NOT_RUNNING'
+  | 'ERR_SOCKET_ALREADY_BOUND'
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_IP_ADDRESS';
+
+export interface NetErrorDetails {
+  /** The remote (connect, send) or local (listen, bind) address the call was about. */
+  address?: string;
+  port?: number;
+  message?: string;
+}
+
+/**
+ * A socket-level failure shaped like node's errors. System errors carry `code`, `errno` (negative,
+ * as node: ECONNREFUSED is -111), `syscall` and, where node gives them, `address` and `port`;
+ * the message is node's: `connect ECONNREFUSED 10.0.0.2:80`. node's own ERR_ codes carry no errno.
+ */
 export class NetError extends Error {
   override readonly name = 'NetError';
+  readonly errno: number | undefined;
+  /** The failing system call; undefined for node's own ERR_ codes, as in node. */
+  readonly syscall: string | undefined;
+  readonly address: string | undefined;
+  readonly port: number | undefined;
   constructor(
     readonly code: NetErrorCode,
-    readonly syscall: string,
-    message: string = `${syscall} ${code}`,
+    syscall: string,
+    details: string | NetErrorDetails = {},
   ) {
-    super(message);
+    const d = typeof details === 'string' ? { message: details } : details;
+    const where =
+      d.address === undefined ? '' : d.port === undefined ? ` ${d.address}` : ` ${d.address}:${d.port}`;
+    super(d.message ?? `${syscall} ${code}${where}`);
+    const n = (NET_ERRNO as Record<string, number>)[code];
+    this.errno = n === undefined ? undefined : -n;
+    this.syscall = n === undefined ? undefined : syscall;
+    this.address = d.address;
+    this.port = d.port;
+  }
+
+  /** The same error with the address and port of the call that failed (node's exceptionWithHostPort). */
+  withHostPort(address: string, port: number): NetError {
+    if (this.address !== undefined || this.syscall === undefined) return this;
+    return new NetError(this.code, this.syscall, { address, port });
   }
 }

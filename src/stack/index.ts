@@ -6,7 +6,15 @@ export * from './counters.ts';
 export type { Ipv4Output } from './l3.ts';
 export * from './tcp/index.ts';
 export { Stack, type StackOptions } from './stack.ts';
-export { Net, Server, Socket, type ConnectOptions, type SocketOptions } from './socket.ts';
+export {
+  Net,
+  Server,
+  Socket,
+  type AddressInfo,
+  type ConnectOptions,
+  type ListenOptions,
+  type SocketOptions,
+} from './socket.ts';
 export { UdpLayer, UdpSocket, type RemoteInfo } from './udp.ts';
 export * from './route.ts';
 export * from './pmtu.ts';

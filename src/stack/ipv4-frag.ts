@@ -255,7 +255,8 @@ export class Ipv4Frag {
       (st.prefixLen < 31 &&
         (dst | st.mask) >>> 0 === 0xffffffff &&
         (dst & st.mask) >>> 0 === (st.addr & st.mask) >>> 0);
-    const hop = bcast ? dst : st.routes4.nextHop(dst);
+    const local = st.isLocal4(dst);
+    const hop = bcast || local ? dst : st.routes4.nextHop(dst);
     if (hop < 0) {
       st.counters.ipOutNoRoutes++;
       c.fragFails++;
@@ -286,6 +287,10 @@ export class Ipv4Frag {
       put16(pb, ih + 10, 0);
       put16(pb, ih + 10, csumFinish(csumPartial(pb, ih, hl)));
       if (!whole) c.fragCreates++;
+      if (local) {
+        st.loopback(m);
+        continue;
+      }
       const ll = bcast ? BROADCAST_MAC : st.arp.resolve(hop, m, st.now());
       if (ll !== null) st.xmitTo(m, ll);
     }

@@ -988,6 +988,12 @@ export class Ipv6Layer {
       st.xmitTo(m, mac);
       return;
     }
+    // One of our addresses: the stack's loopback (lo), never the NIC.
+    const own = this.findAddress(dst, 0);
+    if (own?.state === 'PREFERRED') {
+      st.loopback(m);
+      return;
+    }
     // TSO super-frames are cut by the device at gsoSize, which TCP keeps under the path MTU.
     if (m.meta.gsoType === 0 && IPV6_HLEN + l4Len > this.pathMtu(dst)) {
       this.fragmentFrame(m, dst);

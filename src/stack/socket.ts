@@ -1,18 +1,19 @@
-// The node:net-like API over the stack: Server (createServer/listen/close/address) and Socket, a
-// stream.Duplex with node's events and methods (connect, data, end, close, error with
-// ECONNREFUSED/ECONNRESET/ETIMEDOUT, setNoDelay, setKeepAlive, setTimeout, remoteAddress,
-// bytesRead/bytesWritten; backpressure through write()'s return value and 'drain'). Bytes move
+// The node:net-like API over the stack: Server (createServer/listen with node's overloads/close/
+// address/ref/unref) and Socket, a stream.Duplex with node's events and methods (connect, data,
+// end, close(hadError), error with code/errno/syscall/address/port, setNoDelay, setKeepAlive,
+// setTimeout, ref/unref, remoteAddress, bytesRead/bytesWritten; backpressure through write()'s
+// return value and 'drain'). An open server or socket keeps the process alive unless unref'd. Bytes move
 // between the stream and the connection's send/receive rings; the stream's chunks are the only
 // per-read allocation, as with node's own sockets.
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
-import { ipv4ToString, ipv6ToString, parseIpv4 } from '../wire/index.ts';
+import { ipv4ToString, ipv6ToString, parseIpv4, parseIpv6 } from '../wire/index.ts';
 import { NetError } from './errors.ts';
 import type { Stack } from './stack.ts';
 import type { Timer } from './timer.ts';
 import type { Tcb, TcbOptions, TcbUser } from './tcp/tcb.ts';
 import type { TcpListener } from './tcp/tcp.ts';
-import { UdpSocket } from './udp.ts';
+import { UdpSocket, type RemoteInfo } from './udp.ts';
 
 /** Largest chunk pushed to the readable side at once. */
 const READ_CHUNK = 64 * 1024;
@@ -23,9 +24,53 @@ export interface SocketOptions extends TcbOptions {
 }
 
 export interface ConnectOptions extends SocketOptions {
-  host: string;
+  /** Default 'localhost' (127.0.0.1, over the stack's loopback), as node. */
+  host?: string;
   port: number;
   localPort?: number;
+}
+
+/** server.listen(options): node's ListenOptions (port, host, backlog; ipv6Only). */
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+  backlog?: number;
+  ipv6Only?: boolean;
+}
+
+/** An address as node's address() gives it. */
+export interface AddressInfo {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+}
+
+/** node's validatePort: an integer 0..65535 (or a string of one), else ERR_SOCKET_BAD_PORT thrown. */
+export function validatePort(port: unknown, name = 'Port'): number {
+  const n = typeof port === 'string' && port.trim() !== '' ? Number(port) : port;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    const e = new NetError('ERR_SOCKET_BAD_PORT', 'validatePort', {
+      message: `${name} should be >= 0 and < 65536. Received ${String(port)}.`,
+    });
+    throw e;
+  }
+  return n;
+}
+
+/** 'localhost' as node resolves it by default (verbatim order on Linux: 127.0.0.1 first). */
+function resolveHost(host: string): string {
+  return host === 'localhost' ? '127.0.0.1' : host;
+}
+
+/**
+ * A socket-level error as node reports it for `syscall`: connect errors name the remote address
+ * and port (exceptionWithHostPort), read/write errors do not.
+ */
+function decorate(err: NetError, s: Socket): NetError {
+  if (err.syscall !== 'connect') return err;
+  const a = s.remoteAddress ?? s.connectHost;
+  const p = s.remotePort ?? s.connectPort;
+  return a === undefined || p === undefined ? err : err.withHostPort(a, p);
 }
 
 export class Socket extends Duplex implements TcbUser {
@@ -41,12 +86,21 @@ export class Socket extends Duplex implements TcbUser {
   private idleMs = 0;
   private idleTimer: Timer | null = null;
   private lastActive = 0;
+  // Process refs (node's handle ref): wanted by the user, and held on the stack while open.
+  private refd = true;
+  private holding = false;
+  private closedEmitted = false;
+  /** @internal The address and port connect() was asked for (for its errors). */
+  connectHost: string | undefined;
+  /** @internal */
+  connectPort: number | undefined;
 
   constructor(
     private readonly stack: Stack,
     opts: SocketOptions = {},
   ) {
-    super({ allowHalfOpen: opts.allowHalfOpen ?? false });
+    // 'close' is emitted by hand, with hadError, as net.Socket does.
+    super({ allowHalfOpen: opts.allowHalfOpen ?? false, emitClose: false });
   }
 
   /** @internal Binds an established or connecting connection. */
@@ -54,6 +108,15 @@ export class Socket extends Duplex implements TcbUser {
     this.tcb = tcb;
     tcb.user = this;
     this.connecting = connecting;
+    this.updateRef();
+  }
+
+  /** @internal A socket whose connect() failed before it had a connection: open until destroyed. */
+  opening(host: string, port: number): void {
+    this.connecting = true;
+    this.connectHost = host;
+    this.connectPort = port;
+    this.updateRef();
   }
 
   get remoteAddress(): string | undefined {
@@ -106,12 +169,24 @@ export class Socket extends Duplex implements TcbUser {
     return this.destroy();
   }
 
-  /** Timers never keep the process alive here (they are unref'd), so ref/unref change nothing. */
+  /** The socket keeps the process alive while open (the default, as node). */
   ref(): this {
+    this.refd = true;
+    this.updateRef();
     return this;
   }
+  /** The process may exit while this socket is open (node's socket.unref()). */
   unref(): this {
+    this.refd = false;
+    this.updateRef();
     return this;
+  }
+
+  private updateRef(): void {
+    const want = this.refd && !this.closedEmitted && (this.tcb !== null || this.connecting);
+    if (want === this.holding) return;
+    this.holding = want;
+    this.stack.ref(want ? 1 : -1);
   }
 
   setNoDelay(noDelay = true): this {
@@ -244,18 +319,29 @@ export class Socket extends Duplex implements TcbUser {
     this.idleTimer?.cancel();
     const t = this.tcb;
     if (t !== null && !t.isClosed && t.state !== 'TIME-WAIT') {
-      // close(2) semantics: unread data or an unfinished write side means abort (RST); otherwise
-      // the connection finishes its FIN exchange on its own, as an orphan.
-      if (err !== null || t.rcv.readable > 0 || !this.writableFinished) {
+      // node's destroy() is close(2) (tcp_close): unread received data means RST; otherwise a FIN
+      // after what the send ring holds, and the connection finishes the exchange as an orphan.
+      if (t.rcv.readable > 0) {
         t.user = null;
         t.abort();
       } else {
+        // Detached first: a connect still in SYN-SENT just ends, with no 'end' on this socket.
+        t.user = null;
+        t.shutdown();
         t.orphan();
       }
       this.stack.time.poke();
     }
     this.failPending(err ?? new NetError('EPIPE', 'write'));
     cb(err);
+    // net.Socket emits 'close' when its handle has closed: after 'error' (a tick) and with
+    // hadError saying whether destroy() was given one.
+    const hadError = err !== null;
+    setImmediate(() => {
+      this.closedEmitted = true;
+      this.updateRef();
+      this.emit('close', hadError);
+    });
   }
 
   // ---------------------------------------------------------------- TcbUser
@@ -285,7 +371,7 @@ export class Socket extends Duplex implements TcbUser {
   onClose(err: NetError | null): void {
     if (err !== null) {
       this.connecting = false;
-      this.destroy(err);
+      this.destroy(decorate(err, this));
       return;
     }
     // Orderly end (TIME-WAIT or CLOSED): finish the readable side if the peer's FIN was seen.
@@ -301,6 +387,9 @@ export class Server extends EventEmitter {
   private listener6: TcpListener | null = null;
   private readonly sockets = new Set<Socket>();
   private closing = false;
+  private bound: AddressInfo | null = null;
+  private refd = true;
+  private holding = false;
 
   constructor(
     private readonly stack: Stack,
@@ -310,15 +399,86 @@ export class Server extends EventEmitter {
   }
 
   get listening(): boolean {
-    return this.listener !== null;
+    return this.listener !== null || this.listener6 !== null;
   }
 
-  listen(port = 0, backlog = 511, cb?: () => void): this {
-    const tcp = this.stack.tcp;
-    if (port === 0) port = tcp.ephemeralPort(this.stack.addr, 0, 0);
-    const opts = { ...this.stack.tcpDefaults, ...this.opts };
+  /**
+   * node's overloads: listen([port[, host[, backlog]]][, cb]) and listen(options[, cb]). No host,
+   * or '::', listens dual-stack when the stack has IPv6 (address() then says '::', IPv6, as node);
+   * '0.0.0.0' or an IPv4 address listens on IPv4 only, an IPv6 address on IPv6 only.
+   */
+  listen(port?: number, host?: string, backlog?: number, cb?: () => void): this;
+  listen(port?: number, host?: string, cb?: () => void): this;
+  listen(port?: number, backlog?: number, cb?: () => void): this;
+  listen(port?: number, cb?: () => void): this;
+  listen(options: ListenOptions, cb?: () => void): this;
+  listen(cb?: () => void): this;
+  listen(...args: unknown[]): this {
+    const a = args as unknown[];
+    let cb: (() => void) | undefined;
+    if (typeof a[a.length - 1] === 'function') cb = a.pop() as () => void;
+    let port: unknown = 0;
+    let host: string | undefined;
+    let backlog = 511;
+    let ipv6Only = false;
+    const a0 = a[0];
+    if (a0 !== null && typeof a0 === 'object') {
+      const o = a0 as ListenOptions;
+      port = o.port ?? 0;
+      host = o.host;
+      backlog = o.backlog ?? backlog;
+      ipv6Only = o.ipv6Only ?? false;
+    } else {
+      port = a0 ?? 0;
+      if (typeof a[1] === 'string') host = a[1];
+      else if (typeof a[1] === 'number') backlog = a[1];
+      if (typeof a[2] === 'number') backlog = a[2];
+    }
+    const p0 = validatePort(port, 'options.port');
+    if (this.listening) {
+      throw new NetError('ERR_SERVER_ALREADY_LISTEN', 'listen', {
+        message: 'Listen method has been called more than once without closing.',
+      });
+    }
+    if (cb !== undefined) this.once('listening', cb);
+    const st = this.stack;
+    const tcp6 = st.ip6?.tcp;
+    host = host === undefined ? undefined : resolveHost(host);
+    // Which families, and what address() reports (node: '::' when IPv6 is there, else 0.0.0.0).
+    let v4 = true;
+    let v6 = tcp6 !== undefined;
+    let address = v6 ? '::' : '0.0.0.0';
+    if (host !== undefined && host !== '::') {
+      if (host.includes(':')) {
+        try {
+          parseIpv6(host);
+        } catch {
+          return this.fail('EADDRNOTAVAIL', host, p0);
+        }
+        if (!v6) return this.fail('EADDRNOTAVAIL', host, p0);
+        v4 = false;
+        address = host;
+      } else {
+        let ip: number;
+        try {
+          ip = parseIpv4(host);
+        } catch {
+          return this.fail('EADDRNOTAVAIL', host, p0);
+        }
+        if (ip !== 0 && ip !== st.addr && ip >>> 24 !== 127) return this.fail('EADDRNOTAVAIL', host, p0);
+        v6 = false;
+        address = host;
+      }
+    } else if (host === '::' && !v6) {
+      return this.fail('EADDRNOTAVAIL', host, p0);
+    }
+    if (ipv6Only && v6) v4 = false;
+    const family: 'IPv4' | 'IPv6' = address.includes(':') ? 'IPv6' : 'IPv4';
+    let p = p0;
+    if (p === 0) p = v4 ? st.tcp.ephemeralPort(st.addr, 0, 0) : tcp6!.ephemeralPortAny(0);
+    const opts = { ...st.tcpDefaults, ...this.opts };
     const onConnection = (tcb: Tcb): void => {
-      const s = new Socket(this.stack, this.opts);
+      const s = new Socket(st, this.opts);
       s.attach(tcb, false);
       this.sockets.add(s);
       s.once('close', () => {
@@ -327,26 +487,30 @@ export class Server extends EventEmitter {
       });
       this.emit('connection', s);
     };
-    const l = tcp.listen(port, backlog, opts, onConnection);
-    // Dual stack: the same port over IPv6 when the stack has it (bindv6only = 0).
-    const tcp6 = this.stack.ip6?.tcp;
-    if (l !== null && tcp6 !== undefined) {
-      this.listener6 = tcp6.listen(port, backlog, opts, onConnection);
-      if (this.listener6 === null) tcp.unlisten(l);
+    const l4 = v4 ? st.tcp.listen(p, backlog, opts, onConnection) : null;
+    const l6 = v6 && (!v4 || l4 !== null) ? tcp6!.listen(p, backlog, opts, onConnection) : null;
+    if ((v4 && l4 === null) || (v6 && l6 === null)) {
+      if (l4 !== null) st.tcp.unlisten(l4);
+      if (cb !== undefined) this.off('listening', cb);
+      return this.fail('EADDRINUSE', address, p);
     }
-    if (l === null || (tcp6 !== undefined && this.listener6 === null)) {
-      process.nextTick(() => this.emit('error', new NetError('EADDRINUSE', 'listen')));
-      return this;
-    }
-    this.listener = l;
-    if (cb !== undefined) this.once('listening', cb);
+    this.listener = l4;
+    this.listener6 = l6;
+    this.bound = { address, family, port: p };
+    this.updateRef();
     process.nextTick(() => this.emit('listening'));
     return this;
   }
 
-  address(): { address: string; family: 'IPv4'; port: number } | null {
-    const l = this.listener;
-    return l === null ? null : { address: ipv4ToString(this.stack.addr), family: 'IPv4', port: l.port };
+  private fail(code: 'EADDRINUSE' | 'EADDRNOTAVAIL', address: string, port: number): this {
+    const err = new NetError(code, 'listen', { address, port });
+    process.nextTick(() => this.emit('error', err));
+    return this;
+  }
+
+  /** node: { address, family, port } while listening, else null. */
+  address(): AddressInfo | null {
+    return this.bound === null ? null : { ...this.bound };
   }
 
   /** Connections accepted and not yet closed (node's server.getConnections). */
@@ -356,29 +520,52 @@ export class Server extends EventEmitter {
     return this;
   }
 
+  /** The server keeps the process alive while listening (the default, as node). */
+  ref(): this {
+    this.refd = true;
+    this.updateRef();
+    return this;
+  }
+
+  /** The process may exit while this server listens (node's server.unref()). */
+  unref(): this {
+    this.refd = false;
+    this.updateRef();
+    return this;
+  }
+
+  private updateRef(): void {
+    const want = this.refd && this.listening;
+    if (want === this.holding) return;
+    this.holding = want;
+    this.stack.ref(want ? 1 : -1);
+  }
+
   /**
    * Stops accepting; established connections are left alone and 'close' is emitted once the last
-   * of them has closed (node semantics).
+   * of them has closed (node semantics). Not listening: 'close' still comes, and cb gets
+   * ERR_SERVER_NOT_RUNNING, as node.
    */
   close(cb?: (err?: Error) => void): this {
-    const l = this.listener;
-    if (l === null) {
+    if (!this.listening) {
       if (cb !== undefined)
-        process.nextTick(() => cb(new NetError('ERR_SOCKET_CLOSED', 'close', 'server not running')));
-      return this;
-    }
-    this.stack.tcp.unlisten(l);
-    this.listener = null;
+        this.once('close', () =>
+          cb(new NetError('ERR_SERVER_NOT_RUNNING', 'close', { message: 'Server is not running.' })),
+        );
+    } else if (cb !== undefined) this.once('close', cb);
+    if (this.listener !== null) this.stack.tcp.unlisten(this.listener);
     if (this.listener6 !== null) this.stack.ip6?.tcp.unlisten(this.listener6);
+    this.listener = null;
     this.listener6 = null;
+    this.bound = null;
+    this.updateRef();
     this.closing = true;
-    if (cb !== undefined) this.once('close', cb);
     process.nextTick(() => this.maybeClosed());
     return this;
   }
 
   private maybeClosed(): void {
-    if (!this.closing || this.sockets.size > 0) return;
+    if (!this.closing || this.sockets.size > 0 || this.listening) return;
     this.closing = false;
     this.emit('close');
   }
@@ -388,7 +575,14 @@ export class Server extends EventEmitter {
 export class Net {
   constructor(private readonly stack: Stack) {}
 
-  createServer(listener?: (s: Socket) => void, opts: SocketOptions = {}): Server {
+  /** node's createServer([options][, listener]); (listener, options) is accepted too. */
+  createServer(
+    listener?: ((s: Socket) => void) | SocketOptions,
+    opts: SocketOptions | ((s: Socket) => void) = {},
+  ): Server {
+    if (typeof listener === 'object')
+      [listener, opts] = [typeof opts === 'function' ? opts : undefined, listener];
+    if (typeof opts === 'function') opts = {};
     const s = new Server(this.stack, opts);
     if (listener !== undefined) s.on('connection', listener);
     return s;
@@ -396,44 +590,57 @@ export class Net {
 
   /** node's overloads: connect(options[, cb]) and connect(port[, host][, cb]). */
   connect(opts: ConnectOptions | number, host?: string | (() => void), cb?: () => void): Socket {
-    if (typeof opts === 'number') {
-      const h = typeof host === 'string' ? host : '127.0.0.1';
-      return this.connect({ host: h, port: opts }, typeof host === 'function' ? host : cb);
+    if (typeof opts !== 'object') {
+      const h = typeof host === 'string' ? host : undefined;
+      return this.connect(
+        { port: opts, ...(h === undefined ? {} : { host: h }) },
+        typeof host === 'function' ? host : cb,
+      );
     }
     if (typeof host === 'function') cb = host;
     const st = this.stack;
+    const port = validatePort(opts.port);
+    const hostName = resolveHost(opts.host ?? 'localhost');
     const s = new Socket(st, opts);
     if (cb !== undefined) s.once('connect', cb);
-    if (opts.host.includes(':')) {
-      const { host: _h, port: _p, localPort: _l, allowHalfOpen: _a, ...o6 } = opts;
+    // A name (only 'localhost' here) is looked up first: node emits 'lookup' before connecting.
+    if ((opts.host ?? 'localhost') === 'localhost')
+      process.nextTick(() => s.emit('lookup', null, hostName, 4, opts.host ?? 'localhost'));
+    const fail = (code: 'ENETUNREACH' | 'EADDRNOTAVAIL' | 'EADDRINUSE'): Socket => {
+      s.opening(hostName, port);
+      const err = new NetError(code, 'connect', { address: hostName, port });
+      process.nextTick(() => {
+        s.connecting = false;
+        s.destroy(err);
+      });
+      return s;
+    };
+    const { host: _h, port: _p, localPort: _l, allowHalfOpen: _a, ...tcbOpts } = opts;
+    if (hostName.includes(':')) {
       const r =
         st.ip6 === null
           ? 'ENETUNREACH'
-          : st.ip6.tcpConnect(opts.host, opts.port, opts.localPort, { ...st.tcpDefaults, ...o6 });
-      if (typeof r === 'string') {
-        process.nextTick(() => s.destroy(new NetError(r, 'connect')));
-        return s;
-      }
+          : st.ip6.tcpConnect(hostName, port, opts.localPort, { ...st.tcpDefaults, ...tcbOpts });
+      if (typeof r === 'string') return fail(r);
+      s.connectHost = hostName;
+      s.connectPort = port;
       s.attach(r, true);
       st.time.poke();
       return s;
     }
     let raddr: number;
     try {
-      raddr = parseIpv4(opts.host);
+      raddr = parseIpv4(hostName);
     } catch {
-      process.nextTick(() => s.destroy(new NetError('EADDRNOTAVAIL', 'connect', `bad host ${opts.host}`)));
-      return s;
+      return fail('EADDRNOTAVAIL');
     }
     const laddr = st.sourceFor(raddr);
-    const lport = laddr < 0 ? -1 : (opts.localPort ?? st.tcp.ephemeralPort(laddr, raddr, opts.port));
-    if (laddr < 0 || lport < 0 || st.tcp.lookup(laddr, lport, raddr, opts.port) !== undefined) {
-      const code = laddr < 0 ? 'ENETUNREACH' : 'EADDRINUSE';
-      process.nextTick(() => s.destroy(new NetError(code, 'connect')));
-      return s;
-    }
-    const { host: _h, port: _p, localPort: _l, allowHalfOpen: _a, ...tcbOpts } = opts;
-    const tcb = st.tcp.connect(laddr, lport, raddr, opts.port, { ...st.tcpDefaults, ...tcbOpts });
+    const lport = laddr < 0 ? -1 : (opts.localPort ?? st.tcp.ephemeralPort(laddr, raddr, port));
+    if (laddr < 0 || lport < 0 || st.tcp.lookup(laddr, lport, raddr, port) !== undefined)
+      return fail(laddr < 0 ? 'ENETUNREACH' : 'EADDRINUSE');
+    const tcb = st.tcp.connect(laddr, lport, raddr, port, { ...st.tcpDefaults, ...tcbOpts });
+    s.connectHost = hostName;
+    s.connectPort = port;
     s.attach(tcb, true);
     st.time.poke();
     return s;
@@ -444,7 +651,12 @@ export class Net {
   }
 
   /** A dgram-like UDP socket; it sends to IPv4 and IPv6 addresses alike. */
-  createSocket(_type: 'udp4' | 'udp6' = 'udp4'): UdpSocket {
-    return new UdpSocket(this.stack);
+  createSocket(
+    type: 'udp4' | 'udp6' | { type: 'udp4' | 'udp6' } = 'udp4',
+    onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void,
+  ): UdpSocket {
+    const u = new UdpSocket(this.stack, typeof type === 'string' ? type : type.type);
+    if (onMessage !== undefined) u.on('message', onMessage);
+    return u;
   }
 }

@@ -76,6 +76,11 @@ export interface StackOptions {
   ipv6?: Ipv6Options;
   /** IPv4 reassembly limits. */
   reasm?: Partial<ReasmParams>;
+  /**
+   * Whether ref'd sockets and servers keep the process alive, as node:net handles do (default:
+   * true on wall-clock time, false on a VirtualClock, where nothing runs by itself).
+   */
+  processRefs?: boolean;
 }
 
 type EchoWaiter = (rtt: number) => void;
@@ -126,6 +131,15 @@ export class Stack implements Ipv4Output {
   private echoIdent = 1;
   private readonly deliver = (m: Mbuf): void => this.input(m);
   private pollScheduled = false;
+  // Loopback (the kernel's lo): frames to our own address, handed back to input() as a task.
+  private readonly loQueue: Mbuf[] = [];
+  private loScheduled = false;
+  private inLo = false;
+  private readonly loTurn = (): void => this.loopbackTurn();
+  // Process refs: ref'd handles (servers, sockets, in-flight pings) and the host handle they hold.
+  private readonly processRefs: boolean;
+  private refs = 0;
+  private refHandle: ReturnType<typeof setInterval> | undefined;
   private readonly pollTurn = (): void => {
     this.pollScheduled = false;
     this.poll();
@@ -154,6 +168,7 @@ export class Stack implements Ipv4Output {
     this.budget = opts.rxBudget ?? 64;
     this.backlog = new Array<Mbuf | undefined>(opts.txBacklog ?? 4096);
     this.schedule = opts.schedule ?? setImmediate;
+    this.processRefs = opts.processRefs ?? this.time instanceof RealTimeDriver;
     const timers = this.time.timers;
     this.arp = new NeighbourCache<number, Mbuf>(
       timers,
@@ -195,14 +210,83 @@ export class Stack implements Ipv4Output {
     return this.pmtu4.get(dst, this.now()) - IPV4_MIN_HLEN;
   }
 
-  /** Our address when `dst` is reachable (a route matches: on-link, a gateway, the default), else -1. */
+  /**
+   * Our address when `dst` is reachable (a route matches: on-link, a gateway, the default), else
+   * -1. 127/8 is reached over the loopback from 127.0.0.1, as Linux's lo.
+   */
   sourceFor(dst: number): number {
+    if (isLoopback4(dst)) return LOOPBACK4;
     if (this.routes4.lookup(dst) !== undefined) return this.addr;
     return dst === this.addr ? this.addr : -1;
   }
 
   private isOurs(dst: number): boolean {
-    return dst === this.addr;
+    return dst === this.addr || isLoopback4(dst);
+  }
+
+  /** Whether a datagram to `dst` goes over the loopback (our address or 127/8). @internal */
+  isLocal4(dst: number): boolean {
+    return this.isOurs(dst);
+  }
+
+  // ------------------------------------------------------------------ process refs
+
+  /**
+   * A handle (server, socket, pending ping) starts (+1) or stops (-1) keeping the process alive:
+   * while any is ref'd, one ref'd host timer stays armed, as an active libuv handle would.
+   * @internal
+   */
+  ref(delta: 1 | -1): void {
+    this.refs += delta;
+    if (!this.processRefs) return;
+    if (this.refs > 0 && this.refHandle === undefined) {
+      this.refHandle = setInterval(noop, 0x7fffffff);
+    } else if (this.refs <= 0 && this.refHandle !== undefined) {
+      clearInterval(this.refHandle);
+      this.refHandle = undefined;
+    }
+  }
+
+  /** Ref'd handles open on this stack (what keeps the process alive). */
+  get refCount(): number {
+    return this.refs;
+  }
+
+  // ------------------------------------------------------------------ loopback (lo, loopback_xmit)
+
+  /**
+   * A frame to our own address never reaches the NIC: it comes back through input() in its own
+   * task, as loopback_xmit hands it to netif_rx. A pending checksum (NEEDS_CSUM) stays pending
+   * and input() trusts it, as CHECKSUM_PARTIAL on lo.
+   */
+  /** @internal */
+  loopback(m: Mbuf): void {
+    this.counters.txFrames++;
+    this.pool.data.set(this.netif.mac, m.dataOffset);
+    this.loQueue.push(m);
+    if (this.loScheduled) return;
+    this.loScheduled = true;
+    this.schedule(this.loTurn);
+  }
+
+  private loopbackTurn(): void {
+    this.loScheduled = false;
+    const q = this.loQueue.splice(0, this.loQueue.length);
+    this.polling = true;
+    this.inLo = true;
+    try {
+      for (const m of q) this.input(m);
+    } finally {
+      this.inLo = false;
+      this.polling = false;
+      this.netif.flush();
+    }
+    this.time.poke();
+  }
+
+  /** @internal */
+  isBroadcast4(dst: number): boolean {
+    return this.isBroadcast(dst);
   }
 
   private isBroadcast(dst: number): boolean {
@@ -381,7 +465,10 @@ export class Stack implements Ipv4Output {
     }
     const dst = ip.dst;
     const bcast = this.isBroadcast(dst);
-    if (!this.isOurs(dst) && !bcast) {
+    // 127/8 from the wire, as source or destination, is martian (ip_route_input_slow): only the
+    // loopback carries it.
+    const martian = !this.inLo && (isLoopback4(dst) || isLoopback4(ip.src));
+    if ((!this.isOurs(dst) && !bcast) || martian) {
       c.ipInAddrErrors++;
       return;
     }
@@ -430,6 +517,10 @@ export class Stack implements Ipv4Output {
     buf.set(this.netif.mac, o + 6);
     put16(buf, o + 12, EtherType.IPV4);
     c.ipOutRequests++;
+    if (this.isOurs(dst)) {
+      this.loopback(m);
+      return;
+    }
     if (this.isBroadcast(dst)) {
       this.xmitTo(m, BROADCAST_MAC);
       return;
@@ -529,6 +620,21 @@ export class Stack implements Ipv4Output {
    * with the round-trip time in ms, or rejects with ETIMEDOUT after `timeout` ms.
    */
   ping(host: string, opts: { timeout?: number; size?: number } = {}): Promise<number> {
+    // A host that does not parse rejects the promise rather than throwing (an async API).
+    let p: Promise<number>;
+    try {
+      p = this.ping1(host, opts);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    // An echo in flight keeps the process alive (as a pending request would).
+    this.ref(1);
+    const done = (): void => this.ref(-1);
+    p.then(done, done);
+    return p;
+  }
+
+  private ping1(host: string, opts: { timeout?: number; size?: number }): Promise<number> {
     if (host.includes(':')) {
       if (this.ip6 === null) return Promise.reject(new NetError('ENETUNREACH', 'ping'));
       return this.ip6.ping(host, opts);
@@ -627,6 +733,14 @@ export class Stack implements Ipv4Output {
       this.blLen--;
     }
   }
+}
+
+const LOOPBACK4 = 0x7f000001;
+const noop = (): void => {};
+
+/** 127.0.0.0/8 (RFC 1122 §3.2.1.3). */
+function isLoopback4(a: number): boolean {
+  return a >>> 24 === 127;
 }
 
 /** An ICMP echo request (sequence 1) with `size` data bytes: the send time, then a byte ramp. */

@@ -76,7 +76,7 @@ export class UdpLayer {
       return true;
     }
     const s = this.ports.get(v.dstPort);
-    if (s === undefined) {
+    if (s === undefined || !s.accepts(src, v.srcPort)) {
       c.udpNoPorts++;
       return false;
     }
@@ -137,53 +137,281 @@ export class UdpLayer {
   }
 }
 
-/** A dgram.Socket-like UDP socket: 'listening', 'message' (msg, rinfo), 'close', 'error'. */
+/** Largest UDP payload over IPv4 (65535 - 20 - 8) and over IPv6 (65535 - 8, no jumbograms). */
+const UDP4_MAX_DATA = 65507;
+const UDP6_MAX_DATA = 65527;
+
+type SendCallback = (err: Error | null, bytes?: number) => void;
+type Msg = Uint8Array | string | readonly (Uint8Array | string)[];
+
+/** node's sliceBuffer: (msg, offset, length) as one Buffer. */
+function sliceBuffer(buffer: Msg, offset: unknown, length: unknown): Msg {
+  if (Array.isArray(buffer)) return buffer;
+  const b = typeof buffer === 'string' ? Buffer.from(buffer) : (buffer as Uint8Array);
+  const off = typeof offset === 'number' ? offset >>> 0 : 0;
+  const len = typeof length === 'number' ? length >>> 0 : b.length - off;
+  return b.subarray(off, off + len);
+}
+
+function notRunning(): NetError {
+  return new NetError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'send', { message: 'Not running' });
+}
+
+/**
+ * A dgram.Socket-like UDP socket: 'listening', 'connect', 'message' (msg, rinfo), 'close',
+ * 'error'; bind, send with node's overloads, connect/disconnect/remoteAddress, setBroadcast,
+ * ref/unref. A bound socket keeps the process alive unless unref'd, as node.
+ */
 export class UdpSocket extends EventEmitter {
   private port = -1;
+  private bindAddress = '';
   private closed = false;
+  private broadcast = false;
+  private peer: { address: string; port: number; ip: IpAddr } | null = null;
+  private refd = true;
+  private holding = false;
 
-  constructor(private readonly stack: Stack) {
+  constructor(
+    private readonly stack: Stack,
+    readonly type: 'udp4' | 'udp6' = 'udp4',
+  ) {
     super();
   }
 
-  bind(port = 0, cb?: () => void): this {
-    if (this.port >= 0) throw new NetError('EADDRINUSE', 'bind', 'socket already bound');
+  /** node's overloads: bind([port][, address][, cb]) and bind(options[, cb]). */
+  bind(port?: number, address?: string, cb?: () => void): this;
+  bind(port?: number, cb?: () => void): this;
+  bind(cb?: () => void): this;
+  bind(options: { port?: number; address?: string }, cb?: () => void): this;
+  bind(...args: unknown[]): this {
+    let cb: (() => void) | undefined;
+    if (typeof args[args.length - 1] === 'function') cb = args.pop() as () => void;
+    let port: unknown = 0;
+    let address: string | undefined;
+    const a0 = args[0];
+    if (a0 !== null && typeof a0 === 'object') {
+      const o = a0 as { port?: number; address?: string };
+      port = o.port ?? 0;
+      address = o.address;
+    } else {
+      port = a0 ?? 0;
+      if (typeof args[1] === 'string') address = args[1];
+    }
+    if (this.closed) throw notRunning();
+    if (this.port >= 0)
+      throw new NetError('ERR_SOCKET_ALREADY_BOUND', 'bind', { message: 'Socket is already bound' });
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)
+      throw new NetError('ERR_SOCKET_BAD_PORT', 'bind', {
+        message: `Port should be >= 0 and < 65536. Received ${String(port)}.`,
+      });
+    const any = this.type === 'udp6' ? '::' : '0.0.0.0';
+    const addr =
+      address === undefined || address === ''
+        ? any
+        : address === 'localhost'
+          ? this.type === 'udp6'
+            ? '::1'
+            : '127.0.0.1'
+          : address;
+    if (cb !== undefined) this.once('listening', cb);
     const p = this.stack.udp.bind(this, port);
     if (p < 0) {
-      process.nextTick(() => this.emit('error', new NetError('EADDRINUSE', 'bind')));
+      const err = new NetError('EADDRINUSE', 'bind', { address: addr, port });
+      process.nextTick(() => this.emit('error', err));
       return this;
     }
     this.port = p;
-    if (cb !== undefined) this.once('listening', cb);
+    this.bindAddress = addr;
+    this.updateRef();
     process.nextTick(() => this.emit('listening'));
     return this;
   }
 
-  address(): { address: string; family: 'IPv4'; port: number } {
-    return { address: ipv4ToString(this.stack.addr), family: 'IPv4', port: this.port };
+  /** The bound address (node: '0.0.0.0' or '::' unless bound to one); EBADF when not bound. */
+  address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } {
+    if (this.port < 0 || this.closed) throw new NetError('EBADF', 'getsockname');
+    const a = this.bindAddress;
+    return { address: a, family: a.includes(':') ? 'IPv6' : 'IPv4', port: this.port };
   }
 
-  send(
-    msg: Uint8Array | string,
-    port: number,
-    address: string,
-    cb?: (err: Error | null, bytes: number) => void,
-  ): void {
-    if (this.closed) throw new NetError('ERR_SOCKET_CLOSED', 'send', 'socket is closed');
+  /** node's overloads: send(msg[, offset, length][, port][, address][, cb]); port/address only when unconnected. */
+  send(msg: Msg, port: number, address?: string, cb?: SendCallback): void;
+  send(msg: Msg, port: number, cb?: SendCallback): void;
+  send(msg: Msg, offset: number, length: number, port: number, address?: string, cb?: SendCallback): void;
+  send(msg: Msg, offset: number, length: number, port: number, cb?: SendCallback): void;
+  send(msg: Msg, offset: number, length: number, cb?: SendCallback): void;
+  send(msg: Msg, cb?: SendCallback): void;
+  send(msg: Msg, ...args: unknown[]): void {
+    // node's argument normalisation (lib/dgram.js Socket.prototype.send), quirks included: a
+    // connected socket given (msg, port, address) takes the port for a callback and sends to
+    // its peer.
+    const [offset, length] = args;
+    let [, , port, address, callback] = args;
+    let buffer: Msg = msg;
+    const connected = this.peer !== null;
+    if (!connected) {
+      if (address || (port && typeof port !== 'function')) buffer = sliceBuffer(buffer, offset, length);
+      else {
+        callback = port;
+        port = offset;
+        address = length;
+      }
+    } else {
+      if (typeof length === 'number') {
+        buffer = sliceBuffer(buffer, offset, length);
+        if (typeof port === 'function') {
+          callback = port;
+          port = null;
+        }
+      } else callback = offset;
+      if (port || address)
+        throw new NetError('ERR_SOCKET_DGRAM_IS_CONNECTED', 'send', { message: 'Already connected' });
+    }
+    const data = Array.isArray(buffer)
+      ? Buffer.concat(
+          (buffer as (Uint8Array | string)[]).map((m) => (typeof m === 'string' ? Buffer.from(m) : m)),
+        )
+      : typeof buffer === 'string'
+        ? Buffer.from(buffer)
+        : (buffer as Uint8Array);
+    if (!connected && (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535))
+      throw new NetError('ERR_SOCKET_BAD_PORT', 'send', {
+        message: `Port should be > 0 and < 65536. Received ${String(port)}.`,
+      });
+    if (typeof address === 'function') {
+      callback = address;
+      address = undefined;
+    }
+    const cb = typeof callback === 'function' ? (callback as SendCallback) : undefined;
+    if (this.closed) throw notRunning();
+    let dport: number;
+    let dst: string;
+    if (this.peer !== null) {
+      dport = this.peer.port;
+      dst = this.peer.address;
+    } else {
+      dport = port as number;
+      dst =
+        typeof address === 'string' && address !== '' && address !== 'localhost'
+          ? address
+          : this.loopbackName();
+    }
     if (this.port < 0) this.bind(0);
-    const data = typeof msg === 'string' ? Buffer.from(msg) : msg;
-    const dst = address.includes(':') ? parseIpv6(address) : parseIpv4(address);
-    const ok = this.stack.udp.send(this.port, data, dst, port);
-    const err = ok ? null : new NetError('ENETUNREACH', 'send');
-    if (cb !== undefined) process.nextTick(() => cb(err, ok ? data.length : 0));
-    else if (err !== null) process.nextTick(() => this.emit('error', err));
+    const err = this.send1(data, dport, dst);
+    // node: errors go to the callback only; without one the datagram is silently lost.
+    if (cb !== undefined) process.nextTick(() => (err === null ? cb(null, data.length) : cb(err)));
   }
 
-  close(cb?: () => void): void {
-    if (this.closed) return;
+  private loopbackName(): string {
+    return this.type === 'udp6' ? '::1' : '127.0.0.1';
+  }
+
+  private send1(data: Uint8Array, port: number, address: string): NetError | null {
+    let dst: IpAddr;
+    try {
+      dst = address.includes(':') ? parseIpv6(address) : parseIpv4(address);
+    } catch {
+      return new NetError('EINVAL', 'send', { address, port });
+    }
+    const v4 = typeof dst === 'number';
+    if (data.length > (v4 ? UDP4_MAX_DATA : UDP6_MAX_DATA))
+      return new NetError('EMSGSIZE', 'send', { address, port });
+    if (v4 && !this.broadcast && this.stack.isBroadcast4(dst as number))
+      return new NetError('EACCES', 'send', { address, port });
+    if (!this.stack.udp.send(this.port, data, dst, port))
+      return new NetError('ENETUNREACH', 'send', { address, port });
+    return null;
+  }
+
+  /** Fixes the peer: send() needs no address and only its datagrams are received (node's connect). */
+  connect(port: number, address?: string | (() => void), cb?: () => void): void {
+    if (typeof address === 'function') {
+      cb = address;
+      address = undefined;
+    }
+    if (this.closed) throw notRunning();
+    if (this.peer !== null)
+      throw new NetError('ERR_SOCKET_DGRAM_IS_CONNECTED', 'connect', { message: 'Already connected' });
+    if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535)
+      throw new NetError('ERR_SOCKET_BAD_PORT', 'connect', {
+        message: `Port should be > 0 and < 65536. Received ${String(port)}.`,
+      });
+    const a = address === undefined || address === 'localhost' ? this.loopbackName() : address;
+    if (cb !== undefined) this.once('connect', cb);
+    if (this.port < 0) this.bind(0);
+    let ip: IpAddr;
+    try {
+      ip = a.includes(':') ? parseIpv6(a) : parseIpv4(a);
+    } catch {
+      const err = new NetError('EINVAL', 'connect', { address: a, port });
+      process.nextTick(() => this.emit('error', err));
+      return;
+    }
+    this.peer = { address: a, port, ip };
+    process.nextTick(() => this.emit('connect'));
+  }
+
+  /** Forgets the peer; ERR_SOCKET_DGRAM_NOT_CONNECTED when there is none. */
+  disconnect(): void {
+    if (this.closed) throw notRunning();
+    if (this.peer === null)
+      throw new NetError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'disconnect', { message: 'Not connected' });
+    this.peer = null;
+  }
+
+  /** The peer set by connect(); ERR_SOCKET_DGRAM_NOT_CONNECTED when there is none. */
+  remoteAddress(): { address: string; family: 'IPv4' | 'IPv6'; port: number } {
+    if (this.closed) throw notRunning();
+    const p = this.peer;
+    if (p === null)
+      throw new NetError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'getpeername', { message: 'Not connected' });
+    return { address: p.address, family: typeof p.ip === 'number' ? 'IPv4' : 'IPv6', port: p.port };
+  }
+
+  /** SO_BROADCAST: without it a datagram to a broadcast address fails with EACCES (Linux). */
+  setBroadcast(flag: boolean): void {
+    if (this.port < 0 || this.closed) throw new NetError('EBADF', 'setBroadcast');
+    this.broadcast = flag;
+  }
+
+  /** @internal Whether a datagram from (src, sport) is for this socket (a connected one takes only its peer's). */
+  accepts(src: IpAddr, sport: number): boolean {
+    const p = this.peer;
+    if (p === null) return true;
+    if (sport !== p.port) return false;
+    if (typeof src === 'number' || typeof p.ip === 'number') return src === p.ip;
+    for (let i = 0; i < 16; i++) if (src[i] !== p.ip[i]) return false;
+    return true;
+  }
+
+  /** The socket keeps the process alive while bound (the default, as node). */
+  ref(): this {
+    this.refd = true;
+    this.updateRef();
+    return this;
+  }
+
+  /** The process may exit while this socket is bound (node's socket.unref()). */
+  unref(): this {
+    this.refd = false;
+    this.updateRef();
+    return this;
+  }
+
+  private updateRef(): void {
+    const want = this.refd && this.port >= 0 && !this.closed;
+    if (want === this.holding) return;
+    this.holding = want;
+    this.stack.ref(want ? 1 : -1);
+  }
+
+  close(cb?: () => void): this {
+    if (this.closed) throw notRunning();
     this.closed = true;
     if (this.port >= 0) this.stack.udp.unbind(this.port, this);
+    this.updateRef();
     if (cb !== undefined) this.once('close', cb);
     process.nextTick(() => this.emit('close'));
+    return this;
   }
 }

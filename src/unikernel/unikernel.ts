@@ -143,6 +143,8 @@ export class Unikernel {
     const machine = new Machine({ size: 16 * 4096 });
     const kloops: SyncKloop[] = [];
     const opts = {
+      // The stack's sockets and servers hold the process refs (node:net semantics), not the thread.
+      unrefWorker: true,
       ...(o.spinUs === undefined ? {} : { spinUs: o.spinUs }),
       ...(o.workerUrl === undefined ? {} : { workerUrl: o.workerUrl }),
     };

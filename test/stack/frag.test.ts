@@ -253,7 +253,10 @@ describe('IPv4 fragmentation and reassembly between stacks', () => {
       .bind(7)
       .on('message', (m: Buffer) => got.push(m));
     const data = randomBytesSeeded(3000, 9);
-    p.a.net.createSocket().send(data, 7, '10.0.0.255');
+    // SO_BROADCAST first: without it Linux (and node) refuse a broadcast destination with EACCES.
+    const u = p.a.net.createSocket().bind();
+    u.setBroadcast(true);
+    u.send(data, 7, '10.0.0.255');
     await runUntil(p, () => got.length === 1);
     expect(Buffer.compare(got[0]!, data)).toBe(0);
     expect(p.a.counters.arpRequestsOut).toBe(0);
@@ -297,7 +300,9 @@ describe('IPv4 fragmentation and reassembly between stacks', () => {
     // A broadcast datagram that times out is not answered.
     let bigB = 0;
     p.la.drop = (m) => m.length > 1000 && ++bigB === 2;
-    p.a.net.createSocket().send(new Uint8Array(3000), 7, '10.0.0.255');
+    const u = p.a.net.createSocket().bind();
+    u.setBroadcast(true);
+    u.send(new Uint8Array(3000), 7, '10.0.0.255');
     await runUntil(p, () => p.b.frag4.reasm.counters.timeouts === 2);
     expect(p.b.frag4.counters.timeExceededOut).toBe(1);
   });
