@@ -15,7 +15,7 @@ export {
   type ListenOptions,
   type SocketOptions,
 } from './socket.ts';
-export { UdpLayer, UdpSocket, type RemoteInfo } from './udp.ts';
+export { UdpLayer, UdpSocket, type Msg, type RemoteInfo, type SendCallback } from './udp.ts';
 export * from './route.ts';
 export * from './pmtu.ts';
 export * from './reassembly.ts';

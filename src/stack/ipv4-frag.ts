@@ -48,6 +48,10 @@ export interface Ipv4FragHost {
   allocL4(l4Len: number): Mbuf | null;
   sendIpv4(m: Mbuf, src: number, dst: number, proto: number, l4Len: number): void;
   xmitTo(m: Mbuf, ll: Uint8Array): void;
+  /** The destination is one of our own addresses (or 127/8): the datagram goes over the loopback. */
+  isLocal4(dst: number): boolean;
+  /** Hands a frame back to the stack's own input, without the NIC. */
+  loopback(m: Mbuf): void;
 }
 import { put16, put32 } from './bytes.ts';
 

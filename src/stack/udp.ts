@@ -141,8 +141,10 @@ export class UdpLayer {
 const UDP4_MAX_DATA = 65507;
 const UDP6_MAX_DATA = 65527;
 
-type SendCallback = (err: Error | null, bytes?: number) => void;
-type Msg = Uint8Array | string | readonly (Uint8Array | string)[];
+/** Called once a datagram is sent, or with the error that prevented it (dgram's send callback). */
+export type SendCallback = (err: Error | null, bytes?: number) => void;
+/** What dgram's send accepts as a message: bytes, a string, or a list of them. */
+export type Msg = Uint8Array | string | readonly (Uint8Array | string)[];
 
 /** node's sliceBuffer: (msg, offset, length) as one Buffer. */
 function sliceBuffer(buffer: Msg, offset: unknown, length: unknown): Msg {
