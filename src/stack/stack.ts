@@ -137,7 +137,7 @@ export class Stack implements Ipv4Output {
   private inLo = false;
   private readonly loTurn = (): void => this.loopbackTurn();
   // Process refs: ref'd handles (servers, sockets, in-flight pings) and the host handle they hold.
-  private readonly processRefs: boolean;
+  private processRefs: boolean;
   private refs = 0;
   private refHandle: ReturnType<typeof setInterval> | undefined;
   private readonly pollTurn = (): void => {
@@ -242,6 +242,18 @@ export class Stack implements Ipv4Output {
     if (this.refs > 0 && this.refHandle === undefined) {
       this.refHandle = setInterval(noop, 0x7fffffff);
     } else if (this.refs <= 0 && this.refHandle !== undefined) {
+      clearInterval(this.refHandle);
+      this.refHandle = undefined;
+    }
+  }
+
+  /**
+   * Stops holding the process alive, whatever handles are still open: the stack's interface is
+   * gone (its unikernel shut down), so nothing those handles wait for can happen any more.
+   */
+  releaseProcess(): void {
+    this.processRefs = false;
+    if (this.refHandle !== undefined) {
       clearInterval(this.refHandle);
       this.refHandle = undefined;
     }

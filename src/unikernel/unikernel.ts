@@ -267,6 +267,8 @@ export class Unikernel {
     this.adapter.detach();
     for (const l of this.kloops) l.stop();
     (this.stack.time as Partial<RealTimeDriver>).stop?.();
+    // Open sockets and servers held the process (node:net semantics) while there was a NIC.
+    this.stack.releaseProcess();
   }
 
   /**
