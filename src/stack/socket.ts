@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { ipv4ToString, ipv6ToString, parseIpv4, parseIpv6 } from '../wire/index.ts';
 import { NetError } from './errors.ts';
+import { HandleRef } from './handle-ref.ts';
 import type { Stack } from './stack.ts';
 import type { Timer } from './timer.ts';
 import type { Tcb, TcbOptions, TcbUser } from './tcp/tcb.ts';
@@ -87,8 +88,7 @@ export class Socket extends Duplex implements TcbUser {
   private idleTimer: Timer | null = null;
   private lastActive = 0;
   // Process refs (node's handle ref): wanted by the user, and held on the stack while open.
-  private refd = true;
-  private holding = false;
+  private readonly hold = new HandleRef();
   private closedEmitted = false;
   /** @internal The address and port connect() was asked for (for its errors). */
   connectHost: string | undefined;
@@ -171,22 +171,19 @@ export class Socket extends Duplex implements TcbUser {
 
   /** The socket keeps the process alive while open (the default, as node). */
   ref(): this {
-    this.refd = true;
+    this.hold.refd = true;
     this.updateRef();
     return this;
   }
   /** The process may exit while this socket is open (node's socket.unref()). */
   unref(): this {
-    this.refd = false;
+    this.hold.refd = false;
     this.updateRef();
     return this;
   }
 
   private updateRef(): void {
-    const want = this.refd && !this.closedEmitted && (this.tcb !== null || this.connecting);
-    if (want === this.holding) return;
-    this.holding = want;
-    this.stack.ref(want ? 1 : -1);
+    this.hold.sync(this.stack, !this.closedEmitted && (this.tcb !== null || this.connecting));
   }
 
   setNoDelay(noDelay = true): this {
@@ -388,8 +385,7 @@ export class Server extends EventEmitter {
   private readonly sockets = new Set<Socket>();
   private closing = false;
   private bound: AddressInfo | null = null;
-  private refd = true;
-  private holding = false;
+  private readonly hold = new HandleRef();
 
   constructor(
     private readonly stack: Stack,
@@ -522,23 +518,20 @@ export class Server extends EventEmitter {
 
   /** The server keeps the process alive while listening (the default, as node). */
   ref(): this {
-    this.refd = true;
+    this.hold.refd = true;
     this.updateRef();
     return this;
   }
 
   /** The process may exit while this server listens (node's server.unref()). */
   unref(): this {
-    this.refd = false;
+    this.hold.refd = false;
     this.updateRef();
     return this;
   }
 
   private updateRef(): void {
-    const want = this.refd && this.listening;
-    if (want === this.holding) return;
-    this.holding = want;
-    this.stack.ref(want ? 1 : -1);
+    this.hold.sync(this.stack, this.listening);
   }
 
   /**

@@ -16,6 +16,7 @@ import {
 } from '../wire/index.ts';
 import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { NetError } from './errors.ts';
+import { HandleRef } from './handle-ref.ts';
 import type { Stack } from './stack.ts';
 
 export interface RemoteInfo {
@@ -170,8 +171,7 @@ export class UdpSocket extends EventEmitter {
   private closed = false;
   private broadcast = false;
   private peer: { address: string; port: number; ip: IpAddr } | null = null;
-  private refd = true;
-  private holding = false;
+  private readonly hold = new HandleRef();
 
   constructor(
     private readonly stack: Stack,
@@ -388,23 +388,20 @@ export class UdpSocket extends EventEmitter {
 
   /** The socket keeps the process alive while bound (the default, as node). */
   ref(): this {
-    this.refd = true;
+    this.hold.refd = true;
     this.updateRef();
     return this;
   }
 
   /** The process may exit while this socket is bound (node's socket.unref()). */
   unref(): this {
-    this.refd = false;
+    this.hold.refd = false;
     this.updateRef();
     return this;
   }
 
   private updateRef(): void {
-    const want = this.refd && this.port >= 0 && !this.closed;
-    if (want === this.holding) return;
-    this.holding = want;
-    this.stack.ref(want ? 1 : -1);
+    this.hold.sync(this.stack, this.port >= 0 && !this.closed);
   }
 
   close(cb?: () => void): this {

@@ -681,12 +681,8 @@ export class Tcp implements TcpEnv {
     const rcvBuf = rcvBufOf(l.opts);
     const optLen = 4 + (ts ? 12 : 0) + (ws ? 4 : 0);
     const hl = TCP_HLEN + optLen;
-    const m = ip.pool.alloc();
-    if (m === null || !m.extend(ip.l4Offset + hl) || m.headLength < ip.l4Offset + hl) {
-      m?.free();
-      this.counters.noBuffers++;
-      return;
-    }
+    const m = this.replyMbuf(hl);
+    if (m === null) return;
     const buf = ip.pool.data;
     const l4 = m.dataOffset + ip.l4Offset;
     const v = this.view.reset(buf, l4, hl);
@@ -785,16 +781,27 @@ export class Tcp implements TcpEnv {
   }
 
   /** RST for a segment that matches no connection (RFC 9293 §3.10.7.1), never in answer to a RST. */
+  /**
+   * An mbuf for a reply the stack makes up by itself (RST, cookie SYN-ACK): room for the IP and
+   * TCP headers, `hl` bytes of TCP header contiguous; null (counted) when the pool is out.
+   */
+  private replyMbuf(hl: number): Mbuf | null {
+    const ip = this.ip;
+    const m = ip.pool.alloc();
+    if (m === null || !m.extend(ip.l4Offset + hl) || m.headLength < ip.l4Offset + hl) {
+      m?.free();
+      this.counters.noBuffers++;
+      return null;
+    }
+    return m;
+  }
+
   private resetFor(seg: TcpSegmentIn, src: number, dst: number, sport: number, dport: number): void {
     const f = seg.flags;
     if ((f & RST) !== 0) return;
     const ip = this.ip;
-    const m = ip.pool.alloc();
-    if (m === null || !m.extend(ip.l4Offset + TCP_HLEN)) {
-      m?.free();
-      this.counters.noBuffers++;
-      return;
-    }
+    const m = this.replyMbuf(TCP_HLEN);
+    if (m === null) return;
     const buf = ip.pool.data;
     const l4 = m.dataOffset + ip.l4Offset;
     const v = this.view.reset(buf, l4, TCP_HLEN);
