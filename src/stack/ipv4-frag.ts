@@ -13,9 +13,11 @@ import {
   IcmpType,
   IpProto,
   IPV4_MIN_HLEN,
-  UDP_HLEN,
-  type Ipv4View,
   pseudoSum,
+  set16,
+  set32,
+  type Ipv4View,
+  UDP_HLEN,
 } from '../wire/index.ts';
 import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { Reassembler, type ReasmParams, type ReasmQueue } from './reassembly.ts';
@@ -53,7 +55,6 @@ export interface Ipv4FragHost {
   /** Hands a frame back to the stack's own input, without the NIC. */
   loopback(m: Mbuf): void;
 }
-import { put16, put32 } from './bytes.ts';
 
 /** Largest IPv4 datagram. */
 const IP_MAX = 65535;
@@ -132,11 +133,11 @@ export class Ipv4Frag {
     o.set(q.data.subarray(0, q.total), fhl);
     const len = fhl + q.total;
     this.reasm.release(q);
-    put16(o, 2, len);
+    set16(o, 2, len);
     // Keep DF, clear MF and the offset.
-    put16(o, 6, ((o[6]! << 8) | o[7]!) & 0x4000);
-    put16(o, 10, 0);
-    put16(o, 10, csumFinish(csumPartial(o, 0, fhl)));
+    set16(o, 6, ((o[6]! << 8) | o[7]!) & 0x4000);
+    set16(o, 10, 0);
+    set16(o, 10, csumFinish(csumPartial(o, 0, fhl)));
     return len;
   }
 
@@ -157,7 +158,7 @@ export class Ipv4Frag {
     pb[l4 + 1] = IcmpTimeExceededCode.REASSEMBLY;
     pb.fill(0, l4 + 2, l4 + ICMP_HLEN);
     pb.set(first, l4 + ICMP_HLEN);
-    put16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
+    set16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
     this.counters.timeExceededOut++;
     st.counters.icmpOutMsgs++;
     const src = (first[12]! << 24) | (first[13]! << 16) | (first[14]! << 8) | first[15]!;
@@ -183,7 +184,7 @@ export class Ipv4Frag {
       const at = cs + m.meta.csumOffset;
       // The field holds the pseudo-header sum: summing over it completes the checksum.
       const v = csumFinish(csumPartial(tx, cs, ipLen - cs));
-      put16(tx, at, tx[9] === IpProto.UDP ? v || 0xffff : v);
+      set16(tx, at, tx[9] === IpProto.UDP ? v || 0xffff : v);
     }
     m.free();
     this.sendFragments(ipLen, mtu, dst);
@@ -198,12 +199,12 @@ export class Ipv4Frag {
     if (IPV4_MIN_HLEN + l4Len > IP_MAX) return false;
     const tx = this.tx;
     const u = IPV4_MIN_HLEN;
-    put16(tx, u, sport);
-    put16(tx, u + 2, dport);
-    put16(tx, u + 4, l4Len);
-    put16(tx, u + 6, 0);
+    set16(tx, u, sport);
+    set16(tx, u + 2, dport);
+    set16(tx, u + 4, l4Len);
+    set16(tx, u + 6, 0);
     tx.set(data, u + UDP_HLEN);
-    put16(
+    set16(
       tx,
       u + 6,
       csumFinish(csumPartial(tx, u, l4Len, pseudoSum(src, dst, IpProto.UDP, l4Len))) || 0xffff,
@@ -228,13 +229,13 @@ export class Ipv4Frag {
     const tx = this.tx;
     tx[0] = 0x45;
     tx[1] = 0;
-    put16(tx, 2, IPV4_MIN_HLEN + l4Len);
-    put16(tx, 4, this.stack.nextIpIdent());
-    put16(tx, 6, 0);
+    set16(tx, 2, IPV4_MIN_HLEN + l4Len);
+    set16(tx, 4, this.stack.nextIpIdent());
+    set16(tx, 6, 0);
     tx[8] = 64;
     tx[9] = proto;
-    put32(tx, 12, src);
-    put32(tx, 16, dst);
+    set32(tx, 12, src);
+    set32(tx, 16, dst);
   }
 
   /**
@@ -282,14 +283,14 @@ export class Ipv4Frag {
       const pb = st.pool.data;
       const o = m.dataOffset;
       pb.set(mac, o + 6);
-      put16(pb, o + 12, EtherType.IPV4);
+      set16(pb, o + 12, EtherType.IPV4);
       const ih = o + ETH_HLEN;
       pb.set(tx.subarray(0, hl), ih);
-      put16(pb, ih + 2, hl + n);
+      set16(pb, ih + 2, hl + n);
       const more = at + n < payload || baseMf;
-      put16(pb, ih + 6, ((baseFrag + at) >>> 3) | (more ? 0x2000 : 0));
-      put16(pb, ih + 10, 0);
-      put16(pb, ih + 10, csumFinish(csumPartial(pb, ih, hl)));
+      set16(pb, ih + 6, ((baseFrag + at) >>> 3) | (more ? 0x2000 : 0));
+      set16(pb, ih + 10, 0);
+      set16(pb, ih + 10, csumFinish(csumPartial(pb, ih, hl)));
       if (!whole) c.fragCreates++;
       if (local) {
         st.loopback(m);

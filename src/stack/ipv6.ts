@@ -12,18 +12,22 @@ import { META_F_NEEDS_CSUM, type Mbuf } from '../mbuf/index.ts';
 import {
   ETH_HLEN,
   EtherType,
+  getF64,
   ICMP_HLEN,
   Icmpv6Type,
   Icmpv6UnreachCode,
   Icmpv6View,
-  IPV6_HLEN,
   IpProto,
-  Ipv6View,
-  UDP_HLEN,
+  IPV6_HLEN,
   ipv6ToString,
+  Ipv6View,
   parseIpv6,
   parseIpv6Prefixed,
   pseudoSum,
+  set16,
+  set32,
+  setF64,
+  UDP_HLEN,
 } from '../wire/index.ts';
 import { csumFinish, csumPartial, pseudoV6 } from '../checksum/index.ts';
 import { NetError, StackError } from './errors.ts';
@@ -36,7 +40,6 @@ import type { Stack } from './stack.ts';
 import { Tcp, type Ipv6TcpOutput } from './tcp/tcp.ts';
 import type { Tcb, TcbOptions } from './tcp/tcb.ts';
 import type { Timer } from './timer.ts';
-import { put16, put32, readF64, writeF64 } from './bytes.ts';
 
 const log = debug('ptnet:ip6');
 
@@ -633,7 +636,7 @@ export class Ipv6Layer {
         const w = this.echoWaiters.get(key);
         if (w !== undefined && len >= ICMP_HLEN + 8) {
           this.echoWaiters.delete(key);
-          w(this.stack.now() - readF64(buf, off + ICMP_HLEN));
+          w(this.stack.now() - getF64(buf, off + ICMP_HLEN));
         }
         return;
       }
@@ -749,7 +752,7 @@ export class Ipv6Layer {
     const tx = this.tx;
     tx[IPV6_HLEN + 2] = 0;
     tx[IPV6_HLEN + 3] = 0;
-    put16(
+    set16(
       tx,
       IPV6_HLEN + 2,
       csumFinish(csumPartial(tx, IPV6_HLEN, len, pseudoSum(src, dst, IpProto.ICMPV6, len))),
@@ -813,7 +816,7 @@ export class Ipv6Layer {
     const l4 = m.dataOffset + L4_OFF6;
     pb[l4] = type;
     pb[l4 + 1] = code;
-    put32(pb, l4 + 4, rest);
+    set32(pb, l4 + 4, rest);
     pb.set(buf.subarray(ipOff, ipOff + quote), l4 + ICMP_HLEN);
     const dst = this.dst16;
     for (let i = 0; i < 16; i++) dst[i] = buf[so + i]!;
@@ -853,9 +856,9 @@ export class Ipv6Layer {
         const l4 = IPV6_HLEN;
         tx[l4] = Icmpv6Type.ECHO_REQUEST;
         tx[l4 + 1] = 0;
-        put16(tx, l4 + 4, ident);
-        put16(tx, l4 + 6, 1);
-        writeF64(tx, l4 + ICMP_HLEN, this.stack.now());
+        set16(tx, l4 + 4, ident);
+        set16(tx, l4 + 6, 1);
+        setF64(tx, l4 + ICMP_HLEN, this.stack.now());
         for (let i = 8; i < size; i++) tx[l4 + ICMP_HLEN + i] = i & 0xff;
         this.sendIcmpScratch(src, dst, len);
         this.stack.time.poke();
@@ -872,9 +875,9 @@ export class Ipv6Layer {
       const l4 = m.dataOffset + L4_OFF6;
       pb[l4] = Icmpv6Type.ECHO_REQUEST;
       pb[l4 + 1] = 0;
-      put16(pb, l4 + 4, ident);
-      put16(pb, l4 + 6, 1);
-      writeF64(pb, l4 + ICMP_HLEN, this.stack.now());
+      set16(pb, l4 + 4, ident);
+      set16(pb, l4 + 6, 1);
+      setF64(pb, l4 + ICMP_HLEN, this.stack.now());
       for (let i = 8; i < size; i++) pb[l4 + ICMP_HLEN + i] = i & 0xff;
       this.sendIcmp(m, src, dst, len, this.hopLimit);
       this.stack.time.poke();
@@ -905,7 +908,7 @@ export class Ipv6Layer {
       writeUdp(tx, u, sport, dport, l4Len);
       tx.set(data, u + UDP_HLEN);
       const cs = csumFinish(csumPartial(tx, u, l4Len, ps)) || 0xffff;
-      put16(tx, u + 6, cs);
+      set16(tx, u + 6, cs);
       this.writeHeader(tx, 0, src, dst, IpProto.UDP, l4Len, this.hopLimit);
       st.counters.udpOutDatagrams++;
       this.counters.outRequests++;
@@ -918,13 +921,13 @@ export class Ipv6Layer {
     writeUdp(buf, o, sport, dport, l4Len);
     buf.set(data, o + UDP_HLEN);
     if (st.txCsum) {
-      put16(buf, o + 6, ps);
+      set16(buf, o + 6, ps);
       m.meta.flags |= META_F_NEEDS_CSUM;
       m.meta.csumStart = L4_OFF6;
       m.meta.csumOffset = 6;
     } else {
-      put16(buf, o + 6, 0);
-      put16(buf, o + 6, csumFinish(csumPartial(buf, o, l4Len, ps)) || 0xffff);
+      set16(buf, o + 6, 0);
+      set16(buf, o + 6, csumFinish(csumPartial(buf, o, l4Len, ps)) || 0xffff);
     }
     st.counters.udpOutDatagrams++;
     this.output(m, src, dst, IpProto.UDP, l4Len, this.hopLimit);
@@ -960,7 +963,7 @@ export class Ipv6Layer {
     b[o + 1] = 0;
     b[o + 2] = 0;
     b[o + 3] = 0;
-    put16(b, o + 4, l4Len);
+    set16(b, o + 4, l4Len);
     b[o + 6] = nh;
     b[o + 7] = hop;
     b.set(src, o + 8);
@@ -979,7 +982,7 @@ export class Ipv6Layer {
     const o = m.dataOffset;
     this.writeHeader(buf, o + ETH_HLEN, src, dst, nh, l4Len, hopLimit);
     buf.set(st.netif.mac, o + 6);
-    put16(buf, o + 12, EtherType.IPV6);
+    set16(buf, o + 12, EtherType.IPV6);
     c.outRequests++;
     if (isMulticast(dst, 0)) {
       // 33:33 + the group's low 32 bits (RFC 2464 §7).
@@ -1031,7 +1034,7 @@ export class Ipv6Layer {
     if ((m.meta.flags & META_F_NEEDS_CSUM) !== 0) {
       const cs = m.meta.csumStart - ETH_HLEN;
       const v = csumFinish(csumPartial(tx, cs, len - cs));
-      put16(tx, cs + m.meta.csumOffset, tx[6] === IpProto.UDP ? v || 0xffff : v);
+      set16(tx, cs + m.meta.csumOffset, tx[6] === IpProto.UDP ? v || 0xffff : v);
     }
     m.free();
     this.fragmentTx(len, dst);
@@ -1057,7 +1060,7 @@ export class Ipv6Layer {
       }
       const pb = st.pool.data;
       pb.set(st.netif.mac, m.dataOffset + 6);
-      put16(pb, m.dataOffset + 12, EtherType.IPV6);
+      set16(pb, m.dataOffset + 12, EtherType.IPV6);
       this.route(m, dst);
       return true;
     }
@@ -1086,16 +1089,16 @@ export class Ipv6Layer {
       const pb = st.pool.data;
       const o = m.dataOffset;
       pb.set(st.netif.mac, o + 6);
-      put16(pb, o + 12, EtherType.IPV6);
+      set16(pb, o + 12, EtherType.IPV6);
       const ih = o + ETH_HLEN;
       pb.set(tx.subarray(0, IPV6_HLEN), ih);
-      put16(pb, ih + 4, FRAG_HLEN + n);
+      set16(pb, ih + 4, FRAG_HLEN + n);
       pb[ih + 6] = IpProto.IPV6_FRAGMENT;
       const fh = ih + IPV6_HLEN;
       pb[fh] = proto;
       pb[fh + 1] = 0;
-      put16(pb, fh + 2, at | (at + n < payload ? 1 : 0));
-      put32(pb, fh + 4, ident);
+      set16(pb, fh + 2, at | (at + n < payload ? 1 : 0));
+      set32(pb, fh + 4, ident);
       c.fragCreates++;
       const ll = this.nd.resolve(key, m, st.now());
       if (ll !== null) st.xmitTo(m, ll);
@@ -1108,8 +1111,8 @@ export class Ipv6Layer {
 }
 
 function writeUdp(b: Uint8Array, o: number, sport: number, dport: number, len: number): void {
-  put16(b, o, sport);
-  put16(b, o + 2, dport);
-  put16(b, o + 4, len);
-  put16(b, o + 6, 0);
+  set16(b, o, sport);
+  set16(b, o + 2, dport);
+  set16(b, o + 4, len);
+  set16(b, o + 6, 0);
 }

@@ -7,22 +7,26 @@ import debug from 'debug';
 import { META_F_DATA_VALID, META_F_NEEDS_CSUM, Mempool, type Mbuf } from '../mbuf/index.ts';
 import type { NetIf } from '../netif/index.ts';
 import {
-  ArpOp,
-  ArpView,
   ARP_ETH_IPV4_LEN,
   ARP_HTYPE_ETHERNET,
-  EtherType,
-  EthernetView,
+  ArpOp,
+  ArpView,
   ETH_HLEN,
+  EthernetView,
+  EtherType,
+  getF64,
   ICMP_HLEN,
   IcmpType,
   IcmpUnreachCode,
   Icmpv4View,
-  IPV4_MIN_HLEN,
   IpProto,
+  IPV4_MIN_HLEN,
   Ipv4View,
   parseIpv4,
   parseIpv4Prefixed,
+  set16,
+  set32,
+  setF64,
 } from '../wire/index.ts';
 import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { StackCounters } from './counters.ts';
@@ -41,7 +45,6 @@ import { Tcp } from './tcp/tcp.ts';
 import type { TcbOptions } from './tcp/tcb.ts';
 import { UdpLayer } from './udp.ts';
 import { Net } from './socket.ts';
-import { put16, put32, readF64, writeF64 } from './bytes.ts';
 
 const log = debug('ptnet:ip');
 const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
@@ -441,18 +444,18 @@ export class Stack implements Ipv4Output {
     const buf = this.pool.data;
     const o = m.dataOffset;
     buf.set(this.netif.mac, o + 6);
-    put16(buf, o + 12, EtherType.ARP);
+    set16(buf, o + 12, EtherType.ARP);
     const a = o + ETH_HLEN;
-    put16(buf, a, ARP_HTYPE_ETHERNET);
-    put16(buf, a + 2, EtherType.IPV4);
+    set16(buf, a, ARP_HTYPE_ETHERNET);
+    set16(buf, a + 2, EtherType.IPV4);
     buf[a + 4] = 6;
     buf[a + 5] = 4;
-    put16(buf, a + 6, op);
+    set16(buf, a + 6, op);
     buf.set(this.netif.mac, a + 8);
-    put32(buf, a + 14, this.addr);
+    set32(buf, a + 14, this.addr);
     if (tha === null) buf.fill(0, a + 18, a + 24);
     else buf.set(tha, a + 18);
-    put32(buf, a + 24, tpa);
+    set32(buf, a + 24, tpa);
     if (op === ArpOp.REQUEST) this.counters.arpRequestsOut++;
     else this.counters.arpRepliesOut++;
     this.xmitTo(m, ethDst);
@@ -515,19 +518,19 @@ export class Stack implements Ipv4Output {
     const ih = o + ETH_HLEN;
     buf[ih] = 0x45;
     buf[ih + 1] = 0;
-    put16(buf, ih + 2, IPV4_MIN_HLEN + l4Len);
-    put16(buf, ih + 4, this.ipIdent);
+    set16(buf, ih + 2, IPV4_MIN_HLEN + l4Len);
+    set16(buf, ih + 4, this.ipIdent);
     this.ipIdent = (this.ipIdent + 1) & 0xffff;
     // DF on TCP, as Linux does with path-MTU discovery (IP_PMTUDISC_WANT).
-    put16(buf, ih + 6, proto === IpProto.TCP ? 0x4000 : 0);
+    set16(buf, ih + 6, proto === IpProto.TCP ? 0x4000 : 0);
     buf[ih + 8] = 64;
     buf[ih + 9] = proto;
-    put16(buf, ih + 10, 0);
-    put32(buf, ih + 12, src);
-    put32(buf, ih + 16, dst);
-    put16(buf, ih + 10, csumFinish(csumPartial(buf, ih, IPV4_MIN_HLEN)));
+    set16(buf, ih + 10, 0);
+    set32(buf, ih + 12, src);
+    set32(buf, ih + 16, dst);
+    set16(buf, ih + 10, csumFinish(csumPartial(buf, ih, IPV4_MIN_HLEN)));
     buf.set(this.netif.mac, o + 6);
-    put16(buf, o + 12, EtherType.IPV4);
+    set16(buf, o + 12, EtherType.IPV4);
     c.ipOutRequests++;
     if (this.isOurs(dst)) {
       this.loopback(m);
@@ -574,8 +577,8 @@ export class Stack implements Ipv4Output {
         const l4 = IPV4_MIN_HLEN;
         tx.set(buf.subarray(off, off + len), l4);
         tx[l4] = IcmpType.ECHO_REPLY;
-        put16(tx, l4 + 2, 0);
-        put16(tx, l4 + 2, csumFinish(csumPartial(tx, l4, len)));
+        set16(tx, l4 + 2, 0);
+        set16(tx, l4 + 2, csumFinish(csumPartial(tx, l4, len)));
         c.icmpOutMsgs++;
         this.frag4.sendLinear(this.addr, src, IpProto.ICMP, len);
         return;
@@ -586,8 +589,8 @@ export class Stack implements Ipv4Output {
       const l4 = m.dataOffset + this.l4Offset;
       pb.set(buf.subarray(off, off + len), l4);
       pb[l4] = IcmpType.ECHO_REPLY;
-      put16(pb, l4 + 2, 0);
-      put16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
+      set16(pb, l4 + 2, 0);
+      set16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
       c.icmpOutMsgs++;
       this.sendIpv4(m, this.addr, src, IpProto.ICMP, len);
       return;
@@ -598,7 +601,7 @@ export class Stack implements Ipv4Output {
       const w = this.echoWaiters.get(key);
       if (w !== undefined && len >= ICMP_HLEN + 8) {
         this.echoWaiters.delete(key);
-        const sent = readF64(buf, off + ICMP_HLEN);
+        const sent = getF64(buf, off + ICMP_HLEN);
         w(this.now() - sent);
       }
     } else if (type === IcmpType.DEST_UNREACH || type === IcmpType.TIME_EXCEEDED) {
@@ -619,10 +622,10 @@ export class Stack implements Ipv4Output {
     const l4 = m.dataOffset + this.l4Offset;
     pb[l4] = type;
     pb[l4 + 1] = code;
-    put16(pb, l4 + 2, 0);
-    put32(pb, l4 + 4, 0);
+    set16(pb, l4 + 2, 0);
+    set32(pb, l4 + 4, 0);
     pb.set(buf.subarray(ipOff, ipOff + quote), l4 + ICMP_HLEN);
-    put16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
+    set16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
     this.counters.icmpOutMsgs++;
     this.sendIpv4(m, this.addr, src, IpProto.ICMP, len);
   }
@@ -759,10 +762,10 @@ function isLoopback4(a: number): boolean {
 function fillEcho(b: Uint8Array, l4: number, ident: number, size: number, now: number): void {
   b[l4] = IcmpType.ECHO_REQUEST;
   b[l4 + 1] = 0;
-  put16(b, l4 + 2, 0);
-  put16(b, l4 + 4, ident);
-  put16(b, l4 + 6, 1);
-  writeF64(b, l4 + ICMP_HLEN, now);
+  set16(b, l4 + 2, 0);
+  set16(b, l4 + 4, ident);
+  set16(b, l4 + 6, 1);
+  setF64(b, l4 + ICMP_HLEN, now);
   for (let i = 8; i < size; i++) b[l4 + ICMP_HLEN + i] = i & 0xff;
-  put16(b, l4 + 2, csumFinish(csumPartial(b, l4, ICMP_HLEN + size)));
+  set16(b, l4 + 2, csumFinish(csumPartial(b, l4, ICMP_HLEN + size)));
 }

@@ -3,7 +3,8 @@
 // arp_process() does (other pairs are UNSUPPORTED, not malformed).
 import { ARP_ETH_IPV4_LEN, ARP_HTYPE_ETHERNET, EtherType } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
-import { View, get16, get32, get48, inRange, needRoom, set16, set32, set48 } from './view.ts';
+import { View, inRange, needRoom } from './view.ts';
+import { get16, get32, get48, set16, set32, set48 } from './bytes.ts';
 
 export class ArpView extends View {
   check(): WireErrorCode | null {

@@ -8,7 +8,7 @@ import { Ipv4View } from './ipv4.ts';
 import { Ipv6View } from './ipv6.ts';
 import { TcpView } from './tcp.ts';
 import { UdpView } from './udp.ts';
-import { get16 } from './view.ts';
+import { get16 } from './bytes.ts';
 
 export type L3Kind = 'none' | 'ipv4' | 'ipv6' | 'arp' | 'other';
 

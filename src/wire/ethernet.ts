@@ -3,7 +3,8 @@
 import { EtherType, ETH_HLEN, VLAN_HLEN } from './constants.ts';
 import type { WireErrorCode } from './errors.ts';
 import { WireError } from './errors.ts';
-import { View, get16, get48, inRange, needRoom, set16, set48 } from './view.ts';
+import { View, inRange, needRoom } from './view.ts';
+import { get16, get48, set16, set48 } from './bytes.ts';
 
 export function isVlanTpid(t: number): boolean {
   return t === EtherType.VLAN || t === EtherType.QINQ;

@@ -1,7 +1,8 @@
 // The 8-byte header ICMPv4 (RFC 792) and ICMPv6 (RFC 4443 §2.1) share: type, code, checksum, and
 // a word whose meaning depends on the type (echo identifier and sequence, MTU, pointer, NDP fields).
 import { ICMP_HLEN } from './constants.ts';
-import { View, get16, get32, set16, set32 } from './view.ts';
+import { View } from './view.ts';
+import { get16, get32, set16, set32 } from './bytes.ts';
 
 export abstract class IcmpHeaderView extends View {
   get type(): number {

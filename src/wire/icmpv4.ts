@@ -5,7 +5,8 @@ import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { ICMP_HLEN, IcmpType, IcmpUnreachCode } from './constants.ts';
 import type { WireErrorCode } from './errors.ts';
 import { IcmpHeaderView } from './icmp.ts';
-import { get16, inRange, needRoom, set16, set32 } from './view.ts';
+import { inRange, needRoom } from './view.ts';
+import { get16, set16, set32 } from './bytes.ts';
 
 export class Icmpv4View extends IcmpHeaderView {
   check(): WireErrorCode | null {

@@ -8,7 +8,8 @@ import { WireError, type WireErrorCode } from './errors.ts';
 import { badNdpOption, emitNdpOption, ndpOptionLen, parseNdpOptions, type NdpOption } from './ndp.ts';
 import { pseudoSum } from './pseudo.ts';
 import { IcmpHeaderView } from './icmp.ts';
-import { get16, get32, inRange, needRoom, set16, set32 } from './view.ts';
+import { inRange, needRoom } from './view.ts';
+import { get16, get32, set16, set32 } from './bytes.ts';
 
 /** Bytes before the options of an NDP message, 0 for other types. */
 export function ndpFixedLen(type: number): number {

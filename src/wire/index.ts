@@ -15,3 +15,4 @@ export * from './icmp.ts';
 export * from './icmpv4.ts';
 export * from './icmpv6.ts';
 export * from './ndp.ts';
+export * from './bytes.ts';

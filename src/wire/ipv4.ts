@@ -5,7 +5,8 @@ import { csumFinish, csumPartial, csumReplace16 } from '../checksum/index.ts';
 import { IPV4_MIN_HLEN, Ipv4OptType } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
 import { pseudoSumAt } from './pseudo.ts';
-import { View, get16, get32, inRange, needRoom, set16, set32 } from './view.ts';
+import { View, inRange, needRoom } from './view.ts';
+import { get16, get32, set16, set32 } from './bytes.ts';
 
 /** Walk IPv4 option bytes buf[off, end); -1 if every option fits, else the offset of the bad one. */
 export function checkIpv4Options(buf: Uint8Array, off: number, end: number): number {

@@ -5,7 +5,8 @@
 import { IPV6_HLEN, IpProto } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
 import { pseudoSumAt } from './pseudo.ts';
-import { View, get16, get32, inRange, needRoom, set16, set32 } from './view.ts';
+import { View, inRange, needRoom } from './view.ts';
+import { get16, get32, set16, set32 } from './bytes.ts';
 
 /** Result of walkIpv6Ext(); one per view/dissector, reused. */
 export class Ipv6ExtWalk {

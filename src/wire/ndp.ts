@@ -4,7 +4,8 @@
 // (other lengths, Redirected Header, unknown types) is kept verbatim.
 import { NdpOptType } from './constants.ts';
 import { WireError } from './errors.ts';
-import { get16, get32, get48, inRange, set16, set32, set48 } from './view.ts';
+import { inRange } from './view.ts';
+import { get16, get32, get48, set16, set32, set48 } from './bytes.ts';
 
 export type NdpOption =
   | { type: 'sourceLinkAddr' | 'targetLinkAddr'; addr: number }

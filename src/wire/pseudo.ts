@@ -1,7 +1,7 @@
 // Pseudo-header sums for TCP/UDP/ICMPv6 checksums (RFC 793/768 for IPv4, RFC 8200 §8.1 for IPv6),
 // from addresses held as numbers / byte arrays (reprs) or in place in an IP header (views).
 import { csumPartial, pseudoV4, pseudoV6 } from '../checksum/index.ts';
-import { get32 } from './view.ts';
+import { get32 } from './bytes.ts';
 
 /** IPv4 address as a u32, IPv6 address as 16 bytes. */
 export type IpAddr = number | Uint8Array;

@@ -5,7 +5,8 @@ import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { IpProto, TCP_MIN_HLEN, TcpOptKind } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
 import { pseudoSum, type IpAddr } from './pseudo.ts';
-import { View, get16, get32, inRange, needRoom, set16, set32 } from './view.ts';
+import { View, inRange, needRoom } from './view.ts';
+import { get16, get32, set16, set32 } from './bytes.ts';
 
 /** Known options of one segment, filled without allocation by parseTcpOptions(). */
 export class TcpOptions {

@@ -3,7 +3,8 @@ import { csumFinish, csumPartial } from '../checksum/index.ts';
 import { IpProto, UDP_HLEN } from './constants.ts';
 import type { WireErrorCode } from './errors.ts';
 import { pseudoSum, type IpAddr } from './pseudo.ts';
-import { View, get16, inRange, needRoom, set16 } from './view.ts';
+import { View, inRange, needRoom } from './view.ts';
+import { get16, set16 } from './bytes.ts';
 
 export class UdpView extends View {
   check(): WireErrorCode | null {

@@ -54,31 +54,6 @@ export abstract class View {
   }
 }
 
-// Big-endian accessors over a Uint8Array; callers have checked bounds.
-export function get16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-export function get32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-export function get48(b: Uint8Array, o: number): number {
-  return get16(b, o) * 0x100000000 + get32(b, o + 2);
-}
-export function set16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v;
-}
-export function set32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
-}
-export function set48(b: Uint8Array, o: number, v: number): void {
-  set16(b, o, Math.floor(v / 0x100000000));
-  set32(b, o + 2, v >>> 0);
-}
-
 /** Throw BAD_REPR unless buf[off, off+need) is writable. */
 export function needRoom(buf: Uint8Array, off: number, need: number): void {
   if (!Number.isInteger(off) || off < 0 || off + need > buf.length)

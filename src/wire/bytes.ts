@@ -1,0 +1,47 @@
+// The one module of byte accessors: big-endian (network order) loads and stores, the little-endian
+// 16-bit store the virtio-net header needs, and a host-order double (ping's send time, only ever
+// read back by the host that wrote it). Callers have checked bounds: these never allocate.
+
+export function get16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+export function get32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+export function get48(b: Uint8Array, o: number): number {
+  return get16(b, o) * 0x100000000 + get32(b, o + 2);
+}
+export function set16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 8;
+  b[o + 1] = v;
+}
+export function set32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
+export function set48(b: Uint8Array, o: number, v: number): void {
+  set16(b, o, Math.floor(v / 0x100000000));
+  set32(b, o + 2, v >>> 0);
+}
+export function getLe16(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+export function setLe16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+}
+
+// One scratch pair, so stamping a ping allocates nothing.
+const f64 = new Float64Array(1);
+const f64b = new Uint8Array(f64.buffer);
+
+export function setF64(b: Uint8Array, o: number, v: number): void {
+  f64[0] = v;
+  b.set(f64b, o);
+}
+export function getF64(b: Uint8Array, o: number): number {
+  for (let i = 0; i < 8; i++) f64b[i] = b[o + i]!;
+  return f64[0]!;
+}
