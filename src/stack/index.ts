@@ -1,5 +1,6 @@
 // The unikernel TCP/IP stack: public API.
 export * from './errors.ts';
+export { EventQueue, type EventTarget } from './events.ts';
 export * from './timer.ts';
 export * from './neighbour.ts';
 export * from './counters.ts';

@@ -42,12 +42,10 @@ export class Arp {
     );
   }
 
-  /** The link address for next hop `hop`, or null while resolution runs (m is then queued). */
-  resolve(hop: number, m: Mbuf): Uint8Array | null {
-    return this.cache.resolve(hop, m, this.time.timers.clock.now());
-  }
-
-  /** One ARP packet at buf[off, off+len) (arp_rcv → arp_process). */
+  /**
+   * One ARP packet at buf[off, off+len) (arp_rcv → arp_process).
+   * @mirrors arp.c:arp_process
+   */
   input(buf: Uint8Array, off: number, len: number): void {
     const c = this.counters;
     const a = this.view.reset(buf, off, len);

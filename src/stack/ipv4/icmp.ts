@@ -106,7 +106,10 @@ export class Icmp4 {
     else this.host.sendIcmp(m, dst, len);
   }
 
-  /** An ICMP error quoting the IP header + 8 bytes of the datagram at ipOff (icmp_send), rate-limited. */
+  /**
+   * An ICMP error quoting the IP header + 8 bytes of the datagram at ipOff (icmp_send), rate-limited.
+   * @mirrors ipv4/icmp.c:__icmp_send
+   */
   error(buf: Uint8Array, ipOff: number, type: number, code: number): void {
     const h = this.host;
     if (!h.icmpRate.allow(h.now())) return;

@@ -183,6 +183,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   /**
    * ip_queue_xmit: fills the header (DF on TCP, as Linux's IP_PMTUDISC_WANT), then loops back,
    * broadcasts, fragments past the path MTU or routes. m is consumed.
+   * @mirrors ip_output.c:ip_queue_xmit
    */
   output(m: Mbuf, p: IpPair, proto: number, l4Len: number, ecn = 0): void {
     const dst = p.raddr;
@@ -209,7 +210,10 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
     this.transmitFrame(m, dst);
   }
 
-  /** ip_finish_output2: loopback, broadcast, or the next hop's link address through ARP. */
+  /**
+   * ip_finish_output2: loopback, broadcast, or the next hop's link address through ARP.
+   * @mirrors ip_output.c:ip_finish_output2
+   */
   transmitFrame(m: Mbuf, dst: number): void {
     if (this.isOurs(dst)) {
       this.link.loopback(m, EtherType.IPV4);
@@ -225,7 +229,8 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
       m.free();
       return;
     }
-    const ll = this.arp.resolve(hop, m);
+    // The ARP cache directly (neigh_output): arp.ts is off the path once the entry is resolved.
+    const ll = this.arp.cache.resolve(hop, m, this.now());
     if (ll !== null) this.link.xmit(m, ll, EtherType.IPV4);
   }
 
@@ -265,7 +270,10 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
 
   // ------------------------------------------------------------------ input (ip_rcv, ip_local_deliver)
 
-  /** One IPv4 packet at buf[off, off+len). */
+  /**
+   * One IPv4 packet at buf[off, off+len).
+   * @mirrors ip_input.c:ip_rcv
+   */
   input(buf: Uint8Array, off: number, len: number, csumOk: boolean, reassembled = false): void {
     const c = this.counters;
     // InReceives counts what ip_rcv sees: each fragment once; the reassembled datagram goes on

@@ -12,6 +12,7 @@ export const TLV_DROP = -2;
  * bits (RFC 8200 §4.2): skip, discard, discard + ICMP, discard + ICMP unless the destination was
  * multicast. Returns TLV_OK, TLV_DROP, or the offset of the option an ICMPv6 parameter problem
  * (code 2) must point at.
+ * @mirrors exthdrs.c:ip6_parse_tlv
  */
 export function parseTlvOptions(buf: Uint8Array, o: number, end: number, mcast: boolean): number {
   while (o < end) {

@@ -207,6 +207,7 @@ export class Icmp6 {
    * An ICMPv6 error about the packet at buf[ipOff] (icmp6_send): never about an error message, a
    * multicast source or the unspecified source, about a multicast destination only for parameter
    * problem code 2 with `allowMcast`; quotes as much as fits in 1280 bytes; rate limited.
+   * @mirrors ipv6/icmp.c:icmp6_send
    */
   error(buf: Uint8Array, ipOff: number, type: number, code: number, rest: number, allowMcast = false): void {
     const c = this.host.counters;

@@ -326,7 +326,10 @@ export class Ipv6Layer implements L3Output, Icmp6Host, Ipv6FragHost, NdpHost {
 
   // ------------------------------------------------------------------ input (ipv6_rcv)
 
-  /** One IPv6 packet at buf[off, off+len). Never throws. */
+  /**
+   * One IPv6 packet at buf[off, off+len). Never throws.
+   * @mirrors ip6_input.c:ipv6_rcv
+   */
   input(buf: Uint8Array, off: number, len: number, csumOk: boolean, reassembled = false): void {
     const c = this.counters;
     // A reassembled packet was counted as its fragments.
@@ -465,6 +468,7 @@ export class Ipv6Layer implements L3Output, Icmp6Host, Ipv6FragHost, NdpHost {
    * Fills the IPv6 header in front of the L4 payload of m and sends it (ip6_xmit →
    * ip6_finish_output2): multicast to its 33:33 MAC, our own address over the loopback, unicast to
    * the route's next hop through NDP; fragments when the packet is over the path MTU. m is consumed.
+   * @mirrors ip6_output.c:ip6_xmit
    */
   send(m: Mbuf, src: Uint8Array, dst: Uint8Array, nh: number, l4Len: number, hopLimit: number, tc = 0): void {
     this.writeHeader(this.pool.data, m.dataOffset + ETH_HLEN, src, dst, nh, l4Len, hopLimit, tc);

@@ -107,6 +107,7 @@ export class Link implements LinkOutput {
    * One NAPI turn (net_rx_action → napi_poll); schedules another when the budget ran out. What the
    * turn transmits goes out as one burst: transmit(m, more = true) during the turn, then one flush,
    * so the interface publishes and kicks once per turn instead of once per frame.
+   * @mirrors dev.c:napi_poll
    */
   poll(): void {
     if (this.polling) return;
@@ -121,7 +122,10 @@ export class Link implements LinkOutput {
     if (n === this.opts.budget) this.schedulePoll();
   }
 
-  /** Processes and frees one received frame (netif_receive_skb). Never throws. */
+  /**
+   * Processes and frees one received frame (netif_receive_skb). Never throws.
+   * @mirrors dev.c:__netif_receive_skb_core
+   */
   input(m: Mbuf): void {
     const c = this.counters;
     c.rxFrames++;
@@ -199,6 +203,7 @@ export class Link implements LinkOutput {
    * A frame to our own address never reaches the NIC: it comes back through input() in its own
    * task, as loopback_xmit hands it to netif_rx. A pending checksum (NEEDS_CSUM) stays pending
    * and input() trusts it, as CHECKSUM_PARTIAL on lo.
+   * @mirrors loopback.c:loopback_xmit
    */
   loopback(m: Mbuf, etherType: number): void {
     this.writeEthernet(m, this.mac, etherType);
@@ -236,7 +241,10 @@ export class Link implements LinkOutput {
     this.ethOut.reset(b, o, ETH_HLEN).etherType = etherType;
   }
 
-  /** Fills the Ethernet header and transmits, or queues behind earlier busy frames. */
+  /**
+   * Fills the Ethernet header and transmits, or queues behind earlier busy frames.
+   * @mirrors dev.c:__dev_queue_xmit
+   */
   xmit(m: Mbuf, ll: Uint8Array, etherType: number): void {
     this.writeEthernet(m, ll, etherType);
     this.counters.txFrames++;

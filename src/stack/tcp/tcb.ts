@@ -437,7 +437,10 @@ export class Tcb {
     this.finish('CLOSED', null, 'abort');
   }
 
-  /** The application consumed received bytes: open the window if it grew enough (tcp_cleanup_rbuf). */
+  /**
+   * The application consumed received bytes: open the window if it grew enough (tcp_cleanup_rbuf).
+   * @mirrors tcp.c:tcp_cleanup_rbuf
+   */
   onUserRead(): void {
     if (this.state === 'CLOSED' || this.state === 'SYN-SENT' || this.state === 'LISTEN') return;
     // tcp_cleanup_rbuf: an ACK owed for more than one segment goes now, with the opened window;

@@ -115,7 +115,10 @@ export class Tcp implements TcpEnv {
     return n;
   }
 
-  /** The connection for (p.l:lport, p.r:rport), any state but LISTEN (__inet_lookup_established). */
+  /**
+   * The connection for (p.l:lport, p.r:rport), any state but LISTEN (__inet_lookup_established).
+   * @mirrors inet_hashtables.c:__inet_lookup_established
+   */
   lookup(p: IpPair, lport: number, rport: number): Tcb | undefined {
     const l = this.conns.get(connKey(lport, rport));
     if (l === undefined) return undefined;
