@@ -13,7 +13,7 @@ import {
   ipv6ToString,
   Ipv6View,
   set16,
-  set32,
+  writeIpv6FragmentHeader,
 } from '../../wire/index.ts';
 import { csumFinish, csumPartial } from '../../checksum/index.ts';
 import { Reassembler, type ReasmParams, type ReasmQueue } from '../reassembly.ts';
@@ -199,7 +199,7 @@ export class Ipv6Frag {
       const ip = this.hdr.reset(pb, ih, IPV6_HLEN);
       ip.payloadLength = FRAG_HLEN + n;
       ip.nextHeader = IpProto.IPV6_FRAGMENT;
-      writeFragmentHeader(pb, ih + IPV6_HLEN, proto, at, at + n < payload, ident);
+      writeIpv6FragmentHeader(pb, ih + IPV6_HLEN, proto, at, at + n < payload, ident);
       c.fragCreates++;
       h.routeFrame(m, dst);
     }
@@ -207,19 +207,4 @@ export class Ipv6Frag {
     if (log.enabled) log('fragmented %d bytes to %s', len, ipv6ToString(dst));
     return true;
   }
-}
-
-/** The 8-byte fragment header (RFC 8200 §4.5): next header, offset with the M flag, identification. */
-function writeFragmentHeader(
-  b: Uint8Array,
-  o: number,
-  nh: number,
-  offset: number,
-  more: boolean,
-  ident: number,
-): void {
-  b[o] = nh;
-  b[o + 1] = 0;
-  set16(b, o + 2, offset | (more ? 1 : 0));
-  set32(b, o + 4, ident);
 }

@@ -9,7 +9,7 @@
 // set the default route (one router, the latest), on-link prefixes, hop limit and timers; no
 // stateless address autoconfiguration, and prefixes do not expire on their own.
 import type { Mbuf, Mempool } from '../../mbuf/index.ts';
-import { Icmpv6Type, NdpOptType, parseIpv6, type Icmpv6View } from '../../wire/index.ts';
+import { Icmpv6Type, Icmpv6View, NdpOptType, parseIpv6, writeLinkLayerOption } from '../../wire/index.ts';
 import type { NeighbourCache } from '../neighbour.ts';
 import type { RouteTable6 } from '../route.ts';
 import type { Timer, TimerHost } from '../timer.ts';
@@ -94,6 +94,7 @@ export class NdpCounters {
 
 export class Ndp {
   private readonly mac6 = new Uint8Array(6);
+  private readonly out = new Icmpv6View();
   private readonly dst16 = new Uint8Array(16);
   private readonly src16 = new Uint8Array(16);
   /** Solicitations still to send (MAX_RTR_SOLICITATIONS at most). */
@@ -156,8 +157,7 @@ export class Ndp {
     if (m === null) return;
     const pb = this.ip6.pool.data;
     const l4 = m.dataOffset + ETH_IP6;
-    pb[l4] = Icmpv6Type.ROUTER_SOLICIT;
-    pb.fill(0, l4 + 1, l4 + RS_LEN);
+    this.header(pb, l4, len, Icmpv6Type.ROUTER_SOLICIT, 0);
     this.llao(pb, l4 + RS_LEN, NdpOptType.SOURCE_LL_ADDR);
     this.rsLeft--;
     this.counters.rsOut++;
@@ -244,8 +244,7 @@ export class Ndp {
     if (m === null) return;
     const pb = this.ip6.pool.data;
     const l4 = m.dataOffset + ETH_IP6;
-    pb[l4] = Icmpv6Type.NEIGHBOR_SOLICIT;
-    pb.fill(0, l4 + 1, l4 + 8);
+    this.header(pb, l4, len, Icmpv6Type.NEIGHBOR_SOLICIT, 0);
     pb.set(target, l4 + 8);
     if (!dad) this.llao(pb, l4 + NS_LEN, NdpOptType.SOURCE_LL_ADDR);
     const dst = this.dst16;
@@ -262,9 +261,8 @@ export class Ndp {
     if (m === null) return;
     const pb = this.ip6.pool.data;
     const l4 = m.dataOffset + ETH_IP6;
-    pb[l4] = Icmpv6Type.NEIGHBOR_ADVERT;
-    pb.fill(0, l4 + 1, l4 + 8);
-    pb[l4 + 4] = flags;
+    // The R, S and O flags are the top bits of the reserved word (RFC 4861 §4.4).
+    this.header(pb, l4, len, Icmpv6Type.NEIGHBOR_ADVERT, (flags << 24) >>> 0);
     pb.set(target, l4 + 8);
     this.llao(pb, l4 + NS_LEN, NdpOptType.TARGET_LL_ADDR);
     this.counters.naOut++;
@@ -272,9 +270,16 @@ export class Ndp {
   }
 
   private llao(pb: Uint8Array, o: number, type: number): void {
-    pb[o] = type;
-    pb[o + 1] = 1;
-    pb.set(this.ip6.mac, o + 2);
+    writeLinkLayerOption(pb, o, type, this.ip6.mac);
+  }
+
+  /** Type, code 0, checksum 0 (filled on send) and the 32-bit word after it, through the view. */
+  private header(pb: Uint8Array, l4: number, len: number, type: number, rest: number): void {
+    const v = this.out.reset(pb, l4, len);
+    v.type = type;
+    v.code = 0;
+    v.checksum = 0;
+    v.rest = rest;
   }
 
   // ------------------------------------------------------------------ input (ndisc_rcv)

@@ -5,7 +5,7 @@ import { META_F_NEEDS_CSUM, META_GSO_TCPV4, META_GSO_TCPV6, type Mbuf } from '..
 import {
   IpProto,
   TcpFlags,
-  TcpOptKind,
+  TcpOptionWriter,
   TcpOptions,
   TcpView,
   ipv4ToString,
@@ -71,6 +71,7 @@ export class Tcp implements TcpEnv {
   private readonly conns = new Map<number, Tcb[]>();
   private readonly listeners = new Map<number, TcpListener>();
   private readonly view = new TcpView();
+  private readonly opts = new TcpOptionWriter();
   private readonly seg = new TcpSegmentIn(new TcpOptions());
   private readonly sackOut = new Uint32Array(8);
   private readonly addrScratch = new Uint8Array(4);
@@ -321,54 +322,25 @@ export class Tcp implements TcpEnv {
     v.seq = seq;
     const ack = (flags & ACK) !== 0 ? t.rcvNxt : 0;
     v.ack = ack;
-    buf[l4 + 12] = (hl / 4) << 4;
+    v.headerLen = hl;
     v.flags = flags;
     v.window = syn ? t.synWindow() : (flags & RST) !== 0 ? 0 : t.windowToAdvertise();
     v.urgent = 0;
-    let o = l4 + TCP_HLEN;
+    // Options laid out as tcp_options_write does: NOP-padded words.
+    const w = this.opts.reset(buf, l4 + TCP_HLEN);
     if (syn) {
-      buf[o] = TcpOptKind.MSS;
-      buf[o + 1] = 4;
-      buf[o + 2] = t.rcvMss >>> 8;
-      buf[o + 3] = t.rcvMss & 0xff;
-      o += 4;
+      w.mss(t.rcvMss);
       if (ts) {
-        if (sack) {
-          buf[o++] = TcpOptKind.SACK_PERMITTED;
-          buf[o++] = 2;
-        } else {
-          buf[o++] = TcpOptKind.NOP;
-          buf[o++] = TcpOptKind.NOP;
-        }
-        o = this.writeTs(buf, o, t);
+        if (sack) w.sackPermitted();
+        else w.nop().nop();
+        w.timestamp(t.tsVal(), t.ts.recent);
       } else if (sack) {
-        buf[o++] = TcpOptKind.NOP;
-        buf[o++] = TcpOptKind.NOP;
-        buf[o++] = TcpOptKind.SACK_PERMITTED;
-        buf[o++] = 2;
+        w.nop().nop().sackPermitted();
       }
-      if (ws) {
-        buf[o++] = TcpOptKind.NOP;
-        buf[o++] = TcpOptKind.WSCALE;
-        buf[o++] = 3;
-        buf[o++] = t.rcvWscale;
-      }
+      if (ws) w.nop().windowScale(t.rcvWscale);
     } else {
-      if (t.tsOk) {
-        buf[o++] = TcpOptKind.NOP;
-        buf[o++] = TcpOptKind.NOP;
-        o = this.writeTs(buf, o, t);
-      }
-      if (sackN > 0) {
-        buf[o++] = TcpOptKind.NOP;
-        buf[o++] = TcpOptKind.NOP;
-        buf[o++] = TcpOptKind.SACK;
-        buf[o++] = 2 + 8 * sackN;
-        for (let i = 0; i < 2 * sackN; i++) {
-          set32(buf, o, this.sackOut[i]!);
-          o += 4;
-        }
-      }
+      if (t.tsOk) w.nop().nop().timestamp(t.tsVal(), t.ts.recent);
+      if (sackN > 0) w.nop().nop().sack(this.sackOut, sackN);
     }
     if (dataLen > 0) {
       // Payload straight from the send ring into the (possibly chained) mbuf: two pieces at most.
@@ -395,14 +367,6 @@ export class Tcp implements TcpEnv {
       segLog('%d>%d %s seq=%d ack=%d len=%d', t.lport, t.rport, flagStr(flags), seq, ack, dataLen);
     this.ip.output(m, t, IpProto.TCP, l4Len);
     return true;
-  }
-
-  private writeTs(buf: Uint8Array, o: number, t: Tcb): number {
-    buf[o] = TcpOptKind.TIMESTAMP;
-    buf[o + 1] = 10;
-    set32(buf, o + 2, t.tsVal());
-    set32(buf, o + 6, t.ts.recent);
-    return o + 10;
   }
 
   /** Software checksum, or the virtio NEEDS_CSUM contract: the field holds the pseudo-header sum. */
@@ -590,37 +554,19 @@ export class Tcp implements TcpEnv {
     v.dstPort = sport;
     v.seq = cookie;
     v.ack = seqAdd(seg.seq, 1);
-    buf[l4 + 12] = (hl / 4) << 4;
+    v.headerLen = hl;
     v.flags = SYN | ACK;
     v.window = Math.min(rcvBuf, 0xffff);
     v.urgent = 0;
-    let p = l4 + TCP_HLEN;
     const mss = this.mtuMss(this.pair);
-    buf[p++] = TcpOptKind.MSS;
-    buf[p++] = 4;
-    buf[p++] = mss >>> 8;
-    buf[p++] = mss & 0xff;
+    const w = this.opts.reset(buf, l4 + TCP_HLEN).mss(mss);
     if (ts) {
-      if (sack) {
-        buf[p++] = TcpOptKind.SACK_PERMITTED;
-        buf[p++] = 2;
-      } else {
-        buf[p++] = TcpOptKind.NOP;
-        buf[p++] = TcpOptKind.NOP;
-      }
-      buf[p++] = TcpOptKind.TIMESTAMP;
-      buf[p++] = 10;
+      if (sack) w.sackPermitted();
+      else w.nop().nop();
       const tsNow = tsValue(now, tsOffsetFor(cookie));
-      set32(buf, p, cookieTsval(tsNow, ws ? o.wscale : -1, sack));
-      set32(buf, p + 4, o.tsVal);
-      p += 8;
+      w.timestamp(cookieTsval(tsNow, ws ? o.wscale : -1, sack), o.tsVal);
     }
-    if (ws) {
-      buf[p++] = TcpOptKind.NOP;
-      buf[p++] = TcpOptKind.WSCALE;
-      buf[p++] = 3;
-      buf[p++] = windowScaleFor(rcvBuf);
-    }
+    if (ws) w.nop().windowScale(windowScaleFor(rcvBuf));
     this.counters.syncookiesSent++;
     this.counters.outSegs++;
     if (segLog.enabled) segLog('%d>%d S. cookie=%d mss=%d', dport, sport, cookie, mss);
@@ -695,7 +641,7 @@ export class Tcp implements TcpEnv {
     const v = this.view.reset(buf, l4, TCP_HLEN);
     v.srcPort = dport;
     v.dstPort = sport;
-    buf[l4 + 12] = (TCP_HLEN / 4) << 4;
+    v.headerLen = TCP_HLEN;
     if ((f & ACK) !== 0) {
       v.seq = seg.ack;
       v.ack = 0;
