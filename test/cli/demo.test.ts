@@ -13,6 +13,8 @@ interface DemoJson {
   tests: {
     test: string;
     ok: boolean;
+    detail: string;
+    bytes?: number;
     packets: number;
     drops: number;
     gbps?: number;
@@ -46,7 +48,7 @@ describe('ptnet-ts demo', () => {
   it('--migrate: the download survives moves of its unikernel between workers and ports', () => {
     const r = demo('--seconds', '0.3', '--json', '--migrate');
     expect(r.status, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as DemoJson & { tests: { detail: string; bytes?: number }[] };
+    const j = JSON.parse(r.stdout) as DemoJson;
     const m = j.tests.find((t) => t.test === 'http, migrating')!;
     expect(m.ok).toBe(true);
     expect(m.bytes).toBe(256 * 1048576);
