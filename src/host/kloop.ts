@@ -4,13 +4,16 @@
 //   drains), so a single-threaded test is deterministic.
 // - worker: one worker_thread per kloop, like QEMU's "ptnetmap-sync-kloop" thread. Kicks and
 //   backend wake-ups set a bit in the port's pending word and Atomics.notify its sequence word;
-//   the worker spins briefly, then Atomics.wait. Interrupts come back the same way on a control
+//   the worker polls for an adaptive window (kloop-idle.ts), then sleeps (Atomics.wait, or
+//   poll(2) on a TAP descriptor it serves itself). Interrupts come back the same way on a control
 //   word the guest's thread watches with Atomics.waitAsync.
 
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import createDebug from 'debug';
 import { HostError } from './errors.ts';
 import { KloopCore, type CsbWindow } from './kloop-core.ts';
+import { POLL_MAX_US } from './kloop-idle.ts';
 import { PC } from './port-layout.ts';
 import type { NetmapPort, PortDatapath } from './port.ts';
 
@@ -29,8 +32,13 @@ export const KC = {
   /** Passes where the timeout, not a notification, found work: a lost wake-up (tests want 0). */
   RESCUES: 5,
   RUNS: 6,
+  /** Idle periods the worker ended by polling its doorbell, and sleeps it took (kloop-idle.ts). */
+  POLLED: 7,
+  SLEEPS: 8,
+  /** Polls cut short because the worker lost its CPU meanwhile (kloop-idle.ts PREEMPT_GAP_US). */
+  PREEMPTED: 9,
 } as const;
-export const KC_WORDS = 8;
+export const KC_WORDS = 12;
 
 /** netmap's event wait timeout (schedule_timeout of 3000 ms). */
 export const KLOOP_WAIT_MS = 3000;
@@ -54,11 +62,15 @@ export interface KloopOptions {
   /** inline: how queued work runs (default queueMicrotask); a test may collect and drain it. */
   schedule?: (fn: () => void) => void;
   /**
-   * worker: microseconds of polling before sleeping (default 5). Short on purpose: on a 2-core
-   * machine running the guest and two kloops, a 20–50 µs spin steals the CPU the other side needs
-   * and cut the pipe rate 3–5× in bench/host.bench.ts.
+   * worker: the longest the loop polls its doorbell before sleeping, µs (default POLL_MAX_US). The
+   * window adapts below it (kloop-idle.ts PollWindow); 0 never polls.
    */
   spinUs?: number;
+  /**
+   * worker: how many kloop threads of this process may poll at once (default: cores − 1, so one
+   * core stays for the guests' thread; 0 on one core). Others sleep at once.
+   */
+  pollers?: number;
   /** worker: the worker's entry module (default: the one beside this module, see defaultWorkerUrl). */
   workerUrl?: URL | string;
   /**
@@ -75,7 +87,13 @@ export interface KloopWorkerData {
   csb: CsbWindow;
   ctrl: SharedArrayBuffer;
   spinUs: number;
+  /** The process-wide count of polling kloop threads (word 0) and its limit. */
+  pollers: SharedArrayBuffer;
+  pollerLimit: number;
 }
+
+/** Kloop threads of this process polling right now (kloop-idle.ts PollerSlots). */
+const POLLERS = new SharedArrayBuffer(4);
 
 interface WaitAsyncResult {
   async: boolean;
@@ -116,6 +134,7 @@ export class SyncKloop {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(KC_WORDS * 4));
   private readonly schedule: (fn: () => void) => void;
   private readonly spinUs: number;
+  private readonly pollers: number;
   private readonly unrefWorker: boolean;
   // inline: rings waiting for a queued run, interrupts waiting for delivery, hold timers.
   private wakeBits = 0;
@@ -136,7 +155,8 @@ export class SyncKloop {
   ) {
     this.dp = port.datapath;
     this.schedule = opts.schedule ?? queueMicrotask;
-    this.spinUs = opts.spinUs ?? 5;
+    this.spinUs = opts.spinUs ?? POLL_MAX_US;
+    this.pollers = opts.pollers ?? availableParallelism() - 1;
     this.unrefWorker = opts.unrefWorker ?? false;
     this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
     // Validate the CSB window now: the device reports a bad address at CREATE.
@@ -146,6 +166,14 @@ export class SyncKloop {
   /** Ring procedure runs so far (inline: this thread; worker: the worker's count). */
   get runs(): number {
     return this.mode === 'inline' ? (this.core?.runs ?? 0) : Atomics.load(this.ctrl, KC.RUNS);
+  }
+  /** Worker idle periods ended by polling, sleeps taken, polls preempted (always 0 inline). */
+  get idleStats(): { polled: number; sleeps: number; preempted: number } {
+    return {
+      polled: Atomics.load(this.ctrl, KC.POLLED),
+      sleeps: Atomics.load(this.ctrl, KC.SLEEPS),
+      preempted: Atomics.load(this.ctrl, KC.PREEMPTED),
+    };
   }
   /** Worker passes where only the timeout found work (a lost wake-up); always 0 inline. */
   get rescues(): number {
@@ -163,6 +191,8 @@ export class SyncKloop {
       throw new HostError('HOST_STATE', `${this.port.name} already has a kloop (EBUSY)`);
     }
     this.state = 'running';
+    // A TAP port picks its readiness source here: a worker watches the descriptor itself.
+    this.port.kloopStarting?.(this.mode);
     if (this.mode === 'inline') {
       const core = new KloopCore(this.dp, this.csb, (r) => this.queueIrq(r));
       core.validate();
@@ -194,6 +224,8 @@ export class SyncKloop {
       csb: this.csb,
       ctrl: this.ctrl.buffer as SharedArrayBuffer,
       spinUs: this.spinUs,
+      pollers: POLLERS,
+      pollerLimit: this.pollers,
     };
     let worker: Worker;
     try {
@@ -242,10 +274,7 @@ export class SyncKloop {
       this.runRing(ring);
       return;
     }
-    const st = this.dp.state;
-    Atomics.or(st, this.dp.ctl + PC.PENDING, 1 << ring);
-    Atomics.add(st, this.dp.ctl + PC.SEQ, 1);
-    if (Atomics.load(st, this.dp.ctl + PC.SLEEPING) !== 0) Atomics.notify(st, this.dp.ctl + PC.SEQ);
+    this.dp.doorbell(1 << ring);
   }
 
   /**
@@ -263,8 +292,7 @@ export class SyncKloop {
     const st = this.dp.state;
     if (this.worker !== null) {
       Atomics.store(this.ctrl, KC.STOP, 1);
-      Atomics.add(st, this.dp.ctl + PC.SEQ, 1);
-      Atomics.notify(st, this.dp.ctl + PC.SEQ);
+      this.dp.doorbell(0);
       // A worker still booting (tsx) has not entered its loop yet: it checks STOP first thing.
       // Bounded: a worker that crashed never answers.
       const deadline = Date.now() + STOP_WAIT_MS;

@@ -47,8 +47,10 @@ export interface BootOptions {
   tcp?: TcbOptions;
   /** Packet buffers of the stack (transmit) and of the driver (receive), 2 KiB each (default 8192). */
   buffers?: number;
-  /** worker mode: µs the sync loop polls before sleeping (default the host's). */
+  /** worker mode: the longest µs the sync loop polls before sleeping (default the host's). */
   spinUs?: number;
+  /** worker mode: sync loop threads of the process that may poll at once (default cores − 1). */
+  pollers?: number;
   /**
    * worker mode: the sync loop's worker entry module. Default: `kloop-worker.js` beside the
    * package's compiled host module; an application bundle ships the `ptnet-ts/kloop-worker` export
@@ -146,6 +148,7 @@ export class Unikernel {
       // The stack's sockets and servers hold the process refs (node:net semantics), not the thread.
       unrefWorker: true,
       ...(o.spinUs === undefined ? {} : { spinUs: o.spinUs }),
+      ...(o.pollers === undefined ? {} : { pollers: o.pollers }),
       ...(o.workerUrl === undefined ? {} : { workerUrl: o.workerUrl }),
     };
     machine.addPtnet(o.port, (p, csb, irq) => {
