@@ -3,8 +3,8 @@
 // line per round. Uses only Unikernel.boot, ValeSwitch and the socket API, so the same file runs
 // against older checkouts (interleaved A/B: copy it into each tree and alternate the runs).
 //   npx tsx bench/wake-latency.ts [--mode worker|inline] [--ms 2000] [--pings 300] [--rounds 1]
-//                                 [--spin-us N] [--pollers N]
-import { ValeSwitch } from '../src/host/index.ts';
+//                                 [--spin-us N] [--pollers N] [--guest-poll-us N]
+import { SyncKloop, ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
 
 const args = process.argv.slice(2);
@@ -18,12 +18,14 @@ const pings = Number(opt('--pings') ?? 300);
 const rounds = Number(opt('--rounds') ?? 1);
 const spin = opt('--spin-us');
 const pollers = opt('--pollers');
+const guestPoll = opt('--guest-poll-us');
 const ONE = Buffer.from([1]);
 
 const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
 const extra = {
   ...(spin === undefined ? {} : { spinUs: Number(spin) }),
   ...(pollers === undefined ? {} : { pollers: Number(pollers) }),
+  ...(guestPoll === undefined ? {} : { guestPollUs: Number(guestPoll) }),
 };
 const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', mode, ...extra });
 const b = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', mode, ...extra });
@@ -143,6 +145,8 @@ for (let r = 0; r < rounds; r++) {
       polledPerTx: Number((rrCounts.polled / rrCounts.tx).toFixed(2)),
       sleepsPerTx: Number((rrCounts.sleeps / rrCounts.tx).toFixed(2)),
       preemptedPolls: rrCounts.preempted,
+      // The guest thread's polls for an interrupt after a kick (absent on older checkouts).
+      guestPoll: (SyncKloop as { guestPollStats?: () => object }).guestPollStats?.(),
       // CPU of every thread of the process over the round, as cores busy on average.
       cores: Number(((cpu.user + cpu.system) / 1e6 / wall).toFixed(2)),
     }),

@@ -30,6 +30,7 @@ export { FDB_BUCKETS, FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from './vale
 export { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
 export { KloopCore, RX_DRY_CYCLES_MAX } from './kloop-core.ts';
 export { type CsbWindow, KC, KLOOP_WAIT_MS, type KloopMode, type KloopOptions, SyncKloop } from './kloop.ts';
+export { type IrqSource, type IrqWords, IrqPoller } from './kloop-irq-poll.ts';
 export {
   type AtomicsLike,
   type Doorbell,
@@ -37,8 +38,11 @@ export {
   KloopIdle,
   POLL_MAX_US,
   POLL_START_US,
-  PREEMPT_COOLDOWN,
+  MISS_LIMIT,
   PREEMPT_GAP_US,
+  PROBE_EVERY,
+  SHUT_COOLDOWN,
+  SHUT_COOLDOWN_MAX,
   type PollerSlots,
   PollWindow,
   SLEEPING_FD,

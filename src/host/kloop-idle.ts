@@ -27,15 +27,32 @@ export const POLL_START_US = 5;
  * look 1–2) means the thread lost its CPU while polling: another runnable thread wanted it.
  */
 export const PREEMPT_GAP_US = 20;
-/** Idle periods the window stays shut after a preempted poll. */
-export const PREEMPT_COOLDOWN = 64;
+/**
+ * Idle periods a window stays shut after a preempted poll or MISS_LIMIT polls in a row that ran
+ * out; doubled each time it shuts again before a poll hits, up to SHUT_COOLDOWN_MAX.
+ */
+export const SHUT_COOLDOWN = 64;
+export const SHUT_COOLDOWN_MAX = 4096;
+/** Polls in a row that ran out before the window shuts (polling does not pay here). */
+export const MISS_LIMIT = 4;
+/**
+ * A shut window still polls for its maximum once every this many idle periods: when both sides of
+ * a pipeline sleep, each one's idle periods include the other's wake-up and stay too long to open
+ * either window; a probe that catches the answer opens it.
+ */
+export const PROBE_EVERY = 32;
 
 /** The poll window of one kloop thread, adapted after each idle period. */
 export class PollWindow {
   /** The current window, µs (0: sleep at once). */
   us: number;
-  /** Idle periods left before the window may open again after a preempted poll. */
+  /** Idle periods left before the window may open again after it was shut. */
   cooldown = 0;
+  /** The next shut's cooldown, and polls in a row that ran out. */
+  private backoff = SHUT_COOLDOWN;
+  private misses = 0;
+  /** Idle periods since the window shut (for PROBE_EVERY). */
+  private shut = 0;
 
   constructor(
     /** Longest window, µs; 0 turns polling off. */
@@ -46,9 +63,20 @@ export class PollWindow {
   }
 
   /**
-   * An idle period ended after `idleUs` (polling and sleeping together, as KVM's block_ns). Caught
-   * while polling: keep the window. Longer than the longest window: polling could not have
-   * caught it, halve. In between: a longer window would have, double (from startUs).
+   * How long to poll this time: the window, or the maximum for a probe while it is shut.
+   */
+  next(): number {
+    if (this.us !== 0 || this.maxUs === 0 || this.cooldown > 0) return this.us;
+    if (++this.shut < PROBE_EVERY) return 0;
+    this.shut = 0;
+    return this.maxUs;
+  }
+
+  /**
+   * An idle period ended after `idleUs` (polling and sleeping together, as KVM's block_ns). Within
+   * the window: keep it. Longer than the longest window: polling could not have caught it, halve.
+   * In between: a longer window would have, so grow to the first of startUs, 2·startUs, 4·startUs…
+   * that covers it (KVM doubles once per halt; jumping converges in one idle period).
    * @mirrors kvm_main.c:grow_halt_poll_ns
    * @mirrors kvm_main.c:shrink_halt_poll_ns
    */
@@ -58,17 +86,39 @@ export class PollWindow {
       return;
     }
     if (idleUs <= this.us) return;
-    if (idleUs > this.maxUs) this.us = this.us <= this.startUs ? 0 : this.us >>> 1;
-    else this.us = this.us === 0 ? this.startUs : Math.min(this.us * 2, this.maxUs);
+    if (idleUs > this.maxUs) {
+      this.us = this.us <= this.startUs ? 0 : this.us >>> 1;
+      return;
+    }
+    let w = Math.max(this.us * 2, this.startUs);
+    while (w < idleUs) w *= 2;
+    this.us = Math.min(w, this.maxUs);
+  }
+
+  /** A poll found its work. */
+  hit(): void {
+    this.misses = 0;
+    this.backoff = SHUT_COOLDOWN;
+  }
+
+  /** A poll ran out: MISS_LIMIT in a row shut the window. */
+  missed(): void {
+    if (++this.misses >= MISS_LIMIT) this.shutDown();
   }
 
   /**
    * The poll was preempted: the cores are all wanted (the guests' thread, the peer's kloop, other
-   * processes), and polling only delays them. Shut the window for PREEMPT_COOLDOWN idle periods.
+   * processes), and polling only delays them. Shut the window.
    */
   preempted(): void {
+    this.shutDown();
+  }
+
+  private shutDown(): void {
     this.us = 0;
-    this.cooldown = PREEMPT_COOLDOWN;
+    this.misses = 0;
+    this.cooldown = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, SHUT_COOLDOWN_MAX);
   }
 }
 
@@ -142,11 +192,12 @@ export class KloopIdle {
     let bits = 0;
     let fdBits = 0;
     let timedOut = false;
-    const w = window.us;
+    const w = window.next();
     if (w > 0 && this.takeSlot()) {
       const until = t0 + w;
       let last = t0;
       let now = t0;
+      let preempted = false;
       while (
         (bits = A.load(st, pending)) === 0 &&
         (fd === null || (fdBits = fd.probe()) === 0) &&
@@ -156,12 +207,15 @@ export class KloopIdle {
         if (now - last > PREEMPT_GAP_US) {
           this.preemptions++;
           window.preempted();
+          preempted = true;
           break;
         }
         last = now;
       }
       this.releaseSlot();
+      if ((bits | fdBits) === 0 && !preempted && !this.stopped()) window.missed();
       if ((bits | fdBits) !== 0) {
+        window.hit();
         this.polled++;
         window.update(this.nowUs() - t0);
         return A.exchange(st, pending, 0) | fdBits;

@@ -22,7 +22,8 @@ const core = new KloopCore(dp, data.csb, (ring) => {
   interrupted = true;
   Atomics.or(ctrl, KC.IRQ_PENDING, 1 << ring);
   Atomics.add(ctrl, KC.IRQ_SEQ, 1);
-  Atomics.notify(ctrl, KC.IRQ_SEQ);
+  // The guest thread polling IRQ_PENDING sees it; it looks once more after clearing the flag.
+  if (Atomics.load(ctrl, KC.GUEST_POLL) === 0) Atomics.notify(ctrl, KC.IRQ_SEQ);
 });
 const stopped = (): boolean => Atomics.load(ctrl, KC.STOP) !== 0;
 const idle = new KloopIdle(

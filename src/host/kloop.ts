@@ -13,7 +13,8 @@ import { Worker } from 'node:worker_threads';
 import createDebug from 'debug';
 import { HostError } from './errors.ts';
 import { KloopCore, type CsbWindow } from './kloop-core.ts';
-import { POLL_MAX_US } from './kloop-idle.ts';
+import { POLL_MAX_US, PollWindow } from './kloop-idle.ts';
+import { type IrqSource, IrqPoller } from './kloop-irq-poll.ts';
 import { PC } from './port-layout.ts';
 import type { NetmapPort, PortDatapath } from './port.ts';
 
@@ -37,6 +38,8 @@ export const KC = {
   SLEEPS: 8,
   /** Polls cut short because the worker lost its CPU meanwhile (kloop-idle.ts PREEMPT_GAP_US). */
   PREEMPTED: 9,
+  /** 1 while the guest thread polls IRQ_PENDING (kloop-irq-poll.ts): the worker skips its notify. */
+  GUEST_POLL: 10,
 } as const;
 export const KC_WORDS = 12;
 
@@ -71,6 +74,12 @@ export interface KloopOptions {
    * core stays for the guests' thread; 0 on one core). Others sleep at once.
    */
   pollers?: number;
+  /**
+   * worker: the longest the guest thread polls for an interrupt after a kick, µs (default
+   * POLL_MAX_US; 0 never). One poller serves every worker kloop of the thread; the first one
+   * started sets its window.
+   */
+  guestPollUs?: number;
   /** worker: the worker's entry module (default: the one beside this module, see defaultWorkerUrl). */
   workerUrl?: URL | string;
   /**
@@ -94,6 +103,18 @@ export interface KloopWorkerData {
 
 /** Kloop threads of this process polling right now (kloop-idle.ts PollerSlots). */
 const POLLERS = new SharedArrayBuffer(4);
+
+/** This thread's interrupt poller (guest side), made by the first worker kloop that wants one. */
+let irqPoller: IrqPoller | null = null;
+function threadIrqPoller(maxUs: number, pollers: number): IrqPoller {
+  irqPoller ??= new IrqPoller(
+    new PollWindow(maxUs),
+    { pending: KC.IRQ_PENDING, guestPoll: KC.GUEST_POLL },
+    { ta: new Int32Array(POLLERS), index: 0, limit: pollers },
+    () => performance.now() * 1000,
+  );
+  return irqPoller;
+}
 
 interface WaitAsyncResult {
   async: boolean;
@@ -135,6 +156,10 @@ export class SyncKloop {
   private readonly schedule: (fn: () => void) => void;
   private readonly spinUs: number;
   private readonly pollers: number;
+  private readonly guestPollUs: number;
+  /** worker: this kloop in the thread's interrupt poller, or null. */
+  private irqSource: IrqSource | null = null;
+  private poller: IrqPoller | null = null;
   private readonly unrefWorker: boolean;
   // inline: rings waiting for a queued run, interrupts waiting for delivery, hold timers.
   private wakeBits = 0;
@@ -157,6 +182,7 @@ export class SyncKloop {
     this.schedule = opts.schedule ?? queueMicrotask;
     this.spinUs = opts.spinUs ?? POLL_MAX_US;
     this.pollers = opts.pollers ?? availableParallelism() - 1;
+    this.guestPollUs = opts.guestPollUs ?? POLL_MAX_US;
     this.unrefWorker = opts.unrefWorker ?? false;
     this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
     // Validate the CSB window now: the device reports a bad address at CREATE.
@@ -166,6 +192,11 @@ export class SyncKloop {
   /** Ring procedure runs so far (inline: this thread; worker: the worker's count). */
   get runs(): number {
     return this.mode === 'inline' ? (this.core?.runs ?? 0) : Atomics.load(this.ctrl, KC.RUNS);
+  }
+  /** This thread's interrupt polls after kicks (kloop-irq-poll.ts): answered, ran out, preempted. */
+  static guestPollStats(): { hits: number; misses: number; preempted: number } {
+    const p = irqPoller;
+    return { hits: p?.hits ?? 0, misses: p?.misses ?? 0, preempted: p?.preemptions ?? 0 };
   }
   /** Worker idle periods ended by polling, sleeps taken, polls preempted (always 0 inline). */
   get idleStats(): { polled: number; sleeps: number; preempted: number } {
@@ -253,15 +284,27 @@ export class SyncKloop {
       if (Atomics.load(this.ctrl, KC.STARTED) === 0 && this.state === 'running')
         this.fail(new Error(`worker exited with code ${code} before serving`));
     });
+    if (this.guestPollUs > 0 && this.pollers > 0) {
+      this.poller = threadIrqPoller(this.guestPollUs, this.pollers);
+      this.irqSource = { ctrl: this.ctrl, deliver: (bits) => this.deliverIrqBits(bits) };
+      this.poller.add(this.irqSource);
+    }
     watch(
       this.ctrl,
       KC.IRQ_SEQ,
       () => this.state === 'running',
       () => {
         const bits = Atomics.exchange(this.ctrl, KC.IRQ_PENDING, 0);
-        for (let b = bits; b !== 0; b &= b - 1) this.irq(31 - Math.clz32(b & -b));
+        if (bits !== 0) this.deliverIrqBits(bits);
       },
     );
+  }
+
+  /** Worker interrupts taken from IRQ_PENDING (by the watcher or the thread's poller). */
+  private deliverIrqBits(bits: number): void {
+    if (this.state !== 'running') return;
+    this.poller?.answered();
+    for (let b = bits; b !== 0; b &= b - 1) this.irq(31 - Math.clz32(b & -b));
   }
 
   /**
@@ -275,6 +318,7 @@ export class SyncKloop {
       return;
     }
     this.dp.doorbell(1 << ring);
+    this.poller?.kicked();
   }
 
   /**
@@ -301,6 +345,9 @@ export class SyncKloop {
         Atomics.wait(this.ctrl, KC.STOPPED, 0, 50);
       const w = this.worker;
       this.worker = null;
+      if (this.irqSource !== null) this.poller?.delete(this.irqSource);
+      this.poller = null;
+      this.irqSource = null;
       // exited settles on the 'exit' event, which terminate() brings about; ref'd until then so
       // that an awaited close() is not cut short by the process ending.
       w.ref();

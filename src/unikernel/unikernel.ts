@@ -51,6 +51,8 @@ export interface BootOptions {
   spinUs?: number;
   /** worker mode: sync loop threads of the process that may poll at once (default cores − 1). */
   pollers?: number;
+  /** worker mode: the longest µs the guest thread polls for an interrupt after a kick (default the host's). */
+  guestPollUs?: number;
   /**
    * worker mode: the sync loop's worker entry module. Default: `kloop-worker.js` beside the
    * package's compiled host module; an application bundle ships the `ptnet-ts/kloop-worker` export
@@ -149,6 +151,7 @@ export class Unikernel {
       unrefWorker: true,
       ...(o.spinUs === undefined ? {} : { spinUs: o.spinUs }),
       ...(o.pollers === undefined ? {} : { pollers: o.pollers }),
+      ...(o.guestPollUs === undefined ? {} : { guestPollUs: o.guestPollUs }),
       ...(o.workerUrl === undefined ? {} : { workerUrl: o.workerUrl }),
     };
     machine.addPtnet(o.port, (p, csb, irq) => {

@@ -10,8 +10,11 @@ import {
   type IdleFd,
   KloopIdle,
   POLL_START_US,
-  PREEMPT_COOLDOWN,
+  MISS_LIMIT,
+  SHUT_COOLDOWN,
+  SHUT_COOLDOWN_MAX,
   PREEMPT_GAP_US,
+  PROBE_EVERY,
   type PollerSlots,
   PollWindow,
   SLEEPING_FD,
@@ -108,16 +111,12 @@ function idleOf(
 }
 
 describe('PollWindow (KVM halt-polling adaptation)', () => {
-  it('opens at the start value after a short idle period, doubles up to the maximum, keeps on a hit', () => {
+  it('opens to the first doubling of the start value that covers a short idle period, keeps on a hit', () => {
     const w = new PollWindow(50);
     expect(w.us).toBe(0);
-    w.update(30); // slept 30 µs: polling would have caught it
+    w.update(3); // slept 3 µs: the start value would have caught it
     expect(w.us).toBe(POLL_START_US);
-    w.update(30);
-    expect(w.us).toBe(10);
-    w.update(30);
-    expect(w.us).toBe(20);
-    w.update(30);
+    w.update(30); // 10, 20, 40 covers 30
     expect(w.us).toBe(40);
     w.update(30); // caught by the 40 µs poll: keep
     expect(w.us).toBe(40);
@@ -125,9 +124,21 @@ describe('PollWindow (KVM halt-polling adaptation)', () => {
     expect(w.us).toBe(50); // capped
   });
 
+  it('probes a shut window at its maximum once every PROBE_EVERY idle periods, never while cooling', () => {
+    const w = new PollWindow(50);
+    const seen: number[] = [];
+    for (let i = 0; i < 2 * PROBE_EVERY; i++) seen.push(w.next());
+    expect(seen.filter((x) => x !== 0)).toEqual([50, 50]);
+    expect(seen[PROBE_EVERY - 1]).toBe(50);
+    w.preempted();
+    for (let i = 0; i < 2 * PROBE_EVERY; i++) expect(w.next()).toBe(0);
+    w.us = 20;
+    expect(w.next()).toBe(20);
+  });
+
   it('halves after an idle period longer than the maximum, and shuts from the start value', () => {
     const w = new PollWindow(64, 8);
-    for (const idle of [10, 20, 40, 60]) w.update(idle); // 8, 16, 32, 64
+    w.update(60); // 8, 16, 32, 64
     expect(w.us).toBe(64);
     w.update(1000);
     expect(w.us).toBe(32);
@@ -144,30 +155,64 @@ describe('PollWindow (KVM halt-polling adaptation)', () => {
     expect(w.us).toBe(0);
   });
 
-  it('stays shut for PREEMPT_COOLDOWN idle periods after a preempted poll', () => {
+  it('stays shut for SHUT_COOLDOWN idle periods after a preempted poll', () => {
     const w = new PollWindow(50);
     w.update(10);
     w.update(10);
     expect(w.us).toBeGreaterThan(0);
     w.preempted();
-    for (let i = 0; i < PREEMPT_COOLDOWN; i++) {
+    for (let i = 0; i < SHUT_COOLDOWN; i++) {
       w.update(10);
       expect(w.us).toBe(0);
     }
     w.update(10);
-    expect(w.us).toBe(POLL_START_US);
+    expect(w.us).toBe(10);
+  });
+
+  it('shuts after MISS_LIMIT polls in a row ran out, for longer each time until a poll hits', () => {
+    const w = new PollWindow(50);
+    const shutFor = (): number => {
+      w.update(10); // opens (or is one of the cooldown's idle periods)
+      let n = 0;
+      while (w.us === 0 && n < 10_000) {
+        w.update(10);
+        n++;
+      }
+      return n;
+    };
+    w.update(10);
+    expect(w.us).toBe(10);
+    for (let i = 0; i < MISS_LIMIT - 1; i++) w.missed();
+    w.hit(); // a hit breaks the streak
+    for (let i = 0; i < MISS_LIMIT - 1; i++) w.missed();
+    expect(w.us).toBe(10);
+    w.missed();
+    expect(w.us).toBe(0);
+    expect(w.cooldown).toBe(SHUT_COOLDOWN);
+    expect(shutFor()).toBe(SHUT_COOLDOWN); // the cooldown's idle periods, then one that opens it
+    for (let i = 0; i < MISS_LIMIT; i++) w.missed();
+    expect(w.cooldown).toBe(2 * SHUT_COOLDOWN);
+    shutFor();
+    w.hit();
+    for (let i = 0; i < MISS_LIMIT; i++) w.missed();
+    expect(w.cooldown).toBe(SHUT_COOLDOWN);
   });
 
   it('property: the window stays within [0, max] and an idle period inside it changes nothing', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 500 }),
-        fc.array(fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constant(-1)), { maxLength: 200 }),
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constantFrom(-1, -2, -3)), {
+          maxLength: 300,
+        }),
         (max, idles) => {
           const w = new PollWindow(max);
           for (const idle of idles) {
             if (idle < 0) {
-              w.preempted();
+              if (idle === -1) w.preempted();
+              else if (idle === -2) w.missed();
+              else w.hit();
+              expect(w.cooldown).toBeLessThanOrEqual(SHUT_COOLDOWN_MAX);
               continue;
             }
             const before = w.us;
@@ -327,7 +372,7 @@ describe('KloopIdle', () => {
     expect(idle.wait(3000, w)).toBe(0);
     expect(idle.preemptions).toBe(1);
     expect(w.us).toBe(0);
-    expect(w.cooldown).toBe(PREEMPT_COOLDOWN - 1); // the sleep that followed used one
+    expect(w.cooldown).toBe(SHUT_COOLDOWN - 1); // the sleep that followed used one
     expect(world.sleeps).toBe(1);
   });
 
