@@ -90,7 +90,7 @@ export class PollWindow {
       this.us = this.us <= this.startUs ? 0 : this.us >>> 1;
       return;
     }
-    let w = Math.max(this.us * 2, this.startUs);
+    let w = Math.max(this.us * 2, this.startUs, 1);
     while (w < idleUs) w *= 2;
     this.us = Math.min(w, this.maxUs);
   }
