@@ -184,9 +184,13 @@ export class Stack implements NetHost {
     this.link.input(m);
   }
 
-  /** Announces our address (gratuitous ARP request, RFC 5227 §3). */
+  /**
+   * Announces our addresses where we are now: a gratuitous ARP request (RFC 5227 §3) and, with
+   * IPv6, unsolicited neighbour advertisements (RFC 4861 §7.2.6).
+   */
   announce(): void {
     this.ipv4.arp.announce();
+    this.ip6?.ndp.announce(this.ip6.addresses);
   }
 
   // ------------------------------------------------------------------ ping

@@ -254,6 +254,15 @@ export class Ndp {
     ip6.sendIcmp(m, src, dst, len, 255);
   }
 
+  /**
+   * Unsolicited neighbour advertisements for every usable address, to all-nodes with the Override
+   * flag (RFC 4861 §7.2.6): what a node sends when its link-layer location changed (a migrated
+   * VM), so neighbours and switches relearn it.
+   */
+  announce(addresses: readonly Ipv6Address[]): void {
+    for (const a of addresses) if (a.state === 'PREFERRED') this.sendNa(a.addr, ALL_NODES, NA_OVERRIDE);
+  }
+
   private sendNa(target: Uint8Array, dst: Uint8Array, flags: number): void {
     const ip6 = this.ip6;
     const len = NS_LEN + LLAO_LEN;
