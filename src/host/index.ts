@@ -30,6 +30,25 @@ export { FDB_BUCKETS, FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from './vale
 export { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
 export { KloopCore, RX_DRY_CYCLES_MAX } from './kloop-core.ts';
 export { type CsbWindow, KC, KLOOP_WAIT_MS, type KloopMode, type KloopOptions, SyncKloop } from './kloop.ts';
+export { type IrqSource, type IrqWords, IrqPoller } from './kloop-irq-poll.ts';
+export {
+  type AtomicsLike,
+  type Doorbell,
+  type IdleFd,
+  KloopIdle,
+  POLL_MAX_US,
+  POLL_START_US,
+  MISS_LIMIT,
+  PREEMPT_GAP_US,
+  PROBE_EVERY,
+  SHUT_COOLDOWN,
+  SHUT_COOLDOWN_MAX,
+  type PollerSlots,
+  PollWindow,
+  SLEEPING_FD,
+  SLEEPING_FUTEX,
+  SLEEPING_NO,
+} from './kloop-idle.ts';
 export { openDatapath } from './open-port.ts';
 export {
   TAP_DEFAULT_SLOTS,
@@ -39,11 +58,12 @@ export {
   type TapIo,
   TapPort,
   type TapPortOptions,
+  type TapReadiness,
   type TapShared,
   type TapStats,
   type TapWake,
   openTapDatapath,
   openTapPort,
 } from './tap-port.ts';
-export { LinuxTap, type TapFdShared, TapError, type TapErrorCode } from './tap/index.ts';
+export { FdPoll, KickFd, LinuxTap, type TapFdShared, TapError, type TapErrorCode } from './tap/index.ts';
 export { adoptPacketMemory, packetMemoryOf, packetRegion } from './packet-region.ts';

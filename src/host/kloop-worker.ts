@@ -1,8 +1,10 @@
 // The kloop worker thread: rebuilds the port's datapath from shared memory and serves its rings
-// until told to stop (netmap_sync_kloop's main loop, event mode).
+// until told to stop (netmap_sync_kloop's main loop, event mode). Idle, it polls its doorbell for
+// an adaptive window and then sleeps (kloop-idle.ts); a TAP port's descriptor is watched here too.
 
 import { workerData } from 'node:worker_threads';
 import { KloopCore } from './kloop-core.ts';
+import { KloopIdle, PollWindow } from './kloop-idle.ts';
 import { KC, KLOOP_WAIT_MS, type KloopWorkerData } from './kloop.ts';
 import { openDatapath } from './open-port.ts';
 import { PC } from './port-layout.ts';
@@ -12,18 +14,32 @@ const ctrl = new Int32Array(data.ctrl);
 const dp = openDatapath(data.port);
 const st = dp.state;
 const PENDING = dp.ctl + PC.PENDING;
-const SEQ = dp.ctl + PC.SEQ;
-const SLEEPING = dp.ctl + PC.SLEEPING;
 const rings = dp.numTx + dp.numRx;
+// Whether the work just done interrupted the guest: its answer (a reply, an ACK, slots given back)
+// tends to come soon, so idle periods after an interrupt get their own poll window.
+let interrupted = false;
 const core = new KloopCore(dp, data.csb, (ring) => {
+  interrupted = true;
   Atomics.or(ctrl, KC.IRQ_PENDING, 1 << ring);
   Atomics.add(ctrl, KC.IRQ_SEQ, 1);
-  Atomics.notify(ctrl, KC.IRQ_SEQ);
+  // The guest thread polling IRQ_PENDING sees it; it looks once more after clearing the flag.
+  if (Atomics.load(ctrl, KC.GUEST_POLL) === 0) Atomics.notify(ctrl, KC.IRQ_SEQ);
 });
+const stopped = (): boolean => Atomics.load(ctrl, KC.STOP) !== 0;
+const idle = new KloopIdle(
+  { st, pending: PENDING, seq: dp.ctl + PC.SEQ, sleeping: dp.ctl + PC.SLEEPING },
+  { ta: new Int32Array(data.pollers), index: 0, limit: data.pollerLimit },
+  stopped,
+  () => performance.now() * 1000,
+  dp.idleFd(),
+);
 
 function runBits(bits: number): void {
   for (let b = bits; b !== 0; b &= b - 1) core.run(31 - Math.clz32(b & -b));
   Atomics.store(ctrl, KC.RUNS, core.runs);
+  Atomics.store(ctrl, KC.POLLED, idle.polled);
+  Atomics.store(ctrl, KC.SLEEPS, idle.sleeps);
+  Atomics.store(ctrl, KC.PREEMPTED, idle.preemptions);
 }
 
 /** Shortest impairment hold among the RX rings, or −1. */
@@ -38,34 +54,22 @@ function nextHold(): number {
 
 Atomics.store(ctrl, KC.STARTED, 1);
 Atomics.notify(ctrl, KC.STARTED);
-const spinMs = data.spinUs / 1000;
 const all = rings >= 32 ? -1 : (1 << rings) - 1;
-while (Atomics.load(ctrl, KC.STOP) === 0) {
+const afterIrq = new PollWindow(data.spinUs);
+const quiet = new PollWindow(data.spinUs);
+while (!stopped()) {
   let bits = Atomics.exchange(st, PENDING, 0);
   if (bits !== 0) {
     runBits(bits);
     continue;
   }
-  // Poll briefly: a handoff costs well under a microsecond, a futex wake tens of them.
-  const until = performance.now() + spinMs;
-  while (
-    (bits = Atomics.load(st, PENDING)) === 0 &&
-    performance.now() < until &&
-    Atomics.load(ctrl, KC.STOP) === 0
-  );
-  if (bits !== 0) continue;
-  // Announce the sleep, then look once more: a waker either sees SLEEPING and notifies, or its
-  // pending bit is seen here (all seq-cst), so no kick falls between the check and the wait.
-  const seq = Atomics.load(st, SEQ);
-  Atomics.store(st, SLEEPING, 1);
-  if (Atomics.load(st, PENDING) !== 0) {
-    Atomics.store(st, SLEEPING, 0);
-    continue;
-  }
   const hold = nextHold();
-  const r = Atomics.wait(st, SEQ, seq, hold >= 0 ? hold + 1 : KLOOP_WAIT_MS);
-  Atomics.store(st, SLEEPING, 0);
-  if (r === 'timed-out' && Atomics.load(ctrl, KC.STOP) === 0) {
+  const window = interrupted ? afterIrq : quiet;
+  interrupted = false;
+  bits = idle.wait(hold >= 0 ? hold + 1 : KLOOP_WAIT_MS, window);
+  if (bits !== 0) {
+    runBits(bits);
+  } else if (idle.timedOut) {
     // netmap's periodic pass over every ring. Work found here was missed by a notification,
     // unless it is a due impairment hold.
     const hwBefore = snapshot();

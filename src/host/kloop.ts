@@ -4,13 +4,17 @@
 //   drains), so a single-threaded test is deterministic.
 // - worker: one worker_thread per kloop, like QEMU's "ptnetmap-sync-kloop" thread. Kicks and
 //   backend wake-ups set a bit in the port's pending word and Atomics.notify its sequence word;
-//   the worker spins briefly, then Atomics.wait. Interrupts come back the same way on a control
+//   the worker polls for an adaptive window (kloop-idle.ts), then sleeps (Atomics.wait, or
+//   poll(2) on a TAP descriptor it serves itself). Interrupts come back the same way on a control
 //   word the guest's thread watches with Atomics.waitAsync.
 
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import createDebug from 'debug';
 import { HostError } from './errors.ts';
 import { KloopCore, type CsbWindow } from './kloop-core.ts';
+import { POLL_MAX_US, PollWindow } from './kloop-idle.ts';
+import { type IrqSource, IrqPoller } from './kloop-irq-poll.ts';
 import { PC } from './port-layout.ts';
 import type { NetmapPort, PortDatapath } from './port.ts';
 
@@ -29,8 +33,15 @@ export const KC = {
   /** Passes where the timeout, not a notification, found work: a lost wake-up (tests want 0). */
   RESCUES: 5,
   RUNS: 6,
+  /** Idle periods the worker ended by polling its doorbell, and sleeps it took (kloop-idle.ts). */
+  POLLED: 7,
+  SLEEPS: 8,
+  /** Polls cut short because the worker lost its CPU meanwhile (kloop-idle.ts PREEMPT_GAP_US). */
+  PREEMPTED: 9,
+  /** 1 while the guest thread polls IRQ_PENDING (kloop-irq-poll.ts): the worker skips its notify. */
+  GUEST_POLL: 10,
 } as const;
-export const KC_WORDS = 8;
+export const KC_WORDS = 12;
 
 /** netmap's event wait timeout (schedule_timeout of 3000 ms). */
 export const KLOOP_WAIT_MS = 3000;
@@ -54,11 +65,21 @@ export interface KloopOptions {
   /** inline: how queued work runs (default queueMicrotask); a test may collect and drain it. */
   schedule?: (fn: () => void) => void;
   /**
-   * worker: microseconds of polling before sleeping (default 5). Short on purpose: on a 2-core
-   * machine running the guest and two kloops, a 20–50 µs spin steals the CPU the other side needs
-   * and cut the pipe rate 3–5× in bench/host.bench.ts.
+   * worker: the longest the loop polls its doorbell before sleeping, µs (default POLL_MAX_US). The
+   * window adapts below it (kloop-idle.ts PollWindow); 0 never polls.
    */
   spinUs?: number;
+  /**
+   * worker: how many kloop threads of this process may poll at once (default: cores − 1, so one
+   * core stays for the guests' thread; 0 on one core). Others sleep at once.
+   */
+  pollers?: number;
+  /**
+   * worker: the longest the guest thread polls for an interrupt after a kick, µs (default
+   * POLL_MAX_US; 0 never). One poller serves every worker kloop of the thread; the first one
+   * started sets its window.
+   */
+  guestPollUs?: number;
   /** worker: the worker's entry module (default: the one beside this module, see defaultWorkerUrl). */
   workerUrl?: URL | string;
   /**
@@ -75,6 +96,24 @@ export interface KloopWorkerData {
   csb: CsbWindow;
   ctrl: SharedArrayBuffer;
   spinUs: number;
+  /** The process-wide count of polling kloop threads (word 0) and its limit. */
+  pollers: SharedArrayBuffer;
+  pollerLimit: number;
+}
+
+/** Kloop threads of this process polling right now (kloop-idle.ts PollerSlots). */
+const POLLERS = new SharedArrayBuffer(4);
+
+/** This thread's interrupt poller (guest side), made by the first worker kloop that wants one. */
+let irqPoller: IrqPoller | null = null;
+function threadIrqPoller(maxUs: number, pollers: number): IrqPoller {
+  irqPoller ??= new IrqPoller(
+    new PollWindow(maxUs),
+    { pending: KC.IRQ_PENDING, guestPoll: KC.GUEST_POLL },
+    { ta: new Int32Array(POLLERS), index: 0, limit: pollers },
+    () => performance.now() * 1000,
+  );
+  return irqPoller;
 }
 
 interface WaitAsyncResult {
@@ -116,6 +155,11 @@ export class SyncKloop {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(KC_WORDS * 4));
   private readonly schedule: (fn: () => void) => void;
   private readonly spinUs: number;
+  private readonly pollers: number;
+  private readonly guestPollUs: number;
+  /** worker: this kloop in the thread's interrupt poller, or null. */
+  private irqSource: IrqSource | null = null;
+  private poller: IrqPoller | null = null;
   private readonly unrefWorker: boolean;
   // inline: rings waiting for a queued run, interrupts waiting for delivery, hold timers.
   private wakeBits = 0;
@@ -136,7 +180,9 @@ export class SyncKloop {
   ) {
     this.dp = port.datapath;
     this.schedule = opts.schedule ?? queueMicrotask;
-    this.spinUs = opts.spinUs ?? 5;
+    this.spinUs = opts.spinUs ?? POLL_MAX_US;
+    this.pollers = opts.pollers ?? availableParallelism() - 1;
+    this.guestPollUs = opts.guestPollUs ?? POLL_MAX_US;
     this.unrefWorker = opts.unrefWorker ?? false;
     this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
     // Validate the CSB window now: the device reports a bad address at CREATE.
@@ -146,6 +192,19 @@ export class SyncKloop {
   /** Ring procedure runs so far (inline: this thread; worker: the worker's count). */
   get runs(): number {
     return this.mode === 'inline' ? (this.core?.runs ?? 0) : Atomics.load(this.ctrl, KC.RUNS);
+  }
+  /** This thread's interrupt polls after kicks (kloop-irq-poll.ts): answered, ran out, preempted. */
+  static guestPollStats(): { hits: number; misses: number; preempted: number } {
+    const p = irqPoller;
+    return { hits: p?.hits ?? 0, misses: p?.misses ?? 0, preempted: p?.preemptions ?? 0 };
+  }
+  /** Worker idle periods ended by polling, sleeps taken, polls preempted (always 0 inline). */
+  get idleStats(): { polled: number; sleeps: number; preempted: number } {
+    return {
+      polled: Atomics.load(this.ctrl, KC.POLLED),
+      sleeps: Atomics.load(this.ctrl, KC.SLEEPS),
+      preempted: Atomics.load(this.ctrl, KC.PREEMPTED),
+    };
   }
   /** Worker passes where only the timeout found work (a lost wake-up); always 0 inline. */
   get rescues(): number {
@@ -163,6 +222,8 @@ export class SyncKloop {
       throw new HostError('HOST_STATE', `${this.port.name} already has a kloop (EBUSY)`);
     }
     this.state = 'running';
+    // A TAP port picks its readiness source here: a worker watches the descriptor itself.
+    this.port.kloopStarting?.(this.mode);
     if (this.mode === 'inline') {
       const core = new KloopCore(this.dp, this.csb, (r) => this.queueIrq(r));
       core.validate();
@@ -194,6 +255,8 @@ export class SyncKloop {
       csb: this.csb,
       ctrl: this.ctrl.buffer as SharedArrayBuffer,
       spinUs: this.spinUs,
+      pollers: POLLERS,
+      pollerLimit: this.pollers,
     };
     let worker: Worker;
     try {
@@ -221,15 +284,27 @@ export class SyncKloop {
       if (Atomics.load(this.ctrl, KC.STARTED) === 0 && this.state === 'running')
         this.fail(new Error(`worker exited with code ${code} before serving`));
     });
+    if (this.guestPollUs > 0 && this.pollers > 0) {
+      this.poller = threadIrqPoller(this.guestPollUs, this.pollers);
+      this.irqSource = { ctrl: this.ctrl, deliver: (bits) => this.deliverIrqBits(bits) };
+      this.poller.add(this.irqSource);
+    }
     watch(
       this.ctrl,
       KC.IRQ_SEQ,
       () => this.state === 'running',
       () => {
         const bits = Atomics.exchange(this.ctrl, KC.IRQ_PENDING, 0);
-        for (let b = bits; b !== 0; b &= b - 1) this.irq(31 - Math.clz32(b & -b));
+        if (bits !== 0) this.deliverIrqBits(bits);
       },
     );
+  }
+
+  /** Worker interrupts taken from IRQ_PENDING (by the watcher or the thread's poller). */
+  private deliverIrqBits(bits: number): void {
+    if (this.state !== 'running') return;
+    this.poller?.answered();
+    for (let b = bits; b !== 0; b &= b - 1) this.irq(31 - Math.clz32(b & -b));
   }
 
   /**
@@ -242,10 +317,8 @@ export class SyncKloop {
       this.runRing(ring);
       return;
     }
-    const st = this.dp.state;
-    Atomics.or(st, this.dp.ctl + PC.PENDING, 1 << ring);
-    Atomics.add(st, this.dp.ctl + PC.SEQ, 1);
-    if (Atomics.load(st, this.dp.ctl + PC.SLEEPING) !== 0) Atomics.notify(st, this.dp.ctl + PC.SEQ);
+    this.dp.doorbell(1 << ring);
+    this.poller?.kicked();
   }
 
   /**
@@ -263,8 +336,7 @@ export class SyncKloop {
     const st = this.dp.state;
     if (this.worker !== null) {
       Atomics.store(this.ctrl, KC.STOP, 1);
-      Atomics.add(st, this.dp.ctl + PC.SEQ, 1);
-      Atomics.notify(st, this.dp.ctl + PC.SEQ);
+      this.dp.doorbell(0);
       // A worker still booting (tsx) has not entered its loop yet: it checks STOP first thing.
       // Bounded: a worker that crashed never answers.
       const deadline = Date.now() + STOP_WAIT_MS;
@@ -273,6 +345,9 @@ export class SyncKloop {
         Atomics.wait(this.ctrl, KC.STOPPED, 0, 50);
       const w = this.worker;
       this.worker = null;
+      if (this.irqSource !== null) this.poller?.delete(this.irqSource);
+      this.poller = null;
+      this.irqSource = null;
       // exited settles on the 'exit' event, which terminate() brings about; ref'd until then so
       // that an awaited close() is not cut short by the process ending.
       w.ref();

@@ -18,8 +18,10 @@ export const PC = {
   /** 1 while attached (VALE: the port slot is in use). */
   ACTIVE: 5,
   /**
-   * 1 while the kloop may be blocked on SEQ (a worker about to Atomics.wait; an inline kloop's
-   * waitAsync watcher, always). Wakers skip the notify (a futex call) while it is 0.
+   * Nonzero while the kloop may be blocked: 1 on SEQ (a worker about to Atomics.wait; an inline
+   * kloop's waitAsync watcher, always), 2 in poll(2) on its TAP descriptor (the waker also writes
+   * the port's eventfd). Wakers skip the notify (a futex call) while it is 0, e.g. while the worker
+   * polls (kloop-idle.ts).
    */
   SLEEPING: 6,
   /** First of the drop counters, one per DROP_REASONS entry. */

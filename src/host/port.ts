@@ -6,6 +6,7 @@ import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { DROP_REASONS, type DropReason } from './errors.ts';
 import { impairRx, holdRemaining, type ImpairClock } from './impair.ts';
 import { KR, KRING_WORDS, Kring } from './kring.ts';
+import { type IdleFd, SLEEPING_FD, SLEEPING_NO } from './kloop-idle.ts';
 import { IMP, PC, PC_WORDS } from './port-layout.ts';
 import { RegionView, type RegionShared, type RingsShared } from './region-view.ts';
 import type { TapFdShared } from './tap/index.ts';
@@ -130,9 +131,34 @@ export abstract class PortDatapath {
       this.localWake(ring);
       return;
     }
-    Atomics.or(this.state, this.ctl + PC.PENDING, 1 << ring);
-    Atomics.add(this.state, this.ctl + PC.SEQ, 1);
-    if (Atomics.load(this.state, this.ctl + PC.SLEEPING) !== 0) Atomics.notify(this.state, this.ctl + PC.SEQ);
+    this.doorbell(1 << ring);
+  }
+
+  /**
+   * Rings the doorbell of a kloop in another thread (or of an inline kloop's watcher): ring bits
+   * into PENDING (none for a bare wake-up, as stop() sends), SEQ moved, and the sleeper woken
+   * only if it announced a sleep — with Atomics.notify, and through the kick eventfd when it
+   * sleeps in poll(2) (SLEEPING_FD: a worker watching its TAP descriptor).
+   */
+  doorbell(bits: number): void {
+    const st = this.state;
+    if (bits !== 0) Atomics.or(st, this.ctl + PC.PENDING, bits);
+    Atomics.add(st, this.ctl + PC.SEQ, 1);
+    const s = Atomics.load(st, this.ctl + PC.SLEEPING);
+    if (s === SLEEPING_NO) return;
+    Atomics.notify(st, this.ctl + PC.SEQ);
+    if (s === SLEEPING_FD) this.kickFd();
+  }
+
+  /** Wakes a kloop asleep in poll(2) on this port's descriptor (ports that have one). */
+  protected kickFd(): void {}
+
+  /**
+   * What a kloop worker serving this port watches itself while idle besides its doorbell, built
+   * in the worker's thread: null for ports whose backends ring the doorbell (pipe, VALE).
+   */
+  idleFd(): IdleFd | null {
+    return null;
   }
 
   /** Counts one dropped packet. */
@@ -195,6 +221,11 @@ export interface NetmapPort {
   readonly datapath: PortDatapath;
   /** What a worker needs to rebuild the datapath (see openDatapath). */
   shared(): PortShared;
+  /**
+   * A sync kloop is about to serve the port in `mode` (SyncKloop.start calls it before anything
+   * runs). A port whose backend is a descriptor picks its readiness source here.
+   */
+  kloopStarting?(mode: 'inline' | 'worker'): void;
 }
 
 /**
@@ -249,6 +280,8 @@ export interface TapShared extends PortSharedBase {
   kind: 'tap';
   tapCtl: number;
   tap: TapFdShared;
+  /** The eventfd that wakes a worker asleep in poll(2) on the fd (readiness 'worker'), or −1. */
+  kickFd: number;
 }
 
 export type PortShared = PipeShared | ValeShared | TapShared;

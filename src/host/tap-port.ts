@@ -8,9 +8,13 @@
 // kloop worker) and use the fd non-blocking, so nothing ever blocks an event loop. A sleeping
 // kloop learns that frames wait in the tap (or that a full tap queue has room again) from a
 // readiness source armed by the datapath when it ran dry:
-// - 'thread' (default): a small worker blocked in poll(2) on the fd (tap-port-waiter.mjs). It only
-//   rings the port's doorbell; reading stays in rxsync, so there is one reader and frame order is
-//   the tap's. Latency: one futex wake (tens of µs).
+// - 'worker' (what 'auto', the default, picks for a worker kloop): the kloop worker watches the fd
+//   itself, between its doorbell polls and, asleep, in poll(2) on the fd and an eventfd that guest
+//   kicks write (KickFd) — netmap_sync_kloop's event mode. No other thread, no extra wake-up.
+// - 'thread' (what 'auto' picks for an inline kloop, whose thread is an event loop that must not
+//   block): a small worker blocked in poll(2) on the fd (tap-port-waiter.mjs). It only rings the
+//   port's doorbell; reading stays in rxsync, so there is one reader and frame order is the
+//   tap's. Latency: one more futex wake (tens of µs).
 // - 'timer': a 1 ms setTimeout in the port owner's thread that polls the fd with a zero timeout.
 //   Single-threaded, but an idle port answers up to ~1 ms late (Node timers are ms-grained).
 // A frame that needs more slots than the user has returned stays staged (rxHeld): the kloop then
@@ -21,6 +25,7 @@ import createDebug from 'debug';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG } from '../netmap/constants.ts';
 import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
+import type { IdleFd } from './kloop-idle.ts';
 import { KR } from './kring.ts';
 import { DROP, PC } from './port-layout.ts';
 import {
@@ -34,7 +39,7 @@ import {
 } from './port.ts';
 import { RegionView, type RegionShared, type RingsShared, regionShared, ringsShared } from './region-view.ts';
 import { smallRegion } from './pipe.ts';
-import { LinuxTap, TAP_ERRNO, TAP_POLL } from './tap/index.ts';
+import { FdPoll, KickFd, LinuxTap, TAP_ERRNO, TAP_POLL } from './tap/index.ts';
 import { ETH_HLEN } from '../wire/constants.ts';
 
 export type { TapShared } from './port.ts';
@@ -65,6 +70,8 @@ export const TW = {
   IO_ERRORS: 7,
   /** Writes the kernel deferred with EAGAIN (back-pressure: retried, not lost). */
   TX_EAGAIN: 8,
+  /** 1 while the kloop worker serving the port watches the fd itself (readiness 'worker'). */
+  SELF: 9,
 } as const;
 export const TAP_WORDS = 16;
 export const WANT_RX = 1;
@@ -105,8 +112,48 @@ export class TapDatapath extends PortDatapath {
     /** First word of the TW block in `state`. */
     readonly tapCtl: number,
     readonly io: TapIo,
+    /** The descriptor, for a kloop worker that polls it itself (−1: not pollable here). */
+    private readonly fd = -1,
+    /** The eventfd that wakes such a worker from poll(2), or null. */
+    private readonly kick: KickFd | null = null,
   ) {
     super(region, rings, state, ctl);
+  }
+
+  /** A kloop asleep in poll(2) on the descriptor: the eventfd wakes it. */
+  protected override kickFd(): void {
+    this.kick?.signal();
+  }
+
+  /** Readiness 'worker': the fd and the kick eventfd for the worker's idle path. */
+  override idleFd(): IdleFd | null {
+    if (Atomics.load(this.state, this.tapCtl + TW.SELF) === 0 || this.fd < 0 || this.kick === null)
+      return null;
+    return new TapIdleFd(this, new FdPoll(this.fd, this.kick));
+  }
+
+  /**
+   * Doorbell bits for what `revents` shows of what was wanted (`want`, WANT_RX / WANT_TX), clearing
+   * those wants: a ready fd is not looked at again until the datapath arms it again (it ran dry or
+   * got EAGAIN), so a guest slow to return slots does not make the kloop spin on it.
+   */
+  readyBits(want: number, revents: number): number {
+    let bits = 0;
+    const w = this.tapCtl + TW.WANT;
+    if ((want & WANT_RX) !== 0 && (revents & TAP_POLL.IN) !== 0) {
+      Atomics.and(this.state, w, ~WANT_RX);
+      bits |= 1 << this.numTx;
+    }
+    if ((want & WANT_TX) !== 0 && (revents & TAP_POLL.OUT) !== 0) {
+      Atomics.and(this.state, w, ~WANT_TX);
+      bits |= 1;
+    }
+    return bits;
+  }
+
+  /** What the datapath armed (WANT_RX / WANT_TX). */
+  get want(): number {
+    return Atomics.load(this.state, this.tapCtl + TW.WANT);
   }
 
   /**
@@ -334,19 +381,76 @@ export class TapDatapath extends PortDatapath {
   }
 }
 
-/** Rebuilds a TAP port's datapath in this thread (the fd is shared by the process's threads). */
-export function openTapDatapath(s: TapShared): TapDatapath {
-  return new TapDatapath(new RegionView(s.region), s.rings, s.state, s.ctl, s.tapCtl, LinuxTap.fromFd(s.tap));
+/** poll(2) events for what the datapath armed. */
+function pollEvents(want: number): number {
+  return (want & WANT_RX ? TAP_POLL.IN : 0) | (want & WANT_TX ? TAP_POLL.OUT : 0);
+}
+const POLL_BAD = 0x8 | 0x10 | 0x20; // POLLERR | POLLHUP | POLLNVAL
+
+/**
+ * Readiness 'worker': the kloop worker's own watch on the descriptor (kloop-idle.ts IdleFd). A
+ * look is poll(2) with a zero timeout; a sleep also wakes on the kick eventfd.
+ */
+class TapIdleFd implements IdleFd {
+  timedOut = false;
+  constructor(
+    private readonly dp: TapDatapath,
+    private readonly fds: FdPoll,
+  ) {}
+
+  probe(): number {
+    const want = this.dp.want;
+    if (want === 0) return 0;
+    const ev = this.fds.poll(pollEvents(want), 0);
+    return ev > 0 ? this.dp.readyBits(want, ev) : 0;
+  }
+
+  sleep(timeoutMs: number): number {
+    const want = this.dp.want;
+    const ev = this.fds.poll(pollEvents(want), timeoutMs);
+    this.timedOut = ev < 0;
+    if (ev <= 0) return 0;
+    const bits = this.dp.readyBits(want, ev);
+    if (bits === 0 && (ev & POLL_BAD) !== 0 && !this.fds.kicked) {
+      // A detached tap reports POLLERR at once, over and over: sleep on the doorbell instead (a
+      // kick still wakes it: SLEEPING is set, so wakers notify), then look again.
+      const st = this.dp.state;
+      const seq = this.dp.ctl + PC.SEQ;
+      Atomics.wait(st, seq, Atomics.load(st, seq), WAITER_POLL_MS);
+    }
+    return bits;
+  }
 }
 
-export type TapWake = 'thread' | 'timer';
+/** Rebuilds a TAP port's datapath in this thread (the fd is shared by the process's threads). */
+export function openTapDatapath(s: TapShared): TapDatapath {
+  return new TapDatapath(
+    new RegionView(s.region),
+    s.rings,
+    s.state,
+    s.ctl,
+    s.tapCtl,
+    LinuxTap.fromFd(s.tap),
+    s.tap.fd,
+    s.kickFd >= 0 ? KickFd.fromFd(s.kickFd) : null,
+  );
+}
+
+/**
+ * Readiness source: 'auto' (default) lets the kloop that serves the port choose (a worker polls
+ * the fd itself, an inline kloop gets the readiness thread); 'thread' and 'timer' force one.
+ */
+export type TapWake = 'auto' | 'thread' | 'timer';
+
+/** What serves the port's readiness now. */
+export type TapReadiness = 'none' | 'thread' | 'timer' | 'worker';
 
 export interface TapPortOptions {
   /** Region for the rings; a private one with 4096 buffers of 2 KiB if absent. */
   region?: NetmapRegion;
   /** Slots per ring (2..4096), default TAP_DEFAULT_SLOTS. */
   slots?: number;
-  /** Readiness source (see the top of this file). Default 'thread'. */
+  /** Readiness source (see the top of this file). Default 'auto'. */
   wake?: TapWake;
   mac?: Uint8Array;
 }
@@ -365,6 +469,9 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
   private exited: Promise<void> = Promise.resolve();
+  /** The eventfd guest kicks write while a worker sleeps in poll(2) on the fd ('auto' only). */
+  private readonly kick: KickFd | null;
+  private serving: TapReadiness = 'none';
 
   constructor(
     readonly name: string,
@@ -372,14 +479,15 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     readonly layout: NetmapPortLayout,
     readonly tap: LinuxTap,
     readonly mac: Uint8Array,
-    wake: TapWake,
+    private readonly wake: TapWake,
   ) {
     super();
     const rs = regionShared(region);
     const rings = ringsShared(layout);
     const state = new SharedArrayBuffer((portWords(2) + TAP_WORDS) * 4);
     this.base = { region: rs, rings, state };
-    const dp = new TapDatapath(rs, rings, state, 0, portWords(2), tap);
+    this.kick = wake === 'auto' ? KickFd.create() : null;
+    const dp = new TapDatapath(rs, rings, state, 0, portWords(2), tap, tap.fd, this.kick);
     for (const kr of dp.krings) kr.reset();
     storeVnetHdrLen(dp.state, 0, TAP_VNET_HDR_LEN, region.bufSize);
     Atomics.store(dp.state, PC.ACTIVE, 1);
@@ -388,7 +496,24 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     this.datapath = dp;
     if (log.enabled) log('%s: TAP open (fd %d, %d slots, readiness %s)', name, tap.fd, layout.txSlots, wake);
     if (wake === 'thread') this.startWaiter();
-    else this.tick();
+    else if (wake === 'timer') this.tick();
+  }
+
+  /** What watches the fd now: 'none' until a kloop starts on an 'auto' port. */
+  get readiness(): TapReadiness {
+    return this.serving;
+  }
+
+  /**
+   * 'auto': a worker kloop watches the fd itself (TW.SELF, read by TapDatapath.idleFd in the
+   * worker); an inline kloop gets the readiness thread, which then stays until close().
+   */
+  kloopStarting(mode: 'inline' | 'worker'): void {
+    if (this.wake !== 'auto' || this.closed) return;
+    const worker = mode === 'worker';
+    Atomics.store(this.datapath.state, this.datapath.tapCtl + TW.SELF, worker ? 1 : 0);
+    if (worker) this.serving = 'worker';
+    else if (this.waiter === null) this.startWaiter();
   }
 
   /** The tap was opened with a 12-byte header; NETMAP_REQ_PORT_HDR_SET to anything else fails. */
@@ -396,7 +521,14 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     return n === TAP_VNET_HDR_LEN;
   }
   shared(): TapShared {
-    return { kind: 'tap', ...this.base, ctl: 0, tapCtl: this.datapath.tapCtl, tap: this.tap.shared() };
+    return {
+      kind: 'tap',
+      ...this.base,
+      ctl: 0,
+      tapCtl: this.datapath.tapCtl,
+      tap: this.tap.shared(),
+      kickFd: this.kick?.fd ?? -1,
+    };
   }
   tapStats(): TapStats {
     return this.datapath.tapStats();
@@ -425,7 +557,10 @@ export class TapPort extends LaidOutPort implements NetmapPort {
       this.waiter = null;
     }
     Atomics.store(st, PC.ACTIVE, 0);
+    Atomics.store(st, t + TW.SELF, 0);
+    this.serving = 'none';
     this.tap.close();
+    this.kick?.close();
     this.region.deletePort(this.layout);
     if (log.enabled) log('%s: TAP close', this.name);
     return this.exited;
@@ -437,6 +572,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
 
   private startWaiter(): void {
     const dp = this.datapath;
+    this.serving = 'thread';
     this.waiter = new Worker(new URL('./tap-port-waiter.mjs', import.meta.url), {
       workerData: {
         state: this.base.state,
@@ -459,6 +595,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   /** 'timer' readiness: look at the fd every millisecond while something is armed. */
   private readonly tick = (): void => {
     if (this.closed) return;
+    this.serving = 'timer';
     const dp = this.datapath;
     const w = dp.tapCtl + TW.WANT;
     const want = Atomics.load(dp.state, w);
@@ -490,7 +627,7 @@ export function openTapPort(name: string, opts: TapPortOptions = {}): TapPort {
   const tap = LinuxTap.open(name, { vnetHdrLen: TAP_VNET_HDR_LEN, nonBlocking: true });
   try {
     const layout = region.createPort({ name, txRings: 1, rxRings: 1, txSlots: slots, rxSlots: slots });
-    return new TapPort(name, region, layout, tap, opts.mac ?? makeMac(), opts.wake ?? 'thread');
+    return new TapPort(name, region, layout, tap, opts.mac ?? makeMac(), opts.wake ?? 'auto');
   } catch (e) {
     tap.close();
     throw e;

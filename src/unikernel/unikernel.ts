@@ -48,8 +48,12 @@ export interface BootOptions {
   tcp?: TcbOptions;
   /** Packet buffers of the stack (transmit) and of the driver (receive), 2 KiB each (default 8192). */
   buffers?: number;
-  /** worker mode: µs the sync loop polls before sleeping (default the host's). */
+  /** worker mode: the longest µs the sync loop polls before sleeping (default the host's). */
   spinUs?: number;
+  /** worker mode: sync loop threads of the process that may poll at once (default cores − 1). */
+  pollers?: number;
+  /** worker mode: the longest µs the guest thread polls for an interrupt after a kick (default the host's). */
+  guestPollUs?: number;
   /**
    * worker mode: the sync loop's worker entry module. Default: `kloop-worker.js` beside the
    * package's compiled host module; an application bundle ships the `ptnet-ts/kloop-worker` export
@@ -130,6 +134,8 @@ interface NicOptions {
   vnetHdr: boolean;
   mtu: number | undefined;
   spinUs: number | undefined;
+  pollers: number | undefined;
+  guestPollUs: number | undefined;
   workerUrl: URL | string | undefined;
 }
 
@@ -144,6 +150,8 @@ async function plugNic(port: NetmapPort, o: NicOptions): Promise<Nic> {
     // The stack's sockets and servers hold the process refs (node:net semantics), not the thread.
     unrefWorker: true,
     ...(o.spinUs === undefined ? {} : { spinUs: o.spinUs }),
+    ...(o.pollers === undefined ? {} : { pollers: o.pollers }),
+    ...(o.guestPollUs === undefined ? {} : { guestPollUs: o.guestPollUs }),
     ...(o.workerUrl === undefined ? {} : { workerUrl: o.workerUrl }),
   };
   machine.addPtnet(port, (p, csb, irq) => {
@@ -237,6 +245,8 @@ export class Unikernel {
       vnetHdr: wantOffloads,
       mtu: o.mtu,
       spinUs: o.spinUs,
+      pollers: o.pollers,
+      guestPollUs: o.guestPollUs,
       workerUrl: o.workerUrl,
     };
     const nic = await plugNic(o.port, nicOpts);

@@ -8,3 +8,4 @@ export {
   type TapOpenOptions,
 } from './linux-tap.ts';
 export { TapError, type TapErrorCode } from './errors.ts';
+export { FdPoll, KickFd } from './kick-fd.ts';

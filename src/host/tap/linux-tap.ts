@@ -35,6 +35,7 @@ export const TUN_OFFLOAD_ALL =
   TunOffload.USO4 |
   TunOffload.USO6;
 
+/** The libc calls the TAP code makes (through koffi). */
 interface Libc {
   open(path: string, flags: number): number;
   close(fd: number): number;
@@ -44,10 +45,12 @@ interface Libc {
   write(fd: number, buf: Uint8Array, n: number): number;
   poll(fds: Uint8Array, nfds: number, timeoutMs: number): number;
   ifNameToIndex(name: string): number;
+  eventfd(initval: number, flags: number): number;
   errno(): number;
 }
 
 let libc: Libc | undefined;
+export type { Libc };
 
 /** Architectures whose <asm-generic/ioctl.h> encoding the TUN ioctl numbers above follow. */
 const GENERIC_IOCTL_ARCHES: readonly string[] = [
@@ -76,7 +79,7 @@ export function checkTapPlatform(platform: string = process.platform, arch: stri
  * libc through koffi, loaded on the first TAP open and never before: importing the package loads no
  * native code, and a platform without TAP (or without koffi's binary) fails here with a TapError.
  */
-function loadLibc(): Libc {
+export function loadLibc(): Libc {
   if (libc !== undefined) return libc;
   checkTapPlatform();
   let koffi: typeof Koffi;
@@ -102,6 +105,7 @@ function loadLibc(): Libc {
     write: lib.func('long write(int fd, const void *buf, unsigned long n)'),
     poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
     ifNameToIndex: lib.func('unsigned int if_nametoindex(const char *ifname)'),
+    eventfd: lib.func('int eventfd(unsigned int initval, int flags)'),
     errno: () => koffi.errno(),
   };
   return libc;
