@@ -10,6 +10,10 @@ export type { WasmMemory } from './wasm/runtime.ts';
 
 /** The kernel: folded big-endian partial of memory[ptr, ptr+len). */
 export type Kernel = (ptr: number, len: number) => number;
+/** memmove of memory[src, src+len) to memory[dst, ...). */
+export type CopyKernel = (dst: number, src: number, len: number) => void;
+/** The copy, then the kernel's partial of the copied bytes. */
+export type CsumCopyKernel = (dst: number, src: number, len: number) => number;
 
 export interface PacketMemory {
   memory: WasmMemory;
@@ -25,6 +29,8 @@ let kernelModule: object | undefined;
 // without allocating. A handful at most (one region, a few pools).
 const buffers: ArrayBufferLike[] = [];
 const kernels: Kernel[] = [];
+const copiers: CopyKernel[] = [];
+const csumCopiers: CsumCopyKernel[] = [];
 // Called after every (un)registration, so caches keyed by views or buffers can be dropped.
 const listeners: (() => void)[] = [];
 
@@ -61,6 +67,8 @@ export function registerPacketMemory(memory: WasmMemory): SharedArrayBuffer {
   const instance = new wasm.Instance(kernelModule, { env: { memory } });
   buffers.push(buffer);
   kernels.push(instance.exports['csum'] as Kernel);
+  copiers.push(instance.exports['copy'] as CopyKernel);
+  csumCopiers.push(instance.exports['csum_copy'] as CsumCopyKernel);
   changed();
   return buffer;
 }
@@ -71,6 +79,8 @@ export function unregisterPacketMemory(memory: WasmMemory): boolean {
   if (i < 0) return false;
   buffers.splice(i, 1);
   kernels.splice(i, 1);
+  copiers.splice(i, 1);
+  csumCopiers.splice(i, 1);
   changed();
   return true;
 }
@@ -83,5 +93,17 @@ export function inPacketMemory(buf: Uint8Array): boolean {
 /** The kernel bound to buffer `b`, if `b` is a registered packet memory of this thread. */
 export function kernelFor(b: ArrayBufferLike): Kernel | undefined {
   for (let i = 0; i < buffers.length; i++) if (buffers[i] === b) return kernels[i];
+  return undefined;
+}
+
+/** The copy kernel bound to buffer `b`, if `b` is a registered packet memory of this thread. */
+export function copierFor(b: ArrayBufferLike): CopyKernel | undefined {
+  for (let i = 0; i < buffers.length; i++) if (buffers[i] === b) return copiers[i];
+  return undefined;
+}
+
+/** The copy-and-sum kernel bound to buffer `b`, if `b` is a registered packet memory of this thread. */
+export function csumCopierFor(b: ArrayBufferLike): CsumCopyKernel | undefined {
+  for (let i = 0; i < buffers.length; i++) if (buffers[i] === b) return csumCopiers[i];
   return undefined;
 }

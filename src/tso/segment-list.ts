@@ -1,56 +1,103 @@
-// A reusable output list for segmentation: one growing byte store and an offset table, so that
-// segmenting a stream of super-frames allocates only when a frame needs more room than any before.
+// A reusable output list for segmentation: one byte store in a packet memory (so segments are
+// copied and summed by the SIMD kernel, src/checksum) and a start/end table, so that segmenting a
+// stream of super-frames allocates only when a frame needs more room than any before. Segments
+// start on 8-byte boundaries: a consumer copying one into a shared buffer (netmap slots) then
+// copies words, not bytes (V8 copies shared buffers with relaxed atomics).
+import { createPacketMemory, unregisterPacketMemory, type PacketMemory } from '../checksum/index.ts';
+
+/** Unregisters a list's packet memory once the list itself is collected. */
+const release = new FinalizationRegistry<PacketMemory>((pm) => unregisterPacketMemory(pm.memory));
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
 
 export class SegmentList {
   /** Backing store; segment i is data[start(i), end(i)). Replaced (not resized) when it grows. */
   data: Uint8Array;
   /** Number of segments produced by the last call. */
   count = 0;
-  private offsets: Uint32Array;
+  /** Total bytes of all segments. */
+  byteLength = 0;
+  /** Where the next pushed segment starts (8-byte aligned). */
+  next = 0;
+  private starts: Uint32Array;
+  private ends: Uint32Array;
+  private pm: PacketMemory;
 
-  constructor(bytes = 128 * 1024, segments = 256) {
-    this.data = new Uint8Array(bytes);
-    this.offsets = new Uint32Array(segments + 1);
+  constructor(bytes = 256 * 1024, segments = 256) {
+    this.pm = createPacketMemory(bytes);
+    release.register(this, this.pm, this);
+    this.data = new Uint8Array(this.pm.buffer);
+    this.starts = new Uint32Array(segments);
+    this.ends = new Uint32Array(segments);
   }
 
-  /** Empties the list and makes room for `bytes` bytes in `segments` segments. */
-  reset(bytes: number, segments: number): void {
-    if (bytes > this.data.length) this.data = new Uint8Array(Math.max(bytes, this.data.length * 2));
-    if (segments + 1 > this.offsets.length) {
-      this.offsets = new Uint32Array(Math.max(segments + 1, this.offsets.length * 2));
+  /**
+   * Empties the list and makes room for `bytes` bytes in `segments` segments after a staged copy of
+   * a frame of `stageLen` bytes (alignment padding included).
+   */
+  reset(bytes: number, segments: number, stageLen = 0): void {
+    const need = stageLen + bytes + 8 * (segments + 1);
+    if (need > this.data.length) {
+      release.unregister(this);
+      unregisterPacketMemory(this.pm.memory);
+      this.pm = createPacketMemory(Math.max(need, this.data.length * 2));
+      release.register(this, this.pm, this);
+      this.data = new Uint8Array(this.pm.buffer);
+    }
+    if (segments > this.starts.length) {
+      const n = Math.max(segments, this.starts.length * 2);
+      this.starts = new Uint32Array(n);
+      this.ends = new Uint32Array(n);
     }
     this.count = 0;
-    this.offsets[0] = 0;
+    this.byteLength = 0;
+    this.next = 0;
   }
 
-  /** Appends a segment of `len` bytes (the caller has written them at end of the list). */
+  /**
+   * Copies `frame` in at `next`, shifted so that it has the same 8-byte alignment as its source
+   * (a word copy even between shared buffers); returns where it starts. Not a segment until pushed.
+   */
+  stage(frame: Uint8Array): number {
+    const at = this.next + (frame.byteOffset & 7);
+    this.data.set(frame, at);
+    this.next = align8(at + frame.length);
+    return at;
+  }
+
+  /** Appends the segment data[next, next + len) (the caller writes its bytes). */
   push(len: number): void {
-    const end = this.offsets[this.count]! + len;
+    this.pushAt(this.next, len);
+  }
+
+  /** Appends the segment data[start, start + len), e.g. a staged frame sent as it is. */
+  pushAt(start: number, len: number): void {
+    const end = start + len;
+    this.starts[this.count] = start;
+    this.ends[this.count] = end;
     this.count++;
-    this.offsets[this.count] = end;
+    this.byteLength += len;
+    if (end > this.next) this.next = align8(end);
   }
 
   start(i: number): number {
-    return this.offsets[i]!;
+    return this.starts[i]!;
   }
 
   end(i: number): number {
-    return this.offsets[i + 1]!;
+    return this.ends[i]!;
   }
 
   length(i: number): number {
-    return this.offsets[i + 1]! - this.offsets[i]!;
-  }
-
-  /** Total bytes of all segments. */
-  get byteLength(): number {
-    return this.offsets[this.count]!;
+    return this.ends[i]! - this.starts[i]!;
   }
 
   /** A view of segment i (allocates a view; for tests and tools, not the datapath). */
   segment(i: number): Uint8Array {
     if (i < 0 || i >= this.count) throw new RangeError(`segment ${i} of ${this.count}`);
-    return this.data.subarray(this.offsets[i]!, this.offsets[i + 1]!);
+    return this.data.subarray(this.starts[i]!, this.ends[i]!);
   }
 
   /** Copies of every segment (for tests and tools). */

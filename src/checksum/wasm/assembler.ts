@@ -6,6 +6,8 @@ import {
   BLOCK_VOID,
   ExternKind,
   LIMITS_SHARED_MAX,
+  MEMORY_COPY,
+  MISC_PREFIX,
   Op,
   SIMD_PREFIX,
   Section,
@@ -70,6 +72,19 @@ export class Code {
     this.bytes.push(Op[o]);
     uleb(this.bytes, alignLog2);
     uleb(this.bytes, offset);
+    return this;
+  }
+  /** call of the function with index `func` (its position in the module's function list). */
+  call(func: number): this {
+    this.bytes.push(Op.call);
+    uleb(this.bytes, func);
+    return this;
+  }
+  /** memory.copy (bulk memory): [dst, src, len] on the stack, memmove semantics, memory 0 to 0. */
+  memoryCopy(): this {
+    this.bytes.push(MISC_PREFIX);
+    uleb(this.bytes, MEMORY_COPY);
+    this.bytes.push(0, 0);
     return this;
   }
   simd(...ops: SimdOp[]): this {

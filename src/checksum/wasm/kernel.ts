@@ -8,6 +8,9 @@
 // than i32x4.extadd_pairwise_i16x8_u, which takes several instructions on x64, and 128 bytes per
 // iteration ~7% faster than 64. Four i32x4 accumulators are widened into an i64x2 accumulator
 // every CHUNK bytes, before an i32 lane could overflow.
+// The module also exports copy(dst, src, len) and csum_copy(dst, src, len): inside a shared memory
+// a JS copyWithin/set moves bytes one at a time unless both ends share 8-byte alignment (V8 copies
+// shared buffers with relaxed atomics), while memory.copy is a plain memmove.
 import { assembleModule, Code, type FuncDef } from './assembler.ts';
 import { ValType } from './opcodes.ts';
 
@@ -142,7 +145,17 @@ function csumBody(): Code {
 /** Largest memory the kernel's i32 end-pointer arithmetic allows (END must not wrap). */
 export const KERNEL_MAX_PAGES = 65535;
 
-/** The assembled kernel module's bytes. */
+/** copy(dst, src, len): memory.copy, a native memmove whatever the alignment. */
+function copyBody(): Code {
+  return new Code().get(0).get(1).get(2).memoryCopy();
+}
+
+/** csum_copy(dst, src, len): copy, then the csum of the copy (hot in L1: a second pass is cheap). */
+function csumCopyBody(): Code {
+  return copyBody().get(0).get(2).call(0);
+}
+
+/** The assembled kernel module's bytes: csum (function 0), copy and csum_copy. */
 export function kernelModuleBytes(): Uint8Array {
   const csum: FuncDef = {
     exportName: 'csum',
@@ -156,5 +169,14 @@ export function kernelModuleBytes(): Uint8Array {
     ],
     code: csumBody(),
   };
-  return assembleModule([csum], KERNEL_MAX_PAGES);
+  const ptrs = [ValType.i32, ValType.i32, ValType.i32];
+  const copy: FuncDef = { exportName: 'copy', params: ptrs, results: [], locals: [], code: copyBody() };
+  const csumCopy: FuncDef = {
+    exportName: 'csum_copy',
+    params: ptrs,
+    results: [ValType.i32],
+    locals: [],
+    code: csumCopyBody(),
+  };
+  return assembleModule([csum, copy, csumCopy], KERNEL_MAX_PAGES);
 }

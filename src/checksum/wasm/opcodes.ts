@@ -14,6 +14,7 @@ export const Op = {
   end: 0x0b,
   br: 0x0c,
   br_if: 0x0d,
+  call: 0x10,
   select: 0x1b,
   'local.get': 0x20,
   'local.set': 0x21,
@@ -54,6 +55,10 @@ export const SimdOp = {
 export type SimdOp = keyof typeof SimdOp;
 
 export const SIMD_PREFIX = 0xfd;
+
+/** Prefix of the bulk-memory instructions; memory.copy is 0xFC 10 followed by two memory indices. */
+export const MISC_PREFIX = 0xfc;
+export const MEMORY_COPY = 10;
 
 /** Module section ids (core spec §5.5.2). */
 export const Section = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
