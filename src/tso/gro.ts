@@ -4,7 +4,16 @@
 // the TCP checksum field (tcp4/6_gro_complete), gso_type TCPV4/TCPV6 (|ECN when the head has CWR),
 // gso_size = the first segment's payload length, hdr_len = the header length. Frames that are not
 // merged pass unchanged: DATA_VALID when GRO checked their TCP checksum, a zero header otherwise.
-import { csumFold, csumPartial } from '../checksum/index.ts';
+// Each frame is first staged in the engine's packet memory (one copy), so its checksum is verified
+// by the SIMD kernel and its payload appended to a held packet by memory.copy (src/checksum).
+import {
+  createLocalPacketMemory,
+  csumFold,
+  csumPartial,
+  packetCopy,
+  unregisterPacketMemory,
+  type LocalPacketMemory,
+} from '../checksum/index.ts';
 import {
   VIRTIO_NET_HDR_F_DATA_VALID,
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -14,7 +23,7 @@ import {
   VIRTIO_NET_HDR_GSO_TCPV6,
 } from '../vnethdr/constants.ts';
 import type { GsoHeader } from './constants.ts';
-import { EtherType, IpProto, TcpFlags } from '../wire/constants.ts';
+import { EtherType, get16, get32, Ipv4View, Ipv6View, IpProto, TcpFlags, TcpView } from '../wire/index.ts';
 
 /** MAX_GRO_SKBS: flows held at once; the oldest is flushed to make room. */
 const MAX_FLOWS = 8;
@@ -28,32 +37,43 @@ const FLUSH_FLAGS = TcpFlags.URG | TcpFlags.PSH | TcpFlags.RST | TcpFlags.SYN | 
 export class GroOutput {
   data = new Uint8Array(4 * MAX_FRAME);
   count = 0;
-  private offsets = new Uint32Array(65);
+  private starts = new Uint32Array(64);
+  private ends = new Uint32Array(64);
+  /** Where the next frame may start. */
+  private next = 0;
   /** flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset per frame. */
   private hdrs = new Uint16Array(64 * 6);
 
   clear(): void {
     this.count = 0;
-    this.offsets[0] = 0;
+    this.next = 0;
   }
 
-  /** Appends a frame (copied) with its header fields. */
+  /**
+   * Appends a frame (copied) with its header fields. A frame from a packet memory is placed with
+   * its source's 8-byte alignment, so the copy out of the shared buffer moves words, not bytes.
+   */
   push(src: Uint8Array, off: number, len: number, h: GsoHeader): void {
-    const start = this.offsets[this.count]!;
+    const whole = off === 0 && len === src.length;
+    const start = this.next + ((src.byteOffset + off - this.next) & 7);
     if (start + len > this.data.length) {
       const d = new Uint8Array(Math.max(this.data.length * 2, start + len));
-      d.set(this.data.subarray(0, start));
+      d.set(this.data.subarray(0, this.next));
       this.data = d;
     }
-    if (this.count + 1 >= this.offsets.length) {
-      const o = new Uint32Array(this.offsets.length * 2);
-      o.set(this.offsets);
-      this.offsets = o;
-      const hh = new Uint16Array(this.hdrs.length * 2);
+    if (this.count === this.starts.length) {
+      const n = this.count * 2;
+      const s = new Uint32Array(n);
+      s.set(this.starts);
+      this.starts = s;
+      const e = new Uint32Array(n);
+      e.set(this.ends);
+      this.ends = e;
+      const hh = new Uint16Array(n * 6);
       hh.set(this.hdrs);
       this.hdrs = hh;
     }
-    this.data.set(off === 0 && len === src.length ? src : src.subarray(off, off + len), start);
+    this.data.set(whole ? src : src.subarray(off, off + len), start);
     const k = this.count * 6;
     this.hdrs[k] = h.flags;
     this.hdrs[k + 1] = h.gsoType;
@@ -61,16 +81,18 @@ export class GroOutput {
     this.hdrs[k + 3] = h.gsoSize;
     this.hdrs[k + 4] = h.csumStart;
     this.hdrs[k + 5] = h.csumOffset;
+    this.starts[this.count] = start;
+    this.ends[this.count] = start + len;
     this.count++;
-    this.offsets[this.count] = start + len;
+    this.next = start + len;
   }
 
   start(i: number): number {
-    return this.offsets[i]!;
+    return this.starts[i]!;
   }
 
   length(i: number): number {
-    return this.offsets[i + 1]! - this.offsets[i]!;
+    return this.ends[i]! - this.starts[i]!;
   }
 
   /** Header fields of frame i, written into `h` (no allocation). */
@@ -87,11 +109,11 @@ export class GroOutput {
 
   /** A view of frame i (allocates a view; for tests and tools). */
   frame(i: number): Uint8Array {
-    return this.data.subarray(this.offsets[i]!, this.offsets[i + 1]!);
+    return this.data.subarray(this.starts[i]!, this.ends[i]!);
   }
 }
 
-/** Parsed TCP segment (reused). */
+/** Parsed TCP segment (reused); offsets are from the frame's start. */
 interface Seg {
   nh: number;
   th: number;
@@ -101,9 +123,8 @@ interface Seg {
   flags: number;
 }
 
-/** A held GRO packet of one flow. */
+/** A held GRO packet of one flow: the frame lives at mem[base, base + len). */
 class Flow {
-  readonly buf = new Uint8Array(MAX_FRAME);
   len = 0;
   count = 0;
   nh = 0;
@@ -112,23 +133,13 @@ class Flow {
   v6 = false;
   mss = 0;
   nextSeq = 0;
+  constructor(readonly base: number) {}
 }
 
-function be16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function be32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v & 0xff;
-}
-
-function equal(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+function equal(b: Uint8Array, ao: number, bo: number, n: number): boolean {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) if (get32(b, ao + i) !== get32(b, bo + i)) return false;
+  for (; i < n; i++) if (b[ao + i] !== b[bo + i]) return false;
   return true;
 }
 
@@ -151,12 +162,30 @@ const VALID: GsoHeader = {
   csumOffset: 0,
 };
 
+/** Room for one frame, rounded to 8 bytes so every region starts aligned. */
+const REGION = (MAX_FRAME + 15) & ~7;
+
+/** Unregisters an engine's packet memory once the engine itself is collected. */
+const release = new FinalizationRegistry<LocalPacketMemory>((pm) => unregisterPacketMemory(pm.memory));
+
 export class GroEngine {
   readonly counters: GroCounters = { frames: 0, merged: 0, superFrames: 0 };
   private readonly flows: Flow[] = [];
   private readonly free: Flow[] = [];
   private readonly seg: Seg = { nh: 0, th: 0, thlen: 0, v6: false, payload: 0, flags: 0 };
   private readonly hdr: GsoHeader = { ...PLAIN };
+  /** The staging region (REGION bytes at 0), then one region per flow. */
+  private readonly mem: Uint8Array;
+  private readonly ip4 = new Ipv4View();
+  private readonly ip6 = new Ipv6View();
+  private readonly tcp = new TcpView();
+
+  constructor() {
+    const pm = createLocalPacketMemory((MAX_FLOWS + 1) * REGION);
+    release.register(this, pm);
+    this.mem = new Uint8Array(pm.buffer);
+    for (let i = MAX_FLOWS; i >= 1; i--) this.free.push(new Flow(i * REGION));
+  }
 
   /**
    * Receives one frame; frames that leave GRO now are appended to `out`. Never throws.
@@ -166,14 +195,23 @@ export class GroEngine {
   receive(f: Uint8Array, out: GroOutput): void {
     this.counters.frames++;
     const s = this.seg;
-    if (!this.parse(f, s)) {
-      out.push(f, 0, f.length, PLAIN);
+    const len = f.length;
+    // Staged with the source's 8-byte alignment: a word copy into the shared memory.
+    const at = f.byteOffset & 7;
+    if (len > REGION - at) {
+      out.push(f, 0, len, PLAIN);
       return;
     }
-    const flow = this.lookup(f, s);
+    const m = this.mem;
+    m.set(f, at);
+    if (!this.parse(m, at, len, s)) {
+      out.push(f, 0, len, PLAIN);
+      return;
+    }
+    const flow = this.lookup(at, s);
     if (flow !== null) {
-      if (this.canMerge(flow, f, s)) {
-        this.merge(flow, f, s);
+      if (this.canMerge(flow, at, s)) {
+        this.merge(flow, at, s);
         if (s.flags & FLUSH_FLAGS || s.payload < flow.mss) this.complete(flow, out);
         return;
       }
@@ -181,10 +219,10 @@ export class GroEngine {
     }
     // A new GRO packet, unless tcp_gro_receive already asks to flush it (mss 1 for a first segment).
     if (s.payload === 0 || s.flags & FLUSH_FLAGS) {
-      out.push(f, 0, f.length, VALID);
+      out.push(f, 0, len, VALID);
       return;
     }
-    this.hold(f, s, out);
+    this.hold(at, len, s, out);
   }
 
   /** Ends the burst: every held packet goes out (napi_gro_flush). */
@@ -193,117 +231,122 @@ export class GroEngine {
   }
 
   /**
-   * The GRO-able shape: Ethernet (+ tags) / IPv4 without options and not fragmented, or IPv6 with
-   * TCP right after the fixed header; the length fields exact; a valid TCP checksum.
+   * The GRO-able shape of the frame m[at, at + len): Ethernet (+ tags) / IPv4 without options and
+   * not fragmented, or IPv6 with TCP right after the fixed header; the length fields exact; a
+   * valid TCP checksum.
    */
-  private parse(f: Uint8Array, s: Seg): boolean {
-    const len = f.length;
+  private parse(m: Uint8Array, at: number, len: number, s: Seg): boolean {
     if (len < 14) return false;
     let o = 12;
-    let type = be16(f, o);
+    let type = get16(m, at + o);
     while (type === EtherType.VLAN || type === EtherType.QINQ) {
       o += 4;
       if (o + 2 > len) return false;
-      type = be16(f, o);
+      type = get16(m, at + o);
     }
     const nh = o + 2;
+    const p = at + nh;
     s.nh = nh;
     let l4len: number;
     let sum: number;
     if (type === EtherType.IPV4) {
       // inet_gro_receive: 0x45 only, tot_len exact, no fragment, valid header checksum.
-      if (nh + 20 > len || f[nh] !== 0x45 || f[nh + 9] !== IpProto.TCP) return false;
-      if (be16(f, nh + 2) !== len - nh || (be16(f, nh + 6) & 0x3fff) !== 0) return false;
-      if (csumPartial(f, nh, 20) !== 0xffff) return false;
+      if (nh + 20 > len || m[p] !== 0x45 || m[p + 9] !== IpProto.TCP) return false;
+      if (get16(m, p + 2) !== len - nh || (get16(m, p + 6) & 0x3fff) !== 0) return false;
+      if (csumPartial(m, p, 20) !== 0xffff) return false;
       s.v6 = false;
       s.th = nh + 20;
-      l4len = len - s.th;
-      sum = csumPartial(f, nh + 12, 8);
+      sum = csumPartial(m, p + 12, 8);
     } else if (type === EtherType.IPV6) {
-      if (nh + 40 > len || f[nh + 6] !== IpProto.TCP || be16(f, nh + 4) !== len - nh - 40) return false;
+      if (nh + 40 > len || m[p + 6] !== IpProto.TCP || get16(m, p + 4) !== len - nh - 40) return false;
       s.v6 = true;
       s.th = nh + 40;
-      l4len = len - s.th;
-      sum = csumPartial(f, nh + 8, 32);
+      sum = csumPartial(m, p + 8, 32);
     } else return false;
+    l4len = len - s.th;
     if (l4len < 20) return false;
-    const thlen = (f[s.th + 12]! >>> 4) * 4;
+    const t = at + s.th;
+    const thlen = (m[t + 12]! >>> 4) * 4;
     if (thlen < 20 || thlen > l4len) return false;
     // skb_gro_checksum_validate: a bad checksum is not GRO'd (the segment passes as it is).
     sum = csumFold(sum + IpProto.TCP + (l4len >>> 16) + (l4len & 0xffff));
-    if (csumPartial(f, s.th, l4len, sum) !== 0xffff) return false;
+    if (csumPartial(m, t, l4len, sum) !== 0xffff) return false;
     s.thlen = thlen;
     s.payload = l4len - thlen;
-    s.flags = f[s.th + 13]!;
+    s.flags = m[t + 13]!;
     return true;
   }
 
   /** gro_list_prepare + tcp_gro_lookup: same MAC header (and tags), addresses and ports. */
-  private lookup(f: Uint8Array, s: Seg): Flow | null {
+  private lookup(at: number, s: Seg): Flow | null {
+    const m = this.mem;
     for (const fl of this.flows) {
       if (fl.nh !== s.nh || fl.v6 !== s.v6) continue;
-      const b = fl.buf;
-      if (!equal(b, 0, f, 0, s.nh)) continue;
+      const b = fl.base;
+      if (!equal(m, b, at, s.nh)) continue;
       const a = s.v6 ? s.nh + 8 : s.nh + 12;
-      if (!equal(b, a, f, a, s.v6 ? 32 : 8)) continue;
-      if (!equal(b, fl.th, f, s.th, 4)) continue;
+      if (!equal(m, b + a, at + a, s.v6 ? 32 : 8)) continue;
+      if (!equal(m, b + fl.th, at + s.th, 4)) continue;
       return fl;
     }
     return null;
   }
 
   /** The flush conditions of inet/ipv6_gro_receive, tcp_gro_receive and skb_gro_receive. */
-  private canMerge(fl: Flow, f: Uint8Array, s: Seg): boolean {
-    const b = fl.buf;
-    const nh = s.nh;
+  private canMerge(fl: Flow, at: number, s: Seg): boolean {
+    const m = this.mem;
+    const b = fl.base + s.nh;
+    const p = at + s.nh;
     if (s.v6) {
       // Version, traffic class, flow label and hop limit must match.
-      if (!equal(b, nh, f, nh, 4) || b[nh + 7] !== f[nh + 7]) return false;
+      if (get32(m, b) !== get32(m, p) || m[b + 7] !== m[p + 7]) return false;
     } else {
       // TOS, TTL and DF equal; the IP id the next one of the run (no fixed-id runs here).
-      if (b[nh + 1] !== f[nh + 1] || b[nh + 8] !== f[nh + 8]) return false;
-      if ((b[nh + 6]! & 0x40) !== (f[nh + 6]! & 0x40)) return false;
-      if (((be16(b, nh + 4) + fl.count) & 0xffff) !== be16(f, nh + 4)) return false;
+      if (m[b + 1] !== m[p + 1] || m[b + 8] !== m[p + 8]) return false;
+      if ((m[b + 6]! & 0x40) !== (m[p + 6]! & 0x40)) return false;
+      if (((get16(m, b + 4) + fl.count) & 0xffff) !== get16(m, p + 4)) return false;
     }
-    const t = s.th;
-    const bt = fl.th;
+    const t = at + s.th;
+    const bt = fl.base + fl.th;
     if (s.flags & TcpFlags.CWR) return false;
     // Flag word (doff, flags but CWR/FIN/PSH, window), ack and options must be identical.
     if (
-      b[bt + 12] !== f[t + 12] ||
-      ((b[bt + 13]! ^ s.flags) & ~(TcpFlags.CWR | TcpFlags.FIN | TcpFlags.PSH)) !== 0
+      m[bt + 12] !== m[t + 12] ||
+      ((m[bt + 13]! ^ s.flags) & ~(TcpFlags.CWR | TcpFlags.FIN | TcpFlags.PSH)) !== 0
     ) {
       return false;
     }
-    if (!equal(b, bt + 14, f, t + 14, 2) || !equal(b, bt + 8, f, t + 8, 4)) return false;
-    if (!equal(b, bt + 20, f, t + 20, s.thlen - 20)) return false;
+    if (get16(m, bt + 14) !== get16(m, t + 14) || get32(m, bt + 8) !== get32(m, t + 8)) return false;
+    if (!equal(m, bt + 20, t + 20, s.thlen - 20)) return false;
     if (s.payload === 0 || s.payload > fl.mss) return false;
-    if (be32(f, t + 4) !== fl.nextSeq) return false;
+    if (get32(m, t + 4) !== fl.nextSeq) return false;
     return fl.len - fl.nh + s.payload < GRO_MAX_SIZE;
   }
 
-  private merge(fl: Flow, f: Uint8Array, s: Seg): void {
-    fl.buf.set(f.subarray(s.th + s.thlen), fl.len);
+  private merge(fl: Flow, at: number, s: Seg): void {
+    const m = this.mem;
+    packetCopy(m, fl.base + fl.len, at + s.th + s.thlen, s.payload);
     fl.len += s.payload;
     fl.count++;
     fl.nextSeq = (fl.nextSeq + s.payload) >>> 0;
-    fl.buf[fl.th + 13]! |= s.flags & (TcpFlags.FIN | TcpFlags.PSH);
+    const t = this.tcp.reset(m, fl.base + fl.th);
+    t.flags = t.flags | (s.flags & (TcpFlags.FIN | TcpFlags.PSH));
     this.counters.merged++;
   }
 
-  private hold(f: Uint8Array, s: Seg, out: GroOutput): void {
+  private hold(at: number, len: number, s: Seg, out: GroOutput): void {
     // The list is in arrival order, so the oldest held packet is the first.
     if (this.flows.length >= MAX_FLOWS) this.complete(this.flows[0]!, out);
-    const fl = this.free.pop() ?? new Flow();
-    fl.buf.set(f, 0);
-    fl.len = f.length;
+    const fl = this.free.pop()!;
+    packetCopy(this.mem, fl.base, at, len);
+    fl.len = len;
     fl.count = 1;
     fl.nh = s.nh;
     fl.th = s.th;
     fl.thlen = s.thlen;
     fl.v6 = s.v6;
     fl.mss = s.payload;
-    fl.nextSeq = (be32(f, s.th + 4) + s.payload) >>> 0;
+    fl.nextSeq = (get32(this.mem, at + s.th + 4) + s.payload) >>> 0;
     this.flows.push(fl);
   }
 
@@ -314,34 +357,37 @@ export class GroEngine {
     for (; k + 1 < flows.length; k++) flows[k] = flows[k + 1]!;
     flows.pop();
     this.free.push(fl);
-    const b = fl.buf;
+    const m = this.mem;
+    const b = fl.base;
     if (fl.count === 1) {
-      out.push(b, 0, fl.len, VALID);
+      out.push(m, b, fl.len, VALID);
       return;
     }
     this.counters.superFrames++;
-    const nh = fl.nh;
+    const nh = b + fl.nh;
     const l4len = fl.len - fl.th;
     let sum: number;
     if (fl.v6) {
-      put16(b, nh + 4, fl.len - nh - 40);
-      sum = csumPartial(b, nh + 8, 32);
+      const v = this.ip6.reset(m, nh);
+      v.payloadLength = fl.len - fl.nh - 40;
+      sum = v.pseudoSum(IpProto.TCP, l4len);
     } else {
-      put16(b, nh + 2, fl.len - nh);
-      put16(b, nh + 10, 0);
-      put16(b, nh + 10, ~csumPartial(b, nh, 20) & 0xffff);
-      sum = csumPartial(b, nh + 12, 8);
+      const v = this.ip4.reset(m, nh);
+      v.totalLength = fl.len - fl.nh;
+      v.fillChecksum();
+      sum = v.pseudoSum(IpProto.TCP, l4len);
     }
-    put16(b, fl.th + 16, csumFold(sum + IpProto.TCP + (l4len >>> 16) + (l4len & 0xffff)));
+    const t = this.tcp.reset(m, b + fl.th);
+    t.checksum = sum;
     const h = this.hdr;
     h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     h.gsoType =
       (fl.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) |
-      (b[fl.th + 13]! & TcpFlags.CWR ? VIRTIO_NET_HDR_GSO_ECN : VIRTIO_NET_HDR_GSO_NONE);
+      (t.flags & TcpFlags.CWR ? VIRTIO_NET_HDR_GSO_ECN : VIRTIO_NET_HDR_GSO_NONE);
     h.hdrLen = fl.th + fl.thlen;
     h.gsoSize = fl.mss;
     h.csumStart = fl.th;
     h.csumOffset = 16;
-    out.push(b, 0, fl.len, h);
+    out.push(m, b, fl.len, h);
   }
 }

@@ -1,12 +1,13 @@
-// A reusable output list for segmentation: one byte store in a packet memory (so segments are
-// copied and summed by the SIMD kernel, src/checksum) and a start/end table, so that segmenting a
-// stream of super-frames allocates only when a frame needs more room than any before. Segments
-// start on 8-byte boundaries: a consumer copying one into a shared buffer (netmap slots) then
-// copies words, not bytes (V8 copies shared buffers with relaxed atomics).
-import { createPacketMemory, unregisterPacketMemory, type PacketMemory } from '../checksum/index.ts';
+// A reusable output list for segmentation: one byte store in a thread-local packet memory (so
+// segments are copied and summed by the SIMD kernel, src/checksum) and a start/end table, so that
+// segmenting a stream of super-frames allocates only when a frame needs more room than any before.
+// Segments start on 8-byte boundaries: a consumer copying one into a shared buffer (netmap slots)
+// then copies words, not bytes (V8 copies shared buffers with relaxed atomics, bytewise unless
+// both ends share their alignment).
+import { createLocalPacketMemory, unregisterPacketMemory, type LocalPacketMemory } from '../checksum/index.ts';
 
 /** Unregisters a list's packet memory once the list itself is collected. */
-const release = new FinalizationRegistry<PacketMemory>((pm) => unregisterPacketMemory(pm.memory));
+const release = new FinalizationRegistry<LocalPacketMemory>((pm) => unregisterPacketMemory(pm.memory));
 
 function align8(n: number): number {
   return (n + 7) & ~7;
@@ -23,10 +24,10 @@ export class SegmentList {
   next = 0;
   private starts: Uint32Array;
   private ends: Uint32Array;
-  private pm: PacketMemory;
+  private pm: LocalPacketMemory;
 
   constructor(bytes = 256 * 1024, segments = 256) {
-    this.pm = createPacketMemory(bytes);
+    this.pm = createLocalPacketMemory(bytes);
     release.register(this, this.pm, this);
     this.data = new Uint8Array(this.pm.buffer);
     this.starts = new Uint32Array(segments);
@@ -42,7 +43,7 @@ export class SegmentList {
     if (need > this.data.length) {
       release.unregister(this);
       unregisterPacketMemory(this.pm.memory);
-      this.pm = createPacketMemory(Math.max(need, this.data.length * 2));
+      this.pm = createLocalPacketMemory(Math.max(need, this.data.length * 2));
       release.register(this, this.pm, this);
       this.data = new Uint8Array(this.pm.buffer);
     }
@@ -58,7 +59,7 @@ export class SegmentList {
 
   /**
    * Copies `frame` in at `next`, shifted so that it has the same 8-byte alignment as its source
-   * (a word copy even between shared buffers); returns where it starts. Not a segment until pushed.
+   * (a word copy even out of a shared buffer); returns where it starts. Not a segment until pushed.
    */
   stage(frame: Uint8Array): number {
     const at = this.next + (frame.byteOffset & 7);

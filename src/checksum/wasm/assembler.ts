@@ -5,6 +5,7 @@ import { name, sized, sleb, uleb, vec } from './encode.ts';
 import {
   BLOCK_VOID,
   ExternKind,
+  LIMITS_MAX,
   LIMITS_SHARED_MAX,
   MEMORY_COPY,
   MISC_PREFIX,
@@ -126,8 +127,8 @@ export interface FuncDef {
   code: Code;
 }
 
-/** Emits a module importing `env.memory` (shared, maxPages) and exporting each function. */
-export function assembleModule(funcs: readonly FuncDef[], maxPages: number): Uint8Array {
+/** Emits a module importing `env.memory` (shared or not, maxPages) and exporting each function. */
+export function assembleModule(funcs: readonly FuncDef[], maxPages: number, shared = true): Uint8Array {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const section = (id: number, body: number[]): void => {
     out.push(id);
@@ -146,7 +147,7 @@ export function assembleModule(funcs: readonly FuncDef[], maxPages: number): Uin
   uleb(imports, 1);
   name(imports, 'env');
   name(imports, 'memory');
-  imports.push(ExternKind.memory, LIMITS_SHARED_MAX);
+  imports.push(ExternKind.memory, shared ? LIMITS_SHARED_MAX : LIMITS_MAX);
   uleb(imports, 1);
   uleb(imports, maxPages);
   section(Section.import, imports);

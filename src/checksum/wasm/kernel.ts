@@ -155,8 +155,11 @@ function csumCopyBody(): Code {
   return copyBody().get(0).get(2).call(0);
 }
 
-/** The assembled kernel module's bytes: csum (function 0), copy and csum_copy. */
-export function kernelModuleBytes(): Uint8Array {
+/**
+ * The assembled kernel module's bytes: csum (function 0), copy and csum_copy, importing a shared
+ * memory, or with `shared` false a thread-local one.
+ */
+export function kernelModuleBytes(shared = true): Uint8Array {
   const csum: FuncDef = {
     exportName: 'csum',
     params: [ValType.i32, ValType.i32],
@@ -178,5 +181,5 @@ export function kernelModuleBytes(): Uint8Array {
     locals: [],
     code: csumCopyBody(),
   };
-  return assembleModule([csum, copy, csumCopy], KERNEL_MAX_PAGES);
+  return assembleModule([csum, copy, csumCopy], KERNEL_MAX_PAGES, shared);
 }

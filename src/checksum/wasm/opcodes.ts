@@ -68,3 +68,4 @@ export const ExternKind = { func: 0x00, memory: 0x02 } as const;
 
 /** Limits flags: 0x01 has a maximum, 0x02 shared (threads proposal; shared needs a maximum). */
 export const LIMITS_SHARED_MAX = 0x03;
+export const LIMITS_MAX = 0x01;
