@@ -4,7 +4,11 @@
 // Segments start on 8-byte boundaries: a consumer copying one into a shared buffer (netmap slots)
 // then copies words, not bytes (V8 copies shared buffers with relaxed atomics, bytewise unless
 // both ends share their alignment).
-import { createLocalPacketMemory, unregisterPacketMemory, type LocalPacketMemory } from '../checksum/index.ts';
+import {
+  createLocalPacketMemory,
+  unregisterPacketMemory,
+  type LocalPacketMemory,
+} from '../checksum/index.ts';
 
 /** Unregisters a list's packet memory once the list itself is collected. */
 const release = new FinalizationRegistry<LocalPacketMemory>((pm) => unregisterPacketMemory(pm.memory));
