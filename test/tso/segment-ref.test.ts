@@ -119,7 +119,15 @@ const spec = fc.record({
   udp: fc.boolean(),
   needsCsum: fc.boolean(),
   ipOpts: fc.constantFrom(0, 4, 12, 40),
-  ext: fc.constantFrom<[number, number][]>([], [[0, 8]], [[0, 16], [60, 8]], [[43, 24]]),
+  ext: fc.constantFrom<[number, number][]>(
+    [],
+    [[0, 8]],
+    [
+      [0, 16],
+      [60, 8],
+    ],
+    [[43, 24]],
+  ),
   tcpOpts: fc.constantFrom(0, 4, 12, 40),
   mss: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 500, max: 9000 })),
   extra: fc.integer({ min: 1, max: 20_000 }),
