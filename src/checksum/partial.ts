@@ -116,7 +116,7 @@ export function csumPartial(buf: Uint8Array, off: number, len: number, seed = 0)
  * partial of the copied bytes: csumPartial(buf, dst, len) after a copyWithin. In a packet memory one
  * kernel call does both (memory.copy, then the SIMD sum of the copy while it is in cache). Throws
  * ChecksumError CSUM_RANGE for a range outside `buf`.
- * @mirrors checksum.h:csum_partial_copy_nocheck
+ * @mirrors net/checksum.h:csum_partial_copy_nocheck
  */
 export function csumPartialCopy(buf: Uint8Array, dst: number, src: number, len: number): number {
   checkRange(buf.length, src, len, 'csumPartialCopy source');
