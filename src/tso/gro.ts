@@ -113,6 +113,9 @@ export class GroOutput {
   }
 }
 
+/** Words of the flow key: the MAC addresses (3), the IP addresses (2 or 8), the ports (1). */
+const KEY_WORDS = 12;
+
 /** Parsed TCP segment (reused); offsets are from the frame's start. */
 interface Seg {
   nh: number;
@@ -121,10 +124,14 @@ interface Seg {
   v6: boolean;
   payload: number;
   flags: number;
+  /** What gro_list_prepare and tcp_gro_lookup compare, but the VLAN tags: keyLen words. */
+  key: Uint32Array;
+  keyLen: number;
 }
 
 /** A held GRO packet of one flow: the frame lives at mem[base, base + len). */
 class Flow {
+  readonly key = new Uint32Array(KEY_WORDS);
   len = 0;
   count = 0;
   nh = 0;
@@ -172,7 +179,16 @@ export class GroEngine {
   readonly counters: GroCounters = { frames: 0, merged: 0, superFrames: 0 };
   private readonly flows: Flow[] = [];
   private readonly free: Flow[] = [];
-  private readonly seg: Seg = { nh: 0, th: 0, thlen: 0, v6: false, payload: 0, flags: 0 };
+  private readonly seg: Seg = {
+    nh: 0,
+    th: 0,
+    thlen: 0,
+    v6: false,
+    payload: 0,
+    flags: 0,
+    key: new Uint32Array(KEY_WORDS),
+    keyLen: 0,
+  };
   private readonly hdr: GsoHeader = { ...PLAIN };
   /** The staging region (REGION bytes at 0), then one region per flow. */
   private readonly mem: Uint8Array;
@@ -247,7 +263,8 @@ export class GroEngine {
     const nh = o + 2;
     const p = at + nh;
     s.nh = nh;
-    let sum: number;
+    let addr: number;
+    let words: number;
     if (type === EtherType.IPV4) {
       // inet_gro_receive: 0x45 only, tot_len exact, no fragment, valid header checksum.
       if (nh + 20 > len || m[p] !== 0x45 || m[p + 9] !== IpProto.TCP) return false;
@@ -255,16 +272,31 @@ export class GroEngine {
       if (csumPartial(m, p, 20) !== 0xffff) return false;
       s.v6 = false;
       s.th = nh + 20;
-      sum = csumPartial(m, p + 12, 8);
+      addr = p + 12;
+      words = 2;
     } else if (type === EtherType.IPV6) {
       if (nh + 40 > len || m[p + 6] !== IpProto.TCP || get16(m, p + 4) !== len - nh - 40) return false;
       s.v6 = true;
       s.th = nh + 40;
-      sum = csumPartial(m, p + 8, 32);
+      addr = p + 8;
+      words = 8;
     } else return false;
     const l4len = len - s.th;
     if (l4len < 20) return false;
     const t = at + s.th;
+    // The key, read once; the addresses' words are the pseudo-header's sum as well.
+    const key = s.key;
+    key[0] = get32(m, at);
+    key[1] = get32(m, at + 4);
+    key[2] = get32(m, at + 8);
+    let sum = 0;
+    for (let i = 0; i < words; i++) {
+      const w = get32(m, addr + 4 * i);
+      key[3 + i] = w;
+      sum += (w >>> 16) + (w & 0xffff);
+    }
+    key[3 + words] = get32(m, t);
+    s.keyLen = 4 + words;
     const thlen = (m[t + 12]! >>> 4) * 4;
     if (thlen < 20 || thlen > l4len) return false;
     // skb_gro_checksum_validate: a bad checksum is not GRO'd (the segment passes as it is).
@@ -276,16 +308,20 @@ export class GroEngine {
     return true;
   }
 
-  /** gro_list_prepare + tcp_gro_lookup: same MAC header (and tags), addresses and ports. */
+  /**
+   * gro_list_prepare + tcp_gro_lookup: same MAC header (and tags), addresses and ports. The
+   * EtherType follows from the IP version; VLAN tags, when there are some, are compared in place.
+   */
   private lookup(at: number, s: Seg): Flow | null {
-    const m = this.mem;
+    const key = s.key;
+    const n = s.keyLen;
     for (const fl of this.flows) {
       if (fl.nh !== s.nh || fl.v6 !== s.v6) continue;
-      const b = fl.base;
-      if (!equal(m, b, at, s.nh)) continue;
-      const a = s.v6 ? s.nh + 8 : s.nh + 12;
-      if (!equal(m, b + a, at + a, s.v6 ? 32 : 8)) continue;
-      if (!equal(m, b + fl.th, at + s.th, 4)) continue;
+      const k = fl.key;
+      let i = 0;
+      while (i < n && k[i] === key[i]) i++;
+      if (i < n) continue;
+      if (s.nh > 14 && !equal(this.mem, fl.base + 12, at + 12, s.nh - 14)) continue;
       return fl;
     }
     return null;
@@ -345,6 +381,7 @@ export class GroEngine {
     fl.thlen = s.thlen;
     fl.v6 = s.v6;
     fl.mss = s.payload;
+    fl.key.set(s.key);
     fl.nextSeq = (get32(this.mem, at + s.th + 4) + s.payload) >>> 0;
     this.flows.push(fl);
   }
