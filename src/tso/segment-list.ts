@@ -43,14 +43,7 @@ export class SegmentList {
    * a frame of `stageLen` bytes (alignment padding included).
    */
   reset(bytes: number, segments: number, stageLen = 0): void {
-    const need = stageLen + bytes + 8 * (segments + 1);
-    if (need > this.data.length) {
-      release.unregister(this);
-      unregisterPacketMemory(this.pm.memory);
-      this.pm = createLocalPacketMemory(Math.max(need, this.data.length * 2));
-      release.register(this, this.pm, this);
-      this.data = new Uint8Array(this.pm.buffer);
-    }
+    this.ensure(stageLen + bytes + 8 * (segments + 1));
     if (segments > this.starts.length) {
       const n = Math.max(segments, this.starts.length * 2);
       this.starts = new Uint32Array(n);
@@ -61,11 +54,38 @@ export class SegmentList {
     this.next = 0;
   }
 
+  /** Grows the store (a new memory: earlier views of `data` keep the old one) to `need` bytes. */
+  private ensure(need: number): void {
+    if (need <= this.data.length) return;
+    release.unregister(this);
+    unregisterPacketMemory(this.pm.memory);
+    this.pm = createLocalPacketMemory(Math.max(need, this.data.length * 2));
+    release.register(this, this.pm, this);
+    this.data = new Uint8Array(this.pm.buffer);
+  }
+
+  /**
+   * A window of `len` bytes at the start of the store where a caller can gather a super-frame
+   * (VALE collects a frame's slots): segmenting that view reads it in place, without the staging
+   * copy. The room for its segments is reserved as for a 64-byte header per segment of at least
+   * 1 KiB; a smaller gso_size grows the store, and the frame is then copied as any other.
+   */
+  frameRoom(len: number): Uint8Array {
+    this.ensure(2 * len + 64 * Math.ceil(len / 1024) + 64);
+    return this.data.subarray(0, len);
+  }
+
   /**
    * Copies `frame` in at `next`, shifted so that it has the same 8-byte alignment as its source
    * (a word copy even out of a shared buffer); returns where it starts. Not a segment until pushed.
+   * A frame already in the store (frameRoom, or an earlier segment) is used where it lies.
    */
   stage(frame: Uint8Array): number {
+    if (frame.buffer === this.data.buffer) {
+      const end = align8(frame.byteOffset + frame.length);
+      if (end > this.next) this.next = end;
+      return frame.byteOffset;
+    }
     const at = this.next + (frame.byteOffset & 7);
     this.data.set(frame, at);
     this.next = align8(at + frame.length);

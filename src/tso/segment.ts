@@ -6,7 +6,7 @@
 // super-frame's headers are read once: each segment gets a copy of them with the fields that change
 // patched through src/wire's views, its IP and L4 checksums by RFC 1624 arithmetic from sums taken
 // once, and its payload copied and summed in one kernel call (src/checksum csumPartialCopy).
-import { csumFold, csumPartial, csumPartialCopy, packetCopy } from '../checksum/index.ts';
+import { csumAdd, csumFold, csumPartial, csumPartialCopy, packetCopy } from '../checksum/index.ts';
 import { TapWriteInfo, tunGetUser, UPSTREAM_TAP_KERNEL, type TapKernelBehaviour } from '../vnethdr/index.ts';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -294,12 +294,6 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
   return n;
 }
 
-/** 16-bit one's-complement add with end-around carry (csum16_add). */
-function add16(a: number, b: number): number {
-  const s = a + b;
-  return (s & 0xffff) + (s >>> 16);
-}
-
 /**
  * __udp_gso_segment (USO): per-segment UDP length and checksum, IP fields as for TCP.
  * @mirrors ipv4/udp_offload.c:__udp_gso_segment
@@ -323,7 +317,7 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   const id0 = v6 ? 0 : ip4.ident;
   const u0 = udp.reset(d, s0 + th);
   // csum16_add(csum16_sub(uh->check, uh->len), newlen): derived from the header's own len field.
-  const partial = add16(u0.checksum, neg(u0.length));
+  const partial = csumAdd(u0.checksum, neg(u0.length));
   const ports = u0.srcPort + u0.dstPort;
   for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? payload - i * mss : mss;
@@ -333,7 +327,7 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
     const paySum = csumPartialCopy(d, o + hl, s0 + hl + i * mss, chunk);
     fixIp(d, o + nh, v6, segLen - nh, (id0 + i) & 0xffff, ipBase);
     const ulen = 8 + chunk;
-    const adjusted = add16(partial, ulen);
+    const adjusted = csumAdd(partial, ulen);
     const u = udp.reset(d, o + th);
     u.length = ulen;
     u.checksum = ~csumFold(ports + ulen + adjusted + paySum) & 0xffff || 0xffff;

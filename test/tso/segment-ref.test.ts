@@ -207,6 +207,36 @@ describe('gsoSegment equals a from-the-definitions segmenter', () => {
     );
   });
 
+  it('property: a frame gathered in frameRoom() is segmented in place, with the same result', () => {
+    const room = new SegmentList(4096, 4);
+    fc.assert(
+      fc.property(spec, (p) => {
+        const b = buildFrame(
+          { v6: p.v6, vlans: p.vlans, proto: 6, payload: 3000 + p.extra, seq: p.seq },
+          rng(p.seed),
+        );
+        const h: GsoHeader = {
+          flags: 1,
+          gsoType: p.v6 ? 4 : 1,
+          hdrLen: b.th + b.thlen,
+          gsoSize: 1000 + (p.mss % 500),
+          csumStart: b.th,
+          csumOffset: 16,
+        };
+        const want = refTcp(b.frame, h, { nh: b.nh, th: b.th, v6: p.v6 }, true);
+        const f = room.frameRoom(b.frame.length);
+        f.set(b.frame);
+        expect(f.buffer).toBe(room.data.buffer);
+        expect(gsoSegment(h, f, room)).toBe(want.length);
+        for (let i = 0; i < want.length; i++) {
+          expect(same(room.segment(i), want[i]!), `segment ${i}`).toBe(true);
+          expect(room.start(i)).toBeGreaterThanOrEqual(f.length);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('starts every segment on an 8-byte boundary and leaves no segment overlapping another', () => {
     const b = buildFrame({ proto: 6, payload: 10_000, fill: 3 });
     const h: GsoHeader = { flags: 1, gsoType: 1, hdrLen: 54, gsoSize: 999, csumStart: 34, csumOffset: 16 };
