@@ -132,6 +132,15 @@ interface Seg {
 /** A held GRO packet of one flow: the frame lives at mem[base, base + len). */
 class Flow {
   readonly key = new Uint32Array(KEY_WORDS);
+  /** The head segment's fields every later one must match (read once, at hold()). */
+  ipWord = 0;
+  ttl = 0;
+  ident = 0;
+  doffByte = 0;
+  flagsByte = 0;
+  window = 0;
+  ack = 0;
+  readonly options = new Uint32Array(10);
   len = 0;
   count = 0;
   nh = 0;
@@ -330,29 +339,27 @@ export class GroEngine {
   /** The flush conditions of inet/ipv6_gro_receive, tcp_gro_receive and skb_gro_receive. */
   private canMerge(fl: Flow, at: number, s: Seg): boolean {
     const m = this.mem;
-    const b = fl.base + s.nh;
     const p = at + s.nh;
     if (s.v6) {
       // Version, traffic class, flow label and hop limit must match.
-      if (get32(m, b) !== get32(m, p) || m[b + 7] !== m[p + 7]) return false;
+      if (get32(m, p) !== fl.ipWord || m[p + 7] !== fl.ttl) return false;
     } else {
       // TOS, TTL and DF equal; the IP id the next one of the run (no fixed-id runs here).
-      if (m[b + 1] !== m[p + 1] || m[b + 8] !== m[p + 8]) return false;
-      if ((m[b + 6]! & 0x40) !== (m[p + 6]! & 0x40)) return false;
-      if (((get16(m, b + 4) + fl.count) & 0xffff) !== get16(m, p + 4)) return false;
+      if ((get16(m, p) & 0xff) !== fl.ipWord || m[p + 8] !== fl.ttl) return false;
+      if ((m[p + 6]! & 0x40) !== fl.ident >>> 16 || ((fl.ident + fl.count) & 0xffff) !== get16(m, p + 4))
+        return false;
     }
     const t = at + s.th;
-    const bt = fl.base + fl.th;
     if (s.flags & TcpFlags.CWR) return false;
     // Flag word (doff, flags but CWR/FIN/PSH, window), ack and options must be identical.
     if (
-      m[bt + 12] !== m[t + 12] ||
-      ((m[bt + 13]! ^ s.flags) & ~(TcpFlags.CWR | TcpFlags.FIN | TcpFlags.PSH)) !== 0
-    ) {
+      m[t + 12] !== fl.doffByte ||
+      ((fl.flagsByte ^ s.flags) & ~(TcpFlags.CWR | TcpFlags.FIN | TcpFlags.PSH)) !== 0
+    )
       return false;
-    }
-    if (get16(m, bt + 14) !== get16(m, t + 14) || get32(m, bt + 8) !== get32(m, t + 8)) return false;
-    if (!equal(m, bt + 20, t + 20, s.thlen - 20)) return false;
+    if (get16(m, t + 14) !== fl.window || get32(m, t + 8) !== fl.ack) return false;
+    const opts = fl.options;
+    for (let i = 0, o = t + 20; o < t + s.thlen; i++, o += 4) if (get32(m, o) !== opts[i]) return false;
     if (s.payload === 0 || s.payload > fl.mss) return false;
     if (get32(m, t + 4) !== fl.nextSeq) return false;
     return fl.len - fl.nh + s.payload < GRO_MAX_SIZE;
@@ -364,8 +371,11 @@ export class GroEngine {
     fl.len += s.payload;
     fl.count++;
     fl.nextSeq = (fl.nextSeq + s.payload) >>> 0;
-    const t = this.tcp.reset(m, fl.base + fl.th);
-    t.flags = t.flags | (s.flags & (TcpFlags.FIN | TcpFlags.PSH));
+    const fin = s.flags & (TcpFlags.FIN | TcpFlags.PSH);
+    if (fin !== 0) {
+      const t = this.tcp.reset(m, fl.base + fl.th);
+      t.flags = t.flags | fin;
+    }
     this.counters.merged++;
   }
 
@@ -382,7 +392,19 @@ export class GroEngine {
     fl.v6 = s.v6;
     fl.mss = s.payload;
     fl.key.set(s.key);
-    fl.nextSeq = (get32(this.mem, at + s.th + 4) + s.payload) >>> 0;
+    const m = this.mem;
+    const p = at + s.nh;
+    // IPv6: the first word (version, class, label) and the hop limit; IPv4: TOS, TTL, DF and id.
+    fl.ipWord = s.v6 ? get32(m, p) : m[p + 1]!;
+    fl.ttl = s.v6 ? m[p + 7]! : m[p + 8]!;
+    fl.ident = s.v6 ? 0 : ((m[p + 6]! & 0x40) << 16) | get16(m, p + 4);
+    const t = at + s.th;
+    fl.doffByte = m[t + 12]!;
+    fl.flagsByte = s.flags;
+    fl.window = get16(m, t + 14);
+    fl.ack = get32(m, t + 8);
+    for (let i = 0, o = t + 20; o < t + s.thlen; i++, o += 4) fl.options[i] = get32(m, o);
+    fl.nextSeq = (get32(m, t + 4) + s.payload) >>> 0;
     this.flows.push(fl);
   }
 
