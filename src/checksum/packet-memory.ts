@@ -13,8 +13,8 @@ export type { WasmMemory } from './wasm/runtime.ts';
 export type Kernel = (ptr: number, len: number) => number;
 /** memmove of memory[src, src+len) to memory[dst, ...). */
 export type CopyKernel = (dst: number, src: number, len: number) => void;
-/** The copy, then the kernel's partial of the copied bytes. */
-export type CsumCopyKernel = (dst: number, src: number, len: number) => number;
+/** Copies memory[src, src+len) to src + delta (no overlap) and returns the kernel's partial of it. */
+export type CsumCopyKernel = (src: number, len: number, delta: number) => number;
 
 export interface PacketMemory {
   memory: WasmMemory;

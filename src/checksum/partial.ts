@@ -113,8 +113,8 @@ export function csumPartial(buf: Uint8Array, off: number, len: number, seed = 0)
 
 /**
  * Copies buf[src, src+len) to buf[dst, dst+len) (the ranges may overlap) and returns the folded
- * partial of the copied bytes: csumPartial(buf, dst, len) after a copyWithin. In a packet memory one
- * kernel call does both (memory.copy, then the SIMD sum of the copy while it is in cache). Throws
+ * partial of the copied bytes: csumPartial(buf, dst, len) after a copyWithin. In a packet memory the
+ * SIMD kernel does both in one pass (stores what it loads and sums). Throws
  * ChecksumError CSUM_RANGE for a range outside `buf`.
  * @mirrors net/checksum.h:csum_partial_copy_nocheck
  */
@@ -125,7 +125,10 @@ export function csumPartialCopy(buf: Uint8Array, dst: number, src: number, len: 
   const k = slotCsumCopy[slot];
   if (k !== undefined) {
     const base = slotBase[slot]!;
-    return k(base + dst, base + src, len);
+    // One pass when the ranges are apart; overlapping ones need memmove's order first.
+    if (dst + len <= src || src + len <= dst) return k(base + src, len, dst - src);
+    slotCopy[slot]!(base + dst, base + src, len);
+    return slotKernel[slot]!(base + dst, len);
   }
   buf.copyWithin(dst, src, src + len);
   return len < WIDE_MIN_LEN ? sumBytes(buf, dst, len) : sumJs(buf, dst, len);

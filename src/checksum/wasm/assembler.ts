@@ -75,12 +75,6 @@ export class Code {
     uleb(this.bytes, offset);
     return this;
   }
-  /** call of the function with index `func` (its position in the module's function list). */
-  call(func: number): this {
-    this.bytes.push(Op.call);
-    uleb(this.bytes, func);
-    return this;
-  }
   /** memory.copy (bulk memory): [dst, src, len] on the stack, memmove semantics, memory 0 to 0. */
   memoryCopy(): this {
     this.bytes.push(MISC_PREFIX);
