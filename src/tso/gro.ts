@@ -8,8 +8,10 @@
 // by the SIMD kernel and its payload appended to a held packet by memory.copy (src/checksum).
 import {
   createLocalPacketMemory,
+  csumAdd,
   csumFold,
   csumPartial,
+  csumPartialCopy,
   packetCopy,
   unregisterPacketMemory,
   type LocalPacketMemory,
@@ -124,6 +126,8 @@ interface Seg {
   v6: boolean;
   payload: number;
   flags: number;
+  /** The pseudo-header sum (folded) the TCP checksum check starts from. */
+  pseudo: number;
   /** What gro_list_prepare and tcp_gro_lookup compare, but the VLAN tags: keyLen words. */
   key: Uint32Array;
   keyLen: number;
@@ -195,6 +199,7 @@ export class GroEngine {
     v6: false,
     payload: 0,
     flags: 0,
+    pseudo: 0,
     key: new Uint32Array(KEY_WORDS),
     keyLen: 0,
   };
@@ -234,14 +239,25 @@ export class GroEngine {
       return;
     }
     const flow = this.lookup(at, s);
-    if (flow !== null) {
-      if (this.canMerge(flow, at, s)) {
-        this.merge(flow, at, s);
-        if (s.flags & FLUSH_FLAGS || s.payload < flow.mss) this.complete(flow, out);
+    const t = at + s.th;
+    if (flow !== null && this.canMerge(flow, at, s)) {
+      // skb_gro_checksum_validate, the payload copied onto the held packet in the same pass; a bad
+      // checksum leaves the packet as it was (the copy lies past its end) and the segment passes.
+      const paySum = csumPartialCopy(m, flow.base + flow.len, t + s.thlen, s.payload);
+      if (csumAdd(csumPartial(m, t, s.thlen, s.pseudo), paySum) !== 0xffff) {
+        out.push(f, 0, len, PLAIN);
         return;
       }
-      this.complete(flow, out);
+      this.merge(flow, s);
+      if (s.flags & FLUSH_FLAGS || s.payload < flow.mss) this.complete(flow, out);
+      return;
     }
+    // skb_gro_checksum_validate: a bad checksum is not GRO'd (the segment passes as it is).
+    if (csumPartial(m, t, len - s.th, s.pseudo) !== 0xffff) {
+      out.push(f, 0, len, PLAIN);
+      return;
+    }
+    if (flow !== null) this.complete(flow, out);
     // A new GRO packet, unless tcp_gro_receive already asks to flush it (mss 1 for a first segment).
     if (s.payload === 0 || s.flags & FLUSH_FLAGS) {
       out.push(f, 0, len, VALID);
@@ -257,8 +273,7 @@ export class GroEngine {
 
   /**
    * The GRO-able shape of the frame m[at, at + len): Ethernet (+ tags) / IPv4 without options and
-   * not fragmented, or IPv6 with TCP right after the fixed header; the length fields exact; a
-   * valid TCP checksum.
+   * not fragmented, or IPv6 with TCP right after the fixed header; the length fields exact.
    */
   private parse(m: Uint8Array, at: number, len: number, s: Seg): boolean {
     if (len < 14) return false;
@@ -308,9 +323,8 @@ export class GroEngine {
     s.keyLen = 4 + words;
     const thlen = (m[t + 12]! >>> 4) * 4;
     if (thlen < 20 || thlen > l4len) return false;
-    // skb_gro_checksum_validate: a bad checksum is not GRO'd (the segment passes as it is).
-    sum = csumFold(sum + IpProto.TCP + (l4len >>> 16) + (l4len & 0xffff));
-    if (csumPartial(m, t, l4len, sum) !== 0xffff) return false;
+    // The TCP checksum is checked by the caller, with the payload's copy where there is one.
+    s.pseudo = csumFold(sum + IpProto.TCP + (l4len >>> 16) + (l4len & 0xffff));
     s.thlen = thlen;
     s.payload = l4len - thlen;
     s.flags = m[t + 13]!;
@@ -365,9 +379,9 @@ export class GroEngine {
     return fl.len - fl.nh + s.payload < GRO_MAX_SIZE;
   }
 
-  private merge(fl: Flow, at: number, s: Seg): void {
+  /** skb_gro_receive: the payload is already in place after the packet's end. */
+  private merge(fl: Flow, s: Seg): void {
     const m = this.mem;
-    packetCopy(m, fl.base + fl.len, at + s.th + s.thlen, s.payload);
     fl.len += s.payload;
     fl.count++;
     fl.nextSeq = (fl.nextSeq + s.payload) >>> 0;

@@ -91,6 +91,21 @@ describe('GroEngine', () => {
     }
   });
 
+  it('passes a segment with a bad checksum as it is and leaves the held packet untouched', () => {
+    const segs = segmentsOf({ proto: 6, payload: 3000, seq: 1000 }, 1000);
+    const bad = segs.map((x) => x.slice());
+    bad[1]![100] = bad[1]![100]! ^ 0x40; // a payload byte: the TCP checksum no longer holds
+    const out = runGro(bad);
+    // The bad one goes out at once, undigested; the third no longer follows the first, so the
+    // first leaves alone and the third starts (and ends) a packet of its own.
+    expect(out.count).toBe(3);
+    expect(Buffer.compare(out.frame(0), bad[1]!)).toBe(0);
+    expect(hdrOf(out, 0).flags).toBe(0);
+    expect(Buffer.compare(out.frame(1), segs[0]!)).toBe(0);
+    expect(Buffer.compare(out.frame(2), segs[2]!)).toBe(0);
+    expect([hdrOf(out, 1).flags, hdrOf(out, 2).flags]).toEqual([2, 2]); // DATA_VALID
+  });
+
   it('stops a super-frame before 64 KiB of IP packet and starts the next one', () => {
     const a = segmentsOf({ proto: 6, payload: 40 * 1448, seq: 7, id: 100 }, 1448);
     const b = segmentsOf({ proto: 6, payload: 30 * 1448, seq: 7 + 40 * 1448, id: 140 }, 1448);
