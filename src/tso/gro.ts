@@ -376,7 +376,8 @@ export class GroEngine {
     for (let i = 0, o = t + 20; o < t + s.thlen; i++, o += 4) if (get32(m, o) !== opts[i]) return false;
     if (s.payload === 0 || s.payload > fl.mss) return false;
     if (get32(m, t + 4) !== fl.nextSeq) return false;
-    return fl.len - fl.nh + s.payload < GRO_MAX_SIZE;
+    // The second bound only binds behind dozens of VLAN tags: the packet must fit its region.
+    return fl.len - fl.nh + s.payload < GRO_MAX_SIZE && fl.len + s.payload <= REGION;
   }
 
   /** skb_gro_receive: the payload is already in place after the packet's end. */

@@ -117,6 +117,18 @@ describe('GroEngine', () => {
     expect(resegment(out)).toEqual([...a, ...b]);
   });
 
+  it('behind 40 VLAN tags a packet stops at what its buffer holds, and nothing throws', () => {
+    const vlans = Array.from({ length: 40 }, (_, i) => i + 1);
+    const a = segmentsOf({ proto: 6, payload: 40 * 1455, seq: 1, id: 1, vlans }, 1455);
+    const b = segmentsOf({ proto: 6, payload: 20 * 1455, seq: 1 + 40 * 1455, id: 41, vlans }, 1455);
+    const out = runGro([...a, ...b]);
+    // 45 segments would be a 65515-byte IP packet, under Linux's limit, but 174 bytes of
+    // Ethernet header in front of it do not fit the held packet's buffer: 44 go in the first.
+    expect(out.count).toBe(2);
+    expect(out.length(0)).toBe(174 + 40 + 44 * 1455);
+    expect(resegment(out)).toEqual([...a, ...b]);
+  });
+
   it('holds at most 8 flows, flushing the oldest', () => {
     const trains = Array.from({ length: 9 }, (_, i) =>
       segmentsOf({ proto: 6, payload: 3000, sport: 100 + i }, 1000),
