@@ -12,7 +12,6 @@ export { csumValid, ipv4HeaderValid } from './verify.ts';
 export {
   createLocalPacketMemory,
   createPacketMemory,
-  inPacketMemory,
   registerPacketMemory,
   unregisterPacketMemory,
   type LocalPacketMemory,

@@ -116,11 +116,6 @@ export function unregisterPacketMemory(memory: WasmMemory): boolean {
   return true;
 }
 
-/** Whether `buf`'s bytes live in a packet memory of this thread (csumPartial sums them in place). */
-export function inPacketMemory(buf: Uint8Array): boolean {
-  return kernelFor(buf.buffer) !== undefined;
-}
-
 /** The kernel bound to buffer `b`, if `b` is a registered packet memory of this thread. */
 export function kernelFor(b: ArrayBufferLike): Kernel | undefined {
   for (let i = 0; i < buffers.length; i++) if (buffers[i] === b) return kernels[i];
