@@ -35,10 +35,19 @@ const MAX_FRAME = 14 + 8 + GRO_MAX_SIZE + 64;
 /** Flags that end a GRO packet (tcp_gro_receive's out_check_final). */
 const FLUSH_FLAGS = TcpFlags.URG | TcpFlags.PSH | TcpFlags.RST | TcpFlags.SYN | TcpFlags.FIN;
 
-/** Frames handed to the reader, each with its virtio-net header fields. */
+/**
+ * Frames handed to the reader, each with its virtio-net header fields. A frame is either copied
+ * into `data` or lent by the engine (a coalesced packet stays in the engine's memory): read frames
+ * through frame(i) or buffer(i), and only until clear().
+ */
 export class GroOutput {
+  /** Where copied frames live. */
   data = new Uint8Array(4 * MAX_FRAME);
   count = 0;
+  /** Bumped by clear(): the engine takes back what it lent before. */
+  generation = 0;
+  /** The buffer each frame lives in. */
+  private bufs: Uint8Array[] = [];
   private starts = new Uint32Array(64);
   private ends = new Uint32Array(64);
   /** Where the next frame may start. */
@@ -49,6 +58,7 @@ export class GroOutput {
   clear(): void {
     this.count = 0;
     this.next = 0;
+    this.generation++;
   }
 
   /**
@@ -63,6 +73,14 @@ export class GroOutput {
       d.set(this.data.subarray(0, this.next));
       this.data = d;
     }
+    this.room();
+    this.data.set(whole ? src : src.subarray(off, off + len), start);
+    this.record(this.data, start, len, h);
+    this.next = start + len;
+  }
+
+  /** Grows the per-frame tables when full. */
+  private room(): void {
     if (this.count === this.starts.length) {
       const n = this.count * 2;
       const s = new Uint32Array(n);
@@ -75,7 +93,17 @@ export class GroOutput {
       hh.set(this.hdrs);
       this.hdrs = hh;
     }
-    this.data.set(whole ? src : src.subarray(off, off + len), start);
+  }
+
+  /** Appends a frame that stays where it is, buf[start, start + len), until clear(). */
+  lend(buf: Uint8Array, start: number, len: number, h: GsoHeader): void {
+    this.room();
+    this.record(buf, start, len, h);
+  }
+
+  private record(buf: Uint8Array, start: number, len: number, h: GsoHeader): void {
+    if (this.count < this.bufs.length) this.bufs[this.count] = buf;
+    else this.bufs.push(buf);
     const k = this.count * 6;
     this.hdrs[k] = h.flags;
     this.hdrs[k + 1] = h.gsoType;
@@ -86,9 +114,14 @@ export class GroOutput {
     this.starts[this.count] = start;
     this.ends[this.count] = start + len;
     this.count++;
-    this.next = start + len;
   }
 
+  /** The buffer frame i lives in (`data`, or the memory of the engine that lent it). */
+  buffer(i: number): Uint8Array {
+    return this.bufs[i]!;
+  }
+
+  /** Where frame i starts in buffer(i). */
   start(i: number): number {
     return this.starts[i]!;
   }
@@ -111,7 +144,7 @@ export class GroOutput {
 
   /** A view of frame i (allocates a view; for tests and tools). */
   frame(i: number): Uint8Array {
-    return this.data.subarray(this.starts[i]!, this.ends[i]!);
+    return this.bufs[i]!.subarray(this.starts[i]!, this.ends[i]!);
   }
 }
 
@@ -153,6 +186,9 @@ class Flow {
   v6 = false;
   mss = 0;
   nextSeq = 0;
+  /** The output this packet's region is lent to, and that output's generation then. */
+  lentTo: GroOutput | null = null;
+  lentGen = 0;
   constructor(readonly base: number) {}
 }
 
@@ -182,6 +218,12 @@ const VALID: GsoHeader = {
   csumOffset: 0,
 };
 
+/**
+ * Regions beyond MAX_FLOWS, for coalesced packets lent to an output until it is cleared; with all
+ * of them out, a completed packet is copied instead, so a hold always finds a free region.
+ */
+const SPARE = 4;
+
 /** Room for one frame, rounded to 8 bytes so every region starts aligned. */
 const REGION = (MAX_FRAME + 15) & ~7;
 
@@ -192,6 +234,8 @@ export class GroEngine {
   readonly counters: GroCounters = { frames: 0, merged: 0, superFrames: 0 };
   private readonly flows: Flow[] = [];
   private readonly free: Flow[] = [];
+  /** Packets lent to an output (GroOutput.lend), their regions back once it is cleared. */
+  private readonly lent: Flow[] = [];
   private readonly seg: Seg = {
     nh: 0,
     th: 0,
@@ -211,10 +255,10 @@ export class GroEngine {
   private readonly tcp = new TcpView();
 
   constructor() {
-    const pm = createLocalPacketMemory((MAX_FLOWS + 1) * REGION);
+    const pm = createLocalPacketMemory((1 + MAX_FLOWS + SPARE) * REGION);
     release.register(this, pm);
     this.mem = new Uint8Array(pm.buffer);
-    for (let i = MAX_FLOWS; i >= 1; i--) this.free.push(new Flow(i * REGION));
+    for (let i = MAX_FLOWS + SPARE; i >= 1; i--) this.free.push(new Flow(i * REGION));
   }
 
   /**
@@ -429,10 +473,10 @@ export class GroEngine {
     let k = flows.indexOf(fl);
     for (; k + 1 < flows.length; k++) flows[k] = flows[k + 1]!;
     flows.pop();
-    this.free.push(fl);
     const m = this.mem;
     const b = fl.base;
     if (fl.count === 1) {
+      this.free.push(fl);
       out.push(m, b, fl.len, VALID);
       return;
     }
@@ -461,6 +505,30 @@ export class GroEngine {
     h.gsoSize = fl.mss;
     h.csumStart = fl.th;
     h.csumOffset = 16;
-    out.push(m, b, fl.len, h);
+    this.reclaim();
+    if (this.lent.length < SPARE) {
+      // The packet stays where it was built; its region comes back when `out` is cleared.
+      fl.lentTo = out;
+      fl.lentGen = out.generation;
+      this.lent.push(fl);
+      out.lend(m, b, fl.len, h);
+    } else {
+      this.free.push(fl);
+      out.push(m, b, fl.len, h);
+    }
+  }
+
+  /** Takes back the regions of lent packets whose output has been cleared since. */
+  private reclaim(): void {
+    const lent = this.lent;
+    let j = 0;
+    for (let i = 0; i < lent.length; i++) {
+      const fl = lent[i]!;
+      if (fl.lentTo!.generation !== fl.lentGen) {
+        fl.lentTo = null;
+        this.free.push(fl);
+      } else lent[j++] = fl;
+    }
+    lent.length = j;
   }
 }

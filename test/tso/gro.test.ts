@@ -43,6 +43,12 @@ function resegment(out: GroOutput): Uint8Array[] {
   return all;
 }
 
+function resegment1(out: GroOutput, i: number): Uint8Array[] {
+  const seg = new SegmentList();
+  gsoSegment(hdrOf(out, i), out.frame(i).slice(), seg);
+  return seg.toArray();
+}
+
 describe('GroEngine', () => {
   it('merges a TCPv4 train into one super-frame with the header Linux hands a TAP reader', () => {
     const segs = segmentsOf(
@@ -127,6 +133,32 @@ describe('GroEngine', () => {
     expect(out.count).toBe(2);
     expect(out.length(0)).toBe(174 + 40 + 44 * 1455);
     expect(resegment(out)).toEqual([...a, ...b]);
+  });
+
+  it('lent packets stay intact until clear(), and their regions come back after it', () => {
+    const gro = new GroEngine();
+    const out = new GroOutput();
+    const train = (k: number): Uint8Array[] =>
+      segmentsOf({ proto: 6, payload: 5000 + k, seq: 1000 * k, sport: 1000 + k }, 1000);
+    // Ten bursts into one uncleared output: the first few packets are lent, the rest copied.
+    const trains = Array.from({ length: 10 }, (_, k) => train(k));
+    for (const t of trains) {
+      for (const f of t) gro.receive(f, out);
+      gro.flush(out);
+    }
+    expect(out.count).toBe(10);
+    expect(new Set(Array.from({ length: 10 }, (_, i) => out.buffer(i))).size).toBe(2);
+    for (let i = 0; i < 10; i++) expect(resegment1(out, i)).toEqual(trains[i]);
+    // Cleared after each burst, the engine keeps lending (and never runs out of regions).
+    for (let k = 0; k < 30; k++) {
+      out.clear();
+      const t = train(k);
+      for (const f of t) gro.receive(f, out);
+      gro.flush(out);
+      expect(out.count).toBe(1);
+      expect(out.buffer(0)).not.toBe(out.data);
+      expect(resegment1(out, 0)).toEqual(t);
+    }
   });
 
   it('holds at most 8 flows, flushing the oldest', () => {
