@@ -4,16 +4,17 @@
 // csum_partial() after csum_fold() minus the final inversion; partials compose with csumAdd.
 export { ChecksumError, type ChecksumErrorCode } from './errors.ts';
 export { csumAdd, csumFinish, csumFold, csumSub, swab16 } from './fold.ts';
-export { csumPartial, WASM_MIN_LEN, WIDE_MIN_LEN } from './partial.ts';
+export { csumPartial, csumPartialCopy, packetCopy, WASM_MIN_LEN, WIDE_MIN_LEN } from './partial.ts';
 export { csumReplace16, csumReplace32 } from './incremental.ts';
 export { pseudoV4, pseudoV6 } from './pseudo.ts';
 export { completePartial, CSUM_MANGLED_0, udpCheckValue } from './complete.ts';
 export { csumValid, ipv4HeaderValid } from './verify.ts';
 export {
+  createLocalPacketMemory,
   createPacketMemory,
-  inPacketMemory,
   registerPacketMemory,
   unregisterPacketMemory,
+  type LocalPacketMemory,
   type PacketMemory,
   type WasmMemory,
 } from './packet-memory.ts';

@@ -6,7 +6,15 @@ import { checkRange } from './errors.ts';
 import { csumAdd, csumFold } from './fold.ts';
 import { sumBytes } from './js-bytes.ts';
 import { sumWide, WIDE_MAX_LEN } from './js-wide.ts';
-import { kernelFor, onRegistryChange, type Kernel } from './packet-memory.ts';
+import {
+  copierFor,
+  csumCopierFor,
+  kernelFor,
+  onRegistryChange,
+  type CopyKernel,
+  type CsumCopyKernel,
+  type Kernel,
+} from './packet-memory.ts';
 
 // Crossovers measured on the project machine (Node 20, 2-core EPYC) with the view cache hit: the
 // Wasm path costs ~10 ns fixed (range check, slot lookup, the call) and passes the byte loop
@@ -25,6 +33,8 @@ const SLOTS = 4;
 const EMPTY = new ArrayBuffer(0);
 const slotView: (Uint8Array | null)[] = [null, null, null, null];
 const slotKernel: (Kernel | undefined)[] = [undefined, undefined, undefined, undefined];
+const slotCopy: (CopyKernel | undefined)[] = [undefined, undefined, undefined, undefined];
+const slotCsumCopy: (CsumCopyKernel | undefined)[] = [undefined, undefined, undefined, undefined];
 const slotBuffer: ArrayBufferLike[] = [EMPTY, EMPTY, EMPTY, EMPTY];
 const slotBase: number[] = [0, 0, 0, 0];
 let victim = 0;
@@ -37,6 +47,8 @@ function viewSlot(buf: Uint8Array): number {
   const b = buf.buffer;
   slotView[i] = buf;
   slotKernel[i] = kernelFor(b);
+  slotCopy[i] = copierFor(b);
+  slotCsumCopy[i] = csumCopierFor(b);
   slotBase[i] = buf.byteOffset;
   slotBuffer[i] = b;
   return i;
@@ -47,6 +59,8 @@ function forgetViews(): void {
   for (let i = 0; i < SLOTS; i++) {
     slotView[i] = null;
     slotKernel[i] = undefined;
+    slotCopy[i] = undefined;
+    slotCsumCopy[i] = undefined;
     slotBuffer[i] = EMPTY;
   }
 }
@@ -95,4 +109,44 @@ export function csumPartial(buf: Uint8Array, off: number, len: number, seed = 0)
     s = kernel !== undefined ? kernel(base + off, len) : sumJs(buf, off, len, base, slotBuffer[slot]!);
   }
   return seed === 0 ? s : csumAdd(s, csumFold(seed));
+}
+
+/**
+ * Copies buf[src, src+len) to buf[dst, dst+len) (the ranges may overlap) and returns the folded
+ * partial of the copied bytes: csumPartial(buf, dst, len) after a copyWithin. In a packet memory the
+ * SIMD kernel does both in one pass (stores what it loads and sums). Throws
+ * ChecksumError CSUM_RANGE for a range outside `buf`.
+ * @mirrors net/checksum.h:csum_partial_copy_nocheck
+ */
+export function csumPartialCopy(buf: Uint8Array, dst: number, src: number, len: number): number {
+  checkRange(buf.length, src, len, 'csumPartialCopy source');
+  checkRange(buf.length, dst, len, 'csumPartialCopy destination');
+  const slot = viewSlot(buf);
+  const k = slotCsumCopy[slot];
+  if (k !== undefined) {
+    const base = slotBase[slot]!;
+    // One pass when the ranges are apart; overlapping ones need memmove's order first.
+    if (dst + len <= src || src + len <= dst) return k(base + src, len, dst - src);
+    slotCopy[slot]!(base + dst, base + src, len);
+    return slotKernel[slot]!(base + dst, len);
+  }
+  buf.copyWithin(dst, src, src + len);
+  return len < WIDE_MIN_LEN ? sumBytes(buf, dst, len) : sumJs(buf, dst, len);
+}
+
+/**
+ * buf.copyWithin(dst, src, src + len) that stays fast in a packet memory: there V8 copies a shared
+ * buffer with relaxed atomics, byte by byte unless both ends share 8-byte alignment, so the copy
+ * goes through the kernel's memory.copy instead. Throws ChecksumError CSUM_RANGE for a range
+ * outside `buf`.
+ */
+export function packetCopy(buf: Uint8Array, dst: number, src: number, len: number): void {
+  checkRange(buf.length, src, len, 'packetCopy source');
+  checkRange(buf.length, dst, len, 'packetCopy destination');
+  const slot = viewSlot(buf);
+  const k = slotCopy[slot];
+  if (k !== undefined) {
+    const base = slotBase[slot]!;
+    k(base + dst, base + src, len);
+  } else buf.copyWithin(dst, src, src + len);
 }

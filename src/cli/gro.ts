@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
     let tsNsec = 0;
     const drain = (): void => {
       for (let i = 0; i < frames.count; i++) {
-        const f = frames.data.subarray(frames.start(i), frames.start(i) + frames.length(i));
+        const f = frames.frame(i);
         w.write(id, f, tsSec, tsNsec, f.length, formatVnetComment(frames.header(i, h)));
       }
       frames.clear();

@@ -4,7 +4,18 @@
 // the TCP checksum field (tcp4/6_gro_complete), gso_type TCPV4/TCPV6 (|ECN when the head has CWR),
 // gso_size = the first segment's payload length, hdr_len = the header length. Frames that are not
 // merged pass unchanged: DATA_VALID when GRO checked their TCP checksum, a zero header otherwise.
-import { csumFold, csumPartial } from '../checksum/index.ts';
+// Each frame is first staged in the engine's packet memory (one copy), so its checksum is verified
+// by the SIMD kernel and its payload appended to a held packet by memory.copy (src/checksum).
+import {
+  createLocalPacketMemory,
+  csumAdd,
+  csumFold,
+  csumPartial,
+  csumPartialCopy,
+  packetCopy,
+  unregisterPacketMemory,
+  type LocalPacketMemory,
+} from '../checksum/index.ts';
 import {
   VIRTIO_NET_HDR_F_DATA_VALID,
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -14,7 +25,7 @@ import {
   VIRTIO_NET_HDR_GSO_TCPV6,
 } from '../vnethdr/constants.ts';
 import type { GsoHeader } from './constants.ts';
-import { EtherType, IpProto, TcpFlags } from '../wire/constants.ts';
+import { EtherType, get16, get32, Ipv4View, Ipv6View, IpProto, TcpFlags, TcpView } from '../wire/index.ts';
 
 /** MAX_GRO_SKBS: flows held at once; the oldest is flushed to make room. */
 const MAX_FLOWS = 8;
@@ -24,36 +35,75 @@ const MAX_FRAME = 14 + 8 + GRO_MAX_SIZE + 64;
 /** Flags that end a GRO packet (tcp_gro_receive's out_check_final). */
 const FLUSH_FLAGS = TcpFlags.URG | TcpFlags.PSH | TcpFlags.RST | TcpFlags.SYN | TcpFlags.FIN;
 
-/** Frames handed to the reader, each with its virtio-net header fields. */
+/**
+ * Frames handed to the reader, each with its virtio-net header fields. A frame is either copied
+ * into `data` or lent by the engine (a coalesced packet stays in the engine's memory): read frames
+ * through frame(i) or buffer(i), and only until clear().
+ */
 export class GroOutput {
+  /** Where copied frames live. */
   data = new Uint8Array(4 * MAX_FRAME);
   count = 0;
-  private offsets = new Uint32Array(65);
+  /** Bumped by clear(): the engine takes back what it lent before. */
+  generation = 0;
+  /** The buffer each frame lives in. */
+  private bufs: Uint8Array[] = [];
+  private starts = new Uint32Array(64);
+  private ends = new Uint32Array(64);
+  /** Where the next frame may start. */
+  private next = 0;
   /** flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset per frame. */
   private hdrs = new Uint16Array(64 * 6);
 
   clear(): void {
     this.count = 0;
-    this.offsets[0] = 0;
+    this.next = 0;
+    this.generation++;
   }
 
-  /** Appends a frame (copied) with its header fields. */
+  /**
+   * Appends a frame (copied) with its header fields. A frame from a packet memory is placed with
+   * its source's 8-byte alignment, so the copy out of the shared buffer moves words, not bytes.
+   */
   push(src: Uint8Array, off: number, len: number, h: GsoHeader): void {
-    const start = this.offsets[this.count]!;
+    const whole = off === 0 && len === src.length;
+    const start = this.next + ((src.byteOffset + off - this.next) & 7);
     if (start + len > this.data.length) {
       const d = new Uint8Array(Math.max(this.data.length * 2, start + len));
-      d.set(this.data.subarray(0, start));
+      d.set(this.data.subarray(0, this.next));
       this.data = d;
     }
-    if (this.count + 1 >= this.offsets.length) {
-      const o = new Uint32Array(this.offsets.length * 2);
-      o.set(this.offsets);
-      this.offsets = o;
-      const hh = new Uint16Array(this.hdrs.length * 2);
+    this.room();
+    this.data.set(whole ? src : src.subarray(off, off + len), start);
+    this.record(this.data, start, len, h);
+    this.next = start + len;
+  }
+
+  /** Grows the per-frame tables when full. */
+  private room(): void {
+    if (this.count === this.starts.length) {
+      const n = this.count * 2;
+      const s = new Uint32Array(n);
+      s.set(this.starts);
+      this.starts = s;
+      const e = new Uint32Array(n);
+      e.set(this.ends);
+      this.ends = e;
+      const hh = new Uint16Array(n * 6);
       hh.set(this.hdrs);
       this.hdrs = hh;
     }
-    this.data.set(off === 0 && len === src.length ? src : src.subarray(off, off + len), start);
+  }
+
+  /** Appends a frame that stays where it is, buf[start, start + len), until clear(). */
+  lend(buf: Uint8Array, start: number, len: number, h: GsoHeader): void {
+    this.room();
+    this.record(buf, start, len, h);
+  }
+
+  private record(buf: Uint8Array, start: number, len: number, h: GsoHeader): void {
+    if (this.count < this.bufs.length) this.bufs[this.count] = buf;
+    else this.bufs.push(buf);
     const k = this.count * 6;
     this.hdrs[k] = h.flags;
     this.hdrs[k + 1] = h.gsoType;
@@ -61,16 +111,23 @@ export class GroOutput {
     this.hdrs[k + 3] = h.gsoSize;
     this.hdrs[k + 4] = h.csumStart;
     this.hdrs[k + 5] = h.csumOffset;
+    this.starts[this.count] = start;
+    this.ends[this.count] = start + len;
     this.count++;
-    this.offsets[this.count] = start + len;
   }
 
+  /** The buffer frame i lives in (`data`, or the memory of the engine that lent it). */
+  buffer(i: number): Uint8Array {
+    return this.bufs[i]!;
+  }
+
+  /** Where frame i starts in buffer(i). */
   start(i: number): number {
-    return this.offsets[i]!;
+    return this.starts[i]!;
   }
 
   length(i: number): number {
-    return this.offsets[i + 1]! - this.offsets[i]!;
+    return this.ends[i]! - this.starts[i]!;
   }
 
   /** Header fields of frame i, written into `h` (no allocation). */
@@ -87,11 +144,14 @@ export class GroOutput {
 
   /** A view of frame i (allocates a view; for tests and tools). */
   frame(i: number): Uint8Array {
-    return this.data.subarray(this.offsets[i]!, this.offsets[i + 1]!);
+    return this.bufs[i]!.subarray(this.starts[i]!, this.ends[i]!);
   }
 }
 
-/** Parsed TCP segment (reused). */
+/** Words of the flow key: the MAC addresses (3), the IP addresses (2 or 8), the ports (1). */
+const KEY_WORDS = 12;
+
+/** Parsed TCP segment (reused); offsets are from the frame's start. */
 interface Seg {
   nh: number;
   th: number;
@@ -99,11 +159,25 @@ interface Seg {
   v6: boolean;
   payload: number;
   flags: number;
+  /** The pseudo-header sum (folded) the TCP checksum check starts from. */
+  pseudo: number;
+  /** What gro_list_prepare and tcp_gro_lookup compare, but the VLAN tags: keyLen words. */
+  key: Uint32Array;
+  keyLen: number;
 }
 
-/** A held GRO packet of one flow. */
+/** A held GRO packet of one flow: the frame lives at mem[base, base + len). */
 class Flow {
-  readonly buf = new Uint8Array(MAX_FRAME);
+  readonly key = new Uint32Array(KEY_WORDS);
+  /** The head segment's fields every later one must match (read once, at hold()). */
+  ipWord = 0;
+  ttl = 0;
+  ident = 0;
+  doffByte = 0;
+  flagsByte = 0;
+  window = 0;
+  ack = 0;
+  readonly options = new Uint32Array(10);
   len = 0;
   count = 0;
   nh = 0;
@@ -112,23 +186,16 @@ class Flow {
   v6 = false;
   mss = 0;
   nextSeq = 0;
+  /** The output this packet's region is lent to, and that output's generation then. */
+  lentTo: GroOutput | null = null;
+  lentGen = 0;
+  constructor(readonly base: number) {}
 }
 
-function be16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function be32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v & 0xff;
-}
-
-function equal(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+function equal(b: Uint8Array, ao: number, bo: number, n: number): boolean {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) if (get32(b, ao + i) !== get32(b, bo + i)) return false;
+  for (; i < n; i++) if (b[ao + i] !== b[bo + i]) return false;
   return true;
 }
 
@@ -151,12 +218,48 @@ const VALID: GsoHeader = {
   csumOffset: 0,
 };
 
+/**
+ * Regions beyond MAX_FLOWS, for coalesced packets lent to an output until it is cleared; with all
+ * of them out, a completed packet is copied instead, so a hold always finds a free region.
+ */
+const SPARE = 4;
+
+/** Room for one frame, rounded to 8 bytes so every region starts aligned. */
+const REGION = (MAX_FRAME + 15) & ~7;
+
+/** Unregisters an engine's packet memory once the engine itself is collected. */
+const release = new FinalizationRegistry<LocalPacketMemory>((pm) => unregisterPacketMemory(pm.memory));
+
 export class GroEngine {
   readonly counters: GroCounters = { frames: 0, merged: 0, superFrames: 0 };
   private readonly flows: Flow[] = [];
   private readonly free: Flow[] = [];
-  private readonly seg: Seg = { nh: 0, th: 0, thlen: 0, v6: false, payload: 0, flags: 0 };
+  /** Packets lent to an output (GroOutput.lend), their regions back once it is cleared. */
+  private readonly lent: Flow[] = [];
+  private readonly seg: Seg = {
+    nh: 0,
+    th: 0,
+    thlen: 0,
+    v6: false,
+    payload: 0,
+    flags: 0,
+    pseudo: 0,
+    key: new Uint32Array(KEY_WORDS),
+    keyLen: 0,
+  };
   private readonly hdr: GsoHeader = { ...PLAIN };
+  /** The staging region (REGION bytes at 0), then one region per flow. */
+  private readonly mem: Uint8Array;
+  private readonly ip4 = new Ipv4View();
+  private readonly ip6 = new Ipv6View();
+  private readonly tcp = new TcpView();
+
+  constructor() {
+    const pm = createLocalPacketMemory((1 + MAX_FLOWS + SPARE) * REGION);
+    release.register(this, pm);
+    this.mem = new Uint8Array(pm.buffer);
+    for (let i = MAX_FLOWS + SPARE; i >= 1; i--) this.free.push(new Flow(i * REGION));
+  }
 
   /**
    * Receives one frame; frames that leave GRO now are appended to `out`. Never throws.
@@ -166,25 +269,45 @@ export class GroEngine {
   receive(f: Uint8Array, out: GroOutput): void {
     this.counters.frames++;
     const s = this.seg;
-    if (!this.parse(f, s)) {
-      out.push(f, 0, f.length, PLAIN);
+    const len = f.length;
+    // Staged at 0: the memory is local, so any alignment copies as fast.
+    const at = 0;
+    if (len > REGION) {
+      out.push(f, 0, len, PLAIN);
       return;
     }
-    const flow = this.lookup(f, s);
-    if (flow !== null) {
-      if (this.canMerge(flow, f, s)) {
-        this.merge(flow, f, s);
-        if (s.flags & FLUSH_FLAGS || s.payload < flow.mss) this.complete(flow, out);
+    const m = this.mem;
+    m.set(f, at);
+    if (!this.parse(m, at, len, s)) {
+      out.push(f, 0, len, PLAIN);
+      return;
+    }
+    const flow = this.lookup(at, s);
+    const t = at + s.th;
+    if (flow !== null && this.canMerge(flow, at, s)) {
+      // skb_gro_checksum_validate, the payload copied onto the held packet in the same pass; a bad
+      // checksum leaves the packet as it was (the copy lies past its end) and the segment passes.
+      const paySum = csumPartialCopy(m, flow.base + flow.len, t + s.thlen, s.payload);
+      if (csumAdd(csumPartial(m, t, s.thlen, s.pseudo), paySum) !== 0xffff) {
+        out.push(f, 0, len, PLAIN);
         return;
       }
-      this.complete(flow, out);
-    }
-    // A new GRO packet, unless tcp_gro_receive already asks to flush it (mss 1 for a first segment).
-    if (s.payload === 0 || s.flags & FLUSH_FLAGS) {
-      out.push(f, 0, f.length, VALID);
+      this.merge(flow, s);
+      if (s.flags & FLUSH_FLAGS || s.payload < flow.mss) this.complete(flow, out);
       return;
     }
-    this.hold(f, s, out);
+    // skb_gro_checksum_validate: a bad checksum is not GRO'd (the segment passes as it is).
+    if (csumPartial(m, t, len - s.th, s.pseudo) !== 0xffff) {
+      out.push(f, 0, len, PLAIN);
+      return;
+    }
+    if (flow !== null) this.complete(flow, out);
+    // A new GRO packet, unless tcp_gro_receive already asks to flush it (mss 1 for a first segment).
+    if (s.payload === 0 || s.flags & FLUSH_FLAGS) {
+      out.push(f, 0, len, VALID);
+      return;
+    }
+    this.hold(at, len, s, out);
   }
 
   /** Ends the burst: every held packet goes out (napi_gro_flush). */
@@ -193,117 +316,154 @@ export class GroEngine {
   }
 
   /**
-   * The GRO-able shape: Ethernet (+ tags) / IPv4 without options and not fragmented, or IPv6 with
-   * TCP right after the fixed header; the length fields exact; a valid TCP checksum.
+   * The GRO-able shape of the frame m[at, at + len): Ethernet (+ tags) / IPv4 without options and
+   * not fragmented, or IPv6 with TCP right after the fixed header; the length fields exact.
    */
-  private parse(f: Uint8Array, s: Seg): boolean {
-    const len = f.length;
+  private parse(m: Uint8Array, at: number, len: number, s: Seg): boolean {
     if (len < 14) return false;
     let o = 12;
-    let type = be16(f, o);
+    let type = get16(m, at + o);
     while (type === EtherType.VLAN || type === EtherType.QINQ) {
       o += 4;
       if (o + 2 > len) return false;
-      type = be16(f, o);
+      type = get16(m, at + o);
     }
     const nh = o + 2;
+    const p = at + nh;
     s.nh = nh;
-    let l4len: number;
-    let sum: number;
+    let addr: number;
+    let words: number;
     if (type === EtherType.IPV4) {
       // inet_gro_receive: 0x45 only, tot_len exact, no fragment, valid header checksum.
-      if (nh + 20 > len || f[nh] !== 0x45 || f[nh + 9] !== IpProto.TCP) return false;
-      if (be16(f, nh + 2) !== len - nh || (be16(f, nh + 6) & 0x3fff) !== 0) return false;
-      if (csumPartial(f, nh, 20) !== 0xffff) return false;
+      if (nh + 20 > len || m[p] !== 0x45 || m[p + 9] !== IpProto.TCP) return false;
+      if (get16(m, p + 2) !== len - nh || (get16(m, p + 6) & 0x3fff) !== 0) return false;
+      if (csumPartial(m, p, 20) !== 0xffff) return false;
       s.v6 = false;
       s.th = nh + 20;
-      l4len = len - s.th;
-      sum = csumPartial(f, nh + 12, 8);
+      addr = p + 12;
+      words = 2;
     } else if (type === EtherType.IPV6) {
-      if (nh + 40 > len || f[nh + 6] !== IpProto.TCP || be16(f, nh + 4) !== len - nh - 40) return false;
+      if (nh + 40 > len || m[p + 6] !== IpProto.TCP || get16(m, p + 4) !== len - nh - 40) return false;
       s.v6 = true;
       s.th = nh + 40;
-      l4len = len - s.th;
-      sum = csumPartial(f, nh + 8, 32);
+      addr = p + 8;
+      words = 8;
     } else return false;
+    const l4len = len - s.th;
     if (l4len < 20) return false;
-    const thlen = (f[s.th + 12]! >>> 4) * 4;
+    const t = at + s.th;
+    // The key, read once; the addresses' words are the pseudo-header's sum as well.
+    const key = s.key;
+    key[0] = get32(m, at);
+    key[1] = get32(m, at + 4);
+    key[2] = get32(m, at + 8);
+    let sum = 0;
+    for (let i = 0; i < words; i++) {
+      const w = get32(m, addr + 4 * i);
+      key[3 + i] = w;
+      sum += (w >>> 16) + (w & 0xffff);
+    }
+    key[3 + words] = get32(m, t);
+    s.keyLen = 4 + words;
+    const thlen = (m[t + 12]! >>> 4) * 4;
     if (thlen < 20 || thlen > l4len) return false;
-    // skb_gro_checksum_validate: a bad checksum is not GRO'd (the segment passes as it is).
-    sum = csumFold(sum + IpProto.TCP + (l4len >>> 16) + (l4len & 0xffff));
-    if (csumPartial(f, s.th, l4len, sum) !== 0xffff) return false;
+    // The TCP checksum is checked by the caller, with the payload's copy where there is one.
+    s.pseudo = csumFold(sum + IpProto.TCP + (l4len >>> 16) + (l4len & 0xffff));
     s.thlen = thlen;
     s.payload = l4len - thlen;
-    s.flags = f[s.th + 13]!;
+    s.flags = m[t + 13]!;
     return true;
   }
 
-  /** gro_list_prepare + tcp_gro_lookup: same MAC header (and tags), addresses and ports. */
-  private lookup(f: Uint8Array, s: Seg): Flow | null {
+  /**
+   * gro_list_prepare + tcp_gro_lookup: same MAC header (and tags), addresses and ports. The
+   * EtherType follows from the IP version; VLAN tags, when there are some, are compared in place.
+   */
+  private lookup(at: number, s: Seg): Flow | null {
+    const key = s.key;
+    const n = s.keyLen;
     for (const fl of this.flows) {
       if (fl.nh !== s.nh || fl.v6 !== s.v6) continue;
-      const b = fl.buf;
-      if (!equal(b, 0, f, 0, s.nh)) continue;
-      const a = s.v6 ? s.nh + 8 : s.nh + 12;
-      if (!equal(b, a, f, a, s.v6 ? 32 : 8)) continue;
-      if (!equal(b, fl.th, f, s.th, 4)) continue;
+      const k = fl.key;
+      let i = 0;
+      while (i < n && k[i] === key[i]) i++;
+      if (i < n) continue;
+      if (s.nh > 14 && !equal(this.mem, fl.base + 12, at + 12, s.nh - 14)) continue;
       return fl;
     }
     return null;
   }
 
   /** The flush conditions of inet/ipv6_gro_receive, tcp_gro_receive and skb_gro_receive. */
-  private canMerge(fl: Flow, f: Uint8Array, s: Seg): boolean {
-    const b = fl.buf;
-    const nh = s.nh;
+  private canMerge(fl: Flow, at: number, s: Seg): boolean {
+    const m = this.mem;
+    const p = at + s.nh;
     if (s.v6) {
       // Version, traffic class, flow label and hop limit must match.
-      if (!equal(b, nh, f, nh, 4) || b[nh + 7] !== f[nh + 7]) return false;
+      if (get32(m, p) !== fl.ipWord || m[p + 7] !== fl.ttl) return false;
     } else {
       // TOS, TTL and DF equal; the IP id the next one of the run (no fixed-id runs here).
-      if (b[nh + 1] !== f[nh + 1] || b[nh + 8] !== f[nh + 8]) return false;
-      if ((b[nh + 6]! & 0x40) !== (f[nh + 6]! & 0x40)) return false;
-      if (((be16(b, nh + 4) + fl.count) & 0xffff) !== be16(f, nh + 4)) return false;
+      if ((get16(m, p) & 0xff) !== fl.ipWord || m[p + 8] !== fl.ttl) return false;
+      if ((m[p + 6]! & 0x40) !== fl.ident >>> 16 || ((fl.ident + fl.count) & 0xffff) !== get16(m, p + 4))
+        return false;
     }
-    const t = s.th;
-    const bt = fl.th;
+    const t = at + s.th;
     if (s.flags & TcpFlags.CWR) return false;
     // Flag word (doff, flags but CWR/FIN/PSH, window), ack and options must be identical.
     if (
-      b[bt + 12] !== f[t + 12] ||
-      ((b[bt + 13]! ^ s.flags) & ~(TcpFlags.CWR | TcpFlags.FIN | TcpFlags.PSH)) !== 0
-    ) {
+      m[t + 12] !== fl.doffByte ||
+      ((fl.flagsByte ^ s.flags) & ~(TcpFlags.CWR | TcpFlags.FIN | TcpFlags.PSH)) !== 0
+    )
       return false;
-    }
-    if (!equal(b, bt + 14, f, t + 14, 2) || !equal(b, bt + 8, f, t + 8, 4)) return false;
-    if (!equal(b, bt + 20, f, t + 20, s.thlen - 20)) return false;
+    if (get16(m, t + 14) !== fl.window || get32(m, t + 8) !== fl.ack) return false;
+    const opts = fl.options;
+    for (let i = 0, o = t + 20; o < t + s.thlen; i++, o += 4) if (get32(m, o) !== opts[i]) return false;
     if (s.payload === 0 || s.payload > fl.mss) return false;
-    if (be32(f, t + 4) !== fl.nextSeq) return false;
-    return fl.len - fl.nh + s.payload < GRO_MAX_SIZE;
+    if (get32(m, t + 4) !== fl.nextSeq) return false;
+    // The second bound only binds behind dozens of VLAN tags: the packet must fit its region.
+    return fl.len - fl.nh + s.payload < GRO_MAX_SIZE && fl.len + s.payload <= REGION;
   }
 
-  private merge(fl: Flow, f: Uint8Array, s: Seg): void {
-    fl.buf.set(f.subarray(s.th + s.thlen), fl.len);
+  /** skb_gro_receive: the payload is already in place after the packet's end. */
+  private merge(fl: Flow, s: Seg): void {
+    const m = this.mem;
     fl.len += s.payload;
     fl.count++;
     fl.nextSeq = (fl.nextSeq + s.payload) >>> 0;
-    fl.buf[fl.th + 13]! |= s.flags & (TcpFlags.FIN | TcpFlags.PSH);
+    const fin = s.flags & (TcpFlags.FIN | TcpFlags.PSH);
+    if (fin !== 0) {
+      const t = this.tcp.reset(m, fl.base + fl.th);
+      t.flags = t.flags | fin;
+    }
     this.counters.merged++;
   }
 
-  private hold(f: Uint8Array, s: Seg, out: GroOutput): void {
+  private hold(at: number, len: number, s: Seg, out: GroOutput): void {
     // The list is in arrival order, so the oldest held packet is the first.
     if (this.flows.length >= MAX_FLOWS) this.complete(this.flows[0]!, out);
-    const fl = this.free.pop() ?? new Flow();
-    fl.buf.set(f, 0);
-    fl.len = f.length;
+    const fl = this.free.pop()!;
+    packetCopy(this.mem, fl.base, at, len);
+    fl.len = len;
     fl.count = 1;
     fl.nh = s.nh;
     fl.th = s.th;
     fl.thlen = s.thlen;
     fl.v6 = s.v6;
     fl.mss = s.payload;
-    fl.nextSeq = (be32(f, s.th + 4) + s.payload) >>> 0;
+    fl.key.set(s.key);
+    const m = this.mem;
+    const p = at + s.nh;
+    // IPv6: the first word (version, class, label) and the hop limit; IPv4: TOS, TTL, DF and id.
+    fl.ipWord = s.v6 ? get32(m, p) : m[p + 1]!;
+    fl.ttl = s.v6 ? m[p + 7]! : m[p + 8]!;
+    fl.ident = s.v6 ? 0 : ((m[p + 6]! & 0x40) << 16) | get16(m, p + 4);
+    const t = at + s.th;
+    fl.doffByte = m[t + 12]!;
+    fl.flagsByte = s.flags;
+    fl.window = get16(m, t + 14);
+    fl.ack = get32(m, t + 8);
+    for (let i = 0, o = t + 20; o < t + s.thlen; i++, o += 4) fl.options[i] = get32(m, o);
+    fl.nextSeq = (get32(m, t + 4) + s.payload) >>> 0;
     this.flows.push(fl);
   }
 
@@ -313,35 +473,62 @@ export class GroEngine {
     let k = flows.indexOf(fl);
     for (; k + 1 < flows.length; k++) flows[k] = flows[k + 1]!;
     flows.pop();
-    this.free.push(fl);
-    const b = fl.buf;
+    const m = this.mem;
+    const b = fl.base;
     if (fl.count === 1) {
-      out.push(b, 0, fl.len, VALID);
+      this.free.push(fl);
+      out.push(m, b, fl.len, VALID);
       return;
     }
     this.counters.superFrames++;
-    const nh = fl.nh;
+    const nh = b + fl.nh;
     const l4len = fl.len - fl.th;
     let sum: number;
     if (fl.v6) {
-      put16(b, nh + 4, fl.len - nh - 40);
-      sum = csumPartial(b, nh + 8, 32);
+      const v = this.ip6.reset(m, nh);
+      v.payloadLength = fl.len - fl.nh - 40;
+      sum = v.pseudoSum(IpProto.TCP, l4len);
     } else {
-      put16(b, nh + 2, fl.len - nh);
-      put16(b, nh + 10, 0);
-      put16(b, nh + 10, ~csumPartial(b, nh, 20) & 0xffff);
-      sum = csumPartial(b, nh + 12, 8);
+      const v = this.ip4.reset(m, nh);
+      v.totalLength = fl.len - fl.nh;
+      v.fillChecksum();
+      sum = v.pseudoSum(IpProto.TCP, l4len);
     }
-    put16(b, fl.th + 16, csumFold(sum + IpProto.TCP + (l4len >>> 16) + (l4len & 0xffff)));
+    const t = this.tcp.reset(m, b + fl.th);
+    t.checksum = sum;
     const h = this.hdr;
     h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     h.gsoType =
       (fl.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) |
-      (b[fl.th + 13]! & TcpFlags.CWR ? VIRTIO_NET_HDR_GSO_ECN : VIRTIO_NET_HDR_GSO_NONE);
+      (t.flags & TcpFlags.CWR ? VIRTIO_NET_HDR_GSO_ECN : VIRTIO_NET_HDR_GSO_NONE);
     h.hdrLen = fl.th + fl.thlen;
     h.gsoSize = fl.mss;
     h.csumStart = fl.th;
     h.csumOffset = 16;
-    out.push(b, 0, fl.len, h);
+    this.reclaim();
+    if (this.lent.length < SPARE) {
+      // The packet stays where it was built; its region comes back when `out` is cleared.
+      fl.lentTo = out;
+      fl.lentGen = out.generation;
+      this.lent.push(fl);
+      out.lend(m, b, fl.len, h);
+    } else {
+      this.free.push(fl);
+      out.push(m, b, fl.len, h);
+    }
+  }
+
+  /** Takes back the regions of lent packets whose output has been cleared since. */
+  private reclaim(): void {
+    const lent = this.lent;
+    let j = 0;
+    for (let i = 0; i < lent.length; i++) {
+      const fl = lent[i]!;
+      if (fl.lentTo!.generation !== fl.lentGen) {
+        fl.lentTo = null;
+        this.free.push(fl);
+      } else lent[j++] = fl;
+    }
+    lent.length = j;
   }
 }

@@ -2,8 +2,11 @@
 // goes through tun_get_user + virtio_net_hdr_to_skb (validation, "is it really GSO?"), and, on an
 // egress device without offloads, through skb_gso_segment (inet_gso_segment / ipv6_gso_segment,
 // tcp_gso_segment, __udp_gso_segment, udp4_ufo_fragment / udp6_ufo_fragment) or
-// skb_checksum_help. This module reproduces those steps over raw bytes.
-import { csumAdd, csumFold, csumPartial, inPacketMemory } from '../checksum/index.ts';
+// skb_checksum_help. This module reproduces those steps over raw bytes. Like the kernel, a
+// super-frame's headers are read once: each segment gets a copy of them with the fields that change
+// patched through src/wire's views, its IP and L4 checksums by RFC 1624 arithmetic from sums taken
+// once, and its payload copied and summed in one kernel call (src/checksum csumPartialCopy).
+import { csumAdd, csumFold, csumPartial, csumPartialCopy, packetCopy } from '../checksum/index.ts';
 import { TapWriteInfo, tunGetUser, UPSTREAM_TAP_KERNEL, type TapKernelBehaviour } from '../vnethdr/index.ts';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -15,7 +18,20 @@ import {
 import type { GsoHeader } from './constants.ts';
 import { TsoError, type TsoErrorCode } from './errors.ts';
 import type { SegmentList } from './segment-list.ts';
-import { EtherType, IpProto, IPV6_HLEN, TcpFlags } from '../wire/constants.ts';
+import {
+  EtherType,
+  get16,
+  Ipv4View,
+  Ipv6FragView,
+  Ipv6OptHdrView,
+  Ipv6View,
+  IpProto,
+  IPV6_HLEN,
+  set16,
+  TcpFlags,
+  TcpView,
+  UdpView,
+} from '../wire/index.ts';
 
 export interface SegmentOptions {
   /** Size of the virtio-net header on the TAP (10, 12, 20…): hdr_len may exceed the frame by size − 10. */
@@ -28,32 +44,6 @@ export interface SegmentOptions {
 
 function fail(code: TsoErrorCode, message: string, offset?: number): never {
   throw new TsoError(code, message, offset);
-}
-
-function be16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v & 0xff;
-}
-
-function be32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
-
-/** 16-bit one's-complement add with end-around carry (csum16_add). */
-function add16(a: number, b: number): number {
-  const s = a + b;
-  return (s & 0xffff) + (s >>> 16);
 }
 
 /** Result of the write-time checks: whether the kernel keeps the frame as GSO (SKB_GSO_DODGY). */
@@ -97,11 +87,11 @@ interface Layout {
 
 function dissect(f: Uint8Array, len: number, layout: Layout): void {
   let off = 12;
-  let type = be16(f, off);
+  let type = get16(f, off);
   while (type === EtherType.VLAN || type === EtherType.QINQ) {
     off += 4;
     if (off + 2 > len) fail('DROP_GSO_PROTO_MISMATCH', 'truncated VLAN tag', off);
-    type = be16(f, off);
+    type = get16(f, off);
   }
   const nh = off + 2;
   layout.nh = nh;
@@ -149,21 +139,15 @@ function firstFragOffset(f: Uint8Array, nh: number, len: number): { off: number;
   return { off, prev };
 }
 
-/**
- * Turns d = [headers (hl bytes)][data (total bytes)] into n segments of hl + gso bytes, in place and
- * without allocating: each chunk moves to a place at or after where it is, so moving the last one
- * first never overwrites unread data, and the headers are replicated from the first segment's.
- */
-function spread(d: Uint8Array, hl: number, total: number, mss: number, n: number): void {
-  for (let i = n - 1; i > 0; i--) {
-    const from = hl + i * mss;
-    const o = i * (hl + mss);
-    d.copyWithin(o + hl, from, from + (i === n - 1 ? total - i * mss : mss));
-    d.copyWithin(o, 0, hl);
-  }
-}
-
 const scratch: Layout = { nh: 0, v6: false, th: 0, proto: 0 };
+
+// One set of views for the module: segmentation is synchronous and never re-entered.
+const ip4 = new Ipv4View();
+const ip6 = new Ipv6View();
+const tcp = new TcpView();
+const udp = new UdpView();
+const frag6 = new Ipv6FragView();
+const opt6 = new Ipv6OptHdrView();
 
 /**
  * Segments (or checksum-completes, or copies) one frame as Linux does after a TAP write, into
@@ -180,13 +164,14 @@ export function gsoSegment(
   const len = frame.length;
   const w = checkTapWrite(h, frame, opts.vnetHdrSz ?? 12, opts.kernel);
   if (!w.gso) {
-    out.reset(len, 1);
-    out.data.set(frame, 0);
-    out.push(len);
+    out.reset(0, 1, len + 8);
+    const s0 = out.stage(frame);
+    out.pushAt(s0, len);
     if (w.needsCsum) {
-      // skb_checksum_help: sum from csum_start to the end, store folded, 0 sent as 0xFFFF.
-      const s = csumPartial(out.data, h.csumStart, len - h.csumStart);
-      put16(out.data, h.csumStart + h.csumOffset, ~s & 0xffff || 0xffff);
+      // skb_checksum_help: sum from csum_start to the end, store folded, 0 sent as 0xFFFF. The
+      // field is wherever csum_offset says, not a header field: a plain big-endian store.
+      const s = csumPartial(out.data, s0 + h.csumStart, len - h.csumStart);
+      set16(out.data, s0 + h.csumStart + h.csumOffset, ~s & 0xffff || 0xffff);
     }
     return 1;
   }
@@ -211,20 +196,40 @@ function pseudo(f: Uint8Array, l: Layout, proto: number, l4len: number): number 
   return csumFold(s + proto + (l4len >>> 16) + (l4len & 0xffff));
 }
 
+/** -w in 16-bit one's complement: adding it takes the word w out of a sum (RFC 1624). */
+function neg(w: number): number {
+  return ~w & 0xffff;
+}
+
+// Why the per-segment checksums below equal a full recomputation, bit for bit: each is the fold of
+// a positive integer congruent (mod 0xFFFF) to the real sum, and the fold of a positive integer
+// lies in 1..0xFFFF, where that congruence class has one member; the real sums are positive too
+// (an IPv4 header has its version byte, a TCP header its data offset, a UDP header its length).
+
 /**
- * Writes the per-segment IP fields of segment `i` (header at `o`, total frame length `segLen`):
- * inet_gso_segment (tot_len, id + i, header checksum) or ipv6_gso_segment (payload_len).
+ * The IPv4 header sum of the template at d[nh] without tot_len, id and check (the fields
+ * inet_gso_segment rewrites before its ip_send_check), or 0 for IPv6.
  */
-function fixIp(d: Uint8Array, o: number, l: Layout, segLen: number, id: number): void {
-  const nh = o + l.nh;
-  if (l.v6) {
-    put16(d, nh + 4, segLen - l.nh - IPV6_HLEN);
+function ipBaseSum(d: Uint8Array, nh: number, v6: boolean): number {
+  if (v6) return 0;
+  const v = ip4.reset(d, nh);
+  return csumPartial(d, nh, v.headerLen) + neg(v.totalLength) + neg(v.ident) + neg(v.checksum);
+}
+
+/**
+ * The IP fields of one segment (header at d[nh], `l3len` bytes from it on):
+ * inet_gso_segment (tot_len, id, the header checksum from `ipBase`) or ipv6_gso_segment
+ * (payload_len).
+ */
+function fixIp(d: Uint8Array, nh: number, v6: boolean, l3len: number, id: number, ipBase: number): void {
+  if (v6) {
+    ip6.reset(d, nh).payloadLength = l3len - IPV6_HLEN;
     return;
   }
-  put16(d, nh + 2, segLen - l.nh);
-  put16(d, nh + 4, id & 0xffff);
-  put16(d, nh + 10, 0);
-  put16(d, nh + 10, ~csumPartial(d, nh, (d[nh]! & 0x0f) * 4) & 0xffff);
+  const v = ip4.reset(d, nh);
+  v.totalLength = l3len;
+  v.ident = id;
+  v.checksum = ~csumFold(ipBase + l3len + id) & 0xffff;
 }
 
 /**
@@ -237,7 +242,7 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
   if (th + 20 > len) fail('DROP_GSO_BAD_HEADERS', 'truncated TCP header', th);
   const l4len = len - th;
   // Without NEEDS_CSUM the kernel itself first stores the pseudo-header sum (__tcp_v4_send_check).
-  const check = needsCsum ? be16(f, th + 16) : pseudo(f, l, IpProto.TCP, l4len);
+  const check = needsCsum ? get16(f, th + 16) : pseudo(f, l, IpProto.TCP, l4len);
   const thlen = (f[th + 12]! >>> 4) * 4;
   if (thlen < 20) fail('DROP_GSO_BAD_HEADERS', `TCP doff ${thlen / 4}`, th + 12);
   if (needsCsum && h.csumStart !== th)
@@ -248,38 +253,43 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
   const payload = len - hl;
   if (payload <= mss) fail('DROP_GSO_TOO_SMALL', `payload ${payload} <= gso_size ${mss}`);
   const n = Math.ceil(payload / mss);
-  out.reset(n * hl + payload, n);
+  out.reset(n * hl + payload, n, len + 8);
   const d = out.data;
-  const id0 = l.v6 ? 0 : be16(f, l.nh + 4);
-  const seq0 = be32(f, th + 4);
-  const flags = f[th + 13]!;
-  const fromPm = inPacketMemory(f);
-  d.set(f, 0);
-  spread(d, hl, payload, mss, n);
-  let o = 0;
+  // The staged frame is the template: its headers are copied to each segment, its payload read.
+  const s0 = out.stage(f);
+  const nh = l.nh;
+  const v6 = l.v6;
+  const ipBase = ipBaseSum(d, s0 + nh, v6);
+  const id0 = v6 ? 0 : ip4.ident;
+  const t0 = tcp.reset(d, s0 + th);
+  const seq0 = t0.seq;
+  const flags0 = t0.flags;
+  const word12 = get16(d, s0 + th + 12);
+  // The TCP header sum without seq, the flag word and check: those change per segment.
+  const tcpBase =
+    csumPartial(d, s0 + th, thlen) + neg(seq0 >>> 16) + neg(seq0 & 0xffff) + neg(word12) + neg(t0.checksum);
   for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? payload - i * mss : mss;
     const segLen = hl + chunk;
-    fixIp(d, o, l, segLen, id0 + i);
-    const t = o + th;
-    put32(d, t + 4, (seq0 + i * mss) >>> 0);
-    let fl = flags;
+    const o = out.next;
+    packetCopy(d, o, s0, hl);
+    // thlen is even, so the payload's sum has the word alignment it has inside the segment.
+    const paySum = csumPartialCopy(d, o + hl, s0 + hl + i * mss, chunk);
+    fixIp(d, o + nh, v6, segLen - nh, (id0 + i) & 0xffff, ipBase);
+    let fl = flags0;
     if (i !== n - 1) fl &= ~(TcpFlags.FIN | TcpFlags.PSH);
     if (i !== 0) fl &= ~TcpFlags.CWR;
-    d[t + 13] = fl;
+    const seq = (seq0 + i * mss) >>> 0;
     // The given check value is adjusted by the length change (htonl(~oldlen + newlen)), then the
     // segment is summed with it in place: a wrong input value stays wrong, exactly like Linux.
     const x = ((~l4len >>> 0) + thlen + chunk) >>> 0;
-    put16(d, t + 16, csumFold(check + (x >>> 16) + (x & 0xffff)));
-    // A super-frame in packet memory (VALE gathers it there) has its payload summed where it is,
-    // by the in-place SIMD kernel (the same bytes; thlen is even, so the word alignment is the
-    // same); otherwise the segment is summed in one pass over `d`.
-    const s = fromPm
-      ? csumAdd(csumPartial(d, t, thlen), csumPartial(f, hl + i * mss, chunk))
-      : csumPartial(d, t, thlen + chunk);
-    put16(d, t + 16, ~s & 0xffff);
+    const adjusted = csumFold(check + (x >>> 16) + (x & 0xffff));
+    const t = tcp.reset(d, o + th);
+    t.seq = seq;
+    t.flags = fl;
+    const w12 = (word12 & 0xfe00) | fl;
+    t.checksum = ~csumFold(tcpBase + (seq >>> 16) + (seq & 0xffff) + w12 + adjusted + paySum) & 0xffff;
     out.push(segLen);
-    o += segLen;
   }
   return n;
 }
@@ -298,33 +308,42 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   const hl = th + 8;
   const payload = len - hl;
   const n = Math.ceil(payload / mss);
-  out.reset(n * hl + payload, n);
+  out.reset(n * hl + payload, n, len + 8);
   const d = out.data;
-  const id0 = l.v6 ? 0 : be16(f, l.nh + 4);
+  const s0 = out.stage(f);
+  const nh = l.nh;
+  const v6 = l.v6;
+  const ipBase = ipBaseSum(d, s0 + nh, v6);
+  const id0 = v6 ? 0 : ip4.ident;
+  const u0 = udp.reset(d, s0 + th);
   // csum16_add(csum16_sub(uh->check, uh->len), newlen): derived from the header's own len field.
-  const partial = add16(be16(f, th + 6), ~be16(f, th + 4) & 0xffff);
-  d.set(f, 0);
-  spread(d, hl, payload, mss, n);
-  let o = 0;
+  const partial = csumAdd(u0.checksum, neg(u0.length));
+  const ports = u0.srcPort + u0.dstPort;
   for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? payload - i * mss : mss;
     const segLen = hl + chunk;
-    fixIp(d, o, l, segLen, id0 + i);
-    const t = o + th;
-    put16(d, t + 4, 8 + chunk);
-    put16(d, t + 6, add16(partial, 8 + chunk));
-    put16(d, t + 6, ~csumPartial(d, t, 8 + chunk) & 0xffff || 0xffff);
+    const o = out.next;
+    packetCopy(d, o, s0, hl);
+    const paySum = csumPartialCopy(d, o + hl, s0 + hl + i * mss, chunk);
+    fixIp(d, o + nh, v6, segLen - nh, (id0 + i) & 0xffff, ipBase);
+    const ulen = 8 + chunk;
+    const adjusted = csumAdd(partial, ulen);
+    const u = udp.reset(d, o + th);
+    u.length = ulen;
+    u.checksum = ~csumFold(ports + ulen + adjusted + paySum) & 0xffff || 0xffff;
     out.push(segLen);
-    o += segLen;
   }
   return n;
 }
 
-/** The full-datagram UDP checksum UFO computes before fragmenting (udp_v4_check / udp_v6_check). */
-function ufoChecksum(d: Uint8Array, l: Layout, th: number, l4len: number, pseudoBase: Uint8Array): number {
-  put16(d, th + 6, 0);
-  const s = csumPartial(d, th, l4len, pseudo(pseudoBase, l, IpProto.UDP, l4len));
-  return ~s & 0xffff || 0xffff;
+/**
+ * The full-datagram UDP checksum UFO computes before fragmenting (udp_v4_check / udp_v6_check),
+ * stored in the UDP header at d[uh], the datagram being d[uh, uh + l4len).
+ */
+function ufoChecksum(d: Uint8Array, uh: number, l4len: number, pseudoSum: number): void {
+  const u = udp.reset(d, uh);
+  u.checksum = 0;
+  u.checksum = ~csumPartial(d, uh, l4len, pseudoSum) & 0xffff || 0xffff;
 }
 
 /**
@@ -338,22 +357,22 @@ function fragmentUdp4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   const l4len = len - th;
   if (l4len <= mss) fail('DROP_GSO_TOO_SMALL', `UDP length ${l4len} <= gso_size ${mss}`);
   const n = Math.ceil(l4len / mss);
-  out.reset(n * th + l4len, n);
+  out.reset(n * th + l4len, n, len + 8);
   const d = out.data;
-  // Checksum the datagram in place before spreading it, so that a UDP header split over
-  // fragments (gso_size < 8) carries the new checksum, as in Linux.
-  d.set(f, 0);
-  put16(d, th + 6, ufoChecksum(d, l, th, l4len, f));
-  spread(d, th, l4len, mss, n);
+  // The datagram is checksummed before it is split, so that a UDP header split over fragments
+  // (gso_size < 8) carries the new checksum, as in Linux.
+  const s0 = out.stage(f);
+  ufoChecksum(d, s0 + th, l4len, pseudo(f, l, IpProto.UDP, l4len));
   for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? l4len - i * mss : mss;
-    const o = i * (th + mss);
-    const nh = o + l.nh;
+    const o = out.next;
+    packetCopy(d, o, s0, th);
+    packetCopy(d, o + th, s0 + th + i * mss, chunk);
+    const v = ip4.reset(d, o + l.nh);
     // frag_off is overwritten: the fragment offset in 8-byte units, MF on all but the last.
-    put16(d, nh + 6, (((i * mss) >>> 3) | (i !== n - 1 ? 0x2000 : 0)) & 0xffff);
-    put16(d, nh + 2, th - l.nh + chunk);
-    put16(d, nh + 10, 0);
-    put16(d, nh + 10, ~csumPartial(d, nh, (d[nh]! & 0x0f) * 4) & 0xffff);
+    v.fragWord = (((i * mss) >>> 3) | (i !== n - 1 ? 0x2000 : 0)) & 0xffff;
+    v.totalLength = th - l.nh + chunk;
+    v.fillChecksum();
     out.push(th + chunk);
   }
   return n;
@@ -366,32 +385,36 @@ function fragmentUdp4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
 function fragmentUdp6(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, fragId: number): number {
   const len = f.length;
   const th = l.th;
+  const nh = l.nh;
   const mss = h.gsoSize;
   const l4len = len - th;
   if (l4len <= mss) fail('DROP_GSO_TOO_SMALL', `UDP length ${l4len} <= gso_size ${mss}`);
-  const { off: unfrag, prev } = firstFragOffset(f, l.nh, len);
+  const { off: unfrag, prev } = firstFragOffset(f, nh, len);
   const hl = th + 8; // headers replicated in each fragment, Fragment header included
   const n = Math.ceil(l4len / mss);
-  out.reset(n * hl + l4len, n);
+  out.reset(n * hl + l4len, n, len + 8);
   const d = out.data;
-  // The unfragmentable part, the Fragment header, then the rest of the frame; as for IPv4 the
-  // datagram is checksummed in place before it is spread.
-  d.set(f.subarray(0, unfrag), 0);
-  d.set(f.subarray(unfrag, len), unfrag + 8);
-  put16(d, hl + 6, ufoChecksum(d, l, hl, l4len, f));
-  d[unfrag] = f[prev]!;
-  d[unfrag + 1] = 0;
-  put32(d, unfrag + 4, fragId >>> 0);
-  d[prev] = IpProto.IPV6_FRAGMENT;
+  const s0 = out.stage(f);
+  ufoChecksum(d, s0 + th, l4len, pseudo(f, l, IpProto.UDP, l4len));
   // ipv6_gso_segment advances the offset by payload_len − 8, i.e. it counts every extension header.
-  const step = th - l.nh - IPV6_HLEN + mss;
-  spread(d, hl, l4len, mss, n);
+  const step = th - nh - IPV6_HLEN + mss;
   for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? l4len - i * mss : mss;
-    const o = i * (hl + mss);
-    put16(d, o + l.nh + 4, hl + chunk - l.nh - IPV6_HLEN);
+    const o = out.next;
+    // The unfragmentable part, the Fragment header, the rest of the headers, then the chunk.
+    packetCopy(d, o, s0, unfrag);
+    packetCopy(d, o + unfrag + 8, s0 + unfrag, th - unfrag);
+    packetCopy(d, o + hl, s0 + th + i * mss, chunk);
+    const fh = frag6.reset(d, o + unfrag);
+    fh.nextHeader = f[prev]!;
+    fh.reserved = 0;
     // frag_off = htons(offset) | MF: the byte offset lands in the field unshifted, as Linux does.
-    put16(d, o + unfrag + 2, ((i * step) & 0xffff) | (i !== n - 1 ? 1 : 0));
+    fh.fragWord = ((i * step) & 0xffff) | (i !== n - 1 ? 1 : 0);
+    fh.ident = fragId >>> 0;
+    // The header that named the first fragmentable one now names the Fragment header.
+    if (prev === nh + 6) ip6.reset(d, o + nh).nextHeader = IpProto.IPV6_FRAGMENT;
+    else opt6.reset(d, o + prev).nextHeader = IpProto.IPV6_FRAGMENT;
+    ip6.reset(d, o + nh).payloadLength = hl + chunk - nh - IPV6_HLEN;
     out.push(hl + chunk);
   }
   return n;

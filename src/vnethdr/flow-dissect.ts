@@ -4,7 +4,7 @@
 // dissector walks VLAN tags, IPv4, IPv6 and its extension headers, IP-in-IP and GRE version 0, and
 // stops at the first fragment without parsing it. It reports success, the transport offset
 // (key_control->thoff) and the last protocol number (key_basic->ip_proto).
-import { EtherType, IpProto } from '../wire/constants.ts';
+import { EtherType, get16, IpProto } from '../wire/index.ts';
 
 /** MAX_FLOW_DISSECT_HDRS: how many PROTO_AGAIN / IPPROTO_AGAIN steps the dissector allows. */
 const MAX_FLOW_DISSECT_HDRS = 15;
@@ -27,10 +27,6 @@ export class FlowKeysBasic {
   ipProto = 0;
   /** key_basic->n_proto: the last network protocol (EtherType) dissected. */
   nProto = 0;
-}
-
-function be16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
 }
 
 // enum flow_dissect_ret: what the dissection loop does next.
@@ -71,7 +67,7 @@ export function flowDissectBasic(
       } else {
         const ih = off + nhoff;
         ipProto = buf[ih + 9]!;
-        const frag = be16(buf, ih + 6);
+        const frag = get16(buf, ih + 6);
         nhoff += (buf[ih]! & 0x0f) * 4;
         // A fragment (MF or an offset) ends the walk: flags 0 means no FLOW_DISSECTOR_F_PARSE_1ST_FRAG.
         ret = (frag & 0x3fff) !== 0 ? OUT_GOOD : CONTINUE;
@@ -88,7 +84,7 @@ export function flowDissectBasic(
       if (!fits(nhoff, 4, len)) {
         ret = OUT_BAD;
       } else {
-        proto = be16(buf, off + nhoff + 2);
+        proto = get16(buf, off + nhoff + 2);
         nhoff += 4;
         ret = PROTO_AGAIN;
       }
@@ -188,9 +184,9 @@ let greProto = 0;
  */
 function greStep(buf: Uint8Array, off: number, len: number, at: number): number {
   if (at + 4 > len) return GRE_BAD;
-  const flags = be16(buf, off + at);
+  const flags = get16(buf, off + at);
   if ((flags & GRE_ROUTING) !== 0 || (flags & GRE_VERSION) !== 0) return GRE_STOP;
-  greProto = be16(buf, off + at + 2);
+  greProto = get16(buf, off + at + 2);
   let o = 4;
   if ((flags & GRE_CSUM) !== 0) o += 4;
   if ((flags & GRE_KEY) !== 0) {
@@ -200,7 +196,7 @@ function greStep(buf: Uint8Array, off: number, len: number, at: number): number 
   if ((flags & GRE_SEQ) !== 0) o += 4;
   if (greProto === ETH_P_TEB) {
     if (at + o + 14 > len) return GRE_BAD;
-    greProto = be16(buf, off + at + o + 12);
+    greProto = get16(buf, off + at + o + 12);
     o += 14;
   }
   return at + o;

@@ -34,12 +34,13 @@ import { decodeVnetHdr, VnetHdr } from './vnet-hdr.ts';
 import {
   ETH_HLEN,
   EtherType,
+  get16,
   IPV4_MIN_HLEN,
   IPV6_HLEN,
   IpProto,
   TCP_MIN_HLEN,
   UDP_HLEN,
-} from '../wire/constants.ts';
+} from '../wire/index.ts';
 
 /** sizeof(struct virtio_net_hdr_v1_hash_tunnel): TUN_VNET_TNL_SIZE. */
 const VNET_HDR_TUNNEL_LEN = 24;
@@ -200,10 +201,10 @@ function probeNoCsumGso(
   const base = type & ~VIRTIO_NET_HDR_GSO_ECN;
   let nh = ETH_HLEN;
   if (frameLen < nh) return fail(st, 'GSO_NO_TRANSPORT', frameLen);
-  let proto = be16(buf, off + nh - 2);
+  let proto = get16(buf, off + nh - 2);
   while (proto === EtherType.VLAN || proto === EtherType.QINQ) {
     if (nh + 4 > frameLen) return fail(st, 'GSO_NO_TRANSPORT', frameLen);
-    proto = be16(buf, off + nh + 2);
+    proto = get16(buf, off + nh + 2);
     nh += 4;
   }
   if (proto === 0) {
@@ -219,10 +220,6 @@ function probeNoCsumGso(
   }
   if (!keys.ok) return fail(st, 'GSO_NO_TRANSPORT', nh);
   return null;
-}
-
-function be16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
 }
 
 /**
@@ -241,11 +238,11 @@ export function gsoSegmentCheck(
   const end = off + frameLen;
   // skb_network_protocol(): walk 802.1Q / 802.1ad tags.
   let p = off + 12;
-  let proto = be16(buf, p);
+  let proto = get16(buf, p);
   while (proto === EtherType.VLAN || proto === EtherType.QINQ) {
     if (p + 4 + 2 > end) return fail(st, 'DROP_GSO_BAD_HEADERS', end - off);
     p += 4;
-    proto = be16(buf, p);
+    proto = get16(buf, p);
   }
   const l3 = p + 2;
   let l4: number;

@@ -14,7 +14,7 @@ import {
   type Mbuf,
   type PacketMeta,
 } from '../mbuf/index.ts';
-import { Ipv4View, Ipv6ExtWalk, Ipv6View, TcpView, isVlanTpid, walkIpv6Ext } from '../wire/index.ts';
+import { get16, Ipv4View, Ipv6ExtWalk, Ipv6View, TcpView, isVlanTpid, walkIpv6Ext } from '../wire/index.ts';
 import { UDP_MAX_SEGMENTS, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN } from './constants.ts';
 import type { VnetHdrErrorCode } from './errors.ts';
 import type { VnetHdr } from './vnet-hdr.ts';
@@ -57,11 +57,11 @@ export function buildTxHdr(
   if (headLen < ETH_HLEN) return 'TX_UNPARSABLE';
   // L2: Ethernet and any 802.1Q / 802.1ad tags.
   let t = off + 12;
-  let type = (buf[t]! << 8) | buf[t + 1]!;
+  let type = get16(buf, t);
   while (isVlanTpid(type)) {
     if (t + 6 > end) return 'TX_UNPARSABLE';
     t += 4;
-    type = (buf[t]! << 8) | buf[t + 1]!;
+    type = get16(buf, t);
   }
   const l3 = t + 2;
   let l4: number;

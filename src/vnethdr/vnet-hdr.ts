@@ -12,6 +12,7 @@ import {
   VNET_OFF_NUM_BUFFERS,
 } from './constants.ts';
 import { VnetHdrError, type VnetHdrErrorCode } from './errors.ts';
+import { getLe16, setLe16 } from '../wire/index.ts';
 
 export class VnetHdr {
   flags = 0;
@@ -46,15 +47,6 @@ export class VnetHdr {
   }
 }
 
-function le16(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8);
-}
-
-function putLe16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v & 0xff;
-  b[o + 1] = v >>> 8;
-}
-
 /**
  * Decodes the size-byte header (10 or 12) at buf[off] into out. Returns null, 'BAD_HDR_SIZE' or
  * 'TRUNCATED'. With size 10, numBuffers is set to 0.
@@ -69,11 +61,11 @@ export function decodeVnetHdr(
   if (!Number.isInteger(off) || off < 0 || off + size > buf.length) return 'TRUNCATED';
   out.flags = buf[off + VNET_OFF_FLAGS]!;
   out.gsoType = buf[off + VNET_OFF_GSO_TYPE]!;
-  out.hdrLen = le16(buf, off + VNET_OFF_HDR_LEN);
-  out.gsoSize = le16(buf, off + VNET_OFF_GSO_SIZE);
-  out.csumStart = le16(buf, off + VNET_OFF_CSUM_START);
-  out.csumOffset = le16(buf, off + VNET_OFF_CSUM_OFFSET);
-  out.numBuffers = size === VNET_HDR_MRG_LEN ? le16(buf, off + VNET_OFF_NUM_BUFFERS) : 0;
+  out.hdrLen = getLe16(buf, off + VNET_OFF_HDR_LEN);
+  out.gsoSize = getLe16(buf, off + VNET_OFF_GSO_SIZE);
+  out.csumStart = getLe16(buf, off + VNET_OFF_CSUM_START);
+  out.csumOffset = getLe16(buf, off + VNET_OFF_CSUM_OFFSET);
+  out.numBuffers = size === VNET_HDR_MRG_LEN ? getLe16(buf, off + VNET_OFF_NUM_BUFFERS) : 0;
   return null;
 }
 
@@ -105,9 +97,9 @@ export function encodeVnetHdr(h: VnetHdr, buf: Uint8Array, off: number, size: nu
   }
   buf[off + VNET_OFF_FLAGS] = h.flags;
   buf[off + VNET_OFF_GSO_TYPE] = h.gsoType;
-  putLe16(buf, off + VNET_OFF_HDR_LEN, h.hdrLen);
-  putLe16(buf, off + VNET_OFF_GSO_SIZE, h.gsoSize);
-  putLe16(buf, off + VNET_OFF_CSUM_START, h.csumStart);
-  putLe16(buf, off + VNET_OFF_CSUM_OFFSET, h.csumOffset);
-  if (size === VNET_HDR_MRG_LEN) putLe16(buf, off + VNET_OFF_NUM_BUFFERS, h.numBuffers);
+  setLe16(buf, off + VNET_OFF_HDR_LEN, h.hdrLen);
+  setLe16(buf, off + VNET_OFF_GSO_SIZE, h.gsoSize);
+  setLe16(buf, off + VNET_OFF_CSUM_START, h.csumStart);
+  setLe16(buf, off + VNET_OFF_CSUM_OFFSET, h.csumOffset);
+  if (size === VNET_HDR_MRG_LEN) setLe16(buf, off + VNET_OFF_NUM_BUFFERS, h.numBuffers);
 }

@@ -118,6 +118,7 @@ export const ETH_HLEN = 14;
 export const VLAN_HLEN = 4;
 export const IPV4_MIN_HLEN = 20;
 export const IPV6_HLEN = 40;
+export const IPV6_FRAG_HLEN = 8;
 export const UDP_HLEN = 8;
 export const TCP_MIN_HLEN = 20;
 export const ICMP_HLEN = 8;

@@ -2,7 +2,7 @@
 // ipv6_skip_exthdr(): hop-by-hop, routing, fragment and destination options are skipped; it stops
 // at any other next header (upper layer, AH, ESP, no-next-header) and after the fragment header of
 // a non-first fragment, whose following bytes are not a header.
-import { IPV6_HLEN, IpProto } from './constants.ts';
+import { IPV6_FRAG_HLEN, IPV6_HLEN, IpProto } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
 import { pseudoSumAt } from './pseudo.ts';
 import { View, inRange, needRoom } from './view.ts';
@@ -379,6 +379,67 @@ export const Ipv6Repr = {
     return n;
   },
 };
+
+/**
+ * The two bytes every hop-by-hop, routing and destination-options header starts with (RFC 8200
+ * §4.3-4.6): next header and length in 8-byte units, not counting the first 8.
+ */
+export class Ipv6OptHdrView extends View {
+  check(): WireErrorCode | null {
+    if (!this.fits(8)) return 'TRUNCATED';
+    if (this.headerLen > this.len) return this.fail('TRUNCATED', this.off + this.len);
+    return null;
+  }
+  get nextHeader(): number {
+    return this.buf[this.off]!;
+  }
+  set nextHeader(v: number) {
+    this.buf[this.off] = v;
+  }
+  /** Total length in bytes ((hdr_ext_len + 1) * 8). */
+  get headerLen(): number {
+    return (this.buf[this.off + 1]! + 1) * 8;
+  }
+}
+
+/** The Fragment header (RFC 8200 §4.5): next header, reserved, offset/M word, identification. */
+export class Ipv6FragView extends View {
+  check(): WireErrorCode | null {
+    return this.fits(IPV6_FRAG_HLEN) ? null : 'TRUNCATED';
+  }
+  get nextHeader(): number {
+    return this.buf[this.off]!;
+  }
+  set nextHeader(v: number) {
+    this.buf[this.off] = v;
+  }
+  get reserved(): number {
+    return this.buf[this.off + 1]!;
+  }
+  set reserved(v: number) {
+    this.buf[this.off + 1] = v;
+  }
+  /** The raw 16-bit offset + flags word (offset in bytes, a multiple of 8, with M in bit 0). */
+  get fragWord(): number {
+    return get16(this.buf, this.off + 2);
+  }
+  set fragWord(v: number) {
+    set16(this.buf, this.off + 2, v);
+  }
+  /** Fragment offset in bytes. */
+  get fragOffset(): number {
+    return get16(this.buf, this.off + 2) & 0xfff8;
+  }
+  get moreFrags(): boolean {
+    return (this.buf[this.off + 3]! & 1) !== 0;
+  }
+  get ident(): number {
+    return get32(this.buf, this.off + 4);
+  }
+  set ident(v: number) {
+    set32(this.buf, this.off + 4, v);
+  }
+}
 
 /**
  * The 8-byte fragment header at b[o] (RFC 8200 §4.5): next header, the offset in bytes (a multiple

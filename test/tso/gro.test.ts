@@ -43,6 +43,12 @@ function resegment(out: GroOutput): Uint8Array[] {
   return all;
 }
 
+function resegment1(out: GroOutput, i: number): Uint8Array[] {
+  const seg = new SegmentList();
+  gsoSegment(hdrOf(out, i), out.frame(i).slice(), seg);
+  return seg.toArray();
+}
+
 describe('GroEngine', () => {
   it('merges a TCPv4 train into one super-frame with the header Linux hands a TAP reader', () => {
     const segs = segmentsOf(
@@ -91,6 +97,21 @@ describe('GroEngine', () => {
     }
   });
 
+  it('passes a segment with a bad checksum as it is and leaves the held packet untouched', () => {
+    const segs = segmentsOf({ proto: 6, payload: 3000, seq: 1000 }, 1000);
+    const bad = segs.map((x) => x.slice());
+    bad[1]![100] = bad[1]![100]! ^ 0x40; // a payload byte: the TCP checksum no longer holds
+    const out = runGro(bad);
+    // The bad one goes out at once, undigested; the third no longer follows the first, so the
+    // first leaves alone and the third starts (and ends) a packet of its own.
+    expect(out.count).toBe(3);
+    expect(Buffer.compare(out.frame(0), bad[1]!)).toBe(0);
+    expect(hdrOf(out, 0).flags).toBe(0);
+    expect(Buffer.compare(out.frame(1), segs[0]!)).toBe(0);
+    expect(Buffer.compare(out.frame(2), segs[2]!)).toBe(0);
+    expect([hdrOf(out, 1).flags, hdrOf(out, 2).flags]).toEqual([2, 2]); // DATA_VALID
+  });
+
   it('stops a super-frame before 64 KiB of IP packet and starts the next one', () => {
     const a = segmentsOf({ proto: 6, payload: 40 * 1448, seq: 7, id: 100 }, 1448);
     const b = segmentsOf({ proto: 6, payload: 30 * 1448, seq: 7 + 40 * 1448, id: 140 }, 1448);
@@ -100,6 +121,44 @@ describe('GroEngine', () => {
     expect(out.length(0) - 14).toBe(40 + 45 * 1448);
     expect(out.length(1) - 14).toBe(40 + 25 * 1448);
     expect(resegment(out)).toEqual([...a, ...b]);
+  });
+
+  it('behind 40 VLAN tags a packet stops at what its buffer holds, and nothing throws', () => {
+    const vlans = Array.from({ length: 40 }, (_, i) => i + 1);
+    const a = segmentsOf({ proto: 6, payload: 40 * 1455, seq: 1, id: 1, vlans }, 1455);
+    const b = segmentsOf({ proto: 6, payload: 20 * 1455, seq: 1 + 40 * 1455, id: 41, vlans }, 1455);
+    const out = runGro([...a, ...b]);
+    // 45 segments would be a 65515-byte IP packet, under Linux's limit, but 174 bytes of
+    // Ethernet header in front of it do not fit the held packet's buffer: 44 go in the first.
+    expect(out.count).toBe(2);
+    expect(out.length(0)).toBe(174 + 40 + 44 * 1455);
+    expect(resegment(out)).toEqual([...a, ...b]);
+  });
+
+  it('lent packets stay intact until clear(), and their regions come back after it', () => {
+    const gro = new GroEngine();
+    const out = new GroOutput();
+    const train = (k: number): Uint8Array[] =>
+      segmentsOf({ proto: 6, payload: 5000 + k, seq: 1000 * k, sport: 1000 + k }, 1000);
+    // Ten bursts into one uncleared output: the first few packets are lent, the rest copied.
+    const trains = Array.from({ length: 10 }, (_, k) => train(k));
+    for (const t of trains) {
+      for (const f of t) gro.receive(f, out);
+      gro.flush(out);
+    }
+    expect(out.count).toBe(10);
+    expect(new Set(Array.from({ length: 10 }, (_, i) => out.buffer(i))).size).toBe(2);
+    for (let i = 0; i < 10; i++) expect(resegment1(out, i)).toEqual(trains[i]);
+    // Cleared after each burst, the engine keeps lending (and never runs out of regions).
+    for (let k = 0; k < 30; k++) {
+      out.clear();
+      const t = train(k);
+      for (const f of t) gro.receive(f, out);
+      gro.flush(out);
+      expect(out.count).toBe(1);
+      expect(out.buffer(0)).not.toBe(out.data);
+      expect(resegment1(out, 0)).toEqual(t);
+    }
   });
 
   it('holds at most 8 flows, flushing the oldest', () => {

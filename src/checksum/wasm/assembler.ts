@@ -5,7 +5,10 @@ import { name, sized, sleb, uleb, vec } from './encode.ts';
 import {
   BLOCK_VOID,
   ExternKind,
+  LIMITS_MAX,
   LIMITS_SHARED_MAX,
+  MEMORY_COPY,
+  MISC_PREFIX,
   Op,
   SIMD_PREFIX,
   Section,
@@ -72,6 +75,13 @@ export class Code {
     uleb(this.bytes, offset);
     return this;
   }
+  /** memory.copy (bulk memory): [dst, src, len] on the stack, memmove semantics, memory 0 to 0. */
+  memoryCopy(): this {
+    this.bytes.push(MISC_PREFIX);
+    uleb(this.bytes, MEMORY_COPY);
+    this.bytes.push(0, 0);
+    return this;
+  }
   simd(...ops: SimdOp[]): this {
     for (const o of ops) {
       this.bytes.push(SIMD_PREFIX);
@@ -111,8 +121,8 @@ export interface FuncDef {
   code: Code;
 }
 
-/** Emits a module importing `env.memory` (shared, maxPages) and exporting each function. */
-export function assembleModule(funcs: readonly FuncDef[], maxPages: number): Uint8Array {
+/** Emits a module importing `env.memory` (shared or not, maxPages) and exporting each function. */
+export function assembleModule(funcs: readonly FuncDef[], maxPages: number, shared = true): Uint8Array {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const section = (id: number, body: number[]): void => {
     out.push(id);
@@ -131,7 +141,7 @@ export function assembleModule(funcs: readonly FuncDef[], maxPages: number): Uin
   uleb(imports, 1);
   name(imports, 'env');
   name(imports, 'memory');
-  imports.push(ExternKind.memory, LIMITS_SHARED_MAX);
+  imports.push(ExternKind.memory, shared ? LIMITS_SHARED_MAX : LIMITS_MAX);
   uleb(imports, 1);
   uleb(imports, maxPages);
   section(Section.import, imports);

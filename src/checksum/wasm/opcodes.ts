@@ -18,9 +18,15 @@ export const Op = {
   'local.get': 0x20,
   'local.set': 0x21,
   'local.tee': 0x22,
+  'i32.load': 0x28,
+  'i32.load8_u': 0x2d,
+  'i32.load16_u': 0x2f,
   'i64.load8_u': 0x31,
   'i64.load16_u': 0x33,
   'i64.load32_u': 0x35,
+  'i32.store': 0x36,
+  'i32.store8': 0x3a,
+  'i32.store16': 0x3b,
   'i32.const': 0x41,
   'i64.const': 0x42,
   'i32.lt_u': 0x49,
@@ -42,6 +48,7 @@ export type Op = keyof typeof Op;
 /** Opcodes after the 0xFD prefix. */
 export const SimdOp = {
   'v128.load': 0x00,
+  'v128.store': 0x0b,
   'v128.const': 0x0c,
   'i64x2.extract_lane': 0x1d,
   'v128.xor': 0x51,
@@ -55,6 +62,10 @@ export type SimdOp = keyof typeof SimdOp;
 
 export const SIMD_PREFIX = 0xfd;
 
+/** Prefix of the bulk-memory instructions; memory.copy is 0xFC 10 followed by two memory indices. */
+export const MISC_PREFIX = 0xfc;
+export const MEMORY_COPY = 10;
+
 /** Module section ids (core spec §5.5.2). */
 export const Section = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
 
@@ -63,3 +74,4 @@ export const ExternKind = { func: 0x00, memory: 0x02 } as const;
 
 /** Limits flags: 0x01 has a maximum, 0x02 shared (threads proposal; shared needs a maximum). */
 export const LIMITS_SHARED_MAX = 0x03;
+export const LIMITS_MAX = 0x01;
