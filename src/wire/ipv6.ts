@@ -440,21 +440,3 @@ export class Ipv6FragView extends View {
     set32(this.buf, this.off + 4, v);
   }
 }
-
-/**
- * The 8-byte fragment header at b[o] (RFC 8200 §4.5): next header, the offset in bytes (a multiple
- * of 8) with the M flag, and the identification.
- */
-export function writeIpv6FragmentHeader(
-  b: Uint8Array,
-  o: number,
-  nh: number,
-  offset: number,
-  more: boolean,
-  ident: number,
-): void {
-  b[o] = nh;
-  b[o + 1] = 0;
-  set16(b, o + 2, offset | (more ? 1 : 0));
-  set32(b, o + 4, ident);
-}

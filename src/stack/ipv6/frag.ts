@@ -13,7 +13,7 @@ import {
   ipv6ToString,
   Ipv6View,
   set16,
-  writeIpv6FragmentHeader,
+  Ipv6FragView,
 } from '../../wire/index.ts';
 import { csumFinish, csumPartial } from '../../checksum/index.ts';
 import { Reassembler, type ReasmParams, type ReasmQueue } from '../reassembly.ts';
@@ -57,6 +57,7 @@ export class Ipv6Frag {
   /** Linearised outgoing packet for fragmentation (IPv6 header at 0). */
   readonly tx = new Uint8Array(IPV6_HLEN + IP6_MAX_PAYLOAD);
   private readonly hdr = new Ipv6View();
+  private readonly fragHdr = new Ipv6FragView();
   private fragIdent = (Math.random() * 0x100000000) >>> 0;
 
   constructor(
@@ -199,7 +200,11 @@ export class Ipv6Frag {
       const ip = this.hdr.reset(pb, ih, IPV6_HLEN);
       ip.payloadLength = FRAG_HLEN + n;
       ip.nextHeader = IpProto.IPV6_FRAGMENT;
-      writeIpv6FragmentHeader(pb, ih + IPV6_HLEN, proto, at, at + n < payload, ident);
+      const fh = this.fragHdr.reset(pb, ih + IPV6_HLEN, FRAG_HLEN);
+      fh.nextHeader = proto;
+      fh.reserved = 0;
+      fh.fragWord = at | (at + n < payload ? 1 : 0);
+      fh.ident = ident;
       c.fragCreates++;
       h.routeFrame(m, dst);
     }
