@@ -6,6 +6,7 @@
 // (NAPI: budgeted, rewind to the packet's first slot when its fragments are not all there or no
 // mbuf is free, re-arm the interrupt then re-check when the budget was not used up).
 
+import { COPY_SITE, countCopy } from '../copycount/index.ts';
 import { META_F_NEEDS_CSUM, META_GSO_NONE } from '../mbuf/index.ts';
 import type { Mbuf, Mempool } from '../mbuf/index.ts';
 import type { DeliverFn, NetIf, NetIfEvents, NetIfOffloads, TxResult } from '../netif/index.ts';
@@ -252,6 +253,7 @@ export class PtnetNetIf implements NetIf {
     }
     ring.setSlotLen(h, used);
     ring.setSlotFlags(h, 0);
+    countCopy(COPY_SITE.driverTx, len);
     kr.rhead = kr.rcur = nmRingNext(h, kr.numSlots);
     this.counters.txPackets++;
     this.counters.txBytes += len;
@@ -426,6 +428,7 @@ export class PtnetNetIf implements NetIf {
       m.meta.clear();
     }
     m.meta.rxQueue = q;
+    countCopy(COPY_SITE.driverRx, m.length);
     this.counters.rxPackets++;
     this.counters.rxBytes += m.length;
     this.delivered = true;

@@ -29,6 +29,7 @@ import {
   setF64,
 } from '../wire/index.ts';
 import { csumFinish, csumPartial } from '../checksum/index.ts';
+import { COPY_SITE, countCopy } from '../copycount/index.ts';
 import { StackCounters } from './counters.ts';
 import { NetError, StackError } from './errors.ts';
 import type { Ipv4Output } from './l3.ts';
@@ -347,6 +348,7 @@ export class Stack implements Ipv4Output {
     } else if (len <= RX_SCRATCH) {
       // A chained (e.g. GRO) frame: linearise once into the scratch buffer.
       m.copyTo(this.rxScratch, 0, 0, len);
+      countCopy(COPY_SITE.linearise, len);
       buf = this.rxScratch;
       off = 0;
     } else {
