@@ -2,9 +2,9 @@
 // the virtio-net header in front of the first slot of each packet. When the port lends extra
 // buffers (extra-bufs.ts) the mbufs are netmap buffers and nothing is copied: a received slot's
 // buffer goes up inside an mbuf and a free one takes its place, a transmitted mbuf's buffers are
-// swapped into the TX slots, both marked NS_BUF_CHANGED (netmap's zero-copy buffer swapping, as
-// Linux page flipping); otherwise the driver copies (ptnet_copy_to_ring). Transmit follows
-// Linux ptnet_start_xmit (fill-and-chain with NS_MOREFRAG, publish per batch and at the end, kick
+// swapped into the TX slots, both marked NS_BUF_CHANGED (docs/SPEC.md §4.6; netmap's zero-copy
+// buffer swapping, as Linux page flipping); otherwise the driver copies (ptnet_copy_to_ring).
+// Transmit follows Linux ptnet_start_xmit (fill-and-chain with NS_MOREFRAG, publish per batch and at the end, kick
 // only when the host asked, stop the queue and arm the TX interrupt when fewer than min_tx_slots
 // are free, as FreeBSD's drain loop checks before each packet); receive follows ptnet_rx_poll
 // (NAPI: budgeted, rewind to the packet's first slot when its fragments are not all there or no
