@@ -304,7 +304,8 @@ export class PtnetNetIf implements NetIf {
     }
     let h = kr.rhead;
     for (let s = m.firstSeg; ;) {
-      if (!p.reclaimSeg(ring.slotBufIdx(h))) this.counters.txBadSlotBuf++;
+      const old = ring.slotBufIdx(h);
+      if (!(old >= NETMAP_RESERVED_BUFS && p.reclaimSeg(old))) this.counters.txBadSlotBuf++;
       ring.setSlotBufIdx(h, s);
       ring.setSlotLen(h, p.segLen[s]!);
       const next = p.segNext[s]!;
@@ -459,11 +460,11 @@ export class PtnetNetIf implements NetIf {
     let h = first;
     let slots = 1;
     let len = ring.slotLen(h) - hdr;
-    let ok = len > 0 && len + hdr <= bs && pool.isLent(ring.slotBufIdx(h));
+    let ok = len > 0 && len + hdr <= bs && lentBuf(pool, ring.slotBufIdx(h));
     while (ok && (ring.slotFlags(h) & NS_MOREFRAG) !== 0) {
       h = nmRingNext(h, kr.numSlots);
       const l = ring.slotLen(h);
-      ok = h !== kr.hwtail && l > 0 && l <= bs && pool.isLent(ring.slotBufIdx(h));
+      ok = h !== kr.hwtail && l > 0 && l <= bs && lentBuf(pool, ring.slotBufIdx(h));
       len += l;
       slots++;
     }
@@ -479,11 +480,9 @@ export class PtnetNetIf implements NetIf {
     let dup = false;
     for (let k = 1; k < slots; k++) {
       h = nmRingNext(h, kr.numSlots);
-      // The same index twice in one packet (a hostile host): the second is left where it is.
-      if (!pool.chainLent(m, ring.slotBufIdx(h), ring.slotLen(h))) {
-        dup = true;
-        continue;
-      }
+      // The same index twice in one packet (a host bug): the packet is dropped, and this slot
+      // gets a fresh buffer too, so that no slot keeps pointing into the pool.
+      if (!pool.chainLent(m, ring.slotBufIdx(h), ring.slotLen(h))) dup = true;
       ring.setSlotBufIdx(h, pool.lendSeg());
       ring.setSlotFlags(h, NS_BUF_CHANGED);
     }
@@ -626,6 +625,14 @@ export class PtnetNetIf implements NetIf {
       kr.atok.applNeedKick = 1;
     }
   }
+}
+
+/** Buffers 0 and 1 are netmap's reserved ones: never the driver's, whatever a slot says. */
+const NETMAP_RESERVED_BUFS = 2;
+
+/** A buffer index the driver may take from a slot: one it lent, not a reserved one. */
+function lentBuf(pool: Mempool, idx: number): boolean {
+  return idx >= NETMAP_RESERVED_BUFS && pool.isLent(idx);
 }
 
 /**

@@ -327,3 +327,53 @@ describe('zero-copy datapath: buffer ownership', () => {
     expect(r.pool!.segmentsFree).toBe(0);
   });
 });
+
+describe('zero-copy datapath: indices a host should not have written', () => {
+  it('a reserved or driver-owned index in an RX slot is copied from, never taken', () => {
+    const r = rig();
+    const pool = r.pool!;
+    hostRx(r, 1, [300]);
+    hostRx(r, 2, [300]);
+    r.rx.ring.setSlotBufIdx(0, 0);
+    const free = pool.lendSeg();
+    pool.reclaimSeg(free);
+    r.rx.ring.setSlotBufIdx(1, free); // one of the driver's free buffers
+    const got: Mbuf[] = [];
+    expect(r.nif.poll(8, (m) => got.push(m))).toBe(2);
+    expect(got.map((m) => m.pool)).toEqual([r.rxPool, r.rxPool]);
+    expect(r.nif.counters.rxBorrowed).toBe(0);
+    expect(pool.segState[0]).toBe(SEG_LENT);
+    expect(pool.segState[free]).toBe(SEG_FREE);
+    for (const m of got) m.free();
+  });
+
+  it('the same index twice in one packet: dropped, counted, both slots get fresh buffers', () => {
+    const r = rig();
+    const pool = r.pool!;
+    hostRx(r, 1, [300, 300]);
+    const x = r.rx.ring.slotBufIdx(0);
+    r.rx.ring.setSlotBufIdx(1, x);
+    let n = 0;
+    r.nif.poll(8, () => n++);
+    expect(n).toBe(0);
+    expect(r.nif.counters.rxDropBadBuf).toBe(1);
+    expect(pool.segState[x]).toBe(SEG_FREE);
+    const s0 = r.rx.ring.slotBufIdx(0);
+    const s1 = r.rx.ring.slotBufIdx(1);
+    expect(new Set([x, s0, s1]).size).toBe(3);
+    expect([pool.segState[s0], pool.segState[s1]]).toEqual([SEG_LENT, SEG_LENT]);
+  });
+
+  it('a TX slot holding a reserved index: counted, the buffer forgotten, the packet sent', () => {
+    const r = rig();
+    const pool = r.pool!;
+    r.tx.ring.setSlotBufIdx(0, 1);
+    const m = pool.alloc()!;
+    m.append(frame(1, 100));
+    const s = m.firstSeg;
+    expect(r.nif.transmit(m, false)).toBe('ok');
+    expect(r.nif.counters.txBadSlotBuf).toBe(1);
+    expect(r.tx.ring.slotBufIdx(0)).toBe(s);
+    expect(pool.segState[1]).toBe(SEG_LENT);
+  });
+});
