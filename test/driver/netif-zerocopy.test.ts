@@ -8,8 +8,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { COPY_SITE, copyBytes, resetCopyCounts } from '../../src/copycount/index.ts';
-import { Machine } from '../../src/device/index.ts';
+import { Machine, hostKloop } from '../../src/device/index.ts';
 import { PtnetAdapter, PtnetNetIf } from '../../src/driver/index.ts';
+import { createPipe, type NetmapPort } from '../../src/host/index.ts';
 import { Mempool, SEG_FREE, SEG_LENT, SEG_LIVE, type Mbuf } from '../../src/mbuf/index.ts';
 import { NS_BUF_CHANGED, NS_MOREFRAG, nmRingNext, nmRingSpace } from '../../src/netmap/index.ts';
 import { FakeKloop, FakePort } from '../device/fake-backend.ts';
@@ -376,4 +377,75 @@ describe('zero-copy datapath: indices a host should not have written', () => {
     expect(r.tx.ring.slotBufIdx(0)).toBe(s);
     expect(pool.segState[1]).toBe(SEG_LENT);
   });
+});
+
+describe('zero-copy datapath over a real pipe (the host swaps buffers between the ends)', () => {
+  it('property: after random exchanges both ways, every buffer of the pipe is in one place', async () => {
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ dir: fc.boolean(), len: fc.integer({ min: 60, max: 9000 }) }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        async (sends) => {
+          const [e0, e1] = createPipe('zp', { slots: 64, extraBufs: 128 });
+          const nif = (port: NetmapPort): PtnetNetIf => {
+            const m = new Machine({ size: 16 * 4096 });
+            m.addPtnet(port, hostKloop('inline'));
+            return new PtnetNetIf(PtnetAdapter.attach(m), { rxPool: new Mempool({ segments: 64 }) });
+          };
+          const ends = [nif(e0), nif(e1)] as const;
+          const region = e0.region;
+          // Every buffer the region handed out: the four rings' and the two ends' extra ones.
+          const allocated = new Set<number>();
+          for (let b = 2; b < region.bufCount; b++) if (region.isBufAllocated(b)) allocated.add(b);
+          const got: Uint8Array[][] = [[], []];
+          const want: Uint8Array[][] = [[], []];
+          for (const [k, s] of sends.entries()) {
+            const from = ends[s.dir ? 0 : 1];
+            const to = s.dir ? 1 : 0;
+            const m = from.pool!.alloc()!;
+            const f = frame(k, s.len);
+            m.append(f);
+            if (from.transmit(m, false) === 'ok') want[to]!.push(f);
+            else m.free();
+            // The peer's kloop publishes hwtail in its own turn (inline: a queued wake-up).
+            await turn();
+            ends[to].poll(64, (x) => {
+              got[to]!.push(bytesOf(x));
+              x.free();
+            });
+          }
+          await turn();
+          for (const t of [0, 1]) {
+            ends[t]!.poll(64, (x) => {
+              got[t]!.push(bytesOf(x));
+              x.free();
+            });
+            expect(got[t]!.map((b) => Buffer.from(b).toString('hex'))).toEqual(
+              want[t]!.map((b) => Buffer.from(b).toString('hex')),
+            );
+          }
+          // Each buffer: in exactly one slot of the pipe's four rings, or free in exactly one pool.
+          const seen = new Map<number, string>();
+          const place = (b: number, where: string): void => {
+            expect(seen.get(b), `buffer ${b} in ${where}`).toBeUndefined();
+            seen.set(b, where);
+          };
+          for (const [e, n] of ends.entries()) {
+            for (const kr of n.adapter.krings)
+              for (let i = 0; i < kr.numSlots; i++) place(kr.ring.slotBufIdx(i), `end ${e} ring ${kr.id}`);
+            const p = n.pool!;
+            for (let b = 0; b < p.segmentCount; b++)
+              if (p.segState[b] !== SEG_LENT) place(b, `end ${e} pool`);
+            expect(p.segmentsFree).toBe(128);
+          }
+          expect([...seen.keys()].sort((x, y) => x - y)).toEqual([...allocated].sort((x, y) => x - y));
+          for (const n of ends) n.adapter.detach();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 30_000);
 });
