@@ -12,8 +12,10 @@ export { csumValid, ipv4HeaderValid } from './verify.ts';
 export {
   createPacketMemory,
   inPacketMemory,
+  packetCopyFor,
   registerPacketMemory,
   unregisterPacketMemory,
+  type PacketCopy,
   type PacketMemory,
   type WasmMemory,
 } from './packet-memory.ts';

@@ -11,6 +11,9 @@ export type { WasmMemory } from './wasm/runtime.ts';
 /** The kernel: folded big-endian partial of memory[ptr, ptr+len). */
 export type Kernel = (ptr: number, len: number) => number;
 
+/** memmove of memory[src, src+len) to memory[dst, ...) (Wasm memory.copy; traps out of bounds). */
+export type PacketCopy = (dst: number, src: number, len: number) => void;
+
 export interface PacketMemory {
   memory: WasmMemory;
   buffer: SharedArrayBuffer;
@@ -25,6 +28,7 @@ let kernelModule: object | undefined;
 // without allocating. A handful at most (one region, a few pools).
 const buffers: ArrayBufferLike[] = [];
 const kernels: Kernel[] = [];
+const copiers: PacketCopy[] = [];
 // Called after every (un)registration, so caches keyed by views or buffers can be dropped.
 const listeners: (() => void)[] = [];
 
@@ -61,6 +65,7 @@ export function registerPacketMemory(memory: WasmMemory): SharedArrayBuffer {
   const instance = new wasm.Instance(kernelModule, { env: { memory } });
   buffers.push(buffer);
   kernels.push(instance.exports['csum'] as Kernel);
+  copiers.push(instance.exports['copy'] as PacketCopy);
   changed();
   return buffer;
 }
@@ -71,6 +76,7 @@ export function unregisterPacketMemory(memory: WasmMemory): boolean {
   if (i < 0) return false;
   buffers.splice(i, 1);
   kernels.splice(i, 1);
+  copiers.splice(i, 1);
   changed();
   return true;
 }
@@ -78,6 +84,16 @@ export function unregisterPacketMemory(memory: WasmMemory): boolean {
 /** Whether `buf`'s bytes live in a packet memory of this thread (csumPartial sums them in place). */
 export function inPacketMemory(buf: Uint8Array): boolean {
   return kernelFor(buf.buffer) !== undefined;
+}
+
+/**
+ * A memmove within packet memory `b` (addresses are byte offsets in `b`), if `b` is a registered
+ * packet memory of this thread: the copy V8 does natively, which typed arrays over shared memory
+ * do not get.
+ */
+export function packetCopyFor(b: ArrayBufferLike): PacketCopy | undefined {
+  for (let i = 0; i < buffers.length; i++) if (buffers[i] === b) return copiers[i];
+  return undefined;
 }
 
 /** The kernel bound to buffer `b`, if `b` is a registered packet memory of this thread. */

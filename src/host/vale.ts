@@ -376,7 +376,7 @@ export class ValeDatapath extends PortDatapath {
         return -1;
       }
       const len = v.len(s0);
-      u8.copyWithin(v.buf(di), hdr, hdr + len);
+      v.copy(v.buf(di), hdr, len);
       countCopy(COPY_SITE.host, len);
       v.setLen(ds, len);
       v.setFlags(ds, 1 << 8);
@@ -453,7 +453,7 @@ export class ValeDatapath extends PortDatapath {
           dOff = 0;
         }
         const c = len - off < bs - dOff ? len - off : bs - dOff;
-        u8.copyWithin(dBuf + dOff, sBuf + off, sBuf + off + c);
+        v.copy(dBuf + dOff, sBuf + off, c);
         off += c;
         dOff += c;
       }

@@ -6,6 +6,8 @@ import {
   BLOCK_VOID,
   ExternKind,
   LIMITS_SHARED_MAX,
+  MISC_PREFIX,
+  MiscOp,
   Op,
   SIMD_PREFIX,
   Section,
@@ -70,6 +72,13 @@ export class Code {
     this.bytes.push(Op[o]);
     uleb(this.bytes, alignLog2);
     uleb(this.bytes, offset);
+    return this;
+  }
+  /** memory.copy of memory 0 onto itself: (dst, src, len) on the stack. */
+  memoryCopy(): this {
+    this.bytes.push(MISC_PREFIX);
+    uleb(this.bytes, MiscOp['memory.copy']);
+    this.bytes.push(0, 0);
     return this;
   }
   simd(...ops: SimdOp[]): this {

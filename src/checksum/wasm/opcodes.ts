@@ -55,6 +55,12 @@ export type SimdOp = keyof typeof SimdOp;
 
 export const SIMD_PREFIX = 0xfd;
 
+/** Bulk-memory opcodes after the 0xFC prefix. */
+export const MiscOp = { 'memory.copy': 0x0a } as const;
+export type MiscOp = keyof typeof MiscOp;
+
+export const MISC_PREFIX = 0xfc;
+
 /** Module section ids (core spec §5.5.2). */
 export const Section = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
 
