@@ -8,6 +8,7 @@ export {
   type BootOptions,
   type UnikernelErrorCode,
   type UnikernelStats,
+  type SwitchReport,
 } from './unikernel/index.ts';
 export {
   ValeSwitch,

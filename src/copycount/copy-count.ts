@@ -16,7 +16,7 @@ export const COPY_SITE = {
   host: 3,
   /** The guest driver's RX slot buffer → mbuf copy (PtnetNetIf.rxOne). */
   driverRx: 4,
-  /** The stack linearising a chained frame (Stack.input). */
+  /** The stack linearising a chained frame (the link layer's input). */
   linearise: 5,
   /** Segment payload into the TCP receive ring (RecvBuffer.write). */
   rcvbufIn: 6,

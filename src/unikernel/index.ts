@@ -1,3 +1,4 @@
 // src/unikernel: boots device + driver + stack on a host port.
 export * from './errors.ts';
 export * from './unikernel.ts';
+export { NetIfShell } from './shell.ts';

@@ -19,6 +19,7 @@ import { Stack, type Net, type RealTimeDriver, type TcbOptions, type TimerHost }
 import { startServices, type Services, type ServicesOptions } from '../apps/index.ts';
 import { UnikernelError } from './errors.ts';
 import { checkAddressOptions } from './address.ts';
+import { NetIfShell } from './shell.ts';
 
 export interface BootOptions {
   /** The host port the NIC is passed through to (`vale.attach('a')`, a pipe end, `openTapPort`). */
@@ -116,21 +117,106 @@ class NoOffloadNetIf implements NetIf {
 /** DAD takes at most dadDelay (1 s) + one RetransTimer (1 s) per probe; allow for a busy machine. */
 const DAD_WAIT_MS = 10_000;
 
+/** One ptnet NIC on one host port: the "plugin" behind the stack's NetIfShell. */
+interface Nic {
+  readonly port: NetmapPort;
+  readonly machine: Machine;
+  readonly adapter: PtnetAdapter;
+  readonly netif: PtnetNetIf;
+  readonly kloops: readonly SyncKloop[];
+  readonly mode: KloopMode;
+}
+
+interface NicOptions {
+  mode: KloopMode;
+  buffers: number;
+  vnetHdr: boolean;
+  mtu: number | undefined;
+  spinUs: number | undefined;
+  workerUrl: URL | string | undefined;
+}
+
+/**
+ * Plugs a ptnet NIC for `port` into a new guest machine and attaches the driver, which starts the
+ * host sync loop through PTCTL CREATE; resolves once a worker loop runs.
+ */
+async function plugNic(port: NetmapPort, o: NicOptions): Promise<Nic> {
+  const machine = new Machine({ size: 16 * 4096 });
+  const kloops: SyncKloop[] = [];
+  const opts = {
+    // The stack's sockets and servers hold the process refs (node:net semantics), not the thread.
+    unrefWorker: true,
+    ...(o.spinUs === undefined ? {} : { spinUs: o.spinUs }),
+    ...(o.workerUrl === undefined ? {} : { workerUrl: o.workerUrl }),
+  };
+  machine.addPtnet(port, (p, csb, irq) => {
+    const l = new SyncKloop(p, csb, irq, o.mode, opts);
+    kloops.push(l);
+    return l;
+  });
+  const adapter = PtnetAdapter.attach(machine, { vnetHdr: o.vnetHdr });
+  try {
+    await Promise.all(kloops.map((l) => l.ready()));
+  } catch (e) {
+    adapter.detach();
+    await Promise.all(kloops.map((l) => l.closed()));
+    throw new UnikernelError('WORKER_START', e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  const netif = new PtnetNetIf(adapter, {
+    rxPool: new Mempool({ segments: o.buffers }),
+    name: 'ptnet0',
+    ...(o.mtu === undefined ? {} : { mtu: o.mtu }),
+  });
+  return { port, machine, adapter, netif, kloops, mode: o.mode };
+}
+
+/** What a backend switch measured. */
+export interface SwitchReport {
+  /** From the moment transmit stopped to the first transmit possible on the new NIC, ms. */
+  outageMs: number;
+  /** Frames the old NIC still delivered while it was drained. */
+  drainedRx: number;
+  /** Whether the old NIC's TX rings were empty (the host had consumed everything) at unplug. */
+  txDrained: boolean;
+}
+
+/** How long a switch waits for the old host loop to consume what the guest published. */
+const TX_DRAIN_MS = 200;
+
 export class Unikernel {
   /** node:net / node:dgram-like API of the stack. */
   readonly net: Net;
   private down = false;
+  private switching = false;
 
   private constructor(
-    readonly port: NetmapPort,
-    readonly machine: Machine,
-    readonly adapter: PtnetAdapter,
-    readonly netif: PtnetNetIf,
+    private nic: Nic,
+    private readonly shell: NetIfShell,
     readonly stack: Stack,
-    readonly kloops: readonly SyncKloop[],
-    readonly mode: KloopMode,
+    private readonly nicOpts: NicOptions,
   ) {
     this.net = stack.net;
+  }
+
+  /** The host port the NIC is passed through to now. */
+  get port(): NetmapPort {
+    return this.nic.port;
+  }
+  get machine(): Machine {
+    return this.nic.machine;
+  }
+  get adapter(): PtnetAdapter {
+    return this.nic.adapter;
+  }
+  /** The ptnet NIC behind the stack's shell now. */
+  get netif(): PtnetNetIf {
+    return this.nic.netif;
+  }
+  get kloops(): readonly SyncKloop[] {
+    return this.nic.kloops;
+  }
+  get mode(): KloopMode {
+    return this.nic.mode;
   }
 
   /**
@@ -143,39 +229,26 @@ export class Unikernel {
     if (mode !== 'inline' && mode !== 'worker')
       throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
     const buffers = o.buffers ?? 8192;
-    const machine = new Machine({ size: 16 * 4096 });
-    const kloops: SyncKloop[] = [];
-    const opts = {
-      // The stack's sockets and servers hold the process refs (node:net semantics), not the thread.
-      unrefWorker: true,
-      ...(o.spinUs === undefined ? {} : { spinUs: o.spinUs }),
-      ...(o.workerUrl === undefined ? {} : { workerUrl: o.workerUrl }),
-    };
-    machine.addPtnet(o.port, (p, csb, irq) => {
-      const l = new SyncKloop(p, csb, irq, mode, opts);
-      kloops.push(l);
-      return l;
-    });
     const wantOffloads = o.offloads ?? true;
-    const adapter = PtnetAdapter.attach(machine, { vnetHdr: wantOffloads });
+    const nicOpts: NicOptions = {
+      mode,
+      buffers,
+      vnetHdr: wantOffloads,
+      mtu: o.mtu,
+      spinUs: o.spinUs,
+      workerUrl: o.workerUrl,
+    };
+    const nic = await plugNic(o.port, nicOpts);
+    const { adapter, netif, kloops } = nic;
     let stack: Stack | null = null;
     try {
-      try {
-        await Promise.all(kloops.map((l) => l.ready()));
-      } catch (e) {
-        throw new UnikernelError('WORKER_START', e instanceof Error ? e.message : String(e), { cause: e });
-      }
-      const netif = new PtnetNetIf(adapter, {
-        rxPool: new Mempool({ segments: buffers }),
-        name: 'ptnet0',
-        ...(o.mtu === undefined ? {} : { mtu: o.mtu }),
-      });
       // DAD results of the link-local and the configured address.
       let dadLeft = 2;
       let dadDone: (dup: string | null) => void = () => {};
       const dad = new Promise<string | null>((r) => (dadDone = r));
+      const shell = new NetIfShell(wantOffloads ? netif : new NoOffloadNetIf(netif));
       stack = new Stack({
-        netif: wantOffloads ? netif : new NoOffloadNetIf(netif),
+        netif: shell,
         ipv4: o.ipv4,
         // The NIC's pool when the port lends extra buffers: frames are built in netmap buffers and
         // received ones arrive there, so the driver swaps buffers instead of copying.
@@ -209,7 +282,7 @@ export class Unikernel {
         if (dup !== null)
           throw new UnikernelError('IPV6_DUPLICATE', `${dup} is already in use on the link (DAD)`);
       }
-      return new Unikernel(o.port, machine, adapter, netif, stack, kloops, mode);
+      return new Unikernel(nic, shell, stack, nicOpts);
     } catch (e) {
       adapter.detach();
       (stack?.time as Partial<RealTimeDriver> | undefined)?.stop?.();
@@ -262,12 +335,68 @@ export class Unikernel {
   }
 
   /**
+   * Moves the running unikernel's NIC to another host port (VALE ⇄ pipe ⇄ TAP, inline ⇄ worker)
+   * while its connections stay open, as a VM with a passthrough NIC is moved (vmxnet3 NPA):
+   *
+   * 1. Quiesce: the shell stops handing frames to the old NIC (the stack's backlog keeps them),
+   *    the old NIC publishes what it held back, and the switch waits (up to 200 ms) until the host
+   *    loop consumed every published TX slot; frames the old NIC already received are delivered.
+   * 2. The driver detaches through its normal path (PTCTL DELETE stops the host loop) and a new
+   *    ptnet NIC is plugged for `port` (in `mode`, default the current one).
+   * 3. The shell, the NetIf the stack holds, stays: the new NIC goes behind it and the backlog
+   *    drains into it.
+   * 4. The stack announces its new location: a gratuitous ARP and unsolicited IPv6 neighbour
+   *    advertisements, so switches and peers relearn it.
+   *
+   * The stack keeps its MAC (the one it booted with), whatever the new port's default is.
+   */
+  async switchBackend(port: NetmapPort, o: { mode?: KloopMode } = {}): Promise<SwitchReport> {
+    if (this.down) throw new UnikernelError('SHUT_DOWN', 'switchBackend after shutdown');
+    if (this.switching) throw new UnikernelError('BAD_OPTION', 'a backend switch is already running');
+    const mode = o.mode ?? this.nic.mode;
+    if (mode !== 'inline' && mode !== 'worker')
+      throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
+    this.switching = true;
+    try {
+      const old = this.nic;
+      const t0 = performance.now();
+      const shellPlugin = this.shell.plugin;
+      this.shell.unplug();
+      old.netif.flush();
+      const txDrained = await waitTxDrained(old.adapter, TX_DRAIN_MS);
+      // What already arrived on the old NIC goes up before it disappears.
+      let drainedRx = 0;
+      for (;;) {
+        const n = old.netif.poll(64, (m) => this.stack.input(m));
+        drainedRx += n;
+        if (n < 64) break;
+      }
+      old.netif.setEvents(null);
+      old.adapter.detach();
+      for (const l of old.kloops) l.stop();
+      await Promise.all(old.kloops.map((l) => l.closed()));
+      const nic = await plugNic(port, { ...this.nicOpts, mode });
+      this.nic = nic;
+      const plugin = shellPlugin instanceof NoOffloadNetIf ? new NoOffloadNetIf(nic.netif) : nic.netif;
+      this.shell.plug(plugin);
+      const outageMs = performance.now() - t0;
+      this.stack.announce();
+      // The announcements and the backlog go out now rather than at the next turn.
+      this.shell.flush();
+      return { outageMs, drainedRx, txDrained };
+    } finally {
+      this.switching = false;
+    }
+  }
+
+  /**
    * Stops the NIC: the driver detaches (PTCTL DELETE stops the host loop, a worker included), the
    * stack's timers stop. Sockets still open see no more traffic. The port is the caller's to close.
    */
   shutdown(): void {
     if (this.down) return;
     this.down = true;
+    this.shell.unplug();
     this.netif.setEvents(null);
     // Gives the extra buffers back to the port (netmap frees them with it).
     this.netif.close();
@@ -290,5 +419,22 @@ export class Unikernel {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** Waits until the host consumed every TX slot the guest published (hwcur caught up with head). */
+async function waitTxDrained(adapter: PtnetAdapter, limitMs: number): Promise<boolean> {
+  const end = performance.now() + limitMs;
+  for (;;) {
+    let busy = false;
+    for (const kr of adapter.krings) {
+      if (!kr.tx) continue;
+      kr.applRead();
+      if (kr.hwcur !== kr.rhead) busy = true;
+    }
+    if (!busy) return true;
+    if (performance.now() > end) return false;
+    // Inline loops ran when kicked; a worker loop needs time: yield to it.
+    await new Promise((r) => setTimeout(r, 1));
   }
 }

@@ -16,3 +16,4 @@ export * from './icmpv4.ts';
 export * from './icmpv6.ts';
 export * from './ndp.ts';
 export * from './bytes.ts';
+export * from './tcp-opt-writer.ts';

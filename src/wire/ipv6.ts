@@ -161,6 +161,15 @@ export class Ipv6View extends View {
   get version(): number {
     return this.buf[this.off]! >> 4;
   }
+  /** Writes the first word for version 6 with traffic class `tc` and flow label 0. */
+  initFirstWord(tc: number): void {
+    const b = this.buf;
+    const o = this.off;
+    b[o] = 0x60 | ((tc >> 4) & 0x0f);
+    b[o + 1] = (tc & 0x0f) << 4;
+    b[o + 2] = 0;
+    b[o + 3] = 0;
+  }
   get trafficClass(): number {
     return (get16(this.buf, this.off) >> 4) & 0xff;
   }
@@ -370,3 +379,21 @@ export const Ipv6Repr = {
     return n;
   },
 };
+
+/**
+ * The 8-byte fragment header at b[o] (RFC 8200 §4.5): next header, the offset in bytes (a multiple
+ * of 8) with the M flag, and the identification.
+ */
+export function writeIpv6FragmentHeader(
+  b: Uint8Array,
+  o: number,
+  nh: number,
+  offset: number,
+  more: boolean,
+  ident: number,
+): void {
+  b[o] = nh;
+  b[o + 1] = 0;
+  set16(b, o + 2, offset | (more ? 1 : 0));
+  set32(b, o + 4, ident);
+}

@@ -119,3 +119,14 @@ export function emitNdpOption(o: NdpOption, buf: Uint8Array, p: number): number 
   buf[p + 1] = l / 8;
   return p + l;
 }
+
+/**
+ * A source/target link-layer address option for Ethernet at buf[p] (RFC 4861 §4.6.1: type, length
+ * 1 = 8 bytes, the 6-byte MAC). Returns the offset after it.
+ */
+export function writeLinkLayerOption(buf: Uint8Array, p: number, type: number, mac: Uint8Array): number {
+  buf[p] = type;
+  buf[p + 1] = 1;
+  buf.set(mac, p + 2);
+  return p + 8;
+}

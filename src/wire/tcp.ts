@@ -160,6 +160,10 @@ export class TcpView extends View {
   get headerLen(): number {
     return (this.buf[this.off + 12]! >> 4) * 4;
   }
+  /** Writes the data offset for a header of `hl` bytes and clears the reserved bits (set flags after). */
+  set headerLen(hl: number) {
+    this.buf[this.off + 12] = (hl >>> 2) << 4;
+  }
   /** The 9 flag bits (TcpFlags), NS/AE included. */
   get flags(): number {
     return get16(this.buf, this.off + 12) & 0x1ff;
