@@ -9,15 +9,25 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { AppError, PATTERN_CHUNK, httpGet, patternChunk, tcpSend } from '../apps/index.ts';
-import { HostError, ValeSwitch, openTapPort, type KloopMode, type TapPort } from '../host/index.ts';
+import {
+  HostError,
+  ValeSwitch,
+  openTapPort,
+  type KloopMode,
+  type NetmapPort,
+  type TapPort,
+  type ValePort,
+} from '../host/index.ts';
 import { TapError } from '../host/tap/index.ts';
-import { Unikernel, UnikernelError } from '../unikernel/index.ts';
+import { Unikernel, UnikernelError, type SwitchReport } from '../unikernel/index.ts';
 import { addressError, fail, numberOption, parseCommand, type CommandSpec } from './usage.ts';
 
 const USAGE = `usage: ptnet-ts demo [--seconds N] [--json] [--mode worker|inline] [--no-offloads]
-                     [--tap NAME [--ipv4 ADDR/LEN]]
+                     [--migrate] [--tap NAME [--ipv4 ADDR/LEN]]
   Boots two unikernels on a VALE switch (or one on the TAP NAME, the kernel being the peer) and
-  runs a ping, an HTTP GET and a TCP bulk transfer of N seconds (default 3).
+  runs a ping, an HTTP GET and a TCP bulk transfer of N seconds (default 3). --migrate adds a
+  download during which the downloading unikernel's NIC moves to a new worker thread (and, on
+  VALE, a new switch port) several times, with the measured outages.
   Exit 0 all passed, 1 a test failed, 2 a usage or setup error (one line on stderr; a JSON object
   on stderr with --json).`;
 
@@ -26,6 +36,7 @@ interface DemoArgs {
   json: boolean;
   mode: KloopMode;
   offloads: boolean;
+  migrate: boolean;
   tap?: string;
   ipv4?: string;
 }
@@ -38,6 +49,7 @@ const SPEC: CommandSpec<DemoArgs> = {
     json: { type: 'boolean' },
     mode: { type: 'string' },
     'no-offloads': { type: 'boolean' },
+    migrate: { type: 'boolean' },
     tap: { type: 'string' },
     ipv4: { type: 'string' },
   },
@@ -47,7 +59,13 @@ const SPEC: CommandSpec<DemoArgs> = {
     if (typeof seconds === 'string') return seconds;
     const mode = v.mode ?? 'worker';
     if (mode !== 'worker' && mode !== 'inline') return '--mode is worker or inline';
-    const o: DemoArgs = { seconds, json: v.json === true, mode, offloads: v['no-offloads'] !== true };
+    const o: DemoArgs = {
+      seconds,
+      json: v.json === true,
+      mode,
+      offloads: v['no-offloads'] !== true,
+      migrate: v.migrate === true,
+    };
     if (typeof v.tap === 'string') o.tap = v.tap;
     if (typeof v.ipv4 === 'string') {
       if (o.tap === undefined) return '--ipv4 goes with --tap';
@@ -203,6 +221,9 @@ export async function run(args: string[]): Promise<number> {
   const guests: Unikernel[] = [];
   let tapPort: TapPort | null = null;
   let setup: { client: Unikernel; peer: Peer; where: string };
+  // Where the client's NIC moves for --migrate: a new VALE port, or the same TAP again.
+  let nextPort: (() => NetmapPort) | null = null;
+  let releasePort: (p: NetmapPort) => void = () => {};
   try {
     if (o.tap !== undefined) {
       tapPort = openTapPort(o.tap);
@@ -227,8 +248,13 @@ export async function run(args: string[]): Promise<number> {
       guests.push(client);
       const where = `1 unikernel (${ad.ours}) on TAP ${o.tap}, peer: the Linux kernel at ${ad.kernel}`;
       setup = { client, peer: await kernelPeer(ad.kernel), where };
+      const tp = tapPort;
+      nextPort = () => tp;
     } else {
       const vale = new ValeSwitch('vale0', { vnetHdrLen: o.offloads ? 12 : 0 });
+      let moves = 0;
+      nextPort = () => vale.attach(`b${++moves}`);
+      releasePort = (p) => vale.detach(p as ValePort);
       const boot = (n: string, ip: string): Promise<Unikernel> =>
         Unikernel.boot({ port: vale.attach(n), ipv4: ip, mode: o.mode, offloads: o.offloads });
       const a = await boot('a', '10.0.0.1/24');
@@ -321,6 +347,46 @@ export async function run(args: string[]): Promise<number> {
       bytes: r.bytes,
     };
   });
+
+  if (o.migrate && nextPort !== null) {
+    const next = nextPort;
+    await measure('http, migrating', async () => {
+      const bytes = 256 * 1048576;
+      const moves: SwitchReport[] = [];
+      let finished = false;
+      const get = httpGet(client.net, {
+        host: peer.addr,
+        port: peer.httpPort,
+        path: `/bytes/${bytes}`,
+        timeoutMs: 60_000,
+        onProgress: (b) => {
+          progress.show(`http GET while migrating: ${mib(b)} of ${mib(bytes)}, ${moves.length} moves`);
+        },
+      }).finally(() => (finished = true));
+      // A move every 60 ms of the download (up to eight), each to a fresh worker thread.
+      for (let i = 0; i < 8 && !finished; i++) {
+        await new Promise((r) => setTimeout(r, 60));
+        if (finished) break;
+        const old = client.port;
+        const m = await client.switchBackend(next(), { mode: 'worker' });
+        if (old !== client.port) releasePort(old);
+        moves.push(m);
+        progress.show(`moved (${moves.length}): outage ${m.outageMs.toFixed(1)} ms`, true);
+      }
+      const r = await get;
+      const want = createHash('sha256');
+      for (let off = 0; off < bytes; off += PATTERN_CHUNK)
+        want.update(patternChunk(off, Math.min(PATTERN_CHUNK, bytes - off)));
+      const ok = r.status === 200 && r.bytes === bytes && r.sha256 === want.digest('hex');
+      const outages = moves.map((m) => m.outageMs.toFixed(1)).join(', ');
+      return {
+        ok,
+        detail: `${mib(r.bytes)} across ${moves.length} moves (outage ms: ${outages}), sha256 ${ok ? 'ok' : 'MISMATCH'}`,
+        gbps: gbps(r.bytes, r.ms),
+        bytes: r.bytes,
+      };
+    });
+  }
 
   await measure('tcp bulk', async () => {
     const ms = o.seconds * 1000;

@@ -172,7 +172,11 @@ async function plugNic(port: NetmapPort, o: NicOptions): Promise<Nic> {
 
 /** What a backend switch measured. */
 export interface SwitchReport {
-  /** From the moment transmit stopped to the first transmit possible on the new NIC, ms. */
+  /**
+   * From the moment transmit stopped to the first transmit possible on the new NIC, ms. Moving to
+   * another port excludes plugging the new NIC (done before); re-plugging the same port includes
+   * it, a worker thread's start among it.
+   */
   outageMs: number;
   /** Frames the old NIC still delivered while it was drained. */
   drainedRx: number;
@@ -341,8 +345,9 @@ export class Unikernel {
    * 1. Quiesce: the shell stops handing frames to the old NIC (the stack's backlog keeps them),
    *    the old NIC publishes what it held back, and the switch waits (up to 200 ms) until the host
    *    loop consumed every published TX slot; frames the old NIC already received are delivered.
-   * 2. The driver detaches through its normal path (PTCTL DELETE stops the host loop) and a new
-   *    ptnet NIC is plugged for `port` (in `mode`, default the current one).
+   * 2. The driver detaches through its normal path (PTCTL DELETE stops the host loop). The new
+   *    ptnet NIC for `port` (in `mode`, default the current one) was plugged before step 1 when
+   *    `port` is another port (make before break), else it is plugged now.
    * 3. The shell, the NetIf the stack holds, stays: the new NIC goes behind it and the backlog
    *    drains into it.
    * 4. The stack announces its new location: a gratuitous ARP and unsolicited IPv6 neighbour
@@ -359,6 +364,9 @@ export class Unikernel {
     this.switching = true;
     try {
       const old = this.nic;
+      // Make before break: a different port gets its NIC (and worker thread) before the old one
+      // stops carrying traffic; the same port can only be re-plugged once it is free.
+      let nic = port === old.port ? null : await plugNic(port, { ...this.nicOpts, mode });
       const t0 = performance.now();
       const shellPlugin = this.shell.plugin;
       this.shell.unplug();
@@ -375,7 +383,7 @@ export class Unikernel {
       old.adapter.detach();
       for (const l of old.kloops) l.stop();
       await Promise.all(old.kloops.map((l) => l.closed()));
-      const nic = await plugNic(port, { ...this.nicOpts, mode });
+      nic ??= await plugNic(port, { ...this.nicOpts, mode });
       this.nic = nic;
       const plugin = shellPlugin instanceof NoOffloadNetIf ? new NoOffloadNetIf(nic.netif) : nic.netif;
       this.shell.plug(plugin);

@@ -13,6 +13,8 @@ interface DemoJson {
   tests: {
     test: string;
     ok: boolean;
+    detail: string;
+    bytes?: number;
     packets: number;
     drops: number;
     gbps?: number;
@@ -42,6 +44,16 @@ describe('ptnet-ts demo', () => {
     },
     60_000,
   );
+
+  it('--migrate: the download survives moves of its unikernel between workers and ports', () => {
+    const r = demo('--seconds', '0.3', '--json', '--migrate');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as DemoJson;
+    const m = j.tests.find((t) => t.test === 'http, migrating')!;
+    expect(m.ok).toBe(true);
+    expect(m.bytes).toBe(256 * 1048576);
+    expect(m.detail).toMatch(/across [1-8] moves \(outage ms: [\d., ]+\), sha256 ok/);
+  }, 90_000);
 
   it('prints the summary table without --json', () => {
     const r = demo('--seconds', '0.3', '--mode', 'inline');

@@ -4,7 +4,6 @@
 // time exceeded when a reassembly times out, and ping.
 import type { Mbuf, Mempool } from '../../mbuf/index.ts';
 import {
-  getF64,
   ICMP_HLEN,
   IcmpTimeExceededCode,
   IcmpType,
@@ -12,9 +11,9 @@ import {
   IPV4_MIN_HLEN,
   Ipv4View,
 } from '../../wire/index.ts';
-import { fillEchoData } from '../echo.ts';
+import { EchoWaiters, fillEchoData } from '../echo.ts';
 import type { StackCounters } from '../counters.ts';
-import { NetError, StackError } from '../errors.ts';
+import { StackError } from '../errors.ts';
 import type { IcmpRateLimit } from '../icmp-rate.ts';
 import type { TimerHost } from '../timer.ts';
 import { Icmp4Errors, type Icmp4ErrorsHost } from './icmp-errors.ts';
@@ -41,18 +40,16 @@ export interface Icmp4Host extends Icmp4ErrorsHost {
   sendIcmpLarge(dst: number, l4Len: number): boolean;
 }
 
-type EchoWaiter = (rtt: number) => void;
-
 export class Icmp4 {
   readonly errors: Icmp4Errors;
   private readonly view = new Icmpv4View();
   private readonly out = new Icmpv4View();
   private readonly ip = new Ipv4View();
-  private readonly echoWaiters = new Map<number, EchoWaiter>();
-  private echoIdent = 1;
+  private readonly echo: EchoWaiters;
 
   constructor(private readonly host: Icmp4Host) {
     this.errors = new Icmp4Errors(host);
+    this.echo = new EchoWaiters(host.time.timers);
   }
 
   /** One ICMP message at buf[off, off+len) from src; `bcast`: sent to a broadcast address (icmp_rcv). */
@@ -72,12 +69,7 @@ export class Icmp4 {
       if (!bcast) this.echoReply(buf, off, len, src);
     } else if (type === IcmpType.ECHO_REPLY && v.code === 0) {
       c.icmpInEchoReps++;
-      const key = ((v.ident << 16) | v.seq) >>> 0;
-      const w = this.echoWaiters.get(key);
-      if (w !== undefined && len >= ICMP_HLEN + 8) {
-        this.echoWaiters.delete(key);
-        w(h.now() - getF64(buf, off + ICMP_HLEN));
-      }
+      this.echo.reply(v.ident, v.seq, buf, off + ICMP_HLEN, len - ICMP_HLEN);
     } else if (type === IcmpType.DEST_UNREACH || type === IcmpType.TIME_EXCEEDED) {
       this.errors.input(v);
     }
@@ -152,29 +144,11 @@ export class Icmp4 {
     const size = Math.max(8, opts.size ?? 56);
     if (size > IP_MAX - IPV4_MIN_HLEN - ICMP_HLEN)
       return Promise.reject(new StackError('STACK_ARG', `ping size ${size}`));
-    const timeout = opts.timeout ?? 1000;
-    return new Promise<number>((resolve, reject) => {
-      const ident = this.echoIdent;
-      this.echoIdent = (this.echoIdent + 1) & 0xffff;
-      const key = ((ident << 16) | 1) >>> 0;
-      const timer = h.time.timers.timer(() => {
-        this.echoWaiters.delete(key);
-        reject(new NetError('ETIMEDOUT', 'ping'));
-      });
-      this.echoWaiters.set(key, (rtt) => {
-        timer.cancel();
-        resolve(rtt);
-      });
-      timer.arm(timeout);
+    return this.echo.open(opts.timeout ?? 1000, (ident) => {
       const len = ICMP_HLEN + size;
       // Larger than one buffer: built in the large scratch and sent as fragments.
       const m = len > h.inlineMax ? null : h.allocL4(len);
-      if (m === null && len <= h.inlineMax) {
-        timer.cancel();
-        this.echoWaiters.delete(key);
-        reject(new StackError('STACK_FULL', 'no packet buffer for ping'));
-        return;
-      }
+      if (m === null && len <= h.inlineMax) return false;
       const b = m === null ? h.large : h.pool.data;
       const l4 = m === null ? IPV4_MIN_HLEN : m.dataOffset + h.l4Offset;
       const v = this.out.reset(b, l4, len);
@@ -185,6 +159,7 @@ export class Icmp4 {
       fillEchoData(b, l4, size, h.now());
       v.fillChecksum();
       this.send(m, dst, len);
+      return true;
     });
   }
 }

@@ -6,7 +6,6 @@ import type { Mbuf, Mempool } from '../../mbuf/index.ts';
 import {
   get16,
   get32,
-  getF64,
   ICMP_HLEN,
   Icmpv6Type,
   Icmpv6View,
@@ -18,7 +17,7 @@ import {
 } from '../../wire/index.ts';
 import { pseudoV6 } from '../../checksum/index.ts';
 import { NetError, StackError } from '../errors.ts';
-import { fillEchoData } from '../echo.ts';
+import { EchoWaiters, fillEchoData } from '../echo.ts';
 import type { IcmpRateLimit } from '../icmp-rate.ts';
 import { IpPairScratch, type IpPair } from '../l3.ts';
 import type { PmtuCache } from '../pmtu.ts';
@@ -68,8 +67,6 @@ export interface Icmp6Host {
   ndpInput(v: Icmpv6View, buf: Uint8Array, ipOff: number, mcast: boolean): void;
 }
 
-type EchoWaiter = (rtt: number) => void;
-
 export class Icmp6 {
   private readonly icmp = new Icmpv6View();
   private readonly out = new Icmpv6View();
@@ -79,10 +76,11 @@ export class Icmp6 {
   private readonly dst16 = new Uint8Array(16);
   private readonly tmp16 = new Uint8Array(16);
   private readonly echoDst16 = new Uint8Array(16);
-  private readonly echoWaiters = new Map<number, EchoWaiter>();
-  private echoIdent = 1;
+  private readonly echo: EchoWaiters;
 
-  constructor(private readonly host: Icmp6Host) {}
+  constructor(private readonly host: Icmp6Host) {
+    this.echo = new EchoWaiters(host.time.timers);
+  }
 
   input(buf: Uint8Array, ipOff: number, off: number, len: number, mcast: boolean, csumOk: boolean): void {
     const c = this.host.counters;
@@ -103,12 +101,7 @@ export class Icmp6 {
         return;
       case Icmpv6Type.ECHO_REPLY: {
         c.icmpInEchoReplies++;
-        const key = ((v.ident << 16) | v.seq) >>> 0;
-        const w = this.echoWaiters.get(key);
-        if (w !== undefined && len >= ICMP_HLEN + 8) {
-          this.echoWaiters.delete(key);
-          w(this.host.now() - getF64(buf, off + ICMP_HLEN));
-        }
+        this.echo.reply(v.ident, v.seq, buf, off + ICMP_HLEN, len - ICMP_HLEN);
         return;
       }
       case Icmpv6Type.PACKET_TOO_BIG:
@@ -256,37 +249,20 @@ export class Icmp6 {
     const size = Math.max(8, opts.size ?? 56);
     if (size > IP6_MAX_PAYLOAD - ICMP_HLEN)
       return Promise.reject(new StackError('STACK_ARG', `ping size ${size}`));
-    const timeout = opts.timeout ?? 1000;
     const src = new Uint8Array(16);
     if (!this.host.sourceFor(dst, 0, src)) return Promise.reject(new NetError('EADDRNOTAVAIL', 'ping'));
-    return new Promise<number>((resolve, reject) => {
-      const ident = this.echoIdent;
-      this.echoIdent = (this.echoIdent + 1) & 0xffff;
-      const key = ((ident << 16) | 1) >>> 0;
-      const timer = this.host.time.timers.timer(() => {
-        this.echoWaiters.delete(key);
-        reject(new NetError('ETIMEDOUT', 'ping'));
-      });
-      this.echoWaiters.set(key, (rtt) => {
-        timer.cancel();
-        resolve(rtt);
-      });
-      timer.arm(timeout);
+    return this.echo.open(opts.timeout ?? 1000, (ident) => {
       const len = ICMP_HLEN + size;
       if (len > this.host.inlineMax) {
         this.fillEcho(this.host.large, IPV6_HLEN, ident, size);
         this.sendIcmpScratch(src, dst, len);
-        return;
+        return true;
       }
       const m = this.host.allocL4(len);
-      if (m === null) {
-        timer.cancel();
-        this.echoWaiters.delete(key);
-        reject(new StackError('STACK_FULL', 'no packet buffer for ping'));
-        return;
-      }
+      if (m === null) return false;
       this.fillEcho(this.host.pool.data, m.dataOffset + L4_OFF6, ident, size);
       this.sendIcmp(m, src, dst, len, this.host.hopLimit);
+      return true;
     });
   }
 
