@@ -3,8 +3,11 @@
 // polls, as a stack would drive them. 1500-byte frames (checksum offload) and 64 KiB TSO
 // super-frames (NEEDS_CSUM + TCPV4, MSS 1448: 33-slot NS_MOREFRAG chains), with the host sync
 // loop inline and in worker threads. The sender fills only the 54 header bytes of each mbuf (the
-// payload is whatever the pool segment held): the copy measured is the driver's, mbuf → slots →
-// (VALE) → slots → mbuf. Throughput counts received Ethernet frame bytes.
+// payload is whatever the pool segment held). Two driver paths, same run: 'copy' (ports without
+// extra buffers: mbuf → slots → (VALE) → slots → mbuf, the ptnet drivers' copies) and 'swap'
+// (extra buffers: the sender's mbufs come from its NIC pool and go into the slots by index, the
+// receiver gets the slot buffers; VALE's copy is the only one). Throughput counts received
+// Ethernet frame bytes.
 import type { BenchRow, BenchSuite } from './harness.ts';
 import { Machine } from '../src/device/index.ts';
 import { PtnetAdapter, PtnetNetIf } from '../src/driver/index.ts';
@@ -66,14 +69,15 @@ interface Result {
   valeDrops: number;
 }
 
-async function measure(c: Case, mode: KloopMode, ms: number): Promise<Result> {
+async function measure(c: Case, mode: KloopMode, ms: number, swap: boolean): Promise<Result> {
   const vale = new ValeSwitch(`vd${mode[0]}${c.tso ? 't' : 'f'}`, { maxPorts: 2, vnetHdrLen: 12 });
-  const pa = vale.attach('a');
-  const pb = vale.attach('b');
-  const txPool = new Mempool({ segments: 4096, headroom: 0 });
+  const extra = swap ? {} : { extraBufs: 0 };
+  const pa = vale.attach('a', extra);
+  const pb = vale.attach('b', extra);
   const rxPool = new Mempool({ segments: 8192, headroom: 0 });
   const a = await guest(pa, mode, new Mempool({ segments: 64 }));
   const b = await guest(pb, mode, rxPool);
+  const txPool = swap ? a.pool! : new Mempool({ segments: 4096, headroom: 0 });
   const hdr = headers(c.frame);
   let rxPkts = 0;
   let rxBytes = 0;
@@ -139,9 +143,14 @@ export const driverSuite: BenchSuite = {
     const ms = quick ? 400 : 4000;
     const rows: BenchRow[] = [];
     for (const c of CASES) {
-      for (const mode of ['inline', 'worker'] as const) {
-        const r = await measure(c, mode, ms);
-        const what = `netif VALE ${c.name}, ${mode}`;
+      for (const [mode, swap] of [
+        ['inline', false],
+        ['inline', true],
+        ['worker', false],
+        ['worker', true],
+      ] as const) {
+        const r = await measure(c, mode, ms, swap);
+        const what = `netif VALE ${c.name}, ${mode}, ${swap ? 'swap' : 'copy'}`;
         rows.push({
           name: what,
           value: r.gbps,

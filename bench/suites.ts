@@ -14,5 +14,6 @@ suites.push((await import('./pktgen.bench.ts')).pktGenSuite);
 suites.push((await import('./tap.bench.ts')).tapSuite);
 suites.push((await import('./e2e.bench.ts')).e2eSuite);
 suites.push((await import('./alloc.bench.ts')).allocSuite);
+suites.push((await import('./copies.bench.ts')).copiesSuite);
 suites.push((await import('./synflood.bench.ts')).synfloodSuite);
 suites.push((await import('./switch.bench.ts')).switchSuite);

@@ -10,10 +10,12 @@ export { pseudoV4, pseudoV6 } from './pseudo.ts';
 export { completePartial, CSUM_MANGLED_0, udpCheckValue } from './complete.ts';
 export { csumValid, ipv4HeaderValid } from './verify.ts';
 export {
+  copierFor,
   createLocalPacketMemory,
   createPacketMemory,
   registerPacketMemory,
   unregisterPacketMemory,
+  type CopyKernel,
   type LocalPacketMemory,
   type PacketMemory,
   type WasmMemory,

@@ -120,6 +120,10 @@ export class PtnetAdapter {
   readonly minTxSlots: number;
   /** The memdev region as mapped through BAR1. */
   readonly memBar: MemoryBar;
+  /** The port's netmap_if (ni_bufs_head: the extra buffers). */
+  readonly nifp: NetmapIfView;
+  /** Byte offset in memBar.buffer of netmap buffer 0. */
+  readonly bufBase: number;
   /** All rings in ptnet numbering: TX 0..T−1, then RX. */
   readonly krings: readonly GuestKring[];
   private readonly msix: MsixCapability;
@@ -142,6 +146,8 @@ export class PtnetAdapter {
     bufSize: number;
     bufCount: number;
     memBar: MemoryBar;
+    nifp: NetmapIfView;
+    bufBase: number;
     krings: GuestKring[];
     msix: MsixCapability;
     memory: GuestPlatform['memory'];
@@ -161,6 +167,8 @@ export class PtnetAdapter {
     this.bufCount = init.bufCount;
     this.minTxSlots = Math.floor(PTNET_MAX_PKT_SIZE / init.bufSize) + 2;
     this.memBar = init.memBar;
+    this.nifp = init.nifp;
+    this.bufBase = init.bufBase;
     this.krings = init.krings;
     this.msix = init.msix;
     this.memory = init.memory;
@@ -260,7 +268,7 @@ export class PtnetAdapter {
       }
       if (nifpOfs % 8 !== 0 || nifpOfs + NETMAP_IF_SIZE > memSize)
         fail('BAD_MEMORY', `NIFP_OFS ${nifpOfs} outside the region`, nifpOfs);
-      const krings = findRings(
+      const { krings, nifp } = findRings(
         memBar,
         memSize,
         nifpOfs,
@@ -296,6 +304,8 @@ export class PtnetAdapter {
         bufSize,
         bufCount,
         memBar,
+        nifp,
+        bufBase: memBar.byteOffset + bufPoolOfs,
         krings,
         msix,
         memory: platform.memory,
@@ -505,7 +515,7 @@ function findRings(
   gh: { buffer: SharedArrayBuffer; byteOffset: number },
   hg: { buffer: SharedArrayBuffer; byteOffset: number },
   fail: (code: DriverErrorCode, msg: string, status?: number) => never,
-): GuestKring[] {
+): { krings: GuestKring[]; nifp: NetmapIfView } {
   const wrap = <T>(what: string, f: () => T): T => {
     try {
       return f();
@@ -545,5 +555,5 @@ function findRings(
       ),
     );
   }
-  return krings;
+  return { krings, nifp: nif };
 }

@@ -1,11 +1,16 @@
-// The ptnet network-interface mode (docs/SPEC.md §4): the driver copies between mbufs and netmap slots
-// itself, with the virtio-net header in front of the first slot of each packet. Transmit follows
-// Linux ptnet_start_xmit (fill-and-chain with NS_MOREFRAG, publish per batch and at the end, kick
+// The ptnet network-interface mode (docs/SPEC.md §4): packets go between mbufs and netmap slots with
+// the virtio-net header in front of the first slot of each packet. When the port lends extra
+// buffers (extra-bufs.ts) the mbufs are netmap buffers and nothing is copied: a received slot's
+// buffer goes up inside an mbuf and a free one takes its place, a transmitted mbuf's buffers are
+// swapped into the TX slots, both marked NS_BUF_CHANGED (docs/SPEC.md §4.6; netmap's zero-copy
+// buffer swapping, as Linux page flipping); otherwise the driver copies (ptnet_copy_to_ring).
+// Transmit follows Linux ptnet_start_xmit (fill-and-chain with NS_MOREFRAG, publish per batch and at the end, kick
 // only when the host asked, stop the queue and arm the TX interrupt when fewer than min_tx_slots
 // are free, as FreeBSD's drain loop checks before each packet); receive follows ptnet_rx_poll
 // (NAPI: budgeted, rewind to the packet's first slot when its fragments are not all there or no
 // mbuf is free, re-arm the interrupt then re-check when the budget was not used up).
 
+import { COPY_SITE, countCopy } from '../copycount/index.ts';
 import { META_F_NEEDS_CSUM, META_GSO_NONE } from '../mbuf/index.ts';
 import type { Mbuf, Mempool } from '../mbuf/index.ts';
 import type { DeliverFn, NetIf, NetIfEvents, NetIfOffloads, TxResult } from '../netif/index.ts';
@@ -14,6 +19,7 @@ import {
   NAF_FORCE_READ,
   NAF_FORCE_RECLAIM,
   NKR_PENDINTR,
+  NS_BUF_CHANGED,
   NS_MOREFRAG,
   nmRingNext,
   nmRingSpace,
@@ -29,6 +35,7 @@ import {
 import type { TxHdrOptions } from '../vnethdr/index.ts';
 import { ETH_HLEN } from '../wire/index.ts';
 import type { PtnetAdapter } from './adapter.ts';
+import { returnExtraBufs, takeExtraBufs } from './extra-bufs.ts';
 import type { GuestKring } from './kring.ts';
 import { txQueueOf } from './netif-hash.ts';
 
@@ -40,7 +47,11 @@ export const PTNET_TX_BATCH = 64;
 export const PTNET_RX_RETRY_MS = 1;
 
 export interface PtnetNetIfOptions {
-  /** Where received packets are copied to. */
+  /**
+   * Where received packets are copied to: all of them when the port lends no extra buffers (see
+   * `pool`), else those that cannot be swapped (odd slot chains, or `pool` has run out of buffers
+   * because the stack holds them).
+   */
   rxPool: Mempool;
   name?: string;
   /** Default 1500. */
@@ -77,6 +88,14 @@ export interface PtnetNetIfCounters {
   rxDropFrags: number;
   /** No mbuf or segment for a packet: left in the ring, rxReady raised again PTNET_RX_RETRY_MS later. */
   rxNoMbuf: number;
+  /** Packets whose slot buffers went up inside the mbuf (no copy). */
+  rxBorrowed: number;
+  /** A slot buffer index given twice in one packet (a host bug): dropped. */
+  rxDropBadBuf: number;
+  /** Packets whose mbuf buffers were swapped into the TX slots (no copy). */
+  txSwapped: number;
+  /** A TX slot's old buffer was not one the driver lent (a host bug): forgotten, not reused. */
+  txBadSlotBuf: number;
 }
 
 // rxOne results besides a new head index.
@@ -104,7 +123,16 @@ export class PtnetNetIf implements NetIf {
     rxIncomplete: 0,
     rxDropFrags: 0,
     rxNoMbuf: 0,
+    rxBorrowed: 0,
+    rxDropBadBuf: 0,
+    txSwapped: 0,
+    txBadSlotBuf: 0,
   };
+  /**
+   * The pool over the port's extra buffers, or null when the port lends none: mbufs the stack
+   * allocates from it are transmitted without a copy, and received packets arrive in it.
+   */
+  readonly pool: Mempool | null;
   private readonly hdrLen: number;
   private readonly bufSize: number;
   private readonly rxPool: Mempool;
@@ -135,6 +163,8 @@ export class PtnetNetIf implements NetIf {
     this.mtu = o.mtu ?? 1500;
     this.hdrLen = adapter.vnetHdrLen;
     this.bufSize = adapter.bufSize;
+    // Headroom = the header: a frame built from offset hdrLen gets its header at buffer offset 0.
+    this.pool = takeExtraBufs(adapter, adapter.vnetHdrLen);
     this.rxPool = o.rxPool;
     this.txBatch = o.txBatch ?? PTNET_TX_BATCH;
     // min_tx_slots = 65536 / buf_size + 2 holds any packet we send (64 KiB + header); on a ring
@@ -181,6 +211,7 @@ export class PtnetNetIf implements NetIf {
   /** Gives the rings back (a netmap-native port may open them); the NetIf is unusable after. */
   close(): void {
     this.publishAll();
+    if (this.pool !== null) returnExtraBufs(this.adapter, this.pool);
     clearTimeout(this.rxRetry);
     this.rxRetry = undefined;
     this.events = null;
@@ -195,8 +226,8 @@ export class PtnetNetIf implements NetIf {
     const q = txQueueOf(m, this.numQueues);
     const kr = this.adapter.krings[q]!;
     const len = m.length;
-    const total = this.hdrLen + len;
-    const need = Math.ceil(total / this.bufSize);
+    const swap = m.pool === this.pool && this.swappable(m);
+    const need = swap ? m.segCount : Math.ceil((this.hdrLen + len) / this.bufSize);
     if (len < ETH_HLEN || len > MAX_FRAME || need > kr.lim) {
       this.counters.txDropSize++;
       return this.dropTx(m, more);
@@ -230,7 +261,70 @@ export class PtnetNetIf implements NetIf {
       this.txStopped[q] = 0;
       kr.atok.applNeedKick = 0;
     }
-    // ptnet_copy_to_ring: fill each buffer, NS_MOREFRAG on all but the last slot.
+    if (swap) this.swapToRing(kr, m);
+    else this.copyToRing(kr, m);
+    this.counters.txPackets++;
+    this.counters.txBytes += len;
+    if (++this.txPending[q]! >= this.txBatch) this.publishTx(kr, q);
+    if (!more) this.publishAll();
+    return 'ok';
+  }
+
+  /**
+   * Whether m's buffers can go into TX slots as they are: the frame starts hdrLen bytes into its
+   * first buffer (room for the header, which must sit at offset 0 as in any netmap slot) and
+   * every further segment is a non-empty buffer from offset 0.
+   */
+  private swappable(m: Mbuf): boolean {
+    const p = m.pool;
+    const size = p.segmentSize;
+    let s = m.firstSeg;
+    if (p.segStart[s]! - s * size !== this.hdrLen) return false;
+    for (s = p.segNext[s]!; s >= 0; s = p.segNext[s]!) {
+      if (p.segStart[s] !== s * size || p.segLen[s] === 0) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Zero-copy transmit: the header goes into the headroom, then each of m's buffers replaces the
+   * buffer of the next free slot (NS_BUF_CHANGED, NS_MOREFRAG on all but the last). The slot's old
+   * buffer comes back to the pool: a slot in [head, hwtail) is the driver's, so the host is done
+   * with whatever it holds (VALE copied it out, a pipe swapped it for the receiver's spare). m's
+   * buffers return the same way when their slots come round again after hwtail has passed them,
+   * which is netmap's txsync reclaim, without completions to track.
+   */
+  private swapToRing(kr: GuestKring, m: Mbuf): void {
+    const p = this.pool!;
+    const ring = kr.ring;
+    const hdr = this.hdrLen;
+    if (hdr !== 0) {
+      m.prepend(hdr);
+      encodeVnetHdr(this.txHdr, p.data, m.dataOffset, hdr);
+    }
+    let h = kr.rhead;
+    for (let s = m.firstSeg; ;) {
+      const old = ring.slotBufIdx(h);
+      if (!(old >= NETMAP_RESERVED_BUFS && p.reclaimSeg(old))) this.counters.txBadSlotBuf++;
+      ring.setSlotBufIdx(h, s);
+      ring.setSlotLen(h, p.segLen[s]!);
+      const next = p.segNext[s]!;
+      if (next < 0) {
+        ring.setSlotFlags(h, NS_BUF_CHANGED);
+        break;
+      }
+      ring.setSlotFlags(h, NS_BUF_CHANGED | NS_MOREFRAG);
+      s = next;
+      h = nmRingNext(h, kr.numSlots);
+    }
+    kr.rhead = kr.rcur = nmRingNext(h, kr.numSlots);
+    p.lendChain(m);
+    this.counters.txSwapped++;
+  }
+
+  /** ptnet_copy_to_ring: fill each buffer, NS_MOREFRAG on all but the last slot; m is freed. */
+  private copyToRing(kr: GuestKring, m: Mbuf): void {
+    const len = m.length;
     const ring = kr.ring;
     const bs = this.bufSize;
     let h = kr.rhead;
@@ -252,14 +346,10 @@ export class PtnetNetIf implements NetIf {
     }
     ring.setSlotLen(h, used);
     ring.setSlotFlags(h, 0);
+    countCopy(COPY_SITE.driverTx, len);
     kr.rhead = kr.rcur = nmRingNext(h, kr.numSlots);
-    this.counters.txPackets++;
-    this.counters.txBytes += len;
     // The data was copied: no completion to track (Linux frees the skb at once).
     m.pool.free(m);
-    if (++this.txPending[q]! >= this.txBatch) this.publishTx(kr, q);
-    if (!more) this.publishAll();
-    return 'ok';
   }
 
   /** The end of a burst the stack sent with more = true: one publication and kick per queue. */
@@ -331,7 +421,7 @@ export class PtnetNetIf implements NetIf {
     for (;;) {
       let stop = 0;
       while (n < budget && head !== kr.hwtail) {
-        const r = this.rxOne(kr, head, q, deliver);
+        const r = this.pool !== null ? this.rxBorrow(kr, head, q, deliver) : this.rxOne(kr, head, q, deliver);
         if (r < 0) {
           stop = r;
           break;
@@ -353,6 +443,72 @@ export class PtnetNetIf implements NetIf {
     }
     if (head !== kr.rhead) this.adapter.ringUpdate(kr, head, NAF_FORCE_READ);
     return n;
+  }
+
+  /**
+   * Zero-copy receive of the packet at slot `first`: each slot's buffer is handed up in the mbuf
+   * and a free one from the pool takes its place (NS_BUF_CHANGED). Anything unusual (an incomplete
+   * or bad chain, an empty slot, a buffer index the pool does not have lent, too few free buffers)
+   * goes to rxOne, which copies into rxPool or drops, and counts. Returns as rxOne.
+   */
+  private rxBorrow(kr: GuestKring, first: number, q: number, deliver: DeliverFn): number {
+    const ring = kr.ring;
+    const pool = this.pool!;
+    const hdr = this.hdrLen;
+    const bs = this.bufSize;
+    // Pass 1, touching nothing: the chain's end, its size, and whether every slot can be swapped.
+    let h = first;
+    let slots = 1;
+    let len = ring.slotLen(h) - hdr;
+    let ok = len > 0 && len + hdr <= bs && lentBuf(pool, ring.slotBufIdx(h));
+    while (ok && (ring.slotFlags(h) & NS_MOREFRAG) !== 0) {
+      h = nmRingNext(h, kr.numSlots);
+      const l = ring.slotLen(h);
+      ok = h !== kr.hwtail && l > 0 && l <= bs && lentBuf(pool, ring.slotBufIdx(h));
+      len += l;
+      slots++;
+    }
+    if (!ok || len < ETH_HLEN || len > MAX_FRAME || pool.segmentsFree < slots || pool.mbufsFree === 0)
+      return this.rxOne(kr, first, q, deliver);
+    // Pass 2: hand each buffer up, put a free one in its slot.
+    h = first;
+    const off = ring.slotBufOffset(h);
+    if (hdr !== 0) decodeVnetHdr(ring.bytes, off, hdr, this.rxHdr);
+    const m = pool.wrapLent(ring.slotBufIdx(h), hdr, ring.slotLen(h) - hdr)!;
+    ring.setSlotBufIdx(h, pool.lendSeg());
+    ring.setSlotFlags(h, NS_BUF_CHANGED);
+    let dup = false;
+    for (let k = 1; k < slots; k++) {
+      h = nmRingNext(h, kr.numSlots);
+      // The same index twice in one packet (a host bug): the packet is dropped, and this slot
+      // gets a fresh buffer too, so that no slot keeps pointing into the pool.
+      if (!pool.chainLent(m, ring.slotBufIdx(h), ring.slotLen(h))) dup = true;
+      ring.setSlotBufIdx(h, pool.lendSeg());
+      ring.setSlotFlags(h, NS_BUF_CHANGED);
+    }
+    const next = nmRingNext(h, kr.numSlots);
+    this.delivered = false;
+    if (dup) {
+      pool.free(m);
+      this.counters.rxDropBadBuf++;
+      return next;
+    }
+    if (hdr !== 0) {
+      if (applyRxHdr(this.rxHdr, m.length, m.meta) !== null) {
+        pool.free(m);
+        this.counters.rxDropHdr++;
+        return next;
+      }
+    } else {
+      m.meta.clear();
+    }
+    m.meta.rxQueue = q;
+    this.counters.rxPackets++;
+    this.counters.rxBytes += m.length;
+    this.counters.rxBorrowed++;
+    this.delivered = true;
+    deliver(m);
+    return next;
   }
 
   /**
@@ -426,6 +582,7 @@ export class PtnetNetIf implements NetIf {
       m.meta.clear();
     }
     m.meta.rxQueue = q;
+    countCopy(COPY_SITE.driverRx, m.length);
     this.counters.rxPackets++;
     this.counters.rxBytes += m.length;
     this.delivered = true;
@@ -468,6 +625,14 @@ export class PtnetNetIf implements NetIf {
       kr.atok.applNeedKick = 1;
     }
   }
+}
+
+/** Buffers 0 and 1 are netmap's reserved ones: never the driver's, whatever a slot says. */
+const NETMAP_RESERVED_BUFS = 2;
+
+/** A buffer index the driver may take from a slot: one it lent, not a reserved one. */
+function lentBuf(pool: Mempool, idx: number): boolean {
+  return idx >= NETMAP_RESERVED_BUFS && pool.isLent(idx);
 }
 
 /**

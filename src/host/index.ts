@@ -15,9 +15,17 @@ export {
   validVnetHdrLen,
 } from './port.ts';
 export { RegionView, type RegionShared, type RingsShared } from './region-view.ts';
-export { PipeDatapath, PipeEnd, type PipeOptions, createPipe, smallRegion } from './pipe.ts';
+export {
+  PIPE_DEFAULT_EXTRA_BUFS,
+  PipeDatapath,
+  PipeEnd,
+  type PipeOptions,
+  createPipe,
+  smallRegion,
+} from './pipe.ts';
 export {
   VALE_BATCH,
+  VALE_DEFAULT_EXTRA_BUFS,
   VALE_DEFAULT_SLOTS,
   VALE_MAX_PORTS,
   VALE_MAX_RINGS,

@@ -26,7 +26,15 @@ export interface PipeOptions {
   region?: NetmapRegion;
   rings?: number;
   slots?: number;
+  /**
+   * Extra buffers chained from each end's ni_bufs_head (fewer if the region runs short). Default
+   * PIPE_DEFAULT_EXTRA_BUFS in the region the pipe makes, 0 in a region the caller gives it.
+   */
+  extraBufs?: number;
 }
+
+/** Extra buffers per pipe end: the guest driver's packet pool (see VALE_DEFAULT_EXTRA_BUFS). */
+export const PIPE_DEFAULT_EXTRA_BUFS = 2048;
 
 /** The datapath of one pipe end. */
 export class PipeDatapath extends PortDatapath {
@@ -201,7 +209,8 @@ export function createPipe(name: string, opts: PipeOptions = {}): [PipeEnd, Pipe
     throw new HostError('HOST_ARG', 'pipe rings must be 1..16');
   if (!Number.isInteger(slots) || slots < 2 || slots > 4096)
     throw new HostError('HOST_ARG', 'pipe slots must be 2..4096');
-  const region = opts.region ?? smallRegion(Math.max(4096, 4 * rings * slots + 64));
+  const extraBufs = opts.extraBufs ?? (opts.region === undefined ? PIPE_DEFAULT_EXTRA_BUFS : 0);
+  const region = opts.region ?? smallRegion(Math.max(4096, 4 * rings * slots + 2 * extraBufs + 64));
   const rs = regionShared(region);
   const view = new RegionView(rs);
   const words = portWords(2 * rings);
@@ -218,6 +227,7 @@ export function createPipe(name: string, opts: PipeOptions = {}): [PipeEnd, Pipe
       rxRings: rings,
       txSlots: slots,
       rxSlots: slots,
+      extraBufs,
     });
     const base: PortSharedBase = { region: rs, rings: ringsShared(layout), state, ctl: e * words };
     const dp = new PipeDatapath(view, base.rings, state, base.ctl);

@@ -4,7 +4,7 @@
 // like the kernel's krings, it keeps its own copy taken when the port was created.
 
 import { NETMAP_SLOT_SIZE, RING_SLOTS, SLOT_BUF_IDX, SLOT_FLAGS, SLOT_LEN } from '../netmap/layout.ts';
-import type { WasmMemory } from '../checksum/index.ts';
+import { copierFor, type CopyKernel, type WasmMemory } from '../checksum/index.ts';
 import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { adoptPacketMemory, packetMemoryOf } from './packet-region.ts';
 
@@ -66,6 +66,8 @@ export class RegionView {
   readonly bufPoolOfs: number;
   readonly bufSize: number;
   readonly bufCount: number;
+  /** memory.copy over the region's packet memory, if it is one (see copy()). */
+  private readonly wcopy: CopyKernel | undefined;
 
   constructor(readonly shared: RegionShared) {
     adoptPacketMemory(shared.memory);
@@ -75,6 +77,18 @@ export class RegionView {
     this.bufPoolOfs = shared.bufPoolOfs;
     this.bufSize = shared.bufSize;
     this.bufCount = shared.bufCount;
+    this.wcopy = copierFor(shared.buffer);
+  }
+
+  /**
+   * Moves region bytes [src, src+len) to dst (both in range: the callers checked the buffers):
+   * Wasm memory.copy when the region is a packet memory, ~18x faster than copyWithin on shared
+   * memory, which V8 does element by element.
+   */
+  copy(dst: number, src: number, len: number): void {
+    const c = this.wcopy;
+    if (c !== undefined) c(this.shared.base + dst, this.shared.base + src, len);
+    else this.u8.copyWithin(dst, src, src + len);
   }
 
   /** Region offset of slot i of the ring at `ringOfs`. */

@@ -11,6 +11,12 @@ export const VALE_MAX_RINGS = 16;
 export const VALE_BATCH = 1024;
 export const VALE_MAX_SLOTS = 4096;
 export const VALE_DEFAULT_SLOTS = 1024;
+/**
+ * Extra buffers a port gets at attach (netmap's NETMAP_REQ_OPT_EXTRA_BUFS), chained from its
+ * ni_bufs_head: the guest driver's packet pool, so that it swaps buffers with the rings instead of
+ * copying. Fewer are given when the region runs short.
+ */
+export const VALE_DEFAULT_EXTRA_BUFS = 2048;
 
 /** Switch header words. */
 export const SW_GEN = 0;

@@ -19,6 +19,7 @@ import {
   R_RXSLOTS,
   R_TXSLOTS,
   SW_GEN,
+  VALE_DEFAULT_EXTRA_BUFS,
   VALE_DEFAULT_SLOTS,
   VALE_MAX_PORTS,
   VALE_MAX_RINGS,
@@ -41,6 +42,11 @@ export interface ValeAttachOptions {
   rxSlots?: number;
   vnetHdrLen?: number;
   mac?: Uint8Array;
+  /**
+   * Extra buffers chained from the port's ni_bufs_head (fewer if the region runs short). Default
+   * VALE_DEFAULT_EXTRA_BUFS in the region the switch made, 0 in a region the caller gave it.
+   */
+  extraBufs?: number;
 }
 
 const log = createDebug('ptnet:host');
@@ -61,10 +67,11 @@ export class ValeSwitch {
     if (!Number.isInteger(maxPorts) || maxPorts < 2 || maxPorts > VALE_MAX_PORTS) {
       throw new HostError('HOST_ARG', `maxPorts must be 2..${VALE_MAX_PORTS}`);
     }
-    // Default region: buffers for up to 32 ports of two 1024-slot rings (an attach takes its
-    // rings' buffers; past that it fails with NM_NOMEM: pass a bigger region).
+    // Default region: buffers for up to 32 ports of two 1024-slot rings and their extra buffers
+    // (an attach takes its rings' buffers; past that it fails with NM_NOMEM: pass a bigger region).
     const cap = Math.min(maxPorts, 32);
-    this.region = opts.region ?? smallRegion(cap * 2 * VALE_DEFAULT_SLOTS + 64, cap);
+    this.region =
+      opts.region ?? smallRegion(cap * (2 * VALE_DEFAULT_SLOTS + VALE_DEFAULT_EXTRA_BUFS) + 64, cap);
     const g = geometry(maxPorts, VALE_MAX_RINGS);
     this.sw = new ValeView({
       region: regionShared(this.region),
@@ -111,6 +118,7 @@ export class ValeSwitch {
       rxRings,
       txSlots,
       rxSlots,
+      extraBufs: o.extraBufs ?? (this.opts.region === undefined ? VALE_DEFAULT_EXTRA_BUFS : 0),
     });
     const r = sw.rec(p);
     w[r + R_NTX] = txRings;

@@ -14,6 +14,7 @@ import {
   csumPartial,
   swab16,
 } from '../checksum/index.ts';
+import { COPY_SITE, countCopy } from '../copycount/index.ts';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG, NS_NO_LEARN } from '../netmap/constants.ts';
 import { type GsoHeader, SegmentList, gsoSegment } from '../tso/index.ts';
 import { HostError } from './errors.ts';
@@ -375,7 +376,8 @@ export class ValeDatapath extends PortDatapath {
         return -1;
       }
       const len = v.len(s0);
-      u8.copyWithin(v.buf(di), hdr, hdr + len);
+      v.copy(v.buf(di), hdr, len);
+      countCopy(COPY_SITE.host, len);
       v.setLen(ds, len);
       v.setFlags(ds, 1 << 8);
       this.dTail = rx.next(this.dTail);
@@ -451,13 +453,14 @@ export class ValeDatapath extends PortDatapath {
           dOff = 0;
         }
         const c = len - off < bs - dOff ? len - off : bs - dOff;
-        u8.copyWithin(dBuf + dOff, sBuf + off, sBuf + off + c);
+        v.copy(dBuf + dOff, sBuf + off, c);
         off += c;
         dOff += c;
       }
     }
     v.setLen(ds, dOff);
     v.setFlags(ds, nd << 8);
+    countCopy(COPY_SITE.host, total);
     if (csumStart >= 0) this.completeCsum(rxOfs, rx, j0, nd, frameLen, csumStart, csumOffset);
     this.dTail = rx.next(j);
     this.dFree -= nd;
@@ -589,6 +592,8 @@ export class ValeDatapath extends PortDatapath {
     }
     this.dTail = j;
     this.dFree -= need;
+    // Gathered, copied in and spread out by gsoSegment, scattered.
+    countCopy(COPY_SITE.host, 2 * frameLen + 2 * out.byteLength);
     return out.byteLength;
   }
 

@@ -1,7 +1,7 @@
 // Packet buffers: segment chains over pooled storage with PacketMeta, and the pool.
 export { MbufError, type MbufErrorCode } from './errors.ts';
 export { Mbuf, type MbufPool } from './mbuf.ts';
-export { Mempool, mempoolBytes, type MempoolOptions } from './mempool.ts';
+export { Mempool, mempoolBytes, type MempoolOptions, SEG_FREE, SEG_LIVE, SEG_LENT } from './mempool.ts';
 export {
   PacketMeta,
   META_F_NEEDS_CSUM,

@@ -3,6 +3,14 @@
 // buffer (so the pool can live in a shared WebAssembly.Memory next to the checksum kernels) or an
 // ArrayBuffer of its own. Segment metadata lives in typed arrays indexed by segment number; free
 // lists are typed-array stacks; Mbuf objects are created once. Alloc/free allocate nothing.
+//
+// A pool can also be laid over a netmap buffer pool (segment s = netmap buffer s), where most
+// buffers belong to ring slots: each segment is then free, live (in an mbuf) or lent (someone
+// else's: a ring slot, another port). The driver hands a received slot's buffer up inside an mbuf
+// (wrapLent / chainLent) and lends a free one into the slot (lendSeg), and on transmit lends an
+// mbuf's segments to the TX slots (lendChain) and takes the slots' old buffers back (reclaimSeg):
+// netmap's buffer swapping with NS_BUF_CHANGED. A segment changes hands only through these calls,
+// so one can never be free, live and lent at once.
 import { MbufError } from './errors.ts';
 import { Mbuf, type MbufPool } from './mbuf.ts';
 
@@ -20,7 +28,14 @@ export interface MempoolOptions {
   byteOffset?: number;
   /** Bytes of `buffer` the pool may use (default: the rest of the buffer). */
   byteLength?: number;
+  /** Every segment starts lent out (a netmap buffer pool whose buffers sit in rings); reclaimSeg takes them in. */
+  lent?: boolean;
 }
+
+/** segState values: in the free stack, in a live mbuf's chain, lent out of the pool. */
+export const SEG_FREE = 0;
+export const SEG_LIVE = 1;
+export const SEG_LENT = 2;
 
 /** Bytes of storage `segments` segments of `segmentSize` bytes need. */
 export function mempoolBytes(segments: number, segmentSize = 2048): number {
@@ -40,6 +55,8 @@ export class Mempool implements MbufPool {
   readonly segLen: Uint32Array;
   /** Next segment of the chain, -1 at the end. */
   readonly segNext: Int32Array;
+  /** SEG_FREE, SEG_LIVE or SEG_LENT, per segment. */
+  readonly segState: Uint8Array;
 
   /** Successful mbuf allocations. */
   allocs = 0;
@@ -55,6 +72,8 @@ export class Mempool implements MbufPool {
   inUse = 0;
   /** Largest inUse seen. */
   highWater = 0;
+  /** Segments currently lent out. */
+  segmentsLent = 0;
 
   private readonly segFree: Uint32Array;
   private segFreeTop: number;
@@ -111,10 +130,17 @@ export class Mempool implements MbufPool {
     this.segStart = new Uint32Array(segments);
     this.segLen = new Uint32Array(segments);
     this.segNext = new Int32Array(segments).fill(-1);
+    this.segState = new Uint8Array(segments);
     // Stacks popped from the top: fill so that low indices come out first (deterministic, cache-friendly).
     this.segFree = new Uint32Array(segments);
-    for (let i = 0; i < segments; i++) this.segFree[i] = segments - 1 - i;
-    this.segFreeTop = segments;
+    if (opts.lent === true) {
+      this.segState.fill(SEG_LENT);
+      this.segmentsLent = segments;
+      this.segFreeTop = 0;
+    } else {
+      for (let i = 0; i < segments; i++) this.segFree[i] = segments - 1 - i;
+      this.segFreeTop = segments;
+    }
     this.mbufs = new Array<Mbuf>(mbufCount);
     this.mbufFree = new Uint32Array(mbufCount);
     for (let i = 0; i < mbufCount; i++) {
@@ -192,12 +218,102 @@ export class Mempool implements MbufPool {
     const s = this.segFree[--this.segFreeTop]!;
     this.segLen[s] = 0;
     this.segNext[s] = -1;
+    this.segState[s] = SEG_LIVE;
     return s;
   }
 
   /** @internal Returns a segment to the free stack. */
   pushSeg(s: number): void {
     this.segNext[s] = -1;
+    this.segState[s] = SEG_FREE;
     this.segFree[this.segFreeTop++] = s;
+  }
+
+  /** Lends a free segment out (a buffer put into a ring slot): its index, or -1 when none is free. */
+  lendSeg(): number {
+    if (this.segFreeTop === 0) return -1;
+    const s = this.segFree[--this.segFreeTop]!;
+    this.segState[s] = SEG_LENT;
+    this.segmentsLent++;
+    return s;
+  }
+
+  /**
+   * Takes a lent segment back into the free stack (a TX slot's old buffer). False, and nothing
+   * changes, for an index outside the pool or a segment that is not lent (free or in an mbuf).
+   */
+  reclaimSeg(s: number): boolean {
+    if (!this.isLent(s)) return false;
+    this.segNext[s] = -1;
+    this.segState[s] = SEG_FREE;
+    this.segFree[this.segFreeTop++] = s;
+    this.segmentsLent--;
+    return true;
+  }
+
+  /** True if s is a segment of this pool that is lent out. */
+  isLent(s: number): boolean {
+    return s >>> 0 === s && s < this.segmentCount && this.segState[s] === SEG_LENT;
+  }
+
+  /**
+   * An mbuf over lent segment s, holding its bytes [off, off + len) (a received slot's buffer
+   * handed up). Null, and nothing changes, when no mbuf is free or s is not lent; off + len must
+   * not exceed segmentSize.
+   */
+  wrapLent(s: number, off: number, len: number): Mbuf | null {
+    if (this.mbufFreeTop === 0 || !this.isLent(s)) {
+      this.failures++;
+      return null;
+    }
+    const m = this.mbufs[this.mbufFree[--this.mbufFreeTop]!]!;
+    this.takeLent(s, off, len);
+    m.attach(s);
+    m.length = len;
+    this.allocs++;
+    if (++this.inUse > this.highWater) this.highWater = this.inUse;
+    return m;
+  }
+
+  /** Appends lent segment s, bytes [0, len), to m's chain (the next slot of a packet). False if s is not lent. */
+  chainLent(m: Mbuf, s: number, len: number): boolean {
+    if (m.pool !== this || !m.inUse || !this.isLent(s)) return false;
+    this.takeLent(s, 0, len);
+    this.segNext[m.lastSeg] = s;
+    m.lastSeg = s;
+    m.segCount++;
+    m.length += len;
+    return true;
+  }
+
+  /**
+   * Lends every segment of m out (they now sit in TX slots) and returns the mbuf object: the
+   * segments come back through reclaimSeg once their slots are reused.
+   */
+  lendChain(m: Mbuf): void {
+    if (m.pool !== this) throw new MbufError('FOREIGN_MBUF', `mbuf ${m.index} belongs to another pool`);
+    if (!m.inUse) {
+      this.doubleFrees++;
+      throw new MbufError('DOUBLE_FREE', `mbuf ${m.index} is already free`);
+    }
+    for (let s = m.firstSeg; s >= 0;) {
+      const next = this.segNext[s]!;
+      this.segNext[s] = -1;
+      this.segState[s] = SEG_LENT;
+      this.segmentsLent++;
+      s = next;
+    }
+    m.detach();
+    this.mbufFree[this.mbufFreeTop++] = m.index;
+    this.frees++;
+    this.inUse--;
+  }
+
+  private takeLent(s: number, off: number, len: number): void {
+    this.segState[s] = SEG_LIVE;
+    this.segmentsLent--;
+    this.segStart[s] = s * this.segmentSize + off;
+    this.segLen[s] = len;
+    this.segNext[s] = -1;
   }
 }

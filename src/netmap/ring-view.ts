@@ -4,6 +4,7 @@
 
 import { NetmapError } from './errors.ts';
 import {
+  IF_BUFS_HEAD,
   IF_HOST_RX_RINGS,
   IF_HOST_TX_RINGS,
   IF_NAME,
@@ -200,6 +201,14 @@ export class NetmapIfView {
       );
     }
     this.dv = new DataView(buffer, nifpOffset, end - nifpOffset);
+  }
+
+  /** ni_bufs_head: the first extra buffer (0: none); extra buffers chain through their first u32. */
+  get bufsHead(): number {
+    return this.dv.getUint32(IF_BUFS_HEAD, true);
+  }
+  set bufsHead(v: number) {
+    this.dv.setUint32(IF_BUFS_HEAD, v, true);
   }
 
   /** Absolute byte offset of NIC ring i of the given kind; NM_RANGE if i is not a ring of the if. */

@@ -46,7 +46,10 @@ export interface BootOptions {
   mtu?: number;
   /** Defaults for every TCP connection. */
   tcp?: TcbOptions;
-  /** Packet buffers of the stack (transmit) and of the driver (receive), 2 KiB each (default 8192). */
+  /**
+   * Packet buffers of the stack (transmit) and of the driver (receive), 2 KiB each (default 8192),
+   * when the port lends no extra netmap buffers (the NIC and the stack then share those).
+   */
   buffers?: number;
   /** worker mode: the longest µs the sync loop polls before sleeping (default the host's). */
   spinUs?: number;
@@ -261,7 +264,9 @@ export class Unikernel {
       stack = new Stack({
         netif: shell,
         ipv4: o.ipv4,
-        pool: new Mempool({ segments: buffers }),
+        // The NIC's pool when the port lends extra buffers: frames are built in netmap buffers and
+        // received ones arrive there, so the driver swaps buffers instead of copying.
+        pool: netif.pool ?? new Mempool({ segments: buffers }),
         ...(o.gateway === undefined ? {} : { gateway: o.gateway }),
         ...(o.tcp === undefined ? {} : { tcp: o.tcp }),
         ...(o.time === undefined ? {} : { time: o.time }),
@@ -411,6 +416,8 @@ export class Unikernel {
     this.down = true;
     this.shell.unplug();
     this.netif.setEvents(null);
+    // Gives the extra buffers back to the port (netmap frees them with it).
+    this.netif.close();
     this.adapter.detach();
     for (const l of this.kloops) l.stop();
     (this.stack.time as Partial<RealTimeDriver>).stop?.();

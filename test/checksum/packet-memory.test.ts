@@ -1,11 +1,13 @@
 // Packet memories: shared, fixed size, registered per thread (a worker re-registers the Memory it
 // receives, whose buffer is a different SharedArrayBuffer object there).
 import { Worker } from 'node:worker_threads';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ChecksumError,
   createPacketMemory,
   csumPartial,
+  copierFor,
   registerPacketMemory,
   unregisterPacketMemory,
 } from '../../src/checksum/index.ts';
@@ -67,5 +69,35 @@ describe('createPacketMemory / registerPacketMemory', () => {
     });
     await worker.terminate();
     expect(reply).toEqual({ sum: here, sameBuffer: true });
+  });
+});
+
+describe('copierFor: memory.copy within a packet memory', () => {
+  it('property: moves bytes exactly as copyWithin does, overlapping ranges included', () => {
+    const { buffer } = createPacketMemory(1 << 16);
+    const copy = copierFor(buffer)!;
+    expect(copy).toBeTypeOf('function');
+    const mem = new Uint8Array(buffer);
+    const model = new Uint8Array(1 << 16);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4096 }),
+        fc.integer({ min: 0, max: 4096 }),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.integer(),
+        (dst, src, len, seed) => {
+          for (let i = 0; i < 8192; i++) mem[i] = model[i] = (i * 31 + seed) & 0xff;
+          copy(dst, src, len);
+          model.copyWithin(dst, src, src + len);
+          expect(Buffer.from(mem.subarray(0, 8192)).equals(Buffer.from(model.subarray(0, 8192)))).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('is undefined for memory that is not a registered packet memory', () => {
+    expect(copierFor(new SharedArrayBuffer(4096))).toBeUndefined();
+    expect(copierFor(new ArrayBuffer(4096))).toBeUndefined();
   });
 });

@@ -29,6 +29,8 @@ export class FakePort implements PtnetBackendPort {
     /** Header lengths this port accepts. */
     readonly accepted: readonly number[] = [0, 10, 12],
     region?: NetmapRegion,
+    /** Extra buffers chained from the port's ni_bufs_head. */
+    extraBufs = 0,
   ) {
     this.region = region ?? new NetmapRegion({ params: smallParams });
     this.nifpOffset = this.region.createPort({
@@ -37,6 +39,7 @@ export class FakePort implements PtnetBackendPort {
       rxRings: numRxRings,
       txSlots: numTxSlots,
       rxSlots: numRxSlots,
+      extraBufs,
     }).nifpOfs;
   }
   get memId(): number {

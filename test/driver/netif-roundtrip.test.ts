@@ -397,7 +397,8 @@ describe('interface mode over a pipe', () => {
   it('mempool exhaustion: packets stay in the ring, counted, and arrive once mbufs are free again', async () => {
     const txPool = new Mempool({ segments: 512 });
     const rxPool = new Mempool({ segments: 8 });
-    const [e0, e1] = createPipe('nm', { slots: 256 });
+    // No extra buffers: every packet is copied into rxPool (netif-zerocopy.test.ts: the swapping pool).
+    const [e0, e1] = createPipe('nm', { slots: 256, extraBufs: 0 });
     const a = await guest(e0, 'inline', new Mempool({ segments: 64 }));
     const b = await guest(e1, 'inline', rxPool);
     const specs: Spec[] = Array.from({ length: 40 }, (_, k) => ({

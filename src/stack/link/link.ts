@@ -4,6 +4,7 @@
 // loopback (lo: frames to our own addresses come back through input in their own task), and the
 // end of every turn, where the turn's transmit burst is flushed and deferred work runs.
 import debug from 'debug';
+import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { META_F_DATA_VALID, META_F_NEEDS_CSUM, type Mbuf, type Mempool } from '../../mbuf/index.ts';
 import type { NetIf } from '../../netif/index.ts';
 import { EtherType, EthernetView, ETH_HLEN } from '../../wire/index.ts';
@@ -138,6 +139,7 @@ export class Link implements LinkOutput {
     } else if (len <= RX_SCRATCH) {
       // A chained (e.g. GRO) frame: linearise once into the scratch buffer.
       m.copyTo(this.rxScratch, 0, 0, len);
+      countCopy(COPY_SITE.linearise, len);
       buf = this.rxScratch;
       off = 0;
     } else {

@@ -2,6 +2,7 @@
 // indexed by sequence number. In-order data advances RCV.NXT; data inside the window but above
 // RCV.NXT is copied to its final place and recorded in a bounded SeqRangeSet (the kernel keeps an
 // rbtree of skbs, tcp_data_queue_ofo(); a flat ring avoids a second copy when the hole fills).
+import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { SeqRangeSet } from './range-set.ts';
 import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from './seq.ts';
 
@@ -93,6 +94,7 @@ export class RecvBuffer {
     const first = Math.min(len, this.capacity - p);
     this.buf.set(src.subarray(off, off + first), p);
     if (first < len) this.buf.set(src.subarray(off + first, off + len), 0);
+    countCopy(COPY_SITE.rcvbufIn, len);
   }
 
   /** Copies up to `len` in-order bytes to dst[dstOff...] and consumes them. Returns bytes copied. */
@@ -103,6 +105,7 @@ export class RecvBuffer {
     const first = Math.min(n, this.capacity - p);
     dst.set(this.buf.subarray(p, p + first), dstOff);
     if (first < n) dst.set(this.buf.subarray(0, n - first), dstOff + first);
+    countCopy(COPY_SITE.rcvbufOut, n);
     this.readSeq = seqAdd(this.readSeq, n);
     this.readPos = (p + n) % this.capacity;
     return n;

@@ -3,6 +3,7 @@
 // RescueRxt) and counters. Like the kernel's write queue + rtx queue (tcp_sendmsg/tcp_clean_rtx_queue)
 // flattened into one byte ring: segments are cut at transmit time, so TSO super-frames and
 // MSS-sized segments come from the same bytes.
+import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from './seq.ts';
 
 export class SendBuffer {
@@ -67,6 +68,7 @@ export class SendBuffer {
     const first = Math.min(n, this.capacity - p);
     this.buf.set(src.subarray(off, off + first), p);
     if (first < n) this.buf.set(src.subarray(off + first, off + n), 0);
+    countCopy(COPY_SITE.sndbufIn, n);
     this.length += n;
     return n;
   }

@@ -1,6 +1,7 @@
 // The TCP layer: demultiplexing (tcp_v4_rcv / __inet_lookup), listeners with a bounded SYN and
 // accept queue, segment formatting with options (tcp_options_write), RSTs for segments that
 // match nothing (tcp_v4_send_reset), and ephemeral ports. Connections are Tcb objects.
+import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { META_F_NEEDS_CSUM, META_GSO_TCPV4, META_GSO_TCPV6, type Mbuf } from '../../mbuf/index.ts';
 import {
   IpProto,
@@ -350,6 +351,7 @@ export class Tcp implements TcpEnv {
       const po = ip.l4Offset + hl;
       m.write(po, snd.buf, at, first);
       if (first < dataLen) m.write(po + first, snd.buf, 0, dataLen - first);
+      countCopy(COPY_SITE.sndbufOut, dataLen);
     }
     const mp = t.maxPayload;
     if (dataLen > mp) {
