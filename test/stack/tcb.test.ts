@@ -43,16 +43,23 @@ function setup(opts: TcbOptions = {}, peerWnd = 65535) {
   t.connect(1000, 1460);
   const seg = new TcpSegmentIn(new TcpOptions());
   const irs = 5000;
-  const input = (f: Partial<Omit<TcpSegmentIn, 'opts'>> & { mss?: number }): void => {
+  const input = (
+    f: Partial<Omit<TcpSegmentIn, 'opts'>> & { mss?: number; sack?: Array<[number, number]> },
+  ): void => {
     seg.opts.clear();
     if (f.mss !== undefined) seg.opts.mss = f.mss;
+    seg.opts.sackPermitted = (f.flags ?? 0) & SYN ? opts.sack === true : false;
+    for (const [l, r] of f.sack ?? []) {
+      seg.opts.sackLeft[seg.opts.sackCount] = l;
+      seg.opts.sackRight[seg.opts.sackCount++] = r;
+    }
     seg.seq = f.seq ?? irs + 1;
     seg.ack = f.ack ?? 0;
     seg.flags = f.flags ?? ACK;
     seg.wnd = f.wnd ?? peerWnd;
-    seg.buf = new Uint8Array(0);
+    seg.dataLen = f.dataLen ?? 0;
+    seg.buf = new Uint8Array(seg.dataLen);
     seg.dataOff = 0;
-    seg.dataLen = 0;
     t.input(seg);
   };
   input({ seq: irs, ack: 1001, flags: SYN | ACK, mss: 1460 });
@@ -111,6 +118,39 @@ describe('Tcb event processing', () => {
     expect(t.inRecovery).toBe(false);
     expect(t.cc.cwnd).toBe(1460 + 1460);
     expect(env.counters.renoRecovery).toBe(1);
+  });
+
+  it('SACK blocks on data-carrying segments drive loss detection (two-way stream)', () => {
+    const { t, sent, input, env } = setup({ sack: true });
+    expect(t.sackOk).toBe(true);
+    t.write(new Uint8Array(14600), 0, 14600);
+    sent.length = 0;
+    // The peer's own data segments carry the SACK blocks: the first segment was lost.
+    let peerSeq = 5001;
+    const seg = (k: number): [number, number] => [1001 + k * 1460, 1001 + (k + 1) * 1460];
+    input({ seq: peerSeq, ack: 1001, dataLen: 100, flags: ACK, sack: [seg(1)] });
+    peerSeq += 100;
+    input({ seq: peerSeq, ack: 1001, dataLen: 100, flags: ACK, sack: [[seg(1)[0], seg(2)[1]]] });
+    peerSeq += 100;
+    expect(t.inRecovery).toBe(false);
+    input({ seq: peerSeq, ack: 1001, dataLen: 100, flags: ACK, sack: [[seg(1)[0], seg(3)[1]]] });
+    // Three SACKed segments above SND.UNA: IsLost(SND.UNA), fast retransmit of the first segment.
+    expect(t.inRecovery).toBe(true);
+    expect(env.counters.sackRecovery).toBe(1);
+    expect(sent.find((s) => s.len > 0)).toMatchObject({ seq: 1001, len: 1460 });
+    expect(env.counters.timeouts).toBe(0);
+  });
+
+  it('an ACK that advances SND.UNA and SACKs three segments above a new hole starts recovery', () => {
+    const { t, sent, input, env } = setup({ sack: true });
+    t.write(new Uint8Array(14600), 0, 14600);
+    sent.length = 0;
+    const at = (k: number): number => 1001 + k * 1460;
+    // Segment 0 arrived, segment 1 was lost, 2..4 arrived: no duplicate ACK ever comes.
+    input({ ack: at(1), sack: [[at(2), at(5)]] });
+    expect(t.inRecovery).toBe(true);
+    expect(sent.find((s) => s.len > 0)).toMatchObject({ seq: at(1), len: 1460 });
+    expect(env.counters.fastRetrans).toBe(1);
   });
 
   it('RFC 6298: the RTO doubles on each expiry and collapses cwnd to one segment', () => {

@@ -717,7 +717,8 @@ export class Tcb {
     }
     let sacked = 0;
     let writable = false;
-    if (seqGt(ack, snd.una)) {
+    const advanced = seqGt(ack, snd.una);
+    if (advanced) {
       const acked = snd.ack(ack);
       this.retries = 0;
       if (this.sackOk) this.scoreboard.onAck(ack);
@@ -743,15 +744,18 @@ export class Tcb {
     } else if (this.sackOk) {
       sacked = this.takeSack(seg);
     }
-    // With SACK, a duplicate ACK is one that SACKs new data (RFC 6675 §2; Linux counts SACKed
-    // segments, tcp_dupack_heuristics): plain copies of an ACK, as a duplicating link makes, are not.
-    const isDup =
-      ack === snd.una &&
-      flight > 0 &&
-      seg.dataLen === 0 &&
-      (seg.flags & (SYN | FIN)) === 0 &&
-      (this.sackOk ? sacked > 0 : sameWnd);
-    if (isDup) this.onDupAck(now);
+    if (this.sackOk) {
+      // With SACK, loss detection runs on every segment that SACKs new data, whatever else it
+      // carries: in a two-way stream the blocks ride on data segments, and on ACKs that also move
+      // SND.UNA. RFC 6675 §2 counts only pure ACKs as duplicates, which leaves such a stream to its
+      // RTO; Linux's tcp_ack() runs tcp_fastretrans_alert() on any ACK that SACKed data and counts
+      // SACKed segments, not duplicate ACKs (tcp_dupack_heuristics). Plain copies of an ACK, as a
+      // duplicating link makes, SACK nothing new and count for nothing.
+      if (sacked > 0 && snd.flightSize > 0) this.onDupAck(now, !advanced);
+    } else if (!advanced && flight > 0 && seg.dataLen === 0 && (seg.flags & (SYN | FIN)) === 0 && sameWnd) {
+      // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same ACK and window.
+      this.onDupAck(now, true);
+    }
     // Only now, with SND.WND current, may the socket refill the send buffer (which sends). Like
     // sk_stream_write_space(), only once a third of the buffer is free (space >= queued / 2): a
     // writer woken for every few freed bytes would cut the stream into frames as small as each
@@ -814,8 +818,12 @@ export class Tcb {
     if (flightBefore * 2 >= cc.cwnd) cc.onAck(acked, now, this.rto.srtt);
   }
 
-  private onDupAck(now: number): void {
-    this.dupAcks++;
+  /**
+   * A duplicate ACK (RFC 5681), or with SACK any segment that SACKed new data; `dup` is false for
+   * one that also advanced SND.UNA, which counts no duplicate but may still reveal a loss (IsLost).
+   */
+  private onDupAck(now: number, dup: boolean): void {
+    if (dup) this.dupAcks++;
     const snd = this.snd;
     const cc = this.cc;
     if (this.inRecovery) {
