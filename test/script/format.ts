@@ -20,6 +20,9 @@
 //
 // Flags: S F R P . (ACK) E (ECE) W (CWR), as tcpdump prints them; a flag followed by "?" may be
 // set or not in an expected segment (PSH is an implementation's choice, RFC 9293 §3.9.1).
+//
+// A script whose first line is "# ours-only: <why>" covers something Linux does not do (an RFC
+// mechanism it replaced with its own); linux.test.ts skips it.
 
 export type OptSpec =
   | { kind: 'mss'; value: number | '*' }

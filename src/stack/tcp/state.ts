@@ -59,6 +59,8 @@ export class TcpCounters {
   fastRetrans = 0;
   sackRecovery = 0;
   renoRecovery = 0;
+  /** RFC 6675 rescue retransmissions (NextSeg rule 4). */
+  rescueRetransmits = 0;
   /** Retransmissions found lost after an RTO and resent without waiting for another RTO. */
   lostRetransmits = 0;
   timeouts = 0;

@@ -11,7 +11,8 @@ import { createCongestionControl, type CongestionAlgorithm, type CongestionContr
 import { connName, tcpLog } from './log.ts';
 import { RecvBuffer } from './recv-buffer.ts';
 import { RtoEstimator } from './rto.ts';
-import { SackScoreboard } from './sack.ts';
+import { RtxQueue } from './rtx-queue.ts';
+import { DUP_THRESH, SackScoreboard } from './sack.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
 import type { TcpCounters, TcpState } from './state.ts';
@@ -178,6 +179,8 @@ export class Tcb {
   readonly ts = new TimestampState();
   sackOk = false;
   readonly scoreboard = new SackScoreboard();
+  /** Per-segment state of the bytes in flight (send times, SACKed / lost / retransmitted tags). */
+  readonly rtxq: RtxQueue;
   readonly rto: RtoEstimator;
   cc: CongestionControl;
   noDelay: boolean;
@@ -189,6 +192,8 @@ export class Tcb {
   recover = 0;
   /** The current recovery resends lost retransmissions after an RTO: it ends without touching cwnd. */
   postRtoRecovery = false;
+  /** RFC 6675 RescueRxt (inclusive), -1 when undefined. */
+  private rescueRxt = -1;
   retries = 0;
   // FIN bookkeeping: ours (queued by shutdown, its sequence once sent) and the peer's.
   finQueued = false;
@@ -237,6 +242,9 @@ export class Tcb {
   constructor(env: TcpEnv, opts: TcbOptions = {}) {
     this.env = env;
     this.snd = new SendBuffer(opts.sndBuf ?? DEFAULTS.sndBuf);
+    // One record per segment of the smallest usual size fits the whole buffer (bounded: a full
+    // queue coarsens its records, it never loses data).
+    this.rtxq = new RtxQueue(Math.min(4096, Math.max(64, Math.ceil(this.snd.capacity / DEFAULT_MSS))));
     this.rcv = new RecvBuffer(opts.rcvBuf ?? DEFAULTS.rcvBuf);
     this.rto = new RtoEstimator({
       minRto: opts.minRto ?? DEFAULTS.minRto,
@@ -313,6 +321,7 @@ export class Tcb {
     this.rcvMss = mtuMss;
     this.sendMss = Math.min(DEFAULT_MSS, mtuMss);
     this.snd.init(seqAdd(iss, 1));
+    this.rtxq.reset(seqAdd(iss, 1));
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.setState('SYN-SENT', 'active open');
@@ -333,6 +342,7 @@ export class Tcb {
     this.rcv.init(seqAdd(seg.seq, 1));
     this.rcvAdvEdge = this.rcv.rcvNxt;
     this.snd.init(seqAdd(iss, 1));
+    this.rtxq.reset(seqAdd(iss, 1));
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.negotiate(seg, mtuMss);
@@ -367,6 +377,7 @@ export class Tcb {
     this.irs = seqAdd(seg.seq, -1);
     this.rcv.init(seg.seq);
     this.snd.init(seqAdd(iss, 1));
+    this.rtxq.reset(seqAdd(iss, 1));
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.sendMss = Math.max(64, Math.min(peerMss, mtuMss));
@@ -467,6 +478,7 @@ export class Tcb {
     ) {
       this.inRecovery = false;
       this.dupAcks = 0;
+      this.rtxq.markAllLost();
       this.snd.rewind();
       this.output();
     }
@@ -721,6 +733,7 @@ export class Tcb {
     if (advanced) {
       const acked = snd.ack(ack);
       this.retries = 0;
+      this.rtxq.ack(ack, null);
       if (this.sackOk) this.scoreboard.onAck(ack);
       // RTT: timestamps give one sample per ACK (RFC 7323 §4), else Karn-timed segments. RFC 7323
       // §4.1 lets TSecr update the RTT only from an ACK of new data, but a TSecr older than the
@@ -751,10 +764,10 @@ export class Tcb {
       // RTO; Linux's tcp_ack() runs tcp_fastretrans_alert() on any ACK that SACKed data and counts
       // SACKed segments, not duplicate ACKs (tcp_dupack_heuristics). Plain copies of an ACK, as a
       // duplicating link makes, SACK nothing new and count for nothing.
-      if (sacked > 0 && snd.flightSize > 0) this.onDupAck(now, !advanced);
+      if (sacked > 0 && snd.flightSize > 0) this.sackDetect(now);
     } else if (!advanced && flight > 0 && seg.dataLen === 0 && (seg.flags & (SYN | FIN)) === 0 && sameWnd) {
       // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same ACK and window.
-      this.onDupAck(now, true);
+      this.onDupAck(now);
     }
     // Only now, with SND.WND current, may the socket refill the send buffer (which sends). Like
     // sk_stream_write_space(), only once a third of the buffer is free (space >= queued / 2): a
@@ -782,12 +795,16 @@ export class Tcb {
     return true;
   }
 
-  /** Feeds the segment's SACK blocks to the scoreboard; returns the bytes newly SACKed. */
+  /** Feeds the segment's SACK blocks to the scoreboard and the queue; returns the bytes newly SACKed. */
   private takeSack(seg: TcpSegmentIn): number {
     const o = seg.opts;
     let n = 0;
     for (let i = 0; i < o.sackCount; i++) {
-      n += this.scoreboard.addBlock(o.sackLeft[i]!, o.sackRight[i]!, this.snd.una, this.snd.max);
+      const l = o.sackLeft[i]!;
+      const r = o.sackRight[i]!;
+      const added = this.scoreboard.addBlock(l, r, this.snd.una, this.snd.max);
+      if (added > 0) this.rtxq.sack(l, r, null);
+      n += added;
     }
     return n;
   }
@@ -819,52 +836,70 @@ export class Tcb {
   }
 
   /**
-   * A duplicate ACK (RFC 5681), or with SACK any segment that SACKed new data; `dup` is false for
-   * one that also advanced SND.UNA, which counts no duplicate but may still reveal a loss (IsLost).
+   * SACK loss detection once the scoreboard took a segment's blocks: RFC 6675 IsLost() marks the
+   * records under DupThresh SACKed segments lost, and the first loss starts recovery (§5 step 4).
+   * Below the point of an earlier RTO the window was already cut: a retransmission was lost too.
+   * RFC 6675 would wait for another RTO (with backoff); like Linux in its Loss state, the lost
+   * retransmissions are resent through the pipe algorithm without a second reduction.
    */
-  private onDupAck(now: number, dup: boolean): void {
-    if (dup) this.dupAcks++;
+  private sackDetect(now: number): void {
+    const postRto = !seqGeq(this.snd.una, this.recover);
+    const lost = this.rtxq.markLostDupThresh(this.cc.mss, DUP_THRESH, postRto && !this.inRecovery);
+    if (!this.inRecovery && lost > 0) this.enterSackRecovery(now, postRto);
+  }
+
+  /** RFC 6675 §5 step (4): fast retransmit and loss recovery (postRto: after an RTO, no cwnd cut). */
+  private enterSackRecovery(now: number, postRto: boolean): void {
+    const snd = this.snd;
+    const c = this.env.counters;
+    this.inRecovery = true;
+    this.postRtoRecovery = postRto;
+    if (postRto) {
+      this.recoveryPoint = this.recover;
+      c.lostRetransmits++;
+    } else {
+      // (4.1) RecoveryPoint = HighData, (4.2) ssthresh and cwnd from FlightSize.
+      this.recoveryPoint = snd.max;
+      this.recover = snd.max;
+      this.cc.onCongestion(now, snd.flightSize);
+      c.fastRetrans++;
+      c.sackRecovery++;
+    }
+    // (4.3) The first segment presumed lost goes now; RescueRxt = its last byte, so that the
+    // rescue retransmission (NextSeg rule 4) waits until that segment is acknowledged.
+    this.rescueRxt = -1;
+    const q = this.rtxq;
+    if (q.nextLost(this.maxPayload) && this.retransmit(q.nextSeq, q.nextLen))
+      this.rescueRxt = seqAdd(q.nextSeq, q.nextLen - 1);
+  }
+
+  /** RFC 5681 / RFC 6582 duplicate ACK (connections without SACK). */
+  private onDupAck(now: number): void {
+    this.dupAcks++;
     const snd = this.snd;
     const cc = this.cc;
     if (this.inRecovery) {
-      if (!this.sackOk) cc.cwnd += cc.mss; // RFC 6582 step 4: inflate per further dupack.
+      cc.cwnd += cc.mss; // RFC 6582 step 4: inflate per further dupack.
       return;
     }
-    const lost = this.dupAcks >= 3 || (this.sackOk && this.scoreboard.isLost(snd.una, cc.mss));
-    if (!lost) return;
+    if (this.dupAcks < DUP_THRESH) return;
     if (!seqGeq(snd.una, this.recover)) {
       // Still below the point of an earlier RTO, so the window was already cut: a retransmission
-      // was lost too. RFC 6675/6582 would wait for another RTO (with backoff); like Linux in its
-      // Loss state (RACK marking lost retransmissions), resend without a second reduction — with
-      // SACK through the pipe algorithm from SND.UNA, without it one segment per DupThresh.
-      if (this.sackOk) {
-        this.inRecovery = true;
-        this.postRtoRecovery = true;
-        this.recoveryPoint = this.recover;
-        snd.highRxt = snd.una;
-        snd.rescueRxt = -1;
-        this.env.counters.lostRetransmits++;
-        this.sackRecoveryOutput();
-      } else if (this.dupAcks % 3 === 0) {
+      // was lost too. Resend SND.UNA once per DupThresh duplicates, without a second reduction.
+      if (this.dupAcks % DUP_THRESH === 0) {
         this.env.counters.lostRetransmits++;
         this.retransmit(snd.una, Math.min(this.maxPayload, Math.max(1, seqDiff(snd.max, snd.una))));
       }
       return;
     }
-    // Enter fast retransmit / fast recovery (RFC 6675 §5 step 4, RFC 6582 step 2).
+    // Enter fast retransmit / fast recovery (RFC 6582 step 2).
     this.inRecovery = true;
     this.recoveryPoint = snd.max;
     this.recover = snd.max;
     cc.onCongestion(now, snd.flightSize);
     this.env.counters.fastRetrans++;
-    snd.highRxt = snd.una;
-    snd.rescueRxt = -1;
-    if (this.sackOk) {
-      this.env.counters.sackRecovery++;
-    } else {
-      this.env.counters.renoRecovery++;
-      cc.cwnd = cc.ssthresh + 3 * cc.mss;
-    }
+    this.env.counters.renoRecovery++;
+    cc.cwnd = cc.ssthresh + 3 * cc.mss;
     this.retransmit(snd.una, Math.min(this.maxPayload, Math.max(1, seqDiff(snd.max, snd.una))));
   }
 
@@ -950,11 +985,13 @@ export class Tcb {
     const cc = this.cc;
     for (;;) {
       const nxt = snd.nxt;
+      // After an RTO, do not resend what the peer SACKed (RFC 6675 §5.1; Linux keeps SACK tags)
+      // or what loss recovery already sent again since: stop a resend where such a record starts.
+      let run = Infinity;
       if (this.sackOk && seqLt(nxt, snd.max)) {
-        // After an RTO, do not resend what the peer SACKed (RFC 6675 §5.1; Linux keeps SACK tags).
-        const i = this.scoreboard.ranges.find(nxt);
-        if (i >= 0) {
-          snd.nxt = seqMin(this.scoreboard.ranges.end(i), snd.max);
+        run = this.rtxq.resendRun(nxt);
+        if (run < 0) {
+          snd.nxt = seqMin(this.rtxq.nextSeq, snd.max);
           continue;
         }
       }
@@ -971,11 +1008,7 @@ export class Tcb {
         // last segment go now (tcp_mss_split_point + tcp_nagle_check): a held tail joins the next
         // write's bytes instead of ending every super-frame with a small segment.
         if (len > mp && (len < avail || (!resend && this.nagleHolds()))) len -= len % mp;
-        if (this.sackOk && seqLt(nxt, snd.max)) {
-          // Stop a resent segment at the next SACKed range.
-          const hs = this.nextSackedAbove(nxt);
-          if (hs >= 0) len = Math.min(len, hs);
-        }
+        if (run < len) len = run;
         if (len <= 0) {
           // Window-limited with nothing in flight: only the persist timer can get us going again.
           if (snd.flightSize === 0) this.startPersist();
@@ -1016,13 +1049,6 @@ export class Tcb {
     return seqGt(this.sndSml, this.snd.una) && !seqGt(this.sndSml, this.snd.nxt);
   }
 
-  /** Bytes from `seq` to the next SACKed range above it, or -1. */
-  private nextSackedAbove(seq: number): number {
-    const r = this.scoreboard.ranges;
-    for (let i = 0; i < r.count; i++) if (seqGt(r.start(i), seq)) return seqDiff(r.start(i), seq);
-    return -1;
-  }
-
   private canSendFin(): boolean {
     const s = this.state;
     return (
@@ -1032,47 +1058,42 @@ export class Tcb {
     );
   }
 
-  /** RFC 6675 §5 step (C): send while pipe leaves a segment of cwnd, choosing with NextSeg(). */
+  /**
+   * RFC 6675 §5 step (C): send while pipe leaves a segment of cwnd, choosing with NextSeg() over the
+   * per-segment queue: (1) a segment judged lost, (2) new data, (3) an unSACKed segment below the
+   * highest SACKed byte, (4) once per recovery, the rescue retransmission of the tail.
+   */
   private sackRecoveryOutput(): void {
     const snd = this.snd;
-    const sb = this.scoreboard;
+    const q = this.rtxq;
     const mss = this.maxPayload;
-    let pipe = sb.pipe(snd.una, snd.max, snd.highRxt, mss);
+    let pipe = q.pipe();
     for (let guard = 0; guard < 1024; guard++) {
       if (this.cc.cwnd - pipe < mss) break;
-      if (sb.nextSeg(snd.una, snd.highRxt, mss, true)) {
-        if (!this.retransmit(sb.nextSeq, sb.nextLen)) break;
-        pipe += sb.nextLen;
-        continue;
-      }
-      // Rule (2): new data, within the peer's window.
-      const avail = seqDiff(snd.end, snd.max);
-      const usable = seqDiff(seqAdd(snd.una, this.sndWnd), snd.max);
-      const len = Math.min(avail, mss, usable);
-      if (len > 0) {
-        const fin = this.finQueued && seqAdd(snd.max, len) === snd.end && this.canSendFin();
-        snd.nxt = snd.max;
-        if (!this.transmit(snd.max, len, fin)) break;
-        pipe += len;
-        continue;
-      }
-      if (sb.nextSeg(snd.una, snd.highRxt, mss, false)) {
-        if (!this.retransmit(sb.nextSeq, sb.nextLen)) break;
-        pipe += sb.nextLen;
-        continue;
-      }
-      // Rule (4): one rescue retransmission of the tail per recovery.
-      if (snd.rescueRxt < 0 || seqGt(snd.una, snd.rescueRxt)) {
-        const end = seqMin(snd.end, this.recoveryPoint);
-        const start = seqMax(snd.una, seqAdd(end, -mss));
-        if (seqLt(start, end) && !sb.isSacked(start)) {
-          snd.rescueRxt = this.recoveryPoint;
-          if (!this.retransmit(start, seqDiff(end, start))) break;
-          pipe += seqDiff(end, start);
+      if (!q.nextLost(mss)) {
+        // Rule (2): new data, within the peer's window.
+        const avail = seqDiff(snd.end, snd.max);
+        const usable = seqDiff(seqAdd(snd.una, this.sndWnd), snd.max);
+        const len = Math.min(avail, mss, usable);
+        if (len > 0) {
+          const fin = this.finQueued && seqAdd(snd.max, len) === snd.end && this.canSendFin();
+          snd.nxt = snd.max;
+          if (!this.transmit(snd.max, len, fin)) break;
+          pipe += len;
           continue;
         }
+        if (!q.nextUnsacked(this.scoreboard.highestSacked(snd.una), mss)) {
+          // Rule (4): RescueRxt undefined or below HighACK; RescueRxt = RecoveryPoint, HighRxt
+          // untouched (the queue tags the segment, so rule 3 still finds the holes below it).
+          if (this.rescueRxt >= 0 && !seqGt(snd.una, this.rescueRxt)) break;
+          if (!q.lastUnsacked(mss)) break;
+          this.rescueRxt = seqAdd(this.recoveryPoint, -1);
+          this.env.counters.rescueRetransmits++;
+        }
       }
-      break;
+      const len = q.nextLen;
+      if (!this.retransmit(q.nextSeq, len)) break;
+      pipe += len;
     }
     if (this.finQueued && !this.finSent && snd.max === snd.end && this.canSendFin()) {
       snd.nxt = snd.max;
@@ -1099,7 +1120,8 @@ export class Tcb {
     const flags = ACK | (fin ? FIN : 0) | (dataLen > 0 ? PSH : 0);
     if (!this.env.sendSegment(this, seq, flags, dataLen)) return false;
     const segLen = dataLen + (fin ? 1 : 0);
-    snd.markRetransmit(seq, segLen);
+    snd.markRetransmit(segLen);
+    this.rtxq.retransmitted(seq, segLen, this.now());
     this.noteRetransmit(seq);
     this.env.counters.retransSegs++;
     this.rto.onRetransmit();
@@ -1124,12 +1146,16 @@ export class Tcb {
     if (!this.env.sendSegment(this, seq, flags, len)) return false;
     const segLen = len + (fin ? 1 : 0);
     const resend = seqLt(seq, snd.max);
+    const now = this.now();
+    const end = seqAdd(seq, segLen);
+    if (resend) this.rtxq.retransmitted(seq, seqDiff(seqMin(end, snd.max), seq), now);
+    if (seqGt(end, snd.max)) this.rtxq.sent(seqMax(seq, snd.max), seqDiff(end, seqMax(seq, snd.max)), now);
     if (resend) {
       this.env.counters.retransSegs++;
       this.rto.onRetransmit();
       this.noteRetransmit(seq);
     } else if (!this.tsOk) {
-      this.rto.startTiming(seqAdd(seq, segLen), this.now());
+      this.rto.startTiming(end, now);
     }
     snd.markSent(seq, segLen);
     // tcp_minshall_update: remember where the last small segment ends.
@@ -1251,7 +1277,7 @@ export class Tcb {
       this.rto.backoff();
       this.env.counters.windowProbes++;
       this.sendProbe();
-      this.rtxTimer.arm(this.rto.probeRto);
+      this.rtxTimer.arm(this.rto.rto);
       return;
     }
     if (snd.flightSize === 0) return;
@@ -1268,7 +1294,7 @@ export class Tcb {
       this.rto.backoff();
       this.env.counters.windowProbes++;
       this.retransmit(snd.una, 1);
-      this.rtxTimer.arm(this.rto.probeRto);
+      this.rtxTimer.arm(this.rto.rto);
       return;
     }
     if (++this.retries > this.maxRetries) {
@@ -1296,6 +1322,8 @@ export class Tcb {
     this.postRtoRecovery = false;
     this.dupAcks = 0;
     this.recover = snd.max;
+    this.rescueRxt = -1;
+    this.rtxq.markAllLost();
     snd.rewind();
     this.output();
     this.rtxTimer.arm(this.rto.rto);
