@@ -120,8 +120,8 @@ describe('Tcb event processing', () => {
     expect(env.counters.renoRecovery).toBe(1);
   });
 
-  it('SACK blocks on data-carrying segments drive loss detection (two-way stream)', () => {
-    const { t, sent, input, env } = setup({ sack: true });
+  it('SACK blocks on data-carrying segments drive loss detection (two-way stream, DupThresh)', () => {
+    const { t, sent, input, env } = setup({ sack: true, rack: false });
     expect(t.sackOk).toBe(true);
     t.write(new Uint8Array(14600), 0, 14600);
     sent.length = 0;
@@ -151,6 +151,25 @@ describe('Tcb event processing', () => {
     expect(t.inRecovery).toBe(true);
     expect(sent.find((s) => s.len > 0)).toMatchObject({ seq: at(1), len: 1460 });
     expect(env.counters.fastRetrans).toBe(1);
+  });
+
+  it('RFC 6675 rescue retransmission (rule 4): once, after the first retransmission is ACKed', () => {
+    const { t, sent, input, env } = setup({ sack: true, rack: false });
+    t.write(new Uint8Array(7300), 0, 7300);
+    sent.length = 0;
+    const at = (k: number): number => 1001 + k * 1460;
+    // Segments 0 and 4 lost; 1..3 SACKed: recovery with segment 0; RescueRxt = its end.
+    input({ ack: at(0), sack: [[at(1), at(4)]] });
+    expect(sent.filter((s) => s.len > 0).map((s) => s.seq)).toEqual([at(0)]);
+    expect(env.counters.rescueRetransmits).toBe(0);
+    // The partial ACK passes RescueRxt: nothing lost, no new data, so the tail is rescued.
+    sent.length = 0;
+    input({ ack: at(4) });
+    expect(sent.filter((s) => s.len > 0).map((s) => s.seq)).toEqual([at(4)]);
+    expect(env.counters.rescueRetransmits).toBe(1);
+    sent.length = 0;
+    input({ ack: at(4) });
+    expect(sent.filter((s) => s.len > 0)).toEqual([]);
   });
 
   it('RFC 6298: the RTO doubles on each expiry and collapses cwnd to one segment', () => {

@@ -5,7 +5,7 @@
 // TCPCB_EVER_RETRANS). RFC 6675's pipe and NextSeg and RFC 8985's RACK read it. The records tile
 // [SND.UNA, SND.MAX) without gaps, in sequence order, in preallocated typed arrays: nothing here
 // allocates.
-import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
+import { seqAdd, seqDiff, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
 
 /** The peer holds the bytes (SACKed). */
 export const TAG_SACKED = 1;
@@ -16,16 +16,26 @@ export const TAG_RETRANS = 4;
 /** Sent more than once, ever: its delivery is ambiguous (Karn; RACK §6.2 step 2). */
 export const TAG_EVER_RETRANS = 8;
 
-/** Told about each record as the peer's ACK or SACK first covers it (RACK's step 2 input). */
+/**
+ * Told about each record as the peer's ACK or SACK first covers it (RACK's step 2 input): when it
+ * was last sent, its place in the order of transmissions, its end and whether it was ever resent.
+ */
 export interface DeliveryListener {
-  delivered(xmitTs: number, endSeq: number, everRetrans: boolean): void;
+  delivered(xmitTs: number, xmitOrder: number, endSeq: number, everRetrans: boolean): void;
 }
 
 export class RtxQueue {
   private readonly starts: Uint32Array;
   private readonly ends: Uint32Array;
   private readonly times: Float64Array;
+  /**
+   * Transmission order (a counter per send): which of two segments went later, even within one
+   * clock tick, where RFC 8985's tie-break by sequence number would put a retransmission before
+   * the higher originals sent in the same millisecond (Linux keeps the tsorted list for this).
+   */
+  private readonly orders: Float64Array;
   private readonly tags: Uint8Array;
+  private txCount = 0;
   /** Number of records. */
   count = 0;
   /** Records that could not be split or appended because the queue was full (coarser state, never wrong data). */
@@ -40,6 +50,7 @@ export class RtxQueue {
     this.starts = new Uint32Array(capacity);
     this.ends = new Uint32Array(capacity);
     this.times = new Float64Array(capacity);
+    this.orders = new Float64Array(capacity);
     this.tags = new Uint8Array(capacity);
   }
 
@@ -51,6 +62,9 @@ export class RtxQueue {
   }
   xmitTs(i: number): number {
     return this.times[i]!;
+  }
+  xmitOrder(i: number): number {
+    return this.orders[i]!;
   }
   tag(i: number): number {
     return this.tags[i]!;
@@ -93,12 +107,14 @@ export class RtxQueue {
       this.full++;
       this.ends[n - 1] = end;
       this.times[n - 1] = now;
+      this.orders[n - 1] = ++this.txCount;
       return;
     }
     if (n === 0) this.highRetrans = seq;
     this.starts[n] = seq;
     this.ends[n] = end;
     this.times[n] = now;
+    this.orders[n] = ++this.txCount;
     this.tags[n] = 0;
     this.count = n + 1;
   }
@@ -115,10 +131,12 @@ export class RtxQueue {
     this.starts.copyWithin(i + 2, i + 1, n);
     this.ends.copyWithin(i + 2, i + 1, n);
     this.times.copyWithin(i + 2, i + 1, n);
+    this.orders.copyWithin(i + 2, i + 1, n);
     this.tags.copyWithin(i + 2, i + 1, n);
     this.starts[i + 1] = seq;
     this.ends[i + 1] = this.ends[i]!;
     this.times[i + 1] = this.times[i]!;
+    this.orders[i + 1] = this.orders[i]!;
     this.tags[i + 1] = this.tags[i]!;
     this.ends[i] = seq;
     this.count = n + 1;
@@ -131,8 +149,10 @@ export class RtxQueue {
     const end = seqAdd(seq, len);
     this.split(seq);
     this.split(end);
+    const order = ++this.txCount;
     for (let i = Math.max(0, this.find(seq)); i < this.count && seqLt(this.starts[i]!, end); i++) {
       this.times[i] = now;
+      this.orders[i] = order;
       this.tags[i] = this.tags[i]! | TAG_RETRANS | TAG_EVER_RETRANS;
     }
     if (seqGt(end, this.highRetrans)) this.highRetrans = end;
@@ -144,19 +164,22 @@ export class RtxQueue {
     let k = 0;
     while (k < n && seqLeq(this.ends[k]!, una)) {
       const t = this.tags[k]!;
-      if ((t & TAG_SACKED) === 0) l?.delivered(this.times[k]!, this.ends[k]!, (t & TAG_EVER_RETRANS) !== 0);
+      if ((t & TAG_SACKED) === 0)
+        l?.delivered(this.times[k]!, this.orders[k]!, this.ends[k]!, (t & TAG_EVER_RETRANS) !== 0);
       k++;
     }
     if (k > 0) {
       this.starts.copyWithin(0, k, n);
       this.ends.copyWithin(0, k, n);
       this.times.copyWithin(0, k, n);
+      this.orders.copyWithin(0, k, n);
       this.tags.copyWithin(0, k, n);
       this.count = n - k;
     }
     if (this.count > 0 && seqLt(this.starts[0]!, una)) {
       const t = this.tags[0]!;
-      if ((t & TAG_SACKED) === 0) l?.delivered(this.times[0]!, una, (t & TAG_EVER_RETRANS) !== 0);
+      if ((t & TAG_SACKED) === 0)
+        l?.delivered(this.times[0]!, this.orders[0]!, una, (t & TAG_EVER_RETRANS) !== 0);
       this.starts[0] = una;
     }
     if (seqLt(this.highRetrans, una)) this.highRetrans = una;
@@ -174,7 +197,7 @@ export class RtxQueue {
       const t = this.tags[i]!;
       // A record the block covers only in part (the queue was full) stays unSACKed: conservative.
       if ((t & TAG_SACKED) !== 0 || seqLt(this.starts[i]!, s) || seqGt(this.ends[i]!, e)) continue;
-      l?.delivered(this.times[i]!, this.ends[i]!, (t & TAG_EVER_RETRANS) !== 0);
+      l?.delivered(this.times[i]!, this.orders[i]!, this.ends[i]!, (t & TAG_EVER_RETRANS) !== 0);
       this.tags[i] = TAG_SACKED | (t & TAG_EVER_RETRANS);
     }
   }
@@ -237,15 +260,6 @@ export class RtxQueue {
     return p;
   }
 
-  /** Bytes judged lost and not yet sent again. */
-  get lostOut(): number {
-    let n = 0;
-    for (let i = 0; i < this.count; i++)
-      if ((this.tags[i]! & (TAG_SACKED | TAG_LOST | TAG_RETRANS)) === TAG_LOST)
-        n += seqDiff(this.ends[i]!, this.starts[i]!);
-    return n;
-  }
-
   private pick(i: number, mss: number, limit: number): true {
     this.nextSeq = this.starts[i]!;
     this.nextLen = Math.min(mss, seqDiff(seqMin(this.ends[i]!, limit), this.nextSeq));
@@ -267,10 +281,14 @@ export class RtxQueue {
     return false;
   }
 
-  /** NextSeg() rule (4): up to `mss` bytes ending at the highest unSACKed byte. */
+  /**
+   * NextSeg() rule (4): up to `mss` bytes ending at the highest unSACKed byte; none when a
+   * retransmission of that segment is already in flight (the rescue would only duplicate it).
+   */
   lastUnsacked(mss: number): boolean {
     for (let i = this.count - 1; i >= 0; i--) {
       if ((this.tags[i]! & TAG_SACKED) !== 0) continue;
+      if ((this.tags[i]! & TAG_RETRANS) !== 0) return false;
       const e = this.ends[i]!;
       this.nextSeq = seqMax(this.starts[i]!, seqAdd(e, -mss));
       this.nextLen = seqDiff(e, this.nextSeq);
@@ -293,17 +311,5 @@ export class RtxQueue {
     let j = i + 1;
     while (j < this.count && (this.tags[j]! & (TAG_SACKED | TAG_RETRANS)) === 0) j++;
     return j < this.count ? seqDiff(this.starts[j]!, seq) : Infinity;
-  }
-
-  /** True if any record below `seq` is unSACKed (a hole under it). */
-  holeBelow(seq: number): boolean {
-    for (let i = 0; i < this.count && seqLt(this.starts[i]!, seq); i++)
-      if ((this.tags[i]! & TAG_SACKED) === 0) return true;
-    return false;
-  }
-
-  /** Every record in [SND.UNA, seq) was first sent no later than the ones after it (no retransmission above). */
-  noRetransAbove(seq: number): boolean {
-    return seqGeq(seq, this.highRetrans);
   }
 }

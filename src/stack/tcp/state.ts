@@ -59,6 +59,12 @@ export class TcpCounters {
   fastRetrans = 0;
   sackRecovery = 0;
   renoRecovery = 0;
+  /**
+   * RFC 8985 tail loss probes sent, and those whose ACK showed they repaired a loss
+   * (LINUX_MIB_TCPLOSSPROBES / TCPLOSSPROBERECOVERY).
+   */
+  tlpProbes = 0;
+  tlpRecoveries = 0;
   /** RFC 6675 rescue retransmissions (NextSeg rule 4). */
   rescueRetransmits = 0;
   /** Retransmissions found lost after an RTO and resent without waiting for another RTO. */

@@ -9,6 +9,7 @@ import { NetError, type NetErrorCode } from '../errors.ts';
 import type { Timer, TimerQueue } from '../timer.ts';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './cc.ts';
 import { connName, tcpLog } from './log.ts';
+import { Rack } from './rack.ts';
 import { RecvBuffer } from './recv-buffer.ts';
 import { RtoEstimator } from './rto.ts';
 import { RtxQueue } from './rtx-queue.ts';
@@ -108,6 +109,11 @@ export interface TcbOptions {
   timestamps?: boolean;
   windowScaling?: boolean;
   sack?: boolean;
+  /**
+   * With SACK, RFC 8985 RACK-TLP: time-based loss detection and tail loss probes (default true).
+   * Off: RFC 6675 DupThresh loss detection only (Linux net.ipv4.tcp_recovery = 0).
+   */
+  rack?: boolean;
 }
 
 const DEFAULTS = {
@@ -194,6 +200,13 @@ export class Tcb {
   postRtoRecovery = false;
   /** RFC 6675 RescueRxt (inclusive), -1 when undefined. */
   private rescueRxt = -1;
+  /** RFC 8985 RACK-TLP state; used when `useRack` and SACK was negotiated. */
+  readonly rack = new Rack();
+  readonly useRack: boolean;
+  /** A recovery just ended: look for segments still marked lost on the next detection. */
+  private recheckLost = false;
+  /** Something was sent or acknowledged: (re)schedule the loss probe when output() ends. */
+  private ptoDue = false;
   retries = 0;
   // FIN bookkeeping: ours (queued by shutdown, its sequence once sent) and the peer's.
   finQueued = false;
@@ -223,6 +236,9 @@ export class Tcb {
   /** The listener of a passive connection until it is accepted. */
   parent: unknown = null;
   readonly rtxTimer: Timer;
+  /** RFC 8985 timers: the tail loss probe (PTO) and RACK's reordering timeout. */
+  readonly tlpTimer: Timer;
+  readonly reoTimer: Timer;
   readonly delackTimer: Timer;
   readonly keepTimer: Timer;
   private readonly env: TcpEnv;
@@ -260,8 +276,11 @@ export class Tcb {
     this.offerTs = opts.timestamps ?? true;
     this.offerWs = opts.windowScaling ?? true;
     this.offerSack = opts.sack ?? true;
+    this.useRack = opts.rack ?? true;
     this.rcvWscale = this.offerWs ? windowScaleFor(this.rcv.capacity) : 0;
     this.rtxTimer = env.timers.timer((now) => this.onRtxTimer(now));
+    this.tlpTimer = env.timers.timer((now) => this.onTlpTimer(now));
+    this.reoTimer = env.timers.timer((now) => this.onReoTimer(now));
     this.delackTimer = env.timers.timer(() => this.onDelackTimer());
     this.keepTimer = env.timers.timer((now) => this.onKeepTimer(now));
   }
@@ -322,6 +341,7 @@ export class Tcb {
     this.sendMss = Math.min(DEFAULT_MSS, mtuMss);
     this.snd.init(seqAdd(iss, 1));
     this.rtxq.reset(seqAdd(iss, 1));
+    this.rack.reset(seqAdd(iss, 1));
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.setState('SYN-SENT', 'active open');
@@ -343,6 +363,7 @@ export class Tcb {
     this.rcvAdvEdge = this.rcv.rcvNxt;
     this.snd.init(seqAdd(iss, 1));
     this.rtxq.reset(seqAdd(iss, 1));
+    this.rack.reset(seqAdd(iss, 1));
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.negotiate(seg, mtuMss);
@@ -378,6 +399,7 @@ export class Tcb {
     this.rcv.init(seg.seq);
     this.snd.init(seqAdd(iss, 1));
     this.rtxq.reset(seqAdd(iss, 1));
+    this.rack.reset(seqAdd(iss, 1));
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.sendMss = Math.max(64, Math.min(peerMss, mtuMss));
@@ -539,9 +561,14 @@ export class Tcb {
     const ok = seqGeq(seqAdd(seq, segLen), this.lastAckSent) && seqLeq(seq, edge);
     if (!ok) {
       this.env.counters.outOfWindow++;
-      // Answer with an ACK, at most one per 500 ms (tcp_oow_rate_limited, tcp_invalid_ratelimit)
-      // so two confused ends cannot ping-pong ACKs forever.
-      if ((flags & RST) === 0 && now - this.lastOowAck >= OOW_ACK_INTERVAL) {
+      // Answer with an ACK. One answering a segment without data goes at most once per 500 ms
+      // (tcp_oow_rate_limited, tcp_invalid_ratelimit) so two confused ends cannot ping-pong ACKs
+      // forever; a data segment is always answered, as there (data is no ACK loop): it is most
+      // often a retransmission whose ACK was lost, and without an answer its sender waits for
+      // its RTO.
+      if ((flags & RST) !== 0) return;
+      if (dataLen > 0 && (flags & SYN) === 0) this.sendAck();
+      else if (now - this.lastOowAck >= OOW_ACK_INTERVAL) {
         this.lastOowAck = now;
         this.sendAck();
       }
@@ -580,7 +607,7 @@ export class Tcb {
       this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
       this.sndWl1 = seq;
       this.sndWl2 = seg.ack;
-      if (this.tsOk && opts.hasTimestamp) this.rto.sample(tsRttSample(opts.tsEcr, this.tsVal()));
+      if (this.tsOk && opts.hasTimestamp) this.rttSample(tsRttSample(opts.tsEcr, this.tsVal()));
       if (this.keepAlive) this.keepTimer.armAt(now + this.keepIdle);
       if (this.parent !== null) this.env.established(this);
       else this.user?.onConnect();
@@ -648,7 +675,7 @@ export class Tcb {
       this.maxSndWnd = seg.wnd;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
-      if (this.tsOk) this.rto.sample(tsRttSample(seg.opts.tsEcr, this.tsVal()));
+      if (this.tsOk) this.rttSample(tsRttSample(seg.opts.tsEcr, this.tsVal()));
       else this.rto.onAck(seg.ack, now);
       if (this.rto.backoffs > 0 || this.retries > 0) this.rto.afterSynLoss();
       this.retries = 0;
@@ -730,10 +757,13 @@ export class Tcb {
     let sacked = 0;
     let writable = false;
     const advanced = seqGt(ack, snd.una);
+    // RACK hears of every segment this ACK delivers (RFC 8985 §6.2 steps 1-3).
+    const rack = this.sackOk && this.useRack ? this.rack : null;
+    rack?.begin(now);
     if (advanced) {
       const acked = snd.ack(ack);
       this.retries = 0;
-      this.rtxq.ack(ack, null);
+      this.rtxq.ack(ack, rack);
       if (this.sackOk) this.scoreboard.onAck(ack);
       // RTT: timestamps give one sample per ACK (RFC 7323 §4), else Karn-timed segments. RFC 7323
       // §4.1 lets TSecr update the RTT only from an ACK of new data, but a TSecr older than the
@@ -743,9 +773,9 @@ export class Tcb {
       const staleEcho = this.unaRtx && ((opts.tsEcr - this.unaRtxTs) | 0) < 0;
       this.unaRtx = false;
       if (this.tsOk && opts.hasTimestamp) {
-        if (!staleEcho) this.rto.sample(tsRttSample(opts.tsEcr, this.tsVal()));
+        if (!staleEcho) this.rttSample(tsRttSample(opts.tsEcr, this.tsVal()));
       } else this.rto.onAck(ack, now);
-      if (this.sackOk) sacked = this.takeSack(seg);
+      if (this.sackOk) sacked = this.takeSack(seg, rack);
       this.onNewAck(acked, flight, now);
       // RFC 6298 (5.2)/(5.3): stop the timer when all is ACKed, else restart it.
       if (snd.flightSize === 0) {
@@ -755,7 +785,7 @@ export class Tcb {
       }
       writable = acked > 0;
     } else if (this.sackOk) {
-      sacked = this.takeSack(seg);
+      sacked = this.takeSack(seg, rack);
     }
     if (this.sackOk) {
       // With SACK, loss detection runs on every segment that SACKs new data, whatever else it
@@ -764,7 +794,13 @@ export class Tcb {
       // RTO; Linux's tcp_ack() runs tcp_fastretrans_alert() on any ACK that SACKed data and counts
       // SACKed segments, not duplicate ACKs (tcp_dupack_heuristics). Plain copies of an ACK, as a
       // duplicating link makes, SACK nothing new and count for nothing.
-      if (sacked > 0 && snd.flightSize > 0) this.sackDetect(now);
+      // RACK judges on every ACK (time passes, lost retransmissions show on cumulative ACKs too);
+      // DupThresh only when new data was SACKed.
+      if (snd.flightSize > 0 && (rack !== null || sacked > 0)) this.sackDetect(now);
+      if (rack !== null) {
+        this.tlpOnAck(seg, advanced, now);
+        if (advanced || sacked > 0) this.ptoDue = true;
+      }
     } else if (!advanced && flight > 0 && seg.dataLen === 0 && (seg.flags & (SYN | FIN)) === 0 && sameWnd) {
       // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same ACK and window.
       this.onDupAck(now);
@@ -796,14 +832,14 @@ export class Tcb {
   }
 
   /** Feeds the segment's SACK blocks to the scoreboard and the queue; returns the bytes newly SACKed. */
-  private takeSack(seg: TcpSegmentIn): number {
+  private takeSack(seg: TcpSegmentIn, rack: Rack | null): number {
     const o = seg.opts;
     let n = 0;
     for (let i = 0; i < o.sackCount; i++) {
       const l = o.sackLeft[i]!;
       const r = o.sackRight[i]!;
       const added = this.scoreboard.addBlock(l, r, this.snd.una, this.snd.max);
-      if (added > 0) this.rtxq.sack(l, r, null);
+      if (added > 0) this.rtxq.sack(l, r, rack);
       n += added;
     }
     return n;
@@ -815,6 +851,10 @@ export class Tcb {
       if (seqGeq(this.snd.una, this.recoveryPoint)) {
         this.inRecovery = false;
         this.dupAcks = 0;
+        if (this.sackOk) {
+          this.recheckLost = true;
+          this.rack.onRecoveryEnd();
+        }
         if (this.postRtoRecovery) this.postRtoRecovery = false;
         else if (this.sackOk) cc.onRecoveryExit(now);
         // RFC 6582 §3.2 step 3 full ACK: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
@@ -836,16 +876,120 @@ export class Tcb {
   }
 
   /**
-   * SACK loss detection once the scoreboard took a segment's blocks: RFC 6675 IsLost() marks the
-   * records under DupThresh SACKed segments lost, and the first loss starts recovery (§5 step 4).
-   * Below the point of an earlier RTO the window was already cut: a retransmission was lost too.
-   * RFC 6675 would wait for another RTO (with backoff); like Linux in its Loss state, the lost
-   * retransmissions are resent through the pipe algorithm without a second reduction.
+   * SACK loss detection once the scoreboard took a segment's blocks. With RACK (RFC 8985 §6.2
+   * step 5) a segment is lost once one sent after it was delivered and the reordering window has
+   * passed (the reorder timer covers the rest); without, RFC 6675 IsLost() marks the segments under
+   * DupThresh SACKed ones. The first loss starts recovery (RFC 6675 §5 step 4). Below the point of
+   * an earlier RTO the window was already cut: a retransmission was lost too. RFC 6675 would wait
+   * for another RTO (with backoff); like Linux in its Loss state, the lost retransmissions are
+   * resent through the pipe algorithm without a second reduction.
    */
   private sackDetect(now: number): void {
     const postRto = !seqGeq(this.snd.una, this.recover);
-    const lost = this.rtxq.markLostDupThresh(this.cc.mss, DUP_THRESH, postRto && !this.inRecovery);
+    let lost: number;
+    if (this.useRack) {
+      const sackedThresh = this.scoreboard.ranges.bytes > (DUP_THRESH - 1) * this.cc.mss;
+      const reo = this.rack.reoWnd(this.inRecovery || postRto, sackedThresh, this.rto.srtt);
+      lost = this.rack.detectLoss(this.rtxq, now, reo);
+      if (this.rack.timeout > 0) this.reoTimer.arm(this.rack.timeout);
+      else this.reoTimer.cancel();
+    } else {
+      lost = this.rtxq.markLostDupThresh(this.cc.mss, DUP_THRESH, postRto && !this.inRecovery);
+    }
+    if (this.recheckLost) {
+      // Segments marked lost that the ended recovery did not resend start the next one.
+      this.recheckLost = false;
+      if (lost === 0 && this.rtxq.nextLost(this.maxPayload)) lost = 1;
+    }
     if (!this.inRecovery && lost > 0) this.enterSackRecovery(now, postRto);
+  }
+
+  /** One RTT measurement for the RTO estimator (and RACK's min_RTT). */
+  private rttSample(r: number): void {
+    this.rto.sample(r);
+    this.rack.rttSample(r);
+  }
+
+  /**
+   * RFC 8985 §7.4.2: did the loss probe repair a loss? An ACK beyond a retransmitted probe (or a
+   * duplicate ACK without SACK at its end) says the original was lost and only the probe arrived:
+   * the congestion response fast recovery would have made (Linux tcp_process_tlp_ack).
+   */
+  private tlpOnAck(seg: TcpSegmentIn, advanced: boolean, now: number): void {
+    const r = this.rack;
+    if (!r.tlpOut || seqLt(seg.ack, r.tlpEnd)) return;
+    if (!r.tlpRetrans) {
+      r.tlpOut = false;
+      return;
+    }
+    const dupNoSack = !advanced && seg.dataLen === 0 && seg.opts.sackCount === 0;
+    if (!seqGt(seg.ack, r.tlpEnd) && !dupNoSack) return;
+    r.tlpOut = false;
+    this.cc.onCongestion(now, this.cc.cwnd);
+    this.env.counters.tlpRecoveries++;
+  }
+
+  /**
+   * RFC 8985 §7.2: arm the PTO after new data went out or an ACK brought news, while no recovery
+   * runs, no probe is out and data is in flight; never past the RTO (which then does the job).
+   */
+  private schedulePto(): void {
+    const snd = this.snd;
+    if (
+      !this.sackOk ||
+      !this.useRack ||
+      this.inRecovery ||
+      this.rack.tlpOut ||
+      this.persist ||
+      snd.flightSize === 0 ||
+      !seqGeq(snd.una, this.recover)
+    ) {
+      this.tlpTimer.cancel();
+      return;
+    }
+    const pto = this.rack.pto(this.rto.samples > 0 ? this.rto.srtt : -1, snd.flightSize <= this.maxPayload);
+    if (this.rtxTimer.armed && this.rtxTimer.deadline - this.now() <= pto) this.tlpTimer.cancel();
+    else this.tlpTimer.arm(pto);
+  }
+
+  /**
+   * RFC 8985 §7.3: the PTO expired. One probe: a new segment if the windows let one go, else the
+   * last segment again; the RTO is restarted behind it.
+   * @mirrors tcp_output.c:tcp_send_loss_probe
+   */
+  private onTlpTimer(now: number): void {
+    const snd = this.snd;
+    const r = this.rack;
+    if (!this.sending || this.inRecovery || this.persist || snd.flightSize === 0 || r.tlpOut) return;
+    const mss = this.maxPayload;
+    // New data needs only the peer's window (RFC 8985 §7.3: the probe is outside cwnd).
+    const usable = seqDiff(seqAdd(snd.una, this.sndWnd), snd.max);
+    const len = Math.min(seqDiff(snd.end, snd.max), mss, usable);
+    let sent: boolean;
+    if (len > 0 && seqGeq(snd.nxt, snd.max)) {
+      r.tlpRetrans = false;
+      sent = this.transmit(
+        snd.max,
+        len,
+        this.finQueued && seqAdd(snd.max, len) === snd.end && this.canSendFin(),
+      );
+    } else {
+      r.tlpRetrans = true;
+      sent = this.rtxq.lastUnsacked(mss) && this.retransmit(this.rtxq.nextSeq, this.rtxq.nextLen);
+    }
+    if (!sent) return;
+    r.tlpOut = true;
+    r.tlpEnd = snd.max;
+    this.env.counters.tlpProbes++;
+    if (tcpLog.enabled) tcpLog('%s loss probe at %d ms', connName(this), now);
+    this.rtxTimer.arm(this.rto.rto);
+  }
+
+  /** RFC 8985 §6.3: the reordering window of a segment passed: judge again. */
+  private onReoTimer(now: number): void {
+    if (!this.sending || !this.sackOk || this.snd.flightSize === 0) return;
+    this.sackDetect(now);
+    this.output();
   }
 
   /** RFC 6675 §5 step (4): fast retransmit and loss recovery (postRto: after an RTO, no cwnd cut). */
@@ -967,17 +1111,23 @@ export class Tcb {
   /** Sends what the windows allow (tcp_write_xmit), then any ACK still owed. */
   output(): void {
     const s = this.state;
-    if (
-      s === 'ESTABLISHED' ||
-      s === 'CLOSE-WAIT' ||
-      s === 'FIN-WAIT-1' ||
-      s === 'CLOSING' ||
-      s === 'LAST-ACK'
-    ) {
+    if (this.sending) {
       if (this.inRecovery && this.sackOk) this.sackRecoveryOutput();
       else this.sendData();
+      if (this.ptoDue) {
+        this.ptoDue = false;
+        this.schedulePto();
+      }
     }
     if (this.ackNow && s !== 'CLOSED' && s !== 'SYN-SENT') this.sendAck();
+  }
+
+  /** A state in which data may be sent or resent. */
+  private get sending(): boolean {
+    const s = this.state;
+    return (
+      s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK'
+    );
   }
 
   private sendData(): void {
@@ -1154,8 +1304,9 @@ export class Tcb {
       this.env.counters.retransSegs++;
       this.rto.onRetransmit();
       this.noteRetransmit(seq);
-    } else if (!this.tsOk) {
-      this.rto.startTiming(end, now);
+    } else {
+      if (!this.tsOk) this.rto.startTiming(end, now);
+      this.ptoDue = true;
     }
     snd.markSent(seq, segLen);
     // tcp_minshall_update: remember where the last small segment ends.
@@ -1323,6 +1474,8 @@ export class Tcb {
     this.dupAcks = 0;
     this.recover = snd.max;
     this.rescueRxt = -1;
+    this.rack.tlpOut = false;
+    this.tlpTimer.cancel();
     this.rtxq.markAllLost();
     snd.rewind();
     this.output();
@@ -1406,6 +1559,8 @@ export class Tcb {
     this.state = state;
     if (err !== null && this.closeErr === null) this.closeErr = err;
     this.rtxTimer.cancel();
+    this.tlpTimer.cancel();
+    this.reoTimer.cancel();
     this.delackTimer.cancel();
     this.keepTimer.cancel();
     this.persist = false;
