@@ -172,6 +172,35 @@ describe('Tcb event processing', () => {
     expect(sent.filter((s) => s.len > 0)).toEqual([]);
   });
 
+  it('RFC 2883 D-SACK for the only retransmission undoes the cwnd reduction (tcp_try_undo_dsack)', () => {
+    const { t, sent, input, env } = setup({ sack: true });
+    t.write(new Uint8Array(14600), 0, 14600);
+    const at = (k: number): number => 1001 + k * 1460;
+    const before = t.cc.cwnd;
+    // Segment 0 only delayed: three segments above it SACKed, fast retransmit, cwnd halved.
+    input({ ack: at(0), sack: [[at(1), at(4)]] });
+    expect(t.inRecovery).toBe(true);
+    expect(sent.filter((s) => s.seq === at(0)).length).toBe(2);
+    expect(t.cc.cwnd).toBeLessThan(before);
+    // The original arrives, then the retransmission: the ACK of all carries a D-SACK for it.
+    input({ ack: at(10), sack: [[at(0), at(1)]] });
+    expect(env.counters.dsacksRecv).toBe(1);
+    expect(env.counters.spuriousUndos).toBe(1);
+    expect(t.inRecovery).toBe(false);
+    expect(t.cc.cwnd).toBe(before);
+  });
+
+  it('a D-SACK for data that was never retransmitted (a duplicating network) undoes nothing', () => {
+    const { t, input, env } = setup({ sack: true });
+    t.write(new Uint8Array(14600), 0, 14600);
+    const at = (k: number): number => 1001 + k * 1460;
+    input({ ack: at(2) });
+    input({ ack: at(2), sack: [[at(1), at(2)]] });
+    expect(env.counters.dsacksRecv).toBe(1);
+    expect(env.counters.spuriousUndos).toBe(0);
+    expect(t.scoreboard.ranges.count).toBe(0);
+  });
+
   it('RFC 6298: the RTO doubles on each expiry and collapses cwnd to one segment', () => {
     const { t, sent, clock } = setup({ minRto: 200 });
     t.write(new Uint8Array(4380), 0, 4380);

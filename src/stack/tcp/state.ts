@@ -65,6 +65,14 @@ export class TcpCounters {
    */
   tlpProbes = 0;
   tlpRecoveries = 0;
+  /**
+   * RFC 2883 D-SACK blocks sent for duplicate data, D-SACKs received, and cwnd reductions undone
+   * because every retransmission of the episode proved spurious (D-SACK or the RFC 3522 timestamp
+   * test) (LINUX_MIB_TCPDSACKOLDSENT+OFOSENT, TCPDSACKRECV, TCPDSACKUNDO + TCPSPURIOUSRTOS).
+   */
+  dsacksSent = 0;
+  dsacksRecv = 0;
+  spuriousUndos = 0;
   /** RFC 6675 rescue retransmissions (NextSeg rule 4). */
   rescueRetransmits = 0;
   /** Retransmissions found lost after an RTO and resent without waiting for another RTO. */

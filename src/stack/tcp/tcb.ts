@@ -169,6 +169,10 @@ export class Tcb {
   wsOk = false;
   /** Right edge of the window last advertised (receiver SWS avoidance, RFC 9293 §3.8.6.2.2). */
   rcvAdvEdge = 0;
+  /** RFC 2883 D-SACK block [dsackStart, dsackEnd) owed on the next segment, when dsackPending. */
+  private dsackPending = false;
+  private dsackStart = 0;
+  private dsackEnd = 0;
   /** The ACK field of the last segment sent (RFC 7323 Last.ACK.sent), kept by the TCP layer. */
   lastAckSent = 0;
   /** When the last ACK answering an unacceptable segment went out. */
@@ -203,6 +207,18 @@ export class Tcb {
   /** RFC 8985 RACK-TLP state; used when `useRack` and SACK was negotiated. */
   readonly rack = new Rack();
   readonly useRack: boolean;
+  /**
+   * Undo of a cwnd reduction found spurious (Linux undo_marker / undo_retrans / prior_cwnd): while
+   * `undoActive`, the retransmissions of the episode (from SND.UNA = undoMarker) not yet shown
+   * needless by a D-SACK, the TSval of its first retransmission (RFC 3522 Eifel, -1 before), and
+   * cwnd / ssthresh before the reduction.
+   */
+  private undoActive = false;
+  private undoMarker = 0;
+  private undoRetrans = 0;
+  private undoTs = -1;
+  private priorCwnd = 0;
+  private priorSsthresh = 0;
   /** A recovery just ended: look for segments still marked lost on the next detection. */
   private recheckLost = false;
   /** Something was sent or acknowledged: (re)schedule the loss probe when output() ends. */
@@ -301,9 +317,38 @@ export class Tcb {
 
   /** Largest payload of one data segment: sendMss less the options every data segment carries. */
   get maxPayload(): number {
-    let opt = this.tsOk ? 12 : 0;
-    if (this.sackOk && this.rcv.ooo.count > 0) opt += 4 + 8 * Math.min(this.rcv.ooo.count, this.tsOk ? 3 : 4);
-    return this.sendMss - opt;
+    const n = this.sackBlockCount;
+    return this.sendMss - (this.tsOk ? 12 : 0) - (n > 0 ? 4 + 8 * n : 0);
+  }
+
+  /** SACK blocks the next segment carries: a pending D-SACK and the out-of-order ranges. */
+  get sackBlockCount(): number {
+    if (!this.sackOk) return 0;
+    return Math.min(this.rcv.ooo.count + (this.dsackPending ? 1 : 0), this.tsOk ? 3 : 4);
+  }
+
+  /**
+   * Fills out[] with the next segment's SACK blocks, at most `max`: a pending D-SACK first (RFC
+   * 2883 §4: it goes once, on the next segment), then the out-of-order ranges. Returns the count.
+   */
+  sackBlocks(out: Uint32Array, max: number): number {
+    let k = 0;
+    if (this.dsackPending && max > 0) {
+      out[0] = this.dsackStart;
+      out[1] = this.dsackEnd;
+      this.dsackPending = false;
+      k = 1;
+    }
+    return k + this.rcv.sackBlocks(out, max - k, k);
+  }
+
+  /** Duplicate data arrived (tcp_dsack_set): report the part already held in a D-SACK block. */
+  private noteDuplicate(seq: number, len: number): void {
+    if (!this.sackOk || !this.rcv.duplicate(seq, len)) return;
+    this.dsackPending = true;
+    this.dsackStart = this.rcv.dupStart;
+    this.dsackEnd = this.rcv.dupEnd;
+    this.env.counters.dsacksSent++;
   }
 
   /** The window field to put in a non-SYN segment; records the advertised right edge. */
@@ -567,8 +612,11 @@ export class Tcb {
       // often a retransmission whose ACK was lost, and without an answer its sender waits for
       // its RTO.
       if ((flags & RST) !== 0) return;
-      if (dataLen > 0 && (flags & SYN) === 0) this.sendAck();
-      else if (now - this.lastOowAck >= OOW_ACK_INTERVAL) {
+      if (dataLen > 0 && (flags & SYN) === 0) {
+        // Old data (tcp_send_dupack): say so with a D-SACK.
+        if (seqLt(seq, nxt)) this.noteDuplicate(seq, dataLen);
+        this.sendAck();
+      } else if (now - this.lastOowAck >= OOW_ACK_INTERVAL) {
         this.lastOowAck = now;
         this.sendAck();
       }
@@ -772,6 +820,13 @@ export class Tcb {
       // whole backed-off RTO old. Such a TSecr is no sample (Karn's rule, applied to the echo).
       const staleEcho = this.unaRtx && ((opts.tsEcr - this.unaRtxTs) | 0) < 0;
       this.unaRtx = false;
+      // RFC 3522 Eifel: the first ACK past the episode's first retransmission echoes a TSval
+      // older than it, so the original arrived: every retransmission was spurious
+      // (tcp_packet_delayed -> tcp_try_undo_recovery / tcp_try_undo_loss).
+      if (this.undoActive && this.undoTs >= 0 && this.tsOk && opts.hasTimestamp) {
+        if (((opts.tsEcr - this.undoTs) | 0) < 0) this.undo();
+        else this.undoActive = false;
+      }
       if (this.tsOk && opts.hasTimestamp) {
         if (!staleEcho) this.rttSample(tsRttSample(opts.tsEcr, this.tsVal()));
       } else this.rto.onAck(ack, now);
@@ -838,11 +893,63 @@ export class Tcb {
     for (let i = 0; i < o.sackCount; i++) {
       const l = o.sackLeft[i]!;
       const r = o.sackRight[i]!;
+      // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, is a D-SACK.
+      if (
+        i === 0 &&
+        (seqLeq(r, seg.ack) || (o.sackCount > 1 && seqGeq(l, o.sackLeft[1]!) && seqLeq(r, o.sackRight[1]!)))
+      ) {
+        this.onDsack(r);
+        continue;
+      }
       const added = this.scoreboard.addBlock(l, r, this.snd.una, this.snd.max);
       if (added > 0) this.rtxq.sack(l, r, rack);
       n += added;
     }
     return n;
+  }
+
+  /**
+   * A D-SACK ending at `end` arrived: the peer got something twice. RACK widens its reordering
+   * window; a loss probe it covers was not needed (RFC 8985 §7.4.2); and once every retransmission
+   * of the episode is shown needless, the cwnd reduction is undone (tcp_check_dsack ->
+   * tcp_try_undo_dsack).
+   */
+  private onDsack(end: number): void {
+    const snd = this.snd;
+    this.env.counters.dsacksRecv++;
+    if (this.useRack) this.rack.onDsack(snd.una, snd.max);
+    if (this.rack.tlpOut && this.rack.tlpRetrans && end === this.rack.tlpEnd) this.rack.tlpOut = false;
+    if (this.undoActive && this.undoRetrans > 0 && seqGt(end, this.undoMarker) && --this.undoRetrans === 0)
+      this.undo();
+  }
+
+  /** A cwnd reduction starts an episode that may prove spurious (tcp_init_undo). */
+  private startUndo(): void {
+    this.undoActive = true;
+    this.undoMarker = this.snd.una;
+    this.undoRetrans = 0;
+    this.undoTs = -1;
+    this.priorCwnd = this.cc.cwnd;
+    this.priorSsthresh = this.cc.ssthresh;
+  }
+
+  private countUndoRetrans(): void {
+    if (!this.undoActive) return;
+    this.undoRetrans++;
+    if (this.undoTs < 0 && this.tsOk) this.undoTs = this.tsVal();
+  }
+
+  /**
+   * The reduction was for nothing: cwnd and ssthresh back to at least what they were
+   * (tcp_undo_cwnd_reduction), and a recovery under way ends without setting cwnd to ssthresh.
+   */
+  private undo(): void {
+    this.undoActive = false;
+    this.undoRetrans = 0;
+    this.cc.undo(this.priorCwnd, this.priorSsthresh);
+    if (this.inRecovery) this.postRtoRecovery = true;
+    this.env.counters.spuriousUndos++;
+    if (tcpLog.enabled) tcpLog('%s spurious retransmission: cwnd reduction undone', connName(this));
   }
 
   private onNewAck(acked: number, flightBefore: number, now: number): void {
@@ -1005,6 +1112,7 @@ export class Tcb {
       // (4.1) RecoveryPoint = HighData, (4.2) ssthresh and cwnd from FlightSize.
       this.recoveryPoint = snd.max;
       this.recover = snd.max;
+      this.startUndo();
       this.cc.onCongestion(now, snd.flightSize);
       c.fastRetrans++;
       c.sackRecovery++;
@@ -1040,6 +1148,7 @@ export class Tcb {
     this.inRecovery = true;
     this.recoveryPoint = snd.max;
     this.recover = snd.max;
+    this.startUndo();
     cc.onCongestion(now, snd.flightSize);
     this.env.counters.fastRetrans++;
     this.env.counters.renoRecovery++;
@@ -1050,6 +1159,7 @@ export class Tcb {
   private receiveData(buf: Uint8Array, seq: number, off: number, len: number): void {
     const rcv = this.rcv;
     const before = rcv.rcvNxt;
+    this.noteDuplicate(seq, len);
     const n = rcv.write(seq, buf, off, len, this.rcvAdvEdge);
     if (n < 0) this.env.counters.oooDrops++;
     if (seq !== before || n <= 0 || rcv.ooo.count > 0) {
@@ -1271,6 +1381,7 @@ export class Tcb {
     if (!this.env.sendSegment(this, seq, flags, dataLen)) return false;
     const segLen = dataLen + (fin ? 1 : 0);
     snd.markRetransmit(segLen);
+    this.countUndoRetrans();
     this.rtxq.retransmitted(seq, segLen, this.now());
     this.noteRetransmit(seq);
     this.env.counters.retransSegs++;
@@ -1302,6 +1413,7 @@ export class Tcb {
     if (seqGt(end, snd.max)) this.rtxq.sent(seqMax(seq, snd.max), seqDiff(end, seqMax(seq, snd.max)), now);
     if (resend) {
       this.env.counters.retransSegs++;
+      this.countUndoRetrans();
       this.rto.onRetransmit();
       this.noteRetransmit(seq);
     } else {
@@ -1467,6 +1579,8 @@ export class Tcb {
         snd.flightSize,
         Math.floor(this.cc.cwnd),
       );
+    // The first timeout of an episode may prove spurious (tcp_enter_loss -> tcp_init_undo).
+    if (this.retries === 1) this.startUndo();
     this.cc.onRto(now, snd.flightSize);
     this.rto.backoff();
     this.inRecovery = false;

@@ -347,8 +347,8 @@ export class Tcp implements TcpEnv {
       optLen = 4 + (ts ? 12 : sack ? 4 : 0) + (ws ? 4 : 0);
     } else {
       if (t.tsOk) optLen += 12;
-      if (t.sackOk && t.rcv.ooo.count > 0 && (flags & RST) === 0) {
-        sackN = t.rcv.sackBlocks(this.sackOut, t.tsOk ? 3 : 4);
+      if ((flags & RST) === 0 && t.sackBlockCount > 0) {
+        sackN = t.sackBlocks(this.sackOut, t.tsOk ? 3 : 4);
         if (sackN > 0) optLen += 4 + 8 * sackN;
       }
     }
