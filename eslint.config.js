@@ -72,6 +72,37 @@ const boundaryConfigs = Object.entries(allowed).map(([folder, ok]) => ({
   rules: { 'no-restricted-imports': ['error', { patterns: forbidden(folder, ok) }] },
 }));
 
+/**
+ * Layers inside src/stack (docs/ARCHITECTURE.md "The stack's layers"): the link layer knows no
+ * network layer, and IPv4 and IPv6 never reach into each other; each gets a narrow interface.
+ */
+const stackLayers = {
+  link: ['ipv4', 'ipv6', 'tcp', 'udp', 'socket', 'stack'],
+  ipv4: ['ipv6', 'tcp', 'udp', 'socket', 'stack'],
+  ipv6: ['ipv4', 'tcp', 'udp', 'socket', 'stack'],
+};
+const stackOuter = forbidden('stack', allowed.stack).map((p) => ({
+  ...p,
+  regex: p.regex.replace('^(\\.\\./)+', '^(\\.\\./){2,}'),
+}));
+const stackLayerConfigs = Object.entries(stackLayers).map(([layer, no]) => ({
+  files: [`src/stack/${layer}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          ...stackOuter,
+          {
+            regex: `^\\.\\./(${no.join('|')})(/|\\.ts$)`,
+            message: `src/stack/${layer} may not import ${no.join(', ')} (docs/ARCHITECTURE.md)`,
+          },
+        ],
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -115,4 +146,5 @@ export default tseslint.config(
     },
   },
   ...boundaryConfigs,
+  ...stackLayerConfigs,
 );

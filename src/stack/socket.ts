@@ -10,11 +10,11 @@ import { Duplex } from 'node:stream';
 import { ipv4ToString, ipv6ToString, parseIpv4, parseIpv6 } from '../wire/index.ts';
 import { NetError } from './errors.ts';
 import { HandleRef } from './handle-ref.ts';
-import type { Stack } from './stack.ts';
+import { IpPairScratch } from './l3.ts';
 import type { Timer } from './timer.ts';
 import type { Tcb, TcbOptions, TcbUser } from './tcp/tcb.ts';
-import type { TcpListener } from './tcp/tcp.ts';
-import { UdpSocket, type RemoteInfo } from './udp.ts';
+import type { Tcp, TcpListener } from './tcp/tcp.ts';
+import { UdpSocket, type RemoteInfo, type UdpHost, type UdpLayer } from './udp.ts';
 
 /** Largest chunk pushed to the readable side at once. */
 const READ_CHUNK = 64 * 1024;
@@ -74,6 +74,23 @@ function decorate(err: NetError, s: Socket): NetError {
   return a === undefined || p === undefined ? err : err.withHostPort(a, p);
 }
 
+const EV_CONNECT = 1;
+const EV_DATA = 2;
+const EV_PEER_FIN = 4;
+const EV_WRITABLE = 8;
+const EV_CLOSE = 16;
+
+/** What the socket API needs from the stack (the stack passes itself). */
+export interface NetHost extends UdpHost {
+  readonly tcpDefaults: TcbOptions;
+  readonly udp: UdpLayer;
+  /** The TCP of a family, null when the family is not configured. */
+  tcpOf(family: 4 | 6): Tcp | null;
+  /** An IPv4 address a server may bind: ours or 127/8. */
+  isLocal4(addr: number): boolean;
+  now(): number;
+}
+
 export class Socket extends Duplex implements TcbUser {
   tcb: Tcb | null = null;
   connecting = false;
@@ -90,13 +107,16 @@ export class Socket extends Duplex implements TcbUser {
   // Process refs (node's handle ref): wanted by the user, and held on the stack while open.
   private readonly hold = new HandleRef();
   private closedEmitted = false;
+  /** Connection events raised and not delivered yet (EV_* bits), and the close's error. */
+  private events = 0;
+  private closeErr: NetError | null = null;
   /** @internal The address and port connect() was asked for (for its errors). */
   connectHost: string | undefined;
   /** @internal */
   connectPort: number | undefined;
 
   constructor(
-    private readonly stack: Stack,
+    private readonly stack: NetHost,
     opts: SocketOptions = {},
   ) {
     // 'close' is emitted by hand, with hadError, as net.Socket does.
@@ -164,7 +184,6 @@ export class Socket extends Duplex implements TcbUser {
     if (t !== null && !t.isClosed) {
       t.user = null;
       t.abort();
-      this.stack.time.poke();
     }
     return this.destroy();
   }
@@ -196,7 +215,6 @@ export class Socket extends Duplex implements TcbUser {
 
   setKeepAlive(enable = false, initialDelay = 0): this {
     this.tcb?.setKeepAlive(enable, initialDelay > 0 ? initialDelay : undefined);
-    this.stack.time.poke();
     return this;
   }
 
@@ -225,13 +243,11 @@ export class Socket extends Duplex implements TcbUser {
     this.lastActive = this.stack.now();
     if (this.idleMs > 0 && this.idleTimer !== null && !this.idleTimer.armed) {
       this.idleTimer.armAt(this.lastActive + this.idleMs);
-      this.stack.time.poke();
     }
   }
 
   private kick(): void {
     this.tcb?.output();
-    this.stack.time.poke();
   }
 
   // ---------------------------------------------------------------- Duplex
@@ -255,7 +271,6 @@ export class Socket extends Duplex implements TcbUser {
     this.pendingOff += n;
     this.written += n;
     if (n > 0) this.touch();
-    this.stack.time.poke();
     if (this.pendingOff === p.length) {
       const cb = this.pendingCb!;
       this.pending = null;
@@ -279,7 +294,6 @@ export class Socket extends Duplex implements TcbUser {
       return;
     }
     this.tcb?.shutdown();
-    this.stack.time.poke();
     cb();
   }
 
@@ -304,7 +318,6 @@ export class Socket extends Duplex implements TcbUser {
     if (got > 0) {
       t.onUserRead();
       this.touch();
-      this.stack.time.poke();
     }
     if (this.peerEnded && rcv.readable === 0 && !this.readableEnded && this.wantRead) {
       this.wantRead = false;
@@ -327,7 +340,6 @@ export class Socket extends Duplex implements TcbUser {
         t.shutdown();
         t.orphan();
       }
-      this.stack.time.poke();
     }
     this.failPending(err ?? new NetError('EPIPE', 'write'));
     cb(err);
@@ -343,29 +355,56 @@ export class Socket extends Duplex implements TcbUser {
 
   // ---------------------------------------------------------------- TcbUser
 
+  // TcbUser: raised inside the datapath, queued (EventQueue), delivered by deliverEvents().
   onConnect(): void {
-    this.connecting = false;
-    this.touch();
-    this.emit('connect');
-    this.emit('ready');
-    this.flushPending();
+    this.raise(EV_CONNECT);
   }
 
   onData(): void {
-    this.pump();
+    this.raise(EV_DATA);
   }
 
   onPeerFin(): void {
-    this.peerEnded = true;
-    this.wantRead = this.wantRead || this.readableFlowing === true;
-    this.pump();
+    this.raise(EV_PEER_FIN);
   }
 
   onWritable(): void {
-    this.flushPending();
+    this.raise(EV_WRITABLE);
   }
 
   onClose(err: NetError | null): void {
+    this.closeErr = err;
+    this.raise(EV_CLOSE);
+  }
+
+  private raise(ev: number): void {
+    const first = this.events === 0;
+    this.events |= ev;
+    if (first) this.stack.events.post(this);
+  }
+
+  /** @internal Delivers the queued connection events, in the order a connection raises them. */
+  deliverEvents(): void {
+    const ev = this.events;
+    this.events = 0;
+    if ((ev & EV_CONNECT) !== 0) {
+      this.connecting = false;
+      this.touch();
+      this.emit('connect');
+      this.emit('ready');
+      this.flushPending();
+    }
+    if ((ev & EV_DATA) !== 0) this.pump();
+    if ((ev & EV_PEER_FIN) !== 0) {
+      this.peerEnded = true;
+      this.wantRead = this.wantRead || this.readableFlowing === true;
+      this.pump();
+    }
+    if ((ev & EV_WRITABLE) !== 0) this.flushPending();
+    if ((ev & EV_CLOSE) !== 0) this.connectionClosed(this.closeErr);
+  }
+
+  private connectionClosed(err: NetError | null): void {
     if (err !== null) {
       this.connecting = false;
       this.destroy(decorate(err, this));
@@ -386,12 +425,21 @@ export class Server extends EventEmitter {
   private closing = false;
   private bound: AddressInfo | null = null;
   private readonly hold = new HandleRef();
+  /** Connections established and not yet announced with 'connection'. */
+  private readonly accepted: Socket[] = [];
 
   constructor(
-    private readonly stack: Stack,
+    private readonly stack: NetHost,
     private readonly opts: SocketOptions = {},
   ) {
     super();
+  }
+
+  /** @internal Emits 'connection' for each connection established during the turn. */
+  deliverEvents(): void {
+    const q = this.accepted;
+    for (let i = 0; i < q.length; i++) this.emit('connection', q[i]);
+    q.length = 0;
   }
 
   get listening(): boolean {
@@ -438,11 +486,12 @@ export class Server extends EventEmitter {
     }
     if (cb !== undefined) this.once('listening', cb);
     const st = this.stack;
-    const tcp6 = st.ip6?.tcp;
+    const tcp4 = st.tcpOf(4)!;
+    const tcp6 = st.tcpOf(6);
     host = host === undefined ? undefined : resolveHost(host);
     // Which families, and what address() reports (node: '::' when IPv6 is there, else 0.0.0.0).
     let v4 = true;
-    let v6 = tcp6 !== undefined;
+    let v6 = tcp6 !== null;
     let address = v6 ? '::' : '0.0.0.0';
     if (host !== undefined && host !== '::') {
       if (host.includes(':')) {
@@ -461,7 +510,7 @@ export class Server extends EventEmitter {
         } catch {
           return this.fail('EADDRNOTAVAIL', host, p0);
         }
-        if (ip !== 0 && ip !== st.addr && ip >>> 24 !== 127) return this.fail('EADDRNOTAVAIL', host, p0);
+        if (ip !== 0 && !st.isLocal4(ip)) return this.fail('EADDRNOTAVAIL', host, p0);
         v6 = false;
         address = host;
       }
@@ -471,7 +520,7 @@ export class Server extends EventEmitter {
     if (ipv6Only && v6) v4 = false;
     const family: 'IPv4' | 'IPv6' = address.includes(':') ? 'IPv6' : 'IPv4';
     let p = p0;
-    if (p === 0) p = v4 ? st.tcp.ephemeralPort(st.addr, 0, 0) : tcp6!.ephemeralPortAny(0);
+    if (p === 0) p = (v4 ? tcp4 : tcp6!).ephemeralPortAny(0);
     const opts = { ...st.tcpDefaults, ...this.opts };
     const onConnection = (tcb: Tcb): void => {
       const s = new Socket(st, this.opts);
@@ -481,12 +530,13 @@ export class Server extends EventEmitter {
         this.sockets.delete(s);
         this.maybeClosed();
       });
-      this.emit('connection', s);
+      // 'connection' once the datapath returns (EventQueue).
+      if (this.accepted.push(s) === 1) st.events.post(this);
     };
-    const l4 = v4 ? st.tcp.listen(p, backlog, opts, onConnection) : null;
+    const l4 = v4 ? tcp4.listen(p, backlog, opts, onConnection) : null;
     const l6 = v6 && (!v4 || l4 !== null) ? tcp6!.listen(p, backlog, opts, onConnection) : null;
     if ((v4 && l4 === null) || (v6 && l6 === null)) {
-      if (l4 !== null) st.tcp.unlisten(l4);
+      if (l4 !== null) tcp4.unlisten(l4);
       if (cb !== undefined) this.off('listening', cb);
       return this.fail('EADDRINUSE', address, p);
     }
@@ -546,8 +596,8 @@ export class Server extends EventEmitter {
           cb(new NetError('ERR_SERVER_NOT_RUNNING', 'close', { message: 'Server is not running.' })),
         );
     } else if (cb !== undefined) this.once('close', cb);
-    if (this.listener !== null) this.stack.tcp.unlisten(this.listener);
-    if (this.listener6 !== null) this.stack.ip6?.tcp.unlisten(this.listener6);
+    if (this.listener !== null) this.stack.tcpOf(4)!.unlisten(this.listener);
+    if (this.listener6 !== null) this.stack.tcpOf(6)!.unlisten(this.listener6);
     this.listener = null;
     this.listener6 = null;
     this.bound = null;
@@ -566,7 +616,7 @@ export class Server extends EventEmitter {
 
 /** `stack.net`: the node:net and node:dgram entry points bound to one stack. */
 export class Net {
-  constructor(private readonly stack: Stack) {}
+  constructor(private readonly stack: NetHost) {}
 
   /** node's createServer([options][, listener]); (listener, options) is accepted too. */
   createServer(
@@ -609,33 +659,29 @@ export class Net {
       return s;
     };
     const { host: _h, port: _p, localPort: _l, allowHalfOpen: _a, ...tcbOpts } = opts;
-    if (hostName.includes(':')) {
-      const r =
-        st.ip6 === null
-          ? 'ENETUNREACH'
-          : st.ip6.tcpConnect(hostName, port, opts.localPort, { ...st.tcpDefaults, ...tcbOpts });
-      if (typeof r === 'string') return fail(r);
-      s.connectHost = hostName;
-      s.connectPort = port;
-      s.attach(r, true);
-      st.time.poke();
-      return s;
-    }
-    let raddr: number;
+    // The family's TCP and IP output; the source address its route gives (tcp_v4_connect /
+    // tcp_v6_connect → ip_route_connect / ip6_dst_lookup).
+    const v6 = hostName.includes(':');
+    const tcp = st.tcpOf(v6 ? 6 : 4);
+    const out = st.l3(v6 ? 6 : 4);
+    if (tcp === null || out === null) return fail('ENETUNREACH');
+    const pair = new IpPairScratch();
     try {
-      raddr = parseIpv4(hostName);
+      if (v6) pair.raddr6.set(parseIpv6(hostName));
+      else pair.raddr = parseIpv4(hostName);
     } catch {
       return fail('EADDRNOTAVAIL');
     }
-    const laddr = st.sourceFor(raddr);
-    const lport = laddr < 0 ? -1 : (opts.localPort ?? st.tcp.ephemeralPort(laddr, raddr, port));
-    if (laddr < 0 || lport < 0 || st.tcp.lookup(laddr, lport, raddr, port) !== undefined)
-      return fail(laddr < 0 ? 'ENETUNREACH' : 'EADDRINUSE');
-    const tcb = st.tcp.connect(laddr, lport, raddr, port, { ...st.tcpDefaults, ...tcbOpts });
+    // No TCP to a multicast group (IPv6 ff00::/8).
+    if (v6 && pair.raddr6[0] === 0xff) return fail('ENETUNREACH');
+    const srcErr = out.selectSource(pair);
+    if (srcErr !== null) return fail(srcErr);
+    const lport = opts.localPort ?? tcp.ephemeralPort(pair, port);
+    if (lport < 0 || tcp.lookup(pair, lport, port) !== undefined) return fail('EADDRINUSE');
+    const tcb = tcp.connect(pair, lport, port, { ...st.tcpDefaults, ...tcbOpts });
     s.connectHost = hostName;
     s.connectPort = port;
     s.attach(tcb, true);
-    st.time.poke();
     return s;
   }
 
@@ -648,7 +694,7 @@ export class Net {
     type: 'udp4' | 'udp6' | { type: 'udp4' | 'udp6' } = 'udp4',
     onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void,
   ): UdpSocket {
-    const u = new UdpSocket(this.stack, typeof type === 'string' ? type : type.type);
+    const u = new UdpSocket(this.stack.udp, typeof type === 'string' ? type : type.type);
     if (onMessage !== undefined) u.on('message', onMessage);
     return u;
   }

@@ -45,6 +45,11 @@ export class Timer {
 
 export class TimerQueue {
   private heap: Timer[] = [];
+  /**
+   * Called when a timer becomes the earliest one (the driver re-aims its host timer): arming from
+   * anywhere needs no separate "poke", as mod_timer needs no call to the timer wheel's owner.
+   */
+  onEarliest: ((deadline: number) => void) | null = null;
 
   constructor(readonly clock: Clock) {}
 
@@ -70,12 +75,13 @@ export class TimerQueue {
       t.deadline = deadline;
       if (deadline < old) this.up(t.heapIndex);
       else this.down(t.heapIndex);
-      return;
+    } else {
+      t.deadline = deadline;
+      t.heapIndex = this.heap.length;
+      this.heap.push(t);
+      this.up(t.heapIndex);
     }
-    t.deadline = deadline;
-    t.heapIndex = this.heap.length;
-    this.heap.push(t);
-    this.up(t.heapIndex);
+    if (t.heapIndex === 0 && this.onEarliest !== null) this.onEarliest(deadline);
   }
 
   remove(t: Timer): void {
@@ -140,11 +146,9 @@ export class TimerQueue {
   }
 }
 
-/** A TimerQueue plus the hook its owner calls after arming timers from outside a timer callback. */
+/** What drives a TimerQueue: virtual time moved by hand, or wall time through one host timer. */
 export interface TimerHost {
   readonly timers: TimerQueue;
-  /** Re-aims whatever drives the queue at its earliest deadline. */
-  poke(): void;
 }
 
 /** A clock that moves only when told to; advance() fires due timers on the way. */
@@ -160,9 +164,6 @@ export class VirtualClock implements Clock, TimerHost {
   now(): number {
     return this.t;
   }
-
-  /** Nothing to re-aim: time moves only through advance(). */
-  poke(): void {}
 
   /**
    * Moves time forward by `ms`, stopping at each timer deadline on the way so callbacks observe
@@ -186,21 +187,34 @@ export const realClock: Clock = { now: () => performance.now() };
 
 /**
  * Binds a TimerQueue on realClock to setTimeout: one host timer, always aimed at the earliest
- * deadline. Call poke() after arming timers from outside a timer callback.
+ * deadline (the queue says when a timer becomes the earliest).
  */
 export class RealTimeDriver implements TimerHost {
   readonly timers = new TimerQueue(realClock);
   private handle: ReturnType<typeof setTimeout> | undefined;
   private handleAt = Infinity;
+  private firing = false;
   private readonly fire = (): void => {
     this.handle = undefined;
     this.handleAt = Infinity;
-    this.timers.run(realClock.now());
-    this.poke();
+    this.firing = true;
+    try {
+      this.timers.run(realClock.now());
+    } finally {
+      this.firing = false;
+    }
+    this.aim();
   };
 
+  constructor() {
+    // While the queue runs, callbacks re-arm freely: the driver aims once when the run ends.
+    this.timers.onEarliest = () => {
+      if (!this.firing) this.aim();
+    };
+  }
+
   /** Re-aims the host timer at the earliest deadline if it moved earlier or the timer is idle. */
-  poke(): void {
+  private aim(): void {
     const d = this.timers.nextDeadline();
     if (d === Infinity) {
       if (this.handle !== undefined) clearTimeout(this.handle);

@@ -11,13 +11,24 @@ import {
   ipv6ToString,
   parseIpv4,
   parseIpv6,
-  pseudoSum,
   type IpAddr,
 } from '../wire/index.ts';
-import { csumFinish, csumPartial } from '../checksum/index.ts';
+import type { StackCounters } from './counters.ts';
 import { NetError } from './errors.ts';
-import { HandleRef } from './handle-ref.ts';
-import type { Stack } from './stack.ts';
+import { HandleRef, type ProcessRefs } from './handle-ref.ts';
+import { IpPairScratch, type IpPair, type L3Output, type UdpInput } from './l3.ts';
+import type { EventQueue } from './events.ts';
+import type { TimerHost } from './timer.ts';
+
+/** What UDP needs from the stack: counters, the timer host, process refs and each family's output. */
+export interface UdpHost extends ProcessRefs {
+  readonly counters: StackCounters;
+  /** Where socket events raised inside the datapath wait for it to return. */
+  readonly events: EventQueue;
+  readonly time: TimerHost;
+  /** The IP output of a family, null when the family is not configured. */
+  l3(family: 4 | 6): L3Output | null;
+}
 
 export interface RemoteInfo {
   address: string;
@@ -26,12 +37,14 @@ export interface RemoteInfo {
   size: number;
 }
 
-export class UdpLayer {
+export class UdpLayer implements UdpInput {
   private readonly ports = new Map<number, UdpSocket>();
   private readonly view = new UdpView();
+  private readonly out = new UdpView();
+  private readonly txPair = new IpPairScratch();
   private nextEphemeral = 49152;
 
-  constructor(private readonly stack: Stack) {}
+  constructor(readonly host: UdpHost) {}
 
   bind(s: UdpSocket, port: number): number {
     if (port === 0) {
@@ -54,9 +67,9 @@ export class UdpLayer {
     if (this.ports.get(port) === s) this.ports.delete(port);
   }
 
-  /** One datagram; false when no socket is bound to its port (the caller sends port unreachable). */
-  input(buf: Uint8Array, off: number, len: number, src: IpAddr, dst: IpAddr, csumOk: boolean): boolean {
-    const c = this.stack.counters;
+  /** One datagram from p.r (udp_rcv / udpv6_rcv); false when no socket is bound to its port. */
+  input(buf: Uint8Array, off: number, len: number, p: IpPair, family: 4 | 6, csumOk: boolean): boolean {
+    const c = this.host.counters;
     const v = this.view.reset(buf, off, len);
     if (v.check() !== null) {
       c.udpInErrors++;
@@ -64,18 +77,19 @@ export class UdpLayer {
     }
     const ulen = v.length;
     // RFC 8200 §8.1: a zero checksum over IPv6 is invalid (udp6_csum_init).
-    if (typeof src !== 'number' && v.checksum === 0) {
+    if (family === 6 && v.checksum === 0) {
       c.udpInCsumErrors++;
       return true;
     }
     if (
       !csumOk &&
       v.checksum !== 0 &&
-      csumPartial(buf, off, ulen, pseudoSum(src, dst, IpProto.UDP, ulen)) !== 0xffff
+      !v.verifyChecksum(this.host.l3(family)!.pseudo(p, IpProto.UDP, ulen))
     ) {
       c.udpInCsumErrors++;
       return true;
     }
+    const src: IpAddr = family === 4 ? p.raddr : p.raddr6;
     const s = this.ports.get(v.dstPort);
     if (s === undefined || !s.accepts(src, v.srcPort)) {
       c.udpNoPorts++;
@@ -86,55 +100,73 @@ export class UdpLayer {
     // The API hands out a Buffer the application keeps: one copy per datagram is inherent.
     const msg = Buffer.allocUnsafe(n);
     msg.set(buf.subarray(off + UDP_HLEN, off + ulen));
-    s.emit('message', msg, {
-      address: typeof src === 'number' ? ipv4ToString(src) : ipv6ToString(src),
-      family: typeof src === 'number' ? 'IPv4' : 'IPv6',
+    s.received(msg, {
+      address: family === 4 ? ipv4ToString(p.raddr) : ipv6ToString(p.raddr6),
+      family: family === 4 ? 'IPv4' : 'IPv6',
       port: v.srcPort,
       size: n,
-    } satisfies RemoteInfo);
+    });
     return true;
   }
 
+  /** Whether dst is a broadcast address of ours (sending there needs SO_BROADCAST). */
+  isBroadcast(dst: IpAddr): boolean {
+    if (typeof dst !== 'number') return false;
+    const out = this.host.l3(4);
+    this.txPair.raddr = dst;
+    return out !== null && out.isBroadcast(this.txPair);
+  }
+
+  /**
+   * One datagram from sport to dst:dport (udp_sendmsg / udpv6_sendmsg), either family: in one
+   * buffer with the checksum left to the interface when it can, or, past the MTU or one buffer,
+   * built linear and sent as fragments. False when it cannot be sent (no route, no source).
+   */
   send(sport: number, data: Uint8Array, dst: IpAddr, dport: number): boolean {
-    const st = this.stack;
-    if (typeof dst !== 'number') return st.ip6 !== null && st.ip6.udpSend(sport, data, dst, dport);
+    const h = this.host;
+    const v4 = typeof dst === 'number';
+    const out = h.l3(v4 ? 4 : 6);
+    if (out === null) return false;
+    const p = this.txPair;
+    if (v4) p.raddr = dst;
+    else p.raddr6.set(dst);
+    if (out.selectSource(p) !== null) return false;
     const l4Len = UDP_HLEN + data.length;
-    // Over the MTU, or over one buffer (a jumbo MTU): built linear and sent whole or fragmented.
-    if (l4Len > st.l4Mtu || l4Len > st.inlineMax) {
-      const s = st.sourceFor(dst);
-      return s >= 0 && st.frag4.sendUdp(sport, data, s, dst, dport);
+    if (out.ipHeaderLen + l4Len > out.large.length) return false;
+    const ps = out.pseudo(p, IpProto.UDP, l4Len);
+    if (l4Len > out.l4Mtu || l4Len > out.inlineMax) {
+      const u = this.writeHeader(out.large, out.ipHeaderLen, sport, dport, l4Len);
+      out.large.set(data, out.ipHeaderLen + UDP_HLEN);
+      u.fillChecksum(ps);
+      h.counters.udpOutDatagrams++;
+      return out.outputLarge(p, IpProto.UDP, l4Len);
     }
-    const src = st.sourceFor(dst);
-    if (src < 0) return false;
-    const m = st.allocL4(l4Len);
+    const m = out.allocL4(l4Len);
     if (m === null) return false;
-    const buf = st.pool.data;
-    const o = m.dataOffset + st.l4Offset;
-    buf[o] = sport >>> 8;
-    buf[o + 1] = sport;
-    buf[o + 2] = dport >>> 8;
-    buf[o + 3] = dport;
-    buf[o + 4] = l4Len >>> 8;
-    buf[o + 5] = l4Len;
+    const buf = out.pool.data;
+    const o = m.dataOffset + out.l4Offset;
+    const u = this.writeHeader(buf, o, sport, dport, l4Len);
     buf.set(data, o + UDP_HLEN);
-    const ps = pseudoSum(src, dst, IpProto.UDP, l4Len);
-    if (st.txCsum) {
-      buf[o + 6] = ps >>> 8;
-      buf[o + 7] = ps;
+    if (out.txCsum) {
+      u.checksum = ps;
       m.meta.flags |= META_F_NEEDS_CSUM;
-      m.meta.csumStart = st.l4Offset;
+      m.meta.csumStart = out.l4Offset;
       m.meta.csumOffset = 6;
     } else {
-      buf[o + 6] = 0;
-      buf[o + 7] = 0;
-      const cs = csumFinish(csumPartial(buf, o, l4Len, ps)) || 0xffff;
-      buf[o + 6] = cs >>> 8;
-      buf[o + 7] = cs;
+      u.fillChecksum(ps);
     }
-    st.counters.udpOutDatagrams++;
-    st.sendIpv4(m, src, dst, IpProto.UDP, l4Len);
-    st.time.poke();
+    h.counters.udpOutDatagrams++;
+    out.output(m, p, IpProto.UDP, l4Len);
     return true;
+  }
+
+  private writeHeader(b: Uint8Array, o: number, sport: number, dport: number, l4Len: number): UdpView {
+    const u = this.out.reset(b, o, l4Len);
+    u.srcPort = sport;
+    u.dstPort = dport;
+    u.length = l4Len;
+    u.checksum = 0;
+    return u;
   }
 }
 
@@ -172,9 +204,11 @@ export class UdpSocket extends EventEmitter {
   private broadcast = false;
   private peer: { address: string; port: number; ip: IpAddr } | null = null;
   private readonly hold = new HandleRef();
+  /** Datagrams received and not yet emitted: message, rinfo pairs. */
+  private readonly inbox: (Buffer | RemoteInfo)[] = [];
 
   constructor(
-    private readonly stack: Stack,
+    private readonly layer: UdpLayer,
     readonly type: 'udp4' | 'udp6' = 'udp4',
   ) {
     super();
@@ -216,7 +250,7 @@ export class UdpSocket extends EventEmitter {
             : '127.0.0.1'
           : address;
     if (cb !== undefined) this.once('listening', cb);
-    const p = this.stack.udp.bind(this, port);
+    const p = this.layer.bind(this, port);
     if (p < 0) {
       const err = new NetError('EADDRINUSE', 'bind', { address: addr, port });
       process.nextTick(() => this.emit('error', err));
@@ -318,9 +352,9 @@ export class UdpSocket extends EventEmitter {
     const v4 = typeof dst === 'number';
     if (data.length > (v4 ? UDP4_MAX_DATA : UDP6_MAX_DATA))
       return new NetError('EMSGSIZE', 'send', { address, port });
-    if (v4 && !this.broadcast && this.stack.isBroadcast4(dst as number))
+    if (v4 && !this.broadcast && this.layer.isBroadcast(dst))
       return new NetError('EACCES', 'send', { address, port });
-    if (!this.stack.udp.send(this.port, data, dst, port))
+    if (!this.layer.send(this.port, data, dst, port))
       return new NetError('ENETUNREACH', 'send', { address, port });
     return null;
   }
@@ -376,6 +410,20 @@ export class UdpSocket extends EventEmitter {
     this.broadcast = flag;
   }
 
+  /** @internal A datagram arrived: 'message' once the datapath returns (EventQueue). */
+  received(msg: Buffer, rinfo: RemoteInfo): void {
+    const first = this.inbox.length === 0;
+    this.inbox.push(msg, rinfo);
+    if (first) this.layer.host.events.post(this);
+  }
+
+  /** @internal Emits the queued 'message' events (a socket closed meanwhile drops them, as node). */
+  deliverEvents(): void {
+    const q = this.inbox;
+    for (let i = 0; i < q.length && !this.closed; i += 2) this.emit('message', q[i], q[i + 1]);
+    q.length = 0;
+  }
+
   /** @internal Whether a datagram from (src, sport) is for this socket (a connected one takes only its peer's). */
   accepts(src: IpAddr, sport: number): boolean {
     const p = this.peer;
@@ -401,13 +449,13 @@ export class UdpSocket extends EventEmitter {
   }
 
   private updateRef(): void {
-    this.hold.sync(this.stack, this.port >= 0 && !this.closed);
+    this.hold.sync(this.layer.host, this.port >= 0 && !this.closed);
   }
 
   close(cb?: () => void): this {
     if (this.closed) throw notRunning();
     this.closed = true;
-    if (this.port >= 0) this.stack.udp.unbind(this.port, this);
+    if (this.port >= 0) this.layer.unbind(this.port, this);
     this.updateRef();
     if (cb !== undefined) this.once('close', cb);
     process.nextTick(() => this.emit('close'));

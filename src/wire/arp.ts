@@ -34,6 +34,13 @@ export class ArpView extends View {
   get packetLen(): number {
     return 8 + 2 * (this.hlen + this.plen);
   }
+  /** Writes the fixed fields of an Ethernet/IPv4 ARP packet (htype, ptype, hlen, plen). */
+  initEthernetIpv4(): void {
+    set16(this.buf, this.off, ARP_HTYPE_ETHERNET);
+    set16(this.buf, this.off + 2, EtherType.IPV4);
+    this.buf[this.off + 4] = 6;
+    this.buf[this.off + 5] = 4;
+  }
   get isEthernetIpv4(): boolean {
     return (
       this.htype === ARP_HTYPE_ETHERNET && this.ptype === EtherType.IPV4 && this.hlen === 6 && this.plen === 4

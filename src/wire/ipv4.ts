@@ -54,6 +54,10 @@ export class Ipv4View extends View {
     return this.buf[this.off]! >> 4;
   }
   /** Header length in bytes (IHL * 4). */
+  /** Writes version 4 and the IHL for a header of `hl` bytes (a multiple of 4, 20..60). */
+  set headerLen(hl: number) {
+    this.buf[this.off] = 0x40 | (hl >>> 2);
+  }
   get headerLen(): number {
     return (this.buf[this.off]! & 0x0f) * 4;
   }

@@ -161,6 +161,15 @@ export class Ipv6View extends View {
   get version(): number {
     return this.buf[this.off]! >> 4;
   }
+  /** Writes the first word for version 6 with traffic class `tc` and flow label 0. */
+  initFirstWord(tc: number): void {
+    const b = this.buf;
+    const o = this.off;
+    b[o] = 0x60 | ((tc >> 4) & 0x0f);
+    b[o + 1] = (tc & 0x0f) << 4;
+    b[o + 2] = 0;
+    b[o + 3] = 0;
+  }
   get trafficClass(): number {
     return (get16(this.buf, this.off) >> 4) & 0xff;
   }

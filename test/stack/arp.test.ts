@@ -33,32 +33,32 @@ describe('ARP (arp_process)', () => {
   it('a request for us creates a STALE entry and is answered; one for another host is not', () => {
     const p = makePair();
     arp(p.b, ArpOp.REQUEST, [2, 0, 0, 0, 0, 9], IP_C, [10, 0, 0, 2]);
-    expect(p.b.arp.get(KEY_C)!.state).toBe('STALE');
+    expect(p.b.ipv4.arp.cache.get(KEY_C)!.state).toBe('STALE');
     expect(p.b.counters.arpRepliesOut).toBe(1);
     arp(p.b, ArpOp.REQUEST, [2, 0, 0, 0, 0, 8], [10, 0, 0, 4], [10, 0, 0, 77]);
-    expect(p.b.arp.get(0x0a000004)).toBeUndefined();
+    expect(p.b.ipv4.arp.cache.get(0x0a000004)).toBeUndefined();
     expect(p.b.counters.arpRepliesOut).toBe(1);
   });
 
   it('gratuitous ARP updates an existing entry only (arp_accept = 0)', () => {
     const p = makePair();
     arp(p.b, ArpOp.REQUEST, [2, 0, 0, 0, 0, 7], IP_C, IP_C);
-    expect(p.b.arp.get(KEY_C)).toBeUndefined();
+    expect(p.b.ipv4.arp.cache.get(KEY_C)).toBeUndefined();
     arp(p.b, ArpOp.REQUEST, [2, 0, 0, 0, 0, 9], IP_C, [10, 0, 0, 2]);
     arp(p.b, ArpOp.REPLY, [2, 0, 0, 0, 0, 7], IP_C, IP_C);
-    expect(Array.from(p.b.arp.get(KEY_C)!.lladdr)).toEqual([2, 0, 0, 0, 0, 7]);
-    expect(p.b.arp.get(KEY_C)!.state).toBe('STALE');
+    expect(Array.from(p.b.ipv4.arp.cache.get(KEY_C)!.lladdr)).toEqual([2, 0, 0, 0, 0, 7]);
+    expect(p.b.ipv4.arp.cache.get(KEY_C)!.state).toBe('STALE');
   });
 
   it('defends our address against an RFC 5227 probe and drops bogus packets', () => {
     const p = makePair();
     arp(p.b, ArpOp.REQUEST, [2, 0, 0, 0, 0, 9], [0, 0, 0, 0], [10, 0, 0, 2]);
     expect(p.b.counters.arpRepliesOut).toBe(1);
-    expect(p.b.arp.entries.size).toBe(0);
+    expect(p.b.ipv4.arp.cache.entries.size).toBe(0);
     arp(p.b, ArpOp.REQUEST, [3, 0, 0, 0, 0, 9], IP_C, [10, 0, 0, 2]); // multicast sender MAC
     arp(p.b, 7, [2, 0, 0, 0, 0, 9], IP_C, [10, 0, 0, 2]); // unknown operation
     expect(p.b.counters.arpErrors).toBe(2);
-    expect(p.b.arp.entries.size).toBe(0);
+    expect(p.b.ipv4.arp.cache.entries.size).toBe(0);
   });
 
   it('packets wait for resolution in a bounded queue and leave in order once resolved', async () => {
@@ -75,7 +75,7 @@ describe('ARP (arp_process)', () => {
     // 101 packets (Linux unres_qlen from unres_qlen_bytes; RFC 4861 §7.2.2 keeps the newest).
     expect(got).toEqual(sent.slice(4));
     expect(p.a.counters.ipOutDiscards).toBe(4);
-    expect(p.a.arp.counters.queueDrops).toBe(4);
+    expect(p.a.ipv4.arp.cache.counters.queueDrops).toBe(4);
     expect(p.a.counters.arpRequestsOut).toBe(2);
   });
 
@@ -90,7 +90,7 @@ describe('ARP (arp_process)', () => {
     u.send(data, 9, '10.0.0.2'); // 41 fragments wait for one ARP reply
     await runUntil(p, () => got.length === 1);
     expect(sha256(got[0]!)).toBe(sha256(data));
-    expect(p.a.frag4.counters.fragCreates).toBe(41);
+    expect(p.a.ipv4.frag.counters.fragCreates).toBe(41);
     expect(p.a.counters.ipOutDiscards).toBe(0);
   });
 
@@ -98,8 +98,11 @@ describe('ARP (arp_process)', () => {
     const p = makePair();
     const u = p.a.net.createSocket();
     u.send('x', 9, '10.0.0.99');
-    await runUntil(p, () => p.a.arp.get(0x0a000063) === undefined && p.a.counters.ipOutDiscards === 1);
+    await runUntil(
+      p,
+      () => p.a.ipv4.arp.cache.get(0x0a000063) === undefined && p.a.counters.ipOutDiscards === 1,
+    );
     expect(p.a.counters.arpRequestsOut).toBe(3);
-    expect(p.a.arp.counters.failed).toBe(1);
+    expect(p.a.ipv4.arp.cache.counters.failed).toBe(1);
   });
 });

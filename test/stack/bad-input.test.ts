@@ -147,7 +147,7 @@ describe('hostile input', () => {
     await runUntil(p, idle);
     expect(p.b.counters.rxExceptions).toBe(0);
     // Every received frame was freed; only answers still queued for ARP may hold buffers.
-    expect(p.b.pool.inUse - inUse).toBeLessThanOrEqual(p.b.arp.entries.size * 3);
+    expect(p.b.pool.inUse - inUse).toBeLessThanOrEqual(p.b.ipv4.arp.cache.entries.size * 3);
     const c = p.b.counters;
     const drops =
       c.rxEthErrors +

@@ -238,8 +238,8 @@ describe('IPv4 fragmentation and reassembly between stacks', () => {
         expect(Buffer.compare(got[0]!, data)).toBe(0);
         // InReceives: once per fragment, not again for the reassembled datagram (ip_rcv).
         expect(p.b.counters.ipInReceives - rx0).toBe(frames.length);
-        expect(p.b.frag4.reasm.counters.oks).toBe(1);
-        expect(p.b.frag4.reasm.mem).toBe(0);
+        expect(p.b.ipv4.frag.reasm.counters.oks).toBe(1);
+        expect(p.b.ipv4.frag.reasm.mem).toBe(0);
       }),
       { numRuns: 15 },
     );
@@ -280,9 +280,9 @@ describe('IPv4 fragmentation and reassembly between stacks', () => {
     f[21] = w & 0xff;
     fixIpv4Csum(f);
     for (const x of frames) inject(p.b, x);
-    expect(p.b.frag4.reasm.counters.overlaps).toBe(1);
+    expect(p.b.ipv4.frag.reasm.counters.overlaps).toBe(1);
     expect(got.length).toBe(0);
-    expect(p.b.frag4.reasm.queueCount).toBe(1); // the third fragment started a new queue
+    expect(p.b.ipv4.frag.reasm.queueCount).toBe(1); // the third fragment started a new queue
   });
 
   it('answers a reassembly timeout with ICMP time exceeded when the first fragment came', async () => {
@@ -293,18 +293,18 @@ describe('IPv4 fragmentation and reassembly between stacks', () => {
     // Lose the second fragment: the first came, the datagram can never complete.
     p.la.drop = (m) => m.length > 1000 && ++big === 2;
     p.a.net.createSocket().send(new Uint8Array(3000), 7, '10.0.0.2');
-    await runUntil(p, () => p.a.icmp4Errors.counters.timeExceededIn === 1);
-    expect(p.b.frag4.counters.timeExceededOut).toBe(1);
-    expect(p.b.frag4.reasm.counters.timeouts).toBe(1);
-    expect(p.b.frag4.reasm.mem).toBe(0);
+    await runUntil(p, () => p.a.ipv4.icmp.errors.counters.timeExceededIn === 1);
+    expect(p.b.ipv4.frag.counters.timeExceededOut).toBe(1);
+    expect(p.b.ipv4.frag.reasm.counters.timeouts).toBe(1);
+    expect(p.b.ipv4.frag.reasm.mem).toBe(0);
     // A broadcast datagram that times out is not answered.
     let bigB = 0;
     p.la.drop = (m) => m.length > 1000 && ++bigB === 2;
     const u = p.a.net.createSocket().bind();
     u.setBroadcast(true);
     u.send(new Uint8Array(3000), 7, '10.0.0.255');
-    await runUntil(p, () => p.b.frag4.reasm.counters.timeouts === 2);
-    expect(p.b.frag4.counters.timeExceededOut).toBe(1);
+    await runUntil(p, () => p.b.ipv4.frag.reasm.counters.timeouts === 2);
+    expect(p.b.ipv4.frag.counters.timeExceededOut).toBe(1);
   });
 });
 
@@ -367,22 +367,22 @@ describe('IPv4 reassembly limits between stacks', () => {
       const n = Math.min(step, total - o);
       inject(p.b, frag4(p, o === 0 ? 60 : 20, 77, o, o + n < total, new Uint8Array(n)));
     }
-    expect(p.b.frag4.reasm.counters.oks).toBe(1);
-    expect(p.b.frag4.counters.reasmOversize).toBe(1);
+    expect(p.b.ipv4.frag.reasm.counters.oks).toBe(1);
+    expect(p.b.ipv4.frag.counters.reasmOversize).toBe(1);
     expect(p.b.counters.rxExceptions).toBe(0);
-    expect(p.b.frag4.reasm.mem).toBe(0);
+    expect(p.b.ipv4.frag.reasm.mem).toBe(0);
   });
 
   it('a fragment ending past 64 KiB, a non-last fragment under 8 bytes: dropped and counted', () => {
     const p = makePair();
     inject(p.b, frag4(p, 20, 5, 65512, false, new Uint8Array(16)));
     inject(p.b, frag4(p, 20, 6, 0, true, new Uint8Array(16)));
-    expect(p.b.frag4.reasm.queueCount).toBe(1);
+    expect(p.b.ipv4.frag.reasm.queueCount).toBe(1);
     // Cut to 0 bytes (end &= ~7 leaves end == offset): the whole datagram goes (discard_qp).
     inject(p.b, frag4(p, 20, 6, 16, true, new Uint8Array(5)));
-    expect(p.b.frag4.reasm.counters.tooBig).toBe(1);
-    expect(p.b.frag4.reasm.counters.badLength).toBe(1);
-    expect(p.b.frag4.reasm.queueCount).toBe(0);
+    expect(p.b.ipv4.frag.reasm.counters.tooBig).toBe(1);
+    expect(p.b.ipv4.frag.reasm.counters.badLength).toBe(1);
+    expect(p.b.ipv4.frag.reasm.queueCount).toBe(0);
   });
 
   it('cuts a non-last fragment to a multiple of 8 bytes (ip_frag_queue) and reassembles', () => {
@@ -403,8 +403,8 @@ describe('IPv4 reassembly limits between stacks', () => {
     inject(p.b, frag4(p, 20, 9, 0, true, first));
     inject(p.b, frag4(p, 20, 9, 16, false, tail));
     expect(got.map((g) => Buffer.from(g).toString('hex'))).toEqual([Buffer.from(data).toString('hex')]);
-    expect(p.b.frag4.reasm.counters.badLength).toBe(0);
-    expect(p.b.frag4.reasm.counters.overlaps).toBe(0);
+    expect(p.b.ipv4.frag.reasm.counters.badLength).toBe(0);
+    expect(p.b.ipv4.frag.reasm.counters.overlaps).toBe(0);
   });
 });
 
@@ -451,13 +451,13 @@ describe('IPv4 path MTU (RFC 1191)', () => {
     await resolved(p, p.a, '10.0.0.2');
     inject(p.a, fragNeeded(p, 40, A, B));
     inject(p.a, fragNeeded(p, 1000, 0x0a000009, B));
-    expect(p.a.pmtu4.counters.belowMinimum).toBe(1);
-    expect(p.a.icmp4Errors.counters.notOurs).toBe(1);
-    expect(p.a.pmtu4.get(B, p.clock.now())).toBe(1500);
+    expect(p.a.ipv4.pmtu.counters.belowMinimum).toBe(1);
+    expect(p.a.ipv4.icmp.errors.counters.notOurs).toBe(1);
+    expect(p.a.ipv4.pmtu.get(B, p.clock.now())).toBe(1500);
     inject(p.a, fragNeeded(p, 1000, A, B));
-    expect(p.a.pmtu4.get(B, p.clock.now())).toBe(1000);
+    expect(p.a.ipv4.pmtu.get(B, p.clock.now())).toBe(1000);
     inject(p.a, fragNeeded(p, 300, A, B));
-    expect(p.a.pmtu4.get(B, p.clock.now())).toBe(552);
+    expect(p.a.ipv4.pmtu.get(B, p.clock.now())).toBe(552);
     const got: Buffer[] = [];
     p.b.net
       .createSocket()
@@ -467,7 +467,7 @@ describe('IPv4 path MTU (RFC 1191)', () => {
     p.a.net.createSocket().send(data, 7, '10.0.0.2');
     await runUntil(p, () => got.length === 1);
     expect(Buffer.compare(got[0]!, data)).toBe(0);
-    expect(p.a.frag4.counters.fragCreates).toBe(3);
+    expect(p.a.ipv4.frag.counters.fragCreates).toBe(3);
   });
 });
 
@@ -492,7 +492,7 @@ describe('IPv6 fragmentation and reassembly between stacks', () => {
         for (const f of shuffle(frames, seed)) inject(p.b, f);
         await runUntil(p, () => got.length === 1);
         expect(Buffer.compare(got[0]!, data)).toBe(0);
-        expect(p.b.ip6!.reasm.mem).toBe(0);
+        expect(p.b.ip6!.frag.reasm.mem).toBe(0);
       }),
       { numRuns: 10 },
     );
@@ -516,13 +516,13 @@ describe('IPv6 fragmentation and reassembly between stacks', () => {
     f[57] = (((frames[1]![56]! << 8) | frames[1]![57]!) - 8) & 0xf8;
     inject(p.b, frames[0]!);
     inject(p.b, f);
-    expect(p.b.ip6!.reasm.counters.overlaps).toBe(1);
+    expect(p.b.ip6!.frag.reasm.counters.overlaps).toBe(1);
     expect(got.length).toBe(0);
     // The first fragment alone, then silence: time exceeded (code 1) after 60 s.
     inject(p.b, frames[0]!);
     p.la.drop = null;
     await runUntil(p, () => p.a.ip6!.counters.icmpInTimeExcds === 1);
-    expect(p.b.ip6!.reasm.counters.timeouts).toBe(1);
+    expect(p.b.ip6!.frag.reasm.counters.timeouts).toBe(1);
   });
 
   it('reassembles behind an unfragmentable part longer than an ICMP quote (a 1600-byte hop-by-hop header)', async () => {
@@ -567,7 +567,7 @@ describe('IPv6 fragmentation and reassembly between stacks', () => {
     const f = concat(new Uint8Array([17, 0, 0, 1, 0, 0, 0, 6]), udp(1, 7, new Uint8Array(12)));
     inject(p.b, frame6(p.b, p.a, A6, B6, 44, f));
     expect(p.b.ip6!.counters.inFragErrors).toBe(1);
-    expect(p.b.ip6!.reasm.queueCount).toBe(0);
+    expect(p.b.ip6!.frag.reasm.queueCount).toBe(0);
     // ipv6_frag_rcv: ICMPV6_HDR_FIELD (code 0) pointing at the payload length (offset 4).
     const e = frames.find((x) => x[20] === 58 && x[54] === 4);
     expect(e).toBeDefined();
@@ -580,7 +580,7 @@ describe('IPv6 fragmentation and reassembly between stacks', () => {
     const f = concat(new Uint8Array([60, 0, 0, 1, 0, 0, 0, 5]), new Uint8Array([17, 0, 1, 4, 0, 0, 0, 0]));
     inject(p.b, frame6(p.b, p.a, A6, B6, 44, f));
     expect(p.b.ip6!.counters.inFragErrors).toBe(1);
-    expect(p.b.ip6!.reasm.queueCount).toBe(0);
+    expect(p.b.ip6!.frag.reasm.queueCount).toBe(0);
     await runUntil(p, () => p.a.ip6!.counters.icmpInParmProblems === 1);
   });
 
@@ -593,8 +593,8 @@ describe('IPv6 fragmentation and reassembly between stacks', () => {
     const f2 = concat(new Uint8Array([44, 0, 0, 16, 0, 0, 0, 7]), inner.subarray(16));
     inject(p.b, frame6(p.b, p.a, A6, B6, 44, f1));
     inject(p.b, frame6(p.b, p.a, A6, B6, 44, f2));
-    expect(p.b.ip6!.reasm.counters.oks).toBe(1);
+    expect(p.b.ip6!.frag.reasm.counters.oks).toBe(1);
     expect(p.b.ip6!.counters.inNestedFragment).toBe(1);
-    expect(p.b.ip6!.reasm.queueCount).toBe(0);
+    expect(p.b.ip6!.frag.reasm.queueCount).toBe(0);
   });
 });

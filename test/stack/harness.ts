@@ -9,7 +9,7 @@ import {
   type NetIfEvents,
   type NetIfPairOptions,
 } from '../../src/netif/index.ts';
-import { Stack, VirtualClock, type StackOptions } from '../../src/stack/index.ts';
+import { IpPairScratch, Stack, VirtualClock, type StackOptions } from '../../src/stack/index.ts';
 
 /** Wraps a NetIf and drops every `n`th transmitted frame (after `skip` frames), or frames `drop` picks. */
 export class LossyNetIf implements NetIf {
@@ -173,4 +173,12 @@ export function randomBytesSeeded(n: number, seed: number): Buffer {
     b[i] = x & 0xff;
   }
   return b;
+}
+
+/** An IPv4 address pair as the stack's IpPair: `l` ours, `r` the peer's. */
+export function pair4(l: number, r: number): IpPairScratch {
+  const p = new IpPairScratch();
+  p.laddr = l;
+  p.raddr = r;
+  return p;
 }

@@ -72,8 +72,8 @@ describe('ICMPv4 errors', () => {
     icmp.set([3, 4, 0, 0, 0, 0, 1000 >> 8, 1000 & 255]);
     icmp.set(quoted, 8);
     inject(p.a, frame4(p.a, p.b, B, A, 1, icmpChecksum(icmp)));
-    expect(p.a.icmp4Errors.counters.fragNeededApplied).toBe(1);
-    expect(p.a.pmtu4.get(0x0a000002, p.clock.now())).toBe(1000);
+    expect(p.a.ipv4.icmp.errors.counters.fragNeededApplied).toBe(1);
+    expect(p.a.ipv4.pmtu.get(0x0a000002, p.clock.now())).toBe(1000);
     expect(t.sendMss).toBe(960);
     // The same report quoting a sequence number outside the window moves nothing more.
     const bad = icmp.slice();

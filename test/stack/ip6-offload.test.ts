@@ -56,7 +56,7 @@ describe('IPv6 with offloads', () => {
 
   it('IPv4 datagrams over a lowered path MTU: NEEDS_CSUM completed before fragmenting', async () => {
     const p = makePair({ pair: { a: { offloads: ALL }, b: { offloads: ALL } } });
-    p.a.pmtu4.update(0x0a000002, 1000, p.clock.now());
+    p.a.ipv4.pmtu.update(0x0a000002, 1000, p.clock.now());
     const got: Buffer[] = [];
     p.b.net
       .createSocket()
@@ -66,7 +66,7 @@ describe('IPv6 with offloads', () => {
     p.a.net.createSocket().send(data, 7, '10.0.0.2');
     await runUntil(p, () => got.length === 1);
     expect(Buffer.compare(got[0]!, data)).toBe(0);
-    expect(p.a.frag4.counters.fragCreates).toBe(2);
+    expect(p.a.ipv4.frag.counters.fragCreates).toBe(2);
     expect(p.b.counters.udpInCsumErrors).toBe(0);
   });
 });

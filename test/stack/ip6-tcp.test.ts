@@ -32,7 +32,7 @@ describe('TCP over IPv6 between two stacks', () => {
     expect(c.localAddress).toBe(A6);
     expect(server!.remoteAddress).toBe(A6);
     // Segments were full-sized for IPv6: MSS 1440.
-    expect(p.a.ip6!.tcp.counters).toBeDefined();
+    expect(p.a.tcp6!.counters).toBeDefined();
     expect(p.a.ip6!.counters.fragCreates).toBe(0);
   });
 

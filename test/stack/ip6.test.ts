@@ -30,8 +30,8 @@ describe('IPv6 between two stacks', () => {
     await runUntil(p, () => rtt >= 0);
     expect(p.a.ip6!.counters.fragCreates).toBe(4);
     expect(p.b.ip6!.counters.fragCreates).toBe(4);
-    expect(p.b.ip6!.reasm.counters.oks).toBe(1);
-    expect(p.a.ip6!.reasm.counters.oks).toBe(1);
+    expect(p.b.ip6!.frag.reasm.counters.oks).toBe(1);
+    expect(p.a.ip6!.frag.reasm.counters.oks).toBe(1);
     await expect(p.a.ping(B6, { size: 70000 })).rejects.toMatchObject({ code: 'STACK_ARG' });
   });
 
@@ -284,7 +284,7 @@ describe('IPv6 path MTU (RFC 8201)', () => {
     await runUntil(p, () => got.length === 1);
     expect(Buffer.compare(got[0]!, data)).toBe(0);
     expect(a6.counters.fragCreates).toBe(2);
-    expect(p.b.ip6!.reasm.counters.oks).toBe(1);
+    expect(p.b.ip6!.frag.reasm.counters.oks).toBe(1);
     // The entry expires after 10 minutes.
     p.clock.advance(600_001);
     expect(a6.pmtu.get(Buffer.from(parseIpv6(far)).toString('hex'), p.clock.now())).toBe(1500);

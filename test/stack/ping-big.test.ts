@@ -23,14 +23,14 @@ describe('ICMP echo larger than one packet buffer', () => {
       [4000, 3],
       [30000, 21],
     ] as const) {
-      const a0 = p.a.frag4.counters.fragCreates;
-      const b0 = p.b.frag4.counters.fragCreates;
-      const oks = p.a.frag4.reasm.counters.oks;
+      const a0 = p.a.ipv4.frag.counters.fragCreates;
+      const b0 = p.b.ipv4.frag.counters.fragCreates;
+      const oks = p.a.ipv4.frag.reasm.counters.oks;
       expect(await ping(p, '10.0.0.2', size)).toBe(0);
       // 8 + size bytes of ICMP in 1480-byte pieces, both ways.
-      expect(p.a.frag4.counters.fragCreates - a0).toBe(frags);
-      expect(p.b.frag4.counters.fragCreates - b0).toBe(frags);
-      expect(p.a.frag4.reasm.counters.oks).toBe(oks + 1);
+      expect(p.a.ipv4.frag.counters.fragCreates - a0).toBe(frags);
+      expect(p.b.ipv4.frag.counters.fragCreates - b0).toBe(frags);
+      expect(p.a.ipv4.frag.reasm.counters.oks).toBe(oks + 1);
     }
     expect(p.b.counters.icmpInEchos).toBe(3);
     expect(p.a.counters.icmpInEchoReps).toBe(3);
@@ -42,11 +42,11 @@ describe('ICMP echo larger than one packet buffer', () => {
   it('IPv4: a reply that fits one buffer but not the MTU is fragmented to the path MTU', async () => {
     const p = makePair();
     await ping(p, '10.0.0.2', 56);
-    p.b.pmtu4.update(0x0a000001, 576, p.clock.now());
-    const b0 = p.b.frag4.counters.fragCreates;
+    p.b.ipv4.pmtu.update(0x0a000001, 576, p.clock.now());
+    const b0 = p.b.ipv4.frag.counters.fragCreates;
     expect(await ping(p, '10.0.0.2', 1400)).toBe(0);
     // 1408 bytes of ICMP in 552-byte pieces (576 - 20, rounded down to 8).
-    expect(p.b.frag4.counters.fragCreates - b0).toBe(3);
+    expect(p.b.ipv4.frag.counters.fragCreates - b0).toBe(3);
   });
 
   it('IPv6: ping -6 -s 4000 and -s 30000 both ways', async () => {
@@ -63,7 +63,7 @@ describe('ICMP echo larger than one packet buffer', () => {
       expect(p.b.ip6!.counters.fragCreates - b0).toBe(frags);
     }
     expect(p.b.ip6!.counters.icmpInEchos).toBe(2);
-    expect(p.a.ip6!.reasm.counters.oks).toBe(2);
+    expect(p.a.ip6!.frag.reasm.counters.oks).toBe(2);
   });
 });
 
@@ -73,11 +73,11 @@ describe('datagrams larger than one packet buffer on a jumbo MTU', () => {
     await ping(p, '10.0.0.2', 56);
     expect(await ping(p, '10.0.0.2', 4000)).toBe(0);
     expect(await ping(p, B6, 4000)).toBe(0);
-    expect(p.a.frag4.counters.fragCreates + p.b.frag4.counters.fragCreates).toBe(0);
+    expect(p.a.ipv4.frag.counters.fragCreates + p.b.ipv4.frag.counters.fragCreates).toBe(0);
     expect(p.a.ip6!.counters.fragCreates + p.b.ip6!.counters.fragCreates).toBe(0);
     // Past the MTU: fragments of 8976 (v4) and 8952 (v6) bytes of payload, each chained.
     expect(await ping(p, '10.0.0.2', 30000)).toBe(0);
-    expect(p.a.frag4.counters.fragCreates).toBe(4);
+    expect(p.a.ipv4.frag.counters.fragCreates).toBe(4);
     expect(await ping(p, B6, 30000)).toBe(0);
     expect(p.a.ip6!.counters.fragCreates).toBe(4);
     const got: number[] = [];
@@ -90,7 +90,7 @@ describe('datagrams larger than one packet buffer on a jumbo MTU', () => {
     u.send(Buffer.alloc(6000, 2), 7, B6);
     await runUntil(p, () => got.length === 2);
     expect(got).toEqual([6000, 6000]);
-    expect(p.a.frag4.counters.fragCreates).toBe(4);
+    expect(p.a.ipv4.frag.counters.fragCreates).toBe(4);
     expect(p.a.ip6!.counters.fragCreates).toBe(4);
     expect(p.a.counters.txNoBuffers).toBe(0);
   });

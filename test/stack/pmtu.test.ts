@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makePair, randomBytesSeeded, runUntil, sha256 } from './harness.ts';
+import { makePair, pair4, randomBytesSeeded, runUntil, sha256 } from './harness.ts';
 
 const A = 0x0a000001;
 const B = 0x0a000002;
@@ -21,7 +21,7 @@ describe('path MTU (ICMP fragmentation needed → TCP)', () => {
       if (m.length <= 14 + 1000) return false;
       // What a router would send back: the quoted header names our ports and sequence number.
       reports++;
-      if (p.a.tcp.icmpError(A, m.getU16(34), B, m.getU16(36), m.getU32(38), 1000)) accepted++;
+      if (p.a.tcp.icmpError(pair4(A, B), m.getU16(34), m.getU16(36), m.getU32(38), 1000)) accepted++;
       return true;
     };
     const data = randomBytesSeeded(300_000, 5);
@@ -41,9 +41,9 @@ describe('path MTU (ICMP fragmentation needed → TCP)', () => {
     await runUntil(p, () => !c.connecting);
     const t = c.tcb!;
     const before = t.sendMss;
-    expect(p.a.tcp.icmpError(A, t.lport, B, 80, (t.snd.una + 100000) >>> 0, 600)).toBe(false);
+    expect(p.a.tcp.icmpError(pair4(A, B), t.lport, 80, (t.snd.una + 100000) >>> 0, 600)).toBe(false);
     expect(p.a.tcp.counters.icmpOutOfWindow).toBe(1);
     expect(t.sendMss).toBe(before);
-    expect(p.a.tcp.icmpError(A, t.lport, B, 81, t.snd.una, 600)).toBe(false);
+    expect(p.a.tcp.icmpError(pair4(A, B), t.lport, 81, t.snd.una, 600)).toBe(false);
   });
 });

@@ -45,11 +45,11 @@ describe('routing tables', () => {
   it('off-link IPv4 traffic resolves the gateway, not the destination; no route is counted', async () => {
     const p = makePair({ a: { gateway: '10.0.0.2' } });
     p.a.net.createSocket().send('x', 9, '192.0.2.1');
-    await runUntil(p, () => p.a.arp.get(parseIpv4('10.0.0.2'))?.state === 'REACHABLE');
-    expect(p.a.arp.get(parseIpv4('192.0.2.1'))).toBeUndefined();
+    await runUntil(p, () => p.a.ipv4.arp.cache.get(parseIpv4('10.0.0.2'))?.state === 'REACHABLE');
+    expect(p.a.ipv4.arp.cache.get(parseIpv4('192.0.2.1'))).toBeUndefined();
     // B received the datagram for another address (it is no router): counted, not delivered.
     await runUntil(p, () => p.b.counters.ipInAddrErrors === 1);
-    p.b.routes4.remove(0, 0);
+    p.b.ipv4.routes.remove(0, 0);
     p.b.net.createSocket().send('x', 9, '192.0.2.1', (err) => expect(err).not.toBeNull());
   });
 

@@ -10,9 +10,9 @@ describe('two stacks over a NetIf pair', () => {
     a.ping('10.0.0.2').then((r) => (rtt = r));
     await runUntil(p, () => rtt >= 0);
     expect(rtt).toBe(0);
-    expect(a.arp.get(0x0a000002)!.state).toBe('REACHABLE');
+    expect(a.ipv4.arp.cache.get(0x0a000002)!.state).toBe('REACHABLE');
     // B answered through its STALE entry, which moved to DELAY (RFC 4861 §7.3.3).
-    expect(b.arp.get(0x0a000001)!.state).toBe('DELAY');
+    expect(b.ipv4.arp.cache.get(0x0a000001)!.state).toBe('DELAY');
     expect(b.counters.icmpInEchos).toBe(1);
   });
 

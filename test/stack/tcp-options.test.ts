@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { parseTcpOptionsLenient } from '../../src/stack/index.ts';
 import { TcpFlags, TcpOptions, parseTcpOptions } from '../../src/wire/index.ts';
 import { PEER, SUT, handshake, opt, scriptedPeer } from './tcp-peer.ts';
+import { pair4 } from './harness.ts';
 
 const { SYN, ACK, PSH } = TcpFlags;
 
@@ -26,7 +27,7 @@ describe('lenient option parsing (issue 14 item 5)', () => {
     expect(peer.p.b.tcp.counters.badOptions).toBe(1);
     expect(peer.p.b.tcp.counters.inErrs).toBe(0);
     // The MSS before the fault was taken: b will send 1400-byte segments.
-    expect(peer.p.b.tcp.lookup(SUT, 80, PEER, 40000)!.sendMss).toBe(1400);
+    expect(peer.p.b.tcp.lookup(pair4(SUT, PEER), 80, 40000)!.sendMss).toBe(1400);
   });
 
   it('SYN with a truncated list (a timestamp claiming 10 bytes, 2 left): SYN-ACK without timestamps', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseIpv6 } from '../../src/wire/index.ts';
 import { key6 } from '../../src/stack/index.ts';
-import { makePair, runUntil, type Pair } from './harness.ts';
+import { makePair, pair4, runUntil, type Pair } from './harness.ts';
 import { B6, pair6 } from './ip-frames.ts';
 
 /** The MSS option of the first SYN a sends (observed, not dropped); ipHdr is 20 or 40. */
@@ -20,14 +20,14 @@ describe('TCP MSS from the path MTU cache (tcp_connect_init / tcp_sync_mss)', ()
   it('IPv4: a cached path MTU lowers the SYN MSS option and the send MSS', async () => {
     const p = makePair();
     p.b.net.createServer(() => {}).listen(80);
-    p.a.pmtu4.update(0x0a000002, 1200, p.clock.now());
+    p.a.ipv4.pmtu.update(0x0a000002, 1200, p.clock.now());
     const mss = synMss(p, 20);
     const c = p.a.net.connect({ host: '10.0.0.2', port: 80 });
     await runUntil(p, () => !c.connecting);
     expect(mss()).toBe(1200 - 40);
     expect(c.tcb!.sendMss).toBe(1160);
     // Another destination keeps the link's MTU.
-    expect(p.a.l4PathMtu(0x0a000003)).toBe(1480);
+    expect(p.a.ipv4.l4PathMtu(pair4(0x0a000001, 0x0a000003))).toBe(1480);
   });
 
   it('IPv6: a cached path MTU (packet too big) lowers the SYN MSS option and the send MSS', async () => {
@@ -45,7 +45,7 @@ describe('TCP MSS from the path MTU cache (tcp_connect_init / tcp_sync_mss)', ()
     const p = makePair();
     let srvMss = -1;
     p.b.net.createServer((s) => (srvMss = s.tcb!.sendMss)).listen(80);
-    p.b.pmtu4.update(0x0a000001, 1000, p.clock.now());
+    p.b.ipv4.pmtu.update(0x0a000001, 1000, p.clock.now());
     let synAck = -1;
     p.lb.drop = (m) => {
       if (m.length < 58 || m.getU16(12) !== 0x0800 || m.getU8(23) !== 6) return false;

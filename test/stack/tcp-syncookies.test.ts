@@ -236,7 +236,7 @@ describe('SYN cookies over IPv6', () => {
       0xa0,
     ]);
     inject(p.b, frame6(p.b, p.a, '2001:db8::99', B6, 6, syn, 64, { at: 16, l4: 0, proto: 6 }));
-    const t6 = p.b.ip6!.tcp;
+    const t6 = p.b.tcp6!;
     expect(t6.connectionCount).toBe(1);
     const c = p.a.net.connect({ host: B6, port: 8080 });
     const back: Buffer[] = [];

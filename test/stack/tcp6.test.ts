@@ -3,15 +3,29 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Mempool, type Mbuf } from '../../src/mbuf/index.ts';
-import { parseIpv6 } from '../../src/wire/index.ts';
-import { Tcp, VirtualClock, type Ipv6TcpOutput, type Tcb, type TcbUser } from '../../src/stack/index.ts';
+import { parseIpv6, pseudoSum } from '../../src/wire/index.ts';
+import {
+  IpPairScratch,
+  Tcp,
+  VirtualClock,
+  type IpPair,
+  type L3Output,
+  type Tcb,
+  type TcbUser,
+} from '../../src/stack/index.ts';
 import { randomBytesSeeded } from './harness.ts';
 
 const A6 = parseIpv6('fd00::1');
 const B6 = parseIpv6('fd00::2');
 
-class FakeIp6 implements Ipv6TcpOutput {
+/** A family-6 L3Output with no IP layer: it queues segments with their addresses for the peer. */
+class FakeIp6 implements L3Output {
+  readonly family = 6;
   readonly l4Offset = 14 + 40;
+  readonly ipHeaderLen = 40;
+  readonly l4Mtu = 1500 - 40;
+  readonly inlineMax = 2048;
+  readonly large = new Uint8Array(0);
   l4PathMtu(): number {
     return 1500 - 40;
   }
@@ -20,26 +34,52 @@ class FakeIp6 implements Ipv6TcpOutput {
   peer!: Tcp;
   sent = 0;
   dropEvery = 0;
-  readonly q: [Mbuf, Uint8Array, Uint8Array, number][] = [];
+  readonly q: [Mbuf, IpPairScratch, number][] = [];
   constructor(readonly pool: Mempool) {}
-  output(m: Mbuf, src: Uint8Array, dst: Uint8Array, _nh: number, l4Len: number): void {
+  pseudo(p: IpPair, proto: number, l4Len: number): number {
+    return pseudoSum(p.laddr6, p.raddr6, proto, l4Len);
+  }
+  selectSource(): null {
+    return null;
+  }
+  isBroadcast(): boolean {
+    return false;
+  }
+  allocL4(): Mbuf | null {
+    return this.pool.alloc();
+  }
+  outputLarge(): boolean {
+    return false;
+  }
+  output(m: Mbuf, p: IpPair, _nh: number, l4Len: number): void {
     if (this.dropEvery > 0 && ++this.sent % this.dropEvery === 0) {
       m.free();
       return;
     }
-    this.q.push([m, src.slice(), dst.slice(), l4Len]);
+    // As the peer sees it: its local address is our remote one.
+    const seen = new IpPairScratch();
+    seen.laddr6.set(p.raddr6);
+    seen.raddr6.set(p.laddr6);
+    this.q.push([m, seen, l4Len]);
   }
   /** Delivers everything queued; returns how many. */
   flush(): number {
     let n = 0;
     while (this.q.length > 0) {
-      const [m, src, dst, len] = this.q.shift()!;
-      this.peer.input6(this.pool.data, m.dataOffset + this.l4Offset, len, src, dst, false);
+      const [m, p, len] = this.q.shift()!;
+      this.peer.input(this.pool.data, m.dataOffset + this.l4Offset, len, p, false);
       m.free();
       n++;
     }
     return n;
   }
+}
+
+function pair6(l: Uint8Array, r: Uint8Array): IpPairScratch {
+  const p = new IpPairScratch();
+  p.laddr6.set(l);
+  p.raddr6.set(r);
+  return p;
 }
 
 class Sink implements TcbUser {
@@ -69,8 +109,8 @@ function setup() {
   const pool = new Mempool({ segments: 2048 });
   const ipa = new FakeIp6(pool);
   const ipb = new FakeIp6(pool);
-  const a = new Tcp(clock.timers, ipa, new Uint8Array(32), 6);
-  const b = new Tcp(clock.timers, ipb, new Uint8Array(32).fill(3), 6);
+  const a = new Tcp(clock.timers, ipa, new Uint8Array(32));
+  const b = new Tcp(clock.timers, ipb, new Uint8Array(32).fill(3));
   ipa.peer = b;
   ipb.peer = a;
   const run = (until: () => boolean): void => {
@@ -95,19 +135,19 @@ describe('TCP over IPv6', () => {
       sink = new Sink(() => t);
       t.user = sink;
     });
-    const c = a.connect6(A6, 40000, B6, 80, {});
+    const c = a.connect(pair6(A6, B6), 40000, 80, {});
     const cs = new Sink(() => c);
     c.user = cs;
     run(() => cs.connected && server !== null);
     expect(server!.family).toBe(6);
     expect(Array.from(server!.raddr6)).toEqual(Array.from(A6));
-    expect(a.lookup6(A6, 40000, B6, 80)).toBe(c);
+    expect(a.lookup(pair6(A6, B6), 40000, 80)).toBe(c);
     const msg = new TextEncoder().encode('over IPv6');
     c.write(msg, 0, msg.length);
     run(() => sink!.chunks.length > 0);
     expect(new TextDecoder().decode(sink!.chunks[0])).toBe('over IPv6');
     expect(b.counters.csumErrors).toBe(0);
-    const d = a.connect6(A6, 40001, B6, 81, {});
+    const d = a.connect(pair6(A6, B6), 40001, 81, {});
     const ds = new Sink(() => d);
     d.user = ds;
     run(() => d.state === 'CLOSED');
@@ -123,7 +163,7 @@ describe('TCP over IPv6', () => {
       sink = new Sink(() => t);
       t.user = sink;
     });
-    const c = a.connect6(A6, 40000, B6, 80, {});
+    const c = a.connect(pair6(A6, B6), 40000, 80, {});
     c.user = new Sink(() => c);
     const data = randomBytesSeeded(512 * 1024, 9);
     let off = 0;

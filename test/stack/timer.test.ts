@@ -51,13 +51,21 @@ describe('TimerQueue on a VirtualClock', () => {
     expect(() => t.armAt(NaN)).toThrow(StackError);
   });
 
-  it('RealTimeDriver fires through setTimeout', async () => {
+  it('RealTimeDriver fires through setTimeout, re-aimed by arming alone', async () => {
     const d = new RealTimeDriver();
-    const fired = await new Promise<boolean>((resolve) => {
-      d.timers.timer(() => resolve(true)).arm(1);
-      d.poke();
+    const order: string[] = [];
+    await new Promise<void>((resolve) => {
+      // A late timer first: the host timer is aimed at 200 ms; the earlier one must re-aim it.
+      d.timers.timer(() => order.push('late')).arm(200);
+      const t0 = performance.now();
+      d.timers
+        .timer(() => {
+          order.push(`early ${performance.now() - t0 < 150}`);
+          resolve();
+        })
+        .arm(5);
     });
-    expect(fired).toBe(true);
+    expect(order).toEqual(['early true']);
     d.stop();
   });
 });

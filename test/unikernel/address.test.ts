@@ -132,8 +132,8 @@ describe('address parser: invalid input', () => {
     const u = await Unikernel.boot({ port, ipv4: '10.0.0.7/16', gateway: '10.0.255.254' });
     booted.push(u);
     expect(u.stack.addr).toBe(0x0a000007);
-    expect(u.stack.prefixLen).toBe(16);
-    expect(u.stack.gateway).toBe(0x0a00fffe);
+    expect(u.stack.ipv4.prefixLen).toBe(16);
+    expect(u.stack.ipv4.gateway).toBe(0x0a00fffe);
   });
 
   it('the boot-option helper returns the parsed addresses', () => {

@@ -515,12 +515,23 @@ export class Tcb {
     this.finish('CLOSED', null, 'abort');
   }
 
-  /** The application consumed received bytes: open the window if it grew enough (tcp_cleanup_rbuf). */
+  /**
+   * The application consumed received bytes: open the window if it grew enough (tcp_cleanup_rbuf).
+   * @mirrors tcp.c:tcp_cleanup_rbuf
+   */
   onUserRead(): void {
     if (this.state === 'CLOSED' || this.state === 'SYN-SENT' || this.state === 'LISTEN') return;
+    // tcp_cleanup_rbuf: an ACK owed for more than one segment goes now, with the opened window;
+    // otherwise a window update only when what is left of the advertised window is at most half
+    // the buffer and the read at least doubled it. Other reads ride on the next ACK.
+    if (this.ackPending > 0 && seqDiff(this.rcvNxt, this.lastAckSent) > this.rcvMss) {
+      this.sendAck();
+      return;
+    }
     const cur = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+    if (2 * cur > this.rcv.capacity) return;
     const win = this.rcv.window;
-    if (win - cur >= Math.min(this.rcv.capacity >> 1, 2 * this.rcvMss)) this.sendAck();
+    if (win > 0 && win >= 2 * cur) this.sendAck();
   }
 
   /**

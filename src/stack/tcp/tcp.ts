@@ -1,13 +1,7 @@
 // The TCP layer: demultiplexing (tcp_v4_rcv / __inet_lookup), listeners with a bounded SYN and
 // accept queue, segment formatting with options (tcp_options_write), RSTs for segments that
 // match nothing (tcp_v4_send_reset), and ephemeral ports. Connections are Tcb objects.
-import {
-  META_F_NEEDS_CSUM,
-  META_GSO_TCPV4,
-  META_GSO_TCPV6,
-  type Mbuf,
-  type Mempool,
-} from '../../mbuf/index.ts';
+import { META_F_NEEDS_CSUM, META_GSO_TCPV4, META_GSO_TCPV6, type Mbuf } from '../../mbuf/index.ts';
 import {
   IpProto,
   TcpFlags,
@@ -16,9 +10,9 @@ import {
   TcpView,
   ipv4ToString,
   ipv6ToString,
-  pseudoSum,
+  set32,
 } from '../../wire/index.ts';
-import type { Ipv4Output } from '../l3.ts';
+import { IpPairScratch, type IpPair, type L3Output } from '../l3.ts';
 import type { TimerQueue } from '../timer.ts';
 import { createHmac, randomBytes } from 'node:crypto';
 import { IsnGenerator } from './isn.ts';
@@ -62,20 +56,6 @@ export class TcpListener {
   ) {}
 }
 
-/** What TCP needs from IPv6 below it (the IPv6 layer's output, adapted by the stack). */
-export interface Ipv6TcpOutput {
-  readonly pool: Mempool;
-  /** Ethernet + IPv6 header bytes in front of the TCP header. */
-  readonly l4Offset: number;
-  /** Largest L4 segment towards dst: min(link MTU, cached path MTU) - 40. */
-  l4PathMtu(dst: Uint8Array): number;
-  readonly txCsum: boolean;
-  /** The interface accepts TCPv6 super-frames. */
-  readonly tso: boolean;
-  /** Fills IPv6/Ethernet headers in front of l4Len bytes at l4Offset and sends; m is consumed. */
-  output(m: Mbuf, src: Uint8Array, dst: Uint8Array, nh: number, l4Len: number): void;
-}
-
 function same16(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -95,9 +75,8 @@ export class Tcp implements TcpEnv {
   private readonly sackOut = new Uint32Array(8);
   private readonly addrScratch = new Uint8Array(4);
   private readonly addrScratch2 = new Uint8Array(4);
-  /** Addresses of the segment being processed (IPv6 instance). */
-  private readonly src6 = new Uint8Array(16);
-  private readonly dst6 = new Uint8Array(16);
+  /** Addresses of the segment being processed: l = its destination (us), r = its source. */
+  private readonly pair = new IpPairScratch();
   private challengeWindow = -Infinity;
   private challengeCount = 0;
   /** RFC 5961 §7 / Linux tcp_challenge_ack_limit: challenge ACKs per second. */
@@ -111,17 +90,16 @@ export class Tcp implements TcpEnv {
   private readonly cookies: SynCookies;
   private readonly cookieSrc = new Uint8Array(4);
   private readonly cookieDst = new Uint8Array(4);
+  /** The address family, from the IP output below (tcp_v4 and tcp_v6 share this code). */
+  readonly family: 4 | 6;
 
-  private readonly ip: Ipv4Output | Ipv6TcpOutput;
-
-  /** One instance per address family: `ip` is the IPv4 output (family 4) or the IPv6 one (family 6). */
+  /** One instance per address family, sending through that family's IP output. */
   constructor(
     readonly timers: TimerQueue,
-    ip: Ipv4Output | Ipv6TcpOutput,
+    private readonly ip: L3Output,
     isnKey?: Uint8Array,
-    readonly family: 4 | 6 = 4,
   ) {
-    this.ip = ip;
+    this.family = ip.family;
     this.isn = new IsnGenerator(timers.clock, isnKey);
     // Cookie keys: derived from the ISN key when one is given (reproducible tests), else random.
     this.cookies = new SynCookies(
@@ -137,22 +115,22 @@ export class Tcp implements TcpEnv {
     return n;
   }
 
-  lookup(laddr: number, lport: number, raddr: number, rport: number): Tcb | undefined {
+  /**
+   * The connection for (p.l:lport, p.r:rport), any state but LISTEN (__inet_lookup_established).
+   * @mirrors inet_hashtables.c:__inet_lookup_established
+   */
+  lookup(p: IpPair, lport: number, rport: number): Tcb | undefined {
     const l = this.conns.get(connKey(lport, rport));
     if (l === undefined) return undefined;
+    const v6 = this.family === 6;
     for (let i = 0; i < l.length; i++) {
       const t = l[i]!;
-      if (t.raddr === raddr && t.laddr === laddr) return t;
-    }
-    return undefined;
-  }
-
-  lookup6(laddr: Uint8Array, lport: number, raddr: Uint8Array, rport: number): Tcb | undefined {
-    const l = this.conns.get(connKey(lport, rport));
-    if (l === undefined) return undefined;
-    for (let i = 0; i < l.length; i++) {
-      const t = l[i]!;
-      if (same16(t.raddr6, raddr) && same16(t.laddr6, laddr)) return t;
+      if (
+        v6
+          ? same16(t.raddr6, p.raddr6) && same16(t.laddr6, p.laddr6)
+          : t.raddr === p.raddr && t.laddr === p.laddr
+      )
+        return t;
     }
     return undefined;
   }
@@ -181,12 +159,12 @@ export class Tcp implements TcpEnv {
     if (this.listeners.get(l.port) === l) this.listeners.delete(l.port);
   }
 
-  /** An unused local port for (raddr, rport), or -1. */
-  ephemeralPort(laddr: number, raddr: number, rport: number): number {
+  /** An unused local port for (pair, rport), or -1. */
+  ephemeralPort(pair: IpPair, rport: number): number {
     for (let i = 0; i < 16384; i++) {
       const p = this.nextEphemeral;
       this.nextEphemeral = p === 65535 ? 49152 : p + 1;
-      if (!this.listeners.has(p) && this.lookup(laddr, p, raddr, rport) === undefined) return p;
+      if (!this.listeners.has(p) && this.lookup(pair, p, rport) === undefined) return p;
     }
     return -1;
   }
@@ -201,28 +179,24 @@ export class Tcp implements TcpEnv {
     return -1;
   }
 
-  /** Active open over IPv6 (an IPv6 instance). */
-  connect6(laddr: Uint8Array, lport: number, raddr: Uint8Array, rport: number, opts: TcbOptions): Tcb {
-    const t = new Tcb(this, opts);
-    t.family = 6;
-    t.laddr6.set(laddr);
+  /** Active open from p.l:lport to p.r:rport. Returns the connection in SYN-SENT. */
+  connect(p: IpPair, lport: number, rport: number, opts: TcbOptions): Tcb {
+    const t = this.newTcb(opts, p);
     t.lport = lport;
-    t.raddr6.set(raddr);
     t.rport = rport;
     this.insert(t);
     t.connect(this.makeIsn(t), this.mtuMss(t));
     return t;
   }
 
-  /** Active open. Returns the connection in SYN-SENT. */
-  connect(laddr: number, lport: number, raddr: number, rport: number, opts: TcbOptions): Tcb {
+  /** A connection of this family with p's addresses. */
+  private newTcb(opts: TcbOptions, p: IpPair): Tcb {
     const t = new Tcb(this, opts);
-    t.laddr = laddr;
-    t.lport = lport;
-    t.raddr = raddr;
-    t.rport = rport;
-    this.insert(t);
-    t.connect(this.makeIsn(t), this.mtuMss(t));
+    t.family = this.family;
+    t.laddr = p.laddr;
+    t.raddr = p.raddr;
+    t.laddr6.set(p.laddr6);
+    t.raddr6.set(p.raddr6);
     return t;
   }
 
@@ -231,56 +205,33 @@ export class Tcp implements TcpEnv {
    * packet-too-big report is cached) less the headers, as tcp_connect_init's tcp_sync_mss and the
    * advertised MSS (ipv4_default_advmss over the route's MTU) take it.
    */
-  private mtuMss(t: Tcb): number {
-    const mtu =
-      t.family === 6
-        ? (this.ip as Ipv6TcpOutput).l4PathMtu(t.raddr6)
-        : (this.ip as Ipv4Output).l4PathMtu(t.raddr);
-    return mtu - TCP_HLEN;
+  private mtuMss(p: IpPair): number {
+    return this.ip.l4PathMtu(p) - TCP_HLEN;
   }
 
   private makeIsn(t: Tcb): number {
     if (t.family === 6) return this.isn.isn(t.laddr6, t.lport, t.raddr6, t.rport);
     const a = this.addrScratch;
     const b = this.addrScratch2;
-    put32(a, t.laddr);
-    put32(b, t.raddr);
+    set32(a, 0, t.laddr);
+    set32(b, 0, t.raddr);
     return this.isn.isn(a, t.lport, b, t.rport);
   }
 
   /**
-   * An ICMP error quoted a segment of ours (tcp_v4_err): `seq` from the quoted header must lie in
-   * [SND.UNA, SND.MAX) or the report is ignored (RFC 5927 §4.1, blind-attack protection). A
-   * fragmentation-needed report with `mtu` > 0 shrinks the connection's segments. Returns whether
-   * a connection took the report.
+   * An ICMP error quoted a segment of ours (tcp_v4_err / tcp_v6_err): `seq` from the quoted header
+   * must lie in [SND.UNA, SND.MAX) or the report is ignored (RFC 5927 §4.1, blind-attack
+   * protection). A fragmentation-needed / packet-too-big report with `mtu` > 0 shrinks the
+   * connection's segments. Returns whether a connection took the report.
    */
-  icmpError(laddr: number, lport: number, raddr: number, rport: number, seq: number, mtu: number): boolean {
-    const t = this.lookup(laddr, lport, raddr, rport);
+  icmpError(p: IpPair, lport: number, rport: number, seq: number, mtu: number): boolean {
+    const t = this.lookup(p, lport, rport);
     if (t === undefined || t.state === 'SYN-SENT' || t.state === 'SYN-RECEIVED') return false;
     if (!seqInRange(seq, t.snd.una, t.snd.max)) {
       this.counters.icmpOutOfWindow++;
       return false;
     }
-    if (mtu > 0) t.mtuReduced(mtu);
-    return true;
-  }
-
-  /** icmpError() for IPv6 (tcp_v6_err): packet too big carries the new MTU. */
-  icmpError6(
-    laddr: Uint8Array,
-    lport: number,
-    raddr: Uint8Array,
-    rport: number,
-    seq: number,
-    mtu: number,
-  ): boolean {
-    const t = this.lookup6(laddr, lport, raddr, rport);
-    if (t === undefined || t.state === 'SYN-SENT' || t.state === 'SYN-RECEIVED') return false;
-    if (!seqInRange(seq, t.snd.una, t.snd.max)) {
-      this.counters.icmpOutOfWindow++;
-      return false;
-    }
-    if (mtu > 0) t.mtuReduced(mtu, 40);
+    if (mtu > 0) t.mtuReduced(mtu, this.ip.ipHeaderLen);
     return true;
   }
 
@@ -414,7 +365,7 @@ export class Tcp implements TcpEnv {
         buf[o++] = TcpOptKind.SACK;
         buf[o++] = 2 + 8 * sackN;
         for (let i = 0; i < 2 * sackN; i++) {
-          put32at(buf, o, this.sackOut[i]!);
+          set32(buf, o, this.sackOut[i]!);
           o += 4;
         }
       }
@@ -437,31 +388,20 @@ export class Tcp implements TcpEnv {
       meta.hdrLen = ip.l4Offset + hl;
     }
     if (dataLen > mp && t.family === 6) m.meta.gsoType = META_GSO_TCPV6;
-    this.finishChecksum(m.meta, v, this.pseudo(t, l4Len));
+    this.finishChecksum(m.meta, v, this.ip.pseudo(t, IpProto.TCP, l4Len));
     t.lastAckSent = ack;
     this.counters.outSegs++;
     if (segLog.enabled)
       segLog('%d>%d %s seq=%d ack=%d len=%d', t.lport, t.rport, flagStr(flags), seq, ack, dataLen);
-    this.transmit(m, t, l4Len);
+    this.ip.output(m, t, IpProto.TCP, l4Len);
     return true;
-  }
-
-  private pseudo(t: Tcb, l4Len: number): number {
-    return t.family === 6
-      ? pseudoSum(t.laddr6, t.raddr6, IpProto.TCP, l4Len)
-      : pseudoSum(t.laddr, t.raddr, IpProto.TCP, l4Len);
-  }
-
-  private transmit(m: Mbuf, t: Tcb, l4Len: number): void {
-    if (t.family === 6) (this.ip as Ipv6TcpOutput).output(m, t.laddr6, t.raddr6, IpProto.TCP, l4Len);
-    else (this.ip as Ipv4Output).sendIpv4(m, t.laddr, t.raddr, IpProto.TCP, l4Len);
   }
 
   private writeTs(buf: Uint8Array, o: number, t: Tcb): number {
     buf[o] = TcpOptKind.TIMESTAMP;
     buf[o + 1] = 10;
-    put32at(buf, o + 2, t.tsVal());
-    put32at(buf, o + 6, t.ts.recent);
+    set32(buf, o + 2, t.tsVal());
+    set32(buf, o + 6, t.ts.recent);
     return o + 10;
   }
 
@@ -484,23 +424,14 @@ export class Tcp implements TcpEnv {
   // ------------------------------------------------------------------ input
 
   /**
-   * One TCP segment at buf[off, off+len) from src to dst (tcp_v4_rcv). `csumOk`: the interface
-   * vouched for the checksum (DATA_VALID / NEEDS_CSUM), so it is not recomputed.
+   * One TCP segment at buf[off, off+len) from p.r to p.l (tcp_v4_rcv / tcp_v6_rcv); the pair is
+   * copied, the caller may reuse it. `csumOk`: the interface vouched for the checksum
+   * (DATA_VALID / NEEDS_CSUM), so it is not recomputed.
    */
-  input(buf: Uint8Array, off: number, len: number, src: number, dst: number, csumOk: boolean): void {
-    if (!this.parse(buf, off, len, csumOk ? -1 : pseudoSum(src, dst, IpProto.TCP, len))) return;
-    const seg = this.seg;
-    const t = this.lookup(dst, this.view.dstPort, src, this.view.srcPort);
-    this.deliver(t, seg, src, dst);
-  }
-
-  /** One TCP segment over IPv6 (tcp_v6_rcv); addresses are copied, the arrays may be reused. */
-  input6(buf: Uint8Array, off: number, len: number, src: Uint8Array, dst: Uint8Array, csumOk: boolean): void {
-    if (!this.parse(buf, off, len, csumOk ? -1 : pseudoSum(src, dst, IpProto.TCP, len))) return;
-    this.src6.set(src);
-    this.dst6.set(dst);
-    const t = this.lookup6(dst, this.view.dstPort, src, this.view.srcPort);
-    this.deliver(t, this.seg, 0, 0);
+  input(buf: Uint8Array, off: number, len: number, p: IpPair, csumOk: boolean): void {
+    if (!this.parse(buf, off, len, csumOk ? -1 : this.ip.pseudo(p, IpProto.TCP, len))) return;
+    const pair = this.pair.copy(p);
+    this.deliver(this.lookup(pair, this.view.dstPort, this.view.srcPort), this.seg);
   }
 
   /** Validates and parses into this.seg; `pseudo` < 0 when the checksum was vouched for. */
@@ -529,7 +460,7 @@ export class Tcp implements TcpEnv {
     return true;
   }
 
-  private deliver(t: Tcb | undefined, seg: TcpSegmentIn, src: number, dst: number): void {
+  private deliver(t: Tcb | undefined, seg: TcpSegmentIn): void {
     const c = this.counters;
     const sport = this.view.srcPort;
     const dport = this.view.dstPort;
@@ -552,11 +483,11 @@ export class Tcp implements TcpEnv {
     }
     const l = this.listeners.get(dport);
     if (l !== undefined && !l.closed) {
-      this.listenInput(l, seg, src, dst, sport, dport);
+      this.listenInput(l, seg, sport, dport);
       return;
     }
     c.noPort++;
-    this.resetFor(seg, src, dst, sport, dport);
+    this.resetFor(seg, sport, dport);
   }
 
   /**
@@ -574,14 +505,7 @@ export class Tcp implements TcpEnv {
   }
 
   /** RFC 9293 §3.10.7.2 LISTEN. */
-  private listenInput(
-    l: TcpListener,
-    seg: TcpSegmentIn,
-    src: number,
-    dst: number,
-    sport: number,
-    dport: number,
-  ): void {
+  private listenInput(l: TcpListener, seg: TcpSegmentIn, sport: number, dport: number): void {
     const f = seg.flags;
     if ((f & RST) !== 0) return;
     if ((f & ACK) !== 0) {
@@ -590,10 +514,10 @@ export class Tcp implements TcpEnv {
         (f & SYN) === 0 &&
         this.synCookies &&
         this.timers.clock.now() - l.lastOverflow < SYNCOOKIE_VALID_MS &&
-        this.cookieAck(l, seg, src, dst, sport, dport)
+        this.cookieAck(l, seg, sport, dport)
       )
         return;
-      this.resetFor(seg, src, dst, sport, dport);
+      this.resetFor(seg, sport, dport);
       return;
     }
     if ((f & SYN) === 0) return;
@@ -610,31 +534,22 @@ export class Tcp implements TcpEnv {
         l.floodWarned = true;
         if (tcpLog.enabled) tcpLog('possible SYN flooding on port %d: sending cookies', l.port);
       }
-      this.sendCookieSynAck(l, seg, src, dst, sport, dport);
+      this.sendCookieSynAck(l, seg, sport, dport);
       return;
     }
-    const t = this.childOf(l, src, dst, sport, dport);
+    const t = this.childOf(l, sport, dport);
     t.accept(seg, this.makeIsn(t), this.mtuMss(t));
   }
 
   /** The segment's addresses as cookie hash input (IPv4 u32s into scratch bytes, IPv6 as they are). */
-  private cookieAddrs(src: number, dst: number): [Uint8Array, Uint8Array] {
+  private cookieAddrs(): [Uint8Array, Uint8Array] {
     if (this.family === 6) return this.cookieTuple6;
-    put32(this.cookieSrc, src);
-    put32(this.cookieDst, dst);
+    set32(this.cookieSrc, 0, this.pair.raddr);
+    set32(this.cookieDst, 0, this.pair.laddr);
     return this.cookieTuple;
   }
   private readonly cookieTuple: [Uint8Array, Uint8Array] = [this.cookieSrc, this.cookieDst];
-  private readonly cookieTuple6: [Uint8Array, Uint8Array] = [this.src6, this.dst6];
-
-  /** MSS towards the segment's source: the path MTU less the headers (as mtuMss for a Tcb). */
-  private mtuMssTo(src: number): number {
-    const mtu =
-      this.family === 6
-        ? (this.ip as Ipv6TcpOutput).l4PathMtu(this.src6)
-        : (this.ip as Ipv4Output).l4PathMtu(src);
-    return mtu - TCP_HLEN;
-  }
+  private readonly cookieTuple6: [Uint8Array, Uint8Array] = [this.pair.raddr6, this.pair.laddr6];
 
   /**
    * A SYN-ACK whose ISN is a SYN cookie and no state kept (tcp_conn_request with want_cookie,
@@ -642,16 +557,8 @@ export class Tcp implements TcpEnv {
    * and SACK cannot be remembered and are not offered (tcp_clear_options).
    */
   /** A passive connection of listener `l` for this segment's 4-tuple, inserted (inet_csk_clone_lock). */
-  private childOf(l: TcpListener, src: number, dst: number, sport: number, dport: number): Tcb {
-    const t = new Tcb(this, l.opts);
-    if (this.family === 6) {
-      t.family = 6;
-      t.laddr6.set(this.dst6);
-      t.raddr6.set(this.src6);
-    } else {
-      t.laddr = dst;
-      t.raddr = src;
-    }
+  private childOf(l: TcpListener, sport: number, dport: number): Tcb {
+    const t = this.newTcb(l.opts, this.pair);
     t.lport = dport;
     t.rport = sport;
     t.parent = l;
@@ -660,20 +567,13 @@ export class Tcp implements TcpEnv {
     return t;
   }
 
-  private sendCookieSynAck(
-    l: TcpListener,
-    seg: TcpSegmentIn,
-    src: number,
-    dst: number,
-    sport: number,
-    dport: number,
-  ): void {
+  private sendCookieSynAck(l: TcpListener, seg: TcpSegmentIn, sport: number, dport: number): void {
     const ip = this.ip;
     const o = seg.opts;
     const now = this.timers.clock.now();
     const table = this.family === 6 ? COOKIE_MSS_V6 : COOKIE_MSS_V4;
     const mssIdx = cookieMssIndex(table, o.mss > 0 ? o.mss : 536);
-    const [sa, da] = this.cookieAddrs(src, dst);
+    const [sa, da] = this.cookieAddrs();
     const cookie = this.cookies.make(sa, da, sport, dport, seg.seq, mssIdx, now);
     const ts = (l.opts.timestamps ?? true) && o.hasTimestamp;
     const sack = ts && (l.opts.sack ?? true) && o.sackPermitted;
@@ -695,7 +595,7 @@ export class Tcp implements TcpEnv {
     v.window = Math.min(rcvBuf, 0xffff);
     v.urgent = 0;
     let p = l4 + TCP_HLEN;
-    const mss = this.mtuMssTo(src);
+    const mss = this.mtuMss(this.pair);
     buf[p++] = TcpOptKind.MSS;
     buf[p++] = 4;
     buf[p++] = mss >>> 8;
@@ -711,8 +611,8 @@ export class Tcp implements TcpEnv {
       buf[p++] = TcpOptKind.TIMESTAMP;
       buf[p++] = 10;
       const tsNow = tsValue(now, tsOffsetFor(cookie));
-      put32at(buf, p, cookieTsval(tsNow, ws ? o.wscale : -1, sack));
-      put32at(buf, p + 4, o.tsVal);
+      set32(buf, p, cookieTsval(tsNow, ws ? o.wscale : -1, sack));
+      set32(buf, p + 4, o.tsVal);
       p += 8;
     }
     if (ws) {
@@ -724,32 +624,20 @@ export class Tcp implements TcpEnv {
     this.counters.syncookiesSent++;
     this.counters.outSegs++;
     if (segLog.enabled) segLog('%d>%d S. cookie=%d mss=%d', dport, sport, cookie, mss);
-    if (this.family === 6) {
-      this.finishChecksum(m.meta, v, pseudoSum(this.dst6, this.src6, IpProto.TCP, hl));
-      (ip as Ipv6TcpOutput).output(m, this.dst6, this.src6, IpProto.TCP, hl);
-    } else {
-      this.finishChecksum(m.meta, v, pseudoSum(dst, src, IpProto.TCP, hl));
-      (ip as Ipv4Output).sendIpv4(m, dst, src, IpProto.TCP, hl);
-    }
+    this.finishChecksum(m.meta, v, ip.pseudo(this.pair, IpProto.TCP, hl));
+    ip.output(m, this.pair, IpProto.TCP, hl);
   }
 
   /**
    * cookie_v4_check: an ACK whose SEG.ACK - 1 is a valid cookie for its 4-tuple and SEG.SEQ - 1
    * recreates the connection. Returns false (the caller resets) when it is no cookie of ours.
    */
-  private cookieAck(
-    l: TcpListener,
-    seg: TcpSegmentIn,
-    src: number,
-    dst: number,
-    sport: number,
-    dport: number,
-  ): boolean {
+  private cookieAck(l: TcpListener, seg: TcpSegmentIn, sport: number, dport: number): boolean {
     const c = this.counters;
     const now = this.timers.clock.now();
     const table = this.family === 6 ? COOKIE_MSS_V6 : COOKIE_MSS_V4;
     const cookie = seqAdd(seg.ack, -1);
-    const [sa, da] = this.cookieAddrs(src, dst);
+    const [sa, da] = this.cookieAddrs();
     const idx = this.cookies.check(sa, da, sport, dport, seqAdd(seg.seq, -1), cookie, now);
     if (idx < 0 || idx >= table.length) {
       c.syncookiesFailed++;
@@ -775,7 +663,7 @@ export class Tcp implements TcpEnv {
     }
     c.syncookiesRecv++;
     // The connection's own lines (SYN-RECEIVED from the cookie, ESTABLISHED) follow from acceptCookie.
-    const t = this.childOf(l, src, dst, sport, dport);
+    const t = this.childOf(l, sport, dport);
     t.acceptCookie(seg, cookie, this.mtuMss(t), table[idx]!, sack, wscale);
     return true;
   }
@@ -796,7 +684,7 @@ export class Tcp implements TcpEnv {
     return m;
   }
 
-  private resetFor(seg: TcpSegmentIn, src: number, dst: number, sport: number, dport: number): void {
+  private resetFor(seg: TcpSegmentIn, sport: number, dport: number): void {
     const f = seg.flags;
     if ((f & RST) !== 0) return;
     const ip = this.ip;
@@ -823,29 +711,14 @@ export class Tcp implements TcpEnv {
     this.counters.outRsts++;
     this.counters.outSegs++;
     if (tcpLog.enabled) {
-      const d = this.family === 6 ? `[${ipv6ToString(this.dst6)}]` : ipv4ToString(dst);
-      const r = this.family === 6 ? `[${ipv6ToString(this.src6)}]` : ipv4ToString(src);
+      const pr = this.pair;
+      const d = this.family === 6 ? `[${ipv6ToString(pr.laddr6)}]` : ipv4ToString(pr.laddr);
+      const r = this.family === 6 ? `[${ipv6ToString(pr.raddr6)}]` : ipv4ToString(pr.raddr);
       tcpLog('%s:%d-%s:%d RST sent: no connection (%s)', d, dport, r, sport, flagStr(f));
     }
-    if (this.family === 6) {
-      this.finishChecksum(m.meta, v, pseudoSum(this.dst6, this.src6, IpProto.TCP, TCP_HLEN));
-      (ip as Ipv6TcpOutput).output(m, this.dst6, this.src6, IpProto.TCP, TCP_HLEN);
-    } else {
-      this.finishChecksum(m.meta, v, pseudoSum(dst, src, IpProto.TCP, TCP_HLEN));
-      (ip as Ipv4Output).sendIpv4(m, dst, src, IpProto.TCP, TCP_HLEN);
-    }
+    this.finishChecksum(m.meta, v, ip.pseudo(this.pair, IpProto.TCP, TCP_HLEN));
+    ip.output(m, this.pair, IpProto.TCP, TCP_HLEN);
   }
-}
-
-function put32(b: Uint8Array, v: number): void {
-  put32at(b, 0, v);
-}
-
-function put32at(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
 }
 
 function flagStr(f: number): string {

@@ -8,8 +8,11 @@
 // router solicitations once the link-local address is usable, and router advertisements that
 // set the default route (one router, the latest), on-link prefixes, hop limit and timers; no
 // stateless address autoconfiguration, and prefixes do not expire on their own.
-import { Icmpv6Type, NdpOptType, parseIpv6, type Icmpv6View } from '../wire/index.ts';
-import type { Ipv6Address, Ipv6Layer } from './ipv6.ts';
+import type { Mbuf, Mempool } from '../../mbuf/index.ts';
+import { Icmpv6Type, NdpOptType, parseIpv6, type Icmpv6View } from '../../wire/index.ts';
+import type { NeighbourCache } from '../neighbour.ts';
+import type { RouteTable6 } from '../route.ts';
+import type { Timer, TimerHost } from '../timer.ts';
 import {
   ALL_NODES,
   UNSPECIFIED,
@@ -18,9 +21,30 @@ import {
   isUnspecified,
   key6,
   solicitedNode,
-} from './ipv6.ts';
-import type { Stack } from './stack.ts';
-import type { Timer } from './timer.ts';
+  type Ipv6Address,
+} from './addr.ts';
+import type { Ipv6Counters } from './counters.ts';
+
+/** What NDP needs from the IPv6 layer (it passes itself). */
+export interface NdpHost {
+  readonly mac: Uint8Array;
+  readonly pool: Mempool;
+  readonly time: TimerHost;
+  readonly counters: Ipv6Counters;
+  readonly nd: NeighbourCache<string, Mbuf>;
+  readonly routes: RouteTable6;
+  readonly dadTransmits: number;
+  readonly onDad: ((addr: Ipv6Address, result: 'ok' | 'duplicate') => void) | undefined;
+  readonly staticGateway: boolean;
+  /** Hop limit of packets we originate; a router advertisement may change it. */
+  hopLimit: number;
+  now(): number;
+  findAddress(buf: Uint8Array, off: number): Ipv6Address | undefined;
+  sourceFor(dst: Uint8Array, dstOff: number, out: Uint8Array): boolean;
+  allocL4(l4Len: number): Mbuf | null;
+  /** Fills the ICMPv6 checksum of the message at the L4 offset of m and sends it. */
+  sendIcmp(m: Mbuf, src: Uint8Array, dst: Uint8Array, len: number, hopLimit: number): void;
+}
 
 /** NS/NA fixed part: type, code, checksum, 4 bytes of flags/reserved, 16-byte target. */
 const NS_LEN = 24;
@@ -81,8 +105,7 @@ export class Ndp {
   private readonly routerTimer: Timer;
 
   constructor(
-    private readonly ip6: Ipv6Layer,
-    private readonly stack: Stack,
+    private readonly ip6: NdpHost,
     readonly counters: NdpCounters,
     /** Upper bound of the random delay before the first DAD probe, ms. */
     readonly dadDelay = DAD_MAX_DELAY,
@@ -90,8 +113,8 @@ export class Ndp {
     readonly routerSolicitations = 0,
   ) {
     this.rsLeft = routerSolicitations;
-    this.rsTimer = stack.time.timers.timer(() => this.sendRs());
-    this.routerTimer = stack.time.timers.timer(() => this.dropRouter());
+    this.rsTimer = ip6.time.timers.timer(() => this.sendRs());
+    this.routerTimer = ip6.time.timers.timer(() => this.dropRouter());
   }
 
   // ------------------------------------------------------------------ DAD (addrconf_dad_work)
@@ -131,7 +154,7 @@ export class Ndp {
     const len = RS_LEN + LLAO_LEN;
     const m = ip6.allocL4(len);
     if (m === null) return;
-    const pb = this.stack.pool.data;
+    const pb = this.ip6.pool.data;
     const l4 = m.dataOffset + ETH_IP6;
     pb[l4] = Icmpv6Type.ROUTER_SOLICIT;
     pb.fill(0, l4 + 1, l4 + RS_LEN);
@@ -219,7 +242,7 @@ export class Ndp {
     const len = NS_LEN + (dad ? 0 : LLAO_LEN);
     const m = ip6.allocL4(len);
     if (m === null) return;
-    const pb = this.stack.pool.data;
+    const pb = this.ip6.pool.data;
     const l4 = m.dataOffset + ETH_IP6;
     pb[l4] = Icmpv6Type.NEIGHBOR_SOLICIT;
     pb.fill(0, l4 + 1, l4 + 8);
@@ -237,7 +260,7 @@ export class Ndp {
     const len = NS_LEN + LLAO_LEN;
     const m = ip6.allocL4(len);
     if (m === null) return;
-    const pb = this.stack.pool.data;
+    const pb = this.ip6.pool.data;
     const l4 = m.dataOffset + ETH_IP6;
     pb[l4] = Icmpv6Type.NEIGHBOR_ADVERT;
     pb.fill(0, l4 + 1, l4 + 8);
@@ -251,7 +274,7 @@ export class Ndp {
   private llao(pb: Uint8Array, o: number, type: number): void {
     pb[o] = type;
     pb[o + 1] = 1;
-    pb.set(this.stack.netif.mac, o + 2);
+    pb.set(this.ip6.mac, o + 2);
   }
 
   // ------------------------------------------------------------------ input (ndisc_rcv)
@@ -360,7 +383,7 @@ export class Ndp {
       solicited,
       (flags & NA_OVERRIDE) !== 0,
       (flags & NA_ROUTER) !== 0,
-      this.stack.now(),
+      this.ip6.now(),
     );
   }
 }

@@ -4,61 +4,32 @@
 // options, so nothing is left out of later fragments). Reassembled datagrams are rebuilt in a
 // scratch buffer with a fresh header and fed back to IPv4 input; a queue that times out after its
 // first fragment arrived is answered with ICMP time exceeded, code 1 (ip_expire).
-import { META_F_NEEDS_CSUM, type Mbuf } from '../mbuf/index.ts';
-import {
-  ETH_HLEN,
-  EtherType,
-  ICMP_HLEN,
-  IcmpTimeExceededCode,
-  IcmpType,
-  IpProto,
-  IPV4_MIN_HLEN,
-  pseudoSum,
-  set16,
-  set32,
-  type Ipv4View,
-  UDP_HLEN,
-} from '../wire/index.ts';
-import { csumFinish, csumPartial } from '../checksum/index.ts';
-import { Reassembler, type ReasmParams, type ReasmQueue } from './reassembly.ts';
-import type { Mempool } from '../mbuf/index.ts';
-import type { NetIf } from '../netif/index.ts';
-import type { StackCounters } from './counters.ts';
-import type { IcmpRateLimit } from './icmp-rate.ts';
-import type { NeighbourCache } from './neighbour.ts';
-import type { PmtuCache } from './pmtu.ts';
-import type { RouteTable4 } from './route.ts';
-import type { TimerHost } from './timer.ts';
+import { META_F_NEEDS_CSUM, type Mbuf, type Mempool } from '../../mbuf/index.ts';
+import { ETH_HLEN, IpProto, IPV4_MIN_HLEN, Ipv4View, set16 } from '../../wire/index.ts';
+import { csumFinish, csumPartial } from '../../checksum/index.ts';
+import type { StackCounters } from '../counters.ts';
+import { Reassembler, type ReasmParams, type ReasmQueue } from '../reassembly.ts';
+import type { TimerHost } from '../timer.ts';
 
-/** What IPv4 fragmentation and reassembly need from the stack (the stack passes itself). */
+/** What IPv4 fragmentation and reassembly need from the IPv4 layer (it passes itself). */
 export interface Ipv4FragHost {
-  readonly addr: number;
-  readonly prefixLen: number;
-  readonly mask: number;
-  readonly netif: NetIf;
   readonly time: TimerHost;
   readonly pool: Mempool;
   readonly counters: StackCounters;
-  readonly arp: NeighbourCache<number, Mbuf>;
-  readonly routes4: RouteTable4;
-  readonly pmtu4: PmtuCache<number>;
-  readonly icmpRate: IcmpRateLimit;
-  /** Where the L4 header starts in an mbuf allocL4 returns. */
-  readonly l4Offset: number;
-  now(): number;
   nextIpIdent(): number;
-  allocL4(l4Len: number): Mbuf | null;
-  sendIpv4(m: Mbuf, src: number, dst: number, proto: number, l4Len: number): void;
-  xmitTo(m: Mbuf, ll: Uint8Array): void;
-  /** The destination is one of our own addresses (or 127/8): the datagram goes over the loopback. */
-  isLocal4(dst: number): boolean;
-  /** Hands a frame back to the stack's own input, without the NIC. */
-  loopback(m: Mbuf): void;
+  /** Whether a datagram to dst has somewhere to go (loopback, broadcast or a route). */
+  routable(dst: number): boolean;
+  /** Sends one finished frame (IPv4 header at ETH_HLEN) towards dst; m is consumed. */
+  transmitFrame(m: Mbuf, dst: number): void;
+  /**
+   * A reassembly queue timed out; `first` is its first fragment's header and 8 bytes (ip_expire).
+   * Returns whether a time-exceeded message went out.
+   */
+  reasmExpired(first: Uint8Array): boolean;
 }
 
 /** Largest IPv4 datagram. */
 const IP_MAX = 65535;
-const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 
 export class Ipv4FragCounters {
   /** Datagrams fragmented (FragOKs) and fragments made (FragCreates). */
@@ -82,6 +53,7 @@ export class Ipv4Frag {
    * one buffer write its L4 bytes at IPV4_MIN_HLEN and call sendLinear.
    */
   readonly tx = new Uint8Array(IP_MAX);
+  private readonly hdr = new Ipv4View();
 
   constructor(
     private readonly stack: Ipv4FragHost,
@@ -133,36 +105,18 @@ export class Ipv4Frag {
     o.set(q.data.subarray(0, q.total), fhl);
     const len = fhl + q.total;
     this.reasm.release(q);
-    set16(o, 2, len);
+    const h = this.hdr.reset(o, 0, fhl);
+    h.totalLength = len;
     // Keep DF, clear MF and the offset.
-    set16(o, 6, ((o[6]! << 8) | o[7]!) & 0x4000);
-    set16(o, 10, 0);
-    set16(o, 10, csumFinish(csumPartial(o, 0, fhl)));
+    h.fragWord &= 0x4000;
+    h.fillChecksum();
     return len;
   }
 
   private expired(q: ReasmQueue): void {
     const first = q.first;
     if (first === null || first.length < IPV4_MIN_HLEN) return;
-    const st = this.stack;
-    // Only for datagrams to our unicast address (ip_expire's RTN_LOCAL check): never for broadcasts.
-    const dst = ((first[16]! << 24) | (first[17]! << 16) | (first[18]! << 8) | first[19]!) >>> 0;
-    if (dst !== st.addr || !st.icmpRate.allow(st.now())) return;
-    const quote = first.length;
-    const len = ICMP_HLEN + quote;
-    const m = st.allocL4(len);
-    if (m === null) return;
-    const pb = st.pool.data;
-    const l4 = m.dataOffset + st.l4Offset;
-    pb[l4] = IcmpType.TIME_EXCEEDED;
-    pb[l4 + 1] = IcmpTimeExceededCode.REASSEMBLY;
-    pb.fill(0, l4 + 2, l4 + ICMP_HLEN);
-    pb.set(first, l4 + ICMP_HLEN);
-    set16(pb, l4 + 2, csumFinish(csumPartial(pb, l4, len)));
-    this.counters.timeExceededOut++;
-    st.counters.icmpOutMsgs++;
-    const src = (first[12]! << 24) | (first[13]! << 16) | (first[14]! << 8) | first[15]!;
-    st.sendIpv4(m, st.addr, src >>> 0, IpProto.ICMP, len);
+    if (this.stack.reasmExpired(first)) this.counters.timeExceededOut++;
   }
 
   /**
@@ -191,51 +145,25 @@ export class Ipv4Frag {
   }
 
   /**
-   * Sends a UDP datagram too large for one frame as IPv4 fragments (the UFO-less path of
-   * ip_append_data). Returns false when it cannot be sent.
-   */
-  sendUdp(sport: number, data: Uint8Array, src: number, dst: number, dport: number): boolean {
-    const l4Len = UDP_HLEN + data.length;
-    if (IPV4_MIN_HLEN + l4Len > IP_MAX) return false;
-    const tx = this.tx;
-    const u = IPV4_MIN_HLEN;
-    set16(tx, u, sport);
-    set16(tx, u + 2, dport);
-    set16(tx, u + 4, l4Len);
-    set16(tx, u + 6, 0);
-    tx.set(data, u + UDP_HLEN);
-    set16(
-      tx,
-      u + 6,
-      csumFinish(csumPartial(tx, u, l4Len, pseudoSum(src, dst, IpProto.UDP, l4Len))) || 0xffff,
-    );
-    this.stack.counters.udpOutDatagrams++;
-    return this.sendLinear(src, dst, IpProto.UDP, l4Len);
-  }
-
-  /**
    * Sends the L4 bytes at tx[20, 20 + l4Len) (checksum already filled) as one datagram cut into
-   * fragments that fit the path MTU: the path for messages larger than one packet buffer (a big
-   * ICMP echo or its reply, ip_push_pending_frames over a fragment list). False when it cannot.
+   * fragments that fit `mtu`: the path for messages larger than one packet buffer (a big ICMP echo
+   * or its reply, a big UDP datagram: ip_push_pending_frames over a fragment list). False when it
+   * cannot be sent.
    */
-  sendLinear(src: number, dst: number, proto: number, l4Len: number): boolean {
+  sendLinear(src: number, dst: number, proto: number, l4Len: number, mtu: number): boolean {
     if (IPV4_MIN_HLEN + l4Len > IP_MAX) return false;
-    this.writeHeader(src, dst, proto, l4Len);
+    const ip = this.hdr.reset(this.tx, 0, IPV4_MIN_HLEN);
+    ip.headerLen = IPV4_MIN_HLEN;
+    ip.tos = 0;
+    ip.totalLength = IPV4_MIN_HLEN + l4Len;
+    ip.ident = this.stack.nextIpIdent();
+    ip.fragWord = 0;
+    ip.ttl = 64;
+    ip.protocol = proto;
+    ip.src = src;
+    ip.dst = dst;
     this.stack.counters.ipOutRequests++;
-    return this.sendFragments(IPV4_MIN_HLEN + l4Len, this.stack.pmtu4.get(dst, this.stack.now()), dst);
-  }
-
-  private writeHeader(src: number, dst: number, proto: number, l4Len: number): void {
-    const tx = this.tx;
-    tx[0] = 0x45;
-    tx[1] = 0;
-    set16(tx, 2, IPV4_MIN_HLEN + l4Len);
-    set16(tx, 4, this.stack.nextIpIdent());
-    set16(tx, 6, 0);
-    tx[8] = 64;
-    tx[9] = proto;
-    set32(tx, 12, src);
-    set32(tx, 16, dst);
+    return this.sendFragments(IPV4_MIN_HLEN + l4Len, mtu, dst);
   }
 
   /**
@@ -255,21 +183,13 @@ export class Ipv4Frag {
       c.fragFails++;
       return false;
     }
-    const bcast =
-      dst === 0xffffffff ||
-      (st.prefixLen < 31 &&
-        (dst | st.mask) >>> 0 === 0xffffffff &&
-        (dst & st.mask) >>> 0 === (st.addr & st.mask) >>> 0);
-    const local = st.isLocal4(dst);
-    const hop = bcast || local ? dst : st.routes4.nextHop(dst);
-    if (hop < 0) {
-      st.counters.ipOutNoRoutes++;
+    if (!st.routable(dst)) {
       c.fragFails++;
       return false;
     }
-    const baseFrag = (((tx[6]! << 8) | tx[7]!) & 0x1fff) * 8;
-    const baseMf = (tx[6]! & 0x20) !== 0;
-    const mac = st.netif.mac;
+    const first = this.hdr.reset(tx, 0, hl);
+    const baseFrag = first.fragOffset;
+    const baseMf = first.moreFrags;
     for (let at = 0; at < payload; at += step) {
       const n = Math.min(step, payload - at);
       const m = st.pool.alloc();
@@ -281,26 +201,17 @@ export class Ipv4Frag {
         return false;
       }
       const pb = st.pool.data;
-      const o = m.dataOffset;
-      pb.set(mac, o + 6);
-      set16(pb, o + 12, EtherType.IPV4);
-      const ih = o + ETH_HLEN;
+      const ih = m.dataOffset + ETH_HLEN;
       pb.set(tx.subarray(0, hl), ih);
-      set16(pb, ih + 2, hl + n);
+      const ip = this.hdr.reset(pb, ih, hl);
+      ip.totalLength = hl + n;
       const more = at + n < payload || baseMf;
-      set16(pb, ih + 6, ((baseFrag + at) >>> 3) | (more ? 0x2000 : 0));
-      set16(pb, ih + 10, 0);
-      set16(pb, ih + 10, csumFinish(csumPartial(pb, ih, hl)));
+      ip.fragWord = ((baseFrag + at) >>> 3) | (more ? 0x2000 : 0);
+      ip.fillChecksum();
       if (!whole) c.fragCreates++;
-      if (local) {
-        st.loopback(m);
-        continue;
-      }
-      const ll = bcast ? BROADCAST_MAC : st.arp.resolve(hop, m, st.now());
-      if (ll !== null) st.xmitTo(m, ll);
+      st.transmitFrame(m, dst);
     }
     if (!whole) c.fragOks++;
-    st.time.poke();
     return true;
   }
 }

@@ -3,18 +3,26 @@
 // Linux ip_rt_update_pmtu); a zero next-hop MTU from an RFC 792 router is replaced by the plateau
 // below the quoted datagram's length (RFC 1191 §7). Errors that quote a datagram we did not send
 // (wrong source, malformed quote) are dropped and counted.
-import type { Icmpv4View } from '../wire/index.ts';
-import { IcmpType, IcmpUnreachCode, IpProto, Ipv4View } from '../wire/index.ts';
-import type { PmtuCache } from './pmtu.ts';
-import type { Tcp } from './tcp/index.ts';
+import {
+  get16,
+  get32,
+  IcmpType,
+  IcmpUnreachCode,
+  IpProto,
+  Ipv4View,
+  type Icmpv4View,
+} from '../../wire/index.ts';
+import { IpPairScratch, type IpPair } from '../l3.ts';
+import type { PmtuCache } from '../pmtu.ts';
 
-/** What the ICMPv4 error handler needs from the stack (the stack passes itself). */
+/** What the ICMPv4 error handler needs from the IPv4 layer (it passes itself). */
 export interface Icmp4ErrorsHost {
   /** Our IPv4 address: a quoted datagram must come from it. */
   readonly addr: number;
   now(): number;
-  readonly pmtu4: PmtuCache<number>;
-  readonly tcp: Pick<Tcp, 'icmpError'>;
+  readonly pmtu: PmtuCache<number>;
+  /** TCP's tcp_v4_err: a report about the quoted segment (p.l:lport → p.r:rport). */
+  tcpError(p: IpPair, lport: number, rport: number, seq: number, mtu: number): void;
 }
 
 /** RFC 1191 §7 table of common MTU plateaus. */
@@ -33,6 +41,7 @@ export class Icmp4ErrorCounters {
 export class Icmp4Errors {
   readonly counters = new Icmp4ErrorCounters();
   private readonly quoted = new Ipv4View();
+  private readonly pair = new IpPairScratch();
 
   constructor(private readonly stack: Icmp4ErrorsHost) {}
 
@@ -56,20 +65,15 @@ export class Icmp4Errors {
     }
     const st = this.stack;
     const now = st.now();
-    if (st.pmtu4.update(q.dst, mtu, now) > 0) c.fragNeededApplied++;
+    if (st.pmtu.update(q.dst, mtu, now) > 0) c.fragNeededApplied++;
     // TCP shrinks its segments only for a quoted segment inside its window (tcp_v4_err).
     const l4 = q.off + q.headerLen;
     if (q.protocol === IpProto.TCP && q.fragOffset === 0) {
       const b = q.buf;
-      const seq = ((b[l4 + 4]! << 24) | (b[l4 + 5]! << 16) | (b[l4 + 6]! << 8) | b[l4 + 7]!) >>> 0;
-      st.tcp.icmpError(
-        q.src,
-        (b[l4]! << 8) | b[l4 + 1]!,
-        q.dst,
-        (b[l4 + 2]! << 8) | b[l4 + 3]!,
-        seq,
-        st.pmtu4.get(q.dst, now),
-      );
+      const p = this.pair;
+      p.laddr = q.src;
+      p.raddr = q.dst;
+      st.tcpError(p, get16(b, l4), get16(b, l4 + 2), get32(b, l4 + 4), st.pmtu.get(q.dst, now));
     }
   }
 }
