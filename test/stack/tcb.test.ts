@@ -82,7 +82,7 @@ describe('Tcb event processing', () => {
       unacked: 0,
       congestion: 'newreno',
     });
-    expect(i.options).toEqual({ timestamps: false, sack: false, wscale: null });
+    expect(i.options).toEqual({ timestamps: false, sack: false, wscale: null, ecn: false });
   });
 
   it('sends at most the peer window, and only full segments into a small window (SWS)', () => {

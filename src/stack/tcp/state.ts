@@ -73,6 +73,12 @@ export class TcpCounters {
   dsacksSent = 0;
   dsacksRecv = 0;
   spuriousUndos = 0;
+  /**
+   * RFC 3168: segments received CE-marked, and cwnd reductions made for an ECE
+   * (LINUX_MIB_TCPDELIVEREDCE-like, and the tcp_enter_cwr calls an ECE causes).
+   */
+  ecnCeRecv = 0;
+  ecnCwr = 0;
   /** RFC 6675 rescue retransmissions (NextSeg rule 4). */
   rescueRetransmits = 0;
   /** Retransmissions found lost after an RTO and resent without waiting for another RTO. */

@@ -19,7 +19,7 @@ import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from '.
 import type { TcpCounters, TcpState } from './state.ts';
 import { TimestampState, tsOffsetFor, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
 
-const { FIN, SYN, RST, ACK, PSH } = TcpFlags;
+const { FIN, SYN, RST, ACK, PSH, ECE, CWR } = TcpFlags;
 
 /** A received segment, filled in place by the TCP layer (one object reused for every segment). */
 export class TcpSegmentIn {
@@ -31,6 +31,8 @@ export class TcpSegmentIn {
   buf: Uint8Array = new Uint8Array(0);
   dataOff = 0;
   dataLen = 0;
+  /** The ECN field of the IP header it came in (RFC 3168: 3 = CE). */
+  ecn = 0;
   constructor(readonly opts: TcpOptions) {}
 }
 
@@ -40,8 +42,11 @@ export interface TcpEnv {
   readonly counters: TcpCounters;
   /** Largest payload of one TSO super-frame, 0 when the interface cannot segment. */
   readonly tsoMax: number;
-  /** Formats and transmits one segment of `tcb`: payload snd[seq, seq+dataLen). False when out of buffers. */
-  sendSegment(tcb: Tcb, seq: number, flags: number, dataLen: number): boolean;
+  /**
+   * Formats and transmits one segment of `tcb`: payload snd[seq, seq+dataLen), with `ecn` in the IP
+   * header's ECN field (ECT(0) = 2 for new data of an ECN connection, else 0). False when out of buffers.
+   */
+  sendSegment(tcb: Tcb, seq: number, flags: number, dataLen: number, ecn?: number): boolean;
   /** The connection reached CLOSED: forget it. */
   detach(tcb: Tcb): void;
   /** A passive connection reached ESTABLISHED: hand it to its listener. */
@@ -71,7 +76,7 @@ export interface TcpInfo {
   totalRetrans: number;
   backoff: number;
   congestion: CongestionAlgorithm;
-  options: { timestamps: boolean; sack: boolean; wscale: [number, number] | null };
+  options: { timestamps: boolean; sack: boolean; wscale: [number, number] | null; ecn: boolean };
 }
 
 /** Events a connection reports to its socket. */
@@ -110,6 +115,11 @@ export interface TcbOptions {
   windowScaling?: boolean;
   sack?: boolean;
   /**
+   * RFC 3168 ECN, as Linux's net.ipv4.tcp_ecn: 1 requests it on active opens and accepts it, 2
+   * (default) only accepts it from a peer that asks, 0 never uses it.
+   */
+  ecn?: 0 | 1 | 2;
+  /**
    * With SACK, RFC 8985 RACK-TLP: time-based loss detection and tail loss probes (default true).
    * Off: RFC 6675 DupThresh loss detection only (Linux net.ipv4.tcp_recovery = 0).
    */
@@ -138,6 +148,10 @@ const OOW_ACK_INTERVAL = 500;
 
 /** Linux tcp_min_snd_mss: the floor a (possibly forged) PMTU report may push the MSS down to. */
 const MIN_SND_MSS = 48;
+
+/** RFC 3168 §5 ECN field values: ECT(0) (what we send), CE (what a router marks). */
+const ECN_ECT0 = 2;
+const ECN_CE = 3;
 
 /** RFC 9293 §3.7.1 default send MSS when the peer sends none. */
 const DEFAULT_MSS = 536;
@@ -204,6 +218,16 @@ export class Tcb {
   postRtoRecovery = false;
   /** RFC 6675 RescueRxt (inclusive), -1 when undefined. */
   private rescueRxt = -1;
+  /**
+   * RFC 3168 ECN: the mode (TcbOptions.ecn), whether the handshake agreed on it, whether we echo a
+   * CE mark (ECE on every segment until the peer's CWR), whether our next new data segment carries
+   * CWR, and SND.MAX at the last ECE-caused reduction (one per window).
+   */
+  readonly ecnMode: 0 | 1 | 2;
+  ecnOk = false;
+  ecnEcho = false;
+  private cwrPending = false;
+  private ecnRecover = 0;
   /** RFC 8985 RACK-TLP state; used when `useRack` and SACK was negotiated. */
   readonly rack = new Rack();
   readonly useRack: boolean;
@@ -293,6 +317,7 @@ export class Tcb {
     this.offerWs = opts.windowScaling ?? true;
     this.offerSack = opts.sack ?? true;
     this.useRack = opts.rack ?? true;
+    this.ecnMode = opts.ecn ?? 2;
     this.rcvWscale = this.offerWs ? windowScaleFor(this.rcv.capacity) : 0;
     this.rtxTimer = env.timers.timer((now) => this.onRtxTimer(now));
     this.tlpTimer = env.timers.timer((now) => this.onTlpTimer(now));
@@ -387,6 +412,7 @@ export class Tcb {
     this.snd.init(seqAdd(iss, 1));
     this.rtxq.reset(seqAdd(iss, 1));
     this.rack.reset(seqAdd(iss, 1));
+    this.ecnRecover = iss;
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.setState('SYN-SENT', 'active open');
@@ -409,6 +435,7 @@ export class Tcb {
     this.snd.init(seqAdd(iss, 1));
     this.rtxq.reset(seqAdd(iss, 1));
     this.rack.reset(seqAdd(iss, 1));
+    this.ecnRecover = iss;
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.negotiate(seg, mtuMss);
@@ -445,6 +472,7 @@ export class Tcb {
     this.snd.init(seqAdd(iss, 1));
     this.rtxq.reset(seqAdd(iss, 1));
     this.rack.reset(seqAdd(iss, 1));
+    this.ecnRecover = iss;
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.sendMss = Math.max(64, Math.min(peerMss, mtuMss));
@@ -649,6 +677,7 @@ export class Tcb {
       this.challengeAck(now);
       return;
     }
+    if (this.ecnOk) this.ecnInput(seg);
     // Fifth: ACK.
     if ((flags & ACK) === 0) return;
     if (this.tsOk && opts.hasTimestamp) this.ts.update(opts.tsVal, seq, this.lastAckSent, now);
@@ -766,7 +795,39 @@ export class Tcb {
       this.sndWscale = 0;
       this.rcvWscale = 0;
     }
+    // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR; the SYN-ACK that agrees has ECE alone.
+    const ec = seg.flags & (ECE | CWR);
+    this.ecnOk =
+      this.state === 'SYN-SENT' ? this.ecnMode === 1 && ec === ECE : this.ecnMode !== 0 && ec === (ECE | CWR);
     this.cc = createCongestionControl(this.cc.name, this.maxPayload);
+  }
+
+  /**
+   * RFC 3168 §6.1.3, the receiver: a CE mark is echoed (ECE on every segment, the first at once)
+   * until a segment with CWR arrives (tcp_ecn_check_ce, tcp_ecn_accept_cwr).
+   */
+  private ecnInput(seg: TcpSegmentIn): void {
+    if ((seg.flags & CWR) !== 0) this.ecnEcho = false;
+    if (seg.ecn !== ECN_CE) return;
+    this.env.counters.ecnCeRecv++;
+    this.ecnEcho = true;
+    this.ackNow = true;
+  }
+
+  /**
+   * RFC 3168 §6.1.2, the sender: ECE reduces cwnd as a loss would, at most once per window of data
+   * and not during loss recovery (which already reduced it); the next new data carries CWR
+   * (tcp_enter_cwr).
+   */
+  private onEce(now: number, flight: number): void {
+    const snd = this.snd;
+    // An ACK up to the last reduction's SND.MAX may still carry the old echo: the CWR segment
+    // went at that SND.MAX, so only an ACK beyond it can report new congestion.
+    if (this.inRecovery || !seqGeq(snd.una, this.recover) || !seqGt(snd.una, this.ecnRecover)) return;
+    this.cc.onCongestion(now, Math.max(flight, this.cc.mss));
+    this.ecnRecover = snd.max;
+    this.cwrPending = true;
+    this.env.counters.ecnCwr++;
   }
 
   /** RFC 9293 §3.10.7.4 fifth step for synchronized states. Returns false when the segment is done. */
@@ -853,6 +914,7 @@ export class Tcb {
     } else if (this.sackOk) {
       sacked = this.takeSack(seg, rack);
     }
+    if (this.ecnOk && (seg.flags & ECE) !== 0) this.onEce(now, flight);
     if (this.sackOk) {
       // With SACK, loss detection runs on every segment that SACKs new data, whatever else it
       // carries: in a two-way stream the blocks ride on data segments, and on ACKs that also move
@@ -1415,9 +1477,14 @@ export class Tcb {
     let flags = ACK;
     if (len > 0 && seqAdd(seq, len) === snd.end) flags |= PSH;
     if (fin) flags |= FIN;
-    if (!this.env.sendSegment(this, seq, flags, len)) return false;
-    const segLen = len + (fin ? 1 : 0);
     const resend = seqLt(seq, snd.max);
+    // RFC 3168 §6.1.5/§6.1.2: new data goes ECT(0) (a retransmission never does), and the first
+    // new data after an ECE-caused reduction carries CWR.
+    const ect = this.ecnOk && len > 0 && !resend;
+    if (ect && this.cwrPending) flags |= CWR;
+    if (!this.env.sendSegment(this, seq, flags, len, ect ? ECN_ECT0 : 0)) return false;
+    if ((flags & CWR) !== 0) this.cwrPending = false;
+    const segLen = len + (fin ? 1 : 0);
     const now = this.now();
     const end = seqAdd(seq, segLen);
     if (resend) this.rtxq.retransmitted(seq, seqDiff(seqMin(end, snd.max), seq), now);
@@ -1478,7 +1545,11 @@ export class Tcb {
   }
 
   private sendSyn(): void {
-    const flags = this.state === 'SYN-SENT' ? SYN : SYN | ACK;
+    // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN-ACK ECE alone.
+    const flags =
+      this.state === 'SYN-SENT'
+        ? SYN | (this.ecnMode === 1 ? ECE | CWR : 0)
+        : SYN | ACK | (this.ecnOk ? ECE : 0);
     this.env.sendSegment(this, this.iss, flags, 0);
     this.afterSend();
   }
@@ -1722,6 +1793,7 @@ export class Tcb {
         timestamps: this.tsOk,
         sack: this.sackOk,
         wscale: this.wsOk ? [this.sndWscale, this.rcvWscale] : null,
+        ecn: this.ecnOk,
       },
     };
   }
