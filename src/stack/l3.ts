@@ -79,8 +79,11 @@ export interface L3Output {
 
 /** TCP as the IP layers see it (tcp_v4_rcv / tcp_v6_rcv and the ICMP error hooks). */
 export interface TcpInput {
-  /** One segment from p.r to p.l; p may be reused by the caller after the call. */
-  input(buf: Uint8Array, off: number, len: number, p: IpPair, csumOk: boolean): void;
+  /**
+   * One segment from p.r to p.l; p may be reused by the caller after the call. `ecn` is the ECN
+   * field of its IP header (RFC 3168 §5: 0 not-ECT, 1 / 2 ECT, 3 CE).
+   */
+  input(buf: Uint8Array, off: number, len: number, p: IpPair, csumOk: boolean, ecn: number): void;
   /** An ICMP error about a segment we sent from p.l:lport to p.r:rport. */
   icmpError(p: IpPair, lport: number, rport: number, seq: number, mtu: number): boolean;
 }

@@ -17,9 +17,17 @@
 //                             options: any; "*" for a value: any; listed options are compared
 //                             as a set (order and NOPs are implementation choices)
 //   > none 1.0                the stack sends nothing for 1.0 s (default 0.5)
+//   sysctl net.ipv4.tcp_ecn=1 a setting of the stack under test, before listen/connect (Linux:
+//                             sysctl in its namespace; ours: the matching socket option)
 //
+// After seq:end(len), "ack N" and "win N" a segment may give "ecn none|ect1|ect0|ce": the ECN
+// field of its IP header (RFC 3168 §5). Inbound segments default to none; outbound ones are
+// checked only when it is given.
 // Flags: S F R P . (ACK) E (ECE) W (CWR), as tcpdump prints them; a flag followed by "?" may be
 // set or not in an expected segment (PSH is an implementation's choice, RFC 9293 §3.9.1).
+//
+// A script whose first line is "# ours-only: <why>" covers something Linux does not do (an RFC
+// mechanism it replaced with its own); linux.test.ts skips it.
 
 export type OptSpec =
   | { kind: 'mss'; value: number | '*' }
@@ -40,6 +48,15 @@ export interface SegSpec {
   win: number | '*';
   /** null: any options (outbound) / none (inbound). */
   options: OptSpec[] | null;
+  /** IP ECN field (0 not-ECT, 1 ECT(1), 2 ECT(0), 3 CE); '*': not checked / 0 inbound. */
+  ecn: number | '*';
+}
+
+const ECN_NAMES: Record<string, number> = { none: 0, ect1: 1, ect0: 2, ce: 3 };
+
+/** The script name of an ECN field value. */
+export function ecnText(e: number): string {
+  return Object.keys(ECN_NAMES).find((k) => ECN_NAMES[k] === e) ?? String(e);
 }
 
 export type Step =
@@ -49,7 +66,8 @@ export type Step =
   | { op: 'end' | 'destroy'; line: number }
   | { op: 'in'; seg: SegSpec; line: number }
   | { op: 'out'; seg: SegSpec; line: number }
-  | { op: 'none'; seconds: number; line: number };
+  | { op: 'none'; seconds: number; line: number }
+  | { op: 'sysctl'; name: string; value: number; line: number };
 
 export class ScriptError extends Error {
   override readonly name = 'ScriptError';
@@ -141,13 +159,27 @@ function parseSeg(text: string, line: number): SegSpec {
   if (Number(m[2]) !== seq + len) throw new ScriptError(line, `end ${m[2]} is not seq + len`);
   let ack: number | null = null;
   let win: number | '*' = '*';
+  let ecn: number | '*' = '*';
   for (let i = 2; i < t.length; i += 2) {
     if (t[i] === 'ack') ack = num(t[i + 1], line, 'ack');
     else if (t[i] === 'win') win = valueOrStar(t[i + 1], line, 'win');
-    else throw new ScriptError(line, `unexpected '${t[i]}'`);
+    else if (t[i] === 'ecn') {
+      const e = ECN_NAMES[t[i + 1] ?? ''];
+      if (e === undefined) throw new ScriptError(line, `bad ecn '${t[i + 1] ?? ''}'`);
+      ecn = e;
+    } else throw new ScriptError(line, `unexpected '${t[i]}'`);
   }
   if (ack !== null && (flags & 0x10) === 0) throw new ScriptError(line, 'an ack number without the ACK flag');
-  return { flags, optional, seq, len, ack, win, options: opts === null ? null : parseOptions(opts, line) };
+  return {
+    flags,
+    optional,
+    seq,
+    len,
+    ack,
+    win,
+    ecn,
+    options: opts === null ? null : parseOptions(opts, line),
+  };
 }
 
 /** Parses a script; throws ScriptError naming the line. */
@@ -176,6 +208,12 @@ export function parseScript(text: string): Step[] {
       case 'destroy':
         steps.push({ op: cmd, line });
         return;
+      case 'sysctl': {
+        const m = /^([\w.]+)=(\d+)$/.exec(rest[0] ?? '');
+        if (m === null) throw new ScriptError(line, `expected sysctl NAME=VALUE`);
+        steps.push({ op: 'sysctl', name: m[1]!, value: Number(m[2]), line });
+        return;
+      }
       case '<':
         steps.push({ op: 'in', seg: parseSeg(s.slice(1), line), line });
         return;

@@ -86,6 +86,13 @@ export class LinuxKernel implements Backend {
   destroy(): Promise<void> {
     return this.command('destroy');
   }
+  sysctl(name: string, value: number): Promise<void> {
+    // Per network namespace (net.ipv4.tcp_ecn is): the namespace goes with the backend.
+    execFileSync('ip', ['netns', 'exec', this.ns, 'sysctl', '-q', '-w', `${name}=${value}`], {
+      stdio: 'ignore',
+    });
+    return Promise.resolve();
+  }
 
   inject(frame: Uint8Array): Promise<void> {
     const w = new Uint8Array(VNET + frame.length);

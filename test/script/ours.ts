@@ -4,7 +4,7 @@
 // are half-open capable (allowHalfOpen), as the Linux backend's, so "end" is the script's to say.
 import type { Mbuf } from '../../src/mbuf/index.ts';
 import { createNetIfPair, type MemNetIf } from '../../src/netif/index.ts';
-import { Stack, VirtualClock, type Socket } from '../../src/stack/index.ts';
+import { Stack, VirtualClock, type Socket, type TcbOptions } from '../../src/stack/index.ts';
 import type { Backend } from './runner.ts';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -15,6 +15,8 @@ export class OurStack implements Backend {
   private readonly wire: MemNetIf;
   private readonly rx: Uint8Array[] = [];
   private sock: Socket | null = null;
+  /** Socket options the script's sysctl steps set. */
+  private readonly opts: TcbOptions = {};
   private readonly deliver = (m: Mbuf): void => {
     const f = new Uint8Array(m.length);
     m.copyTo(f);
@@ -52,14 +54,14 @@ export class OurStack implements Backend {
           s.on('data', () => {});
           s.on('error', () => {});
         },
-        { allowHalfOpen: true },
+        { allowHalfOpen: true, ...this.opts },
       )
       .listen(port);
     await this.settle();
   }
 
   async connect(port: number): Promise<void> {
-    const s = this.stack.net.connect({ host: '10.77.0.2', port, allowHalfOpen: true });
+    const s = this.stack.net.connect({ host: '10.77.0.2', port, allowHalfOpen: true, ...this.opts });
     s.on('data', () => {});
     s.on('error', () => {});
     this.sock = s;
@@ -79,6 +81,14 @@ export class OurStack implements Backend {
   async destroy(): Promise<void> {
     this.sock?.destroy();
     await this.settle();
+  }
+
+  /** The sysctls a script may set, as the socket options that mean the same here. */
+  sysctl(name: string, value: number): Promise<void> {
+    if (name !== 'net.ipv4.tcp_ecn' || value > 2)
+      throw new Error(`sysctl ${name}=${value} has no equivalent here`);
+    this.opts.ecn = value as 0 | 1 | 2;
+    return Promise.resolve();
   }
 
   async inject(frame: Uint8Array): Promise<void> {

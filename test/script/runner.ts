@@ -13,6 +13,8 @@ export interface Backend {
   write(bytes: number): Promise<void>;
   end(): Promise<void>;
   destroy(): Promise<void>;
+  /** A setting of the stack under test (before listen/connect); unknown names throw. */
+  sysctl(name: string, value: number): Promise<void>;
   /** Hands the frame to the stack. */
   inject(frame: Uint8Array): Promise<void>;
   /** The next frame the stack sends within `seconds` of its time (which passes), or null. */
@@ -76,6 +78,9 @@ export async function runScript(steps: readonly Step[], b: Backend): Promise<Run
         break;
       case 'destroy':
         await b.destroy();
+        break;
+      case 'sysctl':
+        await b.sysctl(st.name, st.value);
         break;
       case 'in': {
         if (c.stackPort === 0) return fail(st.line, 'a peer segment before listen/connect told the port');

@@ -13,7 +13,7 @@ import {
   type TcpOption,
 } from '../../src/wire/index.ts';
 import { tcpFrame } from '../stack/tcp-peer.ts';
-import { flagsText, type OptSpec, type SegSpec } from './format.ts';
+import { ecnText, flagsText, type OptSpec, type SegSpec } from './format.ts';
 
 export const STACK_IP = 0x0a4d0001; // 10.77.0.1
 export const PEER_IP = 0x0a4d0002; // 10.77.0.2
@@ -85,6 +85,7 @@ export function buildInbound(seg: SegSpec, c: Conn, stackMac: Uint8Array): Uint8
     window: seg.win === '*' ? 65535 : seg.win,
     payload,
     opts: optionBytes(seg.options, c),
+    ecn: seg.ecn === '*' ? 0 : seg.ecn,
   });
 }
 
@@ -114,6 +115,8 @@ export interface OutSeg {
   len: number;
   srcPort: number;
   options: TcpOption[];
+  /** The IP header's ECN field. */
+  ecn: number;
 }
 
 const info = new FrameInfo();
@@ -132,6 +135,7 @@ export function parseOutbound(f: Uint8Array): OutSeg | null {
     len: r.payloadLen,
     srcPort: r.srcPort,
     options: r.options,
+    ecn: f[info.l3Off + 1]! & 3,
   };
 }
 
@@ -147,7 +151,8 @@ export function describe(s: OutSeg, c: Conn): string {
     .filter((o) => o.type !== 'nop')
     .map((o) => (o.type === 'timestamp' ? `TS val ${o.tsVal} ecr ${o.tsEcr}` : o.type))
     .join(',');
-  return `${flagsText(s.flags)} ${seq}:${seq + s.len}(${s.len})${ack} win ${s.win}${opts === '' ? '' : ` <${opts}>`}`;
+  const ecn = s.ecn === 0 ? '' : ` ecn ${ecnText(s.ecn)}`;
+  return `${flagsText(s.flags)} ${seq}:${seq + s.len}(${s.len})${ack} win ${s.win}${ecn}${opts === '' ? '' : ` <${opts}>`}`;
 }
 
 /** null when `s` matches the expectation, else what differs. Learns the ISN from a SYN. */
@@ -160,6 +165,7 @@ export function match(spec: SegSpec, s: OutSeg, c: Conn): string | null {
   if (s.len !== spec.len) diffs.push(`len ${s.len}`);
   if (spec.ack !== null && rel(s.ack, PEER_ISN) !== spec.ack) diffs.push(`ack ${rel(s.ack, PEER_ISN)}`);
   if (spec.win !== '*' && s.win !== spec.win) diffs.push(`win ${s.win}`);
+  if (spec.ecn !== '*' && s.ecn !== spec.ecn) diffs.push(`ecn ${ecnText(s.ecn)}`);
   if (spec.options !== null) {
     const want = spec.options.filter((o) => o.kind !== 'nop');
     const got = s.options.filter((o) => o.type !== 'nop');

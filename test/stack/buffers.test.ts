@@ -128,13 +128,14 @@ describe('SendBuffer', () => {
     sb.markSent(10, 10);
     expect(sb.retransmits).toBe(1);
     expect(sb.retransmittedBytes).toBe(10);
-    sb.markRetransmit(20, 10);
-    expect(sb.highRxt).toBe(30);
+    sb.markRetransmit(10);
+    expect(sb.retransmits).toBe(2);
+    expect(sb.retransmittedBytes).toBe(20);
+    expect(sb.max).toBe(40);
     sb.rewind();
     expect(sb.nxt).toBe(10);
     expect(sb.max).toBe(40);
     sb.ack(25);
     expect(sb.nxt).toBe(25);
-    expect(sb.highRxt).toBe(25);
   });
 });

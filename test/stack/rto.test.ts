@@ -40,15 +40,16 @@ describe('RFC 6298 RTO', () => {
     expect(r.backoffs).toBe(0);
   });
 
-  it('the persist interval doubles the floored RTO (tcp_probe0_when), even below the floor', () => {
+  it('backs off the floored RTO (RFC 6298 (5.5)), even when the estimate is below the floor', () => {
     const r = new RtoEstimator({ minRto: 200, maxRto: 120000 });
     r.sample(0);
-    expect(r.probeRto).toBe(200);
+    expect(r.rto).toBe(200);
     const seen: number[] = [];
     for (let i = 0; i < 12; i++) {
       r.backoff();
-      seen.push(r.probeRto);
+      seen.push(r.rto);
     }
+    // Doubling the unfloored estimate (1 ms) would have stayed at 200 for seven expiries.
     expect(seen).toEqual([400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400, 120000, 120000, 120000]);
   });
 

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SackScoreboard, SeqRangeSet, seqAdd, seqDiff, seqLt } from '../../src/stack/index.ts';
+import {
+  RtxQueue,
+  SackScoreboard,
+  SeqRangeSet,
+  TAG_LOST,
+  TAG_SACKED,
+  seqAdd,
+  seqDiff,
+  seqLt,
+} from '../../src/stack/index.ts';
 
 /** Checks the set is sorted, disjoint and non-adjacent, and returns its ranges relative to `base`. */
 function rel(r: SeqRangeSet, base: number): [number, number][] {
@@ -75,7 +84,7 @@ describe('SeqRangeSet', () => {
   });
 });
 
-describe('RFC 6675 scoreboard', () => {
+describe('RFC 6675 over the per-segment queue', () => {
   const MSS = 10;
 
   /** Reference IsLost on a per-byte model: SACKed bytes strictly above seq and blocks above. */
@@ -91,7 +100,7 @@ describe('RFC 6675 scoreboard', () => {
     return blocks >= 3 || bytes > 2 * MSS;
   }
 
-  it('invariants and RFC 6675 pipe/IsLost under random SACK blocks', () => {
+  it('scoreboard ranges, queue tags, IsLost, pipe and NextSeg agree with a per-byte model', () => {
     fc.assert(
       fc.property(
         base,
@@ -100,11 +109,16 @@ describe('RFC 6675 scoreboard', () => {
         fc.integer({ min: 0, max: 100 }),
         (una, blocks, maxOff, rxtOff) => {
           const sndMax = seqAdd(una, maxOff);
-          const highRxt = seqAdd(una, Math.min(rxtOff, maxOff));
+          const rxt = Math.min(rxtOff, maxOff);
           const sb = new SackScoreboard(64);
+          const q = new RtxQueue(256);
+          q.reset(una);
+          for (let o = 0; o < maxOff; o += MSS) q.sent(seqAdd(una, o), Math.min(MSS, maxOff - o), o);
+          q.retransmitted(una, rxt, 1000);
           const bits: boolean[] = new Array(maxOff).fill(false);
           for (const [s, l] of blocks) {
             const added = sb.addBlock(seqAdd(una, s), seqAdd(una, s + l), una, sndMax);
+            if (added > 0) q.sack(seqAdd(una, s), seqAdd(una, s + l), null);
             if (s + l <= maxOff) {
               let fresh = 0;
               for (let i = s; i < s + l; i++) if (!bits[i]) fresh++;
@@ -115,34 +129,43 @@ describe('RFC 6675 scoreboard', () => {
             }
           }
           expect(rel(sb.ranges, una)).toEqual(bitmapRanges(bits));
-          // Pipe per RFC 6675 SetPipe, octet by octet.
+          // The records tile [una, sndMax) and carry the SACKed verdict of each byte.
+          let at = 0;
+          for (let i = 0; i < q.count; i++) {
+            expect(seqDiff(q.start(i), una)).toBe(at);
+            at = seqDiff(q.end(i), una);
+            for (let b = seqDiff(q.start(i), una); b < at; b++)
+              expect((q.tag(i) & TAG_SACKED) !== 0).toBe(bits[b]);
+          }
+          expect(at).toBe(maxOff);
+          q.markLostDupThresh(MSS, 3, false);
+          for (let i = 0; i < maxOff; i++) {
+            const r = q.find(seqAdd(una, i));
+            if (!bits[i]) expect((q.tag(r) & TAG_LOST) !== 0).toBe(refLost(bits, i));
+          }
+          // Pipe per RFC 6675 SetPipe, octet by octet (HighRxt = una + rxt).
           let pipe = 0;
           for (let i = 0; i < maxOff; i++) {
             if (bits[i]) continue;
             if (!refLost(bits, i)) pipe++;
-            if (i < Math.min(rxtOff, maxOff)) pipe++;
+            if (i < rxt) pipe++;
           }
-          expect(sb.pipe(una, sndMax, highRxt, MSS)).toBe(pipe);
-          expect(pipe).toBeLessThanOrEqual(2 * maxOff);
-          for (let i = 0; i < maxOff; i++) {
-            if (!bits[i]) expect(sb.isLost(seqAdd(una, i), MSS)).toBe(refLost(bits, i));
-          }
-          // NextSeg rule (1): the first unSACKed lost byte at/above HighRxt below the highest SACK.
-          const hi = bits.lastIndexOf(true);
+          expect(q.pipe()).toBe(pipe);
+          // NextSeg rule (1): the first unSACKed lost byte at/above HighRxt.
           let want = -1;
-          for (let i = Math.min(rxtOff, maxOff); i < hi; i++) {
+          for (let i = rxt; i < maxOff; i++) {
             if (!bits[i] && refLost(bits, i)) {
               want = i;
               break;
             }
           }
-          const got = sb.nextSeg(una, highRxt, MSS, true);
+          const got = q.nextLost(MSS);
           expect(got).toBe(want >= 0);
           if (got) {
-            expect(seqDiff(sb.nextSeq, una)).toBe(want);
-            expect(sb.nextLen).toBeGreaterThan(0);
-            expect(sb.nextLen).toBeLessThanOrEqual(MSS);
-            for (let i = 0; i < sb.nextLen; i++) expect(bits[want + i]).toBe(false);
+            expect(seqDiff(q.nextSeq, una)).toBe(want);
+            expect(q.nextLen).toBeGreaterThan(0);
+            expect(q.nextLen).toBeLessThanOrEqual(MSS);
+            for (let i = 0; i < q.nextLen; i++) expect(bits[want + i]).toBe(false);
           }
         },
       ),
@@ -162,15 +185,39 @@ describe('RFC 6675 scoreboard', () => {
     expect(sb.highestSacked(125)).toBe(130);
   });
 
-  it('one hole under three SACKed segments is lost and is NextSeg', () => {
-    const sb = new SackScoreboard();
+  it('one hole under three SACKed segments is lost and is NextSeg; its retransmission counts in pipe', () => {
+    const q = new RtxQueue(16);
+    q.reset(0);
+    for (let s = 0; s < 500; s += 100) q.sent(s, 100, s);
     // Segments of 100: [0,100) lost, [100,400) SACKed in three ACKs.
-    for (let s = 100; s < 400; s += 100) sb.addBlock(s, s + 100, 0, 500);
-    expect(sb.isLost(0, 100)).toBe(true);
-    expect(sb.pipe(0, 500, 0, 100)).toBe(100); // the unSACKed tail [400,500)
-    expect(sb.nextSeg(0, 0, 100, true)).toBe(true);
-    expect([sb.nextSeq, sb.nextLen]).toEqual([0, 100]);
-    expect(sb.pipe(0, 500, 100, 100)).toBe(200); // plus the retransmission
-    expect(sb.nextSeg(0, 100, 100, true)).toBe(false);
+    for (let s = 100; s < 400; s += 100) q.sack(s, s + 100, null);
+    expect(q.markLostDupThresh(100, 3, false)).toBe(1);
+    expect(q.pipe()).toBe(100); // the unSACKed tail [400,500)
+    expect(q.nextLost(100)).toBe(true);
+    expect([q.nextSeq, q.nextLen]).toEqual([0, 100]);
+    q.retransmitted(0, 100, 600);
+    expect(q.pipe()).toBe(200); // plus the retransmission
+    expect(q.nextLost(100)).toBe(false);
+    // Rule (3) finds nothing below the highest SACK; rule (4) names the tail.
+    expect(q.nextUnsacked(400, 100)).toBe(false);
+    expect(q.lastUnsacked(100)).toBe(true);
+    expect([q.nextSeq, q.nextLen]).toEqual([400, 100]);
+    // An RTO: the retransmission is presumed lost with the rest.
+    q.markAllLost();
+    expect(q.pipe()).toBe(0);
+    q.ack(100, null);
+    expect(q.start(0)).toBe(100);
+    expect(q.count).toBe(4);
+  });
+
+  it('a full queue coarsens records instead of refusing data', () => {
+    const q = new RtxQueue(4);
+    q.reset(0);
+    for (let s = 0; s < 1000; s += 100) q.sent(s, 100, s);
+    expect(q.count).toBe(4);
+    expect(q.end(3)).toBe(1000);
+    expect(q.full).toBe(6);
+    q.sack(350, 450, null); // inside one coarse record: cannot split, stays unSACKed
+    expect(q.pipe()).toBe(1000);
   });
 });

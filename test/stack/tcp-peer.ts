@@ -56,6 +56,8 @@ export interface SegIn {
   payload?: Uint8Array;
   /** Raw option bytes (a multiple of 4 long, or the header length is rounded down and cuts them). */
   opts?: Uint8Array | number[];
+  /** The IP header's ECN field (RFC 3168), default 0. */
+  ecn?: number;
 }
 
 const u32 = (b: Uint8Array, o: number): number =>
@@ -133,7 +135,7 @@ export function tcpFrame(
       protocol: IpProto.TCP,
       ttl: 64,
       dscp: 0,
-      ecn: 0,
+      ecn: s.ecn ?? 0,
       ident: 1,
       dontFrag: true,
       moreFrags: false,

@@ -117,7 +117,7 @@ describe('SYN cookies at a full SYN queue', () => {
     const t = accepted[0]!.tcb!;
     expect(t.state).toBe('ESTABLISHED');
     const info = t.info();
-    expect(info.options).toEqual({ timestamps: true, sack: true, wscale: [7, 3] });
+    expect(info.options).toEqual({ timestamps: true, sack: true, wscale: [7, 3], ecn: false });
     // MSS 1400 comes back as the table's 1300.
     expect(t.sendMss).toBe(1300);
     expect(t.sndWnd).toBe(1000 << 7);
@@ -159,7 +159,7 @@ describe('SYN cookies at a full SYN queue', () => {
     peer.send({ sport: 40002, seq: 9001, ack: sa.seq + 1, flags: ACK, window: 5000 });
     await runUntil(peer.p, () => accepted.length === 1);
     const t = accepted[0]!.tcb!;
-    expect(t.info().options).toEqual({ timestamps: false, sack: false, wscale: null });
+    expect(t.info().options).toEqual({ timestamps: false, sack: false, wscale: null, ecn: false });
     expect(t.sendMss).toBe(1460);
     expect(t.sndWnd).toBe(5000);
   });

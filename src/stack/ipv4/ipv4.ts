@@ -308,7 +308,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
     p.laddr = dst;
     p.raddr = src;
     if (proto === IpProto.TCP && t !== null) {
-      if (!bcast) t.tcp.input(buf, l4, l4Len, p, csumOk);
+      if (!bcast) t.tcp.input(buf, l4, l4Len, p, csumOk, ip.tos & 3);
     } else if (proto === IpProto.UDP && t !== null) {
       if (!t.udp.input(buf, l4, l4Len, p, 4, csumOk) && !bcast)
         this.icmp.error(buf, off, IcmpType.DEST_UNREACH, IcmpUnreachCode.PORT);

@@ -433,7 +433,7 @@ export class Ipv6Layer implements L3Output, Icmp6Host, Ipv6FragHost, NdpHost {
       }
     } else if (nh === IpProto.TCP && t !== null) {
       c.inDelivers++;
-      if (!mcast) t.tcp.input(buf, o, l4Len, p, csumOk);
+      if (!mcast) t.tcp.input(buf, o, l4Len, p, csumOk, (buf[off + 1]! >> 4) & 3); // traffic class bits 1..0
     } else if (nh === IpProto.IPV6_NONXT) {
       c.inNoNextHeader++;
     } else {

@@ -28,6 +28,8 @@ export interface CongestionControl {
   onRto(now: number, flightSize: number): void;
   /** Sending restarts after an idle period longer than RTO (RFC 5681 §4.1): cwnd = min(cwnd, IW). */
   onIdleRestart(now: number): void;
+  /** A reduction proved spurious: cwnd and ssthresh back to at least their values before it. */
+  undo(priorCwnd: number, priorSsthresh: number): void;
 }
 
 /**
@@ -90,6 +92,12 @@ export class NewReno implements CongestionControl {
 
   onIdleRestart(): void {
     this.cwnd = Math.min(this.cwnd, initialWindow(this.mss));
+  }
+
+  /** tcp_reno_undo_cwnd. */
+  undo(priorCwnd: number, priorSsthresh: number): void {
+    this.cwnd = Math.max(this.cwnd, priorCwnd);
+    this.ssthresh = Math.max(this.ssthresh, priorSsthresh);
   }
 }
 
@@ -192,6 +200,13 @@ export class Cubic implements CongestionControl {
   onIdleRestart(): void {
     this.cwnd = Math.min(this.cwnd, initialWindow(this.mss));
     // RFC 9438 §5.8: do not let t jump across the idle period.
+    this.epochStart = -1;
+  }
+
+  /** As Linux's cubic (tcp_reno_undo_cwnd); the next epoch starts from the restored window. */
+  undo(priorCwnd: number, priorSsthresh: number): void {
+    this.cwnd = Math.max(this.cwnd, priorCwnd);
+    this.ssthresh = Math.max(this.ssthresh, priorSsthresh);
     this.epochStart = -1;
   }
 }

@@ -3,6 +3,8 @@ export * from './rto.ts';
 export * from './cc.ts';
 export * from './range-set.ts';
 export * from './sack.ts';
+export * from './rtx-queue.ts';
+export * from './rack.ts';
 export * from './recv-buffer.ts';
 export * from './send-buffer.ts';
 export * from './isn.ts';

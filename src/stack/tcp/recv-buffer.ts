@@ -17,6 +17,9 @@ export class RecvBuffer {
   readonly ooo: SeqRangeSet;
   /** Start of the most recent out-of-order segment (RFC 2018 §4: first SACK block). */
   private lastOoo = 0;
+  /** Output of duplicate(). */
+  dupStart = 0;
+  dupEnd = 0;
   /** Segments dropped because the out-of-order map was full. */
   oooDrops = 0;
 
@@ -112,25 +115,43 @@ export class RecvBuffer {
   }
 
   /**
-   * Fills out[0..2k) with up to `max` SACK blocks (RFC 2018 §4): the block holding the latest
-   * out-of-order segment first, then the others from the highest down. Returns k.
+   * Fills out[2·at..2·(at+k)) with up to `max` SACK blocks (RFC 2018 §4): the block holding the
+   * latest out-of-order segment first, then the others from the highest down. Returns k.
    */
-  sackBlocks(out: Uint32Array, max: number): number {
+  sackBlocks(out: Uint32Array, max: number, at = 0): number {
     const r = this.ooo;
     let k = 0;
     const first = r.find(this.lastOoo);
     if (first >= 0 && k < max) {
-      out[0] = r.start(first);
-      out[1] = r.end(first);
+      out[2 * at] = r.start(first);
+      out[2 * at + 1] = r.end(first);
       k = 1;
     }
     for (let i = r.count - 1; i >= 0 && k < max; i--) {
       if (i === first) continue;
-      out[2 * k] = r.start(i);
-      out[2 * k + 1] = r.end(i);
+      out[2 * (at + k)] = r.start(i);
+      out[2 * (at + k) + 1] = r.end(i);
       k++;
     }
     return k;
+  }
+
+  /**
+   * The part of [seq, seq+len) already held, as an RFC 2883 D-SACK block would report it: below
+   * RCV.NXT, or inside an out-of-order range. Sets dupStart/dupEnd and returns true if any.
+   */
+  duplicate(seq: number, len: number): boolean {
+    const end = seqAdd(seq, len);
+    if (seqLt(seq, this.rcvNxt)) {
+      this.dupStart = seq;
+      this.dupEnd = seqLt(end, this.rcvNxt) ? end : this.rcvNxt;
+      return true;
+    }
+    const i = this.ooo.find(seq);
+    if (i < 0) return false;
+    this.dupStart = seq;
+    this.dupEnd = seqLt(end, this.ooo.end(i)) ? end : this.ooo.end(i);
+    return true;
   }
 
   /** True when `seq` lies in [RCV.NXT, RCV.NXT + RCV.WND) (or equals RCV.NXT for a zero window). */

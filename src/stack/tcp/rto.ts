@@ -46,19 +46,14 @@ export class RtoEstimator {
     this.baseRto = this.initialRto;
   }
 
-  /** The current RTO including backoff, clamped to [minRto, maxRto] (RFC 6298 (2.4), (2.5), (5.5)). */
-  get rto(): number {
-    const r = this.baseRto * 2 ** this.backoffs;
-    return Math.min(this.maxRto, Math.max(this.minRto, r));
-  }
-
   /**
-   * The persist (zero-window probe) interval: the RTO floored first, then doubled per backoff
-   * (tcp_probe0_when: icsk_rto, already clamped to rto_min, shifted by icsk_backoff). `rto`
-   * doubles the unclamped estimate instead, which on a sub-floor RTT leaves it at the floor for
-   * several expiries: probes would then not back off at all.
+   * The current RTO: the estimate clamped to [minRto, maxRto] (RFC 6298 (2.4), (2.5)), then
+   * doubled per backoff (5.5) up to maxRto. The floor comes first: (5.5) backs off the RTO that
+   * was in use, and doubling an estimate below the floor would leave a backed-off timer at the
+   * floor for several expiries (tcp_retransmit_timer doubles icsk_rto, already bounded by
+   * tcp_set_rto; tcp_probe0_when shifts the same value for the persist timer).
    */
-  get probeRto(): number {
+  get rto(): number {
     return Math.min(this.maxRto, Math.max(this.minRto, this.baseRto) * 2 ** this.backoffs);
   }
 
@@ -82,7 +77,7 @@ export class RtoEstimator {
 
   /** The retransmission timer expired (RFC 6298 (5.5)): double RTO, and stop timing (Karn). */
   backoff(): void {
-    if (this.baseRto * 2 ** this.backoffs < this.maxRto) this.backoffs++;
+    if (this.rto < this.maxRto) this.backoffs++;
     this.timedAt = -1;
   }
 

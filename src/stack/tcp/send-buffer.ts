@@ -1,6 +1,6 @@
 // Send buffer with retransmission bookkeeping: a ring of `capacity` bytes holding
-// [SND.UNA, SND.UNA + length), plus the pointers the sender needs (SND.NXT, SND.MAX, HighRxt,
-// RescueRxt) and counters. Like the kernel's write queue + rtx queue (tcp_sendmsg/tcp_clean_rtx_queue)
+// [SND.UNA, SND.UNA + length), plus the pointers the sender needs (SND.NXT, SND.MAX) and counters
+// (per-segment state lives in rtx-queue.ts). Like the kernel's write queue + rtx queue (tcp_sendmsg/tcp_clean_rtx_queue)
 // flattened into one byte ring: segments are cut at transmit time, so TSO super-frames and
 // MSS-sized segments come from the same bytes.
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
@@ -16,10 +16,6 @@ export class SendBuffer {
   nxt = 0;
   /** SND.MAX: highest byte ever sent + 1. */
   max = 0;
-  /** RFC 6675 HighRxt, exclusive: bytes below it were retransmitted in this recovery. */
-  highRxt = 0;
-  /** RFC 6675 RescueRxt, or -1 when undefined. */
-  rescueRxt = -1;
   /** Ring index of `una`. */
   private headPos = 0;
   /** Bytes sent again (all causes) and the number of such segments. */
@@ -35,8 +31,6 @@ export class SendBuffer {
     this.una = seq;
     this.nxt = seq;
     this.max = seq;
-    this.highRxt = seq;
-    this.rescueRxt = -1;
     this.length = 0;
     this.headPos = 0;
   }
@@ -99,7 +93,6 @@ export class SendBuffer {
     this.length -= freed;
     this.una = ack;
     if (seqLt(this.nxt, ack)) this.nxt = ack;
-    if (seqLt(this.highRxt, ack)) this.highRxt = ack;
     return adv;
   }
 
@@ -114,18 +107,14 @@ export class SendBuffer {
     if (seqGt(end, this.max)) this.max = end;
   }
 
-  /** Records an RFC 6675 loss-recovery retransmission of [seq, seq+len). */
-  markRetransmit(seq: number, len: number): void {
-    const end = seqAdd(seq, len);
+  /** Counts a loss-recovery retransmission of `len` bytes (SND.NXT and SND.MAX stay). */
+  markRetransmit(len: number): void {
     this.retransmits++;
     this.retransmittedBytes += len;
-    if (seqGt(end, this.highRxt)) this.highRxt = end;
   }
 
   /** RTO go-back (RFC 6298 (5.4), RFC 6675 §5.1): resend from SND.UNA. */
   rewind(): void {
     this.nxt = this.una;
-    this.highRxt = this.una;
-    this.rescueRxt = -1;
   }
 }

@@ -59,6 +59,28 @@ export class TcpCounters {
   fastRetrans = 0;
   sackRecovery = 0;
   renoRecovery = 0;
+  /**
+   * RFC 8985 tail loss probes sent, and those whose ACK showed they repaired a loss
+   * (LINUX_MIB_TCPLOSSPROBES / TCPLOSSPROBERECOVERY).
+   */
+  tlpProbes = 0;
+  tlpRecoveries = 0;
+  /**
+   * RFC 2883 D-SACK blocks sent for duplicate data, D-SACKs received, and cwnd reductions undone
+   * because every retransmission of the episode proved spurious (D-SACK or the RFC 3522 timestamp
+   * test) (LINUX_MIB_TCPDSACKOLDSENT+OFOSENT, TCPDSACKRECV, TCPDSACKUNDO + TCPSPURIOUSRTOS).
+   */
+  dsacksSent = 0;
+  dsacksRecv = 0;
+  spuriousUndos = 0;
+  /**
+   * RFC 3168: segments received CE-marked, and cwnd reductions made for an ECE
+   * (LINUX_MIB_TCPDELIVEREDCE-like, and the tcp_enter_cwr calls an ECE causes).
+   */
+  ecnCeRecv = 0;
+  ecnCwr = 0;
+  /** RFC 6675 rescue retransmissions (NextSeg rule 4). */
+  rescueRetransmits = 0;
   /** Retransmissions found lost after an RTO and resent without waiting for another RTO. */
   lostRetransmits = 0;
   timeouts = 0;

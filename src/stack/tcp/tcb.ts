@@ -9,15 +9,17 @@ import { NetError, type NetErrorCode } from '../errors.ts';
 import type { Timer, TimerQueue } from '../timer.ts';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './cc.ts';
 import { connName, tcpLog } from './log.ts';
+import { Rack } from './rack.ts';
 import { RecvBuffer } from './recv-buffer.ts';
 import { RtoEstimator } from './rto.ts';
-import { SackScoreboard } from './sack.ts';
+import { RtxQueue } from './rtx-queue.ts';
+import { DUP_THRESH, SackScoreboard } from './sack.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
 import type { TcpCounters, TcpState } from './state.ts';
 import { TimestampState, tsOffsetFor, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
 
-const { FIN, SYN, RST, ACK, PSH } = TcpFlags;
+const { FIN, SYN, RST, ACK, PSH, ECE, CWR } = TcpFlags;
 
 /** A received segment, filled in place by the TCP layer (one object reused for every segment). */
 export class TcpSegmentIn {
@@ -29,6 +31,8 @@ export class TcpSegmentIn {
   buf: Uint8Array = new Uint8Array(0);
   dataOff = 0;
   dataLen = 0;
+  /** The ECN field of the IP header it came in (RFC 3168: 3 = CE). */
+  ecn = 0;
   constructor(readonly opts: TcpOptions) {}
 }
 
@@ -38,8 +42,11 @@ export interface TcpEnv {
   readonly counters: TcpCounters;
   /** Largest payload of one TSO super-frame, 0 when the interface cannot segment. */
   readonly tsoMax: number;
-  /** Formats and transmits one segment of `tcb`: payload snd[seq, seq+dataLen). False when out of buffers. */
-  sendSegment(tcb: Tcb, seq: number, flags: number, dataLen: number): boolean;
+  /**
+   * Formats and transmits one segment of `tcb`: payload snd[seq, seq+dataLen), with `ecn` in the IP
+   * header's ECN field (ECT(0) = 2 for new data of an ECN connection, else 0). False when out of buffers.
+   */
+  sendSegment(tcb: Tcb, seq: number, flags: number, dataLen: number, ecn?: number): boolean;
   /** The connection reached CLOSED: forget it. */
   detach(tcb: Tcb): void;
   /** A passive connection reached ESTABLISHED: hand it to its listener. */
@@ -69,7 +76,7 @@ export interface TcpInfo {
   totalRetrans: number;
   backoff: number;
   congestion: CongestionAlgorithm;
-  options: { timestamps: boolean; sack: boolean; wscale: [number, number] | null };
+  options: { timestamps: boolean; sack: boolean; wscale: [number, number] | null; ecn: boolean };
 }
 
 /** Events a connection reports to its socket. */
@@ -107,6 +114,16 @@ export interface TcbOptions {
   timestamps?: boolean;
   windowScaling?: boolean;
   sack?: boolean;
+  /**
+   * RFC 3168 ECN, as Linux's net.ipv4.tcp_ecn: 1 requests it on active opens and accepts it, 2
+   * (default) only accepts it from a peer that asks, 0 never uses it.
+   */
+  ecn?: 0 | 1 | 2;
+  /**
+   * With SACK, RFC 8985 RACK-TLP: time-based loss detection and tail loss probes (default true).
+   * Off: RFC 6675 DupThresh loss detection only (Linux net.ipv4.tcp_recovery = 0).
+   */
+  rack?: boolean;
 }
 
 const DEFAULTS = {
@@ -131,6 +148,10 @@ const OOW_ACK_INTERVAL = 500;
 
 /** Linux tcp_min_snd_mss: the floor a (possibly forged) PMTU report may push the MSS down to. */
 const MIN_SND_MSS = 48;
+
+/** RFC 3168 §5 ECN field values: ECT(0) (what we send), CE (what a router marks). */
+const ECN_ECT0 = 2;
+const ECN_CE = 3;
 
 /** RFC 9293 §3.7.1 default send MSS when the peer sends none. */
 const DEFAULT_MSS = 536;
@@ -162,6 +183,10 @@ export class Tcb {
   wsOk = false;
   /** Right edge of the window last advertised (receiver SWS avoidance, RFC 9293 §3.8.6.2.2). */
   rcvAdvEdge = 0;
+  /** RFC 2883 D-SACK block [dsackStart, dsackEnd) owed on the next segment, when dsackPending. */
+  private dsackPending = false;
+  private dsackStart = 0;
+  private dsackEnd = 0;
   /** The ACK field of the last segment sent (RFC 7323 Last.ACK.sent), kept by the TCP layer. */
   lastAckSent = 0;
   /** When the last ACK answering an unacceptable segment went out. */
@@ -178,6 +203,8 @@ export class Tcb {
   readonly ts = new TimestampState();
   sackOk = false;
   readonly scoreboard = new SackScoreboard();
+  /** Per-segment state of the bytes in flight (send times, SACKed / lost / retransmitted tags). */
+  readonly rtxq: RtxQueue;
   readonly rto: RtoEstimator;
   cc: CongestionControl;
   noDelay: boolean;
@@ -189,6 +216,37 @@ export class Tcb {
   recover = 0;
   /** The current recovery resends lost retransmissions after an RTO: it ends without touching cwnd. */
   postRtoRecovery = false;
+  /** RFC 6675 RescueRxt (inclusive), -1 when undefined. */
+  private rescueRxt = -1;
+  /**
+   * RFC 3168 ECN: the mode (TcbOptions.ecn), whether the handshake agreed on it, whether we echo a
+   * CE mark (ECE on every segment until the peer's CWR), whether our next new data segment carries
+   * CWR, and SND.MAX at the last ECE-caused reduction (one per window).
+   */
+  readonly ecnMode: 0 | 1 | 2;
+  ecnOk = false;
+  ecnEcho = false;
+  private cwrPending = false;
+  private ecnRecover = 0;
+  /** RFC 8985 RACK-TLP state; used when `useRack` and SACK was negotiated. */
+  readonly rack = new Rack();
+  readonly useRack: boolean;
+  /**
+   * Undo of a cwnd reduction found spurious (Linux undo_marker / undo_retrans / prior_cwnd): while
+   * `undoActive`, the retransmissions of the episode (from SND.UNA = undoMarker) not yet shown
+   * needless by a D-SACK, the TSval of its first retransmission (RFC 3522 Eifel, -1 before), and
+   * cwnd / ssthresh before the reduction.
+   */
+  private undoActive = false;
+  private undoMarker = 0;
+  private undoRetrans = 0;
+  private undoTs = -1;
+  private priorCwnd = 0;
+  private priorSsthresh = 0;
+  /** A recovery just ended: look for segments still marked lost on the next detection. */
+  private recheckLost = false;
+  /** Something was sent or acknowledged: (re)schedule the loss probe when output() ends. */
+  private ptoDue = false;
   retries = 0;
   // FIN bookkeeping: ours (queued by shutdown, its sequence once sent) and the peer's.
   finQueued = false;
@@ -218,6 +276,9 @@ export class Tcb {
   /** The listener of a passive connection until it is accepted. */
   parent: unknown = null;
   readonly rtxTimer: Timer;
+  /** RFC 8985 timers: the tail loss probe (PTO) and RACK's reordering timeout. */
+  readonly tlpTimer: Timer;
+  readonly reoTimer: Timer;
   readonly delackTimer: Timer;
   readonly keepTimer: Timer;
   private readonly env: TcpEnv;
@@ -237,6 +298,9 @@ export class Tcb {
   constructor(env: TcpEnv, opts: TcbOptions = {}) {
     this.env = env;
     this.snd = new SendBuffer(opts.sndBuf ?? DEFAULTS.sndBuf);
+    // One record per segment of the smallest usual size fits the whole buffer (bounded: a full
+    // queue coarsens its records, it never loses data).
+    this.rtxq = new RtxQueue(Math.min(4096, Math.max(64, Math.ceil(this.snd.capacity / DEFAULT_MSS))));
     this.rcv = new RecvBuffer(opts.rcvBuf ?? DEFAULTS.rcvBuf);
     this.rto = new RtoEstimator({
       minRto: opts.minRto ?? DEFAULTS.minRto,
@@ -252,8 +316,12 @@ export class Tcb {
     this.offerTs = opts.timestamps ?? true;
     this.offerWs = opts.windowScaling ?? true;
     this.offerSack = opts.sack ?? true;
+    this.useRack = opts.rack ?? true;
+    this.ecnMode = opts.ecn ?? 2;
     this.rcvWscale = this.offerWs ? windowScaleFor(this.rcv.capacity) : 0;
     this.rtxTimer = env.timers.timer((now) => this.onRtxTimer(now));
+    this.tlpTimer = env.timers.timer((now) => this.onTlpTimer(now));
+    this.reoTimer = env.timers.timer((now) => this.onReoTimer(now));
     this.delackTimer = env.timers.timer(() => this.onDelackTimer());
     this.keepTimer = env.timers.timer((now) => this.onKeepTimer(now));
   }
@@ -274,9 +342,38 @@ export class Tcb {
 
   /** Largest payload of one data segment: sendMss less the options every data segment carries. */
   get maxPayload(): number {
-    let opt = this.tsOk ? 12 : 0;
-    if (this.sackOk && this.rcv.ooo.count > 0) opt += 4 + 8 * Math.min(this.rcv.ooo.count, this.tsOk ? 3 : 4);
-    return this.sendMss - opt;
+    const n = this.sackBlockCount;
+    return this.sendMss - (this.tsOk ? 12 : 0) - (n > 0 ? 4 + 8 * n : 0);
+  }
+
+  /** SACK blocks the next segment carries: a pending D-SACK and the out-of-order ranges. */
+  get sackBlockCount(): number {
+    if (!this.sackOk) return 0;
+    return Math.min(this.rcv.ooo.count + (this.dsackPending ? 1 : 0), this.tsOk ? 3 : 4);
+  }
+
+  /**
+   * Fills out[] with the next segment's SACK blocks, at most `max`: a pending D-SACK first (RFC
+   * 2883 §4: it goes once, on the next segment), then the out-of-order ranges. Returns the count.
+   */
+  sackBlocks(out: Uint32Array, max: number): number {
+    let k = 0;
+    if (this.dsackPending && max > 0) {
+      out[0] = this.dsackStart;
+      out[1] = this.dsackEnd;
+      this.dsackPending = false;
+      k = 1;
+    }
+    return k + this.rcv.sackBlocks(out, max - k, k);
+  }
+
+  /** Duplicate data arrived (tcp_dsack_set): report the part already held in a D-SACK block. */
+  private noteDuplicate(seq: number, len: number): void {
+    if (!this.sackOk || !this.rcv.duplicate(seq, len)) return;
+    this.dsackPending = true;
+    this.dsackStart = this.rcv.dupStart;
+    this.dsackEnd = this.rcv.dupEnd;
+    this.env.counters.dsacksSent++;
   }
 
   /** The window field to put in a non-SYN segment; records the advertised right edge. */
@@ -313,6 +410,9 @@ export class Tcb {
     this.rcvMss = mtuMss;
     this.sendMss = Math.min(DEFAULT_MSS, mtuMss);
     this.snd.init(seqAdd(iss, 1));
+    this.rtxq.reset(seqAdd(iss, 1));
+    this.rack.reset(seqAdd(iss, 1));
+    this.ecnRecover = iss;
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.setState('SYN-SENT', 'active open');
@@ -333,6 +433,9 @@ export class Tcb {
     this.rcv.init(seqAdd(seg.seq, 1));
     this.rcvAdvEdge = this.rcv.rcvNxt;
     this.snd.init(seqAdd(iss, 1));
+    this.rtxq.reset(seqAdd(iss, 1));
+    this.rack.reset(seqAdd(iss, 1));
+    this.ecnRecover = iss;
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.negotiate(seg, mtuMss);
@@ -367,6 +470,9 @@ export class Tcb {
     this.irs = seqAdd(seg.seq, -1);
     this.rcv.init(seg.seq);
     this.snd.init(seqAdd(iss, 1));
+    this.rtxq.reset(seqAdd(iss, 1));
+    this.rack.reset(seqAdd(iss, 1));
+    this.ecnRecover = iss;
     this.recover = iss;
     this.tsOffset = tsOffsetFor(iss);
     this.sendMss = Math.max(64, Math.min(peerMss, mtuMss));
@@ -478,6 +584,7 @@ export class Tcb {
     ) {
       this.inRecovery = false;
       this.dupAcks = 0;
+      this.rtxq.markAllLost();
       this.snd.rewind();
       this.output();
     }
@@ -538,9 +645,17 @@ export class Tcb {
     const ok = seqGeq(seqAdd(seq, segLen), this.lastAckSent) && seqLeq(seq, edge);
     if (!ok) {
       this.env.counters.outOfWindow++;
-      // Answer with an ACK, at most one per 500 ms (tcp_oow_rate_limited, tcp_invalid_ratelimit)
-      // so two confused ends cannot ping-pong ACKs forever.
-      if ((flags & RST) === 0 && now - this.lastOowAck >= OOW_ACK_INTERVAL) {
+      // Answer with an ACK. One answering a segment without data goes at most once per 500 ms
+      // (tcp_oow_rate_limited, tcp_invalid_ratelimit) so two confused ends cannot ping-pong ACKs
+      // forever; a data segment is always answered, as there (data is no ACK loop): it is most
+      // often a retransmission whose ACK was lost, and without an answer its sender waits for
+      // its RTO.
+      if ((flags & RST) !== 0) return;
+      if (dataLen > 0 && (flags & SYN) === 0) {
+        // Old data (tcp_send_dupack): say so with a D-SACK.
+        if (seqLt(seq, nxt)) this.noteDuplicate(seq, dataLen);
+        this.sendAck();
+      } else if (now - this.lastOowAck >= OOW_ACK_INTERVAL) {
         this.lastOowAck = now;
         this.sendAck();
       }
@@ -562,6 +677,7 @@ export class Tcb {
       this.challengeAck(now);
       return;
     }
+    if (this.ecnOk) this.ecnInput(seg);
     // Fifth: ACK.
     if ((flags & ACK) === 0) return;
     if (this.tsOk && opts.hasTimestamp) this.ts.update(opts.tsVal, seq, this.lastAckSent, now);
@@ -579,7 +695,7 @@ export class Tcb {
       this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
       this.sndWl1 = seq;
       this.sndWl2 = seg.ack;
-      if (this.tsOk && opts.hasTimestamp) this.rto.sample(tsRttSample(opts.tsEcr, this.tsVal()));
+      if (this.tsOk && opts.hasTimestamp) this.rttSample(tsRttSample(opts.tsEcr, this.tsVal()));
       if (this.keepAlive) this.keepTimer.armAt(now + this.keepIdle);
       if (this.parent !== null) this.env.established(this);
       else this.user?.onConnect();
@@ -647,7 +763,7 @@ export class Tcb {
       this.maxSndWnd = seg.wnd;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
-      if (this.tsOk) this.rto.sample(tsRttSample(seg.opts.tsEcr, this.tsVal()));
+      if (this.tsOk) this.rttSample(tsRttSample(seg.opts.tsEcr, this.tsVal()));
       else this.rto.onAck(seg.ack, now);
       if (this.rto.backoffs > 0 || this.retries > 0) this.rto.afterSynLoss();
       this.retries = 0;
@@ -679,7 +795,39 @@ export class Tcb {
       this.sndWscale = 0;
       this.rcvWscale = 0;
     }
+    // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR; the SYN-ACK that agrees has ECE alone.
+    const ec = seg.flags & (ECE | CWR);
+    this.ecnOk =
+      this.state === 'SYN-SENT' ? this.ecnMode === 1 && ec === ECE : this.ecnMode !== 0 && ec === (ECE | CWR);
     this.cc = createCongestionControl(this.cc.name, this.maxPayload);
+  }
+
+  /**
+   * RFC 3168 §6.1.3, the receiver: a CE mark is echoed (ECE on every segment, the first at once)
+   * until a segment with CWR arrives (tcp_ecn_check_ce, tcp_ecn_accept_cwr).
+   */
+  private ecnInput(seg: TcpSegmentIn): void {
+    if ((seg.flags & CWR) !== 0) this.ecnEcho = false;
+    if (seg.ecn !== ECN_CE) return;
+    this.env.counters.ecnCeRecv++;
+    this.ecnEcho = true;
+    this.ackNow = true;
+  }
+
+  /**
+   * RFC 3168 §6.1.2, the sender: ECE reduces cwnd as a loss would, at most once per window of data
+   * and not during loss recovery (which already reduced it); the next new data carries CWR
+   * (tcp_enter_cwr).
+   */
+  private onEce(now: number, flight: number): void {
+    const snd = this.snd;
+    // An ACK up to the last reduction's SND.MAX may still carry the old echo: the CWR segment
+    // went at that SND.MAX, so only an ACK beyond it can report new congestion.
+    if (this.inRecovery || !seqGeq(snd.una, this.recover) || !seqGt(snd.una, this.ecnRecover)) return;
+    this.cc.onCongestion(now, Math.max(flight, this.cc.mss));
+    this.ecnRecover = snd.max;
+    this.cwrPending = true;
+    this.env.counters.ecnCwr++;
   }
 
   /** RFC 9293 §3.10.7.4 fifth step for synchronized states. Returns false when the segment is done. */
@@ -728,9 +876,14 @@ export class Tcb {
     }
     let sacked = 0;
     let writable = false;
-    if (seqGt(ack, snd.una)) {
+    const advanced = seqGt(ack, snd.una);
+    // RACK hears of every segment this ACK delivers (RFC 8985 §6.2 steps 1-3).
+    const rack = this.sackOk && this.useRack ? this.rack : null;
+    rack?.begin(now);
+    if (advanced) {
       const acked = snd.ack(ack);
       this.retries = 0;
+      this.rtxq.ack(ack, rack);
       if (this.sackOk) this.scoreboard.onAck(ack);
       // RTT: timestamps give one sample per ACK (RFC 7323 §4), else Karn-timed segments. RFC 7323
       // §4.1 lets TSecr update the RTT only from an ACK of new data, but a TSecr older than the
@@ -739,10 +892,17 @@ export class Tcb {
       // whole backed-off RTO old. Such a TSecr is no sample (Karn's rule, applied to the echo).
       const staleEcho = this.unaRtx && ((opts.tsEcr - this.unaRtxTs) | 0) < 0;
       this.unaRtx = false;
+      // RFC 3522 Eifel: the first ACK past the episode's first retransmission echoes a TSval
+      // older than it, so the original arrived: every retransmission was spurious
+      // (tcp_packet_delayed -> tcp_try_undo_recovery / tcp_try_undo_loss).
+      if (this.undoActive && this.undoTs >= 0 && this.tsOk && opts.hasTimestamp) {
+        if (((opts.tsEcr - this.undoTs) | 0) < 0) this.undo();
+        else this.undoActive = false;
+      }
       if (this.tsOk && opts.hasTimestamp) {
-        if (!staleEcho) this.rto.sample(tsRttSample(opts.tsEcr, this.tsVal()));
+        if (!staleEcho) this.rttSample(tsRttSample(opts.tsEcr, this.tsVal()));
       } else this.rto.onAck(ack, now);
-      if (this.sackOk) sacked = this.takeSack(seg);
+      if (this.sackOk) sacked = this.takeSack(seg, rack);
       this.onNewAck(acked, flight, now);
       // RFC 6298 (5.2)/(5.3): stop the timer when all is ACKed, else restart it.
       if (snd.flightSize === 0) {
@@ -752,17 +912,27 @@ export class Tcb {
       }
       writable = acked > 0;
     } else if (this.sackOk) {
-      sacked = this.takeSack(seg);
+      sacked = this.takeSack(seg, rack);
     }
-    // With SACK, a duplicate ACK is one that SACKs new data (RFC 6675 §2; Linux counts SACKed
-    // segments, tcp_dupack_heuristics): plain copies of an ACK, as a duplicating link makes, are not.
-    const isDup =
-      ack === snd.una &&
-      flight > 0 &&
-      seg.dataLen === 0 &&
-      (seg.flags & (SYN | FIN)) === 0 &&
-      (this.sackOk ? sacked > 0 : sameWnd);
-    if (isDup) this.onDupAck(now);
+    if (this.ecnOk && (seg.flags & ECE) !== 0) this.onEce(now, flight);
+    if (this.sackOk) {
+      // With SACK, loss detection runs on every segment that SACKs new data, whatever else it
+      // carries: in a two-way stream the blocks ride on data segments, and on ACKs that also move
+      // SND.UNA. RFC 6675 §2 counts only pure ACKs as duplicates, which leaves such a stream to its
+      // RTO; Linux's tcp_ack() runs tcp_fastretrans_alert() on any ACK that SACKed data and counts
+      // SACKed segments, not duplicate ACKs (tcp_dupack_heuristics). Plain copies of an ACK, as a
+      // duplicating link makes, SACK nothing new and count for nothing.
+      // RACK judges on every ACK (time passes, lost retransmissions show on cumulative ACKs too);
+      // DupThresh only when new data was SACKed.
+      if (snd.flightSize > 0 && (rack !== null || sacked > 0)) this.sackDetect(now);
+      if (rack !== null) {
+        this.tlpOnAck(seg, advanced, now);
+        if (advanced || sacked > 0) this.ptoDue = true;
+      }
+    } else if (!advanced && flight > 0 && seg.dataLen === 0 && (seg.flags & (SYN | FIN)) === 0 && sameWnd) {
+      // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same ACK and window.
+      this.onDupAck(now);
+    }
     // Only now, with SND.WND current, may the socket refill the send buffer (which sends). Like
     // sk_stream_write_space(), only once a third of the buffer is free (space >= queued / 2): a
     // writer woken for every few freed bytes would cut the stream into frames as small as each
@@ -789,14 +959,70 @@ export class Tcb {
     return true;
   }
 
-  /** Feeds the segment's SACK blocks to the scoreboard; returns the bytes newly SACKed. */
-  private takeSack(seg: TcpSegmentIn): number {
+  /** Feeds the segment's SACK blocks to the scoreboard and the queue; returns the bytes newly SACKed. */
+  private takeSack(seg: TcpSegmentIn, rack: Rack | null): number {
     const o = seg.opts;
     let n = 0;
     for (let i = 0; i < o.sackCount; i++) {
-      n += this.scoreboard.addBlock(o.sackLeft[i]!, o.sackRight[i]!, this.snd.una, this.snd.max);
+      const l = o.sackLeft[i]!;
+      const r = o.sackRight[i]!;
+      // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, is a D-SACK.
+      if (
+        i === 0 &&
+        (seqLeq(r, seg.ack) || (o.sackCount > 1 && seqGeq(l, o.sackLeft[1]!) && seqLeq(r, o.sackRight[1]!)))
+      ) {
+        this.onDsack(r);
+        continue;
+      }
+      const added = this.scoreboard.addBlock(l, r, this.snd.una, this.snd.max);
+      if (added > 0) this.rtxq.sack(l, r, rack);
+      n += added;
     }
     return n;
+  }
+
+  /**
+   * A D-SACK ending at `end` arrived: the peer got something twice. RACK widens its reordering
+   * window; a loss probe it covers was not needed (RFC 8985 §7.4.2); and once every retransmission
+   * of the episode is shown needless, the cwnd reduction is undone (tcp_check_dsack ->
+   * tcp_try_undo_dsack).
+   */
+  private onDsack(end: number): void {
+    const snd = this.snd;
+    this.env.counters.dsacksRecv++;
+    if (this.useRack) this.rack.onDsack(snd.una, snd.max);
+    if (this.rack.tlpOut && this.rack.tlpRetrans && end === this.rack.tlpEnd) this.rack.tlpOut = false;
+    if (this.undoActive && this.undoRetrans > 0 && seqGt(end, this.undoMarker) && --this.undoRetrans === 0)
+      this.undo();
+  }
+
+  /** A cwnd reduction starts an episode that may prove spurious (tcp_init_undo). */
+  private startUndo(): void {
+    this.undoActive = true;
+    this.undoMarker = this.snd.una;
+    this.undoRetrans = 0;
+    this.undoTs = -1;
+    this.priorCwnd = this.cc.cwnd;
+    this.priorSsthresh = this.cc.ssthresh;
+  }
+
+  private countUndoRetrans(): void {
+    if (!this.undoActive) return;
+    this.undoRetrans++;
+    if (this.undoTs < 0 && this.tsOk) this.undoTs = this.tsVal();
+  }
+
+  /**
+   * The reduction was for nothing: cwnd and ssthresh back to at least what they were
+   * (tcp_undo_cwnd_reduction), and a recovery under way ends without setting cwnd to ssthresh.
+   */
+  private undo(): void {
+    this.undoActive = false;
+    this.undoRetrans = 0;
+    this.cc.undo(this.priorCwnd, this.priorSsthresh);
+    if (this.inRecovery) this.postRtoRecovery = true;
+    this.env.counters.spuriousUndos++;
+    if (tcpLog.enabled) tcpLog('%s spurious retransmission: cwnd reduction undone', connName(this));
   }
 
   private onNewAck(acked: number, flightBefore: number, now: number): void {
@@ -805,6 +1031,10 @@ export class Tcb {
       if (seqGeq(this.snd.una, this.recoveryPoint)) {
         this.inRecovery = false;
         this.dupAcks = 0;
+        if (this.sackOk) {
+          this.recheckLost = true;
+          this.rack.onRecoveryEnd();
+        }
         if (this.postRtoRecovery) this.postRtoRecovery = false;
         else if (this.sackOk) cc.onRecoveryExit(now);
         // RFC 6582 §3.2 step 3 full ACK: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
@@ -825,55 +1055,184 @@ export class Tcb {
     if (flightBefore * 2 >= cc.cwnd) cc.onAck(acked, now, this.rto.srtt);
   }
 
+  /**
+   * SACK loss detection once the scoreboard took a segment's blocks. With RACK (RFC 8985 §6.2
+   * step 5) a segment is lost once one sent after it was delivered and the reordering window has
+   * passed (the reorder timer covers the rest); without, RFC 6675 IsLost() marks the segments under
+   * DupThresh SACKed ones. The first loss starts recovery (RFC 6675 §5 step 4). Below the point of
+   * an earlier RTO the window was already cut: a retransmission was lost too. RFC 6675 would wait
+   * for another RTO (with backoff); like Linux in its Loss state, the lost retransmissions are
+   * resent through the pipe algorithm without a second reduction.
+   */
+  private sackDetect(now: number): void {
+    const postRto = !seqGeq(this.snd.una, this.recover);
+    let lost: number;
+    if (this.useRack) {
+      const sackedThresh = this.scoreboard.ranges.bytes > (DUP_THRESH - 1) * this.cc.mss;
+      const reo = this.rack.reoWnd(this.inRecovery || postRto, sackedThresh, this.rto.srtt);
+      lost = this.rack.detectLoss(this.rtxq, now, reo);
+      if (this.rack.timeout > 0) this.reoTimer.arm(this.rack.timeout);
+      else this.reoTimer.cancel();
+    } else {
+      lost = this.rtxq.markLostDupThresh(this.cc.mss, DUP_THRESH, postRto && !this.inRecovery);
+    }
+    if (this.recheckLost) {
+      // Segments marked lost that the ended recovery did not resend start the next one.
+      this.recheckLost = false;
+      if (lost === 0 && this.rtxq.nextLost(this.maxPayload)) lost = 1;
+    }
+    if (!this.inRecovery && lost > 0) this.enterSackRecovery(now, postRto);
+  }
+
+  /** One RTT measurement for the RTO estimator (and RACK's min_RTT). */
+  private rttSample(r: number): void {
+    this.rto.sample(r);
+    this.rack.rttSample(r);
+  }
+
+  /**
+   * RFC 8985 §7.4.2: did the loss probe repair a loss? An ACK beyond a retransmitted probe (or a
+   * duplicate ACK without SACK at its end) says the original was lost and only the probe arrived:
+   * the congestion response fast recovery would have made (Linux tcp_process_tlp_ack).
+   */
+  private tlpOnAck(seg: TcpSegmentIn, advanced: boolean, now: number): void {
+    const r = this.rack;
+    if (!r.tlpOut || seqLt(seg.ack, r.tlpEnd)) return;
+    if (!r.tlpRetrans) {
+      r.tlpOut = false;
+      return;
+    }
+    const dupNoSack = !advanced && seg.dataLen === 0 && seg.opts.sackCount === 0;
+    if (!seqGt(seg.ack, r.tlpEnd) && !dupNoSack) return;
+    r.tlpOut = false;
+    this.cc.onCongestion(now, this.cc.cwnd);
+    this.env.counters.tlpRecoveries++;
+  }
+
+  /**
+   * RFC 8985 §7.2: arm the PTO after new data went out or an ACK brought news, while no recovery
+   * runs, no probe is out and data is in flight; never past the RTO (which then does the job).
+   */
+  private schedulePto(): void {
+    const snd = this.snd;
+    if (
+      !this.sackOk ||
+      !this.useRack ||
+      this.inRecovery ||
+      this.rack.tlpOut ||
+      this.persist ||
+      snd.flightSize === 0 ||
+      !seqGeq(snd.una, this.recover)
+    ) {
+      this.tlpTimer.cancel();
+      return;
+    }
+    const pto = this.rack.pto(this.rto.samples > 0 ? this.rto.srtt : -1, snd.flightSize <= this.maxPayload);
+    if (this.rtxTimer.armed && this.rtxTimer.deadline - this.now() <= pto) this.tlpTimer.cancel();
+    else this.tlpTimer.arm(pto);
+  }
+
+  /**
+   * RFC 8985 §7.3: the PTO expired. One probe: a new segment if the windows let one go, else the
+   * last segment again; the RTO is restarted behind it.
+   * @mirrors tcp_output.c:tcp_send_loss_probe
+   */
+  private onTlpTimer(now: number): void {
+    const snd = this.snd;
+    const r = this.rack;
+    if (!this.sending || this.inRecovery || this.persist || snd.flightSize === 0 || r.tlpOut) return;
+    const mss = this.maxPayload;
+    // New data needs only the peer's window (RFC 8985 §7.3: the probe is outside cwnd).
+    const usable = seqDiff(seqAdd(snd.una, this.sndWnd), snd.max);
+    const len = Math.min(seqDiff(snd.end, snd.max), mss, usable);
+    let sent: boolean;
+    if (len > 0 && seqGeq(snd.nxt, snd.max)) {
+      r.tlpRetrans = false;
+      sent = this.transmit(
+        snd.max,
+        len,
+        this.finQueued && seqAdd(snd.max, len) === snd.end && this.canSendFin(),
+      );
+    } else {
+      r.tlpRetrans = true;
+      sent = this.rtxq.lastUnsacked(mss) && this.retransmit(this.rtxq.nextSeq, this.rtxq.nextLen);
+    }
+    if (!sent) return;
+    r.tlpOut = true;
+    r.tlpEnd = snd.max;
+    this.env.counters.tlpProbes++;
+    if (tcpLog.enabled) tcpLog('%s loss probe at %d ms', connName(this), now);
+    this.rtxTimer.arm(this.rto.rto);
+  }
+
+  /** RFC 8985 §6.3: the reordering window of a segment passed: judge again. */
+  private onReoTimer(now: number): void {
+    if (!this.sending || !this.sackOk || this.snd.flightSize === 0) return;
+    this.sackDetect(now);
+    this.output();
+  }
+
+  /** RFC 6675 §5 step (4): fast retransmit and loss recovery (postRto: after an RTO, no cwnd cut). */
+  private enterSackRecovery(now: number, postRto: boolean): void {
+    const snd = this.snd;
+    const c = this.env.counters;
+    this.inRecovery = true;
+    this.postRtoRecovery = postRto;
+    if (postRto) {
+      this.recoveryPoint = this.recover;
+      c.lostRetransmits++;
+    } else {
+      // (4.1) RecoveryPoint = HighData, (4.2) ssthresh and cwnd from FlightSize.
+      this.recoveryPoint = snd.max;
+      this.recover = snd.max;
+      this.startUndo();
+      this.cc.onCongestion(now, snd.flightSize);
+      c.fastRetrans++;
+      c.sackRecovery++;
+    }
+    // (4.3) The first segment presumed lost goes now; RescueRxt = its last byte, so that the
+    // rescue retransmission (NextSeg rule 4) waits until that segment is acknowledged.
+    this.rescueRxt = -1;
+    const q = this.rtxq;
+    if (q.nextLost(this.maxPayload) && this.retransmit(q.nextSeq, q.nextLen))
+      this.rescueRxt = seqAdd(q.nextSeq, q.nextLen - 1);
+  }
+
+  /** RFC 5681 / RFC 6582 duplicate ACK (connections without SACK). */
   private onDupAck(now: number): void {
     this.dupAcks++;
     const snd = this.snd;
     const cc = this.cc;
     if (this.inRecovery) {
-      if (!this.sackOk) cc.cwnd += cc.mss; // RFC 6582 step 4: inflate per further dupack.
+      cc.cwnd += cc.mss; // RFC 6582 step 4: inflate per further dupack.
       return;
     }
-    const lost = this.dupAcks >= 3 || (this.sackOk && this.scoreboard.isLost(snd.una, cc.mss));
-    if (!lost) return;
+    if (this.dupAcks < DUP_THRESH) return;
     if (!seqGeq(snd.una, this.recover)) {
       // Still below the point of an earlier RTO, so the window was already cut: a retransmission
-      // was lost too. RFC 6675/6582 would wait for another RTO (with backoff); like Linux in its
-      // Loss state (RACK marking lost retransmissions), resend without a second reduction — with
-      // SACK through the pipe algorithm from SND.UNA, without it one segment per DupThresh.
-      if (this.sackOk) {
-        this.inRecovery = true;
-        this.postRtoRecovery = true;
-        this.recoveryPoint = this.recover;
-        snd.highRxt = snd.una;
-        snd.rescueRxt = -1;
-        this.env.counters.lostRetransmits++;
-        this.sackRecoveryOutput();
-      } else if (this.dupAcks % 3 === 0) {
+      // was lost too. Resend SND.UNA once per DupThresh duplicates, without a second reduction.
+      if (this.dupAcks % DUP_THRESH === 0) {
         this.env.counters.lostRetransmits++;
         this.retransmit(snd.una, Math.min(this.maxPayload, Math.max(1, seqDiff(snd.max, snd.una))));
       }
       return;
     }
-    // Enter fast retransmit / fast recovery (RFC 6675 §5 step 4, RFC 6582 step 2).
+    // Enter fast retransmit / fast recovery (RFC 6582 step 2).
     this.inRecovery = true;
     this.recoveryPoint = snd.max;
     this.recover = snd.max;
+    this.startUndo();
     cc.onCongestion(now, snd.flightSize);
     this.env.counters.fastRetrans++;
-    snd.highRxt = snd.una;
-    snd.rescueRxt = -1;
-    if (this.sackOk) {
-      this.env.counters.sackRecovery++;
-    } else {
-      this.env.counters.renoRecovery++;
-      cc.cwnd = cc.ssthresh + 3 * cc.mss;
-    }
+    this.env.counters.renoRecovery++;
+    cc.cwnd = cc.ssthresh + 3 * cc.mss;
     this.retransmit(snd.una, Math.min(this.maxPayload, Math.max(1, seqDiff(snd.max, snd.una))));
   }
 
   private receiveData(buf: Uint8Array, seq: number, off: number, len: number): void {
     const rcv = this.rcv;
     const before = rcv.rcvNxt;
+    this.noteDuplicate(seq, len);
     const n = rcv.write(seq, buf, off, len, this.rcvAdvEdge);
     if (n < 0) this.env.counters.oooDrops++;
     if (seq !== before || n <= 0 || rcv.ooo.count > 0) {
@@ -935,17 +1294,23 @@ export class Tcb {
   /** Sends what the windows allow (tcp_write_xmit), then any ACK still owed. */
   output(): void {
     const s = this.state;
-    if (
-      s === 'ESTABLISHED' ||
-      s === 'CLOSE-WAIT' ||
-      s === 'FIN-WAIT-1' ||
-      s === 'CLOSING' ||
-      s === 'LAST-ACK'
-    ) {
+    if (this.sending) {
       if (this.inRecovery && this.sackOk) this.sackRecoveryOutput();
       else this.sendData();
+      if (this.ptoDue) {
+        this.ptoDue = false;
+        this.schedulePto();
+      }
     }
     if (this.ackNow && s !== 'CLOSED' && s !== 'SYN-SENT') this.sendAck();
+  }
+
+  /** A state in which data may be sent or resent. */
+  private get sending(): boolean {
+    const s = this.state;
+    return (
+      s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK'
+    );
   }
 
   private sendData(): void {
@@ -953,11 +1318,13 @@ export class Tcb {
     const cc = this.cc;
     for (;;) {
       const nxt = snd.nxt;
+      // After an RTO, do not resend what the peer SACKed (RFC 6675 §5.1; Linux keeps SACK tags)
+      // or what loss recovery already sent again since: stop a resend where such a record starts.
+      let run = Infinity;
       if (this.sackOk && seqLt(nxt, snd.max)) {
-        // After an RTO, do not resend what the peer SACKed (RFC 6675 §5.1; Linux keeps SACK tags).
-        const i = this.scoreboard.ranges.find(nxt);
-        if (i >= 0) {
-          snd.nxt = seqMin(this.scoreboard.ranges.end(i), snd.max);
+        run = this.rtxq.resendRun(nxt);
+        if (run < 0) {
+          snd.nxt = seqMin(this.rtxq.nextSeq, snd.max);
           continue;
         }
       }
@@ -974,11 +1341,7 @@ export class Tcb {
         // last segment go now (tcp_mss_split_point + tcp_nagle_check): a held tail joins the next
         // write's bytes instead of ending every super-frame with a small segment.
         if (len > mp && (len < avail || (!resend && this.nagleHolds()))) len -= len % mp;
-        if (this.sackOk && seqLt(nxt, snd.max)) {
-          // Stop a resent segment at the next SACKed range.
-          const hs = this.nextSackedAbove(nxt);
-          if (hs >= 0) len = Math.min(len, hs);
-        }
+        if (run < len) len = run;
         if (len <= 0) {
           // Window-limited with nothing in flight: only the persist timer can get us going again.
           if (snd.flightSize === 0) this.startPersist();
@@ -1019,13 +1382,6 @@ export class Tcb {
     return seqGt(this.sndSml, this.snd.una) && !seqGt(this.sndSml, this.snd.nxt);
   }
 
-  /** Bytes from `seq` to the next SACKed range above it, or -1. */
-  private nextSackedAbove(seq: number): number {
-    const r = this.scoreboard.ranges;
-    for (let i = 0; i < r.count; i++) if (seqGt(r.start(i), seq)) return seqDiff(r.start(i), seq);
-    return -1;
-  }
-
   private canSendFin(): boolean {
     const s = this.state;
     return (
@@ -1035,47 +1391,42 @@ export class Tcb {
     );
   }
 
-  /** RFC 6675 §5 step (C): send while pipe leaves a segment of cwnd, choosing with NextSeg(). */
+  /**
+   * RFC 6675 §5 step (C): send while pipe leaves a segment of cwnd, choosing with NextSeg() over the
+   * per-segment queue: (1) a segment judged lost, (2) new data, (3) an unSACKed segment below the
+   * highest SACKed byte, (4) once per recovery, the rescue retransmission of the tail.
+   */
   private sackRecoveryOutput(): void {
     const snd = this.snd;
-    const sb = this.scoreboard;
+    const q = this.rtxq;
     const mss = this.maxPayload;
-    let pipe = sb.pipe(snd.una, snd.max, snd.highRxt, mss);
+    let pipe = q.pipe();
     for (let guard = 0; guard < 1024; guard++) {
       if (this.cc.cwnd - pipe < mss) break;
-      if (sb.nextSeg(snd.una, snd.highRxt, mss, true)) {
-        if (!this.retransmit(sb.nextSeq, sb.nextLen)) break;
-        pipe += sb.nextLen;
-        continue;
-      }
-      // Rule (2): new data, within the peer's window.
-      const avail = seqDiff(snd.end, snd.max);
-      const usable = seqDiff(seqAdd(snd.una, this.sndWnd), snd.max);
-      const len = Math.min(avail, mss, usable);
-      if (len > 0) {
-        const fin = this.finQueued && seqAdd(snd.max, len) === snd.end && this.canSendFin();
-        snd.nxt = snd.max;
-        if (!this.transmit(snd.max, len, fin)) break;
-        pipe += len;
-        continue;
-      }
-      if (sb.nextSeg(snd.una, snd.highRxt, mss, false)) {
-        if (!this.retransmit(sb.nextSeq, sb.nextLen)) break;
-        pipe += sb.nextLen;
-        continue;
-      }
-      // Rule (4): one rescue retransmission of the tail per recovery.
-      if (snd.rescueRxt < 0 || seqGt(snd.una, snd.rescueRxt)) {
-        const end = seqMin(snd.end, this.recoveryPoint);
-        const start = seqMax(snd.una, seqAdd(end, -mss));
-        if (seqLt(start, end) && !sb.isSacked(start)) {
-          snd.rescueRxt = this.recoveryPoint;
-          if (!this.retransmit(start, seqDiff(end, start))) break;
-          pipe += seqDiff(end, start);
+      if (!q.nextLost(mss)) {
+        // Rule (2): new data, within the peer's window.
+        const avail = seqDiff(snd.end, snd.max);
+        const usable = seqDiff(seqAdd(snd.una, this.sndWnd), snd.max);
+        const len = Math.min(avail, mss, usable);
+        if (len > 0) {
+          const fin = this.finQueued && seqAdd(snd.max, len) === snd.end && this.canSendFin();
+          snd.nxt = snd.max;
+          if (!this.transmit(snd.max, len, fin)) break;
+          pipe += len;
           continue;
         }
+        if (!q.nextUnsacked(this.scoreboard.highestSacked(snd.una), mss)) {
+          // Rule (4): RescueRxt undefined or below HighACK; RescueRxt = RecoveryPoint, HighRxt
+          // untouched (the queue tags the segment, so rule 3 still finds the holes below it).
+          if (this.rescueRxt >= 0 && !seqGt(snd.una, this.rescueRxt)) break;
+          if (!q.lastUnsacked(mss)) break;
+          this.rescueRxt = seqAdd(this.recoveryPoint, -1);
+          this.env.counters.rescueRetransmits++;
+        }
       }
-      break;
+      const len = q.nextLen;
+      if (!this.retransmit(q.nextSeq, len)) break;
+      pipe += len;
     }
     if (this.finQueued && !this.finSent && snd.max === snd.end && this.canSendFin()) {
       snd.nxt = snd.max;
@@ -1102,7 +1453,9 @@ export class Tcb {
     const flags = ACK | (fin ? FIN : 0) | (dataLen > 0 ? PSH : 0);
     if (!this.env.sendSegment(this, seq, flags, dataLen)) return false;
     const segLen = dataLen + (fin ? 1 : 0);
-    snd.markRetransmit(seq, segLen);
+    snd.markRetransmit(segLen);
+    this.countUndoRetrans();
+    this.rtxq.retransmitted(seq, segLen, this.now());
     this.noteRetransmit(seq);
     this.env.counters.retransSegs++;
     this.rto.onRetransmit();
@@ -1124,15 +1477,26 @@ export class Tcb {
     let flags = ACK;
     if (len > 0 && seqAdd(seq, len) === snd.end) flags |= PSH;
     if (fin) flags |= FIN;
-    if (!this.env.sendSegment(this, seq, flags, len)) return false;
-    const segLen = len + (fin ? 1 : 0);
     const resend = seqLt(seq, snd.max);
+    // RFC 3168 §6.1.5/§6.1.2: new data goes ECT(0) (a retransmission never does), and the first
+    // new data after an ECE-caused reduction carries CWR.
+    const ect = this.ecnOk && len > 0 && !resend;
+    if (ect && this.cwrPending) flags |= CWR;
+    if (!this.env.sendSegment(this, seq, flags, len, ect ? ECN_ECT0 : 0)) return false;
+    if ((flags & CWR) !== 0) this.cwrPending = false;
+    const segLen = len + (fin ? 1 : 0);
+    const now = this.now();
+    const end = seqAdd(seq, segLen);
+    if (resend) this.rtxq.retransmitted(seq, seqDiff(seqMin(end, snd.max), seq), now);
+    if (seqGt(end, snd.max)) this.rtxq.sent(seqMax(seq, snd.max), seqDiff(end, seqMax(seq, snd.max)), now);
     if (resend) {
       this.env.counters.retransSegs++;
+      this.countUndoRetrans();
       this.rto.onRetransmit();
       this.noteRetransmit(seq);
-    } else if (!this.tsOk) {
-      this.rto.startTiming(seqAdd(seq, segLen), this.now());
+    } else {
+      if (!this.tsOk) this.rto.startTiming(end, now);
+      this.ptoDue = true;
     }
     snd.markSent(seq, segLen);
     // tcp_minshall_update: remember where the last small segment ends.
@@ -1181,7 +1545,11 @@ export class Tcb {
   }
 
   private sendSyn(): void {
-    const flags = this.state === 'SYN-SENT' ? SYN : SYN | ACK;
+    // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN-ACK ECE alone.
+    const flags =
+      this.state === 'SYN-SENT'
+        ? SYN | (this.ecnMode === 1 ? ECE | CWR : 0)
+        : SYN | ACK | (this.ecnOk ? ECE : 0);
     this.env.sendSegment(this, this.iss, flags, 0);
     this.afterSend();
   }
@@ -1254,7 +1622,7 @@ export class Tcb {
       this.rto.backoff();
       this.env.counters.windowProbes++;
       this.sendProbe();
-      this.rtxTimer.arm(this.rto.probeRto);
+      this.rtxTimer.arm(this.rto.rto);
       return;
     }
     if (snd.flightSize === 0) return;
@@ -1271,7 +1639,7 @@ export class Tcb {
       this.rto.backoff();
       this.env.counters.windowProbes++;
       this.retransmit(snd.una, 1);
-      this.rtxTimer.arm(this.rto.probeRto);
+      this.rtxTimer.arm(this.rto.rto);
       return;
     }
     if (++this.retries > this.maxRetries) {
@@ -1293,12 +1661,18 @@ export class Tcb {
         snd.flightSize,
         Math.floor(this.cc.cwnd),
       );
+    // The first timeout of an episode may prove spurious (tcp_enter_loss -> tcp_init_undo).
+    if (this.retries === 1) this.startUndo();
     this.cc.onRto(now, snd.flightSize);
     this.rto.backoff();
     this.inRecovery = false;
     this.postRtoRecovery = false;
     this.dupAcks = 0;
     this.recover = snd.max;
+    this.rescueRxt = -1;
+    this.rack.tlpOut = false;
+    this.tlpTimer.cancel();
+    this.rtxq.markAllLost();
     snd.rewind();
     this.output();
     this.rtxTimer.arm(this.rto.rto);
@@ -1381,6 +1755,8 @@ export class Tcb {
     this.state = state;
     if (err !== null && this.closeErr === null) this.closeErr = err;
     this.rtxTimer.cancel();
+    this.tlpTimer.cancel();
+    this.reoTimer.cancel();
     this.delackTimer.cancel();
     this.keepTimer.cancel();
     this.persist = false;
@@ -1417,6 +1793,7 @@ export class Tcb {
         timestamps: this.tsOk,
         sack: this.sackOk,
         wscale: this.wsOk ? [this.sndWscale, this.rcvWscale] : null,
+        ecn: this.ecnOk,
       },
     };
   }

@@ -280,7 +280,7 @@ export class Tcp implements TcpEnv {
     return this.ip.tso ? 65535 - 20 - 60 : 0;
   }
 
-  sendSegment(t: Tcb, seq: number, flags: number, dataLen: number): boolean {
+  sendSegment(t: Tcb, seq: number, flags: number, dataLen: number, ecn = 0): boolean {
     const ip = this.ip;
     const m = ip.pool.alloc();
     if (m === null) {
@@ -300,8 +300,8 @@ export class Tcp implements TcpEnv {
       optLen = 4 + (ts ? 12 : sack ? 4 : 0) + (ws ? 4 : 0);
     } else {
       if (t.tsOk) optLen += 12;
-      if (t.sackOk && t.rcv.ooo.count > 0 && (flags & RST) === 0) {
-        sackN = t.rcv.sackBlocks(this.sackOut, t.tsOk ? 3 : 4);
+      if ((flags & RST) === 0 && t.sackBlockCount > 0) {
+        sackN = t.sackBlocks(this.sackOut, t.tsOk ? 3 : 4);
         if (sackN > 0) optLen += 4 + 8 * sackN;
       }
     }
@@ -324,6 +324,8 @@ export class Tcp implements TcpEnv {
     const ack = (flags & ACK) !== 0 ? t.rcvNxt : 0;
     v.ack = ack;
     v.headerLen = hl;
+    // RFC 3168 §6.1.3: every segment but SYN and RST echoes a CE mark until the peer sends CWR.
+    if (t.ecnEcho && (flags & (SYN | RST)) === 0) flags |= TcpFlags.ECE;
     v.flags = flags;
     v.window = syn ? t.synWindow() : (flags & RST) !== 0 ? 0 : t.windowToAdvertise();
     v.urgent = 0;
@@ -367,7 +369,7 @@ export class Tcp implements TcpEnv {
     this.counters.outSegs++;
     if (segLog.enabled)
       segLog('%d>%d %s seq=%d ack=%d len=%d', t.lport, t.rport, flagStr(flags), seq, ack, dataLen);
-    this.ip.output(m, t, IpProto.TCP, l4Len);
+    this.ip.output(m, t, IpProto.TCP, l4Len, ecn);
     return true;
   }
 
@@ -394,8 +396,9 @@ export class Tcp implements TcpEnv {
    * copied, the caller may reuse it. `csumOk`: the interface vouched for the checksum
    * (DATA_VALID / NEEDS_CSUM), so it is not recomputed.
    */
-  input(buf: Uint8Array, off: number, len: number, p: IpPair, csumOk: boolean): void {
+  input(buf: Uint8Array, off: number, len: number, p: IpPair, csumOk: boolean, ecn = 0): void {
     if (!this.parse(buf, off, len, csumOk ? -1 : this.ip.pseudo(p, IpProto.TCP, len))) return;
+    this.seg.ecn = ecn;
     const pair = this.pair.copy(p);
     this.deliver(this.lookup(pair, this.view.dstPort, this.view.srcPort), this.seg);
   }
