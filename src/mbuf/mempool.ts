@@ -190,13 +190,18 @@ export class Mempool implements MbufPool {
     return n;
   }
 
-  /** Returns m and all its segments to the pool. Throws DOUBLE_FREE / FOREIGN_MBUF on ownership bugs. */
-  free(m: Mbuf): void {
+  /** Throws FOREIGN_MBUF unless m is this pool's, DOUBLE_FREE (counted) unless it is in use. */
+  private checkOwned(m: Mbuf): void {
     if (m.pool !== this) throw new MbufError('FOREIGN_MBUF', `mbuf ${m.index} belongs to another pool`);
     if (!m.inUse) {
       this.doubleFrees++;
       throw new MbufError('DOUBLE_FREE', `mbuf ${m.index} is already free`);
     }
+  }
+
+  /** Returns m and all its segments to the pool. Throws DOUBLE_FREE / FOREIGN_MBUF on ownership bugs. */
+  free(m: Mbuf): void {
+    this.checkOwned(m);
     for (let s = m.firstSeg; s >= 0;) {
       const next = this.segNext[s]!;
       this.pushSeg(s);
@@ -291,11 +296,7 @@ export class Mempool implements MbufPool {
    * segments come back through reclaimSeg once their slots are reused.
    */
   lendChain(m: Mbuf): void {
-    if (m.pool !== this) throw new MbufError('FOREIGN_MBUF', `mbuf ${m.index} belongs to another pool`);
-    if (!m.inUse) {
-      this.doubleFrees++;
-      throw new MbufError('DOUBLE_FREE', `mbuf ${m.index} is already free`);
-    }
+    this.checkOwned(m);
     for (let s = m.firstSeg; s >= 0;) {
       const next = this.segNext[s]!;
       this.segNext[s] = -1;

@@ -3,9 +3,9 @@
 // any two shared-memory accesses of the sleeper (the lost wake-up race of netmap's
 // csb_*_kick_enable re-check).
 import fc from 'fast-check';
+import { InterposedAtomics } from './interposed-atomics.ts';
 import { describe, expect, it } from 'vitest';
 import {
-  type AtomicsLike,
   type Doorbell,
   type IdleFd,
   KloopIdle,
@@ -43,37 +43,12 @@ function kick(b: Doorbell, bit: number, world: World): void {
  * returns 'ok' (the test's `duringSleep` does that), and anything else is a sleep that nothing will
  * end: 'timed-out', recorded as lost if a kick's bit is pending by then.
  */
-class World implements AtomicsLike {
-  ops = 0;
+class World extends InterposedAtomics {
   notified = false;
   sleeps = 0;
   lost = 0;
-  before: (op: number) => void = () => {};
   duringSleep: () => void = () => {};
 
-  private step(): void {
-    this.before(this.ops++);
-  }
-  load(ta: Int32Array, i: number): number {
-    this.step();
-    return Atomics.load(ta, i);
-  }
-  store(ta: Int32Array, i: number, v: number): number {
-    this.step();
-    return Atomics.store(ta, i, v);
-  }
-  exchange(ta: Int32Array, i: number, v: number): number {
-    this.step();
-    return Atomics.exchange(ta, i, v);
-  }
-  compareExchange(ta: Int32Array, i: number, e: number, v: number): number {
-    this.step();
-    return Atomics.compareExchange(ta, i, e, v);
-  }
-  sub(ta: Int32Array, i: number, v: number): number {
-    this.step();
-    return Atomics.sub(ta, i, v);
-  }
   wait(ta: Int32Array, i: number, v: number): 'ok' | 'not-equal' | 'timed-out' {
     this.step();
     if (Atomics.load(ta, i) !== v) return 'not-equal';

@@ -2,8 +2,8 @@
 // a clock that advances one µs per read and an Atomics stand-in that runs the worker's interrupt
 // (IRQ_PENDING, IRQ_SEQ, notify unless GUEST_POLL) between any two accesses of the poll.
 import { describe, expect, it } from 'vitest';
+import { InterposedAtomics } from './interposed-atomics.ts';
 import {
-  type AtomicsLike,
   SHUT_COOLDOWN,
   PREEMPT_GAP_US,
   PROBE_EVERY,
@@ -16,32 +16,7 @@ const PENDING = 0;
 const SEQ = 1;
 const GUEST_POLL = 2;
 
-class Interposer implements AtomicsLike {
-  ops = 0;
-  before: (op: number) => void = () => {};
-  private step(): void {
-    this.before(this.ops++);
-  }
-  load(ta: Int32Array, i: number): number {
-    this.step();
-    return Atomics.load(ta, i);
-  }
-  store(ta: Int32Array, i: number, v: number): number {
-    this.step();
-    return Atomics.store(ta, i, v);
-  }
-  exchange(ta: Int32Array, i: number, v: number): number {
-    this.step();
-    return Atomics.exchange(ta, i, v);
-  }
-  compareExchange(ta: Int32Array, i: number, e: number, v: number): number {
-    this.step();
-    return Atomics.compareExchange(ta, i, e, v);
-  }
-  sub(ta: Int32Array, i: number, v: number): number {
-    this.step();
-    return Atomics.sub(ta, i, v);
-  }
+class Interposer extends InterposedAtomics {
   wait(): 'timed-out' {
     throw new Error('the guest thread never blocks');
   }
