@@ -8,7 +8,7 @@
 export const COPY_SITE = {
   /** The user's Buffer into the TCP send ring (SendBuffer.write). */
   sndbufIn: 0,
-  /** Send ring bytes into a segment's mbuf (SendBuffer.copyOut). */
+  /** Send ring bytes into a segment's mbuf (Tcp.sendSegment's Mbuf.write from the ring). */
   sndbufOut: 1,
   /** The guest driver's mbuf → TX slot buffer copy (PtnetNetIf.transmit). */
   driverTx: 2,

@@ -24,11 +24,6 @@ export class EventQueue {
     if (--this.depth === 0) this.drain();
   }
 
-  /** Whether a turn is running (events are being queued). */
-  get inTurn(): boolean {
-    return this.depth > 0;
-  }
-
   /** Queues `t` for the end of the turn, or delivers at once outside one. */
   post(t: EventTarget): void {
     if (this.depth === 0) t.deliverEvents();

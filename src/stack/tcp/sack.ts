@@ -51,8 +51,4 @@ export class SackScoreboard {
     const n = this.ranges.count;
     return n === 0 ? sndUna : this.ranges.end(n - 1);
   }
-
-  reset(): void {
-    this.ranges.clear();
-  }
 }
