@@ -23,12 +23,15 @@ export class IpPairScratch implements IpPair {
   readonly laddr6 = new Uint8Array(16);
   readonly raddr6 = new Uint8Array(16);
 
-  /** Copies `p` (both families' fields). */
-  copy(p: IpPair): this {
-    this.laddr = p.laddr;
-    this.raddr = p.raddr;
-    this.laddr6.set(p.laddr6);
-    this.raddr6.set(p.raddr6);
+  /** Copies `p`'s addresses of `family` (the other family's fields are left as they are). */
+  copy(p: IpPair, family: 4 | 6): this {
+    if (family === 4) {
+      this.laddr = p.laddr;
+      this.raddr = p.raddr;
+    } else {
+      this.laddr6.set(p.laddr6);
+      this.raddr6.set(p.raddr6);
+    }
     return this;
   }
 }

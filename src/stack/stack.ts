@@ -6,7 +6,7 @@
 // socket API's questions (which TCP, which IP output, process refs).
 import { Mempool } from '../mbuf/index.ts';
 import type { NetIf } from '../netif/index.ts';
-import { IPV4_MIN_HLEN, parseIpv4, parseIpv4Prefixed } from '../wire/index.ts';
+import { parseIpv4, parseIpv4Prefixed } from '../wire/index.ts';
 import { StackCounters } from './counters.ts';
 import { NetError } from './errors.ts';
 import { EventQueue } from './events.ts';
@@ -143,11 +143,6 @@ export class Stack implements NetHost {
   /** Our IPv4 address. */
   get addr(): number {
     return this.ipv4.addr;
-  }
-
-  /** Largest TCP/UDP datagram over IPv4 in one link frame. */
-  get l4Mtu(): number {
-    return this.netif.mtu - IPV4_MIN_HLEN;
   }
 
   get txCsum(): boolean {

@@ -399,7 +399,7 @@ export class Tcp implements TcpEnv {
   input(buf: Uint8Array, off: number, len: number, p: IpPair, csumOk: boolean, ecn = 0): void {
     if (!this.parse(buf, off, len, csumOk ? -1 : this.ip.pseudo(p, IpProto.TCP, len))) return;
     this.seg.ecn = ecn;
-    const pair = this.pair.copy(p);
+    const pair = this.pair.copy(p, this.family);
     this.deliver(this.lookup(pair, this.view.dstPort, this.view.srcPort), this.seg);
   }
 
