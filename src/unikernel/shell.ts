@@ -63,16 +63,21 @@ export class NetIfShell implements NetIf {
    * without checksum offload), and the same MTU.
    */
   plug(n: NetIf): void {
+    this.check(n);
+    this.inner = n;
+    const ev = this.events;
+    n.setEvents(ev);
+    ev?.txRestart();
+    ev?.rxReady();
+  }
+
+  /** Throws a typed error unless `n` could be plugged (see plug); checks only, changes nothing. */
+  check(n: NetIf): void {
     for (const k of TX_OFFLOADS) {
       if (this.offloads[k] && !n.offloads[k])
         throw new UnikernelError('BAD_OPTION', `the new NIC lacks offload ${k}`);
     }
     if (n.mtu !== this.mtu)
       throw new UnikernelError('BAD_OPTION', `the new NIC's MTU ${n.mtu} is not ${this.mtu}`);
-    this.inner = n;
-    const ev = this.events;
-    n.setEvents(ev);
-    ev?.txRestart();
-    ev?.rxReady();
   }
 }

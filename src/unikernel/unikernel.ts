@@ -178,6 +178,19 @@ async function plugNic(port: NetmapPort, o: NicOptions): Promise<Nic> {
   return { port, machine, adapter, netif, kloops, mode: o.mode };
 }
 
+/** What goes behind the shell: the NIC itself, or with its offloads hidden when they are not wanted. */
+function pluginOf(netif: PtnetNetIf, offloads: boolean): NetIf {
+  return offloads ? netif : new NoOffloadNetIf(netif);
+}
+
+/** Detaches the driver (PTCTL DELETE stops the host loop) and waits for its threads to exit. */
+async function unplugNic(nic: Nic): Promise<void> {
+  nic.netif.setEvents(null);
+  nic.adapter.detach();
+  for (const l of nic.kloops) l.stop();
+  await Promise.all(nic.kloops.map((l) => l.closed()));
+}
+
 /** What a backend switch measured. */
 export interface SwitchReport {
   /**
@@ -260,7 +273,7 @@ export class Unikernel {
       let dadLeft = 2;
       let dadDone: (dup: string | null) => void = () => {};
       const dad = new Promise<string | null>((r) => (dadDone = r));
-      const shell = new NetIfShell(wantOffloads ? netif : new NoOffloadNetIf(netif));
+      const shell = new NetIfShell(pluginOf(netif, wantOffloads));
       stack = new Stack({
         netif: shell,
         ipv4: o.ipv4,
@@ -375,10 +388,19 @@ export class Unikernel {
     try {
       const old = this.nic;
       // Make before break: a different port gets its NIC (and worker thread) before the old one
-      // stops carrying traffic; the same port can only be re-plugged once it is free.
-      let nic = port === old.port ? null : await plugNic(port, { ...this.nicOpts, mode });
+      // stops carrying traffic, and is refused before anything stops; the same port can only be
+      // re-plugged once it is free.
+      let nic: Nic | null = null;
+      if (port !== old.port) {
+        nic = await plugNic(port, { ...this.nicOpts, mode });
+        try {
+          this.shell.check(pluginOf(nic.netif, this.nicOpts.vnetHdr));
+        } catch (e) {
+          await unplugNic(nic);
+          throw e;
+        }
+      }
       const t0 = performance.now();
-      const shellPlugin = this.shell.plugin;
       this.shell.unplug();
       old.netif.flush();
       const txDrained = await waitTxDrained(old.adapter, TX_DRAIN_MS);
@@ -389,14 +411,10 @@ export class Unikernel {
         drainedRx += n;
         if (n < 64) break;
       }
-      old.netif.setEvents(null);
-      old.adapter.detach();
-      for (const l of old.kloops) l.stop();
-      await Promise.all(old.kloops.map((l) => l.closed()));
+      await unplugNic(old);
       nic ??= await plugNic(port, { ...this.nicOpts, mode });
       this.nic = nic;
-      const plugin = shellPlugin instanceof NoOffloadNetIf ? new NoOffloadNetIf(nic.netif) : nic.netif;
-      this.shell.plug(plugin);
+      this.shell.plug(pluginOf(nic.netif, this.nicOpts.vnetHdr));
       const outageMs = performance.now() - t0;
       this.stack.announce();
       // The announcements and the backlog go out now rather than at the next turn.

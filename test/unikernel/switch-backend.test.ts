@@ -95,12 +95,23 @@ describe('Unikernel.switchBackend', () => {
   it('refuses a NIC without the offloads the stack was built with, and a switch after shutdown', async () => {
     const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
     const a = await boot({ port: vale.attach('a0'), ipv4: '10.0.0.1/24' });
+    await boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24' });
     // A pipe end with no virtio-net header: no checksum offload, no TSO.
     const [p0] = createPipe('p');
     const fixed = Object.create(p0, { setVnetHdrLen: { value: (n: number) => n === 0 } }) as typeof p0;
     await expect(a.switchBackend(fixed)).rejects.toThrow(UnikernelError);
+    // A refused switch leaves the old NIC carrying traffic (checked before anything stops).
+    expect(await a.ping('10.0.0.2')).toBeGreaterThanOrEqual(0);
+    // A second switch while one runs, or a mode that does not exist, is refused as well.
+    const first = a.switchBackend(vale.attach('a1'));
+    await expect(a.switchBackend(vale.attach('a2'))).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await first;
+    await expect(a.switchBackend(vale.attach('a3'), { mode: 'threads' as never })).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+    });
+    expect(await a.ping('10.0.0.2')).toBeGreaterThanOrEqual(0);
     a.shutdown();
-    await expect(a.switchBackend(vale.attach('a1'))).rejects.toMatchObject({ code: 'SHUT_DOWN' });
+    await expect(a.switchBackend(vale.attach('a4'))).rejects.toMatchObject({ code: 'SHUT_DOWN' });
   });
 });
 
