@@ -18,7 +18,7 @@ import type { StackCounters } from '../counters.ts';
 import type { IcmpRateLimit } from '../icmp-rate.ts';
 import { IpPairScratch, type IpPair, type L3Output, type SourceError, type TransportInputs } from '../l3.ts';
 import type { LinkOutput } from '../link/link.ts';
-import type { NeighbourParams } from '../neighbour.ts';
+import type { NeighbourEntry, NeighbourParams } from '../neighbour.ts';
 import { PmtuCache } from '../pmtu.ts';
 import type { ReasmParams } from '../reassembly.ts';
 import { RouteTable4 } from '../route.ts';
@@ -73,6 +73,14 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   private readonly rxPair = new IpPairScratch();
   private readonly txPair = new IpPairScratch();
   private ident = 0;
+  /**
+   * A one-entry dst cache: the last unicast destination sent to, the route generation it was
+   * resolved under and its neighbour. Linux keeps the route in the socket (sk_dst_cache) and
+   * neigh_output sends to a connected neighbour without entering the state machine.
+   */
+  private dstAddr = -1;
+  private dstGen = -1;
+  private dstNeigh: NeighbourEntry<number, Mbuf> | null = null;
 
   constructor(
     private readonly link: LinkOutput,
@@ -199,7 +207,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
     ip.dst = dst;
     ip.fillChecksum();
     this.counters.ipOutRequests++;
-    if (!this.isOurs(dst) && !this.isBroadcastAddr(dst) && proto !== IpProto.TCP) {
+    if (proto !== IpProto.TCP && !this.isOurs(dst) && !this.isBroadcastAddr(dst)) {
       // Over the path MTU with DF clear: fragment (ip_finish_output_gso / ip_fragment).
       const mtu = this.pmtu.get(dst, this.now());
       if (IPV4_MIN_HLEN + l4Len > mtu) {
@@ -215,6 +223,18 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
    * @mirrors ip_output.c:ip_finish_output2
    */
   transmitFrame(m: Mbuf, dst: number): void {
+    const e = this.dstNeigh;
+    if (
+      dst === this.dstAddr &&
+      this.dstGen === this.routes.gen &&
+      e !== null &&
+      !e.dead &&
+      e.state === 'REACHABLE' &&
+      this.now() < e.reachableUntil
+    ) {
+      this.link.xmit(m, e.lladdr, EtherType.IPV4);
+      return;
+    }
     if (this.isOurs(dst)) {
       this.link.loopback(m, EtherType.IPV4);
       return;
@@ -230,8 +250,13 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
       return;
     }
     // The ARP cache directly (neigh_output): arp.ts is off the path once the entry is resolved.
-    const ll = this.arp.cache.resolve(hop, m, this.now());
-    if (ll !== null) this.link.xmit(m, ll, EtherType.IPV4);
+    const cache = this.arp.cache;
+    const ll = cache.resolve(hop, m, this.now());
+    if (ll === null) return;
+    this.dstAddr = dst;
+    this.dstGen = this.routes.gen;
+    this.dstNeigh = cache.entries.get(hop) ?? null;
+    this.link.xmit(m, ll, EtherType.IPV4);
   }
 
   routable(dst: number): boolean {
