@@ -80,8 +80,11 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
     sent += room;
     port.txsync(0);
     // Let a receiver sharing this thread (inline host) run between batches: VALE drops what a
-    // full destination ring cannot take, it does not push back.
-    await null;
+    // full destination ring cannot take, it does not push back. A task boundary, not one
+    // microtask: the receiver's wake-up is a chain of microtasks (host wake, interrupt, poll),
+    // all of which run before the next task, where one `await` would let the sender overtake it.
+    // It stands where pkt-gen's poll() system call does, once per batch.
+    await new Promise<void>((r) => setImmediate(r));
   }
   return side(sent, sent * frame.length, t0);
 }
