@@ -37,6 +37,9 @@ export interface LinkHandlers {
   acceptMulticast: ((buf: Uint8Array, d: number) => boolean) | null;
 }
 
+/** Poll turns a task may run as microtasks before the next runs as a task (MAX_SOFTIRQ_RESTART). */
+const SOFTIRQ_TURNS = 10;
+
 export interface LinkOptions {
   /** Frames per poll turn (NAPI weight). */
   budget: number;
@@ -72,11 +75,34 @@ export class Link implements LinkOutput {
     this.pollScheduled = false;
     this.poll();
   };
-  /** Schedules one poll turn (NAPI's napi_schedule): rxReady lands here. */
+  /** Poll turns run as microtasks since the last task boundary (see rxReady). */
+  private softirqTurns = 0;
+  private readonly softirqReset = (): void => {
+    this.softirqTurns = 0;
+  };
+  /** Schedules one poll turn (NAPI's napi_schedule) as its own task. */
   readonly schedulePoll = (): void => {
     if (this.pollScheduled) return;
     this.pollScheduled = true;
     this.opts.schedule(this.pollTurn);
+  };
+  /**
+   * rxReady (the interrupt): the turn runs as a microtask, as net_rx_action runs on the
+   * interrupt's exit, sparing the event loop's round trip; after SOFTIRQ_TURNS such turns
+   * within one task it runs as a task (__do_softirq hands over to ksoftirqd after
+   * MAX_SOFTIRQ_RESTART rounds), so two stacks answering each other cannot starve timers, I/O
+   * and other tasks by chaining microtasks.
+   */
+  private readonly rxReady = (): void => {
+    if (this.pollScheduled) return;
+    if (this.softirqTurns >= SOFTIRQ_TURNS) {
+      this.schedulePoll();
+      return;
+    }
+    // The first microtask turn of a task arms the reset at the next task boundary.
+    if (this.softirqTurns++ === 0) this.opts.schedule(this.softirqReset);
+    this.pollScheduled = true;
+    queueMicrotask(this.pollTurn);
   };
 
   constructor(
@@ -93,9 +119,7 @@ export class Link implements LinkOutput {
   /** Starts receiving into `h`: frames that already wait get a turn. */
   start(h: LinkHandlers): void {
     this.handlers = h;
-    // rxReady only schedules the poll (NAPI's softirq): the turn runs as its own task, so a busy
-    // interface cannot starve timers and application callbacks by chaining microtasks.
-    this.netif.setEvents({ rxReady: this.schedulePoll, txRestart: () => this.drainBacklog() });
+    this.netif.setEvents({ rxReady: this.rxReady, txRestart: () => this.drainBacklog() });
     // Frames may already wait (the NetIf arms rxReady only after a poll that ran dry).
     this.schedulePoll();
   }
