@@ -9,8 +9,9 @@
 // [n·chunkSize, (n+1)·chunkSize), and a position is written at most once, by the first write that
 // covers it at or above the read point. A chunk read to its end is retired from the slot table;
 // the views given out keep its memory alive and nothing writes it again. A new chunk is allocated
-// when the first byte of it arrives (one allocation per chunkSize bytes, not per segment), as the
-// kernel's receive queue holds the skbs' pages and hands them out rather than copying into a ring.
+// when the first byte of it arrives (one allocation per chunkSize bytes, not per segment). Linux
+// copies to the user in tcp_recvmsg(); handing out views is closer to tcp_zerocopy_receive(),
+// which maps the receive queue's pages instead.
 import type { Mbuf } from '../../mbuf/index.ts';
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { SeqRangeSet } from './range-set.ts';
