@@ -2,9 +2,11 @@
 // lie in the first segment goes from the chain straight into the receive buffer, with no
 // linearising copy; everything else is linearised (counted), and bad chains are counted drops.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { COPY_SITE, copyBytes, resetCopyCounts } from '../../src/copycount/index.ts';
 import { META_F_DATA_VALID, Mempool } from '../../src/mbuf/index.ts';
 import { TcpFlags } from '../../src/wire/index.ts';
+import { tcpHeadersInHead } from '../../src/stack/link/rx-chain.ts';
 import { runUntil } from './harness.ts';
 import { handshake, opt, PEER, SUT, tcpFrame, type Conn, type SegIn } from './tcp-peer.ts';
 
@@ -116,5 +118,74 @@ describe('chained TCP frames', () => {
     expect(c.s.bytesRead).toBe(0);
     expect(b.counters.rxLinearised).toBe(0);
     expect(b.counters.rxExceptions).toBe(0);
+  });
+});
+
+/** Ethernet + IPv4 or IPv6 + a TCP header of `thl` bytes + 100 payload bytes (fields that matter only). */
+function rawFrame(v6: boolean, thl: number): { f: Uint8Array; l4: number } {
+  const l4 = 14 + (v6 ? 40 : 20);
+  const f = new Uint8Array(l4 + thl + 100);
+  f[12] = v6 ? 0x86 : 0x08;
+  f[13] = v6 ? 0xdd : 0x00;
+  if (v6) {
+    f[14] = 0x60;
+    f[14 + 6] = 6;
+  } else {
+    f[14] = 0x45;
+    f[14 + 6] = 0x40; // DF
+    f[14 + 9] = 6;
+  }
+  f[l4 + 12] = (thl / 4) << 4;
+  return { f, l4 };
+}
+
+describe('tcpHeadersInHead', () => {
+  it('is true exactly when every header up to TCP options ends inside the first segment', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.integer({ min: 5, max: 15 }),
+        fc.integer({ min: 0, max: 400 }),
+        (v6, w, cut) => {
+          const { f, l4 } = rawFrame(v6, w * 4);
+          const head = Math.min(cut, f.length);
+          // The bytes past the first segment must not matter: poison them.
+          const g = f.slice();
+          g.fill(0xff, head);
+          expect(tcpHeadersInHead(g, 0, head)).toBe(head >= l4 + w * 4);
+        },
+      ),
+    );
+  });
+
+  it('refuses fragments, IPv6 extension headers, other protocols, VLAN tags and bad header lengths', () => {
+    const refuse = (edit: (f: Uint8Array, l4: number) => void, v6 = false): void => {
+      const { f, l4 } = rawFrame(v6, 20);
+      expect(tcpHeadersInHead(f, 0, f.length)).toBe(true);
+      edit(f, l4);
+      expect(tcpHeadersInHead(f, 0, f.length)).toBe(false);
+    };
+    refuse((f) => (f[14 + 6] = 0x20)); // MF
+    refuse((f) => (f[14 + 7] = 1)); // fragment offset
+    refuse((f) => (f[14 + 9] = 17)); // UDP
+    refuse((f) => (f[14] = 0x44)); // IHL 16 bytes
+    refuse((f) => (f[14] = 0x65)); // version 6 under EtherType IPv4
+    refuse((f, l4) => (f[l4 + 12] = 4 << 4)); // TCP data offset 16 bytes
+    refuse((f) => (f[14 + 6] = 0), true); // IPv6 hop-by-hop header first
+    refuse((f) => (f[14] = 0x40), true);
+    refuse((f) => {
+      f[12] = 0x81; // 802.1Q
+      f[13] = 0x00;
+    });
+    refuse((f) => {
+      f[12] = 0x08; // ARP
+      f[13] = 0x06;
+    });
+    // The first segment at an offset of its buffer.
+    const { f } = rawFrame(false, 20);
+    const b = new Uint8Array(f.length + 7);
+    b.set(f, 7);
+    expect(tcpHeadersInHead(b, 7, 54)).toBe(true);
+    expect(tcpHeadersInHead(b, 7, 53)).toBe(false);
   });
 });
