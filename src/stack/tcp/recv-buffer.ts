@@ -18,7 +18,7 @@ import { SeqRangeSet } from './range-set.ts';
 import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from './seq.ts';
 
 /** Chunk size of a receive buffer unless the buffer is smaller (one socket read at most). */
-export const RECV_CHUNK = 64 * 1024;
+const RECV_CHUNK = 64 * 1024;
 
 export class RecvBuffer {
   /** RCV.NXT: next in-order byte expected. */
