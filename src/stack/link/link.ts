@@ -151,7 +151,8 @@ export class Link implements LinkOutput {
     if (m.headLength < len) {
       if (csumOk && off + len <= buf.length && tcpHeadersInHead(buf, off, m.headLength)) {
         // A chained (e.g. GRO) TCP frame: headers parsed in the first segment, the payload copied
-        // from the chain straight into the receive buffer.
+        // from the chain straight into the receive buffer. The layers' views check their window
+        // against buf, hence the frame's length must fit in the pool's storage after its start.
         chain = m;
       } else if (len <= RX_SCRATCH) {
         // Anything else chained (a header past the first segment, a fragment, not TCP, a checksum
