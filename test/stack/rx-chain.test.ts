@@ -55,18 +55,23 @@ describe('chained TCP frames', () => {
   it('headers in the first segment: the payload goes from the chain to the receive buffer, not linearised', async () => {
     const c = await handshake();
     const pool = new Mempool({ segments: 64, segmentSize: 128, headroom: 64 });
+    // A first segment that ends exactly where the TCP header ends: all the payload is in the rest.
+    const bare = new Mempool({ segments: 64, segmentSize: 108, headroom: 54 });
     const data = payload(4000, 7);
-    const rx = received(c, data.length);
+    const more = payload(3000, 8);
+    const rx = received(c, data.length + more.length);
     resetCopyCounts();
     feedChain(c, pool, frameOf(c, { seq: c.seq, ack: c.ack, flags: ACK | PSH, payload: data }), true);
-    expect(await rx).toEqual(Buffer.from(data));
+    const f2 = frameOf(c, { seq: c.seq + data.length, ack: c.ack, flags: ACK, payload: more });
+    feedChain(c, bare, f2, true);
+    expect(await rx).toEqual(Buffer.concat([data, more]));
     const k = c.peer.p.b.counters;
     expect(k.rxLinearised).toBe(0);
     expect(copyBytes[COPY_SITE.linearise]).toBe(0);
-    expect(copyBytes[COPY_SITE.rcvbufIn]).toBe(data.length);
+    expect(copyBytes[COPY_SITE.rcvbufIn]).toBe(data.length + more.length);
     expect(k.rxExceptions).toBe(0);
     // The ACK for all of it.
-    expect(c.peer.take().some((o) => o.ack === c.seq + data.length)).toBe(true);
+    expect(c.peer.take().some((o) => o.ack === c.seq + data.length + more.length)).toBe(true);
   });
 
   it('headers past the first segment, or a checksum to verify in software: linearised, counted, data intact', async () => {
