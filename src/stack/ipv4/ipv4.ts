@@ -296,10 +296,18 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   // ------------------------------------------------------------------ input (ip_rcv, ip_local_deliver)
 
   /**
-   * One IPv4 packet at buf[off, off+len).
+   * One IPv4 packet at buf[off, off+len); `chain` as in the link's L3Input (a chained TCP frame
+   * whose payload TCP reads from the chain).
    * @mirrors ip_input.c:ip_rcv
    */
-  input(buf: Uint8Array, off: number, len: number, csumOk: boolean, reassembled = false): void {
+  input(
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    csumOk: boolean,
+    reassembled = false,
+    chain: Mbuf | null = null,
+  ): void {
     const c = this.counters;
     // InReceives counts what ip_rcv sees: each fragment once; the reassembled datagram goes on
     // to ip_local_deliver without passing ip_rcv again.
@@ -333,7 +341,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
     p.laddr = dst;
     p.raddr = src;
     if (proto === IpProto.TCP && t !== null) {
-      if (!bcast) t.tcp.input(buf, l4, l4Len, p, csumOk, ip.tos & 3);
+      if (!bcast) t.tcp.input(buf, l4, l4Len, p, csumOk, ip.tos & 3, chain);
     } else if (proto === IpProto.UDP && t !== null) {
       if (!t.udp.input(buf, l4, l4Len, p, 4, csumOk) && !bcast)
         this.icmp.error(buf, off, IcmpType.DEST_UNREACH, IcmpUnreachCode.PORT);
