@@ -4,6 +4,7 @@
 // flattened into one byte ring: segments are cut at transmit time, so TSO super-frames and
 // MSS-sized segments come from the same bytes.
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
+import { registerCopyViews } from '../../mbuf/index.ts';
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from './seq.ts';
 
 export class SendBuffer {
@@ -24,6 +25,8 @@ export class SendBuffer {
 
   constructor(readonly capacity: number) {
     this.buf = new Uint8Array(capacity);
+    // Segments are copied from here into packet memory: word copies, no view per segment.
+    registerCopyViews(this.buf);
   }
 
   /** Starts the sequence space at `seq` (ISS + 1). */
