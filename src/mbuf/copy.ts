@@ -31,7 +31,7 @@ export function registerCopyViews(a: Uint8Array): void {
   if (registered.has(a)) return;
   const buf = a.buffer;
   registered.set(a, {
-    bytes: new Uint8Array(buf),
+    bytes: a.byteOffset === 0 && a.length === buf.byteLength ? a : new Uint8Array(buf),
     words: new Int32Array(buf, 0, buf.byteLength >> 2),
     dv: new DataView(buf),
     shared: typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer,
