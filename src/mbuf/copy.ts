@@ -40,8 +40,8 @@ export function registerCopyViews(a: Uint8Array): void {
 
 /**
  * Copies src[srcOff, srcOff+len) to dst[dstOff...]. The caller has checked both ranges. Allocates
- * nothing when both arrays share storage, when len ≤ 16, or when both are registered and one of
- * them is shared memory.
+ * nothing when both arrays share storage, when len ≤ 16, when both are registered and one of them
+ * is shared memory, or when the range is all of src.
  */
 export function copyBytes(
   dst: Uint8Array,
@@ -72,7 +72,9 @@ export function copyBytes(
     copyWords(d, dst.byteOffset + dstOff, s, src.byteOffset + srcOff, len);
     return;
   }
-  dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+  // The whole source (a socket write's Buffer that fits) needs no view either.
+  if (srcOff === 0 && len === src.length) dst.set(src, dstOff);
+  else dst.set(src.subarray(srcOff, srcOff + len), dstOff);
 }
 
 /** The copy over word views; da and sa are offsets in the whole storage of each side. */
