@@ -24,6 +24,7 @@ export interface MbufPool {
   popSeg(): number;
   pushSeg(s: number): void;
 }
+import { copyBytes } from './copy.ts';
 import { PacketMeta } from './packet-meta.ts';
 
 export class Mbuf {
@@ -459,27 +460,4 @@ function checkRange(off: number, len: number, total: number, what: string): void
 /** Sizes are non-negative integers; anything else is a caller bug, not packet data. */
 function byteCount(n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`byte count ${n} is not a non-negative integer`);
-}
-
-// Copies between the pool and another view, in either direction. Views over the same storage (the
-// netmap region and the pool sharing one WebAssembly.Memory) are served by copyWithin on whichever
-// view spans both ranges, which needs no temporary subarray.
-function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
-  if (src.buffer === dst.buffer) {
-    const from = src.byteOffset + srcOff - dst.byteOffset;
-    if (from >= 0 && from + len <= dst.length) {
-      dst.copyWithin(dstOff, from, from + len);
-      return;
-    }
-    const to = dst.byteOffset + dstOff - src.byteOffset;
-    if (to >= 0 && to + len <= src.length) {
-      src.copyWithin(to, srcOff, srcOff + len);
-      return;
-    }
-  }
-  if (len <= 16) {
-    for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i]!;
-    return;
-  }
-  dst.set(src.subarray(srcOff, srcOff + len), dstOff);
 }

@@ -11,6 +11,7 @@
 // mbuf's segments to the TX slots (lendChain) and takes the slots' old buffers back (reclaimSeg):
 // netmap's buffer swapping with NS_BUF_CHANGED. A segment changes hands only through these calls,
 // so one can never be free, live and lent at once.
+import { registerCopyViews } from './copy.ts';
 import { MbufError } from './errors.ts';
 import { Mbuf, type MbufPool } from './mbuf.ts';
 
@@ -123,6 +124,8 @@ export class Mempool implements MbufPool {
     }
 
     this.data = data;
+    // Packet data is copied to and from socket buffers on every packet: word copies, no views.
+    registerCopyViews(data);
     this.segmentSize = segmentSize;
     this.segmentCount = segments;
     this.headroom = headroom;

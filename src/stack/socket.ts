@@ -240,8 +240,11 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   private touch(): void {
+    // Only an idle timeout reads lastActive (setTimeout touches when it sets one): no clock read,
+    // and no boxed double, per packet without one.
+    if (this.idleMs <= 0) return;
     this.lastActive = this.stack.now();
-    if (this.idleMs > 0 && this.idleTimer !== null && !this.idleTimer.armed) {
+    if (this.idleTimer !== null && !this.idleTimer.armed) {
       this.idleTimer.armAt(this.lastActive + this.idleMs);
     }
   }

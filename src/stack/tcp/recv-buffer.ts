@@ -12,7 +12,7 @@
 // when the first byte of it arrives (one allocation per chunkSize bytes, not per segment). Linux
 // copies to the user in tcp_recvmsg(); handing out views is closer to tcp_zerocopy_receive(),
 // which maps the receive queue's pages instead.
-import type { Mbuf } from '../../mbuf/index.ts';
+import { copyBytes, registerCopyViews, type Mbuf } from '../../mbuf/index.ts';
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { SeqRangeSet } from './range-set.ts';
 import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from './seq.ts';
@@ -127,7 +127,7 @@ export class RecvBuffer {
       const at = p - n * size;
       const k = Math.min(len - done, size - at);
       const chunk = this.chunk(n);
-      if (src instanceof Uint8Array) chunk.set(src.subarray(off + done, off + done + k), at);
+      if (src instanceof Uint8Array) copyBytes(chunk, at, src, off + done, k);
       else src.copyTo(chunk, at, off + done, k);
       done += k;
       p += k;
@@ -142,6 +142,8 @@ export class RecvBuffer {
     if (c === null) {
       // Not zero-filled: only bytes written by copyIn are ever handed out.
       c = Buffer.allocUnsafeSlow(this.chunkSize);
+      // Packet payload lands here segment by segment: copies without a view per segment.
+      registerCopyViews(c);
       this.chunks[slot] = c;
       this.chunksAllocated++;
     }

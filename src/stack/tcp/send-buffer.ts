@@ -4,6 +4,7 @@
 // flattened into one byte ring: segments are cut at transmit time, so TSO super-frames and
 // MSS-sized segments come from the same bytes.
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
+import { copyBytes, registerCopyViews } from '../../mbuf/index.ts';
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from './seq.ts';
 
 export class SendBuffer {
@@ -24,6 +25,8 @@ export class SendBuffer {
 
   constructor(readonly capacity: number) {
     this.buf = new Uint8Array(capacity);
+    // Segments are copied from here into packet memory: word copies, no view per segment.
+    registerCopyViews(this.buf);
   }
 
   /** Starts the sequence space at `seq` (ISS + 1). */
@@ -60,8 +63,8 @@ export class SendBuffer {
     if (n <= 0) return 0;
     const p = (this.headPos + this.length) % this.capacity;
     const first = Math.min(n, this.capacity - p);
-    this.buf.set(src.subarray(off, off + first), p);
-    if (first < n) this.buf.set(src.subarray(off + first, off + n), 0);
+    copyBytes(this.buf, p, src, off, first);
+    if (first < n) copyBytes(this.buf, 0, src, off + first, n - first);
     countCopy(COPY_SITE.sndbufIn, n);
     this.length += n;
     return n;

@@ -1,0 +1,55 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { copyBytes, registerCopyViews } from '../../src/mbuf/index.ts';
+
+/** A byte array of `len` bytes at `byteOffset` in a larger buffer, filled with a pattern of `seed`. */
+function array(shared: boolean, byteOffset: number, len: number, seed: number): Uint8Array {
+  const size = byteOffset + len + 7;
+  const buf = shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+  const all = new Uint8Array(buf);
+  for (let i = 0; i < size; i++) all[i] = (i * 131 + seed * 17 + (i >> 8)) & 0xff;
+  return new Uint8Array(buf, byteOffset, len);
+}
+
+describe('copyBytes', () => {
+  it('copies exactly the range, whatever the alignment, sharing and registration of either side', () => {
+    const side = fc.record({
+      shared: fc.boolean(),
+      registered: fc.boolean(),
+      byteOffset: fc.integer({ min: 0, max: 11 }),
+      len: fc.integer({ min: 1, max: 300 }),
+    });
+    fc.assert(
+      fc.property(side, side, fc.nat(), fc.nat(), fc.nat(), (ds, ss, a, b, c) => {
+        const dst = array(ds.shared, ds.byteOffset, ds.len, 1);
+        const src = array(ss.shared, ss.byteOffset, ss.len, 2);
+        if (ds.registered) registerCopyViews(dst);
+        if (ss.registered) registerCopyViews(src);
+        const len = c % (Math.min(dst.length, src.length) + 1);
+        const dstOff = a % (dst.length - len + 1);
+        const srcOff = b % (src.length - len + 1);
+        // Everything around the destination range, in the whole buffer, must stay as it was.
+        const whole = new Uint8Array(dst.buffer);
+        const want = Uint8Array.from(whole);
+        want.set(src.subarray(srcOff, srcOff + len), dst.byteOffset + dstOff);
+        copyBytes(dst, dstOff, src, srcOff, len);
+        expect(Array.from(whole)).toEqual(Array.from(want));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('copies inside one buffer as memmove does, overlapping ranges included', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.nat(200), fc.nat(200), fc.nat(200), (shared, a, b, n) => {
+        const all = array(shared, 0, 512, 3);
+        registerCopyViews(all);
+        const dst = all.subarray(8);
+        const want = Uint8Array.from(all);
+        want.copyWithin(8 + a, b, b + n);
+        copyBytes(dst, a, all, b, n);
+        expect(Array.from(all)).toEqual(Array.from(want));
+      }),
+    );
+  });
+});
