@@ -13,8 +13,8 @@
 /** Whether Int32Array (native order) is little-endian, so DataView reads give the same words. */
 const LITTLE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-/** Word views of one array's whole storage, made once by registerCopyViews. */
-interface WordViews {
+/** Word views of one array's whole storage, made once (registerCopyViews, wordViews). */
+export interface WordViews {
   readonly bytes: Uint8Array;
   readonly words: Int32Array;
   readonly dv: DataView;
@@ -28,14 +28,23 @@ const registered = new WeakMap<Uint8Array, WordViews>();
  * receive chunk) run without a subarray per call. Allocates three views once; idempotent.
  */
 export function registerCopyViews(a: Uint8Array): void {
-  if (registered.has(a)) return;
+  if (!registered.has(a)) registered.set(a, wordViews(a));
+}
+
+/**
+ * The word views of `a` without registering them, for arrays made often and short-lived (a
+ * socket's receive chunks): their owner keeps the views and passes them to copyBytes. A WeakMap
+ * entry per such array made V8 run a full mark-compact every ~50 ms of a bulk transfer (its
+ * entries are ephemerons, and the dead chunks' external memory waited for them).
+ */
+export function wordViews(a: Uint8Array): WordViews {
   const buf = a.buffer;
-  registered.set(a, {
+  return {
     bytes: a.byteOffset === 0 && a.length === buf.byteLength ? a : new Uint8Array(buf),
     words: new Int32Array(buf, 0, buf.byteLength >> 2),
     dv: new DataView(buf),
     shared: typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer,
-  });
+  };
 }
 
 /**
@@ -49,6 +58,8 @@ export function copyBytes(
   src: Uint8Array,
   srcOff: number,
   len: number,
+  /** dst's views when its owner keeps them (wordViews) instead of registering dst. */
+  dstViews?: WordViews,
 ): void {
   if (src.buffer === dst.buffer) {
     const from = src.byteOffset + srcOff - dst.byteOffset;
@@ -66,7 +77,7 @@ export function copyBytes(
     for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i]!;
     return;
   }
-  const d = registered.get(dst);
+  const d = dstViews ?? registered.get(dst);
   const s = registered.get(src);
   if (d !== undefined && s !== undefined && (d.shared || s.shared)) {
     copyWords(d, dst.byteOffset + dstOff, s, src.byteOffset + srcOff, len);

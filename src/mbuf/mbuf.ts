@@ -24,7 +24,7 @@ export interface MbufPool {
   popSeg(): number;
   pushSeg(s: number): void;
 }
-import { copyBytes } from './copy.ts';
+import { copyBytes, type WordViews } from './copy.ts';
 import { PacketMeta } from './packet-meta.ts';
 
 export class Mbuf {
@@ -316,7 +316,7 @@ export class Mbuf {
    * Copies packet bytes [off, off+len) to dst at dstOff (m_copydata); returns len.
    * @mirrors uipc_mbuf.c:m_copydata
    */
-  copyTo(dst: Uint8Array, dstOff = 0, off = 0, len = this.length - off): number {
+  copyTo(dst: Uint8Array, dstOff = 0, off = 0, len = this.length - off, dstViews?: WordViews): number {
     checkRange(off, len, this.length, 'copyTo: packet range');
     checkRange(dstOff, len, dst.length, 'copyTo: destination range');
     if (len === 0) return 0;
@@ -328,7 +328,7 @@ export class Mbuf {
     while (done < len) {
       const avail = p.segLen[s]! - so;
       const k = avail < len - done ? avail : len - done;
-      copyBytes(dst, dstOff + done, p.data, p.segStart[s]! + so, k);
+      copyBytes(dst, dstOff + done, p.data, p.segStart[s]! + so, k, dstViews);
       done += k;
       s = p.segNext[s]!;
       so = 0;

@@ -12,7 +12,7 @@
 // when the first byte of it arrives (one allocation per chunkSize bytes, not per segment). Linux
 // copies to the user in tcp_recvmsg(); handing out views is closer to tcp_zerocopy_receive(),
 // which maps the receive queue's pages instead.
-import { copyBytes, registerCopyViews, type Mbuf } from '../../mbuf/index.ts';
+import { copyBytes, wordViews, type Mbuf, type WordViews } from '../../mbuf/index.ts';
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { SeqRangeSet } from './range-set.ts';
 import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from './seq.ts';
@@ -30,6 +30,8 @@ export class RecvBuffer {
   readonly chunkSize: number;
   /** Chunk n sits in slot n % slots while it may still be written or read; null once retired. */
   private readonly chunks: (Buffer | null)[];
+  /** Word views of each live chunk, for copies into it without a view per segment. */
+  private readonly chunkViews: (WordViews | null)[];
   readonly ooo: SeqRangeSet;
   /** Start of the most recent out-of-order segment (RFC 2018 §4: first SACK block). */
   private lastOoo = 0;
@@ -51,6 +53,7 @@ export class RecvBuffer {
     // The window spans positions [readPos, readPos + capacity): at most ceil(capacity / chunkSize)
     // + 1 chunks, so chunks that share a slot are never live together.
     this.chunks = new Array<Buffer | null>(Math.ceil(capacity / chunkSize) + 1).fill(null);
+    this.chunkViews = new Array<WordViews | null>(this.chunks.length).fill(null);
     this.ooo = new SeqRangeSet(maxOooRanges);
   }
 
@@ -60,6 +63,7 @@ export class RecvBuffer {
     this.readSeq = seq;
     this.readPos = 0;
     this.chunks.fill(null);
+    this.chunkViews.fill(null);
     this.ooo.clear();
   }
 
@@ -127,8 +131,9 @@ export class RecvBuffer {
       const at = p - n * size;
       const k = Math.min(len - done, size - at);
       const chunk = this.chunk(n);
-      if (src instanceof Uint8Array) copyBytes(chunk, at, src, off + done, k);
-      else src.copyTo(chunk, at, off + done, k);
+      const views = this.chunkViews[n % this.chunks.length]!;
+      if (src instanceof Uint8Array) copyBytes(chunk, at, src, off + done, k, views);
+      else src.copyTo(chunk, at, off + done, k, views);
       done += k;
       p += k;
     }
@@ -142,8 +147,9 @@ export class RecvBuffer {
     if (c === null) {
       // Not zero-filled: only bytes written by copyIn are ever handed out.
       c = Buffer.allocUnsafeSlow(this.chunkSize);
-      // Packet payload lands here segment by segment: copies without a view per segment.
-      registerCopyViews(c);
+      // Packet payload lands here segment by segment: copies without a view per segment. The
+      // views stay with the chunk, not in copy.ts's registry (see wordViews).
+      this.chunkViews[slot] = wordViews(c);
       this.chunks[slot] = c;
       this.chunksAllocated++;
     }
@@ -167,7 +173,10 @@ export class RecvBuffer {
     this.readPos = p + k;
     this.readSeq = seqAdd(this.readSeq, k);
     // Read to its end: the chunk leaves the table, its memory now belongs to the views.
-    if (at + k === size) this.chunks[slot] = null;
+    if (at + k === size) {
+      this.chunks[slot] = null;
+      this.chunkViews[slot] = null;
+    }
     return view;
   }
 
