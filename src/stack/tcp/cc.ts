@@ -2,6 +2,7 @@
 // struct tcp_congestion_ops (net/ipv4/tcp_cong.c "reno", net/ipv4/tcp_cubic.c "cubic"). Windows are
 // in bytes. The sender owns loss detection and the recovery mechanics (RFC 6675 pipe, or RFC 6582
 // window inflation without SACK); the algorithm only decides cwnd and ssthresh.
+import type { CcState } from './tcb-state.ts';
 
 export type CongestionAlgorithm = 'newreno' | 'cubic';
 
@@ -30,6 +31,9 @@ export interface CongestionControl {
   onIdleRestart(now: number): void;
   /** A reduction proved spurious: cwnd and ssthresh back to at least their values before it. */
   undo(priorCwnd: number, priorSsthresh: number): void;
+  /** The algorithm's state for a snapshot taken at `now`, and back. */
+  exportState(now: number): CcState;
+  importState(s: CcState, now: number): void;
 }
 
 /**
@@ -98,6 +102,17 @@ export class NewReno implements CongestionControl {
   undo(priorCwnd: number, priorSsthresh: number): void {
     this.cwnd = Math.max(this.cwnd, priorCwnd);
     this.ssthresh = Math.max(this.ssthresh, priorSsthresh);
+  }
+
+  exportState(): CcState {
+    const { cwnd, ssthresh, bytesAcked } = this;
+    return { cwnd, ssthresh, wMax: 0, k: 0, wEst: 0, epochAge: -1, bytesAcked };
+  }
+
+  importState(s: CcState): void {
+    this.cwnd = s.cwnd;
+    this.ssthresh = s.ssthresh;
+    this.bytesAcked = s.bytesAcked;
   }
 }
 
@@ -208,6 +223,22 @@ export class Cubic implements CongestionControl {
     this.cwnd = Math.max(this.cwnd, priorCwnd);
     this.ssthresh = Math.max(this.ssthresh, priorSsthresh);
     this.epochStart = -1;
+  }
+
+  /** The epoch start travels as an age, so that t keeps counting from it on another clock. */
+  exportState(now: number): CcState {
+    const { cwnd, ssthresh, wMax, k, wEst } = this;
+    const epochAge = this.epochStart < 0 ? -1 : now - this.epochStart;
+    return { cwnd, ssthresh, wMax, k, wEst, epochAge, bytesAcked: 0 };
+  }
+
+  importState(s: CcState, now: number): void {
+    this.cwnd = s.cwnd;
+    this.ssthresh = s.ssthresh;
+    this.wMax = s.wMax;
+    this.k = s.k;
+    this.wEst = s.wEst;
+    this.epochStart = s.epochAge < 0 ? -1 : now - s.epochAge;
   }
 }
 

@@ -114,6 +114,16 @@ export class RecvBuffer {
     return n;
   }
 
+  /** Copies the in-order bytes not yet read to dst[dstOff...] without consuming them (a snapshot). */
+  peek(dst: Uint8Array, dstOff: number): number {
+    const n = this.readable;
+    const p = this.readPos;
+    const first = Math.min(n, this.capacity - p);
+    dst.set(this.buf.subarray(p, p + first), dstOff);
+    if (first < n) dst.set(this.buf.subarray(0, n - first), dstOff + first);
+    return n;
+  }
+
   /**
    * Fills out[2·at..2·(at+k)) with up to `max` SACK blocks (RFC 2018 §4): the block holding the
    * latest out-of-order segment first, then the others from the highest down. Returns k.

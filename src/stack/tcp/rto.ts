@@ -2,6 +2,7 @@
 // role of tcp_rtt_estimator()/tcp_set_rto() in net/ipv4/tcp_input.c (which keep the same
 // SRTT/RTTVAR recurrences in scaled fixed point; here they are plain milliseconds).
 import { seqGeq } from './seq.ts';
+import type { RtoState } from './tcb-state.ts';
 
 export interface RtoOptions {
   /** Clock granularity G in ms (RFC 6298 §2). Default 1. */
@@ -115,6 +116,21 @@ export class RtoEstimator {
   afterSynLoss(): void {
     if (this.samples === 0) this.baseRto = Math.max(this.baseRto, 3000);
     this.backoffs = 0;
+  }
+
+  /** The estimator's state for a snapshot (no segment is being timed after a restore). */
+  exportState(): RtoState {
+    const { srtt, rttvar, baseRto, backoffs, samples } = this;
+    return { srtt, rttvar, baseRto, backoffs, samples };
+  }
+
+  importState(s: RtoState): void {
+    this.srtt = s.srtt;
+    this.rttvar = s.rttvar;
+    this.baseRto = s.baseRto;
+    this.backoffs = s.backoffs;
+    this.samples = s.samples;
+    this.timedAt = -1;
   }
 
   /** Back to the pre-sample state. */

@@ -1,0 +1,85 @@
+// Issue 15, live migration in one process: a unikernel receiving a TCP stream over VALE is frozen
+// (Unikernel.freeze: quiesce, capture, shut down) and restored on a new port of the same switch
+// (Unikernel.boot with `restore`), inline or with a worker sync loop. The application moves its
+// handlers to the restored socket; the stream completes with its SHA-256 intact and no reset on
+// either side.
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tcpSend } from '../../src/apps/index.ts';
+import { ValeSwitch, type ValePort } from '../../src/host/index.ts';
+import type { Socket } from '../../src/stack/index.ts';
+import { Unikernel, type BootOptions } from '../../src/unikernel/index.ts';
+
+const booted: Unikernel[] = [];
+afterEach(async () => {
+  await Promise.all(booted.splice(0).map((u) => u.close()));
+});
+
+async function boot(o: BootOptions): Promise<Unikernel> {
+  const u = await Unikernel.boot(o);
+  booted.push(u);
+  return u;
+}
+
+async function until(cond: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+function resets(u: Unikernel): number {
+  const c = u.stack.tcp.counters;
+  return c.outRsts + c.estabResets;
+}
+
+describe('Unikernel.freeze and boot({ restore })', () => {
+  it.each(['inline', 'worker'] as const)(
+    'a receiver frozen mid-stream and restored on a new VALE port (%s): intact, no reset',
+    async (mode) => {
+      const vale = new ValeSwitch(`valem-${mode}`, { vnetHdrLen: 12 });
+      const aOpts = { ipv4: '10.0.0.1/24', ipv6: 'fd00::1/64' };
+      let a = await boot({ port: vale.attach('a0'), ...aOpts });
+      const b = await boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', ipv6: 'fd00::2/64' });
+      // The application's state (its hash) lives outside the unikernel and moves with it.
+      const hash = createHash('sha256');
+      let got = 0;
+      let ended = false;
+      const take = (s: Socket): void => {
+        s.on('data', (d: Buffer) => {
+          hash.update(d);
+          got += d.length;
+        });
+        s.on('end', () => {
+          ended = true;
+          s.end();
+        });
+      };
+      a.net.createServer(take).listen(5000);
+      const bytes = 24_000_000;
+      const tx = tcpSend(b.net, { host: '10.0.0.1', port: 5000, bytes });
+      await until(() => got > bytes / 3);
+      const mac = Uint8Array.from(a.stack.netif.mac);
+      const old = a.port as ValePort;
+      const snap = await a.freeze();
+      vale.detach(old);
+      a = await boot({ port: vale.attach('a1'), ...aOpts, mode, restore: snap });
+      expect(a.restored!.sockets).toHaveLength(1);
+      expect(a.restored!.servers.map((s) => s.address()?.port)).toEqual([5000]);
+      expect(a.restoreReport!.connections).toBe(1);
+      expect(a.restoreReport!.outageMs).toBeGreaterThanOrEqual(0);
+      expect([...a.stack.netif.mac]).toEqual([...mac]);
+      const s = a.restored!.sockets[0]!;
+      expect(s.localPort).toBe(5000);
+      take(s);
+      const d = await tx;
+      await until(() => ended);
+      expect(got).toBe(bytes);
+      expect(hash.digest('hex')).toBe(d.sha256);
+      expect(resets(a)).toBe(0);
+      expect(resets(b)).toBe(0);
+    },
+    60_000,
+  );
+});
