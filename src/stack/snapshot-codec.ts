@@ -78,20 +78,26 @@ class Writer {
     this.len += n;
     return o;
   }
+  // room() may replace buf: it runs before buf is read.
   u8(v: number): void {
-    this.buf[this.room(1)] = v;
+    const o = this.room(1);
+    this.buf[o] = v;
   }
   u16(v: number): void {
-    set16(this.buf, this.room(2), v);
+    const o = this.room(2);
+    set16(this.buf, o, v);
   }
   u32(v: number): void {
-    set32(this.buf, this.room(4), v >>> 0);
+    const o = this.room(4);
+    set32(this.buf, o, v >>> 0);
   }
   f64(v: number): void {
-    setF64Be(this.buf, this.room(8), v);
+    const o = this.room(8);
+    setF64Be(this.buf, o, v);
   }
   raw(b: Uint8Array): void {
-    this.buf.set(b, this.room(b.length));
+    const o = this.room(b.length);
+    this.buf.set(b, o);
   }
   bytes(b: Uint8Array): void {
     this.u32(b.length);
@@ -313,7 +319,11 @@ class Reader {
   /** The section or record must be used up exactly. */
   done(): void {
     if (this.pos !== this.end)
-      throw new SnapshotError('BAD_LENGTH', `${this.end - this.pos} bytes left over in ${this.what}`, this.pos);
+      throw new SnapshotError(
+        'BAD_LENGTH',
+        `${this.end - this.pos} bytes left over in ${this.what}`,
+        this.pos,
+      );
   }
 }
 
@@ -404,7 +414,8 @@ function readConn(r0: Reader): ConnSnapshot {
   field(family === 4 || family === 6, `family ${family}`, r);
   const fam = family as 4 | 6;
   const si = r.u8();
-  if (si >= SNAPSHOT_TCP_STATES.length) throw new SnapshotError('BAD_STATE', `state ${si} is not carried`, r.pos);
+  if (si >= SNAPSHOT_TCP_STATES.length)
+    throw new SnapshotError('BAD_STATE', `state ${si} is not carried`, r.pos);
   const state = SNAPSHOT_TCP_STATES[si] as TcpState;
   const f = r.u16();
   field((f & ~F_ALL) === 0, `connection flags ${f}`, r);
@@ -558,7 +569,14 @@ function readListener(r: Reader): ListenerSnapshot {
   const backlog = num(r, r.u16(), 1, 65535, 'backlog');
   const f = r.u8();
   field((f & ~7) === 0 && (f & 3) !== 0, `listener flags ${f}`, r);
-  return { port: p, backlog, v4: (f & 1) !== 0, v6: (f & 2) !== 0, allowHalfOpen: (f & 4) !== 0, config: readConfig(r) };
+  return {
+    port: p,
+    backlog,
+    v4: (f & 1) !== 0,
+    v6: (f & 2) !== 0,
+    allowHalfOpen: (f & 4) !== 0,
+    config: readConfig(r),
+  };
 }
 
 function ipString(r: Reader, s: string, v6: boolean, what: string): void {
@@ -613,7 +631,8 @@ function tupleKey(t: TcbState): string {
  */
 export function decodeSnapshot(b: Uint8Array): StackSnapshot {
   if (b.length < 4) throw new SnapshotError('TRUNCATED', `${b.length} bytes`, 0);
-  if (get32(b, 0) !== SNAPSHOT_MAGIC) throw new SnapshotError('BAD_MAGIC', 'not a ptnet-ts stack snapshot', 0);
+  if (get32(b, 0) !== SNAPSHOT_MAGIC)
+    throw new SnapshotError('BAD_MAGIC', 'not a ptnet-ts stack snapshot', 0);
   if (b.length < HEADER_LEN + CRC_LEN) throw new SnapshotError('TRUNCATED', `${b.length} bytes`, 0);
   const version = get16(b, 4);
   if (version !== SNAPSHOT_VERSION)

@@ -97,6 +97,16 @@ function queued(list: unknown): Uint8Array[] {
   return out;
 }
 
+function concat(list: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(list.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of list) {
+    out.set(b, o);
+    o += b.length;
+  }
+  return out;
+}
+
 const EV_CONNECT = 1;
 const EV_DATA = 2;
 const EV_PEER_FIN = 4;
@@ -163,8 +173,8 @@ export class Socket extends Duplex implements TcbUser {
     return {
       allowHalfOpen: this.allowHalfOpen,
       ended: this.writableEnded,
-      appTx: Buffer.concat(tx),
-      appRx: Buffer.concat(rx),
+      appTx: concat(tx),
+      appRx: concat(rx),
     };
   }
 

@@ -2,9 +2,21 @@
 // struct tcp_congestion_ops (net/ipv4/tcp_cong.c "reno", net/ipv4/tcp_cubic.c "cubic"). Windows are
 // in bytes. The sender owns loss detection and the recovery mechanics (RFC 6675 pipe, or RFC 6582
 // window inflation without SACK); the algorithm only decides cwnd and ssthresh.
-import type { CcState } from './tcb-state.ts';
 
 export type CongestionAlgorithm = 'newreno' | 'cubic';
+
+/** Congestion-control state (the fields of cc.ts's algorithms; the ones an algorithm lacks are 0). */
+export interface CcState {
+  cwnd: number;
+  ssthresh: number;
+  /** CUBIC W_max, K, W_est; the epoch's age at capture in ms, -1 when none started. */
+  wMax: number;
+  k: number;
+  wEst: number;
+  epochAge: number;
+  /** NewReno's byte counter in congestion avoidance. */
+  bytesAcked: number;
+}
 
 /** RFC 6928 initial window: min(10*MSS, max(2*MSS, 14600)) bytes. */
 export function initialWindow(mss: number): number {

@@ -2,7 +2,6 @@
 // role of tcp_rtt_estimator()/tcp_set_rto() in net/ipv4/tcp_input.c (which keep the same
 // SRTT/RTTVAR recurrences in scaled fixed point; here they are plain milliseconds).
 import { seqGeq } from './seq.ts';
-import type { RtoState } from './tcb-state.ts';
 
 export interface RtoOptions {
   /** Clock granularity G in ms (RFC 6298 §2). Default 1. */
@@ -13,6 +12,16 @@ export interface RtoOptions {
   maxRto?: number;
   /** RTO before any sample (RFC 6298 (2.1)). Default 1000. */
   initialRto?: number;
+}
+
+/** RFC 6298 estimator state (rto.ts). */
+export interface RtoState {
+  srtt: number;
+  rttvar: number;
+  /** The RTO before backoff and clamping. */
+  baseRto: number;
+  backoffs: number;
+  samples: number;
 }
 
 const ALPHA = 1 / 8;

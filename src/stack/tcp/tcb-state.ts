@@ -2,7 +2,8 @@
 // TCP_REPAIR lets CRIU read and write back (sequence numbers, windows, negotiated options, the
 // queues), plus what this stack keeps beside it (congestion and RTO estimator state, timers as
 // remaining time). Plain data only: tcb.ts exports and imports it, the codec validates it.
-import type { CongestionAlgorithm } from './cc.ts';
+import type { CcState, CongestionAlgorithm } from './cc.ts';
+import type { RtoState } from './rto.ts';
 import type { TcpState } from './state.ts';
 
 /** The per-connection settings a connection was made with (TcbOptions, defaults resolved). */
@@ -23,29 +24,6 @@ export interface TcbConfig {
   sack: boolean;
   ecn: 0 | 1 | 2;
   rack: boolean;
-}
-
-/** Congestion-control state (the fields of cc.ts's algorithms; the ones an algorithm lacks are 0). */
-export interface CcState {
-  cwnd: number;
-  ssthresh: number;
-  /** CUBIC W_max, K, W_est; the epoch's age at capture in ms, -1 when none started. */
-  wMax: number;
-  k: number;
-  wEst: number;
-  epochAge: number;
-  /** NewReno's byte counter in congestion avoidance. */
-  bytesAcked: number;
-}
-
-/** RFC 6298 estimator state (rto.ts). */
-export interface RtoState {
-  srtt: number;
-  rttvar: number;
-  /** The RTO before backoff and clamping. */
-  baseRto: number;
-  backoffs: number;
-  samples: number;
 }
 
 /** Connection states a snapshot carries: the synchronized ones (RFC 9293 §3.3.2). */
