@@ -79,7 +79,8 @@ export function captureStack(stack: Stack): StackSnapshot {
   for (const tcp of tcpsOf(stack)) {
     for (const t of tcp.connections()) {
       if (!SNAPSHOT_TCP_STATES.includes(t.state)) continue;
-      const user = t.user instanceof Socket ? t.user : null;
+      // A connection in TIME-WAIT already told its socket it closed: it goes as an orphan.
+      const user = t.user instanceof Socket && t.state !== 'TIME-WAIT' ? t.user : null;
       connections.push({ tcb: t.exportState(), socket: user?.exportState() ?? null });
       user?.frozen();
     }

@@ -35,9 +35,12 @@ function resets(u: Unikernel): number {
 }
 
 describe('Unikernel.freeze and boot({ restore })', () => {
-  it.each(['inline', 'worker'] as const)(
-    'a receiver frozen mid-stream and restored on a new VALE port (%s): intact, no reset',
-    async (mode) => {
+  it.each([
+    ['inline', '10.0.0.1'],
+    ['worker', 'fd00::1'],
+  ] as const)(
+    'a receiver frozen mid-stream and restored on a new VALE port (%s loop, to %s): intact, no reset',
+    async (mode, host) => {
       const vale = new ValeSwitch(`valem-${mode}`, { vnetHdrLen: 12 });
       const aOpts = { ipv4: '10.0.0.1/24', ipv6: 'fd00::1/64' };
       let a = await boot({ port: vale.attach('a0'), ...aOpts });
@@ -58,7 +61,7 @@ describe('Unikernel.freeze and boot({ restore })', () => {
       };
       a.net.createServer(take).listen(5000);
       const bytes = 24_000_000;
-      const tx = tcpSend(b.net, { host: '10.0.0.1', port: 5000, bytes });
+      const tx = tcpSend(b.net, { host, port: 5000, bytes });
       await until(() => got > bytes / 3);
       const mac = Uint8Array.from(a.stack.netif.mac);
       const old = a.port as ValePort;
@@ -72,6 +75,7 @@ describe('Unikernel.freeze and boot({ restore })', () => {
       expect([...a.stack.netif.mac]).toEqual([...mac]);
       const s = a.restored!.sockets[0]!;
       expect(s.localPort).toBe(5000);
+      expect(s.localAddress).toBe(host);
       take(s);
       const d = await tx;
       await until(() => ended);
@@ -82,4 +86,32 @@ describe('Unikernel.freeze and boot({ restore })', () => {
     },
     60_000,
   );
+
+  it('a truncated snapshot, or one for other addresses, is refused before anything is plugged', async () => {
+    const vale = new ValeSwitch('valem-bad', { vnetHdrLen: 12 });
+    const a = await boot({ port: vale.attach('a0'), ipv4: '10.0.0.1/24' });
+    const b = await boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24' });
+    a.net.createServer((s) => s.resume()).listen(7);
+    const c = b.net.connect({ host: '10.0.0.1', port: 7 });
+    await new Promise((r) => c.once('connect', r));
+    c.write(Buffer.alloc(10_000));
+    const snap = await a.freeze();
+    const port = vale.attach('a1');
+    await expect(
+      Unikernel.boot({ port, ipv4: '10.0.0.1/24', restore: snap.subarray(0, 100) }),
+    ).rejects.toThrow(expect.objectContaining({ name: 'SnapshotError', code: 'TRUNCATED' }));
+    // Decoded, then refused against the new stack: its connection is not for 10.0.0.9.
+    await expect(Unikernel.boot({ port, ipv4: '10.0.0.9/24', restore: snap })).rejects.toThrow(
+      expect.objectContaining({ name: 'SnapshotError', code: 'BAD_ADDRESS' }),
+    );
+    // The port was left as it was: the right restore works on it.
+    const a2 = await boot({ port, ipv4: '10.0.0.1/24', restore: snap });
+    expect(a2.restored!.sockets).toHaveLength(1);
+    const echo = Buffer.from('after the move');
+    c.write(echo);
+    let got = 0;
+    a2.restored!.sockets[0]!.on('data', (d: Buffer) => (got += d.length));
+    await until(() => got >= echo.length);
+    expect(resets(a2) + resets(b)).toBe(0);
+  });
 });
