@@ -2002,6 +2002,7 @@ export class Tcb {
    * After a restore: a window probe (SEG.SEQ = SND.UNA - 1) that the peer answers with an ACK
    * carrying its RCV.NXT and window, as the kernel sends when a socket leaves repair mode
    * (tcp_send_window_probe).
+   * @mirrors tcp_output.c:tcp_send_window_probe
    */
   probeAfterRestore(): void {
     if (this.state === 'TIME-WAIT') return;
