@@ -6,8 +6,9 @@
 // back through every move and must arrive intact with no reset; the rows note the sender's
 // retransmissions. Wall time; an outage runs from the moment transmit stops to the moment the new
 // NIC takes frames. Then live migration (Unikernel.freeze, then boot with `restore` on a new port
-// of the same switch, inline or worker), repeated under the same kind of transfers: its outage runs
-// from the start of freeze() to the restored NIC carrying traffic (docs/SNAPSHOT.md §1).
+// of the same switch, inline or worker, the new NIC plugged before the freeze), repeated under the
+// same kind of transfers: its outage runs from the start of freeze() to the restored NIC carrying
+// traffic (docs/SNAPSHOT.md §1).
 import { createHash, type Hash } from 'node:crypto';
 import { tcpSend, type ConnReport } from '../src/apps/index.ts';
 import { ValeSwitch, type ValePort } from '../src/host/index.ts';
@@ -95,7 +96,8 @@ export const switchSuite: BenchSuite = {
 /** Live migrations of the receiving unikernel during back-to-back transfers, inline and worker. */
 async function migrations(perKind: number, bytes: number): Promise<BenchRow[]> {
   const vale = new ValeSwitch('vmig', { vnetHdrLen: 12 });
-  let a = await Unikernel.boot({ port: vale.attach('a0'), ipv4: '10.0.0.1/24' });
+  // Worker first, then alternating: each inline restore freezes a worker unikernel and the reverse.
+  let a = await Unikernel.boot({ port: vale.attach('a0'), ipv4: '10.0.0.1/24', mode: 'worker' });
   const b = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24' });
   // The receiving application's state (a hash per connection) moves with it.
   const hashes = new Map<number, Hash>();
@@ -131,9 +133,15 @@ async function migrations(perKind: number, bytes: number): Promise<BenchRow[]> {
       await sleep(40);
       ensureTransfer();
       const old = a.port as ValePort;
-      const snap = await a.freeze();
+      const prev = a;
+      // Make before break: the freeze starts once the new NIC (and its worker thread) is up.
+      a = await Unikernel.boot({
+        port: vale.attach(`m${++n}`),
+        ipv4: '10.0.0.1/24',
+        mode,
+        restore: () => prev.freeze(),
+      });
       vale.detach(old);
-      a = await Unikernel.boot({ port: vale.attach(`m${++n}`), ipv4: '10.0.0.1/24', mode, restore: snap });
       for (const s of a.restored!.sockets) take(s);
       out.get(mode)!.push(a.restoreReport!.outageMs);
     }
@@ -154,7 +162,7 @@ async function migrations(perKind: number, bytes: number): Promise<BenchRow[]> {
       .sort((x, y) => x - y);
     const med = v[Math.floor(v.length / 2)]!;
     return {
-      name: `live migration outage (freeze → restore), new VALE port, ${mode} loop`,
+      name: `live migration outage, new VALE port, ${mode === 'inline' ? 'worker → inline' : 'inline → worker'} loop`,
       value: med,
       unit: 'ms',
       note: `no target (issue 15 gives none): — ; min ${v[0]!.toFixed(1)} / median ${med.toFixed(1)} / max ${v[v.length - 1]!.toFixed(1)} ms over ${v.length} migrations during ${results.length} transfers, ${total} MiB in all (SHA-256 intact: ${intact ? 'yes' : 'NO'}, resets ${resets}, sender retransmissions ${retrans})`,

@@ -4,7 +4,7 @@
 // a SnapshotError at the first fault; it never reads past the input and applies nothing.
 import { crc32 } from 'node:zlib';
 import { get16, get32, getF64Be, parseIpv4, parseIpv6, set16, set32, setF64Be } from '../wire/index.ts';
-import { SnapshotError, type SnapshotErrorCode } from './errors.ts';
+import { SnapshotError } from './errors.ts';
 import {
   SNAPSHOT_VERSION,
   type ConnSnapshot,
@@ -33,6 +33,8 @@ const SECTIONS = [SECTION_IFACE, SECTION_TCP, SECTION_LISTEN, SECTION_UDP, SECTI
 
 /** Largest send or receive buffer a snapshot may ask for (a hostile one could ask for 4 GiB). */
 export const SNAPSHOT_MAX_BUFFER = 64 * 1024 * 1024;
+/** Largest sum of the send and receive buffers of all connections (what a restore allocates). */
+export const SNAPSHOT_MAX_TOTAL_BUFFERS = 1024 * 1024 * 1024;
 /** Largest application queue (bytes a socket's streams held) per socket. */
 export const SNAPSHOT_MAX_APP_QUEUE = 256 * 1024 * 1024;
 /** Largest time a snapshot may carry (timers, ages): 30 days in ms. */
@@ -270,18 +272,20 @@ export function encodeSnapshot(s: StackSnapshot): Uint8Array {
 
 // ------------------------------------------------------------------ reading
 
-/** Bounds-checked reads over b[pos, end); running out is `short`. */
+/**
+ * Bounds-checked reads over b[pos, end), a section or a record: running out means its length was
+ * wrong (BAD_LENGTH; a short input as a whole was refused as TRUNCATED before any section is read).
+ */
 class Reader {
   constructor(
     readonly b: Uint8Array,
     public pos: number,
     readonly end: number,
-    private readonly short: SnapshotErrorCode,
     private readonly what: string,
   ) {}
 
   need(n: number): number {
-    if (n > this.end - this.pos) throw new SnapshotError(this.short, `${this.what} ends early`, this.pos);
+    if (n > this.end - this.pos) throw new SnapshotError('BAD_LENGTH', `${this.what} ends early`, this.pos);
     const o = this.pos;
     this.pos += n;
     return o;
@@ -313,7 +317,7 @@ class Reader {
     const at = this.pos;
     const b = this.raw(n);
     const s = Buffer.from(b).toString('utf8');
-    if (Buffer.byteLength(s) !== n) throw new SnapshotError('BAD_FIELD', `${what} is not UTF-8`, at);
+    if (!Buffer.from(s, 'utf8').equals(b)) throw new SnapshotError('BAD_FIELD', `${what} is not UTF-8`, at);
     return s;
   }
   /** The section or record must be used up exactly. */
@@ -408,7 +412,7 @@ function readConn(r0: Reader): ConnSnapshot {
   const len = r0.u32();
   if (len > r0.end - r0.pos)
     throw new SnapshotError('BAD_LENGTH', `connection record of ${len} bytes past its section`, start);
-  const r = new Reader(r0.b, r0.pos, r0.pos + len, 'BAD_LENGTH', 'a connection record');
+  const r = new Reader(r0.b, r0.pos, r0.pos + len, 'a connection record');
   r0.pos += len;
   const family = r.u8();
   field(family === 4 || family === 6, `family ${family}`, r);
@@ -661,7 +665,7 @@ export function decodeSnapshot(b: Uint8Array): StackSnapshot {
     for (const [o, l] of spans)
       if (off < o + l && o < off + len) throw new SnapshotError('BAD_SECTION', `section ${type} overlaps`, e);
     spans.push([off, len]);
-    found.set(type, new Reader(b, off, off + len, 'BAD_LENGTH', `section ${type}`));
+    found.set(type, new Reader(b, off, off + len, `section ${type}`));
   }
   for (const t of SECTIONS)
     if (!found.has(t)) throw new SnapshotError('BAD_SECTION', `section ${t} is missing`, HEADER_LEN);
@@ -675,9 +679,17 @@ export function decodeSnapshot(b: Uint8Array): StackSnapshot {
   const tr = found.get(SECTION_TCP)!;
   const connections: ConnSnapshot[] = [];
   const tuples = new Set<string>();
+  let buffers = 0;
   for (let i = count(tr, 4, 'connections'); i > 0; i--) {
     const at = tr.pos;
     const c = readConn(tr);
+    buffers += c.tcb.config.sndBuf + c.tcb.config.rcvBuf;
+    if (buffers > SNAPSHOT_MAX_TOTAL_BUFFERS)
+      throw new SnapshotError(
+        'BAD_LENGTH',
+        `connection buffers past ${SNAPSHOT_MAX_TOTAL_BUFFERS} bytes in all`,
+        at,
+      );
     const k = tupleKey(c.tcb);
     if (tuples.has(k)) throw new SnapshotError('DUPLICATE_TUPLE', 'two connections with one 4-tuple', at);
     tuples.add(k);

@@ -12,7 +12,7 @@ import { IpPairScratch } from './l3.ts';
 import { Socket, type Server, type SocketState } from './socket.ts';
 import type { Stack } from './stack.ts';
 import { SNAPSHOT_TCP_STATES, type TcbConfig, type TcbState } from './tcp/tcb-state.ts';
-import { tcbConfigOf, type TcbOptions } from './tcp/tcb.ts';
+import { tcbConfigOf, type Tcb, type TcbOptions } from './tcp/tcb.ts';
 import type { Tcp, TcpListener } from './tcp/tcp.ts';
 import type { UdpSocket, UdpSocketState } from './udp.ts';
 
@@ -49,7 +49,10 @@ export interface StackSnapshot {
   /** The interface the stack answered on: its MAC (kept by the restored stack) and MTU. */
   mac: Uint8Array;
   mtu: number;
-  /** Wall-clock time of the capture, ms since the epoch (Date.now()): what the outage is measured from. */
+  /**
+   * Wall-clock time of the capture, ms since the epoch with a fraction (wallClock()): what the
+   * outage is measured from, in this process or another.
+   */
   capturedAt: number;
   /** The next IPv4 identification. */
   ipIdent: number;
@@ -97,7 +100,7 @@ export function captureStack(stack: Stack): StackSnapshot {
   const neighbours: NeighbourSnapshot[] = [];
   for (const e of stack.ipv4.arp.cache.resolvedEntries()) {
     const addr = new Uint8Array(16);
-    addr.set(parseIpv4Bytes(e.key));
+    addr.set(ipv4Bytes(e.key));
     neighbours.push({ family: 4, addr, mac: Uint8Array.from(e.lladdr) });
   }
   for (const e of stack.ip6?.nd.resolvedEntries() ?? []) {
@@ -109,13 +112,18 @@ export function captureStack(stack: Stack): StackSnapshot {
     version: SNAPSHOT_VERSION,
     mac: Uint8Array.from(stack.netif.mac),
     mtu: stack.netif.mtu,
-    capturedAt: Date.now(),
+    capturedAt: wallClock(),
     ipIdent: stack.ipv4.ident,
     connections,
     listeners,
     udp: stack.udp.sockets().map((u) => u.exportState()),
     neighbours,
   };
+}
+
+/** Epoch ms at sub-millisecond resolution (performance's origin plus its monotonic clock). */
+export function wallClock(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 function tcpsOf(stack: Stack): Tcp[] {
@@ -134,7 +142,7 @@ function listenerOf(l: TcpListener, v4: boolean, v6: boolean): ListenerSnapshot 
   };
 }
 
-function parseIpv4Bytes(a: number): Uint8Array {
+function ipv4Bytes(a: number): Uint8Array {
   return new Uint8Array([a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff]);
 }
 
@@ -193,10 +201,11 @@ export function checkRestore(stack: Stack, snap: StackSnapshot): void {
   }
 }
 
+/** A bind address the stack has: the wildcard, or one of its own. */
 function localAddress(stack: Stack, a: string): boolean {
   if (a.includes(':')) {
     const b = parseIpv6(a);
-    return b.every((x) => x === 0) || (stack.ip6?.findAddress(b, 0) !== undefined && stack.ip6 !== null);
+    return b.every((x) => x === 0) || stack.ip6?.findAddress(b, 0) !== undefined;
   }
   const v = parseIpv4(a);
   return v === 0 || stack.isLocal4(v);
@@ -216,7 +225,7 @@ export function restoreStack(stack: Stack, snap: StackSnapshot): RestoredSockets
     else stack.ip6!.nd.learned(key6(n.addr), n.mac);
   }
   const sockets: Socket[] = [];
-  const tcbs = [];
+  const tcbs: Tcb[] = [];
   for (const c of snap.connections) {
     const t = stack.tcpOf(c.tcb.family)!.restore(c.tcb);
     tcbs.push(t);

@@ -27,6 +27,7 @@ import {
   type StackSnapshot,
   type TcbOptions,
   type TimerHost,
+  wallClock,
 } from '../stack/index.ts';
 import { startServices, type Services, type ServicesOptions } from '../apps/index.ts';
 import { UnikernelError } from './errors.ts';
@@ -85,11 +86,13 @@ export interface BootOptions {
   /**
    * A snapshot from `freeze()` (docs/SNAPSHOT.md): the stack comes up with its MAC, connections,
    * listeners, UDP sockets and neighbours, announces itself, and hands the sockets back in
-   * `restored`. It is decoded and checked before anything is plugged: a bad one rejects with a
-   * SnapshotError. The addresses must be the frozen stack's; IPv6 addresses skip DAD (they were
-   * in use and are announced instead).
+   * `restored`. Bytes are decoded and checked before anything is plugged: a bad snapshot rejects
+   * with a SnapshotError. A function is called once the new NIC is up (make before break: pass
+   * `() => old.freeze()` so that the freeze, and the outage, start only then); what it returns
+   * is checked the same way, and the NIC is unplugged again if it is refused. The addresses must
+   * be the frozen stack's; IPv6 addresses skip DAD (they were in use and are announced instead).
    */
-  restore?: Uint8Array;
+  restore?: Uint8Array | (() => Promise<Uint8Array>);
 }
 
 /** What a restore found and how long the unikernel was away. */
@@ -281,8 +284,8 @@ export class Unikernel {
    */
   static async boot(o: BootOptions): Promise<Unikernel> {
     checkAddressOptions(o);
-    // A snapshot is decoded and validated before anything is plugged (SnapshotError).
-    const snap = o.restore === undefined ? null : decodeSnapshot(o.restore);
+    // A snapshot's bytes are decoded and validated before anything is plugged (SnapshotError).
+    const given = o.restore instanceof Uint8Array ? decodeSnapshot(o.restore) : null;
     const mode = o.mode ?? 'inline';
     if (mode !== 'inline' && mode !== 'worker')
       throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
@@ -302,6 +305,9 @@ export class Unikernel {
     const { adapter, netif, kloops } = nic;
     let stack: Stack | null = null;
     try {
+      // Make before break: a snapshot to come is asked for once the NIC (a worker loop's thread
+      // included) is up, so the freeze it waits for starts only now.
+      const snap = given ?? (typeof o.restore === 'function' ? decodeSnapshot(await o.restore()) : null);
       // DAD results of the link-local and the configured address.
       let dadLeft = 2;
       let dadDone: (dup: string | null) => void = () => {};
@@ -339,7 +345,7 @@ export class Unikernel {
         const uk = new Unikernel(nic, shell, stack, nicOpts);
         uk.restored = restored;
         uk.restoreReport = {
-          outageMs: Math.max(0, Date.now() - snap.capturedAt),
+          outageMs: Math.max(0, wallClock() - snap.capturedAt),
           connections: snap.connections.length,
         };
         // The window probes and the announcements go out now.
@@ -437,7 +443,7 @@ export class Unikernel {
     if (this.switching) throw new UnikernelError('BAD_OPTION', 'a backend switch is running');
     this.switching = true;
     try {
-      const frozenAt = Date.now();
+      const frozenAt = wallClock();
       const old = this.nic;
       this.shell.unplug();
       old.netif.flush();

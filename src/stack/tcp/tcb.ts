@@ -1936,6 +1936,7 @@ export class Tcb {
    */
   importState(s: TcbState): void {
     const now = this.now();
+    if (tcpLog.enabled) tcpLog('%s restored from a snapshot in %s', connName(this), s.state);
     this.state = s.state;
     this.iss = s.iss;
     this.irs = s.irs;
