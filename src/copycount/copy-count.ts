@@ -16,12 +16,13 @@ export const COPY_SITE = {
   host: 3,
   /** The guest driver's RX slot buffer → mbuf copy (PtnetNetIf.rxOne). */
   driverRx: 4,
-  /** The stack linearising a chained frame (the link layer's input). */
+  /** The stack linearising a chained frame it cannot take from the chain (the link layer's input). */
   linearise: 5,
-  /** Segment payload into the TCP receive ring (RecvBuffer.write). */
+  /**
+   * Segment payload into the TCP receive buffer (RecvBuffer.write), from the frame or its chain;
+   * the socket then emits views of that buffer, not copies.
+   */
   rcvbufIn: 6,
-  /** The receive ring into the Buffer the socket emits (RecvBuffer.read). */
-  rcvbufOut: 7,
 } as const;
 
 export type CopySite = (typeof COPY_SITE)[keyof typeof COPY_SITE];

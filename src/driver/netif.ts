@@ -29,6 +29,7 @@ import {
   VnetHdr,
   applyRxHdr,
   buildTxHdrMbuf,
+  txHdrFromMeta,
   decodeVnetHdr,
   encodeVnetHdr,
 } from '../vnethdr/index.ts';
@@ -223,7 +224,8 @@ export class PtnetNetIf implements NetIf {
    * @mirrors if_ptnet.c:ptnet_drain_transmit_queue
    */
   transmit(m: Mbuf, more = false): TxResult {
-    const q = txQueueOf(m, this.numQueues);
+    // netdev_core_pick_tx: a single queue needs no flow hash.
+    const q = this.numQueues === 1 ? 0 : txQueueOf(m, this.numQueues);
     const kr = this.adapter.krings[q]!;
     const len = m.length;
     const swap = m.pool === this.pool && this.swappable(m);
@@ -234,7 +236,7 @@ export class PtnetNetIf implements NetIf {
     }
     if (
       this.hdrLen !== 0
-        ? buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) !== null
+        ? !this.buildTxHdr(m)
         : (m.meta.flags & META_F_NEEDS_CSUM) !== 0 || m.meta.gsoType !== META_GSO_NONE
     ) {
       this.counters.txDropHdr++;
@@ -271,6 +273,17 @@ export class PtnetNetIf implements NetIf {
   }
 
   /**
+   * The frame's virtio-net header into txHdr: copied from the stack's offload fields when they
+   * describe the frame (virtio_net_hdr_from_skb), else by parsing its headers. False: drop it.
+   */
+  private buildTxHdr(m: Mbuf): boolean {
+    const p = m.pool;
+    if (txHdrFromMeta(m.meta, p.data, m.dataOffset, m.headLength, m.length, this.txHdr, this.txHdrOpts))
+      return true;
+    return buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) === null;
+  }
+
+  /**
    * Whether m's buffers can go into TX slots as they are: the frame starts hdrLen bytes into its
    * first buffer (room for the header, which must sit at offset 0 as in any netmap slot) and
    * every further segment is a non-empty buffer from offset 0.
@@ -297,17 +310,17 @@ export class PtnetNetIf implements NetIf {
   private swapToRing(kr: GuestKring, m: Mbuf): void {
     const p = this.pool!;
     const ring = kr.ring;
+    // The header fills the headroom at buffer offset 0 (swappable() checked it is exactly that);
+    // the first slot's length covers it. The mbuf is lent as it is.
     const hdr = this.hdrLen;
-    if (hdr !== 0) {
-      m.prepend(hdr);
-      encodeVnetHdr(this.txHdr, p.data, m.dataOffset, hdr);
-    }
+    const first = m.firstSeg;
+    if (hdr !== 0) encodeVnetHdr(this.txHdr, p.data, first * p.segmentSize, hdr);
     let h = kr.rhead;
-    for (let s = m.firstSeg; ;) {
+    for (let s = first; ;) {
       const old = ring.slotBufIdx(h);
       if (!(old >= NETMAP_RESERVED_BUFS && p.reclaimSeg(old))) this.counters.txBadSlotBuf++;
       ring.setSlotBufIdx(h, s);
-      ring.setSlotLen(h, p.segLen[s]!);
+      ring.setSlotLen(h, s === first ? hdr + p.segLen[s]! : p.segLen[s]!);
       const next = p.segNext[s]!;
       if (next < 0) {
         ring.setSlotFlags(h, NS_BUF_CHANGED);

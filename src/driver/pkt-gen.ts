@@ -1,8 +1,9 @@
 // pkt-gen (netmap's apps/pkt-gen) over the netmap-native port of a ptnet: one side fills TX
 // slots with a fixed frame in batches, the other drains RX slots; both report packet rates.
-// The frame is copied into each slot (pipes and VALE swap buffers, so a slot's buffer changes).
+// The frame is written into every buffer once and again only where a slot's buffer changed
+// (a pipe swaps buffers; VALE copies out of them), as pkt-gen's send_packets does.
 
-import { nmRingNext, nmRingSpace } from '../netmap/index.ts';
+import { NS_BUF_CHANGED, nmRingNext, nmRingSpace } from '../netmap/index.ts';
 import type { PtnetNetmapPort } from './native.ts';
 
 export interface PktGenOptions {
@@ -48,10 +49,17 @@ function side(packets: number, bytes: number, t0: number): PktGenSide {
 export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise<PktGenSide> {
   const hdr = port.adapter.vnetHdrLen;
   const frame = pktGenFrame(port.adapter.mac, o.size);
-  const len = hdr + frame.length;
+  // What a slot's buffer holds: the zeroed header and the frame, written with one copy (a fill
+  // plus a copy into shared memory cost three times as much).
+  const image = new Uint8Array(hdr + frame.length);
+  image.set(frame, hdr);
+  const len = image.length;
   const ring = port.txRing(0);
   const n = ring.numSlots;
   const count = o.count ?? Number.POSITIVE_INFINITY;
+  // pkt-gen fills every buffer once, then copies only into a slot whose buffer changed: a pipe
+  // swaps buffers (NS_BUF_CHANGED), VALE copies out of them and leaves them in place.
+  for (let h = 0; h < n; h++) ring.bytes.set(image, ring.slotBufOffset(h));
   const t0 = performance.now();
   const deadline = o.durationMs === undefined ? Number.POSITIVE_INFINITY : t0 + o.durationMs;
   let sent = 0;
@@ -63,9 +71,7 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
       continue;
     }
     for (let k = 0; k < room; k++) {
-      const off = ring.slotBufOffset(h);
-      if (hdr !== 0) ring.bytes.fill(0, off, off + hdr);
-      ring.bytes.set(frame, off + hdr);
+      if ((ring.slotFlags(h) & NS_BUF_CHANGED) !== 0) ring.bytes.set(image, ring.slotBufOffset(h));
       ring.setSlotLen(h, len);
       ring.setSlotFlags(h, 0);
       h = nmRingNext(h, n);
@@ -74,8 +80,11 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
     sent += room;
     port.txsync(0);
     // Let a receiver sharing this thread (inline host) run between batches: VALE drops what a
-    // full destination ring cannot take, it does not push back.
-    await null;
+    // full destination ring cannot take, it does not push back. A task boundary, not one
+    // microtask: the receiver's wake-up is a chain of microtasks (host wake, interrupt, poll),
+    // all of which run before the next task, where one `await` would let the sender overtake it.
+    // It stands where pkt-gen's poll() system call does, once per batch.
+    await new Promise<void>((r) => setImmediate(r));
   }
   return side(sent, sent * frame.length, t0);
 }

@@ -11,10 +11,13 @@
 // - 'worker' (what 'auto', the default, picks for a worker kloop): the kloop worker watches the fd
 //   itself, between its doorbell polls and, asleep, in poll(2) on the fd and an eventfd that guest
 //   kicks write (KickFd) — netmap_sync_kloop's event mode. No other thread, no extra wake-up.
-// - 'thread' (what 'auto' picks for an inline kloop, whose thread is an event loop that must not
-//   block): a small worker blocked in poll(2) on the fd (tap-port-waiter.mjs). It only rings the
-//   port's doorbell; reading stays in rxsync, so there is one reader and frame order is the
-//   tap's. Latency: one more futex wake (tens of µs).
+// - 'uv' (what 'auto' picks for an inline kloop in the main thread): that thread's event loop
+//   watches the fd (a uv_poll_t, tap/uv-poll.ts) for what the datapath armed; it sleeps in epoll
+//   anyway, so a frame costs no other thread and no cross-thread wake-up.
+// - 'thread' (what 'auto' picks for an inline kloop in another thread, whose event loop must not
+//   block and cannot be reached): a small worker blocked in poll(2) on the fd
+//   (tap-port-waiter.mjs). It only rings the port's doorbell; reading stays in rxsync, so there
+//   is one reader and frame order is the tap's. Latency: one more futex wake (tens of µs).
 // - 'timer': a 1 ms setTimeout in the port owner's thread that polls the fd with a zero timeout.
 //   Single-threaded, but an idle port answers up to ~1 ms late (Node timers are ms-grained).
 // A frame that needs more slots than the user has returned stays staged (rxHeld): the kloop then
@@ -39,7 +42,7 @@ import {
 } from './port.ts';
 import { RegionView, type RegionShared, type RingsShared, regionShared, ringsShared } from './region-view.ts';
 import { smallRegion } from './pipe.ts';
-import { FdPoll, KickFd, LinuxTap, TAP_ERRNO, TAP_POLL } from './tap/index.ts';
+import { FdPoll, KickFd, LinuxTap, TAP_ERRNO, TAP_POLL, UV_POLL, UvPoll } from './tap/index.ts';
 import { ETH_HLEN } from '../wire/constants.ts';
 
 export type { TapShared } from './port.ts';
@@ -103,6 +106,8 @@ export class TapDatapath extends PortDatapath {
   private gather: Uint8Array | null = null;
   /** One view per region buffer, made on first use (single-slot writes go out without a copy). */
   private readonly bufViews: (Uint8Array | undefined)[] = [];
+  /** Readiness 'uv': tells this thread's event-loop watch that a want was armed. */
+  onArm: (() => void) | null = null;
 
   constructor(
     region: RegionShared | RegionView,
@@ -377,7 +382,9 @@ export class TapDatapath extends PortDatapath {
   /** Asks the readiness source to watch for `bit` (WANT_RX / WANT_TX). */
   private arm(bit: number): void {
     const w = this.tapCtl + TW.WANT;
-    if ((Atomics.or(this.state, w, bit) & bit) === 0) Atomics.notify(this.state, w);
+    if ((Atomics.or(this.state, w, bit) & bit) !== 0) return;
+    Atomics.notify(this.state, w);
+    this.onArm?.();
   }
 }
 
@@ -438,12 +445,13 @@ export function openTapDatapath(s: TapShared): TapDatapath {
 
 /**
  * Readiness source: 'auto' (default) lets the kloop that serves the port choose (a worker polls
- * the fd itself, an inline kloop gets the readiness thread); 'thread' and 'timer' force one.
+ * the fd itself; an inline kloop in the main thread gets the event-loop watch, elsewhere the
+ * readiness thread); 'thread' and 'timer' force one.
  */
 export type TapWake = 'auto' | 'thread' | 'timer';
 
 /** What serves the port's readiness now. */
-export type TapReadiness = 'none' | 'thread' | 'timer' | 'worker';
+export type TapReadiness = 'none' | 'thread' | 'timer' | 'worker' | 'uv';
 
 export interface TapPortOptions {
   /** Region for the rings; a private one with 4096 buffers of 2 KiB if absent. */
@@ -472,6 +480,9 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   /** The eventfd guest kicks write while a worker sleeps in poll(2) on the fd ('auto' only). */
   private readonly kick: KickFd | null;
   private serving: TapReadiness = 'none';
+  /** Readiness 'uv': the fd watched by this thread's event loop, and the doorbell bits it owes. */
+  private uv: UvPoll | null = null;
+  private uvBits = 0;
 
   constructor(
     readonly name: string,
@@ -512,8 +523,15 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     if (this.wake !== 'auto' || this.closed) return;
     const worker = mode === 'worker';
     Atomics.store(this.datapath.state, this.datapath.tapCtl + TW.SELF, worker ? 1 : 0);
-    if (worker) this.serving = 'worker';
-    else if (this.waiter === null) this.startWaiter();
+    if (worker) {
+      this.serving = 'worker';
+      // The worker watches the fd itself; the event loop's watch would only race it.
+      this.datapath.onArm = null;
+      this.uv?.want(0);
+    } else if (this.waiter === null) {
+      if (UvPoll.available()) this.startUv();
+      else this.startWaiter();
+    }
   }
 
   /** The tap was opened with a 12-byte header; NETMAP_REQ_PORT_HDR_SET to anything else fails. */
@@ -546,6 +564,10 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     const st = this.datapath.state;
     const t = this.datapath.tapCtl;
     if (this.timer !== null) clearTimeout(this.timer);
+    // Before the fd closes: epoll must not watch a descriptor number that may be reused.
+    this.datapath.onArm = null;
+    this.uv?.close();
+    this.uv = null;
     if (this.waiter !== null) {
       Atomics.store(st, t + TW.STOP, 1);
       Atomics.notify(st, t + TW.WANT);
@@ -569,6 +591,44 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+
+  /**
+   * Readiness 'uv': the main thread's event loop watches the fd (epoll, where it sleeps anyway)
+   * for what the datapath armed; a ready fd rings the port's doorbell in a task of its own.
+   */
+  private startUv(): void {
+    const dp = this.datapath;
+    if (this.uv === null) {
+      this.uv = UvPoll.open(this.tap.fd, (events) => {
+        const revents =
+          (events & UV_POLL.READABLE ? TAP_POLL.IN : 0) | (events & UV_POLL.WRITABLE ? TAP_POLL.OUT : 0);
+        const bits = dp.readyBits(dp.want, revents);
+        this.uvWatch();
+        if (bits === 0) return;
+        // Outside any Node callback scope, microtasks would not run: the wake-up goes in a task.
+        if (this.uvBits === 0) setImmediate(this.uvRing);
+        this.uvBits |= bits;
+      });
+    }
+    dp.onArm = this.uvWatch;
+    this.serving = 'uv';
+    this.uvWatch();
+  }
+
+  /** Watches the fd for exactly what the datapath has armed now. */
+  private readonly uvWatch = (): void => {
+    const want = this.datapath.want;
+    this.uv?.want((want & WANT_RX ? UV_POLL.READABLE : 0) | (want & WANT_TX ? UV_POLL.WRITABLE : 0));
+  };
+
+  private readonly uvRing = (): void => {
+    const bits = this.uvBits;
+    this.uvBits = 0;
+    if (this.closed) return;
+    const dp = this.datapath;
+    if ((bits & (1 << dp.numTx)) !== 0) dp.wake(dp.numTx);
+    if ((bits & 1) !== 0) dp.wake(0);
+  };
 
   private startWaiter(): void {
     const dp = this.datapath;

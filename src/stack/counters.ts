@@ -15,6 +15,11 @@ export class StackCounters {
   rxExceptions = 0;
   /** Frames too large to linearise (over the receive scratch). */
   rxTooBig = 0;
+  /**
+   * Chained frames copied into the receive scratch: headers past the first segment, fragments,
+   * other than TCP, or a checksum to verify in software (a chained TCP frame is not copied).
+   */
+  rxLinearised = 0;
   /** transmit() said busy and the frame waits in the backlog; frames dropped because it was full. */
   txBusy = 0;
   txDrops = 0;

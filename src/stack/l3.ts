@@ -84,9 +84,19 @@ export interface L3Output {
 export interface TcpInput {
   /**
    * One segment from p.r to p.l; p may be reused by the caller after the call. `ecn` is the ECN
-   * field of its IP header (RFC 3168 §5: 0 not-ECT, 1 / 2 ECT, 3 CE).
+   * field of its IP header (RFC 3168 §5: 0 not-ECT, 1 / 2 ECT, 3 CE). A non-null `chain` is the
+   * received frame (buf is chain.pool.data, only the headers are in buf): the payload is read from
+   * it, during the call only.
    */
-  input(buf: Uint8Array, off: number, len: number, p: IpPair, csumOk: boolean, ecn: number): void;
+  input(
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    p: IpPair,
+    csumOk: boolean,
+    ecn: number,
+    chain: Mbuf | null,
+  ): void;
   /** An ICMP error about a segment we sent from p.l:lport to p.r:rport. */
   icmpError(p: IpPair, lport: number, rport: number, seq: number, mtu: number): boolean;
 }

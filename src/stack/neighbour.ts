@@ -71,6 +71,8 @@ export class NeighbourEntry<K, P> {
   reachableUntil = 0;
   /** Whether the neighbour is a router (NDP IsRouter flag). */
   isRouter = false;
+  /** Removed from the cache (Linux neigh->dead): a holder of the entry must look it up again. */
+  dead = false;
   readonly queue: P[] = [];
   /** Sum of the queued packets' truesize (arp_queue_len_bytes). */
   queueBytes = 0;
@@ -267,6 +269,7 @@ export class NeighbourCache<K, P> {
       if (e.state === 'STALE') {
         e.timer.cancel();
         this.entries.delete(e.key);
+        e.dead = true;
         this.counters.evictions++;
         return true;
       }
@@ -316,6 +319,7 @@ export class NeighbourCache<K, P> {
   private fail(e: NeighbourEntry<K, P>): void {
     e.timer.cancel();
     this.entries.delete(e.key);
+    e.dead = true;
     e.queueBytes = 0;
     while (e.queue.length > 0) this.hooks.drop(e.key, e.queue.shift()!, 'failed');
   }

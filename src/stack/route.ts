@@ -33,6 +33,8 @@ export function prefixMatch6(a: Uint8Array, aOff: number, b: Uint8Array, bOff: n
 export class RouteTable4 {
   /** Kept sorted by prefix length, longest first, so the first match wins. */
   readonly routes: Route4[] = [];
+  /** Bumped by every change: a route cached from an older generation is stale (rt_genid). */
+  gen = 0;
 
   add(prefix: number, len: number, gateway = -1): void {
     if (!Number.isInteger(len) || len < 0 || len > 32)
@@ -43,6 +45,7 @@ export class RouteTable4 {
     let i = 0;
     while (i < this.routes.length && this.routes[i]!.len >= len) i++;
     this.routes.splice(i, 0, r);
+    this.gen++;
   }
 
   remove(prefix: number, len: number): boolean {
@@ -50,6 +53,7 @@ export class RouteTable4 {
     const i = this.routes.findIndex((r) => r.len === len && r.prefix === p);
     if (i < 0) return false;
     this.routes.splice(i, 1);
+    this.gen++;
     return true;
   }
 

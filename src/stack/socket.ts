@@ -377,12 +377,12 @@ export class Socket extends Duplex implements TcbUser {
     if (t === null) return;
     const rcv = t.rcv;
     let got = 0;
-    while (this.wantRead && rcv.readable > 0) {
-      const n = Math.min(rcv.readable, READ_CHUNK);
-      const b = Buffer.allocUnsafe(n);
-      rcv.read(b, 0, n);
-      this.bytesRead += n;
-      got += n;
+    while (this.wantRead) {
+      // A view of the receive buffer's memory, which is never written again (no copy).
+      const b = rcv.read(READ_CHUNK);
+      if (b === null) break;
+      this.bytesRead += b.length;
+      got += b.length;
       if (!this.push(b)) this.wantRead = false;
     }
     if (got > 0) {

@@ -129,9 +129,9 @@ export class Stack implements NetHost {
     if (this.ip6 !== null && this.tcp6 !== null) this.ip6.attach({ tcp: this.tcp6, udp: this.udp });
     const ip6 = this.ip6;
     this.link.start({
-      ipv4: (b, o, l, c) => this.ipv4.input(b, o, l, c),
+      ipv4: (b, o, l, c, m) => this.ipv4.input(b, o, l, c, false, m),
       arp: (b, o, l) => this.ipv4.arp.input(b, o, l),
-      ipv6: ip6 === null ? null : (b, o, l, c) => ip6.input(b, o, l, c),
+      ipv6: ip6 === null ? null : (b, o, l, c, m) => ip6.input(b, o, l, c, false, m),
       acceptMulticast: ip6 === null ? null : (b, d) => ip6.acceptMac(b, d),
     });
   }

@@ -20,6 +20,6 @@ export {
   type TapKernelBehaviour,
 } from './kernel-behaviour.ts';
 export { FlowKeysBasic, flowDissectBasic } from './flow-dissect.ts';
-export { buildTxHdr, buildTxHdrMbuf, type TxHdrOptions } from './tx.ts';
+export { buildTxHdr, buildTxHdrMbuf, txHdrFromMeta, type TxHdrOptions } from './tx.ts';
 export { applyRxHdr, rxErrorOffset } from './rx.ts';
 export { metaToVnetHdr, vnetHdrToMeta } from './meta.ts';

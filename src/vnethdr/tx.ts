@@ -22,6 +22,8 @@ import { ETH_HLEN, IPV6_HLEN, IpProto, TcpFlags, UDP_HLEN } from '../wire/consta
 
 /** Bytes made contiguous before parsing an mbuf: any Ethernet + IP + TCP header stack we emit. */
 const TX_PULLUP = 256;
+/** The fixed part of a TCP header. */
+const TCP_MIN_HLEN = 20;
 
 // One set of views for the module: header building is synchronous and never re-entered.
 const v4 = new Ipv4View();
@@ -127,6 +129,72 @@ export function buildTxHdr(
   out.gsoType = gso | (ecn !== 0 ? VIRTIO_NET_HDR_GSO_ECN : 0);
   out.gsoSize = meta.gsoSize;
   return null;
+}
+
+/**
+ * The header copied from the offload fields the stack set (skb->csum_start, csum_offset, gso_*),
+ * without parsing the frame: Linux's virtio_net_hdr_from_skb. The stack that built the frame
+ * knows its layout, so the per-packet header walk of buildTxHdr() is only needed for frames whose
+ * metadata says less (no csumStart, UDP segmentation). The frame's first headLen bytes are
+ * buf[off...]. Returns false when the fields do not
+ * describe the frame completely or consistently; the caller then builds the header by parsing,
+ * which also gives a bad frame its TX_* code.
+ * @mirrors linux/virtio_net.h:virtio_net_hdr_from_skb
+ */
+export function txHdrFromMeta(
+  meta: PacketMeta,
+  buf: Uint8Array,
+  off: number,
+  headLen: number,
+  frameLen: number,
+  out: VnetHdr,
+  opts?: TxHdrOptions,
+): boolean {
+  const cs = meta.csumStart;
+  const co = meta.csumOffset;
+  const gso = meta.gsoType & ~META_GSO_ECN;
+  out.clear();
+  // Nothing to offload: the all-zero header.
+  if ((meta.flags & META_F_NEEDS_CSUM) === 0) return gso === META_GSO_NONE;
+  if (cs + co + 2 > frameLen || cs > headLen || off + cs > buf.length) return false;
+  // Two byte reads confirm the fields name the frame's real L4 header (an untagged IPv4 header
+  // of IHL words, or an IPv6 header with no extension header, carrying TCP or UDP); anything
+  // else is left to the parser.
+  const proto = co === 16 ? IpProto.TCP : co === 6 ? IpProto.UDP : -1;
+  const type = cs >= ETH_HLEN ? get16(buf, off + 12) : -1;
+  if (type === 0x0800) {
+    const ihl = buf[off + ETH_HLEN]! & 0x0f;
+    if (ihl < 5 || cs !== ETH_HLEN + ihl * 4 || buf[off + ETH_HLEN + 9] !== proto) return false;
+  } else if (type !== 0x86dd || cs !== ETH_HLEN + IPV6_HLEN || buf[off + ETH_HLEN + 6] !== proto) {
+    return false;
+  }
+  out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  out.csumStart = cs;
+  out.csumOffset = co;
+  if (gso === META_GSO_NONE) return true;
+  if ((gso !== META_GSO_TCPV4 || type !== 0x0800) && (gso !== META_GSO_TCPV6 || type !== 0x86dd))
+    return false;
+  // The TCP header, whose data offset it confirms, ends the replicated headers; the IP length
+  // fields cap the frame.
+  const hl = meta.hdrLen;
+  if (proto !== IpProto.TCP || cs + TCP_MIN_HLEN > headLen || off + cs + TCP_MIN_HLEN > buf.length)
+    return false;
+  if (hl !== cs + (buf[off + cs + 12]! >> 4) * 4 || hl < cs + TCP_MIN_HLEN || hl > headLen) return false;
+  if (meta.gsoSize <= 0 || meta.gsoSize >= 0xffff) return false;
+  if (frameLen - ETH_HLEN - (gso === META_GSO_TCPV6 ? IPV6_HLEN : 0) > 0xffff) return false;
+  let ecn = meta.gsoType & META_GSO_ECN;
+  if ((buf[off + cs + 13]! & TcpFlags.CWR) !== 0 && ecn === 0) {
+    if (opts?.allowEcn !== true) return false;
+    ecn = META_GSO_ECN;
+  }
+  if (frameLen - hl <= meta.gsoSize) {
+    // One segment is not a super-frame (as in buildTxHdr).
+    return true;
+  }
+  out.hdrLen = hl;
+  out.gsoType = gso | (ecn !== 0 ? VIRTIO_NET_HDR_GSO_ECN : 0);
+  out.gsoSize = meta.gsoSize;
+  return true;
 }
 
 /** buildTxHdr() for an mbuf: makes its headers contiguous first (m_pullup). */

@@ -8,6 +8,17 @@ function pattern(n: number, seed: number): Uint8Array {
   return b;
 }
 
+/** Reads up to `max` bytes into out[at...] through views; returns the new fill level. */
+function readInto(rb: RecvBuffer, out: Uint8Array, at: number, max: number): number {
+  let want = max;
+  for (let v = rb.read(want); v !== null; v = rb.read(want)) {
+    out.set(v, at);
+    at += v.length;
+    want -= v.length;
+  }
+  return at;
+}
+
 describe('RecvBuffer (reassembly)', () => {
   it('reassembles any permutation of segments, with duplicates, across the seq wrap', () => {
     fc.assert(
@@ -36,9 +47,9 @@ describe('RecvBuffer (reassembly)', () => {
             const n = rb.write(seqAdd(irs, off), data, off, len);
             expect(n).toBeGreaterThanOrEqual(0);
             advanced += n;
-            got += rb.read(out, got, 97);
+            got = readInto(rb, out, got, 97);
           }
-          while (rb.readable > 0) got += rb.read(out, got, 1000);
+          got = readInto(rb, out, got, total);
           expect(advanced).toBe(total);
           expect(got).toBe(total);
           expect(out).toEqual(data);
@@ -50,6 +61,105 @@ describe('RecvBuffer (reassembly)', () => {
     );
   });
 
+  it('matches a reference model; the views it hands out never change afterwards', () => {
+    // Writes land around RCV.NXT (behind it, at it, beyond it, past the window), so the stream moves on.
+    type Op = { w: true; rel: number; len: number; edge: number } | { w: false; max: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({
+        w: fc.constant(true as const),
+        rel: fc.integer({ min: -300, max: 600 }),
+        len: fc.integer({ min: 0, max: 400 }),
+        edge: fc.integer({ min: -1, max: 600 }),
+      }),
+      fc.record({ w: fc.constant(false as const), max: fc.integer({ min: 0, max: 500 }) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 1, max: 512 }),
+        fc.integer({ min: 1, max: 700 }),
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.array(op, { minLength: 1, maxLength: 150 }),
+        (irs, cap, chunk, seed, ops) => {
+          const total = 6000;
+          // Not periodic, so a byte written at another chunk's place would show.
+          const data = new Uint8Array(total);
+          for (let i = 0, x = seed + 1; i < total; i++) {
+            x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+            data[i] = x >>> 24;
+          }
+          const rb = new RecvBuffer(cap, 4096, chunk);
+          rb.init(irs);
+          // The model: which stream offsets are held, RCV.NXT and the read point as offsets.
+          const held = new Uint8Array(total);
+          let nxt = 0;
+          let rd = 0;
+          const views: { v: Uint8Array; at: number }[] = [];
+          for (const o of ops) {
+            if (o.w) {
+              const off = Math.min(Math.max(nxt + o.rel, 0), total);
+              const len = Math.min(o.len, total - off);
+              // Bytes below RCV.NXT are sent corrupted: they are old, and must never be stored.
+              const src = data.slice();
+              for (let i = 0; i < nxt; i++) src[i] = src[i]! ^ 0xa5;
+              const edge = o.edge < 0 ? undefined : nxt + o.edge;
+              const n = rb.write(
+                seqAdd(irs, off),
+                src,
+                off,
+                len,
+                edge === undefined ? undefined : seqAdd(irs, edge),
+              );
+              const s = Math.max(off, nxt);
+              const e = Math.min(off + len, rd + cap, edge ?? Infinity);
+              const before = nxt;
+              if (s < e) {
+                held.fill(1, s, e);
+                if (s === nxt) while (nxt < total && held[nxt] === 1) nxt++;
+              }
+              expect(n).toBe(nxt - before);
+            } else {
+              const v = rb.read(o.max);
+              if (o.max === 0 || nxt === rd) {
+                expect(v).toBeNull();
+              } else {
+                expect(v).not.toBeNull();
+                expect(v!.length).toBeGreaterThan(0);
+                expect(v!.length).toBeLessThanOrEqual(Math.min(o.max, nxt - rd));
+                expect(v!).toEqual(Buffer.from(data.subarray(rd, rd + v!.length)));
+                views.push({ v: v!, at: rd });
+                rd += v!.length;
+              }
+            }
+            expect(rb.rcvNxt).toBe(seqAdd(irs, nxt));
+            expect(rb.readSeq).toBe(seqAdd(irs, rd));
+            expect(rb.readable).toBe(nxt - rd);
+            expect(rb.window).toBe(cap - (nxt - rd));
+          }
+          for (const { v, at } of views) expect(v).toEqual(Buffer.from(data.subarray(at, at + v.length)));
+          // Each chunk of the stream allocated at most once (never again after it was retired).
+          expect(rb.chunksAllocated).toBeLessThanOrEqual(Math.ceil((held.lastIndexOf(1) + 1) / chunk));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('allocates one chunk per chunk of stream, however it is segmented', () => {
+    const rb = new RecvBuffer(256 * 1024);
+    rb.init(0xfffff000);
+    const d = new Uint8Array(1448);
+    let seq = 0xfffff000;
+    let total = 0;
+    for (let i = 0; i < 2000; i++) {
+      expect(rb.write(seq, d, 0, d.length)).toBe(d.length);
+      seq = seqAdd(seq, d.length);
+      total += d.length;
+      while (rb.read(100000) !== null);
+    }
+    expect(rb.chunksAllocated).toBe(Math.ceil(total / rb.chunkSize));
+  });
+
   it('trims to the window and drops when the out-of-order map is full', () => {
     const rb = new RecvBuffer(100, 2);
     rb.init(1000);
@@ -58,7 +168,7 @@ describe('RecvBuffer (reassembly)', () => {
     expect(rb.window).toBe(0);
     expect(rb.write(1100, d, 0, 10)).toBe(0);
     const tmp = new Uint8Array(100);
-    expect(rb.read(tmp, 0, 100)).toBe(100);
+    expect(readInto(rb, tmp, 0, 100)).toBe(100);
     expect(tmp).toEqual(d.subarray(0, 100));
     // Three separate holes but room for two out-of-order ranges.
     expect(rb.write(1110, d, 0, 5)).toBe(0);

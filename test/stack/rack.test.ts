@@ -153,7 +153,7 @@ describe('Tcb tail loss probe (RFC 8985 §7)', () => {
       seg.ack = ack;
       seg.flags = flags;
       seg.wnd = 65535;
-      seg.buf = new Uint8Array(0);
+      seg.src = new Uint8Array(0);
       seg.dataOff = 0;
       seg.dataLen = 0;
       t.input(seg);

@@ -69,4 +69,58 @@ describe('routing tables', () => {
     expect(err!.code).toBe('ENETUNREACH');
     expect(p.b.ip6!.counters.outNoRoutes).toBe(1);
   });
+
+  describe('the IPv4 dst cache (sk_dst_cache + neigh_output)', () => {
+    /** A 60-byte frame for ipv4.transmitFrame, as output() would hand it on. */
+    function frame(p: ReturnType<typeof makePair>) {
+      const m = p.a.pool.alloc()!;
+      m.append(new Uint8Array(60));
+      return m;
+    }
+    const B = parseIpv4('10.0.0.2');
+    const macOf = (p: ReturnType<typeof makePair>) => Array.from(p.b.netif.mac);
+
+    async function resolved() {
+      const p = makePair();
+      p.a.net.createSocket().send('x', 9, '10.0.0.2');
+      await runUntil(p, () => p.a.ipv4.arp.cache.get(B)?.state === 'REACHABLE');
+      // The next frame to B is sent through the cache: no ARP, B's MAC.
+      const arp = p.a.counters.arpRequestsOut;
+      const seen: number[][] = [];
+      p.la.drop = (m) => (seen.push(Array.from(m.pool.data.subarray(m.dataOffset, m.dataOffset + 6))), false);
+      p.a.ipv4.transmitFrame(frame(p), B);
+      expect(seen).toEqual([macOf(p)]);
+      expect(p.a.counters.arpRequestsOut).toBe(arp);
+      return { p, seen, arp };
+    }
+
+    it('a deleted neighbour is resolved again, never sent to from the cache', async () => {
+      const { p, seen, arp } = await resolved();
+      p.a.ipv4.arp.cache.delete(B);
+      p.a.ipv4.transmitFrame(frame(p), B);
+      // The frame waits for ARP instead of going to the old entry's MAC: only the broadcast
+      // request leaves.
+      expect(seen).toEqual([macOf(p), [255, 255, 255, 255, 255, 255]]);
+      expect(p.a.counters.arpRequestsOut).toBe(arp + 1);
+      expect(p.a.ipv4.arp.cache.get(B)!.state).toBe('INCOMPLETE');
+    });
+
+    it('a route change invalidates the cached destination', async () => {
+      const { p, seen } = await resolved();
+      const noRoute = p.a.counters.ipOutNoRoutes;
+      p.a.ipv4.routes.remove(parseIpv4('10.0.0.0'), 24);
+      p.a.ipv4.transmitFrame(frame(p), B);
+      expect(seen.length).toBe(1);
+      expect(p.a.counters.ipOutNoRoutes).toBe(noRoute + 1);
+    });
+
+    it('past its reachable time the entry goes through the state machine (DELAY)', async () => {
+      const { p, seen } = await resolved();
+      const e = p.a.ipv4.arp.cache.get(B)!;
+      e.reachableUntil = p.a.ipv4.now();
+      p.a.ipv4.transmitFrame(frame(p), B);
+      expect(seen.length).toBe(2);
+      expect(e.state).toBe('DELAY');
+    });
+  });
 });

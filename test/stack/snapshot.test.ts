@@ -7,6 +7,7 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createNetIfPair } from '../../src/netif/index.ts';
 import {
+  RecvBuffer,
   SNAPSHOT_TCP_STATES,
   SNAPSHOT_VERSION,
   SnapshotError,
@@ -137,6 +138,36 @@ describe('stack snapshot: capture and restore', () => {
     expect(sha256(Buffer.concat(got))).toBe(sha256(data));
     expect(resets(a2)).toBe(0);
     expect(resets(w.b)).toBe(0);
+  });
+
+  it('RecvBuffer.peek copies the unread bytes across chunks without consuming them', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 12 }),
+        fc.nat(),
+        u32,
+        (writes, readFrac, isn) => {
+          const rb = new RecvBuffer(2000, 8, 256);
+          rb.init(isn);
+          const all: number[] = [];
+          let pos = 0;
+          for (const w of writes) {
+            const room = Math.min(w, rb.window);
+            const chunk = randomBytesSeeded(room, pos + 1);
+            rb.write((isn + pos) >>> 0, chunk, 0, room);
+            all.push(...chunk);
+            pos += room;
+            // Read part of what is there, as an application would.
+            const v = rb.read(readFrac % (rb.readable + 1));
+            if (v !== null) all.splice(0, v.length);
+          }
+          const out = new Uint8Array(rb.readable + 3);
+          expect(rb.peek(out, 3)).toBe(all.length);
+          expect([...out.subarray(3)]).toEqual(all);
+          expect(rb.readable).toBe(all.length);
+        },
+      ),
+    );
   });
 
   it('a refused restore (a UDP port already bound, the last check) changes nothing on the target', async () => {

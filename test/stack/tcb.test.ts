@@ -58,7 +58,7 @@ function setup(opts: TcbOptions = {}, peerWnd = 65535) {
     seg.flags = f.flags ?? ACK;
     seg.wnd = f.wnd ?? peerWnd;
     seg.dataLen = f.dataLen ?? 0;
-    seg.buf = new Uint8Array(seg.dataLen);
+    seg.src = new Uint8Array(seg.dataLen);
     seg.dataOff = 0;
     t.input(seg);
   };

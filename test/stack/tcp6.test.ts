@@ -92,9 +92,7 @@ class Sink implements TcbUser {
   }
   onData(): void {
     const r = this.t().rcv;
-    const b = new Uint8Array(r.readable);
-    r.read(b, 0, b.length);
-    this.chunks.push(b);
+    for (let b = r.read(Infinity); b !== null; b = r.read(Infinity)) this.chunks.push(b);
     this.t().onUserRead();
   }
   onPeerFin(): void {

@@ -18,7 +18,7 @@ import type { StackCounters } from '../counters.ts';
 import type { IcmpRateLimit } from '../icmp-rate.ts';
 import { IpPairScratch, type IpPair, type L3Output, type SourceError, type TransportInputs } from '../l3.ts';
 import type { LinkOutput } from '../link/link.ts';
-import type { NeighbourParams } from '../neighbour.ts';
+import type { NeighbourEntry, NeighbourParams } from '../neighbour.ts';
 import { PmtuCache } from '../pmtu.ts';
 import type { ReasmParams } from '../reassembly.ts';
 import { RouteTable4 } from '../route.ts';
@@ -74,6 +74,14 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   private readonly txPair = new IpPairScratch();
   /** The next IPv4 identification (carried by a snapshot so a restored stack does not reuse recent ones). */
   ident = 0;
+  /**
+   * A one-entry dst cache: the last unicast destination sent to, the route generation it was
+   * resolved under and its neighbour. Linux keeps the route in the socket (sk_dst_cache) and
+   * neigh_output sends to a connected neighbour without entering the state machine.
+   */
+  private dstAddr = -1;
+  private dstGen = -1;
+  private dstNeigh: NeighbourEntry<number, Mbuf> | null = null;
 
   constructor(
     private readonly link: LinkOutput,
@@ -200,7 +208,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
     ip.dst = dst;
     ip.fillChecksum();
     this.counters.ipOutRequests++;
-    if (!this.isOurs(dst) && !this.isBroadcastAddr(dst) && proto !== IpProto.TCP) {
+    if (proto !== IpProto.TCP && !this.isOurs(dst) && !this.isBroadcastAddr(dst)) {
       // Over the path MTU with DF clear: fragment (ip_finish_output_gso / ip_fragment).
       const mtu = this.pmtu.get(dst, this.now());
       if (IPV4_MIN_HLEN + l4Len > mtu) {
@@ -216,6 +224,18 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
    * @mirrors ip_output.c:ip_finish_output2
    */
   transmitFrame(m: Mbuf, dst: number): void {
+    const e = this.dstNeigh;
+    if (
+      dst === this.dstAddr &&
+      this.dstGen === this.routes.gen &&
+      e !== null &&
+      !e.dead &&
+      e.state === 'REACHABLE' &&
+      this.now() < e.reachableUntil
+    ) {
+      this.link.xmit(m, e.lladdr, EtherType.IPV4);
+      return;
+    }
     if (this.isOurs(dst)) {
       this.link.loopback(m, EtherType.IPV4);
       return;
@@ -231,8 +251,13 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
       return;
     }
     // The ARP cache directly (neigh_output): arp.ts is off the path once the entry is resolved.
-    const ll = this.arp.cache.resolve(hop, m, this.now());
-    if (ll !== null) this.link.xmit(m, ll, EtherType.IPV4);
+    const cache = this.arp.cache;
+    const ll = cache.resolve(hop, m, this.now());
+    if (ll === null) return;
+    this.dstAddr = dst;
+    this.dstGen = this.routes.gen;
+    this.dstNeigh = cache.entries.get(hop) ?? null;
+    this.link.xmit(m, ll, EtherType.IPV4);
   }
 
   routable(dst: number): boolean {
@@ -272,10 +297,18 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   // ------------------------------------------------------------------ input (ip_rcv, ip_local_deliver)
 
   /**
-   * One IPv4 packet at buf[off, off+len).
+   * One IPv4 packet at buf[off, off+len); `chain` as in the link's L3Input (a chained TCP frame
+   * whose payload TCP reads from the chain).
    * @mirrors ip_input.c:ip_rcv
    */
-  input(buf: Uint8Array, off: number, len: number, csumOk: boolean, reassembled = false): void {
+  input(
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    csumOk: boolean,
+    reassembled = false,
+    chain: Mbuf | null = null,
+  ): void {
     const c = this.counters;
     // InReceives counts what ip_rcv sees: each fragment once; the reassembled datagram goes on
     // to ip_local_deliver without passing ip_rcv again.
@@ -309,7 +342,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
     p.laddr = dst;
     p.raddr = src;
     if (proto === IpProto.TCP && t !== null) {
-      if (!bcast) t.tcp.input(buf, l4, l4Len, p, csumOk, ip.tos & 3);
+      if (!bcast) t.tcp.input(buf, l4, l4Len, p, csumOk, ip.tos & 3, chain);
     } else if (proto === IpProto.UDP && t !== null) {
       if (!t.udp.input(buf, l4, l4Len, p, 4, csumOk) && !bcast)
         this.icmp.error(buf, off, IcmpType.DEST_UNREACH, IcmpUnreachCode.PORT);

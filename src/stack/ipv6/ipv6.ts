@@ -327,10 +327,18 @@ export class Ipv6Layer implements L3Output, Icmp6Host, Ipv6FragHost, NdpHost {
   // ------------------------------------------------------------------ input (ipv6_rcv)
 
   /**
-   * One IPv6 packet at buf[off, off+len). Never throws.
+   * One IPv6 packet at buf[off, off+len). Never throws. `chain` as in the link's L3Input (a chained
+   * TCP frame without extension headers, whose payload TCP reads from the chain).
    * @mirrors ip6_input.c:ipv6_rcv
    */
-  input(buf: Uint8Array, off: number, len: number, csumOk: boolean, reassembled = false): void {
+  input(
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    csumOk: boolean,
+    reassembled = false,
+    chain: Mbuf | null = null,
+  ): void {
     const c = this.counters;
     // A reassembled packet was counted as its fragments.
     if (!reassembled) c.inReceives++;
@@ -433,7 +441,7 @@ export class Ipv6Layer implements L3Output, Icmp6Host, Ipv6FragHost, NdpHost {
       }
     } else if (nh === IpProto.TCP && t !== null) {
       c.inDelivers++;
-      if (!mcast) t.tcp.input(buf, o, l4Len, p, csumOk, (buf[off + 1]! >> 4) & 3); // traffic class bits 1..0
+      if (!mcast) t.tcp.input(buf, o, l4Len, p, csumOk, (buf[off + 1]! >> 4) & 3, chain); // traffic class bits 1..0
     } else if (nh === IpProto.IPV6_NONXT) {
       c.inNoNextHeader++;
     } else {

@@ -1,5 +1,6 @@
 // The link layer of the stack: NAPI-style receive (rxReady schedules a poll with a budget; each
-// frame is linearised, checked and dispatched by EtherType), Ethernet output with a bounded
+// frame is checked and dispatched by EtherType, a chained one with its TCP payload left in the
+// chain or else linearised), Ethernet output with a bounded
 // backlog for frames the interface refused ('busy', drained on txRestart: the qdisc's role), the
 // loopback (lo: frames to our own addresses come back through input in their own task), and the
 // end of every turn, where the turn's transmit burst is flushed and deferred work runs.
@@ -9,12 +10,24 @@ import { META_F_DATA_VALID, META_F_NEEDS_CSUM, type Mbuf, type Mempool } from '.
 import type { NetIf } from '../../netif/index.ts';
 import { EtherType, EthernetView, ETH_HLEN } from '../../wire/index.ts';
 import type { StackCounters } from '../counters.ts';
+import { tcpHeadersInHead } from './rx-chain.ts';
 
 const log = debug('ptnet:link');
 const RX_SCRATCH = 65536 + 14 + 60 + 4;
 
-/** A network layer's receive entry: one packet at buf[off, off+len), checksum vouched for or not. */
-export type L3Input = (buf: Uint8Array, off: number, len: number, csumOk: boolean) => void;
+/**
+ * A network layer's receive entry: one packet at buf[off, off+len), checksum vouched for or not.
+ * `chain` is null when all len bytes are in buf. Otherwise buf is chain.pool.data, the frame is the
+ * chain, and only its first segment (every header, up to and including TCP's) is in buf: the
+ * TCP payload is read from the chain (packet offsets), never from buf, and not after the call.
+ */
+export type L3Input = (
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  csumOk: boolean,
+  chain: Mbuf | null,
+) => void;
 
 /** What the network layers above need from the link: the narrow interface they send through. */
 export interface LinkOutput {
@@ -36,6 +49,9 @@ export interface LinkHandlers {
   /** A multicast destination MAC at buf[d] the interface listens to (IPv6 groups). */
   acceptMulticast: ((buf: Uint8Array, d: number) => boolean) | null;
 }
+
+/** Poll turns a task may run as microtasks before the next runs as a task (MAX_SOFTIRQ_RESTART). */
+const SOFTIRQ_TURNS = 10;
 
 export interface LinkOptions {
   /** Frames per poll turn (NAPI weight). */
@@ -72,11 +88,34 @@ export class Link implements LinkOutput {
     this.pollScheduled = false;
     this.poll();
   };
-  /** Schedules one poll turn (NAPI's napi_schedule): rxReady lands here. */
+  /** Poll turns run as microtasks since the last task boundary (see rxReady). */
+  private softirqTurns = 0;
+  private readonly softirqReset = (): void => {
+    this.softirqTurns = 0;
+  };
+  /** Schedules one poll turn (NAPI's napi_schedule) as its own task. */
   readonly schedulePoll = (): void => {
     if (this.pollScheduled) return;
     this.pollScheduled = true;
     this.opts.schedule(this.pollTurn);
+  };
+  /**
+   * rxReady (the interrupt): the turn runs as a microtask, as net_rx_action runs on the
+   * interrupt's exit, sparing the event loop's round trip; after SOFTIRQ_TURNS such turns
+   * within one task it runs as a task (__do_softirq hands over to ksoftirqd after
+   * MAX_SOFTIRQ_RESTART rounds), so two stacks answering each other cannot starve timers, I/O
+   * and other tasks by chaining microtasks.
+   */
+  private readonly rxReady = (): void => {
+    if (this.pollScheduled) return;
+    if (this.softirqTurns >= SOFTIRQ_TURNS) {
+      this.schedulePoll();
+      return;
+    }
+    // The first microtask turn of a task arms the reset at the next task boundary.
+    if (this.softirqTurns++ === 0) this.opts.schedule(this.softirqReset);
+    this.pollScheduled = true;
+    queueMicrotask(this.pollTurn);
   };
 
   constructor(
@@ -93,9 +132,7 @@ export class Link implements LinkOutput {
   /** Starts receiving into `h`: frames that already wait get a turn. */
   start(h: LinkHandlers): void {
     this.handlers = h;
-    // rxReady only schedules the poll (NAPI's softirq): the turn runs as its own task, so a busy
-    // interface cannot starve timers and application callbacks by chaining microtasks.
-    this.netif.setEvents({ rxReady: this.schedulePoll, txRestart: () => this.drainBacklog() });
+    this.netif.setEvents({ rxReady: this.rxReady, txRestart: () => this.drainBacklog() });
     // Frames may already wait (the NetIf arms rxReady only after a poll that ran dry).
     this.schedulePoll();
   }
@@ -130,28 +167,35 @@ export class Link implements LinkOutput {
   input(m: Mbuf): void {
     const c = this.counters;
     c.rxFrames++;
-    let buf: Uint8Array;
-    let off: number;
+    let buf = m.pool.data;
+    let off = m.dataOffset;
+    let chain: Mbuf | null = null;
     const len = m.length;
-    if (m.headLength >= len) {
-      buf = m.pool.data;
-      off = m.dataOffset;
-    } else if (len <= RX_SCRATCH) {
-      // A chained (e.g. GRO) frame: linearise once into the scratch buffer.
-      m.copyTo(this.rxScratch, 0, 0, len);
-      countCopy(COPY_SITE.linearise, len);
-      buf = this.rxScratch;
-      off = 0;
-    } else {
-      c.rxTooBig++;
-      m.free();
-      return;
-    }
     const csumOk = (m.meta.flags & (META_F_DATA_VALID | META_F_NEEDS_CSUM)) !== 0;
+    if (m.headLength < len) {
+      if (csumOk && off + len <= buf.length && tcpHeadersInHead(buf, off, m.headLength)) {
+        // A chained (e.g. GRO) TCP frame: headers parsed in the first segment, the payload copied
+        // from the chain straight into the receive buffer. The layers' views check their window
+        // against buf, hence the frame's length must fit in the pool's storage after its start.
+        chain = m;
+      } else if (len <= RX_SCRATCH) {
+        // Anything else chained (a header past the first segment, a fragment, not TCP, a checksum
+        // to verify in software): linearise once into the scratch buffer.
+        m.copyTo(this.rxScratch, 0, 0, len);
+        countCopy(COPY_SITE.linearise, len);
+        c.rxLinearised++;
+        buf = this.rxScratch;
+        off = 0;
+      } else {
+        c.rxTooBig++;
+        m.free();
+        return;
+      }
+    }
     const turn = this.opts.turn;
     turn.enter();
     try {
-      this.ethInput(buf, off, len, csumOk);
+      this.ethInput(buf, off, len, csumOk, chain);
     } catch (e) {
       // A bug must not take the datapath down: count it (tests assert this stays 0) and go on.
       c.rxExceptions++;
@@ -171,7 +215,7 @@ export class Link implements LinkOutput {
   }
 
   /** eth_type_trans + the protocol handlers (__netif_receive_skb_core). */
-  private ethInput(buf: Uint8Array, off: number, len: number, csumOk: boolean): void {
+  private ethInput(buf: Uint8Array, off: number, len: number, csumOk: boolean, chain: Mbuf | null): void {
     const c = this.counters;
     const h = this.handlers;
     const eth = this.eth.reset(buf, off, len);
@@ -193,8 +237,9 @@ export class Link implements LinkOutput {
       return;
     }
     const type = eth.etherType;
-    if (type === EtherType.IPV4) h.ipv4(buf, eth.payloadOff, eth.payloadLen, csumOk);
-    else if (type === EtherType.IPV6 && h.ipv6 !== null) h.ipv6(buf, eth.payloadOff, eth.payloadLen, csumOk);
+    if (type === EtherType.IPV4) h.ipv4(buf, eth.payloadOff, eth.payloadLen, csumOk, chain);
+    else if (type === EtherType.IPV6 && h.ipv6 !== null)
+      h.ipv6(buf, eth.payloadOff, eth.payloadLen, csumOk, chain);
     else if (type === EtherType.ARP) h.arp(buf, eth.payloadOff, eth.payloadLen);
     else c.rxUnknownProto++;
   }

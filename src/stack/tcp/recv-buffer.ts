@@ -1,19 +1,35 @@
-// Receive buffer with the out-of-order reassembly queue folded in: one ring of `capacity` bytes
-// indexed by sequence number. In-order data advances RCV.NXT; data inside the window but above
-// RCV.NXT is copied to its final place and recorded in a bounded SeqRangeSet (the kernel keeps an
-// rbtree of skbs, tcp_data_queue_ofo(); a flat ring avoids a second copy when the hole fills).
+// Receive buffer with the out-of-order reassembly queue folded in: storage indexed by sequence
+// number. In-order data advances RCV.NXT; data inside the window but above RCV.NXT is copied to its
+// final place and recorded in a bounded SeqRangeSet (the kernel keeps an rbtree of skbs,
+// tcp_data_queue_ofo(); storage indexed by sequence number avoids a second copy when the hole
+// fills).
+//
+// The storage is a run of fixed-size chunks, not one ring, so that read() hands out views instead
+// of copies (issue 11): every byte has a position counted from init(), chunk n holds positions
+// [n·chunkSize, (n+1)·chunkSize), and a position is written at most once, by the first write that
+// covers it at or above the read point. A chunk read to its end is retired from the slot table;
+// the views given out keep its memory alive and nothing writes it again. A new chunk is allocated
+// when the first byte of it arrives (one allocation per chunkSize bytes, not per segment). Linux
+// copies to the user in tcp_recvmsg(); handing out views is closer to tcp_zerocopy_receive(),
+// which maps the receive queue's pages instead.
+import type { Mbuf } from '../../mbuf/index.ts';
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { SeqRangeSet } from './range-set.ts';
 import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from './seq.ts';
 
+/** Chunk size of a receive buffer unless the buffer is smaller (one socket read at most). */
+const RECV_CHUNK = 64 * 1024;
+
 export class RecvBuffer {
-  readonly buf: Uint8Array;
   /** RCV.NXT: next in-order byte expected. */
   rcvNxt = 0;
   /** Sequence number of the first byte the application has not read. */
   readSeq = 0;
-  /** Ring index of readSeq (kept apart from the sequence number, which wraps at 2^32). */
+  /** Position of readSeq counted from init() (kept apart from the sequence number, which wraps). */
   private readPos = 0;
+  readonly chunkSize: number;
+  /** Chunk n sits in slot n % slots while it may still be written or read; null once retired. */
+  private readonly chunks: (Buffer | null)[];
   readonly ooo: SeqRangeSet;
   /** Start of the most recent out-of-order segment (RFC 2018 §4: first SACK block). */
   private lastOoo = 0;
@@ -22,12 +38,19 @@ export class RecvBuffer {
   dupEnd = 0;
   /** Segments dropped because the out-of-order map was full. */
   oooDrops = 0;
+  /** Chunks allocated since construction. */
+  chunksAllocated = 0;
 
   constructor(
     readonly capacity: number,
     maxOooRanges = 32,
+    chunkSize = Math.min(capacity, RECV_CHUNK),
   ) {
-    this.buf = new Uint8Array(capacity);
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunk size ${chunkSize}`);
+    this.chunkSize = chunkSize;
+    // The window spans positions [readPos, readPos + capacity): at most ceil(capacity / chunkSize)
+    // + 1 chunks, so chunks that share a slot are never live together.
+    this.chunks = new Array<Buffer | null>(Math.ceil(capacity / chunkSize) + 1).fill(null);
     this.ooo = new SeqRangeSet(maxOooRanges);
   }
 
@@ -36,6 +59,7 @@ export class RecvBuffer {
     this.rcvNxt = seq;
     this.readSeq = seq;
     this.readPos = 0;
+    this.chunks.fill(null);
     this.ooo.clear();
   }
 
@@ -44,21 +68,22 @@ export class RecvBuffer {
     return seqDiff(this.rcvNxt, this.readSeq);
   }
 
-  /** RCV.WND: room from RCV.NXT to the end of the ring. */
+  /** RCV.WND: room from RCV.NXT to the end of the buffer. */
   get window(): number {
     return this.capacity - this.readable;
   }
 
   /**
-   * Stores segment bytes src[off, off+len) carrying sequence `seq`, trimmed to the window: to the
-   * ring's room and to `rightEdge`, the right edge of the window the connection advertised
+   * Stores segment bytes [off, off+len) of `src` carrying sequence `seq`, trimmed to the window: to
+   * the buffer's room and to `rightEdge`, the right edge of the window the connection advertised
    * (RFC 9293 §3.10.7.4: only the part of a segment inside RCV.WND is processed; bytes the peer was
-   * never offered are not kept). Returns the number of bytes RCV.NXT advanced (0 for
-   * duplicate/out-of-order data), or -1 when an out-of-order segment was dropped because the
-   * reassembly map is full.
+   * never offered are not kept). `src` is a flat buffer, or a received frame's mbuf chain (offsets
+   * are then packet offsets): the payload goes from the chain's segments straight here. Returns the
+   * number of bytes RCV.NXT advanced (0 for duplicate/out-of-order data), or -1 when an
+   * out-of-order segment was dropped because the reassembly map is full.
    * @mirrors tcp_input.c:tcp_data_queue
    */
-  write(seq: number, src: Uint8Array, off: number, len: number, rightEdge?: number): number {
+  write(seq: number, src: Uint8Array | Mbuf, off: number, len: number, rightEdge?: number): number {
     let s = seq;
     // Trim what is already received (left of RCV.NXT) and what is beyond the window.
     if (seqLt(s, this.rcvNxt)) {
@@ -92,35 +117,72 @@ export class RecvBuffer {
     return seqDiff(nxt, before);
   }
 
-  private copyIn(seq: number, src: Uint8Array, off: number, len: number): void {
-    const p = (this.readPos + seqDiff(seq, this.readSeq)) % this.capacity;
-    const first = Math.min(len, this.capacity - p);
-    this.buf.set(src.subarray(off, off + first), p);
-    if (first < len) this.buf.set(src.subarray(off + first, off + len), 0);
+  /** Copies src[off, off+len) to the positions of [seq, seq+len), chunk by chunk. */
+  private copyIn(seq: number, src: Uint8Array | Mbuf, off: number, len: number): void {
+    const size = this.chunkSize;
+    let p = this.readPos + seqDiff(seq, this.readSeq);
+    let done = 0;
+    while (done < len) {
+      const n = Math.floor(p / size);
+      const at = p - n * size;
+      const k = Math.min(len - done, size - at);
+      const chunk = this.chunk(n);
+      if (src instanceof Uint8Array) chunk.set(src.subarray(off + done, off + done + k), at);
+      else src.copyTo(chunk, at, off + done, k);
+      done += k;
+      p += k;
+    }
     countCopy(COPY_SITE.rcvbufIn, len);
   }
 
-  /** Copies up to `len` in-order bytes to dst[dstOff...] and consumes them. Returns bytes copied. */
-  read(dst: Uint8Array, dstOff: number, len: number): number {
-    const n = Math.min(len, this.readable);
-    if (n <= 0) return 0;
+  /** Chunk n, allocated when its first byte arrives. */
+  private chunk(n: number): Buffer {
+    const slot = n % this.chunks.length;
+    let c = this.chunks[slot] ?? null;
+    if (c === null) {
+      // Not zero-filled: only bytes written by copyIn are ever handed out.
+      c = Buffer.allocUnsafeSlow(this.chunkSize);
+      this.chunks[slot] = c;
+      this.chunksAllocated++;
+    }
+    return c;
+  }
+
+  /**
+   * Consumes up to `max` in-order bytes and returns them as a view of the buffer's memory (no
+   * copy), or null when none is readable. A view never crosses a chunk boundary, so it may hold
+   * fewer bytes than are readable; the bytes it shows are never written again.
+   */
+  read(max: number): Buffer | null {
+    const size = this.chunkSize;
     const p = this.readPos;
-    const first = Math.min(n, this.capacity - p);
-    dst.set(this.buf.subarray(p, p + first), dstOff);
-    if (first < n) dst.set(this.buf.subarray(0, n - first), dstOff + first);
-    countCopy(COPY_SITE.rcvbufOut, n);
-    this.readSeq = seqAdd(this.readSeq, n);
-    this.readPos = (p + n) % this.capacity;
-    return n;
+    const n = Math.floor(p / size);
+    const at = p - n * size;
+    const k = Math.min(max, this.readable, size - at);
+    if (k <= 0) return null;
+    const slot = n % this.chunks.length;
+    const view = this.chunks[slot]!.subarray(at, at + k);
+    this.readPos = p + k;
+    this.readSeq = seqAdd(this.readSeq, k);
+    // Read to its end: the chunk leaves the table, its memory now belongs to the views.
+    if (at + k === size) this.chunks[slot] = null;
+    return view;
   }
 
   /** Copies the in-order bytes not yet read to dst[dstOff...] without consuming them (a snapshot). */
   peek(dst: Uint8Array, dstOff: number): number {
+    const size = this.chunkSize;
     const n = this.readable;
-    const p = this.readPos;
-    const first = Math.min(n, this.capacity - p);
-    dst.set(this.buf.subarray(p, p + first), dstOff);
-    if (first < n) dst.set(this.buf.subarray(0, n - first), dstOff + first);
+    let p = this.readPos;
+    // The chunks of [readPos, readPos + readable) are live: a chunk is retired only once read to its end.
+    for (let done = 0; done < n;) {
+      const c = Math.floor(p / size);
+      const at = p - c * size;
+      const k = Math.min(n - done, size - at);
+      dst.set(this.chunks[c % this.chunks.length]!.subarray(at, at + k), dstOff + done);
+      done += k;
+      p += k;
+    }
     return n;
   }
 

@@ -4,7 +4,8 @@
 // keepalive. The kernel counterparts are tcp_rcv_state_process(), tcp_ack(), tcp_data_queue(),
 // tcp_write_xmit() and the tcp_timer.c handlers. Segment formatting and demultiplexing belong to
 // the TcpEnv (tcp.ts); this file never touches packet bytes except to copy payload.
-import { TcpFlags, set32, type TcpOptions } from '../../wire/index.ts';
+import type { Mbuf } from '../../mbuf/index.ts';
+import { EMPTY, TcpFlags, set32, type TcpOptions } from '../../wire/index.ts';
 import { NetError, type NetErrorCode } from '../errors.ts';
 import type { Timer, TimerQueue } from '../timer.ts';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './cc.ts';
@@ -29,7 +30,11 @@ export class TcpSegmentIn {
   flags = 0;
   /** The raw 16-bit window field. */
   wnd = 0;
-  buf: Uint8Array = new Uint8Array(0);
+  /**
+   * Where the payload is: a flat buffer (dataOff indexes it), or a received frame's chain (dataOff is
+   * a packet offset), valid only while the segment is being processed.
+   */
+  src: Uint8Array | Mbuf = EMPTY;
   dataOff = 0;
   dataLen = 0;
   /** The ECN field of the IP header it came in (RFC 3168: 3 = CE). */
@@ -727,7 +732,7 @@ export class Tcb {
     // Seventh: segment text.
     if (dataLen > 0) {
       if (this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2') {
-        this.receiveData(seg.buf, seq, dataOff, dataLen);
+        this.receiveData(seg.src, seq, dataOff, dataLen);
       } else {
         // CLOSE-WAIT and later: the peer already sent FIN; data past it is a protocol error. Ignore.
         dataLen = 0;
@@ -1252,11 +1257,11 @@ export class Tcb {
     this.retransmit(snd.una, Math.min(this.maxPayload, Math.max(1, seqDiff(snd.max, snd.una))));
   }
 
-  private receiveData(buf: Uint8Array, seq: number, off: number, len: number): void {
+  private receiveData(src: Uint8Array | Mbuf, seq: number, off: number, len: number): void {
     const rcv = this.rcv;
     const before = rcv.rcvNxt;
     this.noteDuplicate(seq, len);
-    const n = rcv.write(seq, buf, off, len, this.rcvAdvEdge);
+    const n = rcv.write(seq, src, off, len, this.rcvAdvEdge);
     if (n < 0) this.env.counters.oooDrops++;
     if (seq !== before || n <= 0 || rcv.ooo.count > 0) {
       // Out of order, duplicate, or a hole just filled: ACK at once (RFC 5681 §4.2).

@@ -4,6 +4,7 @@
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { META_F_NEEDS_CSUM, META_GSO_TCPV4, META_GSO_TCPV6, type Mbuf } from '../../mbuf/index.ts';
 import {
+  EMPTY,
   IpProto,
   TcpFlags,
   TcpOptionWriter,
@@ -436,11 +437,27 @@ export class Tcp implements TcpEnv {
    * copied, the caller may reuse it. `csumOk`: the interface vouched for the checksum
    * (DATA_VALID / NEEDS_CSUM), so it is not recomputed.
    */
-  input(buf: Uint8Array, off: number, len: number, p: IpPair, csumOk: boolean, ecn = 0): void {
+  input(
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    p: IpPair,
+    csumOk: boolean,
+    ecn = 0,
+    chain: Mbuf | null = null,
+  ): void {
     if (!this.parse(buf, off, len, csumOk ? -1 : this.ip.pseudo(p, IpProto.TCP, len))) return;
-    this.seg.ecn = ecn;
+    const seg = this.seg;
+    seg.ecn = ecn;
+    if (chain !== null) {
+      // The payload stays in the chain: packet offsets from the frame's first byte.
+      seg.src = chain;
+      seg.dataOff -= chain.dataOffset;
+    }
     const pair = this.pair.copy(p, this.family);
-    this.deliver(this.lookup(pair, this.view.dstPort, this.view.srcPort), this.seg);
+    this.deliver(this.lookup(pair, this.view.dstPort, this.view.srcPort), seg);
+    // The frame is freed once the layers return: keep no reference to it.
+    if (chain !== null) seg.src = EMPTY;
   }
 
   /** Validates and parses into this.seg; `pseudo` < 0 when the checksum was vouched for. */
@@ -463,7 +480,7 @@ export class Tcp implements TcpEnv {
     seg.ack = v.ack;
     seg.flags = v.flags;
     seg.wnd = v.window;
-    seg.buf = buf;
+    seg.src = buf;
     seg.dataOff = v.payloadOff;
     seg.dataLen = v.payloadLen;
     return true;
