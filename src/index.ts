@@ -9,6 +9,7 @@ export {
   type UnikernelErrorCode,
   type UnikernelStats,
   type SwitchReport,
+  type RestoreReport,
 } from './unikernel/index.ts';
 export {
   ValeSwitch,
@@ -59,6 +60,11 @@ export {
   type ConnectOptions,
   type SocketOptions,
   type RemoteInfo,
+  decodeSnapshot,
+  encodeSnapshot,
+  SNAPSHOT_VERSION,
+  type StackSnapshot,
+  type RestoredSockets,
 } from './stack/index.ts';
 export { TapError, LinuxTap, type TapFdShared, type TapOpenOptions } from './host/tap/index.ts';
 
@@ -76,4 +82,10 @@ export { HostError, type HostErrorCode } from './host/index.ts';
 export { type TapErrorCode } from './host/tap/index.ts';
 export { DeviceError, type DeviceErrorCode } from './device/index.ts';
 export { DriverError, type DriverErrorCode } from './driver/index.ts';
-export { StackError, type StackErrorCode, type NetErrorCode } from './stack/index.ts';
+export {
+  StackError,
+  type StackErrorCode,
+  type NetErrorCode,
+  SnapshotError,
+  type SnapshotErrorCode,
+} from './stack/index.ts';

@@ -21,6 +21,48 @@ export class StackError extends Error {
   }
 }
 
+/** Why a stack snapshot was refused (docs/SNAPSHOT.md §5 lists each rule). */
+export type SnapshotErrorCode =
+  /** The first four bytes are not "PTNS". */
+  | 'BAD_MAGIC'
+  /** A format version this code does not read. */
+  | 'BAD_VERSION'
+  /** Fewer bytes than the header says. */
+  | 'TRUNCATED'
+  /** A length that does not match its content: the total, a section, a record or a queue. */
+  | 'BAD_LENGTH'
+  /** The CRC-32 over the snapshot does not match. */
+  | 'BAD_CHECKSUM'
+  /** An unknown, repeated or overlapping section. */
+  | 'BAD_SECTION'
+  /** A field outside the values it may take (a flag bit, a range, a non-finite number). */
+  | 'BAD_FIELD'
+  /** A connection state that is not carried, or FIN flags that contradict the state. */
+  | 'BAD_STATE'
+  /** Sequence numbers that contradict each other or the queues. */
+  | 'BAD_SEQ'
+  /** Two connections with one 4-tuple, two listeners or UDP sockets on one port. */
+  | 'DUPLICATE_TUPLE'
+  /** An address that does not parse, is not unicast, or is not the target stack's. */
+  | 'BAD_ADDRESS'
+  /** The target stack lacks what the snapshot needs (IPv6, the same MTU). */
+  | 'MISMATCH'
+  /** A 4-tuple or port of the snapshot is already in use on the target stack. */
+  | 'IN_USE';
+
+/** A snapshot that cannot be decoded or applied; nothing was changed on the target stack. */
+export class SnapshotError extends Error {
+  override readonly name = 'SnapshotError';
+  constructor(
+    readonly code: SnapshotErrorCode,
+    message: string,
+    /** The byte offset at fault, when decoding. */
+    readonly offset?: number,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
 /**
  * Linux errno values of the system-error codes (asm-generic/errno.h); node reports them negated
  * (`errno: -111` for ECONNREFUSED), as libuv does.

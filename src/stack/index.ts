@@ -16,6 +16,8 @@ export {
 export { Link, type LinkOutput, type LinkHandlers, type LinkOptions, type L3Input } from './link/link.ts';
 export * from './tcp/index.ts';
 export { Stack, type StackOptions } from './stack.ts';
+export * from './snapshot.ts';
+export * from './snapshot-codec.ts';
 export {
   Net,
   Server,
@@ -25,8 +27,17 @@ export {
   type ListenOptions,
   type SocketOptions,
   type NetHost,
+  type SocketState,
 } from './socket.ts';
-export { UdpLayer, UdpSocket, type Msg, type RemoteInfo, type SendCallback, type UdpHost } from './udp.ts';
+export {
+  UdpLayer,
+  UdpSocket,
+  type Msg,
+  type RemoteInfo,
+  type SendCallback,
+  type UdpHost,
+  type UdpSocketState,
+} from './udp.ts';
 export * from './route.ts';
 export * from './pmtu.ts';
 export * from './reassembly.ts';

@@ -239,6 +239,13 @@ export class NeighbourCache<K, P> {
     }
   }
 
+  /** Entries with a link-layer address (every state but INCOMPLETE), for a snapshot. */
+  resolvedEntries(): NeighbourEntry<K, P>[] {
+    const out: NeighbourEntry<K, P>[] = [];
+    for (const e of this.entries.values()) if (e.state !== 'INCOMPLETE') out.push(e);
+    return out;
+  }
+
   /** Removes an entry; queued packets are dropped as failed. */
   delete(key: K): void {
     const e = this.entries.get(key);

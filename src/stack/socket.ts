@@ -74,6 +74,39 @@ function decorate(err: NetError, s: Socket): NetError {
   return a === undefined || p === undefined ? err : err.withHostPort(a, p);
 }
 
+/** What a snapshot keeps of a connected socket beside its connection (docs/SNAPSHOT.md). */
+export interface SocketState {
+  allowHalfOpen: boolean;
+  /** end() was called: the writable side is closed once appTx is sent. */
+  ended: boolean;
+  /** Bytes the application wrote that the send ring had not taken yet. */
+  appTx: Uint8Array;
+  /** Bytes already handed to the readable stream that the application had not consumed. */
+  appRx: Uint8Array;
+}
+
+/** The chunks of a stream's internal queue (node keeps them in writableBuffer / readableBuffer). */
+function queued(list: unknown): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  if (!Array.isArray(list)) return out;
+  for (const e of list as unknown[]) {
+    const c = e instanceof Uint8Array || typeof e === 'string' ? e : (e as { chunk?: unknown }).chunk;
+    if (c instanceof Uint8Array) out.push(c);
+    else if (typeof c === 'string') out.push(Buffer.from(c));
+  }
+  return out;
+}
+
+function concat(list: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(list.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of list) {
+    out.set(b, o);
+    o += b.length;
+  }
+  return out;
+}
+
 const EV_CONNECT = 1;
 const EV_DATA = 2;
 const EV_PEER_FIN = 4;
@@ -129,6 +162,43 @@ export class Socket extends Duplex implements TcbUser {
     tcb.user = this;
     this.connecting = connecting;
     this.updateRef();
+  }
+
+  /** @internal The socket's own part of a snapshot (its connection's is the Tcb's). */
+  exportState(): SocketState {
+    const tx: Uint8Array[] = [];
+    if (this.pending !== null) tx.push(this.pending.subarray(this.pendingOff));
+    tx.push(...queued((this as unknown as { writableBuffer?: unknown }).writableBuffer));
+    const rx = queued((this as unknown as { readableBuffer?: unknown }).readableBuffer);
+    return {
+      allowHalfOpen: this.allowHalfOpen,
+      ended: this.writableEnded,
+      appTx: concat(tx),
+      appRx: concat(rx),
+    };
+  }
+
+  /**
+   * @internal The socket's state went into a snapshot: it emits nothing more (what its readable
+   * side still holds is in the snapshot, and goes to the restored socket instead).
+   */
+  frozen(): void {
+    this.pause();
+    this.wantRead = false;
+    if (this.tcb !== null) this.tcb.user = null;
+  }
+
+  /**
+   * @internal Binds a connection restored from a snapshot: the bytes the old socket held in its
+   * streams go back in (received ones readable first, written ones queued behind the send ring),
+   * and a peer's FIN or our end() are where they were.
+   */
+  restoreState(tcb: Tcb, st: SocketState): void {
+    this.attach(tcb, false);
+    if (st.appRx.length > 0) this.push(Buffer.from(st.appRx));
+    if (tcb.rcvFin) this.peerEnded = true;
+    if (st.appTx.length > 0) this.write(Buffer.from(st.appTx));
+    if (st.ended) this.end();
   }
 
   /** @internal A socket whose connect() failed before it had a connection: open until destroyed. */

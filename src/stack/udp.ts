@@ -67,6 +67,16 @@ export class UdpLayer implements UdpInput {
     if (this.ports.get(port) === s) this.ports.delete(port);
   }
 
+  /** The bound sockets (a snapshot's UDP section). */
+  sockets(): UdpSocket[] {
+    return [...this.ports.values()];
+  }
+
+  /** Whether `port` is bound. */
+  bound(port: number): boolean {
+    return this.ports.has(port);
+  }
+
   /** One datagram from p.r (udp_rcv / udpv6_rcv); false when no socket is bound to its port. */
   input(buf: Uint8Array, off: number, len: number, p: IpPair, family: 4 | 6, csumOk: boolean): boolean {
     const c = this.host.counters;
@@ -168,6 +178,16 @@ export class UdpLayer implements UdpInput {
     u.checksum = 0;
     return u;
   }
+}
+
+/** A bound UDP socket in a snapshot; `peerPort` 0 when not connected. */
+export interface UdpSocketState {
+  type: 'udp4' | 'udp6';
+  port: number;
+  address: string;
+  broadcast: boolean;
+  peerAddress: string;
+  peerPort: number;
 }
 
 /** Largest UDP payload over IPv4 (65535 - 20 - 8) and over IPv6 (65535 - 8, no jumbograms). */
@@ -408,6 +428,21 @@ export class UdpSocket extends EventEmitter {
   setBroadcast(flag: boolean): void {
     if (this.port < 0 || this.closed) throw new NetError('EBADF', 'setBroadcast');
     this.broadcast = flag;
+  }
+
+  /**
+   * What a snapshot keeps of a bound socket: its binding, broadcast flag and connected peer.
+   * Datagrams not yet emitted are not kept (UDP may lose them anyway).
+   */
+  exportState(): UdpSocketState {
+    return {
+      type: this.type,
+      port: this.port,
+      address: this.bindAddress,
+      broadcast: this.broadcast,
+      peerAddress: this.peer?.address ?? '',
+      peerPort: this.peer?.port ?? 0,
+    };
   }
 
   /** @internal A datagram arrived: 'message' once the datapath returns (EventQueue). */

@@ -18,9 +18,10 @@ export class NetIfShell implements NetIf {
   private inner: NetIf | null;
   private events: NetIfEvents | null = null;
 
-  constructor(first: NetIf) {
+  /** `mac`: the address to keep instead of the first NIC's (a stack restored from a snapshot keeps its own). */
+  constructor(first: NetIf, mac: Uint8Array = first.mac) {
     this.name = first.name;
-    this.mac = Uint8Array.from(first.mac);
+    this.mac = Uint8Array.from(mac);
     this.mtu = first.mtu;
     this.offloads = { ...first.offloads };
     this.inner = first;

@@ -15,7 +15,20 @@ import {
   type TxResult,
 } from '../netif/index.ts';
 import { ipv6ToString } from '../wire/index.ts';
-import { Stack, type Net, type RealTimeDriver, type TcbOptions, type TimerHost } from '../stack/index.ts';
+import {
+  Stack,
+  captureStack,
+  decodeSnapshot,
+  encodeSnapshot,
+  restoreStack,
+  type Net,
+  type RealTimeDriver,
+  type RestoredSockets,
+  type StackSnapshot,
+  type TcbOptions,
+  type TimerHost,
+  wallClock,
+} from '../stack/index.ts';
 import { startServices, type Services, type ServicesOptions } from '../apps/index.ts';
 import { UnikernelError } from './errors.ts';
 import { checkAddressOptions } from './address.ts';
@@ -70,6 +83,23 @@ export interface BootOptions {
   time?: TimerHost;
   /** RFC 6528 ISN key (default random): fixed, with `time`, for runs that replay exactly. */
   isnKey?: Uint8Array;
+  /**
+   * A snapshot from `freeze()` (docs/SNAPSHOT.md): the stack comes up with its MAC, connections,
+   * listeners, UDP sockets and neighbours, announces itself, and hands the sockets back in
+   * `restored`. Bytes are decoded and checked before anything is plugged: a bad snapshot rejects
+   * with a SnapshotError. A function is called once the new NIC is up (make before break: pass
+   * `() => old.freeze()` so that the freeze, and the outage, start only then); what it returns
+   * is checked the same way, and the NIC is unplugged again if it is refused. The addresses must
+   * be the frozen stack's; IPv6 addresses skip DAD (they were in use and are announced instead).
+   */
+  restore?: Uint8Array | (() => Promise<Uint8Array>);
+}
+
+/** What a restore found and how long the unikernel was away. */
+export interface RestoreReport {
+  /** From the start of freeze() to the restored NIC carrying traffic, ms (wall clock, across processes). */
+  outageMs: number;
+  connections: number;
 }
 
 export interface UnikernelStats {
@@ -211,6 +241,10 @@ const TX_DRAIN_MS = 200;
 export class Unikernel {
   /** node:net / node:dgram-like API of the stack. */
   readonly net: Net;
+  /** After a boot with `restore`: the sockets, servers and UDP sockets of the snapshot, live again. */
+  restored: RestoredSockets | null = null;
+  /** After a boot with `restore`: the outage and what was restored. */
+  restoreReport: RestoreReport | null = null;
   private down = false;
   private switching = false;
 
@@ -250,6 +284,8 @@ export class Unikernel {
    */
   static async boot(o: BootOptions): Promise<Unikernel> {
     checkAddressOptions(o);
+    // A snapshot's bytes are decoded and validated before anything is plugged (SnapshotError).
+    const given = o.restore instanceof Uint8Array ? decodeSnapshot(o.restore) : null;
     const mode = o.mode ?? 'inline';
     if (mode !== 'inline' && mode !== 'worker')
       throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
@@ -269,11 +305,15 @@ export class Unikernel {
     const { adapter, netif, kloops } = nic;
     let stack: Stack | null = null;
     try {
+      // Make before break: a snapshot to come is asked for once the NIC (a worker loop's thread
+      // included) is up, so the freeze it waits for starts only now.
+      const snap = given ?? (typeof o.restore === 'function' ? decodeSnapshot(await o.restore()) : null);
       // DAD results of the link-local and the configured address.
       let dadLeft = 2;
       let dadDone: (dup: string | null) => void = () => {};
       const dad = new Promise<string | null>((r) => (dadDone = r));
-      const shell = new NetIfShell(pluginOf(netif, wantOffloads));
+      const plugin = pluginOf(netif, wantOffloads);
+      const shell = snap === null ? new NetIfShell(plugin) : new NetIfShell(plugin, snap.mac);
       stack = new Stack({
         netif: shell,
         ipv4: o.ipv4,
@@ -290,6 +330,7 @@ export class Unikernel {
               ipv6: {
                 addresses: [o.ipv6],
                 ...(o.gateway6 === undefined ? {} : { gateway: o.gateway6 }),
+                ...(snap === null ? {} : { dadTransmits: 0 }),
                 onDad: (a, result) => {
                   if (result === 'duplicate') dadDone(ipv6ToString(a.addr));
                   else if (--dadLeft === 0) dadDone(null);
@@ -297,8 +338,20 @@ export class Unikernel {
               },
             }),
       });
+      const restored = snap === null ? null : restoreStack(stack, snap);
       // Tell the segment (switch learning tables, the kernel's neighbour cache) who we are.
       stack.announce();
+      if (snap !== null) {
+        const uk = new Unikernel(nic, shell, stack, nicOpts);
+        uk.restored = restored;
+        uk.restoreReport = {
+          outageMs: Math.max(0, wallClock() - snap.capturedAt),
+          connections: snap.connections.length,
+        };
+        // The window probes and the announcements go out now.
+        shell.flush();
+        return uk;
+      }
       if (o.ipv6 !== undefined) {
         // Also what keeps the process alive meanwhile: stack timers are unref'd, inline loops too.
         const guard = setTimeout(() => dadDone('timeout'), DAD_WAIT_MS);
@@ -378,6 +431,36 @@ export class Unikernel {
    *
    * The stack keeps its MAC (the one it booted with), whatever the new port's default is.
    */
+  /**
+   * Live migration, the first half: quiesces the NIC as switchBackend does (transmits held, what
+   * the old NIC published drained, what it received delivered), stops the stack's timers, captures
+   * the stack's whole state (docs/SNAPSHOT.md) and shuts the unikernel down. Resolves with the
+   * snapshot's bytes, for `Unikernel.boot({ ..., restore })` in this or another thread or process.
+   * The sockets of this unikernel are dead afterwards: the restored ones replace them.
+   */
+  async freeze(): Promise<Uint8Array> {
+    if (this.down) throw new UnikernelError('SHUT_DOWN', 'freeze after shutdown');
+    if (this.switching) throw new UnikernelError('BAD_OPTION', 'a backend switch is running');
+    this.switching = true;
+    try {
+      const frozenAt = wallClock();
+      const old = this.nic;
+      this.shell.unplug();
+      old.netif.flush();
+      await waitTxDrained(old.adapter, TX_DRAIN_MS);
+      for (;;) {
+        const n = old.netif.poll(64, (m) => this.stack.input(m));
+        if (n < 64) break;
+      }
+      (this.stack.time as Partial<RealTimeDriver>).stop?.();
+      const snap: StackSnapshot = { ...captureStack(this.stack), capturedAt: frozenAt };
+      await this.close();
+      return encodeSnapshot(snap);
+    } finally {
+      this.switching = false;
+    }
+  }
+
   async switchBackend(port: NetmapPort, o: { mode?: KloopMode } = {}): Promise<SwitchReport> {
     if (this.down) throw new UnikernelError('SHUT_DOWN', 'switchBackend after shutdown');
     if (this.switching) throw new UnikernelError('BAD_OPTION', 'a backend switch is already running');

@@ -1,6 +1,7 @@
 // The one module of byte accessors: big-endian (network order) loads and stores, the little-endian
-// 16-bit store the virtio-net header needs, and a host-order double (ping's send time, only ever
-// read back by the host that wrote it). Callers have checked bounds: these never allocate.
+// 16-bit store the virtio-net header needs, a host-order double (ping's send time, only ever
+// read back by the host that wrote it) and a network-order double (the stack snapshot). Callers
+// have checked bounds: these never allocate.
 
 export function get16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
@@ -36,6 +37,8 @@ export function setLe16(b: Uint8Array, o: number, v: number): void {
 // One scratch pair, so stamping a ping allocates nothing.
 const f64 = new Float64Array(1);
 const f64b = new Uint8Array(f64.buffer);
+/** Whether this host stores doubles least significant byte first. */
+const f64le = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
 export function setF64(b: Uint8Array, o: number, v: number): void {
   f64[0] = v;
@@ -43,5 +46,17 @@ export function setF64(b: Uint8Array, o: number, v: number): void {
 }
 export function getF64(b: Uint8Array, o: number): number {
   for (let i = 0; i < 8; i++) f64b[i] = b[o + i]!;
+  return f64[0]!;
+}
+
+/** A double in network order (IEEE 754 binary64, most significant byte first), for portable formats. */
+export function setF64Be(b: Uint8Array, o: number, v: number): void {
+  f64[0] = v;
+  const le = f64le;
+  for (let i = 0; i < 8; i++) b[o + i] = f64b[le ? 7 - i : i]!;
+}
+export function getF64Be(b: Uint8Array, o: number): number {
+  const le = f64le;
+  for (let i = 0; i < 8; i++) f64b[le ? 7 - i : i] = b[o + i]!;
   return f64[0]!;
 }

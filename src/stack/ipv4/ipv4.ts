@@ -72,7 +72,8 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   private readonly hdr = new Ipv4View();
   private readonly rxPair = new IpPairScratch();
   private readonly txPair = new IpPairScratch();
-  private ident = 0;
+  /** The next IPv4 identification (carried by a snapshot so a restored stack does not reuse recent ones). */
+  ident = 0;
   /**
    * A one-entry dst cache: the last unicast destination sent to, the route generation it was
    * resolved under and its neighbour. Linux keeps the route in the socket (sk_dst_cache) and

@@ -5,6 +5,19 @@
 
 export type CongestionAlgorithm = 'newreno' | 'cubic';
 
+/** Congestion-control state (the fields of cc.ts's algorithms; the ones an algorithm lacks are 0). */
+export interface CcState {
+  cwnd: number;
+  ssthresh: number;
+  /** CUBIC W_max, K, W_est; the epoch's age at capture in ms, -1 when none started. */
+  wMax: number;
+  k: number;
+  wEst: number;
+  epochAge: number;
+  /** NewReno's byte counter in congestion avoidance. */
+  bytesAcked: number;
+}
+
 /** RFC 6928 initial window: min(10*MSS, max(2*MSS, 14600)) bytes. */
 export function initialWindow(mss: number): number {
   return Math.min(10 * mss, Math.max(2 * mss, 14600));
@@ -30,6 +43,9 @@ export interface CongestionControl {
   onIdleRestart(now: number): void;
   /** A reduction proved spurious: cwnd and ssthresh back to at least their values before it. */
   undo(priorCwnd: number, priorSsthresh: number): void;
+  /** The algorithm's state for a snapshot taken at `now`, and back. */
+  exportState(now: number): CcState;
+  importState(s: CcState, now: number): void;
 }
 
 /**
@@ -98,6 +114,17 @@ export class NewReno implements CongestionControl {
   undo(priorCwnd: number, priorSsthresh: number): void {
     this.cwnd = Math.max(this.cwnd, priorCwnd);
     this.ssthresh = Math.max(this.ssthresh, priorSsthresh);
+  }
+
+  exportState(): CcState {
+    const { cwnd, ssthresh, bytesAcked } = this;
+    return { cwnd, ssthresh, wMax: 0, k: 0, wEst: 0, epochAge: -1, bytesAcked };
+  }
+
+  importState(s: CcState): void {
+    this.cwnd = s.cwnd;
+    this.ssthresh = s.ssthresh;
+    this.bytesAcked = s.bytesAcked;
   }
 }
 
@@ -208,6 +235,22 @@ export class Cubic implements CongestionControl {
     this.cwnd = Math.max(this.cwnd, priorCwnd);
     this.ssthresh = Math.max(this.ssthresh, priorSsthresh);
     this.epochStart = -1;
+  }
+
+  /** The epoch start travels as an age, so that t keeps counting from it on another clock. */
+  exportState(now: number): CcState {
+    const { cwnd, ssthresh, wMax, k, wEst } = this;
+    const epochAge = this.epochStart < 0 ? -1 : now - this.epochStart;
+    return { cwnd, ssthresh, wMax, k, wEst, epochAge, bytesAcked: 0 };
+  }
+
+  importState(s: CcState, now: number): void {
+    this.cwnd = s.cwnd;
+    this.ssthresh = s.ssthresh;
+    this.wMax = s.wMax;
+    this.k = s.k;
+    this.wEst = s.wEst;
+    this.epochStart = s.epochAge < 0 ? -1 : now - s.epochAge;
   }
 }
 

@@ -12,5 +12,6 @@ export * from './timestamps.ts';
 export * from './options.ts';
 export * from './syncookies.ts';
 export * from './state.ts';
+export * from './tcb-state.ts';
 export * from './tcb.ts';
 export * from './tcp.ts';

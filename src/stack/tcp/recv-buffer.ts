@@ -180,6 +180,23 @@ export class RecvBuffer {
     return view;
   }
 
+  /** Copies the in-order bytes not yet read to dst[dstOff...] without consuming them (a snapshot). */
+  peek(dst: Uint8Array, dstOff: number): number {
+    const size = this.chunkSize;
+    const n = this.readable;
+    let p = this.readPos;
+    // The chunks of [readPos, readPos + readable) are live: a chunk is retired only once read to its end.
+    for (let done = 0; done < n;) {
+      const c = Math.floor(p / size);
+      const at = p - c * size;
+      const k = Math.min(n - done, size - at);
+      dst.set(this.chunks[c % this.chunks.length]!.subarray(at, at + k), dstOff + done);
+      done += k;
+      p += k;
+    }
+    return n;
+  }
+
   /**
    * Fills out[2·at..2·(at+k)) with up to `max` SACK blocks (RFC 2018 §4): the block holding the
    * latest out-of-order segment first, then the others from the highest down. Returns k.

@@ -14,6 +14,16 @@ export interface RtoOptions {
   initialRto?: number;
 }
 
+/** RFC 6298 estimator state (rto.ts). */
+export interface RtoState {
+  srtt: number;
+  rttvar: number;
+  /** The RTO before backoff and clamping. */
+  baseRto: number;
+  backoffs: number;
+  samples: number;
+}
+
 const ALPHA = 1 / 8;
 const BETA = 1 / 4;
 const K = 4;
@@ -115,6 +125,21 @@ export class RtoEstimator {
   afterSynLoss(): void {
     if (this.samples === 0) this.baseRto = Math.max(this.baseRto, 3000);
     this.backoffs = 0;
+  }
+
+  /** The estimator's state for a snapshot (no segment is being timed after a restore). */
+  exportState(): RtoState {
+    const { srtt, rttvar, baseRto, backoffs, samples } = this;
+    return { srtt, rttvar, baseRto, backoffs, samples };
+  }
+
+  importState(s: RtoState): void {
+    this.srtt = s.srtt;
+    this.rttvar = s.rttvar;
+    this.baseRto = s.baseRto;
+    this.backoffs = s.backoffs;
+    this.samples = s.samples;
+    this.timedAt = -1;
   }
 
   /** Back to the pre-sample state. */

@@ -5,7 +5,7 @@
 // tcp_write_xmit() and the tcp_timer.c handlers. Segment formatting and demultiplexing belong to
 // the TcpEnv (tcp.ts); this file never touches packet bytes except to copy payload.
 import type { Mbuf } from '../../mbuf/index.ts';
-import { EMPTY, TcpFlags, type TcpOptions } from '../../wire/index.ts';
+import { EMPTY, TcpFlags, set32, type TcpOptions } from '../../wire/index.ts';
 import { NetError, type NetErrorCode } from '../errors.ts';
 import type { Timer, TimerQueue } from '../timer.ts';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './cc.ts';
@@ -18,6 +18,7 @@ import { DUP_THRESH, SackScoreboard } from './sack.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
 import type { TcpCounters, TcpState } from './state.ts';
+import type { TcbConfig, TcbState } from './tcb-state.ts';
 import { TimestampState, tsOffsetFor, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
 
 const { FIN, SYN, RST, ACK, PSH, ECE, CWR } = TcpFlags;
@@ -146,6 +147,28 @@ const DEFAULTS = {
 /** The receive buffer a connection made with `opts` gets (what its SYN-ACK window and shift follow). */
 export function rcvBufOf(opts: TcbOptions): number {
   return opts.rcvBuf ?? DEFAULTS.rcvBuf;
+}
+
+/** `opts` with every default filled in (what a snapshot records a listener's connections get). */
+export function tcbConfigOf(opts: TcbOptions): TcbConfig {
+  return {
+    sndBuf: opts.sndBuf ?? DEFAULTS.sndBuf,
+    rcvBuf: opts.rcvBuf ?? DEFAULTS.rcvBuf,
+    congestion: opts.congestion ?? 'cubic',
+    noDelay: opts.noDelay ?? false,
+    minRto: opts.minRto ?? DEFAULTS.minRto,
+    maxRto: opts.maxRto ?? DEFAULTS.maxRto,
+    msl: opts.msl ?? DEFAULTS.msl,
+    finTimeout: opts.finTimeout ?? DEFAULTS.finTimeout,
+    maxRetries: opts.maxRetries ?? DEFAULTS.maxRetries,
+    synRetries: opts.synRetries ?? DEFAULTS.synRetries,
+    delAck: opts.delAck ?? DEFAULTS.delAck,
+    timestamps: opts.timestamps ?? true,
+    windowScaling: opts.windowScaling ?? true,
+    sack: opts.sack ?? true,
+    ecn: opts.ecn ?? 2,
+    rack: opts.rack ?? true,
+  };
 }
 
 /** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
@@ -1801,6 +1824,195 @@ export class Tcb {
         ecn: this.ecnOk,
       },
     };
+  }
+
+  // ---------------------------------------------------------------- snapshot (docs/SNAPSHOT.md)
+
+  /** The options the connection was made with. */
+  config(): TcbConfig {
+    return {
+      sndBuf: this.snd.capacity,
+      rcvBuf: this.rcv.capacity,
+      congestion: this.cc.name,
+      noDelay: this.noDelay,
+      minRto: this.rto.minRto,
+      maxRto: this.rto.maxRto,
+      msl: this.msl,
+      finTimeout: this.finTimeout,
+      maxRetries: this.maxRetries,
+      synRetries: this.synRetries,
+      delAck: this.delAck,
+      timestamps: this.offerTs,
+      windowScaling: this.offerWs,
+      sack: this.offerSack,
+      ecn: this.ecnMode,
+      rack: this.useRack,
+    };
+  }
+
+  /**
+   * The connection's state as a snapshot carries it, as TCP_REPAIR reads it (tcp_repair options,
+   * the send and receive queues): sequence space, windows, options, congestion and RTO state,
+   * timers as remaining time, both queues. Loss-recovery episode state (SACK scoreboard, RACK,
+   * undo, an out-of-order queue, a FIN seen beyond a hole) is left behind: docs/SNAPSHOT.md §4.
+   */
+  exportState(): TcbState {
+    const now = this.now();
+    const snd = this.snd;
+    const rcv = this.rcv;
+    const sndData = new Uint8Array(snd.length);
+    if (snd.length > 0) snd.copyOut(snd.una, snd.length, sndData, 0);
+    const rcvData = new Uint8Array(rcv.readable);
+    rcv.peek(rcvData, 0);
+    const left = (t: Timer): number => (t.armed ? Math.max(0, t.deadline - now) : -1);
+    const laddr = new Uint8Array(16);
+    const raddr = new Uint8Array(16);
+    if (this.family === 6) {
+      laddr.set(this.laddr6);
+      raddr.set(this.raddr6);
+    } else {
+      set32(laddr, 0, this.laddr);
+      set32(raddr, 0, this.raddr);
+    }
+    return {
+      family: this.family,
+      laddr,
+      raddr,
+      lport: this.lport,
+      rport: this.rport,
+      state: this.state,
+      config: this.config(),
+      iss: this.iss,
+      irs: this.irs,
+      sndUna: snd.una,
+      sndNxt: snd.nxt,
+      sndMax: snd.max,
+      sndWnd: this.sndWnd,
+      sndWl1: this.sndWl1,
+      sndWl2: this.sndWl2,
+      maxSndWnd: this.maxSndWnd,
+      sndSml: this.sndSml,
+      rcvNxt: rcv.rcvNxt,
+      rcvAdvEdge: this.rcvAdvEdge,
+      lastAckSent: this.lastAckSent,
+      sendMss: this.sendMss,
+      rcvMss: this.rcvMss,
+      wsOk: this.wsOk,
+      sndWscale: this.sndWscale,
+      rcvWscale: this.rcvWscale,
+      tsOk: this.tsOk,
+      tsNow: this.tsVal(),
+      tsRecent: this.ts.recent,
+      tsRecentAge: this.ts.recentAge < 0 ? -1 : Math.max(0, now - this.ts.recentAge),
+      sackOk: this.sackOk,
+      ecnOk: this.ecnOk,
+      ecnEcho: this.ecnEcho,
+      cwrPending: this.cwrPending,
+      ecnRecover: this.ecnRecover,
+      cc: this.cc.exportState(now),
+      rto: this.rto.exportState(),
+      recover: this.recover,
+      retries: this.retries,
+      probesOut: this.probesOut,
+      persist: this.persist,
+      finQueued: this.finQueued,
+      finSent: this.finSent,
+      finSeq: this.finSeq,
+      rcvFin: this.rcvFin,
+      keepAlive: this.keepAlive,
+      keepIdle: this.keepIdle,
+      keepIntvl: this.keepIntvl,
+      keepCnt: this.keepCnt,
+      keepProbes: this.keepProbes,
+      lastRecvAge: Math.max(0, now - this.lastRecv),
+      rtxTimer: left(this.rtxTimer),
+      delackTimer: left(this.delackTimer),
+      keepTimer: left(this.keepTimer),
+      sndData,
+      rcvData,
+    };
+  }
+
+  /**
+   * Takes a validated snapshot state into this fresh connection (made with `s.config`, addresses
+   * and ports already set by the TCP layer), as TCP_REPAIR writes a socket back: the queues
+   * refilled, the TS clock continued from `s.tsNow`, timers re-armed with their remaining time.
+   * The bytes in flight form one record sent now; SACK and RACK start afresh.
+   */
+  importState(s: TcbState): void {
+    const now = this.now();
+    if (tcpLog.enabled) tcpLog('%s restored from a snapshot in %s', connName(this), s.state);
+    this.state = s.state;
+    this.iss = s.iss;
+    this.irs = s.irs;
+    this.sndSml = s.sndSml;
+    const snd = this.snd;
+    snd.init(s.sndUna);
+    snd.write(s.sndData, 0, s.sndData.length);
+    snd.max = s.sndMax;
+    snd.nxt = s.sndNxt;
+    const flight = seqDiff(s.sndMax, s.sndUna);
+    this.rtxq.reset(s.sndUna);
+    this.rtxq.sent(s.sndUna, flight, now);
+    this.rack.reset(s.sndUna);
+    const rcv = this.rcv;
+    const readSeq = seqAdd(s.rcvNxt, -s.rcvData.length);
+    rcv.init(readSeq);
+    rcv.write(readSeq, s.rcvData, 0, s.rcvData.length);
+    this.rcvAdvEdge = s.rcvAdvEdge;
+    this.lastAckSent = s.lastAckSent;
+    this.sndWnd = s.sndWnd;
+    this.sndWl1 = s.sndWl1;
+    this.sndWl2 = s.sndWl2;
+    this.maxSndWnd = s.maxSndWnd;
+    this.sendMss = s.sendMss;
+    this.rcvMss = s.rcvMss;
+    this.wsOk = s.wsOk;
+    this.sndWscale = s.sndWscale;
+    this.rcvWscale = s.rcvWscale;
+    this.tsOk = s.tsOk;
+    // The TS clock goes on from where it stood: the peer's PAWS never sees it go back.
+    this.tsOffset = (s.tsNow - Math.floor(now)) >>> 0;
+    this.ts.recent = s.tsRecent;
+    this.ts.recentAge = s.tsRecentAge < 0 ? -1 : now - s.tsRecentAge;
+    this.sackOk = s.sackOk;
+    this.ecnOk = s.ecnOk;
+    this.ecnEcho = s.ecnEcho;
+    this.cwrPending = s.cwrPending;
+    this.ecnRecover = s.ecnRecover;
+    this.cc = createCongestionControl(s.config.congestion, this.maxPayload);
+    this.cc.importState(s.cc, now);
+    this.rto.importState(s.rto);
+    this.recover = s.recover;
+    this.retries = s.retries;
+    this.probesOut = s.probesOut;
+    this.persist = s.persist;
+    this.finQueued = s.finQueued;
+    this.finSent = s.finSent;
+    this.finSeq = s.finSeq;
+    this.rcvFin = s.rcvFin;
+    this.rcvFinSeq = s.rcvFin ? s.rcvNxt : -1;
+    this.keepAlive = s.keepAlive;
+    this.keepIdle = s.keepIdle;
+    this.keepIntvl = s.keepIntvl;
+    this.keepCnt = s.keepCnt;
+    this.keepProbes = s.keepProbes;
+    this.lastRecv = now - s.lastRecvAge;
+    if (s.rtxTimer >= 0) this.rtxTimer.arm(s.rtxTimer);
+    else if (flight > 0 || this.persist) this.rtxTimer.arm(this.rto.rto);
+    if (s.delackTimer >= 0) this.delackTimer.arm(s.delackTimer);
+    if (s.keepTimer >= 0) this.keepTimer.arm(s.keepTimer);
+  }
+
+  /**
+   * After a restore: a window probe (SEG.SEQ = SND.UNA - 1) that the peer answers with an ACK
+   * carrying its RCV.NXT and window, as the kernel sends when a socket leaves repair mode
+   * (tcp_send_window_probe).
+   * @mirrors tcp_output.c:tcp_send_window_probe
+   */
+  probeAfterRestore(): void {
+    if (this.state === 'TIME-WAIT') return;
+    this.sendProbe();
   }
 
   /** The node-style code the connection failed with, if any. */

@@ -12,6 +12,7 @@ import {
   TcpView,
   ipv4ToString,
   ipv6ToString,
+  get32,
   set32,
 } from '../../wire/index.ts';
 import { IpPairScratch, type IpPair, type L3Output } from '../l3.ts';
@@ -34,6 +35,7 @@ import {
   cookieTsval,
 } from './syncookies.ts';
 import { rcvBufOf, Tcb, TcpSegmentIn, type TcbOptions, type TcpEnv } from './tcb.ts';
+import type { TcbState } from './tcb-state.ts';
 import { tsOffsetFor, tsValue, windowScaleFor } from './timestamps.ts';
 
 const { FIN, SYN, RST, ACK } = TcpFlags;
@@ -136,6 +138,44 @@ export class Tcp implements TcpEnv {
         return t;
     }
     return undefined;
+  }
+
+  /** Every connection held (all states but LISTEN). */
+  connections(): Tcb[] {
+    const out: Tcb[] = [];
+    for (const l of this.conns.values()) out.push(...l);
+    return out;
+  }
+
+  /** The listening ports. */
+  listening(): TcpListener[] {
+    return [...this.listeners.values()];
+  }
+
+  /** Whether `port` has a listener. */
+  hasListener(port: number): boolean {
+    return this.listeners.has(port);
+  }
+
+  /**
+   * A connection of a validated snapshot (docs/SNAPSHOT.md), taken back into this table in its
+   * state; the caller checked that its 4-tuple is free.
+   */
+  restore(s: TcbState): Tcb {
+    const p = new IpPairScratch();
+    if (this.family === 6) {
+      p.laddr6.set(s.laddr);
+      p.raddr6.set(s.raddr);
+    } else {
+      p.laddr = get32(s.laddr, 0);
+      p.raddr = get32(s.raddr, 0);
+    }
+    const t = this.newTcb(s.config, p);
+    t.lport = s.lport;
+    t.rport = s.rport;
+    t.importState(s);
+    this.insert(t);
+    return t;
   }
 
   private insert(t: Tcb): void {
