@@ -9,6 +9,7 @@ export { csumReplace16, csumReplace32 } from './incremental.ts';
 export { pseudoV4, pseudoV6 } from './pseudo.ts';
 export { completePartial, CSUM_MANGLED_0, udpCheckValue } from './complete.ts';
 export { csumValid, ipv4HeaderValid } from './verify.ts';
+export { crc32 } from './crc32.ts';
 export {
   copierFor,
   createLocalPacketMemory,

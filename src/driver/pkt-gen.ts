@@ -63,6 +63,8 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
   const t0 = performance.now();
   const deadline = o.durationMs === undefined ? Number.POSITIVE_INFINITY : t0 + o.durationMs;
   let sent = 0;
+  let yielded = 0;
+  const yieldEvery = Math.max(1, n >> 2);
   while (sent < count && performance.now() < deadline) {
     let h = ring.head;
     const room = Math.min(nmRingSpace(h, ring.tail, n), o.batch, count - sent);
@@ -83,8 +85,14 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
     // full destination ring cannot take, it does not push back. A task boundary, not one
     // microtask: the receiver's wake-up is a chain of microtasks (host wake, interrupt, poll),
     // all of which run before the next task, where one `await` would let the sender overtake it.
-    // It stands where pkt-gen's poll() system call does, once per batch.
-    await new Promise<void>((r) => setImmediate(r));
+    // One per quarter ring at most (a task costs microseconds, too much per packet for small
+    // batches); a microtask in between still lets an interrupt's work in.
+    if (sent - yielded >= yieldEvery) {
+      yielded = sent;
+      await new Promise<void>((r) => setImmediate(r));
+    } else {
+      await null;
+    }
   }
   return side(sent, sent * frame.length, t0);
 }

@@ -2,7 +2,7 @@
 // (magic, version, section count, total length), a section table, the sections, and a CRC-32 over
 // everything before it. decodeSnapshot validates every field into a plain StackSnapshot and throws
 // a SnapshotError at the first fault; it never reads past the input and applies nothing.
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../checksum/index.ts';
 import { get16, get32, getF64Be, parseIpv4, parseIpv6, set16, set32, setF64Be } from '../wire/index.ts';
 import { SnapshotError } from './errors.ts';
 import {
