@@ -17,3 +17,4 @@ suites.push((await import('./alloc.bench.ts')).allocSuite);
 suites.push((await import('./copies.bench.ts')).copiesSuite);
 suites.push((await import('./synflood.bench.ts')).synfloodSuite);
 suites.push((await import('./switch.bench.ts')).switchSuite);
+suites.push((await import('./migrate.bench.ts')).migrateSuite);

@@ -68,9 +68,10 @@ describe.skipIf(skip)('backend switch under a kernel TCP stream over TAP', () =>
       outagesMs: number[];
       txDrained: boolean;
       resets: number;
+      outRsts: number;
     };
     console.log(
-      `[switch over TAP] ${got.outagesMs.length} switches, outages ms: ${got.outagesMs.join(' ')}; kernel RetransSegs +${after - before}`,
+      `[switch over TAP] ${got.outagesMs.length} switches, outages ms: ${got.outagesMs.join(' ')}; kernel RetransSegs +${after - before}; RSTs sent ${got.outRsts}`,
     );
     expect(got.bytes).toBe(sent.sent);
     expect(got.sha256).toBe(sent.sha256);

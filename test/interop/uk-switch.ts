@@ -31,7 +31,10 @@ process.stdout.write(
     sha256: r.sha256,
     outagesMs: moves.map((m) => Math.round(m.outageMs * 100) / 100),
     txDrained: moves.every((m) => m.txDrained),
-    resets: uk.stack.tcp.counters.outRsts + uk.stack.tcp.counters.estabResets,
+    // The connection's resets, from either end; outRsts also counts an RST answering a stray
+    // segment after the connection closed (a duplicate ACK of a retransmitted FIN), which is not one.
+    resets: uk.stack.tcp.counters.estabResets,
+    outRsts: uk.stack.tcp.counters.outRsts,
   })}\n`,
 );
 await uk.close();

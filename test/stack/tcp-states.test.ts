@@ -213,6 +213,8 @@ describe('TCP connection management', () => {
     await runUntil(p, () => err !== null);
     expect(err!.code).toBe('ECONNRESET');
     expect(p.a.tcp.counters.estabResets).toBe(1);
+    // TCP_MIB_ESTABRESETS counts the reset at the end that sent it too.
+    expect(p.b.tcp.counters.estabResets).toBe(1);
   });
 });
 

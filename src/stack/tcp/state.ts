@@ -90,7 +90,11 @@ export class TcpCounters {
   windowProbes = 0;
   /** Segments that could not be sent because no mbuf was free. */
   noBuffers = 0;
-  /** Connections opened actively / passively, reset, timed out (TCP_MIB_ACTIVEOPENS ...). */
+  /**
+   * Connections opened actively / passively (TCP_MIB_ACTIVEOPENS, PASSIVEOPENS); synchronized
+   * connections reset by a RST received or by our abort (TCP_MIB_ESTABRESETS; an RST answering a
+   * segment for no connection is only in outRsts); connection attempts that failed.
+   */
   activeOpens = 0;
   passiveOpens = 0;
   estabResets = 0;

@@ -562,6 +562,8 @@ export class Tcb {
       case 'CLOSE-WAIT':
         this.env.sendSegment(this, this.acceptableSeq(), RST | ACK, 0);
         this.env.counters.outRsts++;
+        // TCP_MIB_ESTABRESETS counts a synchronized connection reset from either end.
+        if (this.state !== 'SYN-RECEIVED') this.env.counters.estabResets++;
         if (tcpLog.enabled) tcpLog('%s abort: RST sent', connName(this));
         break;
       default:
