@@ -9,7 +9,7 @@
 // and exits; the last link (SNAP_OUT '-') receives to the end and prints {"resets":n}.
 import { openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { openTapPort } from '../src/host/index.ts';
+import { openTapPort, type TapPort } from '../src/host/index.ts';
 import type { Socket } from '../src/stack/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
 
@@ -36,8 +36,9 @@ const take = (s: Socket): void => {
 };
 
 let uk: Unikernel;
-const port = openTapPort(tap);
+let port: TapPort;
 if (snapIn === '-') {
+  port = openTapPort(tap);
   uk = await Unikernel.boot({ port, ipv4 });
   uk.net.createServer(take).listen(9);
   process.stdout.write('ready\n');
@@ -50,6 +51,8 @@ if (snapIn === '-') {
       r();
     });
   });
+  // Only now: a single-queue TAP takes one opener at a time, and the previous link has closed it.
+  port = openTapPort(tap);
   uk = await Unikernel.boot({ port, ipv4, restore: readFileSync(snapIn) });
   for (const s of uk.restored!.sockets) take(s);
   process.stdout.write(`${JSON.stringify({ restored: uk.restoreReport!.outageMs })}\n`);
