@@ -22,7 +22,7 @@ import { portWords, storeVnetHdrLen } from '../../src/host/port.ts';
 import { type RegionView, regionShared, ringsShared } from '../../src/host/region-view.ts';
 import { TAP_WORDS, TW, TapDatapath, type TapIo, WANT_RX, WANT_TX } from '../../src/host/tap-port.ts';
 import { SLEEPING_FD } from '../../src/host/kloop-idle.ts';
-import { LinuxTap, TapError } from '../../src/host/tap/index.ts';
+import { LinuxTap, TAP_POLL, TapError } from '../../src/host/tap/index.ts';
 import type { NetmapRegion } from '../../src/netmap/region.ts';
 import { GuestRing, makeCsb } from './guest.ts';
 
@@ -35,7 +35,9 @@ class ScriptedTap implements TapIo {
   readonly rxq: Uint8Array[] = [];
   readonly sent: Uint8Array[] = [];
   readonly results: number[] = [];
+  reads = 0;
   recv(buf: Uint8Array, len: number): number {
+    this.reads++;
     const f = this.rxq.shift();
     if (f === undefined) return -EAGAIN;
     const n = Math.min(f.length, len);
@@ -150,6 +152,26 @@ describe('TAP port RX', () => {
     expect(dp.drops()).toEqual(zeroDrops);
     // Ran dry: the readiness source is armed for RX.
     expect(Atomics.load(dp.state, dp.tapCtl + TW.WANT) & WANT_RX).toBe(WANT_RX);
+  });
+
+  it('does not read a tap found empty again until the readiness source has seen it readable', () => {
+    const { dp, io } = setup();
+    const want = dp.tapCtl + TW.WANT;
+    Atomics.store(dp.state, want, 0);
+    rxsync(dp, 0);
+    expect(io.reads).toBe(1); // EAGAIN: armed
+    expect(Atomics.load(dp.state, want) & WANT_RX).toBe(WANT_RX);
+    // The guest's syncs that only return slots cost no system call while the fd is watched.
+    io.rxq.push(tapFrame(12 + 60, 1));
+    rxsync(dp, 0);
+    rxsync(dp, 0);
+    expect(io.reads).toBe(1);
+    expect(dp.krings[1]!.hwtail).toBe(0);
+    // The readiness source saw POLLIN (readyBits clears the want) and woke the ring: it reads.
+    expect(dp.readyBits(WANT_RX, TAP_POLL.IN)).not.toBe(0);
+    rxsync(dp, 0);
+    expect(io.reads).toBe(3); // the frame, then EAGAIN
+    expect(dp.krings[1]!.hwtail).toBe(1);
   });
 
   it('keeps a frame that does not fit until the user returns slots (no drop, order kept)', () => {
