@@ -60,6 +60,8 @@ export interface LinkOptions {
   backlog: number;
   /** Runs the next turn as its own task. */
   schedule: (fn: () => void) => void;
+  /** An interrupt's turn may run as a microtask (see Link.rxReady); false: always `schedule`. */
+  softirq: boolean;
   /**
    * Brackets the processing of each received frame: what the layers queue meanwhile (socket
    * events) is delivered at leave(), once every layer returned; replies still join the turn's
@@ -108,7 +110,7 @@ export class Link implements LinkOutput {
    */
   private readonly rxReady = (): void => {
     if (this.pollScheduled) return;
-    if (this.softirqTurns >= SOFTIRQ_TURNS) {
+    if (!this.opts.softirq || this.softirqTurns >= SOFTIRQ_TURNS) {
       this.schedulePoll();
       return;
     }
