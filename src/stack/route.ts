@@ -75,6 +75,8 @@ export class RouteTable4 {
 
 export class RouteTable6 {
   readonly routes: Route6[] = [];
+  /** Bumped by every change, as RouteTable4.gen. */
+  gen = 0;
 
   add(prefix: Uint8Array, len: number, gateway: Uint8Array | null = null): void {
     if (!Number.isInteger(len) || len < 0 || len > 128 || prefix.length !== 16) {
@@ -87,12 +89,14 @@ export class RouteTable6 {
     let i = 0;
     while (i < this.routes.length && this.routes[i]!.len >= len) i++;
     this.routes.splice(i, 0, { prefix: p, len, gateway: gateway === null ? null : gateway.slice() });
+    this.gen++;
   }
 
   remove(prefix: Uint8Array, len: number): boolean {
     const i = this.routes.findIndex((r) => r.len === len && prefixMatch6(r.prefix, 0, prefix, 0, len));
     if (i < 0) return false;
     this.routes.splice(i, 1);
+    this.gen++;
     return true;
   }
 

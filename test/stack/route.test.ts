@@ -123,4 +123,49 @@ describe('routing tables', () => {
       expect(e.state).toBe('DELAY');
     });
   });
+
+  describe('the IPv6 dst cache', () => {
+    const B6 = parseIpv6('2001:db8::2');
+    async function resolved6() {
+      const p = makePair({
+        a: { ipv6: { addresses: ['2001:db8::1/64'], dadDelay: 0 } },
+        b: { ipv6: { addresses: ['2001:db8::2/64'], dadDelay: 0 } },
+      });
+      await runUntil(p, () =>
+        [p.a, p.b].every((s) => s.ip6!.addresses.every((x) => x.state === 'PREFERRED')),
+      );
+      p.a.net.createSocket().send('x', 9, '2001:db8::2');
+      await runUntil(p, () => p.a.ip6!.nd.get(key6(B6))?.state === 'REACHABLE');
+      const seen: number[][] = [];
+      p.la.drop = (m) => (seen.push(Array.from(m.pool.data.subarray(m.dataOffset, m.dataOffset + 6))), false);
+      const frame = () => {
+        const m = p.a.pool.alloc()!;
+        m.append(new Uint8Array(80));
+        return m;
+      };
+      p.a.ip6!.routeFrame(frame(), B6);
+      expect(seen).toEqual([Array.from(p.b.netif.mac)]);
+      return { p, seen, frame };
+    }
+
+    it('a deleted neighbour is solicited again, never sent to from the cache', async () => {
+      const { p, seen, frame } = await resolved6();
+      const ns = p.a.ip6!.ndpCounters.nsOut;
+      p.a.ip6!.nd.delete(key6(B6));
+      p.a.ip6!.routeFrame(frame(), B6);
+      // Only the multicast solicitation leaves (33:33:ff:…), not the frame to B's old MAC.
+      expect(seen.length).toBe(2);
+      expect(seen[1]!.slice(0, 3)).toEqual([0x33, 0x33, 0xff]);
+      expect(p.a.ip6!.ndpCounters.nsOut).toBe(ns + 1);
+    });
+
+    it('a route change invalidates the cached destination', async () => {
+      const { p, seen, frame } = await resolved6();
+      const noRoute = p.a.ip6!.counters.outNoRoutes;
+      p.a.ip6!.routes.remove(parseIpv6('2001:db8::'), 64);
+      p.a.ip6!.routeFrame(frame(), B6);
+      expect(seen.length).toBe(1);
+      expect(p.a.ip6!.counters.outNoRoutes).toBe(noRoute + 1);
+    });
+  });
 });

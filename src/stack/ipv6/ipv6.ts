@@ -24,7 +24,7 @@ import { StackError } from '../errors.ts';
 import type { IcmpRateLimit } from '../icmp-rate.ts';
 import { IpPairScratch, type IpPair, type L3Output, type SourceError, type TransportInputs } from '../l3.ts';
 import type { LinkOutput } from '../link/link.ts';
-import { mbufTruesize, NeighbourCache, type NeighbourParams } from '../neighbour.ts';
+import { mbufTruesize, NeighbourCache, type NeighbourEntry, type NeighbourParams } from '../neighbour.ts';
 import { PmtuCache } from '../pmtu.ts';
 import type { ReasmParams } from '../reassembly.ts';
 import { RouteTable6 } from '../route.ts';
@@ -117,6 +117,10 @@ export class Ipv6Layer implements L3Output, Icmp6Host, Ipv6FragHost, NdpHost {
   /** Last next hop and its key: resolution of a steady flow builds no string per packet. */
   private readonly lastHop = new Uint8Array(16);
   private lastKey = '';
+  /** The dst cache, as Ipv4Layer's: the last destination routed, its route generation, its neighbour. */
+  private readonly dstAddr = new Uint8Array(16);
+  private dstGen = -1;
+  private dstNeigh: NeighbourEntry<string, Mbuf> | null = null;
 
   constructor(
     private readonly link: LinkOutput,
@@ -514,6 +518,18 @@ export class Ipv6Layer implements L3Output, Icmp6Host, Ipv6FragHost, NdpHost {
   }
 
   routeFrame(m: Mbuf, dst: Uint8Array): void {
+    const e = this.dstNeigh;
+    if (
+      e !== null &&
+      this.dstGen === this.routes.gen &&
+      !e.dead &&
+      e.state === 'REACHABLE' &&
+      equal16(dst, 0, this.dstAddr, 0) &&
+      this.now() < e.reachableUntil
+    ) {
+      this.link.xmit(m, e.lladdr, EtherType.IPV6);
+      return;
+    }
     const hop = this.hop16;
     if (!this.routes.nextHop(dst, 0, hop)) {
       this.counters.outNoRoutes++;
@@ -525,6 +541,10 @@ export class Ipv6Layer implements L3Output, Icmp6Host, Ipv6FragHost, NdpHost {
       this.lastKey = key6(hop);
     }
     const ll = this.nd.resolve(this.lastKey, m, this.now());
-    if (ll !== null) this.link.xmit(m, ll, EtherType.IPV6);
+    if (ll === null) return;
+    for (let i = 0; i < 16; i++) this.dstAddr[i] = dst[i]!;
+    this.dstGen = this.routes.gen;
+    this.dstNeigh = this.nd.entries.get(this.lastKey) ?? null;
+    this.link.xmit(m, ll, EtherType.IPV6);
   }
 }
