@@ -36,6 +36,16 @@ export interface BenchSuite {
   run(opts: BenchOptions): Promise<BenchRow[]>;
 }
 
+/** Min, median and max of some samples (ms), and the "min A / median B / max C ms" a note prints. */
+export function spread(v: readonly number[]): { median: number; text: string } {
+  const s = v.slice().sort((x, y) => x - y);
+  const median = s[Math.floor(s.length / 2)]!;
+  return {
+    median,
+    text: `min ${s[0]!.toFixed(1)} / median ${median.toFixed(1)} / max ${s[s.length - 1]!.toFixed(1)} ms`,
+  };
+}
+
 /** Runs `fn` repeatedly for about `ms` milliseconds (after a warm-up) and returns calls per second. */
 export function rate(fn: () => void, ms: number): number {
   const warmEnd = performance.now() + Math.min(200, ms / 4);

@@ -17,18 +17,14 @@ import { tcpSend } from '../src/apps/index.ts';
 import { ValeSwitch, type ValePort } from '../src/host/index.ts';
 import type { Socket } from '../src/stack/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
-import type { BenchRow, BenchSuite } from './harness.ts';
+import { spread, type BenchRow, type BenchSuite } from './harness.ts';
 
 const MIGRATIONS = 10;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function spread(v: number[]): string {
-  const s = v.slice().sort((x, y) => x - y);
-  return `min ${s[0]!.toFixed(1)} / median ${s[Math.floor(s.length / 2)]!.toFixed(1)} / max ${s[s.length - 1]!.toFixed(1)} ms`;
-}
-
-function median(v: number[]): number {
-  return v.slice().sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
+/** 1 GiB, or 64 MiB with --quick, as a row names it. */
+function size(bytes: number): string {
+  return bytes >= 1 << 30 ? `${bytes / (1 << 30)} GiB` : `${bytes >> 20} MiB`;
 }
 
 async function overVale(bytes: number): Promise<BenchRow> {
@@ -75,10 +71,10 @@ async function overVale(bytes: number): Promise<BenchRow> {
   await a.close();
   await b.close();
   return {
-    name: `1 GiB uk→uk over VALE across ${MIGRATIONS} live migrations, outage`,
-    value: median(outages),
+    name: `${size(bytes)} uk→uk over VALE across ${MIGRATIONS} live migrations, outage`,
+    value: spread(outages).median,
     unit: 'ms',
-    note: `${spread(outages)}; SHA-256 intact: ${digest === r.sha256 ? 'yes' : 'NO'}, resets ${resets}, sender retransmissions ${retrans}`,
+    note: `${spread(outages).text}; SHA-256 intact: ${digest === r.sha256 ? 'yes' : 'NO'}, resets ${resets}, sender retransmissions ${retrans}`,
   };
 }
 
@@ -140,7 +136,7 @@ function link(args: string[]): Link {
 }
 
 async function overTap(bytes: number): Promise<BenchRow> {
-  const name = `1 GiB Linux→uk over TAP across ${MIGRATIONS} migrations between processes, outage`;
+  const name = `${size(bytes)} Linux→uk over TAP across ${MIGRATIONS} migrations between processes, outage`;
   if (process.getuid?.() !== 0) return { name, value: 0, unit: 'ms', note: 'skipped: not running as root' };
   const dir = mkdtempSync(join(tmpdir(), 'ptnet-migbench-'));
   const out = join(dir, 'stream');
@@ -191,9 +187,9 @@ async function overTap(bytes: number): Promise<BenchRow> {
       data.length === sent.sent && createHash('sha256').update(data).digest('hex') === sent.sha256;
     return {
       name,
-      value: median(outages),
+      value: spread(outages).median,
       unit: 'ms',
-      note: `${spread(outages)}; SHA-256 intact: ${intact ? 'yes' : 'NO'}, resets ${last.resets}, the kernel's RetransSegs +${retransSegs() - before}`,
+      note: `${spread(outages).text}; SHA-256 intact: ${intact ? 'yes' : 'NO'}, resets ${last.resets}, the kernel's RetransSegs +${retransSegs() - before}`,
     };
   } finally {
     for (const l of links) l.proc.kill('SIGKILL');

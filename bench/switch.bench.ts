@@ -14,7 +14,7 @@ import { tcpSend, type ConnReport } from '../src/apps/index.ts';
 import { ValeSwitch, type ValePort } from '../src/host/index.ts';
 import type { Socket } from '../src/stack/index.ts';
 import { Unikernel, type SwitchReport } from '../src/unikernel/index.ts';
-import type { BenchRow, BenchSuite } from './harness.ts';
+import { spread, type BenchRow, type BenchSuite } from './harness.ts';
 
 type Kind = 'other port, inline' | 'other port, worker' | 'same port, inline ⇄ worker';
 const KINDS: Kind[] = ['other port, inline', 'other port, worker', 'same port, inline ⇄ worker'];
@@ -74,16 +74,13 @@ export const switchSuite: BenchSuite = {
     const retrans = b.stack.tcp.counters.retransSegs - retransBefore;
     const total = (results.length * bytes) / 1048576;
     for (const kind of KINDS) {
-      const v = out
-        .get(kind)!
-        .slice()
-        .sort((x, y) => x - y);
-      const med = v[Math.floor(v.length / 2)]!;
+      const v = out.get(kind)!;
+      const sp = spread(v);
       rows.push({
         name: `backend switch outage, ${kind}`,
-        value: med,
+        value: sp.median,
         unit: 'ms',
-        note: `min ${v[0]!.toFixed(1)} / median ${med.toFixed(1)} / max ${v[v.length - 1]!.toFixed(1)} ms over ${v.length} moves during ${results.length} transfers, ${total} MiB in all (SHA-256 intact: ${intact ? 'yes' : 'NO'}, resets ${resets}, sender retransmissions ${retrans})`,
+        note: `${sp.text} over ${v.length} moves during ${results.length} transfers, ${total} MiB in all (SHA-256 intact: ${intact ? 'yes' : 'NO'}, resets ${resets}, sender retransmissions ${retrans})`,
       });
     }
     await a.close();
@@ -156,16 +153,13 @@ async function migrations(perKind: number, bytes: number): Promise<BenchRow[]> {
   await a.close();
   await b.close();
   return modes.map((mode) => {
-    const v = out
-      .get(mode)!
-      .slice()
-      .sort((x, y) => x - y);
-    const med = v[Math.floor(v.length / 2)]!;
+    const v = out.get(mode)!;
+    const sp = spread(v);
     return {
       name: `live migration outage, new VALE port, ${mode === 'inline' ? 'worker → inline' : 'inline → worker'} loop`,
-      value: med,
+      value: sp.median,
       unit: 'ms',
-      note: `no target (issue 15 gives none): — ; min ${v[0]!.toFixed(1)} / median ${med.toFixed(1)} / max ${v[v.length - 1]!.toFixed(1)} ms over ${v.length} migrations during ${results.length} transfers, ${total} MiB in all (SHA-256 intact: ${intact ? 'yes' : 'NO'}, resets ${resets}, sender retransmissions ${retrans})`,
+      note: `no target (issue 15 gives none): — ; ${sp.text} over ${v.length} migrations during ${results.length} transfers, ${total} MiB in all (SHA-256 intact: ${intact ? 'yes' : 'NO'}, resets ${resets}, sender retransmissions ${retrans})`,
     };
   });
 }
