@@ -142,6 +142,8 @@ export class PtnetNetIf implements NetIf {
   private readonly txMinSpace: number;
   private readonly txHdrOpts: TxHdrOptions;
   private readonly txHdr = new VnetHdr();
+  /** The header of a frame that is copied into its slots, until the ring has room for it. */
+  private readonly hdrScratch: Uint8Array;
   private readonly rxHdr = new VnetHdr();
   /** Packets written but not yet published, per TX queue. */
   private readonly txPending: Uint32Array;
@@ -163,6 +165,7 @@ export class PtnetNetIf implements NetIf {
     this.mac = adapter.mac;
     this.mtu = o.mtu ?? 1500;
     this.hdrLen = adapter.vnetHdrLen;
+    this.hdrScratch = new Uint8Array(this.hdrLen);
     this.bufSize = adapter.bufSize;
     // Headroom = the header: a frame built from offset hdrLen gets its header at buffer offset 0.
     this.pool = takeExtraBufs(adapter, adapter.vnetHdrLen);
@@ -228,17 +231,40 @@ export class PtnetNetIf implements NetIf {
     const q = this.numQueues === 1 ? 0 : txQueueOf(m, this.numQueues);
     const kr = this.adapter.krings[q]!;
     const len = m.length;
-    const swap = m.pool === this.pool && this.swappable(m);
+    let swap = m.pool === this.pool && this.swappable(m);
     const need = swap ? m.segCount : Math.ceil((this.hdrLen + len) / this.bufSize);
     if (len < ETH_HLEN || len > MAX_FRAME || need > kr.lim) {
       this.counters.txDropSize++;
       return this.dropTx(m, more);
     }
-    if (
-      this.hdrLen !== 0
-        ? !this.buildTxHdr(m)
-        : (m.meta.flags & META_F_NEEDS_CSUM) !== 0 || m.meta.gsoType !== META_GSO_NONE
-    ) {
+    if (this.hdrLen !== 0) {
+      // The header straight into its place: the headroom of a frame that is lent as it is, else
+      // hdrScratch, which copyToRing copies into the slot once the ring is known to have room.
+      const p = m.pool;
+      const at = m.firstSeg * p.segmentSize;
+      if (!(
+        swap &&
+        txHdrFromMeta(
+          m.meta,
+          p.data,
+          m.dataOffset,
+          m.headLength,
+          len,
+          p.data,
+          at,
+          this.hdrLen,
+          this.txHdrOpts,
+        )
+      )) {
+        if (!this.buildTxHdr(m)) {
+          this.counters.txDropHdr++;
+          return this.dropTx(m, more);
+        }
+        // The parse may have pulled the headers up (m_pullup), which can end the frame's fit.
+        swap = swap && this.swappable(m);
+        if (swap) p.data.set(this.hdrScratch, m.firstSeg * p.segmentSize);
+      }
+    } else if ((m.meta.flags & META_F_NEEDS_CSUM) !== 0 || m.meta.gsoType !== META_GSO_NONE) {
       this.counters.txDropHdr++;
       return this.dropTx(m, more);
     }
@@ -273,14 +299,29 @@ export class PtnetNetIf implements NetIf {
   }
 
   /**
-   * The frame's virtio-net header into txHdr: copied from the stack's offload fields when they
-   * describe the frame (virtio_net_hdr_from_skb), else by parsing its headers. False: drop it.
+   * The frame's virtio-net header into hdrScratch: copied from the stack's offload fields when
+   * they describe the frame (virtio_net_hdr_from_skb), else by parsing its headers. False: drop it.
    */
   private buildTxHdr(m: Mbuf): boolean {
     const p = m.pool;
-    if (txHdrFromMeta(m.meta, p.data, m.dataOffset, m.headLength, m.length, this.txHdr, this.txHdrOpts))
+    const hl = this.hdrLen;
+    if (
+      txHdrFromMeta(
+        m.meta,
+        p.data,
+        m.dataOffset,
+        m.headLength,
+        m.length,
+        this.hdrScratch,
+        0,
+        hl,
+        this.txHdrOpts,
+      )
+    )
       return true;
-    return buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) === null;
+    if (buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) !== null) return false;
+    encodeVnetHdr(this.txHdr, this.hdrScratch, 0, hl);
+    return true;
   }
 
   /**
@@ -310,11 +351,10 @@ export class PtnetNetIf implements NetIf {
   private swapToRing(kr: GuestKring, m: Mbuf): void {
     const p = this.pool!;
     const ring = kr.ring;
-    // The header fills the headroom at buffer offset 0 (swappable() checked it is exactly that);
-    // the first slot's length covers it. The mbuf is lent as it is.
+    // The header is already in the headroom at buffer offset 0 (swappable() checked it is exactly
+    // that; transmit wrote it); the first slot's length covers it. The mbuf is lent as it is.
     const hdr = this.hdrLen;
     const first = m.firstSeg;
-    if (hdr !== 0) encodeVnetHdr(this.txHdr, p.data, first * p.segmentSize, hdr);
     let h = kr.rhead;
     for (let s = first; ;) {
       const old = ring.slotBufIdx(h);
@@ -343,7 +383,7 @@ export class PtnetNetIf implements NetIf {
     let h = kr.rhead;
     let off = ring.slotBufOffset(h);
     let used = this.hdrLen;
-    if (used !== 0) encodeVnetHdr(this.txHdr, ring.bytes, off, used);
+    if (used !== 0) ring.bytes.set(this.hdrScratch, off);
     let src = 0;
     for (;;) {
       const k = bs - used < len - src ? bs - used : len - src;

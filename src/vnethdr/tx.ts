@@ -14,8 +14,31 @@ import {
   type Mbuf,
   type PacketMeta,
 } from '../mbuf/index.ts';
-import { get16, Ipv4View, Ipv6ExtWalk, Ipv6View, TcpView, isVlanTpid, walkIpv6Ext } from '../wire/index.ts';
-import { UDP_MAX_SEGMENTS, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN } from './constants.ts';
+import {
+  get16,
+  Ipv4View,
+  Ipv6ExtWalk,
+  Ipv6View,
+  TcpView,
+  isVlanTpid,
+  setLe16,
+  walkIpv6Ext,
+} from '../wire/index.ts';
+import {
+  UDP_MAX_SEGMENTS,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_ECN,
+  VIRTIO_NET_HDR_GSO_NONE,
+  VNET_HDR_LEN,
+  VNET_HDR_MRG_LEN,
+  VNET_OFF_CSUM_OFFSET,
+  VNET_OFF_CSUM_START,
+  VNET_OFF_FLAGS,
+  VNET_OFF_GSO_SIZE,
+  VNET_OFF_GSO_TYPE,
+  VNET_OFF_HDR_LEN,
+  VNET_OFF_NUM_BUFFERS,
+} from './constants.ts';
 import type { VnetHdrErrorCode } from './errors.ts';
 import type { VnetHdr } from './vnet-hdr.ts';
 import { ETH_HLEN, IPV6_HLEN, IpProto, TcpFlags, UDP_HLEN } from '../wire/constants.ts';
@@ -132,13 +155,14 @@ export function buildTxHdr(
 }
 
 /**
- * The header copied from the offload fields the stack set (skb->csum_start, csum_offset, gso_*),
- * without parsing the frame: Linux's virtio_net_hdr_from_skb. The stack that built the frame
- * knows its layout, so the per-packet header walk of buildTxHdr() is only needed for frames whose
- * metadata says less (no csumStart, UDP segmentation). The frame's first headLen bytes are
- * buf[off...]. Returns false when the fields do not
- * describe the frame completely or consistently; the caller then builds the header by parsing,
- * which also gives a bad frame its TX_* code.
+ * The header written from the offload fields the stack set (skb->csum_start, csum_offset, gso_*)
+ * straight into dst[dstOff, dstOff + size) (size 10 or 12; num_buffers 0), without parsing the
+ * frame and without an intermediate VnetHdr: Linux's virtio_net_hdr_from_skb, which fills the
+ * header in the skb's headroom. The stack that built the frame knows its layout, so the per-packet
+ * header walk of buildTxHdr() is only needed for frames whose metadata says less (no csumStart, UDP
+ * segmentation). The frame's first headLen bytes are buf[off...]. Returns false, having written
+ * nothing, when the fields do not describe the frame completely or consistently (or dst has no
+ * room); the caller then builds the header by parsing, which also gives a bad frame its TX_* code.
  * @mirrors linux/virtio_net.h:virtio_net_hdr_from_skb
  */
 export function txHdrFromMeta(
@@ -147,15 +171,22 @@ export function txHdrFromMeta(
   off: number,
   headLen: number,
   frameLen: number,
-  out: VnetHdr,
+  dst: Uint8Array,
+  dstOff: number,
+  size: number,
   opts?: TxHdrOptions,
 ): boolean {
+  if ((size !== VNET_HDR_LEN && size !== VNET_HDR_MRG_LEN) || dstOff < 0 || dstOff + size > dst.length)
+    return false;
   const cs = meta.csumStart;
   const co = meta.csumOffset;
   const gso = meta.gsoType & ~META_GSO_ECN;
-  out.clear();
   // Nothing to offload: the all-zero header.
-  if ((meta.flags & META_F_NEEDS_CSUM) === 0) return gso === META_GSO_NONE;
+  if ((meta.flags & META_F_NEEDS_CSUM) === 0) {
+    if (gso !== META_GSO_NONE) return false;
+    dst.fill(0, dstOff, dstOff + size);
+    return true;
+  }
   if (cs + co + 2 > frameLen || cs > headLen || off + cs > buf.length) return false;
   // Two byte reads confirm the fields name the frame's real L4 header (an untagged IPv4 header
   // of IHL words, or an IPv6 header with no extension header, carrying TCP or UDP); anything
@@ -168,32 +199,39 @@ export function txHdrFromMeta(
   } else if (type !== 0x86dd || cs !== ETH_HLEN + IPV6_HLEN || buf[off + ETH_HLEN + 6] !== proto) {
     return false;
   }
-  out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  out.csumStart = cs;
-  out.csumOffset = co;
-  if (gso === META_GSO_NONE) return true;
-  if ((gso !== META_GSO_TCPV4 || type !== 0x0800) && (gso !== META_GSO_TCPV6 || type !== 0x86dd))
-    return false;
-  // The TCP header, whose data offset it confirms, ends the replicated headers; the IP length
-  // fields cap the frame.
-  const hl = meta.hdrLen;
-  if (proto !== IpProto.TCP || cs + TCP_MIN_HLEN > headLen || off + cs + TCP_MIN_HLEN > buf.length)
-    return false;
-  if (hl !== cs + (buf[off + cs + 12]! >> 4) * 4 || hl < cs + TCP_MIN_HLEN || hl > headLen) return false;
-  if (meta.gsoSize <= 0 || meta.gsoSize >= 0xffff) return false;
-  if (frameLen - ETH_HLEN - (gso === META_GSO_TCPV6 ? IPV6_HLEN : 0) > 0xffff) return false;
-  let ecn = meta.gsoType & META_GSO_ECN;
-  if ((buf[off + cs + 13]! & TcpFlags.CWR) !== 0 && ecn === 0) {
-    if (opts?.allowEcn !== true) return false;
-    ecn = META_GSO_ECN;
+  let gsoType = VIRTIO_NET_HDR_GSO_NONE;
+  let hdrLen = 0;
+  let gsoSize = 0;
+  if (gso !== META_GSO_NONE) {
+    if ((gso !== META_GSO_TCPV4 || type !== 0x0800) && (gso !== META_GSO_TCPV6 || type !== 0x86dd))
+      return false;
+    // The TCP header, whose data offset it confirms, ends the replicated headers; the IP length
+    // fields cap the frame.
+    const hl = meta.hdrLen;
+    if (proto !== IpProto.TCP || cs + TCP_MIN_HLEN > headLen || off + cs + TCP_MIN_HLEN > buf.length)
+      return false;
+    if (hl !== cs + (buf[off + cs + 12]! >> 4) * 4 || hl < cs + TCP_MIN_HLEN || hl > headLen) return false;
+    if (meta.gsoSize <= 0 || meta.gsoSize >= 0xffff) return false;
+    if (frameLen - ETH_HLEN - (gso === META_GSO_TCPV6 ? IPV6_HLEN : 0) > 0xffff) return false;
+    let ecn = meta.gsoType & META_GSO_ECN;
+    if ((buf[off + cs + 13]! & TcpFlags.CWR) !== 0 && ecn === 0) {
+      if (opts?.allowEcn !== true) return false;
+      ecn = META_GSO_ECN;
+    }
+    // One segment is not a super-frame (as in buildTxHdr): checksum offload only.
+    if (frameLen - hl > meta.gsoSize) {
+      hdrLen = hl;
+      gsoType = gso | (ecn !== 0 ? VIRTIO_NET_HDR_GSO_ECN : 0);
+      gsoSize = meta.gsoSize;
+    }
   }
-  if (frameLen - hl <= meta.gsoSize) {
-    // One segment is not a super-frame (as in buildTxHdr).
-    return true;
-  }
-  out.hdrLen = hl;
-  out.gsoType = gso | (ecn !== 0 ? VIRTIO_NET_HDR_GSO_ECN : 0);
-  out.gsoSize = meta.gsoSize;
+  dst[dstOff + VNET_OFF_FLAGS] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  dst[dstOff + VNET_OFF_GSO_TYPE] = gsoType;
+  setLe16(dst, dstOff + VNET_OFF_HDR_LEN, hdrLen);
+  setLe16(dst, dstOff + VNET_OFF_GSO_SIZE, gsoSize);
+  setLe16(dst, dstOff + VNET_OFF_CSUM_START, cs);
+  setLe16(dst, dstOff + VNET_OFF_CSUM_OFFSET, co);
+  if (size === VNET_HDR_MRG_LEN) setLe16(dst, dstOff + VNET_OFF_NUM_BUFFERS, 0);
   return true;
 }
 

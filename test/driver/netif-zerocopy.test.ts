@@ -14,6 +14,8 @@ import { createPipe, type NetmapPort } from '../../src/host/index.ts';
 import { Mempool, SEG_FREE, SEG_LENT, SEG_LIVE, type Mbuf } from '../../src/mbuf/index.ts';
 import { NS_BUF_CHANGED, NS_MOREFRAG, nmRingNext, nmRingSpace } from '../../src/netmap/index.ts';
 import { FakeKloop, FakePort } from '../device/fake-backend.ts';
+import { META_F_NEEDS_CSUM, META_GSO_TCPV4 } from '../../src/mbuf/index.ts';
+import { buildFrame } from '../vnethdr/frames.ts';
 
 const SLOTS = 16;
 const HDR = 12;
@@ -274,6 +276,65 @@ describe('zero-copy datapath: buffer ownership', () => {
     expect(r.nif.counters.rxBorrowed).toBe(2);
     expect(r.nif.counters.txSwapped).toBe(1);
     for (const h of held) h.free();
+  });
+
+  it("the header: from the meta into a lent frame's headroom, parsed when the meta says less, copied for a frame not lent", () => {
+    const r = rig();
+    const pool = r.pool!;
+    const hdrAt = (h: number): number[] => {
+      const off = r.tx.ring.slotBufOffset(h);
+      return [...r.tx.ring.bytes.subarray(off, off + HDR)];
+    };
+    const le = (v: number): number[] => [v & 0xff, v >> 8];
+    // A TSO super-frame the stack built: virtio_net_hdr_from_skb, nothing parsed.
+    const tso = buildFrame({ payload: 3000, tcpOpts: 12 });
+    const m1 = pool.alloc()!;
+    m1.append(tso.bytes);
+    Object.assign(m1.meta, {
+      flags: META_F_NEEDS_CSUM,
+      csumStart: tso.l4,
+      csumOffset: 16,
+      gsoType: META_GSO_TCPV4,
+      gsoSize: 1000,
+      hdrLen: tso.hdrEnd,
+    });
+    const seen: Uint8Array[] = [];
+    let cur = 0;
+    let h = r.tx.rhead;
+    expect(r.nif.transmit(m1, false)).toBe('ok');
+    cur = hostTx(r, cur, seen);
+    expect(hdrAt(h)).toEqual([1, 1, ...le(tso.hdrEnd), ...le(1000), ...le(tso.l4), 16, 0, 0, 0]);
+    // A VLAN-tagged frame: the meta does not name its L4 header, the parser finds it.
+    const tagged = buildFrame({ vlans: [5], payload: 300 });
+    const m2 = pool.alloc()!;
+    m2.append(tagged.bytes);
+    Object.assign(m2.meta, { flags: META_F_NEEDS_CSUM, csumStart: tagged.l4, csumOffset: 16 });
+    h = r.tx.rhead;
+    const lent = m2.firstSeg;
+    expect(r.nif.transmit(m2, false)).toBe('ok');
+    cur = hostTx(r, cur, seen);
+    expect(r.tx.ring.slotBufIdx(h)).toBe(lent);
+    expect(hdrAt(h)).toEqual([1, 0, 0, 0, 0, 0, ...le(tagged.l4), 16, 0, 0, 0]);
+    // Not from the NIC's pool: copied into the slot's own buffer, the header in front.
+    const plain = buildFrame({ payload: 200 });
+    const m3 = r.rxPool.alloc()!;
+    m3.append(plain.bytes);
+    Object.assign(m3.meta, { flags: META_F_NEEDS_CSUM, csumStart: plain.l4, csumOffset: 16 });
+    h = r.tx.rhead;
+    const own = r.tx.ring.slotBufIdx(h);
+    expect(r.nif.transmit(m3, false)).toBe('ok');
+    hostTx(r, cur, seen);
+    expect(seen.map((f) => Buffer.from(f).toString('hex'))).toEqual(
+      [tso, tagged, plain].map((f) => Buffer.from(f.bytes).toString('hex')),
+    );
+    expect(r.tx.ring.slotBufIdx(h)).toBe(own);
+    expect(hdrAt(h)).toEqual([1, 0, 0, 0, 0, 0, ...le(plain.l4), 16, 0, 0, 0]);
+    const off = r.tx.ring.slotBufOffset(h) + HDR;
+    expect(Buffer.from(r.tx.ring.bytes.subarray(off, off + plain.bytes.length)).equals(plain.bytes)).toBe(
+      true,
+    );
+    expect(r.nif.counters.txSwapped).toBe(2);
+    expect(r.nif.counters.txDropHdr).toBe(0);
   });
 
   it('without extra buffers the driver copies, and counts what it copied', () => {

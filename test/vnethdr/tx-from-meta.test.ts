@@ -1,7 +1,8 @@
-// txHdrFromMeta (virtio_net_hdr_from_skb) copies the stack's offload fields without parsing the
-// frame. Its contract: whenever it accepts, the header equals the one buildTxHdr derives by
-// parsing (virtio_net_tx_offload) — for any frame and any metadata, consistent or not; and for
-// the frames the stack builds (metadata consistent with the frame) it accepts.
+// txHdrFromMeta (virtio_net_hdr_from_skb) writes the stack's offload fields into the header's
+// bytes without parsing the frame. Its contract: whenever it accepts, the bytes equal the header
+// buildTxHdr derives by parsing (virtio_net_tx_offload), encoded — for any frame and any metadata,
+// consistent or not; when it refuses it writes nothing; and for the frames the stack builds
+// (metadata consistent with the frame) it accepts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,12 +14,34 @@ import {
   META_GSO_UDP_L4,
   PacketMeta,
 } from '../../src/mbuf/index.ts';
-import { VnetHdr, buildTxHdr, txHdrFromMeta } from '../../src/vnethdr/index.ts';
+import { VnetHdr, buildTxHdr, encodeVnetHdr, txHdrFromMeta } from '../../src/vnethdr/index.ts';
 import { buildFrame, type FrameSpec } from './frames.ts';
 
 const CWR = 0x80;
-const fromMeta = new VnetHdr();
 const parsed = new VnetHdr();
+/** The header as txHdrFromMeta wrote it, 12 bytes behind 4 guard bytes it must not touch. */
+const out = new Uint8Array(4 + 12 + 4);
+const FILL = 0xa5;
+const written = (): Uint8Array => out.subarray(4, 16);
+const expected = new Uint8Array(12);
+function parsedBytes(): Uint8Array {
+  encodeVnetHdr(parsed, expected, 0, 12);
+  return expected;
+}
+function fromMeta(
+  meta: PacketMeta,
+  buf: Uint8Array,
+  headLen: number,
+  frameLen: number,
+  opts?: { allowEcn: boolean },
+): boolean {
+  out.fill(FILL);
+  const ok = txHdrFromMeta(meta, buf, 0, headLen, frameLen, out, 4, 12, opts);
+  // Only the header's own bytes may change, and nothing at all on a refusal.
+  expect(out.subarray(0, 4).every((b) => b === FILL) && out.subarray(16).every((b) => b === FILL)).toBe(true);
+  if (!ok) expect(written().every((b) => b === FILL)).toBe(true);
+  return ok;
+}
 
 const specArb = fc.record({
   v6: fc.boolean(),
@@ -64,10 +87,10 @@ describe('txHdrFromMeta (virtio_net_hdr_from_skb)', () => {
           const f = buildFrame(spec);
           const meta = honestMeta(spec, f.l4, f.hdrEnd, gsoSize, ecn);
           const n = f.bytes.length;
-          const ok = txHdrFromMeta(meta, f.bytes, 0, n, n, fromMeta, { allowEcn });
+          const ok = fromMeta(meta, f.bytes, n, n, { allowEcn });
           const err = buildTxHdr(meta, f.bytes, 0, n, n, parsed, { allowEcn });
           expect(ok).toBe(err === null);
-          if (ok) expect(fromMeta).toEqual(parsed);
+          if (ok) expect(written()).toEqual(parsedBytes());
         },
       ),
       { numRuns: 400 },
@@ -102,9 +125,9 @@ describe('txHdrFromMeta (virtio_net_hdr_from_skb)', () => {
           const n = f.bytes.length;
           // Headers may be cut short of the frame (a chained mbuf whose pullup was not done).
           const head = Math.max(0, n - headCut);
-          if (txHdrFromMeta(meta, f.bytes, 0, head, n, fromMeta, { allowEcn })) {
+          if (fromMeta(meta, f.bytes, head, n, { allowEcn })) {
             expect(buildTxHdr(meta, f.bytes, 0, n, n, parsed, { allowEcn })).toBeNull();
-            expect(fromMeta).toEqual(parsed);
+            expect(written()).toEqual(parsedBytes());
           }
         },
       ),
@@ -138,7 +161,34 @@ describe('txHdrFromMeta (virtio_net_hdr_from_skb)', () => {
       const f = buildFrame(spec);
       const meta = Object.assign(new PacketMeta(), { flags: META_F_NEEDS_CSUM }, fields);
       const n = f.bytes.length;
-      expect(txHdrFromMeta(meta, f.bytes, 0, n, n, fromMeta), what).toBe(false);
+      expect(fromMeta(meta, f.bytes, n, n), what).toBe(false);
+    }
+  });
+});
+
+describe('txHdrFromMeta destination', () => {
+  it('writes 10 or 12 bytes and refuses a destination without room or an odd size', () => {
+    const f = buildFrame({ payload: 100 });
+    const meta = Object.assign(new PacketMeta(), {
+      flags: META_F_NEEDS_CSUM,
+      csumStart: f.l4,
+      csumOffset: 16,
+    });
+    const n = f.bytes.length;
+    const dst = new Uint8Array(12).fill(FILL);
+    expect(txHdrFromMeta(meta, f.bytes, 0, n, n, dst, 2, 10)).toBe(true);
+    expect([...dst.subarray(0, 2)]).toEqual([FILL, FILL]);
+    expect([...dst.subarray(2, 12)]).toEqual([1, 0, 0, 0, 0, 0, f.l4, 0, 16, 0]);
+    for (const [at, size] of [
+      [3, 10],
+      [1, 12],
+      [-1, 10],
+      [0, 11],
+      [0, 0],
+    ] as const) {
+      dst.fill(FILL);
+      expect(txHdrFromMeta(meta, f.bytes, 0, n, n, dst, at, size), `at ${at} size ${size}`).toBe(false);
+      expect(dst.every((b) => b === FILL)).toBe(true);
     }
   });
 });
