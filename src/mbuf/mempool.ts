@@ -46,6 +46,8 @@ export function mempoolBytes(segments: number, segmentSize = 2048): number {
 export class Mempool implements MbufPool {
   /** The whole pool storage; segment s owns data[s*segmentSize, (s+1)*segmentSize). */
   readonly data: Uint8Array;
+  /** `data` as a node Buffer (its fill is a memcpy whatever the alignment; see Mbuf.copyTo). */
+  readonly bytes: Buffer;
   readonly segmentSize: number;
   readonly segmentCount: number;
   readonly headroom: number;
@@ -58,6 +60,11 @@ export class Mempool implements MbufPool {
   readonly segNext: Int32Array;
   /** SEG_FREE, SEG_LIVE or SEG_LENT, per segment. */
   readonly segState: Uint8Array;
+  /** viewFrom's views: from a buffer's first byte, and from a later one (the last asked for). */
+  private readonly baseViews: (Uint8Array | undefined)[];
+  private readonly tailViews: (Uint8Array | undefined)[];
+  /** The later start last asked of viewFrom per buffer, while it has no view. */
+  private readonly tailWanted: Uint16Array;
 
   /** Successful mbuf allocations. */
   allocs = 0;
@@ -124,6 +131,7 @@ export class Mempool implements MbufPool {
     }
 
     this.data = data;
+    this.bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
     // Packet data is copied to and from socket buffers on every packet: word copies, no views.
     registerCopyViews(data);
     this.segmentSize = segmentSize;
@@ -134,6 +142,9 @@ export class Mempool implements MbufPool {
     this.segLen = new Uint32Array(segments);
     this.segNext = new Int32Array(segments).fill(-1);
     this.segState = new Uint8Array(segments);
+    this.baseViews = new Array<Uint8Array | undefined>(segments);
+    this.tailViews = new Array<Uint8Array | undefined>(segments);
+    this.tailWanted = new Uint16Array(segments);
     // Stacks popped from the top: fill so that low indices come out first (deterministic, cache-friendly).
     this.segFree = new Uint32Array(segments);
     if (opts.lent === true) {
@@ -161,6 +172,37 @@ export class Mempool implements MbufPool {
   /** Mbufs currently free. */
   get mbufsFree(): number {
     return this.mbufFreeTop;
+  }
+
+  /**
+   * The pool's memory from byte `at` to its end, as a view kept per buffer: one from the buffer's
+   * first byte, and one from a later start once the same start is asked for twice in a row (a
+   * received frame's payload starts at the same offset frame after frame; a copy cut at a receive
+   * chunk's edge starts anywhere and gets null, so no view is made per copy). Mbuf.copyTo fills a
+   * Buffer from it with node's memcpy, which needs a source that starts at the copy's first byte
+   * but may run on past its last.
+   */
+  viewFrom(at: number): Uint8Array | null {
+    const size = this.segmentSize;
+    const s = Math.floor(at / size);
+    const off = at - s * size;
+    if (off === 0) {
+      let v = this.baseViews[s];
+      if (v === undefined) {
+        v = this.data.subarray(at);
+        this.baseViews[s] = v;
+      }
+      return v;
+    }
+    const v = this.tailViews[s];
+    if (v !== undefined && v.byteOffset === this.data.byteOffset + at) return v;
+    if (this.tailWanted[s] !== off) {
+      this.tailWanted[s] = off;
+      return null;
+    }
+    const w = this.data.subarray(at);
+    this.tailViews[s] = w;
+    return w;
   }
 
   /** An empty mbuf (one segment, `headroom` bytes reserved in front), or null when the pool is empty. */

@@ -17,7 +17,8 @@ describe('copyBytes', () => {
       shared: fc.boolean(),
       registered: fc.boolean(),
       byteOffset: fc.integer({ min: 0, max: 11 }),
-      len: fc.integer({ min: 1, max: 300 }),
+      // Short copies take the word loop; from MEMMOVE_MIN (512) on, ends aligned alike take `set`.
+      len: fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 500, max: 2600 })),
     });
     fc.assert(
       fc.property(side, side, fc.nat(), fc.nat(), fc.nat(), (ds, ss, a, b, c) => {
@@ -36,6 +37,29 @@ describe('copyBytes', () => {
         expect(Array.from(whole)).toEqual(Array.from(want));
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('long copies between shared memory and a registered array, ends aligned alike or not', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.integer({ min: 0, max: 64 }),
+        fc.integer({ min: 0, max: 64 }),
+        fc.integer({ min: 512, max: 5000 }),
+        (toShared, dOff, sOff, len) => {
+          const dst = array(toShared, 0, len + 80, 4);
+          const src = array(!toShared, 0, len + 80, 5);
+          registerCopyViews(dst);
+          registerCopyViews(src);
+          const whole = new Uint8Array(dst.buffer);
+          const want = Uint8Array.from(whole);
+          want.set(src.subarray(sOff, sOff + len), dOff);
+          copyBytes(dst, dOff, src, sOff, len);
+          expect(Buffer.from(whole).equals(Buffer.from(want))).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 

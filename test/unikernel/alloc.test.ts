@@ -168,7 +168,9 @@ describe('datapath allocation (issue 11)', () => {
       );
       expect(packets).toBeGreaterThan(offloads ? 1500 : 20_000);
       // Before the copies lost their views: ~1.3 KB per packet each way with TSO, 130 B without.
-      expect(bytesOf(sites.filter(isNativeView)) / packets).toBeLessThan(1);
+      // What is left is made once per buffer (Mempool.viewFrom, SendBuffer.appendTo's block
+      // views), bounded by the buffers there are; one view per packet would be ≥ 64 B here.
+      expect(bytesOf(sites.filter(isNativeView)) / packets).toBeLessThan(16);
       // The whole heap (what is left is named in the header): 3.6 KB (on) and 580 B (off) per
       // packet before.
       expect(bytesOf(sites) / packets).toBeLessThan(offloads ? 2000 : 480);

@@ -350,8 +350,9 @@ export class Tcp implements TcpEnv {
     const l4Len = hl + dataLen;
     const total = ip.l4Offset + l4Len;
     // Headers must be contiguous; so must the whole segment when the checksum is computed here.
+    // With checksum offload the payload is appended after the headers (SendBuffer.appendTo).
     const need = ip.txCsum ? ip.l4Offset + hl : total;
-    if (!m.extend(total) || m.headLength < need) {
+    if (!m.extend(need) || m.headLength < need) {
       m.free();
       this.counters.noBuffers++;
       return false;
@@ -387,13 +388,23 @@ export class Tcp implements TcpEnv {
       if (sackN > 0) w.nop().nop().sack(this.sackOut, sackN);
     }
     if (dataLen > 0) {
-      // Payload straight from the send ring into the (possibly chained) mbuf: two pieces at most.
+      // Payload straight from the send ring into the mbuf: appended in pieces that end where the
+      // ring's blocks do (checksum offload), or written into the one segment the software
+      // checksum sums (two pieces at most, the ring's wrap).
       const snd = t.snd;
-      const at = snd.ringIndex(seq);
-      const first = Math.min(dataLen, snd.capacity - at);
-      const po = ip.l4Offset + hl;
-      m.write(po, snd.buf, at, first);
-      if (first < dataLen) m.write(po + first, snd.buf, 0, dataLen - first);
+      if (ip.txCsum) {
+        if (!snd.appendTo(m, seq, dataLen)) {
+          m.free();
+          this.counters.noBuffers++;
+          return false;
+        }
+      } else {
+        const at = snd.ringIndex(seq);
+        const first = Math.min(dataLen, snd.capacity - at);
+        const po = ip.l4Offset + hl;
+        m.write(po, snd.buf, at, first);
+        if (first < dataLen) m.write(po + first, snd.buf, 0, dataLen - first);
+      }
       countCopy(COPY_SITE.sndbufOut, dataLen);
     }
     const mp = t.maxPayload;
