@@ -159,6 +159,29 @@ describe('Mbuf chain operations against a byte-array model', () => {
     );
   });
 
+  it('appendSegment links a buffer from its first byte, refuses bad sizes and an empty packet, counts a dry pool', () => {
+    const pool = new Mempool({ segments: 3, segmentSize: 256, headroom: 16 });
+    const m = pool.alloc()!;
+    expect(() => m.appendSegment(10)).toThrow(RangeError);
+    expect(m.extend(40)).toBe(true);
+    for (const bad of [0, -1, 257, 1.5]) expect(() => m.appendSegment(bad)).toThrow(RangeError);
+    const at = m.appendSegment(100);
+    expect(at % 256).toBe(0);
+    expect(m.length).toBe(140);
+    expect(m.segCount).toBe(2);
+    expect(pool.segStart[m.lastSeg]).toBe(at);
+    pool.data.fill(7, at, at + 100);
+    const out = new Uint8Array(100);
+    m.copyTo(out, 0, 40, 100);
+    expect(out.every((b) => b === 7)).toBe(true);
+    expect(m.appendSegment(256)).toBeGreaterThanOrEqual(0);
+    expect(m.appendSegment(1)).toBe(-1);
+    expect(pool.segFailures).toBe(1);
+    expect(m.length).toBe(396);
+    m.free();
+    expect(pool.segmentsFree).toBe(3);
+  });
+
   it('getU32/setU32 straddle segment boundaries', () => {
     const pool = new Mempool({ segments: 8, segmentSize: 64, headroom: 0 });
     const m = pool.alloc()!;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { Mempool } from '../../src/mbuf/index.ts';
 import { RecvBuffer, SendBuffer, seqAdd, seqDiff } from '../../src/stack/index.ts';
 
 function pattern(n: number, seed: number): Uint8Array {
@@ -226,6 +227,76 @@ describe('SendBuffer', () => {
         },
       ),
     );
+  });
+
+  it('appendTo: the bytes of any range after any headers, every piece after the first from a buffer start at a ring block', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(4096, 5000, 8192),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 0, max: 9000 }),
+        fc.integer({ min: 1, max: 4096 }),
+        fc.integer({ min: 0, max: 5000 }),
+        fc.integer({ min: 14, max: 200 }),
+        fc.boolean(),
+        (cap, iss, skip, want, off, hdr, shared) => {
+          const size = 1024;
+          const pool = new Mempool({
+            segments: 16,
+            segmentSize: size,
+            headroom: 12,
+            ...(shared ? { buffer: new SharedArrayBuffer(16 * size) } : {}),
+          });
+          const sb = new SendBuffer(cap);
+          sb.init(iss);
+          const src = pattern(20000, 7);
+          // Move the ring's start: write and acknowledge `skip` bytes first.
+          let base = 0;
+          while (base < skip) {
+            const n = sb.write(src, base, Math.min(cap, skip - base));
+            sb.markSent(sb.una, n);
+            sb.ack(seqAdd(sb.una, n));
+            base += n;
+          }
+          const held = sb.write(src, base, cap);
+          const at = Math.min(off, held - 1);
+          const len = Math.min(want, held - at);
+          const m = pool.alloc()!;
+          expect(m.extend(hdr)).toBe(true);
+          expect(sb.appendTo(m, seqAdd(sb.una, at), len)).toBe(true);
+          expect(m.length).toBe(hdr + len);
+          const out = new Uint8Array(len);
+          m.copyTo(out, 0, hdr, len);
+          expect(Buffer.from(out).equals(Buffer.from(src.subarray(base + at, base + at + len)))).toBe(true);
+          // After the first segment, each starts at its buffer's first byte and holds one piece of
+          // the ring that ends at a block edge (or the range's end).
+          let pos = sb.ringIndex(seqAdd(sb.una, at)) + (pool.segLen[m.firstSeg]! - hdr);
+          for (let s = pool.segNext[m.firstSeg]!; s >= 0; s = pool.segNext[s]!) {
+            expect(pool.segStart[s]).toBe(s * size);
+            pos %= cap;
+            const piece = pool.segLen[s]!;
+            expect(piece).toBeGreaterThan(0);
+            expect(Math.floor(pos / size)).toBe(Math.floor((pos + piece - 1) / size));
+            pos += piece;
+          }
+          m.free();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('appendTo reports a pool run dry', () => {
+    const pool = new Mempool({ segments: 2, segmentSize: 1024, headroom: 12 });
+    const sb = new SendBuffer(8192);
+    sb.init(1);
+    sb.write(pattern(8192, 1), 0, 8192);
+    const m = pool.alloc()!;
+    expect(m.extend(66)).toBe(true);
+    expect(sb.appendTo(m, 1, 4000)).toBe(false);
+    expect(pool.segFailures).toBe(1);
+    m.free();
+    expect(pool.segmentsFree).toBe(2);
   });
 
   it('counts retransmissions and rewinds on RTO', () => {
