@@ -53,6 +53,8 @@ export class Mbuf {
   // locate() results, kept in fields so that lookups allocate nothing.
   private locSeg = -1;
   private locOff = 0;
+  /** The last segment of the run run() measured. */
+  private runLast = -1;
 
   constructor(pool: MbufPool, index: number) {
     this.pool = pool;
@@ -360,17 +362,8 @@ export class Mbuf {
     let done = 0;
     while (done < len) {
       const at = p.segStart[s]! + so;
-      let avail = p.segLen[s]! - so;
-      // Segments that follow each other in packet memory are one copy.
-      for (
-        let n = p.segNext[s]!;
-        avail < len - done && n >= 0 && p.segStart[n] === at + avail;
-        n = p.segNext[n]!
-      ) {
-        avail += p.segLen[n]!;
-        s = n;
-      }
-      const k = avail < len - done ? avail : len - done;
+      const k = this.run(s, so, len - done);
+      s = this.runLast;
       // Into a Buffer (a socket's receive chunk): node's fill, a memcpy from a view kept by the
       // pool, whatever the alignment of either end and with no view per copy. A copy touching
       // shared memory through `set` or copyWithin runs byte by byte unless both ends are aligned
@@ -409,17 +402,8 @@ export class Mbuf {
     let done = 0;
     while (done < len) {
       const at = p.segStart[s]! + so;
-      let avail = p.segLen[s]! - so;
-      // Segments that follow each other in packet memory are one copy.
-      for (
-        let n = p.segNext[s]!;
-        avail < len - done && n >= 0 && p.segStart[n] === at + avail;
-        n = p.segNext[n]!
-      ) {
-        avail += p.segLen[n]!;
-        s = n;
-      }
-      const k = avail < len - done ? avail : len - done;
+      const k = this.run(s, so, len - done);
+      s = this.runLast;
       copyBytes(p.data, at, src, srcOff + done, k);
       done += k;
       s = p.segNext[s]!;
@@ -481,6 +465,22 @@ export class Mbuf {
   }
 
   /** Finds the segment holding packet offset off (< length) into locSeg/locOff. */
+  /**
+   * Bytes from offset so of segment s on, up to `want`, that lie back to back in packet memory
+   * across the chain's next segments (one copy moves them); sets runLast to the run's last segment.
+   */
+  private run(s: number, so: number, want: number): number {
+    const p = this.pool;
+    const at = p.segStart[s]! + so;
+    let avail = p.segLen[s]! - so;
+    for (let n = p.segNext[s]!; avail < want && n >= 0 && p.segStart[n] === at + avail; n = p.segNext[n]!) {
+      avail += p.segLen[n]!;
+      s = n;
+    }
+    this.runLast = s;
+    return avail < want ? avail : want;
+  }
+
   private locate(off: number): void {
     const p = this.pool;
     let s = this.firstSeg;

@@ -229,7 +229,7 @@ describe('SendBuffer', () => {
     );
   });
 
-  it('appendTo: the bytes of any range after any headers, every piece after the first from a buffer start at a ring block', () => {
+  it("appendTo: the bytes of any range after any headers, later segments from their buffers' first byte", () => {
     fc.assert(
       fc.property(
         fc.constantFrom(4096, 5000, 8192),
@@ -268,17 +268,14 @@ describe('SendBuffer', () => {
           const out = new Uint8Array(len);
           m.copyTo(out, 0, hdr, len);
           expect(Buffer.from(out).equals(Buffer.from(src.subarray(base + at, base + at + len)))).toBe(true);
-          // After the first segment, each starts at its buffer's first byte and holds one piece of
-          // the ring that ends at a block edge (or the range's end).
-          let pos = sb.ringIndex(seqAdd(sb.una, at)) + (pool.segLen[m.firstSeg]! - hdr);
+          // After the first segment, each starts at its buffer's first byte (a netmap slot has no
+          // offset), holds bytes, and pieces are cut no finer than the ring's blocks: one more
+          // segment than a packed chain at most, plus one where the ring wraps.
           for (let s = pool.segNext[m.firstSeg]!; s >= 0; s = pool.segNext[s]!) {
             expect(pool.segStart[s]).toBe(s * size);
-            pos %= cap;
-            const piece = pool.segLen[s]!;
-            expect(piece).toBeGreaterThan(0);
-            expect(Math.floor(pos / size)).toBe(Math.floor((pos + piece - 1) / size));
-            pos += piece;
+            expect(pool.segLen[s]).toBeGreaterThan(0);
           }
+          expect(m.segCount).toBeLessThanOrEqual(Math.ceil((hdr + 12 + len) / size) + 2);
           m.free();
         },
       ),

@@ -106,7 +106,9 @@ describe('datapath allocation (issue 11)', () => {
     expect(delivered).toBe(3 * perLoop);
     expect(chunk[100]).toBe(0x33);
     // A view or an event-array growth per call would be ≥ 64 B × 4 × N = 1.3 MB here.
-    expect(bytesOf(sites.filter((x) => x.stack.includes('loop')))).toBeLessThan(1024);
+    const inLoop = sites.filter((x) => x.stack.includes('loop'));
+    const where = JSON.stringify(inLoop.map((x) => [x.bytes, x.stack.slice(-4).join(' > ')]));
+    expect(bytesOf(inLoop), where).toBeLessThan(1024);
     m.free();
   });
 
