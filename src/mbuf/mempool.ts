@@ -65,6 +65,8 @@ export class Mempool implements MbufPool {
   private readonly tailViews: (Uint8Array | undefined)[];
   /** The later start last asked of viewFrom per buffer, while it has no view. */
   private readonly tailWanted: Uint16Array;
+  /** The start of the last later view made: another buffer asked for it gets its view at once. */
+  private tailUsual = -1;
 
   /** Successful mbuf allocations. */
   allocs = 0;
@@ -176,9 +178,10 @@ export class Mempool implements MbufPool {
 
   /**
    * The pool's memory from byte `at` to its end, as a view kept per buffer: one from the buffer's
-   * first byte, and one from a later start once the same start is asked for twice in a row (a
-   * received frame's payload starts at the same offset frame after frame; a copy cut at a receive
-   * chunk's edge starts anywhere and gets null, so no view is made per copy). Mbuf.copyTo fills a
+   * first byte, and one from a later start once the same start is asked for twice in a row, or
+   * is the start the last such view was made for (a received frame's payload starts at the same
+   * offset frame after frame; a copy cut at a receive chunk's edge starts anywhere and gets null,
+   * so no view is made per copy). Mbuf.copyTo fills a
    * Buffer from it with node's memcpy, which needs a source that starts at the copy's first byte
    * but may run on past its last.
    */
@@ -196,12 +199,13 @@ export class Mempool implements MbufPool {
     }
     const v = this.tailViews[s];
     if (v !== undefined && v.byteOffset === this.data.byteOffset + at) return v;
-    if (this.tailWanted[s] !== off) {
+    if (this.tailWanted[s] !== off && off !== this.tailUsual) {
       this.tailWanted[s] = off;
       return null;
     }
     const w = this.data.subarray(at);
     this.tailViews[s] = w;
+    this.tailUsual = off;
     return w;
   }
 

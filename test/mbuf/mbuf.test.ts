@@ -159,6 +159,34 @@ describe('Mbuf chain operations against a byte-array model', () => {
     );
   });
 
+  it('viewFrom: a kept view from a buffer start, a later start once it repeats, null for a start seen once', () => {
+    const pool = new Mempool({
+      segments: 4,
+      segmentSize: 256,
+      headroom: 16,
+      buffer: new SharedArrayBuffer(1024 + 64),
+      byteOffset: 64,
+    });
+    const base = pool.viewFrom(256)!;
+    expect(base.byteOffset).toBe(64 + 256);
+    expect(base.length).toBe(1024 - 256);
+    expect(pool.viewFrom(256)).toBe(base);
+    // A later start: null the first time (a chunk-edge copy starts anywhere), kept from the second.
+    expect(pool.viewFrom(256 + 78)).toBeNull();
+    const tail = pool.viewFrom(256 + 78)!;
+    expect(tail.byteOffset).toBe(64 + 256 + 78);
+    expect(pool.viewFrom(256 + 78)).toBe(tail);
+    // Another buffer asking for the start last kept gets its view at once; any other start waits.
+    expect(pool.viewFrom(512 + 78)!.byteOffset).toBe(64 + 512 + 78);
+    expect(pool.viewFrom(768 + 5)).toBeNull();
+    expect(pool.viewFrom(768 + 6)).toBeNull();
+    // The view runs to the pool's end: node's fill copies from its start as much as it is asked.
+    pool.data.fill(9, 256 + 78, 700);
+    const dst = Buffer.alloc(300);
+    dst.fill(pool.viewFrom(256 + 78)!, 0, 300);
+    expect(dst.every((b) => b === 9)).toBe(true);
+  });
+
   it('appendSegment links a buffer from its first byte, refuses bad sizes and an empty packet, counts a dry pool', () => {
     const pool = new Mempool({ segments: 3, segmentSize: 256, headroom: 16 });
     const m = pool.alloc()!;
