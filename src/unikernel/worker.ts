@@ -43,15 +43,16 @@ function defaultWorkerUrl(): URL {
     : new URL('./worker-main.js', import.meta.url);
 }
 
-const UNIKERNEL_CODES: readonly string[] = [
-  'BAD_OPTION',
-  'IPV6_DUPLICATE',
-  'IPV6_DAD_TIMEOUT',
-  'SHUT_DOWN',
-  'WORKER_START',
-  'WORKER_FAILED',
-  'WORKER_REQUEST',
-] satisfies UnikernelErrorCode[];
+/** Every UnikernelError code (a Record, so that a new code cannot be forgotten here). */
+const UNIKERNEL_CODES: Record<UnikernelErrorCode, true> = {
+  BAD_OPTION: true,
+  IPV6_DUPLICATE: true,
+  IPV6_DAD_TIMEOUT: true,
+  SHUT_DOWN: true,
+  WORKER_START: true,
+  WORKER_FAILED: true,
+  WORKER_REQUEST: true,
+};
 
 /** The worker's error as the parent's: the thread's own error (class name, code) is the cause. */
 function fromData(code: UnikernelErrorCode, d: ErrorData, prefix = ''): UnikernelError {
@@ -65,7 +66,7 @@ function fromData(code: UnikernelErrorCode, d: ErrorData, prefix = ''): Unikerne
 
 /** A boot failure: a UnikernelError keeps its code (BAD_OPTION, IPV6_DUPLICATE…), others WORKER_START. */
 function bootError(d: ErrorData): UnikernelError {
-  if (d.name === 'UnikernelError' && d.code !== undefined && UNIKERNEL_CODES.includes(d.code)) {
+  if (d.name === 'UnikernelError' && d.code !== undefined && Object.hasOwn(UNIKERNEL_CODES, d.code)) {
     const code = d.code as UnikernelErrorCode;
     return fromData(code, { ...d, message: d.message.replace(`${code}: `, '') });
   }
