@@ -8,27 +8,18 @@
 
 import { type AtomicsLike, PREEMPT_GAP_US, type PollerSlots, type PollWindow } from './kloop-idle.ts';
 
-/**
- * One source the guest thread waits on: a worker kloop's interrupt words, or the doorbell of an
- * inline kloop whose port is fed by senders in other threads.
- */
+/** One worker kloop as the poller sees it. */
 export interface IrqSource {
-  /** The words polled (a worker kloop's control words, kloop.ts KC; an inline port's state). */
+  /** The kloop's control words (kloop.ts KC). */
   readonly ctrl: Int32Array;
-  /** This source's words, when not the poller's (an inline port's PENDING and SLEEPING). */
-  readonly words?: IrqWords;
-  /** Delivers the bits taken from the pending word. */
+  /** Delivers the interrupt bits taken from IRQ_PENDING. */
   deliver(bits: number): void;
 }
 
-/** Word indices the poller uses (passed in to keep this module free of kloop.ts). */
+/** Word indices of KC the poller uses (passed in to keep this module free of kloop.ts). */
 export interface IrqWords {
   pending: number;
-  /** The word that tells the other side a poller looks, so it may skip its notify. */
   guestPoll: number;
-  /** guestPoll's value while polling and after (default 1 and 0; an inline port's SLEEPING: 0, 1). */
-  polling?: number;
-  idle?: number;
 }
 
 export class IrqPoller {
@@ -97,16 +88,14 @@ export class IrqPoller {
   poll(w: number = this.window.next()): void {
     if (w === 0 || !this.takeSlot()) return;
     const A = this.A;
-    for (const s of this.sources) {
-      const sw = s.words ?? this.words;
-      A.store(s.ctrl, sw.guestPoll, sw.polling ?? 1);
-    }
+    const { pending, guestPoll } = this.words;
+    for (const s of this.sources) A.store(s.ctrl, guestPoll, 1);
     let last = this.nowUs();
     const until = last + w;
     let found = false;
     let preempted = false;
     for (;;) {
-      for (const s of this.sources) if (A.load(s.ctrl, (s.words ?? this.words).pending) !== 0) found = true;
+      for (const s of this.sources) if (A.load(s.ctrl, pending) !== 0) found = true;
       const now = this.nowUs();
       if (found || now >= until) break;
       if (now - last > PREEMPT_GAP_US) {
@@ -120,14 +109,11 @@ export class IrqPoller {
     }
     // Flag off, then one more look: an interrupt raised meanwhile either saw the flag off and
     // notified, or is seen here.
-    for (const s of this.sources) {
-      const sw = s.words ?? this.words;
-      A.store(s.ctrl, sw.guestPoll, sw.idle ?? 0);
-    }
+    for (const s of this.sources) A.store(s.ctrl, guestPoll, 0);
     this.releaseSlot();
     let any = false;
     for (const s of this.sources) {
-      const bits = A.exchange(s.ctrl, (s.words ?? this.words).pending, 0);
+      const bits = A.exchange(s.ctrl, pending, 0);
       if (bits !== 0) {
         any = true;
         s.deliver(bits);

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import createDebug from 'debug';
 import { HostError } from './errors.ts';
 import { KloopCore, type CsbWindow } from './kloop-core.ts';
-import { POLL_MAX_US, PollWindow, SLEEPING_FUTEX, SLEEPING_NO } from './kloop-idle.ts';
+import { POLL_MAX_US, PollWindow } from './kloop-idle.ts';
 import { type IrqSource, IrqPoller } from './kloop-irq-poll.ts';
 import { PC } from './port-layout.ts';
 import type { NetmapPort, PortDatapath } from './port.ts';
@@ -229,7 +229,7 @@ export class SyncKloop {
       core.validate();
       this.core = core;
       this.dp.localWake = (r) => this.queueWake(r);
-      Atomics.store(st, this.dp.ctl + PC.SLEEPING, SLEEPING_FUTEX);
+      Atomics.store(st, this.dp.ctl + PC.SLEEPING, 1);
       if (log.enabled)
         log('%s: kloop start (inline, %d+%d rings)', this.port.name, this.dp.numTx, this.dp.numRx);
       // Wake-ups from senders in other threads arrive on the shared pending word.
@@ -239,7 +239,10 @@ export class SyncKloop {
         () => this.state === 'running',
         () => {
           const bits = Atomics.exchange(st, this.dp.ctl + PC.PENDING, 0);
-          if (bits !== 0) this.remoteWake(bits);
+          if (bits !== 0) {
+            this.wakeBits |= bits;
+            this.runWakes();
+          }
         },
       );
       return;
@@ -297,35 +300,6 @@ export class SyncKloop {
     );
   }
 
-  /**
-   * inline: wake-ups rung by senders in other threads (taken from PENDING by the watcher or the
-   * thread's poller). The first one tells that answers to this port's transmissions come from
-   * another thread: from then on a TX kick is followed by a poll of PENDING (busy polling, as
-   * for a worker kloop's interrupts) instead of an Atomics.waitAsync hop per answer.
-   */
-  private remoteWake(bits: number): void {
-    if (this.state !== 'running') return;
-    if (this.irqSource === null && this.guestPollUs > 0 && this.pollers > 0) {
-      const ctl = this.dp.ctl;
-      this.poller = threadIrqPoller(this.guestPollUs, this.pollers);
-      this.irqSource = {
-        ctrl: this.dp.state,
-        // The sender skips its notify while SLEEPING says no (PortDatapath.doorbell).
-        words: {
-          pending: ctl + PC.PENDING,
-          guestPoll: ctl + PC.SLEEPING,
-          polling: SLEEPING_NO,
-          idle: SLEEPING_FUTEX,
-        },
-        deliver: (b) => this.remoteWake(b),
-      };
-      this.poller.add(this.irqSource);
-    }
-    this.poller?.answered();
-    this.wakeBits |= bits;
-    this.runWakes();
-  }
-
   /** Worker interrupts taken from IRQ_PENDING (by the watcher or the thread's poller). */
   private deliverIrqBits(bits: number): void {
     if (this.state !== 'running') return;
@@ -341,8 +315,6 @@ export class SyncKloop {
     if (this.state !== 'running' || !(ring >= 0 && ring < this.dp.numTx + this.dp.numRx)) return;
     if (this.core !== null) {
       this.runRing(ring);
-      // Fed from another thread (see remoteWake): the answer comes there.
-      if (ring < this.dp.numTx) this.poller?.kicked();
       return;
     }
     this.dp.doorbell(1 << ring);
@@ -362,9 +334,6 @@ export class SyncKloop {
     this.state = 'stopped';
     if (log.enabled) log('%s: kloop stop (%s, %d ring runs)', this.port.name, this.mode, this.runs);
     const st = this.dp.state;
-    if (this.irqSource !== null) this.poller?.delete(this.irqSource);
-    this.poller = null;
-    this.irqSource = null;
     if (this.worker !== null) {
       Atomics.store(this.ctrl, KC.STOP, 1);
       this.dp.doorbell(0);
@@ -376,6 +345,9 @@ export class SyncKloop {
         Atomics.wait(this.ctrl, KC.STOPPED, 0, 50);
       const w = this.worker;
       this.worker = null;
+      if (this.irqSource !== null) this.poller?.delete(this.irqSource);
+      this.poller = null;
+      this.irqSource = null;
       // exited settles on the 'exit' event, which terminate() brings about; ref'd until then so
       // that an awaited close() is not cut short by the process ending.
       w.ref();

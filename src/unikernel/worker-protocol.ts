@@ -29,10 +29,6 @@ export interface WorkerBootOptions {
   tcp?: TcbOptions;
   buffers?: number;
   isnKey?: Uint8Array;
-  /** The longest µs the thread polls for an answer after a transmission fed back from another thread (default the host's; 0 never). */
-  guestPollUs?: number;
-  /** Threads of this worker's own that may poll at once (default cores − 1). */
-  pollers?: number;
 }
 
 /** workerData of a unikernel worker. */
