@@ -151,9 +151,9 @@ export class UnikernelWorker extends EventEmitter<{ conn: [ConnReport]; error: [
     worker.on('message', (m: WorkerEvent) => w.onEvent(m));
     worker.on('error', (e) => w.fail(new UnikernelError('WORKER_FAILED', e.message, { cause: e })));
     worker.once('exit', (code) => {
-      // Expected only after close()'s reply.
-      if (w.closing === null || w.pending.size > 0)
-        w.fail(new UnikernelError('WORKER_FAILED', `worker exited with code ${code}`));
+      // Expected only after close(): requests still unanswered then (a ping in flight) end with it.
+      if (w.closing === null) w.fail(new UnikernelError('WORKER_FAILED', `worker exited with code ${code}`));
+      else w.rejectPending(new UnikernelError('SHUT_DOWN', 'the unikernel worker was closed'));
     });
     // Like a kloop worker: the thread does not keep the process alive by itself; a request in
     // flight does (ref'd until its reply).
@@ -235,8 +235,12 @@ export class UnikernelWorker extends EventEmitter<{ conn: [ConnReport]; error: [
   private fail(e: UnikernelError): void {
     if (this.failure !== null) return;
     this.failure = e;
+    this.rejectPending(e);
+    this.emit('error', e);
+  }
+
+  private rejectPending(e: UnikernelError): void {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
-    this.emit('error', e);
   }
 }

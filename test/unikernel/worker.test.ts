@@ -99,6 +99,16 @@ describe('a unikernel in a worker thread over VALE', () => {
     await b.close();
     await expect(b.ping('10.0.0.1')).rejects.toMatchObject({ code: 'SHUT_DOWN' });
     vale.detach(pb);
+    // A request in flight when close() runs ends with it (SHUT_DOWN), and no 'error' is emitted.
+    const pb1 = vale.attach('b');
+    const b1 = await UnikernelWorker.spawn({ port: pb1, ipv4: '10.0.0.2/24' });
+    const errors: unknown[] = [];
+    b1.on('error', (e) => errors.push(e));
+    const inFlight = b1.ping('10.0.0.9', { timeout: 20_000 }).catch((e: unknown) => e);
+    await b1.close();
+    expect(await inFlight).toMatchObject({ name: 'UnikernelError', code: 'SHUT_DOWN' });
+    expect(errors).toEqual([]);
+    vale.detach(pb1);
     const b2 = await UnikernelWorker.spawn({ port: vale.attach('b'), ipv4: '10.0.0.2/24' });
     cleanup.push(() => b2.close());
     expect(await b2.ping('10.0.0.1')).toBeGreaterThan(0);
