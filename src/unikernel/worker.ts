@@ -82,7 +82,8 @@ interface Pending {
  * A unikernel booted in its own worker thread, on `port` made in this thread (`spawn`). Emits
  * 'conn' (ConnReport) for each closed connection of its standard services, and 'error'
  * (UnikernelError WORKER_FAILED) if the thread dies while running; with no 'error' listener that
- * error is thrown, as EventEmitter does. Requests in flight reject with the same error.
+ * error is thrown, as EventEmitter does. Requests in flight reject with the same error, or with
+ * SHUT_DOWN when close() ended the thread before they were answered.
  */
 export class UnikernelWorker extends EventEmitter<{ conn: [ConnReport]; error: [UnikernelError] }> {
   private nextId = 1;
