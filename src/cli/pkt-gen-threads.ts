@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { pktGenTx, type PktGenSide } from '../driver/index.ts';
 import type { SyncKloop } from '../host/index.ts';
-import { HostError, ValeSwitch, portHandle, type PortHandle } from '../host/index.ts';
+import { HostError, ValeSwitch, portHandle, releaseOrphanedKloop, type PortHandle } from '../host/index.ts';
 import { pktGenGuest } from './pkt-gen.ts';
 
 export interface PktGenThreadsScenario {
@@ -86,8 +86,11 @@ export async function runPktGenThreads(s: PktGenThreadsScenario): Promise<PktGen
     return { tx, rx, hostDrops };
   } finally {
     a.adapter.detach();
+    // The receiver detaches before it reports; one that failed or hangs is ended here, and its
+    // port freed if its loop died with it.
     await worker.terminate();
     await exited;
+    releaseOrphanedKloop(pb);
     await vale.close();
   }
 }

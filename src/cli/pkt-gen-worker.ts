@@ -29,11 +29,14 @@ try {
     }
   }, 5);
   post({ type: 'ready' });
-  post({ type: 'done', rx: await rx });
+  const r = await rx;
   clearInterval(poke);
+  clearInterval(timer);
+  // Detached before the report: the parent may end this thread as soon as it has it.
+  port.adapter.detach();
+  post({ type: 'done', rx: r });
 } catch (e) {
-  post({ type: 'failed', message: e instanceof Error ? e.message : String(e) });
-} finally {
   clearInterval(timer);
   port.adapter.detach();
+  post({ type: 'failed', message: e instanceof Error ? e.message : String(e) });
 }

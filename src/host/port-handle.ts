@@ -6,6 +6,7 @@
 import { NetmapRegion, type NetmapMemParams } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
 import { openDatapath } from './open-port.ts';
+import { PC } from './port-layout.ts';
 import { type NetmapPort, type PortDatapath, type PortShared, storeVnetHdrLen } from './port.ts';
 
 /** Everything a guest in another thread needs of a port (see openPort). Structured-cloneable. */
@@ -99,4 +100,15 @@ class OpenedPort implements NetmapPort {
  */
 export function openPort(handle: PortHandle): NetmapPort {
   return new OpenedPort(handle);
+}
+
+/**
+ * The owner's side of a guest thread that died (crashed or was terminated) while its sync loop
+ * served `port` through a handle: that loop can no longer stop itself, so the port is marked free
+ * again, as netmap stops a dead process's sync loop when its file is released. Only for a port
+ * whose loop is known to be that thread's: the thread has exited, nothing else served the port.
+ */
+export function releaseOrphanedKloop(port: NetmapPort): void {
+  const dp = port.datapath;
+  Atomics.store(dp.state, dp.ctl + PC.KLOOP, 0);
 }

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { ConnReport, TcpSendResult } from '../apps/index.ts';
-import { portHandle, type NetmapPort } from '../host/index.ts';
+import { portHandle, releaseOrphanedKloop, type NetmapPort } from '../host/index.ts';
 import { UnikernelError, type UnikernelErrorCode } from './errors.ts';
 import type { UnikernelStats } from './unikernel.ts';
 import type {
@@ -152,6 +152,9 @@ export class UnikernelWorker extends EventEmitter<{ conn: [ConnReport]; error: [
     worker.on('message', (m: WorkerEvent) => w.onEvent(m));
     worker.on('error', (e) => w.fail(new UnikernelError('WORKER_FAILED', e.message, { cause: e })));
     worker.once('exit', (code) => {
+      // The thread that served the port is gone: after close() its loop had stopped; after a
+      // crash it died with the thread, and the port is ours to detach or serve again.
+      releaseOrphanedKloop(port);
       // Expected only after close(): requests still unanswered then (a ping in flight) end with it.
       if (w.closing === null) w.fail(new UnikernelError('WORKER_FAILED', `worker exited with code ${code}`));
       else w.rejectPending(new UnikernelError('SHUT_DOWN', 'the unikernel worker was closed'));

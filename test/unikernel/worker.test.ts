@@ -11,6 +11,7 @@ import { Unikernel, UnikernelError, UnikernelWorker } from '../../src/unikernel/
 
 const CHILD = new URL('./fixtures/worker-close.ts', import.meta.url).pathname;
 const DYING = new URL('./fixtures/failing-uk-worker.mjs', import.meta.url);
+const DYING_LOOP = new URL('./fixtures/dying-uk-worker.mjs', import.meta.url);
 const THROWING = new URL('./fixtures/throwing-worker.mjs', import.meta.url);
 const TCP = { sndBuf: 1 << 20, rcvBuf: 1 << 20 };
 
@@ -167,6 +168,25 @@ describe('a unikernel worker that fails', () => {
     expect(await seen).toBe(err);
     await expect(w.ping('10.0.0.1')).rejects.toBe(err);
     await w.close();
+  });
+});
+
+describe('a unikernel worker that dies with its loop running', () => {
+  it('frees the port: the loop died with the thread, the owner detaches and serves it again', async () => {
+    const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
+    cleanup.push(() => vale.close());
+    const pb = vale.attach('b');
+    const w = await UnikernelWorker.spawn({ port: pb, ipv4: '10.0.0.2/24', workerUrl: DYING_LOOP });
+    // Served by the worker's loop now.
+    expect(() => vale.detach(pb)).toThrow(HostError);
+    const seen = new Promise<UnikernelError>((r) => w.once('error', r));
+    await expect(w.stats()).rejects.toMatchObject({ code: 'WORKER_FAILED' });
+    expect((await seen).message).toContain('dying with its loop running');
+    await w.close();
+    vale.detach(pb);
+    const b = await UnikernelWorker.spawn({ port: vale.attach('b'), ipv4: '10.0.0.2/24' });
+    cleanup.push(() => b.close());
+    expect((await b.stats()).drops).toBe(0);
   });
 });
 
