@@ -1,7 +1,8 @@
 // The three end-to-end measures, written against the stack's socket API only, shared by the VALE
 // rows (both unikernels in this process) and the TAP rows (one unikernel in a child process inside
 // a network namespace, see bench/e2e-tap.ts).
-import type { Net, Server } from '../src/stack/index.ts';
+import type { Net } from '../src/stack/index.ts';
+export { countingSink, rrServer } from '../src/apps/index.ts';
 import type { BenchRow, Target } from './harness.ts';
 import type { LinuxReference } from './linux-reference.ts';
 
@@ -9,15 +10,6 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
 const ONE = Buffer.from([1]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const CLOSE_WAIT_MS = 15_000;
-
-/** A discard server that only counts (the apps' discard also hashes, which is not the stack's cost). */
-export function countingSink(net: Net, port: number): { server: Server; bytes: () => number } {
-  let bytes = 0;
-  const server = net
-    .createServer((s) => s.on('error', () => {}).on('data', (d: Buffer) => (bytes += d.length)))
-    .listen(port);
-  return { server, bytes: () => bytes };
-}
 
 /**
  * Writes as fast as the socket takes for `ms`, then half-closes and resolves once the peer has
@@ -77,16 +69,6 @@ export async function stream(
   })();
   await Promise.all([bulkSend(from, host, port, warm + ms + 20), sampler]);
   return gbps;
-}
-
-/** An echo server for TCP_RR with Nagle off (the apps' echo pipes, which also works, but without NODELAY). */
-export function rrServer(net: Net, port: number): Server {
-  return net
-    .createServer((s) => {
-      s.setNoDelay(true);
-      s.on('error', () => {}).on('data', (d: Buffer) => s.write(d));
-    })
-    .listen(port);
 }
 
 /**

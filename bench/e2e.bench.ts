@@ -2,14 +2,17 @@
 // whole packet path — stack, ptnet driver, device model, host sync loop, port:
 // - unikernel ⇄ unikernel over a VALE switch in this process, sync loops inline and in workers,
 //   offloads (virtio-net header: checksum, TSO, GRO) on and off;
+// - the seed's setting, two VMs each on its own CPU: one unikernel in this thread and one in a
+//   worker thread of its own (UnikernelWorker), each sync loop inline in its guest's thread, over
+//   one VALE switch in shared memory, offloads on, three runs of each measure;
 // - unikernel ⇄ Linux over a TAP, both directions (bench/e2e-tap.ts; root only).
 // Every figure's reference is Linux ⇄ Linux over veth measured in the same run (linuxReference);
 // without root that is missing and the seed's kernel-C ptnet figures stand in (measured: false).
 import { ValeSwitch } from '../src/host/index.ts';
-import { Unikernel } from '../src/unikernel/index.ts';
+import { Unikernel, UnikernelWorker } from '../src/unikernel/index.ts';
 import { SEED_NOTE, countingSink, pingUs, row, rr, rrServer, stream, valeTarget } from './e2e-lib.ts';
 import { tapRows } from './e2e-tap.ts';
-import type { BenchRow, BenchSuite } from './harness.ts';
+import { type BenchRow, type BenchSuite, spread } from './harness.ts';
 import { linuxReference, type LinuxReference } from './linux-reference.ts';
 
 const TCP = { sndBuf: 1 << 20, rcvBuf: 1 << 20 };
@@ -48,6 +51,54 @@ async function valeRows(
   }
 }
 
+/** Measures of the thread-each rows: each taken this many times, the median reported. */
+const RUNS = 3;
+
+/**
+ * uk⇄uk over VALE with a thread each: A here, B in a worker (sink on 5001, NODELAY echo on 5002,
+ * its sink's byte count read from a shared counter). Same measures, reference and targets as the
+ * inline rows (issue 11 aims the two-VM setting at the inline figures).
+ */
+async function threadEachRows(ms: number, pings: number, ref: LinuxReference): Promise<BenchRow[]> {
+  const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
+  const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: TCP });
+  let b: UnikernelWorker | null = null;
+  try {
+    b = await UnikernelWorker.spawn({
+      port: vale.attach('b'),
+      ipv4: '10.0.0.2/24',
+      tcp: TCP,
+      services: [
+        { kind: 'sink', port: 5001 },
+        { kind: 'rr', port: 5002 },
+      ],
+    });
+    const w = b;
+    const gbps: number[] = [];
+    const tps: number[] = [];
+    const us: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      gbps.push(await stream(a.net, '10.0.0.2', 5001, () => w.sinkBytes(5001), ms));
+      tps.push(await rr(a.net, '10.0.0.2', 5002, ms));
+      us.push(await pingUs((h) => a.ping(h), '10.0.0.2', pings));
+    }
+    const bs = await w.stats();
+    const drops = a.stats().drops + bs.drops;
+    const name = 'uk⇄uk VALE, a thread each, offloads on';
+    const tail = `${SEED_NOTE}; drops ${drops}, retransmits ${a.stats().retransmits + bs.retransmits}`;
+    const s = [spread(gbps, 'Gbps', 2), spread(tps, 'tps', 0), spread(us, 'µs')] as const;
+    return [
+      row(name, 'stream', s[0].median, ref, `${s[0].text}; ${tail}`, valeTarget('stream', 'inline', true)),
+      row(name, 'rr', s[1].median, ref, `${s[1].text}; ${tail}`, valeTarget('rr', 'inline', true)),
+      row(name, 'ping', s[2].median, ref, `${s[2].text}; ${tail}`, valeTarget('ping', 'inline', true)),
+    ];
+  } finally {
+    await b?.close();
+    await a.close();
+    await vale.close();
+  }
+}
+
 export const e2eSuite: BenchSuite = {
   name: 'e2e',
   async run({ quick }): Promise<BenchRow[]> {
@@ -64,6 +115,12 @@ export const e2eSuite: BenchSuite = {
           rows.push({ name, value: 0, unit: 'Gbps', note: `failed: ${(e as Error).message}` });
         }
       }
+    }
+    try {
+      rows.push(...(await threadEachRows(ms, pings, ref)));
+    } catch (e) {
+      const name = 'uk⇄uk VALE, a thread each, offloads on';
+      rows.push({ name, value: 0, unit: 'Gbps', note: `failed: ${(e as Error).message}` });
     }
     rows.push(...(await tapRows(quick, ref)));
     return rows;

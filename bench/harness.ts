@@ -36,13 +36,17 @@ export interface BenchSuite {
   run(opts: BenchOptions): Promise<BenchRow[]>;
 }
 
-/** Min, median and max of some samples (ms), and the "min A / median B / max C ms" a note prints. */
-export function spread(v: readonly number[]): { median: number; text: string } {
+/**
+ * Min, median and max of some samples (in `unit`, default ms), and the "min A / median B / max C
+ * UNIT" a note prints.
+ */
+export function spread(v: readonly number[], unit = 'ms', digits = 1): { median: number; text: string } {
   const s = v.slice().sort((x, y) => x - y);
   const median = s[Math.floor(s.length / 2)]!;
+  const f = (x: number): string => x.toFixed(digits);
   return {
     median,
-    text: `min ${s[0]!.toFixed(1)} / median ${median.toFixed(1)} / max ${s[s.length - 1]!.toFixed(1)} ms`,
+    text: `min ${f(s[0]!)} / median ${f(median)} / max ${f(s[s.length - 1]!)} ${unit}`,
   };
 }
 

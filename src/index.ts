@@ -10,6 +10,11 @@ export {
   type UnikernelStats,
   type SwitchReport,
   type RestoreReport,
+  UnikernelWorker,
+  type SpawnOptions,
+  type WorkerBootOptions,
+  type WorkerSendOptions,
+  type WorkerService,
 } from './unikernel/index.ts';
 export {
   ValeSwitch,

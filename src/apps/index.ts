@@ -6,3 +6,4 @@ export * from './udp-echo.ts';
 export * from './http-server.ts';
 export * from './clients.ts';
 export * from './services.ts';
+export * from './measure-servers.ts';

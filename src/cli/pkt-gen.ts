@@ -34,7 +34,8 @@ export interface PktGenResult extends PktGenScenario {
   hostDrops: number;
 }
 
-function guest(port: NetmapPort, mode: KloopMode, loops: SyncKloop[]): PtnetNetmapPort {
+/** A guest machine with a ptnet for `port` in netmap-native mode, its sync loop in `mode` (pushed to `loops`). */
+export function pktGenGuest(port: NetmapPort, mode: KloopMode, loops: SyncKloop[]): PtnetNetmapPort {
   const machine = new Machine({ size: 16 * 4096 });
   machine.addPtnet(port, (p, csb, irq) => {
     const loop = new SyncKloop(p, csb, irq, mode);
@@ -89,8 +90,8 @@ export async function runPktGenScenario(
     ports = [vale.attach('a'), vale.attach('b')];
   }
   const loops: SyncKloop[] = [];
-  const a = guest(ports[0], s.mode, loops);
-  const b = guest(ports[1], s.mode, loops);
+  const a = pktGenGuest(ports[0], s.mode, loops);
+  const b = pktGenGuest(ports[1], s.mode, loops);
   try {
     // A worker loop takes a while to boot (tsx in a new thread); measure the datapath, not that.
     await Promise.all(loops.map((l) => l.ready()));

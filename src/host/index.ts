@@ -75,3 +75,4 @@ export {
 } from './tap-port.ts';
 export { FdPoll, KickFd, LinuxTap, type TapFdShared, TapError, type TapErrorCode } from './tap/index.ts';
 export { adoptPacketMemory, packetMemoryOf, packetRegion } from './packet-region.ts';
+export { type PortHandle, openPort, portHandle, releaseOrphanedKloop } from './port-handle.ts';

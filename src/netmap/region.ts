@@ -240,6 +240,8 @@ const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** A netmap memory region over a SharedArrayBuffer. */
 export class NetmapRegion {
   readonly memId: number;
+  /** What the geometry was computed from: another thread rebuilds the same layout from it. */
+  readonly params: NetmapMemParams;
   readonly geometry: RegionGeometry;
   readonly buffer: SharedArrayBuffer;
   /** Byte offset of the region in `buffer`. */
@@ -257,7 +259,8 @@ export class NetmapRegion {
   constructor(opts: RegionOptions = {}) {
     // Typed-array views below read the structs natively; the structs are little-endian.
     if (!IS_LITTLE_ENDIAN) throw new NetmapError('NM_ARG', 'netmap region needs a little-endian host');
-    this.geometry = regionGeometry(opts.params ?? NETMAP_DEFAULT_PARAMS);
+    this.params = opts.params ?? NETMAP_DEFAULT_PARAMS;
+    this.geometry = regionGeometry(this.params);
     this.size = this.geometry.size;
     if (opts.backing === undefined) {
       this.buffer = new SharedArrayBuffer(this.size);

@@ -9,7 +9,11 @@ export type UnikernelErrorCode =
   /** shutdown() already ran. */
   | 'SHUT_DOWN'
   /** mode 'worker': the sync loop's worker thread could not start (the worker's error is `cause`). */
-  | 'WORKER_START';
+  | 'WORKER_START'
+  /** A unikernel worker's thread died while running (its error, if any, is `cause`). */
+  | 'WORKER_FAILED'
+  /** A request to a unikernel worker failed there (the worker's error, class name and code, is `cause`). */
+  | 'WORKER_REQUEST';
 
 export class UnikernelError extends Error {
   constructor(

@@ -2,3 +2,5 @@
 export * from './errors.ts';
 export * from './unikernel.ts';
 export { NetIfShell } from './shell.ts';
+export * from './worker.ts';
+export type * from './worker-protocol.ts';

@@ -1,0 +1,38 @@
+// The servers the end-to-end measures run against (bench/e2e-lib.ts), in the process's main thread
+// or in a unikernel worker: a sink that only counts what it reads (TCP_STREAM) and a NODELAY echo
+// (TCP_RR). The apps' discard also hashes and their echo pipes without NODELAY: neither is the
+// stack's own cost.
+import type { Net, Server } from '../stack/index.ts';
+
+/**
+ * A discard server that only counts. `onBytes` sees every read's length as well (a worker adds it
+ * to a shared counter its parent reads).
+ */
+export function countingSink(
+  net: Net,
+  port: number,
+  onBytes?: (n: number) => void,
+): { server: Server; bytes: () => number } {
+  let bytes = 0;
+  const server = net
+    .createServer((s) =>
+      s
+        .on('error', () => {})
+        .on('data', (d: Buffer) => {
+          bytes += d.length;
+          onBytes?.(d.length);
+        }),
+    )
+    .listen(port);
+  return { server, bytes: () => bytes };
+}
+
+/** An echo server for TCP_RR with Nagle off: every read is written back at once. */
+export function rrServer(net: Net, port: number): Server {
+  return net
+    .createServer((s) => {
+      s.setNoDelay(true);
+      s.on('error', () => {}).on('data', (d: Buffer) => s.write(d));
+    })
+    .listen(port);
+}
