@@ -4,6 +4,12 @@
 
 import createDebug from 'debug';
 import { NS_BUF_CHANGED, NS_MOREFRAG } from '../netmap/constants.ts';
+import { RING_SLOTS } from '../netmap/layout.ts';
+import { SLOT_WORDS, SLOT_W_BUF_IDX, SLOT_W_LEN_FLAGS } from '../netmap/ring-view.ts';
+
+/** NS_BUF_CHANGED in the flags half of a len|flags word, and the len plus NS_MOREFRAG bits of it. */
+const CHANGED_HI = NS_BUF_CHANGED << 16;
+const MOREFRAG_LEN = (NS_MOREFRAG << 16) | 0xffff;
 import type { NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
 import { KR, type Kring } from './kring.ts';
@@ -52,41 +58,52 @@ export class PipeDatapath extends PortDatapath {
     const rxRing = this.peer.numTx + (ring % this.peer.numRx);
     const rx = this.peer.krings[rxRing]!;
     const v = this.view;
-    const txOfs = this.ringOfs[ring]!;
-    const rxOfs = this.peer.ringOfs[rxRing]!;
+    // One loop over both slot arrays (netmap_pipe_txsync's swap of buf_idx/len/flags), straight
+    // on the region's words: no call per slot, len and flags read and written as one word.
+    const u32 = v.u32;
+    const bufCount = v.bufCount;
+    const bufSize = v.bufSize;
+    const txW = (this.ringOfs[ring]! + RING_SLOTS) >>> 2;
+    const rxW = (this.peer.ringOfs[rxRing]! + RING_SLOTS) >>> 2;
+    const txLim = tx.lim;
+    const rxLim = rx.lim;
     const head = tx.rhead;
     let k = tx.hwcur;
     let moved = 0;
     let bytes = 0;
+    let badTx = 0;
+    let badLen = 0;
     rx.lock();
     let j = rx.btail;
     const stop = rx.prev(rx.hwcur);
     while (k !== head && j !== stop) {
-      const rs = v.slot(rxOfs, j);
+      const rw = rxW + j * SLOT_WORDS;
+      const spare = u32[rw + SLOT_W_BUF_IDX]!;
       // The receiver's spare buffer goes to the sender: one the receiving guest broke stays
       // there (counted), and delivery waits until that guest repairs its ring.
-      if (!v.validBuf(v.bufIdx(rs))) {
+      if (spare < 2 || spare >= bufCount) {
         this.peer.drop(DROP.BAD_BUF_IDX);
         break;
       }
-      const ts = v.slot(txOfs, k);
-      const idx = v.bufIdx(ts);
-      const len = v.len(ts);
-      k = tx.next(k);
-      if (!v.validBuf(idx)) {
-        this.drop(DROP.BAD_BUF_IDX);
+      const tw = txW + k * SLOT_WORDS;
+      const idx = u32[tw + SLOT_W_BUF_IDX]!;
+      // len and flags as one word (little-endian, as every view of the ring here): len low.
+      const lf = u32[tw + SLOT_W_LEN_FLAGS]!;
+      const len = lf & 0xffff;
+      k = k === txLim ? 0 : k + 1;
+      if (idx < 2 || idx >= bufCount) {
+        badTx++;
         continue;
       }
-      if (len > v.bufSize) {
-        this.drop(DROP.BAD_LEN);
+      if (len > bufSize) {
+        badLen++;
         continue;
       }
-      v.setBufIdx(ts, v.bufIdx(rs));
-      v.setFlags(ts, v.flags(ts) | NS_BUF_CHANGED);
-      v.setBufIdx(rs, idx);
-      v.setLen(rs, len);
-      v.setFlags(rs, (v.flags(ts) & NS_MOREFRAG) | NS_BUF_CHANGED);
-      j = rx.next(j);
+      u32[tw + SLOT_W_BUF_IDX] = spare;
+      u32[tw + SLOT_W_LEN_FLAGS] = lf | CHANGED_HI;
+      u32[rw + SLOT_W_BUF_IDX] = idx;
+      u32[rw + SLOT_W_LEN_FLAGS] = (lf & MOREFRAG_LEN) | CHANGED_HI;
+      j = j === rxLim ? 0 : j + 1;
       moved++;
       bytes += len;
     }
@@ -96,6 +113,8 @@ export class PipeDatapath extends PortDatapath {
       Atomics.add(rx.state, rx.base + KR.BYTES, bytes);
     }
     rx.unlock();
+    if (badTx !== 0) this.dropN(DROP.BAD_BUF_IDX, badTx);
+    if (badLen !== 0) this.dropN(DROP.BAD_LEN, badLen);
     Atomics.add(tx.state, tx.base + KR.PKTS, moved);
     tx.hwcur = k;
     tx.hwtail = tx.prev(k);

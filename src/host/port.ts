@@ -166,6 +166,11 @@ export abstract class PortDatapath {
     Atomics.add(this.state, this.ctl + PC.DROPS + reason, 1);
   }
 
+  /** Counts `n` dropped packets at once (a batch's drops, added after its loop). */
+  dropN(reason: number, n: number): void {
+    Atomics.add(this.state, this.ctl + PC.DROPS + reason, n);
+  }
+
   /** One drop counter (reason index from DROP), without allocating. */
   dropped(reason: number): number {
     return Atomics.load(this.state, this.ctl + PC.DROPS + reason);

@@ -16,6 +16,8 @@ import {
 } from '../checksum/index.ts';
 import { COPY_SITE, countCopy } from '../copycount/index.ts';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG, NS_NO_LEARN } from '../netmap/constants.ts';
+import { RING_SLOTS } from '../netmap/layout.ts';
+import { SLOT_H_FLAGS, SLOT_H_LEN, SLOT_WORDS, SLOT_W_BUF_IDX } from '../netmap/ring-view.ts';
 import { type GsoHeader, SegmentList, gsoSegment } from '../tso/index.ts';
 import { HostError } from './errors.ts';
 import { KR, type Kring } from './kring.ts';
@@ -137,6 +139,9 @@ export class ValeDatapath extends PortDatapath {
   private readonly bFrags = new Int32Array(VALE_BATCH);
   private readonly bLen = new Int32Array(VALE_BATCH);
   private readonly bDst = new Int32Array(VALE_BATCH);
+  /** The first slot's buffer index and length as preflush validated them (ft_buf / ft_len). */
+  private readonly bBuf = new Int32Array(VALE_BATCH);
+  private readonly bLen0 = new Int32Array(VALE_BATCH);
   /** Offload verdict toward header-less ports: source-side drops are counted once per packet. */
   private readonly bBad = new Uint8Array(VALE_BATCH);
   private bCount = 0;
@@ -147,6 +152,8 @@ export class ValeDatapath extends PortDatapath {
   private dMfs = 0;
   private dTail = 0;
   private dFree = 0;
+  /** Frame bytes flushVerbatim delivered (its second result). */
+  private fBytes = 0;
   // netmap's last_smac: a burst from one source learns once.
   private lastSrcLo = 0;
   private lastSrcHi = -1;
@@ -200,14 +207,25 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * Fills the batch from slot j; returns where it stopped.
+   * Fills the batch from slot j; returns where it stopped. Slot fields are read once, straight
+   * from the region's words and halves, and the first slot's buffer and length kept for the
+   * flush (netmap's ft_buf / ft_len), so a slot the guest rewrites meanwhile is never read back.
    * @mirrors netmap_vale.c:nm_vale_preflush
    */
   private preflush(ring: number, tx: Kring, j: number, head: number): number {
     const v = this.view;
-    const ofs = this.ringOfs[ring]!;
+    const u8 = v.u8;
+    const u16 = v.u16;
+    const u32 = v.u32;
+    const bufCount = v.bufCount;
+    const bufSize = v.bufSize;
+    const sw = (this.ringOfs[ring]! + RING_SLOTS) >>> 2;
+    const lim = tx.lim;
     const shl = this.shl;
     const fdb = this.sw.fdb;
+    // The table's generation once per batch, again after this batch learns: the cached lookup
+    // of the last destination stays good while it has not moved.
+    let gen = fdb.generation();
     let n = 0;
     while (j !== head && n < VALE_BATCH) {
       const first = j;
@@ -215,15 +233,30 @@ export class ValeDatapath extends PortDatapath {
       let total = 0;
       let bad = -1;
       let open = false;
+      let idx0 = 0;
+      let len0 = 0;
+      let flags0 = 0;
+      let idx1 = 0;
+      let len1 = 0;
       for (;;) {
-        const s = v.slot(ofs, j);
-        const len = v.len(s);
+        const w = sw + j * SLOT_WORDS;
+        const idx = u32[w + SLOT_W_BUF_IDX]!;
+        const len = u16[2 * w + SLOT_H_LEN]!;
+        const flags = u16[2 * w + SLOT_H_FLAGS]!;
         k++;
-        if (!v.validBuf(v.bufIdx(s))) bad = DROP.BAD_BUF_IDX;
-        else if (len > v.bufSize) bad = DROP.BAD_LEN;
+        if (k === 1) {
+          idx0 = idx;
+          len0 = len;
+          flags0 = flags;
+        } else if (k === 2) {
+          idx1 = idx;
+          len1 = len;
+        }
+        if (idx < 2 || idx >= bufCount) bad = DROP.BAD_BUF_IDX;
+        else if (len > bufSize) bad = DROP.BAD_LEN;
         total += len;
-        j = tx.next(j);
-        if ((v.flags(s) & NS_MOREFRAG) === 0) break;
+        j = j === lim ? 0 : j + 1;
+        if ((flags & NS_MOREFRAG) === 0) break;
         if (k >= NETMAP_MAX_FRAGS && bad < 0) bad = DROP.BAD_FRAGS;
         if (j === head) {
           open = true;
@@ -238,8 +271,6 @@ export class ValeDatapath extends PortDatapath {
         this.drop(bad);
         continue;
       }
-      const s0 = v.slot(ofs, first);
-      const len0 = v.len(s0);
       // The header must sit in the first fragment; the frame may start in the second.
       if (len0 < shl) {
         this.drop(DROP.BAD_VNET_HDR);
@@ -248,32 +279,29 @@ export class ValeDatapath extends PortDatapath {
       let eth: number;
       let ethAvail: number;
       if (len0 === shl && k > 1) {
-        const s1 = v.slot(ofs, tx.next(first));
-        eth = v.buf(v.bufIdx(s1));
-        ethAvail = v.len(s1);
+        eth = v.buf(idx1);
+        ethAvail = len1;
       } else {
-        eth = v.buf(v.bufIdx(s0)) + shl;
+        eth = v.buf(idx0) + shl;
         ethAvail = len0 - shl;
       }
       if (ethAvail < ETH_HLEN) {
         this.drop(DROP.RUNT);
         continue;
       }
-      if ((v.flags(s0) & NS_NO_LEARN) === 0) {
-        const u8 = v.u8;
+      if ((flags0 & NS_NO_LEARN) === 0) {
         const lo = (u8[eth + 8]! << 24) | (u8[eth + 9]! << 16) | (u8[eth + 10]! << 8) | u8[eth + 11]!;
         const hi = (u8[eth + 6]! << 8) | u8[eth + 7]!;
         if (lo !== this.lastSrcLo || hi !== this.lastSrcHi) {
           fdb.learn(u8, eth, this.port);
           this.lastSrcLo = lo;
           this.lastSrcHi = hi;
+          gen = fdb.generation();
         }
       }
       // Bursts go to one destination: reuse the last lookup while the table is unchanged.
-      const u8 = v.u8;
       const dLo = (u8[eth + 2]! << 24) | (u8[eth + 3]! << 16) | (u8[eth + 4]! << 8) | u8[eth + 5]!;
       const dHi = (u8[eth]! << 8) | u8[eth + 1]!;
-      const gen = fdb.generation();
       if (dLo !== this.lastDstLo || dHi !== this.lastDstHi || gen !== this.lastGen) {
         this.lastDst = fdb.lookup(u8, eth);
         this.lastDstLo = dLo;
@@ -286,6 +314,8 @@ export class ValeDatapath extends PortDatapath {
       this.bFrags[n] = k;
       this.bLen[n] = total;
       this.bDst[n] = dst;
+      this.bBuf[n] = idx0;
+      this.bLen0[n] = len0;
       this.bBad[n] = 0;
       n++;
     }
@@ -329,13 +359,18 @@ export class ValeDatapath extends PortDatapath {
       this.dMfs = dst.mfs;
       this.dTail = rx.btail;
       this.dFree = rx.dist(this.dTail, rx.prev(rx.hwcur));
-      for (let i = 0; i < n; i++) {
-        const t = this.bDst[i]!;
-        if (t !== d && t !== FDB_FLOOD) continue;
-        const len = this.deliver(ring, i, dst, rxRing, rx);
-        if (len >= 0) {
-          delivered++;
-          bytes += len;
+      if (this.shl === this.dHdr) {
+        delivered = this.flushVerbatim(d, dst, rxRing, rx, ring);
+        bytes = this.fBytes;
+      } else {
+        for (let i = 0; i < n; i++) {
+          const t = this.bDst[i]!;
+          if (t !== d && t !== FDB_FLOOD) continue;
+          const len = this.deliver(ring, i, dst, rxRing, rx);
+          if (len >= 0) {
+            delivered++;
+            bytes += len;
+          }
         }
       }
       rx.btail = this.dTail;
@@ -349,7 +384,75 @@ export class ValeDatapath extends PortDatapath {
   }
 
   /**
-   * Copies batch packet i into dst's RX ring at btail (lock held), converting the header (docs/SPEC.md §5).
+   * The flush toward a port with this port's header length: one-slot packets are copied verbatim
+   * in one loop over the batch, from the buffer preflush validated into the next RX slot whose
+   * buffer is valid here (a bad one is a counted drop, the batch goes on); chains go through
+   * deliver(). Returns the packets delivered, their frame bytes in fBytes. Lock held.
+   * @mirrors netmap_vale.c:nm_vale_flush
+   */
+  private flushVerbatim(d: number, dst: ValeDatapath, rxRing: number, rx: Kring, ring: number): number {
+    const v = this.view;
+    const u16 = v.u16;
+    const u32 = v.u32;
+    const bufCount = v.bufCount;
+    const rw0 = (dst.ringOfs[rxRing]! + RING_SLOTS) >>> 2;
+    const lim = rx.lim;
+    const shl = this.shl;
+    const n = this.bCount;
+    let tail = this.dTail;
+    let free = this.dFree;
+    let delivered = 0;
+    let bytes = 0;
+    let copied = 0;
+    let noSpace = 0;
+    let badBuf = 0;
+    for (let i = 0; i < n; i++) {
+      const t = this.bDst[i]!;
+      if (t !== d && t !== FDB_FLOOD) continue;
+      if (this.bFrags[i] !== 1) {
+        this.dTail = tail;
+        this.dFree = free;
+        const len = this.deliver(ring, i, dst, rxRing, rx);
+        tail = this.dTail;
+        free = this.dFree;
+        if (len >= 0) {
+          delivered++;
+          bytes += len;
+        }
+        continue;
+      }
+      if (free === 0) {
+        noSpace++;
+        continue;
+      }
+      const rw = rw0 + tail * SLOT_WORDS;
+      const di = u32[rw + SLOT_W_BUF_IDX]!;
+      if (di < 2 || di >= bufCount) {
+        badBuf++;
+        continue;
+      }
+      const len = this.bLen0[i]!;
+      v.copy(v.buf(di), v.buf(this.bBuf[i]!), len);
+      u16[2 * rw + SLOT_H_LEN] = len;
+      u16[2 * rw + SLOT_H_FLAGS] = 1 << 8;
+      tail = tail === lim ? 0 : tail + 1;
+      free--;
+      delivered++;
+      bytes += len - shl;
+      copied += len;
+    }
+    this.dTail = tail;
+    this.dFree = free;
+    if (noSpace !== 0) dst.dropN(DROP.NO_SPACE, noSpace);
+    if (badBuf !== 0) dst.dropN(DROP.BAD_BUF_IDX, badBuf);
+    if (copied !== 0) countCopy(COPY_SITE.host, copied);
+    this.fBytes = bytes;
+    return delivered;
+  }
+
+  /**
+   * Copies batch packet i (a chain, or a header to convert) into dst's RX ring at btail (lock
+   * held), converting the header (docs/SPEC.md §5).
    * Returns the bytes delivered, or −1 when the packet was dropped (and counted).
    * @mirrors netmap_vale.c:nm_vale_flush
    * @mirrors netmap_offloadings.c:bdg_mismatch_datapath
@@ -365,25 +468,8 @@ export class ValeDatapath extends PortDatapath {
     const shl = this.shl;
     const dhl = this.dHdr;
     const frameLen = this.bLen[i]! - shl;
-    const s0 = v.slot(txOfs, first);
-    const hdr = v.buf(v.bufIdx(s0));
-    if (k === 1 && shl === dhl) {
-      // The common case: one slot in, one slot out, verbatim.
-      const ds = v.slot(rxOfs, this.dTail);
-      const di = v.bufIdx(ds);
-      if (this.dFree === 0 || !v.validBuf(di)) {
-        dst.drop(this.dFree === 0 ? DROP.NO_SPACE : DROP.BAD_BUF_IDX);
-        return -1;
-      }
-      const len = v.len(s0);
-      v.copy(v.buf(di), hdr, len);
-      countCopy(COPY_SITE.host, len);
-      v.setLen(ds, len);
-      v.setFlags(ds, 1 << 8);
-      this.dTail = rx.next(this.dTail);
-      this.dFree--;
-      return frameLen;
-    }
+    // The first buffer as preflush validated it, not read back from the slot.
+    const hdr = v.buf(this.bBuf[i]!);
     let csumStart = -1;
     let csumOffset = 0;
     if (shl !== dhl && dhl === 0) {

@@ -31,8 +31,14 @@ import {
   SLOT_LEN,
 } from './layout.ts';
 
-const SLOT_WORDS = NETMAP_SLOT_SIZE >> 2;
-const SLOT_HALVES = NETMAP_SLOT_SIZE >> 1;
+/** A slot's size in Uint32 words and in Uint16 halves, and its fields' indices in them. */
+export const SLOT_WORDS = NETMAP_SLOT_SIZE >> 2;
+export const SLOT_HALVES = NETMAP_SLOT_SIZE >> 1;
+export const SLOT_W_BUF_IDX = SLOT_BUF_IDX >> 2;
+export const SLOT_H_LEN = SLOT_LEN >> 1;
+export const SLOT_H_FLAGS = SLOT_FLAGS >> 1;
+/** The word holding len (low half) and flags (high half) on a little-endian host. */
+export const SLOT_W_LEN_FLAGS = SLOT_LEN >> 2;
 
 /**
  * One netmap_ring at byte `ringOffset` of `buffer`, whose buffer pool holds `bufCount` buffers.
@@ -52,8 +58,12 @@ export class NetmapRingView {
   /** The whole backing memory; a slot's data is bytes[slotBufOffset(i) ...]. */
   readonly bytes: Uint8Array;
   private readonly idx: Uint32Array;
-  private readonly slots32: Uint32Array;
-  private readonly slots16: Uint16Array;
+  /**
+   * The slot array as words and halves, for loops over a batch of slots (slot i's buf_idx is
+   * slots32[i * SLOT_WORDS + SLOT_W_BUF_IDX], its len slots16[i * SLOT_HALVES + SLOT_H_LEN]).
+   */
+  readonly slots32: Uint32Array;
+  readonly slots16: Uint16Array;
 
   constructor(buffer: SharedArrayBuffer, ringOffset: number, bufCount: number) {
     if (
@@ -122,22 +132,22 @@ export class NetmapRingView {
   }
 
   slotBufIdx(i: number): number {
-    return this.slots32[i * SLOT_WORDS + (SLOT_BUF_IDX >> 2)] ?? 0;
+    return this.slots32[i * SLOT_WORDS + SLOT_W_BUF_IDX] ?? 0;
   }
   setSlotBufIdx(i: number, v: number): void {
-    this.slots32[i * SLOT_WORDS + (SLOT_BUF_IDX >> 2)] = v;
+    this.slots32[i * SLOT_WORDS + SLOT_W_BUF_IDX] = v;
   }
   slotLen(i: number): number {
-    return this.slots16[i * SLOT_HALVES + (SLOT_LEN >> 1)] ?? 0;
+    return this.slots16[i * SLOT_HALVES + SLOT_H_LEN] ?? 0;
   }
   setSlotLen(i: number, v: number): void {
-    this.slots16[i * SLOT_HALVES + (SLOT_LEN >> 1)] = v;
+    this.slots16[i * SLOT_HALVES + SLOT_H_LEN] = v;
   }
   slotFlags(i: number): number {
-    return this.slots16[i * SLOT_HALVES + (SLOT_FLAGS >> 1)] ?? 0;
+    return this.slots16[i * SLOT_HALVES + SLOT_H_FLAGS] ?? 0;
   }
   setSlotFlags(i: number, v: number): void {
-    this.slots16[i * SLOT_HALVES + (SLOT_FLAGS >> 1)] = v;
+    this.slots16[i * SLOT_HALVES + SLOT_H_FLAGS] = v;
   }
 
   /**
