@@ -289,9 +289,12 @@ export class ValeDatapath extends PortDatapath {
         this.drop(DROP.RUNT);
         continue;
       }
+      // The MACs compared with the cached ones as halves (eth is even: buffers are aligned and
+      // header lengths even); the table itself hashes bytes.
+      const e = eth >>> 1;
       if ((flags0 & NS_NO_LEARN) === 0) {
-        const lo = (u8[eth + 8]! << 24) | (u8[eth + 9]! << 16) | (u8[eth + 10]! << 8) | u8[eth + 11]!;
-        const hi = (u8[eth + 6]! << 8) | u8[eth + 7]!;
+        const lo = u16[e + 4]! | (u16[e + 5]! << 16);
+        const hi = u16[e + 3]!;
         if (lo !== this.lastSrcLo || hi !== this.lastSrcHi) {
           fdb.learn(u8, eth, this.port);
           this.lastSrcLo = lo;
@@ -300,8 +303,8 @@ export class ValeDatapath extends PortDatapath {
         }
       }
       // Bursts go to one destination: reuse the last lookup while the table is unchanged.
-      const dLo = (u8[eth + 2]! << 24) | (u8[eth + 3]! << 16) | (u8[eth + 4]! << 8) | u8[eth + 5]!;
-      const dHi = (u8[eth]! << 8) | u8[eth + 1]!;
+      const dLo = u16[e + 1]! | (u16[e + 2]! << 16);
+      const dHi = u16[e]!;
       if (dLo !== this.lastDstLo || dHi !== this.lastDstHi || gen !== this.lastGen) {
         this.lastDst = fdb.lookup(u8, eth);
         this.lastDstLo = dLo;
