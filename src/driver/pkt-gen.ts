@@ -51,24 +51,18 @@ function side(packets: number, bytes: number, t0: number): PktGenSide {
   return { packets, bytes, seconds, mpps: seconds > 0 ? packets / seconds / 1e6 : 0 };
 }
 
-/** Frames up to this many bytes are written word by word (above it TypedArray.set is cheaper). */
-export const PKTGEN_WORD_COPY_MAX = 64;
-
 /** NS_BUF_CHANGED in the flags half of a slot's len|flags word. */
 const CHANGED_HI = NS_BUF_CHANGED << 16;
 
 /**
- * The per-slot half of send_packets over one TX ring, with everything it touches made once: the
- * slot array as words and halves, and the frame image. A slot whose buffer changed (a pipe swapped
- * it) gets the image again: for frames up to PKTGEN_WORD_COPY_MAX bytes with a word loop (15
- * stores for 60 bytes beat TypedArray.set's call into shared memory), else with one set().
+ * The per-slot half of send_packets over one TX ring, with what it touches made once: the slot
+ * array as words and the frame image. A slot whose buffer changed (a pipe swapped it) gets the
+ * image again with one TypedArray.set (measured in the pipe run against a word loop for the
+ * 72-byte header + frame: the loop cost twice as much).
  */
 class TxFiller {
   private readonly s32: Uint32Array;
   private readonly n: number;
-  /** The image padded to whole words, and the memory as words; null: copy with set(). */
-  private readonly img32: Uint32Array | null;
-  private readonly mem32: Uint32Array | null;
 
   constructor(
     private readonly ring: NetmapRingView,
@@ -76,34 +70,11 @@ class TxFiller {
   ) {
     this.s32 = ring.slots32;
     this.n = ring.numSlots;
-    const padded = (image.length + 3) & ~3;
-    const bytes = ring.bytes;
-    if (
-      padded <= PKTGEN_WORD_COPY_MAX &&
-      padded <= ring.bufSize &&
-      (bytes.byteOffset | ring.bufBase | ring.bufSize | bytes.byteLength) % 4 === 0
-    ) {
-      const w = new Uint8Array(padded);
-      w.set(image);
-      this.img32 = new Uint32Array(w.buffer);
-      this.mem32 = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
-    } else {
-      this.img32 = null;
-      this.mem32 = null;
-    }
   }
 
   /** Writes the image into slot h's buffer (NMB: an index out of the pool writes buffer 0). */
   write(h: number): void {
-    const off = this.ring.bufOffset(this.s32[h * SLOT_WORDS + SLOT_W_BUF_IDX]!);
-    const img = this.img32;
-    const mem = this.mem32;
-    if (img === null || mem === null) {
-      this.ring.bytes.set(this.image, off);
-      return;
-    }
-    const base = off >>> 2;
-    for (let k = 0; k < img.length; k++) mem[base + k] = img[k]!;
+    this.ring.bytes.set(this.image, this.ring.bufOffset(this.s32[h * SLOT_WORDS + SLOT_W_BUF_IDX]!));
   }
 
   /** Fills `room` slots from h (len, flags 0, the frame where the buffer changed); the new head. */

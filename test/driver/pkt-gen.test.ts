@@ -52,8 +52,15 @@ describe('pkt-gen', () => {
 
   // The sender writes a buffer only when its slot's buffer changed (pipes swap them): every
   // frame that arrives must still be the whole frame behind a zeroed header, for each backend.
-  for (const backend of ['pipe', 'vale'] as const) {
-    it(`every received frame is the frame (${backend}, buffers rewritten only when swapped)`, async () => {
+  // Sizes: the minimum, an odd one, and one spanning several cache lines.
+  for (const [backend, size] of [
+    ['pipe', 60],
+    ['vale', 60],
+    ['pipe', 61],
+    ['vale', 61],
+    ['pipe', 200],
+  ] as const) {
+    it(`every received frame is the frame (${backend}, ${size} bytes, buffers rewritten only when swapped)`, async () => {
       const [pa, pb] =
         backend === 'pipe' ? createPipe('pgc', { slots: 64 }) : [new ValeSwitch('vale-c', {}), null];
       const ports: [NetmapPort, NetmapPort] =
@@ -63,7 +70,7 @@ describe('pkt-gen', () => {
       const a = guest(ports[0], 'inline');
       const b = guest(ports[1], 'inline');
       const hdr = a.adapter.vnetHdrLen;
-      const want = [...new Uint8Array(hdr), ...pktGenFrame(a.adapter.mac, 60)];
+      const want = [...new Uint8Array(hdr), ...pktGenFrame(a.adapter.mac, size)];
       const ring = b.rxRing(0);
       let got = 0;
       let bad = 0;
@@ -79,7 +86,7 @@ describe('pkt-gen', () => {
         ring.head = ring.cur = h;
         b.rxsync(0);
       };
-      const tx = pktGenTx(a, { size: 60, batch: 16, count: 640 });
+      const tx = pktGenTx(a, { size, batch: 16, count: 640 });
       const iv = setInterval(drain, 0);
       const r = await tx;
       await new Promise((res) => setTimeout(res, 20));

@@ -1,4 +1,5 @@
 // netmap pipes: zero copy by buffer swapping, back-pressure instead of loss.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HostError, createPipe } from '../../src/host/index.ts';
 import { NS_BUF_CHANGED } from '../../src/netmap/constants.ts';
@@ -89,5 +90,59 @@ describe('pipe', () => {
     expect(() => createPipe('x', { rings: 0 })).toThrow(HostError);
     expect(() => createPipe('x', { slots: 1 })).toThrow(HostError);
     expect(() => createPipe('x', { slots: 5000 })).toThrow(HostError);
+  });
+
+  it('batches with bad slots mid-batch: each bad one counted and skipped, the rest delivered byte for byte in order, no buffer lost', () => {
+    // Per slot: a frame, a reserved buffer index, an index past the pool, a length past the buffer.
+    const kind = fc.constantFrom('ok', 'ok', 'ok', 'idx1', 'idxHuge', 'badLen');
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(kind, { minLength: 1, maxLength: 20 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 60, max: 300 }),
+        (batches, len) => {
+          const [pa, pb] = createPipe('pp', { slots: 32 });
+          const q: (() => void)[] = [];
+          const a = inlineGuest(pa, q);
+          const b = inlineGuest(pb, q);
+          const want: Uint8Array[] = [];
+          const got: Uint8Array[] = [];
+          let bad = 0;
+          let badLen = 0;
+          let seq = 0;
+          const dv = new DataView(pa.region.buffer, pa.region.base);
+          for (const batch of batches) {
+            a.tx.txsync();
+            const broken: [number, number][] = [];
+            for (const k of batch) {
+              if (a.tx.space() === 0) break;
+              const f = frame(pb.mac, pa.mac, seq++, len);
+              const slot = a.tx.head;
+              a.tx.put(f);
+              if (k === 'ok') want.push(f);
+              else if (k === 'badLen') {
+                dv.setUint16(a.tx.slot(slot) + 4, 4000, true);
+                badLen++;
+              } else {
+                broken.push([slot, a.tx.bufIdx(slot)]);
+                a.tx.setBufIdx(slot, k === 'idx1' ? 1 : 0x7fffffff);
+                bad++;
+              }
+            }
+            a.tx.txsync();
+            a.drain();
+            // The skipped slots keep what the guest wrote; it repairs them to keep its buffers.
+            for (const [slot, idx] of broken) a.tx.setBufIdx(slot, idx);
+            for (const p of b.recv()) got.push(p.data);
+          }
+          expect(got).toEqual(want);
+          expect(pa.datapath.drops().BAD_BUF_IDX).toBe(bad);
+          expect(pa.datapath.drops().BAD_LEN).toBe(badLen);
+          const all = new Set<number>();
+          for (const r of [a.tx, a.rx, b.tx, b.rx]) for (let i = 0; i < r.n; i++) all.add(r.bufIdx(i));
+          expect(all.size).toBe(4 * 32);
+        },
+      ),
+      { numRuns: 80 },
+    );
   });
 });
