@@ -100,4 +100,46 @@ describe('pkt-gen', () => {
       b.adapter.detach();
     }, 30_000);
   }
+
+  // The frame's copy lives in an extra buffer borrowed from ni_bufs_head (memory.copy from it);
+  // without extra buffers the sender copies from its own image. Both send the frame, and the
+  // borrowed buffer is back at the head of the chain afterwards.
+  for (const extraBufs of [0, 8]) {
+    it(`sends the frame with ${extraBufs} extra buffers, and gives back what it borrowed`, async () => {
+      const [e0, e1] = createPipe(`pgx${extraBufs}`, { slots: 64, extraBufs });
+      const a = guest(e0, 'inline');
+      const b = guest(e1, 'inline');
+      const nifp = a.adapter.nifp;
+      const head = nifp.bufsHead;
+      expect(head === 0).toBe(extraBufs === 0);
+      const hdr = a.adapter.vnetHdrLen;
+      const want = [...new Uint8Array(hdr), ...pktGenFrame(a.adapter.mac, 60)];
+      const ring = b.rxRing(0);
+      let bad = 0;
+      let got = 0;
+      const drain = (): void => {
+        let h = ring.head;
+        while (h !== ring.tail) {
+          const off = ring.slotBufOffset(h);
+          const bytes = Array.from(ring.bytes.subarray(off, off + ring.slotLen(h)));
+          if (bytes.length !== want.length || bytes.some((x, i) => x !== want[i])) bad++;
+          got++;
+          h = (h + 1) % ring.numSlots;
+        }
+        ring.head = ring.cur = h;
+        b.rxsync(0);
+      };
+      const tx = pktGenTx(a, { size: 60, batch: 16, count: 320 });
+      const iv = setInterval(drain, 0);
+      await tx;
+      await new Promise((res) => setTimeout(res, 20));
+      clearInterval(iv);
+      drain();
+      expect(got).toBe(320);
+      expect(bad).toBe(0);
+      expect(nifp.bufsHead).toBe(head);
+      a.adapter.detach();
+      b.adapter.detach();
+    }, 30_000);
+  }
 });
