@@ -102,7 +102,10 @@ export class KloopCore {
     for (;;) {
       let flags = sh.syncFlags;
       if (kr.dist(kr.hwcur, kr.hwtail) <= half) flags |= NAF_FORCE_RECLAIM;
-      if (!kr.prologue(sh.head, sh.cur)) {
+      // What the prologue makes rhead; hwcur/hwtail are read once after the backend's sync
+      // (every kring word is an Atomics access).
+      const rhead = sh.head;
+      if (!kr.prologue(rhead, sh.cur)) {
         // Hostile or stale indices: the kring was reinitialised; wait for the next kick.
         if (log.enabled)
           log('ring %d: txsync prologue refused head %d cur %d: ring reinit', i, sh.head, sh.cur);
@@ -111,9 +114,10 @@ export class KloopCore {
         break;
       }
       this.dp.txsync(i, flags);
-      syncKloopKernelWrite(ktoa, kr.hwcur, kr.hwtail);
-      if (kr.rtail !== kr.hwtail) {
-        kr.rtail = kr.hwtail;
+      const hwtail = kr.hwtail;
+      syncKloopKernelWrite(ktoa, kr.hwcur, hwtail);
+      if (kr.rtail !== hwtail) {
+        kr.rtail = hwtail;
         moreSpace = true;
       }
       if (moreSpace && atok.applNeedKick !== 0) {
@@ -123,17 +127,17 @@ export class KloopCore {
       syncKloopKernelRead(atok, sh);
       // No new packets since this pass (netmap compares with hwcur; a backend that cannot take
       // everything, like a full pipe, would then spin: it wakes us when it has room instead).
-      if (sh.head === kr.rhead) {
+      if (sh.head === rhead) {
         ktoa.kernNeedKick = 1;
         // Atomics are sequentially consistent: this store/load pair is nm_stld_barrier's.
         syncKloopKernelRead(atok, sh);
-        if (sh.head !== kr.rhead) {
+        if (sh.head !== rhead) {
           ktoa.kernNeedKick = 0;
           continue;
         }
         break;
       }
-      if (kr.rhead === kr.hwtail) break; // nm_kr_txempty: the backend wakes us on completion
+      if (rhead === hwtail) break; // nm_kr_txempty: the backend wakes us on completion
     }
     if (moreSpace && atok.applNeedKick !== 0) this.irq(i);
   }
@@ -160,10 +164,13 @@ export class KloopCore {
         ktoa.kernNeedKick = 1;
         break;
       }
+      const rhead = sh.head;
       this.dp.rxsync(i, sh.syncFlags);
-      syncKloopKernelWrite(ktoa, kr.hwcur, kr.hwtail);
-      if (kr.rtail !== kr.hwtail) {
-        kr.rtail = kr.hwtail;
+      // hwtail once after the backend's sync: only this loop writes it (senders move btail).
+      const hwtail = kr.hwtail;
+      syncKloopKernelWrite(ktoa, kr.hwcur, hwtail);
+      if (kr.rtail !== hwtail) {
+        kr.rtail = hwtail;
         received = true;
         dry = 0;
       } else {
@@ -178,17 +185,17 @@ export class KloopCore {
       // A backend holding a packet back for want of room (rxHeld) sleeps the same way, until the
       // guest returns more slots.
       const held = this.dp.rxHeld(i);
-      if (held || kr.hwtail === kr.prev(sh.head)) {
+      if (held || hwtail === kr.prev(sh.head)) {
         ktoa.kernNeedKick = 1;
         syncKloopKernelRead(atok, sh);
-        if (held ? sh.head !== kr.rhead : kr.hwtail !== kr.prev(sh.head)) {
+        if (held ? sh.head !== rhead : hwtail !== kr.prev(sh.head)) {
           ktoa.kernNeedKick = 0;
           continue;
         }
         break;
       }
       // Nothing more from the backend (it wakes us when it delivers), or enough dry passes.
-      if (kr.hwtail === kr.rhead || dry >= RX_DRY_CYCLES_MAX) break;
+      if (hwtail === rhead || dry >= RX_DRY_CYCLES_MAX) break;
     }
     if (received && atok.applNeedKick !== 0) this.irq(i);
   }
