@@ -1,7 +1,9 @@
 // The host sync kloop (netmap_sync_kloop), in two modes sharing KloopCore:
-// - inline: a kick runs that ring's procedure synchronously (netmap's "direct" mode); backend
-//   wake-ups and guest interrupts are queued callbacks (queueMicrotask, or a scheduler the caller
-//   drains), so a single-threaded test is deterministic.
+// - inline: a kick runs that ring's procedure synchronously (netmap's "direct" mode), and so does
+//   a backend wake-up (a VALE or pipe peer delivered, a TAP became readable): the ring runs in the
+//   waker's context, as direct mode's wait-queue callbacks do, or right after the ring procedure
+//   that woke it; its interrupt goes to the device the same way (MSI-X defers the delivery to the
+//   guest). A test may pass a scheduler that queues both and drain it in an order of its choosing.
 // - worker: one worker_thread per kloop, like QEMU's "ptnetmap-sync-kloop" thread. Kicks and
 //   backend wake-ups set a bit in the port's pending word and Atomics.notify its sequence word;
 //   the worker polls for an adaptive window (kloop-idle.ts), then sleeps (Atomics.wait, or
@@ -43,6 +45,38 @@ export const KC = {
 } as const;
 export const KC_WORDS = 12;
 
+/**
+ * The inline default scheduler, shared by this thread's inline kloops: a backend wake-up runs the
+ * woken ring at once (direct mode: sync_kloop_rx_kick_wake_fun runs netmap_sync_kloop_rx_ring in
+ * the wake-up callback itself), unless it comes from inside a ring procedure of this thread (a VALE
+ * flush into a local port, a pipe peer returning slots while it holds its kring lock): then it runs
+ * as soon as the outermost procedure returns, with every kring lock released, still before control
+ * goes back to the caller. An interrupt takes the same path to the device, whose MSI-X defers the
+ * delivery to the guest. Before, each of the two was a microtask hop per frame (~0.1 µs and a few
+ * hundred bytes each, bench/rt-budget.ts).
+ */
+const procedures = { depth: 0, draining: false, after: [] as (() => void)[] };
+
+const afterProcedures = (fn: () => void): void => {
+  if (procedures.depth === 0) fn();
+  else procedures.after.push(fn);
+};
+
+/** Runs what ring procedures queued, once the outermost has returned. */
+function drainAfterProcedures(): void {
+  const p = procedures;
+  if (p.draining) return;
+  p.draining = true;
+  let i = 0;
+  try {
+    // A run queues more at the end of the list; the loop takes it too.
+    for (; i < p.after.length; i++) p.after[i]!();
+  } finally {
+    p.after.splice(0, i);
+    p.draining = false;
+  }
+}
+
 /** netmap's event wait timeout (schedule_timeout of 3000 ms). */
 export const KLOOP_WAIT_MS = 3000;
 
@@ -62,7 +96,10 @@ function defaultWorkerUrl(): URL {
 }
 
 export interface KloopOptions {
-  /** inline: how queued work runs (default queueMicrotask); a test may collect and drain it. */
+  /**
+   * inline: how backend wake-ups and interrupts run (default: at once, or after the ring
+   * procedure running in this thread, see afterProcedures); a test may collect and drain them.
+   */
   schedule?: (fn: () => void) => void;
   /**
    * worker: the longest the loop polls its doorbell before sleeping, µs (default POLL_MAX_US). The
@@ -179,7 +216,7 @@ export class SyncKloop {
     opts: KloopOptions = {},
   ) {
     this.dp = port.datapath;
-    this.schedule = opts.schedule ?? queueMicrotask;
+    this.schedule = opts.schedule ?? afterProcedures;
     this.spinUs = opts.spinUs ?? POLL_MAX_US;
     this.pollers = opts.pollers ?? availableParallelism() - 1;
     this.guestPollUs = opts.guestPollUs ?? POLL_MAX_US;
@@ -410,6 +447,7 @@ export class SyncKloop {
     this.deferred |= 1 << ring;
     if (this.busy) return;
     this.busy = true;
+    procedures.depth++;
     try {
       while (this.deferred !== 0 && this.state === 'running') {
         const bits = this.deferred;
@@ -422,7 +460,9 @@ export class SyncKloop {
       }
     } finally {
       this.busy = false;
+      procedures.depth--;
     }
+    if (procedures.depth === 0 && procedures.after.length !== 0) drainAfterProcedures();
   }
 
   /** Impairment delay: run the RX ring again when its held packet is due. */

@@ -225,17 +225,19 @@ export class Stack implements NetHost {
 
   /**
    * A handle (server, socket, pending ping) starts (+1) or stops (-1) keeping the process alive:
-   * while any is ref'd, one ref'd host timer stays armed, as an active libuv handle would.
+   * while any is ref'd, one host timer is ref'd, as an active libuv handle would be. The timer is
+   * armed once and then only ref'd and unref'd (uv_ref/uv_unref): arming and clearing one per
+   * ping cost a timer allocation and a libuv timer start and stop per echo.
    * @internal
    */
   ref(delta: 1 | -1): void {
     this.refs += delta;
     if (!this.processRefs) return;
-    if (this.refs > 0 && this.refHandle === undefined) {
-      this.refHandle = setInterval(noop, 0x7fffffff);
-    } else if (this.refs <= 0 && this.refHandle !== undefined) {
-      clearInterval(this.refHandle);
-      this.refHandle = undefined;
+    if (this.refs > 0) {
+      if (this.refHandle === undefined) this.refHandle = setInterval(noop, 0x7fffffff);
+      else if (!this.refHandle.hasRef()) this.refHandle.ref();
+    } else if (this.refHandle?.hasRef() === true) {
+      this.refHandle.unref();
     }
   }
 

@@ -1,8 +1,8 @@
-// Process refs as in node:net: an open server, a pending or connected socket and a bound UDP
-// socket keep the process alive; unref() lets it exit; ref() restores it. Each case is a child
-// process (test/net-diff/fixtures/refs-child.ts) that never closes its unikernel and never calls
-// process.exit, in inline and worker mode; the same script on node:net / node:dgram gives the
-// same output and exit status.
+// Process refs as in node:net: an open server, a pending or connected socket, a bound UDP socket
+// and a ping in flight keep the process alive; unref() lets it exit; ref() restores it. Each case
+// is a child process (test/net-diff/fixtures/refs-child.ts) that never closes its unikernel and
+// never calls process.exit, in inline and worker mode; the same script on node:net / node:dgram
+// gives the same output and exit status (pings: ours only).
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
@@ -31,6 +31,8 @@ const CASES: [string, string, string][] = [
   ['inline', 'udp', 'listening\nalive\n'],
   ['inline', 'udp-unref', 'listening\n'],
   ['inline', 'unref-ref', 'alive\n'],
+  ['inline', 'ping', 'pong\n'],
+  ['inline', 'ping-pending', 'alive\ntimeout\n'],
   ['worker', 'server', 'listening\nalive\n'],
   ['worker', 'server-unref', 'listening\n'],
   // node itself, for comparison: the same outputs.

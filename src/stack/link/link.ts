@@ -50,6 +50,13 @@ export interface LinkHandlers {
   acceptMulticast: ((buf: Uint8Array, d: number) => boolean) | null;
 }
 
+/**
+ * A turn goes in the microtask queue as a resolved promise's reaction: node's queueMicrotask adds
+ * an AsyncResource and a bound function per call (85 → 30 ns and ~450 B less per turn). Link.poll
+ * never throws (a throwing socket handler is re-thrown in a microtask of its own, see input).
+ */
+const resolved = Promise.resolve();
+
 /** Poll turns a task may run as microtasks before the next runs as a task (MAX_SOFTIRQ_RESTART). */
 const SOFTIRQ_TURNS = 10;
 
@@ -117,7 +124,7 @@ export class Link implements LinkOutput {
     // The first microtask turn of a task arms the reset at the next task boundary.
     if (this.softirqTurns++ === 0) this.opts.schedule(this.softirqReset);
     this.pollScheduled = true;
-    queueMicrotask(this.pollTurn);
+    void resolved.then(this.pollTurn);
   };
 
   constructor(
