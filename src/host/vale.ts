@@ -142,6 +142,13 @@ export class ValeDatapath extends PortDatapath {
   /** The first slot's buffer index and length as preflush validated them (ft_buf / ft_len). */
   private readonly bBuf = new Int32Array(VALE_BATCH);
   private readonly bLen0 = new Int32Array(VALE_BATCH);
+  /**
+   * Every fragment's buffer index and length as preflush validated them, per TX ring and slot
+   * (netmap's ft_buf / ft_len per slot): the copies use these, never a second read of a slot
+   * the guest may rewrite meanwhile from another thread.
+   */
+  private readonly ftBufs: Int32Array[] = [];
+  private readonly ftLens: Uint16Array[] = [];
   /** Offload verdict toward header-less ports: source-side drops are counted once per packet. */
   private readonly bBad = new Uint8Array(VALE_BATCH);
   private bCount = 0;
@@ -226,6 +233,12 @@ export class ValeDatapath extends PortDatapath {
     // The table's generation once per batch, again after this batch learns: the cached lookup
     // of the last destination stays good while it has not moved.
     let gen = fdb.generation();
+    let ftb = this.ftBufs[ring];
+    let ftl = this.ftLens[ring];
+    if (ftb === undefined || ftl === undefined || ftb.length !== lim + 1) {
+      ftb = this.ftBufs[ring] = new Int32Array(lim + 1);
+      ftl = this.ftLens[ring] = new Uint16Array(lim + 1);
+    }
     let n = 0;
     while (j !== head && n < VALE_BATCH) {
       const first = j;
@@ -254,6 +267,8 @@ export class ValeDatapath extends PortDatapath {
         }
         if (idx < 2 || idx >= bufCount) bad = DROP.BAD_BUF_IDX;
         else if (len > bufSize) bad = DROP.BAD_LEN;
+        ftb[j] = idx;
+        ftl[j] = len;
         total += len;
         j = j === lim ? 0 : j + 1;
         if ((flags & NS_MOREFRAG) === 0) break;
@@ -464,7 +479,6 @@ export class ValeDatapath extends PortDatapath {
     const v = this.view;
     const u8 = v.u8;
     const bs = v.bufSize;
-    const txOfs = this.ringOfs[ring]!;
     const rxOfs = dst.ringOfs[rxRing]!;
     const first = this.bFirst[i]!;
     const k = this.bFrags[i]!;
@@ -512,7 +526,12 @@ export class ValeDatapath extends PortDatapath {
       }
     }
     const j0 = this.dTail;
-    const d0 = v.buf(v.bufIdx(v.slot(rxOfs, j0)));
+    const i0 = v.bufIdx(v.slot(rxOfs, j0));
+    if (!v.validBuf(i0)) {
+      dst.drop(DROP.BAD_BUF_IDX);
+      return -1;
+    }
+    const d0 = v.buf(i0);
     // Equal lengths: verbatim, header included. Otherwise the source header is skipped and the
     // destination gets its converted one (or none).
     let skip = shl === dhl ? 0 : shl;
@@ -523,10 +542,11 @@ export class ValeDatapath extends PortDatapath {
     let dBuf = d0;
     let dOff = shl === dhl ? 0 : dhl;
     let si = first;
+    const ftb = this.ftBufs[ring]!;
+    const ftl = this.ftLens[ring]!;
     for (let m = 0; m < k; m++, si = this.krings[ring]!.next(si)) {
-      const s = v.slot(txOfs, si);
-      const len = v.len(s);
-      const sBuf = v.buf(v.bufIdx(s));
+      const len = ftl[si]!;
+      const sBuf = v.buf(ftb[si]!);
       let off = 0;
       if (skip > 0) {
         off = skip < len ? skip : len;
@@ -538,7 +558,13 @@ export class ValeDatapath extends PortDatapath {
           v.setFlags(ds, (nd << 8) | NS_MOREFRAG);
           j = rx.next(j);
           ds = v.slot(rxOfs, j);
-          dBuf = v.buf(v.bufIdx(ds));
+          // Checked above, but the receiver's guest may have rewritten it since.
+          const di = v.bufIdx(ds);
+          if (!v.validBuf(di)) {
+            dst.drop(DROP.BAD_BUF_IDX);
+            return -1;
+          }
+          dBuf = v.buf(di);
           dOff = 0;
         }
         const c = len - off < bs - dOff ? len - off : bs - dOff;
@@ -550,7 +576,10 @@ export class ValeDatapath extends PortDatapath {
     v.setLen(ds, dOff);
     v.setFlags(ds, nd << 8);
     countCopy(COPY_SITE.host, total);
-    if (csumStart >= 0) this.completeCsum(rxOfs, rx, j0, nd, frameLen, csumStart, csumOffset);
+    if (csumStart >= 0 && !this.completeCsum(rxOfs, rx, j0, nd, frameLen, csumStart, csumOffset)) {
+      dst.drop(DROP.BAD_BUF_IDX);
+      return -1;
+    }
     this.dTail = rx.next(j);
     this.dFree -= nd;
     return frameLen;
@@ -570,13 +599,16 @@ export class ValeDatapath extends PortDatapath {
     frameLen: number,
     start: number,
     offset: number,
-  ): void {
+  ): boolean {
     const v = this.view;
     const bs = v.bufSize;
     let sum = 0;
     let pos = 0; // frame offset of the current buffer
     for (let m = 0, j = j0; m < nd; m++, j = rx.next(j)) {
-      const b = v.buf(v.bufIdx(v.slot(rxOfs, j)));
+      const bi = v.bufIdx(v.slot(rxOfs, j));
+      // The receiver's slots again, read after the copy: a guest may have rewritten them since.
+      if (!v.validBuf(bi)) return false;
+      const b = v.buf(bi);
       const len = Math.min(bs, frameLen - pos);
       const from = Math.max(start, pos);
       if (from < pos + len) {
@@ -586,11 +618,14 @@ export class ValeDatapath extends PortDatapath {
       }
       pos += len;
     }
-    const b0 = v.buf(v.bufIdx(v.slot(rxOfs, j0)));
+    const i0 = v.bufIdx(v.slot(rxOfs, j0));
+    if (!v.validBuf(i0)) return false;
+    const b0 = v.buf(i0);
     // skb_checksum_help: a computed 0 goes out as 0xFFFF (CSUM_MANGLED_0).
     const c = csumFinish(sum) || CSUM_MANGLED_0;
     v.u8[b0 + start + offset] = c >>> 8;
     v.u8[b0 + start + offset + 1] = c & 0xff;
+    return true;
   }
 
   /**
@@ -604,7 +639,6 @@ export class ValeDatapath extends PortDatapath {
     const v = this.view;
     const u8 = v.u8;
     const bs = v.bufSize;
-    const txOfs = this.ringOfs[ring]!;
     const rxOfs = dst.ringOfs[rxRing]!;
     const shl = this.shl;
     const frameLen = this.bLen[i]! - shl;
@@ -618,17 +652,18 @@ export class ValeDatapath extends PortDatapath {
     ));
     let skip = shl;
     let pos = 0;
+    const ftb = this.ftBufs[ring]!;
+    const ftl = this.ftLens[ring]!;
     for (let m = 0, si = this.bFirst[i]!; m < this.bFrags[i]!; m++, si = tx.next(si)) {
-      const s = v.slot(txOfs, si);
-      const b = v.buf(v.bufIdx(s));
-      const len = v.len(s);
+      const b = v.buf(ftb[si]!);
+      const len = ftl[si]!;
       const off = skip < len ? skip : len;
       skip -= off;
       frame.set(u8.subarray(b + off, b + len), pos);
       pos += len - off;
     }
     const h = this.gsoHdr;
-    const hb = v.buf(v.bufIdx(v.slot(txOfs, this.bFirst[i]!)));
+    const hb = v.buf(this.bBuf[i]!);
     h.flags = u8[hb + VNET_OFF_FLAGS]!;
     h.gsoType = u8[hb + VNET_OFF_GSO_TYPE]!;
     h.hdrLen = u8[hb + VNET_OFF_HDR_LEN]! | (u8[hb + VNET_OFF_HDR_LEN + 1]! << 8);
@@ -672,7 +707,13 @@ export class ValeDatapath extends PortDatapath {
       for (let m = 0; m < nd; m++) {
         const ds = v.slot(rxOfs, j);
         const c = end - from < bs ? end - from : bs;
-        u8.set(out.data.subarray(from, from + c), v.buf(v.bufIdx(ds)));
+        // Checked above, but the receiver's guest may have rewritten it since.
+        const di = v.bufIdx(ds);
+        if (!v.validBuf(di)) {
+          dst.drop(DROP.BAD_BUF_IDX);
+          return -1;
+        }
+        u8.set(out.data.subarray(from, from + c), v.buf(di));
         v.setLen(ds, c);
         v.setFlags(ds, m === nd - 1 ? nd << 8 : (nd << 8) | NS_MOREFRAG);
         from += c;

@@ -530,4 +530,48 @@ describe('VALE batch flush (one-slot packets copied per destination in one loop)
     a.send(frame(pb.mac, pa.mac, 6));
     expect(b.recv().map((p) => seqOf(p.data))).toEqual([6]);
   });
+
+  it('a slot rewritten after its check (a guest in another thread) is never used unchecked', () => {
+    const { ports, guests } = threePorts();
+    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [pa, pb] = ports as [(typeof ports)[0], (typeof ports)[0]];
+    b.send(frame(BCAST, pb.mac, 100));
+    a.recv();
+    // A three-slot frame goes through deliver(). Just before it copies, the sender's guest
+    // rewrites its TX slots: the copy must use what preflush validated.
+    type Internals = { deliver: (...a: unknown[]) => number; view: { bufIdx(slot: number): number } };
+    const dp = pa.datapath as unknown as Internals;
+    const deliver = dp.deliver.bind(dp);
+    const txRing = a.tx;
+    dp.deliver = (...args: unknown[]): number => {
+      const saved = Array.from({ length: 128 }, (_, k) => txRing.bufIdx(k));
+      for (let k = 0; k < 128; k++) txRing.setBufIdx(k, 0x7fffffff);
+      try {
+        return deliver(...args);
+      } finally {
+        // The guest's own later sends write through these indices.
+        saved.forEach((idx, k) => txRing.setBufIdx(k, idx));
+      }
+    };
+    const big = frame(pb.mac, pa.mac, 7, 5000);
+    expect(() => a.send(big)).not.toThrow();
+    expect(b.recv().map((p) => p.data)).toEqual([big]);
+    // And the receiver's slots, checked, then rewritten before their use: counted, nothing thrown.
+    dp.deliver = deliver;
+    const view = dp.view;
+    const bufIdx = view.bufIdx.bind(view);
+    const seen = new Set<number>();
+    view.bufIdx = (slot: number): number => {
+      const real = bufIdx(slot);
+      if (!seen.has(slot)) {
+        seen.add(slot);
+        return real;
+      }
+      return 0x7fffffff;
+    };
+    const before = pb.datapath.drops().BAD_BUF_IDX ?? 0;
+    expect(() => a.send(frame(pb.mac, pa.mac, 8, 5000))).not.toThrow();
+    expect(b.recv()).toEqual([]);
+    expect(pb.datapath.drops().BAD_BUF_IDX).toBe(before + 1);
+  });
 });
