@@ -70,8 +70,7 @@ async function pingRun(count: number): Promise<void> {
 }
 
 // ---- counters (installed only during phase 2) ----
-const count = {
-  async: new Map<string, number>(),
+const ZERO = {
   armAt: 0,
   armMoved: 0,
   armSame: 0,
@@ -82,6 +81,7 @@ const count = {
   clock: 0,
   atomics: 0,
 };
+const count = { async: new Map<string, number>(), ...ZERO };
 const hook = createHook({
   init(_id, type) {
     count.async.set(type, (count.async.get(type) ?? 0) + 1);
@@ -207,17 +207,7 @@ async function phase(name: string, run: (k: number) => Promise<void>): Promise<o
   const bestUs = batches[0]!;
   // 2. counted
   count.async.clear();
-  Object.assign(count, {
-    armAt: 0,
-    armMoved: 0,
-    armSame: 0,
-    cancel: 0,
-    cancelIdle: 0,
-    setTimeout: 0,
-    clearTimeout: 0,
-    clock: 0,
-    atomics: 0,
-  });
+  Object.assign(count, ZERO);
   const h0 = hw();
   instrument(true);
   await run(n);

@@ -4,6 +4,28 @@ import { PtnetAdapter, PtnetNetmapPort, pktGenFrame, pktGenTx, runPktGen } from 
 import { SyncKloop, ValeSwitch, createPipe } from '../../src/host/index.ts';
 import type { KloopMode, NetmapPort } from '../../src/host/index.ts';
 
+/** Takes every frame b's RX ring holds, counting those that are not `want` byte for byte. */
+function receiver(b: PtnetNetmapPort, want: number[]): { drain: () => void; got: number; bad: number } {
+  const ring = b.rxRing(0);
+  const r = {
+    got: 0,
+    bad: 0,
+    drain: (): void => {
+      let h = ring.head;
+      while (h !== ring.tail) {
+        const off = ring.slotBufOffset(h);
+        const bytes = Array.from(ring.bytes.subarray(off, off + ring.slotLen(h)));
+        if (bytes.length !== want.length || bytes.some((x, i) => x !== want[i])) r.bad++;
+        r.got++;
+        h = (h + 1) % ring.numSlots;
+      }
+      ring.head = ring.cur = h;
+      b.rxsync(0);
+    },
+  };
+  return r;
+}
+
 function guest(port: NetmapPort, mode: KloopMode): PtnetNetmapPort {
   const m = new Machine({ size: 16 * 4096 });
   m.addPtnet(port, (p, csb, irq) => new SyncKloop(p, csb, irq, mode));
@@ -71,21 +93,8 @@ describe('pkt-gen', () => {
       const b = guest(ports[1], 'inline');
       const hdr = a.adapter.vnetHdrLen;
       const want = [...new Uint8Array(hdr), ...pktGenFrame(a.adapter.mac, size)];
-      const ring = b.rxRing(0);
-      let got = 0;
-      let bad = 0;
-      const drain = (): void => {
-        let h = ring.head;
-        while (h !== ring.tail) {
-          const off = ring.slotBufOffset(h);
-          const bytes = Array.from(ring.bytes.subarray(off, off + ring.slotLen(h)));
-          if (bytes.length !== want.length || bytes.some((x, i) => x !== want[i])) bad++;
-          got++;
-          h = (h + 1) % ring.numSlots;
-        }
-        ring.head = ring.cur = h;
-        b.rxsync(0);
-      };
+      const rx = receiver(b, want);
+      const drain = rx.drain;
       const tx = pktGenTx(a, { size, batch: 16, count: 640 });
       const iv = setInterval(drain, 0);
       const r = await tx;
@@ -94,8 +103,8 @@ describe('pkt-gen', () => {
       drain();
       expect(r.packets).toBe(640);
       // Ten times round a 64-slot ring: the buffers went round too.
-      expect(got).toBeGreaterThan(backend === 'pipe' ? 639 : 0);
-      expect(bad).toBe(0);
+      expect(rx.got).toBeGreaterThan(backend === 'pipe' ? 639 : 0);
+      expect(rx.bad).toBe(0);
       a.adapter.detach();
       b.adapter.detach();
     }, 30_000);
@@ -114,29 +123,16 @@ describe('pkt-gen', () => {
       expect(head === 0).toBe(extraBufs === 0);
       const hdr = a.adapter.vnetHdrLen;
       const want = [...new Uint8Array(hdr), ...pktGenFrame(a.adapter.mac, 60)];
-      const ring = b.rxRing(0);
-      let bad = 0;
-      let got = 0;
-      const drain = (): void => {
-        let h = ring.head;
-        while (h !== ring.tail) {
-          const off = ring.slotBufOffset(h);
-          const bytes = Array.from(ring.bytes.subarray(off, off + ring.slotLen(h)));
-          if (bytes.length !== want.length || bytes.some((x, i) => x !== want[i])) bad++;
-          got++;
-          h = (h + 1) % ring.numSlots;
-        }
-        ring.head = ring.cur = h;
-        b.rxsync(0);
-      };
+      const rx = receiver(b, want);
+      const drain = rx.drain;
       const tx = pktGenTx(a, { size: 60, batch: 16, count: 320 });
       const iv = setInterval(drain, 0);
       await tx;
       await new Promise((res) => setTimeout(res, 20));
       clearInterval(iv);
       drain();
-      expect(got).toBe(320);
-      expect(bad).toBe(0);
+      expect(rx.got).toBe(320);
+      expect(rx.bad).toBe(0);
       expect(nifp.bufsHead).toBe(head);
       a.adapter.detach();
       b.adapter.detach();
