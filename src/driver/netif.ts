@@ -238,32 +238,12 @@ export class PtnetNetIf implements NetIf {
       return this.dropTx(m, more);
     }
     if (this.hdrLen !== 0) {
-      // The header straight into its place: the headroom of a frame that is lent as it is, else
-      // hdrScratch, which copyToRing copies into the slot once the ring is known to have room.
-      const p = m.pool;
-      const at = m.firstSeg * p.segmentSize;
-      if (!(
-        swap &&
-        txHdrFromMeta(
-          m.meta,
-          p.data,
-          m.dataOffset,
-          m.headLength,
-          len,
-          p.data,
-          at,
-          this.hdrLen,
-          this.txHdrOpts,
-        )
-      )) {
-        if (!this.buildTxHdr(m)) {
-          this.counters.txDropHdr++;
-          return this.dropTx(m, more);
-        }
-        // The parse may have pulled the headers up (m_pullup), which can end the frame's fit.
-        swap = swap && this.swappable(m);
-        if (swap) p.data.set(this.hdrScratch, m.firstSeg * p.segmentSize);
+      const fit = this.writeTxHdr(m, swap);
+      if (fit < 0) {
+        this.counters.txDropHdr++;
+        return this.dropTx(m, more);
       }
+      swap = fit === 1;
     } else if ((m.meta.flags & META_F_NEEDS_CSUM) !== 0 || m.meta.gsoType !== META_GSO_NONE) {
       this.counters.txDropHdr++;
       return this.dropTx(m, more);
@@ -299,29 +279,26 @@ export class PtnetNetIf implements NetIf {
   }
 
   /**
-   * The frame's virtio-net header into hdrScratch: copied from the stack's offload fields when
-   * they describe the frame (virtio_net_hdr_from_skb), else by parsing its headers. False: drop it.
+   * The frame's virtio-net header, written where it goes: into the headroom of a frame lent as it
+   * is (`swap`), else into hdrScratch, which copyToRing puts in the slot once the ring has room.
+   * Copied from the stack's offload fields when they describe the frame (virtio_net_hdr_from_skb),
+   * else built by parsing its headers, which may pull them up (m_pullup) and end the frame's fit.
+   * Returns 1 when the frame is still lent as it is, 0 when it is to be copied, -1 to drop it.
    */
-  private buildTxHdr(m: Mbuf): boolean {
+  private writeTxHdr(m: Mbuf, swap: boolean): number {
     const p = m.pool;
     const hl = this.hdrLen;
-    if (
-      txHdrFromMeta(
-        m.meta,
-        p.data,
-        m.dataOffset,
-        m.headLength,
-        m.length,
-        this.hdrScratch,
-        0,
-        hl,
-        this.txHdrOpts,
-      )
-    )
-      return true;
-    if (buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) !== null) return false;
+    const dst = swap ? p.data : this.hdrScratch;
+    const at = swap ? m.firstSeg * p.segmentSize : 0;
+    if (txHdrFromMeta(m.meta, p.data, m.dataOffset, m.headLength, m.length, dst, at, hl, this.txHdrOpts))
+      return swap ? 1 : 0;
+    if (buildTxHdrMbuf(m, this.txHdr, this.txHdrOpts) !== null) return -1;
+    if (swap && this.swappable(m)) {
+      encodeVnetHdr(this.txHdr, p.data, m.firstSeg * p.segmentSize, hl);
+      return 1;
+    }
     encodeVnetHdr(this.txHdr, this.hdrScratch, 0, hl);
-    return true;
+    return 0;
   }
 
   /**
