@@ -11,13 +11,13 @@
 // the stack's timer), so the same file runs in an older checkout for A/B.
 //   npx tsx bench/rt-budget.ts [--mode inline|worker] [--n 5000] [--only ping|rr] [--json]
 import { createHook } from 'node:async_hooks';
-import { Session } from 'node:inspector';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
 import type { Socket } from '../src/stack/index.ts';
 import { Timer, TimerQueue } from '../src/stack/timer.ts';
+import { inspectorSync, kicksAndIrqs } from './probe.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -144,35 +144,10 @@ function instrument(on: boolean): void {
   }
 }
 
-/** Kicks written and interrupts delivered, both guests (internals read defensively). */
-function hw(): { kicks: number; irqs: number } {
-  let kicks = 0;
-  let irqs = 0;
-  for (const u of [a, b]) {
-    for (const f of u.machine.functions) {
-      const d = f as { counters?: { kicks: number }; msix?: { stats: { delivered: number } } };
-      if (d.counters !== undefined && d.msix !== undefined) {
-        kicks += d.counters.kicks;
-        irqs += d.msix.stats.delivered;
-      }
-    }
-  }
-  return { kicks, irqs };
-}
+const hw = (): { kicks: number; irqs: number } => kicksAndIrqs([a, b]);
 
 // ---- profilers (inspector, same thread: answers synchronously) ----
-const session = new Session();
-session.connect();
-function post<T>(method: string, params?: object): T {
-  let out: T | undefined;
-  let err: Error | null = null;
-  session.post(method, params, (e, r) => {
-    err = e;
-    out = r as T;
-  });
-  if (err !== null) throw err;
-  return out as T;
-}
+const post = inspectorSync();
 interface CpuNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };

@@ -6,6 +6,7 @@
 //                                 [--spin-us N] [--pollers N] [--guest-poll-us N]
 import { SyncKloop, ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
+import { kicksAndIrqs } from './probe.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -48,17 +49,9 @@ function counts(): {
   let polled = 0;
   let sleeps = 0;
   let preempted = 0;
-  let kicks = 0;
-  let irqs = 0;
   let runs = 0;
+  const { kicks, irqs } = kicksAndIrqs([a, b]);
   for (const u of [a, b]) {
-    for (const f of u.machine.functions) {
-      const d = f as { counters?: { kicks: number }; msix?: { stats: { delivered: number } } };
-      if (d.counters !== undefined && d.msix !== undefined) {
-        kicks += d.counters.kicks;
-        irqs += d.msix.stats.delivered;
-      }
-    }
     for (const l of u.kloops) {
       runs += l.runs;
       // Absent on checkouts from before the adaptive poll.

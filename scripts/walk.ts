@@ -6,13 +6,13 @@
 // task and is not counted. docs/ARCHITECTURE.md §"The TX walk" gives the hops this prints.
 //
 //   npx tsx scripts/walk.ts [--bytes N] [--json]
-import { Session } from 'node:inspector';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import type { Socket } from '../src/stack/index.ts';
 import { ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
+import { inspectorSync } from '../bench/probe.ts';
 
 interface FunctionCoverage {
   functionName: string;
@@ -27,19 +27,7 @@ const args = process.argv.slice(2);
 const bytes = Number(args[args.indexOf('--bytes') + 1] ?? 1000) || 1000;
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-const session = new Session();
-session.connect();
-function post<T>(method: string, params?: object): T {
-  let out: T | undefined;
-  let err: Error | null = null;
-  // A same-thread inspector session answers synchronously.
-  session.post(method, params, (e, r) => {
-    err = e;
-    out = r as T;
-  });
-  if (err !== null) throw err;
-  return out as T;
-}
+const post = inspectorSync();
 
 const vale = new ValeSwitch('walk0', { vnetHdrLen: 12 });
 const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.9.0.1/24' });
