@@ -90,23 +90,27 @@ function ipv4Frame(
   return f;
 }
 
-function threePorts(hdr = [0, 0, 0]) {
+type Guest = ReturnType<typeof inlineGuest>;
+type Port = ReturnType<ValeSwitch['attach']>;
+
+/** Three ports on one switch (header lengths `hdr`) and an inline guest on each, as tuples. */
+function threePorts(hdr = [0, 0, 0]): {
+  vale: ValeSwitch;
+  ports: [Port, Port, Port];
+  guests: [Guest, Guest, Guest];
+} {
   const vale = new ValeSwitch('vale1', { maxPorts: 8 });
   const q: (() => void)[] = [];
   const ports = hdr.map((h, i) => vale.attach(`p${i}`, { vnetHdrLen: h, txSlots: 128, rxSlots: 128 }));
   const guests = ports.map((p) => inlineGuest(p, q));
-  return { vale, ports, guests };
+  return { vale, ports: ports as [Port, Port, Port], guests: guests as [Guest, Guest, Guest] };
 }
 
 describe('VALE forwarding', () => {
   it('floods unknown and broadcast destinations, learns sources, switches known ones', () => {
     const { ports, guests } = threePorts();
-    const [a, b, c] = guests as [
-      ReturnType<typeof inlineGuest>,
-      ReturnType<typeof inlineGuest>,
-      ReturnType<typeof inlineGuest>,
-    ];
-    const [pa, pb, pc] = ports as [(typeof ports)[0], (typeof ports)[0], (typeof ports)[0]];
+    const [a, b, c] = guests;
+    const [pa, pb, pc] = ports;
     const unknown = new Uint8Array([0x02, 9, 9, 9, 9, 9]);
     a.send(frame(unknown, pa.mac, 1));
     expect(b.recv().map((p) => seqOf(p.data))).toEqual([1]);
@@ -128,11 +132,7 @@ describe('VALE forwarding', () => {
 
   it('does not learn from NS_NO_LEARN slots, and never sends a frame back out of its port', () => {
     const { ports, guests } = threePorts();
-    const [a, b, c] = guests as [
-      ReturnType<typeof inlineGuest>,
-      ReturnType<typeof inlineGuest>,
-      ReturnType<typeof inlineGuest>,
-    ];
+    const [a, b, c] = guests;
     const pa = ports[0]!;
     const y = new Uint8Array([0x02, 1, 2, 3, 4, 5]);
     c.tx.txsync();
@@ -152,11 +152,7 @@ describe('VALE forwarding', () => {
 
   it('a destination flooded once is switched as soon as it is learnt (no stale cached lookup)', () => {
     const { ports, guests } = threePorts();
-    const [a, b, c] = guests as [
-      ReturnType<typeof inlineGuest>,
-      ReturnType<typeof inlineGuest>,
-      ReturnType<typeof inlineGuest>,
-    ];
+    const [a, b, c] = guests;
     const pc = ports[2]!;
     a.send(frame(pc.mac, ports[0]!.mac, 1), frame(pc.mac, ports[0]!.mac, 2));
     expect(b.recv().length).toBe(2);
@@ -171,7 +167,7 @@ describe('VALE forwarding', () => {
 
   it('forwards multi-slot packets with the fragment count in the high byte of flags', () => {
     const { ports, guests } = threePorts();
-    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [a, b] = guests;
     const big = frame(ports[1]!.mac, ports[0]!.mac, 9, 5000);
     a.send(big);
     const got = b.recv();
@@ -182,7 +178,7 @@ describe('VALE forwarding', () => {
 
   it('leaves a chain still open at head for the next sync, then forwards it whole', () => {
     const { ports, guests } = threePorts();
-    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [a, b] = guests;
     const big = frame(ports[1]!.mac, ports[0]!.mac, 3, 3000);
     a.tx.txsync();
     a.tx.put(frame(ports[1]!.mac, ports[0]!.mac, 1));
@@ -211,7 +207,7 @@ describe('VALE forwarding', () => {
 
   it('drops chains longer than 64 slots whole', () => {
     const { ports, guests } = threePorts();
-    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [a, b] = guests;
     a.tx.txsync();
     const f = frame(ports[1]!.mac, ports[0]!.mac, 1);
     for (let i = 0; i < 65; i++) a.tx.put(f, i < 64 ? NS_MOREFRAG : 0);
@@ -224,7 +220,7 @@ describe('VALE forwarding', () => {
 
   it('counts bad buffer indices, runts and a full receiver', () => {
     const { ports, guests } = threePorts();
-    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [a, b] = guests;
     const [pa, pb] = [ports[0]!, ports[1]!];
     a.tx.txsync();
     a.tx.put(frame(pb.mac, pa.mac, 1));
@@ -269,7 +265,7 @@ describe('VALE header mismatch (§5)', () => {
   ];
   it.each(cases)('%i → %i: the destination header follows §5.1 and the frame is intact', (shl, dhl) => {
     const { ports, guests } = threePorts([shl, dhl, dhl]);
-    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [a, b] = guests;
     const f = frame(ports[1]!.mac, ports[0]!.mac, 5, 3000);
     const h = vnetHdr(shl, {
       flags: 2,
@@ -320,7 +316,7 @@ describe('VALE header mismatch (§5)', () => {
     for (const payload of [100, 1400]) {
       const { vale, ports, guests } = threePorts([12, 0, 0]);
       void vale;
-      const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+      const [a, b] = guests;
       const udpLen = 8 + payload;
       const f = ipv4Frame(ports[1]!.mac, ports[0]!.mac, 17, payload, pseudoV4(IP_A, IP_B, 17, udpLen));
       a.send(cat(vnetHdr(12, { flags: 1, csumStart: 34, csumOffset: 6 }), f));
@@ -336,7 +332,7 @@ describe('VALE header mismatch (§5)', () => {
 
   it('segments a TSO frame toward a header-less port exactly like src/tso (Linux), checksums valid', () => {
     const { ports, guests } = threePorts([12, 0, 0]);
-    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [a, b] = guests;
     // Linux seeds a TSO frame's field with the pseudo-header over the whole L4 length.
     const f = ipv4Frame(ports[1]!.mac, ports[0]!.mac, 6, 3000, pseudoV4(IP_A, IP_B, 6, 3020));
     const hdr = { flags: 1, gsoType: 1, hdrLen: 54, gsoSize: 1000, csumStart: 34, csumOffset: 16 };
@@ -356,7 +352,7 @@ describe('VALE header mismatch (§5)', () => {
 
   it('between header ports a TSO frame travels whole, as a multi-slot chain', () => {
     const { ports, guests } = threePorts([12, 12, 12]);
-    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [a, b] = guests;
     const pkt = cat(
       vnetHdr(12, { flags: 1, gsoType: 1, hdrLen: 54, gsoSize: 1448, csumStart: 34, csumOffset: 16 }),
       ipv4Frame(ports[1]!.mac, ports[0]!.mac, 6, 30000, 0),
@@ -370,7 +366,7 @@ describe('VALE header mismatch (§5)', () => {
 
   it('drops, by reason and once per packet even when flooded, what a header-less port cannot take', () => {
     const { ports, guests } = threePorts([12, 0, 0]);
-    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
+    const [a, b] = guests;
     const [pa, pb] = [ports[0]!, ports[1]!];
     const small = frame(pb.mac, pa.mac, 1, 100);
     a.send(cat(vnetHdr(12, { flags: 0x10 }), small)); // unknown flag
@@ -397,11 +393,7 @@ describe('VALE with hostile slots', () => {
     fc.assert(
       fc.property(hdr, hdr, fc.array(slot, { minLength: 1, maxLength: 40 }), (shl, dhl, slots) => {
         const { ports, guests } = threePorts([shl, dhl, 0]);
-        const [a, b, c] = guests as [
-          ReturnType<typeof inlineGuest>,
-          ReturnType<typeof inlineGuest>,
-          ReturnType<typeof inlineGuest>,
-        ];
+        const [a, b, c] = guests;
         const region = ports[0]!.region;
         const before = region.bytes.slice(0, region.geometry.buf.offset);
         a.tx.txsync();
@@ -448,12 +440,8 @@ describe('VALE batch flush (one-slot packets copied per destination in one loop)
         fc.integer({ min: 60, max: 200 }),
         (kinds, hdr, len) => {
           const { ports, guests } = threePorts([hdr, hdr, hdr]);
-          const [a, b, c] = guests as [
-            ReturnType<typeof inlineGuest>,
-            ReturnType<typeof inlineGuest>,
-            ReturnType<typeof inlineGuest>,
-          ];
-          const [pa, pb, pc] = ports as [(typeof ports)[0], (typeof ports)[0], (typeof ports)[0]];
+          const [a, b, c] = guests;
+          const [pa, pb, pc] = ports;
           // b and c are learnt first, so that frames to them are switched, not flooded.
           b.send(cat(new Uint8Array(hdr), frame(BCAST, pb.mac, 1_000_000)));
           c.send(cat(new Uint8Array(hdr), frame(BCAST, pc.mac, 1_000_001)));
@@ -506,12 +494,8 @@ describe('VALE batch flush (one-slot packets copied per destination in one loop)
 
   it('a receiver slot with a bad buffer drops (counted) what would go there; the other destination still gets its share', () => {
     const { ports, guests } = threePorts();
-    const [a, b, c] = guests as [
-      ReturnType<typeof inlineGuest>,
-      ReturnType<typeof inlineGuest>,
-      ReturnType<typeof inlineGuest>,
-    ];
-    const [pa, pb, pc] = ports as [(typeof ports)[0], (typeof ports)[0], (typeof ports)[0]];
+    const [a, b, c] = guests;
+    const [pa, pb, pc] = ports;
     b.send(frame(BCAST, pb.mac, 100));
     c.send(frame(BCAST, pc.mac, 101));
     a.recv();
@@ -533,8 +517,8 @@ describe('VALE batch flush (one-slot packets copied per destination in one loop)
 
   it('a slot rewritten after its check (a guest in another thread) is never used unchecked', () => {
     const { ports, guests } = threePorts();
-    const [a, b] = guests as [ReturnType<typeof inlineGuest>, ReturnType<typeof inlineGuest>];
-    const [pa, pb] = ports as [(typeof ports)[0], (typeof ports)[0]];
+    const [a, b] = guests;
+    const [pa, pb] = ports;
     b.send(frame(BCAST, pb.mac, 100));
     a.recv();
     // A three-slot frame goes through deliver(). Just before it copies, the sender's guest
