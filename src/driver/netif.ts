@@ -21,6 +21,9 @@ import {
   NKR_PENDINTR,
   NS_BUF_CHANGED,
   NS_MOREFRAG,
+  SLOT_WORDS,
+  SLOT_W_BUF_IDX,
+  SLOT_W_LEN_FLAGS,
   nmRingNext,
   nmRingSpace,
 } from '../netmap/index.ts';
@@ -42,6 +45,9 @@ import { txQueueOf } from './netif-hash.ts';
 
 /** Largest frame either way: a 64 KiB super-frame plus two VLAN tags. */
 const MAX_FRAME = VNET_MAX_GSO_FRAME + 8;
+/** A slot's flags as the high half of its len/flags word. */
+const CHANGED_HI = NS_BUF_CHANGED << 16;
+const CHANGED_MOREFRAG_HI = (NS_BUF_CHANGED | NS_MOREFRAG) << 16;
 /** FreeBSD PTNET_TX_BATCH: publish at least every 64 packets of a burst. */
 export const PTNET_TX_BATCH = 64;
 /** After a poll that ran out of mbufs, rxReady comes back this much later (FreeBSD reschedules). */
@@ -332,18 +338,22 @@ export class PtnetNetIf implements NetIf {
     // that; transmit wrote it); the first slot's length covers it. The mbuf is lent as it is.
     const hdr = this.hdrLen;
     const first = m.firstSeg;
+    // The slot's words straight, as the C driver writes slot->buf_idx and slot->len: buf_idx, and
+    // len with flags above it in one word (a little-endian host, as SLOT_W_LEN_FLAGS says).
+    const s32 = ring.slots32;
     let h = kr.rhead;
     for (let s = first; ;) {
-      const old = ring.slotBufIdx(h);
+      const w = h * SLOT_WORDS;
+      const old = s32[w + SLOT_W_BUF_IDX]!;
       if (!(old >= NETMAP_RESERVED_BUFS && p.reclaimSeg(old))) this.counters.txBadSlotBuf++;
-      ring.setSlotBufIdx(h, s);
-      ring.setSlotLen(h, s === first ? hdr + p.segLen[s]! : p.segLen[s]!);
+      s32[w + SLOT_W_BUF_IDX] = s;
+      const len = s === first ? hdr + p.segLen[s]! : p.segLen[s]!;
       const next = p.segNext[s]!;
       if (next < 0) {
-        ring.setSlotFlags(h, NS_BUF_CHANGED);
+        s32[w + SLOT_W_LEN_FLAGS] = len | CHANGED_HI;
         break;
       }
-      ring.setSlotFlags(h, NS_BUF_CHANGED | NS_MOREFRAG);
+      s32[w + SLOT_W_LEN_FLAGS] = len | CHANGED_MOREFRAG_HI;
       s = next;
       h = nmRingNext(h, kr.numSlots);
     }

@@ -55,6 +55,15 @@ export interface NetIfEvents {
   rxReady(): void;
   /** A transmit returned 'busy' earlier and there is room again. */
   txRestart(): void;
+  /**
+   * Raised by a NetIf that only forwards to another (the unikernel's shell in front of a
+   * replaceable NIC): `dev` carries the frames from now on, so transmit, flush and poll may call
+   * it directly instead of through the forwarder; null: call the forwarder again (it refuses with
+   * 'busy' and polls nothing between two NICs). The receiver still holds the forwarder for the
+   * interface's identity (name, MAC, MTU, offloads). A pure forwarding hop then costs nothing per
+   * packet, as Linux's static_call_update() repoints a call site at its new target.
+   */
+  datapath?(dev: NetIf | null): void;
 }
 
 export interface NetIf {

@@ -2,7 +2,9 @@
 // for its whole life, in front of whichever ptnet NIC ("plugin") currently carries its traffic.
 // Between plugins it refuses transmits with 'busy', so the stack's backlog keeps the frames (as a
 // stopped qdisc keeps skbs), and it reports no received frames; attaching the next plugin restarts
-// both directions. The MAC, MTU and offloads are the ones the stack was built with.
+// both directions. The MAC, MTU and offloads are the ones the stack was built with. The shell
+// is control plane: it names the plugin to the stack (NetIfEvents.datapath) so frames go to the
+// plugin directly, and its own transmit/poll/flush serve only a holder that does not listen.
 import type { Mbuf } from '../mbuf/index.ts';
 import type { DeliverFn, NetIf, NetIfEvents, NetIfOffloads, TxResult } from '../netif/index.ts';
 import { UnikernelError } from './errors.ts';
@@ -47,6 +49,7 @@ export class NetIfShell implements NetIf {
   setEvents(events: NetIfEvents | null): void {
     this.events = events;
     this.inner?.setEvents(events);
+    events?.datapath?.(this.inner);
   }
 
   /** Detaches the current plugin: no more transmits reach it, nor its notifications the stack. */
@@ -54,6 +57,7 @@ export class NetIfShell implements NetIf {
     const n = this.inner;
     n?.setEvents(null);
     this.inner = null;
+    this.events?.datapath?.(null);
     return n;
   }
 
@@ -68,6 +72,7 @@ export class NetIfShell implements NetIf {
     this.inner = n;
     const ev = this.events;
     n.setEvents(ev);
+    ev?.datapath?.(n);
     ev?.txRestart();
     ev?.rxReady();
   }

@@ -2,11 +2,12 @@
 // and worker sync loops while a TCP transfer runs; the stack's NetIf (the shell) never changes,
 // nothing is reset, every byte arrives, and the move is announced (gratuitous ARP, unsolicited
 // NA) so the switch and the peers relearn where the unikernel is.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tcpSend, type ConnReport } from '../../src/apps/index.ts';
 import { ValeSwitch, createPipe, type ValePort } from '../../src/host/index.ts';
 import { Mempool } from '../../src/mbuf/index.ts';
 import { NO_OFFLOADS, type NetIf, type NetIfEvents } from '../../src/netif/index.ts';
+import { Stack, VirtualClock } from '../../src/stack/index.ts';
 import { NetIfShell, Unikernel, UnikernelError, type BootOptions } from '../../src/unikernel/index.ts';
 
 const booted: Unikernel[] = [];
@@ -155,6 +156,43 @@ describe('NetIfShell', () => {
     expect(shell.transmit(m)).toBe('ok');
     expect([first.sent, next.sent]).toEqual([1, 1]);
     m.free();
+  });
+
+  it('names the NIC that carries the frames to its holder, and itself between two', () => {
+    const first = fakeNic();
+    const shell = new NetIfShell(first);
+    const named: (NetIf | null)[] = [];
+    const ev: NetIfEvents = { rxReady() {}, txRestart() {}, datapath: (d) => named.push(d) };
+    shell.setEvents(ev);
+    expect(named).toEqual([first]);
+    // The plugin hears rxReady/txRestart from the holder itself, not through the shell.
+    expect(first.ev).toBe(ev);
+    shell.unplug();
+    const next = fakeNic();
+    shell.plug(next);
+    expect(named).toEqual([first, null, next]);
+    expect(next.ev).toBe(ev);
+  });
+
+  it('keeps a Link off the shell per frame: transmits reach the plugin, or wait while unplugged', () => {
+    const first = fakeNic();
+    const shell = new NetIfShell(first);
+    const forwarded = vi.spyOn(shell, 'transmit');
+    const stack = new Stack({ netif: shell, ipv4: '10.1.0.1/24', time: new VirtualClock(0) });
+    // A gratuitous ARP goes out at once: one frame per announce.
+    stack.announce();
+    expect(first.sent).toBe(1);
+    shell.unplug();
+    stack.announce();
+    const next = fakeNic();
+    shell.plug(next);
+    // Plugging drained the frame that waited in the backlog into the new NIC.
+    expect(next.sent).toBe(1);
+    stack.announce();
+    expect([first.sent, next.sent]).toEqual([1, 2]);
+    expect(stack.counters.txBusy).toBe(1);
+    // The shell saw one frame: the one sent while unplugged, which it refused.
+    expect(forwarded.mock.results.map((r) => r.value)).toEqual(['busy']);
   });
 
   it('refuses a plugin that lacks a transmit offload or has another MTU', () => {

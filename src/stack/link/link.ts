@@ -91,6 +91,11 @@ export class Link implements LinkOutput {
   private readonly loQueue: Mbuf[] = [];
   private loScheduled = false;
   private inLo = false;
+  /**
+   * What transmit, flush and poll call: the NetIf itself, or the device it named as carrying its
+   * frames (NetIfEvents.datapath), so a forwarding shell is not a per-packet hop.
+   */
+  private dev: NetIf;
   private readonly deliver = (m: Mbuf): void => this.input(m);
   private readonly loTurn = (): void => this.loopbackTurn();
   private readonly pollTurn = (): void => {
@@ -134,6 +139,7 @@ export class Link implements LinkOutput {
     private readonly opts: LinkOptions,
   ) {
     this.mac = netif.mac;
+    this.dev = netif;
     this.pool = pool;
     this.backlog = new Array<Mbuf | undefined>(opts.backlog);
   }
@@ -141,7 +147,13 @@ export class Link implements LinkOutput {
   /** Starts receiving into `h`: frames that already wait get a turn. */
   start(h: LinkHandlers): void {
     this.handlers = h;
-    this.netif.setEvents({ rxReady: this.rxReady, txRestart: () => this.drainBacklog() });
+    this.netif.setEvents({
+      rxReady: this.rxReady,
+      txRestart: () => this.drainBacklog(),
+      datapath: (dev) => {
+        this.dev = dev ?? this.netif;
+      },
+    });
     // Frames may already wait (the NetIf arms rxReady only after a poll that ran dry).
     this.schedulePoll();
   }
@@ -161,10 +173,10 @@ export class Link implements LinkOutput {
     this.polling = true;
     let n = 0;
     try {
-      n = this.netif.poll(this.opts.budget, this.deliver);
+      n = this.dev.poll(this.opts.budget, this.deliver);
     } finally {
       this.polling = false;
-      this.netif.flush();
+      this.dev.flush();
     }
     if (n === this.opts.budget) this.schedulePoll();
   }
@@ -280,7 +292,7 @@ export class Link implements LinkOutput {
     } finally {
       this.inLo = false;
       this.polling = false;
-      this.netif.flush();
+      this.dev.flush();
     }
   }
 
@@ -304,7 +316,7 @@ export class Link implements LinkOutput {
   xmit(m: Mbuf, ll: Uint8Array, etherType: number): void {
     this.writeEthernet(m, ll, etherType);
     this.counters.txFrames++;
-    if (this.blLen === 0 && this.netif.transmit(m, this.polling) === 'ok') return;
+    if (this.blLen === 0 && this.dev.transmit(m, this.polling) === 'ok') return;
     if (this.blLen === this.backlog.length) {
       this.counters.txDrops++;
       m.free();
@@ -318,7 +330,7 @@ export class Link implements LinkOutput {
   private drainBacklog(): void {
     while (this.blLen > 0) {
       const m = this.backlog[this.blHead]!;
-      if (this.netif.transmit(m, this.blLen > 1) !== 'ok') return;
+      if (this.dev.transmit(m, this.blLen > 1) !== 'ok') return;
       this.backlog[this.blHead] = undefined;
       this.blHead = (this.blHead + 1) % this.backlog.length;
       this.blLen--;
