@@ -74,8 +74,17 @@ describe('debug namespaces (DEBUG=ptnet:*)', () => {
         const from = lines.length;
         const r = await tcpSend(b.net, { host: '10.0.0.1', port: 9, bytes });
         expect(r.sent).toBe(bytes);
-        // Let the FIN exchange finish on both sides.
-        await new Promise((res) => setTimeout(res, 50));
+        // Let the FIN exchange finish on both sides: the server's last transition and the client's
+        // entry into TIME-WAIT (a fixed pause lost lines to the next transfer on a loaded machine).
+        const closed = (): boolean => {
+          const t = of('ptnet:tcp', from).map((l) => l.text);
+          return (
+            t.some((x) => x.endsWith('LAST-ACK -> CLOSED: FIN acknowledged')) &&
+            t.some((x) => / -> TIME-WAIT/.test(x))
+          );
+        };
+        for (const end = Date.now() + 20_000; !closed() && Date.now() < end;)
+          await new Promise((res) => setTimeout(res, 5));
         segs.push(of('ptnet:tcp:seg', from).length);
         tcps.push(of('ptnet:tcp', from).length);
       }
