@@ -15,6 +15,7 @@ import {
 } from '../../src/apps/index.ts';
 import { createNetIfPair, type NetIfOffloads } from '../../src/netif/index.ts';
 import { Stack, type Socket } from '../../src/stack/index.ts';
+import { until } from '../support/until.ts';
 
 const ALL: NetIfOffloads = {
   txCsum: true,
@@ -94,7 +95,7 @@ describe.each([true, false])('services over the NetIf pair (offloads %s)', (offl
     expect(echo.receivedSha256).toBe(echo.sha256);
     const disc = await tcpSend(client.net, { host: '10.0.0.1', port: 9, bytes: 5_000_000 });
     expect(disc.received).toBe(0);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => reports.some((r) => r.service === 'discard'), 10_000, 'the discard report');
     const d = reports.find((r) => r.service === 'discard');
     expect(d).toMatchObject({ bytes: 5_000_000, sha256: disc.sha256, remoteAddress: '10.0.0.2' });
     expect(d!.error).toBeUndefined();

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fillPattern, httpGet, tcpSend, type ConnReport } from '../../src/apps/index.ts';
 import { ValeSwitch, createPipe } from '../../src/host/index.ts';
 import { Unikernel, UnikernelError, type BootOptions } from '../../src/unikernel/index.ts';
+import { until } from '../support/until.ts';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const booted: Unikernel[] = [];
@@ -30,7 +31,8 @@ async function exercise(a: Unikernel, b: Unikernel, bulk: number): Promise<void>
   const d = await tcpSend(b.net, { host: '10.0.0.1', port: 9, bytes: bulk });
   const e = await tcpSend(b.net, { host: '10.0.0.1', port: 7, bytes: 200_000, readBack: true });
   expect(e.receivedSha256).toBe(e.sha256);
-  await new Promise((res) => setTimeout(res, 20));
+  // The server reports a connection when it has closed it, after the client's call returned.
+  await until(() => reports.some((x) => x.service === 'discard'), 10_000, 'the discard report');
   expect(reports.find((x) => x.service === 'discard')).toMatchObject({ bytes: bulk, sha256: d.sha256 });
   const u = b.net.createSocket('udp4');
   const back = new Promise<string>((res) => u.on('message', (m: Buffer) => res(m.toString())));
@@ -149,7 +151,7 @@ describe('IPv6', () => {
     const r = await httpGet(b.net, { host: 'fd00::1', path: '/bytes/300000' });
     expect(r.sha256).toBe(sha(fillPattern(new Uint8Array(300_000))));
     const d = await tcpSend(b.net, { host: 'fd00::1', port: 9, bytes: 2_000_000 });
-    await new Promise((res) => setTimeout(res, 20));
+    await until(() => reports.some((x) => x.service === 'discard'), 10_000, 'the discard report');
     expect(reports.find((x) => x.service === 'discard')).toMatchObject({
       remoteAddress: 'fd00::2',
       bytes: 2_000_000,

@@ -9,6 +9,7 @@ import { tcpSend } from '../../src/apps/index.ts';
 import { ValeSwitch, type ValePort } from '../../src/host/index.ts';
 import type { Socket } from '../../src/stack/index.ts';
 import { Unikernel, type BootOptions } from '../../src/unikernel/index.ts';
+import { until } from '../support/until.ts';
 
 const booted: Unikernel[] = [];
 afterEach(async () => {
@@ -19,14 +20,6 @@ async function boot(o: BootOptions): Promise<Unikernel> {
   const u = await Unikernel.boot(o);
   booted.push(u);
   return u;
-}
-
-async function until(cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 1));
-  }
 }
 
 function resets(u: Unikernel): number {

@@ -9,6 +9,7 @@ import { Mempool } from '../../src/mbuf/index.ts';
 import { NO_OFFLOADS, type NetIf, type NetIfEvents } from '../../src/netif/index.ts';
 import { Stack, VirtualClock } from '../../src/stack/index.ts';
 import { NetIfShell, Unikernel, UnikernelError, type BootOptions } from '../../src/unikernel/index.ts';
+import { until } from '../support/until.ts';
 
 const booted: Unikernel[] = [];
 afterEach(async () => {
@@ -19,14 +20,6 @@ async function boot(o: BootOptions): Promise<Unikernel> {
   const u = await Unikernel.boot(o);
   booted.push(u);
   return u;
-}
-
-async function until(cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 1));
-  }
 }
 
 /** A's MAC as the VALE forwarding table keys it: where does the switch send frames for A? */
