@@ -145,7 +145,7 @@ describe('GroEngine', () => {
           bad[at] = bad[at]! ^ (1 << bit);
           const wire = segs.map((x, i) => (i === k ? bad : x));
           const out = runGro(wire);
-          const plain: Uint8Array[] = [];
+          const plain: number[] = [];
           const rest: number[] = [];
           for (let i = 0; i < out.count; i++) (hdrOf(out, i).flags === 0 ? plain : rest).push(i);
           // The hit segment comes out alone, unchanged, with no checksum claim; the others are
