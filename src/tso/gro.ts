@@ -363,7 +363,10 @@ export class GroEngine {
       if (nh + 20 > len || m[nh] !== 0x45 || m[nh + 9] !== IpProto.TCP) return false;
       if (dv.getUint16(nh + 2) !== len - nh || (dv.getUint16(nh + 6) & 0x3fff) !== 0) return false;
       let ipSum = 0;
-      for (let i = nh; i < nh + 20; i += 2) ipSum += dv.getUint16(i);
+      for (let i = nh; i < nh + 20; i += 4) {
+        const w = dv.getUint32(i);
+        ipSum += (w >>> 16) + (w & 0xffff);
+      }
       if (csumFold(ipSum) !== 0xffff) return false;
       s.v6 = false;
       s.th = nh + 20;
@@ -409,7 +412,9 @@ export class GroEngine {
   private lookup(s: Seg): Flow | null {
     const key = s.key;
     const n = s.keyLen;
-    for (const fl of this.flows) {
+    const flows = this.flows;
+    for (let j = 0; j < flows.length; j++) {
+      const fl = flows[j]!;
       if (fl.nh !== s.nh || fl.v6 !== s.v6) continue;
       const k = fl.key;
       let i = 0;
