@@ -359,7 +359,7 @@ export class GroEngine {
     let words: number;
     if (type === EtherType.IPV4) {
       // inet_gro_receive: 0x45 only, tot_len exact, no fragment, valid header checksum
-      // (ip_fast_csum: ten words, summed here rather than through a call for 20 bytes).
+      // (ip_fast_csum: its five 32-bit words summed here rather than through a call for 20 bytes).
       if (nh + 20 > len || m[nh] !== 0x45 || m[nh + 9] !== IpProto.TCP) return false;
       if (dv.getUint16(nh + 2) !== len - nh || (dv.getUint16(nh + 6) & 0x3fff) !== 0) return false;
       let ipSum = 0;
