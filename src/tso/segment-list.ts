@@ -5,8 +5,12 @@
 // then copies words, not bytes (V8 copies shared buffers with relaxed atomics, bytewise unless
 // both ends share their alignment).
 import {
+  copierFor,
   createLocalPacketMemory,
+  csumCopierFor,
   unregisterPacketMemory,
+  type CopyKernel,
+  type CsumCopyKernel,
   type LocalPacketMemory,
 } from '../checksum/index.ts';
 
@@ -26,6 +30,13 @@ export class SegmentList {
   byteLength = 0;
   /** Where the next pushed segment starts (8-byte aligned). */
   next = 0;
+  /**
+   * The kernels bound to `data`'s memory, for the segmenter's per-segment copies: called straight
+   * (offsets into `data` are addresses in it), without csumPartialCopy's and packetCopy's view
+   * lookup and range checks, the ranges being ones reset() reserved.
+   */
+  copy: CopyKernel;
+  csumCopy: CsumCopyKernel;
   private starts: Uint32Array;
   private ends: Uint32Array;
   private pm: LocalPacketMemory;
@@ -34,6 +45,8 @@ export class SegmentList {
     this.pm = createLocalPacketMemory(bytes);
     release.register(this, this.pm, this);
     this.data = new Uint8Array(this.pm.buffer);
+    this.copy = copierFor(this.pm.buffer)!;
+    this.csumCopy = csumCopierFor(this.pm.buffer)!;
     this.starts = new Uint32Array(segments);
     this.ends = new Uint32Array(segments);
   }
@@ -62,6 +75,8 @@ export class SegmentList {
     this.pm = createLocalPacketMemory(Math.max(need, this.data.length * 2));
     release.register(this, this.pm, this);
     this.data = new Uint8Array(this.pm.buffer);
+    this.copy = copierFor(this.pm.buffer)!;
+    this.csumCopy = csumCopierFor(this.pm.buffer)!;
   }
 
   /**

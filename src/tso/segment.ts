@@ -5,8 +5,9 @@
 // skb_checksum_help. This module reproduces those steps over raw bytes. Like the kernel, a
 // super-frame's headers are read once: each segment gets a copy of them with the fields that change
 // patched through src/wire's views, its IP and L4 checksums by RFC 1624 arithmetic from sums taken
-// once, and its payload copied and summed in one kernel call (src/checksum csumPartialCopy).
-import { csumAdd, csumFold, csumPartial, csumPartialCopy, packetCopy } from '../checksum/index.ts';
+// once, and its payload copied and summed in one kernel call (src/checksum's csum_copy, called
+// straight through the SegmentList's bound kernels).
+import { csumAdd, csumFold, csumPartial, packetCopy } from '../checksum/index.ts';
 import { TapWriteInfo, tunGetUser, UPSTREAM_TAP_KERNEL, type TapKernelBehaviour } from '../vnethdr/index.ts';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -268,13 +269,17 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
   // The TCP header sum without seq, the flag word and check: those change per segment.
   const tcpBase =
     csumPartial(d, s0 + th, thlen) + neg(seq0 >>> 16) + neg(seq0 & 0xffff) + neg(word12) + neg(t0.checksum);
+  // Segments are written after the staged frame (never over it), inside what reset() reserved.
+  const copy = out.copy;
+  const csumCopy = out.csumCopy;
   for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? payload - i * mss : mss;
     const segLen = hl + chunk;
     const o = out.next;
-    packetCopy(d, o, s0, hl);
+    copy(o, s0, hl);
     // thlen is even, so the payload's sum has the word alignment it has inside the segment.
-    const paySum = csumPartialCopy(d, o + hl, s0 + hl + i * mss, chunk);
+    const src = s0 + hl + i * mss;
+    const paySum = csumCopy(src, chunk, o + hl - src);
     fixIp(d, o + nh, v6, segLen - nh, (id0 + i) & 0xffff, ipBase);
     let fl = flags0;
     if (i !== n - 1) fl &= ~(TcpFlags.FIN | TcpFlags.PSH);
@@ -319,12 +324,15 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   // csum16_add(csum16_sub(uh->check, uh->len), newlen): derived from the header's own len field.
   const partial = csumAdd(u0.checksum, neg(u0.length));
   const ports = u0.srcPort + u0.dstPort;
+  const copy = out.copy;
+  const csumCopy = out.csumCopy;
   for (let i = 0; i < n; i++) {
     const chunk = i === n - 1 ? payload - i * mss : mss;
     const segLen = hl + chunk;
     const o = out.next;
-    packetCopy(d, o, s0, hl);
-    const paySum = csumPartialCopy(d, o + hl, s0 + hl + i * mss, chunk);
+    copy(o, s0, hl);
+    const src = s0 + hl + i * mss;
+    const paySum = csumCopy(src, chunk, o + hl - src);
     fixIp(d, o + nh, v6, segLen - nh, (id0 + i) & 0xffff, ipBase);
     const ulen = 8 + chunk;
     const adjusted = csumAdd(partial, ulen);

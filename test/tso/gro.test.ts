@@ -112,6 +112,52 @@ describe('GroEngine', () => {
     expect([hdrOf(out, 1).flags, hdrOf(out, 2).flags]).toEqual([2, 2]); // DATA_VALID
   });
 
+  it('property: one flipped bit under a checksum (IPv4 header, TCP header or payload) passes that segment as it is', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.integer({ min: 2, max: 8 }),
+        fc.boolean(),
+        fc.nat(),
+        fc.boolean(),
+        fc.nat(),
+        fc.nat({ max: 7 }),
+        (v6, n, ts, which, inHeaders, where, bit) => {
+          const mss = 700;
+          const segs = segmentsOf(
+            {
+              proto: 6,
+              v6,
+              payload: n * mss - 1,
+              seq: 1,
+              tcpOptions: ts ? new Uint8Array([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]) : undefined,
+            },
+            mss,
+          );
+          const k = which % segs.length;
+          const bad = segs[k]!.slice();
+          // IPv4's header is under its own checksum; IPv6's is not (a hop limit change is a
+          // different packet, not a bad one), so there only the TCP segment is hit. Half the runs
+          // hit the headers (the words summed apart from the payload's), half anywhere.
+          const from = v6 ? 54 : 14;
+          const to = inHeaders ? (v6 ? 54 : 34) + (ts ? 32 : 20) : bad.length;
+          const at = from + (where % (to - from));
+          bad[at] = bad[at]! ^ (1 << bit);
+          const wire = segs.map((x, i) => (i === k ? bad : x));
+          const out = runGro(wire);
+          const plain: number[] = [];
+          const rest: number[] = [];
+          for (let i = 0; i < out.count; i++) (hdrOf(out, i).flags === 0 ? plain : rest).push(i);
+          // The hit segment comes out alone, unchanged, with no checksum claim; the others are
+          // coalesced (or pass, checked) around it and resegment to exactly themselves.
+          expect(plain.map((i) => out.frame(i).slice())).toEqual([bad]);
+          expect(rest.flatMap((i) => resegment1(out, i))).toEqual(segs.filter((_, i) => i !== k));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('stops a super-frame before 64 KiB of IP packet and starts the next one', () => {
     const a = segmentsOf({ proto: 6, payload: 40 * 1448, seq: 7, id: 100 }, 1448);
     const b = segmentsOf({ proto: 6, payload: 30 * 1448, seq: 7 + 40 * 1448, id: 140 }, 1448);
