@@ -170,9 +170,12 @@ function interleave(kind: 'pipe' | 'vale', seed: number, total: number): { got: 
     if (host.length > 0) choices.push(() => host.splice(rnd(host.length), 1)[0]!());
     if (kicksA.length > 0) choices.push(() => ka.kick(kicksA.shift()!));
     if (kicksB.length > 0) choices.push(() => kb.kick(kicksB.shift()!));
-    // Nothing can run but the receiver still waits: a wake-up was lost.
-    if (choices.length === 0)
+    if (choices.length === 0) {
+      // The receiver sleeps with every frame received or dropped: the last ones were dropped
+      // (VALE's full ring), and a drop raises no interrupt. Anything else: a wake-up was lost.
+      if (got.length + dropped() === total) break;
       throw new Error(`lost wake-up: received ${got.length} + dropped ${dropped()} of ${total}`);
+    }
     choices[rnd(choices.length)]!();
   }
   ka.stop();
@@ -202,7 +205,8 @@ describe('notification suppression, inline', () => {
         expect(got.length + dropped).toBe(60);
         expect([...got].sort((x, y) => x - y)).toEqual(got);
       }),
-      { numRuns: 150 },
+      // 1464976311: the last frames are dropped while the receiver sleeps (no interrupt is due).
+      { numRuns: 150, examples: [[1464976311]] },
     );
   });
 
