@@ -19,7 +19,7 @@ const mode = opt('--mode') === 'inline' ? 'inline' : 'worker';
 const tree = opt('--tree') ?? fileURLToPath(new URL('..', import.meta.url));
 const pings = Number(opt('--pings') ?? 500);
 const secs = opt('--secs') ?? '2';
-const NS = `ptnet-taplat-${process.pid}`;
+const NS = `tapH-lat-${process.pid}`;
 const TAP = 'ptl0';
 // The addresses bench/e2e-tap.ts's app uses.
 const KERNEL_IP = '10.82.0.1';

@@ -397,6 +397,14 @@ export class TapDatapath extends PortDatapath {
 function pollEvents(want: number): number {
   return (want & WANT_RX ? TAP_POLL.IN : 0) | (want & WANT_TX ? TAP_POLL.OUT : 0);
 }
+/** UV_POLL events for what the datapath armed. */
+function uvEvents(want: number): number {
+  return (want & WANT_RX ? UV_POLL.READABLE : 0) | (want & WANT_TX ? UV_POLL.WRITABLE : 0);
+}
+/** poll(2) events for UV_POLL events. */
+function pollEventsOf(events: number): number {
+  return (events & UV_POLL.READABLE ? TAP_POLL.IN : 0) | (events & UV_POLL.WRITABLE ? TAP_POLL.OUT : 0);
+}
 const POLL_BAD = 0x8 | 0x10 | 0x20; // POLLERR | POLLHUP | POLLNVAL
 
 /**
@@ -605,10 +613,13 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     const dp = this.datapath;
     if (this.uv === null) {
       this.uv = UvPoll.open(this.tap.fd, (events) => {
-        const revents =
-          (events & UV_POLL.READABLE ? TAP_POLL.IN : 0) | (events & UV_POLL.WRITABLE ? TAP_POLL.OUT : 0);
-        const bits = dp.readyBits(dp.want, revents);
-        this.uvWatch();
+        const want = dp.want;
+        const bits = dp.readyBits(want, pollEventsOf(events));
+        // Level-triggered: an event nothing waits for (the ring has not run dry: frames still
+        // wait, the RX ring is full) fires again at every loop turn. Only then does the watch
+        // drop it, until the datapath arms it again.
+        const idle = events & ~uvEvents(want);
+        if (idle !== 0) this.uv?.want(this.uv.watching & ~idle);
         if (bits === 0) return;
         // Outside any Node callback scope, microtasks would not run: the wake-up goes in a task.
         if (this.uvBits === 0) setImmediate(this.uvRing);
@@ -620,11 +631,23 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     this.uvWatch();
   }
 
-  /** Watches the fd for exactly what the datapath has armed now. */
+  /**
+   * Adds what the datapath has armed now to the watch, never removes: while frames flow the fd
+   * stays in epoll's set, and a frame costs no epoll_ctl (the interrupt stays unmasked while a
+   * NIC's traffic flows, and masked only while NAPI polls; here nothing needs masking, since the
+   * watch wakes only this thread's loop).
+   */
   private readonly uvWatch = (): void => {
-    const want = this.datapath.want;
-    this.uv?.want((want & WANT_RX ? UV_POLL.READABLE : 0) | (want & WANT_TX ? UV_POLL.WRITABLE : 0));
+    const uv = this.uv;
+    if (uv === null) return;
+    const add = uvEvents(this.datapath.want);
+    if ((add & ~uv.watching) !== 0) uv.want(uv.watching | add);
   };
+
+  /** epoll_ctl calls the event loop's watch has cost so far (readiness 'uv'; 0 otherwise). */
+  get watchChanges(): number {
+    return this.uv?.changes ?? 0;
+  }
 
   private readonly uvRing = (): void => {
     const bits = this.uvBits;

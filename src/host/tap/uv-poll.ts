@@ -66,6 +66,8 @@ export class UvPoll {
   private readonly cb: bigint;
   private events = 0;
   private closed = false;
+  /** uv_poll_start / uv_poll_stop calls so far: each is an epoll_ctl (two for a start). */
+  changes = 0;
 
   private constructor(
     private readonly u: Uv,
@@ -103,10 +105,16 @@ export class UvPoll {
     return new UvPoll(u, fd, onEvents);
   }
 
+  /** What the watch waits for now (UV_POLL bits). */
+  get watching(): number {
+    return this.events;
+  }
+
   /** Watches for `events` (UV_POLL bits) from now on; 0 stops watching. */
   want(events: number): void {
     if (this.closed || events === this.events) return;
     this.events = events;
+    this.changes++;
     if (events === 0) this.u.stop(this.handle);
     else this.u.start(this.handle, events, this.cb);
   }
