@@ -3,6 +3,7 @@
 // (bench/c/tcp-bulk.c) against it. The unikernel is `bench/e2e-tap.ts --app` of the checkout given
 // by --tree (default this one), so the same command compares two checkouts (interleaved A/B).
 //   npx tsx bench/tap-latency.ts [--mode worker|inline] [--tree DIR] [--pings 500] [--secs 2]
+//     [--busy-poll US] (the app's TapPortOptions.busyPollUs; a checkout without it ignores it)
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ const mode = opt('--mode') === 'inline' ? 'inline' : 'worker';
 const tree = opt('--tree') ?? fileURLToPath(new URL('..', import.meta.url));
 const pings = Number(opt('--pings') ?? 500);
 const secs = opt('--secs') ?? '2';
+const busyPoll = opt('--busy-poll');
 const NS = `tapH-lat-${process.pid}`;
 const TAP = 'ptl0';
 // The addresses bench/e2e-tap.ts's app uses.
@@ -42,7 +44,20 @@ try {
   inNs('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
   const child = spawn(
     'ip',
-    ['netns', 'exec', NS, process.execPath, '--import', 'tsx', 'bench/e2e-tap.ts', '--app', mode, 'on', TAP],
+    [
+      'netns',
+      'exec',
+      NS,
+      process.execPath,
+      '--import',
+      'tsx',
+      'bench/e2e-tap.ts',
+      '--app',
+      mode,
+      'on',
+      TAP,
+      ...(busyPoll === undefined ? [] : [busyPoll]),
+    ],
     { cwd: tree, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();

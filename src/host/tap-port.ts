@@ -28,7 +28,8 @@ import createDebug from 'debug';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG } from '../netmap/constants.ts';
 import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
-import type { IdleFd } from './kloop-idle.ts';
+import { type IdleFd, POLL_MAX_US, PollWindow } from './kloop-idle.ts';
+import { TapBusyPoll } from './tap-busy-poll.ts';
 import { KR } from './kring.ts';
 import { DROP, PC } from './port-layout.ts';
 import {
@@ -473,8 +474,17 @@ export interface TapPortOptions {
   slots?: number;
   /** Readiness source (see the top of this file). Default 'auto'. */
   wake?: TapWake;
+  /**
+   * Readiness 'uv' only: the longest the main thread busy-polls the fd after the RX ring ran dry,
+   * before it sleeps in epoll, µs (adaptive below it, tap-busy-poll.ts); 0 never. Default
+   * TAP_BUSY_POLL_US.
+   */
+  busyPollUs?: number;
   mac?: Uint8Array;
 }
+
+/** Default longest busy poll of an inline port's fd (TapPortOptions.busyPollUs), µs. */
+export const TAP_BUSY_POLL_US = POLL_MAX_US;
 
 /** Longest the readiness thread sleeps in poll(2) before looking at STOP again. */
 const WAITER_POLL_MS = 50;
@@ -496,6 +506,9 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   /** Readiness 'uv': the fd watched by this thread's event loop, and the doorbell bits it owes. */
   private uv: UvPoll | null = null;
   private uvBits = 0;
+  /** Readiness 'uv': busy polls after the RX ring ran dry (null: busyPollUs 0), and one queued. */
+  private busy: TapBusyPoll | null = null;
+  private spinQueued = false;
 
   constructor(
     readonly name: string,
@@ -504,6 +517,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     readonly tap: LinuxTap,
     readonly mac: Uint8Array,
     private readonly wake: TapWake,
+    private readonly busyPollUs: number = TAP_BUSY_POLL_US,
   ) {
     super();
     const rs = regionShared(region);
@@ -615,6 +629,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
       this.uv = UvPoll.open(this.tap.fd, (events) => {
         const want = dp.want;
         const bits = dp.readyBits(want, pollEventsOf(events));
+        if ((bits & (1 << dp.numTx)) !== 0) this.busy?.woke();
         // Level-triggered: an event nothing waits for (the ring has not run dry: frames still
         // wait, the RX ring is full) fires again at every loop turn. Only then does the watch
         // drop it, until the datapath arms it again.
@@ -626,9 +641,23 @@ export class TapPort extends LaidOutPort implements NetmapPort {
         this.uvBits |= bits;
       });
     }
+    if (this.busyPollUs > 0 && this.busy === null) {
+      const tap = this.tap;
+      this.busy = new TapBusyPoll(
+        new PollWindow(this.busyPollUs),
+        () => (tap.poll(TAP_POLL.IN, 0) & TAP_POLL.IN) !== 0,
+        () => performance.now() * 1000,
+      );
+    }
     dp.onArm = this.uvWatch;
     this.serving = 'uv';
     this.uvWatch();
+  }
+
+  /** Busy polls (readiness 'uv'): windows that found a frame, ran out, were preempted. */
+  get busyPollStats(): { hits: number; misses: number; preempted: number } {
+    const b = this.busy;
+    return { hits: b?.hits ?? 0, misses: b?.misses ?? 0, preempted: b?.preemptions ?? 0 };
   }
 
   /**
@@ -654,8 +683,35 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     this.uvBits = 0;
     if (this.closed) return;
     const dp = this.datapath;
-    if ((bits & (1 << dp.numTx)) !== 0) dp.wake(dp.numTx);
+    if ((bits & (1 << dp.numTx)) !== 0) {
+      dp.wake(dp.numTx);
+      this.queueSpin();
+    }
     if ((bits & 1) !== 0) dp.wake(0);
+  };
+
+  /**
+   * A busy poll in the next task: after this one's microtasks (the guest's NAPI turn, the stack,
+   * the reply's write) have run, so that the window covers the wait for the next frame only.
+   */
+  private queueSpin(): void {
+    if (this.busy === null || this.spinQueued) return;
+    this.spinQueued = true;
+    setImmediate(this.spin);
+  }
+
+  /**
+   * Busy-polls the fd while the RX ring is dry (WANT_RX armed: the guest has room); a frame found
+   * rings the ring as the watch would, and the next wait is polled again.
+   */
+  private readonly spin = (): void => {
+    this.spinQueued = false;
+    const dp = this.datapath;
+    if (this.closed || this.serving !== 'uv' || (dp.want & WANT_RX) === 0) return;
+    if (this.busy?.spin() !== 'hit') return;
+    if ((dp.readyBits(WANT_RX, TAP_POLL.IN) & (1 << dp.numTx)) === 0) return;
+    dp.wake(dp.numTx);
+    this.queueSpin();
   };
 
   private startWaiter(): void {
@@ -711,11 +767,15 @@ export function openTapPort(name: string, opts: TapPortOptions = {}): TapPort {
   const slots = opts.slots ?? TAP_DEFAULT_SLOTS;
   if (!Number.isInteger(slots) || slots < 2 || slots > 4096)
     throw new HostError('HOST_ARG', 'tap port slots must be 2..4096');
+  const busyPollUs = opts.busyPollUs ?? TAP_BUSY_POLL_US;
+  // A poll blocks the event loop for its window: a second at most.
+  if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1_000_000)
+    throw new HostError('HOST_ARG', 'tap port busyPollUs must be an integer in 0..1000000');
   const region = opts.region ?? smallRegion(Math.max(4096, 2 * slots + 64));
   const tap = LinuxTap.open(name, { vnetHdrLen: TAP_VNET_HDR_LEN, nonBlocking: true });
   try {
     const layout = region.createPort({ name, txRings: 1, rxRings: 1, txSlots: slots, rxSlots: slots });
-    return new TapPort(name, region, layout, tap, opts.mac ?? makeMac(), opts.wake ?? 'auto');
+    return new TapPort(name, region, layout, tap, opts.mac ?? makeMac(), opts.wake ?? 'auto', busyPollUs);
   } catch (e) {
     tap.close();
     throw e;
