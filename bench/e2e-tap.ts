@@ -44,7 +44,8 @@ async function app(mode: KloopMode, offloads: boolean, tap: string, busyPollUs?:
       if (cmd === 'stream') value = await bulkSend(uk.net, addr, Number(a), Number(b));
       else if (cmd === 'rr') value = await rr(uk.net, addr, Number(a), Number(b));
       else if (cmd === 'ping') value = await pingUs((h) => uk.ping(h), addr, Number(a));
-      console.log(JSON.stringify({ value, stats: uk.stats() }));
+      const tap = { busyPoll: port.busyPollStats, watchChanges: port.watchChanges };
+      console.log(JSON.stringify({ value, stats: uk.stats(), tap }));
     } catch (e) {
       console.log(JSON.stringify({ error: (e as Error & { code?: string }).code ?? String(e) }));
     }

@@ -75,6 +75,9 @@ try {
   const [min, avg] = stats(inNs('ping', '-q', '-c', String(pings), '-i', '0.002', UK_IP));
   const rr = Number(inNs(rrBin, 'client', UK_IP, '7', secs).split(/\s/)[0]);
   const gbps = Number(inNs(bulkBin, 'send', UK_IP, '9', secs).split(/\s/)[0]);
+  // The app's TAP counters (busy polls, watch changes), from a checkout that reports them.
+  child.stdin!.write('stats\n');
+  const reply = JSON.parse(String((await lines.next()).value ?? '{}')) as { tap?: unknown };
   child.stdin!.end('quit\n');
   const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
   await new Promise((r) => child.on('close', r));
@@ -88,6 +91,7 @@ try {
       pingMinUs: Number(min!.toFixed(1)),
       rrTps: Math.round(rr),
       streamGbps: gbps,
+      ...(reply.tap === undefined ? {} : { tap: reply.tap }),
     }),
   );
 } finally {

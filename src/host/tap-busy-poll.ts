@@ -30,6 +30,7 @@ export class TapBusyPoll {
    * The ring ran dry just now: looks at the descriptor until a frame comes or the window runs out
    * (blocking this thread for at most the window). A hit ends the idle period here; otherwise
    * woke() ends it when the event loop's watch sees the frame.
+   * @mirrors dev.c:napi_busy_loop
    */
   spin(): BusyPollEnd {
     const t0 = this.nowUs();

@@ -12,8 +12,10 @@
 //   itself, between its doorbell polls and, asleep, in poll(2) on the fd and an eventfd that guest
 //   kicks write (KickFd) — netmap_sync_kloop's event mode. No other thread, no extra wake-up.
 // - 'uv' (what 'auto' picks for an inline kloop in the main thread): that thread's event loop
-//   watches the fd (a uv_poll_t, tap/uv-poll.ts) for what the datapath armed; it sleeps in epoll
-//   anyway, so a frame costs no other thread and no cross-thread wake-up.
+//   watches the fd (a uv_poll_t, tap/uv-poll.ts) for what the datapath armed, and keeps it in
+//   epoll while frames flow; it sleeps in epoll anyway, so a frame costs no other thread and no
+//   cross-thread wake-up. After a frame, the thread busy-polls the fd for an adaptive window
+//   before it sleeps (tap-busy-poll.ts).
 // - 'thread' (what 'auto' picks for an inline kloop in another thread, whose event loop must not
 //   block and cannot be reached): a small worker blocked in poll(2) on the fd
 //   (tap-port-waiter.mjs). It only rings the port's doorbell; reading stays in rxsync, so there
