@@ -45,7 +45,7 @@ import {
 } from './port.ts';
 import { RegionView, type RegionShared, type RingsShared, regionShared, ringsShared } from './region-view.ts';
 import { smallRegion } from './pipe.ts';
-import { FdPoll, KickFd, LinuxTap, TAP_ERRNO, TAP_POLL, UV_POLL, UvPoll } from './tap/index.ts';
+import { FdPoll, KickFd, LinuxTap, TAP_ERRNO, TAP_IOV_MAX, TAP_POLL, UV_POLL, UvPoll } from './tap/index.ts';
 import { ETH_HLEN } from '../wire/constants.ts';
 
 export type { TapShared } from './port.ts';
@@ -93,10 +93,14 @@ export interface TapStats {
   txEagain: number;
 }
 
-/** The two datapath calls of LinuxTap (recv/send: length or −errno, never throwing). */
+/** The datapath calls of LinuxTap (length or −errno, never throwing). */
 export interface TapIo {
   recv(buf: Uint8Array, len: number): number;
   send(buf: Uint8Array, len: number): number;
+  /** readv: one frame over mem[offs[i], offs[i] + segLen), i < cnt in turn. */
+  recvScatter(mem: Uint8Array, offs: Int32Array, cnt: number, segLen: number): number;
+  /** writev: mem[offs[i], offs[i] + lens[i]), i < cnt, as one frame. */
+  sendGather(mem: Uint8Array, offs: Int32Array, lens: Int32Array, cnt: number): number;
 }
 
 /** The datapath of a TAP port in one thread: 1 TX ring (krings[0]) and 1 RX ring (krings[1]). */
@@ -106,7 +110,9 @@ export class TapDatapath extends PortDatapath {
   private stage: Uint8Array | null = null;
   /** stage cut in buffer-sized views, made once, so the scatter copy allocates nothing. */
   private stageViews: Uint8Array[] = [];
-  private gather: Uint8Array | null = null;
+  /** Region offsets (and TX lengths) of the slot buffers a readv fills or a writev sends. */
+  private readonly iovOffs = new Int32Array(TAP_IOV_MAX);
+  private readonly iovLens = new Int32Array(TAP_IOV_MAX);
   /** One view per region buffer, made on first use (single-slot writes go out without a copy). */
   private readonly bufViews: (Uint8Array | undefined)[] = [];
   /** Readiness 'uv': tells this thread's event-loop watch that a want was armed. */
@@ -165,8 +171,8 @@ export class TapDatapath extends PortDatapath {
   }
 
   /**
-   * TX: each packet [hwcur, rhead) — one slot, or a NS_MOREFRAG chain gathered into one buffer — is
-   * one write(). A refused header is a counted drop; EAGAIN stops here with the packet kept
+   * TX: each packet [hwcur, rhead) — one slot, or a NS_MOREFRAG chain — is one write() (a writev
+   * over the chain's buffers, as tap_receive_iov hands QEMU's iovec to the tap: no copy). A refused header is a counted drop; EAGAIN stops here with the packet kept
    * (hwcur stays on it) and arms the readiness source, which wakes this ring when the tap has room.
    */
   txsync(ring: number, _flags: number): void {
@@ -185,6 +191,7 @@ export class TapDatapath extends PortDatapath {
       let bad = -1;
       let open = false;
       let out: Uint8Array | null = null;
+      let chain = false;
       for (;;) {
         const s = v.slot(ofs, k);
         const len = v.len(s);
@@ -199,11 +206,9 @@ export class TapDatapath extends PortDatapath {
           else if (frags === 1 && len < TAP_VNET_HDR_LEN) bad = DROP.BAD_VNET_HDR;
           else if (frags === 1 && !more) out = this.bufView(idx);
           else {
-            // The whole buffer is copied (the gather buffer has a spare one at the end); only
-            // `total` bytes are written, so what follows len is never sent.
-            const g = (this.gather ??= new Uint8Array((NETMAP_MAX_FRAGS + 1) * bs));
-            g.set(this.bufView(idx), total);
-            out = g;
+            this.iovOffs[frags - 1] = v.buf(idx);
+            this.iovLens[frags - 1] = len;
+            chain = true;
           }
         }
         total += len;
@@ -219,7 +224,7 @@ export class TapDatapath extends PortDatapath {
         k = first;
         break;
       }
-      if (bad >= 0 || out === null) {
+      if (bad >= 0 || (out === null && !chain)) {
         this.drop(bad >= 0 ? bad : DROP.BAD_LEN);
         continue;
       }
@@ -227,7 +232,9 @@ export class TapDatapath extends PortDatapath {
         this.drop(DROP.RUNT);
         continue;
       }
-      const r = this.io.send(out, total);
+      const r = chain
+        ? this.io.sendGather(v.u8, this.iovOffs, this.iovLens, frags)
+        : this.io.send(out!, total);
       if (r === -TAP_ERRNO.EAGAIN) {
         this.count(TW.TX_EAGAIN);
         this.arm(WANT_TX);
@@ -271,9 +278,11 @@ export class TapDatapath extends PortDatapath {
 
   /**
    * Reads frames into RX ring `ring` from btail up to the slot before rhead (the user has given
-   * back everything before rhead; rxsync will make it hwcur). Each frame, header included, is
-   * copied verbatim over ceil(len / bufSize) slots, NS_MOREFRAG on all but the last, and the
-   * fragment count in the flags' high byte like VALE. A frame with no room yet stays staged.
+   * back everything before rhead; rxsync will make it hwcur). Each frame, header included, lies
+   * verbatim over ceil(len / bufSize) slots, NS_MOREFRAG on all but the last, and the fragment
+   * count in the flags' high byte like VALE. While the ring has room for the largest frame, a
+   * readv puts it straight into the slots' buffers (as tap_send's readv fills QEMU's iovec, no
+   * copy); with less room a read goes to the stage, and a frame with no room yet stays there.
    */
   private pull(ring: number): void {
     const rx = this.krings[ring]!;
@@ -292,6 +301,9 @@ export class TapDatapath extends PortDatapath {
     let j = rx.btail;
     const stop = rx.prev(rx.rhead);
     const want = this.tapCtl + TW.WANT;
+    // Slots a readv offers: enough for the largest frame (the stage's size).
+    const sc = stage.length / bs;
+    const scatter = sc <= NETMAP_MAX_FRAGS && sc <= TAP_IOV_MAX && sc <= rx.lim ? sc : 0;
     for (;;) {
       let n = this.staged;
       if (n === 0) {
@@ -299,6 +311,38 @@ export class TapDatapath extends PortDatapath {
         // wakes this ring when a frame comes): another read would only return EAGAIN again.
         // Once per frame this spared two system calls, from the guest's syncs that return slots.
         if ((Atomics.load(this.state, want) & WANT_RX) !== 0) break;
+        if (scatter !== 0 && rx.dist(j, stop) >= scatter && this.offer(ofs, j, scatter)) {
+          n = this.io.recvScatter(u8, this.iovOffs, scatter, bs);
+          if (n < 0) {
+            if (n === -TAP_ERRNO.EAGAIN) this.arm(WANT_RX);
+            else this.count(TW.IO_ERRORS);
+            break;
+          }
+          if (n >= scatter * bs) {
+            this.count(TW.RX_TRUNCATED);
+            this.drop(DROP.NO_SPACE);
+            continue;
+          }
+          if (n < TAP_VNET_HDR_LEN + ETH_HLEN) {
+            this.count(TW.RX_RUNT);
+            this.drop(DROP.RUNT);
+            continue;
+          }
+          // num_buffers, as below; the slots' buffers past n keep what they held, never counted.
+          u8[this.iovOffs[0]! + 10] = 0;
+          u8[this.iovOffs[0]! + 11] = 0;
+          const nd = Math.ceil(n / bs);
+          for (let m = 0; m < nd; m++) {
+            const s = v.slot(ofs, j);
+            const last = m === nd - 1;
+            v.setLen(s, last ? n - m * bs : bs);
+            v.setFlags(s, last ? nd << 8 : (nd << 8) | NS_MOREFRAG);
+            j = rx.next(j);
+          }
+          pkts++;
+          bytes += n - TAP_VNET_HDR_LEN;
+          continue;
+        }
         n = this.io.recv(stage, stage.length);
         if (n < 0) {
           if (n === -TAP_ERRNO.EAGAIN) this.arm(WANT_RX);
@@ -372,6 +416,21 @@ export class TapDatapath extends PortDatapath {
       ioErrors: w(TW.IO_ERRORS),
       txEagain: w(TW.TX_EAGAIN),
     };
+  }
+
+  /**
+   * The region offsets of the buffers of `cnt` slots from `j` into iovOffs, or false if one of
+   * them is not a valid buffer (the guest could have rewritten it: the stage path then drops).
+   */
+  private offer(ofs: number, j: number, cnt: number): boolean {
+    const v = this.view;
+    const lim = this.krings[this.numTx]!.lim;
+    for (let m = 0, i = j; m < cnt; m++, i = i === lim ? 0 : i + 1) {
+      const idx = v.bufIdx(v.slot(ofs, i));
+      if (!v.validBuf(idx)) return false;
+      this.iovOffs[m] = v.buf(idx);
+    }
+    return true;
   }
 
   private bufView(idx: number): Uint8Array {

@@ -2,6 +2,7 @@ export {
   LinuxTap,
   checkTapPlatform,
   TAP_ERRNO,
+  TAP_IOV_MAX,
   TAP_POLL,
   type TapFdShared,
   TUN_OFFLOAD_ALL,
