@@ -27,15 +27,16 @@ export class TapBusyPoll {
   ) {}
 
   /**
-   * The ring ran dry just now: looks at the descriptor until a frame comes or the window runs out
-   * (blocking this thread for at most the window). A hit ends the idle period here; otherwise
-   * woke() ends it when the event loop's watch sees the frame.
+   * The ring ran dry and the thread is about to sleep: looks at the descriptor until a frame comes
+   * or the window (at most `capUs`: the loop's next timer) runs out, blocking the thread that long
+   * at most. A hit ends the idle period here; otherwise woke() ends it when the event loop's
+   * watch sees the frame.
    * @mirrors dev.c:napi_busy_loop
    */
-  spin(): BusyPollEnd {
+  spin(capUs = Infinity): BusyPollEnd {
     const t0 = this.nowUs();
     this.dryAt = t0;
-    const w = this.window.next();
+    const w = Math.min(this.window.next(), capUs);
     if (w === 0) return 'shut';
     let last = t0;
     for (;;) {

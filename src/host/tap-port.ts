@@ -14,8 +14,8 @@
 // - 'uv' (what 'auto' picks for an inline kloop in the main thread): that thread's event loop
 //   watches the fd (a uv_poll_t, tap/uv-poll.ts) for what the datapath armed, and keeps it in
 //   epoll while frames flow; it sleeps in epoll anyway, so a frame costs no other thread and no
-//   cross-thread wake-up. After a frame, the thread busy-polls the fd for an adaptive window
-//   before it sleeps (tap-busy-poll.ts).
+//   cross-thread wake-up. After a frame, when the loop is next about to sleep, the thread
+//   busy-polls the fd for an adaptive window first (tap-busy-poll.ts).
 // - 'thread' (what 'auto' picks for an inline kloop in another thread, whose event loop must not
 //   block and cannot be reached): a small worker blocked in poll(2) on the fd
 //   (tap-port-waiter.mjs). It only rings the port's doorbell; reading stays in rxsync, so there
@@ -45,7 +45,17 @@ import {
 } from './port.ts';
 import { RegionView, type RegionShared, type RingsShared, regionShared, ringsShared } from './region-view.ts';
 import { smallRegion } from './pipe.ts';
-import { FdPoll, KickFd, LinuxTap, TAP_ERRNO, TAP_IOV_MAX, TAP_POLL, UV_POLL, UvPoll } from './tap/index.ts';
+import {
+  FdPoll,
+  KickFd,
+  LinuxTap,
+  TAP_ERRNO,
+  TAP_IOV_MAX,
+  TAP_POLL,
+  UV_POLL,
+  UvBeforePoll,
+  UvPoll,
+} from './tap/index.ts';
 import { ETH_HLEN } from '../wire/constants.ts';
 
 export type { TapShared } from './port.ts';
@@ -567,9 +577,9 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   /** Readiness 'uv': the fd watched by this thread's event loop, and the doorbell bits it owes. */
   private uv: UvPoll | null = null;
   private uvBits = 0;
-  /** Readiness 'uv': busy polls after the RX ring ran dry (null: busyPollUs 0), and one queued. */
+  /** Readiness 'uv': busy polls after the RX ring ran dry (null: busyPollUs 0), run from a hook before the loop sleeps. */
   private busy: TapBusyPoll | null = null;
-  private spinQueued = false;
+  private beforeSleep: UvBeforePoll | null = null;
 
   constructor(
     readonly name: string,
@@ -616,6 +626,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
       // The worker watches the fd itself; the event loop's watch would only race it.
       this.datapath.onArm = null;
       this.uv?.want(0);
+      this.beforeSleep?.disarm();
     } else if (this.waiter === null) {
       if (UvPoll.available()) this.startUv();
       else this.startWaiter();
@@ -656,6 +667,8 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     this.datapath.onArm = null;
     this.uv?.close();
     this.uv = null;
+    this.beforeSleep?.close();
+    this.beforeSleep = null;
     if (this.waiter !== null) {
       Atomics.store(st, t + TW.STOP, 1);
       Atomics.notify(st, t + TW.WANT);
@@ -709,6 +722,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
         () => (tap.poll(TAP_POLL.IN, 0) & TAP_POLL.IN) !== 0,
         () => performance.now() * 1000,
       );
+      this.beforeSleep = UvBeforePoll.open(this.spin);
     }
     dp.onArm = this.uvWatch;
     this.serving = 'uv';
@@ -752,27 +766,26 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   };
 
   /**
-   * A busy poll in the next task: after this one's microtasks (the guest's NAPI turn, the stack,
-   * the reply's write) have run, so that the window covers the wait for the next frame only.
+   * A busy poll when the loop next goes to sleep: after this task's microtasks (the guest's NAPI
+   * turn, the stack, the reply's write) and whatever else was pending, so that the window covers
+   * the wait for the next frame only and never delays work (Linux busy-polls only a socket that
+   * would block).
    */
   private queueSpin(): void {
-    if (this.busy === null || this.spinQueued) return;
-    this.spinQueued = true;
-    setImmediate(this.spin);
+    this.beforeSleep?.arm();
   }
 
   /**
-   * Busy-polls the fd while the RX ring is dry (WANT_RX armed: the guest has room); a frame found
-   * rings the ring as the watch would, and the next wait is polled again.
+   * Before the loop polls: if it is about to sleep and the RX ring is dry (WANT_RX armed: the
+   * guest has room), busy-poll the fd, for no longer than the loop's next timer. A frame found
+   * leaves the fd readable: the poll that follows returns at once and the watch serves it.
    */
-  private readonly spin = (): void => {
-    this.spinQueued = false;
+  private readonly spin = (timeoutMs: number): void => {
+    if (timeoutMs === 0) return; // work pending: the loop will not sleep this turn
+    this.beforeSleep?.disarm();
     const dp = this.datapath;
     if (this.closed || this.serving !== 'uv' || (dp.want & WANT_RX) === 0) return;
-    if (this.busy?.spin() !== 'hit') return;
-    if ((dp.readyBits(WANT_RX, TAP_POLL.IN) & (1 << dp.numTx)) === 0) return;
-    dp.wake(dp.numTx);
-    this.queueSpin();
+    this.busy?.spin(timeoutMs < 0 ? Infinity : timeoutMs * 1000);
   };
 
   private startWaiter(): void {

@@ -87,6 +87,23 @@ describe('TapBusyPoll', () => {
     expect(bp.spin()).toBe('shut');
   });
 
+  it("never polls past the cap (the event loop's next timer), and a cap of 0 does not poll", () => {
+    const w = world();
+    const bp = new TapBusyPoll(new PollWindow(500), w.look, w.now);
+    bp.spin();
+    w.advance(300);
+    bp.woke();
+    expect(bp.window.us).toBeGreaterThanOrEqual(300);
+    const t0 = w.now();
+    expect(bp.spin(40)).toBe('miss');
+    expect(w.now() - t0).toBeLessThanOrEqual(44);
+    w.advance(100);
+    bp.woke();
+    const looks = w.looks();
+    expect(bp.spin(0)).toBe('shut');
+    expect(w.looks()).toBe(looks);
+  });
+
   it('gives the CPU back when preempted while polling (a gap over PREEMPT_GAP_US shuts the window)', () => {
     const w = world();
     const bp = new TapBusyPoll(new PollWindow(50), w.look, w.now);

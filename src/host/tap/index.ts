@@ -10,4 +10,4 @@ export {
 } from './linux-tap.ts';
 export { TapError, type TapErrorCode } from './errors.ts';
 export { FdPoll, KickFd } from './kick-fd.ts';
-export { UV_POLL, UvPoll } from './uv-poll.ts';
+export { UV_POLL, UvBeforePoll, UvPoll } from './uv-poll.ts';
