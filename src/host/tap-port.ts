@@ -14,8 +14,8 @@
 // - 'uv' (what 'auto' picks for an inline kloop in the main thread): that thread's event loop
 //   watches the fd (a uv_poll_t, tap/uv-poll.ts) for what the datapath armed, and keeps it in
 //   epoll while frames flow; it sleeps in epoll anyway, so a frame costs no other thread and no
-//   cross-thread wake-up. After a frame, when the loop is next about to sleep, the thread
-//   busy-polls the fd for an adaptive window first (tap-busy-poll.ts).
+//   cross-thread wake-up. With busyPollUs set, after a frame, when the loop is next about to
+//   sleep, the thread busy-polls the fd for an adaptive window first (tap-busy-poll.ts).
 // - 'thread' (what 'auto' picks for an inline kloop in another thread, whose event loop must not
 //   block and cannot be reached): a small worker blocked in poll(2) on the fd
 //   (tap-port-waiter.mjs). It only rings the port's doorbell; reading stays in rxsync, so there
@@ -30,7 +30,7 @@ import createDebug from 'debug';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG } from '../netmap/constants.ts';
 import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
-import { type IdleFd, POLL_MAX_US, PollWindow } from './kloop-idle.ts';
+import { type IdleFd, PollWindow } from './kloop-idle.ts';
 import { TapBusyPoll } from './tap-busy-poll.ts';
 import { KR } from './kring.ts';
 import { DROP, PC } from './port-layout.ts';
@@ -554,8 +554,13 @@ export interface TapPortOptions {
   mac?: Uint8Array;
 }
 
-/** Default longest busy poll of an inline port's fd (TapPortOptions.busyPollUs), µs. */
-export const TAP_BUSY_POLL_US = POLL_MAX_US;
+/**
+ * Default longest busy poll of an inline port's fd (TapPortOptions.busyPollUs), µs: off. On the
+ * 2-core VM it was measured on, a poll takes the CPU the Linux peer needs to answer (a sink's
+ * ACKs): the unikernel's TCP_STREAM into the kernel fell, and no other measure moved beyond the
+ * noise (bench/tap-latency.ts --busy-poll). 50 is the kloop workers' window (POLL_MAX_US).
+ */
+export const TAP_BUSY_POLL_US = 0;
 
 /** Longest the readiness thread sleeps in poll(2) before looking at STOP again. */
 const WAITER_POLL_MS = 50;

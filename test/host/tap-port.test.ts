@@ -778,10 +778,11 @@ function writeFromThread(fd: number, frames: Uint8Array[], gapMs: number): Promi
 }
 
 describe("TAP port readiness 'uv': busy polling after the RX ring ran dry", () => {
-  it.each([
+  it.each<[number | undefined, string]>([
+    [undefined, 'never polls (the default)'],
     [0, 'never polls'],
     [200_000, 'polls (and delivers every frame, in order, whichever of poll and watch sees it)'],
-  ])('busyPollUs %d %s', async (busyPollUs) => {
+  ])('busyPollUs %s %s', async (busyPollUs) => {
     const { port, fd, done } = fifoPort('auto', busyPollUs);
     const csb = makeCsb();
     const kloop = new SyncKloop(port, csb, () => {}, 'inline');
@@ -813,7 +814,8 @@ describe("TAP port readiness 'uv': busy polling after the RX ring ran dry", () =
       expect(got).toEqual(want);
       expect(port.datapath.drops()).toEqual(zeroDrops);
       const st = port.busyPollStats;
-      if (busyPollUs === 0) expect(st).toEqual({ hits: 0, misses: 0, preempted: 0 });
+      if (busyPollUs === undefined || busyPollUs === 0)
+        expect(st).toEqual({ hits: 0, misses: 0, preempted: 0 });
       // The window opens after the first idle period the watch ended (≤ 200 ms): later ones poll.
       else expect(st.hits + st.misses + st.preempted).toBeGreaterThan(0);
     } finally {
