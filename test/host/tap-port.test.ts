@@ -251,6 +251,35 @@ describe('TAP port RX', () => {
     expect(dp.drops()).toMatchObject({ RUNT: 1, NO_SPACE: 2 });
   });
 
+  it('counts runts and truncated reads from a readv into the slots too, and publishes no slot for them', () => {
+    const { dp, io } = setup(64);
+    io.rxq.push(tapFrame(12 + 13, 0)); // shorter than vnet + Ethernet header
+    io.rxq.push(tapFrame(200_000, 1)); // fills every offered slot: possibly cut
+    const good = tapFrame(12 + 60, 3);
+    io.rxq.push(good);
+    rxsync(dp, 0);
+    expect(io.scatterReads).toBe(4); // three frames and the look that found the tap empty
+    const { pkts } = drain(dp, 0);
+    expect(pkts.length).toBe(1);
+    expect(pkts[0]!.subarray(12)).toEqual(good.subarray(12));
+    expect(dp.krings[1]!.hwtail).toBe(1);
+    expect(dp.tapStats()).toMatchObject({ rxRunt: 1, rxTruncated: 1, rxOversize: 0 });
+    expect(dp.drops()).toMatchObject({ RUNT: 1, NO_SPACE: 1 });
+  });
+
+  it('offers a readv no slot whose buffer index the user broke: that read goes through the stage', () => {
+    const { dp, io, v } = setup(64);
+    const ofs = dp.ringOfs[1]!;
+    v.setBufIdx(v.slot(ofs, 20), 0); // among the 34 a readv would offer, not among those the frame needs
+    const frame = tapFrame(12 + 60, 5);
+    io.rxq.push(frame);
+    rxsync(dp, 0);
+    expect(io.scatterReads).toBe(0);
+    expect(drain(dp, 0).pkts[0]!.subarray(12)).toEqual(frame.subarray(12));
+    expect(v.bufIdx(v.slot(ofs, 20))).toBe(0);
+    expect(dp.drops()).toEqual(zeroDrops);
+  });
+
   it('refuses to fill a slot whose buffer index the user broke', () => {
     const { dp, io, v } = setup(8);
     v.setBufIdx(v.slot(dp.ringOfs[1]!, 1), 0);
