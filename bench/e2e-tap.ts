@@ -5,7 +5,7 @@
 //   kernel → uk: tcp-bulk send into the sink, tcp-rr client against the echo, ping from the netns;
 //   uk → kernel: the unikernel's bulk send into tcp-bulk sink, its TCP_RR against tcp-rr server, its
 //   ping of the kernel address.
-// The child: `ip netns exec NS node --import tsx bench/e2e-tap.ts --app MODE on|off TAP` prints
+// The child: `ip netns exec NS node --import tsx bench/e2e-tap.ts --app MODE on|off TAP [BUSY_POLL_US]` prints
 // `ready`, then answers each stdin line `stream|rr ADDR PORT MS` / `ping ADDR COUNT` with one JSON line.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -24,8 +24,8 @@ const KERNEL_IP = '10.82.0.1';
 const UK_IP = '10.82.0.2';
 
 /** The unikernel side, inside the namespace. */
-async function app(mode: KloopMode, offloads: boolean, tap: string): Promise<void> {
-  const port = openTapPort(tap);
+async function app(mode: KloopMode, offloads: boolean, tap: string, busyPollUs?: number): Promise<void> {
+  const port = openTapPort(tap, busyPollUs === undefined ? {} : { busyPollUs });
   const uk = await Unikernel.boot({
     port,
     ipv4: `${UK_IP}/24`,
@@ -44,7 +44,8 @@ async function app(mode: KloopMode, offloads: boolean, tap: string): Promise<voi
       if (cmd === 'stream') value = await bulkSend(uk.net, addr, Number(a), Number(b));
       else if (cmd === 'rr') value = await rr(uk.net, addr, Number(a), Number(b));
       else if (cmd === 'ping') value = await pingUs((h) => uk.ping(h), addr, Number(a));
-      console.log(JSON.stringify({ value, stats: uk.stats() }));
+      const tap = { busyPoll: port.busyPollStats, watchChanges: port.watchChanges };
+      console.log(JSON.stringify({ value, stats: uk.stats(), tap }));
     } catch (e) {
       console.log(JSON.stringify({ error: (e as Error & { code?: string }).code ?? String(e) }));
     }
@@ -287,5 +288,11 @@ export async function tapRows(quick: boolean, ref: LinuxReference): Promise<Benc
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--app') {
-  await app(process.argv[3] as KloopMode, process.argv[4] === 'on', process.argv[5]!);
+  const busy = process.argv[6];
+  await app(
+    process.argv[3] as KloopMode,
+    process.argv[4] === 'on',
+    process.argv[5]!,
+    busy === undefined ? undefined : Number(busy),
+  );
 }

@@ -1,8 +1,9 @@
 // TAP wake-up driver (not a bench suite; root): one unikernel on a vnet_hdr TAP in a fresh network
 // namespace, the kernel pinging it and running TCP_RR (bench/c/tcp-rr.c) and TCP_STREAM
-// (bench/c/tcp-bulk.c) against it. The unikernel is `bench/e2e-tap.ts --app` of the checkout given
+// (bench/c/tcp-bulk.c) against it, then the unikernel's TCP_STREAM into the kernel (streamUpGbps). The unikernel is `bench/e2e-tap.ts --app` of the checkout given
 // by --tree (default this one), so the same command compares two checkouts (interleaved A/B).
 //   npx tsx bench/tap-latency.ts [--mode worker|inline] [--tree DIR] [--pings 500] [--secs 2]
+//     [--busy-poll US] (the app's TapPortOptions.busyPollUs; a checkout without it ignores it)
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,8 @@ const mode = opt('--mode') === 'inline' ? 'inline' : 'worker';
 const tree = opt('--tree') ?? fileURLToPath(new URL('..', import.meta.url));
 const pings = Number(opt('--pings') ?? 500);
 const secs = opt('--secs') ?? '2';
-const NS = `ptnet-taplat-${process.pid}`;
+const busyPoll = opt('--busy-poll');
+const NS = `tapH-lat-${process.pid}`;
 const TAP = 'ptl0';
 // The addresses bench/e2e-tap.ts's app uses.
 const KERNEL_IP = '10.82.0.1';
@@ -42,7 +44,20 @@ try {
   inNs('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
   const child = spawn(
     'ip',
-    ['netns', 'exec', NS, process.execPath, '--import', 'tsx', 'bench/e2e-tap.ts', '--app', mode, 'on', TAP],
+    [
+      'netns',
+      'exec',
+      NS,
+      process.execPath,
+      '--import',
+      'tsx',
+      'bench/e2e-tap.ts',
+      '--app',
+      mode,
+      'on',
+      TAP,
+      ...(busyPoll === undefined ? [] : [busyPoll]),
+    ],
     { cwd: tree, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -60,6 +75,19 @@ try {
   const [min, avg] = stats(inNs('ping', '-q', '-c', String(pings), '-i', '0.002', UK_IP));
   const rr = Number(inNs(rrBin, 'client', UK_IP, '7', secs).split(/\s/)[0]);
   const gbps = Number(inNs(bulkBin, 'send', UK_IP, '9', secs).split(/\s/)[0]);
+  // uk → Linux: the unikernel's bulk send into the kernel's sink (it prints Gbps at EOF).
+  const sink = spawn('ip', ['netns', 'exec', NS, bulkBin, 'sink', '5001'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const sinkOut = createInterface({ input: sink.stdout })[Symbol.asyncIterator]();
+  await sinkOut.next(); // listening
+  child.stdin!.write(`stream ${KERNEL_IP} 5001 ${Number(secs) * 1000}\n`);
+  await lines.next();
+  const upGbps = Number(String((await sinkOut.next()).value ?? 'NaN').split(' ')[0]);
+  sink.kill('SIGKILL');
+  // The app's TAP counters (busy polls, watch changes), from a checkout that reports them.
+  child.stdin!.write('stats\n');
+  const reply = JSON.parse(String((await lines.next()).value ?? '{}')) as { tap?: unknown };
   child.stdin!.end('quit\n');
   const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
   await new Promise((r) => child.on('close', r));
@@ -73,6 +101,8 @@ try {
       pingMinUs: Number(min!.toFixed(1)),
       rrTps: Math.round(rr),
       streamGbps: gbps,
+      streamUpGbps: upGbps,
+      ...(reply.tap === undefined ? {} : { tap: reply.tap }),
     }),
   );
 } finally {

@@ -58,7 +58,9 @@ export {
   SLEEPING_NO,
 } from './kloop-idle.ts';
 export { openDatapath } from './open-port.ts';
+export { type BusyPollEnd, TapBusyPoll } from './tap-busy-poll.ts';
 export {
+  TAP_BUSY_POLL_US,
   TAP_DEFAULT_SLOTS,
   TAP_READ_MIN,
   TAP_VNET_HDR_LEN,

@@ -12,8 +12,10 @@
 //   itself, between its doorbell polls and, asleep, in poll(2) on the fd and an eventfd that guest
 //   kicks write (KickFd) — netmap_sync_kloop's event mode. No other thread, no extra wake-up.
 // - 'uv' (what 'auto' picks for an inline kloop in the main thread): that thread's event loop
-//   watches the fd (a uv_poll_t, tap/uv-poll.ts) for what the datapath armed; it sleeps in epoll
-//   anyway, so a frame costs no other thread and no cross-thread wake-up.
+//   watches the fd (a uv_poll_t, tap/uv-poll.ts) for what the datapath armed, and keeps it in
+//   epoll while frames flow; it sleeps in epoll anyway, so a frame costs no other thread and no
+//   cross-thread wake-up. With busyPollUs set, after a frame, when the loop is next about to
+//   sleep, the thread busy-polls the fd for an adaptive window first (tap-busy-poll.ts).
 // - 'thread' (what 'auto' picks for an inline kloop in another thread, whose event loop must not
 //   block and cannot be reached): a small worker blocked in poll(2) on the fd
 //   (tap-port-waiter.mjs). It only rings the port's doorbell; reading stays in rxsync, so there
@@ -28,7 +30,8 @@ import createDebug from 'debug';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG } from '../netmap/constants.ts';
 import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
-import type { IdleFd } from './kloop-idle.ts';
+import { type IdleFd, PollWindow } from './kloop-idle.ts';
+import { TapBusyPoll } from './tap-busy-poll.ts';
 import { KR } from './kring.ts';
 import { DROP, PC } from './port-layout.ts';
 import {
@@ -42,7 +45,17 @@ import {
 } from './port.ts';
 import { RegionView, type RegionShared, type RingsShared, regionShared, ringsShared } from './region-view.ts';
 import { smallRegion } from './pipe.ts';
-import { FdPoll, KickFd, LinuxTap, TAP_ERRNO, TAP_POLL, UV_POLL, UvPoll } from './tap/index.ts';
+import {
+  FdPoll,
+  KickFd,
+  LinuxTap,
+  TAP_ERRNO,
+  TAP_IOV_MAX,
+  TAP_POLL,
+  UV_POLL,
+  UvBeforePoll,
+  UvPoll,
+} from './tap/index.ts';
 import { ETH_HLEN } from '../wire/constants.ts';
 
 export type { TapShared } from './port.ts';
@@ -90,10 +103,14 @@ export interface TapStats {
   txEagain: number;
 }
 
-/** The two datapath calls of LinuxTap (recv/send: length or −errno, never throwing). */
+/** The datapath calls of LinuxTap (length or −errno, never throwing). */
 export interface TapIo {
   recv(buf: Uint8Array, len: number): number;
   send(buf: Uint8Array, len: number): number;
+  /** readv: one frame over mem[offs[i], offs[i] + segLen), i < cnt in turn. */
+  recvScatter(mem: Uint8Array, offs: Int32Array, cnt: number, segLen: number): number;
+  /** writev: mem[offs[i], offs[i] + lens[i]), i < cnt, as one frame. */
+  sendGather(mem: Uint8Array, offs: Int32Array, lens: Int32Array, cnt: number): number;
 }
 
 /** The datapath of a TAP port in one thread: 1 TX ring (krings[0]) and 1 RX ring (krings[1]). */
@@ -103,7 +120,9 @@ export class TapDatapath extends PortDatapath {
   private stage: Uint8Array | null = null;
   /** stage cut in buffer-sized views, made once, so the scatter copy allocates nothing. */
   private stageViews: Uint8Array[] = [];
-  private gather: Uint8Array | null = null;
+  /** Region offsets (and TX lengths) of the slot buffers a readv fills or a writev sends. */
+  private readonly iovOffs = new Int32Array(TAP_IOV_MAX);
+  private readonly iovLens = new Int32Array(TAP_IOV_MAX);
   /** One view per region buffer, made on first use (single-slot writes go out without a copy). */
   private readonly bufViews: (Uint8Array | undefined)[] = [];
   /** Readiness 'uv': tells this thread's event-loop watch that a want was armed. */
@@ -162,8 +181,8 @@ export class TapDatapath extends PortDatapath {
   }
 
   /**
-   * TX: each packet [hwcur, rhead) — one slot, or a NS_MOREFRAG chain gathered into one buffer — is
-   * one write(). A refused header is a counted drop; EAGAIN stops here with the packet kept
+   * TX: each packet [hwcur, rhead) — one slot, or a NS_MOREFRAG chain — is one write() (a writev
+   * over the chain's buffers, as tap_receive_iov hands QEMU's iovec to the tap: no copy). A refused header is a counted drop; EAGAIN stops here with the packet kept
    * (hwcur stays on it) and arms the readiness source, which wakes this ring when the tap has room.
    */
   txsync(ring: number, _flags: number): void {
@@ -182,6 +201,7 @@ export class TapDatapath extends PortDatapath {
       let bad = -1;
       let open = false;
       let out: Uint8Array | null = null;
+      let chain = false;
       for (;;) {
         const s = v.slot(ofs, k);
         const len = v.len(s);
@@ -196,11 +216,9 @@ export class TapDatapath extends PortDatapath {
           else if (frags === 1 && len < TAP_VNET_HDR_LEN) bad = DROP.BAD_VNET_HDR;
           else if (frags === 1 && !more) out = this.bufView(idx);
           else {
-            // The whole buffer is copied (the gather buffer has a spare one at the end); only
-            // `total` bytes are written, so what follows len is never sent.
-            const g = (this.gather ??= new Uint8Array((NETMAP_MAX_FRAGS + 1) * bs));
-            g.set(this.bufView(idx), total);
-            out = g;
+            this.iovOffs[frags - 1] = v.buf(idx);
+            this.iovLens[frags - 1] = len;
+            chain = true;
           }
         }
         total += len;
@@ -216,7 +234,7 @@ export class TapDatapath extends PortDatapath {
         k = first;
         break;
       }
-      if (bad >= 0 || out === null) {
+      if (bad >= 0 || (out === null && !chain)) {
         this.drop(bad >= 0 ? bad : DROP.BAD_LEN);
         continue;
       }
@@ -224,7 +242,9 @@ export class TapDatapath extends PortDatapath {
         this.drop(DROP.RUNT);
         continue;
       }
-      const r = this.io.send(out, total);
+      const r = chain
+        ? this.io.sendGather(v.u8, this.iovOffs, this.iovLens, frags)
+        : this.io.send(out!, total);
       if (r === -TAP_ERRNO.EAGAIN) {
         this.count(TW.TX_EAGAIN);
         this.arm(WANT_TX);
@@ -268,9 +288,11 @@ export class TapDatapath extends PortDatapath {
 
   /**
    * Reads frames into RX ring `ring` from btail up to the slot before rhead (the user has given
-   * back everything before rhead; rxsync will make it hwcur). Each frame, header included, is
-   * copied verbatim over ceil(len / bufSize) slots, NS_MOREFRAG on all but the last, and the
-   * fragment count in the flags' high byte like VALE. A frame with no room yet stays staged.
+   * back everything before rhead; rxsync will make it hwcur). Each frame, header included, lies
+   * verbatim over ceil(len / bufSize) slots, NS_MOREFRAG on all but the last, and the fragment
+   * count in the flags' high byte like VALE. While the ring has room for the largest frame, a
+   * readv puts it straight into the slots' buffers (as tap_send's readv fills QEMU's iovec, no
+   * copy); with less room a read goes to the stage, and a frame with no room yet stays there.
    */
   private pull(ring: number): void {
     const rx = this.krings[ring]!;
@@ -289,6 +311,9 @@ export class TapDatapath extends PortDatapath {
     let j = rx.btail;
     const stop = rx.prev(rx.rhead);
     const want = this.tapCtl + TW.WANT;
+    // Slots a readv offers: enough for the largest frame (the stage's size).
+    const sc = stage.length / bs;
+    const scatter = sc <= NETMAP_MAX_FRAGS && sc <= TAP_IOV_MAX && sc <= rx.lim ? sc : 0;
     for (;;) {
       let n = this.staged;
       if (n === 0) {
@@ -296,6 +321,38 @@ export class TapDatapath extends PortDatapath {
         // wakes this ring when a frame comes): another read would only return EAGAIN again.
         // Once per frame this spared two system calls, from the guest's syncs that return slots.
         if ((Atomics.load(this.state, want) & WANT_RX) !== 0) break;
+        if (scatter !== 0 && rx.dist(j, stop) >= scatter && this.offer(ofs, j, scatter)) {
+          n = this.io.recvScatter(u8, this.iovOffs, scatter, bs);
+          if (n < 0) {
+            if (n === -TAP_ERRNO.EAGAIN) this.arm(WANT_RX);
+            else this.count(TW.IO_ERRORS);
+            break;
+          }
+          if (n >= scatter * bs) {
+            this.count(TW.RX_TRUNCATED);
+            this.drop(DROP.NO_SPACE);
+            continue;
+          }
+          if (n < TAP_VNET_HDR_LEN + ETH_HLEN) {
+            this.count(TW.RX_RUNT);
+            this.drop(DROP.RUNT);
+            continue;
+          }
+          // num_buffers, as below; the slots' buffers past n keep what they held, never counted.
+          u8[this.iovOffs[0]! + 10] = 0;
+          u8[this.iovOffs[0]! + 11] = 0;
+          const nd = Math.ceil(n / bs);
+          for (let m = 0; m < nd; m++) {
+            const s = v.slot(ofs, j);
+            const last = m === nd - 1;
+            v.setLen(s, last ? n - m * bs : bs);
+            v.setFlags(s, last ? nd << 8 : (nd << 8) | NS_MOREFRAG);
+            j = rx.next(j);
+          }
+          pkts++;
+          bytes += n - TAP_VNET_HDR_LEN;
+          continue;
+        }
         n = this.io.recv(stage, stage.length);
         if (n < 0) {
           if (n === -TAP_ERRNO.EAGAIN) this.arm(WANT_RX);
@@ -371,6 +428,21 @@ export class TapDatapath extends PortDatapath {
     };
   }
 
+  /**
+   * The region offsets of the buffers of `cnt` slots from `j` into iovOffs, or false if one of
+   * them is not a valid buffer (the guest could have rewritten it: the stage path then drops).
+   */
+  private offer(ofs: number, j: number, cnt: number): boolean {
+    const v = this.view;
+    const lim = this.krings[this.numTx]!.lim;
+    for (let m = 0, i = j; m < cnt; m++, i = i === lim ? 0 : i + 1) {
+      const idx = v.bufIdx(v.slot(ofs, i));
+      if (!v.validBuf(idx)) return false;
+      this.iovOffs[m] = v.buf(idx);
+    }
+    return true;
+  }
+
   private bufView(idx: number): Uint8Array {
     let b = this.bufViews[idx];
     if (b === undefined) {
@@ -396,6 +468,14 @@ export class TapDatapath extends PortDatapath {
 /** poll(2) events for what the datapath armed. */
 function pollEvents(want: number): number {
   return (want & WANT_RX ? TAP_POLL.IN : 0) | (want & WANT_TX ? TAP_POLL.OUT : 0);
+}
+/** UV_POLL events for what the datapath armed. */
+function uvEvents(want: number): number {
+  return (want & WANT_RX ? UV_POLL.READABLE : 0) | (want & WANT_TX ? UV_POLL.WRITABLE : 0);
+}
+/** poll(2) events for UV_POLL events. */
+function pollEventsOf(events: number): number {
+  return (events & UV_POLL.READABLE ? TAP_POLL.IN : 0) | (events & UV_POLL.WRITABLE ? TAP_POLL.OUT : 0);
 }
 const POLL_BAD = 0x8 | 0x10 | 0x20; // POLLERR | POLLHUP | POLLNVAL
 
@@ -465,8 +545,22 @@ export interface TapPortOptions {
   slots?: number;
   /** Readiness source (see the top of this file). Default 'auto'. */
   wake?: TapWake;
+  /**
+   * Readiness 'uv' only: the longest the main thread busy-polls the fd after the RX ring ran dry,
+   * before it sleeps in epoll, µs (adaptive below it, tap-busy-poll.ts); 0 never. Default
+   * TAP_BUSY_POLL_US.
+   */
+  busyPollUs?: number;
   mac?: Uint8Array;
 }
+
+/**
+ * Default longest busy poll of an inline port's fd (TapPortOptions.busyPollUs), µs: off. On the
+ * 2-core VM it was measured on, a poll takes the CPU the Linux peer needs to answer (a sink's
+ * ACKs): the unikernel's TCP_STREAM into the kernel fell, and no other measure moved beyond the
+ * noise (bench/tap-latency.ts --busy-poll). 50 is the kloop workers' window (POLL_MAX_US).
+ */
+export const TAP_BUSY_POLL_US = 0;
 
 /** Longest the readiness thread sleeps in poll(2) before looking at STOP again. */
 const WAITER_POLL_MS = 50;
@@ -488,6 +582,9 @@ export class TapPort extends LaidOutPort implements NetmapPort {
   /** Readiness 'uv': the fd watched by this thread's event loop, and the doorbell bits it owes. */
   private uv: UvPoll | null = null;
   private uvBits = 0;
+  /** Readiness 'uv': busy polls after the RX ring ran dry (null: busyPollUs 0), run from a hook before the loop sleeps. */
+  private busy: TapBusyPoll | null = null;
+  private beforeSleep: UvBeforePoll | null = null;
 
   constructor(
     readonly name: string,
@@ -496,6 +593,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     readonly tap: LinuxTap,
     readonly mac: Uint8Array,
     private readonly wake: TapWake,
+    private readonly busyPollUs: number = TAP_BUSY_POLL_US,
   ) {
     super();
     const rs = regionShared(region);
@@ -533,6 +631,7 @@ export class TapPort extends LaidOutPort implements NetmapPort {
       // The worker watches the fd itself; the event loop's watch would only race it.
       this.datapath.onArm = null;
       this.uv?.want(0);
+      this.beforeSleep?.disarm();
     } else if (this.waiter === null) {
       if (UvPoll.available()) this.startUv();
       else this.startWaiter();
@@ -573,6 +672,8 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     this.datapath.onArm = null;
     this.uv?.close();
     this.uv = null;
+    this.beforeSleep?.close();
+    this.beforeSleep = null;
     if (this.waiter !== null) {
       Atomics.store(st, t + TW.STOP, 1);
       Atomics.notify(st, t + TW.WANT);
@@ -605,34 +706,91 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     const dp = this.datapath;
     if (this.uv === null) {
       this.uv = UvPoll.open(this.tap.fd, (events) => {
-        const revents =
-          (events & UV_POLL.READABLE ? TAP_POLL.IN : 0) | (events & UV_POLL.WRITABLE ? TAP_POLL.OUT : 0);
-        const bits = dp.readyBits(dp.want, revents);
-        this.uvWatch();
+        const want = dp.want;
+        const bits = dp.readyBits(want, pollEventsOf(events));
+        if ((bits & (1 << dp.numTx)) !== 0) this.busy?.woke();
+        // Level-triggered: an event nothing waits for (the ring has not run dry: frames still
+        // wait, the RX ring is full) fires again at every loop turn. Only then does the watch
+        // drop it, until the datapath arms it again.
+        const idle = events & ~uvEvents(want);
+        if (idle !== 0) this.uv?.want(this.uv.watching & ~idle);
         if (bits === 0) return;
         // Outside any Node callback scope, microtasks would not run: the wake-up goes in a task.
         if (this.uvBits === 0) setImmediate(this.uvRing);
         this.uvBits |= bits;
       });
     }
+    if (this.busyPollUs > 0 && this.busy === null) {
+      const tap = this.tap;
+      this.busy = new TapBusyPoll(
+        new PollWindow(this.busyPollUs),
+        () => (tap.poll(TAP_POLL.IN, 0) & TAP_POLL.IN) !== 0,
+        () => performance.now() * 1000,
+      );
+      this.beforeSleep = UvBeforePoll.open(this.spin);
+    }
     dp.onArm = this.uvWatch;
     this.serving = 'uv';
     this.uvWatch();
   }
 
-  /** Watches the fd for exactly what the datapath has armed now. */
+  /** Busy polls (readiness 'uv'): windows that found a frame, ran out, were preempted. */
+  get busyPollStats(): { hits: number; misses: number; preempted: number } {
+    const b = this.busy;
+    return { hits: b?.hits ?? 0, misses: b?.misses ?? 0, preempted: b?.preemptions ?? 0 };
+  }
+
+  /**
+   * Adds what the datapath has armed now to the watch, never removes: while frames flow the fd
+   * stays in epoll's set, and a frame costs no epoll_ctl (the interrupt stays unmasked while a
+   * NIC's traffic flows, and masked only while NAPI polls; here nothing needs masking, since the
+   * watch wakes only this thread's loop).
+   */
   private readonly uvWatch = (): void => {
-    const want = this.datapath.want;
-    this.uv?.want((want & WANT_RX ? UV_POLL.READABLE : 0) | (want & WANT_TX ? UV_POLL.WRITABLE : 0));
+    const uv = this.uv;
+    if (uv === null) return;
+    const add = uvEvents(this.datapath.want);
+    if ((add & ~uv.watching) !== 0) uv.want(uv.watching | add);
   };
+
+  /** epoll_ctl calls the event loop's watch has cost so far (readiness 'uv'; 0 otherwise). */
+  get watchChanges(): number {
+    return this.uv?.changes ?? 0;
+  }
 
   private readonly uvRing = (): void => {
     const bits = this.uvBits;
     this.uvBits = 0;
     if (this.closed) return;
     const dp = this.datapath;
-    if ((bits & (1 << dp.numTx)) !== 0) dp.wake(dp.numTx);
+    if ((bits & (1 << dp.numTx)) !== 0) {
+      dp.wake(dp.numTx);
+      this.queueSpin();
+    }
     if ((bits & 1) !== 0) dp.wake(0);
+  };
+
+  /**
+   * A busy poll when the loop next goes to sleep: after this task's microtasks (the guest's NAPI
+   * turn, the stack, the reply's write) and whatever else was pending, so that the window covers
+   * the wait for the next frame only and never delays work (Linux busy-polls only a socket that
+   * would block).
+   */
+  private queueSpin(): void {
+    this.beforeSleep?.arm();
+  }
+
+  /**
+   * Before the loop polls: if it is about to sleep and the RX ring is dry (WANT_RX armed: the
+   * guest has room), busy-poll the fd, for no longer than the loop's next timer. A frame found
+   * leaves the fd readable: the poll that follows returns at once and the watch serves it.
+   */
+  private readonly spin = (timeoutMs: number): void => {
+    if (timeoutMs === 0) return; // work pending: the loop will not sleep this turn
+    this.beforeSleep?.disarm();
+    const dp = this.datapath;
+    if (this.closed || this.serving !== 'uv' || (dp.want & WANT_RX) === 0) return;
+    this.busy?.spin(timeoutMs < 0 ? Infinity : timeoutMs * 1000);
   };
 
   private startWaiter(): void {
@@ -688,11 +846,15 @@ export function openTapPort(name: string, opts: TapPortOptions = {}): TapPort {
   const slots = opts.slots ?? TAP_DEFAULT_SLOTS;
   if (!Number.isInteger(slots) || slots < 2 || slots > 4096)
     throw new HostError('HOST_ARG', 'tap port slots must be 2..4096');
+  const busyPollUs = opts.busyPollUs ?? TAP_BUSY_POLL_US;
+  // A poll blocks the event loop for its window: a second at most.
+  if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1_000_000)
+    throw new HostError('HOST_ARG', 'tap port busyPollUs must be an integer in 0..1000000');
   const region = opts.region ?? smallRegion(Math.max(4096, 2 * slots + 64));
   const tap = LinuxTap.open(name, { vnetHdrLen: TAP_VNET_HDR_LEN, nonBlocking: true });
   try {
     const layout = region.createPort({ name, txRings: 1, rxRings: 1, txSlots: slots, rxSlots: slots });
-    return new TapPort(name, region, layout, tap, opts.mac ?? makeMac(), opts.wake ?? 'auto');
+    return new TapPort(name, region, layout, tap, opts.mac ?? makeMac(), opts.wake ?? 'auto', busyPollUs);
   } catch (e) {
     tap.close();
     throw e;

@@ -43,6 +43,10 @@ interface Libc {
   ioctlVal(fd: number, req: number, arg: number): number;
   read(fd: number, buf: Uint8Array, n: number): number;
   write(fd: number, buf: Uint8Array, n: number): number;
+  readv(fd: number, iov: Uint8Array, cnt: number): number;
+  writev(fd: number, iov: Uint8Array, cnt: number): number;
+  /** The address of a typed array's first byte (koffi passes typed arrays by reference). */
+  addressOf(buf: Uint8Array): bigint;
   poll(fds: Uint8Array, nfds: number, timeoutMs: number): number;
   ifNameToIndex(name: string): number;
   eventfd(initval: number, flags: number): number;
@@ -96,6 +100,8 @@ export function loadLibc(): Libc {
     );
   }
   // ioctl is variadic in C; two fixed prototypes of the same symbol give pointer and value forms.
+  // memcpy(dst, dst, 0) returns dst: the address koffi passed, that is the array's memory.
+  const memcpy = lib.func('void *memcpy(void *dst, const void *src, size_t n)');
   libc = {
     open: lib.func('int open(const char *path, int flags)'),
     close: lib.func('int close(int fd)'),
@@ -103,6 +109,9 @@ export function loadLibc(): Libc {
     ioctlVal: lib.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']),
     read: lib.func('long read(int fd, void *buf, unsigned long n)'),
     write: lib.func('long write(int fd, const void *buf, unsigned long n)'),
+    readv: lib.func('long readv(int fd, const void *iov, int iovcnt)'),
+    writev: lib.func('long writev(int fd, const void *iov, int iovcnt)'),
+    addressOf: (buf) => BigInt(koffi.address(memcpy(buf, buf, 0))),
     poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
     ifNameToIndex: lib.func('unsigned int if_nametoindex(const char *ifname)'),
     eventfd: lib.func('int eventfd(unsigned int initval, int flags)'),
@@ -134,9 +143,20 @@ export interface TapFdShared {
   offloads: number;
 }
 
+/** Most segments one recvScatter/sendGather takes (netmap's NETMAP_MAX_FRAGS and one spare). */
+export const TAP_IOV_MAX = 65;
+const IOV_SIZE = 16; // struct iovec { void *iov_base; size_t iov_len; } on 64-bit Linux
+
 /** An open TAP file descriptor. Reads and writes move whole `vnet header + frame` units. */
 export class LinuxTap {
   private closed = false;
+  /** struct iovec[TAP_IOV_MAX] for readv/writev, made once. */
+  private readonly iov = new Uint8Array(TAP_IOV_MAX * IOV_SIZE);
+  private readonly iovDv = new DataView(this.iov.buffer);
+  /** The memory the iovecs point into, and its address in two 32-bit halves. */
+  private mem: Uint8Array | null = null;
+  private memLo = 0;
+  private memHi = 0;
   private readonly pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
   private readonly pollDv: DataView;
 
@@ -279,6 +299,68 @@ export class LinuxTap {
       const e = this.c.errno();
       if (e !== EINTR) return -e;
     }
+  }
+
+  /**
+   * Datapath scatter read: one `vnet header + frame` over mem[offs[i], offs[i] + segLen) for
+   * i < cnt in turn (readv), straight into the ring's buffers. Its length, or −errno. Never throws.
+   * `mem` must be memory that never moves (a SharedArrayBuffer's, as the netmap region's).
+   */
+  recvScatter(mem: Uint8Array, offs: Int32Array, cnt: number, segLen: number): number {
+    if (this.closed || !this.fillIov(mem, offs, null, cnt, segLen)) return -EINVAL;
+    for (;;) {
+      const n = this.c.readv(this.fd, this.iov, cnt);
+      if (n >= 0) return n;
+      const e = this.c.errno();
+      if (e !== EINTR) return -e;
+    }
+  }
+
+  /** Datapath gather write of mem[offs[i], offs[i] + lens[i]), i < cnt, as one frame: its length or −errno. */
+  sendGather(mem: Uint8Array, offs: Int32Array, lens: Int32Array, cnt: number): number {
+    if (this.closed || !this.fillIov(mem, offs, lens, cnt, 0)) return -EINVAL;
+    for (;;) {
+      const n = this.c.writev(this.fd, this.iov, cnt);
+      if (n >= 0) return n;
+      const e = this.c.errno();
+      if (e !== EINTR) return -e;
+    }
+  }
+
+  /** Writes the iovecs for the segments; false (nothing written) for any segment outside `mem`. */
+  private fillIov(
+    mem: Uint8Array,
+    offs: Int32Array,
+    lens: Int32Array | null,
+    cnt: number,
+    segLen: number,
+  ): boolean {
+    if (!(cnt > 0 && cnt <= TAP_IOV_MAX && cnt <= offs.length)) return false;
+    if (this.mem !== mem) {
+      const a = this.c.addressOf(mem);
+      this.mem = mem;
+      this.memLo = Number(a & 0xffffffffn);
+      this.memHi = Number(a >> 32n);
+    }
+    const dv = this.iovDv;
+    for (let i = 0; i < cnt; i++) {
+      const off = offs[i]!;
+      const len = lens === null ? segLen : lens[i]!;
+      if (!(off >= 0 && len >= 0 && off + len <= mem.length)) return false;
+      // base + off without BigInt (no allocation): the low word's carry goes into the high one.
+      let lo = this.memLo + off;
+      let hi = this.memHi;
+      if (lo >= 0x1_0000_0000) {
+        lo -= 0x1_0000_0000;
+        hi++;
+      }
+      const e = i * IOV_SIZE;
+      dv.setUint32(e, lo, true);
+      dv.setUint32(e + 4, hi, true);
+      dv.setUint32(e + 8, len, true);
+      dv.setUint32(e + 12, 0, true);
+    }
+    return true;
   }
 
   /** Waits up to `timeoutMs` (blocking this thread: use it in the worker serving the port). */

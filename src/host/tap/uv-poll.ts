@@ -13,6 +13,8 @@ import { TapError } from './errors.ts';
 export const UV_POLL = { READABLE: 1, WRITABLE: 2 } as const;
 /** uv_handle_type UV_POLL (uv.h's UV_HANDLE_TYPE_MAP: the eighth entry). */
 const UV_POLL_HANDLE = 8;
+/** uv_handle_type UV_PREPARE (the ninth entry). */
+const UV_PREPARE_HANDLE = 9;
 
 interface Uv {
   koffi: typeof Koffi;
@@ -25,6 +27,12 @@ interface Uv {
   stop: (handle: unknown) => number;
   close: (handle: unknown, cb: unknown) => void;
   unref: (handle: unknown) => void;
+  prepareSize: number;
+  prepareCb: TypeObject;
+  prepareInit: (loop: unknown, handle: unknown) => number;
+  prepareStart: (handle: unknown, cb: unknown) => number;
+  prepareStop: (handle: unknown) => number;
+  backendTimeout: (loop: unknown) => number;
 }
 
 let uv: Uv | null | undefined;
@@ -38,6 +46,7 @@ function loadUv(): Uv | null {
     const lib = koffi.load(null);
     const pollCb = koffi.proto('void ptnet_uv_poll_cb(void *handle, int status, int events)');
     const closeCb = koffi.proto('void ptnet_uv_close_cb(void *handle)');
+    const prepareCb = koffi.proto('void ptnet_uv_prepare_cb(void *handle)');
     uv = {
       koffi,
       loop: lib.func('void *uv_default_loop(void)')(),
@@ -49,6 +58,12 @@ function loadUv(): Uv | null {
       stop: lib.func('int uv_poll_stop(void *handle)'),
       close: lib.func('void uv_close(void *handle, ptnet_uv_close_cb *cb)'),
       unref: lib.func('void uv_unref(void *handle)'),
+      prepareSize: Number(lib.func('size_t uv_handle_size(int type)')(UV_PREPARE_HANDLE)),
+      prepareCb,
+      prepareInit: lib.func('int uv_prepare_init(void *loop, void *handle)'),
+      prepareStart: lib.func('int uv_prepare_start(void *handle, ptnet_uv_prepare_cb *cb)'),
+      prepareStop: lib.func('int uv_prepare_stop(void *handle)'),
+      backendTimeout: lib.func('int uv_backend_timeout(const void *loop)'),
     };
   } catch {
     uv = null;
@@ -66,6 +81,8 @@ export class UvPoll {
   private readonly cb: bigint;
   private events = 0;
   private closed = false;
+  /** uv_poll_start / uv_poll_stop calls so far: each is an epoll_ctl (two for a start). */
+  changes = 0;
 
   private constructor(
     private readonly u: Uv,
@@ -103,10 +120,16 @@ export class UvPoll {
     return new UvPoll(u, fd, onEvents);
   }
 
+  /** What the watch waits for now (UV_POLL bits). */
+  get watching(): number {
+    return this.events;
+  }
+
   /** Watches for `events` (UV_POLL bits) from now on; 0 stops watching. */
   want(events: number): void {
     if (this.closed || events === this.events) return;
     this.events = events;
+    this.changes++;
     if (events === 0) this.u.stop(this.handle);
     else this.u.start(this.handle, events, this.cb);
   }
@@ -123,6 +146,74 @@ export class UvPoll {
       // Not from inside the callback being released.
       setImmediate(() => {
         u.koffi.unregister(pollCb);
+        u.koffi.unregister(done);
+        u.koffi.free(handle);
+      });
+    }, u.koffi.pointer(u.closeCb));
+    u.close(handle, done);
+  }
+}
+
+/**
+ * A hook on the main thread's event loop just before it polls (a uv_prepare_t): `beforePoll`
+ * gets how long the loop is about to sleep in epoll (uv_backend_timeout: ms, −1 for no limit, 0
+ * when work is pending and it will not sleep). Armed only when wanted: each call into JavaScript
+ * costs. Like UvPoll's callback, `beforePoll` runs outside any Node callback scope.
+ */
+export class UvBeforePoll {
+  private readonly handle: unknown;
+  private readonly cb: bigint;
+  private armed = false;
+  private closed = false;
+
+  private constructor(
+    private readonly u: Uv,
+    beforePoll: (timeoutMs: number) => void,
+  ) {
+    this.handle = u.koffi.alloc('uint8_t', u.prepareSize);
+    this.cb = u.koffi.register(() => beforePoll(u.backendTimeout(u.loop)), u.koffi.pointer(u.prepareCb));
+    const r = u.prepareInit(u.loop, this.handle);
+    if (r !== 0) {
+      u.koffi.unregister(this.cb);
+      u.koffi.free(this.handle);
+      throw new TapError('IO_ERROR', `uv_prepare_init failed (${r})`, -r);
+    }
+    // An armed hook must not keep the process alive.
+    u.unref(this.handle);
+  }
+
+  /** A hook, disarmed. Throws TapError where libuv cannot be reached (see UvPoll.available). */
+  static open(beforePoll: (timeoutMs: number) => void): UvBeforePoll {
+    const u = loadUv();
+    if (u === null || !isMainThread)
+      throw new TapError('NATIVE_UNAVAILABLE', 'libuv is not reachable through koffi in this thread', 0);
+    return new UvBeforePoll(u, beforePoll);
+  }
+
+  /** Calls beforePoll before each poll of the loop from now on (no system call). */
+  arm(): void {
+    if (this.armed || this.closed) return;
+    this.armed = true;
+    this.u.prepareStart(this.handle, this.cb);
+  }
+
+  disarm(): void {
+    if (!this.armed || this.closed) return;
+    this.armed = false;
+    this.u.prepareStop(this.handle);
+  }
+
+  /** Stops and releases the hook. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.disarm();
+    this.closed = true;
+    const u = this.u;
+    const handle = this.handle;
+    const cb = this.cb;
+    const done = u.koffi.register(() => {
+      setImmediate(() => {
+        u.koffi.unregister(cb);
         u.koffi.unregister(done);
         u.koffi.free(handle);
       });
