@@ -205,6 +205,11 @@ export class Tcb {
   sndWl1 = 0;
   sndWl2 = 0;
   maxSndWnd = 0;
+  /**
+   * How far SND.UNA moved since the connection was set up (Linux tp->bytes_acked; the SYN counts on
+   * an active open, as there): RFC 5961 §5.2's MAX.SND.WND is bounded by it.
+   */
+  private bytesAcked = 0;
   sndWscale = 0;
   rcvWscale = 0;
   /** Both sides sent the window-scale option (RFC 7323 §2.2). */
@@ -392,7 +397,14 @@ export class Tcb {
       this.dsackPending = false;
       k = 1;
     }
-    return k + this.rcv.sackBlocks(out, max - k, k);
+    const n = k + this.rcv.sackBlocks(out, max - k, k);
+    // A FIN held beyond a hole sits in the out-of-order queue with its data and takes a sequence
+    // number, so the block that ends at it covers it too (Linux: the skb's end_seq counts the FIN).
+    if (this.rcvFinSeq >= 0 && !this.rcvFin) {
+      for (let i = k; i < n; i++)
+        if (out[2 * i + 1] === this.rcvFinSeq) out[2 * i + 1] = seqAdd(this.rcvFinSeq, 1);
+    }
+    return n;
   }
 
   /** Duplicate data arrived (tcp_dsack_set): report the part already held in a D-SACK block. */
@@ -791,6 +803,7 @@ export class Tcb {
       // The window of a SYN segment is never scaled (RFC 7323 §2.2).
       this.sndWnd = seg.wnd;
       this.maxSndWnd = seg.wnd;
+      this.bytesAcked = 1;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
       if (this.tsOk) this.rttSample(tsRttSample(seg.opts.tsEcr, this.tsVal()));
@@ -867,11 +880,14 @@ export class Tcb {
     const c = this.env.counters;
     if (seqGt(ack, snd.max)) {
       c.ackTooNew++;
-      this.sendAck();
+      // RFC 9293 §3.10.7.4: "send an ACK, drop the segment". Linux's tcp_ack sends it as a challenge
+      // ACK, under the same rate limits.
+      this.challengeAck(now);
       return false;
     }
-    if (seqLt(ack, seqAdd(snd.una, -this.maxSndWnd))) {
-      // RFC 5961 §5.2: too old to be legitimate.
+    // RFC 5961 §5.2: too old to be legitimate. As in tcp_ack, no older than what was ever acked:
+    // before any data was acked, an ACK below SND.UNA is challenged however close it is.
+    if (seqLt(ack, seqAdd(snd.una, -Math.min(this.maxSndWnd, this.bytesAcked)))) {
       c.ackTooOld++;
       this.challengeAck(now);
       return false;
@@ -911,6 +927,7 @@ export class Tcb {
     const rack = this.sackOk && this.useRack ? this.rack : null;
     rack?.begin(now);
     if (advanced) {
+      this.bytesAcked += seqDiff(ack, snd.una);
       const acked = snd.ack(ack);
       this.retries = 0;
       this.rtxq.ack(ack, rack);
@@ -1311,6 +1328,13 @@ export class Tcb {
   }
 
   private challengeAck(now: number): void {
+    // Per connection first, on the clock of the ACKs that answer unacceptable segments, then host
+    // wide (tcp_send_challenge_ack: __tcp_oow_rate_limited, then tcp_challenge_ack_limit).
+    if (now - this.lastOowAck < OOW_ACK_INTERVAL) {
+      this.env.counters.challengeAckLimited++;
+      return;
+    }
+    this.lastOowAck = now;
     if (this.env.challengeAckAllowed(now)) {
       this.env.counters.challengeAcks++;
       this.sendAck();
@@ -1967,6 +1991,8 @@ export class Tcb {
     this.sndWl1 = s.sndWl1;
     this.sndWl2 = s.sndWl2;
     this.maxSndWnd = s.maxSndWnd;
+    // Not in the snapshot: taken as at least a window, so the RFC 5961 §5.2 bound is MAX.SND.WND.
+    this.bytesAcked = s.maxSndWnd;
     this.sendMss = s.sendMss;
     this.rcvMss = s.rcvMss;
     this.wsOk = s.wsOk;
