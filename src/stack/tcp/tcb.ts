@@ -382,7 +382,16 @@ export class Tcb {
   /** SACK blocks the next segment carries: a pending D-SACK and the out-of-order ranges. */
   get sackBlockCount(): number {
     if (!this.sackOk) return 0;
-    return Math.min(this.rcv.ooo.count + (this.dsackPending ? 1 : 0), this.tsOk ? 3 : 4);
+    const n = this.rcv.ooo.count + (this.dsackPending ? 1 : 0) + (this.finAlone ? 1 : 0);
+    return Math.min(n, this.tsOk ? 3 : 4);
+  }
+
+  /** A FIN held beyond a hole that no out-of-order range ends at: it is SACKed in a block of its own. */
+  private get finAlone(): boolean {
+    if (this.rcvFinSeq < 0 || this.rcvFin) return false;
+    const o = this.rcv.ooo;
+    for (let i = 0; i < o.count; i++) if (o.end(i) === this.rcvFinSeq) return false;
+    return true;
   }
 
   /**
@@ -396,6 +405,11 @@ export class Tcb {
       out[1] = this.dsackEnd;
       this.dsackPending = false;
       k = 1;
+    }
+    if (k < max && this.finAlone) {
+      out[2 * k] = this.rcvFinSeq;
+      out[2 * k + 1] = seqAdd(this.rcvFinSeq, 1);
+      k++;
     }
     const n = k + this.rcv.sackBlocks(out, max - k, k);
     // A FIN held beyond a hole sits in the out-of-order queue with its data and takes a sequence
@@ -756,8 +770,11 @@ export class Tcb {
     if (fin && this.rcvFinSeq < 0) {
       // A FIN past the window (its data was trimmed) is not recorded: the bytes before it are gone.
       const fs = seqAdd(seq, seg.dataLen);
-      if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity)) && seqLeq(fs, this.rcvAdvEdge))
+      if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity)) && seqLeq(fs, this.rcvAdvEdge)) {
         this.rcvFinSeq = fs;
+        // Beyond a hole, a FIN alone is out-of-order data too: ACKed at once (tcp_data_queue_ofo).
+        if (seqGt(fs, this.rcv.rcvNxt)) this.ackNow = true;
+      }
     } else if (fin && this.state === 'TIME-WAIT') {
       // A retransmitted FIN: ACK it and restart the 2 MSL wait.
       this.ackNow = true;
