@@ -8,6 +8,8 @@
 //   listen 80                 the application listens on port 80
 //   connect 80                the application connects to the peer's port 80
 //   write 100 | end | destroy the application writes 100 bytes / half-closes / destroys the socket
+//   keepalive 1               the application turns SO_KEEPALIVE on, first probe after 1 s idle
+//                             (TCP_KEEPIDLE: whole seconds, at least 1)
 //   +0.2                      0.2 s pass (also as a prefix of any other line: "+0.2 < . 1:1(0) ack 1")
 //   < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>
 //                             the peer sends: flags, seq:end(len) relative to the peer's ISN,
@@ -63,6 +65,7 @@ export type Step =
   | { op: 'wait'; seconds: number; line: number }
   | { op: 'listen' | 'connect'; port: number; line: number }
   | { op: 'write'; bytes: number; line: number }
+  | { op: 'keepalive'; seconds: number; line: number }
   | { op: 'end' | 'destroy'; line: number }
   | { op: 'in'; seg: SegSpec; line: number }
   | { op: 'out'; seg: SegSpec; line: number }
@@ -208,6 +211,13 @@ export function parseScript(text: string): Step[] {
       case 'destroy':
         steps.push({ op: cmd, line });
         return;
+      case 'keepalive': {
+        const seconds = num(rest[0], line, 'keepalive idle');
+        if (!Number.isInteger(seconds) || seconds < 1)
+          throw new ScriptError(line, `keepalive idle must be whole seconds >= 1, got ${seconds}`);
+        steps.push({ op: 'keepalive', seconds, line });
+        return;
+      }
       case 'sysctl': {
         const m = /^([\w.]+)=(\d+)$/.exec(rest[0] ?? '');
         if (m === null) throw new ScriptError(line, `expected sysctl NAME=VALUE`);

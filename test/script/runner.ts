@@ -13,6 +13,8 @@ export interface Backend {
   write(bytes: number): Promise<void>;
   end(): Promise<void>;
   destroy(): Promise<void>;
+  /** SO_KEEPALIVE on, the first probe after `seconds` idle (TCP_KEEPIDLE). */
+  keepalive(seconds: number): Promise<void>;
   /** A setting of the stack under test (before listen/connect); unknown names throw. */
   sysctl(name: string, value: number): Promise<void>;
   /** Hands the frame to the stack. */
@@ -78,6 +80,9 @@ export async function runScript(steps: readonly Step[], b: Backend): Promise<Run
         break;
       case 'destroy':
         await b.destroy();
+        break;
+      case 'keepalive':
+        await b.keepalive(st.seconds);
         break;
       case 'sysctl':
         await b.sysctl(st.name, st.value);

@@ -373,10 +373,19 @@ export class Tcb {
     return tsValue(this.now(), this.tsOffset);
   }
 
-  /** Largest payload of one data segment: sendMss less the options every data segment carries. */
+  /**
+   * Largest payload of one data segment: sendMss less the options every data segment carries, and
+   * at most half the largest window the peer offered (above 536 bytes; tcp_bound_to_half_wnd): a
+   * peer with a tiny window still gets two segments in flight, not one full one and a runt.
+   */
   get maxPayload(): number {
     const n = this.sackBlockCount;
-    return this.sendMss - (this.tsOk ? 12 : 0) - (n > 0 ? 4 + 8 * n : 0);
+    const opts = this.tsOk ? 12 : 0;
+    let p = this.sendMss - opts;
+    const w = this.maxSndWnd;
+    const cutoff = w > 536 ? w >> 1 : w;
+    if (cutoff > 0 && p > cutoff) p = Math.max(cutoff, 48 - opts);
+    return p - (n > 0 ? 4 + 8 * n : 0);
   }
 
   /** SACK blocks the next segment carries: a pending D-SACK and the out-of-order ranges. */
@@ -1761,6 +1770,9 @@ export class Tcb {
       return;
     }
     if (this.keepProbes >= this.keepCnt) {
+      // tcp_keepalive_timer tells the peer, in case it is alive but unreachable one way.
+      this.env.sendSegment(this, this.acceptableSeq(), RST | ACK, 0);
+      this.env.counters.outRsts++;
       this.finish(
         'CLOSED',
         new NetError('ETIMEDOUT', 'read'),
