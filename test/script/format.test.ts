@@ -19,4 +19,13 @@ describe('parseScript', () => {
       expect(run).toThrow(/^line 2: /);
     },
   );
+
+  it('reads "within" as the time an expected segment may take, and refuses it on a peer segment', () => {
+    const [out] = parseScript('> S 0:0(0) within 0.3 <...>\n');
+    expect(out).toMatchObject({ op: 'out', seg: { flags: 0x02, within: 0.3, options: null } });
+    const [dflt] = parseScript('> S 0:0(0)\n');
+    expect(dflt).toMatchObject({ op: 'out', seg: { within: null } });
+    expect(() => parseScript('listen 80\n< S 0:0(0) within 0.3\n')).toThrow(/^line 2: "within"/);
+    expect(() => parseScript('> S 0:0(0) within soon\n')).toThrow(/^line 1: bad within/);
+  });
 });

@@ -94,9 +94,9 @@ export async function runScript(steps: readonly Step[], b: Backend): Promise<Run
         break;
       }
       case 'out': {
-        const s = await nextSegment(b, c, EXPECT_WITHIN);
-        if (s === null)
-          return fail(st.line, `expected a segment within ${EXPECT_WITHIN} s, the stack sent none`);
+        const within = st.seg.within ?? EXPECT_WITHIN;
+        const s = await nextSegment(b, c, within);
+        if (s === null) return fail(st.line, `expected a segment within ${within} s, the stack sent none`);
         const d = match(st.seg, s, c);
         if (d !== null) return fail(st.line, `got ${describe(s, c)}: ${d}`);
         trace.push(`line ${st.line}: got ${describe(s, c)}`);

@@ -171,6 +171,9 @@ export function tcbConfigOf(opts: TcbOptions): TcbConfig {
   };
 }
 
+/** Linux net.ipv4.tcp_syn_linear_timeouts: SYN retransmissions before the timeout doubles. */
+const SYN_LINEAR_TIMEOUTS = 4;
+
 /** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
 const OOW_ACK_INTERVAL = 500;
 
@@ -807,6 +810,10 @@ export class Tcb {
         this.env.counters.outRsts++;
         if (tcpLog.enabled) tcpLog('%s RST sent: ACK %d is not for our SYN', connName(this), seg.ack);
       }
+      // The peer may hold an old incarnation of the connection and have dropped our SYN as part
+      // of it: unless it was resent already, resend it now, not a whole RTO later
+      // (tcp_rcv_synsent_state_process arms the timer at TCP_TIMEOUT_MIN, 2 ms).
+      if (this.retries === 0) this.rtxTimer.arm(2);
       return;
     }
     if ((flags & RST) !== 0) {
@@ -1664,7 +1671,9 @@ export class Tcb {
         c.timeouts++;
         if (tcpLog.enabled)
           tcpLog('%s %s timeout %d: SYN retransmitted', connName(this), this.state, this.retries);
-        this.rto.backoff();
+        // An active open's first SYN retransmissions keep the initial timeout, exponential backoff
+        // after them (tcp_retransmit_timer with net.ipv4.tcp_syn_linear_timeouts, 4 since 6.11).
+        if (this.state !== 'SYN-SENT' || this.retries > SYN_LINEAR_TIMEOUTS) this.rto.backoff();
         this.sendSyn();
         this.rtxTimer.arm(this.rto.rto);
         return;
