@@ -285,6 +285,12 @@ export class Socket extends Duplex implements TcbUser {
 
   setKeepAlive(enable = false, initialDelay = 0): this {
     this.tcb?.setKeepAlive(enable, initialDelay > 0 ? initialDelay : undefined);
+    // As node on Linux (libuv's uv__tcp_keepalive): turning keepalive on also sets TCP_KEEPINTVL
+    // to 1 s and TCP_KEEPCNT to 10, so a dead peer is found 10 s after the idle time.
+    if (enable && this.tcb !== null) {
+      this.tcb.keepIntvl = 1000;
+      this.tcb.keepCnt = 10;
+    }
     return this;
   }
 

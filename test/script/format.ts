@@ -8,6 +8,8 @@
 //   listen 80                 the application listens on port 80
 //   connect 80                the application connects to the peer's port 80
 //   write 100 | end | destroy the application writes 100 bytes / half-closes / destroys the socket
+//   keepalive 1               the application turns SO_KEEPALIVE on, first probe after 1 s idle
+//                             (TCP_KEEPIDLE: whole seconds, at least 1)
 //   +0.2                      0.2 s pass (also as a prefix of any other line: "+0.2 < . 1:1(0) ack 1")
 //   < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>
 //                             the peer sends: flags, seq:end(len) relative to the peer's ISN,
@@ -16,6 +18,8 @@
 //                             fixes its ISN (seq 0); "win" only when given; "<...>" or no
 //                             options: any; "*" for a value: any; listed options are compared
 //                             as a set (order and NOPs are implementation choices)
+//   > S 0:0(0) within 0.3 <...>
+//                             as above, but within 0.3 s (before any options)
 //   > none 1.0                the stack sends nothing for 1.0 s (default 0.5)
 //   sysctl net.ipv4.tcp_ecn=1 a setting of the stack under test, before listen/connect (Linux:
 //                             sysctl in its namespace; ours: the matching socket option)
@@ -50,6 +54,8 @@ export interface SegSpec {
   options: OptSpec[] | null;
   /** IP ECN field (0 not-ECT, 1 ECT(1), 2 ECT(0), 3 CE); '*': not checked / 0 inbound. */
   ecn: number | '*';
+  /** Expected segments: how long it may take to come, s (null: the runner's default). */
+  within: number | null;
 }
 
 const ECN_NAMES: Record<string, number> = { none: 0, ect1: 1, ect0: 2, ce: 3 };
@@ -63,6 +69,7 @@ export type Step =
   | { op: 'wait'; seconds: number; line: number }
   | { op: 'listen' | 'connect'; port: number; line: number }
   | { op: 'write'; bytes: number; line: number }
+  | { op: 'keepalive'; seconds: number; line: number }
   | { op: 'end' | 'destroy'; line: number }
   | { op: 'in'; seg: SegSpec; line: number }
   | { op: 'out'; seg: SegSpec; line: number }
@@ -160,8 +167,10 @@ function parseSeg(text: string, line: number): SegSpec {
   let ack: number | null = null;
   let win: number | '*' = '*';
   let ecn: number | '*' = '*';
+  let within: number | null = null;
   for (let i = 2; i < t.length; i += 2) {
     if (t[i] === 'ack') ack = num(t[i + 1], line, 'ack');
+    else if (t[i] === 'within') within = num(t[i + 1], line, 'within');
     else if (t[i] === 'win') win = valueOrStar(t[i + 1], line, 'win');
     else if (t[i] === 'ecn') {
       const e = ECN_NAMES[t[i + 1] ?? ''];
@@ -178,6 +187,7 @@ function parseSeg(text: string, line: number): SegSpec {
     ack,
     win,
     ecn,
+    within,
     options: opts === null ? null : parseOptions(opts, line),
   };
 }
@@ -208,15 +218,25 @@ export function parseScript(text: string): Step[] {
       case 'destroy':
         steps.push({ op: cmd, line });
         return;
+      case 'keepalive': {
+        const seconds = num(rest[0], line, 'keepalive idle');
+        if (!Number.isInteger(seconds) || seconds < 1)
+          throw new ScriptError(line, `keepalive idle must be whole seconds >= 1, got ${seconds}`);
+        steps.push({ op: 'keepalive', seconds, line });
+        return;
+      }
       case 'sysctl': {
         const m = /^([\w.]+)=(\d+)$/.exec(rest[0] ?? '');
         if (m === null) throw new ScriptError(line, `expected sysctl NAME=VALUE`);
         steps.push({ op: 'sysctl', name: m[1]!, value: Number(m[2]), line });
         return;
       }
-      case '<':
-        steps.push({ op: 'in', seg: parseSeg(s.slice(1), line), line });
+      case '<': {
+        const seg = parseSeg(s.slice(1), line);
+        if (seg.within !== null) throw new ScriptError(line, `"within" is for expected segments`);
+        steps.push({ op: 'in', seg, line });
         return;
+      }
       case '>':
         if (rest[0] === 'none') {
           steps.push({

@@ -34,6 +34,7 @@ rl.on('line', (l) => {
   } else if (cmd === 'write') withSock(() => sock.write(Buffer.alloc(Number(arg), 0x62), ok));
   else if (cmd === 'end') withSock(() => (sock.end(), ok()));
   else if (cmd === 'destroy') withSock(() => (sock.destroy(), ok()));
+  else if (cmd === 'keepalive') withSock(() => (sock.setKeepAlive(true, Number(arg)), ok()));
 });`;
 
 const VNET = 12;
@@ -85,6 +86,10 @@ export class LinuxKernel implements Backend {
   }
   destroy(): Promise<void> {
     return this.command('destroy');
+  }
+  keepalive(seconds: number): Promise<void> {
+    // Node turns the delay (ms) into TCP_KEEPIDLE (s).
+    return this.command(`keepalive ${seconds * 1000}`);
   }
   sysctl(name: string, value: number): Promise<void> {
     // Per network namespace (net.ipv4.tcp_ecn is): the namespace goes with the backend.

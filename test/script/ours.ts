@@ -83,6 +83,11 @@ export class OurStack implements Backend {
     await this.settle();
   }
 
+  async keepalive(seconds: number): Promise<void> {
+    this.sock?.setKeepAlive(true, seconds * 1000);
+    await this.settle();
+  }
+
   /** The sysctls a script may set, as the socket options that mean the same here. */
   sysctl(name: string, value: number): Promise<void> {
     if (name !== 'net.ipv4.tcp_ecn' || value > 2)

@@ -13,6 +13,8 @@ export interface Backend {
   write(bytes: number): Promise<void>;
   end(): Promise<void>;
   destroy(): Promise<void>;
+  /** SO_KEEPALIVE on, the first probe after `seconds` idle (TCP_KEEPIDLE). */
+  keepalive(seconds: number): Promise<void>;
   /** A setting of the stack under test (before listen/connect); unknown names throw. */
   sysctl(name: string, value: number): Promise<void>;
   /** Hands the frame to the stack. */
@@ -79,6 +81,9 @@ export async function runScript(steps: readonly Step[], b: Backend): Promise<Run
       case 'destroy':
         await b.destroy();
         break;
+      case 'keepalive':
+        await b.keepalive(st.seconds);
+        break;
       case 'sysctl':
         await b.sysctl(st.name, st.value);
         break;
@@ -89,9 +94,9 @@ export async function runScript(steps: readonly Step[], b: Backend): Promise<Run
         break;
       }
       case 'out': {
-        const s = await nextSegment(b, c, EXPECT_WITHIN);
-        if (s === null)
-          return fail(st.line, `expected a segment within ${EXPECT_WITHIN} s, the stack sent none`);
+        const within = st.seg.within ?? EXPECT_WITHIN;
+        const s = await nextSegment(b, c, within);
+        if (s === null) return fail(st.line, `expected a segment within ${within} s, the stack sent none`);
         const d = match(st.seg, s, c);
         if (d !== null) return fail(st.line, `got ${describe(s, c)}: ${d}`);
         trace.push(`line ${st.line}: got ${describe(s, c)}`);

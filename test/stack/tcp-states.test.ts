@@ -124,9 +124,9 @@ describe('TCP connection management', () => {
     errOf(c).then((e) => (err = e));
     const t = await runUntil(p, () => err !== null);
     expect(err!.code).toBe('ETIMEDOUT');
-    // RTO 1 s, 2 s, 4 s: the third expiry gives up.
-    expect(t).toBeGreaterThanOrEqual(7000);
-    expect(t).toBeLessThan(8000);
+    // RTO 1 s, 1 s, 1 s (an active open's linear SYN timeouts, as Linux): the third expiry gives up.
+    expect(t).toBeGreaterThanOrEqual(3000);
+    expect(t).toBeLessThan(4000);
   });
 
   it('orderly close walks FIN-WAIT-1/2, TIME-WAIT on the active side and CLOSE-WAIT/LAST-ACK on the passive side', async () => {
@@ -336,17 +336,22 @@ describe('flow control and timers', () => {
 
   it('keepalive detects a dead peer → ETIMEDOUT', async () => {
     const p = makePair();
-    const { c } = await open(p);
+    const { c, s } = await open(p);
     c.setKeepAlive(true, 10_000);
     c.tcb!.keepIntvl = 1000;
     c.tcb!.keepCnt = 3;
+    // Only the peer's answers are lost: the probes, and the RST that ends it, reach it.
     p.lb.drop = () => true;
     let err: NetError | null = null;
+    let peerErr: NetError | null = null;
     errOf(c).then((e) => (err = e));
-    const t = await runUntil(p, () => err !== null);
+    errOf(s).then((e) => (peerErr = e));
+    const t = await runUntil(p, () => err !== null && peerErr !== null);
     expect(err!.code).toBe('ETIMEDOUT');
     expect(t).toBeGreaterThanOrEqual(13_000);
     expect(t).toBeLessThan(14_000);
+    // tcp_keepalive_timer tells the peer with a RST.
+    expect(peerErr!.code).toBe('ECONNRESET');
   });
 
   it('setTimeout emits timeout after idleness and Nagle holds small writes until ACKed', async () => {

@@ -171,6 +171,9 @@ export function tcbConfigOf(opts: TcbOptions): TcbConfig {
   };
 }
 
+/** Linux net.ipv4.tcp_syn_linear_timeouts: SYN retransmissions before the timeout doubles. */
+const SYN_LINEAR_TIMEOUTS = 4;
+
 /** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
 const OOW_ACK_INTERVAL = 500;
 
@@ -205,6 +208,11 @@ export class Tcb {
   sndWl1 = 0;
   sndWl2 = 0;
   maxSndWnd = 0;
+  /**
+   * How far SND.UNA moved since the connection was set up (Linux tp->bytes_acked; the SYN counts on
+   * an active open, as there): RFC 5961 §5.2's MAX.SND.WND is bounded by it.
+   */
+  private bytesAcked = 0;
   sndWscale = 0;
   rcvWscale = 0;
   /** Both sides sent the window-scale option (RFC 7323 §2.2). */
@@ -368,16 +376,34 @@ export class Tcb {
     return tsValue(this.now(), this.tsOffset);
   }
 
-  /** Largest payload of one data segment: sendMss less the options every data segment carries. */
+  /**
+   * Largest payload of one data segment: sendMss less the options every data segment carries, and
+   * at most half the largest window the peer offered (above 536 bytes; tcp_bound_to_half_wnd): a
+   * peer with a tiny window still gets two segments in flight, not one full one and a runt.
+   */
   get maxPayload(): number {
     const n = this.sackBlockCount;
-    return this.sendMss - (this.tsOk ? 12 : 0) - (n > 0 ? 4 + 8 * n : 0);
+    const opts = this.tsOk ? 12 : 0;
+    let p = this.sendMss - opts;
+    const w = this.maxSndWnd;
+    const cutoff = w > 536 ? w >> 1 : w;
+    if (cutoff > 0 && p > cutoff) p = Math.max(cutoff, 48 - opts);
+    return p - (n > 0 ? 4 + 8 * n : 0);
   }
 
   /** SACK blocks the next segment carries: a pending D-SACK and the out-of-order ranges. */
   get sackBlockCount(): number {
     if (!this.sackOk) return 0;
-    return Math.min(this.rcv.ooo.count + (this.dsackPending ? 1 : 0), this.tsOk ? 3 : 4);
+    const n = this.rcv.ooo.count + (this.dsackPending ? 1 : 0) + (this.finAlone ? 1 : 0);
+    return Math.min(n, this.tsOk ? 3 : 4);
+  }
+
+  /** A FIN held beyond a hole that no out-of-order range ends at: it is SACKed in a block of its own. */
+  private get finAlone(): boolean {
+    if (this.rcvFinSeq < 0 || this.rcvFin) return false;
+    const o = this.rcv.ooo;
+    for (let i = 0; i < o.count; i++) if (o.end(i) === this.rcvFinSeq) return false;
+    return true;
   }
 
   /**
@@ -392,7 +418,19 @@ export class Tcb {
       this.dsackPending = false;
       k = 1;
     }
-    return k + this.rcv.sackBlocks(out, max - k, k);
+    if (k < max && this.finAlone) {
+      out[2 * k] = this.rcvFinSeq;
+      out[2 * k + 1] = seqAdd(this.rcvFinSeq, 1);
+      k++;
+    }
+    const n = k + this.rcv.sackBlocks(out, max - k, k);
+    // A FIN held beyond a hole sits in the out-of-order queue with its data and takes a sequence
+    // number, so the block that ends at it covers it too (Linux: the skb's end_seq counts the FIN).
+    if (this.rcvFinSeq >= 0 && !this.rcvFin) {
+      for (let i = k; i < n; i++)
+        if (out[2 * i + 1] === this.rcvFinSeq) out[2 * i + 1] = seqAdd(this.rcvFinSeq, 1);
+    }
+    return n;
   }
 
   /** Duplicate data arrived (tcp_dsack_set): report the part already held in a D-SACK block. */
@@ -744,8 +782,11 @@ export class Tcb {
     if (fin && this.rcvFinSeq < 0) {
       // A FIN past the window (its data was trimmed) is not recorded: the bytes before it are gone.
       const fs = seqAdd(seq, seg.dataLen);
-      if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity)) && seqLeq(fs, this.rcvAdvEdge))
+      if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity)) && seqLeq(fs, this.rcvAdvEdge)) {
         this.rcvFinSeq = fs;
+        // Beyond a hole, a FIN alone is out-of-order data too: ACKed at once (tcp_data_queue_ofo).
+        if (seqGt(fs, this.rcv.rcvNxt)) this.ackNow = true;
+      }
     } else if (fin && this.state === 'TIME-WAIT') {
       // A retransmitted FIN: ACK it and restart the 2 MSL wait.
       this.ackNow = true;
@@ -769,6 +810,10 @@ export class Tcb {
         this.env.counters.outRsts++;
         if (tcpLog.enabled) tcpLog('%s RST sent: ACK %d is not for our SYN', connName(this), seg.ack);
       }
+      // The peer may hold an old incarnation of the connection and have dropped our SYN as part
+      // of it: unless it was resent already, resend it now, not a whole RTO later
+      // (tcp_rcv_synsent_state_process arms the timer at TCP_TIMEOUT_MIN, 2 ms).
+      if (this.retries === 0) this.rtxTimer.arm(2);
       return;
     }
     if ((flags & RST) !== 0) {
@@ -791,6 +836,7 @@ export class Tcb {
       // The window of a SYN segment is never scaled (RFC 7323 §2.2).
       this.sndWnd = seg.wnd;
       this.maxSndWnd = seg.wnd;
+      this.bytesAcked = 1;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
       if (this.tsOk) this.rttSample(tsRttSample(seg.opts.tsEcr, this.tsVal()));
@@ -867,11 +913,14 @@ export class Tcb {
     const c = this.env.counters;
     if (seqGt(ack, snd.max)) {
       c.ackTooNew++;
-      this.sendAck();
+      // RFC 9293 §3.10.7.4: "send an ACK, drop the segment". Linux's tcp_ack sends it as a challenge
+      // ACK, under the same rate limits.
+      this.challengeAck(now);
       return false;
     }
-    if (seqLt(ack, seqAdd(snd.una, -this.maxSndWnd))) {
-      // RFC 5961 §5.2: too old to be legitimate.
+    // RFC 5961 §5.2: too old to be legitimate. As in tcp_ack, no older than what was ever acked:
+    // before any data was acked, an ACK below SND.UNA is challenged however close it is.
+    if (seqLt(ack, seqAdd(snd.una, -Math.min(this.maxSndWnd, this.bytesAcked)))) {
       c.ackTooOld++;
       this.challengeAck(now);
       return false;
@@ -911,6 +960,7 @@ export class Tcb {
     const rack = this.sackOk && this.useRack ? this.rack : null;
     rack?.begin(now);
     if (advanced) {
+      this.bytesAcked += seqDiff(ack, snd.una);
       const acked = snd.ack(ack);
       this.retries = 0;
       this.rtxq.ack(ack, rack);
@@ -1311,6 +1361,13 @@ export class Tcb {
   }
 
   private challengeAck(now: number): void {
+    // Per connection first, on the clock of the ACKs that answer unacceptable segments, then host
+    // wide (tcp_send_challenge_ack: __tcp_oow_rate_limited, then tcp_challenge_ack_limit).
+    if (now - this.lastOowAck < OOW_ACK_INTERVAL) {
+      this.env.counters.challengeAckLimited++;
+      return;
+    }
+    this.lastOowAck = now;
     if (this.env.challengeAckAllowed(now)) {
       this.env.counters.challengeAcks++;
       this.sendAck();
@@ -1614,7 +1671,9 @@ export class Tcb {
         c.timeouts++;
         if (tcpLog.enabled)
           tcpLog('%s %s timeout %d: SYN retransmitted', connName(this), this.state, this.retries);
-        this.rto.backoff();
+        // An active open's first SYN retransmissions keep the initial timeout, exponential backoff
+        // after them (tcp_retransmit_timer with net.ipv4.tcp_syn_linear_timeouts, 4 since 6.11).
+        if (this.state !== 'SYN-SENT' || this.retries > SYN_LINEAR_TIMEOUTS) this.rto.backoff();
         this.sendSyn();
         this.rtxTimer.arm(this.rto.rto);
         return;
@@ -1720,6 +1779,9 @@ export class Tcb {
       return;
     }
     if (this.keepProbes >= this.keepCnt) {
+      // tcp_keepalive_timer tells the peer, in case it is alive but unreachable one way.
+      this.env.sendSegment(this, this.acceptableSeq(), RST | ACK, 0);
+      this.env.counters.outRsts++;
       this.finish(
         'CLOSED',
         new NetError('ETIMEDOUT', 'read'),
@@ -1967,6 +2029,8 @@ export class Tcb {
     this.sndWl1 = s.sndWl1;
     this.sndWl2 = s.sndWl2;
     this.maxSndWnd = s.maxSndWnd;
+    // Not in the snapshot: taken as at least a window, so the RFC 5961 §5.2 bound is MAX.SND.WND.
+    this.bytesAcked = s.maxSndWnd;
     this.sendMss = s.sendMss;
     this.rcvMss = s.rcvMss;
     this.wsOk = s.wsOk;
