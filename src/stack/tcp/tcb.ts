@@ -355,7 +355,7 @@ export class Tcb {
   }
 
   private now(): number {
-    return this.env.timers.clock.now();
+    return this.env.timers.now();
   }
 
   /** RCV.NXT including a received FIN. */
@@ -530,7 +530,16 @@ export class Tcb {
   /** Appends application bytes; returns how many fit. */
   write(src: Uint8Array, off: number, len: number): number {
     const n = this.snd.write(src, off, len);
-    if (n > 0) this.output();
+    if (n === 0) return 0;
+    // One clock read for the whole send path (stamps, timers, the route), as a sendmsg's segments
+    // share one tcp_mstamp.
+    const timers = this.env.timers;
+    timers.enterTurn();
+    try {
+      this.output();
+    } finally {
+      timers.leaveTurn();
+    }
     return n;
   }
 
