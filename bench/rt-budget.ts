@@ -221,9 +221,7 @@ async function phase(name: string, run: (k: number) => Promise<void>): Promise<o
     irqs: per(h1.irqs - h0.irqs),
     ...(sites
       ? {
-          sites: Object.fromEntries(
-            [...bySite].sort((x, y) => y[1] - x[1]).map(([k, v]) => [k, per(v)]),
-          ),
+          sites: Object.fromEntries([...bySite].sort((x, y) => y[1] - x[1]).map(([k, v]) => [k, per(v)])),
         }
       : {}),
   };
