@@ -284,7 +284,7 @@ describe('notification suppression, inline', () => {
     expect(b.recv().map((p) => seqOf(p.data))).toEqual([1, 2, 3]);
   });
 
-  it('slots the guest returns while a full RX pass runs let the same run go on (norxslots re-check)', () => {
+  it('slots the guest returns while an RX pass runs on a full ring are taken in the same run, with its cur', () => {
     const [pa, pb] = createPipe('nrx', { slots: 8 });
     const q: (() => void)[] = [];
     const a = inlineGuest(pa, q);
@@ -308,8 +308,8 @@ describe('notification suppression, inline', () => {
     };
     b.kloop.kick(1);
     b.drain();
-    // The pass saw head move after setting kern_need_kick, went round, returned the slots to the
-    // pipe, whose waiting packet then arrived.
+    // The pass loaded the new head alone, went round (a dry pass: nothing new from the pipe yet),
+    // reloaded head and cur, returned the slots to the pipe, whose waiting packet then arrived.
     expect(rxKr.hwcur).toBe(7);
     expect(rxKr.reinits).toBe(0);
     expect(rxKr.hwtail).toBe(0);
