@@ -9,7 +9,9 @@
 //    functions), then the sampling heap profiler (bytes allocated per round trip).
 // Uses Unikernel.boot, ValeSwitch and the socket API only (the counted hooks patch prototypes of
 // the stack's timer), so the same file runs in an older checkout for A/B.
-//   npx tsx bench/rt-budget.ts [--mode inline|worker] [--n 5000] [--only ping|rr] [--json]
+// With --sites, the counted pass also attributes each Atomics operation and clock read to its two
+// innermost calling frames (file:line of the accessor and of its caller), per round trip.
+//   npx tsx bench/rt-budget.ts [--mode inline|worker] [--n 5000] [--only ping|rr] [--json] [--sites]
 import { createHook } from 'node:async_hooks';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +30,8 @@ const mode = opt('--mode') === 'worker' ? 'worker' : 'inline';
 const n = Number(opt('--n') ?? 5000);
 const only = opt('--only');
 const json = args.includes('--json');
+const sites = args.includes('--sites');
+const SITE_FRAMES = Number(opt('--frames') ?? 2);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ONE = Buffer.from([1]);
 
@@ -82,6 +86,14 @@ const ZERO = {
   atomics: 0,
 };
 const count = { async: new Map<string, number>(), ...ZERO };
+/** --sites: operation and calling frames → count. */
+const bySite = new Map<string, number>();
+const site = (op: string): void => {
+  if (!sites) return;
+  const frames = (new Error().stack ?? '').split('\n').slice(3, 3 + SITE_FRAMES);
+  const key = `${op} ${frames.map((f) => f.trim().replace(/^at /, '').replace(root, '').replace('file://', '')).join(' < ')}`;
+  bySite.set(key, (bySite.get(key) ?? 0) + 1);
+};
 const hook = createHook({
   init(_id, type) {
     count.async.set(type, (count.async.get(type) ?? 0) + 1);
@@ -123,12 +135,14 @@ function instrument(on: boolean): void {
     }) as typeof clearTimeout;
     performance.now = () => {
       count.clock++;
+      site('now');
       return origNow();
     };
     ATOMIC_OPS.forEach((k, i) => {
       const f = origAtomics[i] as (...x: unknown[]) => unknown;
       (Atomics as unknown as Record<string, unknown>)[k] = (...x: unknown[]) => {
         count.atomics++;
+        site(k);
         return f(...x);
       };
     });
@@ -182,6 +196,7 @@ async function phase(name: string, run: (k: number) => Promise<void>): Promise<o
   const bestUs = batches[0]!;
   // 2. counted
   count.async.clear();
+  bySite.clear();
   Object.assign(count, ZERO);
   const h0 = hw();
   instrument(true);
@@ -204,6 +219,11 @@ async function phase(name: string, run: (k: number) => Promise<void>): Promise<o
     atomics: per(count.atomics),
     kicks: per(h1.kicks - h0.kicks),
     irqs: per(h1.irqs - h0.irqs),
+    ...(sites
+      ? {
+          sites: Object.fromEntries([...bySite].sort((x, y) => y[1] - x[1]).map(([k, v]) => [k, per(v)])),
+        }
+      : {}),
   };
   // 3a. CPU profile: self time by file
   post('Profiler.enable');

@@ -101,9 +101,9 @@ export class KloopCore {
     syncKloopKernelRead(atok, sh);
     for (;;) {
       let flags = sh.syncFlags;
-      if (kr.dist(kr.hwcur, kr.hwtail) <= half) flags |= NAF_FORCE_RECLAIM;
-      // What the prologue makes rhead; hwcur/hwtail are read once after the backend's sync
-      // (every kring word is an Atomics access).
+      // The kring words are this thread's own (Kring.ownHwcur): plain reads.
+      if (kr.dist(kr.ownHwcur, kr.ownHwtail) <= half) flags |= NAF_FORCE_RECLAIM;
+      // What the prologue makes rhead.
       const rhead = sh.head;
       if (!kr.prologue(rhead, sh.cur)) {
         // Hostile or stale indices: the kring was reinitialised; wait for the next kick.
@@ -114,9 +114,9 @@ export class KloopCore {
         break;
       }
       this.dp.txsync(i, flags);
-      const hwtail = kr.hwtail;
-      syncKloopKernelWrite(ktoa, kr.hwcur, hwtail);
-      if (kr.rtail !== hwtail) {
+      const hwtail = kr.ownHwtail;
+      syncKloopKernelWrite(ktoa, kr.ownHwcur, hwtail);
+      if (kr.ownRtail !== hwtail) {
         kr.rtail = hwtail;
         moreSpace = true;
       }
@@ -124,20 +124,21 @@ export class KloopCore {
         this.irq(i);
         moreSpace = false;
       }
-      syncKloopKernelRead(atok, sh);
+      // Only head decides whether to go round again; the pass that does reads head, cur and
+      // sync_flags afresh (sync_kloop_kernel_read) below, so a pass that ends loads head alone
+      // (once, or twice around kern_need_kick) where it loaded all three. Any head read is at
+      // least as new as the one before, and cur is still loaded after the head it goes with.
       // No new packets since this pass (netmap compares with hwcur; a backend that cannot take
       // everything, like a full pipe, would then spin: it wakes us when it has room instead).
-      if (sh.head === rhead) {
+      if (atok.head === rhead) {
         ktoa.kernNeedKick = 1;
         // Atomics are sequentially consistent: this store/load pair is nm_stld_barrier's.
-        syncKloopKernelRead(atok, sh);
-        if (sh.head !== rhead) {
-          ktoa.kernNeedKick = 0;
-          continue;
-        }
-        break;
+        if (atok.head === rhead) break;
+        ktoa.kernNeedKick = 0;
+      } else if (rhead === hwtail) {
+        break; // nm_kr_txempty: the backend wakes us on completion
       }
-      if (rhead === hwtail) break; // nm_kr_txempty: the backend wakes us on completion
+      syncKloopKernelRead(atok, sh);
     }
     if (moreSpace && atok.applNeedKick !== 0) this.irq(i);
   }
@@ -166,10 +167,11 @@ export class KloopCore {
       }
       const rhead = sh.head;
       this.dp.rxsync(i, sh.syncFlags);
-      // hwtail once after the backend's sync: only this loop writes it (senders move btail).
-      const hwtail = kr.hwtail;
-      syncKloopKernelWrite(ktoa, kr.hwcur, hwtail);
-      if (kr.rtail !== hwtail) {
+      // hwtail once after the backend's sync: only this loop writes it (senders move btail), so
+      // it and hwcur, rtail are plain reads (Kring.ownHwcur).
+      const hwtail = kr.ownHwtail;
+      syncKloopKernelWrite(ktoa, kr.ownHwcur, hwtail);
+      if (kr.ownRtail !== hwtail) {
         kr.rtail = hwtail;
         received = true;
         dry = 0;
@@ -180,22 +182,22 @@ export class KloopCore {
         this.irq(i);
         received = false;
       }
-      syncKloopKernelRead(atok, sh);
+      // As in txRing: head alone decides; a pass that goes round reloads all three below.
+      let head = atok.head;
       // sync_kloop_norxslots: the guest has not returned a slot to fill; sleep until it kicks.
       // A backend holding a packet back for want of room (rxHeld) sleeps the same way, until the
       // guest returns more slots.
       const held = this.dp.rxHeld(i);
-      if (held || hwtail === kr.prev(sh.head)) {
+      if (held || hwtail === kr.prev(head)) {
         ktoa.kernNeedKick = 1;
-        syncKloopKernelRead(atok, sh);
-        if (held ? sh.head !== rhead : hwtail !== kr.prev(sh.head)) {
-          ktoa.kernNeedKick = 0;
-          continue;
-        }
+        head = atok.head;
+        if (held ? head === rhead : hwtail === kr.prev(head)) break;
+        ktoa.kernNeedKick = 0;
+      } else if (hwtail === rhead || dry >= RX_DRY_CYCLES_MAX) {
+        // Nothing more from the backend (it wakes us when it delivers), or enough dry passes.
         break;
       }
-      // Nothing more from the backend (it wakes us when it delivers), or enough dry passes.
-      if (hwtail === rhead || dry >= RX_DRY_CYCLES_MAX) break;
+      syncKloopKernelRead(atok, sh);
     }
     if (received && atok.applNeedKick !== 0) this.irq(i);
   }

@@ -83,6 +83,28 @@ export class Kring {
     return Atomics.load(this.state, this.base + KR.REINITS);
   }
 
+  // The owner's reads. hwcur, hwtail, rhead, rcur and rtail are written only by the thread that
+  // runs this port's ring procedures (its kloop: txsync, rxsync, the prologue, reinit), and before
+  // that by the thread that reset the kring, which the owner synchronised with when it started
+  // (new Worker, or the STOPPED word an earlier owner stored). A thread's plain read sees its own
+  // last store, so the owner reads these words without Atomics, as netmap's kloop reads its kring
+  // fields as plain memory; every store stays Atomics.store, because senders (hwcur of an RX
+  // kring, under its lock), the pipe peer (rhead, hwcur of a TX kring) and the guest thread
+  // (stats, tests) read them from elsewhere. docs/SPEC.md §3.1 is about the CSB and the ring,
+  // whose words both sides write; these are host-private.
+  get ownHwcur(): number {
+    return this.state[this.base + KR.HWCUR]!;
+  }
+  get ownHwtail(): number {
+    return this.state[this.base + KR.HWTAIL]!;
+  }
+  get ownRhead(): number {
+    return this.state[this.base + KR.RHEAD]!;
+  }
+  get ownRtail(): number {
+    return this.state[this.base + KR.RTAIL]!;
+  }
+
   /** nm_next. */
   next(i: number): number {
     return nmNext(i, this.lim);
@@ -120,26 +142,22 @@ export class Kring {
     const s = this.state;
     const b = this.base;
     const n = this.numSlots;
-    const hwcur = Atomics.load(s, b + KR.HWCUR);
-    const hwtail = Atomics.load(s, b + KR.HWTAIL);
+    // The owner's words, read plainly (see ownHwcur); a store is skipped when the word already
+    // holds the value: its readers (see ownHwcur) learn nothing from it, and the data they act on
+    // is published by the CSB and kring-lock operations around it.
+    const hwcur = s[b + KR.HWCUR]!;
+    const hwtail = s[b + KR.HWTAIL]!;
+    const rhead = s[b + KR.RHEAD]!;
     const ok = this.tx
-      ? txsyncPrologueOk(
-          n,
-          hwcur,
-          hwtail,
-          Atomics.load(s, b + KR.RHEAD),
-          Atomics.load(s, b + KR.RTAIL),
-          head,
-          cur,
-        )
+      ? txsyncPrologueOk(n, hwcur, hwtail, rhead, s[b + KR.RTAIL]!, head, cur)
       : rxsyncPrologueOk(n, hwcur, hwtail, head, cur);
     if (!ok) {
       this.reinit();
       return false;
     }
-    Atomics.store(s, b + KR.RHEAD, head);
-    Atomics.store(s, b + KR.RCUR, cur);
-    if (!this.tx) Atomics.store(s, b + KR.RTAIL, hwtail);
+    if (rhead !== head) Atomics.store(s, b + KR.RHEAD, head);
+    if (s[b + KR.RCUR] !== cur) Atomics.store(s, b + KR.RCUR, cur);
+    if (!this.tx && s[b + KR.RTAIL] !== hwtail) Atomics.store(s, b + KR.RTAIL, hwtail);
     return true;
   }
 

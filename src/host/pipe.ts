@@ -67,8 +67,9 @@ export class PipeDatapath extends PortDatapath {
     const rxW = (this.peer.ringOfs[rxRing]! + RING_SLOTS) >>> 2;
     const txLim = tx.lim;
     const rxLim = rx.lim;
-    const head = tx.rhead;
-    let k = tx.hwcur;
+    // The kloop's own words (Kring.ownHwcur); the peer's RX kring is read under its lock.
+    const head = tx.ownRhead;
+    let k = tx.ownHwcur;
     let moved = 0;
     let bytes = 0;
     let badTx = 0;

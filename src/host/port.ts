@@ -91,12 +91,17 @@ export abstract class PortDatapath {
   rxsync(ring: number, _flags: number): void {
     const kr = this.krings[ring]!;
     kr.lock();
-    const returned = kr.hwcur !== kr.rhead;
-    kr.hwcur = kr.rhead;
+    // hwcur, rhead and hwtail are this thread's own words (Kring.ownHwcur); btail is the senders'.
+    // Unchanged words are not stored again: the senders read hwcur under the lock, which orders
+    // everything this sync did before they look.
+    const rhead = kr.ownRhead;
+    const returned = kr.ownHwcur !== rhead;
+    if (returned) kr.hwcur = rhead;
     if (Atomics.load(this.state, this.ctl + PC.IMP + IMP.ENABLED) !== 0) {
       impairRx(this, ring, kr);
     } else {
-      kr.hwtail = kr.btail;
+      const btail = kr.btail;
+      if (kr.ownHwtail !== btail) kr.hwtail = btail;
     }
     if (returned) this.rxReturned(ring);
     kr.unlock();

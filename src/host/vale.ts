@@ -197,8 +197,9 @@ export class ValeDatapath extends PortDatapath {
    */
   txsync(ring: number, _flags: number): void {
     const tx = this.krings[ring]!;
-    const head = tx.rhead;
-    let j = tx.hwcur;
+    // The kloop's own words (Kring.ownHwcur).
+    const head = tx.ownRhead;
+    let j = tx.ownHwcur;
     let taken = 0;
     this.shl = this.vnetHdrLen;
     while (j !== head) {

@@ -52,6 +52,6 @@ export class EchoWaiters {
     const w = this.waiters.get(key);
     if (w === undefined || dataLen < 8) return;
     this.waiters.delete(key);
-    w(this.timers.clock.now() - getF64(buf, dataOff));
+    w(this.timers.now() - getF64(buf, dataOff));
   }
 }

@@ -102,7 +102,7 @@ export class Stack implements NetHost {
       backlog: opts.txBacklog ?? 4096,
       schedule: opts.schedule ?? setImmediate,
       softirq: opts.schedule === undefined,
-      turn: this.events,
+      turn: this.frameTurn(),
     });
     this.ipv4 = new Ipv4Layer(this.link, this.counters, this.time, this.icmpRate, {
       addr: own.addr,
@@ -142,7 +142,7 @@ export class Stack implements NetHost {
   }
 
   now(): number {
-    return this.time.timers.clock.now();
+    return this.time.timers.now();
   }
 
   /** Our IPv4 address. */
@@ -174,6 +174,26 @@ export class Stack implements NetHost {
 
   // ------------------------------------------------------------------ receive
 
+  /**
+   * What brackets each received frame: the clock is read once for every layer the frame crosses
+   * (TimerQueue.now), and its socket events go out when it ends. The clock's turn ends first, so
+   * the handlers the events run (user code, which may write) read a fresh time.
+   */
+  private frameTurn(): { enter(): void; leave(): void } {
+    const timers = this.time.timers;
+    const events = this.events;
+    return {
+      enter(): void {
+        timers.enterTurn();
+        events.enter();
+      },
+      leave(): void {
+        timers.leaveTurn();
+        events.leave();
+      },
+    };
+  }
+
   /** One NAPI turn of the link (tests and the unikernel drive it directly). */
   poll(): void {
     this.link.poll();
@@ -200,8 +220,11 @@ export class Stack implements NetHost {
    * resolves with the round-trip time in ms, or rejects with ETIMEDOUT after `timeout` ms.
    */
   ping(host: string, opts: { timeout?: number; size?: number } = {}): Promise<number> {
-    // A host that does not parse rejects the promise rather than throwing (an async API).
+    // A host that does not parse rejects the promise rather than throwing (an async API). The
+    // send is one turn: the stamp in the data, the timeout and the route share one clock read.
     let p: Promise<number>;
+    const timers = this.time.timers;
+    timers.enterTurn();
     try {
       if (host.includes(':')) {
         p =
@@ -213,6 +236,8 @@ export class Stack implements NetHost {
       }
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      timers.leaveTurn();
     }
     // An echo in flight keeps the process alive (as a pending request would).
     this.ref(1);

@@ -2,6 +2,9 @@
 // TimerQueue (a binary min-heap keyed by deadline, like the kernel's timer wheel keyed by jiffies)
 // and fires only when its owner calls run(now). A VirtualClock advances time by hand for
 // deterministic tests; RealTimeDriver is the thin adapter that binds the queue to wall time.
+// The stack reads time through its queue (TimerQueue.now): inside a turn (one received frame, one
+// user call, one timer run) the clock is read once and that value serves every layer, as Linux
+// stamps a segment batch once (tcp_mstamp_refresh) instead of reading the clock per use.
 import { StackError } from './errors.ts';
 
 /** Milliseconds on some monotonic scale. */
@@ -29,7 +32,7 @@ export class Timer {
 
   /** (Re)arms the timer to fire `delay` ms after the queue's current time (kernel mod_timer). */
   arm(delay: number): void {
-    this.armAt(this.queue.clock.now() + delay);
+    this.armAt(this.queue.now() + delay);
   }
 
   /** (Re)arms the timer at an absolute deadline. */
@@ -50,8 +53,38 @@ export class TimerQueue {
    * anywhere needs no separate "poke", as mod_timer needs no call to the timer wheel's owner.
    */
   onEarliest: ((deadline: number) => void) | null = null;
+  // The turn: nesting depth, and the clock value read by its first now() (valid while turnRead).
+  private turnDepth = 0;
+  private turnRead = false;
+  private turnNow = 0;
 
   constructor(readonly clock: Clock) {}
+
+  /**
+   * The time for the stack's layers: outside a turn, the clock now; inside one, the value the
+   * turn's first call read (tcp_mstamp_refresh: one read per segment or user call, not one per
+   * layer that wants it). Never goes backwards on a monotonic clock: a turn's value was read before
+   * anything read after the turn, and every reader in the turn gets the same one.
+   * @mirrors tcp_output.c:tcp_mstamp_refresh
+   */
+  now(): number {
+    if (this.turnDepth === 0) return this.clock.now();
+    if (!this.turnRead) {
+      this.turnNow = this.clock.now();
+      this.turnRead = true;
+    }
+    return this.turnNow;
+  }
+
+  /** A turn starts (a received frame, a user call, a timer run). Turns nest; the outermost counts. */
+  enterTurn(): void {
+    this.turnDepth++;
+  }
+
+  /** The turn ends: the next now() reads the clock again. */
+  leaveTurn(): void {
+    if (--this.turnDepth === 0) this.turnRead = false;
+  }
 
   /** Makes a timer bound to this queue. */
   timer(callback: (now: number) => void): Timer {
@@ -198,9 +231,12 @@ export class RealTimeDriver implements TimerHost {
     this.handle = undefined;
     this.handleAt = Infinity;
     this.firing = true;
+    const q = this.timers;
+    q.enterTurn();
     try {
-      this.timers.run(realClock.now());
+      q.run(q.now());
     } finally {
+      q.leaveTurn();
       this.firing = false;
     }
     this.aim();
@@ -225,7 +261,7 @@ export class RealTimeDriver implements TimerHost {
     if (this.handle !== undefined && this.handleAt <= d) return;
     if (this.handle !== undefined) clearTimeout(this.handle);
     this.handleAt = d;
-    this.handle = setTimeout(this.fire, Math.max(0, d - realClock.now()));
+    this.handle = setTimeout(this.fire, Math.max(0, d - this.timers.now()));
     // Timers must not keep the process alive on their own (like an idle kernel).
     this.handle.unref?.();
   }

@@ -264,6 +264,61 @@ describe('notification suppression, inline', () => {
     expect(seen).toEqual([0, 0, NAF_FORCE_RECLAIM]);
   });
 
+  it('a head the guest publishes while a TX pass runs is taken in the same run, with its cur (no kick, no reinit)', () => {
+    const [pa, pb] = createPipe('mid', { slots: 16 });
+    const q: (() => void)[] = [];
+    const a = inlineGuest(pa, q);
+    const b = inlineGuest(pb, q);
+    const txsync = pa.datapath.txsync.bind(pa.datapath);
+    let passes = 0;
+    pa.datapath.txsync = (ring, flags) => {
+      passes++;
+      txsync(ring, flags);
+      if (passes === 1) {
+        // Another thread's guest, mid-pass: two more packets, cur and head published, no kick.
+        a.tx.put(frame(pb.mac, pa.mac, 2));
+        a.tx.put(frame(pb.mac, pa.mac, 3));
+        nmSyncKloopApplWrite(a.tx.atok, a.tx.cur, a.tx.head);
+      }
+    };
+    a.send(frame(pb.mac, pa.mac, 1));
+    expect(a.tx.kicks).toBe(1);
+    expect(passes).toBe(2);
+    expect(pa.datapath.krings[0]!.reinits).toBe(0);
+    expect(b.recv().map((p) => seqOf(p.data))).toEqual([1, 2, 3]);
+  });
+
+  it('slots the guest returns while an RX pass runs on a full ring are taken in the same run, with its cur', () => {
+    const [pa, pb] = createPipe('nrx', { slots: 8 });
+    const q: (() => void)[] = [];
+    const a = inlineGuest(pa, q);
+    const b = inlineGuest(pb, q);
+    // Fill B's RX ring (7 usable slots), with one more waiting in A's TX ring.
+    for (let i = 0; i < 7; i++) a.send(frame(pb.mac, pa.mac, i));
+    a.send(frame(pb.mac, pa.mac, 7));
+    const rxKr = pb.datapath.krings[1]!;
+    expect(rxKr.hwtail).toBe(7);
+    const rxsync = pb.datapath.rxsync.bind(pb.datapath);
+    let returned = false;
+    pb.datapath.rxsync = (ring, flags) => {
+      rxsync(ring, flags);
+      if (!returned) {
+        returned = true;
+        // The guest (another thread) consumes and returns everything, head only, no kick.
+        b.rx.syncFromCsb();
+        b.rx.head = b.rx.cur = 7;
+        nmSyncKloopApplWrite(b.rx.atok, b.rx.cur, b.rx.head);
+      }
+    };
+    b.kloop.kick(1);
+    b.drain();
+    // The pass loaded the new head alone, went round (a dry pass: nothing new from the pipe yet),
+    // reloaded head and cur, returned the slots to the pipe, whose waiting packet then arrived.
+    expect(rxKr.hwcur).toBe(7);
+    expect(rxKr.reinits).toBe(0);
+    expect(rxKr.hwtail).toBe(0);
+  });
+
   it('stops an RX pass after two dry cycles', () => {
     const [pa, pb] = createPipe('dry', { slots: 16 });
     const q: (() => void)[] = [];

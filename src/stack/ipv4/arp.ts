@@ -64,7 +64,7 @@ export class Arp {
       c.arpErrors++;
       return;
     }
-    const now = this.time.timers.clock.now();
+    const now = this.time.timers.now();
     if (tpa === this.addr && spa !== 0) {
       if (op === ArpOp.REQUEST) {
         this.cache.learned(spa, sha);

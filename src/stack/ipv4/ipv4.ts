@@ -112,7 +112,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   }
 
   now(): number {
-    return this.time.timers.clock.now();
+    return this.time.timers.now();
   }
 
   // ------------------------------------------------------------------ addresses

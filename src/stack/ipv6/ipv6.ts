@@ -180,7 +180,7 @@ export class Ipv6Layer implements L3Output, Icmp6Host, Ipv6FragHost, NdpHost {
   }
 
   now(): number {
-    return this.time.timers.clock.now();
+    return this.time.timers.now();
   }
 
   private addAddress(addr: Uint8Array, len: number): void {

@@ -294,6 +294,8 @@ export class Tcb {
   /** ACK owed now (out-of-order data, FIN, window update) / in-order segments not yet ACKed. */
   ackNow = false;
   ackPending = 0;
+  /** When the ACK owed for the first unacknowledged segment is due (icsk_ack.timeout). */
+  private ackDeadline = 0;
   /** Zero-window probing in progress (the rtx timer is the persist timer). */
   persist = false;
   /** Probes sent since the peer last acknowledged anything (icsk_probes_out). */
@@ -358,12 +360,12 @@ export class Tcb {
     this.rtxTimer = env.timers.timer((now) => this.onRtxTimer(now));
     this.tlpTimer = env.timers.timer((now) => this.onTlpTimer(now));
     this.reoTimer = env.timers.timer((now) => this.onReoTimer(now));
-    this.delackTimer = env.timers.timer(() => this.onDelackTimer());
+    this.delackTimer = env.timers.timer((now) => this.onDelackTimer(now));
     this.keepTimer = env.timers.timer((now) => this.onKeepTimer(now));
   }
 
   private now(): number {
-    return this.env.timers.clock.now();
+    return this.env.timers.now();
   }
 
   /** RCV.NXT including a received FIN. */
@@ -568,7 +570,16 @@ export class Tcb {
   /** Appends application bytes; returns how many fit. */
   write(src: Uint8Array, off: number, len: number): number {
     const n = this.snd.write(src, off, len);
-    if (n > 0) this.output();
+    if (n === 0) return 0;
+    // One clock read for the whole send path (stamps, timers, the route), as a sendmsg's segments
+    // share one tcp_mstamp.
+    const timers = this.env.timers;
+    timers.enterTurn();
+    try {
+      this.output();
+    } finally {
+      timers.leaveTurn();
+    }
     return n;
   }
 
@@ -1320,8 +1331,13 @@ export class Tcb {
       this.ackNow = true;
     } else if (++this.ackPending >= 2 || len > this.rcvMss) {
       this.ackNow = true;
-    } else if (!this.delackTimer.armed) {
-      this.delackTimer.arm(this.delAck);
+    } else {
+      // The first segment owed an ACK: the ACK is due delAck from now (icsk_ack.timeout). A timer
+      // still armed from an ACK that left with data (afterSend keeps it) is due earlier: it stays,
+      // and re-arms itself at this deadline when it fires (onDelackTimer).
+      const t = this.delackTimer;
+      this.ackDeadline = this.now() + this.delAck;
+      if (!t.armed || t.deadline > this.ackDeadline) t.armAt(this.ackDeadline);
     }
     if (n > 0) this.user?.onData();
   }
@@ -1600,11 +1616,14 @@ export class Tcb {
     return true;
   }
 
-  /** Any segment sent carries the current ACK. */
+  /**
+   * Any segment sent carries the current ACK. The delayed-ACK timer is left armed, as
+   * inet_csk_clear_xmit_timer leaves the kernel's: with nothing owed it fires idle, and a request
+   * and its answer no longer pay a timer insert and removal each.
+   */
   private afterSend(): void {
     this.ackNow = false;
     this.ackPending = 0;
-    this.delackTimer.cancel();
   }
 
   /**
@@ -1767,8 +1786,16 @@ export class Tcb {
     this.rtxTimer.arm(this.rto.rto);
   }
 
-  private onDelackTimer(): void {
-    if (this.ackPending > 0 || this.ackNow) this.sendAck();
+  /**
+   * Nothing owed: a timer kept after the ACK left with data. Fired before the deadline of what is
+   * owed now (it was armed for an earlier segment): re-armed there.
+   * @mirrors tcp_timer.c:tcp_delack_timer_handler
+   */
+  private onDelackTimer(now: number): void {
+    if (this.ackNow) this.sendAck();
+    else if (this.ackPending === 0) return;
+    else if (now < this.ackDeadline) this.delackTimer.armAt(this.ackDeadline);
+    else this.sendAck();
   }
 
   private onKeepTimer(now: number): void {
@@ -1990,7 +2017,8 @@ export class Tcb {
       keepProbes: this.keepProbes,
       lastRecvAge: Math.max(0, now - this.lastRecv),
       rtxTimer: left(this.rtxTimer),
-      delackTimer: left(this.delackTimer),
+      // Armed and owing an ACK: due at ackDeadline (a kept timer may be aimed earlier).
+      delackTimer: this.ackPending > 0 && this.delackTimer.armed ? Math.max(0, this.ackDeadline - now) : -1,
       keepTimer: left(this.keepTimer),
       sndData,
       rcvData,

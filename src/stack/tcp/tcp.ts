@@ -105,7 +105,7 @@ export class Tcp implements TcpEnv {
     isnKey?: Uint8Array,
   ) {
     this.family = ip.family;
-    this.isn = new IsnGenerator(timers.clock, isnKey);
+    this.isn = new IsnGenerator(timers, isnKey);
     // Cookie keys: derived from the ISN key when one is given (reproducible tests), else random.
     this.cookies = new SynCookies(
       isnKey !== undefined ? createHmac('sha256', isnKey).update('syncookies').digest() : randomBytes(16),
@@ -550,7 +550,7 @@ export class Tcp implements TcpEnv {
       if (
         (f & SYN) === 0 &&
         this.synCookies &&
-        this.timers.clock.now() - l.lastOverflow < SYNCOOKIE_VALID_MS &&
+        this.timers.now() - l.lastOverflow < SYNCOOKIE_VALID_MS &&
         this.cookieAck(l, seg, sport, dport)
       )
         return;
@@ -565,7 +565,7 @@ export class Tcp implements TcpEnv {
         if (segLog.enabled) segLog('%d<%d SYN dropped: listen queue full', dport, sport);
         return;
       }
-      l.lastOverflow = this.timers.clock.now();
+      l.lastOverflow = this.timers.now();
       if (!l.floodWarned) {
         // tcp_syn_flood_action's one-time notice.
         l.floodWarned = true;
@@ -607,7 +607,7 @@ export class Tcp implements TcpEnv {
   private sendCookieSynAck(l: TcpListener, seg: TcpSegmentIn, sport: number, dport: number): void {
     const ip = this.ip;
     const o = seg.opts;
-    const now = this.timers.clock.now();
+    const now = this.timers.now();
     const table = this.family === 6 ? COOKIE_MSS_V6 : COOKIE_MSS_V4;
     const mssIdx = cookieMssIndex(table, o.mss > 0 ? o.mss : 536);
     const [sa, da] = this.cookieAddrs();
@@ -653,7 +653,7 @@ export class Tcp implements TcpEnv {
    */
   private cookieAck(l: TcpListener, seg: TcpSegmentIn, sport: number, dport: number): boolean {
     const c = this.counters;
-    const now = this.timers.clock.now();
+    const now = this.timers.now();
     const table = this.family === 6 ? COOKIE_MSS_V6 : COOKIE_MSS_V4;
     const cookie = seqAdd(seg.ack, -1);
     const [sa, da] = this.cookieAddrs();
