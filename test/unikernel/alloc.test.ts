@@ -174,8 +174,11 @@ describe('datapath allocation (issue 11)', () => {
       // views), bounded by the buffers there are; one view per packet would be ≥ 64 B here.
       expect(bytesOf(sites.filter(isNativeView)) / packets).toBeLessThan(16);
       // The whole heap (what is left is named in the header): 3.6 KB (on) and 580 B (off) per
-      // packet before.
-      expect(bytesOf(sites) / packets).toBeLessThan(offloads ? 2000 : 480);
+      // packet before. A loose bound, against a return of per-packet copies of whole frames: the
+      // figure moves with the run (814–1140 on and 317–505 off over repeated runs, more under
+      // load: timers that fire, sequence numbers above 2^31 that V8 boxes), and the bound above
+      // is what holds the copies to no view per packet.
+      expect(bytesOf(sites) / packets).toBeLessThan(offloads ? 2000 : 640);
     }, 120_000);
   }
 
