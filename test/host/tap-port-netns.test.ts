@@ -176,15 +176,20 @@ describe.skipIf(skipPrivileged('TAP port tests', TOOLS))('TAP port on a kernel t
       numBuffers: 0,
     };
     for (const f of frames) {
+      // An skb of one MSS is not GSO (tcp_set_skb_tso_segs): a loaded sender may push one alone
+      // before the rest of its write is in the queue; it still carries a partial checksum.
+      const one = f.gsoType === 0;
       expect(f).toMatchObject({
-        ...hdr,
+        ...(one ? { ...hdr, gsoType: 0, gsoSize: 0, hdrLen: f.hdrLen } : hdr),
         payloadOk: true,
         partialOk: true,
         len: 12 + 54 + (f.payload as number),
       });
       expect((f.payload as number) % 1460).toBe(0);
+      if (one) expect(f.payload).toBe(1460);
     }
     expect(frames.reduce((a, f) => a + (f.payload as number), 0)).toBe(10 * 1460);
+    expect(frames.some((f) => f.gsoType === 1)).toBe(true);
     expect(Math.max(...frames.map((f) => f.slots as number))).toBeGreaterThan(1);
     expect(r.drops).toEqual(zeroDrops);
   });
