@@ -93,6 +93,11 @@ export const TAP_WORDS = 16;
 export const WANT_RX = 1;
 export const WANT_TX = 2;
 
+/** What one read from the fd gave (TapDatapath.rxVerdict): a frame, nothing to keep, or stop. */
+const RX_FRAME = 0;
+const RX_SKIP = 1;
+const RX_STOP = 2;
+
 /** TAP-specific counters (the generic DROP_REASONS count the same drops by class). */
 export interface TapStats {
   rejected: number;
@@ -323,21 +328,9 @@ export class TapDatapath extends PortDatapath {
         if ((Atomics.load(this.state, want) & WANT_RX) !== 0) break;
         if (scatter !== 0 && rx.dist(j, stop) >= scatter && this.offer(ofs, j, scatter)) {
           n = this.io.recvScatter(u8, this.iovOffs, scatter, bs);
-          if (n < 0) {
-            if (n === -TAP_ERRNO.EAGAIN) this.arm(WANT_RX);
-            else this.count(TW.IO_ERRORS);
-            break;
-          }
-          if (n >= scatter * bs) {
-            this.count(TW.RX_TRUNCATED);
-            this.drop(DROP.NO_SPACE);
-            continue;
-          }
-          if (n < TAP_VNET_HDR_LEN + ETH_HLEN) {
-            this.count(TW.RX_RUNT);
-            this.drop(DROP.RUNT);
-            continue;
-          }
+          const got = this.rxVerdict(n, scatter * bs);
+          if (got === RX_STOP) break;
+          if (got === RX_SKIP) continue;
           // num_buffers, as below; the slots' buffers past n keep what they held, never counted.
           u8[this.iovOffs[0]! + 10] = 0;
           u8[this.iovOffs[0]! + 11] = 0;
@@ -354,21 +347,9 @@ export class TapDatapath extends PortDatapath {
           continue;
         }
         n = this.io.recv(stage, stage.length);
-        if (n < 0) {
-          if (n === -TAP_ERRNO.EAGAIN) this.arm(WANT_RX);
-          else this.count(TW.IO_ERRORS);
-          break;
-        }
-        if (n >= stage.length) {
-          this.count(TW.RX_TRUNCATED);
-          this.drop(DROP.NO_SPACE);
-          continue;
-        }
-        if (n < TAP_VNET_HDR_LEN + ETH_HLEN) {
-          this.count(TW.RX_RUNT);
-          this.drop(DROP.RUNT);
-          continue;
-        }
+        const got = this.rxVerdict(n, stage.length);
+        if (got === RX_STOP) break;
+        if (got === RX_SKIP) continue;
         // tun_put_user writes the 10 legacy bytes only: num_buffers is whatever the buffer held.
         stage[10] = 0;
         stage[11] = 0;
@@ -454,6 +435,30 @@ export class TapDatapath extends PortDatapath {
 
   private count(word: number): void {
     Atomics.add(this.state, this.tapCtl + word, 1);
+  }
+
+  /**
+   * A read of n bytes (−errno on failure) into `room` bytes: a frame (RX_FRAME); a frame cut to
+   * the room or shorter than a vnet header and an Ethernet header, dropped and counted (RX_SKIP);
+   * or no more to read now, EAGAIN arming the watch (RX_STOP). tun_do_read truncates silently.
+   */
+  private rxVerdict(n: number, room: number): number {
+    if (n < 0) {
+      if (n === -TAP_ERRNO.EAGAIN) this.arm(WANT_RX);
+      else this.count(TW.IO_ERRORS);
+      return RX_STOP;
+    }
+    if (n >= room) {
+      this.count(TW.RX_TRUNCATED);
+      this.drop(DROP.NO_SPACE);
+      return RX_SKIP;
+    }
+    if (n < TAP_VNET_HDR_LEN + ETH_HLEN) {
+      this.count(TW.RX_RUNT);
+      this.drop(DROP.RUNT);
+      return RX_SKIP;
+    }
+    return RX_FRAME;
   }
 
   /** Asks the readiness source to watch for `bit` (WANT_RX / WANT_TX). */
