@@ -545,6 +545,18 @@ describe('LinuxTap.fromFd', () => {
  * A TapPort over a FIFO instead of a tap (no root needed): the descriptor's readiness is what the
  * readiness sources watch, and every read of it is one "frame" of whatever bytes were written.
  */
+/** An inline kloop on `port` and its RX ring, synced once (nothing yet: RX interrupts armed). */
+function inlineRx(port: TapPort): { kloop: SyncKloop; rx: GuestRing; irqs: () => number } {
+  const csb = makeCsb();
+  let n = 0;
+  const kloop = new SyncKloop(port, csb, () => n++, 'inline');
+  kloop.start();
+  const rx = new GuestRing(port.region, port.datapath.ringOfs[1]!, csb, 1, false, (r) => kloop.kick(r));
+  rx.syncFromCsb();
+  rx.rxsync();
+  return { kloop, rx, irqs: () => n };
+}
+
 function fifoPort(wake: TapWake, busyPollUs?: number): { port: TapPort; fd: number; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'ptnet-tapfifo-'));
   const path = join(dir, 'fifo');
@@ -693,22 +705,17 @@ describe("TAP port readiness 'auto'", () => {
 
   it("an inline kloop in the main thread gets the event loop's watch (uv_poll), which wakes it", async () => {
     const { port, fd, done } = fifoPort('auto');
-    const csb = makeCsb();
-    let irqs = 0;
-    const kloop = new SyncKloop(port, csb, () => irqs++, 'inline');
+    // Nothing yet: the datapath ran dry (WANT_RX armed), RX interrupts armed.
+    const { kloop, rx, irqs } = inlineRx(port);
     try {
-      kloop.start();
       expect(port.readiness).toBe('uv');
-      const rx = new GuestRing(port.region, port.datapath.ringOfs[1]!, csb, 1, false, (r) => kloop.kick(r));
-      rx.syncFromCsb();
-      rx.rxsync(); // nothing yet: the datapath ran dry (WANT_RX armed), RX interrupts armed
       for (let k = 0; k < 3; k++) {
         // No guest sync while waiting: only the event loop's watch can wake the kloop, which
         // reads the frame and raises the RX interrupt.
-        const before = irqs;
+        const before = irqs();
         const frame = tapFrame(12 + 60 + 100 * k, k + 1);
         writeSync(fd, frame);
-        expect(await until(() => irqs > before)).toBe(true);
+        expect(await until(() => irqs() > before)).toBe(true);
         rx.rxsync();
         expect(rx.take()?.data.subarray(12)).toEqual(frame.subarray(12));
         rx.rxsync();
@@ -721,21 +728,15 @@ describe("TAP port readiness 'auto'", () => {
 
   it('keeps the fd in epoll while frames flow: one watch change for many frames, none per frame', async () => {
     const { port, fd, done } = fifoPort('auto');
-    const csb = makeCsb();
-    let irqs = 0;
-    const kloop = new SyncKloop(port, csb, () => irqs++, 'inline');
+    const { kloop, rx, irqs } = inlineRx(port);
     try {
-      kloop.start();
-      const rx = new GuestRing(port.region, port.datapath.ringOfs[1]!, csb, 1, false, (r) => kloop.kick(r));
-      rx.syncFromCsb();
-      rx.rxsync();
       const first = port.watchChanges;
       expect(first).toBe(1); // READABLE, armed once when the kloop started
       for (let k = 0; k < 20; k++) {
-        const before = irqs;
+        const before = irqs();
         const frame = tapFrame(12 + 60 + k, k + 1);
         writeSync(fd, frame);
-        expect(await until(() => irqs > before)).toBe(true);
+        expect(await until(() => irqs() > before)).toBe(true);
         rx.rxsync();
         expect(rx.take()?.data.subarray(12)).toEqual(frame.subarray(12));
         rx.rxsync();
@@ -750,14 +751,8 @@ describe("TAP port readiness 'auto'", () => {
 
   it('drops readability from the watch while the RX ring is full (no spinning), and takes it back once slots return', async () => {
     const { port, fd, done } = fifoPort('auto');
-    const csb = makeCsb();
-    let irqs = 0;
-    const kloop = new SyncKloop(port, csb, () => irqs++, 'inline');
+    const { kloop, rx } = inlineRx(port);
     try {
-      kloop.start();
-      const rx = new GuestRing(port.region, port.datapath.ringOfs[1]!, csb, 1, false, (r) => kloop.kick(r));
-      rx.syncFromCsb();
-      rx.rxsync();
       // 30 slots each on a 64-slot ring: two fit, the third stays staged in the datapath.
       const chunks = [1, 2, 3, 4].map((k) => tapFrame(60_000, k));
       for (const c of chunks.slice(0, 3)) {
@@ -813,13 +808,8 @@ describe("TAP port readiness 'uv': busy polling after the RX ring ran dry", () =
     [200_000, 'polls (and delivers every frame, in order, whichever of poll and watch sees it)'],
   ])('busyPollUs %s %s', async (busyPollUs) => {
     const { port, fd, done } = fifoPort('auto', busyPollUs);
-    const csb = makeCsb();
-    const kloop = new SyncKloop(port, csb, () => {}, 'inline');
+    const { kloop, rx } = inlineRx(port);
     try {
-      kloop.start();
-      const rx = new GuestRing(port.region, port.datapath.ringOfs[1]!, csb, 1, false, (r) => kloop.kick(r));
-      rx.syncFromCsb();
-      rx.rxsync();
       // Bytes 10..11 are 0 already (the datapath zeroes them per read): two frames a read merges
       // still compare equal byte for byte.
       const frames = Array.from({ length: 24 }, (_, k) => {
