@@ -39,6 +39,14 @@ export class KloopCore {
     w: CsbWindow,
     /** Raises the guest interrupt of ring i (MSI-X vector i). */
     private readonly irq: (ring: number) => void,
+    /**
+     * Passes in a row that receive nothing before an RX procedure returns. A worker waits
+     * RX_DRY_CYCLES_MAX of them for the guest, which runs in another thread, to return slots. An
+     * inline procedure runs in the guest's own thread, which cannot consume in between: a second
+     * dry pass there is the first one again, so it stops after one (the backend's wake-up brings
+     * anything that arrives later, as it does for a worker asleep).
+     */
+    private readonly dryCycles: number = RX_DRY_CYCLES_MAX,
   ) {
     const rings = dp.numTx + dp.numRx;
     for (const [off, size] of [
@@ -193,7 +201,7 @@ export class KloopCore {
         head = atok.head;
         if (held ? head === rhead : hwtail === kr.prev(head)) break;
         ktoa.kernNeedKick = 0;
-      } else if (hwtail === rhead || dry >= RX_DRY_CYCLES_MAX) {
+      } else if (hwtail === rhead || dry >= this.dryCycles) {
         // Nothing more from the backend (it wakes us when it delivers), or enough dry passes.
         break;
       }

@@ -262,7 +262,7 @@ export class SyncKloop {
     // A TAP port picks its readiness source here: a worker watches the descriptor itself.
     this.port.kloopStarting?.(this.mode);
     if (this.mode === 'inline') {
-      const core = new KloopCore(this.dp, this.csb, (r) => this.queueIrq(r));
+      const core = new KloopCore(this.dp, this.csb, (r) => this.queueIrq(r), 1);
       core.validate();
       this.core = core;
       this.dp.localWake = (r) => this.queueWake(r);
