@@ -32,7 +32,7 @@ import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
 import { type IdleFd, PollWindow } from './kloop-idle.ts';
 import { TapBusyPoll } from './tap-busy-poll.ts';
-import { KR } from './kring.ts';
+import { KR, type Kring } from './kring.ts';
 import { DROP, PC } from './port-layout.ts';
 import {
   LaidOutPort,
@@ -56,7 +56,9 @@ import {
   UvBeforePoll,
   UvPoll,
 } from './tap/index.ts';
+import { VNET_OFF_NUM_BUFFERS } from '../vnethdr/constants.ts';
 import { ETH_HLEN } from '../wire/constants.ts';
+import { setLe16 } from '../wire/index.ts';
 
 export type { TapShared } from './port.ts';
 
@@ -331,17 +333,8 @@ export class TapDatapath extends PortDatapath {
           const got = this.rxVerdict(n, scatter * bs);
           if (got === RX_STOP) break;
           if (got === RX_SKIP) continue;
-          // num_buffers, as below; the slots' buffers past n keep what they held, never counted.
-          u8[this.iovOffs[0]! + 10] = 0;
-          u8[this.iovOffs[0]! + 11] = 0;
-          const nd = Math.ceil(n / bs);
-          for (let m = 0; m < nd; m++) {
-            const s = v.slot(ofs, j);
-            const last = m === nd - 1;
-            v.setLen(s, last ? n - m * bs : bs);
-            v.setFlags(s, last ? nd << 8 : (nd << 8) | NS_MOREFRAG);
-            j = rx.next(j);
-          }
+          // The slots' buffers past n keep what they held, never counted in a len.
+          j = this.place(rx, ofs, j, n);
           pkts++;
           bytes += n - TAP_VNET_HDR_LEN;
           continue;
@@ -350,9 +343,6 @@ export class TapDatapath extends PortDatapath {
         const got = this.rxVerdict(n, stage.length);
         if (got === RX_STOP) break;
         if (got === RX_SKIP) continue;
-        // tun_put_user writes the 10 legacy bytes only: num_buffers is whatever the buffer held.
-        stage[10] = 0;
-        stage[11] = 0;
       }
       const nd = Math.ceil(n / bs);
       if (nd > NETMAP_MAX_FRAGS || nd > rx.lim) {
@@ -367,24 +357,14 @@ export class TapDatapath extends PortDatapath {
       }
       this.staged = 0;
       // The buffers come from slots the guest could have rewritten: check them all first.
-      let ok = true;
-      for (let m = 0, i = j; m < nd; m++, i = rx.next(i)) {
-        if (!v.validBuf(v.bufIdx(v.slot(ofs, i)))) ok = false;
-      }
-      if (!ok) {
+      if (!this.offer(ofs, j, nd)) {
         this.drop(DROP.BAD_BUF_IDX);
         continue;
       }
-      for (let m = 0; m < nd; m++) {
-        const s = v.slot(ofs, j);
-        const last = m === nd - 1;
-        // Whole views (no per-packet subarray); a short last fragment carries stale stage bytes
-        // past len, inside the slot's own buffer and never counted in len.
-        u8.set(this.stageViews[m]!, v.buf(v.bufIdx(s)));
-        v.setLen(s, last ? n - m * bs : bs);
-        v.setFlags(s, last ? nd << 8 : (nd << 8) | NS_MOREFRAG);
-        j = rx.next(j);
-      }
+      // Whole views (no per-packet subarray); a short last fragment carries stale stage bytes
+      // past len, inside the slot's own buffer and never counted in len.
+      for (let m = 0; m < nd; m++) u8.set(this.stageViews[m]!, this.iovOffs[m]!);
+      j = this.place(rx, ofs, j, n);
       pkts++;
       bytes += n - TAP_VNET_HDR_LEN;
     }
@@ -422,6 +402,27 @@ export class TapDatapath extends PortDatapath {
       this.iovOffs[m] = v.buf(idx);
     }
     return true;
+  }
+
+  /**
+   * A frame of n bytes now in the buffers of the slots from j (their offsets in iovOffs, from
+   * offer): num_buffers zeroed (tun_put_user writes the 10 legacy bytes only, so it is whatever
+   * the buffer held), each slot's len, NS_MOREFRAG on all but the last and the fragment count in
+   * the flags' high byte as VALE sets it. The slot after the last.
+   */
+  private place(rx: Kring, ofs: number, j: number, n: number): number {
+    const v = this.view;
+    const bs = v.bufSize;
+    setLe16(v.u8, this.iovOffs[0]! + VNET_OFF_NUM_BUFFERS, 0);
+    const nd = Math.ceil(n / bs);
+    for (let m = 0; m < nd; m++) {
+      const s = v.slot(ofs, j);
+      const last = m === nd - 1;
+      v.setLen(s, last ? n - m * bs : bs);
+      v.setFlags(s, last ? nd << 8 : (nd << 8) | NS_MOREFRAG);
+      j = rx.next(j);
+    }
+    return j;
   }
 
   private bufView(idx: number): Uint8Array {
