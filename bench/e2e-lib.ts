@@ -1,7 +1,9 @@
 // The three end-to-end measures, written against the stack's socket API only, shared by the VALE
 // rows (both unikernels in this process) and the TAP rows (one unikernel in a child process inside
 // a network namespace, see bench/e2e-tap.ts).
+import type { ValeSwitch } from '../src/host/index.ts';
 import type { Net } from '../src/stack/index.ts';
+import { UnikernelWorker } from '../src/unikernel/index.ts';
 export { countingSink, rrServer } from '../src/apps/index.ts';
 import type { BenchRow, Target } from './harness.ts';
 import type { LinuxReference } from './linux-reference.ts';
@@ -15,6 +17,25 @@ const CLOSE_WAIT_MS = 15_000;
  * Writes as fast as the socket takes for `ms`, then half-closes and resolves once the peer has
  * closed too (so every byte was received). Resolves with the bytes written.
  */
+/** The e2e rows' TCP buffers: 1 MiB each way. */
+export const E2E_TCP = { sndBuf: 1 << 20, rcvBuf: 1 << 20 };
+
+/**
+ * The peer of the "a thread each" rows: a unikernel in a worker thread on port 'b' of `vale`,
+ * 10.0.0.2, with a counting sink on 5001 and a TCP_RR echo on 5002.
+ */
+export function spawnThreadPeer(vale: ValeSwitch): Promise<UnikernelWorker> {
+  return UnikernelWorker.spawn({
+    port: vale.attach('b'),
+    ipv4: '10.0.0.2/24',
+    tcp: E2E_TCP,
+    services: [
+      { kind: 'sink', port: 5001 },
+      { kind: 'rr', port: 5002 },
+    ],
+  });
+}
+
 export async function bulkSend(net: Net, host: string, port: number, ms: number): Promise<number> {
   const c = net.connect({ host, port });
   await new Promise<void>((res, rej) => c.once('connect', res).once('error', rej));

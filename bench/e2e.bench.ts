@@ -9,13 +9,22 @@
 // Every figure's reference is Linux ⇄ Linux over veth measured in the same run (linuxReference);
 // without root that is missing and the seed's kernel-C ptnet figures stand in (measured: false).
 import { ValeSwitch } from '../src/host/index.ts';
-import { Unikernel, UnikernelWorker } from '../src/unikernel/index.ts';
-import { SEED_NOTE, countingSink, pingUs, row, rr, rrServer, stream, valeTarget } from './e2e-lib.ts';
+import { Unikernel, type UnikernelWorker } from '../src/unikernel/index.ts';
+import {
+  E2E_TCP,
+  SEED_NOTE,
+  countingSink,
+  pingUs,
+  row,
+  rr,
+  rrServer,
+  spawnThreadPeer,
+  stream,
+  valeTarget,
+} from './e2e-lib.ts';
 import { tapRows } from './e2e-tap.ts';
 import { type BenchRow, type BenchSuite, spread } from './harness.ts';
 import { linuxReference, type LinuxReference } from './linux-reference.ts';
-
-const TCP = { sndBuf: 1 << 20, rcvBuf: 1 << 20 };
 
 async function valeRows(
   mode: 'inline' | 'worker',
@@ -25,8 +34,20 @@ async function valeRows(
   ref: LinuxReference,
 ): Promise<BenchRow[]> {
   const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
-  const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', mode, offloads, tcp: TCP });
-  const b = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', mode, offloads, tcp: TCP });
+  const a = await Unikernel.boot({
+    port: vale.attach('a'),
+    ipv4: '10.0.0.1/24',
+    mode,
+    offloads,
+    tcp: E2E_TCP,
+  });
+  const b = await Unikernel.boot({
+    port: vale.attach('b'),
+    ipv4: '10.0.0.2/24',
+    mode,
+    offloads,
+    tcp: E2E_TCP,
+  });
   try {
     const sink = countingSink(b.net, 5001);
     const echo = rrServer(b.net, 5002);
@@ -61,18 +82,10 @@ const RUNS = 3;
  */
 async function threadEachRows(ms: number, pings: number, ref: LinuxReference): Promise<BenchRow[]> {
   const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
-  const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: TCP });
+  const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: E2E_TCP });
   let b: UnikernelWorker | null = null;
   try {
-    b = await UnikernelWorker.spawn({
-      port: vale.attach('b'),
-      ipv4: '10.0.0.2/24',
-      tcp: TCP,
-      services: [
-        { kind: 'sink', port: 5001 },
-        { kind: 'rr', port: 5002 },
-      ],
-    });
+    b = await spawnThreadPeer(vale);
     const w = b;
     const gbps: number[] = [];
     const tps: number[] = [];

@@ -4,8 +4,8 @@
 // machine load. One line per round and setting.
 //   npx tsx bench/thread-each.ts [--rounds N] [--ms MS] [--pings N]
 import { ValeSwitch } from '../src/host/index.ts';
-import { Unikernel, UnikernelWorker } from '../src/unikernel/index.ts';
-import { countingSink, pingUs, rr, rrServer, stream } from './e2e-lib.ts';
+import { Unikernel } from '../src/unikernel/index.ts';
+import { E2E_TCP, countingSink, pingUs, rr, rrServer, spawnThreadPeer, stream } from './e2e-lib.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -15,7 +15,6 @@ const opt = (name: string, dflt: number): number => {
 const rounds = opt('--rounds', 3);
 const ms = opt('--ms', 1000);
 const pings = opt('--pings', 500);
-const TCP = { sndBuf: 1 << 20, rcvBuf: 1 << 20 };
 
 /** Stream (Gbps), TCP_RR (tps) and ping (µs) from A to B, B's sink and echo on 5001 and 5002. */
 async function measure(a: Unikernel, sinkBytes: () => number): Promise<number[]> {
@@ -28,8 +27,8 @@ async function measure(a: Unikernel, sinkBytes: () => number): Promise<number[]>
 
 async function inline(): Promise<number[]> {
   await using vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
-  await using a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: TCP });
-  await using b = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', tcp: TCP });
+  await using a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: E2E_TCP });
+  await using b = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', tcp: E2E_TCP });
   const sink = countingSink(b.net, 5001);
   const echo = rrServer(b.net, 5002);
   const r = await measure(a, sink.bytes);
@@ -40,16 +39,8 @@ async function inline(): Promise<number[]> {
 
 async function threadEach(): Promise<number[]> {
   await using vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
-  await using a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: TCP });
-  await using b = await UnikernelWorker.spawn({
-    port: vale.attach('b'),
-    ipv4: '10.0.0.2/24',
-    tcp: TCP,
-    services: [
-      { kind: 'sink', port: 5001 },
-      { kind: 'rr', port: 5002 },
-    ],
-  });
+  await using a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: E2E_TCP });
+  await using b = await spawnThreadPeer(vale);
   // Awaited here: a plain `return` would dispose of the unikernels before the measure ran.
   return await measure(a, () => b.sinkBytes(5001));
 }
