@@ -62,6 +62,7 @@ export {
   Server,
   Socket,
   UdpSocket,
+  ZEROCOPY_MIN,
   type ConnectOptions,
   type SocketOptions,
   type RemoteInfo,

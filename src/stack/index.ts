@@ -22,6 +22,7 @@ export {
   Net,
   Server,
   Socket,
+  ZEROCOPY_MIN,
   type AddressInfo,
   type ConnectOptions,
   type ListenOptions,

@@ -1,7 +1,7 @@
 // The node:net-like API over the stack: Server (createServer/listen with node's overloads/close/
 // address/ref/unref) and Socket, a stream.Duplex with node's events and methods (connect, data,
 // end, close(hadError), error with code/errno/syscall/address/port, setNoDelay, setKeepAlive,
-// setTimeout, ref/unref, remoteAddress, bytesRead/bytesWritten; backpressure through write()'s
+// setTimeout, ref/unref, setZeroCopy with 'zerocopy' completions (Linux's MSG_ZEROCOPY), remoteAddress, bytesRead/bytesWritten; backpressure through write()'s
 // return value and 'drain'). An open server or socket keeps the process alive unless unref'd. Bytes move
 // between the stream and the connection's send/receive rings; the stream's chunks are the only
 // per-read allocation, as with node's own sockets.
@@ -18,6 +18,12 @@ import { UdpSocket, type RemoteInfo, type UdpHost, type UdpLayer } from './udp.t
 
 /** Largest chunk pushed to the readable side at once. */
 const READ_CHUNK = 64 * 1024;
+/**
+ * Zero-copy writes shorter than this are copied (and their completion says so): below it the
+ * reference's bookkeeping costs more than the copy, and a stream of tiny writes would hold one
+ * reference each.
+ */
+export const ZEROCOPY_MIN = 4096;
 
 export interface SocketOptions extends TcbOptions {
   /** Keep the writable side open after the peer's FIN (node's allowHalfOpen; default false). */
@@ -112,6 +118,7 @@ const EV_DATA = 2;
 const EV_PEER_FIN = 4;
 const EV_WRITABLE = 8;
 const EV_CLOSE = 16;
+const EV_ACKED = 32;
 
 /** What the socket API needs from the stack (the stack passes itself). */
 export interface NetHost extends UdpHost {
@@ -132,6 +139,17 @@ export class Socket extends Duplex implements TcbUser {
   private pending: Uint8Array | null = null;
   private pendingOff = 0;
   private pendingCb: ((err?: Error | null) => void) | null = null;
+  /** setZeroCopy: writes from now on are held by reference (MSG_ZEROCOPY). */
+  private zeroCopy = false;
+  /** The pending write's zero-copy id (-1: none), and whether it is copied all the same. */
+  private pendingZc = -1;
+  private pendingCopied = false;
+  /** The next zero-copy id (sk_zckey, 32 bits), and the first not yet completed. */
+  private zcNext = 0;
+  private zcFirst = 0;
+  /** Per id not yet completed, from zcFirst on: its end in sequence space, and whether it was copied. */
+  private readonly zcEnd: number[] = [];
+  private readonly zcCopied: boolean[] = [];
   private wantRead = false;
   private peerEnded = false;
   private idleMs = 0;
@@ -179,12 +197,14 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   /**
-   * @internal The socket's state went into a snapshot: it emits nothing more (what its readable
-   * side still holds is in the snapshot, and goes to the restored socket instead).
+   * @internal The socket's state went into a snapshot: its zero-copy writes complete (the snapshot
+   * copied their bytes), then it emits nothing more (what its readable side still holds is in the
+   * snapshot, and goes to the restored socket instead).
    */
   frozen(): void {
     this.pause();
     this.wantRead = false;
+    this.releaseZeroCopy();
     if (this.tcb !== null) this.tcb.user = null;
   }
 
@@ -283,6 +303,20 @@ export class Socket extends Duplex implements TcbUser {
     return this;
   }
 
+  /**
+   * SO_ZEROCOPY with MSG_ZEROCOPY on every write: from now on each write() gets the next id
+   * (0, 1, ... as Linux's per-socket counter) and its Buffer is not copied into the send buffer
+   * but held by reference, and copied once, straight into packet memory, each time its bytes are
+   * sent. The write's callback still fires when the bytes are accepted, but the Buffer must not
+   * change until a 'zerocopy' event (lo, hi, copied) has named its id: the bytes were acknowledged
+   * (or the connection ended), and the stack holds no reference any more. Writes shorter than
+   * ZEROCOPY_MIN are copied, and their completion says `copied` (SO_EE_CODE_ZEROCOPY_COPIED).
+   */
+  setZeroCopy(enable = true): this {
+    this.zeroCopy = enable;
+    return this;
+  }
+
   setKeepAlive(enable = false, initialDelay = 0): this {
     this.tcb?.setKeepAlive(enable, initialDelay > 0 ? initialDelay : undefined);
     // As node on Linux (libuv's uv__tcp_keepalive): turning keepalive on also sets TCP_KEEPINTVL
@@ -335,6 +369,13 @@ export class Socket extends Duplex implements TcbUser {
     this.pending = chunk;
     this.pendingOff = 0;
     this.pendingCb = cb;
+    if (this.zeroCopy) {
+      this.pendingZc = this.zcNext;
+      this.zcNext = (this.zcNext + 1) >>> 0;
+      this.pendingCopied = chunk.length < ZEROCOPY_MIN;
+    } else {
+      this.pendingZc = -1;
+    }
     if (!this.connecting) this.flushPending();
   }
 
@@ -346,11 +387,21 @@ export class Socket extends Duplex implements TcbUser {
       this.failPending(new NetError('EPIPE', 'write'));
       return;
     }
-    const n = t.write(p, this.pendingOff, p.length - this.pendingOff);
+    const zc = this.pendingZc >= 0;
+    const n = t.write(p, this.pendingOff, p.length - this.pendingOff, zc && !this.pendingCopied);
     this.pendingOff += n;
     this.written += n;
     if (n > 0) this.touch();
     if (this.pendingOff === p.length) {
+      if (zc) {
+        // Complete once SND.UNA passes its last byte (an empty write at once, at the next ACK).
+        this.zcEnd.push(t.snd.end);
+        this.zcCopied.push(this.pendingCopied);
+        t.watchUna = true;
+        this.pendingZc = -1;
+        // Nothing of it waits for an ACK (an empty write to an idle connection): no ACK will come.
+        if (t.snd.length === 0) this.raise(EV_ACKED);
+      }
       const cb = this.pendingCb!;
       this.pending = null;
       this.pendingCb = null;
@@ -358,7 +409,58 @@ export class Socket extends Duplex implements TcbUser {
     }
   }
 
+  /**
+   * The socket is done with its connection (destroyed, or frozen into a snapshot): what the
+   * connection may still send of a zero-copy write is copied into its own memory, and every write
+   * not yet completed completes now.
+   */
+  private releaseZeroCopy(): void {
+    const t = this.tcb;
+    if (t !== null) {
+      if (t.snd.referenced > 0) t.snd.materialize();
+      t.watchUna = false;
+    }
+    this.zcComplete(null);
+  }
+
+  /**
+   * Emits 'zerocopy' for the writes whose bytes lie below `una` (all of them when una is null: the
+   * connection let go of every reference), one event per run of ids alike in `copied`.
+   */
+  private zcComplete(una: number | null): void {
+    const ends = this.zcEnd;
+    let n = 0;
+    while (n < ends.length && (una === null || ((una - ends[n]!) | 0) >= 0)) n++;
+    if (n === 0) return;
+    const copied = this.zcCopied;
+    let lo = this.zcFirst;
+    let i = 0;
+    while (i < n) {
+      let j = i + 1;
+      while (j < n && copied[j] === copied[i]) j++;
+      const hi = (lo + (j - i - 1)) >>> 0;
+      this.emit('zerocopy', lo, hi, copied[i]);
+      lo = (hi + 1) >>> 0;
+      i = j;
+    }
+    this.zcFirst = lo;
+    ends.splice(0, n);
+    copied.splice(0, n);
+    if (ends.length === 0 && this.tcb !== null) this.tcb.watchUna = false;
+  }
+
   private failPending(err: Error): void {
+    if (this.pendingZc >= 0) {
+      // Partly accepted: its bytes are held, and complete when the connection lets them go.
+      // Nothing accepted: the id is given back, as Linux's counter is for a failed send.
+      if (this.pendingOff > 0) {
+        this.zcEnd.push(this.tcb?.snd.end ?? 0);
+        this.zcCopied.push(this.pendingCopied);
+      } else {
+        this.zcNext = this.pendingZc;
+      }
+      this.pendingZc = -1;
+    }
     const cb = this.pendingCb;
     this.pending = null;
     this.pendingCb = null;
@@ -421,6 +523,7 @@ export class Socket extends Duplex implements TcbUser {
       }
     }
     this.failPending(err ?? new NetError('EPIPE', 'write'));
+    this.releaseZeroCopy();
     cb(err);
     // net.Socket emits 'close' when its handle has closed: after 'error' (a tick) and with
     // hadError saying whether destroy() was given one.
@@ -451,6 +554,10 @@ export class Socket extends Duplex implements TcbUser {
     this.raise(EV_WRITABLE);
   }
 
+  onAcked(): void {
+    this.raise(EV_ACKED);
+  }
+
   onClose(err: NetError | null): void {
     this.closeErr = err;
     this.raise(EV_CLOSE);
@@ -479,6 +586,7 @@ export class Socket extends Duplex implements TcbUser {
       this.wantRead = this.wantRead || this.readableFlowing === true;
       this.pump();
     }
+    if ((ev & EV_ACKED) !== 0 && this.tcb !== null) this.zcComplete(this.tcb.snd.una);
     if ((ev & EV_WRITABLE) !== 0) this.flushPending();
     if ((ev & EV_CLOSE) !== 0) this.connectionClosed(this.closeErr);
   }

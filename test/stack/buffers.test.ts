@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { COPY_SITE, copyBytes, resetCopyCounts } from '../../src/copycount/index.ts';
 import { Mempool } from '../../src/mbuf/index.ts';
 import { RecvBuffer, SendBuffer, seqAdd, seqDiff } from '../../src/stack/index.ts';
 
@@ -281,6 +282,124 @@ describe('SendBuffer', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('zero-copy writes: references mixed with copies read back exactly, and are let go once acknowledged', () => {
+    type Op =
+      | { k: 'copy'; n: number }
+      | { k: 'ref'; n: number; off: number }
+      | { k: 'ack'; n: number }
+      | { k: 'read'; at: number; len: number; hdr: number }
+      | { k: 'materialize' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ k: fc.constant('copy' as const), n: fc.integer({ min: 0, max: 900 }) }),
+      fc.record({
+        k: fc.constant('ref' as const),
+        n: fc.integer({ min: 0, max: 1500 }),
+        off: fc.integer({ min: 0, max: 7 }),
+      }),
+      fc.record({ k: fc.constant('ack' as const), n: fc.integer({ min: 0, max: 1200 }) }),
+      fc.record({
+        k: fc.constant('read' as const),
+        at: fc.nat(),
+        len: fc.integer({ min: 1, max: 3000 }),
+        hdr: fc.integer({ min: 14, max: 90 }),
+      }),
+      fc.record({ k: fc.constant('materialize' as const) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(2000, 3001, 4096),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.array(op, { maxLength: 60 }),
+        (cap, iss, ops) => {
+          const pool = new Mempool({
+            segments: 8,
+            segmentSize: 1024,
+            headroom: 12,
+            buffer: new SharedArrayBuffer(8 * 1024),
+          });
+          const sb = new SendBuffer(cap);
+          sb.init(iss);
+          // The model: every byte held, in order, as it was when written.
+          let model: number[] = [];
+          // Referenced caller memory not yet let go, with the offset (from SND.UNA) one past its bytes.
+          let live: { buf: Uint8Array; end: number }[] = [];
+          let seed = 1;
+          for (const o of ops) {
+            if (o.k === 'copy') {
+              const src = pattern(o.n, seed++);
+              const n = sb.write(src, 0, o.n);
+              expect(n).toBe(Math.min(o.n, cap - model.length));
+              model.push(...src.subarray(0, n));
+            } else if (o.k === 'ref') {
+              const buf = pattern(o.off + o.n, seed++);
+              const n = sb.writeRef(buf, o.off, o.n);
+              expect(n).toBe(Math.min(o.n, cap - model.length));
+              model.push(...buf.subarray(o.off, o.off + n));
+              if (n > 0) live.push({ buf, end: model.length });
+            } else if (o.k === 'ack') {
+              const n = Math.min(o.n, model.length);
+              sb.markSent(sb.una, model.length);
+              expect(sb.ack(seqAdd(sb.una, n))).toBe(n);
+              model = model.slice(n);
+              // Memory whose bytes were all acknowledged is the caller's again: spoil it.
+              for (const l of live) l.end -= n;
+              for (const l of live.filter((x) => x.end <= 0)) l.buf.fill(0xee);
+              live = live.filter((x) => x.end > 0);
+            } else if (o.k === 'materialize') {
+              sb.materialize();
+              for (const l of live) l.buf.fill(0xee);
+              live = [];
+            } else if (model.length > 0) {
+              const at = o.at % model.length;
+              const len = Math.min(o.len, model.length - at);
+              const want = Buffer.from(model.slice(at, at + len));
+              const out = new Uint8Array(len);
+              sb.copyOut(seqAdd(sb.una, at), len, out, 0);
+              expect(Buffer.from(out).equals(want)).toBe(true);
+              // Into packet memory as a segment's payload, both ways tcp.ts puts it there.
+              const m = pool.alloc()!;
+              expect(m.extend(o.hdr)).toBe(true);
+              if (sb.appendTo(m, seqAdd(sb.una, at), len)) {
+                const got = new Uint8Array(len);
+                m.copyTo(got, 0, o.hdr, len);
+                expect(Buffer.from(got).equals(want)).toBe(true);
+              }
+              m.free();
+              const w = pool.alloc()!;
+              if (w.extend(Math.min(len, 900))) {
+                const k = Math.min(len, 900);
+                sb.writeInto(w, 0, seqAdd(sb.una, at), k);
+                const got = new Uint8Array(k);
+                w.copyTo(got, 0, 0, k);
+                expect(Buffer.from(got).equals(want.subarray(0, k))).toBe(true);
+              }
+              w.free();
+            }
+            expect(sb.length).toBe(model.length);
+            expect(sb.space).toBe(cap - model.length);
+            expect(pool.segmentsFree).toBe(8);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('zero-copy bytes are not counted as a send-buffer copy', () => {
+    resetCopyCounts();
+    const sb = new SendBuffer(1 << 16);
+    sb.init(1);
+    sb.writeRef(pattern(10000, 1), 0, 10000);
+    expect(copyBytes[COPY_SITE.sndbufIn]).toBe(0);
+    sb.write(pattern(100, 2), 0, 100);
+    expect(copyBytes[COPY_SITE.sndbufIn]).toBe(100);
+    expect(sb.referenced).toBe(10000);
+    sb.markSent(1, 10100);
+    sb.ack(10001);
+    expect(sb.referenced).toBe(0);
+    expect(sb.length).toBe(100);
   });
 
   it('appendTo reports a pool run dry', () => {

@@ -94,6 +94,8 @@ export interface TcbUser {
   onPeerFin(): void;
   /** Send-buffer space was freed. */
   onWritable(): void;
+  /** SND.UNA moved while the user asked to hear of it (watchUna: zero-copy completions). */
+  onAcked?(): void;
   /** The connection is over for the user (CLOSED, or TIME-WAIT). err is null for an orderly close. */
   onClose(err: NetError | null): void;
 }
@@ -311,6 +313,8 @@ export class Tcb {
   lastRecv = 0;
   /** The socket bound to this connection; null for an orphan finishing its close. */
   user: TcbUser | null = null;
+  /** The user hears of every advance of SND.UNA (TcbUser.onAcked). */
+  watchUna = false;
   /** The listener of a passive connection until it is accepted. */
   parent: unknown = null;
   readonly rtxTimer: Timer;
@@ -567,9 +571,12 @@ export class Tcb {
     this.input(seg);
   }
 
-  /** Appends application bytes; returns how many fit. */
-  write(src: Uint8Array, off: number, len: number): number {
-    const n = this.snd.write(src, off, len);
+  /**
+   * Appends application bytes; returns how many fit. `ref`: held by reference until acknowledged
+   * (MSG_ZEROCOPY), not copied.
+   */
+  write(src: Uint8Array, off: number, len: number, ref = false): number {
+    const n = ref ? this.snd.writeRef(src, off, len) : this.snd.write(src, off, len);
     if (n === 0) return 0;
     // One clock read for the whole send path (stamps, timers, the route), as a sendmsg's segments
     // share one tcp_mstamp.
@@ -973,6 +980,7 @@ export class Tcb {
     if (advanced) {
       this.bytesAcked += seqDiff(ack, snd.una);
       const acked = snd.ack(ack);
+      if (this.watchUna) this.user?.onAcked?.();
       this.retries = 0;
       this.rtxq.ack(ack, rack);
       if (this.sackOk) this.scoreboard.onAck(ack);

@@ -388,9 +388,9 @@ export class Tcp implements TcpEnv {
       if (sackN > 0) w.nop().nop().sack(this.sackOut, sackN);
     }
     if (dataLen > 0) {
-      // Payload straight from the send ring into the mbuf: appended in pieces that end where the
-      // ring's blocks do (checksum offload), or written into the one segment the software
-      // checksum sums (two pieces at most, the ring's wrap).
+      // Payload straight from the send ring (or a zero-copy write's memory) into the mbuf:
+      // appended in pieces that end where the ring's blocks do (checksum offload), or written
+      // into the one segment the software checksum sums.
       const snd = t.snd;
       if (ip.txCsum) {
         if (!snd.appendTo(m, seq, dataLen)) {
@@ -399,11 +399,7 @@ export class Tcp implements TcpEnv {
           return false;
         }
       } else {
-        const at = snd.ringIndex(seq);
-        const first = Math.min(dataLen, snd.capacity - at);
-        const po = ip.l4Offset + hl;
-        m.write(po, snd.buf, at, first);
-        if (first < dataLen) m.write(po + first, snd.buf, 0, dataLen - first);
+        snd.writeInto(m, ip.l4Offset + hl, seq, dataLen);
       }
       countCopy(COPY_SITE.sndbufOut, dataLen);
     }
