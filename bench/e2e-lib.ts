@@ -36,9 +36,17 @@ export function spawnThreadPeer(vale: ValeSwitch): Promise<UnikernelWorker> {
   });
 }
 
-export async function bulkSend(net: Net, host: string, port: number, ms: number): Promise<number> {
+export async function bulkSend(
+  net: Net,
+  host: string,
+  port: number,
+  ms: number,
+  zeroCopy = false,
+): Promise<number> {
   const c = net.connect({ host, port });
   await new Promise<void>((res, rej) => c.once('connect', res).once('error', rej));
+  // CHUNK never changes, as MSG_ZEROCOPY's completions would require of a Buffer written again.
+  c.setZeroCopy(zeroCopy);
   let running = true;
   let written = 0;
   const pump = (): void => {
@@ -76,6 +84,7 @@ export async function stream(
   port: number,
   sinkBytes: () => number,
   ms: number,
+  zeroCopy = false,
 ): Promise<number> {
   const warm = Math.min(300, ms / 3);
   let b0 = 0;
@@ -88,7 +97,7 @@ export async function stream(
     await sleep(ms);
     gbps = ((sinkBytes() - b0) * 8) / ((performance.now() - t0) / 1000) / 1e9;
   })();
-  await Promise.all([bulkSend(from, host, port, warm + ms + 20), sampler]);
+  await Promise.all([bulkSend(from, host, port, warm + ms + 20, zeroCopy), sampler]);
   return gbps;
 }
 

@@ -1,7 +1,8 @@
 // Profiling driver (not a bench suite): two unikernels on a VALE switch, one TCP bulk stream for
 // --seconds, then Gbps, packets and bytes per frame each way, ACKs per data frame and the TCP
 // counters. Run under `node --cpu-prof --import tsx bench/perf-e2e.ts` to see where time goes.
-//   npx tsx bench/perf-e2e.ts [--mode inline|worker] [--seconds N] [--no-offloads] [--buf BYTES] [--apps]
+//   npx tsx bench/perf-e2e.ts [--mode inline|worker] [--seconds N] [--no-offloads] [--buf BYTES] [--apps] [--zerocopy]
+// --zerocopy: the sender's writes are zero-copy ones (MSG_ZEROCOPY).
 // --apps: the demo's transfer instead (apps' tcpSend of the 251-pattern to the hashing discard).
 import { ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
@@ -40,7 +41,7 @@ if (apps) {
   svc.close();
 } else {
   const sink = countingSink(b.net, 5001);
-  gbps = await stream(a.net, '10.0.0.2', 5001, sink.bytes, seconds * 1000);
+  gbps = await stream(a.net, '10.0.0.2', 5001, sink.bytes, seconds * 1000, args.includes('--zerocopy'));
   sink.server.close();
 }
 const cpu = process.cpuUsage(cpu0);
