@@ -101,9 +101,15 @@ export async function stream(
   return gbps;
 }
 
+/** TCP_RR's warm-up: this many transactions, or for at most this long (and no longer than the run). */
+const RR_WARM = 30_000;
+const RR_WARM_MS = 1500;
+
 /**
  * TCP_RR: 1-byte request, 1-byte response on one NODELAY connection, counted for `ms` after a
- * warm-up (the JIT needs a few thousand round trips). Transactions/s.
+ * warm-up. The JIT needs thousands of round trips, in every thread on the path: with sync loops in
+ * workers, 1.5 s rounds on one connection gave 20 K, then 37–40 K tps (`bench/wake-latency.ts
+ * --rounds 4`). Transactions/s.
  */
 export async function rr(net: Net, host: string, port: number, ms: number): Promise<number> {
   const c = net.connect({ host, port });
@@ -111,13 +117,13 @@ export async function rr(net: Net, host: string, port: number, ms: number): Prom
   await new Promise<void>((res, rej) => c.once('connect', res).once('error', rej));
   let n = 0;
   let t0 = performance.now();
-  const warmEnd = t0 + Math.min(200, ms / 3);
+  const warmEnd = t0 + Math.min(RR_WARM_MS, ms);
   let end = Infinity;
   await new Promise<void>((resolve) => {
     c.on('data', (d: Buffer) => {
       n += d.length;
       const now = performance.now();
-      if (end === Infinity && now >= warmEnd) {
+      if (end === Infinity && (n >= RR_WARM || now >= warmEnd)) {
         n = 0;
         t0 = now;
         end = now + ms;
