@@ -254,29 +254,19 @@ export class SendBuffer {
 
   /** Overwrites m's bytes [off, off+len) with bytes [seq, seq+len) (within [una, end)). */
   writeInto(m: Mbuf, off: number, seq: number, len: number): void {
-    this.forEachRun(seq, len, (src, pos, k, done) => m.write(off + done, src, pos, k));
+    this.copyRuns(seq, len, m, null, off);
   }
 
   /** Copies bytes [seq, seq+len) to dst[dstOff...]. The range must lie in [una, end). */
   copyOut(seq: number, len: number, dst: Uint8Array, dstOff: number): void {
-    this.forEachRun(seq, len, (src, pos, k, done) => dst.set(src.subarray(pos, pos + k), dstOff + done));
+    this.copyRuns(seq, len, null, dst, dstOff);
   }
 
-  /** Calls f for each contiguous run of bytes [seq, seq+len): its memory, start, length, bytes before it. */
-  private forEachRun(
-    seq: number,
-    len: number,
-    f: (src: Uint8Array, pos: number, k: number, done: number) => void,
-  ): void {
+  /** Bytes [seq, seq+len) to m's bytes from off, or else to dst from off (no closure: a per-segment path). */
+  private copyRuns(seq: number, len: number, m: Mbuf | null, dst: Uint8Array | null, off: number): void {
     let done = 0;
-    const ring = (pos: number, n: number): void => {
-      const first = Math.min(n, this.capacity - pos);
-      f(this.buf, pos, first, done);
-      if (first < n) f(this.buf, 0, n - first, done + first);
-      done += n;
-    };
     if (this.refBytes === 0) {
-      ring(this.ringIndex(seq), len);
+      this.copyRing(this.ringIndex(seq), len, m, dst, off);
       return;
     }
     let i = this.find(seq);
@@ -285,14 +275,19 @@ export class SendBuffer {
       const k = Math.min(len - done, this.pLen[i]! - within);
       const src = this.pSrc[i]!;
       const at = this.pOff[i]! + within;
-      if (src === null) ring(at % this.capacity, k);
-      else {
-        f(src, at, k, done);
-        done += k;
-      }
+      if (src === null) this.copyRing(at % this.capacity, k, m, dst, off + done);
+      else copyRun(src, at, k, m, dst, off + done);
+      done += k;
       within = 0;
       i++;
     }
+  }
+
+  /** n ring bytes from ring index pos (two runs where the ring wraps). */
+  private copyRing(pos: number, n: number, m: Mbuf | null, dst: Uint8Array | null, off: number): void {
+    const first = Math.min(n, this.capacity - pos);
+    copyRun(this.buf, pos, first, m, dst, off);
+    if (first < n) copyRun(this.buf, 0, n - first, m, dst, off + first);
   }
 
   /**
@@ -372,6 +367,19 @@ export class SendBuffer {
   rewind(): void {
     this.nxt = this.una;
   }
+}
+
+/** src[pos, pos+k) over m's bytes from off, or else into dst from off. */
+function copyRun(
+  src: Uint8Array,
+  pos: number,
+  k: number,
+  m: Mbuf | null,
+  dst: Uint8Array | null,
+  off: number,
+): void {
+  if (m !== null) m.write(off, src, pos, k);
+  else copyBytes(dst!, off, src, pos, k);
 }
 
 /**
