@@ -62,6 +62,7 @@ export { type BusyPollEnd, TapBusyPoll } from './tap-busy-poll.ts';
 export {
   TAP_BUSY_POLL_US,
   TAP_DEFAULT_SLOTS,
+  TAP_DEFAULT_EXTRA_BUFS,
   TAP_READ_MIN,
   TAP_VNET_HDR_LEN,
   TapDatapath,
