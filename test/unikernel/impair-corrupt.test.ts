@@ -55,7 +55,7 @@ describe(`corruption through ptnet over VALE (seed ${seed})`, () => {
     // flipped on the way reaches the application. What a host that corrupts guest memory does
     // to Linux guests as well; the cases above put the damage after the checksum is complete.
     const r = await impairedTransfer(
-      { impair: { corrupt: 0.01 }, seed: 5, mib: 8, offloads: [true, true] },
+      { impair: { corrupt: 0.01 }, seed: 5, mib: 32, offloads: [true, true] },
       booted,
     );
     console.log(describeRun('1 % corruption, offloads on', 5, r));
