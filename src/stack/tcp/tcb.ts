@@ -1458,7 +1458,8 @@ export class Tcb {
         // write's bytes instead of ending every super-frame with a small segment.
         if (len > mp && (len < avail || (!resend && this.nagleHolds()))) len -= len % mp;
         if (run < len) len = run;
-        if (!resend && len > 0 && len < avail && cap > mp && this.tsoDefers(len, cap)) break;
+        if (!resend && !this.forceSend && len > 0 && len < avail && cap > mp && this.tsoDefers(len, cap))
+          break;
         if (len <= 0) {
           // Window-limited with nothing in flight: only the persist timer can get us going again.
           if (snd.flightSize === 0) this.startPersist();
