@@ -143,6 +143,50 @@ describe('stack snapshot: capture and restore', () => {
     expect(resets(w.b)).toBe(0);
   });
 
+  it('a sender with zero-copy writes in flight: the capture completes them, and the restored stack sends the bytes they had', async () => {
+    const w = world();
+    const bufs = [randomBytesSeeded(600_000, 21), randomBytesSeeded(700_000, 22)];
+    const want = sha256(Buffer.concat(bufs));
+    const got: Buffer[] = [];
+    let ended = false;
+    w.b.net
+      .createServer((s) => {
+        s.on('data', (d: Buffer) => got.push(Buffer.from(d)));
+        s.on('end', () => {
+          ended = true;
+          s.end();
+        });
+      })
+      .listen(5001);
+    const c = w.a.net.connect({ host: '10.0.0.2', port: 5001, sndBuf: 2 << 20 });
+    const done: number[] = [];
+    c.on('zerocopy', (lo: number, hi: number) => {
+      for (let id = lo; id <= hi; id++) {
+        done.push(id);
+        bufs[id]!.fill(0xee); // the caller's again: spoiled at once
+      }
+    });
+    c.on('connect', () => {
+      c.setZeroCopy();
+      for (const b of bufs) c.write(b);
+      c.end();
+    });
+    c.resume();
+    await runUntil(w, () => got.reduce((n, b) => n + b.length, 0) > 200_000);
+    expect(c.tcb!.snd.referenced).toBeGreaterThan(0);
+    w.shell.unplug();
+    const snap = decodeSnapshot(encodeSnapshot(captureStack(w.a)));
+    // Completed by the capture, before a single further byte could have been acknowledged.
+    expect(done).toEqual([0, 1]);
+    w.clock.advance(20);
+    const a2 = new Stack({ netif: new NetIfShell(w.la, snap.mac), ipv4: '10.0.0.1/24', time: w.clock });
+    const r = restoreStack(a2, snap);
+    r.sockets[0]!.resume();
+    await runUntil({ ...w, a: a2 }, () => ended && r.sockets[0]!.tcpState === 'TIME-WAIT');
+    expect(sha256(Buffer.concat(got))).toBe(want);
+    expect(resets(a2)).toBe(0);
+  });
+
   it('RecvBuffer.peek copies the unread bytes across chunks without consuming them', () => {
     fc.assert(
       fc.property(

@@ -99,6 +99,28 @@ describe('zero-copy writes (MSG_ZEROCOPY)', () => {
     expect(sha256(s.bytes())).toBe(want);
   });
 
+  it('a reset with writes held: the accepted one completes before close, the one never accepted gives its id back', async () => {
+    const p = makePair();
+    p.b.net.createServer((s) => s.resetAndDestroy()).listen(5001);
+    const c = p.a.net.connect({ host: '10.0.0.2', port: 5001, sndBuf: 65536 });
+    const seen: [number, number][] = [];
+    let closedAfter = -1;
+    let writeErr: string | undefined;
+    c.on('zerocopy', (lo: number, hi: number) => seen.push([lo, hi]));
+    c.on('error', () => {});
+    c.on('close', () => (closedAfter = seen.length));
+    await new Promise<void>((res) => c.once('connect', res).setZeroCopy());
+    // Fills the send buffer exactly (nothing can be acknowledged before the reset arrives)...
+    c.write(randomBytesSeeded(65536, 1));
+    // ...so this one waits, with nothing of it accepted.
+    c.write(randomBytesSeeded(100_000, 2), (e) => (writeErr = (e as NodeJS.ErrnoException | null)?.code));
+    await runUntil(p, () => closedAfter >= 0);
+    expect(seen).toEqual([[0, 0]]);
+    expect(closedAfter).toBe(1);
+    expect(writeErr).toBeDefined();
+    expect(c.tcb!.snd.referenced).toBe(0);
+  });
+
   it('ids count writes from 0; writes after setZeroCopy(false) are copied and get none', async () => {
     const p = makePair();
     const s = sink(p);
