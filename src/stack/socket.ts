@@ -1,8 +1,9 @@
 // The node:net-like API over the stack: Server (createServer/listen with node's overloads/close/
 // address/ref/unref) and Socket, a stream.Duplex with node's events and methods (connect, data,
 // end, close(hadError), error with code/errno/syscall/address/port, setNoDelay, setKeepAlive,
-// setTimeout, ref/unref, setZeroCopy with 'zerocopy' completions (Linux's MSG_ZEROCOPY), remoteAddress, bytesRead/bytesWritten; backpressure through write()'s
-// return value and 'drain'). An open server or socket keeps the process alive unless unref'd. Bytes move
+// setTimeout, ref/unref, remoteAddress, bytesRead/bytesWritten; backpressure through write()'s
+// return value and 'drain'), plus one from Linux: setZeroCopy, with 'zerocopy' completions
+// (MSG_ZEROCOPY). An open server or socket keeps the process alive unless unref'd. Bytes move
 // between the stream and the connection's send/receive rings; the stream's chunks are the only
 // per-read allocation, as with node's own sockets.
 import { EventEmitter } from 'node:events';
