@@ -117,6 +117,7 @@ export class SendBuffer {
    * Appends up to `len` bytes of src[off...] by reference (MSG_ZEROCOPY): nothing is copied, and
    * src must not change until the bytes are acknowledged or released (materialize). Returns the
    * bytes taken. They count against the capacity as copied ones do (sk_wmem_queued).
+   * @mirrors tcp.c:tcp_sendmsg_locked
    */
   writeRef(src: Uint8Array, off: number, len: number): number {
     const n = Math.min(len, this.space);
