@@ -10,6 +10,9 @@
 // this VM: ~330 ns against ~500 ns). Between two unshared arrays `set` stays (its memcpy is ~4×
 // faster than any loop), as it does for arrays nobody registered.
 
+/** Below this, the word loop costs less than node's fill call. */
+export const FILL_MIN = 256;
+
 /** Whether Int32Array (native order) is little-endian, so DataView reads give the same words. */
 const LITTLE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
@@ -45,6 +48,10 @@ class LazyWordViews implements WordViews {
 
 const registered = new WeakMap<Uint8Array, WordViews>();
 
+function isShared(a: Uint8Array): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
+}
+
 /**
  * Lets copies to and from `a` (a long-lived array of the datapath: packet memory, a send ring, a
  * receive chunk) run without a subarray per call. Its views are made once, on first use; idempotent.
@@ -63,7 +70,7 @@ export function wordViews(a: Uint8Array): WordViews {
   const buf = a.buffer;
   return new LazyWordViews(
     a.byteOffset === 0 && a.length === buf.byteLength ? a : new Uint8Array(buf),
-    typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer,
+    isShared(a),
   );
 }
 
@@ -104,8 +111,17 @@ export function copyBytes(
     return;
   }
   // The whole source (a socket write's Buffer that fits) needs no view either.
-  if (srcOff === 0 && len === src.length) dst.set(src, dstOff);
-  else dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+  const from = srcOff === 0 && len === src.length ? src : src.subarray(srcOff, srcOff + len);
+  // To or from shared memory (a zero-copy write's Buffer into packet memory), `set` runs byte by
+  // byte unless both ends are aligned alike modulo 8; node's fill is a memcpy either way (10.9
+  // against 3.3 GB/s for 2 KiB at a header's offset, this VM). Not within one buffer: a memcpy
+  // must not overlap.
+  const shared = (d !== undefined ? d.shared : isShared(dst)) || (s !== undefined ? s.shared : isShared(src));
+  if (len >= FILL_MIN && shared && src.buffer !== dst.buffer) {
+    Buffer.prototype.fill.call(dst, from, dstOff, dstOff + len);
+  } else {
+    dst.set(from, dstOff);
+  }
 }
 
 /** The copy over word views; da and sa are offsets in the whole storage of each side. */

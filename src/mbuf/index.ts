@@ -1,5 +1,5 @@
 // Packet buffers: segment chains over pooled storage with PacketMeta, and the pool.
-export { copyBytes, registerCopyViews, wordViews, type WordViews } from './copy.ts';
+export { FILL_MIN, copyBytes, registerCopyViews, wordViews, type WordViews } from './copy.ts';
 export { MbufError, type MbufErrorCode } from './errors.ts';
 export { Mbuf, type MbufPool } from './mbuf.ts';
 export { Mempool, mempoolBytes, type MempoolOptions, SEG_FREE, SEG_LIVE, SEG_LENT } from './mempool.ts';

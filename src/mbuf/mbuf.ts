@@ -28,11 +28,8 @@ export interface MbufPool {
   /** `data` as a node Buffer over the same memory, for its fill (a memcpy). */
   readonly bytes: Buffer;
 }
-import { copyBytes, type WordViews } from './copy.ts';
+import { FILL_MIN, copyBytes, type WordViews } from './copy.ts';
 import { PacketMeta } from './packet-meta.ts';
-
-/** Below this, the word loop costs less than node's fill call. */
-const FILL_MIN = 256;
 
 export class Mbuf {
   readonly pool: MbufPool;

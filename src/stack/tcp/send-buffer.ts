@@ -11,11 +11,9 @@
 // either ring bytes or one referenced range; with none held, the ring alone holds every byte, in
 // order from headPos, and the pieces are not used (the common path pays nothing for the feature).
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
-import { copyBytes, registerCopyViews, type Mbuf } from '../../mbuf/index.ts';
+import { FILL_MIN, copyBytes, registerCopyViews, type Mbuf } from '../../mbuf/index.ts';
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from './seq.ts';
 
-/** Below this, the word loop costs less than node's fill call. */
-const FILL_MIN = 256;
 /** Spent pieces at the list's front before it is compacted. */
 const COMPACT_AT = 64;
 
@@ -206,7 +204,8 @@ export class SendBuffer {
       const k = Math.min(left, this.pLen[i]! - within);
       const src = this.pSrc[i]!;
       const at = this.pOff[i]! + within;
-      const ok = src === null ? this.appendRing(m, at % this.capacity, k) : appendRef(m, src, at, k);
+      // Referenced bytes: m_append, whose copy into packet memory is a memcpy (copyBytes).
+      const ok = src === null ? this.appendRing(m, at % this.capacity, k) : m.append(src, at, k);
       if (!ok) return false;
       left -= k;
       within = 0;
@@ -381,34 +380,4 @@ function copyRun(
 ): void {
   if (m !== null) m.write(off, src, pos, k);
   else copyBytes(dst!, off, src, pos, k);
-}
-
-/**
- * Appends src[pos, pos+len) to the end of m: into its last segment's room, then segment by
- * segment. node's fill is a memcpy whatever the alignment of either end (a `set` into shared
- * packet memory runs byte by byte unless both ends are aligned alike modulo 8); its source is a
- * view per segment, one small object per ~2 KiB moved.
- */
-function appendRef(m: Mbuf, src: Uint8Array, pos: number, len: number): boolean {
-  const p = m.pool;
-  let left = len;
-  while (left > 0) {
-    let at: number;
-    let k = m.trailingSpace;
-    if (k > 0) {
-      if (k > left) k = left;
-      const t = m.lastSeg;
-      at = p.segStart[t]! + p.segLen[t]!;
-      m.extend(k);
-    } else {
-      k = Math.min(left, p.segmentSize);
-      at = m.appendSegment(k);
-      if (at < 0) return false;
-    }
-    if (k >= FILL_MIN) p.bytes.fill(src.subarray(pos, pos + k), at, at + k);
-    else copyBytes(p.data, at, src, pos, k);
-    pos += k;
-    left -= k;
-  }
-  return true;
 }
