@@ -508,6 +508,10 @@ describe('openTapPort arguments', () => {
     expect(codeOf(() => openTapPort('lo', { slots: 1 }))).toBe('HOST_ARG');
     expect(codeOf(() => openTapPort('lo', { slots: 5000 }))).toBe('HOST_ARG');
   });
+  it('refuses an extra-buffer count outside 0..65536 before opening anything', () => {
+    for (const extraBufs of [-1, 1.5, 65537, Number.NaN])
+      expect(codeOf(() => openTapPort('lo', { extraBufs }))).toBe('HOST_ARG');
+  });
 });
 
 describe('LinuxTap bounds', () => {
