@@ -9,7 +9,13 @@ import {
   type NetIfEvents,
   type NetIfPairOptions,
 } from '../../src/netif/index.ts';
-import { IpPairScratch, Stack, VirtualClock, type StackOptions } from '../../src/stack/index.ts';
+import {
+  IpPairScratch,
+  Stack,
+  VirtualClock,
+  type StackOptions,
+  type TcbOptions,
+} from '../../src/stack/index.ts';
 
 /** Wraps a NetIf and drops every `n`th transmitted frame (after `skip` frames), or frames `drop` picks. */
 export class LossyNetIf implements NetIf {
@@ -181,4 +187,17 @@ export function pair4(l: number, r: number): IpPairScratch {
   p.laddr = l;
   p.raddr = r;
   return p;
+}
+
+/** A server on b:5001 that keeps what it receives; done once the peer ended. */
+export function sink(p: Pair, opts: TcbOptions = {}): { bytes: () => Buffer; done: () => boolean } {
+  const got: Buffer[] = [];
+  let ended = false;
+  p.b.net
+    .createServer((s) => {
+      s.on('data', (d: Buffer) => got.push(Buffer.from(d)));
+      s.on('end', () => (ended = true));
+    }, opts)
+    .listen(5001);
+  return { bytes: () => Buffer.concat(got), done: () => ended };
 }

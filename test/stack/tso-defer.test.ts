@@ -2,7 +2,7 @@
 // send a super-frame as small as each ACK's advance. Without it a stream with large buffers fell,
 // after its first loss, into frames of 2–3 segments for good (ACK clocking kept them that small).
 import { describe, expect, it } from 'vitest';
-import { makePair, randomBytesSeeded, runUntil, sha256 } from './harness.ts';
+import { makePair, randomBytesSeeded, runUntil, sha256, sink } from './harness.ts';
 
 const ALL = { txCsum: true, rxCsum: true, tso4: true, rxGso: true };
 
@@ -14,18 +14,11 @@ describe('TSO deferral', () => {
     p.la.drop = (_m, i) => i === 40 || i === 41 || i === 300;
     const tcp = { sndBuf: 4 << 20, rcvBuf: 4 << 20 };
     const data = randomBytesSeeded(48 << 20, 3);
-    const got: Buffer[] = [];
-    let done = false;
-    p.b.net
-      .createServer((s) => {
-        s.on('data', (d: Buffer) => got.push(Buffer.from(d)));
-        s.on('end', () => (done = true));
-      }, tcp)
-      .listen(5001);
+    const s = sink(p, tcp);
     const c = p.a.net.connect({ host: '10.0.0.2', port: 5001, ...tcp });
     c.end(data);
-    await runUntil(p, () => done, 3_600_000);
-    expect(sha256(Buffer.concat(got))).toBe(sha256(data));
+    await runUntil(p, () => s.done(), 3_600_000);
+    expect(sha256(s.bytes())).toBe(sha256(data));
     const t = p.a.tcp.counters;
     expect(p.la.dropped).toBe(3);
     expect(t.retransSegs).toBeGreaterThan(0);

@@ -5,23 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { COPY_SITE, copyBytes, resetCopyCounts } from '../../src/copycount/index.ts';
 import { ZEROCOPY_MIN, type Socket } from '../../src/stack/index.ts';
-import { makePair, randomBytesSeeded, runUntil, sha256, type Pair } from './harness.ts';
+import { makePair, randomBytesSeeded, runUntil, sha256, sink, type Pair } from './harness.ts';
 
 const ALL = { txCsum: true, rxCsum: true, tso4: true, rxGso: true };
 const NONE = { txCsum: false, rxCsum: false, tso4: false, rxGso: false };
-
-/** A sink on b:5001 that keeps what it receives; done once the peer ended. */
-function sink(p: Pair): { bytes: () => Buffer; done: () => boolean } {
-  const got: Buffer[] = [];
-  let ended = false;
-  p.b.net
-    .createServer((s) => {
-      s.on('data', (d: Buffer) => got.push(Buffer.from(d)));
-      s.on('end', () => (ended = true));
-    })
-    .listen(5001);
-  return { bytes: () => Buffer.concat(got), done: () => ended };
-}
 
 /** Records completions in order and spoils each completed write's Buffer at once. */
 function completions(c: Socket, bufs: Buffer[]): { ids: number[]; copied: boolean[] } {
