@@ -2,9 +2,11 @@
 // --seconds, then Gbps, packets and bytes per frame each way, ACKs per data frame and the TCP
 // counters. Run under `node --cpu-prof --import tsx bench/perf-e2e.ts` to see where time goes.
 //   npx tsx bench/perf-e2e.ts [--mode inline|worker] [--seconds N] [--no-offloads] [--buf BYTES] [--apps] [--zerocopy]
+//                             [--one-thread] [--pollers N]
 // --zerocopy: the sender's writes are zero-copy ones (MSG_ZEROCOPY).
+// --one-thread (worker): both ports served by one sync-loop thread (KloopThread).
 // --apps: the demo's transfer instead (apps' tcpSend of the 251-pattern to the hashing discard).
-import { ValeSwitch } from '../src/host/index.ts';
+import { KloopThread, ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
 import { tcpSend } from '../src/apps/index.ts';
 import { countingSink, stream } from './e2e-lib.ts';
@@ -23,9 +25,11 @@ const apps = args.includes('--apps');
 const buf = Number(opt('--buf') ?? (apps ? 256 * 1024 : 1 << 20));
 const tcp = { sndBuf: buf, rcvBuf: buf };
 
+const pollers = opt('--pollers') === undefined ? {} : { pollers: Number(opt('--pollers')) };
+const threads = args.includes('--one-thread') ? { kloopThread: new KloopThread(pollers) } : pollers;
 const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
-const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', mode, offloads, tcp });
-const b = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', mode, offloads, tcp });
+const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', mode, offloads, tcp, ...threads });
+const b = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', mode, offloads, tcp, ...threads });
 let gbps: number;
 const cpu0 = process.cpuUsage();
 if (apps) {

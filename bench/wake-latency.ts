@@ -3,8 +3,9 @@
 // line per round. Uses only Unikernel.boot, ValeSwitch and the socket API, so the same file runs
 // against older checkouts (interleaved A/B: copy it into each tree and alternate the runs).
 //   npx tsx bench/wake-latency.ts [--mode worker|inline] [--ms 2000] [--pings 300] [--rounds 1]
-//                                 [--spin-us N] [--pollers N] [--guest-poll-us N]
-import { SyncKloop, ValeSwitch } from '../src/host/index.ts';
+//                                 [--spin-us N] [--pollers N] [--guest-poll-us N] [--one-thread]
+// --one-thread: both ports served by one sync-loop thread (KloopThread; spin-us and pollers go to it).
+import { KloopThread, SyncKloop, ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
 import { kicksAndIrqs } from './probe.ts';
 
@@ -23,9 +24,12 @@ const guestPoll = opt('--guest-poll-us');
 const ONE = Buffer.from([1]);
 
 const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
-const extra = {
+const threadOpts = {
   ...(spin === undefined ? {} : { spinUs: Number(spin) }),
   ...(pollers === undefined ? {} : { pollers: Number(pollers) }),
+};
+const extra = {
+  ...(args.includes('--one-thread') ? { kloopThread: new KloopThread(threadOpts) } : threadOpts),
   ...(guestPoll === undefined ? {} : { guestPollUs: Number(guestPoll) }),
 };
 const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', mode, ...extra });

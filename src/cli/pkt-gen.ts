@@ -8,6 +8,7 @@ import { DeviceError } from '../device/errors.ts';
 import { DriverError } from '../driver/errors.ts';
 import {
   HostError,
+  KloopThread,
   SyncKloop,
   ValeSwitch,
   createPipe,
@@ -19,6 +20,8 @@ import { fail, numberOption, parseCommand, type CommandSpec } from './usage.ts';
 export interface PktGenScenario {
   backend: 'pipe' | 'vale';
   mode: KloopMode;
+  /** worker mode: both ports served by one sync-loop thread (KloopThread) instead of one each. */
+  sharedKloop?: boolean;
   size: number;
   batch: number;
   seconds: number;
@@ -34,11 +37,19 @@ export interface PktGenResult extends PktGenScenario {
   hostDrops: number;
 }
 
-/** A guest machine with a ptnet for `port` in netmap-native mode, its sync loop in `mode` (pushed to `loops`). */
-export function pktGenGuest(port: NetmapPort, mode: KloopMode, loops: SyncKloop[]): PtnetNetmapPort {
+/**
+ * A guest machine with a ptnet for `port` in netmap-native mode, its sync loop in `mode` (pushed to
+ * `loops`; in worker mode on `thread` if given).
+ */
+export function pktGenGuest(
+  port: NetmapPort,
+  mode: KloopMode,
+  loops: SyncKloop[],
+  thread?: KloopThread,
+): PtnetNetmapPort {
   const machine = new Machine({ size: 16 * 4096 });
   machine.addPtnet(port, (p, csb, irq) => {
-    const loop = new SyncKloop(p, csb, irq, mode);
+    const loop = new SyncKloop(p, csb, irq, mode, thread === undefined ? {} : { thread });
     loops.push(loop);
     return loop;
   });
@@ -90,8 +101,9 @@ export async function runPktGenScenario(
     ports = [vale.attach('a'), vale.attach('b')];
   }
   const loops: SyncKloop[] = [];
-  const a = pktGenGuest(ports[0], s.mode, loops);
-  const b = pktGenGuest(ports[1], s.mode, loops);
+  const thread = s.mode === 'worker' && s.sharedKloop === true ? new KloopThread() : undefined;
+  const a = pktGenGuest(ports[0], s.mode, loops, thread);
+  const b = pktGenGuest(ports[1], s.mode, loops, thread);
   try {
     // A worker loop takes a while to boot (tsx in a new thread); measure the datapath, not that.
     await Promise.all(loops.map((l) => l.ready()));
@@ -122,11 +134,12 @@ export async function runPktGenScenario(
   }
 }
 
-const USAGE = `usage: ptnet-ts pkt-gen [--backend pipe|vale] [--mode inline|worker] [--size N] [--batch N]
-                       [--seconds N] [--slots N] [--idle-ms N] [--json]
+const USAGE = `usage: ptnet-ts pkt-gen [--backend pipe|vale] [--mode inline|worker] [--shared-kloop]
+                       [--size N] [--batch N] [--seconds N] [--slots N] [--idle-ms N] [--json]
   netmap's pkt-gen between two ptnet guests: A sends --size byte frames (60..2036, default 60)
   in batches of N (default 256) for --seconds (default 2) over a host pipe of --slots (2..4096,
-  default 1024) or a VALE switch; B receives. Prints packets and Mpps at both ends (--json: one
+  default 1024) or a VALE switch; B receives. --shared-kloop (worker mode): one sync-loop thread
+  serves both ports instead of one thread each. Prints packets and Mpps at both ends (--json: one
   object). Progress goes to stderr once per second (not with --json unless stderr is a terminal).
   Exit 0 ok, 2 on a usage error or a setup the host refuses (one line; JSON with --json).`;
 
@@ -141,6 +154,7 @@ const SPEC: CommandSpec<PktGenScenario & { json: boolean }> = {
     seconds: { type: 'string' },
     slots: { type: 'string' },
     'idle-ms': { type: 'string' },
+    'shared-kloop': { type: 'boolean' },
     json: { type: 'boolean' },
   },
   build(v, positionals) {
@@ -149,6 +163,8 @@ const SPEC: CommandSpec<PktGenScenario & { json: boolean }> = {
     if (backend !== 'pipe' && backend !== 'vale') return '--backend must be pipe or vale';
     const mode = v.mode ?? 'inline';
     if (mode !== 'inline' && mode !== 'worker') return '--mode must be inline or worker';
+    const sharedKloop = v['shared-kloop'] === true;
+    if (sharedKloop && mode !== 'worker') return '--shared-kloop needs --mode worker';
     // Bounds of what the pieces accept: one slot holds 2048 bytes with the 12-byte virtio-net
     // header; a pipe ring has 2..4096 slots (createPipe); setInterval clamps beyond 2^31-1 ms.
     const size = numberOption('--size', v.size, 60, 60, 2048 - 12, true);
@@ -160,6 +176,7 @@ const SPEC: CommandSpec<PktGenScenario & { json: boolean }> = {
     return {
       backend,
       mode,
+      sharedKloop,
       size: size as number,
       batch: batch as number,
       seconds: seconds as number,
@@ -202,7 +219,7 @@ export async function run(args: string[]): Promise<number> {
     const line = (who: string, x: PktGenSide): string =>
       `${who}  ${x.packets} packets in ${x.seconds.toFixed(3)} s  ${x.mpps.toFixed(3)} Mpps  ${((x.bytes * 8) / x.seconds / 1e9).toFixed(3)} Gbps`;
     process.stdout.write(
-      `pkt-gen ${s.backend} ${s.mode} size ${s.size} batch ${s.batch}\n${line('tx', r.tx)}\n${line('rx', r.rx)}\nhost drops ${r.hostDrops}\n`,
+      `pkt-gen ${s.backend} ${s.mode}${s.sharedKloop === true ? ' (shared kloop)' : ''} size ${s.size} batch ${s.batch}\n${line('tx', r.tx)}\n${line('rx', r.rx)}\nhost drops ${r.hostDrops}\n`,
     );
   }
   return 0;

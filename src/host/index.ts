@@ -37,7 +37,9 @@ export { type ValeAttachOptions, type ValeOptions, ValePort, ValeSwitch } from '
 export { FDB_BUCKETS, FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from './vale-fdb.ts';
 export { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
 export { KloopCore, RX_DRY_CYCLES_MAX } from './kloop-core.ts';
-export { type CsbWindow, KC, KLOOP_WAIT_MS, type KloopMode, type KloopOptions, SyncKloop } from './kloop.ts';
+export { type CsbWindow, type KloopMode, type KloopOptions, SyncKloop } from './kloop.ts';
+export { KloopThread, type KloopThreadOptions, type ThreadMember } from './kloop-thread.ts';
+export { KC, KLOOP_WAIT_MS } from './kloop-words.ts';
 export { type IrqSource, type IrqWords, IrqPoller } from './kloop-irq-poll.ts';
 export {
   type AtomicsLike,

@@ -4,19 +4,20 @@
 //   waker's context, as direct mode's wait-queue callbacks do, or right after the ring procedure
 //   that woke it; its interrupt goes to the device the same way (MSI-X defers the delivery to the
 //   guest). A test may pass a scheduler that queues both and drain it in an order of its choosing.
-// - worker: one worker_thread per kloop, like QEMU's "ptnetmap-sync-kloop" thread. Kicks and
-//   backend wake-ups set a bit in the port's pending word and Atomics.notify its sequence word;
-//   the worker polls for an adaptive window (kloop-idle.ts), then sleeps (Atomics.wait, or
-//   poll(2) on a TAP descriptor it serves itself). Interrupts come back the same way on a control
-//   word the guest's thread watches with Atomics.waitAsync.
+// - worker: the port is served by a sync-loop worker thread (kloop-thread.ts): one of its own, like
+//   QEMU's "ptnetmap-sync-kloop" thread, or one shared with other ports of the same switch. Kicks
+//   and backend wake-ups set a bit in the port's pending word and ring the thread's doorbell; the
+//   thread polls for an adaptive window (kloop-idle.ts), then sleeps (Atomics.wait, or poll(2) on
+//   a TAP descriptor it serves itself). Interrupts come back the same way on control words the
+//   guest's thread watches with Atomics.waitAsync.
 
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import createDebug from 'debug';
 import { HostError } from './errors.ts';
 import { KloopCore, type CsbWindow } from './kloop-core.ts';
 import { POLL_MAX_US, PollWindow } from './kloop-idle.ts';
 import { type IrqSource, IrqPoller } from './kloop-irq-poll.ts';
+import { KloopThread, POLLERS, type ThreadMember } from './kloop-thread.ts';
+import { KC, KC_WORDS } from './kloop-words.ts';
 import { PC } from './port-layout.ts';
 import type { NetmapPort, PortDatapath } from './port.ts';
 
@@ -24,26 +25,6 @@ const log = createDebug('ptnet:host');
 
 export type { CsbWindow } from './kloop-core.ts';
 export type KloopMode = 'inline' | 'worker';
-
-/** Control words shared with a kloop worker. */
-export const KC = {
-  STOP: 0,
-  STOPPED: 1,
-  IRQ_PENDING: 2,
-  IRQ_SEQ: 3,
-  STARTED: 4,
-  /** Passes where the timeout, not a notification, found work: a lost wake-up (tests want 0). */
-  RESCUES: 5,
-  RUNS: 6,
-  /** Idle periods the worker ended by polling its doorbell, and sleeps it took (kloop-idle.ts). */
-  POLLED: 7,
-  SLEEPS: 8,
-  /** Polls cut short because the worker lost its CPU meanwhile (kloop-idle.ts PREEMPT_GAP_US). */
-  PREEMPTED: 9,
-  /** 1 while the guest thread polls IRQ_PENDING (kloop-irq-poll.ts): the worker skips its notify. */
-  GUEST_POLL: 10,
-} as const;
-export const KC_WORDS = 12;
 
 /**
  * The inline default scheduler, shared by this thread's inline kloops: a backend wake-up runs the
@@ -77,30 +58,18 @@ function drainAfterProcedures(): void {
   }
 }
 
-/** netmap's event wait timeout (schedule_timeout of 3000 ms). */
-export const KLOOP_WAIT_MS = 3000;
-
-/** How long stop() waits for a worker to leave its loop (it includes tsx boot time). */
-const STOP_WAIT_MS = 10_000;
-
-/**
- * The worker's entry module. Compiled (dist/host/kloop.js): kloop-worker.js beside it. Run from the
- * TypeScript sources (tsx, vitest): kloop-boot.mjs, which registers tsx in the worker first. A
- * bundle that inlines this module finds `kloop-worker.js` beside the bundle (bundle the package's
- * `ptnet-ts/kloop-worker` export there) unless KloopOptions.workerUrl says otherwise.
- */
-function defaultWorkerUrl(): URL {
-  return import.meta.url.endsWith('.ts')
-    ? new URL('./kloop-boot.mjs', import.meta.url)
-    : new URL('./kloop-worker.js', import.meta.url);
-}
-
 export interface KloopOptions {
   /**
    * inline: how backend wake-ups and interrupts run (default: at once, or after the ring
    * procedure running in this thread, see afterProcedures); a test may collect and drain them.
    */
   schedule?: (fn: () => void) => void;
+  /**
+   * worker: the thread that serves the port, shared with other kloops (their ports must share
+   * state memory: one VALE switch, or a pipe's two ends; kloop-thread.ts). Default: a thread of
+   * its own, made with spinUs, pollers and workerUrl, which must not be given with this.
+   */
+  thread?: KloopThread;
   /**
    * worker: the longest the loop polls its doorbell before sleeping, µs (default POLL_MAX_US). The
    * window adapts below it (kloop-idle.ts PollWindow); 0 never polls.
@@ -117,29 +86,15 @@ export interface KloopOptions {
    * started sets its window.
    */
   guestPollUs?: number;
-  /** worker: the worker's entry module (default: the one beside this module, see defaultWorkerUrl). */
+  /** worker: the worker's entry module (default: the one beside kloop-thread.ts). */
   workerUrl?: URL | string;
   /**
-   * worker: once running, the thread does not keep the process alive (default false). For a guest
-   * whose stack holds process refs itself (node:net semantics: open servers and sockets do);
-   * raw netmap users waiting on the rings leave it ref'd.
+   * worker: once running, the thread does not keep the process alive for this port (default
+   * false). For a guest whose stack holds process refs itself (node:net semantics: open servers
+   * and sockets do); raw netmap users waiting on the rings leave it ref'd.
    */
   unrefWorker?: boolean;
 }
-
-/** What the worker receives. */
-export interface KloopWorkerData {
-  port: ReturnType<NetmapPort['shared']>;
-  csb: CsbWindow;
-  ctrl: SharedArrayBuffer;
-  spinUs: number;
-  /** The process-wide count of polling kloop threads (word 0) and its limit. */
-  pollers: SharedArrayBuffer;
-  pollerLimit: number;
-}
-
-/** Kloop threads of this process polling right now (kloop-idle.ts PollerSlots). */
-const POLLERS = new SharedArrayBuffer(4);
 
 /** This thread's interrupt poller (guest side), made by the first worker kloop that wants one. */
 let irqPoller: IrqPoller | null = null;
@@ -183,21 +138,27 @@ export class SyncKloop {
   private state: 'idle' | 'running' | 'stopped' = 'idle';
   private readonly dp: PortDatapath;
   private core: KloopCore | null = null;
-  private worker: Worker | null = null;
+  /** worker: the thread serving the port, once started. */
+  private thread: KloopThread | null = null;
+  private readonly threadOpt: KloopThread | undefined;
   /** Why the worker could not start (set before it entered its loop), for ready() to reject with. */
   private failure: HostError | null = null;
-  /** Settles when the worker thread has exited (resolved at once inline, or before start). */
+  /** Settles when the worker no longer serves the port (resolved at once inline, or before start). */
   private exited: Promise<void> = Promise.resolve();
-  private readonly workerUrl: URL | string;
+  private readonly workerUrl: URL | string | undefined;
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(KC_WORDS * 4));
+  /** worker: the port as its thread sees it, while the thread serves it. */
+  private member: ThreadMember | null = null;
   private readonly schedule: (fn: () => void) => void;
-  private readonly spinUs: number;
-  private readonly pollers: number;
+  private readonly spinUs: number | undefined;
+  private readonly pollers: number | undefined;
   private readonly guestPollUs: number;
   /** worker: this kloop in the thread's interrupt poller, or null. */
   private irqSource: IrqSource | null = null;
   private poller: IrqPoller | null = null;
   private readonly unrefWorker: boolean;
+  /** worker: the port's kloop has entered its loop and, with unrefWorker, let go of the process. */
+  private served = false;
   // inline: rings waiting for a queued run, interrupts waiting for delivery, hold timers.
   private wakeBits = 0;
   // Rings to run by the running procedure loop (see runRing), and whether it is running.
@@ -217,11 +178,14 @@ export class SyncKloop {
   ) {
     this.dp = port.datapath;
     this.schedule = opts.schedule ?? afterProcedures;
-    this.spinUs = opts.spinUs ?? POLL_MAX_US;
-    this.pollers = opts.pollers ?? availableParallelism() - 1;
+    this.threadOpt = opts.thread;
+    if (opts.thread !== undefined && (opts.spinUs ?? opts.pollers ?? opts.workerUrl) !== undefined)
+      throw new HostError('HOST_ARG', 'spinUs, pollers and workerUrl belong to the KloopThread given');
+    this.spinUs = opts.spinUs;
+    this.pollers = opts.pollers;
     this.guestPollUs = opts.guestPollUs ?? POLL_MAX_US;
     this.unrefWorker = opts.unrefWorker ?? false;
-    this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
+    this.workerUrl = opts.workerUrl;
     // Validate the CSB window now: the device reports a bad address at CREATE.
     new KloopCore(this.dp, csb, () => {});
   }
@@ -254,6 +218,8 @@ export class SyncKloop {
    */
   start(): void {
     if (this.state !== 'idle') throw new HostError('HOST_STATE', 'kloop already started');
+    // A port the given thread cannot serve is refused before anything changes.
+    if (this.mode === 'worker') this.threadOpt?.check(this.port);
     const st = this.dp.state;
     if (Atomics.compareExchange(st, this.dp.ctl + PC.KLOOP, 0, 1) !== 0) {
       throw new HostError('HOST_STATE', `${this.port.name} already has a kloop (EBUSY)`);
@@ -287,42 +253,29 @@ export class SyncKloop {
     new KloopCore(this.dp, this.csb, () => {}).validate();
     Atomics.store(st, this.dp.ctl + PC.PENDING, 0);
     Atomics.store(st, this.dp.ctl + PC.SLEEPING, 0);
-    const workerData: KloopWorkerData = {
-      port: this.port.shared(),
+    const thread =
+      this.threadOpt ??
+      new KloopThread({
+        single: true,
+        ...(this.spinUs === undefined ? {} : { spinUs: this.spinUs }),
+        ...(this.pollers === undefined ? {} : { pollers: this.pollers }),
+        ...(this.workerUrl === undefined ? {} : { workerUrl: this.workerUrl }),
+      });
+    const member: ThreadMember = {
+      port: this.port,
       csb: this.csb,
-      ctrl: this.ctrl.buffer as SharedArrayBuffer,
-      spinUs: this.spinUs,
-      pollers: POLLERS,
-      pollerLimit: this.pollers,
+      ctrl: this.ctrl,
+      holdsRef: () => !(this.unrefWorker && this.served),
+      failed: () => this.failure !== null,
+      fail: (e) => this.fail(e),
     };
-    let worker: Worker;
-    try {
-      worker = new Worker(this.workerUrl, { workerData });
-    } catch (e) {
-      // A URL the Worker constructor refuses (bad scheme, no such file on some Node versions).
-      this.fail(e);
-      return;
-    }
-    this.worker = worker;
+    this.member = member;
+    this.thread = thread;
+    thread.join(member);
     if (log.enabled)
       log('%s: kloop start (worker, %d+%d rings)', this.port.name, this.dp.numTx, this.dp.numRx);
-    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    worker.once('online', () => {
-      if (log.enabled) log('%s: kloop worker %d started', this.port.name, worker.threadId);
-    });
-    // A worker that dies leaves the ring unserved; before it started, ready() rejects with why
-    // (the stop() below stays bounded either way).
-    worker.on('error', (e) => {
-      log('kloop worker for %s failed: %O', this.port.name, e);
-      if (Atomics.load(this.ctrl, KC.STARTED) === 0) this.fail(e);
-    });
-    worker.once('exit', (code) => {
-      if (log.enabled) log('%s: kloop worker exited (code %d)', this.port.name, code);
-      if (Atomics.load(this.ctrl, KC.STARTED) === 0 && this.state === 'running')
-        this.fail(new Error(`worker exited with code ${code} before serving`));
-    });
-    if (this.guestPollUs > 0 && this.pollers > 0) {
-      this.poller = threadIrqPoller(this.guestPollUs, this.pollers);
+    if (this.guestPollUs > 0 && thread.pollers > 0) {
+      this.poller = threadIrqPoller(this.guestPollUs, thread.pollers);
       this.irqSource = { ctrl: this.ctrl, deliver: (bits) => this.deliverIrqBits(bits) };
       this.poller.add(this.irqSource);
     }
@@ -371,24 +324,14 @@ export class SyncKloop {
     this.state = 'stopped';
     if (log.enabled) log('%s: kloop stop (%s, %d ring runs)', this.port.name, this.mode, this.runs);
     const st = this.dp.state;
-    if (this.worker !== null) {
-      Atomics.store(this.ctrl, KC.STOP, 1);
-      this.dp.doorbell(0);
-      // A worker still booting (tsx) has not entered its loop yet: it checks STOP first thing.
-      // Bounded: a worker that crashed never answers.
-      const deadline = Date.now() + STOP_WAIT_MS;
-      // A worker that failed to start is not waited for at all.
-      while (this.failure === null && Atomics.load(this.ctrl, KC.STOPPED) === 0 && Date.now() < deadline)
-        Atomics.wait(this.ctrl, KC.STOPPED, 0, 50);
-      const w = this.worker;
-      this.worker = null;
+    if (this.member !== null) {
+      // The thread lets go of the port before leave returns (the last port stops the thread).
+      this.exited = this.thread!.leave(this.member);
+      this.member = null;
+      this.thread = null;
       if (this.irqSource !== null) this.poller?.delete(this.irqSource);
       this.poller = null;
       this.irqSource = null;
-      // exited settles on the 'exit' event, which terminate() brings about; ref'd until then so
-      // that an awaited close() is not cut short by the process ending.
-      w.ref();
-      void w.terminate();
       // Release the interrupt watcher (it sees the kloop stopped and delivers nothing more).
       Atomics.add(this.ctrl, KC.IRQ_SEQ, 1);
       Atomics.notify(this.ctrl, KC.IRQ_SEQ);
@@ -408,17 +351,23 @@ export class SyncKloop {
    * HOST_WORKER (the worker's own error as `cause`) when the worker cannot start.
    */
   async ready(): Promise<void> {
-    while (this.worker !== null && Atomics.load(this.ctrl, KC.STARTED) === 0 && this.failure === null) {
+    while (this.member !== null && Atomics.load(this.ctrl, KC.STARTED) === 0 && this.failure === null) {
       const r = waitAsync(this.ctrl, KC.STARTED, 0, 100);
       if (r.async) await r.value;
     }
     if (this.failure !== null) throw this.failure;
-    // Running, the thread no longer keeps the process alive by itself: as in node:net, open
+    // Running, the thread no longer keeps the process alive for this port: as in node:net, open
     // servers and sockets do (the stack's refs), and an idle guest lets the process exit.
-    if (this.unrefWorker) this.worker?.unref();
+    if (this.member !== null && !this.served) {
+      this.served = true;
+      this.thread!.updateRef();
+    }
   }
 
-  /** Resolves once the worker thread (if any) has exited: after stop(), nothing of it is left. */
+  /**
+   * Resolves once the worker no longer serves the port: after stop(), nothing of it is left (the
+   * thread has exited, unless it serves other ports).
+   */
   closed(): Promise<void> {
     return this.exited;
   }

@@ -24,10 +24,22 @@ export const PC = {
    * polls (kloop-idle.ts).
    */
   SLEEPING: 6,
+  /**
+   * Where wakers ring: 0, this block's own PENDING/SEQ/SLEEPING; n > 0, the doorbell-shaped block
+   * at word n − 1 of the same buffer (a GROUP block), which a sync-loop thread serving several
+   * ports sleeps on. The ring bits still go to this port's PENDING; the group's PENDING only says
+   * "look" (kloop-thread.ts).
+   */
+  BELL: 7,
   /** First of the drop counters, one per DROP_REASONS entry. */
   DROPS: 8,
   /** Impairment configuration (see impair.ts IMP) starts here. */
   IMP: 24,
+  /**
+   * A doorbell block (PENDING, SEQ and SLEEPING at the same offsets from here as from 0) for the
+   * sync-loop thread whose first port this is; its other ports' BELL point here.
+   */
+  GROUP: 32,
 } as const;
 export const PC_WORDS = 48;
 

@@ -148,11 +148,20 @@ export abstract class PortDatapath {
   doorbell(bits: number): void {
     const st = this.state;
     if (bits !== 0) Atomics.or(st, this.ctl + PC.PENDING, bits);
-    Atomics.add(st, this.ctl + PC.SEQ, 1);
-    const s = Atomics.load(st, this.ctl + PC.SLEEPING);
+    const bell = this.bell();
+    // A thread serving several ports finds the bits by looking at each port's PENDING.
+    if (bell !== this.ctl) Atomics.store(st, bell + PC.PENDING, 1);
+    Atomics.add(st, bell + PC.SEQ, 1);
+    const s = Atomics.load(st, bell + PC.SLEEPING);
     if (s === SLEEPING_NO) return;
-    Atomics.notify(st, this.ctl + PC.SEQ);
+    Atomics.notify(st, bell + PC.SEQ);
     if (s === SLEEPING_FD) this.kickFd();
+  }
+
+  /** First word of the doorbell block wakers ring for this port (PC.BELL). */
+  bell(): number {
+    const b = Atomics.load(this.state, this.ctl + PC.BELL);
+    return b === 0 ? this.ctl : b - 1;
   }
 
   /** Wakes a kloop asleep in poll(2) on this port's descriptor (ports that have one). */

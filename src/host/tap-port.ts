@@ -513,7 +513,7 @@ class TapIdleFd implements IdleFd {
       // A detached tap reports POLLERR at once, over and over: sleep on the doorbell instead (a
       // kick still wakes it: SLEEPING is set, so wakers notify), then look again.
       const st = this.dp.state;
-      const seq = this.dp.ctl + PC.SEQ;
+      const seq = this.dp.bell() + PC.SEQ;
       Atomics.wait(st, seq, Atomics.load(st, seq), WAITER_POLL_MS);
     }
     return bits;

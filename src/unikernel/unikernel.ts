@@ -4,7 +4,7 @@
 // runs inline (one thread, deterministic) or in a worker thread (the kernel thread's role).
 import { Machine } from '../device/index.ts';
 import { PtnetAdapter, PtnetNetIf } from '../driver/index.ts';
-import { SyncKloop, type KloopMode, type NetmapPort } from '../host/index.ts';
+import { HostError, type KloopThread, SyncKloop, type KloopMode, type NetmapPort } from '../host/index.ts';
 import { Mempool, type Mbuf } from '../mbuf/index.ts';
 import {
   NO_OFFLOADS,
@@ -64,6 +64,12 @@ export interface BootOptions {
    * when the port lends no extra netmap buffers (the NIC and the stack then share those).
    */
   buffers?: number;
+  /**
+   * worker mode: the sync-loop thread that serves this unikernel's port, shared with the other
+   * unikernels given it (their ports on the same VALE switch or pipe; not a TAP port). Default: a
+   * thread for this port alone. spinUs, pollers and workerUrl are then the thread's, not given here.
+   */
+  kloopThread?: KloopThread;
   /** worker mode: the longest µs the sync loop polls before sleeping (default the host's). */
   spinUs?: number;
   /** worker mode: sync loop threads of the process that may poll at once (default cores − 1). */
@@ -166,10 +172,26 @@ interface NicOptions {
   buffers: number;
   vnetHdr: boolean;
   mtu: number | undefined;
+  kloopThread: KloopThread | undefined;
   spinUs: number | undefined;
   pollers: number | undefined;
   guestPollUs: number | undefined;
   workerUrl: URL | string | undefined;
+}
+
+/** A shared sync-loop thread needs worker mode, brings its own settings, and must be able to serve the port. */
+function checkKloopThread(o: BootOptions, mode: KloopMode): void {
+  const t = o.kloopThread;
+  if (t === undefined) return;
+  if (mode !== 'worker') throw new UnikernelError('BAD_OPTION', 'kloopThread needs mode worker');
+  if ((o.spinUs ?? o.pollers ?? o.workerUrl) !== undefined)
+    throw new UnikernelError('BAD_OPTION', "spinUs, pollers and workerUrl are the kloopThread's own");
+  try {
+    t.check(o.port);
+  } catch (e) {
+    if (e instanceof HostError) throw new UnikernelError('BAD_OPTION', e.message, { cause: e });
+    throw e;
+  }
 }
 
 /**
@@ -182,6 +204,7 @@ async function plugNic(port: NetmapPort, o: NicOptions): Promise<Nic> {
   const opts = {
     // The stack's sockets and servers hold the process refs (node:net semantics), not the thread.
     unrefWorker: true,
+    ...(o.kloopThread === undefined ? {} : { thread: o.kloopThread }),
     ...(o.spinUs === undefined ? {} : { spinUs: o.spinUs }),
     ...(o.pollers === undefined ? {} : { pollers: o.pollers }),
     ...(o.guestPollUs === undefined ? {} : { guestPollUs: o.guestPollUs }),
@@ -289,6 +312,7 @@ export class Unikernel {
     const mode = o.mode ?? 'inline';
     if (mode !== 'inline' && mode !== 'worker')
       throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
+    checkKloopThread(o, mode);
     const buffers = o.buffers ?? 8192;
     const wantOffloads = o.offloads ?? true;
     const nicOpts: NicOptions = {
@@ -296,6 +320,7 @@ export class Unikernel {
       buffers,
       vnetHdr: wantOffloads,
       mtu: o.mtu,
+      kloopThread: o.kloopThread,
       spinUs: o.spinUs,
       pollers: o.pollers,
       guestPollUs: o.guestPollUs,
