@@ -28,8 +28,22 @@ const tcp = { sndBuf: buf, rcvBuf: buf };
 const pollers = opt('--pollers') === undefined ? {} : { pollers: Number(opt('--pollers')) };
 const threads = args.includes('--one-thread') ? { kloopThread: new KloopThread(pollers) } : pollers;
 const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
-const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', mode, offloads, tcp, ...threads });
-const b = await Unikernel.boot({ port: vale.attach('b'), ipv4: '10.0.0.2/24', mode, offloads, tcp, ...threads });
+const a = await Unikernel.boot({
+  port: vale.attach('a'),
+  ipv4: '10.0.0.1/24',
+  mode,
+  offloads,
+  tcp,
+  ...threads,
+});
+const b = await Unikernel.boot({
+  port: vale.attach('b'),
+  ipv4: '10.0.0.2/24',
+  mode,
+  offloads,
+  tcp,
+  ...threads,
+});
 let gbps: number;
 const cpu0 = process.cpuUsage();
 if (apps) {

@@ -133,7 +133,11 @@ export class KloopThread {
       Atomics.store(st, dp.ctl + PC.BELL, bell + 1);
     }
     this.members.push(m);
-    const data: KloopMemberData = { port: m.port.shared(), csb: m.csb, ctrl: m.ctrl.buffer as SharedArrayBuffer };
+    const data: KloopMemberData = {
+      port: m.port.shared(),
+      csb: m.csb,
+      ctrl: m.ctrl.buffer as SharedArrayBuffer,
+    };
     if (this.worker === null) {
       this.spawn(data);
     } else if (this.dead) {
@@ -230,7 +234,8 @@ export class KloopThread {
         if (this.worker === worker) {
           this.dead = true;
           for (const m of this.members)
-            if (Atomics.load(m.ctrl, KC.STARTED) === 0) m.fail(new Error(`worker exited with code ${code} before serving`));
+            if (Atomics.load(m.ctrl, KC.STARTED) === 0)
+              m.fail(new Error(`worker exited with code ${code} before serving`));
         }
         resolve();
       }),
