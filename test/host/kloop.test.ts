@@ -5,7 +5,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   HostError,
+  KloopThread,
   type KloopMode,
+  PC,
   type NetmapPort,
   SyncKloop,
   ValeSwitch,
@@ -432,10 +434,55 @@ describe('notification suppression, inline', () => {
   });
 });
 
-/** Sender and receiver as async loops in this thread, sleeping on interrupts when armed. */
+describe('KloopThread refusals', () => {
+  it('a kloop given a thread takes no thread settings of its own', () => {
+    const [pa] = createPipe('kt-opts', { slots: 64 });
+    const e = catchIt(
+      () => new SyncKloop(pa, makeCsb(), () => {}, 'worker', { thread: new KloopThread(), spinUs: 5 }),
+    );
+    expect(e).toBeInstanceOf(HostError);
+    expect((e as HostError).code).toBe('HOST_ARG');
+  });
+
+  it('a single-port thread refuses a second port before the kloop changes anything', async () => {
+    const [pa, pb] = createPipe('kt-single', { slots: 64 });
+    const thread = new KloopThread({ single: true });
+    const ka = new SyncKloop(pa, makeCsb(), () => {}, 'worker', { thread });
+    ka.start();
+    await ka.ready();
+    const kb = new SyncKloop(pb, makeCsb(), () => {}, 'worker', { thread });
+    const e = catchIt(() => kb.start());
+    expect((e as HostError).code).toBe('HOST_ARG');
+    expect(Atomics.load(pb.datapath.state, pb.datapath.ctl + PC.KLOOP)).toBe(0);
+    expect(thread.size).toBe(1);
+    // The refused kloop can still start on its own thread.
+    const kb2 = new SyncKloop(pb, makeCsb(), () => {}, 'worker');
+    kb2.start();
+    await kb2.ready();
+    ka.stop();
+    kb2.stop();
+    await Promise.all([ka.closed(), kb2.closed()]);
+    expect(thread.size).toBe(0);
+  });
+});
+
+function catchIt(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+/**
+ * Sender and receiver as async loops in this thread, sleeping on interrupts when armed. Worker
+ * mode: a thread per kloop, or both on `thread`.
+ */
 async function stress(
   mode: KloopMode,
   total: number,
+  thread?: KloopThread,
 ): Promise<{ got: number; lost: number; rescues: number }> {
   const [pa, pb] = createPipe('st', { slots: 64 });
   const waiters: ((() => void) | undefined)[] = [];
@@ -450,8 +497,9 @@ async function stress(
   };
   const csbA = makeCsb();
   const csbB = makeCsb();
-  const ka = new SyncKloop(pa, csbA, onIrq(0), mode, { spinUs: 5 });
-  const kb = new SyncKloop(pb, csbB, onIrq(1), mode, { spinUs: 5 });
+  const opts = thread === undefined ? { spinUs: 5 } : { thread };
+  const ka = new SyncKloop(pa, csbA, onIrq(0), mode, opts);
+  const kb = new SyncKloop(pb, csbB, onIrq(1), mode, opts);
   ka.start();
   kb.start();
   await ka.ready();
@@ -518,6 +566,14 @@ describe('notification suppression, worker', () => {
   it('moves 20000 frames with interrupts and kicks only, no lost wake-up', async () => {
     const r = await stress('worker', 20000);
     expect(r).toEqual({ got: 20000, lost: 0, rescues: 0 });
+  }, 60_000);
+
+  it('the same loop with both ends of the pipe on one sync-loop thread', async () => {
+    const thread = new KloopThread({ spinUs: 5 });
+    const r = await stress('worker', 20000, thread);
+    expect(r).toEqual({ got: 20000, lost: 0, rescues: 0 });
+    // The last port gone, the thread has stopped.
+    expect(thread.size).toBe(0);
   }, 60_000);
 
   it('the same loop inline', async () => {

@@ -12,6 +12,7 @@ import {
   DROP_REASONS,
   HostError,
   KloopCore,
+  KloopThread,
   PC,
   SyncKloop,
   TapPort,
@@ -705,6 +706,19 @@ describe("TAP port readiness 'auto'", () => {
       done();
     }
     expect(port.readiness).toBe('none');
+  });
+
+  it('a shared sync-loop thread refuses a TAP port (its kloop watches the fd: a thread of its own)', () => {
+    const { port, done } = fifoPort('auto');
+    try {
+      const kloop = new SyncKloop(port, makeCsb(), () => {}, 'worker', { thread: new KloopThread() });
+      expect(() => kloop.start()).toThrow(/TAP port/);
+      // Refused before anything changed: the port still takes a kloop, and chose no readiness.
+      expect(Atomics.load(port.datapath.state, port.datapath.ctl + PC.KLOOP)).toBe(0);
+      expect(port.readiness).toBe('none');
+    } finally {
+      done();
+    }
   });
 
   it("an inline kloop in the main thread gets the event loop's watch (uv_poll), which wakes it", async () => {
