@@ -1,14 +1,15 @@
 // e2e (issue 7): TCP_STREAM (Gbps), TCP_RR (1-byte transactions/s, NODELAY) and ping (µs) through the
 // whole packet path — stack, ptnet driver, device model, host sync loop, port:
 // - unikernel ⇄ unikernel over a VALE switch in this process, sync loops inline and in workers,
-//   offloads (virtio-net header: checksum, TSO, GRO) on and off;
+//   offloads (virtio-net header: checksum, TSO, GRO) on and off; and, offloads on, both sync loops
+//   on one worker thread (KloopThread);
 // - the seed's setting, two VMs each on its own CPU: one unikernel in this thread and one in a
 //   worker thread of its own (UnikernelWorker), each sync loop inline in its guest's thread, over
 //   one VALE switch in shared memory, offloads on, three runs of each measure;
 // - unikernel ⇄ Linux over a TAP, both directions (bench/e2e-tap.ts; root only).
 // Every figure's reference is Linux ⇄ Linux over veth measured in the same run (linuxReference);
 // without root that is missing and the seed's kernel-C ptnet figures stand in (measured: false).
-import { ValeSwitch } from '../src/host/index.ts';
+import { KloopThread, ValeSwitch } from '../src/host/index.ts';
 import { Unikernel, type UnikernelWorker } from '../src/unikernel/index.ts';
 import {
   E2E_TCP,
@@ -26,20 +27,29 @@ import { tapRows } from './e2e-tap.ts';
 import { type BenchRow, type BenchSuite, spread } from './harness.ts';
 import { linuxReference, type LinuxReference } from './linux-reference.ts';
 
+/** Where the two sync loops run: inline, a worker thread each, or one worker thread for both. */
+type Loops = 'inline' | 'worker' | 'one thread';
+
+const valeName = (loops: Loops, offloads: boolean): string =>
+  `uk⇄uk VALE ${loops === 'one thread' ? 'worker, one kloop thread' : loops}, offloads ${offloads ? 'on' : 'off'}`;
+
 async function valeRows(
-  mode: 'inline' | 'worker',
+  loops: Loops,
   offloads: boolean,
   ms: number,
   pings: number,
   ref: LinuxReference,
 ): Promise<BenchRow[]> {
   const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
+  const mode = loops === 'inline' ? 'inline' : 'worker';
+  const thread = loops === 'one thread' ? { kloopThread: new KloopThread() } : {};
   const a = await Unikernel.boot({
     port: vale.attach('a'),
     ipv4: '10.0.0.1/24',
     mode,
     offloads,
     tcp: E2E_TCP,
+    ...thread,
   });
   const b = await Unikernel.boot({
     port: vale.attach('b'),
@@ -47,6 +57,7 @@ async function valeRows(
     mode,
     offloads,
     tcp: E2E_TCP,
+    ...thread,
   });
   try {
     const sink = countingSink(b.net, 5001);
@@ -59,7 +70,7 @@ async function valeRows(
     // Drops (a switch port whose receiver ring was full, NO_SPACE, is counted on the receiver's side)
     // and the retransmissions they caused, over the three runs.
     const drops = a.stats().drops + b.stats().drops;
-    const name = `uk⇄uk VALE ${mode}, offloads ${offloads ? 'on' : 'off'}`;
+    const name = valeName(loops, offloads);
     const note = `${SEED_NOTE}; drops ${drops}, retransmits ${a.stats().retransmits + b.stats().retransmits}`;
     return [
       row(name, 'stream', gbps, ref, note, valeTarget('stream', mode, offloads)),
@@ -119,14 +130,23 @@ export const e2eSuite: BenchSuite = {
     const ms = quick ? 200 : 3000;
     const pings = quick ? 10 : 500;
     const rows: BenchRow[] = [];
-    for (const mode of ['inline', 'worker'] as const) {
-      for (const offloads of [true, false]) {
-        try {
-          rows.push(...(await valeRows(mode, offloads, ms, pings, ref)));
-        } catch (e) {
-          const name = `uk⇄uk VALE ${mode}, offloads ${offloads ? 'on' : 'off'}`;
-          rows.push({ name, value: 0, unit: 'Gbps', note: `failed: ${(e as Error).message}` });
-        }
+    const runs: [Loops, boolean][] = [
+      ['inline', true],
+      ['inline', false],
+      ['worker', true],
+      ['worker', false],
+      ['one thread', true],
+    ];
+    for (const [loops, offloads] of runs) {
+      try {
+        rows.push(...(await valeRows(loops, offloads, ms, pings, ref)));
+      } catch (e) {
+        rows.push({
+          name: valeName(loops, offloads),
+          value: 0,
+          unit: 'Gbps',
+          note: `failed: ${(e as Error).message}`,
+        });
       }
     }
     try {

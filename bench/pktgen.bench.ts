@@ -1,5 +1,6 @@
 // pkt-gen guest ⇄ guest over ptnet (netmap-native ports): 60-byte frames through a host pipe and a
-// VALE switch, sync loop inline and in workers, next to the seed figures (kernel C, 2016–17); and
+// VALE switch, sync loop inline and in workers (a thread per port, and both ports on one
+// KloopThread at batch 256), next to the seed figures (kernel C, 2016–17); and
 // over VALE with the sender in this thread and the receiver in a worker thread, each sync loop
 // inline in its guest's thread (the seed's two VMs on two CPUs), three runs.
 import { runPktGenScenario } from '../src/cli/pkt-gen.ts';
@@ -35,6 +36,27 @@ export const pktGenSuite: BenchSuite = {
           });
         }
       }
+    }
+    // Worker mode with both ports on one sync-loop thread (KloopThread): the guests' thread and
+    // one kloop thread, each on its own core of a 2-core machine.
+    for (const backend of ['pipe', 'vale'] as const) {
+      const r = await runPktGenScenario({
+        backend,
+        mode: 'worker',
+        sharedKloop: true,
+        size: 60,
+        batch: 256,
+        seconds: quick ? 0.5 : 2,
+        slots: 1024,
+      });
+      rows.push({
+        name: `pkt-gen ${backend} worker, one kloop thread, batch 256 rx`,
+        value: r.rx.mpps,
+        unit: 'Mpps',
+        reference: { name: `seed ptnet ${backend} (kernel C)`, value: SEED[backend], measured: false },
+        target: { value: SEED[backend] / 2, higherIsBetter: true },
+        note: `tx ${r.tx.mpps.toFixed(2)} Mpps, host drops ${r.hostDrops}`,
+      });
     }
     rows.push(await threadEachRow(quick));
     return rows;
