@@ -2,14 +2,15 @@
 // --seconds, then Gbps, packets and bytes per frame each way, ACKs per data frame and the TCP
 // counters. Run under `node --cpu-prof --import tsx bench/perf-e2e.ts` to see where time goes.
 //   npx tsx bench/perf-e2e.ts [--mode inline|worker] [--seconds N] [--no-offloads] [--buf BYTES] [--apps] [--zerocopy]
-//                             [--one-thread] [--pollers N]
+//                             [--one-thread] [--pollers N] [--spin-us N]
 // --zerocopy: the sender's writes are zero-copy ones (MSG_ZEROCOPY).
 // --one-thread (worker): both ports served by one sync-loop thread (KloopThread).
 // --apps: the demo's transfer instead (apps' tcpSend of the 251-pattern to the hashing discard).
-import { KloopThread, ValeSwitch } from '../src/host/index.ts';
+import { KloopThread, SyncKloop, ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
 import { tcpSend } from '../src/apps/index.ts';
 import { countingSink, stream } from './e2e-lib.ts';
+import { kicksAndIrqs } from './probe.ts';
 
 const args = process.argv.slice(2);
 const nonZero = (o: object): Record<string, number> =>
@@ -25,7 +26,10 @@ const apps = args.includes('--apps');
 const buf = Number(opt('--buf') ?? (apps ? 256 * 1024 : 1 << 20));
 const tcp = { sndBuf: buf, rcvBuf: buf };
 
-const pollers = opt('--pollers') === undefined ? {} : { pollers: Number(opt('--pollers')) };
+const pollers = {
+  ...(opt('--pollers') === undefined ? {} : { pollers: Number(opt('--pollers')) }),
+  ...(opt('--spin-us') === undefined ? {} : { spinUs: Number(opt('--spin-us')) }),
+};
 const threads = args.includes('--one-thread') ? { kloopThread: new KloopThread(pollers) } : pollers;
 const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
 const a = await Unikernel.boot({
@@ -89,6 +93,13 @@ console.log(
     tcpB: nonZero(b.stack.tcp.counters),
     stackA: nonZero(a.stack.counters),
     stackB: nonZero(b.stack.counters),
+    ...(mode === 'worker'
+      ? {
+          kloop: [...a.kloops, ...b.kloops].map((l) => ({ runs: l.runs, ...l.idleStats })),
+          guestPoll: SyncKloop.guestPollStats(),
+          ...kicksAndIrqs([a, b]),
+        }
+      : {}),
   }),
 );
 a.shutdown();

@@ -146,6 +146,9 @@ for (;;) {
     takeMail();
     if (members.length === 0) break;
   }
+  // A group's "look" mark is taken before the ports are: a doorbell rung from here on marks it
+  // again, and one rung before has its bits in a port's PENDING, found below.
+  if (group) Atomics.store(bell.st, bell.pending, 0);
   let busy = false;
   for (const m of members) {
     const bits = Atomics.exchange(m.dp.state, m.pending, 0);
