@@ -24,11 +24,12 @@ export const E2E_TCP = { sndBuf: 1 << 20, rcvBuf: 1 << 20 };
  * The peer of the "a thread each" rows: a unikernel in a worker thread on port 'b' of `vale`,
  * 10.0.0.2, with a counting sink on 5001 and a TCP_RR echo on 5002.
  */
-export function spawnThreadPeer(vale: ValeSwitch): Promise<UnikernelWorker> {
+export function spawnThreadPeer(vale: ValeSwitch, busyPollUs?: number): Promise<UnikernelWorker> {
   return UnikernelWorker.spawn({
     port: vale.attach('b'),
     ipv4: '10.0.0.2/24',
     tcp: E2E_TCP,
+    ...(busyPollUs === undefined ? {} : { busyPollUs }),
     services: [
       { kind: 'sink', port: 5001 },
       { kind: 'rr', port: 5002 },

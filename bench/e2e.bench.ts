@@ -93,7 +93,13 @@ const RUNS = 3;
  */
 async function threadEachRows(ms: number, pings: number, ref: LinuxReference): Promise<BenchRow[]> {
   const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
-  const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: E2E_TCP });
+  // Both threads busy-poll their doorbell after a kick (the worker's default).
+  const a = await Unikernel.boot({
+    port: vale.attach('a'),
+    ipv4: '10.0.0.1/24',
+    tcp: E2E_TCP,
+    busyPollUs: 100,
+  });
   let b: UnikernelWorker | null = null;
   try {
     b = await spawnThreadPeer(vale);

@@ -2,7 +2,8 @@
 // this thread (inline, as the e2e suite's inline rows) and with a thread each (one in a
 // UnikernelWorker, each sync loop inline in its own thread), in turn, so that both see the same
 // machine load. One line per round and setting.
-//   npx tsx bench/thread-each.ts [--rounds N] [--ms MS] [--pings N]
+//   npx tsx bench/thread-each.ts [--rounds N] [--ms MS] [--pings N] [--busy-poll-us N]
+// --busy-poll-us: both threads' BootOptions.busyPollUs (default: off here, the worker's default there).
 import { ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
 import { E2E_TCP, countingSink, pingUs, rr, rrServer, spawnThreadPeer, stream } from './e2e-lib.ts';
@@ -15,6 +16,7 @@ const opt = (name: string, dflt: number): number => {
 const rounds = opt('--rounds', 3);
 const ms = opt('--ms', 1000);
 const pings = opt('--pings', 500);
+const busy = args.includes('--busy-poll-us') ? opt('--busy-poll-us', 0) : undefined;
 
 /** Stream (Gbps), TCP_RR (tps) and ping (µs) from A to B, B's sink and echo on 5001 and 5002. */
 async function measure(a: Unikernel, sinkBytes: () => number): Promise<number[]> {
@@ -39,8 +41,13 @@ async function inline(): Promise<number[]> {
 
 async function threadEach(): Promise<number[]> {
   await using vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
-  await using a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: E2E_TCP });
-  await using b = await spawnThreadPeer(vale);
+  await using a = await Unikernel.boot({
+    port: vale.attach('a'),
+    ipv4: '10.0.0.1/24',
+    tcp: E2E_TCP,
+    ...(busy === undefined ? {} : { busyPollUs: busy }),
+  });
+  await using b = await spawnThreadPeer(vale, busy);
   // Awaited here: a plain `return` would dispose of the unikernels before the measure ran.
   return await measure(a, () => b.sinkBytes(5001));
 }

@@ -40,7 +40,7 @@ export { KloopCore, RX_DRY_CYCLES_MAX } from './kloop-core.ts';
 export { type CsbWindow, type KloopMode, type KloopOptions, SyncKloop } from './kloop.ts';
 export { KloopThread, type KloopThreadOptions, type ThreadMember } from './kloop-thread.ts';
 export { KC, KLOOP_WAIT_MS } from './kloop-words.ts';
-export { type IrqSource, type IrqWords, IrqPoller } from './kloop-irq-poll.ts';
+export { type IrqSource, IrqPoller } from './kloop-irq-poll.ts';
 export {
   type AtomicsLike,
   type Doorbell,

@@ -4,22 +4,28 @@
 // the interrupt words of every worker kloop of this thread for an adaptive window, as Linux's
 // napi_busy_loop does for a socket waiting for data. While it polls, GUEST_POLL tells the workers
 // to skip their notify; when it stops it clears the flag and looks once more, so an interrupt is
-// either seen by the poll or notified (the same protocol as the worker's SLEEPING).
+// either seen by the poll or notified (the same protocol as the worker's SLEEPING). An inline kloop
+// whose peer runs in another thread (a UnikernelWorker on the same switch) is polled the same way
+// on its port's doorbell: its answer comes as a doorbell from that thread, and SLEEPING at 0 tells
+// the waker to skip its notify.
 
 import { type AtomicsLike, PREEMPT_GAP_US, type PollerSlots, type PollWindow } from './kloop-idle.ts';
 
-/** One worker kloop as the poller sees it. */
+/**
+ * One word the guest thread polls: a worker kloop's interrupts (IRQ_PENDING, whose raiser skips its
+ * notify while GUEST_POLL is 1), or the doorbell of an inline kloop whose peer runs in another
+ * thread (the port's PENDING, whose wakers skip their notify while SLEEPING is 0).
+ */
 export interface IrqSource {
-  /** The kloop's control words (kloop.ts KC). */
   readonly ctrl: Int32Array;
-  /** Delivers the interrupt bits taken from IRQ_PENDING. */
+  /** Index in ctrl of the bits the poll takes. */
+  readonly pending: number;
+  /** Index of the word that tells the other side not to notify, its value while polling and after. */
+  readonly quiet: number;
+  readonly quietOn: number;
+  readonly quietOff: number;
+  /** Delivers the bits taken from `pending`. */
   deliver(bits: number): void;
-}
-
-/** Word indices of KC the poller uses (passed in to keep this module free of kloop.ts). */
-export interface IrqWords {
-  pending: number;
-  guestPoll: number;
 }
 
 export class IrqPoller {
@@ -40,7 +46,6 @@ export class IrqPoller {
 
   constructor(
     readonly window: PollWindow,
-    private readonly words: IrqWords,
     private readonly slots: PollerSlots | null,
     /** Microseconds, monotonic. */
     private readonly nowUs: () => number,
@@ -88,14 +93,13 @@ export class IrqPoller {
   poll(w: number = this.window.next()): void {
     if (w === 0 || !this.takeSlot()) return;
     const A = this.A;
-    const { pending, guestPoll } = this.words;
-    for (const s of this.sources) A.store(s.ctrl, guestPoll, 1);
+    for (const s of this.sources) A.store(s.ctrl, s.quiet, s.quietOn);
     let last = this.nowUs();
     const until = last + w;
     let found = false;
     let preempted = false;
     for (;;) {
-      for (const s of this.sources) if (A.load(s.ctrl, pending) !== 0) found = true;
+      for (const s of this.sources) if (A.load(s.ctrl, s.pending) !== 0) found = true;
       const now = this.nowUs();
       if (found || now >= until) break;
       if (now - last > PREEMPT_GAP_US) {
@@ -109,11 +113,11 @@ export class IrqPoller {
     }
     // Flag off, then one more look: an interrupt raised meanwhile either saw the flag off and
     // notified, or is seen here.
-    for (const s of this.sources) A.store(s.ctrl, guestPoll, 0);
+    for (const s of this.sources) A.store(s.ctrl, s.quiet, s.quietOff);
     this.releaseSlot();
     let any = false;
     for (const s of this.sources) {
-      const bits = A.exchange(s.ctrl, pending, 0);
+      const bits = A.exchange(s.ctrl, s.pending, 0);
       if (bits !== 0) {
         any = true;
         s.deliver(bits);

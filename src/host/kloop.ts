@@ -11,10 +11,11 @@
 //   a TAP descriptor it serves itself). Interrupts come back the same way on control words the
 //   guest's thread watches with Atomics.waitAsync.
 
+import { availableParallelism } from 'node:os';
 import createDebug from 'debug';
 import { HostError } from './errors.ts';
 import { KloopCore, type CsbWindow } from './kloop-core.ts';
-import { POLL_MAX_US, PollWindow } from './kloop-idle.ts';
+import { POLL_MAX_US, PollWindow, SLEEPING_FUTEX, SLEEPING_NO } from './kloop-idle.ts';
 import { type IrqSource, IrqPoller } from './kloop-irq-poll.ts';
 import { KloopThread, POLLERS, type ThreadMember } from './kloop-thread.ts';
 import { KC, KC_WORDS } from './kloop-words.ts';
@@ -86,6 +87,13 @@ export interface KloopOptions {
    * started sets its window.
    */
   guestPollUs?: number;
+  /**
+   * inline: after a kick, the longest the guest thread polls the port's doorbell for a wake-up from
+   * another thread, µs (default 0: never). For a port whose peer runs in another thread (a
+   * UnikernelWorker on the same switch): its answer then skips the event loop's wake-up. Adaptive
+   * like guestPollUs, and shares that poller and its `pollers` limit (default cores − 1).
+   */
+  busyPollUs?: number;
   /** worker: the worker's entry module (default: the one beside kloop-thread.ts). */
   workerUrl?: URL | string;
   /**
@@ -101,7 +109,6 @@ let irqPoller: IrqPoller | null = null;
 function threadIrqPoller(maxUs: number, pollers: number): IrqPoller {
   irqPoller ??= new IrqPoller(
     new PollWindow(maxUs),
-    { pending: KC.IRQ_PENDING, guestPoll: KC.GUEST_POLL },
     { ta: new Int32Array(POLLERS), index: 0, limit: pollers },
     () => performance.now() * 1000,
   );
@@ -153,6 +160,7 @@ export class SyncKloop {
   private readonly spinUs: number | undefined;
   private readonly pollers: number | undefined;
   private readonly guestPollUs: number;
+  private readonly busyPollUs: number;
   /** worker: this kloop in the thread's interrupt poller, or null. */
   private irqSource: IrqSource | null = null;
   private poller: IrqPoller | null = null;
@@ -184,6 +192,7 @@ export class SyncKloop {
     this.spinUs = opts.spinUs;
     this.pollers = opts.pollers;
     this.guestPollUs = opts.guestPollUs ?? POLL_MAX_US;
+    this.busyPollUs = opts.busyPollUs ?? 0;
     this.unrefWorker = opts.unrefWorker ?? false;
     this.workerUrl = opts.workerUrl;
     // Validate the CSB window now: the device reports a bad address at CREATE.
@@ -242,12 +251,23 @@ export class SyncKloop {
         () => this.state === 'running',
         () => {
           const bits = Atomics.exchange(st, this.dp.ctl + PC.PENDING, 0);
-          if (bits !== 0) {
-            this.wakeBits |= bits;
-            this.runWakes();
-          }
+          if (bits !== 0) this.takeWakes(bits);
         },
       );
+      const pollers = this.pollers ?? availableParallelism() - 1;
+      if (this.busyPollUs > 0 && pollers > 0) {
+        // The thread's poller watches the doorbell too; wakers skip the notify while SLEEPING is 0.
+        this.poller = threadIrqPoller(this.busyPollUs, pollers);
+        this.irqSource = {
+          ctrl: st,
+          pending: this.dp.ctl + PC.PENDING,
+          quiet: this.dp.ctl + PC.SLEEPING,
+          quietOn: SLEEPING_NO,
+          quietOff: SLEEPING_FUTEX,
+          deliver: (bits) => this.takeWakes(bits),
+        };
+        this.poller.add(this.irqSource);
+      }
       return;
     }
     new KloopCore(this.dp, this.csb, () => {}).validate();
@@ -276,7 +296,14 @@ export class SyncKloop {
       log('%s: kloop start (worker, %d+%d rings)', this.port.name, this.dp.numTx, this.dp.numRx);
     if (this.guestPollUs > 0 && thread.pollers > 0) {
       this.poller = threadIrqPoller(this.guestPollUs, thread.pollers);
-      this.irqSource = { ctrl: this.ctrl, deliver: (bits) => this.deliverIrqBits(bits) };
+      this.irqSource = {
+        ctrl: this.ctrl,
+        pending: KC.IRQ_PENDING,
+        quiet: KC.GUEST_POLL,
+        quietOn: 1,
+        quietOff: 0,
+        deliver: (bits) => this.deliverIrqBits(bits),
+      };
       this.poller.add(this.irqSource);
     }
     watch(
@@ -305,6 +332,7 @@ export class SyncKloop {
     if (this.state !== 'running' || !(ring >= 0 && ring < this.dp.numTx + this.dp.numRx)) return;
     if (this.core !== null) {
       this.runRing(ring);
+      this.poller?.kicked();
       return;
     }
     this.dp.doorbell(1 << ring);
@@ -337,6 +365,9 @@ export class SyncKloop {
       Atomics.notify(this.ctrl, KC.IRQ_SEQ);
     } else {
       this.dp.localWake = null;
+      if (this.irqSource !== null) this.poller?.delete(this.irqSource);
+      this.poller = null;
+      this.irqSource = null;
       for (const t of this.timers.values()) clearTimeout(t);
       this.timers.clear();
       // Release the cross-thread watcher.
@@ -425,6 +456,13 @@ export class SyncKloop {
         if (this.state === 'running') this.runRing(ring);
       }, left + 1),
     );
+  }
+
+  /** Doorbell bits rung from another thread (taken by the watcher or the thread's poller). */
+  private takeWakes(bits: number): void {
+    this.poller?.answered();
+    this.wakeBits |= bits;
+    this.runWakes();
   }
 
   private queueWake(ring: number): void {

@@ -77,6 +77,13 @@ export interface BootOptions {
   /** worker mode: the longest µs the guest thread polls for an interrupt after a kick (default the host's). */
   guestPollUs?: number;
   /**
+   * inline mode: after a kick, the longest µs this thread polls its port's doorbell for a wake-up
+   * from another thread (default 0, never): for a port whose peer is a UnikernelWorker on the same
+   * switch, whose frames then skip this thread's event-loop wake-up. Adaptive (SO_BUSY_POLL's
+   * role; host/kloop-irq-poll.ts).
+   */
+  busyPollUs?: number;
+  /**
    * worker mode: the sync loop's worker entry module. Default: `kloop-worker.js` beside the
    * package's compiled host module; an application bundle ships the `ptnet-ts/kloop-worker` export
    * as `kloop-worker.js` beside the bundle, or says where it is here.
@@ -176,6 +183,7 @@ interface NicOptions {
   spinUs: number | undefined;
   pollers: number | undefined;
   guestPollUs: number | undefined;
+  busyPollUs: number | undefined;
   workerUrl: URL | string | undefined;
 }
 
@@ -208,6 +216,7 @@ async function plugNic(port: NetmapPort, o: NicOptions): Promise<Nic> {
     ...(o.spinUs === undefined ? {} : { spinUs: o.spinUs }),
     ...(o.pollers === undefined ? {} : { pollers: o.pollers }),
     ...(o.guestPollUs === undefined ? {} : { guestPollUs: o.guestPollUs }),
+    ...(o.busyPollUs === undefined ? {} : { busyPollUs: o.busyPollUs }),
     ...(o.workerUrl === undefined ? {} : { workerUrl: o.workerUrl }),
   };
   machine.addPtnet(port, (p, csb, irq) => {
@@ -324,6 +333,7 @@ export class Unikernel {
       spinUs: o.spinUs,
       pollers: o.pollers,
       guestPollUs: o.guestPollUs,
+      busyPollUs: o.busyPollUs,
       workerUrl: o.workerUrl,
     };
     const nic = await plugNic(o.port, nicOpts);

@@ -14,6 +14,14 @@ import {
 } from './worker-protocol.ts';
 
 const data = workerData as UnikernelWorkerData;
+
+/**
+ * The guest's default busy poll (BootOptions.busyPollUs): its peer is always in another thread. An
+ * answer through the other thread's stack takes tens of µs: on the 2-core development VM, with
+ * both threads polling, a 50 µs bound gave 30–39 K 1-byte TCP_RR transactions/s, 100 µs 31–77 K,
+ * none 7–11 K (bench/thread-each.ts --busy-poll-us).
+ */
+const WORKER_BUSY_POLL_US = 100;
 const parent = parentPort!;
 const post = (m: WorkerEvent): void => parent.postMessage(m);
 
@@ -65,7 +73,12 @@ async function answer(uk: Unikernel, r: WorkerRequest, stop: () => void): Promis
 async function main(): Promise<void> {
   let uk: Unikernel;
   try {
-    uk = await Unikernel.boot({ ...data.boot, port: openPort(data.port), mode: 'inline' });
+    uk = await Unikernel.boot({
+      busyPollUs: WORKER_BUSY_POLL_US,
+      ...data.boot,
+      port: openPort(data.port),
+      mode: 'inline',
+    });
   } catch (e) {
     // With no listener on its port, nothing holds the thread: it exits once this is sent.
     post({ type: 'boot-failed', error: errorData(e) });

@@ -29,6 +29,11 @@ export interface WorkerBootOptions {
   tcp?: TcbOptions;
   buffers?: number;
   isnKey?: Uint8Array;
+  /**
+   * BootOptions.busyPollUs; default here 100 µs (worker-main.ts): a worker's guest always has its
+   * peer in another thread. 0 turns it off.
+   */
+  busyPollUs?: number;
 }
 
 /** workerData of a unikernel worker. */

@@ -25,6 +25,10 @@ class Interposer extends InterposedAtomics {
 /** A worker kloop's control words and what reached the guest. */
 class FakeKloop implements IrqSource {
   readonly ctrl = new Int32Array(new SharedArrayBuffer(16));
+  readonly pending = PENDING;
+  readonly quiet = GUEST_POLL;
+  readonly quietOn = 1;
+  readonly quietOff = 0;
   delivered = 0;
   notified = 0;
   deliver(bits: number): void {
@@ -64,7 +68,6 @@ function setup(
   const queued: (() => void)[] = [];
   const poller = new IrqPoller(
     w,
-    { pending: PENDING, guestPoll: GUEST_POLL },
     slots,
     clock.now,
     (fn) => queued.push(fn),

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnReport } from '../../src/apps/index.ts';
 import { tcpSend } from '../../src/apps/index.ts';
-import { HostError, ValeSwitch, createPipe } from '../../src/host/index.ts';
+import { HostError, SyncKloop, ValeSwitch, createPipe } from '../../src/host/index.ts';
 import { Unikernel, UnikernelError, UnikernelWorker } from '../../src/unikernel/index.ts';
 
 const CHILD = new URL('./fixtures/worker-close.ts', import.meta.url).pathname;
@@ -86,6 +86,37 @@ describe('a unikernel in a worker thread over VALE', () => {
     expect((err as UnikernelError).cause).toMatchObject({ name: expect.any(String) });
     expect(() => b.sinkBytes(1234)).toThrow(UnikernelError);
   });
+
+  it('busy polling in both threads (busyPollUs): the doorbell polls run, and no wake-up is lost', async () => {
+    const vale = new ValeSwitch('vale-bp', { vnetHdrLen: 12 });
+    cleanup.push(() => vale.close());
+    const a = await Unikernel.boot({
+      port: vale.attach('a'),
+      ipv4: '10.0.0.1/24',
+      tcp: TCP,
+      busyPollUs: 100,
+    });
+    cleanup.push(() => a.close());
+    const b = await UnikernelWorker.spawn({
+      port: vale.attach('b'),
+      ipv4: '10.0.0.2/24',
+      tcp: TCP,
+      busyPollUs: 100,
+      services: [{ kind: 'sink', port: 5001 }],
+    });
+    cleanup.push(() => b.close());
+    const before = SyncKloop.guestPollStats();
+    // A wake-up lost while a thread polled (its notify skipped, the bits never taken) would leave
+    // a ping unanswered: each must come back within the second.
+    for (let i = 0; i < 300; i++) expect(await a.ping('10.0.0.2', { timeout: 1000 })).toBeLessThan(1000);
+    const after = SyncKloop.guestPollStats();
+    // The poller ran (an open window, or its probe every PROBE_EVERY idle periods when shut).
+    expect(after.hits + after.misses).toBeGreaterThan(before.hits + before.misses);
+    const sent = await tcpSend(a.net, { host: '10.0.0.2', port: 5001, bytes: 8 << 20 });
+    expect(sent.sent).toBe(8 << 20);
+    for (let i = 0; i < 100 && b.sinkBytes(5001) < 8 << 20; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(b.sinkBytes(5001)).toBe(8 << 20);
+  }, 60_000);
 
   it('close() stops its loop: the port detaches, the name attaches again and a new worker serves it', async () => {
     const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
