@@ -66,13 +66,7 @@ function setup(
   const w = new PollWindow(100);
   w.us = windowUs;
   const queued: (() => void)[] = [];
-  const poller = new IrqPoller(
-    w,
-    slots,
-    clock.now,
-    (fn) => queued.push(fn),
-    A,
-  );
+  const poller = new IrqPoller(w, slots, clock.now, (fn) => queued.push(fn), A);
   return { poller, A, clock, queued, w };
 }
 
