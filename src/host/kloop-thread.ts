@@ -226,10 +226,12 @@ export class KloopThread {
     // Nothing is ever received on the owner's end; it must not keep the process alive either.
     port1.unref();
     const name = this.members[0]!.port.name;
-    if (log.enabled) log('%s: kloop thread %d starting', name, worker.threadId);
+    worker.once('online', () => {
+      if (log.enabled) log('%s: kloop worker %d started', name, worker.threadId);
+    });
     this.exited = new Promise((resolve) =>
       worker.once('exit', (code) => {
-        if (log.enabled) log('%s: kloop thread %d exited (code %d)', name, worker.threadId, code);
+        if (log.enabled) log('%s: kloop worker exited (code %d)', name, code);
         // A worker that ended on its own (a crash): ports it had not served yet learn why.
         if (this.worker === worker) {
           this.dead = true;
@@ -241,7 +243,7 @@ export class KloopThread {
       }),
     );
     worker.on('error', (e) => {
-      log('%s: kloop thread failed: %O', name, e);
+      log('kloop worker for %s failed: %O', name, e);
       if (this.worker !== worker) return;
       // An uncaught exception ends the worker: nobody is left to answer a leave.
       this.dead = true;
