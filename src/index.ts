@@ -29,6 +29,8 @@ export {
   type TapPortOptions,
   type NetmapPort,
   type KloopMode,
+  KloopThread,
+  type KloopThreadOptions,
   configureImpairment,
   type ImpairConfig,
   type ImpairedDatapath,
