@@ -13,6 +13,7 @@ import {
   ValeSwitch,
   createPipe,
   type KloopMode,
+  type KloopOptions,
   type NetmapPort,
 } from '../host/index.ts';
 import { fail, numberOption, parseCommand, type CommandSpec } from './usage.ts';
@@ -38,18 +39,18 @@ export interface PktGenResult extends PktGenScenario {
 }
 
 /**
- * A guest machine with a ptnet for `port` in netmap-native mode, its sync loop in `mode` (pushed to
- * `loops`; in worker mode on `thread` if given).
+ * A guest machine with a ptnet for `port` in netmap-native mode, its sync loop in `mode` with
+ * `opts` (pushed to `loops`).
  */
 export function pktGenGuest(
   port: NetmapPort,
   mode: KloopMode,
   loops: SyncKloop[],
-  thread?: KloopThread,
+  opts: KloopOptions = {},
 ): PtnetNetmapPort {
   const machine = new Machine({ size: 16 * 4096 });
   machine.addPtnet(port, (p, csb, irq) => {
-    const loop = new SyncKloop(p, csb, irq, mode, thread === undefined ? {} : { thread });
+    const loop = new SyncKloop(p, csb, irq, mode, opts);
     loops.push(loop);
     return loop;
   });
@@ -101,9 +102,9 @@ export async function runPktGenScenario(
     ports = [vale.attach('a'), vale.attach('b')];
   }
   const loops: SyncKloop[] = [];
-  const thread = s.mode === 'worker' && s.sharedKloop === true ? new KloopThread() : undefined;
-  const a = pktGenGuest(ports[0], s.mode, loops, thread);
-  const b = pktGenGuest(ports[1], s.mode, loops, thread);
+  const opts = s.mode === 'worker' && s.sharedKloop === true ? { thread: new KloopThread() } : {};
+  const a = pktGenGuest(ports[0], s.mode, loops, opts);
+  const b = pktGenGuest(ports[1], s.mode, loops, opts);
   try {
     // A worker loop takes a while to boot (tsx in a new thread); measure the datapath, not that.
     await Promise.all(loops.map((l) => l.ready()));
