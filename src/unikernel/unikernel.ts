@@ -189,13 +189,17 @@ interface NicOptions {
 
 /** A shared sync-loop thread needs worker mode, brings its own settings, and must be able to serve the port. */
 function checkKloopThread(o: BootOptions, mode: KloopMode): void {
-  const t = o.kloopThread;
-  if (t === undefined) return;
+  if (o.kloopThread === undefined) return;
   if (mode !== 'worker') throw new UnikernelError('BAD_OPTION', 'kloopThread needs mode worker');
   if ((o.spinUs ?? o.pollers ?? o.workerUrl) !== undefined)
     throw new UnikernelError('BAD_OPTION', "spinUs, pollers and workerUrl are the kloopThread's own");
+  checkThreadServes(o.kloopThread, o.port);
+}
+
+/** The thread's refusal of a port (another switch, a TAP port) as the unikernel's BAD_OPTION. */
+function checkThreadServes(t: KloopThread, port: NetmapPort): void {
   try {
-    t.check(o.port);
+    t.check(port);
   } catch (e) {
     if (e instanceof HostError) throw new UnikernelError('BAD_OPTION', e.message, { cause: e });
     throw e;
@@ -502,6 +506,9 @@ export class Unikernel {
     const mode = o.mode ?? this.nic.mode;
     if (mode !== 'inline' && mode !== 'worker')
       throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
+    // The unikernel's sync-loop thread, if it has one, must serve the new port too.
+    const thread = this.nicOpts.kloopThread;
+    if (mode === 'worker' && thread !== undefined && port !== this.nic.port) checkThreadServes(thread, port);
     this.switching = true;
     try {
       const old = this.nic;

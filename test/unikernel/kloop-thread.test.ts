@@ -62,6 +62,32 @@ describe('one sync-loop thread for several unikernels', () => {
     expect(thread.size).toBe(0);
   }, 60_000);
 
+  it('switchBackend: to a port of the same switch on the same thread; to another switch refused', async () => {
+    const vale = new ValeSwitch('vale-kt4', { vnetHdrLen: 12 });
+    const other = new ValeSwitch('vale-kt5', { vnetHdrLen: 12 });
+    const thread = new KloopThread();
+    const boot = (name: string, ip: string): Promise<Unikernel> =>
+      Unikernel.boot({ port: vale.attach(name), ipv4: ip, mode: 'worker', kloopThread: thread });
+    const a = await boot('a', '10.9.2.1/24');
+    const b = await boot('b', '10.9.2.2/24');
+    try {
+      const err = await a.switchBackend(other.attach('x')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnikernelError);
+      expect((err as UnikernelError).code).toBe('BAD_OPTION');
+      expect(thread.size).toBe(2);
+      expect(await pings(a, '10.9.2.2', 5)).toBeLessThan(1000);
+      // Make before break on one thread: a's new port joins, its old one leaves.
+      await a.switchBackend(vale.attach('a2'));
+      expect(thread.size).toBe(2);
+      expect(await pings(a, '10.9.2.2', 20)).toBeLessThan(1000);
+      expect(await transfer(b, a, '10.9.2.1', 2 << 20)).toBe(2 << 20);
+      expect(rescues(a, b)).toBe(0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+    expect(thread.size).toBe(0);
+  }, 60_000);
+
   it('refuses what it cannot serve, before plugging anything', async () => {
     const vale = new ValeSwitch('vale-kt2', { vnetHdrLen: 12 });
     const other = new ValeSwitch('vale-kt3', { vnetHdrLen: 12 });

@@ -20,17 +20,22 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-/** A switch, a unikernel here (10.0.0.1) and one in a worker (10.0.0.2), closed after the test. */
-async function pair(): Promise<{ vale: ValeSwitch; a: Unikernel; b: UnikernelWorker }> {
+/**
+ * A switch, a unikernel here (10.0.0.1) and one in a worker (10.0.0.2), closed after the test;
+ * `busyPollUs` for both when given (the worker's own default otherwise, none here).
+ */
+async function pair(busyPollUs?: number): Promise<{ vale: ValeSwitch; a: Unikernel; b: UnikernelWorker }> {
   const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
   cleanup.push(() => vale.close());
-  const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: TCP });
+  const busy = busyPollUs === undefined ? {} : { busyPollUs };
+  const a = await Unikernel.boot({ port: vale.attach('a'), ipv4: '10.0.0.1/24', tcp: TCP, ...busy });
   cleanup.push(() => a.close());
   const b = await UnikernelWorker.spawn({
     port: vale.attach('b'),
     ipv4: '10.0.0.2/24',
     tcp: TCP,
     services: [{ kind: 'standard' }, { kind: 'sink', port: 5001 }],
+    ...busy,
   });
   cleanup.push(() => b.close());
   return { vale, a, b };
@@ -88,23 +93,7 @@ describe('a unikernel in a worker thread over VALE', () => {
   });
 
   it('busy polling in both threads (busyPollUs): the doorbell polls run, and no wake-up is lost', async () => {
-    const vale = new ValeSwitch('vale-bp', { vnetHdrLen: 12 });
-    cleanup.push(() => vale.close());
-    const a = await Unikernel.boot({
-      port: vale.attach('a'),
-      ipv4: '10.0.0.1/24',
-      tcp: TCP,
-      busyPollUs: 100,
-    });
-    cleanup.push(() => a.close());
-    const b = await UnikernelWorker.spawn({
-      port: vale.attach('b'),
-      ipv4: '10.0.0.2/24',
-      tcp: TCP,
-      busyPollUs: 100,
-      services: [{ kind: 'sink', port: 5001 }],
-    });
-    cleanup.push(() => b.close());
+    const { a, b } = await pair(100);
     const before = SyncKloop.guestPollStats();
     // A wake-up lost while a thread polled (its notify skipped, the bits never taken) would leave
     // a ping unanswered: each must come back within the second.
