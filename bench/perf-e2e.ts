@@ -2,7 +2,7 @@
 // --seconds, then Gbps, packets and bytes per frame each way, ACKs per data frame and the TCP
 // counters. Run under `node --cpu-prof --import tsx bench/perf-e2e.ts` to see where time goes.
 //   npx tsx bench/perf-e2e.ts [--mode inline|worker] [--seconds N] [--no-offloads] [--buf BYTES] [--apps] [--zerocopy]
-//                             [--one-thread] [--pollers N] [--spin-us N]
+//                             [--one-thread] [--pollers N] [--spin-us N] [--guest-poll-us N]
 // --zerocopy: the sender's writes are zero-copy ones (MSG_ZEROCOPY).
 // --one-thread (worker): both ports served by one sync-loop thread (KloopThread).
 // --apps: the demo's transfer instead (apps' tcpSend of the 251-pattern to the hashing discard).
@@ -30,7 +30,11 @@ const pollers = {
   ...(opt('--pollers') === undefined ? {} : { pollers: Number(opt('--pollers')) }),
   ...(opt('--spin-us') === undefined ? {} : { spinUs: Number(opt('--spin-us')) }),
 };
-const threads = args.includes('--one-thread') ? { kloopThread: new KloopThread(pollers) } : pollers;
+const guestPoll = opt('--guest-poll-us') === undefined ? {} : { guestPollUs: Number(opt('--guest-poll-us')) };
+const threads = {
+  ...(args.includes('--one-thread') ? { kloopThread: new KloopThread(pollers) } : pollers),
+  ...guestPoll,
+};
 const vale = new ValeSwitch('vale0', { vnetHdrLen: 12 });
 const a = await Unikernel.boot({
   port: vale.attach('a'),
