@@ -36,6 +36,16 @@ export const SHUT_COOLDOWN_MAX = 4096;
 /** Polls in a row that ran out before the window shuts (polling does not pay here). */
 export const MISS_LIMIT = 4;
 /**
+ * Polls in a row cut short by preemption before the window shuts. One in a while is another
+ * process or V8's own helper threads taking the core; on a machine with fewer cores than busy
+ * threads nearly every long poll is, and the window shuts within a few. Shutting on the first
+ * (as it did) cost the threads that do have a core each: 1-byte TCP_RR between a guest in a
+ * UnikernelWorker and one in the main thread, both busy-polling, 67–77 K against 94–98 K tps
+ * with four (bench/thread-each.ts, alternated, alone), and a kloop thread per port 31 K against
+ * 37–41 K (bench/wake-latency.ts).
+ */
+export const PREEMPT_LIMIT = 4;
+/**
  * A shut window still polls for its maximum once every this many idle periods: when both sides of
  * a pipeline sleep, each one's idle periods include the other's wake-up and stay too long to open
  * either window; a probe that catches the answer opens it.
@@ -51,6 +61,7 @@ export class PollWindow {
   /** The next shut's cooldown, and polls in a row that ran out. */
   private backoff = SHUT_COOLDOWN;
   private misses = 0;
+  private preempts = 0;
   /** Idle periods since the window shut (for PROBE_EVERY). */
   private shut = 0;
 
@@ -98,20 +109,23 @@ export class PollWindow {
   /** A poll found its work. */
   hit(): void {
     this.misses = 0;
+    this.preempts = 0;
     this.backoff = SHUT_COOLDOWN;
   }
 
   /** A poll ran out: MISS_LIMIT in a row shut the window. */
   missed(): void {
+    this.preempts = 0;
     if (++this.misses >= MISS_LIMIT) this.shutDown();
   }
 
   /**
-   * The poll was preempted: the cores are all wanted (the guests' thread, the peer's kloop, other
-   * processes), and polling only delays them. Shut the window.
+   * The poll was preempted: the cores may all be wanted (the guests' thread, the peer's kloop, other
+   * processes), and polling then only delays them. PREEMPT_LIMIT in a row shut the window; a poll
+   * that ends otherwise (hit or miss) breaks the streak.
    */
   preempted(): void {
-    this.shutDown();
+    if (++this.preempts >= PREEMPT_LIMIT) this.shutDown();
   }
 
   private shutDown(): void {

@@ -14,6 +14,7 @@ import {
   SHUT_COOLDOWN,
   SHUT_COOLDOWN_MAX,
   PREEMPT_GAP_US,
+  PREEMPT_LIMIT,
   PROBE_EVERY,
   type PollerSlots,
   PollWindow,
@@ -105,7 +106,7 @@ describe('PollWindow (KVM halt-polling adaptation)', () => {
     for (let i = 0; i < 2 * PROBE_EVERY; i++) seen.push(w.next());
     expect(seen.filter((x) => x !== 0)).toEqual([50, 50]);
     expect(seen[PROBE_EVERY - 1]).toBe(50);
-    w.preempted();
+    for (let i = 0; i < PREEMPT_LIMIT; i++) w.preempted();
     for (let i = 0; i < 2 * PROBE_EVERY; i++) expect(w.next()).toBe(0);
     w.us = 20;
     expect(w.next()).toBe(20);
@@ -130,12 +131,20 @@ describe('PollWindow (KVM halt-polling adaptation)', () => {
     expect(w.us).toBe(0);
   });
 
-  it('stays shut for SHUT_COOLDOWN idle periods after a preempted poll', () => {
+  it('stays shut for SHUT_COOLDOWN idle periods after PREEMPT_LIMIT preempted polls in a row', () => {
     const w = new PollWindow(50);
     w.update(10);
     w.update(10);
     expect(w.us).toBeGreaterThan(0);
+    // A poll that ends otherwise breaks the streak: a hit, or one that ran out.
+    for (let i = 0; i < PREEMPT_LIMIT - 1; i++) w.preempted();
+    w.hit();
+    for (let i = 0; i < PREEMPT_LIMIT - 1; i++) w.preempted();
+    w.missed();
+    for (let i = 0; i < PREEMPT_LIMIT - 1; i++) w.preempted();
+    expect(w.us).toBe(10);
     w.preempted();
+    expect(w.us).toBe(0);
     for (let i = 0; i < SHUT_COOLDOWN; i++) {
       w.update(10);
       expect(w.us).toBe(0);
@@ -334,21 +343,30 @@ describe('KloopIdle', () => {
     expect(Atomics.load(slots.ta, 0)).toBe(0);
   });
 
-  it('a poll that loses its CPU stops and shuts the window', () => {
+  it('a poll that loses its CPU stops; PREEMPT_LIMIT such polls in a row shut the window', () => {
     const b = bell();
     const world = new World();
     const clock = stepClock();
     const w = new PollWindow(200);
     w.us = 100;
     const idle = idleOf(b, world, clock);
-    world.before = (op) => {
-      if (op === 10) clock.jump(PREEMPT_GAP_US + 5);
+    let ops = 0;
+    world.before = () => {
+      // Every poll loses its CPU a few loads in.
+      if (++ops % 10 === 0) clock.jump(PREEMPT_GAP_US + 5);
     };
+    for (let i = 0; i < PREEMPT_LIMIT - 1; i++) {
+      w.us = 100;
+      expect(idle.wait(3000, w)).toBe(0);
+      expect(w.us).toBeGreaterThan(0);
+    }
+    expect(idle.preemptions).toBe(PREEMPT_LIMIT - 1);
+    w.us = 100;
     expect(idle.wait(3000, w)).toBe(0);
-    expect(idle.preemptions).toBe(1);
+    expect(idle.preemptions).toBe(PREEMPT_LIMIT);
     expect(w.us).toBe(0);
     expect(w.cooldown).toBe(SHUT_COOLDOWN - 1); // the sleep that followed used one
-    expect(world.sleeps).toBe(1);
+    expect(world.sleeps).toBe(PREEMPT_LIMIT);
   });
 
   it('with a descriptor: looks at it while polling, sleeps in it with SLEEPING_FD, and reports its timeout', () => {

@@ -6,6 +6,7 @@ import { InterposedAtomics } from './interposed-atomics.ts';
 import {
   SHUT_COOLDOWN,
   PREEMPT_GAP_US,
+  PREEMPT_LIMIT,
   PROBE_EVERY,
   type PollerSlots,
   PollWindow,
@@ -166,14 +167,20 @@ describe('IrqPoller (guest-side busy poll)', () => {
     expect(w.us).toBe(40);
   });
 
-  it('a poll that loses its CPU stops and shuts the window', () => {
+  it('a poll that loses its CPU stops; PREEMPT_LIMIT such polls in a row shut the window', () => {
     const { poller, A, clock, w } = setup(80);
     poller.add(new FakeKloop());
-    A.before = (op) => {
-      if (op === 8) clock.jump(PREEMPT_GAP_US + 1);
+    let ops = 0;
+    A.before = () => {
+      if (++ops % 8 === 0) clock.jump(PREEMPT_GAP_US + 1);
     };
+    for (let i = 1; i < PREEMPT_LIMIT; i++) {
+      poller.poll();
+      expect(poller.preemptions).toBe(i);
+      expect(w.us).toBe(80);
+    }
     poller.poll();
-    expect(poller.preemptions).toBe(1);
+    expect(poller.preemptions).toBe(PREEMPT_LIMIT);
     expect(w.us).toBe(0);
     expect(w.cooldown).toBe(SHUT_COOLDOWN);
   });
