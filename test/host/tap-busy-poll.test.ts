@@ -2,7 +2,7 @@
 // clock stepped by the test per read and a descriptor that becomes readable at a chosen instant.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MISS_LIMIT, PREEMPT_GAP_US, PollWindow } from '../../src/host/kloop-idle.ts';
+import { MISS_LIMIT, PREEMPT_GAP_US, PREEMPT_LIMIT, PollWindow } from '../../src/host/kloop-idle.ts';
 import { TapBusyPoll } from '../../src/host/tap-busy-poll.ts';
 
 /** A clock that advances `step` µs per read, and a frame that arrives at `arrival` µs (or never). */
@@ -104,15 +104,18 @@ describe('TapBusyPoll', () => {
     expect(w.looks()).toBe(looks);
   });
 
-  it('gives the CPU back when preempted while polling (a gap over PREEMPT_GAP_US shuts the window)', () => {
+  it('gives the CPU back when preempted while polling; PREEMPT_LIMIT such spins in a row shut the window', () => {
     const w = world();
     const bp = new TapBusyPoll(new PollWindow(50), w.look, w.now);
     bp.spin();
     w.advance(40);
     bp.woke();
-    w.jumpAfter(5, PREEMPT_GAP_US + 1);
-    expect(bp.spin()).toBe('preempted');
-    expect(bp.preemptions).toBe(1);
+    for (let i = 1; i <= PREEMPT_LIMIT; i++) {
+      expect(bp.window.us).toBeGreaterThan(0);
+      w.jumpAfter(5, PREEMPT_GAP_US + 1);
+      expect(bp.spin()).toBe('preempted');
+      expect(bp.preemptions).toBe(i);
+    }
     expect(bp.window.us).toBe(0);
     expect(bp.window.cooldown).toBeGreaterThan(0);
   });
