@@ -47,6 +47,8 @@ const of = (ns: string, from = 0, to = lines.length): Line[] =>
 describe('debug namespaces (DEBUG=ptnet:*)', () => {
   let segPerTransfer: number[] = [];
   let tcpPerTransfer: number[] = [];
+  /** ptnet:tcp state transitions ("A -> B") per transfer. */
+  let movesPerTransfer: number[] = [];
   let bootEnd = 0;
   let shutdownStart = 0;
 
@@ -70,6 +72,7 @@ describe('debug namespaces (DEBUG=ptnet:*)', () => {
       a.serve();
       const segs: number[] = [];
       const tcps: number[] = [];
+      const moves: number[] = [];
       for (const bytes of [200_000, 2_000_000]) {
         const from = lines.length;
         const r = await tcpSend(b.net, { host: '10.0.0.1', port: 9, bytes });
@@ -87,9 +90,11 @@ describe('debug namespaces (DEBUG=ptnet:*)', () => {
           await new Promise((res) => setTimeout(res, 5));
         segs.push(of('ptnet:tcp:seg', from).length);
         tcps.push(of('ptnet:tcp', from).length);
+        moves.push(of('ptnet:tcp', from).filter((l) => / -> /.test(l.text)).length);
       }
       segPerTransfer = segs;
       tcpPerTransfer = tcps;
+      movesPerTransfer = moves;
       shutdownStart = lines.length;
       await b.close();
       await a.close();
@@ -117,9 +122,13 @@ describe('debug namespaces (DEBUG=ptnet:*)', () => {
   it('ptnet:tcp lines follow connection events, not segments', () => {
     const [smallSeg, bigSeg] = segPerTransfer as [number, number];
     const [smallTcp, bigTcp] = tcpPerTransfer as [number, number];
-    // Ten times the bytes: many more segments, the same connection events.
+    const [smallMoves, bigMoves] = movesPerTransfer as [number, number];
+    // Ten times the bytes: many more segments, the same state transitions. Events that depend on
+    // timing (a tail loss probe when a loaded machine delays an ACK past the PTO) may add a line
+    // or two to either transfer, never one per segment.
     expect(bigSeg).toBeGreaterThan(3 * smallSeg);
-    expect(bigTcp).toBe(smallTcp);
+    expect(bigMoves).toBe(smallMoves);
+    expect(Math.abs(bigTcp - smallTcp)).toBeLessThanOrEqual(4);
     // One connection: open and close on both ends is a handful of transitions.
     expect(bigTcp).toBeGreaterThanOrEqual(6);
     expect(bigTcp).toBeLessThanOrEqual(16);
