@@ -98,7 +98,7 @@ describe('close() and await using', () => {
     await p1.close();
   });
 
-  it.each(['inline', 'worker'])(
+  it.each(['inline', 'worker', 'shared'])(
     'a process that boots (%s) and closes everything exits on its own',
     (mode) => {
       const t0 = Date.now();
