@@ -28,14 +28,19 @@ async function transfer(from: Unikernel, to: Unikernel, addr: string, bytes: num
   return got;
 }
 
+/** Boots unikernels on ports of `vale`, their sync loops on `thread`. */
+const booter =
+  (vale: ValeSwitch, thread: KloopThread) =>
+  (name: string, ip: string): Promise<Unikernel> =>
+    Unikernel.boot({ port: vale.attach(name), ipv4: ip, mode: 'worker', kloopThread: thread });
+
 const rescues = (...u: Unikernel[]): number => u.flatMap((x) => x.kloops).reduce((n, l) => n + l.rescues, 0);
 
 describe('one sync-loop thread for several unikernels', () => {
   it('carries traffic while ports join and leave, the first one (the bell) included', async () => {
     const vale = new ValeSwitch('vale-kt', { vnetHdrLen: 12 });
     const thread = new KloopThread();
-    const boot = (name: string, ip: string): Promise<Unikernel> =>
-      Unikernel.boot({ port: vale.attach(name), ipv4: ip, mode: 'worker', kloopThread: thread });
+    const boot = booter(vale, thread);
     const a = await boot('a', '10.9.0.1/24');
     const b = await boot('b', '10.9.0.2/24');
     const c = await boot('c', '10.9.0.3/24');
@@ -66,8 +71,7 @@ describe('one sync-loop thread for several unikernels', () => {
     const vale = new ValeSwitch('vale-kt4', { vnetHdrLen: 12 });
     const other = new ValeSwitch('vale-kt5', { vnetHdrLen: 12 });
     const thread = new KloopThread();
-    const boot = (name: string, ip: string): Promise<Unikernel> =>
-      Unikernel.boot({ port: vale.attach(name), ipv4: ip, mode: 'worker', kloopThread: thread });
+    const boot = booter(vale, thread);
     const a = await boot('a', '10.9.2.1/24');
     const b = await boot('b', '10.9.2.2/24');
     try {
