@@ -38,7 +38,13 @@ export { FDB_BUCKETS, FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from './vale
 export { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
 export { KloopCore, RX_DRY_CYCLES_MAX } from './kloop-core.ts';
 export { type CsbWindow, type KloopMode, type KloopOptions, SyncKloop } from './kloop.ts';
-export { KloopThread, type KloopThreadOptions, type ThreadMember } from './kloop-thread.ts';
+export {
+  KloopThread,
+  type KloopThreadOptions,
+  type ThreadMember,
+  checkPollOptions,
+  defaultPollers,
+} from './kloop-thread.ts';
 export { KC, KLOOP_WAIT_MS } from './kloop-words.ts';
 export { type IrqSource, IrqPoller } from './kloop-irq-poll.ts';
 export {

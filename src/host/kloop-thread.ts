@@ -25,6 +25,31 @@ export const POLLERS = new SharedArrayBuffer(4);
 /** How long a leave waits for the worker to let go of a port (it includes tsx boot time). */
 const STOP_WAIT_MS = 10_000;
 
+/** Threads of the process that may poll at once by default: cores − 1, one core left to the guests' thread. */
+export function defaultPollers(): number {
+  return Math.max(0, availableParallelism() - 1);
+}
+
+/**
+ * Throws HostError HOST_ARG for poll settings no window can use: a µs bound that is not a finite
+ * number ≥ 0, a poller count that is not an integer ≥ 0.
+ */
+export function checkPollOptions(o: { spinUs?: number; pollers?: number; busyPollUs?: number }): void {
+  for (const k of ['spinUs', 'busyPollUs'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+      throw new HostError('HOST_ARG', `${k} must be a finite number of µs ≥ 0, not ${String(v)}`);
+  }
+  if (o.pollers !== undefined && !(Number.isInteger(o.pollers) && o.pollers >= 0))
+    throw new HostError('HOST_ARG', `pollers must be an integer ≥ 0, not ${String(o.pollers)}`);
+}
+
+/** Waits (blocking, 50 ms at a time) until `done()` or the deadline: a leave is synchronous. */
+function waitUntil(ta: Int32Array, index: number, done: () => boolean): void {
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (!done() && Date.now() < deadline) Atomics.wait(ta, index, 0, 50);
+}
+
 /**
  * The worker's entry module. Compiled (dist/host/kloop-thread.js): kloop-worker.js beside it. Run
  * from the TypeScript sources (tsx, vitest): kloop-boot.mjs, which registers tsx in the worker
@@ -85,9 +110,11 @@ export class KloopThread {
   private exited: Promise<void> = Promise.resolve();
   private dead = true;
 
+  /** Throws HostError HOST_ARG for a bad spinUs or pollers (checkPollOptions). */
   constructor(opts: KloopThreadOptions = {}) {
+    checkPollOptions(opts);
     this.spinUs = opts.spinUs ?? POLL_MAX_US;
-    this.pollers = opts.pollers ?? availableParallelism() - 1;
+    this.pollers = opts.pollers ?? defaultPollers();
     this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
     this.single = opts.single ?? false;
   }
@@ -115,6 +142,7 @@ export class KloopThread {
   }
 
   /**
+   * @internal SyncKloop.start calls it.
    * Starts serving `m`'s port (the worker starts with the first port). Throws HostError HOST_ARG
    * for a port this thread cannot serve beside the ones it has. A worker that fails to start
    * reports through `m.fail`.
@@ -152,6 +180,7 @@ export class KloopThread {
   }
 
   /**
+   * @internal SyncKloop.stop calls it.
    * Stops serving `m`'s port, synchronously: when it returns the thread no longer touches that
    * port or its CSB. The last port stops the worker; the promise settles once it has exited.
    */
@@ -165,9 +194,7 @@ export class KloopThread {
       dp.doorbell(0);
       // A worker still booting (tsx) checks its mail first thing. Bounded: a worker that crashed
       // never answers, and one that failed to start is not waited for at all.
-      const deadline = Date.now() + STOP_WAIT_MS;
-      while (!m.failed() && !this.dead && Atomics.load(m.ctrl, KC.STOPPED) === 0 && Date.now() < deadline)
-        Atomics.wait(m.ctrl, KC.STOPPED, 0, 50);
+      waitUntil(m.ctrl, KC.STOPPED, () => m.failed() || this.dead || Atomics.load(m.ctrl, KC.STOPPED) !== 0);
     }
     this.members.splice(i, 1);
     Atomics.store(dp.state, dp.ctl + PC.BELL, 0);
@@ -177,9 +204,8 @@ export class KloopThread {
     }
     const w = this.worker;
     if (w !== null) {
-      const deadline = Date.now() + STOP_WAIT_MS;
-      while (!this.dead && Atomics.load(this.tctrl, TC.STOPPED) === 0 && Date.now() < deadline)
-        Atomics.wait(this.tctrl, TC.STOPPED, 0, 50);
+      const t = this.tctrl;
+      waitUntil(t, TC.STOPPED, () => this.dead || Atomics.load(t, TC.STOPPED) !== 0);
       this.worker = null;
       this.dead = true;
       this.mail?.close();
@@ -192,7 +218,7 @@ export class KloopThread {
     return this.exited;
   }
 
-  /** Keeps the process alive while any port served wants it (a port's kloop says, see holdsRef). */
+  /** @internal Keeps the process alive while any port served wants it (see ThreadMember.holdsRef). */
   updateRef(): void {
     if (this.worker === null) return;
     if (this.members.some((m) => m.holdsRef())) this.worker.ref();

@@ -11,13 +11,12 @@
 //   a TAP descriptor it serves itself). Interrupts come back the same way on control words the
 //   guest's thread watches with Atomics.waitAsync.
 
-import { availableParallelism } from 'node:os';
 import createDebug from 'debug';
 import { HostError } from './errors.ts';
 import { KloopCore, type CsbWindow } from './kloop-core.ts';
 import { POLL_MAX_US, PollWindow, SLEEPING_FUTEX, SLEEPING_NO } from './kloop-idle.ts';
 import { type IrqSource, IrqPoller } from './kloop-irq-poll.ts';
-import { KloopThread, POLLERS, type ThreadMember } from './kloop-thread.ts';
+import { KloopThread, POLLERS, type ThreadMember, checkPollOptions, defaultPollers } from './kloop-thread.ts';
 import { KC, KC_WORDS } from './kloop-words.ts';
 import { PC } from './port-layout.ts';
 import type { NetmapPort, PortDatapath } from './port.ts';
@@ -189,6 +188,7 @@ export class SyncKloop {
     this.threadOpt = opts.thread;
     if (opts.thread !== undefined && (opts.spinUs ?? opts.pollers ?? opts.workerUrl) !== undefined)
       throw new HostError('HOST_ARG', 'spinUs, pollers and workerUrl belong to the KloopThread given');
+    checkPollOptions(opts);
     this.spinUs = opts.spinUs;
     this.pollers = opts.pollers;
     this.guestPollUs = opts.guestPollUs ?? POLL_MAX_US;
@@ -254,7 +254,7 @@ export class SyncKloop {
           if (bits !== 0) this.takeWakes(bits);
         },
       );
-      const pollers = this.pollers ?? availableParallelism() - 1;
+      const pollers = this.pollers ?? defaultPollers();
       if (this.busyPollUs > 0 && pollers > 0) {
         // The thread's poller watches the doorbell too; wakers skip the notify while SLEEPING is 0.
         this.poller = threadIrqPoller(this.busyPollUs, pollers);

@@ -4,7 +4,14 @@
 // runs inline (one thread, deterministic) or in a worker thread (the kernel thread's role).
 import { Machine } from '../device/index.ts';
 import { PtnetAdapter, PtnetNetIf } from '../driver/index.ts';
-import { HostError, type KloopThread, SyncKloop, type KloopMode, type NetmapPort } from '../host/index.ts';
+import {
+  HostError,
+  type KloopThread,
+  SyncKloop,
+  type KloopMode,
+  type NetmapPort,
+  checkPollOptions,
+} from '../host/index.ts';
 import { Mempool, type Mbuf } from '../mbuf/index.ts';
 import {
   NO_OFFLOADS,
@@ -187,8 +194,12 @@ interface NicOptions {
   workerUrl: URL | string | undefined;
 }
 
-/** A shared sync-loop thread needs worker mode, brings its own settings, and must be able to serve the port. */
-function checkKloopThread(o: BootOptions, mode: KloopMode): void {
+/**
+ * The sync loop's options, checked before anything is plugged: poll bounds the host accepts, and a
+ * shared sync-loop thread that is in worker mode, brings its own settings and can serve the port.
+ */
+function checkKloopOptions(o: BootOptions, mode: KloopMode): void {
+  asBadOption(() => checkPollOptions(o));
   if (o.kloopThread === undefined) return;
   if (mode !== 'worker') throw new UnikernelError('BAD_OPTION', 'kloopThread needs mode worker');
   if ((o.spinUs ?? o.pollers ?? o.workerUrl) !== undefined)
@@ -198,8 +209,13 @@ function checkKloopThread(o: BootOptions, mode: KloopMode): void {
 
 /** The thread's refusal of a port (another switch, a TAP port) as the unikernel's BAD_OPTION. */
 function checkThreadServes(t: KloopThread, port: NetmapPort): void {
+  asBadOption(() => t.check(port));
+}
+
+/** Runs a host check; its HostError becomes the unikernel's BAD_OPTION (the host's as `cause`). */
+function asBadOption(check: () => void): void {
   try {
-    t.check(port);
+    check();
   } catch (e) {
     if (e instanceof HostError) throw new UnikernelError('BAD_OPTION', e.message, { cause: e });
     throw e;
@@ -325,7 +341,7 @@ export class Unikernel {
     const mode = o.mode ?? 'inline';
     if (mode !== 'inline' && mode !== 'worker')
       throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
-    checkKloopThread(o, mode);
+    checkKloopOptions(o, mode);
     const buffers = o.buffers ?? 8192;
     const wantOffloads = o.offloads ?? true;
     const nicOpts: NicOptions = {

@@ -444,6 +444,30 @@ describe('KloopThread refusals', () => {
     expect((e as HostError).code).toBe('HOST_ARG');
   });
 
+  it('refuses poll bounds no window can use: NaN, negative, infinite µs; a fractional or negative poller count', () => {
+    const [pa] = createPipe('kt-bad', { slots: 64 });
+    const bad: Record<string, number>[] = [
+      { spinUs: -1 },
+      { spinUs: Number.NaN },
+      { spinUs: Number.POSITIVE_INFINITY },
+      { pollers: 1.5 },
+      { pollers: -1 },
+      { busyPollUs: Number.NaN },
+      { busyPollUs: -5 },
+    ];
+    for (const o of bad) {
+      const e = catchIt(() => new SyncKloop(pa, makeCsb(), () => {}, 'worker', o));
+      expect((e as HostError).code, JSON.stringify(o)).toBe('HOST_ARG');
+      if (!('busyPollUs' in o)) {
+        const t = catchIt(() => new KloopThread(o));
+        expect((t as HostError).code, JSON.stringify(o)).toBe('HOST_ARG');
+      }
+    }
+    // The bounds themselves are accepted.
+    expect(new KloopThread({ spinUs: 0, pollers: 0 }).pollers).toBe(0);
+    expect(Atomics.load(pa.datapath.state, pa.datapath.ctl + PC.KLOOP)).toBe(0);
+  });
+
   it('a single-port thread refuses a second port before the kloop changes anything', async () => {
     const [pa, pb] = createPipe('kt-single', { slots: 64 });
     const thread = new KloopThread({ single: true });

@@ -112,6 +112,8 @@ describe('one sync-loop thread for several unikernels', () => {
       expect(port.datapath.state[port.datapath.ctl + 4]).toBe(0);
     };
     await bad({ mode: 'inline' }, /needs mode worker/);
+    await bad({ kloopThread: undefined, busyPollUs: -1 }, /busyPollUs/);
+    await bad({ kloopThread: undefined, pollers: 0.5 }, /pollers/);
     await bad({ spinUs: 10 }, /kloopThread's own/);
     const u = await Unikernel.boot({
       port: vale.attach('u'),
