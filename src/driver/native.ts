@@ -2,7 +2,7 @@
 // the memdev BAR, NIOCTXSYNC / NIOCRXSYNC, and a poll that sleeps on the ring's MSI-X interrupt,
 // which txsync/rxsync arm only when the ring would block.
 
-import type { NetmapRingView } from '../netmap/index.ts';
+import { nmRingSpace, type NetmapRingView } from '../netmap/index.ts';
 import type { PtnetAdapter } from './adapter.ts';
 import { DriverError } from './errors.ts';
 import type { GuestKring } from './kring.ts';
@@ -49,6 +49,29 @@ export class PtnetNetmapPort {
   /** NIOCRXSYNC on RX ring i. */
   rxsync(i: number): boolean {
     return this.adapter.rxsync(this.rxKring(i));
+  }
+
+  /**
+   * Slots the host has delivered on RX ring i that the application has not released: from the
+   * ring's head to the host's hwtail in the CSB, read without a sync (0 if the host published an
+   * index outside the ring). How far a receiver is behind its sender, for a sender that shares
+   * its thread (runPktGen).
+   */
+  rxBacklog(i: number): number {
+    const kr = this.rxKring(i);
+    const t = kr.ktoa.hwtail;
+    return t < kr.numSlots ? nmRingSpace(kr.ring.head, t, kr.numSlots) : 0;
+  }
+
+  /**
+   * Slots given to the host on TX ring i that it has not taken yet: from the host's hwcur in the
+   * CSB to the ring's head, read without a sync (the ring's tail is refreshed only when the ring
+   * runs short of space; 0 if the host published an index outside the ring).
+   */
+  txPending(i: number): number {
+    const kr = this.txKring(i);
+    const c = kr.ktoa.hwcur;
+    return c < kr.numSlots ? nmRingSpace(c, kr.ring.head, kr.numSlots) : 0;
   }
 
   /**

@@ -27,6 +27,12 @@ export interface PktGenOptions {
   durationMs?: number;
   /** Receiver gives up this long after the last packet once the sender is done (PKTGEN_IDLE_MS). */
   idleMs?: number;
+  /**
+   * The receiver's backlog (PtnetNetmapPort.rxBacklog) when it runs in this thread (runPktGen):
+   * the sender then gives it a task once it is half a ring behind, and a microtask otherwise.
+   * Without it the sender gives a task every quarter ring, whatever the receiver does.
+   */
+  peerBacklog?: () => number;
 }
 
 export interface PktGenSide {
@@ -102,6 +108,11 @@ class TxFiller {
   }
 }
 
+/** The longest a sender pacing itself on its receiver's backlog keeps its event loop waiting. */
+const TASK_EVERY_MS = 1;
+
+const nextTask = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
+
 /**
  * Takes the first extra buffer of the port off ni_bufs_head (a netmap application's own buffers,
  * NETMAP_REQ_OPT_EXTRA_BUFS), or 0 if there is none or the head is not a buffer of the pool.
@@ -149,8 +160,13 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
   let sent = 0;
   let yielded = 0;
   const yieldEvery = Math.max(1, n >> 2);
+  const backlog = o.peerBacklog;
+  const behind = Math.max(1, n >> 1);
+  let taskAt = t0;
   try {
-    while (sent < count && performance.now() < deadline) {
+    for (;;) {
+      const now = performance.now();
+      if (sent >= count || now >= deadline) break;
       const h = ring.head;
       const room = Math.min(nmRingSpace(h, ring.tail, n), o.batch, count - sent);
       if (room === 0) {
@@ -160,15 +176,29 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
       ring.head = ring.cur = filler.fill(h, room);
       sent += room;
       port.txsync(0);
-      // Let a receiver sharing this thread (inline host) run between batches: VALE drops what a
-      // full destination ring cannot take, it does not push back. A task boundary, not one
-      // microtask: the receiver's wake-up is a chain of microtasks (host wake, interrupt, poll),
-      // all of which run before the next task, where one `await` would let the sender overtake it.
-      // One per quarter ring at most (a task costs microseconds, too much per packet for small
-      // batches); a microtask in between still lets an interrupt's work in.
-      if (sent - yielded >= yieldEvery) {
-        yielded = sent;
-        await new Promise<void>((r) => setImmediate(r));
+      // Let a receiver sharing this thread run between batches: VALE drops what a full
+      // destination ring cannot take, it does not push back. A task boundary lets all of the
+      // receiver's wake-up chain (the interrupt, its poll, its loop) run, at the cost of an
+      // event-loop iteration (~2 µs here); a microtask (`await null`) lets it advance one step.
+      if (backlog === undefined) {
+        // Blind: a task every quarter ring.
+        if (sent - yielded >= yieldEvery) {
+          yielded = sent;
+          await nextTask();
+        } else {
+          await null;
+        }
+        continue;
+      }
+      // The receiver's backlog known (the frames still in this TX ring count: a worker sync loop
+      // may deliver them all at once): a task only once it is half a ring behind, else a step,
+      // and one every TASK_EVERY_MS for the rest of the event loop. Inline that is a task every
+      // other batch of 256 on a 1024-slot ring; in worker mode, where the receiver's interrupts
+      // come as tasks, about one per batch. Measured against a task every quarter ring and
+      // against up to 8 steps before a task: bench/README.md, pkt-gen.
+      if (backlog() + port.txPending(0) >= behind || now - taskAt >= TASK_EVERY_MS) {
+        taskAt = now;
+        await nextTask();
       } else {
         await null;
       }
@@ -237,7 +267,7 @@ export async function runPktGen(
   const idleMs = o.idleMs ?? PKTGEN_IDLE_MS;
   let sent = -1;
   let timer: ReturnType<typeof setInterval> | undefined;
-  const txP = pktGenTx(tx, o).then((r) => {
+  const txP = pktGenTx(tx, { ...o, peerBacklog: () => rx.rxBacklog(0) }).then((r) => {
     sent = r.packets;
     // Pollers sleep on interrupts; once the sender is done, time alone must also wake them.
     timer = setInterval(() => rx.wakeAll(), idleMs / 4);
