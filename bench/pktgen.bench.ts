@@ -1,8 +1,8 @@
 // pkt-gen guest ⇄ guest over ptnet (netmap-native ports): 60-byte frames through a host pipe and a
 // VALE switch, sync loop inline and in workers (a thread per port, and both ports on one
 // KloopThread at batch 256), next to the seed figures (kernel C, 2016–17); and
-// over VALE with the sender in this thread and the receiver in a worker thread, each sync loop
-// inline in its guest's thread (the seed's two VMs on two CPUs), three runs.
+// over a pipe and VALE with the sender in this thread and the receiver in a worker thread, each
+// sync loop inline in its guest's thread (the seed's two VMs on two CPUs), three runs.
 import { runPktGenScenario } from '../src/cli/pkt-gen.ts';
 import { runPktGenThreads } from '../src/cli/pkt-gen-threads.ts';
 import { type BenchRow, type BenchSuite, spread } from './harness.ts';
@@ -58,29 +58,32 @@ export const pktGenSuite: BenchSuite = {
         note: `tx ${r.tx.mpps.toFixed(2)} Mpps, host drops ${r.hostDrops}`,
       });
     }
-    rows.push(await threadEachRow(quick));
+    for (const backend of ['pipe', 'vale'] as const) rows.push(await threadEachRow(backend, quick));
     return rows;
   },
 };
 
-/** VALE, batch 256, a thread each: the median of three runs; the seed's rate with 0 drops is the target. */
-async function threadEachRow(quick: boolean): Promise<BenchRow> {
+/**
+ * Batch 256, a thread each (the seed's own setting: two pkt-gen processes on two CPUs): the median
+ * of three runs; the seed's rate (VALE with 0 drops) is the target.
+ */
+async function threadEachRow(backend: 'pipe' | 'vale', quick: boolean): Promise<BenchRow> {
   const rx: number[] = [];
   const tx: number[] = [];
   let drops = 0;
   for (let i = 0; i < 3; i++) {
-    const r = await runPktGenThreads({ size: 60, batch: 256, seconds: quick ? 0.5 : 2 });
+    const r = await runPktGenThreads({ backend, size: 60, batch: 256, seconds: quick ? 0.5 : 2 });
     rx.push(r.rx.mpps);
     tx.push(r.tx.mpps);
     drops += r.hostDrops;
   }
   const s = spread(rx, 'Mpps', 2);
   return {
-    name: 'pkt-gen vale a thread each batch 256 rx',
+    name: `pkt-gen ${backend} a thread each batch 256 rx`,
     value: s.median,
     unit: 'Mpps',
-    reference: { name: 'seed ptnet vale (kernel C)', value: SEED.vale, measured: false },
-    target: { value: SEED.vale, higherIsBetter: true },
+    reference: { name: `seed ptnet ${backend} (kernel C)`, value: SEED[backend], measured: false },
+    target: { value: SEED[backend], higherIsBetter: true },
     note: `${s.text}; tx ${spread(tx, 'Mpps', 2).text}; host drops ${drops} over the 3 runs (target 0)`,
   };
 }

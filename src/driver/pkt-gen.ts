@@ -29,7 +29,8 @@ export interface PktGenOptions {
   idleMs?: number;
   /**
    * The receiver's backlog (PtnetNetmapPort.rxBacklog) when it runs in this thread (runPktGen):
-   * the sender then gives it a task once it is half a ring behind, and a microtask otherwise.
+   * the sender then gives it a task once it is half a ring behind, and a microtask otherwise
+   * (and its event loop a task every TASK_EVERY_MS); `() => 0` for a receiver in another thread.
    * Without it the sender gives a task every quarter ring, whatever the receiver does.
    */
   peerBacklog?: () => number;
