@@ -23,6 +23,8 @@ export interface PktGenThreadsScenario {
   seconds: number;
   /** How long the receiver waits for stragglers once the sender is done (default 100). */
   idleMs?: number;
+  /** Milliseconds sent before the measured window (PktGenOptions.warmupMs, default 0). */
+  warmupMs?: number;
   /** The receiver's worker entry (default: pkt-gen-worker beside this module). */
   workerUrl?: URL | string;
 }
@@ -44,6 +46,7 @@ export interface PktGenWorkerData {
   port: PortHandle;
   ctrl: SharedArrayBuffer;
   idleMs: number;
+  warmupMs: number;
 }
 
 /** Receiver → parent. */
@@ -61,7 +64,12 @@ export async function runPktGenThreads(s: PktGenThreadsScenario): Promise<PktGen
   const vale = s.backend === 'pipe' ? null : new ValeSwitch('vale-pg-threads', {});
   const [pa, pb] = vale === null ? createPipe('pg-threads') : [vale.attach('a'), vale.attach('b')];
   const ctrl = new SharedArrayBuffer(PG_WORDS_BYTES);
-  const data: PktGenWorkerData = { port: portHandle(pb), ctrl, idleMs: s.idleMs ?? 100 };
+  const data: PktGenWorkerData = {
+    port: portHandle(pb),
+    ctrl,
+    idleMs: s.idleMs ?? 100,
+    warmupMs: s.warmupMs ?? 0,
+  };
   const worker = new Worker(s.workerUrl ?? defaultWorkerUrl(), { workerData: data });
   const exited = new Promise<void>((r) => worker.once('exit', () => r()));
   // Every message and failure of the worker, in order.
@@ -91,13 +99,15 @@ export async function runPktGenThreads(s: PktGenThreadsScenario): Promise<PktGen
       size: s.size,
       batch: s.batch,
       durationMs: s.seconds * 1000,
+      ...(s.warmupMs === undefined ? {} : { warmupMs: s.warmupMs }),
       peerBacklog: () => 0,
     });
     new Float64Array(ctrl, PG_SENT_BYTE, 1)[0] = tx.packets;
     // Published after the count (a sequentially consistent store orders it).
     Atomics.store(new Int32Array(ctrl), PG_DONE, 1);
     const done = await next();
-    const rx = done.type === 'done' ? done.rx : { packets: 0, bytes: 0, seconds: 0, mpps: 0 };
+    const rx =
+      done.type === 'done' ? done.rx : { packets: 0, bytes: 0, seconds: 0, mpps: 0, warmupPackets: 0 };
     const hostDrops = Object.values(pb.datapath.drops()).reduce((x, y) => x + y, 0);
     return { tx, rx, hostDrops };
   } finally {

@@ -15,12 +15,16 @@ const loops: SyncKloop[] = [];
 const port = pktGenGuest(openPort(data.port), 'inline', loops);
 let timer: ReturnType<typeof setInterval> | undefined;
 try {
-  const rx = pktGenRx(port, (got, idle) => {
-    if (Atomics.load(done, PG_DONE) === 0) return false;
-    // The poller sleeps on interrupts; once the sender is done, time alone must also wake it.
-    timer ??= setInterval(() => port.wakeAll(), data.idleMs / 4);
-    return got >= sent[0]! || idle >= data.idleMs;
-  });
+  const rx = pktGenRx(
+    port,
+    (got, idle) => {
+      if (Atomics.load(done, PG_DONE) === 0) return false;
+      // The poller sleeps on interrupts; once the sender is done, time alone must also wake it.
+      timer ??= setInterval(() => port.wakeAll(), data.idleMs / 4);
+      return got >= sent[0]! || idle >= data.idleMs;
+    },
+    data.warmupMs,
+  );
   // A receiver asleep when the sender finishes is woken by time (checked here, not per packet).
   const poke = setInterval(() => {
     if (Atomics.load(done, PG_DONE) !== 0) {

@@ -29,6 +29,8 @@ export interface PktGenScenario {
   slots: number;
   /** How long the receiver waits for stragglers once the sender is done. */
   idleMs?: number;
+  /** Sent before the measured window opens, ms (the JIT's warm-up; default 0). */
+  warmupMs?: number;
 }
 
 export interface PktGenResult extends PktGenScenario {
@@ -126,6 +128,7 @@ export async function runPktGenScenario(
       batch: s.batch,
       durationMs: s.seconds * 1000,
       idleMs: s.idleMs,
+      ...(s.warmupMs === undefined ? {} : { warmupMs: s.warmupMs }),
     });
     const drops = Object.values(ports[1].datapath.drops()).reduce((x, y) => x + y, 0);
     return { ...s, tx: r.tx, rx: r.rx, hostDrops: drops };
@@ -136,10 +139,11 @@ export async function runPktGenScenario(
 }
 
 const USAGE = `usage: ptnet-ts pkt-gen [--backend pipe|vale] [--mode inline|worker] [--shared-kloop]
-                       [--size N] [--batch N] [--seconds N] [--slots N] [--idle-ms N] [--json]
+                       [--size N] [--batch N] [--seconds N] [--warmup-ms N] [--slots N]
+                       [--idle-ms N] [--json]
   netmap's pkt-gen between two ptnet guests: A sends --size byte frames (60..2036, default 60)
-  in batches of N (default 256) for --seconds (default 2) over a host pipe of --slots (2..4096,
-  default 1024) or a VALE switch; B receives. --shared-kloop (worker mode): one sync-loop thread
+  in batches of N (default 256) for --warmup-ms (default 0), then --seconds (default 2) measured,
+  over a host pipe of --slots (2..4096, default 1024) or a VALE switch; B receives. --shared-kloop (worker mode): one sync-loop thread
   serves both ports instead of one thread each. Prints packets and Mpps at both ends (--json: one
   object). Progress goes to stderr once per second (not with --json unless stderr is a terminal).
   Exit 0 ok, 2 on a usage error or a setup the host refuses (one line; JSON with --json).`;
@@ -155,6 +159,7 @@ const SPEC: CommandSpec<PktGenScenario & { json: boolean }> = {
     seconds: { type: 'string' },
     slots: { type: 'string' },
     'idle-ms': { type: 'string' },
+    'warmup-ms': { type: 'string' },
     'shared-kloop': { type: 'boolean' },
     json: { type: 'boolean' },
   },
@@ -173,7 +178,8 @@ const SPEC: CommandSpec<PktGenScenario & { json: boolean }> = {
     const seconds = numberOption('--seconds', v.seconds, 2, 0.001, 3600, false);
     const slots = numberOption('--slots', v.slots, 1024, 2, 4096, true);
     const idleMs = numberOption('--idle-ms', v['idle-ms'], 100, 1, 60_000, true);
-    for (const x of [size, batch, seconds, slots, idleMs]) if (typeof x === 'string') return x;
+    const warmupMs = numberOption('--warmup-ms', v['warmup-ms'], 0, 0, 60_000, true);
+    for (const x of [size, batch, seconds, slots, idleMs, warmupMs]) if (typeof x === 'string') return x;
     return {
       backend,
       mode,
@@ -183,6 +189,7 @@ const SPEC: CommandSpec<PktGenScenario & { json: boolean }> = {
       seconds: seconds as number,
       slots: slots as number,
       idleMs: idleMs as number,
+      warmupMs: warmupMs as number,
       json: v.json === true,
     };
   },
@@ -218,7 +225,7 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(r)}\n`);
   } else {
     const line = (who: string, x: PktGenSide): string =>
-      `${who}  ${x.packets} packets in ${x.seconds.toFixed(3)} s  ${x.mpps.toFixed(3)} Mpps  ${((x.bytes * 8) / x.seconds / 1e9).toFixed(3)} Gbps`;
+      `${who}  ${x.packets} packets in ${x.seconds.toFixed(3)} s  ${x.mpps.toFixed(3)} Mpps  ${((x.mpps * 1e6 * (x.packets > 0 ? x.bytes / x.packets : 0) * 8) / 1e9).toFixed(3)} Gbps${x.warmupPackets > 0 ? ` (after ${x.warmupPackets} warm-up packets)` : ''}`;
     process.stdout.write(
       `pkt-gen ${s.backend} ${s.mode}${s.sharedKloop === true ? ' (shared kloop)' : ''} size ${s.size} batch ${s.batch}\n${line('tx', r.tx)}\n${line('rx', r.rx)}\nhost drops ${r.hostDrops}\n`,
     );

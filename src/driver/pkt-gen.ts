@@ -23,8 +23,13 @@ export interface PktGenOptions {
   batch: number;
   /** Stop after this many packets sent... */
   count?: number;
-  /** ...or after this many milliseconds, whichever comes first. */
+  /** ...or after this many milliseconds of the measured window, whichever comes first. */
   durationMs?: number;
+  /**
+   * Milliseconds sent before the measured window opens (default 0): the JIT's warm-up, kept out
+   * of `mpps` at both ends (the receiver's window opens this long after its first packet).
+   */
+  warmupMs?: number;
   /** Receiver gives up this long after the last packet once the sender is done (PKTGEN_IDLE_MS). */
   idleMs?: number;
   /**
@@ -37,10 +42,16 @@ export interface PktGenOptions {
 }
 
 export interface PktGenSide {
+  /** Packets over the whole run, warm-up included. */
   packets: number;
+  /** Frame bytes over the whole run. */
   bytes: number;
+  /** The whole run, s. */
   seconds: number;
+  /** Millions of packets per second over the measured window (after the warm-up). */
   mpps: number;
+  /** Packets before the measured window opened. */
+  warmupPackets: number;
 }
 
 /** A frame: broadcast destination, the port's MAC as source, EtherType 0x88b5 (local experimental). */
@@ -54,9 +65,29 @@ export function pktGenFrame(src: Uint8Array, size: number): Uint8Array {
   return f;
 }
 
-function side(packets: number, bytes: number, t0: number): PktGenSide {
-  const seconds = (performance.now() - t0) / 1000;
-  return { packets, bytes, seconds, mpps: seconds > 0 ? packets / seconds / 1e6 : 0 };
+/**
+ * One end's figures: `packets` over [t0, end], the rate over [mark, end] from `atMark` packets on
+ * (the whole run when the window never opened or has no length).
+ */
+function side(
+  packets: number,
+  bytes: number,
+  t0: number,
+  mark: number,
+  atMark: number,
+  end: number,
+): PktGenSide {
+  const windowed = mark >= t0 && end > mark;
+  const from = windowed ? mark : t0;
+  const counted = windowed ? packets - atMark : packets;
+  const ms = end - from;
+  return {
+    packets,
+    bytes,
+    seconds: (end - t0) / 1000,
+    mpps: ms > 0 ? counted / ms / 1000 : 0,
+    warmupPackets: windowed ? atMark : 0,
+  };
 }
 
 /** NS_BUF_CHANGED in the flags half of a slot's len|flags word. */
@@ -157,7 +188,10 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
   // swaps buffers (NS_BUF_CHANGED), VALE copies out of them and leaves them in place.
   for (let h = 0; h < n; h++) filler.write(h);
   const t0 = performance.now();
-  const deadline = o.durationMs === undefined ? Number.POSITIVE_INFINITY : t0 + o.durationMs;
+  const opens = t0 + (o.warmupMs ?? 0);
+  const deadline = o.durationMs === undefined ? Number.POSITIVE_INFINITY : opens + o.durationMs;
+  let mark = -1;
+  let atMark = 0;
   let sent = 0;
   let yielded = 0;
   const yieldEvery = Math.max(1, n >> 2);
@@ -168,6 +202,10 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
     for (;;) {
       const now = performance.now();
       if (sent >= count || now >= deadline) break;
+      if (mark < 0 && now >= opens) {
+        mark = now;
+        atMark = sent;
+      }
       const h = ring.head;
       const room = Math.min(nmRingSpace(h, ring.tail, n), o.batch, count - sent);
       if (room === 0) {
@@ -208,7 +246,7 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
     // The borrowed buffer goes back to the chain the host frees with the port.
     if (tmplBuf !== 0 && port.adapter.isAttached) returnBuf(port, ring, tmplBuf);
   }
-  return side(sent, sent * frame.length, t0);
+  return side(sent, sent * frame.length, t0, mark, atMark, performance.now());
 }
 
 /**
@@ -220,6 +258,8 @@ export async function pktGenTx(port: PtnetNetmapPort, o: PktGenOptions): Promise
 export async function pktGenRx(
   port: PtnetNetmapPort,
   stop: (received: number, idleMs: number) => boolean,
+  /** The measured window opens this long after the first packet (PktGenOptions.warmupMs). */
+  warmupMs = 0,
 ): Promise<PktGenSide> {
   const hdr = port.adapter.vnetHdrLen;
   const ring = port.rxRing(0);
@@ -229,6 +269,9 @@ export async function pktGenRx(
   let got = 0;
   let bytes = 0;
   let last = t0;
+  let first = -1;
+  let mark = -1;
+  let atMark = 0;
   const cancel = (): boolean => stop(got, performance.now() - last);
   for (;;) {
     let h = ring.head;
@@ -249,8 +292,15 @@ export async function pktGenRx(
     ring.head = ring.cur = h;
     port.rxsync(0);
     last = performance.now();
+    if (mark < 0) {
+      if (first < 0) first = last;
+      if (last - first >= warmupMs) {
+        mark = last;
+        atMark = got;
+      }
+    }
   }
-  return { packets: got, bytes, seconds: (last - t0) / 1000, mpps: last > t0 ? got / (last - t0) / 1000 : 0 };
+  return side(got, bytes, t0, mark, atMark, last);
 }
 
 /** How long the receiver waits for stragglers once the sender is done (VALE may have dropped some). */
@@ -275,7 +325,7 @@ export async function runPktGen(
     rx.wakeAll();
     return r;
   });
-  const rxP = pktGenRx(rx, (got, idle) => sent >= 0 && (got >= sent || idle >= idleMs));
+  const rxP = pktGenRx(rx, (got, idle) => sent >= 0 && (got >= sent || idle >= idleMs), o.warmupMs);
   try {
     const [t, r] = await Promise.all([txP, rxP]);
     return { tx: t, rx: r };

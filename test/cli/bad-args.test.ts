@@ -16,6 +16,8 @@ const bad: [string, string[], RegExp][] = [
   ['pkt-gen', ['--slots', '100000000'], /--slots/],
   ['pkt-gen', ['--batch', '1e9'], /--batch/],
   ['pkt-gen', ['--idle-ms', '1e12'], /--idle-ms/],
+  ['pkt-gen', ['--warmup-ms', '1e9'], /--warmup-ms/],
+  ['pkt-gen', ['--warmup-ms', '2.5'], /--warmup-ms/],
   ['pkt-gen', ['--seconds', 'Infinity'], /--seconds/],
   ['pkt-gen', ['--size', '0x10'], /--size/],
   ['pkt-gen', ['--backend'], /backend/],

@@ -49,6 +49,22 @@ describe('ptnet-ts pkt-gen', () => {
     expect(j.tx.packets).toBeGreaterThan(0);
   }, 60_000);
 
+  it('keeps the warm-up out of the rate (--warmup-ms)', () => {
+    const r = pktGen('--seconds', '0.2', '--warmup-ms', '200', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      warmupMs: number;
+      tx: Side & { seconds: number; warmupPackets: number };
+    };
+    expect(j.warmupMs).toBe(200);
+    expect(j.tx.warmupPackets).toBeGreaterThan(0);
+    // The run lasts the warm-up and the window; the rate is the window's alone.
+    expect(j.tx.seconds).toBeGreaterThanOrEqual(0.4);
+    const window = (j.tx.packets - j.tx.warmupPackets) / (j.tx.mpps * 1e6);
+    expect(window).toBeGreaterThanOrEqual(0.19);
+    expect(window).toBeLessThanOrEqual(j.tx.seconds - 0.19);
+  }, 60_000);
+
   it('prints both ends in text form', () => {
     const r = pktGen('--seconds', '0.2');
     expect(r.status).toBe(0);

@@ -55,6 +55,26 @@ describe('pkt-gen', () => {
     }, 30_000);
   }
 
+  // The rate covers the measured window alone: the sender's opens warmupMs after its start, the
+  // receiver's warmupMs after its first packet; the counts cover the whole run.
+  it('keeps the warm-up out of the rate at both ends', async () => {
+    const [e0, e1] = createPipe('pgwarm', { slots: 256 });
+    const a = guest(e0, 'inline');
+    const b = guest(e1, 'inline');
+    const r = await runPktGen(a, b, { size: 60, batch: 32, durationMs: 100, warmupMs: 100 });
+    for (const side of [r.tx, r.rx]) {
+      expect(side.warmupPackets).toBeGreaterThan(0);
+      expect(side.warmupPackets).toBeLessThan(side.packets);
+      const window = (side.packets - side.warmupPackets) / (side.mpps * 1e6);
+      expect(window).toBeGreaterThan(0.09);
+      expect(window).toBeLessThanOrEqual(side.seconds - 0.099);
+    }
+    expect(r.rx.packets).toBe(r.tx.packets);
+    expect(r.tx.seconds).toBeGreaterThanOrEqual(0.2);
+    a.adapter.detach();
+    b.adapter.detach();
+  }, 30_000);
+
   it('over VALE with the 12-byte header on both ports', async () => {
     const vale = new ValeSwitch('vale0', {});
     const pa = vale.attach('a');
