@@ -67,6 +67,7 @@ export {
   ZEROCOPY_MIN,
   type ConnectOptions,
   type SocketOptions,
+  type OnReadOptions,
   type RemoteInfo,
   decodeSnapshot,
   encodeSnapshot,

@@ -23,6 +23,8 @@ export const COPY_SITE = {
    * the socket then emits views of that buffer, not copies.
    */
   rcvbufIn: 6,
+  /** The receive buffer into the application's own buffer (a socket's onread: RecvBuffer.readInto). */
+  rcvbufOut: 7,
 } as const;
 
 export type CopySite = (typeof COPY_SITE)[keyof typeof COPY_SITE];

@@ -27,6 +27,7 @@ export {
   type ConnectOptions,
   type ListenOptions,
   type SocketOptions,
+  type OnReadOptions,
   type NetHost,
   type SocketState,
 } from './socket.ts';

@@ -29,6 +29,37 @@ export const ZEROCOPY_MIN = 4096;
 export interface SocketOptions extends TcbOptions {
   /** Keep the writable side open after the peer's FIN (node's allowHalfOpen; default false). */
   allowHalfOpen?: boolean;
+  /**
+   * node's onread: received bytes are copied into `buffer` (or the buffer the function returns,
+   * asked anew for each read) and handed to `callback` instead of being emitted as 'data' chunks;
+   * 'end', 'error' and 'close' come as usual, pause() and resume() hold and restart the reads,
+   * and a callback returning false stops the reads until resume() (isPaused() stays false, as in
+   * node). The receive buffer then reuses its memory,
+   * which stays in the cache: a bulk receiver that consumes in place runs faster than one that
+   * takes a fresh Buffer per chunk (bench/README.md, e2e). A value of another shape is ignored,
+   * as node ignores it; an empty buffer, or a function returning one or no Uint8Array, destroys
+   * the socket at its first read (ERR_INVALID_ARG_TYPE). createServer takes it too (node does
+   * not), for every socket it accepts.
+   */
+  onread?: OnReadOptions;
+}
+
+/** node's OnReadOpts. */
+export interface OnReadOptions {
+  buffer: Uint8Array | (() => Uint8Array);
+  /** Bytes written to `buf` from its start; false pauses the socket. */
+  callback: (bytesWritten: number, buf: Uint8Array) => boolean | void;
+}
+
+/**
+ * The onread option if it has node's shape (an object with a Uint8Array or function `buffer` and a
+ * function `callback`), else null: node ignores any other value, and so does this socket.
+ */
+function onreadOf(o: unknown): OnReadOptions | null {
+  if (o === null || typeof o !== 'object') return null;
+  const r = o as Partial<OnReadOptions>;
+  const bufOk = r.buffer instanceof Uint8Array || typeof r.buffer === 'function';
+  return bufOk && typeof r.callback === 'function' ? { buffer: r.buffer!, callback: r.callback } : null;
 }
 
 export interface ConnectOptions extends SocketOptions {
@@ -153,6 +184,10 @@ export class Socket extends Duplex implements TcbUser {
   private readonly zcCopied: boolean[] = [];
   private wantRead = false;
   private peerEnded = false;
+  /** node's onread, and whether pause() (or its callback's false) holds its reads. */
+  private readonly onread: OnReadOptions | null;
+  private onreadPaused = false;
+  private delivering = false;
   private idleMs = 0;
   private idleTimer: Timer | null = null;
   private lastActive = 0;
@@ -173,12 +208,15 @@ export class Socket extends Duplex implements TcbUser {
   ) {
     // 'close' is emitted by hand, with hadError, as net.Socket does.
     super({ allowHalfOpen: opts.allowHalfOpen ?? false, emitClose: false });
+    this.onread = onreadOf(opts.onread);
   }
 
   /** @internal Binds an established or connecting connection. */
   attach(tcb: Tcb, connecting: boolean): void {
     this.tcb = tcb;
     tcb.user = this;
+    // No view of the receive buffer is ever handed out: its chunks can be reused.
+    if (this.onread !== null) tcb.rcv.recycleChunks = true;
     this.connecting = connecting;
     this.updateRef();
   }
@@ -484,9 +522,68 @@ export class Socket extends Duplex implements TcbUser {
     this.pump();
   }
 
+  /** node's pause(): with onread, the reads stop too (the receive window closes as data waits). */
+  override pause(): this {
+    if (this.onread !== null) this.onreadPaused = true;
+    return super.pause();
+  }
+
+  /** node's resume(): with onread, the reads start again (after this call returns). */
+  override resume(): this {
+    super.resume();
+    if (this.onread !== null && this.onreadPaused) {
+      this.onreadPaused = false;
+      process.nextTick(() => this.pump());
+    }
+    return this;
+  }
+
+  /**
+   * onread: the bytes received go into the user's buffer, one callback per fill, until none is
+   * left or the socket is paused; then the peer's FIN ends the readable side ('end').
+   */
+  private pumpOnread(t: Tcb, o: OnReadOptions): void {
+    if (this.delivering) return;
+    const rcv = t.rcv;
+    let got = 0;
+    this.delivering = true;
+    try {
+      while (!this.onreadPaused && rcv.readable > 0 && !this.destroyed) {
+        const buf = typeof o.buffer === 'function' ? o.buffer() : o.buffer;
+        if (!(buf instanceof Uint8Array) || buf.length === 0) {
+          this.destroy(
+            new NetError('ERR_INVALID_ARG_TYPE', 'read', 'The onread buffer must be a non-empty Uint8Array'),
+          );
+          return;
+        }
+        const n = rcv.readInto(buf, 0, buf.length);
+        this.bytesRead += n;
+        got += n;
+        // node stops reading (readStop) without pausing the stream: isPaused() stays false, and
+        // resume() starts the reads again.
+        if (o.callback(n, buf) === false) this.onreadPaused = true;
+      }
+    } finally {
+      this.delivering = false;
+      if (got > 0 && this.tcb === t) {
+        t.onUserRead();
+        this.touch();
+      }
+    }
+    if (this.peerEnded && rcv.readable === 0 && !this.onreadPaused && !this.readableEnded) {
+      this.push(null);
+      // Nothing was ever pushed: a read of nothing lets the stream see its end and emit 'end'.
+      this.read(0);
+    }
+  }
+
   private pump(): void {
     const t = this.tcb;
     if (t === null) return;
+    if (this.onread !== null) {
+      this.pumpOnread(t, this.onread);
+      return;
+    }
     const rcv = t.rcv;
     let got = 0;
     while (this.wantRead) {
@@ -709,7 +806,8 @@ export class Server extends EventEmitter {
     const family: 'IPv4' | 'IPv6' = address.includes(':') ? 'IPv6' : 'IPv4';
     let p = p0;
     if (p === 0) p = (v4 ? tcp4 : tcp6!).ephemeralPortAny(0);
-    const opts = { ...st.tcpDefaults, ...this.opts };
+    const { onread: _o, ...own } = this.opts;
+    const opts = { ...st.tcpDefaults, ...own };
     const onConnection = (tcb: Tcb): void => {
       const s = new Socket(st, this.opts);
       s.attach(tcb, false);
@@ -846,7 +944,7 @@ export class Net {
       });
       return s;
     };
-    const { host: _h, port: _p, localPort: _l, allowHalfOpen: _a, ...tcbOpts } = opts;
+    const { host: _h, port: _p, localPort: _l, allowHalfOpen: _a, onread: _o, ...tcbOpts } = opts;
     // The family's TCP and IP output; the source address its route gives (tcp_v4_connect /
     // tcp_v6_connect → ip_route_connect / ip6_dst_lookup).
     const v6 = hostName.includes(':');

@@ -171,6 +171,62 @@ export const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     srv.close();
   },
 
+  async 'onread into one buffer, paused once by the callback'(c) {
+    const data = Buffer.alloc(300_000, 7);
+    const [srv, port] = await serve(c, (s) => {
+      c.sock('server', s);
+      s.end(data);
+    });
+    const buf = Buffer.alloc(4096);
+    let got = 0;
+    let sameBuffer = true;
+    let whilePaused = 0;
+    let paused = false;
+    let pausedOnce = false;
+    const s = c.env.client.connect({
+      port,
+      host: c.env.host4,
+      onread: {
+        buffer: buf,
+        callback: (n: number, b: Uint8Array): boolean => {
+          if (paused) whilePaused++;
+          sameBuffer &&= b === buf;
+          got += n;
+          if (pausedOnce || got < 50_000) return true;
+          pausedOnce = true;
+          paused = true;
+          setTimeout(() => {
+            c.ev('client', 'isPaused', s.isPaused());
+            paused = false;
+            s.resume();
+          }, 50);
+          return false;
+        },
+      },
+    });
+    // 'data' listened to: with onread it is never emitted (the 'end' event reports 0 bytes).
+    c.sock('client', s);
+    await c.until(() => closed(c, 'client') && closed(c, 'server'));
+    c.ev('client', 'onread bytes', got, 'same buffer', sameBuffer, 'calls while paused', whilePaused);
+    c.ev('client', 'bytesRead', s.bytesRead);
+    srv.close();
+  },
+
+  async 'onread of another shape is ignored'(c) {
+    const [srv, port] = await serve(c, (s) => {
+      c.sock('server', s);
+      s.end('x'.repeat(1000));
+    });
+    const s = c.env.client.connect({
+      port,
+      host: c.env.host4,
+      onread: { buffer: 'not a buffer', callback: () => true },
+    });
+    c.sock('client', s);
+    await c.until(() => closed(c, 'client') && closed(c, 'server'));
+    srv.close();
+  },
+
   async refused(c) {
     const [srv, port] = await serve(c, () => {});
     await new Promise((r) => srv.close(r));

@@ -42,6 +42,16 @@ export class RecvBuffer {
   oooDrops = 0;
   /** Chunks allocated since construction. */
   chunksAllocated = 0;
+  /**
+   * The application takes bytes only through readInto (a socket's onread): no view of a chunk is
+   * ever handed out, so a chunk read to its end is kept for the next one instead of left to the
+   * garbage collector. A recycled chunk is still in the cache when it is written again; a fresh
+   * one is not (64 KiB each, from a heap the collector frees in tens of MB at a time).
+   */
+  recycleChunks = false;
+  /** A retired chunk and its views, kept for reuse while recycleChunks holds. */
+  private spare: Buffer | null = null;
+  private spareViews: WordViews | null = null;
 
   constructor(
     readonly capacity: number,
@@ -145,13 +155,20 @@ export class RecvBuffer {
     const slot = n % this.chunks.length;
     let c = this.chunks[slot] ?? null;
     if (c === null) {
-      // Not zero-filled: only bytes written by copyIn are ever handed out.
-      c = Buffer.allocUnsafeSlow(this.chunkSize);
-      // Packet payload lands here segment by segment: copies without a view per segment. The
-      // views stay with the chunk, not in copy.ts's registry (see wordViews).
-      this.chunkViews[slot] = wordViews(c);
+      if (this.spare !== null) {
+        c = this.spare;
+        this.chunkViews[slot] = this.spareViews;
+        this.spare = null;
+        this.spareViews = null;
+      } else {
+        // Not zero-filled: only bytes written by copyIn are ever handed out.
+        c = Buffer.allocUnsafeSlow(this.chunkSize);
+        // Packet payload lands here segment by segment: copies without a view per segment. The
+        // views stay with the chunk, not in copy.ts's registry (see wordViews).
+        this.chunkViews[slot] = wordViews(c);
+        this.chunksAllocated++;
+      }
       this.chunks[slot] = c;
-      this.chunksAllocated++;
     }
     return c;
   }
@@ -178,6 +195,38 @@ export class RecvBuffer {
       this.chunkViews[slot] = null;
     }
     return view;
+  }
+
+  /**
+   * Consumes up to `max` in-order bytes into dst[dstOff...] (a copy, as tcp_recvmsg does into the
+   * user's buffer); returns how many. With recycleChunks a chunk read to its end is kept for reuse.
+   */
+  readInto(dst: Uint8Array, dstOff: number, max: number): number {
+    const size = this.chunkSize;
+    const n = Math.min(max, this.readable, dst.length - dstOff);
+    let done = 0;
+    while (done < n) {
+      const p = this.readPos;
+      const c = Math.floor(p / size);
+      const at = p - c * size;
+      const k = Math.min(n - done, size - at);
+      const slot = c % this.chunks.length;
+      const chunk = this.chunks[slot]!;
+      copyBytes(dst, dstOff + done, chunk, at, k);
+      done += k;
+      this.readPos = p + k;
+      if (at + k === size) {
+        if (this.recycleChunks && this.spare === null) {
+          this.spare = chunk;
+          this.spareViews = this.chunkViews[slot]!;
+        }
+        this.chunks[slot] = null;
+        this.chunkViews[slot] = null;
+      }
+    }
+    this.readSeq = seqAdd(this.readSeq, n);
+    if (n > 0) countCopy(COPY_SITE.rcvbufOut, n);
+    return n;
   }
 
   /** Copies the in-order bytes not yet read to dst[dstOff...] without consuming them (a snapshot). */

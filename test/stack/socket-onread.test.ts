@@ -1,0 +1,214 @@
+// node's onread option: received bytes are copied into the application's buffer and handed to its
+// callback, never emitted as 'data'; 'end' and 'close' come as usual, a callback returning false
+// pauses the socket, resume() restarts it, and the receive buffer reuses its chunks (no view of
+// them ever leaves the socket). An onread of another shape is ignored, as node ignores it.
+import { describe, expect, it } from 'vitest';
+import { COPY_SITE, copyBytes, resetCopyCounts } from '../../src/copycount/index.ts';
+import type { NetError } from '../../src/stack/index.ts';
+import { type Socket } from '../../src/stack/index.ts';
+import { makePair, runUntil } from './harness.ts';
+
+/** Bytes that are not periodic, so a piece delivered at the wrong place would show. */
+function stream(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0, x = 7; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+describe('socket onread', () => {
+  // A buffer size that is no divisor of the 64 KiB chunks: reads cross chunk boundaries.
+  it('delivers every byte in order into one reused buffer, then end and close', async () => {
+    const p = makePair();
+    const data = stream(3 << 20);
+    const buf = Buffer.alloc(10_007);
+    const out = Buffer.alloc(data.length);
+    let got = 0;
+    let calls = 0;
+    let sameBuffer = true;
+    let dataEvents = 0;
+    let ended = false;
+    let closed = false;
+    p.b.net.createServer((s) => s.end(data)).listen(80);
+    const c = p.a.net.connect({
+      host: '10.0.0.2',
+      port: 80,
+      onread: {
+        buffer: buf,
+        callback: (n, b) => {
+          sameBuffer &&= b === buf;
+          out.set(b.subarray(0, n), got);
+          got += n;
+          calls++;
+        },
+      },
+    });
+    c.on('data', () => dataEvents++);
+    c.on('end', () => {
+      ended = true;
+      c.end();
+    });
+    c.on('close', () => (closed = true));
+    await runUntil(p, () => ended && closed);
+    expect(got).toBe(data.length);
+    expect(out.equals(data)).toBe(true);
+    expect(sameBuffer).toBe(true);
+    expect(calls).toBeGreaterThanOrEqual(Math.ceil(data.length / buf.length));
+    expect(dataEvents).toBe(0);
+    expect(c.bytesRead).toBe(data.length);
+  });
+
+  it('reuses the receive buffer chunks where a data socket takes a new one per 64 KiB', async () => {
+    const chunks = async (onread: boolean): Promise<number> => {
+      const p = makePair();
+      const data = stream(4 << 20);
+      const buf = Buffer.alloc(65_536);
+      let got = 0;
+      p.b.net.createServer((s) => s.end(data)).listen(80);
+      const c = p.a.net.connect({
+        host: '10.0.0.2',
+        port: 80,
+        ...(onread ? { onread: { buffer: buf, callback: (n: number) => void (got += n) } } : {}),
+      });
+      if (!onread) c.on('data', (b: Buffer) => (got += b.length));
+      await runUntil(p, () => got === data.length);
+      return c.tcb!.rcv.chunksAllocated;
+    };
+    const reused = await chunks(true);
+    const fresh = await chunks(false);
+    expect(fresh).toBeGreaterThanOrEqual(64);
+    // The window's worth of chunks at most (1 MiB in 64 KiB chunks, and the spare).
+    expect(reused).toBeLessThanOrEqual(18);
+  });
+
+  it('counts the copy into the application buffer', async () => {
+    const p = makePair();
+    const data = stream(300_000);
+    let got = 0;
+    p.b.net.createServer((s) => s.end(data)).listen(80);
+    resetCopyCounts();
+    p.a.net.connect({
+      host: '10.0.0.2',
+      port: 80,
+      onread: { buffer: () => Buffer.alloc(4096), callback: (n) => void (got += n) },
+    });
+    await runUntil(p, () => got === data.length);
+    expect(copyBytes[COPY_SITE.rcvbufOut]).toBe(data.length);
+    expect(copyBytes[COPY_SITE.rcvbufIn]).toBe(data.length);
+  });
+
+  it('a callback returning false stops the reads until resume(); the window closes meanwhile', async () => {
+    const p = makePair();
+    const data = stream(4 << 20);
+    const out = Buffer.alloc(data.length);
+    let got = 0;
+    let paused = 0;
+    let stopAt = 100_000;
+    p.b.net.createServer((s) => s.end(data)).listen(80);
+    let c: Socket | null = null;
+    c = p.a.net.connect({
+      host: '10.0.0.2',
+      port: 80,
+      onread: {
+        buffer: () => Buffer.alloc(8192),
+        callback: (n, b) => {
+          out.set(b.subarray(0, n), got);
+          got += n;
+          if (got >= stopAt) {
+            stopAt = Number.POSITIVE_INFINITY;
+            paused++;
+            return false;
+          }
+          return true;
+        },
+      },
+    });
+    await runUntil(p, () => paused === 1);
+    const atPause = got;
+    // As node: the reads stop, the stream is not paused.
+    expect(c.isPaused()).toBe(false);
+    // The peer goes on sending until the receive buffer (1 MiB by default here or less) is full;
+    // nothing more reaches the callback.
+    const t0 = p.clock.now();
+    await runUntil(p, () => p.clock.now() - t0 >= 2000);
+    expect(got).toBe(atPause);
+    expect(c.tcb!.rcv.readable).toBeGreaterThan(0);
+    expect(got + c.tcb!.rcv.readable).toBeLessThan(data.length);
+    let ended = false;
+    c.on('end', () => (ended = true));
+    c.resume();
+    await runUntil(p, () => ended);
+    expect(got).toBe(data.length);
+    expect(out.equals(data)).toBe(true);
+  });
+
+  // node keeps onread only with its shape and ignores anything else (net.Socket's constructor):
+  // such a socket emits 'data' as any other.
+  it('ignores an onread of another shape, as node does', async () => {
+    const bad: unknown[] = [
+      null,
+      5,
+      {},
+      { buffer: 'x', callback: () => true },
+      { buffer: Buffer.alloc(8) },
+      { buffer: Buffer.alloc(8), callback: 3 },
+    ];
+    for (const onread of bad) {
+      const p = makePair();
+      p.b.net.createServer((s) => s.end(Buffer.alloc(1000, 1))).listen(80);
+      const c = p.a.net.connect({ host: '10.0.0.2', port: 80, onread } as never);
+      let got = 0;
+      c.on('data', (b: Buffer) => (got += b.length));
+      await runUntil(p, () => got === 1000);
+      expect(c.tcb!.rcv.recycleChunks).toBe(false);
+    }
+  });
+
+  it('an empty buffer, or a buffer function returning one, destroys the socket at its first read', async () => {
+    for (const buffer of [new Uint8Array(0), () => new Uint8Array(0), () => 'x' as unknown as Uint8Array]) {
+      const p = makePair();
+      // The destroyed client resets the connection: the server's socket sees ECONNRESET.
+      let reset: unknown = null;
+      p.b.net
+        .createServer((s) => {
+          s.on('error', (e) => (reset = e));
+          s.end(Buffer.alloc(1000, 1));
+        })
+        .listen(80);
+      const c = p.a.net.connect({ host: '10.0.0.2', port: 80, onread: { buffer, callback: () => true } });
+      let err: unknown = null;
+      c.on('error', (e) => (err = e));
+      await runUntil(p, () => err !== null);
+      expect((err as NetError).code).toBe('ERR_INVALID_ARG_TYPE');
+      expect(c.destroyed).toBe(true);
+      await runUntil(p, () => reset !== null);
+      expect((reset as NetError).code).toBe('ECONNRESET');
+    }
+  });
+
+  it('createServer takes onread for the sockets it accepts', async () => {
+    const p = makePair();
+    const data = stream(500_000);
+    const buf = Buffer.alloc(3000);
+    let got = 0;
+    let sum = 0;
+    p.b.net
+      .createServer({
+        onread: {
+          buffer: buf,
+          callback: (n, b) => {
+            got += n;
+            for (let i = 0; i < n; i++) sum = (sum + b[i]!) | 0;
+          },
+        },
+      })
+      .listen(80);
+    p.a.net.connect({ host: '10.0.0.2', port: 80 }).end(data);
+    await runUntil(p, () => got === data.length);
+    let want = 0;
+    for (const x of data) want = (want + x) | 0;
+    expect(sum).toBe(want);
+  });
+});
