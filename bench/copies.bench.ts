@@ -17,8 +17,8 @@ type SinkKind = 'data' | 'onread';
 
 /**
  * A counting sink on 5001. 'data': node's 'data' events, views of the receive buffer (no copy
- * beyond the receive buffer's own). 'onread': countingSink, reads copied into one reused buffer
- * (one copy more, rcvbufOut, but into memory that stays in the cache: the e2e rows' sink).
+ * beyond the receive buffer's own, rcvbufIn). 'onread': countingSink, the e2e rows' sink: bytes
+ * copied into one reused buffer, most straight from the frame (rcvbufOut instead of rcvbufIn).
  */
 function sinkOf(net: Net, kind: SinkKind): { bytes: () => number; close: () => void } {
   if (kind === 'onread') {

@@ -14,9 +14,9 @@ export function countingSink(
   onBytes?: (n: number) => void,
 ): { server: Server; bytes: () => number } {
   let bytes = 0;
-  // Reads into one reused buffer (onread), as netperf's TCP_STREAM receiver recv()s into one:
-  // the receive buffer then reuses its chunks too, and the copies stay in the cache (a fresh
-  // Buffer per 'data' chunk ran the inline stream at 12.7–15.0 against 17.1–18.0 Gbps).
+  // Reads into one reused buffer (onread), as netperf's TCP_STREAM receiver recv()s into one: the
+  // bytes land in it straight from the frame and the copies stay in the cache (a fresh Buffer per
+  // 'data' chunk ran the inline stream at 11.5–12.2 against 17.9–18.6 Gbps, docs/ARCHITECTURE.md).
   const onread = {
     buffer: Buffer.allocUnsafe(64 * 1024),
     callback: (n: number): boolean => {

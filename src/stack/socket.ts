@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { ipv4ToString, ipv6ToString, parseIpv4, parseIpv6 } from '../wire/index.ts';
+import { wordViews, type WordViews } from '../mbuf/index.ts';
 import { NetError } from './errors.ts';
 import { HandleRef } from './handle-ref.ts';
 import { IpPairScratch } from './l3.ts';
@@ -50,6 +51,12 @@ export interface OnReadOptions {
   /** Bytes written to `buf` from its start; false pauses the socket. */
   callback: (bytesWritten: number, buf: Uint8Array) => boolean | void;
 }
+
+/**
+ * The memory of onread buffers lent to receive buffers in this thread (Socket.lend): one socket's
+ * loan at a time per ArrayBuffer, so two sockets sharing a buffer never fill it in the same turn.
+ */
+const lentBuffers = new Set<ArrayBufferLike>();
 
 /**
  * The onread option if it has node's shape (an object with a Uint8Array or function `buffer` and a
@@ -188,6 +195,10 @@ export class Socket extends Duplex implements TcbUser {
   private readonly onread: OnReadOptions | null;
   private onreadPaused = false;
   private delivering = false;
+  /** The onread buffer lent to the receive buffer (RecvBuffer.lendDirect), as the user gave it. */
+  private lentBuf: Uint8Array | null = null;
+  /** A Buffer over a fixed onread buffer's memory and its word views, made once. */
+  private fixedView: { buf: Buffer; views: WordViews } | null = null;
   private idleMs = 0;
   private idleTimer: Timer | null = null;
   private lastActive = 0;
@@ -241,6 +252,7 @@ export class Socket extends Duplex implements TcbUser {
    * snapshot, and goes to the restored socket instead).
    */
   frozen(): void {
+    this.unlend();
     this.pause();
     this.wantRead = false;
     this.releaseZeroCopy();
@@ -524,7 +536,10 @@ export class Socket extends Duplex implements TcbUser {
 
   /** node's pause(): with onread, the reads stop too (the receive window closes as data waits). */
   override pause(): this {
-    if (this.onread !== null) this.onreadPaused = true;
+    if (this.onread !== null) {
+      this.onreadPaused = true;
+      if (!this.delivering) this.unlend();
+    }
     return super.pause();
   }
 
@@ -548,14 +563,22 @@ export class Socket extends Duplex implements TcbUser {
     let got = 0;
     this.delivering = true;
     try {
-      while (!this.onreadPaused && rcv.readable > 0 && !this.destroyed) {
-        const buf = typeof o.buffer === 'function' ? o.buffer() : o.buffer;
-        if (!(buf instanceof Uint8Array) || buf.length === 0) {
-          this.destroy(
-            new NetError('ERR_INVALID_ARG_TYPE', 'read', 'The onread buffer must be a non-empty Uint8Array'),
-          );
-          return;
+      // What arrived straight into the lent buffer comes first: everything still in the receive
+      // buffer arrived after it.
+      const lent = this.lentBuf;
+      if (lent !== null) {
+        this.lentBuf = null;
+        lentBuffers.delete(lent.buffer);
+        const n = rcv.takeDirect();
+        if (n > 0) {
+          this.bytesRead += n;
+          got += n;
+          if (o.callback(n, lent) === false) this.onreadPaused = true;
         }
+      }
+      while (!this.onreadPaused && rcv.readable > 0 && !this.destroyed) {
+        const buf = this.onreadBuffer(o);
+        if (buf === null) return;
         const n = rcv.readInto(buf, 0, buf.length);
         this.bytesRead += n;
         got += n;
@@ -574,6 +597,63 @@ export class Socket extends Duplex implements TcbUser {
       this.push(null);
       // Nothing was ever pushed: a read of nothing lets the stream see its end and emit 'end'.
       this.read(0);
+      return;
+    }
+    this.lend(t, o);
+  }
+
+  /** The buffer for the next read (node asks a buffer function anew each time), or null once destroyed. */
+  private onreadBuffer(o: OnReadOptions): Uint8Array | null {
+    const buf = typeof o.buffer === 'function' ? o.buffer() : o.buffer;
+    if (buf instanceof Uint8Array && buf.length > 0) return buf;
+    this.destroy(
+      new NetError('ERR_INVALID_ARG_TYPE', 'read', 'The onread buffer must be a non-empty Uint8Array'),
+    );
+    return null;
+  }
+
+  /**
+   * Lends the next read's buffer to the receive buffer while this socket waits for data (nothing
+   * readable, reads not stopped): what arrives in order then lands in it directly, one copy instead
+   * of two. Not when another socket of this thread holds the same memory lent (a buffer shared by
+   * sockets, which node allows: each read there is delivered before the next one is made).
+   */
+  private lend(t: Tcb, o: OnReadOptions): void {
+    const rcv = t.rcv;
+    if (this.onreadPaused || this.destroyed || this.peerEnded || rcv.lent || rcv.readable > 0) return;
+    const buf = this.onreadBuffer(o);
+    if (buf === null || lentBuffers.has(buf.buffer)) return;
+    let view: { buf: Buffer; views: WordViews };
+    if (typeof o.buffer === 'function') {
+      const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+      view = { buf: b, views: wordViews(b) };
+    } else {
+      if (this.fixedView === null) {
+        const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+        this.fixedView = { buf: b, views: wordViews(b) };
+      }
+      view = this.fixedView;
+    }
+    lentBuffers.add(buf.buffer);
+    this.lentBuf = buf;
+    rcv.lendDirect(view.buf, view.views);
+  }
+
+  /**
+   * Takes the lent buffer back (reads stop, the socket goes away). Bytes are placed in it only
+   * inside a datapath turn, and the turn's end delivers them, so none are there now; were there
+   * any, they were read and go to the callback (unless the socket is destroyed).
+   */
+  private unlend(): void {
+    const lent = this.lentBuf;
+    const t = this.tcb;
+    if (lent === null || t === null) return;
+    this.lentBuf = null;
+    lentBuffers.delete(lent.buffer);
+    const n = t.rcv.takeDirect();
+    if (n > 0 && !this.destroyed) {
+      this.bytesRead += n;
+      this.onread!.callback(n, lent);
     }
   }
 
@@ -606,6 +686,7 @@ export class Socket extends Duplex implements TcbUser {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.idleTimer?.cancel();
+    this.unlend();
     const t = this.tcb;
     if (t !== null && !t.isClosed && t.state !== 'TIME-WAIT') {
       // node's destroy() is close(2) (tcp_close): unread received data means RST; otherwise a FIN

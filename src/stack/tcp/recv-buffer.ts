@@ -52,6 +52,15 @@ export class RecvBuffer {
   /** A retired chunk and its views, kept for reuse while recycleChunks holds. */
   private spare: Buffer | null = null;
   private spareViews: WordViews | null = null;
+  /**
+   * The application's buffer, lent while its reader waits (a socket's onread between two reads):
+   * in-order bytes that arrive with nothing else readable are copied straight into it and count
+   * as read, as Linux's tcp_recvmsg let the softirq copy into a waiting reader's iovec (ucopy).
+   * `directLen` bytes of it are filled; the socket takes them with takeDirect().
+   */
+  private direct: Buffer | null = null;
+  private directViews: WordViews | null = null;
+  directLen = 0;
 
   constructor(
     readonly capacity: number,
@@ -75,6 +84,7 @@ export class RecvBuffer {
     this.chunks.fill(null);
     this.chunkViews.fill(null);
     this.ooo.clear();
+    this.takeDirect();
   }
 
   /** In-order bytes waiting for the application. */
@@ -121,8 +131,22 @@ export class RecvBuffer {
       if (added > 0) this.copyIn(s, src, off, len);
       return 0;
     }
-    this.copyIn(s, src, off, len);
     const before = this.rcvNxt;
+    // Nothing else readable: straight into the application's waiting buffer, as far as it goes.
+    let placed = 0;
+    const d = this.direct;
+    if (d !== null && this.readSeq === s) {
+      placed = Math.min(len, d.length - this.directLen);
+      if (placed > 0) {
+        if (src instanceof Uint8Array) copyBytes(d, this.directLen, src, off, placed, this.directViews!);
+        else src.copyTo(d, this.directLen, off, placed, this.directViews!);
+        this.directLen += placed;
+        this.readPos += placed;
+        this.readSeq = seqAdd(this.readSeq, placed);
+        countCopy(COPY_SITE.rcvbufOut, placed);
+      }
+    }
+    if (placed < len) this.copyIn(seqAdd(s, placed), src, off + placed, len - placed);
     let nxt = seqAdd(s, len);
     // The hole closed: absorb out-of-order ranges now contiguous.
     this.ooo.removeBelow(nxt);
@@ -195,6 +219,30 @@ export class RecvBuffer {
       this.chunkViews[slot] = null;
     }
     return view;
+  }
+
+  /**
+   * Lends `buf` for direct placement (see `direct`); the previous loan must have been taken back.
+   * `views`: buf's word views (wordViews), made by the lender once per buffer.
+   */
+  lendDirect(buf: Buffer, views: WordViews): void {
+    this.direct = buf;
+    this.directViews = views;
+    this.directLen = 0;
+  }
+
+  /** Ends the loan; returns how many bytes were placed in the buffer (already counted as read). */
+  takeDirect(): number {
+    const n = this.directLen;
+    this.direct = null;
+    this.directViews = null;
+    this.directLen = 0;
+    return n;
+  }
+
+  /** Whether a buffer is lent. */
+  get lent(): boolean {
+    return this.direct !== null;
   }
 
   /**
