@@ -55,8 +55,33 @@ export interface OnReadOptions {
 /**
  * The memory of onread buffers lent to receive buffers in this thread (Socket.lend): one socket's
  * loan at a time per ArrayBuffer, so two sockets sharing a buffer never fill it in the same turn.
+ * A fixed table scanned in place: a Set's add and delete per frame reallocated its hash table
+ * (~75 B per packet in `npm run bench -- --only alloc`). Past LENT_MAX loans at once a socket
+ * reads through its receive buffer instead.
  */
-const lentBuffers = new Set<ArrayBufferLike>();
+const LENT_MAX = 64;
+const lentBuffers = {
+  slots: new Array<ArrayBufferLike | null>(LENT_MAX).fill(null),
+  n: 0,
+  has(b: ArrayBufferLike): boolean {
+    for (let i = 0; i < this.n; i++) if (this.slots[i] === b) return true;
+    return false;
+  },
+  /** False when the table is full. */
+  add(b: ArrayBufferLike): boolean {
+    if (this.n === LENT_MAX) return false;
+    this.slots[this.n++] = b;
+    return true;
+  },
+  delete(b: ArrayBufferLike): void {
+    for (let i = 0; i < this.n; i++) {
+      if (this.slots[i] !== b) continue;
+      this.slots[i] = this.slots[--this.n]!;
+      this.slots[this.n] = null;
+      return;
+    }
+  },
+};
 
 /**
  * The onread option if it has node's shape (an object with a Uint8Array or function `buffer` and a
@@ -616,13 +641,14 @@ export class Socket extends Duplex implements TcbUser {
    * Lends the next read's buffer to the receive buffer while this socket waits for data (nothing
    * readable, reads not stopped): what arrives in order then lands in it directly, one copy instead
    * of two. Not when another socket of this thread holds the same memory lent (a buffer shared by
-   * sockets, which node allows: each read there is delivered before the next one is made).
+   * sockets, which node allows: each read there is delivered before the next one is made), nor
+   * past LENT_MAX loans in the thread.
    */
   private lend(t: Tcb, o: OnReadOptions): void {
     const rcv = t.rcv;
     if (this.onreadPaused || this.destroyed || this.peerEnded || rcv.lent || rcv.readable > 0) return;
     const buf = this.onreadBuffer(o);
-    if (buf === null || lentBuffers.has(buf.buffer)) return;
+    if (buf === null || lentBuffers.has(buf.buffer) || !lentBuffers.add(buf.buffer)) return;
     let view: { buf: Buffer; views: WordViews };
     if (typeof o.buffer === 'function') {
       const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
@@ -634,7 +660,6 @@ export class Socket extends Duplex implements TcbUser {
       }
       view = this.fixedView;
     }
-    lentBuffers.add(buf.buffer);
     this.lentBuf = buf;
     rcv.lendDirect(view.buf, view.views);
   }
