@@ -1,7 +1,7 @@
 // TCP echo (RFC 862, port 7) and discard (RFC 863, port 9), written only against the stack's
 // node:net-like socket API. Each closed connection is reported once: bytes received, their
 // SHA-256 (discard), and the error that ended it, if any.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { Net, Server, Socket } from '../stack/index.ts';
 
 export const ECHO_PORT = 7;
@@ -31,18 +31,24 @@ export interface TcpServiceOptions {
   now?: () => number;
 }
 
-function track(s: Socket, service: ConnReport['service'], o: TcpServiceOptions, hash: boolean): void {
+/** What a connection received so far: its bytes and their running hash. */
+interface Received {
+  bytes: number;
+  hash: Hash | null;
+}
+
+/**
+ * Reports `s` once it closes. `rx`: what it received, counted by the caller (discard reads with
+ * onread); without it, its 'data' events are counted here.
+ */
+function track(s: Socket, service: ConnReport['service'], o: TcpServiceOptions, rx?: Received): void {
   const now = o.now ?? (() => performance.now());
   const start = now();
   const remoteAddress = s.remoteAddress ?? '?';
   const remotePort = s.remotePort ?? 0;
-  const h = hash ? createHash('sha256') : null;
-  let bytes = 0;
+  const got = rx ?? { bytes: 0, hash: null };
   let error: string | undefined;
-  s.on('data', (d: Buffer) => {
-    bytes += d.length;
-    h?.update(d);
-  });
+  if (rx === undefined) s.on('data', (d: Buffer) => (got.bytes += d.length));
   s.on('error', (e: Error & { code?: string }) => {
     error = e.code ?? e.message;
   });
@@ -51,11 +57,11 @@ function track(s: Socket, service: ConnReport['service'], o: TcpServiceOptions, 
       service,
       remoteAddress,
       remotePort,
-      bytes,
+      bytes: got.bytes,
       bytesWritten: s.bytesWritten,
       ms: now() - start,
     };
-    if (h !== null) r.sha256 = h.digest('hex');
+    if (got.hash !== null) r.sha256 = got.hash.digest('hex');
     if (error !== undefined) r.error = error;
     o.onClose?.(r);
   });
@@ -67,7 +73,7 @@ export function startTcpEcho(net: Net, o: TcpServiceOptions = {}): Server {
   // pipe() then ends our side.
   const srv = net.createServer(
     (s) => {
-      track(s, 'echo', o, false);
+      track(s, 'echo', o);
       s.pipe(s);
     },
     { allowHalfOpen: true },
@@ -75,8 +81,30 @@ export function startTcpEcho(net: Net, o: TcpServiceOptions = {}): Server {
   return srv.listen(o.port ?? ECHO_PORT);
 }
 
-/** TCP discard: reads and hashes everything, sends nothing, closes when the peer does. */
+/**
+ * TCP discard: reads and hashes everything, sends nothing, closes when the peer does. It reads with
+ * onread into one buffer for all its connections (the callback's `this` tells them apart), the
+ * bytes landing there straight from the frames (docs/ARCHITECTURE.md).
+ */
 export function startTcpDiscard(net: Net, o: TcpServiceOptions = {}): Server {
-  const srv = net.createServer((s) => track(s, 'discard', o, true));
+  const received = new WeakMap<Socket, Received>();
+  // Whichever comes first, the connection's event or its first bytes, makes its record.
+  const of = (s: Socket): Received => {
+    let r = received.get(s);
+    if (r === undefined) {
+      r = { bytes: 0, hash: createHash('sha256') };
+      received.set(s, r);
+    }
+    return r;
+  };
+  const onread = {
+    buffer: Buffer.allocUnsafe(64 * 1024),
+    callback(this: Socket, n: number, b: Uint8Array): void {
+      const r = of(this);
+      r.bytes += n;
+      r.hash!.update(b.subarray(0, n));
+    },
+  };
+  const srv = net.createServer({ onread }, (s) => track(s, 'discard', o, of(s)));
   return srv.listen(o.port ?? DISCARD_PORT);
 }

@@ -48,8 +48,11 @@ export interface SocketOptions extends TcbOptions {
 /** node's OnReadOpts. */
 export interface OnReadOptions {
   buffer: Uint8Array | (() => Uint8Array);
-  /** Bytes written to `buf` from its start; false pauses the socket. */
-  callback: (bytesWritten: number, buf: Uint8Array) => boolean | void;
+  /**
+   * Bytes written to `buf` from its start; false stops the reads until resume(). Called with the
+   * socket as `this`, as node calls it (which tells a server's sockets apart).
+   */
+  callback: (this: Socket, bytesWritten: number, buf: Uint8Array) => boolean | void;
 }
 
 /**
@@ -598,7 +601,7 @@ export class Socket extends Duplex implements TcbUser {
         if (n > 0) {
           this.bytesRead += n;
           got += n;
-          if (o.callback(n, lent) === false) this.onreadPaused = true;
+          if (o.callback.call(this, n, lent) === false) this.onreadPaused = true;
         }
       }
       while (!this.onreadPaused && rcv.readable > 0 && !this.destroyed) {
@@ -609,7 +612,7 @@ export class Socket extends Duplex implements TcbUser {
         got += n;
         // node stops reading (readStop) without pausing the stream: isPaused() stays false, and
         // resume() starts the reads again.
-        if (o.callback(n, buf) === false) this.onreadPaused = true;
+        if (o.callback.call(this, n, buf) === false) this.onreadPaused = true;
       }
     } finally {
       this.delivering = false;
@@ -678,7 +681,7 @@ export class Socket extends Duplex implements TcbUser {
     const n = t.rcv.takeDirect();
     if (n > 0 && !this.destroyed) {
       this.bytesRead += n;
-      this.onread!.callback(n, lent);
+      this.onread!.callback.call(this, n, lent);
     }
   }
 
