@@ -248,6 +248,7 @@ export class RecvBuffer {
   /**
    * Consumes up to `max` in-order bytes into dst[dstOff...] (a copy, as tcp_recvmsg does into the
    * user's buffer); returns how many. With recycleChunks a chunk read to its end is kept for reuse.
+   * @mirrors tcp.c:tcp_recvmsg
    */
   readInto(dst: Uint8Array, dstOff: number, max: number): number {
     const size = this.chunkSize;
