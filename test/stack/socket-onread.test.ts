@@ -5,17 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { COPY_SITE, copyBytes, resetCopyCounts } from '../../src/copycount/index.ts';
 import type { NetError, Socket } from '../../src/stack/index.ts';
-import { makePair, runUntil } from './harness.ts';
+import { makePair, randomBytesSeeded, runUntil } from './harness.ts';
 
 /** Bytes that are not periodic, so a piece delivered at the wrong place would show. */
-function stream(n: number): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0, x = 7; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
+const stream = (n: number): Buffer => randomBytesSeeded(n, 7);
 
 describe('socket onread', () => {
   // A buffer size that is no divisor of the 64 KiB chunks: reads cross chunk boundaries.
