@@ -35,12 +35,12 @@ export interface SocketOptions extends TcbOptions {
    * asked anew for each read) and handed to `callback` instead of being emitted as 'data' chunks;
    * 'end', 'error' and 'close' come as usual, pause() and resume() hold and restart the reads,
    * and a callback returning false stops the reads until resume() (isPaused() stays false, as in
-   * node). The receive buffer then reuses its memory,
-   * which stays in the cache: a bulk receiver that consumes in place runs faster than one that
-   * takes a fresh Buffer per chunk (bench/README.md, e2e). A value of another shape is ignored,
-   * as node ignores it; an empty buffer, or a function returning one or no Uint8Array, destroys
-   * the socket at its first read (ERR_INVALID_ARG_TYPE). createServer takes it too (node does
-   * not), for every socket it accepts.
+   * node). The receive buffer then reuses its memory, and bytes that arrive while the socket
+   * waits land in its buffer straight from the frame: a bulk receiver that consumes in place
+   * runs faster than one that takes a fresh Buffer per chunk (docs/ARCHITECTURE.md). A value of
+   * another shape is ignored, as node ignores it; an empty buffer, or a function returning one or
+   * no Uint8Array, destroys the socket at its first read (ERR_INVALID_ARG_TYPE). createServer
+   * takes it too (node does not), for every socket it accepts.
    */
   onread?: OnReadOptions;
 }
