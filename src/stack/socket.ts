@@ -56,35 +56,13 @@ export interface OnReadOptions {
 }
 
 /**
- * The memory of onread buffers lent to receive buffers in this thread (Socket.lend): one socket's
- * loan at a time per ArrayBuffer, so two sockets sharing a buffer never fill it in the same turn.
- * A fixed table scanned in place: a Set's add and delete per frame reallocated its hash table
- * (~75 B per packet in `npm run bench -- --only alloc`). Past LENT_MAX loans at once a socket
- * reads through its receive buffer instead.
+ * Per onread buffer's memory, the socket that last lent it to its receive buffer (Socket.lend):
+ * one loan at a time per ArrayBuffer, so two sockets sharing a buffer never fill it in the same
+ * turn. Weak, and nothing to release: a socket dropped without being closed keeps blocking only
+ * others that share its buffer. (A global table of loans, the first version, kept the loans of
+ * stacks dropped without closing their sockets for good.)
  */
-const LENT_MAX = 64;
-const lentBuffers = {
-  slots: new Array<ArrayBufferLike | null>(LENT_MAX).fill(null),
-  n: 0,
-  has(b: ArrayBufferLike): boolean {
-    for (let i = 0; i < this.n; i++) if (this.slots[i] === b) return true;
-    return false;
-  },
-  /** False when the table is full. */
-  add(b: ArrayBufferLike): boolean {
-    if (this.n === LENT_MAX) return false;
-    this.slots[this.n++] = b;
-    return true;
-  },
-  delete(b: ArrayBufferLike): void {
-    for (let i = 0; i < this.n; i++) {
-      if (this.slots[i] !== b) continue;
-      this.slots[i] = this.slots[--this.n]!;
-      this.slots[this.n] = null;
-      return;
-    }
-  },
-};
+const lenders = new WeakMap<ArrayBufferLike, Socket>();
 
 /**
  * The onread option if it has node's shape (an object with a Uint8Array or function `buffer` and a
@@ -223,10 +201,13 @@ export class Socket extends Duplex implements TcbUser {
   private readonly onread: OnReadOptions | null;
   private onreadPaused = false;
   private delivering = false;
-  /** The onread buffer lent to the receive buffer (RecvBuffer.lendDirect), as the user gave it. */
-  private lentBuf: Uint8Array | null = null;
-  /** A Buffer over a fixed onread buffer's memory and its word views, made once. */
-  private fixedView: { buf: Buffer; views: WordViews } | null = null;
+  /**
+   * A fixed onread buffer as the user gave it, a Buffer over its memory and that Buffer's word
+   * views, made once: what the socket lends its receive buffer (null for a buffer function).
+   */
+  private readonly loan: { user: Uint8Array; buf: Buffer; views: WordViews } | null;
+  /** Whether the loan is with the receive buffer now (RecvBuffer.lendDirect). */
+  private lending = false;
   private idleMs = 0;
   private idleTimer: Timer | null = null;
   private lastActive = 0;
@@ -248,6 +229,13 @@ export class Socket extends Duplex implements TcbUser {
     // 'close' is emitted by hand, with hadError, as net.Socket does.
     super({ allowHalfOpen: opts.allowHalfOpen ?? false, emitClose: false });
     this.onread = onreadOf(opts.onread);
+    const fixed = this.onread?.buffer;
+    if (fixed instanceof Uint8Array && fixed.length > 0) {
+      const buf = Buffer.from(fixed.buffer, fixed.byteOffset, fixed.length);
+      this.loan = { user: fixed, buf, views: wordViews(buf) };
+    } else {
+      this.loan = null;
+    }
   }
 
   /** @internal Binds an established or connecting connection. */
@@ -593,16 +581,10 @@ export class Socket extends Duplex implements TcbUser {
     try {
       // What arrived straight into the lent buffer comes first: everything still in the receive
       // buffer arrived after it.
-      const lent = this.lentBuf;
-      if (lent !== null) {
-        this.lentBuf = null;
-        lentBuffers.delete(lent.buffer);
-        const n = rcv.takeDirect();
-        if (n > 0) {
-          this.bytesRead += n;
-          got += n;
-          if (o.callback.call(this, n, lent) === false) this.onreadPaused = true;
-        }
+      const n = this.takeLoan();
+      if (n > 0) {
+        got += n;
+        if (o.callback.call(this, n, this.loan!.user) === false) this.onreadPaused = true;
       }
       while (!this.onreadPaused && rcv.readable > 0 && !this.destroyed) {
         const buf = this.onreadBuffer(o);
@@ -627,7 +609,7 @@ export class Socket extends Duplex implements TcbUser {
       this.read(0);
       return;
     }
-    this.lend(t, o);
+    this.lend(t);
   }
 
   /** The buffer for the next read (node asks a buffer function anew each time), or null once destroyed. */
@@ -641,48 +623,45 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   /**
-   * Lends the next read's buffer to the receive buffer while this socket waits for data (nothing
+   * Lends the fixed onread buffer to the receive buffer while this socket waits for data (nothing
    * readable, reads not stopped): what arrives in order then lands in it directly, one copy instead
-   * of two. Not when another socket of this thread holds the same memory lent (a buffer shared by
-   * sockets, which node allows: each read there is delivered before the next one is made), nor
-   * past LENT_MAX loans in the thread.
+   * of two. Not a buffer function's: node calls it when a read happens, and each call's buffer
+   * would need views of its own per frame. Not when another socket of this thread holds the same
+   * memory lent (a buffer shared by sockets, which node allows: each read there is delivered before
+   * the next one is made).
    */
-  private lend(t: Tcb, o: OnReadOptions): void {
+  private lend(t: Tcb): void {
+    const l = this.loan;
     const rcv = t.rcv;
-    if (this.onreadPaused || this.destroyed || this.peerEnded || rcv.lent || rcv.readable > 0) return;
-    const buf = this.onreadBuffer(o);
-    if (buf === null || lentBuffers.has(buf.buffer) || !lentBuffers.add(buf.buffer)) return;
-    let view: { buf: Buffer; views: WordViews };
-    if (typeof o.buffer === 'function') {
-      const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-      view = { buf: b, views: wordViews(b) };
-    } else {
-      if (this.fixedView === null) {
-        const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-        this.fixedView = { buf: b, views: wordViews(b) };
-      }
-      view = this.fixedView;
+    if (l === null || this.lending || this.onreadPaused || this.destroyed || this.peerEnded) return;
+    if (rcv.readable > 0) return;
+    const holder = lenders.get(l.buf.buffer);
+    if (holder !== this) {
+      if (holder?.lending === true) return;
+      lenders.set(l.buf.buffer, this);
     }
-    this.lentBuf = buf;
-    rcv.lendDirect(view.buf, view.views);
+    this.lending = true;
+    rcv.lendDirect(l.buf, l.views);
+  }
+
+  /** Takes the loan back: the bytes placed in it, already counted as read (bytesRead included). */
+  private takeLoan(): number {
+    const t = this.tcb;
+    if (!this.lending || t === null) return 0;
+    this.lending = false;
+    const n = t.rcv.takeDirect();
+    this.bytesRead += n;
+    return n;
   }
 
   /**
-   * Takes the lent buffer back (reads stop, the socket goes away). Bytes are placed in it only
-   * inside a datapath turn, and the turn's end delivers them, so none are there now; were there
-   * any, they were read and go to the callback (unless the socket is destroyed).
+   * Takes the loan back as reads stop or the socket goes away. Bytes are placed in it only inside
+   * a datapath turn, and the turn's end delivers them, so none are there now; were there any,
+   * they were read and go to the callback (unless the socket is destroyed).
    */
   private unlend(): void {
-    const lent = this.lentBuf;
-    const t = this.tcb;
-    if (lent === null || t === null) return;
-    this.lentBuf = null;
-    lentBuffers.delete(lent.buffer);
-    const n = t.rcv.takeDirect();
-    if (n > 0 && !this.destroyed) {
-      this.bytesRead += n;
-      this.onread!.callback.call(this, n, lent);
-    }
+    const n = this.takeLoan();
+    if (n > 0 && !this.destroyed) this.onread!.callback.call(this, n, this.loan!.user);
   }
 
   private pump(): void {

@@ -60,7 +60,7 @@ export class RecvBuffer {
    */
   private direct: Buffer | null = null;
   private directViews: WordViews | null = null;
-  directLen = 0;
+  private directLen = 0;
 
   constructor(
     readonly capacity: number,
@@ -238,11 +238,6 @@ export class RecvBuffer {
     this.directViews = null;
     this.directLen = 0;
     return n;
-  }
-
-  /** Whether a buffer is lent. */
-  get lent(): boolean {
-    return this.direct !== null;
   }
 
   /**
