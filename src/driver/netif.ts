@@ -24,6 +24,7 @@ import {
   SLOT_WORDS,
   SLOT_W_BUF_IDX,
   SLOT_W_LEN_FLAGS,
+  nmPrev,
   nmRingNext,
   nmRingSpace,
 } from '../netmap/index.ts';
@@ -515,7 +516,9 @@ export class PtnetNetIf implements NetIf {
     const off = ring.slotBufOffset(h);
     if (hdr !== 0) decodeVnetHdr(ring.bytes, off, hdr, this.rxHdr);
     const m = pool.wrapLent(ring.slotBufIdx(h), hdr, ring.slotLen(h) - hdr)!;
-    ring.setSlotBufIdx(h, pool.lendSeg());
+    // Each slot gets the buffer after the previous slot's when free (a hint the pool checks): a
+    // frame the host spreads over consecutive slots then lies in one run of memory.
+    ring.setSlotBufIdx(h, pool.lendSeg(ring.slotBufIdx(nmPrev(h, kr.numSlots - 1))));
     ring.setSlotFlags(h, NS_BUF_CHANGED);
     let dup = false;
     for (let k = 1; k < slots; k++) {
@@ -523,7 +526,7 @@ export class PtnetNetIf implements NetIf {
       // The same index twice in one packet (a host bug): the packet is dropped, and this slot
       // gets a fresh buffer too, so that no slot keeps pointing into the pool.
       if (!pool.chainLent(m, ring.slotBufIdx(h), ring.slotLen(h))) dup = true;
-      ring.setSlotBufIdx(h, pool.lendSeg());
+      ring.setSlotBufIdx(h, pool.lendSeg(ring.slotBufIdx(nmPrev(h, kr.numSlots - 1))));
       ring.setSlotFlags(h, NS_BUF_CHANGED);
     }
     const next = nmRingNext(h, kr.numSlots);

@@ -545,6 +545,11 @@ export class ValeDatapath extends PortDatapath {
     let si = first;
     const ftb = this.ftBufs[ring]!;
     const ftl = this.ftLens[ring]!;
+    // The copy not made yet: pieces contiguous at both ends (consecutive buffers on both sides,
+    // as the guests' pools hand them out) go in one call.
+    let cDst = 0;
+    let cSrc = 0;
+    let cLen = 0;
     for (let m = 0; m < k; m++, si = this.krings[ring]!.next(si)) {
       const len = ftl[si]!;
       const sBuf = v.buf(ftb[si]!);
@@ -569,11 +574,19 @@ export class ValeDatapath extends PortDatapath {
           dOff = 0;
         }
         const c = len - off < bs - dOff ? len - off : bs - dOff;
-        v.copy(dBuf + dOff, sBuf + off, c);
+        if (cLen !== 0 && cDst + cLen === dBuf + dOff && cSrc + cLen === sBuf + off) {
+          cLen += c;
+        } else {
+          if (cLen !== 0) v.copy(cDst, cSrc, cLen);
+          cDst = dBuf + dOff;
+          cSrc = sBuf + off;
+          cLen = c;
+        }
         off += c;
         dOff += c;
       }
     }
+    if (cLen !== 0) v.copy(cDst, cSrc, cLen);
     v.setLen(ds, dOff);
     v.setFlags(ds, nd << 8);
     countCopy(COPY_SITE.host, total);

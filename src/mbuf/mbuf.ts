@@ -21,7 +21,8 @@ export interface MbufPool {
   segFailures: number;
   alloc(): Mbuf | null;
   free(m: Mbuf): void;
-  popSeg(): number;
+  /** A free segment, preferably the one right after segment `after` (Mempool.popSeg). */
+  popSeg(after?: number): number;
   pushSeg(s: number): void;
   /** The pool's memory from byte `at` on, a view kept per buffer and start, or null (Mempool.viewFrom). */
   viewFrom(at: number): Uint8Array | null;
@@ -202,7 +203,7 @@ export class Mbuf {
     p.segLen[t] = p.segLen[t]! + take;
     left -= take;
     while (left > 0) {
-      const s = p.popSeg();
+      const s = p.popSeg(t);
       p.segStart[s] = s * size;
       const k = left < size ? left : size;
       p.segLen[s] = k;
@@ -231,7 +232,8 @@ export class Mbuf {
       p.segFailures++;
       return -1;
     }
-    const s = p.popSeg();
+    // The buffer after the last one when free: the chain's bytes stay one run (Mempool.takeFree).
+    const s = p.popSeg(this.lastSeg);
     p.segStart[s] = s * size;
     p.segLen[s] = n;
     p.segNext[this.lastSeg] = s;

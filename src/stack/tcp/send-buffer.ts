@@ -11,7 +11,7 @@
 // either ring bytes or one referenced range; with none held, the ring alone holds every byte, in
 // order from headPos, and the pieces are not used (the common path pays nothing for the feature).
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
-import { FILL_MIN, copyBytes, registerCopyViews, type Mbuf } from '../../mbuf/index.ts';
+import { FILL_MIN, copyBytes, registerCopyViews, type Mbuf, type MbufPool } from '../../mbuf/index.ts';
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from './seq.ts';
 
 /** Spent pieces at the list's front before it is compacted. */
@@ -214,7 +214,11 @@ export class SendBuffer {
     return true;
   }
 
-  /** appendTo for `len` ring bytes from ring index pos. */
+  /**
+   * appendTo for `len` ring bytes from ring index pos. Pieces that continue both the ring run and
+   * the pool run before them (the pool gives a chain consecutive buffers when it can) are copied
+   * together: a 64 KiB super-frame is then two fills instead of 32 (Mempool.takeFree).
+   */
   private appendRing(m: Mbuf, pos: number, len: number): boolean {
     const p = m.pool;
     const size = p.segmentSize;
@@ -223,6 +227,10 @@ export class SendBuffer {
       this.blockViews = new Array<Uint8Array | undefined>(Math.ceil(this.capacity / size));
     }
     let left = len;
+    // The run not copied yet: ring bytes [runPos, runPos + runLen) to pool bytes from runAt.
+    let runPos = pos;
+    let runAt = 0;
+    let runLen = 0;
     while (left > 0) {
       const block = Math.floor(pos / size);
       const k = Math.min(left, Math.min((block + 1) * size, this.capacity) - pos);
@@ -233,23 +241,47 @@ export class SendBuffer {
         m.extend(k);
       } else {
         at = m.appendSegment(k);
-        if (at < 0) return false;
-      }
-      if (pos === block * size && k >= FILL_MIN) {
-        let v = this.blockViews[block];
-        if (v === undefined) {
-          v = this.buf.subarray(pos);
-          this.blockViews[block] = v;
+        if (at < 0) {
+          this.copyRun(p, runPos, runAt, runLen);
+          return false;
         }
-        p.bytes.fill(v, at, at + k);
+      }
+      // Only a run from a block's start grows: its copy is a fill from the block's view.
+      if (runLen !== 0 && at === runAt + runLen && pos === runPos + runLen && runPos % size === 0) {
+        runLen += k;
       } else {
-        copyBytes(p.data, at, this.buf, pos, k);
+        this.copyRun(p, runPos, runAt, runLen);
+        runPos = pos;
+        runAt = at;
+        runLen = k;
       }
       pos += k;
       if (pos === this.capacity) pos = 0;
       left -= k;
     }
+    this.copyRun(p, runPos, runAt, runLen);
     return true;
+  }
+
+  /**
+   * Copies ring bytes [pos, pos + k) to pool bytes from at: node's fill (a memcpy) from a view of
+   * the ring kept per block when the run starts at one, else a word copy (a copy touching the
+   * shared packet memory otherwise runs at a third of the speed).
+   */
+  private copyRun(p: MbufPool, pos: number, at: number, k: number): void {
+    if (k === 0) return;
+    const size = p.segmentSize;
+    const block = Math.floor(pos / size);
+    if (pos === block * size && k >= FILL_MIN) {
+      let v = this.blockViews[block];
+      if (v === undefined) {
+        v = this.buf.subarray(pos);
+        this.blockViews[block] = v;
+      }
+      p.bytes.fill(v, at, at + k);
+    } else {
+      copyBytes(p.data, at, this.buf, pos, k);
+    }
   }
 
   /** Overwrites m's bytes [off, off+len) with bytes [seq, seq+len) (within [una, end)). */
