@@ -10,7 +10,7 @@ const SEGS = 24;
 
 const opArb = fc.oneof(
   fc.record({ op: fc.constant('reclaim' as const), s: fc.integer({ min: -2, max: SEGS + 2 }) }),
-  fc.record({ op: fc.constant('lend' as const) }),
+  fc.record({ op: fc.constant('lend' as const), after: fc.integer({ min: -3, max: SEGS + 3 }) }),
   fc.record({
     op: fc.constant('wrap' as const),
     s: fc.integer({ min: 0, max: SEGS - 1 }),
@@ -89,10 +89,12 @@ describe('Mempool: lent segments', () => {
               break;
             }
             case 'lend': {
-              const s = p.lendSeg();
+              // The hint is taken when the segment after it is free, and is harmless otherwise.
+              const s = p.lendSeg(o.after);
               if (s < 0) expect(who.includes('free')).toBe(false);
               else {
                 expect(who[s]).toBe('free');
+                if (who[o.after + 1] === 'free') expect(s).toBe(o.after + 1);
                 who[s] = 'out';
               }
               break;
@@ -144,6 +146,11 @@ describe('Mempool: lent segments', () => {
           }
           check();
         }
+        // The free stack holds every free segment once: lending them all gives exactly those.
+        const drained: number[] = [];
+        for (let s = p.lendSeg(); s >= 0; s = p.lendSeg()) drained.push(s);
+        const free = who.flatMap((w, s) => (w === 'free' ? [s] : []));
+        expect(drained.sort((x, y) => x - y)).toEqual(free);
       }),
       { numRuns: 300 },
     );
