@@ -36,24 +36,30 @@ export type KloopMode = 'inline' | 'worker';
  * delivery to the guest. Before, each of the two was a microtask hop per frame (~0.1 µs and a few
  * hundred bytes each, bench/rt-budget.ts).
  */
-const procedures = { depth: 0, draining: false, after: [] as (() => void)[] };
+const procedures = { depth: 0, draining: false, after: [] as (() => void)[], queued: 0 };
 
 const afterProcedures = (fn: () => void): void => {
   if (procedures.depth === 0) fn();
-  else procedures.after.push(fn);
+  else procedures.after[procedures.queued++] = fn;
 };
 
-/** Runs what ring procedures queued, once the outermost has returned. */
+/**
+ * Runs what ring procedures queued, once the outermost has returned. The queue is an array kept
+ * with a count, never shortened: an Array#splice per drain returned a new array each time.
+ */
 function drainAfterProcedures(): void {
   const p = procedures;
   if (p.draining) return;
   p.draining = true;
   let i = 0;
   try {
-    // A run queues more at the end of the list; the loop takes it too.
-    for (; i < p.after.length; i++) p.after[i]!();
+    // A run queues more at the end of the queue; the loop takes it too.
+    for (; i < p.queued; i++) p.after[i]!();
   } finally {
-    p.after.splice(0, i);
+    // After a throw, the one that threw and those after it move to the front.
+    const left = p.queued - i;
+    for (let k = 0; k < left; k++) p.after[k] = p.after[i + k]!;
+    p.queued = left;
     p.draining = false;
   }
 }
@@ -442,7 +448,7 @@ export class SyncKloop {
       this.busy = false;
       procedures.depth--;
     }
-    if (procedures.depth === 0 && procedures.after.length !== 0) drainAfterProcedures();
+    if (procedures.depth === 0 && procedures.queued !== 0) drainAfterProcedures();
   }
 
   /** Impairment delay: run the RX ring again when its held packet is due. */
