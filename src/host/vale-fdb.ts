@@ -40,6 +40,12 @@ export class ForwardingTable {
     this.gen = base + FDB_BUCKETS * FDB_WORDS;
   }
 
+  /** The bucket of the MAC at mac[off]: two MACs in one bucket evict each other. */
+  static bucketOf(mac: Uint8Array, off = 0): number {
+    if (off < 0 || off + 6 > mac.length) throw new RangeError(`bucketOf: no MAC at ${off}`);
+    return bucket(mac, off);
+  }
+
   /** Changes with every entry written or forgotten: a lookup cached under one value still holds. */
   generation(): number {
     return Atomics.load(this.words, this.gen);

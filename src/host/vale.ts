@@ -17,7 +17,7 @@ import {
 import { COPY_SITE, countCopy } from '../copycount/index.ts';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG, NS_NO_LEARN } from '../netmap/constants.ts';
 import { RING_SLOTS } from '../netmap/layout.ts';
-import { SLOT_H_FLAGS, SLOT_H_LEN, SLOT_WORDS, SLOT_W_BUF_IDX } from '../netmap/ring-view.ts';
+import { SLOT_WORDS, SLOT_W_BUF_IDX, SLOT_W_LEN_FLAGS } from '../netmap/ring-view.ts';
 import { type GsoHeader, SegmentList, gsoSegment } from '../tso/index.ts';
 import { HostError } from './errors.ts';
 import { KR, type Kring } from './kring.ts';
@@ -164,6 +164,8 @@ export class ValeDatapath extends PortDatapath {
   // netmap's last_smac: a burst from one source learns once.
   private lastSrcLo = 0;
   private lastSrcHi = -1;
+  /** The table's generation when this port last learnt (or found) its source there. */
+  private lastSrcGen = -1;
   // The last destination looked up, valid for one table generation.
   private lastDstLo = 0;
   private lastDstHi = -1;
@@ -255,8 +257,10 @@ export class ValeDatapath extends PortDatapath {
       for (;;) {
         const w = sw + j * SLOT_WORDS;
         const idx = u32[w + SLOT_W_BUF_IDX]!;
-        const len = u16[2 * w + SLOT_H_LEN]!;
-        const flags = u16[2 * w + SLOT_H_FLAGS]!;
+        // len and flags as the one word they share (little-endian: len is the low half).
+        const lf = u32[w + SLOT_W_LEN_FLAGS]!;
+        const len = lf & 0xffff;
+        const flags = lf >>> 16;
         k++;
         if (k === 1) {
           idx0 = idx;
@@ -305,22 +309,43 @@ export class ValeDatapath extends PortDatapath {
         this.drop(DROP.RUNT);
         continue;
       }
-      // The MACs compared with the cached ones as halves (eth is even: buffers are aligned and
-      // header lengths even); the table itself hashes bytes.
-      const e = eth >>> 1;
-      if ((flags0 & NS_NO_LEARN) === 0) {
-        const lo = u16[e + 4]! | (u16[e + 5]! << 16);
-        const hi = u16[e + 3]!;
-        if (lo !== this.lastSrcLo || hi !== this.lastSrcHi) {
-          fdb.learn(u8, eth, this.port);
-          this.lastSrcLo = lo;
-          this.lastSrcHi = hi;
-          gen = fdb.generation();
-        }
+      // The MACs compared with the cached ones as int32 keys: the destination's bytes 0–1 (dHi)
+      // and 2–5 (dLo), the source's 6–7 (sHi) and 8–11 (sLo); read as three words when the
+      // frame starts on a word (a 12-byte header or none), else as six halves (eth is even:
+      // buffers are aligned and header lengths even). The table itself hashes bytes.
+      let dLo: number;
+      let dHi: number;
+      let sLo: number;
+      let sHi: number;
+      if ((eth & 3) === 0) {
+        const q = eth >>> 2;
+        const w0 = u32[q]!;
+        const w1 = u32[q + 1]!;
+        dHi = w0 & 0xffff;
+        dLo = (w0 >>> 16) | (w1 << 16);
+        sHi = w1 >>> 16;
+        sLo = u32[q + 2]! | 0;
+      } else {
+        const e = eth >>> 1;
+        dHi = u16[e]!;
+        dLo = u16[e + 1]! | (u16[e + 2]! << 16);
+        sHi = u16[e + 3]!;
+        sLo = u16[e + 4]! | (u16[e + 5]! << 16);
+      }
+      // Learnt again unless the source is the one this port learnt last and the table has not
+      // changed since: another port may have taken the address over (a moved MAC) or evicted it
+      // (a colliding one), and netmap learns from every frame.
+      if (
+        (flags0 & NS_NO_LEARN) === 0 &&
+        (sLo !== this.lastSrcLo || sHi !== this.lastSrcHi || gen !== this.lastSrcGen)
+      ) {
+        fdb.learn(u8, eth, this.port);
+        this.lastSrcLo = sLo;
+        this.lastSrcHi = sHi;
+        gen = fdb.generation();
+        this.lastSrcGen = gen;
       }
       // Bursts go to one destination: reuse the last lookup while the table is unchanged.
-      const dLo = u16[e + 1]! | (u16[e + 2]! << 16);
-      const dHi = u16[e]!;
       if (dLo !== this.lastDstLo || dHi !== this.lastDstHi || gen !== this.lastGen) {
         this.lastDst = fdb.lookup(u8, eth);
         this.lastDstLo = dLo;
@@ -411,7 +436,6 @@ export class ValeDatapath extends PortDatapath {
    */
   private flushVerbatim(d: number, dst: ValeDatapath, rxRing: number, rx: Kring, ring: number): number {
     const v = this.view;
-    const u16 = v.u16;
     const u32 = v.u32;
     const bufCount = v.bufCount;
     const rw0 = (dst.ringOfs[rxRing]! + RING_SLOTS) >>> 2;
@@ -452,8 +476,8 @@ export class ValeDatapath extends PortDatapath {
       }
       const len = this.bLen0[i]!;
       v.copy(v.buf(di), v.buf(this.bBuf[i]!), len);
-      u16[2 * rw + SLOT_H_LEN] = len;
-      u16[2 * rw + SLOT_H_FLAGS] = 1 << 8;
+      // len, and flags = one fragment (nd << 8), as one word.
+      u32[rw + SLOT_W_LEN_FLAGS] = len | (1 << 24);
       tail = tail === lim ? 0 : tail + 1;
       free--;
       delivered++;
