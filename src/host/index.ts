@@ -52,6 +52,7 @@ export {
   type Doorbell,
   type IdleFd,
   KloopIdle,
+  KLOOP_POLL_MAX_US,
   POLL_MAX_US,
   POLL_START_US,
   MISS_LIMIT,

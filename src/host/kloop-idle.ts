@@ -18,8 +18,21 @@ export interface AtomicsLike {
   wait(ta: Int32Array, index: number, value: number, timeout?: number): 'ok' | 'not-equal' | 'timed-out';
 }
 
-/** Default longest poll window in µs (KloopOptions.spinUs): see docs/ARCHITECTURE.md "Threads". */
+/**
+ * Default longest poll window, µs, of the guest thread's interrupt poller (KloopOptions.guestPollUs)
+ * and of a kloop thread serving one port (KloopOptions.spinUs): see docs/ARCHITECTURE.md "Threads".
+ */
 export const POLL_MAX_US = 50;
+/**
+ * Default longest poll window of a kloop thread serving several ports (KloopThread's spinUs), µs:
+ * KVM's default halt_poll_ns. A stream's idle periods between kicks last ~100–250 µs here, so a
+ * 50 µs window shrank to nothing and every kick woke a sleeping thread: `bench/perf-e2e.ts --mode
+ * worker --one-thread`, alternated four times, alone, 50 / 1000 µs: 11.7–15.0 / 16.2–18.8 Gbps;
+ * 200 µs: 16.0–17.7. Not for a thread per port: two unikernels then make three busy threads on two
+ * cores, and `bench/wake-latency.ts --mode worker` with 200 µs fell to 9.0 K tps and a 158 µs ping
+ * median in one run of three (24–25 K tps and 63–76 µs at 50).
+ */
+export const KLOOP_POLL_MAX_US = 200;
 /** First window after a sleep that polling would have caught (KVM's halt_poll_ns_grow_start). */
 export const POLL_START_US = 5;
 /**

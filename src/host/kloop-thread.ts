@@ -12,7 +12,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import createDebug from 'debug';
 import { HostError } from './errors.ts';
 import type { CsbWindow } from './kloop-core.ts';
-import { POLL_MAX_US } from './kloop-idle.ts';
+import { KLOOP_POLL_MAX_US, POLL_MAX_US } from './kloop-idle.ts';
 import { KC, TC, TC_WORDS, type KloopMemberData, type KloopThreadData } from './kloop-words.ts';
 import type { NetmapPort } from './port.ts';
 import { PC } from './port-layout.ts';
@@ -64,8 +64,9 @@ function defaultWorkerUrl(): URL {
 
 export interface KloopThreadOptions {
   /**
-   * The longest the thread polls its doorbell before sleeping, µs (default POLL_MAX_US). The
-   * window adapts below it (kloop-idle.ts PollWindow); 0 never polls.
+   * The longest the thread polls its doorbell before sleeping, µs (default KLOOP_POLL_MAX_US, or
+   * POLL_MAX_US for a `single` thread). The window adapts below it (kloop-idle.ts PollWindow); 0
+   * never polls.
    */
   spinUs?: number;
   /**
@@ -113,10 +114,10 @@ export class KloopThread {
   /** Throws HostError HOST_ARG for a bad spinUs or pollers (checkPollOptions). */
   constructor(opts: KloopThreadOptions = {}) {
     checkPollOptions(opts);
-    this.spinUs = opts.spinUs ?? POLL_MAX_US;
+    this.single = opts.single ?? false;
+    this.spinUs = opts.spinUs ?? (this.single ? POLL_MAX_US : KLOOP_POLL_MAX_US);
     this.pollers = opts.pollers ?? defaultPollers();
     this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
-    this.single = opts.single ?? false;
   }
 
   /** Ports served now. */

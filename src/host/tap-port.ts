@@ -578,7 +578,7 @@ export const TAP_DEFAULT_EXTRA_BUFS = 2048;
  * Default longest busy poll of an inline port's fd (TapPortOptions.busyPollUs), µs: off. On the
  * 2-core VM it was measured on, a poll takes the CPU the Linux peer needs to answer (a sink's
  * ACKs): the unikernel's TCP_STREAM into the kernel fell, and no other measure moved beyond the
- * noise (bench/tap-latency.ts --busy-poll). 50 is the kloop workers' window (POLL_MAX_US).
+ * noise (bench/tap-latency.ts --busy-poll). 50 is the guest poller's window (POLL_MAX_US).
  */
 export const TAP_BUSY_POLL_US = 0;
 

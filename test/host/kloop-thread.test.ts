@@ -4,7 +4,15 @@
 // could have rescued it: no wake-up is lost while the bell moves.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KloopThread, type NetmapPort, PC, SyncKloop, ValeSwitch } from '../../src/host/index.ts';
+import {
+  KLOOP_POLL_MAX_US,
+  KloopThread,
+  type NetmapPort,
+  PC,
+  POLL_MAX_US,
+  SyncKloop,
+  ValeSwitch,
+} from '../../src/host/index.ts';
 import { type GuestRing, frame, guestRxRing, guestTxRing, makeCsb, seqOf } from './guest.ts';
 
 const PORTS = 4;
@@ -46,6 +54,16 @@ async function deliver(ports: NetmapPort[], a: number, b: number, s: Served[], s
 }
 
 type Step = { op: 'join' | 'leave'; port: number };
+
+describe('KloopThread poll window', () => {
+  it('a thread for a switch polls up to KVM halt-poll 200 µs, a thread of one port 50 µs, unless told', () => {
+    expect(KLOOP_POLL_MAX_US).toBe(200);
+    expect(new KloopThread().spinUs).toBe(KLOOP_POLL_MAX_US);
+    expect(new KloopThread({ single: true }).spinUs).toBe(POLL_MAX_US);
+    expect(new KloopThread({ single: true, spinUs: 7 }).spinUs).toBe(7);
+    expect(new KloopThread({ spinUs: 0 }).spinUs).toBe(0);
+  });
+});
 
 describe('KloopThread membership', () => {
   it('property: any order of joins and leaves, the bell port included, loses no wake-up', async () => {
