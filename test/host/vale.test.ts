@@ -203,14 +203,23 @@ describe('VALE forwarding', () => {
         c.recv();
         // Destinations: alternating in one batch, each to its own port.
         a.send(...[macB, macC, macB, macC].map((d, i) => withHdr(frame(d, me, 10 + i))));
-        expect(b.recv().map((f) => seqOf(f.data)), what).toEqual([10, 12]);
-        expect(c.recv().map((f) => seqOf(f.data)), what).toEqual([11, 13]);
+        expect(
+          b.recv().map((f) => seqOf(f.data)),
+          what,
+        ).toEqual([10, 12]);
+        expect(
+          c.recv().map((f) => seqOf(f.data)),
+          what,
+        ).toEqual([11, 13]);
         // Sources: two addresses learnt in one batch are both switched to a afterwards.
         a.send(withHdr(frame(BCAST, x, 20)), withHdr(frame(BCAST, y, 21)));
         b.recv();
         c.recv();
         b.send(frame(y, macB, 22), frame(x, macB, 23));
-        expect(a.recv().map((f) => seqOf(f.data, h + 14)), what).toEqual([22, 23]);
+        expect(
+          a.recv().map((f) => seqOf(f.data, h + 14)),
+          what,
+        ).toEqual([22, 23]);
         expect(c.recv(), `${what}: flooded`).toEqual([]);
       }
     }
