@@ -278,8 +278,8 @@ export class Mempool implements MbufPool {
 
   /**
    * @internal Takes a free segment (caller checked segmentsFree) and makes it an empty chain end:
-   * the one right after segment `after` in memory if that one is free (see takeFree), else the
-   * top of the free stack.
+   * the one right after segment `after` in memory if that one is free, else the start of a free
+   * run (takeFree).
    */
   popSeg(after = -1): number {
     const s = this.takeFree(after);
@@ -299,7 +299,7 @@ export class Mempool implements MbufPool {
 
   /**
    * Removes a free segment from the free stack (one is free): segment `after` + 1 when it is free,
-   * else the top. Chains built segment by segment (a TCP super-frame, the slots of one received
+   * else the lowest of the free run that holds the top of the stack. Chains built segment by segment (a TCP super-frame, the slots of one received
    * frame) then sit in consecutive buffers, so a copy of their bytes is one memcpy instead of one
    * per segment (Mbuf.run joins them): node's fill costs ~100 ns per call here, a third of the
    * time of 2 KiB copies. The allocator of a page pool prefers contiguous pages for the same reason.
