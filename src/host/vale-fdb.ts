@@ -3,6 +3,8 @@
 // the older entry, so the table never grows. It lives in shared Int32 words so that every sender
 // thread learns into, and looks up from, the same table.
 
+import { HostError } from './errors.ts';
+
 /** Buckets (NM_BDG_HASH). */
 export const FDB_BUCKETS = 1024;
 /** Int32 words per bucket: MAC bytes 2..5, then (MAC bytes 0..1 << 16) | (port + 1). */
@@ -40,9 +42,13 @@ export class ForwardingTable {
     this.gen = base + FDB_BUCKETS * FDB_WORDS;
   }
 
-  /** The bucket of the MAC at mac[off]: two MACs in one bucket evict each other. */
+  /**
+   * The bucket of the MAC at mac[off]: two MACs in one bucket evict each other. Throws HostError
+   * HOST_ARG when mac holds no 6 bytes at off.
+   */
   static bucketOf(mac: Uint8Array, off = 0): number {
-    if (off < 0 || off + 6 > mac.length) throw new RangeError(`bucketOf: no MAC at ${off}`);
+    if (!Number.isInteger(off) || off < 0 || off + 6 > mac.length)
+      throw new HostError('HOST_ARG', `bucketOf: no MAC at ${off} of ${mac.length} bytes`, off);
     return bucket(mac, off);
   }
 

@@ -1,7 +1,7 @@
 // The VALE forwarding table: learning, flooding, bounded by construction.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from '../../src/host/index.ts';
+import { FDB_BUCKETS, FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable, HostError } from '../../src/host/index.ts';
 
 function eth(dst: number[], src: number[]): Uint8Array {
   const f = new Uint8Array(14);
@@ -15,6 +15,37 @@ const mac = fc
   .map((m) => [m[0]! & 0xfe, ...m.slice(1)]);
 
 describe('forwarding table', () => {
+  it('bucketOf: the bucket learn uses (a colliding MAC evicts), in range; no MAC at the offset is HOST_ARG', () => {
+    const t = new ForwardingTable(new Int32Array(FDB_TOTAL_WORDS), 0);
+    // Find two unicast MACs in one bucket: learning the second evicts the first.
+    const first = [2, 0, 0, 0, 0, 0];
+    const b0 = ForwardingTable.bucketOf(Uint8Array.from(first));
+    let other: number[] | null = null;
+    for (let k = 1; k < 1 << 16 && other === null; k++) {
+      const m = [2, 0, 0, 0, k >> 8, k & 0xff];
+      const b = ForwardingTable.bucketOf(Uint8Array.from(m));
+      expect(b >= 0 && b < FDB_BUCKETS).toBe(true);
+      if (b === b0) other = m;
+    }
+    expect(other).not.toBeNull();
+    t.learn(eth([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], first), 0, 1);
+    expect(t.lookup(eth(first, [2, 9, 9, 9, 9, 9]), 0)).toBe(1);
+    t.learn(eth([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], other!), 0, 2);
+    expect(t.lookup(eth(first, [2, 9, 9, 9, 9, 9]), 0)).toBe(FDB_FLOOD);
+    expect(t.lookup(eth(other!, [2, 9, 9, 9, 9, 9]), 0)).toBe(2);
+    expect(ForwardingTable.bucketOf(eth(first, other!), 6)).toBe(
+      ForwardingTable.bucketOf(Uint8Array.from(other!)),
+    );
+    for (const [m, off] of [
+      [new Uint8Array(5), 0],
+      [new Uint8Array(8), 3],
+      [new Uint8Array(8), -1],
+      [new Uint8Array(8), 0.5],
+    ] as const) {
+      expect(() => ForwardingTable.bucketOf(m, off)).toThrow(HostError);
+    }
+  });
+
   it('learns unicast sources and switches to them; floods group and unknown destinations', () => {
     const t = new ForwardingTable(new Int32Array(FDB_TOTAL_WORDS), 0);
     const a = [2, 0, 0, 0, 0, 1];
