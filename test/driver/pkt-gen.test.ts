@@ -32,6 +32,14 @@ function guest(port: NetmapPort, mode: KloopMode): PtnetNetmapPort {
   return new PtnetNetmapPort(PtnetAdapter.attach(m));
 }
 
+/** Two inline guests on ports a and b of a fresh VALE switch named `name`. */
+function valePair(name: string): { pb: NetmapPort; a: PtnetNetmapPort; b: PtnetNetmapPort } {
+  const vale = new ValeSwitch(name, {});
+  const pa = vale.attach('a');
+  const pb = vale.attach('b');
+  return { pb, a: guest(pa, 'inline'), b: guest(pb, 'inline') };
+}
+
 describe('pkt-gen', () => {
   it('builds a broadcast frame from the port MAC', () => {
     const f = pktGenFrame(new Uint8Array([2, 0, 0, 0, 0, 9]), 40);
@@ -76,11 +84,7 @@ describe('pkt-gen', () => {
   }, 30_000);
 
   it('over VALE with the 12-byte header on both ports', async () => {
-    const vale = new ValeSwitch('vale0', {});
-    const pa = vale.attach('a');
-    const pb = vale.attach('b');
-    const a = guest(pa, 'inline');
-    const b = guest(pb, 'inline');
+    const { pb, a, b } = valePair('vale0');
     expect(a.adapter.vnetHdrLen).toBe(12);
     const r = await runPktGen(a, b, { size: 60, batch: 64, count: 5000 });
     expect(r.tx.packets).toBe(5000);
@@ -207,11 +211,7 @@ describe('pkt-gen', () => {
   // frames. Paced on its backlog, the sender gives it the thread in time; with one microtask per
   // batch and no backlog (what the pacing replaces at most steps) it would drop.
   it('loses nothing over VALE inline when the sender paces itself on the receiver', async () => {
-    const vale = new ValeSwitch('vale-pace', {});
-    const pa = vale.attach('a');
-    const pb = vale.attach('b');
-    const a = guest(pa, 'inline');
-    const b = guest(pb, 'inline');
+    const { pb, a, b } = valePair('vale-pace');
     const r = await runPktGen(a, b, { size: 60, batch: 256, count: 200_000 });
     expect(r.tx.packets).toBe(200_000);
     expect(pb.datapath.drops().NO_SPACE).toBe(0);
