@@ -518,7 +518,8 @@ export class PtnetNetIf implements NetIf {
     const m = pool.wrapLent(ring.slotBufIdx(h), hdr, ring.slotLen(h) - hdr)!;
     // Each slot gets the buffer after the previous slot's when free (a hint the pool checks): a
     // frame the host spreads over consecutive slots then lies in one run of memory.
-    ring.setSlotBufIdx(h, pool.lendSeg(ring.slotBufIdx(nmPrev(h, kr.numSlots - 1))));
+    let lent = pool.lendSeg(ring.slotBufIdx(nmPrev(h, kr.numSlots - 1)));
+    ring.setSlotBufIdx(h, lent);
     ring.setSlotFlags(h, NS_BUF_CHANGED);
     let dup = false;
     for (let k = 1; k < slots; k++) {
@@ -526,7 +527,8 @@ export class PtnetNetIf implements NetIf {
       // The same index twice in one packet (a host bug): the packet is dropped, and this slot
       // gets a fresh buffer too, so that no slot keeps pointing into the pool.
       if (!pool.chainLent(m, ring.slotBufIdx(h), ring.slotLen(h))) dup = true;
-      ring.setSlotBufIdx(h, pool.lendSeg(ring.slotBufIdx(nmPrev(h, kr.numSlots - 1))));
+      lent = pool.lendSeg(lent);
+      ring.setSlotBufIdx(h, lent);
       ring.setSlotFlags(h, NS_BUF_CHANGED);
     }
     const next = nmRingNext(h, kr.numSlots);
