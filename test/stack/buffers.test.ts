@@ -411,6 +411,12 @@ describe('SendBuffer', () => {
     expect(m.extend(66)).toBe(true);
     expect(sb.appendTo(m, 1, 4000)).toBe(false);
     expect(pool.segFailures).toBe(1);
+    // What was appended before the pool ran dry holds the ring's bytes (a run copied on the way out).
+    const got = m.length - 66;
+    expect(got).toBe(1024);
+    const out = new Uint8Array(got);
+    m.copyTo(out, 0, 66, got);
+    expect(Buffer.from(out).equals(Buffer.from(pattern(8192, 1).subarray(0, got)))).toBe(true);
     m.free();
     expect(pool.segmentsFree).toBe(2);
   });
