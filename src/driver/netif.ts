@@ -68,6 +68,11 @@ export interface PtnetNetIfOptions {
   txBatch?: number;
   /** TSO frames with CWR go out with the ECN gso bit (Linux) instead of being dropped (FreeBSD). Default true. */
   allowEcn?: boolean;
+  /**
+   * NetIf.concurrentPeer (default false): the host side or the peer runs while this thread does.
+   * The driver cannot see that through its registers; whoever plugs the device knows (Unikernel).
+   */
+  concurrentPeer?: boolean;
 }
 
 export interface PtnetNetIfCounters {
@@ -115,6 +120,7 @@ export class PtnetNetIf implements NetIf {
   readonly mac: Uint8Array;
   readonly mtu: number;
   readonly offloads: Readonly<NetIfOffloads>;
+  readonly concurrentPeer: boolean;
   /** TX/RX ring pairs used (Linux: min(T, R)). */
   readonly numQueues: number;
   readonly counters: PtnetNetIfCounters = {
@@ -171,6 +177,7 @@ export class PtnetNetIf implements NetIf {
     this.name = o.name ?? 'ptnet0';
     this.mac = adapter.mac;
     this.mtu = o.mtu ?? 1500;
+    this.concurrentPeer = o.concurrentPeer ?? false;
     this.hdrLen = adapter.vnetHdrLen;
     this.hdrScratch = new Uint8Array(this.hdrLen);
     this.bufSize = adapter.bufSize;

@@ -29,6 +29,10 @@ export class NetIfShell implements NetIf {
     this.inner = first;
   }
 
+  get concurrentPeer(): boolean {
+    return this.inner?.concurrentPeer === true;
+  }
+
   /** The NIC carrying traffic now, null between two. */
   get plugin(): NetIf | null {
     return this.inner;

@@ -91,6 +91,14 @@ export interface BootOptions {
    */
   busyPollUs?: number;
   /**
+   * The port's traffic is taken by something running while this thread does (NetIf.concurrentPeer):
+   * a receive turn's replies then leave after each received frame, not at the turn's end. Default:
+   * true in worker mode (the sync loop has a thread), on a TAP port (the kernel) and with
+   * busyPollUs > 0 (a peer in another thread); false for an inline sync loop whose peers share this
+   * thread, where one kick per turn is cheaper and the early ACK would help nobody.
+   */
+  concurrentPeer?: boolean;
+  /**
    * worker mode: the sync loop's worker entry module. Default: `kloop-worker.js` beside the
    * package's compiled host module; an application bundle ships the `ptnet-ts/kloop-worker` export
    * as `kloop-worker.js` beside the bundle, or says where it is here.
@@ -154,6 +162,9 @@ class NoOffloadNetIf implements NetIf {
   get mtu(): number {
     return this.inner.mtu;
   }
+  get concurrentPeer(): boolean {
+    return this.inner.concurrentPeer === true;
+  }
   transmit(m: Mbuf, more?: boolean): TxResult {
     return this.inner.transmit(m, more);
   }
@@ -191,6 +202,7 @@ interface NicOptions {
   pollers: number | undefined;
   guestPollUs: number | undefined;
   busyPollUs: number | undefined;
+  concurrentPeer: boolean | undefined;
   workerUrl: URL | string | undefined;
 }
 
@@ -256,6 +268,8 @@ async function plugNic(port: NetmapPort, o: NicOptions): Promise<Nic> {
     rxPool: new Mempool({ segments: o.buffers }),
     name: 'ptnet0',
     ...(o.mtu === undefined ? {} : { mtu: o.mtu }),
+    concurrentPeer:
+      o.concurrentPeer ?? (o.mode === 'worker' || port.shared().kind === 'tap' || (o.busyPollUs ?? 0) > 0),
   });
   return { port, machine, adapter, netif, kloops, mode: o.mode };
 }
@@ -354,6 +368,7 @@ export class Unikernel {
       pollers: o.pollers,
       guestPollUs: o.guestPollUs,
       busyPollUs: o.busyPollUs,
+      concurrentPeer: o.concurrentPeer,
       workerUrl: o.workerUrl,
     };
     const nic = await plugNic(o.port, nicOpts);

@@ -78,6 +78,8 @@ async function main(): Promise<void> {
       ...data.boot,
       port: openPort(data.port),
       mode: 'inline',
+      // Its peer is in another thread whatever the busy poll says (BootOptions.concurrentPeer).
+      concurrentPeer: true,
     });
   } catch (e) {
     // With no listener on its port, nothing holds the thread: it exits once this is sent.

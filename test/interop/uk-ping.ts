@@ -1,7 +1,8 @@
 // Run inside an interop namespace (root), not a test itself: boots a unikernel on the TAP and
 // pings the kernel with its own ping utility (Stack.ping) at each size, over IPv4 and IPv6.
 // Prints one JSON line: [family, size, ok] per echo, the drops, and how the driver moved frames
-// (frames received by swapping slot buffers, and bytes it copied in and out of slots).
+// (frames received by swapping slot buffers, and bytes it copied in and out of slots), and whether
+// its NIC counts the kernel as a concurrent peer (NetIf.concurrentPeer).
 import { COPY_SITE, copyBytes } from '../../src/copycount/index.ts';
 import { openTapPort } from '../../src/host/index.ts';
 import { Unikernel } from '../../src/unikernel/index.ts';
@@ -32,7 +33,8 @@ const driver = {
   rxCopied: copyBytes[COPY_SITE.driverRx],
   txCopied: copyBytes[COPY_SITE.driverTx],
 };
+const concurrentPeer = uk.netif.concurrentPeer;
 uk.shutdown();
 port.close();
 clearInterval(keepAlive);
-process.stdout.write(`${JSON.stringify({ out, drops, driver })}\n`);
+process.stdout.write(`${JSON.stringify({ out, drops, driver, concurrentPeer })}\n`);

@@ -1,7 +1,9 @@
 // What one NAPI turn transmits leaves as one burst: every answer goes to the interface with
 // more = true and the turn ends with one flush(), so an interface like ptnet publishes and kicks
-// once per turn instead of once per frame. Outside a turn (timers, the application) a frame is
-// sent with more = false, so nothing waits for a flush that would never come.
+// once per turn instead of once per frame. Toward a peer that runs concurrently
+// (NetIf.concurrentPeer) each received frame's answers are a burst of their own. Outside a turn
+// (timers, the application) a frame is sent with more = false, so nothing waits for a flush that
+// would never come.
 import { describe, expect, it } from 'vitest';
 import { Mempool, type Mbuf } from '../../src/mbuf/index.ts';
 import {
@@ -35,6 +37,8 @@ class RecordingNetIf implements NetIf {
   readonly offloads = NO_OFFLOADS;
   readonly log: string[] = [];
   readonly rx: Mbuf[] = [];
+  events: NetIfEvents | null = null;
+  constructor(readonly concurrentPeer = false) {}
   transmit(m: Mbuf, more = false): TxResult {
     this.log.push(more ? 'tx+more' : 'tx');
     m.free();
@@ -51,7 +55,9 @@ class RecordingNetIf implements NetIf {
     }
     return n;
   }
-  setEvents(_e: NetIfEvents | null): void {}
+  setEvents(e: NetIfEvents | null): void {
+    this.events = e;
+  }
 }
 
 describe('transmit bursts per NAPI turn', () => {
@@ -69,6 +75,32 @@ describe('transmit bursts per NAPI turn', () => {
     stack.poll();
     expect(stack.counters.arpRepliesOut).toBe(10);
     expect(nif.log).toEqual([...Array<string>(10).fill('tx+more'), 'flush']);
+  });
+
+  it('toward a concurrent peer: ten requests in one turn, each reply flushed after its frame', () => {
+    const nif = new RecordingNetIf(true);
+    const stack = new Stack({ netif: nif, ipv4: '10.0.0.1/24', time: new VirtualClock(0) });
+    for (let i = 0; i < 10; i++) nif.rx.push(frame(arpRequest(10 + i)));
+    stack.poll();
+    expect(stack.counters.arpRepliesOut).toBe(10);
+    // The turn's own flush still ends it (a no-op for an interface with nothing held).
+    expect(nif.log).toEqual([...Array.from({ length: 10 }, () => ['tx+more', 'flush']).flat(), 'flush']);
+  });
+
+  it("follows the datapath the interface names: that device's concurrentPeer, then the interface's own again", () => {
+    const nif = new RecordingNetIf(false);
+    const stack = new Stack({ netif: nif, ipv4: '10.0.0.1/24', time: new VirtualClock(0) });
+    const dev = new RecordingNetIf(true);
+    nif.events!.datapath!(dev);
+    for (let i = 0; i < 3; i++) dev.rx.push(frame(arpRequest(10 + i)));
+    stack.poll();
+    expect(dev.log).toEqual(['tx+more', 'flush', 'tx+more', 'flush', 'tx+more', 'flush', 'flush']);
+    // The device is gone: the interface carries the frames again, one burst per turn.
+    nif.events!.datapath!(null);
+    for (let i = 0; i < 3; i++) nif.rx.push(frame(arpRequest(20 + i)));
+    stack.poll();
+    expect(nif.log).toEqual(['tx+more', 'tx+more', 'tx+more', 'flush']);
+    expect(stack.counters.arpRepliesOut).toBe(6);
   });
 
   it('a frame sent outside a turn goes with more = false', () => {

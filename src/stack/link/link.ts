@@ -96,7 +96,12 @@ export class Link implements LinkOutput {
    * frames (NetIfEvents.datapath), so a forwarding shell is not a per-packet hop.
    */
   private dev: NetIf;
-  private readonly deliver = (m: Mbuf): void => this.input(m);
+  /** NetIf.concurrentPeer of `dev`: a turn's burst ends after each received frame. */
+  private flushEach: boolean;
+  private readonly deliver = (m: Mbuf): void => {
+    this.input(m);
+    if (this.flushEach) this.dev.flush();
+  };
   private readonly loTurn = (): void => this.loopbackTurn();
   private readonly pollTurn = (): void => {
     this.pollScheduled = false;
@@ -140,6 +145,7 @@ export class Link implements LinkOutput {
   ) {
     this.mac = netif.mac;
     this.dev = netif;
+    this.flushEach = netif.concurrentPeer === true;
     this.pool = pool;
     this.backlog = new Array<Mbuf | undefined>(opts.backlog);
   }
@@ -152,6 +158,7 @@ export class Link implements LinkOutput {
       txRestart: () => this.drainBacklog(),
       datapath: (dev) => {
         this.dev = dev ?? this.netif;
+        this.flushEach = this.dev.concurrentPeer === true;
       },
     });
     // Frames may already wait (the NetIf arms rxReady only after a poll that ran dry).
@@ -165,7 +172,10 @@ export class Link implements LinkOutput {
   /**
    * One NAPI turn (net_rx_action → napi_poll); schedules another when the budget ran out. What the
    * turn transmits goes out as one burst: transmit(m, more = true) during the turn, then one flush,
-   * so the interface publishes and kicks once per turn instead of once per frame.
+   * so the interface publishes and kicks once per turn instead of once per frame. Toward a peer
+   * that runs concurrently (NetIf.concurrentPeer) each received frame's replies are a burst of
+   * their own: a turn of twelve 64 KiB frames held the sender's ACKs ~100 µs while its send
+   * buffer was full (bench/README.md, "a thread each").
    * @mirrors dev.c:napi_poll
    */
   poll(): void {
