@@ -65,6 +65,8 @@ export interface TransferOptions {
   mib: number;
   /** Offloads of a and b (a mismatch makes the switch complete checksums and segment). */
   offloads: readonly [boolean, boolean];
+  /** BootOptions.concurrentPeer of both (default: theirs, false inline): replies per frame. */
+  concurrentPeer?: boolean;
 }
 
 /**
@@ -97,7 +99,11 @@ async function run(o: TransferOptions, booted: Unikernel[]): Promise<ImpairRun> 
   const pb = vale.attach('b');
   const tcp = { sndBuf: 1 << 20, rcvBuf: 1 << 20 };
   const key = new Uint8Array(32).fill(o.seed & 0xff);
-  const common = { time: clock, tcp };
+  const common = {
+    time: clock,
+    tcp,
+    ...(o.concurrentPeer === undefined ? {} : { concurrentPeer: o.concurrentPeer }),
+  };
   const a = await Unikernel.boot({
     ...common,
     port: pa,

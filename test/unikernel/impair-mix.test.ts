@@ -65,6 +65,20 @@ describe(`impairment through ptnet over VALE (seed ${seed})`, () => {
     expectSackRecovery(r);
   });
 
+  it("the mix with every frame's replies flushed at once (concurrentPeer), duplication 5 %: intact, no ring overflow", async () => {
+    const impair = { drop: 0.02, duplicate: 0.05, reorder: 0.02, corrupt: 0.005 };
+    const r = await impairedTransfer(
+      { impair, seed, mib: 32, offloads: [false, false], concurrentPeer: true },
+      booted,
+    );
+    console.log(describeRun('mix, replies per frame', seed, r));
+    expect(r.a.netif.concurrentPeer && r.b.netif.concurrentPeer).toBe(true);
+    expectIntact(r, seed);
+    expectCorruptionCaught(r);
+    expectSackRecovery(r);
+    for (const u of [r.a, r.b]) expect(u.port.datapath.drops().NO_SPACE).toBe(0);
+  });
+
   it('a seed replays exactly: same virtual time, turns and counters', async () => {
     const impair = { drop: 0.05, duplicate: 0.02, reorder: 0.02, corrupt: 0.01 };
     const fingerprint = async (): Promise<string> => {
