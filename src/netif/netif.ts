@@ -74,12 +74,12 @@ export interface NetIf {
   readonly mtu: number;
   readonly offloads: Readonly<NetIfOffloads>;
   /**
-   * What the interface transmits is taken by something that runs while this thread does: a sync
-   * loop in a worker thread, a peer guest in another thread, the kernel behind a TAP. The stack
+   * What the interface transmits is taken by something that runs while this thread does and may
+   * be waiting on it: a sync loop in a worker thread, a peer guest in another thread. The stack
    * then ends a receive turn's burst after each received frame instead of at the turn's end, so
    * the peer acts on an ACK while the turn goes on, as Linux sends it from the receive path at
-   * once. Absent or false: nothing runs concurrently (an inline sync loop whose peers share this
-   * thread), and holding the turn's replies to one kick costs the peer nothing.
+   * once. Absent or false: holding the turn's replies to one kick costs the peer nothing (an
+   * inline sync loop whose peers share this thread).
    */
   readonly concurrentPeer?: boolean;
 

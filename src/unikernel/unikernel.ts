@@ -93,9 +93,11 @@ export interface BootOptions {
   /**
    * The port's traffic is taken by something running while this thread does (NetIf.concurrentPeer):
    * a receive turn's replies then leave after each received frame, not at the turn's end. Default:
-   * true in worker mode (the sync loop has a thread), on a TAP port (the kernel) and with
-   * busyPollUs > 0 (a peer in another thread); false for an inline sync loop whose peers share this
-   * thread, where one kick per turn is cheaper and the early ACK would help nobody.
+   * true in worker mode (the sync loop has a thread) and with busyPollUs > 0 (a peer in another
+   * thread); false for an inline sync loop, where one kick per turn is cheaper and the early ACK
+   * helps nobody in this thread. An inline TAP port keeps false: its kernel peer runs concurrently,
+   * but with its own large socket buffers it did not wait on the turn's ACKs (streams both ways the
+   * same within their spread, bench/README.md).
    */
   concurrentPeer?: boolean;
   /**
@@ -268,8 +270,7 @@ async function plugNic(port: NetmapPort, o: NicOptions): Promise<Nic> {
     rxPool: new Mempool({ segments: o.buffers }),
     name: 'ptnet0',
     ...(o.mtu === undefined ? {} : { mtu: o.mtu }),
-    concurrentPeer:
-      o.concurrentPeer ?? (o.mode === 'worker' || port.shared().kind === 'tap' || (o.busyPollUs ?? 0) > 0),
+    concurrentPeer: o.concurrentPeer ?? (o.mode === 'worker' || (o.busyPollUs ?? 0) > 0),
   });
   return { port, machine, adapter, netif, kloops, mode: o.mode };
 }

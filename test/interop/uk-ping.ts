@@ -2,7 +2,7 @@
 // pings the kernel with its own ping utility (Stack.ping) at each size, over IPv4 and IPv6.
 // Prints one JSON line: [family, size, ok] per echo, the drops, and how the driver moved frames
 // (frames received by swapping slot buffers, and bytes it copied in and out of slots), and whether
-// its NIC counts the kernel as a concurrent peer (NetIf.concurrentPeer).
+// its NIC counts the kernel as a concurrent peer (NetIf.concurrentPeer: not by default, inline).
 import { COPY_SITE, copyBytes } from '../../src/copycount/index.ts';
 import { openTapPort } from '../../src/host/index.ts';
 import { Unikernel } from '../../src/unikernel/index.ts';
