@@ -320,6 +320,29 @@ describe('notification suppression, inline', () => {
     expect(rxKr.hwtail).toBe(0);
   });
 
+  it('asks for a kick on returned RX slots once less than half the ring is free, so hwcur is never left stale', () => {
+    for (const [sent, wantKick] of [
+      [5, false],
+      [9, true],
+    ] as const) {
+      const [pa, pb] = createPipe(`lw${sent}`, { slots: 16 });
+      const q: (() => void)[] = [];
+      const a = inlineGuest(pa, q);
+      const b = inlineGuest(pb, q);
+      for (let i = 0; i < sent; i++) a.send(frame(pb.mac, pa.mac, i));
+      const rxKr = pb.datapath.krings[1]!;
+      expect(rxKr.hwtail).toBe(sent);
+      // 16 − 1 − 5 = 10 free slots of 16: the backend wakes the loop; 6 free: the guest must kick.
+      expect(b.rx.ktoa.kernNeedKick).toBe(wantKick ? 1 : 0);
+      const kicks = b.rx.kicks;
+      expect(b.recv().map((p) => seqOf(p.data))).toEqual(Array.from({ length: sent }, (_, i) => i));
+      // Returning the slots kicked the loop, which moved hwcur at once; without the kick hwcur
+      // waits for the backend's next delivery (a sender in another thread would see 5 slots used).
+      expect(b.rx.kicks - kicks).toBe(wantKick ? 1 : 0);
+      expect(rxKr.hwcur).toBe(wantKick ? sent : 0);
+    }
+  });
+
   it('stops an inline RX pass after one dry cycle (nothing can return slots in between)', () => {
     const [pa, pb] = createPipe('dry', { slots: 16 });
     const q: (() => void)[] = [];
