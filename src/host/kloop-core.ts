@@ -206,8 +206,9 @@ export class KloopCore {
         // A sender in another context measures its room from hwcur, which only this loop moves:
         // with less than half the ring free, the guest is asked to kick when it returns slots,
         // or a burst meets a stale hwcur and VALE drops it (NO_SPACE) though the guest has
-        // emptied the ring. netmap asks only when no slot is free (sync_kloop_norxslots).
-        if (kr.dist(hwtail, kr.prev(head)) >= kr.numSlots >>> 1) break;
+        // emptied the ring. netmap asks only when no slot is free (sync_kloop_norxslots). A
+        // backend that holds back instead (a pipe, a TAP port) is woken by the returns anyway.
+        if (!this.dp.rxDropsWhenFull || kr.dist(hwtail, kr.prev(head)) >= kr.numSlots >>> 1) break;
         ktoa.kernNeedKick = 1;
         // The same store/load pair as above: slots returned meanwhile are taken now.
         if (atok.head === head) break;

@@ -213,6 +213,15 @@ export abstract class PortDatapath {
     return false;
   }
 
+  /**
+   * Senders into this port's RX rings drop what finds no room (VALE) instead of holding it back
+   * (a pipe, a TAP port): the guest's returned slots must reach hwcur before the next burst does
+   * (KloopCore.rxRing asks for kicks sooner).
+   */
+  get rxDropsWhenFull(): boolean {
+    return false;
+  }
+
   /** Milliseconds until an impairment-delayed packet of RX ring `ring` is due, or −1 if none. */
   holdRemaining(ring: number): number {
     const kr = this.krings[ring]!;

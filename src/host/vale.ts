@@ -191,6 +191,11 @@ export class ValeDatapath extends PortDatapath {
     super(sw.view, rings, sw.shared.switchState, sw.ctl(port));
   }
 
+  /** VALE never back-pressures: a full destination ring drops (nm_vale_flush). */
+  override get rxDropsWhenFull(): boolean {
+    return true;
+  }
+
   /**
    * netmap_vale_vp_txsync: consume [hwcur, rhead) in batches, forwarding each packet; VALE never
    * back-pressures, so the TX ring is always completed (hwtail = prev(hwcur)) and packets that

@@ -320,12 +320,14 @@ describe('notification suppression, inline', () => {
     expect(rxKr.hwtail).toBe(0);
   });
 
-  it('asks for a kick on returned RX slots once less than half the ring is free, so hwcur is never left stale', () => {
+  it('VALE: asks for a kick on returned RX slots once less than half the ring is free, so hwcur is never left stale', () => {
     for (const [sent, wantKick] of [
       [5, false],
       [9, true],
     ] as const) {
-      const [pa, pb] = createPipe(`lw${sent}`, { slots: 16 });
+      const vale = new ValeSwitch(`lw${sent}`, { maxPorts: 2 });
+      const pa = vale.attach('a', { txSlots: 16, rxSlots: 16 });
+      const pb = vale.attach('b', { txSlots: 16, rxSlots: 16 });
       const q: (() => void)[] = [];
       const a = inlineGuest(pa, q);
       const b = inlineGuest(pb, q);
@@ -337,10 +339,23 @@ describe('notification suppression, inline', () => {
       const kicks = b.rx.kicks;
       expect(b.recv().map((p) => seqOf(p.data))).toEqual(Array.from({ length: sent }, (_, i) => i));
       // Returning the slots kicked the loop, which moved hwcur at once; without the kick hwcur
-      // waits for the backend's next delivery (a sender in another thread would see 5 slots used).
+      // waits for the backend's next delivery (a sender in another thread would see them used).
       expect(b.rx.kicks - kicks).toBe(wantKick ? 1 : 0);
       expect(rxKr.hwcur).toBe(wantKick ? sent : 0);
     }
+  });
+
+  it('a pipe, which holds back instead of dropping, is not asked for that kick', () => {
+    const [pa, pb] = createPipe('lwp', { slots: 16 });
+    const q: (() => void)[] = [];
+    const a = inlineGuest(pa, q);
+    const b = inlineGuest(pb, q);
+    for (let i = 0; i < 9; i++) a.send(frame(pb.mac, pa.mac, i));
+    expect(pb.datapath.krings[1]!.hwtail).toBe(9);
+    expect(b.rx.ktoa.kernNeedKick).toBe(0);
+    const kicks = b.rx.kicks;
+    expect(b.recv()).toHaveLength(9);
+    expect(b.rx.kicks).toBe(kicks);
   });
 
   it('stops an inline RX pass after one dry cycle (nothing can return slots in between)', () => {
