@@ -356,6 +356,8 @@ export class Unikernel {
     const mode = o.mode ?? 'inline';
     if (mode !== 'inline' && mode !== 'worker')
       throw new UnikernelError('BAD_OPTION', `mode ${String(mode)}`);
+    if (o.concurrentPeer !== undefined && typeof o.concurrentPeer !== 'boolean')
+      throw new UnikernelError('BAD_OPTION', `concurrentPeer ${String(o.concurrentPeer)}`);
     checkKloopOptions(o, mode);
     const buffers = o.buffers ?? 8192;
     const wantOffloads = o.offloads ?? true;

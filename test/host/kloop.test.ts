@@ -320,7 +320,7 @@ describe('notification suppression, inline', () => {
     expect(rxKr.hwtail).toBe(0);
   });
 
-  it('VALE: asks for a kick on returned RX slots once less than half the ring is free, so hwcur is never left stale', () => {
+  it('VALE: asks for a kick on returned RX slots once less than half the ring is free, so hwcur is never left stale', async () => {
     for (const [sent, wantKick] of [
       [5, false],
       [9, true],
@@ -342,6 +342,9 @@ describe('notification suppression, inline', () => {
       // waits for the backend's next delivery (a sender in another thread would see them used).
       expect(b.rx.kicks - kicks).toBe(wantKick ? 1 : 0);
       expect(rxKr.hwcur).toBe(wantKick ? sent : 0);
+      a.kloop.stop();
+      b.kloop.stop();
+      await vale.close();
     }
   });
 

@@ -3,9 +3,10 @@
 // has the policy itself): the default follows the sync loop's mode and busyPollUs, an explicit
 // BootOptions.concurrentPeer wins, and a NIC moved to another mode takes that mode's default.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ValeSwitch } from '../../src/host/index.ts';
 import { tcpSend } from '../../src/apps/index.ts';
-import { Unikernel, type BootOptions } from '../../src/unikernel/index.ts';
+import { PtnetDevice } from '../../src/device/index.ts';
+import { ValeSwitch } from '../../src/host/index.ts';
+import { Unikernel, UnikernelError, type BootOptions } from '../../src/unikernel/index.ts';
 
 const booted: Unikernel[] = [];
 const switches: ValeSwitch[] = [];
@@ -26,13 +27,10 @@ function valeSwitch(name: string): ValeSwitch {
   return v;
 }
 
-/** Kicks B's ptnet device saw (the device model's own count, as bench/probe.ts reads it). */
+/** Kicks the unikernel's ptnet device saw (the device model's own count). */
 function deviceKicks(u: Unikernel): number {
   let k = 0;
-  for (const f of u.machine.functions) {
-    const d = f as { counters?: { kicks: number } };
-    if (d.counters !== undefined) k += d.counters.kicks;
-  }
+  for (const f of u.machine.functions) if (f instanceof PtnetDevice) k += f.counters.kicks;
   return k;
 }
 
@@ -50,6 +48,23 @@ describe('BootOptions.concurrentPeer', () => {
       const u = await boot({ port: vale.attach(`p${i}`), ipv4: `10.0.0.${i + 1}/24`, ...o });
       expect(u.netif.concurrentPeer, JSON.stringify(o)).toBe(want);
     }
+  });
+
+  it('a value that is not a boolean is refused (BAD_OPTION), before anything is plugged', async () => {
+    const vale = valeSwitch('valecp3');
+    const port = vale.attach('a');
+    for (const bad of [1, 'yes', null]) {
+      const err = await Unikernel.boot({
+        port,
+        ipv4: '10.0.0.1/24',
+        concurrentPeer: bad as unknown as boolean,
+      }).catch((e: unknown) => e);
+      expect(err, String(bad)).toBeInstanceOf(UnikernelError);
+      expect((err as UnikernelError).code).toBe('BAD_OPTION');
+    }
+    // The port was left as it was: a unikernel boots on it.
+    const u = await boot({ port, ipv4: '10.0.0.1/24', concurrentPeer: false });
+    expect(u.netif.concurrentPeer).toBe(false);
   });
 
   it('worker mode: true; the NIC moved to an inline loop takes false, and back to a worker true', async () => {
