@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ValeSwitch } from '../src/host/index.ts';
 import { Unikernel } from '../src/unikernel/index.ts';
 import type { Socket } from '../src/stack/index.ts';
-import { Timer, TimerQueue } from '../src/stack/timer.ts';
+import { Timer } from '../src/stack/timer.ts';
 import { inspectorSync, kicksAndIrqs } from './probe.ts';
 
 const args = process.argv.slice(2);
@@ -101,7 +101,6 @@ const hook = createHook({
 });
 const origArmAt = Timer.prototype.armAt;
 const origCancel = Timer.prototype.cancel;
-const origSchedule = TimerQueue.prototype.schedule;
 const origSetTimeout = globalThis.setTimeout;
 const origClearTimeout = globalThis.clearTimeout;
 const origNow = performance.now.bind(performance);
@@ -113,12 +112,9 @@ function instrument(on: boolean): void {
     hook.enable();
     Timer.prototype.armAt = function (this: Timer, d: number) {
       count.armAt++;
+      if (this.heapIndex >= 0 && this.deadline === d) count.armSame++;
+      else if (this.heapIndex >= 0) count.armMoved++;
       return origArmAt.call(this, d);
-    };
-    TimerQueue.prototype.schedule = function (this: TimerQueue, t: Timer, d: number) {
-      if (t.heapIndex >= 0 && t.deadline === d) count.armSame++;
-      else if (t.heapIndex >= 0) count.armMoved++;
-      return origSchedule.call(this, t, d);
     };
     Timer.prototype.cancel = function (this: Timer) {
       if (this.heapIndex >= 0) count.cancel++;
@@ -151,7 +147,6 @@ function instrument(on: boolean): void {
     hook.disable();
     Timer.prototype.armAt = origArmAt;
     Timer.prototype.cancel = origCancel;
-    TimerQueue.prototype.schedule = origSchedule;
     globalThis.setTimeout = origSetTimeout;
     globalThis.clearTimeout = origClearTimeout;
     performance.now = origNow;

@@ -13,7 +13,7 @@ import {
   type StackSnapshot,
 } from './snapshot.ts';
 import type { SocketState } from './socket.ts';
-import { seqAdd, seqDiff } from './tcp/seq.ts';
+import { seqAdd, seqDiff, seqEq } from './tcp/seq.ts';
 import type { TcpState } from './tcp/state.ts';
 import { SNAPSHOT_TCP_STATES, type TcbConfig, type TcbState } from './tcp/tcb-state.ts';
 import type { UdpSocketState } from './udp.ts';
@@ -555,8 +555,9 @@ function checkConn(t: TcbState, at: number): void {
   const len = t.sndData.length;
   const flight = seqDiff(t.sndMax, t.sndUna);
   // Sequence space held: the queue, and our FIN once sent and not yet acknowledged.
-  const finOut = t.finSent && seqAdd(t.sndUna, len) === t.finSeq;
-  const finAcked = t.finSent && len === 0 && t.sndUna === seqAdd(t.finSeq, 1);
+  // The snapshot's numbers are unsigned and seqAdd's signed (tcp/seq.ts): compared as sequence numbers.
+  const finOut = t.finSent && seqEq(seqAdd(t.sndUna, len), t.finSeq);
+  const finAcked = t.finSent && len === 0 && seqEq(t.sndUna, seqAdd(t.finSeq, 1));
   if (t.finSent && !finOut && !finAcked)
     throw new SnapshotError('BAD_SEQ', 'FIN sequence is not at the end of the send queue', at);
   if (flight < 0 || flight > len + (finOut ? 1 : 0))

@@ -32,12 +32,21 @@ export class Timer {
 
   /** (Re)arms the timer to fire `delay` ms after the queue's current time (kernel mod_timer). */
   arm(delay: number): void {
-    this.armAt(this.queue.now() + delay);
+    // Not armAt(now + delay): the sum would cross a call as a heap number (see armAt).
+    const deadline = this.queue.now() + delay;
+    if (!Number.isFinite(deadline)) throw new StackError('STACK_ARG', `timer deadline ${deadline}`);
+    this.deadline = deadline;
+    this.queue.place(this);
   }
 
-  /** (Re)arms the timer at an absolute deadline. */
+  /**
+   * (Re)arms the timer at an absolute deadline. The deadline is stored here and the queue reads it
+   * back: a double passed to a call V8 does not inline is boxed, one allocation per arm.
+   */
   armAt(deadline: number): void {
-    this.queue.schedule(this, deadline);
+    if (!Number.isFinite(deadline)) throw new StackError('STACK_ARG', `timer deadline ${deadline}`);
+    this.deadline = deadline;
+    this.queue.place(this);
   }
 
   /** Disarms the timer if armed (kernel del_timer). */
@@ -49,14 +58,19 @@ export class Timer {
 export class TimerQueue {
   private heap: Timer[] = [];
   /**
-   * Called when a timer becomes the earliest one (the driver re-aims its host timer): arming from
-   * anywhere needs no separate "poke", as mod_timer needs no call to the timer wheel's owner.
+   * Called when a timer becomes the earliest one (the driver re-aims its host timer at
+   * nextDeadline()): arming from anywhere needs no separate "poke", as mod_timer needs no call to
+   * the timer wheel's owner.
    */
-  onEarliest: ((deadline: number) => void) | null = null;
-  // The turn: nesting depth, and the clock value read by its first now() (valid while turnRead).
+  onEarliest: (() => void) | null = null;
   private turnDepth = 0;
-  private turnRead = false;
-  private turnNow = 0;
+  /**
+   * The clock value the turn's first now() read, null until then. Kept as the number object the
+   * clock returned: V8 then hands the same one to every reader. A field that only ever held
+   * numbers is stored unboxed, and each now() not inlined would allocate a new heap number to
+   * return it (one per layer per packet).
+   */
+  private turnNow: number | null = null;
 
   constructor(readonly clock: Clock) {}
 
@@ -69,11 +83,12 @@ export class TimerQueue {
    */
   now(): number {
     if (this.turnDepth === 0) return this.clock.now();
-    if (!this.turnRead) {
-      this.turnNow = this.clock.now();
-      this.turnRead = true;
+    let t = this.turnNow;
+    if (t === null) {
+      t = this.clock.now();
+      this.turnNow = t;
     }
-    return this.turnNow;
+    return t;
   }
 
   /** A turn starts (a received frame, a user call, a timer run). Turns nest; the outermost counts. */
@@ -83,7 +98,7 @@ export class TimerQueue {
 
   /** The turn ends: the next now() reads the clock again. */
   leaveTurn(): void {
-    if (--this.turnDepth === 0) this.turnRead = false;
+    if (--this.turnDepth === 0) this.turnNow = null;
   }
 
   /** Makes a timer bound to this queue. */
@@ -100,21 +115,18 @@ export class TimerQueue {
     return this.heap.length === 0 ? Infinity : this.heap[0]!.deadline;
   }
 
-  /** Inserts or moves `t` to `deadline`. */
-  schedule(t: Timer, deadline: number): void {
-    if (!Number.isFinite(deadline)) throw new StackError('STACK_ARG', `timer deadline ${deadline}`);
+  /** Inserts `t`, or moves it, to its place for the deadline it now holds (Timer.armAt). */
+  place(t: Timer): void {
     if (t.heapIndex >= 0) {
-      const old = t.deadline;
-      t.deadline = deadline;
-      if (deadline < old) this.up(t.heapIndex);
-      else this.down(t.heapIndex);
+      // The deadline moved either way: one of the two walks stays put.
+      this.up(t.heapIndex);
+      this.down(t.heapIndex);
     } else {
-      t.deadline = deadline;
       t.heapIndex = this.heap.length;
       this.heap.push(t);
       this.up(t.heapIndex);
     }
-    if (t.heapIndex === 0 && this.onEarliest !== null) this.onEarliest(deadline);
+    if (t.heapIndex === 0 && this.onEarliest !== null) this.onEarliest();
   }
 
   remove(t: Timer): void {

@@ -9,6 +9,10 @@ export function get16(b: Uint8Array, o: number): number {
 export function get32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
+/** The same 32 bits as get32, read as a signed int32 (a small integer to V8, never a heap number). */
+export function getS32(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
 export function get48(b: Uint8Array, o: number): number {
   return get16(b, o) * 0x100000000 + get32(b, o + 2);
 }

@@ -56,8 +56,8 @@ export class TcpOptionWriter {
     return this;
   }
 
-  /** n SACK blocks (left, right edge pairs) from edges[0, 2n). */
-  sack(edges: Uint32Array, n: number): this {
+  /** n SACK blocks (left, right edge pairs) from edges[0, 2n), in either form (the same 32 bits). */
+  sack(edges: Uint32Array | Int32Array, n: number): this {
     const b = this.buf;
     b[this.at] = TcpOptKind.SACK;
     b[this.at + 1] = 2 + 8 * n;

@@ -6,7 +6,7 @@ import { IpProto, TCP_MIN_HLEN, TcpOptKind } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
 import { pseudoSum, type IpAddr } from './pseudo.ts';
 import { View, inRange, needRoom } from './view.ts';
-import { get16, get32, set16, set32 } from './bytes.ts';
+import { get16, get32, getS32, set16, set32 } from './bytes.ts';
 
 /** Known options of one segment, filled without allocation by parseTcpOptions(). */
 export class TcpOptions {
@@ -152,6 +152,14 @@ export class TcpView extends View {
   }
   get ack(): number {
     return get32(this.buf, this.off + 8);
+  }
+  /** `seq` as a signed int32, the stack's form of sequence numbers (stack/tcp/seq.ts). */
+  get seqS32(): number {
+    return getS32(this.buf, this.off + 4);
+  }
+  /** `ack` as a signed int32. */
+  get ackS32(): number {
+    return getS32(this.buf, this.off + 8);
   }
   set ack(v: number) {
     set32(this.buf, this.off + 8, v);

@@ -24,7 +24,8 @@ export class OurStack implements Backend {
     this.rx.push(f);
   };
 
-  constructor() {
+  /** `iss`: the ISS of every connection (scripts number relative to it), else RFC 6528's. */
+  constructor(iss?: number) {
     const { a, b } = createNetIfPair();
     this.wire = b;
     this.stack = new Stack({
@@ -33,6 +34,7 @@ export class OurStack implements Backend {
       time: this.clock,
       isnKey: new Uint8Array(32).fill(7),
     });
+    if (iss !== undefined) this.stack.tcp.isn.isn = () => iss;
   }
 
   get stackMac(): Uint8Array {

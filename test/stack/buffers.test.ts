@@ -188,7 +188,7 @@ describe('RecvBuffer (reassembly)', () => {
     rb.write(100, d, 0, 10);
     rb.write(300, d, 0, 10);
     rb.write(200, d, 0, 10);
-    const out = new Uint32Array(8);
+    const out = new Int32Array(8);
     expect(rb.sackBlocks(out, 4)).toBe(3);
     expect(Array.from(out.subarray(0, 6))).toEqual([200, 210, 300, 310, 100, 110]);
     expect(rb.sackBlocks(out, 2)).toBe(2);

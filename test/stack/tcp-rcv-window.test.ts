@@ -115,7 +115,7 @@ describe('receive window acceptability (issue 14 item 1)', () => {
     const r = peer.take();
     expect(r).toHaveLength(1);
     expect(r[0]!.ack).toBe(c.seq);
-    expect(t.rcvFinSeq).toBe(-1);
+    expect(t.rcvFinSeen).toBe(false);
     expect(t.rcv.ooo.end(0)).toBe(edge);
     expect(t.state).toBe('ESTABLISHED');
   });

@@ -5,7 +5,7 @@
 // the ACK echoes the previous retransmission's TSval, a whole backed-off RTO old. That ACK
 // advances SND.UNA; taken as a sample it inflates SRTT by seconds.
 import { describe, expect, it } from 'vitest';
-import type { Socket } from '../../src/stack/index.ts';
+import { seqU32, type Socket } from '../../src/stack/index.ts';
 import { makePair, randomBytesSeeded, runUntil } from './harness.ts';
 
 const MSS = 1448;
@@ -29,7 +29,7 @@ describe('RTT sampling after a lost ACK', () => {
     const s0 = tcb.snd.max;
     let dataSent = 0;
     p.la.drop = (m) => {
-      if (m.length < 14 + 20 + 20 + 1 || m.getU32(14 + 20 + 4) !== s0) return false;
+      if (m.length < 14 + 20 + 20 + 1 || m.getU32(14 + 20 + 4) !== seqU32(s0)) return false;
       return ++dataSent <= 5;
     };
     let acksDropped = 0;

@@ -57,6 +57,8 @@ export interface ImpairRun {
   gotUp: string;
   sentDown: string;
   gotDown: string;
+  /** How many connections took their ISS from TransferOptions.iss. */
+  issTaken: number;
 }
 
 export interface TransferOptions {
@@ -67,6 +69,8 @@ export interface TransferOptions {
   offloads: readonly [boolean, boolean];
   /** BootOptions.concurrentPeer of both (default: theirs, false inline): replies per frame. */
   concurrentPeer?: boolean;
+  /** The ISS every connection of a and of b starts from (default: RFC 6528's, from the key). */
+  iss?: readonly [number, number];
 }
 
 /**
@@ -120,6 +124,12 @@ async function run(o: TransferOptions, booted: Unikernel[]): Promise<ImpairRun> 
     isnKey: key.map((x) => x ^ 0xff),
   });
   booted.push(b);
+  let issTaken = 0;
+  if (o.iss !== undefined) {
+    const [ia, ib] = o.iss;
+    a.stack.tcp.isn.isn = () => (issTaken++, ia);
+    b.stack.tcp.isn.isn = () => (issTaken++, ib);
+  }
   configureImpairment(pa, { ...o.impair, seed: o.seed });
   configureImpairment(pb, { ...o.impair, seed: o.seed + 1 });
   const up = seededBytes(o.mib * MiB, o.seed ^ 0x5eed);
@@ -160,6 +170,7 @@ async function run(o: TransferOptions, booted: Unikernel[]): Promise<ImpairRun> 
     gotUp: server!.digest(),
     sentDown: sha(down),
     gotDown: client.digest(),
+    issTaken,
   };
 }
 

@@ -38,6 +38,6 @@ export class IsnGenerator {
 
   /** @mirrors secure_seq.c:secure_tcp_seq */
   isn(laddr: Uint8Array, lport: number, raddr: Uint8Array, rport: number): number {
-    return (this.ticks() + this.hash(laddr, lport, raddr, rport)) >>> 0;
+    return (this.ticks() + this.hash(laddr, lport, raddr, rport)) | 0;
   }
 }

@@ -3,16 +3,8 @@
 // segment is accepted with the options parsed before it. A known option with a wrong length
 // (a 6-byte timestamp) is skipped and the walk goes on. The strict wire parser
 // (TcpView.parseOptions) rejects the whole list instead, which left a peer with one odd option
-// unable to connect at all.
-import { TcpOptKind, type TcpOptions } from '../../wire/index.ts';
-
-function get16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function get32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
+// unable to connect at all. TSvals and SACK edges are read in the stack's signed form (seq.ts).
+import { TcpOptKind, get16, getS32, type TcpOptions } from '../../wire/index.ts';
 
 /**
  * Parses the options in buf[off, end) into `out` (cleared first). Returns -1 when the list was
@@ -50,16 +42,16 @@ export function parseTcpOptionsLenient(buf: Uint8Array, off: number, end: number
       case TcpOptKind.TIMESTAMP:
         if (l === 10) {
           out.hasTimestamp = true;
-          out.tsVal = get32(buf, o + 2);
-          out.tsEcr = get32(buf, o + 6);
+          out.tsVal = getS32(buf, o + 2);
+          out.tsEcr = getS32(buf, o + 6);
         } else out.unknownCount++;
         break;
       case TcpOptKind.SACK:
         if (l >= 10 && (l - 2) % 8 === 0 && l <= 34) {
           const n = (l - 2) / 8;
           for (let i = 0; i < n; i++) {
-            out.sackLeft[i] = get32(buf, o + 2 + 8 * i);
-            out.sackRight[i] = get32(buf, o + 6 + 8 * i);
+            out.sackLeft[i] = getS32(buf, o + 2 + 8 * i);
+            out.sackRight[i] = getS32(buf, o + 6 + 8 * i);
           }
           out.sackCount = n;
         } else out.unknownCount++;

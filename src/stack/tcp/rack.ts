@@ -4,7 +4,7 @@
 // tcp_rack_detect_loss, tcp_rack_update_reo_wnd) and tcp_output.c (tcp_schedule_loss_probe). The
 // connection (tcb.ts) sends the probe and reacts to what these report.
 import { TAG_LOST, TAG_RETRANS, TAG_SACKED, type DeliveryListener, type RtxQueue } from './rtx-queue.ts';
-import { seqGeq, seqGt, seqLt } from './seq.ts';
+import { seqGeq, seqGt, seqLt, seqOf } from './seq.ts';
 
 /** RFC 8985 §7.2 WCDelAckT: the worst-case delayed-ACK timer a lone segment may wait for, ms. */
 export const WC_DELACK_MS = 200;
@@ -53,8 +53,8 @@ export class Rack implements DeliveryListener {
   reset(seq: number): void {
     this.xmitTs = -1;
     this.xmitOrder = 0;
-    this.endSeq = seq;
-    this.fack = seq;
+    this.endSeq = seqOf(seq);
+    this.fack = this.endSeq;
     this.rtt = 0;
     this.minRtt = Infinity;
     this.reorderingSeen = false;

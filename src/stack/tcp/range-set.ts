@@ -5,14 +5,14 @@
 import { seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
 
 export class SeqRangeSet {
-  private readonly starts: Uint32Array;
-  private readonly ends: Uint32Array;
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
   /** Number of ranges held. */
   count = 0;
 
   constructor(readonly capacity: number) {
-    this.starts = new Uint32Array(capacity);
-    this.ends = new Uint32Array(capacity);
+    this.starts = new Int32Array(capacity);
+    this.ends = new Int32Array(capacity);
   }
 
   start(i: number): number {

@@ -15,7 +15,7 @@
 import { copyBytes, wordViews, type Mbuf, type WordViews } from '../../mbuf/index.ts';
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { SeqRangeSet } from './range-set.ts';
-import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from './seq.ts';
+import { seqAdd, seqDiff, seqGt, seqLeq, seqLt, seqOf } from './seq.ts';
 
 /** Chunk size of a receive buffer unless the buffer is smaller (one socket read at most). */
 const RECV_CHUNK = 64 * 1024;
@@ -78,8 +78,8 @@ export class RecvBuffer {
 
   /** Starts the sequence space at `seq` (IRS + 1). */
   init(seq: number): void {
-    this.rcvNxt = seq;
-    this.readSeq = seq;
+    this.rcvNxt = seqOf(seq);
+    this.readSeq = this.rcvNxt;
     this.readPos = 0;
     this.chunks.fill(null);
     this.chunkViews.fill(null);
@@ -108,7 +108,7 @@ export class RecvBuffer {
    * @mirrors tcp_input.c:tcp_data_queue
    */
   write(seq: number, src: Uint8Array | Mbuf, off: number, len: number, rightEdge?: number): number {
-    let s = seq;
+    let s = seqOf(seq);
     // Trim what is already received (left of RCV.NXT) and what is beyond the window.
     if (seqLt(s, this.rcvNxt)) {
       const cut = seqDiff(this.rcvNxt, s);
@@ -294,7 +294,7 @@ export class RecvBuffer {
    * Fills out[2·at..2·(at+k)) with up to `max` SACK blocks (RFC 2018 §4): the block holding the
    * latest out-of-order segment first, then the others from the highest down. Returns k.
    */
-  sackBlocks(out: Uint32Array, max: number, at = 0): number {
+  sackBlocks(out: Int32Array, max: number, at = 0): number {
     const r = this.ooo;
     let k = 0;
     const first = r.find(this.lastOoo);

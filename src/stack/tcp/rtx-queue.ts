@@ -5,7 +5,7 @@
 // TCPCB_EVER_RETRANS). RFC 6675's pipe and NextSeg and RFC 8985's RACK read it. The records tile
 // [SND.UNA, SND.MAX) without gaps, in sequence order, in preallocated typed arrays: nothing here
 // allocates.
-import { seqAdd, seqDiff, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
+import { seqAdd, seqDiff, seqEq, seqGt, seqLeq, seqLt, seqMax, seqMin, seqOf } from './seq.ts';
 
 /** The peer holds the bytes (SACKed). */
 export const TAG_SACKED = 1;
@@ -25,8 +25,8 @@ export interface DeliveryListener {
 }
 
 export class RtxQueue {
-  private readonly starts: Uint32Array;
-  private readonly ends: Uint32Array;
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
   private readonly times: Float64Array;
   /**
    * Transmission order (a counter per send): which of two segments went later, even within one
@@ -47,8 +47,8 @@ export class RtxQueue {
   nextLen = 0;
 
   constructor(readonly capacity = 1024) {
-    this.starts = new Uint32Array(capacity);
-    this.ends = new Uint32Array(capacity);
+    this.starts = new Int32Array(capacity);
+    this.ends = new Int32Array(capacity);
     this.times = new Float64Array(capacity);
     this.orders = new Float64Array(capacity);
     this.tags = new Uint8Array(capacity);
@@ -77,7 +77,7 @@ export class RtxQueue {
   /** Empty, with SND.UNA at `una`. */
   reset(una: number): void {
     this.count = 0;
-    this.highRetrans = una;
+    this.highRetrans = seqOf(una);
   }
 
   /** Index of the record holding `seq`, or -1 (binary search: records are contiguous and ordered). */
@@ -110,7 +110,7 @@ export class RtxQueue {
       this.orders[n - 1] = ++this.txCount;
       return;
     }
-    if (n === 0) this.highRetrans = seq;
+    if (n === 0) this.highRetrans = seqOf(seq);
     this.starts[n] = seq;
     this.ends[n] = end;
     this.times[n] = now;
@@ -122,7 +122,7 @@ export class RtxQueue {
   /** Makes `seq` a record boundary if it falls inside one. False when the queue is full. */
   private split(seq: number): boolean {
     const i = this.find(seq);
-    if (i < 0 || this.starts[i] === seq) return true;
+    if (i < 0 || seqEq(this.starts[i]!, seq)) return true;
     const n = this.count;
     if (n === this.capacity) {
       this.full++;

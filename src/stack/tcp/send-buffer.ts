@@ -12,7 +12,7 @@
 // order from headPos, and the pieces are not used (the common path pays nothing for the feature).
 import { COPY_SITE, countCopy } from '../../copycount/index.ts';
 import { FILL_MIN, copyBytes, registerCopyViews, type Mbuf, type MbufPool } from '../../mbuf/index.ts';
-import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from './seq.ts';
+import { seqAdd, seqDiff, seqGt, seqLt, seqMin, seqOf } from './seq.ts';
 
 /** Spent pieces at the list's front before it is compacted. */
 const COMPACT_AT = 64;
@@ -56,9 +56,9 @@ export class SendBuffer {
 
   /** Starts the sequence space at `seq` (ISS + 1). */
   init(seq: number): void {
-    this.una = seq;
-    this.nxt = seq;
-    this.max = seq;
+    this.una = seqOf(seq);
+    this.nxt = this.una;
+    this.max = this.una;
     this.length = 0;
     this.headPos = 0;
     this.ringLen = 0;

@@ -16,7 +16,7 @@ import { RtoEstimator } from './rto.ts';
 import { RtxQueue } from './rtx-queue.ts';
 import { DUP_THRESH, SackScoreboard } from './sack.ts';
 import { SendBuffer } from './send-buffer.ts';
-import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from './seq.ts';
+import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin, seqOf, seqU32 } from './seq.ts';
 import type { TcpCounters, TcpState } from './state.ts';
 import type { TcbConfig, TcbState } from './tcb-state.ts';
 import { TimestampState, tsOffsetFor, tsRttSample, tsValue, windowScaleFor } from './timestamps.ts';
@@ -259,8 +259,9 @@ export class Tcb {
   recover = 0;
   /** The current recovery resends lost retransmissions after an RTO: it ends without touching cwnd. */
   postRtoRecovery = false;
-  /** RFC 6675 RescueRxt (inclusive), -1 when undefined. */
-  private rescueRxt = -1;
+  /** RFC 6675 RescueRxt (inclusive), defined while rescueRxtSet. */
+  private rescueRxt = 0;
+  private rescueRxtSet = false;
   /**
    * RFC 3168 ECN: the mode (TcbOptions.ecn), whether the handshake agreed on it, whether we echo a
    * CE mark (ECE on every segment until the peer's CWR), whether our next new data segment carries
@@ -277,13 +278,14 @@ export class Tcb {
   /**
    * Undo of a cwnd reduction found spurious (Linux undo_marker / undo_retrans / prior_cwnd): while
    * `undoActive`, the retransmissions of the episode (from SND.UNA = undoMarker) not yet shown
-   * needless by a D-SACK, the TSval of its first retransmission (RFC 3522 Eifel, -1 before), and
+   * needless by a D-SACK, the TSval of its first retransmission (RFC 3522 Eifel, once undoTsSet), and
    * cwnd / ssthresh before the reduction.
    */
   private undoActive = false;
   private undoMarker = 0;
   private undoRetrans = 0;
-  private undoTs = -1;
+  private undoTs = 0;
+  private undoTsSet = false;
   private priorCwnd = 0;
   private priorSsthresh = 0;
   /** A recovery just ended: look for segments still marked lost on the next detection. */
@@ -295,8 +297,12 @@ export class Tcb {
   finQueued = false;
   finSent = false;
   finSeq = 0;
-  /** Peer FIN sequence seen (possibly ahead of RCV.NXT), -1 when none. */
-  rcvFinSeq = -1;
+  /**
+   * The peer's FIN has been seen (rcvFinSeen), at rcvFinSeq (possibly ahead of RCV.NXT). A flag of
+   * its own: every int32 is a sequence number (seq.ts), so none is free to mean "none".
+   */
+  rcvFinSeen = false;
+  rcvFinSeq = 0;
   rcvFin = false;
   /** ACK owed now (out-of-order data, FIN, window update) / in-order segments not yet ACKed. */
   ackNow = false;
@@ -411,7 +417,7 @@ export class Tcb {
 
   /** A FIN held beyond a hole that no out-of-order range ends at: it is SACKed in a block of its own. */
   private get finAlone(): boolean {
-    if (this.rcvFinSeq < 0 || this.rcvFin) return false;
+    if (!this.rcvFinSeen || this.rcvFin) return false;
     const o = this.rcv.ooo;
     for (let i = 0; i < o.count; i++) if (o.end(i) === this.rcvFinSeq) return false;
     return true;
@@ -421,7 +427,7 @@ export class Tcb {
    * Fills out[] with the next segment's SACK blocks, at most `max`: a pending D-SACK first (RFC
    * 2883 §4: it goes once, on the next segment), then the out-of-order ranges. Returns the count.
    */
-  sackBlocks(out: Uint32Array, max: number): number {
+  sackBlocks(out: Int32Array, max: number): number {
     let k = 0;
     if (this.dsackPending && max > 0) {
       out[0] = this.dsackStart;
@@ -437,7 +443,7 @@ export class Tcb {
     const n = k + this.rcv.sackBlocks(out, max - k, k);
     // A FIN held beyond a hole sits in the out-of-order queue with its data and takes a sequence
     // number, so the block that ends at it covers it too (Linux: the skb's end_seq counts the FIN).
-    if (this.rcvFinSeq >= 0 && !this.rcvFin) {
+    if (this.rcvFinSeen && !this.rcvFin) {
       for (let i = k; i < n; i++)
         if (out[2 * i + 1] === this.rcvFinSeq) out[2 * i + 1] = seqAdd(this.rcvFinSeq, 1);
     }
@@ -776,7 +782,8 @@ export class Tcb {
       if (seg.ack !== this.snd.una) {
         this.env.sendSegment(this, seg.ack, RST, 0);
         this.env.counters.outRsts++;
-        if (tcpLog.enabled) tcpLog('%s RST sent: ACK %d is not for our SYN-ACK', connName(this), seg.ack);
+        if (tcpLog.enabled)
+          tcpLog('%s RST sent: ACK %d is not for our SYN-ACK', connName(this), seqU32(seg.ack));
         return;
       }
       this.rtxTimer.cancel();
@@ -802,10 +809,11 @@ export class Tcb {
       }
     }
     // Eighth: FIN. Recorded at its sequence, processed once RCV.NXT reaches it.
-    if (fin && this.rcvFinSeq < 0) {
+    if (fin && !this.rcvFinSeen) {
       // A FIN past the window (its data was trimmed) is not recorded: the bytes before it are gone.
       const fs = seqAdd(seq, seg.dataLen);
       if (seqLeq(fs, seqAdd(this.rcv.readSeq, this.rcv.capacity)) && seqLeq(fs, this.rcvAdvEdge)) {
+        this.rcvFinSeen = true;
         this.rcvFinSeq = fs;
         // Beyond a hole, a FIN alone is out-of-order data too: ACKed at once (tcp_data_queue_ofo).
         if (seqGt(fs, this.rcv.rcvNxt)) this.ackNow = true;
@@ -831,7 +839,7 @@ export class Tcb {
       if ((flags & RST) === 0) {
         this.env.sendSegment(this, seg.ack, RST, 0);
         this.env.counters.outRsts++;
-        if (tcpLog.enabled) tcpLog('%s RST sent: ACK %d is not for our SYN', connName(this), seg.ack);
+        if (tcpLog.enabled) tcpLog('%s RST sent: ACK %d is not for our SYN', connName(this), seqU32(seg.ack));
       }
       // The peer may hold an old incarnation of the connection and have dropped our SYN as part
       // of it: unless it was resent already, resend it now, not a whole RTO later
@@ -999,7 +1007,7 @@ export class Tcb {
       // RFC 3522 Eifel: the first ACK past the episode's first retransmission echoes a TSval
       // older than it, so the original arrived: every retransmission was spurious
       // (tcp_packet_delayed -> tcp_try_undo_recovery / tcp_try_undo_loss).
-      if (this.undoActive && this.undoTs >= 0 && this.tsOk && opts.hasTimestamp) {
+      if (this.undoActive && this.undoTsSet && this.tsOk && opts.hasTimestamp) {
         if (((opts.tsEcr - this.undoTs) | 0) < 0) this.undo();
         else this.undoActive = false;
       }
@@ -1068,12 +1076,14 @@ export class Tcb {
     const o = seg.opts;
     let n = 0;
     for (let i = 0; i < o.sackCount; i++) {
-      const l = o.sackLeft[i]!;
-      const r = o.sackRight[i]!;
+      // The options' arrays give the parser's signed edges back unsigned: into the stack's form.
+      const l = o.sackLeft[i]! | 0;
+      const r = o.sackRight[i]! | 0;
       // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, is a D-SACK.
       if (
         i === 0 &&
-        (seqLeq(r, seg.ack) || (o.sackCount > 1 && seqGeq(l, o.sackLeft[1]!) && seqLeq(r, o.sackRight[1]!)))
+        (seqLeq(r, seg.ack) ||
+          (o.sackCount > 1 && seqGeq(l, o.sackLeft[1]! | 0) && seqLeq(r, o.sackRight[1]! | 0)))
       ) {
         this.onDsack(r);
         continue;
@@ -1105,7 +1115,7 @@ export class Tcb {
     this.undoActive = true;
     this.undoMarker = this.snd.una;
     this.undoRetrans = 0;
-    this.undoTs = -1;
+    this.undoTsSet = false;
     this.priorCwnd = this.cc.cwnd;
     this.priorSsthresh = this.cc.ssthresh;
   }
@@ -1113,7 +1123,10 @@ export class Tcb {
   private countUndoRetrans(): void {
     if (!this.undoActive) return;
     this.undoRetrans++;
-    if (this.undoTs < 0 && this.tsOk) this.undoTs = this.tsVal();
+    if (!this.undoTsSet && this.tsOk) {
+      this.undoTs = this.tsVal();
+      this.undoTsSet = true;
+    }
   }
 
   /**
@@ -1296,10 +1309,12 @@ export class Tcb {
     }
     // (4.3) The first segment presumed lost goes now; RescueRxt = its last byte, so that the
     // rescue retransmission (NextSeg rule 4) waits until that segment is acknowledged.
-    this.rescueRxt = -1;
+    this.rescueRxtSet = false;
     const q = this.rtxq;
-    if (q.nextLost(this.maxPayload) && this.retransmit(q.nextSeq, q.nextLen))
+    if (q.nextLost(this.maxPayload) && this.retransmit(q.nextSeq, q.nextLen)) {
       this.rescueRxt = seqAdd(q.nextSeq, q.nextLen - 1);
+      this.rescueRxtSet = true;
+    }
   }
 
   /** RFC 5681 / RFC 6582 duplicate ACK (connections without SACK). */
@@ -1356,7 +1371,7 @@ export class Tcb {
   }
 
   private checkFin(): void {
-    if (this.rcvFin || this.rcvFinSeq < 0 || this.rcv.rcvNxt !== this.rcvFinSeq) return;
+    if (this.rcvFin || !this.rcvFinSeen || this.rcv.rcvNxt !== this.rcvFinSeq) return;
     this.rcvFin = true;
     this.ackNow = true;
     switch (this.state) {
@@ -1554,9 +1569,10 @@ export class Tcb {
         if (!q.nextUnsacked(this.scoreboard.highestSacked(snd.una), mss)) {
           // Rule (4): RescueRxt undefined or below HighACK; RescueRxt = RecoveryPoint, HighRxt
           // untouched (the queue tags the segment, so rule 3 still finds the holes below it).
-          if (this.rescueRxt >= 0 && !seqGt(snd.una, this.rescueRxt)) break;
+          if (this.rescueRxtSet && !seqGt(snd.una, this.rescueRxt)) break;
           if (!q.lastUnsacked(mss)) break;
           this.rescueRxt = seqAdd(this.recoveryPoint, -1);
+          this.rescueRxtSet = true;
           this.env.counters.rescueRetransmits++;
         }
       }
@@ -1810,7 +1826,7 @@ export class Tcb {
     this.postRtoRecovery = false;
     this.dupAcks = 0;
     this.recover = snd.max;
-    this.rescueRxt = -1;
+    this.rescueRxtSet = false;
     this.rack.tlpOut = false;
     this.tlpTimer.cancel();
     this.rtxq.markAllLost();
@@ -1998,6 +2014,7 @@ export class Tcb {
       set32(laddr, 0, this.laddr);
       set32(raddr, 0, this.raddr);
     }
+    // Sequence numbers and TSvals leave in their unsigned form (docs/SNAPSHOT.md).
     return {
       family: this.family,
       laddr,
@@ -2006,42 +2023,42 @@ export class Tcb {
       rport: this.rport,
       state: this.state,
       config: this.config(),
-      iss: this.iss,
-      irs: this.irs,
-      sndUna: snd.una,
-      sndNxt: snd.nxt,
-      sndMax: snd.max,
+      iss: seqU32(this.iss),
+      irs: seqU32(this.irs),
+      sndUna: seqU32(snd.una),
+      sndNxt: seqU32(snd.nxt),
+      sndMax: seqU32(snd.max),
       sndWnd: this.sndWnd,
-      sndWl1: this.sndWl1,
-      sndWl2: this.sndWl2,
+      sndWl1: seqU32(this.sndWl1),
+      sndWl2: seqU32(this.sndWl2),
       maxSndWnd: this.maxSndWnd,
-      sndSml: this.sndSml,
-      rcvNxt: rcv.rcvNxt,
-      rcvAdvEdge: this.rcvAdvEdge,
-      lastAckSent: this.lastAckSent,
+      sndSml: seqU32(this.sndSml),
+      rcvNxt: seqU32(rcv.rcvNxt),
+      rcvAdvEdge: seqU32(this.rcvAdvEdge),
+      lastAckSent: seqU32(this.lastAckSent),
       sendMss: this.sendMss,
       rcvMss: this.rcvMss,
       wsOk: this.wsOk,
       sndWscale: this.sndWscale,
       rcvWscale: this.rcvWscale,
       tsOk: this.tsOk,
-      tsNow: this.tsVal(),
-      tsRecent: this.ts.recent,
+      tsNow: seqU32(this.tsVal()),
+      tsRecent: seqU32(this.ts.recent),
       tsRecentAge: this.ts.recentAge < 0 ? -1 : Math.max(0, now - this.ts.recentAge),
       sackOk: this.sackOk,
       ecnOk: this.ecnOk,
       ecnEcho: this.ecnEcho,
       cwrPending: this.cwrPending,
-      ecnRecover: this.ecnRecover,
+      ecnRecover: seqU32(this.ecnRecover),
       cc: this.cc.exportState(now),
       rto: this.rto.exportState(),
-      recover: this.recover,
+      recover: seqU32(this.recover),
       retries: this.retries,
       probesOut: this.probesOut,
       persist: this.persist,
       finQueued: this.finQueued,
       finSent: this.finSent,
-      finSeq: this.finSeq,
+      finSeq: seqU32(this.finSeq),
       rcvFin: this.rcvFin,
       keepAlive: this.keepAlive,
       keepIdle: this.keepIdle,
@@ -2068,27 +2085,29 @@ export class Tcb {
     const now = this.now();
     if (tcpLog.enabled) tcpLog('%s restored from a snapshot in %s', connName(this), s.state);
     this.state = s.state;
-    this.iss = s.iss;
-    this.irs = s.irs;
-    this.sndSml = s.sndSml;
+    // Sequence numbers and TSvals come in unsigned: into the stack's form (seq.ts).
+    this.iss = seqOf(s.iss);
+    this.irs = seqOf(s.irs);
+    this.sndSml = seqOf(s.sndSml);
+    const una = seqOf(s.sndUna);
     const snd = this.snd;
-    snd.init(s.sndUna);
+    snd.init(una);
     snd.write(s.sndData, 0, s.sndData.length);
-    snd.max = s.sndMax;
-    snd.nxt = s.sndNxt;
-    const flight = seqDiff(s.sndMax, s.sndUna);
-    this.rtxq.reset(s.sndUna);
-    this.rtxq.sent(s.sndUna, flight, now);
-    this.rack.reset(s.sndUna);
+    snd.max = seqOf(s.sndMax);
+    snd.nxt = seqOf(s.sndNxt);
+    const flight = seqDiff(s.sndMax, una);
+    this.rtxq.reset(una);
+    this.rtxq.sent(una, flight, now);
+    this.rack.reset(una);
     const rcv = this.rcv;
     const readSeq = seqAdd(s.rcvNxt, -s.rcvData.length);
     rcv.init(readSeq);
     rcv.write(readSeq, s.rcvData, 0, s.rcvData.length);
-    this.rcvAdvEdge = s.rcvAdvEdge;
-    this.lastAckSent = s.lastAckSent;
+    this.rcvAdvEdge = seqOf(s.rcvAdvEdge);
+    this.lastAckSent = seqOf(s.lastAckSent);
     this.sndWnd = s.sndWnd;
-    this.sndWl1 = s.sndWl1;
-    this.sndWl2 = s.sndWl2;
+    this.sndWl1 = seqOf(s.sndWl1);
+    this.sndWl2 = seqOf(s.sndWl2);
     this.maxSndWnd = s.maxSndWnd;
     // Not in the snapshot: taken as at least a window, so the RFC 5961 §5.2 bound is MAX.SND.WND.
     this.bytesAcked = s.maxSndWnd;
@@ -2099,26 +2118,27 @@ export class Tcb {
     this.rcvWscale = s.rcvWscale;
     this.tsOk = s.tsOk;
     // The TS clock goes on from where it stood: the peer's PAWS never sees it go back.
-    this.tsOffset = (s.tsNow - Math.floor(now)) >>> 0;
-    this.ts.recent = s.tsRecent;
+    this.tsOffset = (s.tsNow - Math.floor(now)) | 0;
+    this.ts.recent = seqOf(s.tsRecent);
     this.ts.recentAge = s.tsRecentAge < 0 ? -1 : now - s.tsRecentAge;
     this.sackOk = s.sackOk;
     this.ecnOk = s.ecnOk;
     this.ecnEcho = s.ecnEcho;
     this.cwrPending = s.cwrPending;
-    this.ecnRecover = s.ecnRecover;
+    this.ecnRecover = seqOf(s.ecnRecover);
     this.cc = createCongestionControl(s.config.congestion, this.maxPayload);
     this.cc.importState(s.cc, now);
     this.rto.importState(s.rto);
-    this.recover = s.recover;
+    this.recover = seqOf(s.recover);
     this.retries = s.retries;
     this.probesOut = s.probesOut;
     this.persist = s.persist;
     this.finQueued = s.finQueued;
     this.finSent = s.finSent;
-    this.finSeq = s.finSeq;
+    this.finSeq = seqOf(s.finSeq);
     this.rcvFin = s.rcvFin;
-    this.rcvFinSeq = s.rcvFin ? s.rcvNxt : -1;
+    this.rcvFinSeen = s.rcvFin;
+    this.rcvFinSeq = s.rcvFin ? seqOf(s.rcvNxt) : 0;
     this.keepAlive = s.keepAlive;
     this.keepIdle = s.keepIdle;
     this.keepIntvl = s.keepIntvl;

@@ -21,7 +21,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { IsnGenerator } from './isn.ts';
 import { segLog, tcpLog } from './log.ts';
 import { parseTcpOptionsLenient } from './options.ts';
-import { seqAdd, seqGt, seqInRange } from './seq.ts';
+import { seqAdd, seqGt, seqInRange, seqOf, seqU32 } from './seq.ts';
 import { TcpCounters } from './state.ts';
 import {
   COOKIE_MSS_V4,
@@ -65,8 +65,12 @@ function same16(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * The port pair as one Map key, signed: V8 keeps it a small integer (an unsigned key from port
+ * 32768 up would be a heap number made per lookup).
+ */
 function connKey(lport: number, rport: number): number {
-  return ((lport << 16) | rport) >>> 0;
+  return (lport << 16) | rport;
 }
 
 export class Tcp implements TcpEnv {
@@ -77,7 +81,7 @@ export class Tcp implements TcpEnv {
   private readonly view = new TcpView();
   private readonly opts = new TcpOptionWriter();
   private readonly seg = new TcpSegmentIn(new TcpOptions());
-  private readonly sackOut = new Uint32Array(8);
+  private readonly sackOut = new Int32Array(8);
   private readonly addrScratch = new Uint8Array(4);
   private readonly addrScratch2 = new Uint8Array(4);
   /** Addresses of the segment being processed: l = its destination (us), r = its source. */
@@ -416,7 +420,15 @@ export class Tcp implements TcpEnv {
     t.lastAckSent = ack;
     this.counters.outSegs++;
     if (segLog.enabled)
-      segLog('%d>%d %s seq=%d ack=%d len=%d', t.lport, t.rport, flagStr(flags), seq, ack, dataLen);
+      segLog(
+        '%d>%d %s seq=%d ack=%d len=%d',
+        t.lport,
+        t.rport,
+        flagStr(flags),
+        seqU32(seq),
+        seqU32(ack),
+        dataLen,
+      );
     this.ip.output(m, t, IpProto.TCP, l4Len, ecn);
     return true;
   }
@@ -483,8 +495,8 @@ export class Tcp implements TcpEnv {
     const seg = this.seg;
     // Lenient like tcp_parse_options(): a malformed option ends the walk, the segment stays.
     if (parseTcpOptionsLenient(buf, v.optionsOff, off + v.headerLen, seg.opts) >= 0) c.badOptions++;
-    seg.seq = v.seq;
-    seg.ack = v.ack;
+    seg.seq = v.seqS32;
+    seg.ack = v.ackS32;
     seg.flags = v.flags;
     seg.wnd = v.window;
     seg.src = buf;
@@ -503,8 +515,8 @@ export class Tcp implements TcpEnv {
         dport,
         sport,
         flagStr(seg.flags),
-        seg.seq,
-        seg.ack,
+        seqU32(seg.seq),
+        seqU32(seg.ack),
         seg.dataLen,
         seg.wnd,
       );
@@ -607,7 +619,7 @@ export class Tcp implements TcpEnv {
     const table = this.family === 6 ? COOKIE_MSS_V6 : COOKIE_MSS_V4;
     const mssIdx = cookieMssIndex(table, o.mss > 0 ? o.mss : 536);
     const [sa, da] = this.cookieAddrs();
-    const cookie = this.cookies.make(sa, da, sport, dport, seg.seq, mssIdx, now);
+    const cookie = seqOf(this.cookies.make(sa, da, sport, dport, seg.seq, mssIdx, now));
     const ts = (l.opts.timestamps ?? true) && o.hasTimestamp;
     const sack = ts && (l.opts.sack ?? true) && o.sackPermitted;
     const ws = ts && (l.opts.windowScaling ?? true) && o.wscale >= 0;
@@ -638,7 +650,7 @@ export class Tcp implements TcpEnv {
     if (ws) w.nop().windowScale(windowScaleFor(rcvBuf));
     this.counters.syncookiesSent++;
     this.counters.outSegs++;
-    if (segLog.enabled) segLog('%d>%d S. cookie=%d mss=%d', dport, sport, cookie, mss);
+    if (segLog.enabled) segLog('%d>%d S. cookie=%d mss=%d', dport, sport, seqU32(cookie), mss);
     this.finishChecksum(m.meta, v, ip.pseudo(this.pair, IpProto.TCP, hl));
     ip.output(m, this.pair, IpProto.TCP, hl);
   }

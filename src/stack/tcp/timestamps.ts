@@ -8,9 +8,12 @@ export const PAWS_IDLE_LIMIT_MS = 24 * 24 * 3600 * 1000;
 /** RFC 7323 §2.3: the largest shift count. */
 export const MAX_WSCALE = 14;
 
-/** TSval for `nowMs` on a 1 ms clock with a per-connection random offset (RFC 7323 §7.1). */
+/**
+ * TSval for `nowMs` on a 1 ms clock with a per-connection random offset (RFC 7323 §7.1), in the
+ * stack's signed form (seq.ts).
+ */
 export function tsValue(nowMs: number, offset: number): number {
-  return (Math.floor(nowMs) + offset) >>> 0;
+  return (Math.floor(nowMs) + offset) | 0;
 }
 
 /**
@@ -18,7 +21,9 @@ export function tsValue(nowMs: number, offset: number): number {
  * cookie uses the offset its SYN-ACK's TSval was made with.
  */
 export function tsOffsetFor(iss: number): number {
-  return (iss * 2654435761) >>> 0;
+  // Math.imul: exact modulo 2^32, so both forms of one ISS give one offset (a double product of
+  // two 32-bit numbers is not exact, and differs between them).
+  return Math.imul(iss, 0x9e3779b1);
 }
 
 /** The smallest shift so that a `bufferSize` window fits in 16 bits, at most 14 (RFC 7323 §2.3). */
