@@ -8,13 +8,22 @@ describe('TimerQueue on a VirtualClock', () => {
       fc.property(
         fc.array(fc.integer({ min: 0, max: 10000 }), { maxLength: 60 }),
         fc.array(fc.boolean()),
-        (ds, cancels) => {
+        fc.array(fc.option(fc.integer({ min: 0, max: 10000 }))),
+        (first, cancels, moves) => {
           const clk = new VirtualClock(5);
           const fired: [number, number][] = [];
+          const ds = [...first];
           const ts = ds.map((d, i) => {
             const t = clk.timers.timer((now) => fired.push([i, now]));
             t.arm(d);
             return t;
+          });
+          // Armed timers moved earlier or later in the heap (Timer.armAt, TimerQueue.place).
+          ts.forEach((t, i) => {
+            const m = moves[i];
+            if (m === undefined || m === null) return;
+            t.armAt(5 + m);
+            ds[i] = m;
           });
           const live = new Set(ds.map((_, i) => i));
           ts.forEach((t, i) => {
@@ -49,6 +58,14 @@ describe('TimerQueue on a VirtualClock', () => {
     expect(t.armed).toBe(false);
     expect(() => clk.advance(-1)).toThrow(StackError);
     expect(() => t.armAt(NaN)).toThrow(StackError);
+    // Refused before anything is stored: an armed timer keeps its deadline and its place.
+    const u = clk.timers.timer(() => n++);
+    u.arm(7);
+    expect(() => u.arm(Infinity)).toThrow(StackError);
+    expect(() => u.armAt(NaN)).toThrow(StackError);
+    expect(u.deadline).toBe(clk.now() + 7);
+    clk.advance(7);
+    expect(n).toBe(4);
   });
 
   it('RealTimeDriver fires through setTimeout, re-aimed by arming alone', async () => {

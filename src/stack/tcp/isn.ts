@@ -36,7 +36,7 @@ export class IsnGenerator {
     return Math.floor(this.clock.now() * 250) % 0x100000000;
   }
 
-  /** @mirrors secure_seq.c:secure_tcp_seq */
+  /** In the stack's signed form of sequence numbers (seq.ts). @mirrors secure_seq.c:secure_tcp_seq */
   isn(laddr: Uint8Array, lport: number, raddr: Uint8Array, rport: number): number {
     return (this.ticks() + this.hash(laddr, lport, raddr, rport)) | 0;
   }
