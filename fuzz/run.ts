@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { buildTarget } from './build.ts';
 import { fuzzLoop } from './engine.ts';
 
-export const TARGETS = ['pcap', 'vnethdr', 'wire', 'gso', 'stack', 'rings'] as const;
+export const TARGETS = ['pcap', 'vnethdr', 'wire', 'gso', 'stack', 'tcp', 'rings'] as const;
 
 const ROOT = resolve(import.meta.dirname, '..');
 

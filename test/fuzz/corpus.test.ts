@@ -8,10 +8,11 @@ import * as gso from '../../fuzz/targets/gso.ts';
 import * as pcap from '../../fuzz/targets/pcap.ts';
 import * as rings from '../../fuzz/targets/rings.ts';
 import * as stack from '../../fuzz/targets/stack.ts';
+import * as tcp from '../../fuzz/targets/tcp.ts';
 import * as vnethdr from '../../fuzz/targets/vnethdr.ts';
 import * as wire from '../../fuzz/targets/wire.ts';
 
-const targets = { gso, pcap, rings, stack, vnethdr, wire };
+const targets = { gso, pcap, rings, stack, tcp, vnethdr, wire };
 const DIR = 'test/fuzz-corpus';
 
 describe.each(Object.entries(targets))('fuzz target %s', (name, t) => {
