@@ -99,4 +99,50 @@ describe('orphans', () => {
     expect(el).toBeLessThanOrEqual(5100);
     expect(p.a.tcp.connectionCount).toBe(0);
   });
+
+  // tcp_orphan_retries: a connection no application holds gives up on a vanished peer after 8
+  // retransmissions while its RTO still grows, at once when the RTO is at its ceiling; one that a
+  // socket holds keeps tcp_retries2 (maxRetries).
+  it.each([
+    ['an orphan', true, 8],
+    ['a connection its socket holds', false, 15],
+  ])('%s sending into a vanished peer gives up after %s… retransmissions', async (_, orphan, want) => {
+    const p = makePair();
+    let server: Socket | null = null;
+    p.b.net.createServer((s) => (server = s)).listen(80);
+    const c = p.a.net.connect({ host: '10.0.0.2', port: 80 });
+    let err = '';
+    c.on('error', (e: NodeJS.ErrnoException) => (err = e.code ?? ''));
+    await runUntil(p, () => server !== null && !c.connecting);
+    const t = c.tcb!;
+    // The peer goes silent, then the application writes and (for the orphan) closes.
+    p.la.drop = () => true;
+    c.write(new Uint8Array(20_000));
+    if (orphan) c.destroy();
+    expect(t.user === null).toBe(orphan);
+    const el = await runUntil(p, () => t.state === 'CLOSED', 3_600_000);
+    expect(p.a.tcp.counters.timeouts).toBe(want);
+    expect(p.a.tcp.connectionCount).toBe(0);
+    if (!orphan) expect(err).toBe('ETIMEDOUT');
+    // 200 ms doubling: 8 timeouts take 200·(2^9 − 1) ms ≈ 102 s; 15 reach the 120 s ceiling.
+    if (orphan) expect(el).toBeLessThan(120_000);
+    else expect(el).toBeGreaterThan(600_000);
+  });
+
+  it('an orphan whose RTO has reached its ceiling gives up at the next timeout', async () => {
+    const p = makePair({ a: { tcp: { maxRto: 1000 } } });
+    let server: Socket | null = null;
+    p.b.net.createServer((s) => (server = s)).listen(80);
+    const c = p.a.net.connect({ host: '10.0.0.2', port: 80 });
+    await runUntil(p, () => server !== null && !c.connecting);
+    const t = c.tcb!;
+    p.la.drop = () => true;
+    c.write(new Uint8Array(20_000));
+    // 200, 400, 800, then 1000 ms: at the ceiling after three timeouts.
+    await runUntil(p, () => p.a.tcp.counters.timeouts === 3);
+    expect(t.rto.rto).toBe(1000);
+    c.destroy();
+    await runUntil(p, () => t.state === 'CLOSED', 60_000);
+    expect(p.a.tcp.counters.timeouts).toBe(3);
+  });
 });

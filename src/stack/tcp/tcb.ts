@@ -177,6 +177,8 @@ export function tcbConfigOf(opts: TcbOptions): TcbConfig {
 const SYN_LINEAR_TIMEOUTS = 4;
 
 /** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
+/** tcp_orphan_retries()' choice when the sysctl is 0 (its default) and the RTO still grows. */
+const ORPHAN_RETRIES = 8;
 const OOW_ACK_INTERVAL = 500;
 /**
  * sysctl_tcp_tso_win_divisor (default 3): a super-frame that is at least this fraction of the
@@ -324,6 +326,8 @@ export class Tcb {
   lastRecv = 0;
   /** The socket bound to this connection; null for an orphan finishing its close. */
   user: TcbUser | null = null;
+  /** The socket closed it (Linux SOCK_DEAD): retransmissions are bounded by orphanRetryLimit. */
+  private orphaned = false;
   /** The user hears of every advance of SND.UNA (TcbUser.onAcked). */
   watchUna = false;
   /** The listener of a passive connection until it is accepted. */
@@ -1766,7 +1770,7 @@ export class Tcb {
       // wants exponential backoff; tcp_probe_timer backs off icsk_backoff the same way). A peer
       // that keeps answering with a zero window is probed for ever; one that answers none of
       // maxRetries probes is dead (tcp_probe_timer: icsk_probes_out >= tcp_retries2 -> abort).
-      if (this.probesOut >= this.maxRetries) {
+      if (this.probesOut >= this.retryLimit()) {
         this.finish(
           'CLOSED',
           new NetError('ETIMEDOUT', 'read'),
@@ -1799,12 +1803,9 @@ export class Tcb {
       this.rtxTimer.arm(this.rto.rto);
       return;
     }
-    if (++this.retries > this.maxRetries) {
-      this.finish(
-        'CLOSED',
-        new NetError('ETIMEDOUT', 'read'),
-        `${this.maxRetries} retransmissions unanswered`,
-      );
+    const limit = this.retryLimit();
+    if (++this.retries > limit) {
+      this.finish('CLOSED', new NetError('ETIMEDOUT', 'read'), `${limit} retransmissions unanswered`);
       return;
     }
     // RFC 6298 (5.4)-(5.6) and RFC 5681 (4): back off, collapse cwnd, go back to SND.UNA.
@@ -1880,7 +1881,21 @@ export class Tcb {
    */
   orphan(): void {
     this.user = null;
+    this.orphaned = true;
     if (this.state === 'FIN-WAIT-2') this.rtxTimer.arm(this.finTimeout);
+  }
+
+  /**
+   * Retransmissions (and unanswered window probes) allowed before the connection is given up:
+   * tcp_retries2 (maxRetries), or for an orphan tcp_orphan_retries' default: 8 while the RTO still
+   * grows ("sent something recently", over 100 s at the 200 ms floor), none once it has reached
+   * its ceiling. No application waits on an orphan, and its memory would otherwise be held for
+   * the ~15 minutes of tcp_retries2 by a peer that vanished.
+   * @mirrors tcp_timer.c:tcp_orphan_retries
+   */
+  private retryLimit(): number {
+    if (!this.orphaned) return this.maxRetries;
+    return this.rto.rto < this.rto.maxRto ? Math.min(ORPHAN_RETRIES, this.maxRetries) : 0;
   }
 
   /** Ends TIME-WAIT early so that a new incarnation of the 4-tuple can start (see Tcp.timeWaitReuse). */
