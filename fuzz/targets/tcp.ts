@@ -9,7 +9,7 @@
 // queue holding what is in flight (RFC 9293 §3.3.1). At the end the peer resets the connection and
 // every packet buffer must come back.
 import type { MemNetIf } from '../../src/netif/index.ts';
-import { IpPairScratch, seqDiff, seqLeq, type Socket } from '../../src/stack/index.ts';
+import { IpPairScratch, seqDiff, seqLeq, seqLt, type Socket, type Tcb } from '../../src/stack/index.ts';
 import { TcpFlags, TcpOptKind } from '../../src/wire/index.ts';
 import { makePair } from '../../test/stack/harness.ts';
 import { PEER, SUT, decode, tcpFrame, type Out } from '../../test/support/tcp-frame.ts';
@@ -86,6 +86,10 @@ interface Peer {
   /** The last TSval b sent, and the last SEG.ACK (b's RCV.NXT). */
   echo: number;
   rcvNxt: number;
+  /** b's connection at the last check (a SYN after a reset opens another), its SND.UNA and RCV.NXT then: neither may move back. */
+  tcb: Tcb | null;
+  una: number;
+  got: number;
 }
 
 function learn(c: Peer, segs: readonly Out[]): void {
@@ -98,7 +102,11 @@ function learn(c: Peer, segs: readonly Out[]): void {
   }
 }
 
-/** The checks after each segment: b's send sequence space in order, its flight held by its queue. */
+/**
+ * The checks after each segment: b's send sequence space in order and its flight held by its
+ * queue; SND.UNA and RCV.NXT never moving back; the receive window inside the buffer; the
+ * congestion window and the RTO finite numbers in their ranges.
+ */
 function check(c: Peer): void {
   if (p.b.counters.rxExceptions !== 0) throw new Error('the stack caught an exception in its datapath');
   const t = p.b.tcp.lookup(pair, 80, c.port);
@@ -109,6 +117,19 @@ function check(c: Peer): void {
   // The flight is data the queue still holds, plus one for a SYN or FIN.
   if (seqDiff(s.max, s.una) > s.length + 1)
     throw new Error(`flight ${seqDiff(s.max, s.una)} beyond the ${s.length} bytes held`);
+  const r = t.rcv;
+  if (c.tcb === t && seqLt(s.una, c.una)) throw new Error(`SND.UNA moved back: ${c.una} → ${s.una}`);
+  if (c.tcb === t && seqLt(r.rcvNxt, c.got)) throw new Error(`RCV.NXT moved back: ${c.got} → ${r.rcvNxt}`);
+  c.tcb = t;
+  c.una = s.una;
+  c.got = r.rcvNxt;
+  const held = seqDiff(r.rcvNxt, r.readSeq);
+  if (held < 0 || held > r.capacity)
+    throw new Error(`RCV.NXT ${held} bytes past the read point, capacity ${r.capacity}`);
+  const cwnd = t.cc.cwnd;
+  if (!(cwnd > 0) || !Number.isFinite(cwnd)) throw new Error(`cwnd ${cwnd}`);
+  const rto = t.rto.rto;
+  if (!(rto >= t.rto.minRto && rto <= t.rto.maxRto)) throw new Error(`RTO ${rto} outside its bounds`);
 }
 
 /** Opens the connection: false when b did not answer the SYN (a port in TIME-WAIT, say). */
@@ -123,6 +144,9 @@ function open(data: Uint8Array): Peer | null {
     tsVal: u32(data, 4),
     echo: 0,
     rcvNxt: 0,
+    tcb: null,
+    una: 0,
+    got: 0,
   };
   const opts: number[] = [];
   if ((o & 1) !== 0) opts.push(TcpOptKind.MSS, 4, ...[2, 0x18 + data[10]!]);
