@@ -1,13 +1,14 @@
-// TCP against a hostile peer. Each input opens one connection to stack b's server, which sends
-// 64 KiB as it accepts and reads whatever comes: the peer's SYN takes its ISS, TSval and options
-// from the first 12 bytes (the ISS anywhere in 32 bits, so the stack's numbers are tried on both
-// sides of 2^31), and b's SYN-ACK is answered. Every further 12 bytes are one segment of the
-// peer's, checksums valid: flags, SEG.ACK and SEG.SEQ as distances from what b sent and what the
-// peer sent, the window, a timestamp, up to four SACK blocks placed around b's send window,
-// payload, and how far the virtual clock moves after it. After each segment: nothing thrown or
-// caught in the datapath, and b's connection keeps SND.UNA ≤ SND.NXT ≤ SND.MAX with its send
-// queue holding what is in flight (RFC 9293 §3.3.1). At the end the peer resets the connection and
-// every packet buffer must come back.
+// TCP against a hostile peer. Each input opens one connection with stack b, whose end sends 64 KiB
+// and reads whatever comes: b's server answers the peer's SYN, or b connects and the peer answers
+// its SYN (bit 7 of byte 8). The first 12 bytes give the peer's ISS (anywhere in 32 bits, so the
+// stack's numbers are tried on both sides of 2^31), TSval and options (an MSS from 0 up, window
+// scale up to 15). Every further 12 bytes are one segment of the peer's, checksums valid: flags,
+// SEG.ACK and SEG.SEQ as distances from what b sent and what the peer sent, the window, a
+// timestamp, up to four SACK blocks placed around b's send window, payload, and how far the
+// virtual clock moves after it. After each segment: nothing thrown or caught in the datapath, and
+// b's connection keeps its sequence spaces in order (RFC 9293 §3.3.1) and its windows and timers
+// in range (check()). At the end the peer resets the connection and every packet buffer must come
+// back.
 import type { MemNetIf } from '../../src/netif/index.ts';
 import { IpPairScratch, seqDiff, seqLeq, seqLt, type Socket, type Tcb } from '../../src/stack/index.ts';
 import { TcpFlags, TcpOptKind } from '../../src/wire/index.ts';
@@ -76,7 +77,9 @@ const be32 = (v: number): number[] => [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 
 
 /** The peer's SYN and b's state from here on, as the peer sees it. */
 interface Peer {
+  /** The peer's port, and b's (80 for its server, an ephemeral one when b connects). */
   port: number;
+  bport: number;
   /** The peer's next sequence number, b's ISS, the highest sequence b has sent up to. */
   nxt: number;
   iss: number;
@@ -109,7 +112,7 @@ function learn(c: Peer, segs: readonly Out[]): void {
  */
 function check(c: Peer): void {
   if (p.b.counters.rxExceptions !== 0) throw new Error('the stack caught an exception in its datapath');
-  const t = p.b.tcp.lookup(pair, 80, c.port);
+  const t = p.b.tcp.lookup(pair, c.bport, c.port);
   if (t === undefined) return;
   const s = t.snd;
   if (!seqLeq(s.una, s.nxt) || !seqLeq(s.nxt, s.max))
@@ -132,11 +135,17 @@ function check(c: Peer): void {
   if (!(rto >= t.rto.minRto && rto <= t.rto.maxRto)) throw new Error(`RTO ${rto} outside its bounds`);
 }
 
-/** Opens the connection: false when b did not answer the SYN (a port in TIME-WAIT, say). */
+/**
+ * Opens the connection, null when b's SYN or SYN-ACK did not come (a port in TIME-WAIT, say).
+ * Bit 7 of byte 8 picks the side: b's server answers the peer's SYN, or b connects to the peer,
+ * which answers b's SYN with a SYN-ACK carrying the input's ISS and options (SYN-SENT's checks).
+ */
 function open(data: Uint8Array): Peer | null {
   const o = data[8]!;
+  const active = (o & 0x80) !== 0;
   const c: Peer = {
     port: 1024 + (nextPort++ % 64000),
+    bport: 80,
     nxt: u32(data, 0),
     iss: 0,
     hi: 0,
@@ -149,41 +158,64 @@ function open(data: Uint8Array): Peer | null {
     got: 0,
   };
   const opts: number[] = [];
-  if ((o & 1) !== 0) opts.push(TcpOptKind.MSS, 4, ...[2, 0x18 + data[10]!]);
+  if ((o & 1) !== 0) opts.push(TcpOptKind.MSS, 4, ...[(o >> 4) & 7, data[10]!]);
   if ((o & 2) !== 0) opts.push(TcpOptKind.NOP, TcpOptKind.NOP, TcpOptKind.SACK_PERMITTED, 2);
   if (c.ts) opts.push(TcpOptKind.NOP, TcpOptKind.NOP, TcpOptKind.TIMESTAMP, 10, ...be32(c.tsVal), 0, 0, 0, 0);
   if ((o & 8) !== 0) opts.push(TcpOptKind.NOP, TcpOptKind.WSCALE, 3, data[11]! & 15);
-  feed(
-    tcpFrame(bmac, amac, PEER, SUT, {
-      sport: c.port,
-      dport: 80,
-      seq: c.nxt,
-      flags: SYN,
-      window: u16(data, 9),
-      opts,
-    }),
-  );
-  const synAck = drain().find((x) => x.dport === c.port && x.flags === (SYN | ACK));
-  if (synAck === undefined) return null;
-  c.nxt = (c.nxt + 1) >>> 0;
-  c.iss = synAck.seq;
-  c.hi = (synAck.seq + 1) >>> 0;
-  if (synAck.ts !== null) c.echo = synAck.ts[0];
-  c.rcvNxt = synAck.ack;
-  c.ts &&= synAck.ts !== null;
-  const ackOpts = c.ts
-    ? [TcpOptKind.NOP, TcpOptKind.NOP, TcpOptKind.TIMESTAMP, 10, ...be32(c.tsVal), ...be32(c.echo)]
-    : [];
-  feed(
-    tcpFrame(bmac, amac, PEER, SUT, {
-      sport: c.port,
-      dport: 80,
-      seq: c.nxt,
-      ack: c.hi,
-      flags: ACK,
-      opts: ackOpts,
-    }),
-  );
+  const window = u16(data, 9);
+  let theirs: Out | undefined;
+  if (active) {
+    const s = p.b.net.connect({ host: '10.0.0.1', port: c.port });
+    accepted.push(s);
+    s.on('data', () => {}).on('error', () => {});
+    s.on('connect', () => s.write(BULK));
+    const syn = drain().find((x) => x.dport === c.port && x.flags === SYN);
+    if (syn === undefined) return null;
+    c.bport = syn.sport;
+    if (syn.ts !== null) c.echo = syn.ts[0];
+    if (c.ts) opts.splice(opts.indexOf(TcpOptKind.TIMESTAMP) + 6, 4, ...be32(c.echo));
+    const ack = (syn.seq + 1) >>> 0;
+    feed(
+      tcpFrame(bmac, amac, PEER, SUT, {
+        sport: c.port,
+        dport: c.bport,
+        seq: c.nxt,
+        ack,
+        flags: SYN | ACK,
+        window,
+        opts,
+      }),
+    );
+    c.iss = syn.seq;
+    c.hi = ack;
+    c.nxt = (c.nxt + 1) >>> 0;
+    theirs = syn;
+  } else {
+    feed(tcpFrame(bmac, amac, PEER, SUT, { sport: c.port, dport: 80, seq: c.nxt, flags: SYN, window, opts }));
+    const synAck = drain().find((x) => x.dport === c.port && x.flags === (SYN | ACK));
+    if (synAck === undefined) return null;
+    c.nxt = (c.nxt + 1) >>> 0;
+    c.iss = synAck.seq;
+    c.hi = (synAck.seq + 1) >>> 0;
+    c.rcvNxt = synAck.ack;
+    if (synAck.ts !== null) c.echo = synAck.ts[0];
+    theirs = synAck;
+    const ackOpts =
+      c.ts && synAck.ts !== null
+        ? [TcpOptKind.NOP, TcpOptKind.NOP, TcpOptKind.TIMESTAMP, 10, ...be32(c.tsVal), ...be32(c.echo)]
+        : [];
+    feed(
+      tcpFrame(bmac, amac, PEER, SUT, {
+        sport: c.port,
+        dport: 80,
+        seq: c.nxt,
+        ack: c.hi,
+        flags: ACK,
+        opts: ackOpts,
+      }),
+    );
+  }
+  c.ts &&= theirs.ts !== null;
   learn(c, drain());
   return c;
 }
@@ -222,7 +254,18 @@ function segment(c: Peer, d: Uint8Array, r: number): void {
     }
   }
   const payload = new Uint8Array(len).fill(0x61);
-  feed(tcpFrame(bmac, amac, PEER, SUT, { sport: c.port, dport: 80, seq, ack, flags, window, opts, payload }));
+  feed(
+    tcpFrame(bmac, amac, PEER, SUT, {
+      sport: c.port,
+      dport: c.bport,
+      seq,
+      ack,
+      flags,
+      window,
+      opts,
+      payload,
+    }),
+  );
   if (seq === c.nxt && (flags & (SYN | RST)) === 0)
     c.nxt = (c.nxt + len + ((flags & FIN) !== 0 ? 1 : 0)) >>> 0;
   p.clock.advance(d[r + 11]! * 4);
@@ -248,7 +291,7 @@ export function fuzz(data: Uint8Array): void {
     for (let r = 12; r + 12 <= data.length; r += 12) segment(c, data, r);
     // The peer goes away: a RST at the sequence b expects (its last SEG.ACK) ends the connection
     // at once; a connection that outlived it (a state that ignores RSTs) is closed from b's side.
-    feed(tcpFrame(bmac, amac, PEER, SUT, { sport: c.port, dport: 80, seq: c.rcvNxt, flags: RST }));
+    feed(tcpFrame(bmac, amac, PEER, SUT, { sport: c.port, dport: c.bport, seq: c.rcvNxt, flags: RST }));
   }
   for (const s of accepted.splice(0)) s.destroy();
   // Whatever b still holds for the connection comes back once its timers have run out.
