@@ -114,9 +114,12 @@ describe('RACK (RFC 8985 §6)', () => {
 
   it('PTO = 2·SRTT (+ WCDelAckT for a lone segment), 1 s without a sample', () => {
     const r = new Rack();
-    expect(r.pto(-1, false)).toBe(1000);
-    expect(r.pto(10, false)).toBe(22);
-    expect(r.pto(10, true)).toBe(20 + WC_DELACK_MS);
+    expect(r.pto({ samples: 0, srtt: 0 }, false)).toBe(1000);
+    expect(r.pto({ samples: 1, srtt: 10 }, false)).toBe(22);
+    expect(r.pto({ samples: 1, srtt: 10 }, true)).toBe(20 + WC_DELACK_MS);
+    // Whole milliseconds, rounded up (Linux's jiffies).
+    expect(r.pto({ samples: 3, srtt: 0.0301 }, false)).toBe(3);
+    expect(r.pto({ samples: 3, srtt: 10.2 }, false)).toBe(23);
   });
 });
 

@@ -162,11 +162,13 @@ export class Rack implements DeliveryListener {
 
   /**
    * RFC 8985 §7.2 PTO: 2·SRTT, plus WCDelAckT when a single segment is out (its ACK may be
-   * delayed) or Linux's 2 ms otherwise; 1 s without an RTT sample. `srtt` < 0: none yet.
+   * delayed) or Linux's 2 ms otherwise; 1 s without an RTT sample. In whole milliseconds rounded
+   * up, as Linux arms it in jiffies: a small integer, which V8 passes and returns without a heap
+   * number (a fractional PTO was one per call not inlined, twice per packet).
    * @mirrors tcp_output.c:tcp_schedule_loss_probe
    */
-  pto(srtt: number, oneSegment: boolean): number {
-    if (srtt < 0) return PTO_NO_RTT_MS;
-    return 2 * srtt + (oneSegment ? WC_DELACK_MS : PTO_SLACK_MS);
+  pto(rtt: { readonly samples: number; readonly srtt: number }, oneSegment: boolean): number {
+    if (rtt.samples === 0) return PTO_NO_RTT_MS;
+    return Math.ceil(2 * rtt.srtt) + (oneSegment ? WC_DELACK_MS : PTO_SLACK_MS);
   }
 }

@@ -1248,7 +1248,7 @@ export class Tcb {
       this.tlpTimer.cancel();
       return;
     }
-    const pto = this.rack.pto(this.rto.samples > 0 ? this.rto.srtt : -1, snd.flightSize <= this.maxPayload);
+    const pto = this.rack.pto(this.rto, snd.flightSize <= this.maxPayload);
     if (this.rtxTimer.armed && this.rtxTimer.deadline - this.now() <= pto) this.tlpTimer.cancel();
     else this.tlpTimer.arm(pto);
   }
