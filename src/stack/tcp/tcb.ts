@@ -176,9 +176,9 @@ export function tcbConfigOf(opts: TcbOptions): TcbConfig {
 /** Linux net.ipv4.tcp_syn_linear_timeouts: SYN retransmissions before the timeout doubles. */
 const SYN_LINEAR_TIMEOUTS = 4;
 
-/** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
 /** tcp_orphan_retries()' choice when the sysctl is 0 (its default) and the RTO still grows. */
 const ORPHAN_RETRIES = 8;
+/** Linux tcp_invalid_ratelimit: spacing of ACKs that answer out-of-window segments, ms. */
 const OOW_ACK_INTERVAL = 500;
 /**
  * sysctl_tcp_tso_win_divisor (default 3): a super-frame that is at least this fraction of the
@@ -326,7 +326,7 @@ export class Tcb {
   lastRecv = 0;
   /** The socket bound to this connection; null for an orphan finishing its close. */
   user: TcbUser | null = null;
-  /** The socket closed it (Linux SOCK_DEAD): retransmissions are bounded by orphanRetryLimit. */
+  /** The socket closed it (Linux SOCK_DEAD): retransmissions are bounded by retryLimit(). */
   private orphaned = false;
   /** The user hears of every advance of SND.UNA (TcbUser.onAcked). */
   watchUna = false;
@@ -1769,7 +1769,7 @@ export class Tcb {
       // Zero-window probe (tcp_probe_timer), the timer doubling each time (RFC 9293 §3.8.6.1
       // wants exponential backoff; tcp_probe_timer backs off icsk_backoff the same way). A peer
       // that keeps answering with a zero window is probed for ever; one that answers none of
-      // maxRetries probes is dead (tcp_probe_timer: icsk_probes_out >= tcp_retries2 -> abort).
+      // retryLimit() probes is dead (tcp_probe_timer: icsk_probes_out >= tcp_retries2 -> abort).
       if (this.probesOut >= this.retryLimit()) {
         this.finish(
           'CLOSED',
