@@ -99,7 +99,19 @@ const hook = createHook({
     count.async.set(type, (count.async.get(type) ?? 0) + 1);
   },
 });
+const origArm = Timer.prototype.arm;
 const origArmAt = Timer.prototype.armAt;
+/** Counts one arm (Timer.arm or armAt, which do not call each other): a move, or the same deadline again. */
+function countArm<A extends unknown[]>(orig: (this: Timer, ...a: A) => void): (this: Timer, ...a: A) => void {
+  return function (this: Timer, ...a: A) {
+    const armed = this.heapIndex >= 0;
+    const before = this.deadline;
+    orig.apply(this, a);
+    count.armAt++;
+    if (armed && this.deadline === before) count.armSame++;
+    else if (armed) count.armMoved++;
+  };
+}
 const origCancel = Timer.prototype.cancel;
 const origSetTimeout = globalThis.setTimeout;
 const origClearTimeout = globalThis.clearTimeout;
@@ -110,12 +122,8 @@ const origAtomics = ATOMIC_OPS.map((k) => Atomics[k]);
 function instrument(on: boolean): void {
   if (on) {
     hook.enable();
-    Timer.prototype.armAt = function (this: Timer, d: number) {
-      count.armAt++;
-      if (this.heapIndex >= 0 && this.deadline === d) count.armSame++;
-      else if (this.heapIndex >= 0) count.armMoved++;
-      return origArmAt.call(this, d);
-    };
+    Timer.prototype.arm = countArm(origArm);
+    Timer.prototype.armAt = countArm(origArmAt);
     Timer.prototype.cancel = function (this: Timer) {
       if (this.heapIndex >= 0) count.cancel++;
       else count.cancelIdle++;
@@ -145,6 +153,7 @@ function instrument(on: boolean): void {
   } else {
     ATOMIC_OPS.forEach((k, i) => ((Atomics as unknown as Record<string, unknown>)[k] = origAtomics[i]));
     hook.disable();
+    Timer.prototype.arm = origArm;
     Timer.prototype.armAt = origArmAt;
     Timer.prototype.cancel = origCancel;
     globalThis.setTimeout = origSetTimeout;

@@ -11,7 +11,18 @@
 // back.
 import type { MemNetIf } from '../../src/netif/index.ts';
 import { IpPairScratch, seqDiff, seqLeq, seqLt, type Socket, type Tcb } from '../../src/stack/index.ts';
-import { TcpFlags, TcpOptKind } from '../../src/wire/index.ts';
+import {
+  ArpOp,
+  ArpRepr,
+  ETH_HLEN,
+  EtherType,
+  EthernetRepr,
+  TcpFlags,
+  TcpOptKind,
+  get16,
+  get32,
+  get48,
+} from '../../src/wire/index.ts';
 import { makePair } from '../../test/stack/harness.ts';
 import { PEER, SUT, decode, tcpFrame, type Out } from '../../test/support/tcp-frame.ts';
 
@@ -60,19 +71,22 @@ function feed(frame: Uint8Array): void {
 }
 
 /** An ARP request from the peer: b (re)learns where 10.0.0.1 is and can answer at once. */
+const arpRequest = new Uint8Array(ETH_HLEN + 28);
+EthernetRepr.emit(
+  { dst: 0xffffffffffff, src: get48(amac, 0), vlans: [], etherType: EtherType.ARP },
+  arpRequest,
+  0,
+);
+ArpRepr.emit(
+  { op: ArpOp.REQUEST, senderHw: get48(amac, 0), senderIp: PEER, targetHw: 0, targetIp: SUT },
+  arpRequest,
+  ETH_HLEN,
+);
 function arpFromPeer(): void {
-  const f = new Uint8Array(42);
-  f.fill(0xff, 0, 6);
-  f.set(amac, 6);
-  f.set([8, 6, 0, 1, 8, 0, 6, 4, 0, 1], 12);
-  f.set(amac, 22);
-  f.set([10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2], 28);
-  feed(f);
+  feed(arpRequest);
 }
 
-const u16 = (b: Uint8Array, o: number): number => (b[o]! << 8) | b[o + 1]!;
-const s16 = (b: Uint8Array, o: number): number => (u16(b, o) << 16) >> 16;
-const u32 = (b: Uint8Array, o: number): number => ((u16(b, o) << 16) | u16(b, o + 2)) >>> 0;
+const s16 = (b: Uint8Array, o: number): number => (get16(b, o) << 16) >> 16;
 const be32 = (v: number): number[] => [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
 
 /** The peer's SYN and b's state from here on, as the peer sees it. */
@@ -146,11 +160,11 @@ function open(data: Uint8Array): Peer | null {
   const c: Peer = {
     port: 1024 + (nextPort++ % 64000),
     bport: 80,
-    nxt: u32(data, 0),
+    nxt: get32(data, 0),
     iss: 0,
     hi: 0,
     ts: (o & 4) !== 0,
-    tsVal: u32(data, 4),
+    tsVal: get32(data, 4),
     echo: 0,
     rcvNxt: 0,
     tcb: null,
@@ -162,7 +176,7 @@ function open(data: Uint8Array): Peer | null {
   if ((o & 2) !== 0) opts.push(TcpOptKind.NOP, TcpOptKind.NOP, TcpOptKind.SACK_PERMITTED, 2);
   if (c.ts) opts.push(TcpOptKind.NOP, TcpOptKind.NOP, TcpOptKind.TIMESTAMP, 10, ...be32(c.tsVal), 0, 0, 0, 0);
   if ((o & 8) !== 0) opts.push(TcpOptKind.NOP, TcpOptKind.WSCALE, 3, data[11]! & 15);
-  const window = u16(data, 9);
+  const window = get16(data, 9);
   let theirs: Out | undefined;
   if (active) {
     const s = p.b.net.connect({ host: '10.0.0.1', port: c.port });
@@ -234,7 +248,7 @@ function segment(c: Peer, d: Uint8Array, r: number): void {
   if ((f & 0x41) === 0x41) flags |= URG;
   const ack = (c.hi + s16(d, r + 1)) >>> 0;
   const seq = (c.nxt + s16(d, r + 3)) >>> 0;
-  const window = u16(d, r + 5);
+  const window = get16(d, r + 5);
   const m = d[r + 7]!;
   const len = (m >> 4) * 97;
   const opts: number[] = [];

@@ -38,7 +38,7 @@ describe.each([
   const A = aCidr.split('/')[0]!;
   const B = bCidr.split('/')[0]!;
 
-  it('TCP both ways, captured and restored mid-stream: intact, addresses reported as given', async () => {
+  it('TCP captured and restored mid-stream: intact, addresses reported as given', async () => {
     const w = world(aCidr, bCidr);
     const data = randomBytesSeeded(1_500_000, 5);
     const got: Buffer[] = [];

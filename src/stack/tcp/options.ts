@@ -3,7 +3,9 @@
 // segment is accepted with the options parsed before it. A known option with a wrong length
 // (a 6-byte timestamp) is skipped and the walk goes on. The strict wire parser
 // (TcpView.parseOptions) rejects the whole list instead, which left a peer with one odd option
-// unable to connect at all. TSvals and SACK edges are read in the stack's signed form (seq.ts).
+// unable to connect at all. TSvals are read in the stack's signed form (seq.ts); SACK edges land in
+// the options' Uint32Arrays, which hold the same bits unsigned, and Tcb.takeSack reads them back
+// signed.
 import { TcpOptKind, get16, getS32, type TcpOptions } from '../../wire/index.ts';
 
 /**
