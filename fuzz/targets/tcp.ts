@@ -22,6 +22,7 @@ import {
   get16,
   get32,
   get48,
+  in4,
 } from '../../src/wire/index.ts';
 import { makePair } from '../../test/stack/harness.ts';
 import { PEER, SUT, decode, tcpFrame, type Out } from '../../test/support/tcp-frame.ts';
@@ -46,8 +47,8 @@ const wire = p.la.inner as MemNetIf;
 const amac = p.a.netif.mac;
 const bmac = p.b.netif.mac;
 const pair = new IpPairScratch();
-pair.laddr = SUT;
-pair.raddr = PEER;
+pair.laddr = in4(SUT);
+pair.raddr = in4(PEER);
 let nextPort = 1024;
 
 /** b's TCP segments since the last call (ARP and anything else are dropped). */

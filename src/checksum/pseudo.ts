@@ -10,14 +10,19 @@ function checkArgs(proto: number, l4len: number, what: string): void {
   if (l4len >>> 0 !== l4len) throw new ChecksumError('CSUM_ARG', `${what}: length ${l4len}`);
 }
 
+/** The 32 bits of an address given as a u32 or as the same bits read signed (the stack's In4). */
+function isAddr32(a: number): boolean {
+  return a >>> 0 === a || (a | 0) === a;
+}
+
 /**
- * IPv4 pseudo-header (RFC 793 §3.1 / RFC 768): source and destination as u32 in network order
- * (0x0a000001 = 10.0.0.1), zero, protocol, and the L4 length (header + payload).
+ * IPv4 pseudo-header (RFC 793 §3.1 / RFC 768): source and destination as 32 bits in network order
+ * (0x0a000001 = 10.0.0.1; either the u32 or its signed int32 form), zero, protocol, and the L4
+ * length (header + payload).
  * @mirrors checksum.c:csum_tcpudp_nofold
  */
 export function pseudoV4(src: number, dst: number, proto: number, l4len: number): number {
-  if (src >>> 0 !== src || dst >>> 0 !== dst)
-    throw new ChecksumError('CSUM_ARG', 'pseudoV4: address not a u32');
+  if (!isAddr32(src) || !isAddr32(dst)) throw new ChecksumError('CSUM_ARG', 'pseudoV4: address not 32 bits');
   checkArgs(proto, l4len, 'pseudoV4');
   return csumFold(
     (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + (l4len >>> 16) + (l4len & 0xffff),

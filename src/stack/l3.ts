@@ -4,22 +4,23 @@
 // IP and Ethernet headers in front, resolves the next hop and transmits (ip_queue_xmit /
 // inet6_csk_xmit). Addresses travel as an IpPair, so TCP and UDP carry no per-family branches.
 import type { Mbuf, Mempool } from '../mbuf/index.ts';
+import { IN4_ANY, type In4 } from '../wire/index.ts';
 
 /**
  * The two endpoints of a datagram or connection, seen from this host: `l` is ours, `r` the peer.
- * Family 4 uses the u32s, family 6 the 16-byte arrays; the other pair is ignored.
+ * Family 4 uses the In4s, family 6 the 16-byte arrays; the other pair is ignored.
  */
 export interface IpPair {
-  laddr: number;
-  raddr: number;
+  laddr: In4;
+  raddr: In4;
   readonly laddr6: Uint8Array;
   readonly raddr6: Uint8Array;
 }
 
 /** A reusable IpPair (the IP layers fill one per received packet; no allocation per packet). */
 export class IpPairScratch implements IpPair {
-  laddr = 0;
-  raddr = 0;
+  laddr = IN4_ANY;
+  raddr = IN4_ANY;
   readonly laddr6 = new Uint8Array(16);
   readonly raddr6 = new Uint8Array(16);
 

@@ -1,13 +1,14 @@
 // Routing tables, one per family (the FIB's role, fib_table_lookup / fib6_lookup for a host): connected
 // prefixes from the configured addresses plus a default route, longest-prefix match, and the next hop
 // the neighbour resolution uses (the destination itself when on-link, else the gateway).
+import { in4Mask, type In4 } from '../wire/index.ts';
 import { StackError } from './errors.ts';
 
 export interface Route4 {
-  prefix: number;
+  prefix: In4;
   len: number;
-  /** Gateway address, or -1 for a connected (on-link) route. */
-  gateway: number;
+  /** Gateway address, or null for a connected (on-link) route. */
+  gateway: In4 | null;
 }
 
 export interface Route6 {
@@ -15,10 +16,6 @@ export interface Route6 {
   len: number;
   /** Gateway address (link-local as a rule), or null for a connected route. */
   readonly gateway: Uint8Array | null;
-}
-
-function mask4(len: number): number {
-  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
 /** True when a and b agree on their first `len` bits (16-byte addresses at offsets). */
@@ -36,11 +33,10 @@ export class RouteTable4 {
   /** Bumped by every change: a route cached from an older generation is stale (rt_genid). */
   gen = 0;
 
-  add(prefix: number, len: number, gateway = -1): void {
+  add(prefix: In4, len: number, gateway: In4 | null = null): void {
     if (!Number.isInteger(len) || len < 0 || len > 32)
       throw new StackError('STACK_ARG', `bad prefix length ${len}`);
-    const m = mask4(len);
-    const r: Route4 = { prefix: (prefix & m) >>> 0, len, gateway };
+    const r: Route4 = { prefix: (prefix & in4Mask(len)) as In4, len, gateway };
     this.remove(r.prefix, len);
     let i = 0;
     while (i < this.routes.length && this.routes[i]!.len >= len) i++;
@@ -48,8 +44,8 @@ export class RouteTable4 {
     this.gen++;
   }
 
-  remove(prefix: number, len: number): boolean {
-    const p = (prefix & mask4(len)) >>> 0;
+  remove(prefix: In4, len: number): boolean {
+    const p = prefix & in4Mask(len);
     const i = this.routes.findIndex((r) => r.len === len && r.prefix === p);
     if (i < 0) return false;
     this.routes.splice(i, 1);
@@ -57,19 +53,19 @@ export class RouteTable4 {
     return true;
   }
 
-  lookup(dst: number): Route4 | undefined {
+  lookup(dst: In4): Route4 | undefined {
     for (let i = 0; i < this.routes.length; i++) {
       const r = this.routes[i]!;
-      if ((dst & mask4(r.len)) >>> 0 === r.prefix) return r;
+      if ((dst & in4Mask(r.len)) === r.prefix) return r;
     }
     return undefined;
   }
 
-  /** The neighbour to send to for dst, or -1 when no route matches. */
-  nextHop(dst: number): number {
+  /** The neighbour to send to for dst, or null when no route matches. */
+  nextHop(dst: In4): In4 | null {
     const r = this.lookup(dst);
-    if (r === undefined) return -1;
-    return r.gateway < 0 ? dst : r.gateway;
+    if (r === undefined) return null;
+    return r.gateway ?? dst;
   }
 }
 

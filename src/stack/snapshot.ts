@@ -5,7 +5,16 @@
 // first checks the whole snapshot against the target stack (checkRestore: addresses, families,
 // free tuples and ports) and changes nothing until every check passed, as CRIU validates an
 // image before it rebuilds a socket. The byte format is snapshot-codec.ts.
-import { ipv4ToString, ipv6ToString, parseIpv4, parseIpv6 } from '../wire/index.ts';
+import {
+  getIn4,
+  IN4_ANY,
+  ipv4ToString,
+  ipv6ToString,
+  parseIn4,
+  parseIpv6,
+  set32,
+  type In4,
+} from '../wire/index.ts';
 import { SnapshotError } from './errors.ts';
 import { keyToAddr, key6 } from './ipv6/addr.ts';
 import { IpPairScratch } from './l3.ts';
@@ -100,7 +109,7 @@ export function captureStack(stack: Stack): StackSnapshot {
   const neighbours: NeighbourSnapshot[] = [];
   for (const e of stack.ipv4.arp.cache.resolvedEntries()) {
     const addr = new Uint8Array(16);
-    addr.set(ipv4Bytes(e.key));
+    set32(addr, 0, e.key);
     neighbours.push({ family: 4, addr, mac: Uint8Array.from(e.lladdr) });
   }
   for (const e of stack.ip6?.nd.resolvedEntries() ?? []) {
@@ -142,12 +151,8 @@ function listenerOf(l: TcpListener, v4: boolean, v6: boolean): ListenerSnapshot 
   };
 }
 
-function ipv4Bytes(a: number): Uint8Array {
-  return new Uint8Array([a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff]);
-}
-
-function ipv4Of(a: Uint8Array): number {
-  return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
+function ipv4Of(a: Uint8Array): In4 {
+  return getIn4(a, 0);
 }
 
 function tupleName(t: TcbState): string {
@@ -207,8 +212,8 @@ function localAddress(stack: Stack, a: string): boolean {
     const b = parseIpv6(a);
     return b.every((x) => x === 0) || stack.ip6?.findAddress(b, 0) !== undefined;
   }
-  const v = parseIpv4(a);
-  return v === 0 || stack.isLocal4(v);
+  const v = parseIn4(a);
+  return v === IN4_ANY || stack.isLocal4(v);
 }
 
 /**

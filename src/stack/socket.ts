@@ -8,7 +8,7 @@
 // per-read allocation, as with node's own sockets.
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
-import { ipv4ToString, ipv6ToString, parseIpv4, parseIpv6 } from '../wire/index.ts';
+import { IN4_ANY, ipv4ToString, ipv6ToString, parseIn4, parseIpv6, type In4 } from '../wire/index.ts';
 import { wordViews, type WordViews } from '../mbuf/index.ts';
 import { NetError } from './errors.ts';
 import { HandleRef } from './handle-ref.ts';
@@ -172,7 +172,7 @@ export interface NetHost extends UdpHost {
   /** The TCP of a family, null when the family is not configured. */
   tcpOf(family: 4 | 6): Tcp | null;
   /** An IPv4 address a server may bind: ours or 127/8. */
-  isLocal4(addr: number): boolean;
+  isLocal4(addr: In4): boolean;
   now(): number;
 }
 
@@ -877,13 +877,13 @@ export class Server extends EventEmitter {
         v4 = false;
         address = host;
       } else {
-        let ip: number;
+        let ip: In4;
         try {
-          ip = parseIpv4(host);
+          ip = parseIn4(host);
         } catch {
           return this.fail('EADDRNOTAVAIL', host, p0);
         }
-        if (ip !== 0 && !st.isLocal4(ip)) return this.fail('EADDRNOTAVAIL', host, p0);
+        if (ip !== IN4_ANY && !st.isLocal4(ip)) return this.fail('EADDRNOTAVAIL', host, p0);
         v6 = false;
         address = host;
       }
@@ -1042,7 +1042,7 @@ export class Net {
     const pair = new IpPairScratch();
     try {
       if (v6) pair.raddr6.set(parseIpv6(hostName));
-      else pair.raddr = parseIpv4(hostName);
+      else pair.raddr = parseIn4(hostName);
     } catch {
       return fail('EADDRNOTAVAIL');
     }

@@ -6,7 +6,7 @@
 // socket API's questions (which TCP, which IP output, process refs).
 import { Mempool } from '../mbuf/index.ts';
 import type { NetIf } from '../netif/index.ts';
-import { parseIpv4, parseIpv4Prefixed } from '../wire/index.ts';
+import { in4, in4U32, parseIn4, parseIpv4Prefixed, type In4 } from '../wire/index.ts';
 import { StackCounters } from './counters.ts';
 import { NetError } from './errors.ts';
 import { EventQueue } from './events.ts';
@@ -105,9 +105,9 @@ export class Stack implements NetHost {
       turn: this.frameTurn(),
     });
     this.ipv4 = new Ipv4Layer(this.link, this.counters, this.time, this.icmpRate, {
-      addr: own.addr,
+      addr: in4(own.addr),
       prefixLen: own.prefixLen,
-      gateway: opts.gateway === undefined ? -1 : parseIpv4(opts.gateway),
+      gateway: opts.gateway === undefined ? null : parseIn4(opts.gateway),
       mtu: nif.mtu,
       txCsum,
       tso: txCsum && nif.offloads.tso4 && !opts.noTso,
@@ -145,9 +145,9 @@ export class Stack implements NetHost {
     return this.time.timers.now();
   }
 
-  /** Our IPv4 address. */
+  /** Our IPv4 address, as a u32. */
   get addr(): number {
-    return this.ipv4.addr;
+    return in4U32(this.ipv4.addr);
   }
 
   get txCsum(): boolean {
@@ -168,7 +168,7 @@ export class Stack implements NetHost {
     return family === 4 ? this.ipv4 : this.ip6;
   }
 
-  isLocal4(addr: number): boolean {
+  isLocal4(addr: In4): boolean {
     return this.ipv4.isOurs(addr);
   }
 
@@ -232,7 +232,7 @@ export class Stack implements NetHost {
             ? Promise.reject(new NetError('ENETUNREACH', 'ping'))
             : this.ip6.icmp.ping(host, opts);
       } else {
-        p = this.ipv4.icmp.ping(parseIpv4(host), opts);
+        p = this.ipv4.icmp.ping(parseIn4(host), opts);
       }
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));

@@ -9,9 +9,9 @@ import {
   UdpView,
   ipv4ToString,
   ipv6ToString,
-  parseIpv4,
+  parseIn4,
   parseIpv6,
-  type IpAddr,
+  type In4,
 } from '../wire/index.ts';
 import type { StackCounters } from './counters.ts';
 import { NetError } from './errors.ts';
@@ -19,6 +19,14 @@ import { HandleRef, type ProcessRefs } from './handle-ref.ts';
 import { IpPairScratch, type IpPair, type L3Output, type UdpInput } from './l3.ts';
 import type { EventQueue } from './events.ts';
 import type { TimerHost } from './timer.ts';
+
+/** A datagram's address as the stack holds it: an In4, or 16 bytes for IPv6. */
+type UdpAddr = In4 | Uint8Array;
+
+/** Text → UdpAddr (WireError BAD_ADDRESS when it is neither family's). */
+function parseUdpAddr(a: string): UdpAddr {
+  return a.includes(':') ? parseIpv6(a) : parseIn4(a);
+}
 
 /** What UDP needs from the stack: counters, the timer host, process refs and each family's output. */
 export interface UdpHost extends ProcessRefs {
@@ -99,7 +107,7 @@ export class UdpLayer implements UdpInput {
       c.udpInCsumErrors++;
       return true;
     }
-    const src: IpAddr = family === 4 ? p.raddr : p.raddr6;
+    const src: UdpAddr = family === 4 ? p.raddr : p.raddr6;
     const s = this.ports.get(v.dstPort);
     if (s === undefined || !s.accepts(src, v.srcPort)) {
       c.udpNoPorts++;
@@ -120,7 +128,7 @@ export class UdpLayer implements UdpInput {
   }
 
   /** Whether dst is a broadcast address of ours (sending there needs SO_BROADCAST). */
-  isBroadcast(dst: IpAddr): boolean {
+  isBroadcast(dst: UdpAddr): boolean {
     if (typeof dst !== 'number') return false;
     const out = this.host.l3(4);
     this.txPair.raddr = dst;
@@ -132,7 +140,7 @@ export class UdpLayer implements UdpInput {
    * buffer with the checksum left to the interface when it can, or, past the MTU or one buffer,
    * built linear and sent as fragments. False when it cannot be sent (no route, no source).
    */
-  send(sport: number, data: Uint8Array, dst: IpAddr, dport: number): boolean {
+  send(sport: number, data: Uint8Array, dst: UdpAddr, dport: number): boolean {
     const h = this.host;
     const v4 = typeof dst === 'number';
     const out = h.l3(v4 ? 4 : 6);
@@ -222,7 +230,7 @@ export class UdpSocket extends EventEmitter {
   private bindAddress = '';
   private closed = false;
   private broadcast = false;
-  private peer: { address: string; port: number; ip: IpAddr } | null = null;
+  private peer: { address: string; port: number; ip: UdpAddr } | null = null;
   private readonly hold = new HandleRef();
   /** Datagrams received and not yet emitted: message, rinfo pairs. */
   private readonly inbox: (Buffer | RemoteInfo)[] = [];
@@ -363,9 +371,9 @@ export class UdpSocket extends EventEmitter {
   }
 
   private send1(data: Uint8Array, port: number, address: string): NetError | null {
-    let dst: IpAddr;
+    let dst: UdpAddr;
     try {
-      dst = address.includes(':') ? parseIpv6(address) : parseIpv4(address);
+      dst = parseUdpAddr(address);
     } catch {
       return new NetError('EINVAL', 'send', { address, port });
     }
@@ -395,9 +403,9 @@ export class UdpSocket extends EventEmitter {
     const a = address === undefined || address === 'localhost' ? this.loopbackName() : address;
     if (cb !== undefined) this.once('connect', cb);
     if (this.port < 0) this.bind(0);
-    let ip: IpAddr;
+    let ip: UdpAddr;
     try {
-      ip = a.includes(':') ? parseIpv6(a) : parseIpv4(a);
+      ip = parseUdpAddr(a);
     } catch {
       const err = new NetError('EINVAL', 'connect', { address: a, port });
       process.nextTick(() => this.emit('error', err));
@@ -460,7 +468,7 @@ export class UdpSocket extends EventEmitter {
   }
 
   /** @internal Whether a datagram from (src, sport) is for this socket (a connected one takes only its peer's). */
-  accepts(src: IpAddr, sport: number): boolean {
+  accepts(src: UdpAddr, sport: number): boolean {
     const p = this.peer;
     if (p === null) return true;
     if (sport !== p.port) return false;

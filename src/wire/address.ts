@@ -1,5 +1,6 @@
-// Address conversions. Inside the stack an IPv4 address is a u32, an IPv6 address 16 bytes and a
-// MAC a 48-bit number; strings and ip-num objects exist only at API boundaries. This file is the
+// Address conversions. Inside the stack an IPv4 address is an In4 (its 32 bits as a signed int32,
+// below), an IPv6 address 16 bytes and a MAC a 48-bit number; strings and ip-num objects exist only
+// at API boundaries, where an IPv4 address is a u32. This file is the
 // one place text becomes an address: Unikernel.boot options, the stack's configuration, connect /
 // send / ping hosts and the CLI all parse through parseIpv4, parseIpv6 and the prefix forms below.
 // Parsing is ip-num's (strict like inet_pton); formatting stays here because ip-num's IPv6 text is
@@ -11,6 +12,40 @@
 // is refused: iproute2 reads it as octal 20).
 import { IPv4, IPv4Prefix, IPv6, IPv6Prefix } from 'ip-num';
 import { WireError } from './errors.ts';
+
+declare const in4Brand: unique symbol;
+
+/**
+ * An IPv4 address as the stack holds it: the same 32 bits as the u32 (0x0a000001 = 10.0.0.1), read
+ * as a signed int32, so 192.168.0.1 is -1062731775. Node's x64 build keeps an int32 inside the
+ * value, while a number from 2^31 up (every address from 128.0.0.0: 192.168/16, 172.16/12) is a
+ * heap object each time it crosses a call V8 did not inline, as TCP's sequence numbers were
+ * (docs/PORTING.md, "Numbers"). The brand makes the compiler refuse a plain number (a u32 from
+ * parseIpv4 or get32) where an In4 is expected: `in4()` converts, `getIn4` reads one off the wire.
+ * Equality is `===` between two In4s; masks are `&` (which yields the int32 form); the limited
+ * broadcast is -1. No In4 value is free to mean "none", so the stack says none with null.
+ */
+export type In4 = number & { readonly [in4Brand]: true };
+
+/** A u32 address (or an In4 already) as the stack's In4. */
+export function in4(a: number): In4 {
+  return (a | 0) as In4;
+}
+
+/** An In4 as the u32 the public API and the snapshot carry. */
+export function in4U32(a: In4): number {
+  return a >>> 0;
+}
+
+/** 255.255.255.255, the limited broadcast. */
+export const IN4_BROADCAST = -1 as In4;
+/** 0.0.0.0 (INADDR_ANY). */
+export const IN4_ANY = 0 as In4;
+
+/** The In4 mask of a prefix length 0..32 (all ones shifted, as inet_make_mask). */
+export function in4Mask(len: number): In4 {
+  return (len === 0 ? 0 : -1 << (32 - len)) as In4;
+}
 
 /** `at`: the character offset of the fault in the text (a prefix length's first digit, else 0). */
 function bad(s: string, what: string, at = 0): never {
@@ -37,6 +72,11 @@ export function parseIpv4(s: string): number {
   last4 = s;
   last4Value = n;
   return n;
+}
+
+/** Dotted quad → the stack's In4 (parseIpv4's rules). */
+export function parseIn4(s: string): In4 {
+  return in4(parseIpv4(s));
 }
 
 /**

@@ -4,7 +4,8 @@
 import { ARP_ETH_IPV4_LEN, ARP_HTYPE_ETHERNET, EtherType } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
 import { View, inRange, needRoom } from './view.ts';
-import { get16, get32, get48, set16, set32, set48 } from './bytes.ts';
+import type { In4 } from './address.ts';
+import { get16, get32, get48, getIn4, set16, set32, set48 } from './bytes.ts';
 
 export class ArpView extends View {
   check(): WireErrorCode | null {
@@ -70,6 +71,14 @@ export class ArpView extends View {
   }
   set targetIp(v: number) {
     set32(this.buf, this.off + 24, v);
+  }
+  /** The sender's protocol address as the stack's In4. */
+  get senderIn4(): In4 {
+    return getIn4(this.buf, this.off + 14);
+  }
+  /** The target's protocol address as the stack's In4. */
+  get targetIn4(): In4 {
+    return getIn4(this.buf, this.off + 24);
   }
 }
 

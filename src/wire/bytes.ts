@@ -2,6 +2,7 @@
 // 16-bit store the virtio-net header needs, a host-order double (ping's send time, only ever
 // read back by the host that wrote it) and a network-order double (the stack snapshot). Callers
 // have checked bounds: these never allocate.
+import type { In4 } from './address.ts';
 
 export function get16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
@@ -12,6 +13,10 @@ export function get32(b: Uint8Array, o: number): number {
 /** The same 32 bits as get32, read as a signed int32 (a small integer to V8, never a heap number). */
 export function getS32(b: Uint8Array, o: number): number {
   return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
+/** An IPv4 address off the wire, as the stack's In4 (the bits of getS32). */
+export function getIn4(b: Uint8Array, o: number): In4 {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) as In4;
 }
 export function get48(b: Uint8Array, o: number): number {
   return get16(b, o) * 0x100000000 + get32(b, o + 2);

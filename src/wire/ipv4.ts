@@ -6,7 +6,8 @@ import { IPV4_MIN_HLEN, Ipv4OptType } from './constants.ts';
 import { WireError, type WireErrorCode } from './errors.ts';
 import { pseudoSumAt } from './pseudo.ts';
 import { View, inRange, needRoom } from './view.ts';
-import { get16, get32, set16, set32 } from './bytes.ts';
+import type { In4 } from './address.ts';
+import { get16, get32, getIn4, set16, set32 } from './bytes.ts';
 
 /** Walk IPv4 option bytes buf[off, end); -1 if every option fits, else the offset of the bad one. */
 export function checkIpv4Options(buf: Uint8Array, off: number, end: number): number {
@@ -135,6 +136,14 @@ export class Ipv4View extends View {
   }
   set dst(v: number) {
     set32(this.buf, this.off + 16, v);
+  }
+  /** The source address as the stack's In4 (the bits of `src`, signed). */
+  get srcIn4(): In4 {
+    return getIn4(this.buf, this.off + 12);
+  }
+  /** The destination address as the stack's In4. */
+  get dstIn4(): In4 {
+    return getIn4(this.buf, this.off + 16);
   }
   get optionsOff(): number {
     return this.off + IPV4_MIN_HLEN;

@@ -3,7 +3,7 @@
 import { csumPartial, pseudoV4, pseudoV6 } from '../checksum/index.ts';
 import { get32 } from './bytes.ts';
 
-/** IPv4 address as a u32, IPv6 address as 16 bytes. */
+/** IPv4 address as a u32 (or the stack's In4: the same bits, signed), IPv6 address as 16 bytes. */
 export type IpAddr = number | Uint8Array;
 
 /** Folded partial sum of the pseudo-header (not inverted), like csum_tcpudp_nofold + csum_fold. */

@@ -30,8 +30,22 @@ describe('pseudoV4', () => {
     expect(pseudoV4(0x0a000001, 0x0a000002, 6, 20)).toBe(0x141d);
   });
 
+  it("takes an address as its u32 or as the same bits signed (the stack's In4) alike", () => {
+    fc.assert(
+      fc.property(fc.nat(0xffffffff), fc.nat(0xffffffff), fc.nat(0xff), fc.nat(0xffff), (s, d, p, l) => {
+        const want = pseudoV4(s, d, p, l);
+        expect(pseudoV4(s | 0, d | 0, p, l)).toBe(want);
+        expect(pseudoV4(s | 0, d, p, l)).toBe(want);
+      }),
+    );
+    expect(pseudoV4(-1, -1, 17, 8)).toBe(pseudoV4(0xffffffff, 0xffffffff, 17, 8));
+  });
+
   it('rejects out-of-range arguments', () => {
-    expect(() => pseudoV4(-1, 0, 6, 20)).toThrow(ChecksumError);
+    for (const bad of [2 ** 32, -(2 ** 31) - 1, 1.5, NaN]) {
+      expect(() => pseudoV4(bad, 0, 6, 20)).toThrow(ChecksumError);
+      expect(() => pseudoV4(0, bad, 6, 20)).toThrow(ChecksumError);
+    }
     expect(() => pseudoV4(0, 0, 256, 20)).toThrow(ChecksumError);
     expect(() => pseudoV4(0, 0, 6, -1)).toThrow(ChecksumError);
   });

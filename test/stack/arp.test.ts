@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArpOp, EthernetRepr, EtherType } from '../../src/wire/index.ts';
+import { in4, ArpOp, EthernetRepr, EtherType } from '../../src/wire/index.ts';
 import type { Stack } from '../../src/stack/index.ts';
 import { makePair, randomBytesSeeded, runUntil, sha256 } from './harness.ts';
 
@@ -27,7 +27,7 @@ function arp(
 }
 
 const IP_C = [10, 0, 0, 3];
-const KEY_C = 0x0a000003;
+const KEY_C = in4(0x0a000003);
 
 describe('ARP (arp_process)', () => {
   it('a request for us creates a STALE entry and is answered; one for another host is not', () => {
@@ -36,7 +36,7 @@ describe('ARP (arp_process)', () => {
     expect(p.b.ipv4.arp.cache.get(KEY_C)!.state).toBe('STALE');
     expect(p.b.counters.arpRepliesOut).toBe(1);
     arp(p.b, ArpOp.REQUEST, [2, 0, 0, 0, 0, 8], [10, 0, 0, 4], [10, 0, 0, 77]);
-    expect(p.b.ipv4.arp.cache.get(0x0a000004)).toBeUndefined();
+    expect(p.b.ipv4.arp.cache.get(in4(0x0a000004))).toBeUndefined();
     expect(p.b.counters.arpRepliesOut).toBe(1);
   });
 
@@ -100,7 +100,7 @@ describe('ARP (arp_process)', () => {
     u.send('x', 9, '10.0.0.99');
     await runUntil(
       p,
-      () => p.a.ipv4.arp.cache.get(0x0a000063) === undefined && p.a.counters.ipOutDiscards === 1,
+      () => p.a.ipv4.arp.cache.get(in4(0x0a000063)) === undefined && p.a.counters.ipOutDiscards === 1,
     );
     expect(p.a.counters.arpRequestsOut).toBe(3);
     expect(p.a.ipv4.arp.cache.counters.failed).toBe(1);

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Reassembler, VirtualClock, type ReasmQueue, type Stack } from '../../src/stack/index.ts';
 import { csumFinish, csumPartial } from '../../src/checksum/index.ts';
-import { parseIpv6, pseudoSum } from '../../src/wire/index.ts';
-import { A6, B6, concat, frame6, inject, pair6, udp } from './ip-frames.ts';
+import { in4, parseIpv6, pseudoSum } from '../../src/wire/index.ts';
+import { A6, B6, concat, fragNeeded4, frame6, inject, pair6, udp } from './ip-frames.ts';
 import { makePair, randomBytesSeeded, runUntil, type Pair } from './harness.ts';
 
 function engine(params = {}) {
@@ -409,54 +409,20 @@ describe('IPv4 reassembly limits between stacks', () => {
 });
 
 describe('IPv4 path MTU (RFC 1191)', () => {
-  /** ICMP fragmentation needed from B to A quoting a UDP datagram src → dst. */
-  function fragNeeded(p: Pair, mtu: number, src: number, dst: number): Uint8Array {
-    const f = new Uint8Array(14 + 20 + 8 + 28);
-    f.set(p.a.netif.mac, 0);
-    f.set(p.b.netif.mac, 6);
-    f[12] = 8;
-    const ip = 14;
-    f.set([0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1], ip);
-    fixIpv4Csum(f);
-    const ic = 34;
-    f[ic] = 3;
-    f[ic + 1] = 4;
-    f[ic + 6] = mtu >> 8;
-    f[ic + 7] = mtu & 0xff;
-    const q = ic + 8;
-    f.set([0x45, 0, 0x05, 0xdc, 0, 1, 0, 0, 64, 17, 0, 0], q);
-    f.set(
-      [
-        src >>> 24,
-        (src >>> 16) & 255,
-        (src >>> 8) & 255,
-        src & 255,
-        dst >>> 24,
-        (dst >>> 16) & 255,
-        (dst >>> 8) & 255,
-        dst & 255,
-      ],
-      q + 12,
-    );
-    const v = csumFinish(csumPartial(f, ic, 36));
-    f[ic + 2] = v >> 8;
-    f[ic + 3] = v & 0xff;
-    return f;
-  }
-  const A = 0x0a000001;
-  const B = 0x0a000002;
+  const A = in4(0x0a000001);
+  const B = in4(0x0a000002);
 
   it('fragmentation needed lowers the path MTU (floored at 552); bogus reports are ignored', async () => {
     const p = makePair();
     await resolved(p, p.a, '10.0.0.2');
-    inject(p.a, fragNeeded(p, 40, A, B));
-    inject(p.a, fragNeeded(p, 1000, 0x0a000009, B));
+    inject(p.a, fragNeeded4(p.b, p.a, 40, A, B));
+    inject(p.a, fragNeeded4(p.b, p.a, 1000, 0x0a000009, B));
     expect(p.a.ipv4.pmtu.counters.belowMinimum).toBe(1);
     expect(p.a.ipv4.icmp.errors.counters.notOurs).toBe(1);
     expect(p.a.ipv4.pmtu.get(B, p.clock.now())).toBe(1500);
-    inject(p.a, fragNeeded(p, 1000, A, B));
+    inject(p.a, fragNeeded4(p.b, p.a, 1000, A, B));
     expect(p.a.ipv4.pmtu.get(B, p.clock.now())).toBe(1000);
-    inject(p.a, fragNeeded(p, 300, A, B));
+    inject(p.a, fragNeeded4(p.b, p.a, 300, A, B));
     expect(p.a.ipv4.pmtu.get(B, p.clock.now())).toBe(552);
     const got: Buffer[] = [];
     p.b.net

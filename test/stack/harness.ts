@@ -16,6 +16,7 @@ import {
   type StackOptions,
   type TcbOptions,
 } from '../../src/stack/index.ts';
+import { in4 } from '../../src/wire/index.ts';
 
 /** Wraps a NetIf and drops every `n`th transmitted frame (after `skip` frames), or frames `drop` picks. */
 export class LossyNetIf implements NetIf {
@@ -184,8 +185,8 @@ export function randomBytesSeeded(n: number, seed: number): Buffer {
 /** An IPv4 address pair as the stack's IpPair: `l` ours, `r` the peer's. */
 export function pair4(l: number, r: number): IpPairScratch {
   const p = new IpPairScratch();
-  p.laddr = l;
-  p.raddr = r;
+  p.laddr = in4(l);
+  p.raddr = in4(r);
   return p;
 }
 

@@ -1,8 +1,10 @@
 // IPv4 addresses from 128.0.0.0 up (192.168/16, 172.16/12: most private networks) are numbers in
 // [2^31, 2^32), where a 32-bit operation gives a negative result and a number stops being a small
-// integer to V8. Every other test of the stack runs on 10/8; these run its paths on such addresses:
-// TCP with a snapshot and restore in the middle, UDP with fragments, a directed broadcast, echo,
-// ARP, a gateway, and the addresses the sockets report.
+// integer to V8, so the stack holds them as signed int32 (In4). Every other test of the stack runs
+// on 10/8; these run its paths on such addresses, where a u32 met somewhere by an In4 would not
+// compare equal: TCP with a snapshot and restore in the middle, UDP with fragments, a connected UDP
+// socket, a directed broadcast, echo, ARP, ICMP errors about our datagrams, a gateway, and the
+// addresses the sockets report.
 import { describe, expect, it } from 'vitest';
 import { createNetIfPair } from '../../src/netif/index.ts';
 import {
@@ -15,6 +17,8 @@ import {
   type Socket,
 } from '../../src/stack/index.ts';
 import { NetIfShell } from '../../src/unikernel/index.ts';
+import { parseIn4 } from '../../src/wire/index.ts';
+import { fragNeeded4, inject } from './ip-frames.ts';
 import { LossyNetIf, randomBytesSeeded, runUntil, sha256, type Pair } from './harness.ts';
 
 const KEY = new Uint8Array(32).fill(3);
@@ -96,6 +100,58 @@ describe.each([
     await runUntil(w, () => rtt >= 0);
     expect(w.a.counters.arpRequestsOut).toBe(1);
     expect(w.b.counters.icmpInEchos).toBe(1);
+  });
+  it("a connected UDP socket takes its peer's datagrams and no one else's", async () => {
+    const w = world(aCidr, bCidr);
+    const echo = w.b.net.createSocket('udp4').bind(7);
+    echo.on('message', (m: Buffer, r: { address: string; port: number }) => echo.send(m, r.port, r.address));
+    const got: string[] = [];
+    const c = w.a.net.createSocket('udp4').bind(4000);
+    c.on('message', (m: Buffer) => got.push(m.toString()));
+    c.connect(7, B);
+    await new Promise((r) => c.once('connect', r));
+    c.send('one');
+    await runUntil(w, () => got.length === 1);
+    // The same address from another port is not the peer: dropped and counted.
+    const noPorts = w.a.counters.udpNoPorts;
+    w.b.net.createSocket('udp4').bind(8).send('stranger', 4000, A);
+    await runUntil(w, () => w.a.counters.udpNoPorts === noPorts + 1);
+    c.send('two');
+    await runUntil(w, () => got.length === 2);
+    expect(got).toEqual(['one', 'two']);
+  });
+
+  it('ICMP about our own datagrams: a lowered path MTU, a reassembly that timed out', async () => {
+    const w = world(aCidr, bCidr);
+    const got: Buffer[] = [];
+    w.b.net
+      .createSocket('udp4')
+      .bind(7)
+      .on('message', (m: Buffer) => got.push(m));
+    const u = w.a.net.createSocket('udp4').bind();
+    u.send('resolve', 7, B);
+    await runUntil(w, () => got.length === 1);
+    // A report quoting a datagram A sent lowers A's path MTU towards B; one quoting another
+    // source is not about A's traffic.
+    const errs = w.a.ipv4.icmp.errors.counters;
+    inject(w.a, fragNeeded4(w.b, w.a, 1000, w.b.addr ^ 1, w.b.addr));
+    expect(errs.notOurs).toBe(1);
+    inject(w.a, fragNeeded4(w.b, w.a, 1000, w.a.addr, w.b.addr));
+    expect(errs.fragNeededApplied).toBe(1);
+    expect(w.a.ipv4.pmtu.get(parseIn4(B), w.clock.now())).toBe(1000);
+    const data = randomBytesSeeded(1400, 8);
+    u.send(data, 7, B);
+    await runUntil(w, () => got.length === 2);
+    expect(Buffer.compare(got[1]!, data)).toBe(0);
+    expect(w.a.ipv4.frag.counters.fragCreates).toBe(2);
+    // B loses the second fragment of the next one: B's reassembly times out and it tells A,
+    // which takes the report as about its own datagram.
+    let n = 0;
+    w.la.drop = (m) => m.length > 100 && ++n === 2;
+    u.send(randomBytesSeeded(1400, 9), 7, B);
+    await runUntil(w, () => errs.timeExceededIn === 1);
+    expect(w.b.ipv4.frag.counters.timeExceededOut).toBe(1);
+    expect(errs.notOurs).toBe(1);
   });
 });
 

@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import type { NetIfPairOptions } from '../../src/netif/index.ts';
 import type { Stack } from '../../src/stack/index.ts';
-import { parseIpv6, pseudoSum } from '../../src/wire/index.ts';
+import { Ipv4View, parseIpv6, pseudoSum, set32 } from '../../src/wire/index.ts';
 import { csumFinish, csumPartial } from '../../src/checksum/index.ts';
 import { makePair, runUntil, type Pair } from './harness.ts';
 
@@ -63,6 +63,34 @@ export function inject(s: Stack, f: Uint8Array): void {
   const m = s.pool.alloc()!;
   expect(m.append(f)).toBe(true);
   s.input(m);
+}
+
+/**
+ * An ICMP fragmentation-needed frame from `from` to `to` (next-hop MTU `mtu`), quoting the header
+ * of a 1500-byte UDP datagram src → dst (addresses as 32 bits, either form).
+ */
+export function fragNeeded4(from: Stack, to: Stack, mtu: number, src: number, dst: number): Uint8Array {
+  const f = new Uint8Array(14 + 20 + 8 + 28);
+  f.set(to.netif.mac, 0);
+  f.set(from.netif.mac, 6);
+  f[12] = 8;
+  f.set([0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1], 14);
+  set32(f, 26, from.addr);
+  set32(f, 30, to.addr);
+  new Ipv4View().reset(f, 14, 56).fillChecksum();
+  const ic = 34;
+  f[ic] = 3;
+  f[ic + 1] = 4;
+  f[ic + 6] = mtu >> 8;
+  f[ic + 7] = mtu & 0xff;
+  const q = ic + 8;
+  f.set([0x45, 0, 0x05, 0xdc, 0, 1, 0, 0, 64, 17, 0, 0], q);
+  set32(f, q + 12, src);
+  set32(f, q + 16, dst);
+  const v = csumFinish(csumPartial(f, ic, 36));
+  f[ic + 2] = v >> 8;
+  f[ic + 3] = v & 0xff;
+  return f;
 }
 
 /** A UDP datagram (header + data) as bytes, checksum left 0 for frame6 to fill. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { csumFinish, csumPartial } from '../../src/checksum/index.ts';
 import { inject } from './ip-frames.ts';
 import { makePair, runUntil, type Pair } from './harness.ts';
+import { in4 } from '../../src/wire/index.ts';
 
 const A = [10, 0, 0, 1];
 const B = [10, 0, 0, 2];
@@ -73,7 +74,7 @@ describe('ICMPv4 errors', () => {
     icmp.set(quoted, 8);
     inject(p.a, frame4(p.a, p.b, B, A, 1, icmpChecksum(icmp)));
     expect(p.a.ipv4.icmp.errors.counters.fragNeededApplied).toBe(1);
-    expect(p.a.ipv4.pmtu.get(0x0a000002, p.clock.now())).toBe(1000);
+    expect(p.a.ipv4.pmtu.get(in4(0x0a000002), p.clock.now())).toBe(1000);
     expect(t.sendMss).toBe(960);
     // The same report quoting a sequence number outside the window moves nothing more.
     const bad = icmp.slice();

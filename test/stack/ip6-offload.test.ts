@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MemNetIf } from '../../src/netif/index.ts';
 import { A6, B6 } from './ip-frames.ts';
 import { makePair, randomBytesSeeded, runUntil, sha256, type Pair } from './harness.ts';
+import { in4 } from '../../src/wire/index.ts';
 
 const ALL = { txCsum: true, rxCsum: true, tso4: true, tso6: true, rxGso: true };
 
@@ -59,7 +60,7 @@ describe('IPv6 with offloads', () => {
 
   it('IPv4 datagrams over a lowered path MTU: NEEDS_CSUM completed before fragmenting', async () => {
     const p = makePair({ pair: { a: { offloads: ALL }, b: { offloads: ALL } } });
-    p.a.ipv4.pmtu.update(0x0a000002, 1000, p.clock.now());
+    p.a.ipv4.pmtu.update(in4(0x0a000002), 1000, p.clock.now());
     const got: Buffer[] = [];
     p.b.net
       .createSocket()

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makePair, runUntil, type Pair } from './harness.ts';
 import { B6, pair6 } from './ip-frames.ts';
+import { in4 } from '../../src/wire/index.ts';
 
 /** Pings `host` from a and waits for the reply; the reply's ICMP checksum is verified on input. */
 async function ping(p: Pair, host: string, size: number): Promise<number> {
@@ -42,7 +43,7 @@ describe('ICMP echo larger than one packet buffer', () => {
   it('IPv4: a reply that fits one buffer but not the MTU is fragmented to the path MTU', async () => {
     const p = makePair();
     await ping(p, '10.0.0.2', 56);
-    p.b.ipv4.pmtu.update(0x0a000001, 576, p.clock.now());
+    p.b.ipv4.pmtu.update(in4(0x0a000001), 576, p.clock.now());
     const b0 = p.b.ipv4.frag.counters.fragCreates;
     expect(await ping(p, '10.0.0.2', 1400)).toBe(0);
     // 1408 bytes of ICMP in 552-byte pieces (576 - 20, rounded down to 8).

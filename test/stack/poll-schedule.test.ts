@@ -3,6 +3,7 @@
 // (ksoftirqd); a stack given its own scheduler has every turn run through it.
 import { describe, expect, it } from 'vitest';
 import { makePair, runUntil } from './harness.ts';
+import { in4 } from '../../src/wire/index.ts';
 
 /** Resolves with 'task' once the event loop has run a task (its check phase). */
 const aTask = (): Promise<'task'> => new Promise((r) => setImmediate(() => r('task')));
@@ -13,7 +14,7 @@ describe('poll turns', () => {
     // ARP first, then a ping whose whole round trip (both stacks' polls) runs in microtasks.
     await Promise.all([
       p.b.ping('10.0.0.1'),
-      runUntil(p, () => p.b.ipv4.arp.cache.get(0x0a000001) !== undefined),
+      runUntil(p, () => p.b.ipv4.arp.cache.get(in4(0x0a000001)) !== undefined),
     ]);
     const before = p.a.counters.rxFrames;
     const first = await Promise.race([p.b.ping('10.0.0.1'), aTask()]);
@@ -25,7 +26,7 @@ describe('poll turns', () => {
     const p = makePair();
     await Promise.all([
       p.b.ping('10.0.0.1'),
-      runUntil(p, () => p.b.ipv4.arp.cache.get(0x0a000001) !== undefined),
+      runUntil(p, () => p.b.ipv4.arp.cache.get(in4(0x0a000001)) !== undefined),
     ]);
     await aTask();
     // Pings one after the other, each sent when the last reply arrived: every round trip is one

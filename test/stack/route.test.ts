@@ -1,26 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { RouteTable4, RouteTable6, key6 } from '../../src/stack/index.ts';
-import { parseIpv4, parseIpv6 } from '../../src/wire/index.ts';
+import { IN4_ANY, parseIn4, parseIpv6 } from '../../src/wire/index.ts';
 import { makePair, runUntil } from './harness.ts';
 
 describe('routing tables', () => {
   it('IPv4: longest prefix wins, connected routes return the destination, default the gateway', () => {
     const t = new RouteTable4();
-    t.add(parseIpv4('10.0.0.0'), 24);
-    t.add(0, 0, parseIpv4('10.0.0.254'));
-    t.add(parseIpv4('10.1.0.0'), 16, parseIpv4('10.0.0.253'));
-    t.add(parseIpv4('10.1.2.0'), 24, parseIpv4('10.0.0.252'));
-    expect(t.nextHop(parseIpv4('10.0.0.7'))).toBe(parseIpv4('10.0.0.7'));
-    expect(t.nextHop(parseIpv4('10.1.9.9'))).toBe(parseIpv4('10.0.0.253'));
-    expect(t.nextHop(parseIpv4('10.1.2.9'))).toBe(parseIpv4('10.0.0.252'));
-    expect(t.nextHop(parseIpv4('8.8.8.8'))).toBe(parseIpv4('10.0.0.254'));
-    expect(t.remove(0, 0)).toBe(true);
-    expect(t.nextHop(parseIpv4('8.8.8.8'))).toBe(-1);
+    t.add(parseIn4('10.0.0.0'), 24);
+    t.add(IN4_ANY, 0, parseIn4('10.0.0.254'));
+    t.add(parseIn4('10.1.0.0'), 16, parseIn4('10.0.0.253'));
+    t.add(parseIn4('10.1.2.0'), 24, parseIn4('10.0.0.252'));
+    expect(t.nextHop(parseIn4('10.0.0.7'))).toBe(parseIn4('10.0.0.7'));
+    expect(t.nextHop(parseIn4('10.1.9.9'))).toBe(parseIn4('10.0.0.253'));
+    expect(t.nextHop(parseIn4('10.1.2.9'))).toBe(parseIn4('10.0.0.252'));
+    expect(t.nextHop(parseIn4('8.8.8.8'))).toBe(parseIn4('10.0.0.254'));
+    expect(t.remove(IN4_ANY, 0)).toBe(true);
+    expect(t.nextHop(parseIn4('8.8.8.8'))).toBeNull();
     // Host bits in the prefix are masked off; re-adding replaces.
-    t.add(parseIpv4('10.1.2.77'), 24, parseIpv4('10.0.0.251'));
-    expect(t.nextHop(parseIpv4('10.1.2.9'))).toBe(parseIpv4('10.0.0.251'));
+    t.add(parseIn4('10.1.2.77'), 24, parseIn4('10.0.0.251'));
+    expect(t.nextHop(parseIn4('10.1.2.9'))).toBe(parseIn4('10.0.0.251'));
     expect(t.routes.length).toBe(3);
-    expect(() => t.add(0, 33)).toThrow();
+    expect(() => t.add(IN4_ANY, 33)).toThrow();
   });
 
   it('IPv6: longest prefix at non-byte boundaries, default route', () => {
@@ -45,11 +45,11 @@ describe('routing tables', () => {
   it('off-link IPv4 traffic resolves the gateway, not the destination; no route is counted', async () => {
     const p = makePair({ a: { gateway: '10.0.0.2' } });
     p.a.net.createSocket().send('x', 9, '192.0.2.1');
-    await runUntil(p, () => p.a.ipv4.arp.cache.get(parseIpv4('10.0.0.2'))?.state === 'REACHABLE');
-    expect(p.a.ipv4.arp.cache.get(parseIpv4('192.0.2.1'))).toBeUndefined();
+    await runUntil(p, () => p.a.ipv4.arp.cache.get(parseIn4('10.0.0.2'))?.state === 'REACHABLE');
+    expect(p.a.ipv4.arp.cache.get(parseIn4('192.0.2.1'))).toBeUndefined();
     // B received the datagram for another address (it is no router): counted, not delivered.
     await runUntil(p, () => p.b.counters.ipInAddrErrors === 1);
-    p.b.ipv4.routes.remove(0, 0);
+    p.b.ipv4.routes.remove(IN4_ANY, 0);
     p.b.net.createSocket().send('x', 9, '192.0.2.1', (err) => expect(err).not.toBeNull());
   });
 
@@ -77,7 +77,7 @@ describe('routing tables', () => {
       m.append(new Uint8Array(60));
       return m;
     }
-    const B = parseIpv4('10.0.0.2');
+    const B = parseIn4('10.0.0.2');
     const macOf = (p: ReturnType<typeof makePair>) => Array.from(p.b.netif.mac);
 
     async function resolved() {
@@ -108,7 +108,7 @@ describe('routing tables', () => {
     it('a route change invalidates the cached destination', async () => {
       const { p, seen } = await resolved();
       const noRoute = p.a.counters.ipOutNoRoutes;
-      p.a.ipv4.routes.remove(parseIpv4('10.0.0.0'), 24);
+      p.a.ipv4.routes.remove(parseIn4('10.0.0.0'), 24);
       p.a.ipv4.transmitFrame(frame(p), B);
       expect(seen.length).toBe(1);
       expect(p.a.counters.ipOutNoRoutes).toBe(noRoute + 1);

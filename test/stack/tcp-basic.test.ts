@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Socket } from '../../src/stack/index.ts';
+import { in4 } from '../../src/wire/index.ts';
 import { makePair, randomBytesSeeded, runUntil, sha256 } from './harness.ts';
 
 describe('two stacks over a NetIf pair', () => {
@@ -10,9 +11,9 @@ describe('two stacks over a NetIf pair', () => {
     a.ping('10.0.0.2').then((r) => (rtt = r));
     await runUntil(p, () => rtt >= 0);
     expect(rtt).toBe(0);
-    expect(a.ipv4.arp.cache.get(0x0a000002)!.state).toBe('REACHABLE');
+    expect(a.ipv4.arp.cache.get(in4(0x0a000002))!.state).toBe('REACHABLE');
     // B answered through its STALE entry, which moved to DELAY (RFC 4861 §7.3.3).
-    expect(b.ipv4.arp.cache.get(0x0a000001)!.state).toBe('DELAY');
+    expect(b.ipv4.arp.cache.get(in4(0x0a000001))!.state).toBe('DELAY');
     expect(b.counters.icmpInEchos).toBe(1);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIpv6 } from '../../src/wire/index.ts';
+import { in4, parseIpv6 } from '../../src/wire/index.ts';
 import { key6 } from '../../src/stack/index.ts';
 import { makePair, pair4, runUntil, type Pair } from './harness.ts';
 import { B6, pair6 } from './ip-frames.ts';
@@ -20,7 +20,7 @@ describe('TCP MSS from the path MTU cache (tcp_connect_init / tcp_sync_mss)', ()
   it('IPv4: a cached path MTU lowers the SYN MSS option and the send MSS', async () => {
     const p = makePair();
     p.b.net.createServer(() => {}).listen(80);
-    p.a.ipv4.pmtu.update(0x0a000002, 1200, p.clock.now());
+    p.a.ipv4.pmtu.update(in4(0x0a000002), 1200, p.clock.now());
     const mss = synMss(p, 20);
     const c = p.a.net.connect({ host: '10.0.0.2', port: 80 });
     await runUntil(p, () => !c.connecting);
@@ -45,7 +45,7 @@ describe('TCP MSS from the path MTU cache (tcp_connect_init / tcp_sync_mss)', ()
     const p = makePair();
     let srvMss = -1;
     p.b.net.createServer((s) => (srvMss = s.tcb!.sendMss)).listen(80);
-    p.b.ipv4.pmtu.update(0x0a000001, 1000, p.clock.now());
+    p.b.ipv4.pmtu.update(in4(0x0a000001), 1000, p.clock.now());
     let synAck = -1;
     p.lb.drop = (m) => {
       if (m.length < 58 || m.getU16(12) !== 0x0800 || m.getU8(23) !== 6) return false;

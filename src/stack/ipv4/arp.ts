@@ -3,7 +3,16 @@
 // existing entries from gratuitous ARP (arp_accept = 0), and resolves next hops through the
 // neighbour cache, queueing packets until the reply arrives.
 import type { Mbuf } from '../../mbuf/index.ts';
-import { ArpOp, ArpView, ARP_ETH_IPV4_LEN, EtherType, ETH_HLEN, get48 } from '../../wire/index.ts';
+import {
+  ArpOp,
+  ArpView,
+  ARP_ETH_IPV4_LEN,
+  EtherType,
+  ETH_HLEN,
+  get48,
+  IN4_ANY,
+  type In4,
+} from '../../wire/index.ts';
 import type { StackCounters } from '../counters.ts';
 import type { LinkOutput } from '../link/link.ts';
 import { mbufTruesize, NeighbourCache, type NeighbourParams } from '../neighbour.ts';
@@ -13,7 +22,7 @@ export const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
 
 export class Arp {
   /** The IPv4 neighbour cache (the kernel's arp_tbl). */
-  readonly cache: NeighbourCache<number, Mbuf>;
+  readonly cache: NeighbourCache<In4, Mbuf>;
   private readonly view = new ArpView();
   private readonly out = new ArpView();
   private readonly sha = new Uint8Array(6);
@@ -21,13 +30,13 @@ export class Arp {
 
   constructor(
     private readonly link: LinkOutput,
-    private readonly addr: number,
+    private readonly addr: In4,
     private readonly time: TimerHost,
     private readonly counters: StackCounters,
     params: Partial<NeighbourParams> | undefined,
   ) {
     this.ourMac = get48(link.mac, 0);
-    this.cache = new NeighbourCache<number, Mbuf>(
+    this.cache = new NeighbourCache<In4, Mbuf>(
       time.timers,
       {
         solicit: (ip, ll) => this.send(ArpOp.REQUEST, ll ?? BROADCAST_MAC, ll, ip),
@@ -55,8 +64,8 @@ export class Arp {
       return;
     }
     const op = a.op;
-    const spa = a.senderIp;
-    const tpa = a.targetIp;
+    const spa = a.senderIn4;
+    const tpa = a.targetIn4;
     const sha = this.sha;
     sha.set(buf.subarray(off + 8, off + 14));
     // A sender hardware address that is multicast/broadcast is bogus (arp_process drops it).
@@ -76,7 +85,7 @@ export class Arp {
     }
     if (tpa === this.addr && spa === 0 && op === ArpOp.REQUEST) {
       // RFC 5227 probe for our address: defend it.
-      this.send(ArpOp.REPLY, sha, sha, 0);
+      this.send(ArpOp.REPLY, sha, sha, IN4_ANY);
       return;
     }
     // Gratuitous ARP or traffic for others: refresh an existing entry only (arp_accept = 0).
@@ -85,7 +94,7 @@ export class Arp {
   }
 
   /** Sends an ARP packet to `ethDst` (arp_send); tha is the target hardware address (zeros when null). */
-  private send(op: number, ethDst: Uint8Array, tha: Uint8Array | null, tpa: number): void {
+  private send(op: number, ethDst: Uint8Array, tha: Uint8Array | null, tpa: In4): void {
     const m = this.link.pool.alloc();
     if (m === null || !m.extend(ETH_HLEN + ARP_ETH_IPV4_LEN)) {
       m?.free();

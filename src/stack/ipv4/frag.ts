@@ -5,7 +5,7 @@
 // scratch buffer with a fresh header and fed back to IPv4 input; a queue that times out after its
 // first fragment arrived is answered with ICMP time exceeded, code 1 (ip_expire).
 import { META_F_NEEDS_CSUM, type Mbuf, type Mempool } from '../../mbuf/index.ts';
-import { ETH_HLEN, IpProto, IPV4_MIN_HLEN, Ipv4View, set16 } from '../../wire/index.ts';
+import { ETH_HLEN, IpProto, IPV4_MIN_HLEN, Ipv4View, set16, type In4 } from '../../wire/index.ts';
 import { csumFinish, csumPartial } from '../../checksum/index.ts';
 import type { StackCounters } from '../counters.ts';
 import { Reassembler, type ReasmParams, type ReasmQueue } from '../reassembly.ts';
@@ -18,9 +18,9 @@ export interface Ipv4FragHost {
   readonly counters: StackCounters;
   nextIpIdent(): number;
   /** Whether a datagram to dst has somewhere to go (loopback, broadcast or a route). */
-  routable(dst: number): boolean;
+  routable(dst: In4): boolean;
   /** Sends one finished frame (IPv4 header at ETH_HLEN) towards dst; m is consumed. */
-  transmitFrame(m: Mbuf, dst: number): void;
+  transmitFrame(m: Mbuf, dst: In4): void;
   /**
    * A reassembly queue timed out; `first` is its first fragment's header and 8 bytes (ip_expire).
    * Returns whether a time-exceeded message went out.
@@ -124,7 +124,7 @@ export class Ipv4Frag {
    * pieces that fit `mtu` and sends them to `dst`; m is consumed. A pending NEEDS_CSUM is
    * completed first (skb_checksum_help), since the receiver checks the sum over the whole datagram.
    */
-  fragmentFrame(m: Mbuf, mtu: number, dst: number): void {
+  fragmentFrame(m: Mbuf, mtu: number, dst: In4): void {
     const ipLen = m.length - ETH_HLEN;
     const tx = this.tx;
     if (ipLen > IP_MAX) {
@@ -150,7 +150,7 @@ export class Ipv4Frag {
    * or its reply, a big UDP datagram: ip_push_pending_frames over a fragment list). False when it
    * cannot be sent.
    */
-  sendLinear(src: number, dst: number, proto: number, l4Len: number, mtu: number): boolean {
+  sendLinear(src: In4, dst: In4, proto: number, l4Len: number, mtu: number): boolean {
     if (IPV4_MIN_HLEN + l4Len > IP_MAX) return false;
     const ip = this.hdr.reset(this.tx, 0, IPV4_MIN_HLEN);
     ip.headerLen = IPV4_MIN_HLEN;
@@ -171,7 +171,7 @@ export class Ipv4Frag {
    * sends it whole when it fits. Each frame's payload is appended to its header, chaining segments
    * when an MTU exceeds one buffer.
    */
-  private sendFragments(ipLen: number, mtu: number, dst: number): boolean {
+  private sendFragments(ipLen: number, mtu: number, dst: In4): boolean {
     const st = this.stack;
     const c = this.counters;
     const tx = this.tx;

@@ -5,12 +5,13 @@
 // (wrong source, malformed quote) are dropped and counted.
 import {
   get16,
-  get32,
+  getS32,
   IcmpType,
   IcmpUnreachCode,
   IpProto,
   Ipv4View,
   type Icmpv4View,
+  type In4,
 } from '../../wire/index.ts';
 import { IpPairScratch, type IpPair } from '../l3.ts';
 import type { PmtuCache } from '../pmtu.ts';
@@ -18,9 +19,9 @@ import type { PmtuCache } from '../pmtu.ts';
 /** What the ICMPv4 error handler needs from the IPv4 layer (it passes itself). */
 export interface Icmp4ErrorsHost {
   /** Our IPv4 address: a quoted datagram must come from it. */
-  readonly addr: number;
+  readonly addr: In4;
   now(): number;
-  readonly pmtu: PmtuCache<number>;
+  readonly pmtu: PmtuCache<In4>;
   /** TCP's tcp_v4_err: a report about the quoted segment (p.l:lport → p.r:rport). */
   tcpError(p: IpPair, lport: number, rport: number, seq: number, mtu: number): void;
 }
@@ -53,7 +54,7 @@ export class Icmp4Errors {
     else if (type === IcmpType.TIME_EXCEEDED) c.timeExceededIn++;
     else return;
     const q = this.quoted.reset(v.buf, v.dataOff, v.dataLen);
-    if (q.checkHeader() !== null || v.dataLen < q.headerLen + 8 || q.src !== this.stack.addr) {
+    if (q.checkHeader() !== null || v.dataLen < q.headerLen + 8 || q.srcIn4 !== this.stack.addr) {
       c.notOurs++;
       return;
     }
@@ -65,15 +66,16 @@ export class Icmp4Errors {
     }
     const st = this.stack;
     const now = st.now();
-    if (st.pmtu.update(q.dst, mtu, now) > 0) c.fragNeededApplied++;
+    const dst = q.dstIn4;
+    if (st.pmtu.update(dst, mtu, now) > 0) c.fragNeededApplied++;
     // TCP shrinks its segments only for a quoted segment inside its window (tcp_v4_err).
     const l4 = q.off + q.headerLen;
     if (q.protocol === IpProto.TCP && q.fragOffset === 0) {
       const b = q.buf;
       const p = this.pair;
-      p.laddr = q.src;
-      p.raddr = q.dst;
-      st.tcpError(p, get16(b, l4), get16(b, l4 + 2), get32(b, l4 + 4), st.pmtu.get(q.dst, now));
+      p.laddr = q.srcIn4;
+      p.raddr = dst;
+      st.tcpError(p, get16(b, l4), get16(b, l4 + 2), getS32(b, l4 + 4), st.pmtu.get(dst, now));
     }
   }
 }

@@ -10,6 +10,7 @@ import {
   Icmpv4View,
   IPV4_MIN_HLEN,
   Ipv4View,
+  type In4,
 } from '../../wire/index.ts';
 import { EchoWaiters, fillEchoData } from '../echo.ts';
 import type { StackCounters } from '../counters.ts';
@@ -33,11 +34,11 @@ export interface Icmp4Host extends Icmp4ErrorsHost {
   readonly l4Offset: number;
   allocL4(l4Len: number): Mbuf | null;
   /** Sends l4Len ICMP bytes at l4Offset in m from our address to dst; m is consumed. */
-  sendIcmp(m: Mbuf, dst: number, l4Len: number): void;
+  sendIcmp(m: Mbuf, dst: In4, l4Len: number): void;
   /** Scratch for a message larger than one buffer: its bytes go at [IPV4_MIN_HLEN, +l4Len). */
   readonly large: Uint8Array;
   /** Sends the message written in `large` to dst as fragments; false when it cannot. */
-  sendIcmpLarge(dst: number, l4Len: number): boolean;
+  sendIcmpLarge(dst: In4, l4Len: number): boolean;
 }
 
 export class Icmp4 {
@@ -53,7 +54,7 @@ export class Icmp4 {
   }
 
   /** One ICMP message at buf[off, off+len) from src; `bcast`: sent to a broadcast address (icmp_rcv). */
-  input(buf: Uint8Array, off: number, len: number, src: number, bcast: boolean): void {
+  input(buf: Uint8Array, off: number, len: number, src: In4, bcast: boolean): void {
     const h = this.host;
     const c = h.counters;
     c.icmpInMsgs++;
@@ -76,7 +77,7 @@ export class Icmp4 {
   }
 
   /** icmp_echo: the request's bytes back with type ECHO_REPLY. */
-  private echoReply(buf: Uint8Array, off: number, len: number, src: number): void {
+  private echoReply(buf: Uint8Array, off: number, len: number, src: In4): void {
     const h = this.host;
     const big = len > h.inlineMax;
     // A reassembled large echo: the reply is built in the large scratch and leaves as fragments
@@ -92,7 +93,7 @@ export class Icmp4 {
     this.send(m, src, len);
   }
 
-  private send(m: Mbuf | null, dst: number, len: number): void {
+  private send(m: Mbuf | null, dst: In4, len: number): void {
     this.host.counters.icmpOutMsgs++;
     if (m === null) this.host.sendIcmpLarge(dst, len);
     else this.host.sendIcmp(m, dst, len);
@@ -107,18 +108,18 @@ export class Icmp4 {
     if (!h.icmpRate.allow(h.now())) return;
     const ip = this.ip.reset(buf, ipOff, buf.length - ipOff);
     const quote = Math.min(ip.headerLen + 8, ip.totalLength);
-    this.sendError(buf.subarray(ipOff, ipOff + quote), ip.src, type, code);
+    this.sendError(buf.subarray(ipOff, ipOff + quote), ip.srcIn4, type, code);
   }
 
   /** ip_expire: time exceeded (reassembly) about a datagram to our unicast address, never a broadcast. */
   reasmExpired(first: Uint8Array): boolean {
     const h = this.host;
     const ip = this.ip.reset(first, 0, first.length);
-    if (ip.dst !== h.addr || !h.icmpRate.allow(h.now())) return false;
-    return this.sendError(first, ip.src, IcmpType.TIME_EXCEEDED, IcmpTimeExceededCode.REASSEMBLY);
+    if (ip.dstIn4 !== h.addr || !h.icmpRate.allow(h.now())) return false;
+    return this.sendError(first, ip.srcIn4, IcmpType.TIME_EXCEEDED, IcmpTimeExceededCode.REASSEMBLY);
   }
 
-  private sendError(quote: Uint8Array, dst: number, type: number, code: number): boolean {
+  private sendError(quote: Uint8Array, dst: In4, type: number, code: number): boolean {
     const h = this.host;
     const len = ICMP_HLEN + quote.length;
     const m = h.allocL4(len);
@@ -139,7 +140,7 @@ export class Icmp4 {
    * Sends one ICMP echo request with `size` data bytes (at least 8: the send time) and resolves
    * with the round-trip time in ms, or rejects with ETIMEDOUT after `timeout` ms.
    */
-  ping(dst: number, opts: { timeout?: number; size?: number }): Promise<number> {
+  ping(dst: In4, opts: { timeout?: number; size?: number }): Promise<number> {
     const h = this.host;
     const size = Math.max(8, opts.size ?? 56);
     if (size > IP_MAX - IPV4_MIN_HLEN - ICMP_HLEN)

@@ -10,9 +10,13 @@ import {
   IcmpType,
   IcmpUnreachCode,
   IPV4_MIN_HLEN,
+  IN4_ANY,
+  IN4_BROADCAST,
+  in4Mask,
   IpProto,
   Ipv4View,
   pseudoSum,
+  type In4,
 } from '../../wire/index.ts';
 import type { StackCounters } from '../counters.ts';
 import type { IcmpRateLimit } from '../icmp-rate.ts';
@@ -27,19 +31,19 @@ import { Arp, BROADCAST_MAC } from './arp.ts';
 import { Ipv4Frag, type Ipv4FragHost } from './frag.ts';
 import { Icmp4, type Icmp4Host } from './icmp.ts';
 
-const LOOPBACK4 = 0x7f000001;
+const LOOPBACK4 = 0x7f000001 as In4;
 
-/** 127.0.0.0/8 (RFC 1122 §3.2.1.3). */
+/** 127.0.0.0/8 (RFC 1122 §3.2.1.3); an In4 or a u32. */
 export function isLoopback4(a: number): boolean {
   return a >>> 24 === 127;
 }
 
 export interface Ipv4Config {
   /** Our address and prefix length. */
-  addr: number;
+  addr: In4;
   prefixLen: number;
-  /** Default gateway (on-link), -1 for none. */
-  gateway: number;
+  /** Default gateway (on-link), or null. */
+  gateway: In4 | null;
   /** Link MTU. */
   mtu: number;
   txCsum: boolean;
@@ -51,10 +55,10 @@ export interface Ipv4Config {
 
 export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   readonly family = 4;
-  readonly addr: number;
+  readonly addr: In4;
   readonly prefixLen: number;
-  readonly mask: number;
-  readonly gateway: number;
+  readonly mask: In4;
+  readonly gateway: In4 | null;
   readonly l4Offset = ETH_HLEN + IPV4_MIN_HLEN;
   readonly ipHeaderLen = IPV4_MIN_HLEN;
   readonly l4Mtu: number;
@@ -63,7 +67,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   readonly pool: Mempool;
   /** IPv4 routes: the connected prefix and the default gateway. */
   readonly routes = new RouteTable4();
-  readonly pmtu: PmtuCache<number>;
+  readonly pmtu: PmtuCache<In4>;
   readonly arp: Arp;
   readonly frag: Ipv4Frag;
   readonly icmp: Icmp4;
@@ -79,9 +83,9 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
    * resolved under and its neighbour. Linux keeps the route in the socket (sk_dst_cache) and
    * neigh_output sends to a connected neighbour without entering the state machine.
    */
-  private dstAddr = -1;
+  private dstAddr = IN4_BROADCAST;
   private dstGen = -1;
-  private dstNeigh: NeighbourEntry<number, Mbuf> | null = null;
+  private dstNeigh: NeighbourEntry<In4, Mbuf> | null = null;
 
   constructor(
     private readonly link: LinkOutput,
@@ -92,15 +96,15 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   ) {
     this.addr = cfg.addr;
     this.prefixLen = cfg.prefixLen;
-    this.mask = cfg.prefixLen === 0 ? 0 : (0xffffffff << (32 - cfg.prefixLen)) >>> 0;
+    this.mask = in4Mask(cfg.prefixLen);
     this.gateway = cfg.gateway;
     this.pool = link.pool;
     this.l4Mtu = cfg.mtu - IPV4_MIN_HLEN;
     this.txCsum = cfg.txCsum;
     this.tso = cfg.tso;
     this.routes.add(this.addr, this.prefixLen);
-    if (this.gateway >= 0) this.routes.add(0, 0, this.gateway);
-    this.pmtu = new PmtuCache<number>(cfg.mtu, false);
+    if (this.gateway !== null) this.routes.add(IN4_ANY, 0, this.gateway);
+    this.pmtu = new PmtuCache<In4>(cfg.mtu, false);
     this.arp = new Arp(link, this.addr, time, counters, cfg.arp);
     this.frag = new Ipv4Frag(this, cfg.reasm);
     this.icmp = new Icmp4(this);
@@ -118,28 +122,28 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
   // ------------------------------------------------------------------ addresses
 
   /** Our address or 127/8: the datagram goes over the loopback. */
-  isOurs(dst: number): boolean {
+  isOurs(dst: In4): boolean {
     return dst === this.addr || isLoopback4(dst);
   }
 
   /** The limited broadcast or our subnet's directed broadcast. */
-  isBroadcastAddr(dst: number): boolean {
+  isBroadcastAddr(dst: In4): boolean {
     return (
-      dst === 0xffffffff ||
+      dst === IN4_BROADCAST ||
       (this.prefixLen < 31 &&
-        (dst | this.mask) >>> 0 === 0xffffffff &&
-        (dst & this.mask) >>> 0 === (this.addr & this.mask) >>> 0)
+        (dst | this.mask) === IN4_BROADCAST &&
+        (dst & this.mask) === (this.addr & this.mask))
     );
   }
 
   /**
    * Our address when `dst` is reachable (a route matches: on-link, a gateway, the default), else
-   * -1. 127/8 is reached over the loopback from 127.0.0.1, as Linux's lo.
+   * null. 127/8 is reached over the loopback from 127.0.0.1, as Linux's lo.
    */
-  sourceFor(dst: number): number {
+  sourceFor(dst: In4): In4 | null {
     if (isLoopback4(dst)) return LOOPBACK4;
     if (this.routes.lookup(dst) !== undefined) return this.addr;
-    return dst === this.addr ? this.addr : -1;
+    return dst === this.addr ? this.addr : null;
   }
 
   // ------------------------------------------------------------------ L3Output
@@ -154,7 +158,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
 
   selectSource(p: IpPair): SourceError | null {
     const s = this.sourceFor(p.raddr);
-    if (s < 0) return 'ENETUNREACH';
+    if (s === null) return 'ENETUNREACH';
     p.laddr = s;
     return null;
   }
@@ -223,7 +227,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
    * ip_finish_output2: loopback, broadcast, or the next hop's link address through ARP.
    * @mirrors ip_output.c:ip_finish_output2
    */
-  transmitFrame(m: Mbuf, dst: number): void {
+  transmitFrame(m: Mbuf, dst: In4): void {
     const e = this.dstNeigh;
     if (
       dst === this.dstAddr &&
@@ -245,7 +249,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
       return;
     }
     const hop = this.routes.nextHop(dst);
-    if (hop < 0) {
+    if (hop === null) {
       this.counters.ipOutNoRoutes++;
       m.free();
       return;
@@ -260,8 +264,8 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
     this.link.xmit(m, ll, EtherType.IPV4);
   }
 
-  routable(dst: number): boolean {
-    if (this.isOurs(dst) || this.isBroadcastAddr(dst) || this.routes.nextHop(dst) >= 0) return true;
+  routable(dst: In4): boolean {
+    if (this.isOurs(dst) || this.isBroadcastAddr(dst) || this.routes.lookup(dst) !== undefined) return true;
     this.counters.ipOutNoRoutes++;
     return false;
   }
@@ -275,14 +279,14 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
 
   // ------------------------------------------------------------------ ICMP's and fragmentation's host
 
-  sendIcmp(m: Mbuf, dst: number, l4Len: number): void {
+  sendIcmp(m: Mbuf, dst: In4, l4Len: number): void {
     const p = this.txPair;
     p.laddr = this.addr;
     p.raddr = dst;
     this.output(m, p, IpProto.ICMP, l4Len);
   }
 
-  sendIcmpLarge(dst: number, l4Len: number): boolean {
+  sendIcmpLarge(dst: In4, l4Len: number): boolean {
     return this.frag.sendLinear(this.addr, dst, IpProto.ICMP, l4Len, this.pmtu.get(dst, this.now()));
   }
 
@@ -318,11 +322,11 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
       c.ipInHdrErrors++;
       return;
     }
-    const dst = ip.dst;
+    const dst = ip.dstIn4;
     const bcast = this.isBroadcastAddr(dst);
     // 127/8 from the wire, as source or destination, is martian (ip_route_input_slow): only the
     // loopback carries it.
-    const martian = !this.link.inLoopback && (isLoopback4(dst) || isLoopback4(ip.src));
+    const martian = !this.link.inLoopback && (isLoopback4(dst) || isLoopback4(ip.srcIn4));
     if ((!this.isOurs(dst) && !bcast) || martian) {
       c.ipInAddrErrors++;
       return;
@@ -334,7 +338,7 @@ export class Ipv4Layer implements L3Output, Icmp4Host, Ipv4FragHost {
       return;
     }
     const t = this.transport;
-    const src = ip.src;
+    const src = ip.srcIn4;
     const proto = ip.protocol;
     const l4 = ip.payloadOff;
     const l4Len = ip.payloadLen;

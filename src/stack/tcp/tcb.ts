@@ -5,7 +5,7 @@
 // tcp_write_xmit() and the tcp_timer.c handlers. Segment formatting and demultiplexing belong to
 // the TcpEnv (tcp.ts); this file never touches packet bytes except to copy payload.
 import type { Mbuf } from '../../mbuf/index.ts';
-import { EMPTY, TcpFlags, set32, type TcpOptions } from '../../wire/index.ts';
+import { EMPTY, IN4_ANY, TcpFlags, set32, type TcpOptions } from '../../wire/index.ts';
 import { NetError, type NetErrorCode } from '../errors.ts';
 import type { Timer, TimerQueue } from '../timer.ts';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './cc.ts';
@@ -198,11 +198,11 @@ const DEFAULT_MSS = 536;
 
 export class Tcb {
   state: TcpState = 'CLOSED';
-  /** Address family of the connection; IPv4 addresses are u32s, IPv6 ones 16 bytes. */
+  /** Address family of the connection; IPv4 addresses are In4s, IPv6 ones 16 bytes. */
   family: 4 | 6 = 4;
-  laddr = 0;
+  laddr = IN4_ANY;
   lport = 0;
-  raddr = 0;
+  raddr = IN4_ANY;
   rport = 0;
   readonly laddr6 = new Uint8Array(16);
   readonly raddr6 = new Uint8Array(16);

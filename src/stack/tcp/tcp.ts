@@ -12,7 +12,7 @@ import {
   TcpView,
   ipv4ToString,
   ipv6ToString,
-  get32,
+  getIn4,
   set32,
 } from '../../wire/index.ts';
 import { IpPairScratch, type IpPair, type L3Output } from '../l3.ts';
@@ -171,8 +171,8 @@ export class Tcp implements TcpEnv {
       p.laddr6.set(s.laddr);
       p.raddr6.set(s.raddr);
     } else {
-      p.laddr = get32(s.laddr, 0);
-      p.raddr = get32(s.raddr, 0);
+      p.laddr = getIn4(s.laddr, 0);
+      p.raddr = getIn4(s.raddr, 0);
     }
     const t = this.newTcb(s.config, p);
     t.lport = s.lport;
@@ -586,7 +586,7 @@ export class Tcp implements TcpEnv {
     t.accept(seg, this.makeIsn(t), this.mtuMss(t));
   }
 
-  /** The segment's addresses as cookie hash input (IPv4 u32s into scratch bytes, IPv6 as they are). */
+  /** The segment's addresses as cookie hash input (IPv4 In4s into scratch bytes, IPv6 as they are). */
   private cookieAddrs(): [Uint8Array, Uint8Array] {
     if (this.family === 6) return this.cookieTuple6;
     set32(this.cookieSrc, 0, this.pair.raddr);
