@@ -5,6 +5,10 @@
 //   kernel → uk: tcp-bulk send into the sink, tcp-rr client against the echo, ping from the netns;
 //   uk → kernel: the unikernel's bulk send into tcp-bulk sink, its TCP_RR against tcp-rr server, its
 //   ping of the kernel address.
+// Beside the ping rows, the kernel pings bench/c/tap-echo.c on a second TAP of the namespace: ARP
+// and echo answered in C with no stack, once reading with a blocking read() and once spinning on a
+// non-blocking one. That is the same kernel path and wake-ups with none of our code: the floor of
+// a responder that sleeps, and of one that burns a core, on this machine.
 // The child: `ip netns exec NS node --import tsx bench/e2e-tap.ts --app MODE on|off TAP [BUSY_POLL_US]` prints
 // `ready`, then answers each stdin line `stream|rr ADDR PORT MS` / `ping ADDR COUNT` with one JSON line.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -22,6 +26,10 @@ import type { LinuxReference } from './linux-reference.ts';
 const TAP = 'pe2e0';
 const KERNEL_IP = '10.82.0.1';
 const UK_IP = '10.82.0.2';
+/** The C responder's TAP and addresses (a subnet of its own beside the unikernel's). */
+const ECHO_TAP = 'pe2e1';
+const ECHO_KERNEL_IP = '10.83.0.1';
+const ECHO_IP = '10.83.0.2';
 
 /** The unikernel side, inside the namespace. */
 async function app(mode: KloopMode, offloads: boolean, tap: string, busyPollUs?: number): Promise<void> {
@@ -146,10 +154,36 @@ async function ukClient(
  * other rows warm their path for thousands of round trips, and an ICMP echo path run only a few
  * hundred times stays in V8's lower tiers (min RTT 77–85 µs cold, 22–29 µs warm, same machine).
  */
-function kernelPing(ns: string, count: number): number {
-  sh('ip', 'netns', 'exec', ns, 'ping', '-q', '-f', '-c', '10000', '-w', '20', UK_IP);
-  const out = sh('ip', 'netns', 'exec', ns, 'ping', '-q', '-c', String(count), '-i', '0.002', UK_IP);
+function kernelPing(ns: string, count: number, to = UK_IP): number {
+  sh('ip', 'netns', 'exec', ns, 'ping', '-q', '-f', '-c', '10000', '-w', '20', to);
+  const out = sh('ip', 'netns', 'exec', ns, 'ping', '-q', '-c', String(count), '-i', '0.002', to);
   return Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1] ?? NaN) * 1000; // rtt min/avg/max/mdev, ms
+}
+
+/**
+ * The kernel's ping of bench/c/tap-echo.c (`bin`) on its own TAP in `ns`, as kernelPing measures
+ * the unikernel: reading with a blocking read() (`block`) or spinning on a non-blocking one (`spin`).
+ */
+async function cResponderPing(
+  ns: string,
+  bin: string,
+  how: 'block' | 'spin',
+  count: number,
+): Promise<number> {
+  const echo = nsSpawn(ns, [bin, ECHO_TAP, ECHO_IP, how]);
+  try {
+    if ((await echo.next(5000)) !== 'ready') throw new Error('tap-echo did not attach');
+    for (
+      let i = 0;
+      i < 40 && !sh('ip', '-n', ns, '-o', 'link', 'show', 'dev', ECHO_TAP).includes('LOWER_UP');
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
+    return kernelPing(ns, count, ECHO_IP);
+  } finally {
+    echo.child.kill('SIGKILL');
+    await echo.exited;
+  }
 }
 
 async function oneBoot(
@@ -247,9 +281,10 @@ export async function tapRows(quick: boolean, ref: LinuxReference): Promise<Benc
     return [{ name: 'uk⇄Linux over TAP', value: 0, unit: 'Gbps', note: `skipped: ${why}` }];
   }
   const dir = mkdtempSync(join(tmpdir(), 'ptnet-e2e-'));
-  const bin = { rr: join(dir, 'tcp-rr'), bulk: join(dir, 'tcp-bulk') };
+  const bin = { rr: join(dir, 'tcp-rr'), bulk: join(dir, 'tcp-bulk'), echo: join(dir, 'tap-echo') };
   sh('gcc', '-O2', '-o', bin.rr, new URL('./c/tcp-rr.c', import.meta.url).pathname);
   sh('gcc', '-O2', '-o', bin.bulk, new URL('./c/tcp-bulk.c', import.meta.url).pathname);
+  sh('gcc', '-O2', '-o', bin.echo, new URL('./c/tap-echo.c', import.meta.url).pathname);
   const ns = `ptnet-e2e-${process.pid}`;
   spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   const rows: BenchRow[] = [];
@@ -260,6 +295,23 @@ export async function tapRows(quick: boolean, ref: LinuxReference): Promise<Benc
     sh('ip', '-n', ns, 'addr', 'add', `${KERNEL_IP}/24`, 'dev', TAP);
     sh('ip', '-n', ns, 'link', 'set', TAP, 'up');
     sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
+    sh('ip', '-n', ns, 'tuntap', 'add', 'dev', ECHO_TAP, 'mode', 'tap');
+    sh('ip', '-n', ns, 'addr', 'add', `${ECHO_KERNEL_IP}/24`, 'dev', ECHO_TAP);
+    sh('ip', '-n', ns, 'link', 'set', ECHO_TAP, 'up');
+    const pings = quick ? 10 : 500;
+    for (const how of ['block', 'spin'] as const) {
+      const name = `Linux→C responder TAP, ${how === 'block' ? 'blocking read' : 'spinning read'}`;
+      const note =
+        'reference: bench/c/tap-echo.c answers ARP and echo with no stack; the same kernel path and ' +
+        (how === 'block'
+          ? 'wake-ups as the unikernel rows (the floor of a reader that sleeps)'
+          : 'no wake-up of the reader (a core burnt)');
+      try {
+        rows.push(row(name, 'ping', await cResponderPing(ns, bin.echo, how, pings), ref, note));
+      } catch (e) {
+        rows.push({ name: `ping ${name}`, value: 0, unit: 'µs', note: `failed: ${(e as Error).message}` });
+      }
+    }
     const configs: [KloopMode, boolean][] = quick
       ? [['inline', true]]
       : [
@@ -280,7 +332,7 @@ export async function tapRows(quick: boolean, ref: LinuxReference): Promise<Benc
         continue;
       }
       try {
-        rows.push(...(await oneBoot(ns, bin, mode, offloads, quick ? 200 : 3000, quick ? 10 : 500, ref)));
+        rows.push(...(await oneBoot(ns, bin, mode, offloads, quick ? 200 : 3000, pings, ref)));
       } catch (e) {
         const name = `uk⇄Linux TAP ${mode}, offloads ${offloads ? 'on' : 'off'}`;
         rows.push({ name, value: 0, unit: 'Gbps', note: `failed: ${(e as Error).message}` });
@@ -288,6 +340,7 @@ export async function tapRows(quick: boolean, ref: LinuxReference): Promise<Benc
     }
   } finally {
     spawnSync('ip', ['-n', ns, 'tuntap', 'del', 'dev', TAP, 'mode', 'tap'], { stdio: 'ignore' });
+    spawnSync('ip', ['-n', ns, 'tuntap', 'del', 'dev', ECHO_TAP, 'mode', 'tap'], { stdio: 'ignore' });
     spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   }
   return rows;
