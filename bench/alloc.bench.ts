@@ -171,6 +171,8 @@ async function allocationSites(run: () => Promise<void>): Promise<[string, numbe
     `${n.callFrame.functionName || '(anonymous)'} (${n.callFrame.url.replace(/^.*\//, '') || 'native'})`;
   const bySite = new Map<string, number>();
   const walk = (n: ProfileNode, caller: string): void => {
+    // The profiler's own calls (starting and stopping it) are the measurement, not the stack.
+    if (n.callFrame.url === 'node:inspector') return;
     const site = `${caller} > ${name(n)}`;
     if (n.selfSize > 0) bySite.set(site, (bySite.get(site) ?? 0) + n.selfSize);
     for (const c of n.children) walk(c, name(n));
