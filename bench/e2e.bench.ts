@@ -6,7 +6,9 @@
 // - the seed's setting, two VMs each on its own CPU: one unikernel in this thread and one in a
 //   worker thread of its own (UnikernelWorker), each sync loop inline in its guest's thread, over
 //   one VALE switch in shared memory, offloads on, three runs of each measure;
-// - unikernel ⇄ Linux over a TAP, both directions (bench/e2e-tap.ts; root only).
+// - unikernel ⇄ Linux over a TAP, both directions (bench/e2e-tap.ts; root only);
+// - before the rows that cross threads, what a hand-off between two threads costs here in C
+//   (bench/handoff-reference.ts).
 // Every figure's reference is Linux ⇄ Linux over veth measured in the same run (linuxReference);
 // without root that is missing and the seed's kernel-C ptnet figures stand in (measured: false).
 import { KloopThread, ValeSwitch } from '../src/host/index.ts';
@@ -24,6 +26,7 @@ import {
   valeTarget,
 } from './e2e-lib.ts';
 import { tapRows } from './e2e-tap.ts';
+import { handoffRows } from './handoff-reference.ts';
 import { type BenchRow, type BenchSuite, spread } from './harness.ts';
 import { linuxReference, type LinuxReference } from './linux-reference.ts';
 
@@ -144,6 +147,8 @@ export const e2eSuite: BenchSuite = {
       ['one thread', true],
     ];
     for (const [loops, offloads] of runs) {
+      // The C reference of a hand-off between threads, before the first rows that cross threads.
+      if (loops === 'worker' && offloads) rows.push(...handoffRows(quick));
       try {
         rows.push(...(await valeRows(loops, offloads, ms, pings, ref)));
       } catch (e) {
