@@ -37,6 +37,7 @@ export {
   type Msg,
   type RemoteInfo,
   type SendCallback,
+  type UdpAddr,
   type UdpHost,
   type UdpSocketState,
 } from './udp.ts';

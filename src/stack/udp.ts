@@ -21,7 +21,7 @@ import type { EventQueue } from './events.ts';
 import type { TimerHost } from './timer.ts';
 
 /** A datagram's address as the stack holds it: an In4, or 16 bytes for IPv6. */
-type UdpAddr = In4 | Uint8Array;
+export type UdpAddr = In4 | Uint8Array;
 
 /** Text → UdpAddr (WireError BAD_ADDRESS when it is neither family's). */
 function parseUdpAddr(a: string): UdpAddr {
