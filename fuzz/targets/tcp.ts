@@ -8,7 +8,8 @@
 // virtual clock moves after it. After each segment: nothing thrown or caught in the datapath, and
 // b's connection keeps its sequence spaces in order (RFC 9293 §3.3.1) and its windows and timers
 // in range (check()). At the end the peer resets the connection and every packet buffer must come
-// back.
+// back. The two hosts are 192.168.7.1 (the peer) and .2 (b): every address is then a number from
+// 2^31 up, the stack's signed In4 form, which the other tests run on 10/8 do not reach.
 import type { MemNetIf } from '../../src/netif/index.ts';
 import { IpPairScratch, seqDiff, seqLeq, seqLt, type Socket, type Tcb } from '../../src/stack/index.ts';
 import {
@@ -25,14 +26,17 @@ import {
   in4,
 } from '../../src/wire/index.ts';
 import { makePair } from '../../test/stack/harness.ts';
-import { PEER, SUT, decode, tcpFrame, type Out } from '../../test/support/tcp-frame.ts';
+import { decode, tcpFrame, type Out } from '../../test/support/tcp-frame.ts';
 
 export const maxLen = 12 * 64;
 
 const { FIN, SYN, RST, PSH, ACK, URG, ECE, CWR } = TcpFlags;
 const BULK = new Uint8Array(64 * 1024).fill(0x42);
 
-const p = makePair();
+/** The peer's address and b's (192.168.7.1 and .2), as the frames carry them. */
+const PEER = 0xc0a80701;
+const SUT = 0xc0a80702;
+const p = makePair({ a: { ipv4: '192.168.7.1/24' }, b: { ipv4: '192.168.7.2/24' } });
 /** b's sockets of the current input, destroyed at its end whatever the peer did. */
 const accepted: Socket[] = [];
 p.b.net
@@ -71,7 +75,7 @@ function feed(frame: Uint8Array): void {
   p.b.input(m);
 }
 
-/** An ARP request from the peer: b (re)learns where 10.0.0.1 is and can answer at once. */
+/** An ARP request from the peer: b (re)learns where the peer is and can answer at once. */
 const arpRequest = new Uint8Array(ETH_HLEN + 28);
 EthernetRepr.emit(
   { dst: 0xffffffffffff, src: get48(amac, 0), vlans: [], etherType: EtherType.ARP },
@@ -180,7 +184,7 @@ function open(data: Uint8Array): Peer | null {
   const window = get16(data, 9);
   let theirs: Out | undefined;
   if (active) {
-    const s = p.b.net.connect({ host: '10.0.0.1', port: c.port });
+    const s = p.b.net.connect({ host: '192.168.7.1', port: c.port });
     accepted.push(s);
     s.on('data', () => {}).on('error', () => {});
     s.on('connect', () => s.write(BULK));
