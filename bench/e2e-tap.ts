@@ -8,7 +8,8 @@
 // Beside the ping rows, the kernel pings bench/c/tap-echo.c on a second TAP of the namespace: ARP
 // and echo answered in C with no stack, once reading with a blocking read() and once spinning on a
 // non-blocking one. That is the same kernel path and wake-ups with none of our code: the floor of
-// a responder that sleeps, and of one that burns a core, on this machine.
+// a responder that sleeps, and of one that burns a core, on this machine. The same program then
+// pings the kernel back to back, as the unikernel's ping row does: the floor of that row.
 // The child: `ip netns exec NS node --import tsx bench/e2e-tap.ts --app MODE on|off TAP [BUSY_POLL_US]` prints
 // `ready`, then answers each stdin line `stream|rr ADDR PORT MS` / `ping ADDR COUNT` with one JSON line.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -158,6 +159,29 @@ function kernelPing(ns: string, count: number, to = UK_IP): number {
   sh('ip', 'netns', 'exec', ns, 'ping', '-q', '-f', '-c', '10000', '-w', '20', to);
   const out = sh('ip', 'netns', 'exec', ns, 'ping', '-q', '-c', String(count), '-i', '0.002', to);
   return Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1] ?? NaN) * 1000; // rtt min/avg/max/mdev, ms
+}
+
+/** bench/c/tap-echo.c (`bin`) pinging the kernel's address on its TAP, back to back: mean µs. */
+function cPingerPing(ns: string, bin: string, count: number): number {
+  const link = sh('ip', '-n', ns, '-o', 'link', 'show', 'dev', ECHO_TAP);
+  const mac = /link\/ether ([0-9a-f:]{17})/.exec(link)?.[1];
+  if (mac === undefined) throw new Error(`no MAC on ${ECHO_TAP}`);
+  const out = sh(
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    'timeout',
+    '60',
+    bin,
+    ECHO_TAP,
+    ECHO_IP,
+    'ping',
+    ECHO_KERNEL_IP,
+    mac,
+    String(count),
+  );
+  return Number(out.trim());
 }
 
 /**
@@ -311,6 +335,19 @@ export async function tapRows(quick: boolean, ref: LinuxReference): Promise<Benc
       } catch (e) {
         rows.push({ name: `ping ${name}`, value: 0, unit: 'µs', note: `failed: ${(e as Error).message}` });
       }
+    }
+    const pingerName = 'C pinger→Linux TAP, back to back';
+    try {
+      const pingerNote =
+        'reference: bench/c/tap-echo.c pings the kernel over a TAP with no stack, each request after the last reply, as the unikernel row does';
+      rows.push(row(pingerName, 'ping', cPingerPing(ns, bin.echo, quick ? 1000 : 20_000), ref, pingerNote));
+    } catch (e) {
+      rows.push({
+        name: `ping ${pingerName}`,
+        value: 0,
+        unit: 'µs',
+        note: `failed: ${(e as Error).message}`,
+      });
     }
     const configs: [KloopMode, boolean][] = quick
       ? [['inline', true]]
