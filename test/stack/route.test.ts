@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RouteTable4, RouteTable6, key6 } from '../../src/stack/index.ts';
-import { IN4_ANY, parseIn4, parseIpv6 } from '../../src/wire/index.ts';
+import { IN4_ANY, in4, in4Mask, in4U32, ipv4ToString, parseIn4, parseIpv6 } from '../../src/wire/index.ts';
 import { makePair, runUntil } from './harness.ts';
 
 describe('routing tables', () => {
@@ -21,6 +22,49 @@ describe('routing tables', () => {
     expect(t.nextHop(parseIn4('10.1.2.9'))).toBe(parseIn4('10.0.0.251'));
     expect(t.routes.length).toBe(3);
     expect(() => t.add(IN4_ANY, 33)).toThrow();
+  });
+
+  it('In4: the signed form converts back, and masks and matches agree with the u32 arithmetic', () => {
+    const u32 = fc.integer({ min: 0, max: 0xffffffff });
+    // The reference: a prefix length's mask and a match computed on u32s (2^32 - 2^(32-len)).
+    const maskU32 = (len: number): number => 2 ** 32 - 2 ** (32 - len);
+    const matchU32 = (dst: number, prefix: number, len: number): boolean =>
+      len === 0 || Math.floor(dst / 2 ** (32 - len)) === Math.floor(prefix / 2 ** (32 - len));
+    fc.assert(
+      fc.property(u32, fc.integer({ min: 0, max: 32 }), (a, len) => {
+        expect(in4U32(in4(a))).toBe(a);
+        expect(parseIn4(ipv4ToString(a))).toBe(in4(a));
+        expect(ipv4ToString(in4(a))).toBe(ipv4ToString(a));
+        // The mask is in the signed form itself, as every In4 is (=== compares forms).
+        expect(in4Mask(len)).toBe(in4(len === 0 ? 0 : maskU32(len)));
+      }),
+    );
+    // Longest-prefix match over random tables, on addresses of either half of the space.
+    const route = fc.record({ prefix: u32, len: fc.integer({ min: 0, max: 32 }), gw: fc.option(u32) });
+    fc.assert(
+      fc.property(
+        fc.array(route, { maxLength: 12 }),
+        fc.array(u32, { minLength: 1, maxLength: 8 }),
+        (rs, dsts) => {
+          const t = new RouteTable4();
+          // The reference keeps one route per (masked prefix, length), the last added, as add() replaces.
+          const ref = new Map<string, { prefix: number; len: number; gw: number | null }>();
+          for (const r of rs) {
+            t.add(in4(r.prefix), r.len, r.gw === null ? null : in4(r.gw));
+            const key = `${Math.floor(r.prefix / 2 ** (32 - r.len))}/${r.len}`;
+            ref.set(key, { prefix: r.prefix, len: r.len, gw: r.gw });
+          }
+          for (const d of dsts) {
+            let best: { len: number; gw: number | null } | null = null;
+            for (const r of ref.values())
+              if (matchU32(d, r.prefix, r.len) && (best === null || r.len > best.len)) best = r;
+            const hop = t.nextHop(in4(d));
+            if (best === null) expect(hop).toBeNull();
+            else expect(in4U32(hop!)).toBe(best.gw ?? d);
+          }
+        },
+      ),
+    );
   });
 
   it('IPv6: longest prefix at non-byte boundaries, default route', () => {
