@@ -5,7 +5,7 @@
 // (Atomics.wait / Atomics.notify underneath). Two rows: a round trip of two hand-offs whose waiter
 // sleeps in FUTEX_WAIT, and the same with both threads spinning on the word (no wake-up at all).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow } from './harness.ts';
@@ -14,15 +14,24 @@ const ROUNDS = 20_000;
 
 /** The two rows, or one saying why there are none (no gcc). */
 export function handoffRows(quick: boolean): BenchRow[] {
-  const exe = join(mkdtempSync(join(tmpdir(), 'ptnet-handoff-')), 'futex-pingpong');
+  const dir = mkdtempSync(join(tmpdir(), 'ptnet-handoff-'));
+  const exe = join(dir, 'futex-pingpong');
   try {
-    const src = new URL('./c/futex-pingpong.c', import.meta.url).pathname;
-    execFileSync('gcc', ['-O2', '-pthread', '-o', exe, src], { stdio: 'pipe' });
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'gcc not found' : 'gcc failed';
-    return [{ name: 'cross-thread hand-off, C futex', value: 0, unit: 'µs', note: `skipped: ${why}` }];
+    try {
+      const src = new URL('./c/futex-pingpong.c', import.meta.url).pathname;
+      execFileSync('gcc', ['-O2', '-pthread', '-o', exe, src], { stdio: 'pipe' });
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'gcc not found' : 'gcc failed';
+      return [{ name: 'cross-thread hand-off, C futex', value: 0, unit: 'µs', note: `skipped: ${why}` }];
+    }
+    return measure(exe, String(quick ? ROUNDS / 10 : ROUNDS));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  const rounds = String(quick ? ROUNDS / 10 : ROUNDS);
+}
+
+/** The two rows, from the built program. */
+function measure(exe: string, rounds: string): BenchRow[] {
   const run = (how: 'block' | 'spin'): number =>
     Number(execFileSync(exe, [how, rounds], { encoding: 'utf8', timeout: 60_000 }).trim());
   return [

@@ -5,16 +5,7 @@
 // first checks the whole snapshot against the target stack (checkRestore: addresses, families,
 // free tuples and ports) and changes nothing until every check passed, as CRIU validates an
 // image before it rebuilds a socket. The byte format is snapshot-codec.ts.
-import {
-  getIn4,
-  IN4_ANY,
-  ipv4ToString,
-  ipv6ToString,
-  parseIn4,
-  parseIpv6,
-  set32,
-  type In4,
-} from '../wire/index.ts';
+import { getIn4, IN4_ANY, ipv4ToString, ipv6ToString, parseIn4, parseIpv6, set32 } from '../wire/index.ts';
 import { SnapshotError } from './errors.ts';
 import { keyToAddr, key6 } from './ipv6/addr.ts';
 import { IpPairScratch } from './l3.ts';
@@ -151,13 +142,9 @@ function listenerOf(l: TcpListener, v4: boolean, v6: boolean): ListenerSnapshot 
   };
 }
 
-function ipv4Of(a: Uint8Array): In4 {
-  return getIn4(a, 0);
-}
-
 function tupleName(t: TcbState): string {
-  const l = t.family === 6 ? `[${ipv6ToString(t.laddr)}]` : ipv4ToString(ipv4Of(t.laddr));
-  const r = t.family === 6 ? `[${ipv6ToString(t.raddr)}]` : ipv4ToString(ipv4Of(t.raddr));
+  const l = t.family === 6 ? `[${ipv6ToString(t.laddr)}]` : ipv4ToString(getIn4(t.laddr, 0));
+  const r = t.family === 6 ? `[${ipv6ToString(t.raddr)}]` : ipv4ToString(getIn4(t.raddr, 0));
   return `${l}:${t.lport}-${r}:${t.rport}`;
 }
 
@@ -174,8 +161,8 @@ export function checkRestore(stack: Stack, snap: StackSnapshot): void {
     const tcp = stack.tcpOf(t.family);
     if (tcp === null) throw new SnapshotError('MISMATCH', `${tupleName(t)}: the stack has no IPv6`);
     if (t.family === 4) {
-      pair.laddr = ipv4Of(t.laddr);
-      pair.raddr = ipv4Of(t.raddr);
+      pair.laddr = getIn4(t.laddr, 0);
+      pair.raddr = getIn4(t.raddr, 0);
       if (!stack.isLocal4(pair.laddr))
         throw new SnapshotError('BAD_ADDRESS', `${tupleName(t)}: the local address is not the stack's`);
     } else {
@@ -226,7 +213,7 @@ export function restoreStack(stack: Stack, snap: StackSnapshot): RestoredSockets
   checkRestore(stack, snap);
   stack.ipv4.ident = snap.ipIdent;
   for (const n of snap.neighbours) {
-    if (n.family === 4) stack.ipv4.arp.cache.learned(ipv4Of(n.addr), n.mac);
+    if (n.family === 4) stack.ipv4.arp.cache.learned(getIn4(n.addr, 0), n.mac);
     else stack.ip6!.nd.learned(key6(n.addr), n.mac);
   }
   const sockets: Socket[] = [];

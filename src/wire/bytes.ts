@@ -16,7 +16,7 @@ export function getS32(b: Uint8Array, o: number): number {
 }
 /** An IPv4 address off the wire, as the stack's In4 (the bits of getS32). */
 export function getIn4(b: Uint8Array, o: number): In4 {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) as In4;
+  return getS32(b, o) as In4;
 }
 export function get48(b: Uint8Array, o: number): number {
   return get16(b, o) * 0x100000000 + get32(b, o + 2);

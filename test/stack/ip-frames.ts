@@ -2,7 +2,17 @@
 import { expect } from 'vitest';
 import type { NetIfPairOptions } from '../../src/netif/index.ts';
 import type { Stack } from '../../src/stack/index.ts';
-import { Ipv4View, parseIpv6, pseudoSum, set32 } from '../../src/wire/index.ts';
+import {
+  EtherType,
+  EthernetRepr,
+  Icmpv4Repr,
+  IcmpUnreachCode,
+  IpProto,
+  Ipv4Repr,
+  get48,
+  parseIpv6,
+  pseudoSum,
+} from '../../src/wire/index.ts';
 import { csumFinish, csumPartial } from '../../src/checksum/index.ts';
 import { makePair, runUntil, type Pair } from './harness.ts';
 
@@ -67,29 +77,41 @@ export function inject(s: Stack, f: Uint8Array): void {
 
 /**
  * An ICMP fragmentation-needed frame from `from` to `to` (next-hop MTU `mtu`), quoting the header
- * of a 1500-byte UDP datagram src → dst (addresses as 32 bits, either form).
+ * and 8 bytes of a 1500-byte UDP datagram src → dst (addresses as 32 bits, either form).
  */
 export function fragNeeded4(from: Stack, to: Stack, mtu: number, src: number, dst: number): Uint8Array {
-  const f = new Uint8Array(14 + 20 + 8 + 28);
-  f.set(to.netif.mac, 0);
-  f.set(from.netif.mac, 6);
-  f[12] = 8;
-  f.set([0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1], 14);
-  set32(f, 26, from.addr);
-  set32(f, 30, to.addr);
-  new Ipv4View().reset(f, 14, 56).fillChecksum();
-  const ic = 34;
-  f[ic] = 3;
-  f[ic + 1] = 4;
-  f[ic + 6] = mtu >> 8;
-  f[ic + 7] = mtu & 0xff;
-  const q = ic + 8;
-  f.set([0x45, 0, 0x05, 0xdc, 0, 1, 0, 0, 64, 17, 0, 0], q);
-  set32(f, q + 12, src);
-  set32(f, q + 16, dst);
-  const v = csumFinish(csumPartial(f, ic, 36));
-  f[ic + 2] = v >> 8;
-  f[ic + 3] = v & 0xff;
+  const ip = (s: number, d: number, protocol: number, payloadLen: number): Ipv4Repr => ({
+    src: s >>> 0,
+    dst: d >>> 0,
+    protocol,
+    ttl: 64,
+    dscp: 0,
+    ecn: 0,
+    ident: 1,
+    dontFrag: false,
+    moreFrags: false,
+    fragOffset: 0,
+    payloadLen,
+    options: new Uint8Array(0),
+  });
+  const quote = new Uint8Array(28);
+  Ipv4Repr.emit(ip(src, dst, IpProto.UDP, 1480), quote, 0);
+  const icmp: Icmpv4Repr = {
+    kind: 'destUnreachable',
+    code: IcmpUnreachCode.FRAG_NEEDED,
+    nextHopMtu: mtu,
+    data: quote,
+  };
+  const f = new Uint8Array(14 + 20 + Icmpv4Repr.bufferLen(icmp));
+  const eth = {
+    dst: get48(to.netif.mac, 0),
+    src: get48(from.netif.mac, 0),
+    vlans: [],
+    etherType: EtherType.IPV4,
+  };
+  EthernetRepr.emit(eth, f, 0);
+  Ipv4Repr.emit(ip(from.addr, to.addr, IpProto.ICMP, Icmpv4Repr.bufferLen(icmp)), f, 14);
+  Icmpv4Repr.emit(icmp, f, 34);
   return f;
 }
 
