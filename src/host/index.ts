@@ -33,6 +33,7 @@ export {
   type Geometry as ValeGeometry,
 } from './vale-layout.ts';
 export { ValeDatapath, ValeView } from './vale.ts';
+export { GsoScratch, type GsoScratchShared, VALE_GSO_SLICES, gsoSliceBytes } from './vale-gso-scratch.ts';
 export { type ValeAttachOptions, type ValeOptions, ValePort, ValeSwitch } from './vale-switch.ts';
 export { FDB_BUCKETS, FDB_FLOOD, FDB_TOTAL_WORDS, ForwardingTable } from './vale-fdb.ts';
 export { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';

@@ -8,9 +8,13 @@ import { NetmapRegion, regionGeometry, type NetmapMemParams } from '../netmap/in
 /** The Memory behind each packet-memory region made in this thread, by its buffer. */
 const memories = new WeakMap<SharedArrayBuffer, WasmMemory>();
 
-/** A netmap region with `params`, placed at offset 0 of a fresh packet memory of just its size. */
-export function packetRegion(params: NetmapMemParams, memId?: number): NetmapRegion {
-  const { memory, buffer } = createPacketMemory(regionGeometry(params).size);
+/**
+ * A netmap region with `params`, placed at offset 0 of a fresh packet memory of its size and
+ * `extraBytes` more after it: room of the creator's own in the same memory (VALE's segmentation
+ * scratch), which the region's allocator never hands out.
+ */
+export function packetRegion(params: NetmapMemParams, memId?: number, extraBytes = 0): NetmapRegion {
+  const { memory, buffer } = createPacketMemory(regionGeometry(params).size + extraBytes);
   memories.set(buffer, memory);
   return new NetmapRegion({ params, memId, backing: { buffer, byteOffset: 0 } });
 }

@@ -10,6 +10,7 @@ import { type IdleFd, SLEEPING_FD, SLEEPING_NO } from './kloop-idle.ts';
 import { IMP, PC, PC_WORDS } from './port-layout.ts';
 import { RegionView, type RegionShared, type RingsShared } from './region-view.ts';
 import type { TapFdShared } from './tap/index.ts';
+import type { GsoScratchShared } from './vale-gso-scratch.ts';
 
 /** NM_BDG_MFS_DEFAULT. */
 export const MFS_DEFAULT = 1514;
@@ -301,6 +302,8 @@ export interface ValeShared {
   maxPorts: number;
   maxRings: number;
   port: number;
+  /** Segmentation scratch after the region, when the switch made the region (vale-gso-scratch.ts). */
+  gsoScratch?: GsoScratchShared;
 }
 
 /** A TAP port (tap-port.ts): its own words start at `tapCtl`; the fd is valid in every thread. */

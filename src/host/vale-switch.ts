@@ -9,6 +9,7 @@ import { PC } from './port-layout.ts';
 import { LaidOutPort, type NetmapPort, type ValeShared, makeMac, storeVnetHdrLen } from './port.ts';
 import { regionShared } from './region-view.ts';
 import { ValeDatapath, ValeView } from './vale.ts';
+import { gsoScratchAt, gsoScratchBytes } from './vale-gso-scratch.ts';
 import {
   R_ACTIVE,
   R_GEN,
@@ -70,14 +71,19 @@ export class ValeSwitch {
     // Default region: buffers for up to 32 ports of two 1024-slot rings and their extra buffers
     // (an attach takes its rings' buffers; past that it fails with NM_NOMEM: pass a bigger region).
     const cap = Math.min(maxPorts, 32);
-    this.region =
-      opts.region ?? smallRegion(cap * (2 * VALE_DEFAULT_SLOTS + VALE_DEFAULT_EXTRA_BUFS) + 64, cap);
+    // The switch's own region also carries its segmentation scratch, after the region's end.
+    const bufs = cap * (2 * VALE_DEFAULT_SLOTS + VALE_DEFAULT_EXTRA_BUFS) + 64;
+    this.region = opts.region ?? smallRegion(bufs, cap, 64 + gsoScratchBytes(2048));
     const g = geometry(maxPorts, VALE_MAX_RINGS);
     this.sw = new ValeView({
       region: regionShared(this.region),
       switchState: new SharedArrayBuffer(g.words * 4),
       maxPorts,
       maxRings: VALE_MAX_RINGS,
+      gsoScratch:
+        opts.region === undefined
+          ? gsoScratchAt(this.region.base + this.region.size, this.region.bufSize)
+          : undefined,
     });
   }
 
@@ -235,6 +241,7 @@ export class ValePort extends LaidOutPort implements NetmapPort {
       maxPorts: s.maxPorts,
       maxRings: s.maxRings,
       port: this.index,
+      gsoScratch: s.gsoScratch,
     };
   }
 }

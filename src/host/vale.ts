@@ -6,14 +6,7 @@
 // (port table, krings, forwarding table) lives in one SharedArrayBuffer, so the sender's txsync
 // runs the same in the guest's thread (inline kloop) or in a kloop worker.
 
-import {
-  CSUM_MANGLED_0,
-  createPacketMemory,
-  csumAdd,
-  csumFinish,
-  csumPartial,
-  swab16,
-} from '../checksum/index.ts';
+import { CSUM_MANGLED_0, csumAdd, csumFinish, csumPartial, swab16 } from '../checksum/index.ts';
 import { COPY_SITE, countCopy } from '../copycount/index.ts';
 import { NETMAP_MAX_FRAGS, NS_MOREFRAG, NS_NO_LEARN } from '../netmap/constants.ts';
 import { RING_SLOTS } from '../netmap/layout.ts';
@@ -50,6 +43,7 @@ import {
   VNET_OFF_HDR_LEN,
 } from '../vnethdr/constants.ts';
 import { convertVnetHdr, vnetHdrIsBad } from './vnet-convert.ts';
+import { GsoScratch } from './vale-gso-scratch.ts';
 import { ETH_HLEN } from '../wire/constants.ts';
 
 /** One thread's view of a switch: the shared words plus datapaths built lazily per port. */
@@ -58,6 +52,8 @@ export class ValeView {
   readonly view: RegionView;
   readonly fdb: ForwardingTable;
   readonly g: Geometry;
+  /** Segmentation scratch in the region's memory, when the switch made one (vale-gso-scratch.ts). */
+  readonly gso: GsoScratch | null;
   private readonly cache: (ValeDatapath | null)[];
   private readonly cacheGen: Int32Array;
   private seenGen = -1;
@@ -68,6 +64,8 @@ export class ValeView {
     this.g = geometry(shared.maxPorts, shared.maxRings);
     this.words = new Int32Array(shared.switchState);
     this.view = new RegionView(shared.region);
+    this.gso =
+      shared.gsoScratch === undefined ? null : new GsoScratch(shared.region.buffer, shared.gsoScratch);
     this.fdb = new ForwardingTable(this.words, this.g.fdbBase);
     this.cache = new Array<ValeDatapath | null>(shared.maxPorts).fill(null);
     this.cacheGen = new Int32Array(shared.maxPorts);
@@ -172,7 +170,6 @@ export class ValeDatapath extends PortDatapath {
   private lastGen = -1;
   private lastDst = FDB_FLOOD;
   // Software segmentation state, made on the first GSO frame toward a header-less port.
-  private gsoIn: Uint8Array | undefined;
   private gsoOut: SegmentList | undefined;
   private readonly gsoHdr: GsoHeader = {
     flags: 0,
@@ -679,6 +676,27 @@ export class ValeDatapath extends PortDatapath {
    * @mirrors netmap_offloadings.c:gso_fix_segment
    */
   private gsoDeliver(ring: number, i: number, dst: ValeDatapath, rxRing: number, rx: Kring): number {
+    // A window of the region's memory when one is free (all copies then stay in Wasm), else this
+    // port's own list.
+    const sc = this.sw.gso;
+    const k = sc === null ? -1 : sc.claim();
+    const out = k < 0 ? (this.gsoOut ??= new SegmentList()) : sc!.list(k);
+    try {
+      return this.segmentInto(out, ring, i, dst, rxRing, rx);
+    } finally {
+      if (k >= 0) sc!.release(k);
+    }
+  }
+
+  /** gsoDeliver's work, with the segment list it got. */
+  private segmentInto(
+    out: SegmentList,
+    ring: number,
+    i: number,
+    dst: ValeDatapath,
+    rxRing: number,
+    rx: Kring,
+  ): number {
     const v = this.view;
     const u8 = v.u8;
     const bs = v.bufSize;
@@ -686,25 +704,40 @@ export class ValeDatapath extends PortDatapath {
     const shl = this.shl;
     const frameLen = this.bLen[i]! - shl;
     const tx = this.krings[ring]!;
-    // Gather the frame (GSO frames only: one copy per super-frame into a buffer made once), in a
-    // packet memory so that segmentation sums each segment's payload there with the SIMD kernel.
-    const frame = (this.gsoIn ??= new Uint8Array(
-      createPacketMemory(NETMAP_MAX_FRAGS * bs).buffer,
-      0,
-      NETMAP_MAX_FRAGS * bs,
-    ));
-    let skip = shl;
-    let pos = 0;
     const ftb = this.ftBufs[ring]!;
     const ftl = this.ftLens[ring]!;
-    for (let m = 0, si = this.bFirst[i]!; m < this.bFrags[i]!; m++, si = tx.next(si)) {
+    const first = this.bFirst[i]!;
+    // Gather the frame (GSO frames only: one copy per super-frame) where gsoSegment reads it in
+    // place, in the list's packet memory, whose SIMD kernel then copies and sums each segment. In
+    // a window of the region's memory the slots are copied by Wasm; in the list's own memory by
+    // JavaScript, placed with the 8-byte alignment of the frame's first byte in its slot so that V8
+    // copies words out of the shared region (full slots keep that alignment from one to the next;
+    // misaligned, it copied byte by byte, ~12x slower).
+    const frags = this.bFrags[i]!;
+    const lead = ftl[first]! > shl || frags === 1 ? v.buf(ftb[first]!) + shl : v.buf(ftb[tx.next(first)]!);
+    const frame = out.frameRoom(frameLen, u8.byteOffset + lead);
+    const inRegion = frame.buffer === u8.buffer;
+    // Region offset of the frame's first byte, for RegionView.copy.
+    const at = frame.byteOffset - u8.byteOffset;
+    let skip = shl;
+    let pos = 0;
+    // Pieces contiguous in the region (consecutive buffers, as the guests' pools hand them out)
+    // go in one copy: the run not copied yet starts at region offset runSrc, frame offset runPos.
+    let runSrc = 0;
+    let runPos = 0;
+    for (let m = 0, si = first; m < frags; m++, si = tx.next(si)) {
       const b = v.buf(ftb[si]!);
       const len = ftl[si]!;
       const off = skip < len ? skip : len;
       skip -= off;
-      frame.set(u8.subarray(b + off, b + len), pos);
+      if (b + off !== runSrc + pos - runPos) {
+        this.gatherRun(frame, inRegion, at + runPos, runSrc, pos - runPos);
+        runSrc = b + off;
+        runPos = pos;
+      }
       pos += len - off;
     }
+    this.gatherRun(frame, inRegion, at + runPos, runSrc, pos - runPos);
     const h = this.gsoHdr;
     const hb = v.buf(this.bBuf[i]!);
     h.flags = u8[hb + VNET_OFF_FLAGS]!;
@@ -713,10 +746,9 @@ export class ValeDatapath extends PortDatapath {
     h.gsoSize = u8[hb + VNET_OFF_GSO_SIZE]! | (u8[hb + VNET_OFF_GSO_SIZE + 1]! << 8);
     h.csumStart = u8[hb + VNET_OFF_CSUM_START]! | (u8[hb + VNET_OFF_CSUM_START + 1]! << 8);
     h.csumOffset = u8[hb + VNET_OFF_CSUM_OFFSET]! | (u8[hb + VNET_OFF_CSUM_OFFSET + 1]! << 8);
-    const out = (this.gsoOut ??= new SegmentList());
     let count: number;
     try {
-      count = gsoSegment(h, frame.subarray(0, frameLen), out, { vnetHdrSz: shl });
+      count = gsoSegment(h, frame, out, { vnetHdrSz: shl });
     } catch {
       // TsoError: what Linux would reject or drop in skb_gso_segment.
       this.bBad[i] = 1;
@@ -743,6 +775,8 @@ export class ValeDatapath extends PortDatapath {
       }
     }
     let j = this.dTail;
+    // gsoSegment may have moved the list out of its window (a frame that needed more room).
+    const segsInRegion = out.data.buffer === u8.buffer;
     for (let k = 0; k < count; k++) {
       let from = out.start(k);
       const end = out.end(k);
@@ -756,7 +790,8 @@ export class ValeDatapath extends PortDatapath {
           dst.drop(DROP.BAD_BUF_IDX);
           return -1;
         }
-        u8.set(out.data.subarray(from, from + c), v.buf(di));
+        if (segsInRegion) v.copy(v.buf(di), from - u8.byteOffset, c);
+        else u8.set(out.data.subarray(from, from + c), v.buf(di));
         v.setLen(ds, c);
         v.setFlags(ds, m === nd - 1 ? nd << 8 : (nd << 8) | NS_MOREFRAG);
         from += c;
@@ -765,9 +800,17 @@ export class ValeDatapath extends PortDatapath {
     }
     this.dTail = j;
     this.dFree -= need;
-    // Gathered, copied in and spread out by gsoSegment, scattered.
-    countCopy(COPY_SITE.host, 2 * frameLen + 2 * out.byteLength);
+    // Gathered, spread out by gsoSegment, scattered.
+    countCopy(COPY_SITE.host, frameLen + 2 * out.byteLength);
     return out.byteLength;
+  }
+
+  /** Copies region [src, src + len) to region offset `to`, inside `frame` (a no-op for len 0). */
+  private gatherRun(frame: Uint8Array, inRegion: boolean, to: number, src: number, len: number): void {
+    if (len === 0) return;
+    const v = this.view;
+    if (inRegion) v.copy(to, src, len);
+    else frame.set(v.u8.subarray(src, src + len), to - (frame.byteOffset - v.u8.byteOffset));
   }
 
   protected rxReturned(_ring: number): void {

@@ -21,8 +21,23 @@ function align8(n: number): number {
   return (n + 7) & ~7;
 }
 
+/**
+ * Part of a registered packet memory a list may use as its store (VALE: a slice of scratch space
+ * in the netmap region's own memory, so that gathering a frame from slots, segmenting it and
+ * scattering the segments into slots are all Wasm copies within one memory). Byte offsets are
+ * the buffer's.
+ */
+export interface MemoryWindow {
+  buffer: ArrayBufferLike;
+  base: number;
+  size: number;
+}
+
 export class SegmentList {
-  /** Backing store; segment i is data[start(i), end(i)). Replaced (not resized) when it grows. */
+  /**
+   * Backing store; segment i is data[start(i), end(i)). Replaced (not resized) when it grows, or
+   * when the list moves between its window and its own memory.
+   */
   data: Uint8Array;
   /** Number of segments produced by the last call. */
   count = 0;
@@ -39,16 +54,53 @@ export class SegmentList {
   csumCopy: CsumCopyKernel;
   private starts: Uint32Array;
   private ends: Uint32Array;
-  private pm: LocalPacketMemory;
+  /** This list's own memory: made at once without a window, else when a frame outgrows it. */
+  private pm: LocalPacketMemory | null = null;
+  /** The part of `data` the list may use: [lo, hi). */
+  private lo = 0;
+  private hi = 0;
+  /** The window's whole buffer and kernels, when the list has one. */
+  private readonly win: { data: Uint8Array; copy: CopyKernel; csumCopy: CsumCopyKernel } | null;
 
-  constructor(bytes = 256 * 1024, segments = 256) {
-    this.pm = createLocalPacketMemory(bytes);
-    release.register(this, this.pm, this);
-    this.data = new Uint8Array(this.pm.buffer);
-    this.copy = copierFor(this.pm.buffer)!;
-    this.csumCopy = csumCopierFor(this.pm.buffer)!;
+  /**
+   * A list with its own packet memory of `bytes`, or, given `window`, one that works inside that
+   * part of a registered packet memory and takes a memory of its own only for a frame that needs
+   * more room than the window has.
+   */
+  constructor(
+    private readonly bytes = 256 * 1024,
+    segments = 256,
+    private readonly window?: MemoryWindow,
+  ) {
     this.starts = new Uint32Array(segments);
     this.ends = new Uint32Array(segments);
+    if (window === undefined) {
+      this.win = null;
+      this.data = this.own(bytes);
+    } else {
+      const copy = copierFor(window.buffer);
+      const csumCopy = csumCopierFor(window.buffer);
+      const b = window.base;
+      if (
+        copy === undefined ||
+        csumCopy === undefined ||
+        b % 8 !== 0 ||
+        b + window.size > window.buffer.byteLength
+      )
+        throw new RangeError(`segment window [${b}, +${window.size}) of an unregistered or smaller memory`);
+      this.win = { data: new Uint8Array(window.buffer), copy, csumCopy };
+      this.data = this.win.data;
+      this.lo = b;
+      this.hi = b + window.size;
+    }
+    this.copy = copierFor(this.data.buffer)!;
+    this.csumCopy = csumCopierFor(this.data.buffer)!;
+    this.next = this.lo;
+  }
+
+  /** Whether the store is now the window (so its offsets are the window memory's). */
+  get inWindow(): boolean {
+    return this.win !== null && this.data === this.win.data;
   }
 
   /**
@@ -64,30 +116,64 @@ export class SegmentList {
     }
     this.count = 0;
     this.byteLength = 0;
-    this.next = 0;
-  }
-
-  /** Grows the store (a new memory: earlier views of `data` keep the old one) to `need` bytes. */
-  private ensure(need: number): void {
-    if (need <= this.data.length) return;
-    release.unregister(this);
-    unregisterPacketMemory(this.pm.memory);
-    this.pm = createLocalPacketMemory(Math.max(need, this.data.length * 2));
-    release.register(this, this.pm, this);
-    this.data = new Uint8Array(this.pm.buffer);
-    this.copy = copierFor(this.pm.buffer)!;
-    this.csumCopy = csumCopierFor(this.pm.buffer)!;
+    this.next = this.lo;
   }
 
   /**
-   * A window of `len` bytes at the start of the store where a caller can gather a super-frame
-   * (VALE collects a frame's slots): segmenting that view reads it in place, without the staging
-   * copy. The room for its segments is reserved as for a 64-byte header per segment of at least
-   * 1 KiB; a smaller gso_size grows the store, and the frame is then copied as any other.
+   * Makes the store hold `need` bytes: the window when it is large enough, else the list's own
+   * memory, grown (a new memory: earlier views of `data` keep the old one) when too small.
    */
-  frameRoom(len: number): Uint8Array {
-    this.ensure(2 * len + 64 * Math.ceil(len / 1024) + 64);
-    return this.data.subarray(0, len);
+  private ensure(need: number): void {
+    const w = this.win;
+    const win = this.window;
+    if (w !== null && win !== undefined && need <= win.size) {
+      if (this.data !== w.data) this.use(w.data, w.copy, w.csumCopy, win.base, win.base + win.size);
+      return;
+    }
+    const have = this.pm === null ? 0 : this.pm.buffer.byteLength;
+    if (need > have) this.own(Math.max(need, this.bytes, 2 * have));
+    else if (this.data.buffer !== this.pm!.buffer) this.own(0);
+  }
+
+  /** Switches the store to the list's own memory, made (or remade) to `bytes` unless 0. */
+  private own(bytes: number): Uint8Array {
+    if (bytes > 0) {
+      if (this.pm !== null) {
+        release.unregister(this);
+        unregisterPacketMemory(this.pm.memory);
+      }
+      this.pm = createLocalPacketMemory(bytes);
+      release.register(this, this.pm, this);
+    }
+    const buf = this.pm!.buffer;
+    this.use(new Uint8Array(buf), copierFor(buf)!, csumCopierFor(buf)!, 0, buf.byteLength);
+    return this.data;
+  }
+
+  private use(data: Uint8Array, copy: CopyKernel, csumCopy: CsumCopyKernel, lo: number, hi: number): void {
+    this.data = data;
+    this.copy = copy;
+    this.csumCopy = csumCopy;
+    this.lo = lo;
+    this.hi = hi;
+    this.next = lo;
+  }
+
+  /**
+   * A window of `len` bytes near the start of the store where a caller can gather a super-frame
+   * (VALE collects a frame's slots): segmenting that view reads it in place, without the staging
+   * copy. It starts at `align` (0..7): the 8-byte alignment of where the caller's first byte lies,
+   * so that a copy out of a shared buffer moves words (V8 copies shared memory byte by byte unless
+   * both ends share their alignment). The room for its segments is reserved as for a 64-byte header
+   * per segment of at least 1 KiB; a smaller gso_size grows the store, and the frame is then
+   * copied as any other.
+   */
+  frameRoom(len: number, align = 0): Uint8Array {
+    const a = align & 7;
+    this.ensure(a + 2 * len + 64 * Math.ceil(len / 1024) + 64);
+    // After ensure(), which may have moved the store.
+    const start = this.lo + a;
+    return this.data.subarray(start, start + len);
   }
 
   /**
@@ -96,7 +182,11 @@ export class SegmentList {
    * A frame already in the store (frameRoom, or an earlier segment) is used where it lies.
    */
   stage(frame: Uint8Array): number {
-    if (frame.buffer === this.data.buffer) {
+    if (
+      frame.buffer === this.data.buffer &&
+      frame.byteOffset >= this.lo &&
+      frame.byteOffset + frame.length <= this.hi
+    ) {
       const end = align8(frame.byteOffset + frame.length);
       if (end > this.next) this.next = end;
       return frame.byteOffset;
