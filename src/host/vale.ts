@@ -30,6 +30,7 @@ import {
   R_TXSLOTS,
   SW_GEN,
   VALE_BATCH,
+  VALE_MAX_SLOTS,
   geometry,
 } from './vale-layout.ts';
 import {
@@ -171,6 +172,8 @@ export class ValeDatapath extends PortDatapath {
   private lastDst = FDB_FLOOD;
   // Software segmentation state, made on the first GSO frame toward a header-less port.
   private gsoOut: SegmentList | undefined;
+  /** The receiver's slot buffers offered to the segmenter (region buffer offsets). */
+  private gsoPlaces: Int32Array | undefined;
   private readonly gsoHdr: GsoHeader = {
     flags: 0,
     gsoType: 0,
@@ -746,14 +749,47 @@ export class ValeDatapath extends PortDatapath {
     h.gsoSize = u8[hb + VNET_OFF_GSO_SIZE]! | (u8[hb + VNET_OFF_GSO_SIZE + 1]! << 8);
     h.csumStart = u8[hb + VNET_OFF_CSUM_START]! | (u8[hb + VNET_OFF_CSUM_START + 1]! << 8);
     h.csumOffset = u8[hb + VNET_OFF_CSUM_OFFSET]! | (u8[hb + VNET_OFF_CSUM_OFFSET + 1]! << 8);
+    // In the region's memory the segments can be written straight into the receiver's slot
+    // buffers, one segment each, as netmap's bdg_mismatch_datapath does: offer the free slots'
+    // buffers (as many as gso_size allows segments, stopping at a bad index), each as long as the
+    // receiver's mfs and a buffer allow. The segmenter takes them if every segment fits.
+    if (inRegion && h.gsoSize > 0) {
+      const places = (this.gsoPlaces ??= new Int32Array(VALE_MAX_SLOTS));
+      const lim = Math.min(this.dFree, Math.ceil(frameLen / h.gsoSize), places.length);
+      let k = 0;
+      for (let j = this.dTail; k < lim; k++, j = rx.next(j)) {
+        const di = v.bufIdx(v.slot(rxOfs, j));
+        if (!v.validBuf(di)) break;
+        places[k] = u8.byteOffset + v.buf(di);
+      }
+      out.place(places, k, Math.min(bs, this.dMfs));
+    }
     let count: number;
+    let placed: boolean;
     try {
       count = gsoSegment(h, frame, out, { vnetHdrSz: shl });
+      placed = out.placed;
     } catch {
       // TsoError: what Linux would reject or drop in skb_gso_segment.
       this.bBad[i] = 1;
       this.drop(DROP.GSO_BAD);
       return -1;
+    } finally {
+      out.unplace();
+    }
+    if (placed) {
+      // Each segment is in its slot's buffer already (offered above from valid indices).
+      let j = this.dTail;
+      for (let k = 0; k < count; k++, j = rx.next(j)) {
+        const ds = v.slot(rxOfs, j);
+        v.setLen(ds, out.length(k));
+        v.setFlags(ds, 1 << 8);
+      }
+      this.dTail = j;
+      this.dFree -= count;
+      // Gathered, then spread out by gsoSegment into the receiver's buffers.
+      countCopy(COPY_SITE.host, frameLen + out.byteLength);
+      return out.byteLength;
     }
     let need = 0;
     for (let k = 0; k < count; k++) {

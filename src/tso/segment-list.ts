@@ -59,6 +59,15 @@ export class SegmentList {
   /** The part of `data` the list may use: [lo, hi). */
   private lo = 0;
   private hi = 0;
+  /** Places a caller offered for the segments (place()): their offsets, how many, bytes each. */
+  private places: Int32Array | null = null;
+  private placeCount = 0;
+  private placeCap = 0;
+  /**
+   * Whether the last reset() chose the offered places: segment i is then written at the i-th
+   * place (a destination's slot buffer), not after the frame.
+   */
+  placed = false;
   /** The window's whole buffer and kernels, when the list has one. */
   private readonly win: { data: Uint8Array; copy: CopyKernel; csumCopy: CsumCopyKernel } | null;
 
@@ -105,9 +114,10 @@ export class SegmentList {
 
   /**
    * Empties the list and makes room for `bytes` bytes in `segments` segments after a staged copy of
-   * a frame of `stageLen` bytes (alignment padding included).
+   * a frame of `stageLen` bytes (alignment padding included). `maxSegment`, the longest segment's
+   * length, lets the segments go to the places offered (place()) when every one fits there.
    */
-  reset(bytes: number, segments: number, stageLen = 0): void {
+  reset(bytes: number, segments: number, stageLen = 0, maxSegment = Infinity): void {
     this.ensure(stageLen + bytes + 8 * (segments + 1));
     if (segments > this.starts.length) {
       const n = Math.max(segments, this.starts.length * 2);
@@ -116,7 +126,30 @@ export class SegmentList {
     }
     this.count = 0;
     this.byteLength = 0;
-    this.next = this.lo;
+    // The places lie in the window's memory: in the list's own memory they cannot be reached.
+    this.placed =
+      this.places !== null && this.inWindow && segments <= this.placeCount && maxSegment <= this.placeCap;
+    this.next = this.placed ? this.places![0]! : this.lo;
+  }
+
+  /**
+   * Offers `count` places of `cap` bytes each, at offsets `addrs[0..count)` of the window's memory
+   * (VALE: the destination's RX slot buffers), for the segments of the next segmentation: they are
+   * written straight there when all of them fit and the list works in its window (netmap segments
+   * into the destination's slots), after the frame otherwise; `placed` says which, after it. The
+   * offer holds until unplace().
+   */
+  place(addrs: Int32Array, count: number, cap: number): void {
+    this.places = addrs;
+    this.placeCount = count;
+    this.placeCap = cap;
+  }
+
+  /** Withdraws the places: segments go after the frame again. */
+  unplace(): void {
+    this.places = null;
+    this.placeCount = 0;
+    this.placed = false;
   }
 
   /**
@@ -188,12 +221,13 @@ export class SegmentList {
       frame.byteOffset + frame.length <= this.hi
     ) {
       const end = align8(frame.byteOffset + frame.length);
-      if (end > this.next) this.next = end;
+      if (!this.placed && end > this.next) this.next = end;
       return frame.byteOffset;
     }
-    const at = this.next + (frame.byteOffset & 7);
+    // With places, the frame is staged at the window's start (the segments go elsewhere).
+    const at = (this.placed ? this.lo : this.next) + (frame.byteOffset & 7);
     this.data.set(frame, at);
-    this.next = align8(at + frame.length);
+    if (!this.placed) this.next = align8(at + frame.length);
     return at;
   }
 
@@ -209,7 +243,8 @@ export class SegmentList {
     this.ends[this.count] = end;
     this.count++;
     this.byteLength += len;
-    if (end > this.next) this.next = align8(end);
+    if (this.placed) this.next = this.count < this.placeCount ? this.places![this.count]! : this.hi;
+    else if (end > this.next) this.next = align8(end);
   }
 
   start(i: number): number {

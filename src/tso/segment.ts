@@ -254,7 +254,7 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
   const payload = len - hl;
   if (payload <= mss) fail('DROP_GSO_TOO_SMALL', `payload ${payload} <= gso_size ${mss}`);
   const n = Math.ceil(payload / mss);
-  out.reset(n * hl + payload, n, len + 8);
+  out.reset(n * hl + payload, n, len + 8, hl + mss);
   const d = out.data;
   // The staged frame is the template: its headers are copied to each segment, its payload read.
   const s0 = out.stage(f);
@@ -313,7 +313,7 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   const hl = th + 8;
   const payload = len - hl;
   const n = Math.ceil(payload / mss);
-  out.reset(n * hl + payload, n, len + 8);
+  out.reset(n * hl + payload, n, len + 8, hl + mss);
   const d = out.data;
   const s0 = out.stage(f);
   const nh = l.nh;
@@ -365,7 +365,7 @@ function fragmentUdp4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
   const l4len = len - th;
   if (l4len <= mss) fail('DROP_GSO_TOO_SMALL', `UDP length ${l4len} <= gso_size ${mss}`);
   const n = Math.ceil(l4len / mss);
-  out.reset(n * th + l4len, n, len + 8);
+  out.reset(n * th + l4len, n, len + 8, th + mss);
   const d = out.data;
   // The datagram is checksummed before it is split, so that a UDP header split over fragments
   // (gso_size < 8) carries the new checksum, as in Linux.
@@ -400,7 +400,7 @@ function fragmentUdp6(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, 
   const { off: unfrag, prev } = firstFragOffset(f, nh, len);
   const hl = th + 8; // headers replicated in each fragment, Fragment header included
   const n = Math.ceil(l4len / mss);
-  out.reset(n * hl + l4len, n, len + 8);
+  out.reset(n * hl + l4len, n, len + 8, hl + mss);
   const d = out.data;
   const s0 = out.stage(f);
   ufoChecksum(d, s0 + th, l4len, pseudo(f, l, IpProto.UDP, l4len));

@@ -5,6 +5,7 @@
 // (src/tso) byte for byte, and leave every window free for the next frame.
 import { describe, expect, it } from 'vitest';
 import { csumValid, ipv4HeaderValid, pseudoV4 } from '../../src/checksum/index.ts';
+import { COPY_SITE, copyBytes, resetCopyCounts } from '../../src/copycount/index.ts';
 import { type GsoScratch, VALE_GSO_SLICES, ValeSwitch, smallRegion } from '../../src/host/index.ts';
 import { NS_MOREFRAG } from '../../src/netmap/constants.ts';
 import { SegmentList, gsoSegment, type GsoHeader } from '../../src/tso/index.ts';
@@ -160,6 +161,47 @@ describe('VALE segmentation toward a header-less port, on every path', () => {
       await vale.close();
     },
   );
+
+  it.each(setups)(
+    '%s: copies each byte twice in a window (into the receiver’s slots), three times otherwise',
+    async (setup) => {
+      const { vale, pa, pb, a, b, gso, held } = pair(setup);
+      const { f, h, th, nh } = tso(pb.mac, pa.mac, 40_000, 1448, 12);
+      resetCopyCounts();
+      a.send(new Uint8Array([...vnetHdr(h), ...f]));
+      const host = copyBytes[COPY_SITE.host]!;
+      const got = b.recv();
+      expectLinuxSegments(got, f, h, th, nh);
+      const segBytes = got.reduce((s, p) => s + p.data.length, 0);
+      // Gathered once; then segmented straight into the slots, or segmented and scattered.
+      expect(host).toBe(f.length + (setup === 'window' ? 1 : 2) * segBytes);
+      for (const k of held) gso!.release(k);
+      a.kloop.stop();
+      b.kloop.stop();
+      await vale.close();
+    },
+  );
+
+  it('a bad buffer index among the receiver’s free slots: not segmented into place, dropped as before', async () => {
+    const { vale, pa, pb, a, b, gso } = pair('window');
+    const { f, h, th, nh } = tso(pb.mac, pa.mac, 20_000, 1448, 13);
+    // The receiver's guest spoils the buffer index of the fourth free slot.
+    b.rx.rxsync();
+    const r = b.rx;
+    const spoilt = (r.tail + 3) % r.n;
+    const keep = r.bufIdx(spoilt);
+    r.setBufIdx(spoilt, 0x7fffffff);
+    a.send(new Uint8Array([...vnetHdr(h), ...f]));
+    expect(b.recv()).toEqual([]);
+    expect(pb.datapath.drops().BAD_BUF_IDX).toBe(1);
+    r.setBufIdx(spoilt, keep);
+    a.send(new Uint8Array([...vnetHdr(h), ...f]));
+    expectLinuxSegments(b.recv(), f, h, th, nh);
+    expectWindowsFree(gso);
+    a.kloop.stop();
+    b.kloop.stop();
+    await vale.close();
+  });
 
   it('a frame needing more room than a window is segmented in the port’s memory; the next one in a window', async () => {
     const { vale, pa, pb, a, b, gso } = pair('window', 2048);

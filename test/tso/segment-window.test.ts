@@ -129,6 +129,63 @@ describe('SegmentList in a window of a packet memory', () => {
     expect(untouchedOutside(mem, base, base + size)).toBe(true);
   });
 
+  it('property: offered places take every segment when all fit, none otherwise; nothing else is written', () => {
+    // Places: 2 KiB buffers in [0, 256 KiB), in a shuffled order; the window above them.
+    const base = 512 * KiB;
+    const size = 320 * KiB;
+    const { mem, list } = windowed(base, size);
+    const ref = new SegmentList();
+    const places = new Int32Array(128);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1449, max: 62_000 }),
+        fc.integer({ min: 536, max: 3000 }),
+        fc.constantFrom(1514, 2048),
+        fc.integer({ min: 0, max: 128 }),
+        fc.integer(),
+        (payload, mss, cap, count, seed) => {
+          mem.fill(PATTERN);
+          const r = rng(seed);
+          const order = Array.from({ length: 128 }, (_, i) => i);
+          for (let i = order.length - 1; i > 0; i--) {
+            const j = Math.floor(r() * (i + 1));
+            [order[i], order[j]] = [order[j]!, order[i]!];
+          }
+          for (let i = 0; i < 128; i++) places[i] = order[i]! * 2048;
+          const { frame, h } = tcpCase(payload, mss, seed);
+          const n = gsoSegment(h, frame, ref);
+          const room = list.frameRoom(frame.length);
+          room.set(frame);
+          list.place(places, count, cap);
+          try {
+            expect(gsoSegment(h, room, list)).toBe(n);
+            const fits = payload > mss && n <= count && ref.length(0) <= cap;
+            expect(list.placed).toBe(fits);
+            for (let i = 0; i < n; i++) {
+              if (fits) expect(list.start(i)).toBe(places[i]);
+              expect(list.segment(i)).toEqual(ref.segment(i));
+            }
+            // Outside the window, only the places that took a segment changed.
+            for (let i = 0; i < 128; i++) {
+              const used = fits && i < n;
+              const at = places[i]!;
+              const len = used ? ref.length(i) : 0;
+              for (let k = at + len; k < at + 2048; k++)
+                if (mem[k] !== PATTERN) expect.fail(`place ${i} byte ${k}`);
+            }
+            expect(untouchedOutside(mem.subarray(256 * KiB), base - 256 * KiB, base - 256 * KiB + size)).toBe(
+              true,
+            );
+          } finally {
+            list.unplace();
+          }
+          expect(list.placed).toBe(false);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('works in a window of a local (unshared) packet memory too', () => {
     const pm = createLocalPacketMemory(512 * KiB);
     try {
