@@ -182,6 +182,44 @@ describe('VALE segmentation toward a header-less port, on every path', () => {
     },
   );
 
+  it.each(setups)(
+    '%s: TCPv6 and UDP fragmentation (UFO, v4 and v6) frames are Linux’s too',
+    async (setup) => {
+      const { vale, pa, pb, a, b, gso, held } = pair(setup);
+      const cases: [boolean, 6 | 17, number, number][] = [
+        [true, 6, 40_000, 1428],
+        [false, 17, 30_000, 1472],
+        [true, 17, 30_000, 1448],
+      ];
+      for (const [v6, proto, payload, mss] of cases) {
+        const built = buildFrame({ v6, proto, payload, check: 'pseudo' }, rng(payload + mss));
+        const f = built.frame;
+        f.set(pb.mac, 0);
+        f.set(pa.mac, 6);
+        const h: GsoHeader = {
+          flags: 1,
+          gsoType: proto === 6 ? 4 : 3,
+          hdrLen: built.th + built.thlen,
+          gsoSize: mss,
+          csumStart: built.th,
+          csumOffset: proto === 6 ? 16 : 6,
+        };
+        a.send(new Uint8Array([...vnetHdr(h), ...f]));
+        const want = new SegmentList();
+        const n = gsoSegment(h, f, want, { vnetHdrSz: 12 });
+        const got = b.recv();
+        expect(got.length).toBe(n);
+        for (let i = 0; i < n; i++) expect(got[i]!.data).toEqual(want.segment(i));
+      }
+      expect(Object.values(pb.datapath.drops()).every((x) => x === 0)).toBe(true);
+      for (const k of held) gso!.release(k);
+      expectWindowsFree(gso);
+      a.kloop.stop();
+      b.kloop.stop();
+      await vale.close();
+    },
+  );
+
   it('a bad buffer index among the receiver’s free slots: not segmented into place, dropped as before', async () => {
     const { vale, pa, pb, a, b, gso } = pair('window');
     const { f, h, th, nh } = tso(pb.mac, pa.mac, 20_000, 1448, 13);
