@@ -1,9 +1,10 @@
 // Scratch space for VALE's software segmentation, inside the netmap region's own packet memory.
-// A GSO frame toward a header-less port is gathered from its TX slots, segmented and scattered into
-// RX slots (nm_vale's bdg_mismatch_datapath). With the segment list in the same Wasm memory as the
-// slots, all three steps are Wasm copies (memmove, and the SIMD kernel's copy-and-sum) instead of
-// JavaScript copies out of and into shared memory, which V8 makes element by element and which
-// need a view object per slot.
+// A GSO frame toward a header-less port is gathered from its TX slots into a window here, then
+// segmented straight into the receiver's RX slot buffers (netmap_offloadings.c's
+// bdg_mismatch_datapath), or after the frame and scattered when a segment does not fit a buffer.
+// With the segment list in the same Wasm memory as the slots, every step is a Wasm copy (memmove,
+// and the SIMD kernel's copy-and-sum) instead of a JavaScript copy out of or into shared memory,
+// which V8 makes element by element and which needs a view object per slot.
 //
 // The switch that made its region puts `slices` windows after the region's end, each large enough
 // for the largest frame a port can send (NETMAP_MAX_FRAGS slots) at gso_size 1 KiB or more. A

@@ -71,7 +71,8 @@ export class ValeSwitch {
     // Default region: buffers for up to 32 ports of two 1024-slot rings and their extra buffers
     // (an attach takes its rings' buffers; past that it fails with NM_NOMEM: pass a bigger region).
     const cap = Math.min(maxPorts, 32);
-    // The switch's own region also carries its segmentation scratch, after the region's end.
+    // The switch's own region also carries its segmentation scratch, after the region's end
+    // (smallRegion's buffers are 2048 bytes; 64 for the scratch's alignment).
     const bufs = cap * (2 * VALE_DEFAULT_SLOTS + VALE_DEFAULT_EXTRA_BUFS) + 64;
     this.region = opts.region ?? smallRegion(bufs, cap, 64 + gsoScratchBytes(2048));
     const g = geometry(maxPorts, VALE_MAX_RINGS);

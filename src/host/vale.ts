@@ -683,8 +683,8 @@ export class ValeDatapath extends PortDatapath {
     // port's own list.
     const sc = this.sw.gso;
     const k = sc === null ? -1 : sc.claim();
-    const out = k < 0 ? (this.gsoOut ??= new SegmentList()) : sc!.list(k);
     try {
+      const out = k < 0 ? (this.gsoOut ??= new SegmentList()) : sc!.list(k);
       return this.segmentInto(out, ring, i, dst, rxRing, rx);
     } finally {
       if (k >= 0) sc!.release(k);

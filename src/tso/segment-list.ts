@@ -38,7 +38,7 @@ export class SegmentList {
    * Backing store; segment i is data[start(i), end(i)). Replaced (not resized) when it grows, or
    * when the list moves between its window and its own memory.
    */
-  data: Uint8Array;
+  data!: Uint8Array;
   /** Number of segments produced by the last call. */
   count = 0;
   /** Total bytes of all segments. */
@@ -50,8 +50,8 @@ export class SegmentList {
    * (offsets into `data` are addresses in it), without csumPartialCopy's and packetCopy's view
    * lookup and range checks, the ranges being ones reset() reserved.
    */
-  copy: CopyKernel;
-  csumCopy: CsumCopyKernel;
+  copy!: CopyKernel;
+  csumCopy!: CsumCopyKernel;
   private starts: Uint32Array;
   private ends: Uint32Array;
   /** This list's own memory: made at once without a window, else when a frame outgrows it. */
@@ -68,8 +68,14 @@ export class SegmentList {
    * place (a destination's slot buffer), not after the frame.
    */
   placed = false;
-  /** The window's whole buffer and kernels, when the list has one. */
-  private readonly win: { data: Uint8Array; copy: CopyKernel; csumCopy: CsumCopyKernel } | null;
+  /** The window's whole buffer, its kernels and its range, when the list has one. */
+  private readonly win: {
+    data: Uint8Array;
+    copy: CopyKernel;
+    csumCopy: CsumCopyKernel;
+    lo: number;
+    hi: number;
+  } | null;
 
   /**
    * A list with its own packet memory of `bytes`, or, given `window`, one that works inside that
@@ -79,32 +85,27 @@ export class SegmentList {
   constructor(
     private readonly bytes = 256 * 1024,
     segments = 256,
-    private readonly window?: MemoryWindow,
+    window?: MemoryWindow,
   ) {
     this.starts = new Uint32Array(segments);
     this.ends = new Uint32Array(segments);
     if (window === undefined) {
       this.win = null;
-      this.data = this.own(bytes);
-    } else {
-      const copy = copierFor(window.buffer);
-      const csumCopy = csumCopierFor(window.buffer);
-      const b = window.base;
-      if (
-        copy === undefined ||
-        csumCopy === undefined ||
-        b % 8 !== 0 ||
-        b + window.size > window.buffer.byteLength
-      )
-        throw new RangeError(`segment window [${b}, +${window.size}) of an unregistered or smaller memory`);
-      this.win = { data: new Uint8Array(window.buffer), copy, csumCopy };
-      this.data = this.win.data;
-      this.lo = b;
-      this.hi = b + window.size;
+      this.own(bytes);
+      return;
     }
-    this.copy = copierFor(this.data.buffer)!;
-    this.csumCopy = csumCopierFor(this.data.buffer)!;
-    this.next = this.lo;
+    const copy = copierFor(window.buffer);
+    const csumCopy = csumCopierFor(window.buffer);
+    const b = window.base;
+    if (
+      copy === undefined ||
+      csumCopy === undefined ||
+      b % 8 !== 0 ||
+      b + window.size > window.buffer.byteLength
+    )
+      throw new RangeError(`segment window [${b}, +${window.size}) of an unregistered or smaller memory`);
+    this.win = { data: new Uint8Array(window.buffer), copy, csumCopy, lo: b, hi: b + window.size };
+    this.use(this.win.data, copy, csumCopy, b, b + window.size);
   }
 
   /** Whether the store is now the window (so its offsets are the window memory's). */
@@ -158,9 +159,8 @@ export class SegmentList {
    */
   private ensure(need: number): void {
     const w = this.win;
-    const win = this.window;
-    if (w !== null && win !== undefined && need <= win.size) {
-      if (this.data !== w.data) this.use(w.data, w.copy, w.csumCopy, win.base, win.base + win.size);
+    if (w !== null && need <= w.hi - w.lo) {
+      if (this.data !== w.data) this.use(w.data, w.copy, w.csumCopy, w.lo, w.hi);
       return;
     }
     const have = this.pm === null ? 0 : this.pm.buffer.byteLength;
@@ -169,7 +169,7 @@ export class SegmentList {
   }
 
   /** Switches the store to the list's own memory, made (or remade) to `bytes` unless 0. */
-  private own(bytes: number): Uint8Array {
+  private own(bytes: number): void {
     if (bytes > 0) {
       if (this.pm !== null) {
         release.unregister(this);
@@ -180,7 +180,6 @@ export class SegmentList {
     }
     const buf = this.pm!.buffer;
     this.use(new Uint8Array(buf), copierFor(buf)!, csumCopierFor(buf)!, 0, buf.byteLength);
-    return this.data;
   }
 
   private use(data: Uint8Array, copy: CopyKernel, csumCopy: CsumCopyKernel, lo: number, hi: number): void {
