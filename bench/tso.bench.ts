@@ -9,7 +9,7 @@ import { ValeSwitch } from '../src/host/index.ts';
 import { rate, type BenchRow, type BenchSuite } from './harness.ts';
 import { GroEngine, GroOutput, SegmentList, gsoSegment, type GsoHeader } from '../src/tso/index.ts';
 import { inlineGuest } from '../test/host/guest.ts';
-import { buildFrame } from '../test/oracle/lib/gen.ts';
+import { buildFrame, tapRecord } from '../test/oracle/lib/gen.ts';
 
 /**
  * Segments per second of `frame` (hdr `h`) sent by an inline guest on a VALE port with 12-byte
@@ -18,15 +18,7 @@ import { buildFrame } from '../test/oracle/lib/gen.ts';
  * receiver releases what it got.
  */
 async function valeGsoRate(frame: Uint8Array, h: GsoHeader, segments: number, ms: number): Promise<number> {
-  const pkt = new Uint8Array(12 + frame.length);
-  const dv = new DataView(pkt.buffer);
-  pkt[0] = h.flags;
-  pkt[1] = h.gsoType;
-  dv.setUint16(2, h.hdrLen, true);
-  dv.setUint16(4, h.gsoSize, true);
-  dv.setUint16(6, h.csumStart, true);
-  dv.setUint16(8, h.csumOffset, true);
-  pkt.set(frame, 12);
+  const pkt = tapRecord(h, frame);
   const frags = Math.ceil(pkt.length / 2048);
   const copies = 16;
   const vale = new ValeSwitch('bench-gso', { maxPorts: 4 });

@@ -9,22 +9,10 @@ import { COPY_SITE, copyBytes, resetCopyCounts } from '../../src/copycount/index
 import { type GsoScratch, VALE_GSO_SLICES, ValeSwitch, smallRegion } from '../../src/host/index.ts';
 import { NS_MOREFRAG } from '../../src/netmap/constants.ts';
 import { SegmentList, gsoSegment, type GsoHeader } from '../../src/tso/index.ts';
-import { buildFrame, rng } from '../oracle/lib/gen.ts';
+import { buildFrame, rng, tapRecord } from '../oracle/lib/gen.ts';
 import { inlineGuest } from './guest.ts';
 
 type Setup = 'window' | 'caller region' | 'windows taken';
-
-function vnetHdr(h: GsoHeader): Uint8Array {
-  const b = new Uint8Array(12);
-  const dv = new DataView(b.buffer);
-  b[0] = h.flags;
-  b[1] = h.gsoType;
-  dv.setUint16(2, h.hdrLen, true);
-  dv.setUint16(4, h.gsoSize, true);
-  dv.setUint16(6, h.csumStart, true);
-  dv.setUint16(8, h.csumOffset, true);
-  return b;
-}
 
 /** A switch with a header port `a` and a header-less port `b` (b's MAC learnt), on `setup`'s path. */
 function pair(setup: Setup, rxSlots = 1024) {
@@ -45,7 +33,15 @@ function pair(setup: Setup, rxSlots = 1024) {
   const gso = vale.sw.gso;
   const held: number[] = [];
   if (setup === 'windows taken') for (let k = 0; k < VALE_GSO_SLICES; k++) held.push(gso!.claim());
-  return { vale, pa, pb, a, b, gso, held };
+  /** Gives back the windows the test held, checks that every window is free, closes all. */
+  const done = async (): Promise<void> => {
+    for (const k of held) gso!.release(k);
+    expectWindowsFree(gso);
+    a.kloop.stop();
+    b.kloop.stop();
+    await vale.close();
+  };
+  return { pa, pb, a, b, gso, done };
 }
 
 /** A TCPv4 TSO frame from a to b: `payload` bytes at `mss`, Linux's pseudo-header in the field. */
@@ -98,7 +94,7 @@ describe('VALE segmentation toward a header-less port, on every path', () => {
   const setups: Setup[] = ['window', 'caller region', 'windows taken'];
 
   it.each(setups)('%s: TSO frames of every size are Linux’s segments byte for byte', async (setup) => {
-    const { vale, pa, pb, a, b, gso, held } = pair(setup);
+    const { pa, pb, a, b, gso, done } = pair(setup);
     expect(gso === null).toBe(setup === 'caller region');
     for (const [payload, mss, seed] of [
       [1449, 1448, 1],
@@ -108,40 +104,32 @@ describe('VALE segmentation toward a header-less port, on every path', () => {
       [10_000, 536, 5],
     ] as const) {
       const { f, h, th, nh } = tso(pb.mac, pa.mac, payload, mss, seed);
-      a.send(new Uint8Array([...vnetHdr(h), ...f]));
+      a.send(tapRecord(h, f));
       expectLinuxSegments(b.recv(), f, h, th, nh);
     }
     expect(Object.values(pb.datapath.drops()).every((n) => n === 0)).toBe(true);
-    for (const k of held) gso!.release(k);
-    expectWindowsFree(gso);
-    a.kloop.stop();
-    b.kloop.stop();
-    await vale.close();
+    await done();
   });
 
   it.each(setups)(
     '%s: the virtio-net header alone in the first slot, the frame in the next ones',
     async (setup) => {
-      const { vale, pa, pb, a, b, gso, held } = pair(setup);
+      const { pa, pb, a, b, done } = pair(setup);
       const { f, h, th, nh } = tso(pb.mac, pa.mac, 20_000, 1448, 6);
       a.tx.txsync();
-      a.tx.put(vnetHdr(h), NS_MOREFRAG);
+      a.tx.put(tapRecord(h, new Uint8Array(0)), NS_MOREFRAG);
       a.tx.putChain(f);
       a.tx.txsync();
       a.drain();
       expectLinuxSegments(b.recv(), f, h, th, nh);
-      for (const k of held) gso!.release(k);
-      expectWindowsFree(gso);
-      a.kloop.stop();
-      b.kloop.stop();
-      await vale.close();
+      await done();
     },
   );
 
   it.each(setups)(
     '%s: slots whose buffers are out of order, so the gather copies piece by piece',
     async (setup) => {
-      const { vale, pa, pb, a, b, gso, held } = pair(setup);
+      const { pa, pb, a, b, done } = pair(setup);
       // Reverse the TX ring's buffers: no two consecutive slots hold consecutive buffers.
       const t = a.tx;
       const idx = Array.from({ length: t.n }, (_, i) => t.bufIdx(i));
@@ -151,41 +139,34 @@ describe('VALE segmentation toward a header-less port, on every path', () => {
         [64_000, 11],
       ] as const) {
         const { f, h, th, nh } = tso(pb.mac, pa.mac, payload, 1448, seed);
-        a.send(new Uint8Array([...vnetHdr(h), ...f]));
+        a.send(tapRecord(h, f));
         expectLinuxSegments(b.recv(), f, h, th, nh);
       }
-      for (const k of held) gso!.release(k);
-      expectWindowsFree(gso);
-      a.kloop.stop();
-      b.kloop.stop();
-      await vale.close();
+      await done();
     },
   );
 
   it.each(setups)(
     '%s: copies each byte twice in a window (into the receiver’s slots), three times otherwise',
     async (setup) => {
-      const { vale, pa, pb, a, b, gso, held } = pair(setup);
+      const { pa, pb, a, b, done } = pair(setup);
       const { f, h, th, nh } = tso(pb.mac, pa.mac, 40_000, 1448, 12);
       resetCopyCounts();
-      a.send(new Uint8Array([...vnetHdr(h), ...f]));
+      a.send(tapRecord(h, f));
       const host = copyBytes[COPY_SITE.host]!;
       const got = b.recv();
       expectLinuxSegments(got, f, h, th, nh);
       const segBytes = got.reduce((s, p) => s + p.data.length, 0);
       // Gathered once; then segmented straight into the slots, or segmented and scattered.
       expect(host).toBe(f.length + (setup === 'window' ? 1 : 2) * segBytes);
-      for (const k of held) gso!.release(k);
-      a.kloop.stop();
-      b.kloop.stop();
-      await vale.close();
+      await done();
     },
   );
 
   it.each(setups)(
     '%s: TCPv6 and UDP fragmentation (UFO, v4 and v6) frames are Linux’s too',
     async (setup) => {
-      const { vale, pa, pb, a, b, gso, held } = pair(setup);
+      const { pa, pb, a, b, done } = pair(setup);
       const cases: [boolean, 6 | 17, number, number][] = [
         [true, 6, 40_000, 1428],
         [false, 17, 30_000, 1472],
@@ -204,7 +185,7 @@ describe('VALE segmentation toward a header-less port, on every path', () => {
           csumStart: built.th,
           csumOffset: proto === 6 ? 16 : 6,
         };
-        a.send(new Uint8Array([...vnetHdr(h), ...f]));
+        a.send(tapRecord(h, f));
         const want = new SegmentList();
         const n = gsoSegment(h, f, want, { vnetHdrSz: 12 });
         const got = b.recv();
@@ -212,16 +193,12 @@ describe('VALE segmentation toward a header-less port, on every path', () => {
         for (let i = 0; i < n; i++) expect(got[i]!.data).toEqual(want.segment(i));
       }
       expect(Object.values(pb.datapath.drops()).every((x) => x === 0)).toBe(true);
-      for (const k of held) gso!.release(k);
-      expectWindowsFree(gso);
-      a.kloop.stop();
-      b.kloop.stop();
-      await vale.close();
+      await done();
     },
   );
 
   it('a bad buffer index among the receiver’s free slots: not segmented into place, dropped as before', async () => {
-    const { vale, pa, pb, a, b, gso } = pair('window');
+    const { pa, pb, a, b, done } = pair('window');
     const { f, h, th, nh } = tso(pb.mac, pa.mac, 20_000, 1448, 13);
     // The receiver's guest spoils the buffer index of the fourth free slot.
     b.rx.rxsync();
@@ -229,45 +206,36 @@ describe('VALE segmentation toward a header-less port, on every path', () => {
     const spoilt = (r.tail + 3) % r.n;
     const keep = r.bufIdx(spoilt);
     r.setBufIdx(spoilt, 0x7fffffff);
-    a.send(new Uint8Array([...vnetHdr(h), ...f]));
+    a.send(tapRecord(h, f));
     expect(b.recv()).toEqual([]);
     expect(pb.datapath.drops().BAD_BUF_IDX).toBe(1);
     r.setBufIdx(spoilt, keep);
-    a.send(new Uint8Array([...vnetHdr(h), ...f]));
+    a.send(tapRecord(h, f));
     expectLinuxSegments(b.recv(), f, h, th, nh);
-    expectWindowsFree(gso);
-    a.kloop.stop();
-    b.kloop.stop();
-    await vale.close();
+    await done();
   });
 
   it('a frame needing more room than a window is segmented in the port’s memory; the next one in a window', async () => {
-    const { vale, pa, pb, a, b, gso } = pair('window', 2048);
+    const { pa, pb, a, b, gso, done } = pair('window', 2048);
     // 120 000 B at gso_size 64: 1875 segments, ~340 KB of them after the gathered frame.
     const big = tso(pb.mac, pa.mac, 120_000, 64, 7);
-    a.send(new Uint8Array([...vnetHdr(big.h), ...big.f]));
+    a.send(tapRecord(big.h, big.f));
     expectLinuxSegments(b.recv(), big.f, big.h, big.th, big.nh);
     expect(gso!.list(0).inWindow).toBe(false);
     const next = tso(pb.mac, pa.mac, 40_000, 1448, 8);
-    a.send(new Uint8Array([...vnetHdr(next.h), ...next.f]));
+    a.send(tapRecord(next.h, next.f));
     expectLinuxSegments(b.recv(), next.f, next.h, next.th, next.nh);
     expect(gso!.list(0).inWindow).toBe(true);
-    expectWindowsFree(gso);
-    a.kloop.stop();
-    b.kloop.stop();
-    await vale.close();
+    await done();
   });
 
   it('a frame Linux drops frees its window too, and is counted', async () => {
-    const { vale, pa, pb, a, b, gso } = pair('window');
+    const { pa, pb, a, b, done } = pair('window');
     const { f, h } = tso(pb.mac, pa.mac, 20_000, 1448, 9);
     // gso_size 0: Linux refuses the write (virtio_net_hdr_to_skb).
-    a.send(new Uint8Array([...vnetHdr({ ...h, gsoSize: 0 }), ...f]));
+    a.send(tapRecord({ ...h, gsoSize: 0 }, f));
     expect(b.recv()).toEqual([]);
     expect(pa.datapath.drops().GSO_BAD).toBe(1);
-    expectWindowsFree(gso);
-    a.kloop.stop();
-    b.kloop.stop();
-    await vale.close();
+    await done();
   });
 });

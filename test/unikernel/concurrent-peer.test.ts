@@ -7,19 +7,14 @@ import { tcpSend } from '../../src/apps/index.ts';
 import { PtnetDevice } from '../../src/device/index.ts';
 import { ValeSwitch } from '../../src/host/index.ts';
 import { Unikernel, UnikernelError, type BootOptions } from '../../src/unikernel/index.ts';
+import { trackBoots } from '../support/booted.ts';
 
-const booted: Unikernel[] = [];
+const { boot, closeAll } = trackBoots();
 const switches: ValeSwitch[] = [];
 afterEach(async () => {
-  await Promise.all(booted.splice(0).map((u) => u.close()));
+  await closeAll();
   await Promise.all(switches.splice(0).map((s) => s.close()));
 });
-
-async function boot(o: BootOptions): Promise<Unikernel> {
-  const u = await Unikernel.boot(o);
-  booted.push(u);
-  return u;
-}
 
 function valeSwitch(name: string): ValeSwitch {
   const v = new ValeSwitch(name, { vnetHdrLen: 12 });

@@ -4,23 +4,15 @@
 // handlers to the restored socket; the stream completes with its SHA-256 intact and no reset on
 // either side.
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tcpSend } from '../../src/apps/index.ts';
 import { ValeSwitch, type ValePort } from '../../src/host/index.ts';
 import type { Socket } from '../../src/stack/index.ts';
-import { Unikernel, type BootOptions } from '../../src/unikernel/index.ts';
+import { Unikernel } from '../../src/unikernel/index.ts';
 import { until } from '../support/until.ts';
+import { trackBoots } from '../support/booted.ts';
 
-const booted: Unikernel[] = [];
-afterEach(async () => {
-  await Promise.all(booted.splice(0).map((u) => u.close()));
-});
-
-async function boot(o: BootOptions): Promise<Unikernel> {
-  const u = await Unikernel.boot(o);
-  booted.push(u);
-  return u;
-}
+const { boot } = trackBoots();
 
 function resets(u: Unikernel): number {
   const c = u.stack.tcp.counters;

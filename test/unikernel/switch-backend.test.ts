@@ -2,25 +2,17 @@
 // and worker sync loops while a TCP transfer runs; the stack's NetIf (the shell) never changes,
 // nothing is reset, every byte arrives, and the move is announced (gratuitous ARP, unsolicited
 // NA) so the switch and the peers relearn where the unikernel is.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tcpSend, type ConnReport } from '../../src/apps/index.ts';
 import { ValeSwitch, createPipe, type ValePort } from '../../src/host/index.ts';
 import { Mempool } from '../../src/mbuf/index.ts';
 import { NO_OFFLOADS, type NetIf, type NetIfEvents } from '../../src/netif/index.ts';
 import { Stack, VirtualClock } from '../../src/stack/index.ts';
-import { NetIfShell, Unikernel, UnikernelError, type BootOptions } from '../../src/unikernel/index.ts';
+import { NetIfShell, UnikernelError } from '../../src/unikernel/index.ts';
 import { until } from '../support/until.ts';
+import { trackBoots } from '../support/booted.ts';
 
-const booted: Unikernel[] = [];
-afterEach(async () => {
-  await Promise.all(booted.splice(0).map((u) => u.close()));
-});
-
-async function boot(o: BootOptions): Promise<Unikernel> {
-  const u = await Unikernel.boot(o);
-  booted.push(u);
-  return u;
-}
+const { boot } = trackBoots();
 
 /** A's MAC as the VALE forwarding table keys it: where does the switch send frames for A? */
 function fdbPortOf(vale: ValeSwitch, mac: Uint8Array): number {

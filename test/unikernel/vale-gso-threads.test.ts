@@ -3,22 +3,13 @@
 // flushes segment toward the header-less port concurrently, each claiming a scratch window of the
 // region's memory (src/host/vale-gso-scratch.ts) and writing into the receiver's slot buffers
 // under its RX ring's lock: both streams must arrive intact.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tcpSend, type ConnReport } from '../../src/apps/index.ts';
 import { ValeSwitch } from '../../src/host/index.ts';
-import { Unikernel, type BootOptions } from '../../src/unikernel/index.ts';
 import { until } from '../support/until.ts';
+import { trackBoots } from '../support/booted.ts';
 
-const booted: Unikernel[] = [];
-afterEach(async () => {
-  await Promise.all(booted.splice(0).map((u) => u.close()));
-});
-
-async function boot(o: BootOptions): Promise<Unikernel> {
-  const u = await Unikernel.boot(o);
-  booted.push(u);
-  return u;
-}
+const { boot, closeAll } = trackBoots();
 
 describe('VALE segmentation from concurrent sender threads', () => {
   it('two TSO senders in worker threads toward one header-less receiver: both streams intact', async () => {
@@ -47,7 +38,7 @@ describe('VALE segmentation from concurrent sender threads', () => {
     const claimed = [gso.claim(), gso.claim()];
     expect(claimed).toEqual([0, 1]);
     for (const k of claimed) gso.release(k);
-    await Promise.all(booted.splice(0).map((u) => u.close()));
+    await closeAll();
     await vale.close();
   }, 60_000);
 });
