@@ -206,16 +206,20 @@ export class PipeEnd extends LaidOutPort implements NetmapPort {
   }
 }
 
+/** The buffer size of smallRegion's regions. */
+export const SMALL_REGION_BUF_SIZE = 2048;
+
 /**
  * A region sized for a few ports instead of netmap's global defaults (335 MB): `bufs` buffers of
- * 2048 bytes, netmap_ifs for `ports` ports and four rings each.
+ * 2048 bytes, netmap_ifs for `ports` ports and four rings each, and `extraBytes` of the caller's
+ * own after it (packetRegion).
  */
 export function smallRegion(bufs = 4096, ports = 16, extraBytes = 0): NetmapRegion {
   return packetRegion(
     {
       if: { objSize: 1024, objNum: Math.max(10, ports) },
       ring: { objSize: 9 * 4096, objNum: 4 * ports },
-      buf: { objSize: 2048, objNum: bufs },
+      buf: { objSize: SMALL_REGION_BUF_SIZE, objNum: bufs },
     },
     undefined,
     extraBytes,

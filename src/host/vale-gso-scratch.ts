@@ -40,9 +40,9 @@ export function gsoSliceBytes(bufSize: number): number {
   return (8 + 2 * frame + 64 * Math.ceil(frame / 1024) + 64 + 63) & ~63;
 }
 
-/** Scratch bytes a switch adds after its region for `slices` windows. */
+/** Scratch bytes a switch adds after its region for `slices` windows, gsoScratchAt's rounding included. */
 export function gsoScratchBytes(bufSize: number, slices = VALE_GSO_SLICES): number {
-  return CLAIMS + slices * gsoSliceBytes(bufSize);
+  return 63 + CLAIMS + slices * gsoSliceBytes(bufSize);
 }
 
 /** The layout of scratch placed at `regionEnd` (rounded up to 64) of the region's buffer. */

@@ -4,7 +4,7 @@
 import createDebug from 'debug';
 import type { NetmapPortLayout, NetmapRegion } from '../netmap/region.ts';
 import { HostError } from './errors.ts';
-import { smallRegion } from './pipe.ts';
+import { SMALL_REGION_BUF_SIZE, smallRegion } from './pipe.ts';
 import { PC } from './port-layout.ts';
 import { LaidOutPort, type NetmapPort, type ValeShared, makeMac, storeVnetHdrLen } from './port.ts';
 import { regionShared } from './region-view.ts';
@@ -71,10 +71,9 @@ export class ValeSwitch {
     // Default region: buffers for up to 32 ports of two 1024-slot rings and their extra buffers
     // (an attach takes its rings' buffers; past that it fails with NM_NOMEM: pass a bigger region).
     const cap = Math.min(maxPorts, 32);
-    // The switch's own region also carries its segmentation scratch, after the region's end
-    // (smallRegion's buffers are 2048 bytes; 64 for the scratch's alignment).
+    // The switch's own region also carries its segmentation scratch, after the region's end.
     const bufs = cap * (2 * VALE_DEFAULT_SLOTS + VALE_DEFAULT_EXTRA_BUFS) + 64;
-    this.region = opts.region ?? smallRegion(bufs, cap, 64 + gsoScratchBytes(2048));
+    this.region = opts.region ?? smallRegion(bufs, cap, gsoScratchBytes(SMALL_REGION_BUF_SIZE));
     const g = geometry(maxPorts, VALE_MAX_RINGS);
     this.sw = new ValeView({
       region: regionShared(this.region),

@@ -720,8 +720,6 @@ export class ValeDatapath extends PortDatapath {
     const lead = ftl[first]! > shl || frags === 1 ? v.buf(ftb[first]!) + shl : v.buf(ftb[tx.next(first)]!);
     const frame = out.frameRoom(frameLen, u8.byteOffset + lead);
     const inRegion = frame.buffer === u8.buffer;
-    // Region offset of the frame's first byte, for RegionView.copy.
-    const at = frame.byteOffset - u8.byteOffset;
     let skip = shl;
     let pos = 0;
     // Pieces contiguous in the region (consecutive buffers, as the guests' pools hand them out)
@@ -734,13 +732,13 @@ export class ValeDatapath extends PortDatapath {
       const off = skip < len ? skip : len;
       skip -= off;
       if (b + off !== runSrc + pos - runPos) {
-        this.gatherRun(frame, inRegion, at + runPos, runSrc, pos - runPos);
+        this.gatherRun(frame, inRegion, runPos, runSrc, pos - runPos);
         runSrc = b + off;
         runPos = pos;
       }
       pos += len - off;
     }
-    this.gatherRun(frame, inRegion, at + runPos, runSrc, pos - runPos);
+    this.gatherRun(frame, inRegion, runPos, runSrc, pos - runPos);
     const h = this.gsoHdr;
     const hb = v.buf(this.bBuf[i]!);
     h.flags = u8[hb + VNET_OFF_FLAGS]!;
@@ -841,12 +839,15 @@ export class ValeDatapath extends PortDatapath {
     return out.byteLength;
   }
 
-  /** Copies region [src, src + len) to region offset `to`, inside `frame` (a no-op for len 0). */
-  private gatherRun(frame: Uint8Array, inRegion: boolean, to: number, src: number, len: number): void {
+  /**
+   * Copies region bytes [src, src + len) to frame[pos...] (nothing for len 0): by Wasm when the
+   * frame lies in the region's memory, else with one view of the region.
+   */
+  private gatherRun(frame: Uint8Array, inRegion: boolean, pos: number, src: number, len: number): void {
     if (len === 0) return;
     const v = this.view;
-    if (inRegion) v.copy(to, src, len);
-    else frame.set(v.u8.subarray(src, src + len), to - (frame.byteOffset - v.u8.byteOffset));
+    if (inRegion) v.copy(frame.byteOffset - v.u8.byteOffset + pos, src, len);
+    else frame.set(v.u8.subarray(src, src + len), pos);
   }
 
   protected rxReturned(_ring: number): void {

@@ -44,21 +44,40 @@ function pair(setup: Setup, rxSlots = 1024) {
   return { pa, pb, a, b, gso, done };
 }
 
-/** A TCPv4 TSO frame from a to b: `payload` bytes at `mss`, Linux's pseudo-header in the field. */
-function tso(dst: Uint8Array, src: Uint8Array, payload: number, mss: number, seed: number) {
-  const built = buildFrame({ proto: 6, payload, check: 'pseudo' }, rng(seed));
+/**
+ * A GSO frame from a to b, Linux's pseudo-header in the L4 checksum field: TCP (TSO, v4 by default)
+ * or UDP (UFO), `payload` bytes at gso_size `mss`.
+ */
+function tso(
+  dst: Uint8Array,
+  src: Uint8Array,
+  payload: number,
+  mss: number,
+  seed: number,
+  v6 = false,
+  proto: 6 | 17 = 6,
+) {
+  const built = buildFrame({ v6, proto, payload, check: 'pseudo' }, rng(seed));
   const f = built.frame;
   f.set(dst, 0);
   f.set(src, 6);
   const h: GsoHeader = {
     flags: 1,
-    gsoType: 1,
+    gsoType: proto === 17 ? 3 : v6 ? 4 : 1,
     hdrLen: built.th + built.thlen,
     gsoSize: mss,
     csumStart: built.th,
-    csumOffset: 16,
+    csumOffset: proto === 17 ? 6 : 16,
   };
   return { f, h, th: built.th, nh: built.nh };
+}
+
+/** What `got` must be: gsoSegment's segments of f, byte for byte. */
+function expectSegmenterOutput(got: { data: Uint8Array }[], f: Uint8Array, h: GsoHeader): void {
+  const want = new SegmentList();
+  const n = gsoSegment(h, f, want, { vnetHdrSz: 12 });
+  expect(got.length).toBe(n);
+  for (let i = 0; i < n; i++) expect(got[i]!.data).toEqual(want.segment(i));
 }
 
 function expectLinuxSegments(
@@ -68,12 +87,8 @@ function expectLinuxSegments(
   th: number,
   nh: number,
 ): void {
-  const want = new SegmentList();
-  const n = gsoSegment(h, f, want, { vnetHdrSz: 12 });
-  expect(got.length).toBe(n);
-  for (let i = 0; i < n; i++) {
-    const d = got[i]!.data;
-    expect(d).toEqual(want.segment(i));
+  expectSegmenterOutput(got, f, h);
+  for (const { data: d } of got) {
     expect(ipv4HeaderValid(d, nh)).toBe(true);
     const dv = new DataView(d.buffer, d.byteOffset);
     const l4 = d.length - th;
@@ -173,26 +188,32 @@ describe('VALE segmentation toward a header-less port, on every path', () => {
         [true, 17, 30_000, 1448],
       ];
       for (const [v6, proto, payload, mss] of cases) {
-        const built = buildFrame({ v6, proto, payload, check: 'pseudo' }, rng(payload + mss));
-        const f = built.frame;
-        f.set(pb.mac, 0);
-        f.set(pa.mac, 6);
-        const h: GsoHeader = {
-          flags: 1,
-          gsoType: proto === 6 ? 4 : 3,
-          hdrLen: built.th + built.thlen,
-          gsoSize: mss,
-          csumStart: built.th,
-          csumOffset: proto === 6 ? 16 : 6,
-        };
+        const { f, h } = tso(pb.mac, pa.mac, payload, mss, payload + mss, v6, proto);
         a.send(tapRecord(h, f));
-        const want = new SegmentList();
-        const n = gsoSegment(h, f, want, { vnetHdrSz: 12 });
-        const got = b.recv();
-        expect(got.length).toBe(n);
-        for (let i = 0; i < n; i++) expect(got[i]!.data).toEqual(want.segment(i));
+        expectSegmenterOutput(b.recv(), f, h);
       }
       expect(Object.values(pb.datapath.drops()).every((x) => x === 0)).toBe(true);
+      await done();
+    },
+  );
+
+  it.each(setups)(
+    '%s: too few free receiver slots, or segments longer than its mfs: dropped whole and counted',
+    async (setup) => {
+      const { pa, pb, a, b, done } = pair(setup, 32);
+      // 46 segments for a 32-slot ring (31 free at most).
+      const many = tso(pb.mac, pa.mac, 64_000, 1448, 14);
+      a.send(tapRecord(many.h, many.f));
+      expect(b.recv()).toEqual([]);
+      // gso_size 3000: segments of 3066 bytes for a receiver whose mfs is 1514.
+      const long = tso(pb.mac, pa.mac, 20_000, 3000, 15);
+      a.send(tapRecord(long.h, long.f));
+      expect(b.recv()).toEqual([]);
+      expect(pb.datapath.drops().NO_SPACE).toBe(2);
+      // Nothing half-written was published: a frame that fits still arrives whole.
+      const fits = tso(pb.mac, pa.mac, 20_000, 1448, 16);
+      a.send(tapRecord(fits.h, fits.f));
+      expectLinuxSegments(b.recv(), fits.f, fits.h, fits.th, fits.nh);
       await done();
     },
   );
