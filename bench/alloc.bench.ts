@@ -203,6 +203,7 @@ function runChild(mb: number, warmMb: number, offloads: boolean, net: string): P
 
 export const allocSuite: BenchSuite = {
   name: 'alloc',
+  counted: true,
   async run({ quick }): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
     const mb = quick ? 64 : 1024;

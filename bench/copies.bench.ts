@@ -97,6 +97,7 @@ async function sendBytes(a: Unikernel, sinkBytes: () => number, n: number, zeroC
 
 export const copiesSuite: BenchSuite = {
   name: 'copies',
+  counted: true,
   async run({ quick }): Promise<BenchRow[]> {
     const mb = quick ? 8 : 64;
     const rows: BenchRow[] = [];

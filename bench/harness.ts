@@ -33,6 +33,11 @@ export interface BenchOptions {
 
 export interface BenchSuite {
   name: string;
+  /**
+   * Counts that do not depend on the machine's speed (copies, heap bytes per packet): run once.
+   * Every other suite runs once per round (`npm run bench -- --runs N`, bench/runs.ts).
+   */
+  counted?: boolean;
   run(opts: BenchOptions): Promise<BenchRow[]>;
 }
 
