@@ -134,8 +134,8 @@ async function threadEachRows(ms: number, pings: number, ref: LinuxReference): P
 
 export const e2eSuite: BenchSuite = {
   name: 'e2e',
-  async run({ quick }): Promise<BenchRow[]> {
-    const ref = await linuxReference(quick);
+  async run({ quick, round }): Promise<BenchRow[]> {
+    const ref = await linuxReference(quick, round);
     const ms = quick ? 200 : 3000;
     const pings = quick ? 10 : 500;
     const rows: BenchRow[] = [];

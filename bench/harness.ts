@@ -29,6 +29,8 @@ export function targetStatus(value: number, t: Target): string {
 
 export interface BenchOptions {
   quick: boolean;
+  /** Which run of the bench this is (0, 1, …): the Linux reference is measured once per round. */
+  round: number;
 }
 
 export interface BenchSuite {

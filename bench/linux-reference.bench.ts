@@ -6,8 +6,8 @@ const SEED = { tcpStreamGbps: 21.7, tcpRrTps: 46_700, pingRttUs: 28 };
 
 export const linuxReferenceSuite: BenchSuite = {
   name: 'linux-veth',
-  async run({ quick }) {
-    const r = await linuxReference(quick);
+  async run({ quick, round }) {
+    const r = await linuxReference(quick, round);
     const seed = (name: string, value: number) => ({
       name: `seed ptnet VALE ${name}`,
       value,

@@ -98,12 +98,20 @@ function pingRtt(count: number): number | null {
   return m ? Number(m[1]) * 1000 : null;
 }
 
-let cached: Promise<LinuxReference> | undefined;
+const cached = new Map<number, Promise<LinuxReference>>();
 
-/** Measures once per run; every suite that compares with Linux awaits the same figures. */
-export function linuxReference(quick: boolean): Promise<LinuxReference> {
-  cached ??= measure(quick);
-  return cached;
+/**
+ * Measures once per round of the bench (BenchOptions.round); every suite of that round that
+ * compares with Linux awaits the same figures, and the next round measures Linux again, so each
+ * round's ratios divide by a reference taken minutes from the figures.
+ */
+export function linuxReference(quick: boolean, round: number): Promise<LinuxReference> {
+  let r = cached.get(round);
+  if (r === undefined) {
+    r = measure(quick);
+    cached.set(round, r);
+  }
+  return r;
 }
 
 async function measure(quick: boolean): Promise<LinuxReference> {

@@ -42,7 +42,7 @@ for (let round = 0; round < runs; round++) {
     const which = runs > 1 && suite.counted !== true ? ` run ${round + 1}/${runs}` : '';
     process.stderr.write(`bench: ${suite.name}${quick ? ' (quick)' : ''}${which}...\n`);
     const t0 = performance.now();
-    perSuite.get(suite.name)!.push(await suite.run({ quick }));
+    perSuite.get(suite.name)!.push(await suite.run({ quick, round }));
     process.stderr.write(`bench: ${suite.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   }
 }
