@@ -28,7 +28,9 @@ export const synfloodSuite: BenchSuite = {
       gateway: '10.0.0.1',
       tcp: { sndBuf: 65536, rcvBuf: 65536 },
     });
-    B.net.createServer((s) => s.on('data', (d: Buffer) => s.write(d)).on('error', () => {})).listen(80, 256);
+    const server = B.net
+      .createServer((s) => s.on('data', (d: Buffer) => s.write(d)).on('error', () => {}))
+      .listen(80, 256);
     await A.ping('10.0.0.2');
     const synOpts = [...opt.mss(1460), ...opt.sackOk(), ...opt.ts(1, 0), ...opt.wscale(7)];
     const frames: Uint8Array[] = [];
@@ -83,8 +85,13 @@ export const synfloodSuite: BenchSuite = {
       unit: 'K SYN/s',
       note: `min ${(rates[0]! / 1000).toFixed(0)} / median ${(med / 1000).toFixed(0)} / max ${(rates[rates.length - 1]! / 1000).toFixed(0)} K SYN/s over ${runs} runs of ${perRun}; a legitimate client connected and echoed 1000 B during every run: ${served ? 'yes' : 'NO'} (target: yes)`,
     });
-    (A.time as { stop?: () => void }).stop?.();
-    (B.time as { stop?: () => void }).stop?.();
+    // The pair is dropped: nothing of it may keep the process alive (the listener and the echo
+    // sockets were ref'd handles; the bench, which runs every suite again, hung here at its end).
+    server.close();
+    for (const st of [A, B]) {
+      (st.time as { stop?: () => void }).stop?.();
+      st.releaseProcess();
+    }
     return rows;
   },
 };
