@@ -274,9 +274,24 @@ export class TapDatapath extends PortDatapath {
     if (pkts !== 0) {
       Atomics.add(tx.state, tx.base + KR.PKTS, pkts);
       Atomics.add(tx.state, tx.base + KR.BYTES, bytes);
+      this.reapAfterWrite();
     }
     tx.hwcur = k;
     tx.hwtail = tx.prev(k);
+  }
+
+  /**
+   * After frames went out, a look at the tap before the readiness source would: an answer the
+   * kernel makes in its own softirq (an ICMP echo reply, a TCP ACK or SYN-ACK of a local socket,
+   * an ARP reply) is queued on the tap before write() returns, and waiting for epoll to say so
+   * costs a loop turn and a task. Only while RX waits for a frame (WANT_RX armed): the RX ring is
+   * woken as the readiness source would wake it; a read that finds nothing arms WANT_RX again.
+   */
+  private reapAfterWrite(): void {
+    const w = this.tapCtl + TW.WANT;
+    if ((Atomics.load(this.state, w) & WANT_RX) === 0) return;
+    Atomics.and(this.state, w, ~WANT_RX);
+    this.wake(this.numTx);
   }
 
   /** RX: frames waiting in the tap go into the slots the user returned, then the common rxsync. */

@@ -329,6 +329,45 @@ describe('TAP port RX', () => {
 });
 
 describe('TAP port TX', () => {
+  it('looks at the tap right after a write while RX waits: an answer the kernel queued during write() needs no readiness event', () => {
+    const { dp, io } = setup();
+    const want = dp.tapCtl + TW.WANT;
+    const pending = dp.ctl + PC.PENDING;
+    const rxBit = 1 << dp.numTx;
+    rxsync(dp, 0); // the tap is empty: RX is armed on the readiness source
+    expect(Atomics.load(dp.state, want) & WANT_RX).toBe(WANT_RX);
+    Atomics.store(dp.state, pending, 0);
+    // The kernel answers inside our write() (an echo reply, an ACK): queued before it returns.
+    io.rxq.push(tapFrame(12 + 60, 9));
+    txsync(dp, [tapFrame(12 + 60, 0)], 0);
+    // The RX ring is woken as the readiness source would wake it, and the want is taken back.
+    expect(Atomics.load(dp.state, pending) & rxBit).toBe(rxBit);
+    expect(Atomics.load(dp.state, want) & WANT_RX).toBe(0);
+    rxsync(dp, 0);
+    expect(drain(dp, 0).pkts.length).toBe(1);
+    // Nothing more: the read found EAGAIN and armed the readiness source again.
+    expect(Atomics.load(dp.state, want) & WANT_RX).toBe(WANT_RX);
+  });
+
+  it('does not look at the tap after a write when RX is not waiting, or when nothing was written', () => {
+    const { dp, io } = setup();
+    const want = dp.tapCtl + TW.WANT;
+    const pending = dp.ctl + PC.PENDING;
+    const rxBit = 1 << dp.numTx;
+    // RX not armed (frames still flow, or the ring is full): no wake.
+    Atomics.store(dp.state, want, 0);
+    const j = txsync(dp, [tapFrame(12 + 60, 0)], 0);
+    expect(Atomics.load(dp.state, pending) & rxBit).toBe(0);
+    // RX armed, but the write got EAGAIN: nothing went out, nothing can have been answered.
+    Atomics.store(dp.state, want, WANT_RX);
+    io.results.push(-EAGAIN);
+    txsync(dp, [tapFrame(12 + 60, 1)], j);
+    expect(io.sent.length).toBe(1);
+    expect(Atomics.load(dp.state, pending) & rxBit).toBe(0);
+    expect(Atomics.load(dp.state, want)).toBe(WANT_RX | WANT_TX);
+    expect(io.reads).toBe(0);
+  });
+
   it('writes each packet once, gathering NS_MOREFRAG chains; the slots are free at once', () => {
     const { dp, io } = setup();
     const pkts = [tapFrame(12 + 60, 0), tapFrame(12 + 9000, 1), tapFrame(12 + 65226, 2)];
