@@ -26,10 +26,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const fd = openSync(out, 'a');
 let got = statSync(out).size;
 let over = false;
+const until = Number(untilArg);
 const take = (s: Socket): void => {
   s.on('data', (d: Buffer) => {
     writeSync(fd, d);
     got += d.length;
+    // A link that is to hand the stream on stops reading at its share: the rest waits in the
+    // receive buffer and the closed window, and moves with the snapshot. Reading on, a link could
+    // take the whole stream and its FIN between two looks of the loop below, and freeze a
+    // connection already closed, leaving the last link nothing to wait for.
+    if (snapOut !== '-' && got >= until) s.pause();
   });
   s.on('end', () => s.end());
   s.on('close', () => (over = true));
@@ -58,7 +64,6 @@ if (snapIn === '-') {
   process.stdout.write(`${JSON.stringify({ restored: uk.restoreReport!.outageMs })}\n`);
 }
 if (snapOut !== '-') {
-  const until = Number(untilArg);
   while (got < until && !over) await sleep(1);
   const snap = await uk.freeze();
   port.close();
