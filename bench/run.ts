@@ -35,6 +35,10 @@ function range(v: readonly number[] | undefined): string {
 }
 
 const chosen = suites.filter((s) => only === undefined || s.name === only);
+if (chosen.length === 0) {
+  process.stderr.write(`bench: no suite named ${only} (${suites.map((s) => s.name).join(', ')})\n`);
+  process.exit(2);
+}
 const perSuite = new Map<string, BenchRow[][]>(chosen.map((s) => [s.name, []]));
 for (let round = 0; round < runs; round++) {
   for (const suite of chosen) {

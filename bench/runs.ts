@@ -21,10 +21,13 @@ export interface MergedRow extends BenchRow {
   runs: RunSpread;
 }
 
-/** The median of v (the lower middle one for an even count), v not empty. */
+/** Ascending, a NaN (a figure that failed to measure) after every number. */
+const ascending = (x: number, y: number): number =>
+  Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : Number.isNaN(y) ? -1 : x - y;
+
+/** The median of v (the lower middle one for an even count; NaNs count, sorted last), v not empty. */
 export function median(v: readonly number[]): number {
-  const s = v.slice().sort((x, y) => x - y);
-  return s[(s.length - 1) >> 1]!;
+  return v.slice().sort(ascending)[(v.length - 1) >> 1]!;
 }
 
 /**
@@ -45,10 +48,11 @@ export function mergeRuns(perRun: readonly (readonly BenchRow[])[]): MergedRow[]
   const out: MergedRow[] = [];
   for (const rows of byName.values()) {
     const values = rows.map((r) => r.value);
-    const mid = median(values);
-    const base = rows.find((r) => r.value === mid)!;
+    // The run at the median position (by index: a NaN equals nothing, so not by value).
+    const order = rows.map((_, i) => i).sort((i, j) => ascending(values[i]!, values[j]!));
+    const base = rows[order[(rows.length - 1) >> 1]!]!;
     const runs: RunSpread = { values };
-    const merged: MergedRow = { ...base, value: mid, runs };
+    const merged: MergedRow = { ...base, runs };
     if (rows.every((r) => r.reference !== undefined)) {
       const references = rows.map((r) => r.reference!.value);
       runs.references = references;

@@ -289,9 +289,10 @@ export class TapDatapath extends PortDatapath {
    */
   private reapAfterWrite(): void {
     const w = this.tapCtl + TW.WANT;
+    // The load spares the store while frames flow (RX not armed). The want is taken with the
+    // value it had: a readiness thread that took it first has rung the ring already.
     if ((Atomics.load(this.state, w) & WANT_RX) === 0) return;
-    Atomics.and(this.state, w, ~WANT_RX);
-    this.wake(this.numTx);
+    if ((Atomics.and(this.state, w, ~WANT_RX) & WANT_RX) !== 0) this.wake(this.numTx);
   }
 
   /** RX: frames waiting in the tap go into the slots the user returned, then the common rxsync. */

@@ -55,6 +55,18 @@ describe('bench runs merged into one row per figure', () => {
     expect(merged[0]!.runs.ratios).toBeUndefined();
   });
 
+  it('a run whose figure failed to measure (NaN) neither throws nor takes the median, and keeps the row whole', () => {
+    const merged = mergeRuns([[row('s', NaN, 10)], [row('s', 5, 10)], [row('s', 3, 10)], [row('s', 4, 10)]]);
+    const s = merged[0]!;
+    expect(s.name).toBe('s');
+    expect(s.unit).toBe('Gbps');
+    expect(s.value).toBe(4);
+    expect(s.note).toBe('run value 4');
+    expect(s.runs.values).toEqual([NaN, 5, 3, 4]);
+    expect(median([NaN, NaN, 1])).toBeNaN();
+    expect(median([2, NaN, 1])).toBe(2);
+  });
+
   it('median: a value of the runs with as many at or below it as at or above it', () => {
     fc.assert(
       fc.property(
