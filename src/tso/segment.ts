@@ -217,6 +217,34 @@ function ipBaseSum(d: Uint8Array, nh: number, v6: boolean): number {
   return csumPartial(d, nh, v.headerLen) + neg(v.totalLength) + neg(v.ident) + neg(v.checksum);
 }
 
+// The per-segment stores below go through put16/put32, not src/wire's view setters: those end in
+// wire/bytes.ts's set16/set32, shared by every header the stack writes, whose stores V8 compiles
+// for every kind of byte array it has seen there (Buffers, heap and shared memory). Here every
+// store lands in a SegmentList's packet memory, so these two functions stay monomorphic: per 64
+// KiB TCP frame 8.1–10.6 µs against 13.2–17.0 µs with the views (six processes each, this VM).
+// The offsets are the header layouts' (RFC 791, RFC 8200, RFC 9293, RFC 768).
+const IP4_TOT_LEN = 2;
+const IP4_ID = 4;
+const IP4_CHECK = 10;
+const IP6_PAYLOAD_LEN = 4;
+const TCP_SEQ = 4;
+const TCP_OFF_FLAGS = 12;
+const TCP_CHECK = 16;
+const UDP_LEN = 4;
+const UDP_CHECK = 6;
+
+function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 8;
+  b[o + 1] = v;
+}
+
+function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
+
 /**
  * The IP fields of one segment (header at d[nh], `l3len` bytes from it on):
  * inet_gso_segment (tot_len, id, the header checksum from `ipBase`) or ipv6_gso_segment
@@ -224,13 +252,12 @@ function ipBaseSum(d: Uint8Array, nh: number, v6: boolean): number {
  */
 function fixIp(d: Uint8Array, nh: number, v6: boolean, l3len: number, id: number, ipBase: number): void {
   if (v6) {
-    ip6.reset(d, nh).payloadLength = l3len - IPV6_HLEN;
+    put16(d, nh + IP6_PAYLOAD_LEN, l3len - IPV6_HLEN);
     return;
   }
-  const v = ip4.reset(d, nh);
-  v.totalLength = l3len;
-  v.ident = id;
-  v.checksum = ~csumFold(ipBase + l3len + id) & 0xffff;
+  put16(d, nh + IP4_TOT_LEN, l3len);
+  put16(d, nh + IP4_ID, id);
+  put16(d, nh + IP4_CHECK, ~csumFold(ipBase + l3len + id) & 0xffff);
 }
 
 /**
@@ -289,11 +316,11 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
     // segment is summed with it in place: a wrong input value stays wrong, exactly like Linux.
     const x = ((~l4len >>> 0) + thlen + chunk) >>> 0;
     const adjusted = csumFold(check + (x >>> 16) + (x & 0xffff));
-    const t = tcp.reset(d, o + th);
-    t.seq = seq;
-    t.flags = fl;
+    // The data offset byte and the flags are one word: the flags' changes reach the sum with it.
     const w12 = (word12 & 0xfe00) | fl;
-    t.checksum = ~csumFold(tcpBase + (seq >>> 16) + (seq & 0xffff) + w12 + adjusted + paySum) & 0xffff;
+    put32(d, o + th + TCP_SEQ, seq);
+    put16(d, o + th + TCP_OFF_FLAGS, w12);
+    put16(d, o + th + TCP_CHECK, ~csumFold(tcpBase + (seq >>> 16) + (seq & 0xffff) + w12 + adjusted + paySum) & 0xffff);
     out.push(segLen);
   }
   return n;
@@ -336,9 +363,8 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
     fixIp(d, o + nh, v6, segLen - nh, (id0 + i) & 0xffff, ipBase);
     const ulen = 8 + chunk;
     const adjusted = csumAdd(partial, ulen);
-    const u = udp.reset(d, o + th);
-    u.length = ulen;
-    u.checksum = ~csumFold(ports + ulen + adjusted + paySum) & 0xffff || 0xffff;
+    put16(d, o + th + UDP_LEN, ulen);
+    put16(d, o + th + UDP_CHECK, ~csumFold(ports + ulen + adjusted + paySum) & 0xffff || 0xffff);
     out.push(segLen);
   }
   return n;
