@@ -217,11 +217,12 @@ function ipBaseSum(d: Uint8Array, nh: number, v6: boolean): number {
   return csumPartial(d, nh, v.headerLen) + neg(v.totalLength) + neg(v.ident) + neg(v.checksum);
 }
 
-// The per-segment stores below go through put16/put32, not src/wire's view setters: those end in
-// wire/bytes.ts's set16/set32, shared by every header the stack writes, whose stores V8 compiles
-// for every kind of byte array it has seen there (Buffers, heap and shared memory). Here every
-// store lands in a SegmentList's packet memory, so these two functions stay monomorphic: per 64
-// KiB TCP frame 8.1–10.6 µs against 13.2–17.0 µs with the views (six processes each, this VM).
+// The per-segment stores below go through put16/put32 on the segment list's own array, not through
+// src/wire's view setters: per 64 KiB TCP frame 8.1–10.6 µs against 13.2–17.0 µs with the views
+// (one process per figure, six each, in turn, this VM). The byte stores are monomorphic either
+// way (V8's IC log); what the views add is a window re-read from a shared object's fields for
+// every field, and a call per setter that V8 inlines in some compilations of the loop and not in
+// others. The rest of the segmenter reads and writes through the views.
 // The offsets are the header layouts' (RFC 791, RFC 8200, RFC 9293, RFC 768).
 const IP4_TOT_LEN = 2;
 const IP4_ID = 4;
@@ -320,7 +321,11 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
     const w12 = (word12 & 0xfe00) | fl;
     put32(d, o + th + TCP_SEQ, seq);
     put16(d, o + th + TCP_OFF_FLAGS, w12);
-    put16(d, o + th + TCP_CHECK, ~csumFold(tcpBase + (seq >>> 16) + (seq & 0xffff) + w12 + adjusted + paySum) & 0xffff);
+    put16(
+      d,
+      o + th + TCP_CHECK,
+      ~csumFold(tcpBase + (seq >>> 16) + (seq & 0xffff) + w12 + adjusted + paySum) & 0xffff,
+    );
     out.push(segLen);
   }
   return n;
