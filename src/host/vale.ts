@@ -718,8 +718,10 @@ export class ValeDatapath extends PortDatapath {
     // misaligned, it copied byte by byte, ~12x slower).
     const frags = this.bFrags[i]!;
     const lead = ftl[first]! > shl || frags === 1 ? v.buf(ftb[first]!) + shl : v.buf(ftb[tx.next(first)]!);
-    const frame = out.frameRoom(frameLen, u8.byteOffset + lead);
-    const inRegion = frame.buffer === u8.buffer;
+    const frame = out.frameRoom(frameLen, v.base + lead);
+    const inRegion = out.storage === v.buffer;
+    // The frame's region offset, for the Wasm copies into it.
+    const frameAt = inRegion ? out.frameStart - v.base : 0;
     let skip = shl;
     let pos = 0;
     // Pieces contiguous in the region (consecutive buffers, as the guests' pools hand them out)
@@ -732,13 +734,13 @@ export class ValeDatapath extends PortDatapath {
       const off = skip < len ? skip : len;
       skip -= off;
       if (b + off !== runSrc + pos - runPos) {
-        this.gatherRun(frame, inRegion, runPos, runSrc, pos - runPos);
+        this.gatherRun(frame, frameAt, inRegion, runPos, runSrc, pos - runPos);
         runSrc = b + off;
         runPos = pos;
       }
       pos += len - off;
     }
-    this.gatherRun(frame, inRegion, runPos, runSrc, pos - runPos);
+    this.gatherRun(frame, frameAt, inRegion, runPos, runSrc, pos - runPos);
     const h = this.gsoHdr;
     const hb = v.buf(this.bBuf[i]!);
     h.flags = u8[hb + VNET_OFF_FLAGS]!;
@@ -758,7 +760,7 @@ export class ValeDatapath extends PortDatapath {
       for (let j = this.dTail; k < lim; k++, j = rx.next(j)) {
         const di = v.bufIdx(v.slot(rxOfs, j));
         if (!v.validBuf(di)) break;
-        places[k] = u8.byteOffset + v.buf(di);
+        places[k] = v.base + v.buf(di);
       }
       out.place(places, k, Math.min(bs, this.dMfs));
     }
@@ -810,7 +812,7 @@ export class ValeDatapath extends PortDatapath {
     }
     let j = this.dTail;
     // gsoSegment may have moved the list out of its window (a frame that needed more room).
-    const segsInRegion = out.data.buffer === u8.buffer;
+    const segsInRegion = out.storage === v.buffer;
     for (let k = 0; k < count; k++) {
       let from = out.start(k);
       const end = out.end(k);
@@ -824,7 +826,7 @@ export class ValeDatapath extends PortDatapath {
           dst.drop(DROP.BAD_BUF_IDX);
           return -1;
         }
-        if (segsInRegion) v.copy(v.buf(di), from - u8.byteOffset, c);
+        if (segsInRegion) v.copy(v.buf(di), from - v.base, c);
         else u8.set(out.data.subarray(from, from + c), v.buf(di));
         v.setLen(ds, c);
         v.setFlags(ds, m === nd - 1 ? nd << 8 : (nd << 8) | NS_MOREFRAG);
@@ -841,12 +843,19 @@ export class ValeDatapath extends PortDatapath {
 
   /**
    * Copies region bytes [src, src + len) to frame[pos...] (nothing for len 0): by Wasm when the
-   * frame lies in the region's memory, else with one view of the region.
+   * frame lies in the region's memory (at region offset frameAt), else with one view of the region.
    */
-  private gatherRun(frame: Uint8Array, inRegion: boolean, pos: number, src: number, len: number): void {
+  private gatherRun(
+    frame: Uint8Array,
+    frameAt: number,
+    inRegion: boolean,
+    pos: number,
+    src: number,
+    len: number,
+  ): void {
     if (len === 0) return;
     const v = this.view;
-    if (inRegion) v.copy(frame.byteOffset - v.u8.byteOffset + pos, src, len);
+    if (inRegion) v.copy(frameAt + pos, src, len);
     else frame.set(v.u8.subarray(src, src + len), pos);
   }
 

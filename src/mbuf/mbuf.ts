@@ -29,7 +29,7 @@ export interface MbufPool {
   /** `data` as a node Buffer over the same memory, for its fill (a memcpy). */
   readonly bytes: Buffer;
 }
-import { FILL_MIN, copyBytes, type WordViews } from './copy.ts';
+import { FILL_MIN, copyBytes, registeredViews, type WordViews } from './copy.ts';
 import { PacketMeta } from './packet-meta.ts';
 
 export class Mbuf {
@@ -354,7 +354,10 @@ export class Mbuf {
     checkRange(dstOff, len, dst.length, 'copyTo: destination range');
     if (len === 0) return 0;
     const p = this.pool;
-    const fill = dst instanceof Buffer && dst.buffer !== p.data.buffer;
+    // Storages compared through the views' copies of .buffer when there are views (a read of it
+    // is a call in node 20, copy.ts's WordViews).
+    const dstBuffer = dstViews !== undefined ? dstViews.buffer : dst.buffer;
+    const fill = dst instanceof Buffer && dstBuffer !== (registeredViews(p.data)?.buffer ?? p.data.buffer);
     this.locate(off);
     let s = this.locSeg;
     let so = this.locOff;

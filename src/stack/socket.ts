@@ -635,10 +635,10 @@ export class Socket extends Duplex implements TcbUser {
     const rcv = t.rcv;
     if (l === null || this.lending || this.onreadPaused || this.destroyed || this.peerEnded) return;
     if (rcv.readable > 0) return;
-    const holder = lenders.get(l.buf.buffer);
+    const holder = lenders.get(l.views.buffer);
     if (holder !== this) {
       if (holder?.lending === true) return;
-      lenders.set(l.buf.buffer, this);
+      lenders.set(l.views.buffer, this);
     }
     this.lending = true;
     rcv.lendDirect(l.buf, l.views);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { copyBytes, registerCopyViews } from '../../src/mbuf/index.ts';
+import { copyBytes, registerCopyViews, wordViews } from '../../src/mbuf/index.ts';
 
 /** A byte array of `len` bytes at `byteOffset` in a larger buffer, filled with a pattern of `seed`. */
 function array(shared: boolean, byteOffset: number, len: number, seed: number): Uint8Array {
@@ -63,17 +63,29 @@ describe('copyBytes', () => {
     );
   });
 
-  it('copies inside one buffer as memmove does, overlapping ranges included', () => {
+  it('copies inside one buffer as memmove does, overlapping ranges included, whichever views are known', () => {
+    // Known views take the registered path (their storage and offsets cached), unknown ones the
+    // path that reads them; a copy of ≤ 16 bytes is staged. Each must be a memmove.
+    const how = fc.constantFrom('none', 'src', 'dst', 'both', 'dstViews');
     fc.assert(
-      fc.property(fc.boolean(), fc.nat(200), fc.nat(200), fc.nat(200), (shared, a, b, n) => {
-        const all = array(shared, 0, 512, 3);
-        registerCopyViews(all);
-        const dst = all.subarray(8);
-        const want = Uint8Array.from(all);
-        want.copyWithin(8 + a, b, b + n);
-        copyBytes(dst, a, all, b, n);
-        expect(Array.from(all)).toEqual(Array.from(want));
-      }),
+      fc.property(
+        fc.boolean(),
+        how,
+        fc.nat(200),
+        fc.nat(200),
+        fc.oneof(fc.nat(16), fc.nat(200)),
+        (shared, known, a, b, n) => {
+          const all = array(shared, 0, 512, 3);
+          const dst = all.subarray(8);
+          if (known === 'src' || known === 'both' || known === 'dstViews') registerCopyViews(all);
+          if (known === 'dst' || known === 'both') registerCopyViews(dst);
+          const want = Uint8Array.from(all);
+          want.copyWithin(8 + a, b, b + n);
+          copyBytes(dst, a, all, b, n, known === 'dstViews' ? wordViews(dst) : undefined);
+          expect(Array.from(all)).toEqual(Array.from(want));
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });

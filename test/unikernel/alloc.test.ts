@@ -96,14 +96,17 @@ describe('datapath allocation (issue 11)', () => {
         events.leave();
       }
     };
-    // Warm: V8 optimises the loop and the event queue's array reaches its size.
+    // Warm: V8 optimises the loop and the event queue's array reaches its size. The first
+    // sampling session itself disturbs the optimised code once (~500 B in copyWords under it,
+    // none in a second session nor over three loops in one), so one is run and thrown away.
     loop();
     loop();
+    await sampled(loop);
     const sites = await sampled(loop);
     // Each loop: one to three posts per turn, 1 + (i mod 3) for i < N.
     let perLoop = 0;
     for (let i = 0; i < N; i++) perLoop += 1 + (i % 3);
-    expect(delivered).toBe(3 * perLoop);
+    expect(delivered).toBe(4 * perLoop);
     expect(chunk[100]).toBe(0x33);
     // A view or an event-array growth per call would be ≥ 64 B × 4 × N = 1.3 MB here.
     const inLoop = sites.filter((x) => x.stack.includes('loop'));
