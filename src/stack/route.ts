@@ -108,7 +108,9 @@ export class RouteTable6 {
   nextHop(dst: Uint8Array, dstOff: number, out: Uint8Array): boolean {
     const r = this.lookup(dst, dstOff);
     if (r === undefined) return false;
-    if (r.gateway === null) out.set(dst.subarray(dstOff, dstOff + 16));
+    // On-link: the destination itself, copied without a view of it (a frame's path while its
+    // neighbour entry is not REACHABLE).
+    if (r.gateway === null) for (let i = 0; i < 16; i++) out[i] = dst[dstOff + i]!;
     else out.set(r.gateway);
     return true;
   }

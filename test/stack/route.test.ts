@@ -81,6 +81,12 @@ describe('routing tables', () => {
     expect(key6(out)).toBe(key6(parseIpv6('2001:db8:fe12::5')));
     t.nextHop(parseIpv6('2002::1'), 0, out);
     expect(key6(out)).toBe(key6(parseIpv6('fe80::2')));
+    // A destination read in place from a packet (offset 24 of an IPv6 header): the on-link next
+    // hop is those 16 bytes, not the packet's first 16.
+    const pkt = new Uint8Array(40).fill(0xee);
+    pkt.set(parseIpv6('2001:db8:1::9'), 24);
+    expect(t.nextHop(pkt, 24, out)).toBe(true);
+    expect(key6(out)).toBe(key6(parseIpv6('2001:db8:1::9')));
     t.remove(parseIpv6('::'), 0);
     expect(t.nextHop(parseIpv6('2002::1'), 0, out)).toBe(false);
     expect(() => t.add(parseIpv6('::'), 129)).toThrow();
