@@ -85,8 +85,12 @@ export function registerCopyViews(a: Uint8Array): void {
 export function wordViews(a: Uint8Array): WordViews {
   const buf = a.buffer;
   const base = a.byteOffset;
+  // `bytes` is a plain Uint8Array even for a Buffer (a receive chunk): copyWords' byte loops then
+  // see one map. With the chunk itself there, a bulk transfer deoptimised copyWords 25–35 times a
+  // second ("wrong map", --trace-deopt), and what ran in the interpreter meanwhile allocated.
+  // One object more per 64 KiB chunk; the alloc bench went 139 → 126 B per packet (offloads on).
   return new LazyWordViews(
-    base === 0 && a.length === buf.byteLength ? a : new Uint8Array(buf),
+    base === 0 && a.length === buf.byteLength && !(a instanceof Buffer) ? a : new Uint8Array(buf),
     isShared(a),
     buf,
     base,

@@ -12,6 +12,18 @@ function array(shared: boolean, byteOffset: number, len: number, seed: number): 
 }
 
 describe('copyBytes', () => {
+  it('word views of a Buffer take its bytes as a plain Uint8Array (one map in the byte loops)', () => {
+    for (const b of [Buffer.allocUnsafeSlow(4096), Buffer.alloc(100), new Uint8Array(64)]) {
+      const v = wordViews(b);
+      expect(Object.getPrototypeOf(v.bytes)).toBe(Uint8Array.prototype);
+      expect(v.bytes.buffer).toBe(b.buffer);
+      expect(v.base).toBe(b.byteOffset);
+      // The same storage: a byte written through one is read through the other.
+      b[3] = 0xa5;
+      expect(v.bytes[v.base + 3]).toBe(0xa5);
+    }
+  });
+
   it('copies exactly the range, whatever the alignment, sharing and registration of either side', () => {
     const side = fc.record({
       shared: fc.boolean(),
