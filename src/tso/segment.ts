@@ -29,6 +29,7 @@ import {
   IpProto,
   IPV6_HLEN,
   set16,
+  set32,
   TcpFlags,
   TcpView,
   UdpView,
@@ -217,13 +218,13 @@ function ipBaseSum(d: Uint8Array, nh: number, v6: boolean): number {
   return csumPartial(d, nh, v.headerLen) + neg(v.totalLength) + neg(v.ident) + neg(v.checksum);
 }
 
-// The per-segment stores below go through put16/put32 on the segment list's own array, not through
-// src/wire's view setters: per 64 KiB TCP frame 8.1–10.6 µs against 13.2–17.0 µs with the views
-// (one process per figure, six each, in turn, this VM). The byte stores are monomorphic either
-// way (V8's IC log); what the views add is a window re-read from a shared object's fields for
-// every field, and a call per setter that V8 inlines in some compilations of the loop and not in
-// others. The rest of the segmenter reads and writes through the views.
-// The offsets are the header layouts' (RFC 791, RFC 8200, RFC 9293, RFC 768).
+// The fields that change per segment are stored with wire/bytes.ts's set16/set32 at the header
+// layouts' offsets (RFC 791, RFC 8200, RFC 9293, RFC 768), not through the views' setters: per 64
+// KiB TCP frame 8.1–10.6 µs against 13.2–17.0 µs with the views (one process per figure, six each,
+// in turn, this VM). Not pinned down why: the byte stores are monomorphic either way (V8's IC
+// log); the views re-read their window from a shared object's fields for every field, and V8
+// inlines their setters in some compilations of the loop and not in others. The rest of the
+// segmenter reads and writes through the views.
 const IP4_TOT_LEN = 2;
 const IP4_ID = 4;
 const IP4_CHECK = 10;
@@ -234,18 +235,6 @@ const TCP_CHECK = 16;
 const UDP_LEN = 4;
 const UDP_CHECK = 6;
 
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
-}
-
 /**
  * The IP fields of one segment (header at d[nh], `l3len` bytes from it on):
  * inet_gso_segment (tot_len, id, the header checksum from `ipBase`) or ipv6_gso_segment
@@ -253,12 +242,12 @@ function put32(b: Uint8Array, o: number, v: number): void {
  */
 function fixIp(d: Uint8Array, nh: number, v6: boolean, l3len: number, id: number, ipBase: number): void {
   if (v6) {
-    put16(d, nh + IP6_PAYLOAD_LEN, l3len - IPV6_HLEN);
+    set16(d, nh + IP6_PAYLOAD_LEN, l3len - IPV6_HLEN);
     return;
   }
-  put16(d, nh + IP4_TOT_LEN, l3len);
-  put16(d, nh + IP4_ID, id);
-  put16(d, nh + IP4_CHECK, ~csumFold(ipBase + l3len + id) & 0xffff);
+  set16(d, nh + IP4_TOT_LEN, l3len);
+  set16(d, nh + IP4_ID, id);
+  set16(d, nh + IP4_CHECK, ~csumFold(ipBase + l3len + id) & 0xffff);
 }
 
 /**
@@ -319,9 +308,9 @@ function segmentTcp(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout, ne
     const adjusted = csumFold(check + (x >>> 16) + (x & 0xffff));
     // The data offset byte and the flags are one word: the flags' changes reach the sum with it.
     const w12 = (word12 & 0xfe00) | fl;
-    put32(d, o + th + TCP_SEQ, seq);
-    put16(d, o + th + TCP_OFF_FLAGS, w12);
-    put16(
+    set32(d, o + th + TCP_SEQ, seq);
+    set16(d, o + th + TCP_OFF_FLAGS, w12);
+    set16(
       d,
       o + th + TCP_CHECK,
       ~csumFold(tcpBase + (seq >>> 16) + (seq & 0xffff) + w12 + adjusted + paySum) & 0xffff,
@@ -368,8 +357,8 @@ function segmentUdpL4(h: GsoHeader, f: Uint8Array, out: SegmentList, l: Layout):
     fixIp(d, o + nh, v6, segLen - nh, (id0 + i) & 0xffff, ipBase);
     const ulen = 8 + chunk;
     const adjusted = csumAdd(partial, ulen);
-    put16(d, o + th + UDP_LEN, ulen);
-    put16(d, o + th + UDP_CHECK, ~csumFold(ports + ulen + adjusted + paySum) & 0xffff || 0xffff);
+    set16(d, o + th + UDP_LEN, ulen);
+    set16(d, o + th + UDP_CHECK, ~csumFold(ports + ulen + adjusted + paySum) & 0xffff || 0xffff);
     out.push(segLen);
   }
   return n;
