@@ -8,6 +8,8 @@
 // poll at once; the others sleep at once. The count lives in a SharedArrayBuffer every kloop of
 // the process gets.
 
+import { type RunQueueWaited, threadRunWait } from './run-wait.ts';
+
 /** What the idle path needs of `Atomics` (the global itself; a test interposes on every access). */
 export interface AtomicsLike {
   load(ta: Int32Array, index: number): number;
@@ -37,7 +39,9 @@ export const KLOOP_POLL_MAX_US = 200;
 export const POLL_START_US = 5;
 /**
  * A gap this long between two clock reads of the poll loop (one pass takes well under 1 µs, a TAP
- * look 1–2) means the thread lost its CPU while polling: another runnable thread wanted it.
+ * look 1–2) means the thread lost its CPU while polling: to another runnable thread, a preemption,
+ * if the thread waited on a run queue meanwhile (run-wait.ts); else to an interrupt, and polling
+ * goes on.
  */
 export const PREEMPT_GAP_US = 20;
 /**
@@ -192,6 +196,8 @@ export class KloopIdle {
   woken = 0;
   /** Polls cut short because the thread was preempted (PREEMPT_GAP_US). */
   preemptions = 0;
+  /** Gaps in a poll that were not preemptions (an interrupt, the host taking the vCPU). */
+  interrupted = 0;
 
   constructor(
     private readonly bell: Doorbell,
@@ -202,6 +208,8 @@ export class KloopIdle {
     private readonly nowUs: () => number,
     private readonly fd: IdleFd | null = null,
     private readonly A: AtomicsLike = Atomics,
+    /** Asked after a gap in a poll: whether the thread waited on a run queue (run-wait.ts). */
+    private readonly waited: RunQueueWaited = threadRunWait(),
   ) {}
 
   /**
@@ -232,10 +240,13 @@ export class KloopIdle {
         (now = this.nowUs()) < until
       ) {
         if (now - last > PREEMPT_GAP_US) {
-          this.preemptions++;
-          window.preempted();
-          preempted = true;
-          break;
+          if (this.waited()) {
+            this.preemptions++;
+            window.preempted();
+            preempted = true;
+            break;
+          }
+          this.interrupted++;
         }
         last = now;
       }

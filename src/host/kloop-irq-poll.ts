@@ -10,6 +10,7 @@
 // the waker to skip its notify.
 
 import { type AtomicsLike, PREEMPT_GAP_US, type PollerSlots, type PollWindow } from './kloop-idle.ts';
+import { type RunQueueWaited, threadRunWait } from './run-wait.ts';
 
 /**
  * One word the guest thread polls: a worker kloop's interrupts (IRQ_PENDING, whose raiser skips its
@@ -37,6 +38,8 @@ export class IrqPoller {
   hits = 0;
   misses = 0;
   preemptions = 0;
+  /** Gaps in a poll that were not preemptions (an interrupt, the host taking the vCPU). */
+  interrupted = 0;
   /** The window the scheduled poll uses (taken when it was scheduled). */
   private nextUs = 0;
   private readonly run = (): void => {
@@ -52,6 +55,8 @@ export class IrqPoller {
     /** Runs the poll after the current task (setImmediate: after the NAPI turn that kicked). */
     private readonly schedule: (fn: () => void) => void = setImmediate,
     private readonly A: AtomicsLike = Atomics,
+    /** Asked after a gap in a poll: whether the thread waited on a run queue (run-wait.ts). */
+    private readonly waited: RunQueueWaited = threadRunWait(),
   ) {}
 
   add(s: IrqSource): void {
@@ -103,11 +108,14 @@ export class IrqPoller {
       const now = this.nowUs();
       if (found || now >= until) break;
       if (now - last > PREEMPT_GAP_US) {
-        // The workers wanted this core: polling only delays the answer (kloop-idle.ts).
-        this.preemptions++;
-        this.window.preempted();
-        preempted = true;
-        break;
+        if (this.waited()) {
+          // The workers wanted this core: polling only delays the answer (kloop-idle.ts).
+          this.preemptions++;
+          this.window.preempted();
+          preempted = true;
+          break;
+        }
+        this.interrupted++;
       }
       last = now;
     }

@@ -24,6 +24,8 @@ export const KC = {
   PREEMPTED: 9,
   /** 1 while the guest thread polls IRQ_PENDING (kloop-irq-poll.ts): the worker skips its notify. */
   GUEST_POLL: 10,
+  /** Gaps in a poll that were not preemptions: an interrupt, the host taking the vCPU (run-wait.ts). */
+  INTERRUPTED: 11,
 } as const;
 export const KC_WORDS = 12;
 

@@ -46,6 +46,7 @@ class Member {
     Atomics.store(c, KC.POLLED, idle.polled);
     Atomics.store(c, KC.SLEEPS, idle.sleeps);
     Atomics.store(c, KC.PREEMPTED, idle.preemptions);
+    Atomics.store(c, KC.INTERRUPTED, idle.interrupted);
   }
 
   /** A cheap fingerprint of every kring's hwcur/hwtail, to tell whether a pass did anything. */

@@ -209,17 +209,29 @@ export class SyncKloop {
   get runs(): number {
     return this.mode === 'inline' ? (this.core?.runs ?? 0) : Atomics.load(this.ctrl, KC.RUNS);
   }
-  /** This thread's interrupt polls after kicks (kloop-irq-poll.ts): answered, ran out, preempted. */
-  static guestPollStats(): { hits: number; misses: number; preempted: number } {
+  /**
+   * This thread's interrupt polls after kicks (kloop-irq-poll.ts): answered, ran out, preempted,
+   * and gaps in a poll that were interrupts, not preemptions (run-wait.ts).
+   */
+  static guestPollStats(): { hits: number; misses: number; preempted: number; interrupted: number } {
     const p = irqPoller;
-    return { hits: p?.hits ?? 0, misses: p?.misses ?? 0, preempted: p?.preemptions ?? 0 };
+    return {
+      hits: p?.hits ?? 0,
+      misses: p?.misses ?? 0,
+      preempted: p?.preemptions ?? 0,
+      interrupted: p?.interrupted ?? 0,
+    };
   }
-  /** Worker idle periods ended by polling, sleeps taken, polls preempted (always 0 inline). */
-  get idleStats(): { polled: number; sleeps: number; preempted: number } {
+  /**
+   * Worker idle periods ended by polling, sleeps taken, polls preempted, gaps in a poll that were
+   * interrupts (always 0 inline).
+   */
+  get idleStats(): { polled: number; sleeps: number; preempted: number; interrupted: number } {
     return {
       polled: Atomics.load(this.ctrl, KC.POLLED),
       sleeps: Atomics.load(this.ctrl, KC.SLEEPS),
       preempted: Atomics.load(this.ctrl, KC.PREEMPTED),
+      interrupted: Atomics.load(this.ctrl, KC.INTERRUPTED),
     };
   }
   /** Worker passes where only the timeout found work (a lost wake-up); always 0 inline. */

@@ -5,6 +5,7 @@
 // having slept, so without the wake-up of an idle CPU (on a VM: a halted vCPU, tens of µs).
 
 import { PREEMPT_GAP_US, type PollWindow } from './kloop-idle.ts';
+import { type RunQueueWaited, threadRunWait } from './run-wait.ts';
 
 /** How a window ended: a frame came, it ran out, or the thread lost its CPU meanwhile. */
 export type BusyPollEnd = 'hit' | 'miss' | 'preempted' | 'shut';
@@ -15,6 +16,8 @@ export class TapBusyPoll {
   hits = 0;
   misses = 0;
   preemptions = 0;
+  /** Gaps in a window that were not preemptions (an interrupt, the host taking the vCPU). */
+  interrupted = 0;
   /** When the ring last ran dry (µs), until the idle period it started has been counted. */
   private dryAt = -1;
 
@@ -24,6 +27,8 @@ export class TapBusyPoll {
     private readonly look: () => boolean,
     /** Microseconds, monotonic (performance.now() × 1000; a test steps it). */
     private readonly nowUs: () => number,
+    /** Asked after a gap in a window: whether the thread waited on a run queue (run-wait.ts). */
+    private readonly waited: RunQueueWaited = threadRunWait(),
   ) {}
 
   /**
@@ -49,9 +54,12 @@ export class TapBusyPoll {
       }
       const now = this.nowUs();
       if (now - last > PREEMPT_GAP_US) {
-        this.preemptions++;
-        this.window.preempted();
-        return 'preempted';
+        if (this.waited()) {
+          this.preemptions++;
+          this.window.preempted();
+          return 'preempted';
+        }
+        this.interrupted++;
       }
       if (now - t0 >= w) {
         this.misses++;

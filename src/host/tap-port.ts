@@ -770,10 +770,18 @@ export class TapPort extends LaidOutPort implements NetmapPort {
     this.uvWatch();
   }
 
-  /** Busy polls (readiness 'uv'): windows that found a frame, ran out, were preempted. */
-  get busyPollStats(): { hits: number; misses: number; preempted: number } {
+  /**
+   * Busy polls (readiness 'uv'): windows that found a frame, ran out, were preempted, and gaps in a
+   * window that were interrupts, not preemptions (run-wait.ts).
+   */
+  get busyPollStats(): { hits: number; misses: number; preempted: number; interrupted: number } {
     const b = this.busy;
-    return { hits: b?.hits ?? 0, misses: b?.misses ?? 0, preempted: b?.preemptions ?? 0 };
+    return {
+      hits: b?.hits ?? 0,
+      misses: b?.misses ?? 0,
+      preempted: b?.preemptions ?? 0,
+      interrupted: b?.interrupted ?? 0,
+    };
   }
 
   /**

@@ -81,9 +81,23 @@ function idleOf(
   b: Doorbell,
   world: World,
   clock: { now: () => number },
-  opts: { slots?: PollerSlots | null; stop?: () => boolean; fd?: IdleFd | null } = {},
+  opts: {
+    slots?: PollerSlots | null;
+    stop?: () => boolean;
+    fd?: IdleFd | null;
+    /** Whether a gap was a run-queue wait (default: every gap is a preemption). */
+    waited?: () => boolean;
+  } = {},
 ): KloopIdle {
-  return new KloopIdle(b, opts.slots ?? null, opts.stop ?? (() => false), clock.now, opts.fd ?? null, world);
+  return new KloopIdle(
+    b,
+    opts.slots ?? null,
+    opts.stop ?? (() => false),
+    clock.now,
+    opts.fd ?? null,
+    world,
+    opts.waited ?? (() => true),
+  );
 }
 
 describe('PollWindow (KVM halt-polling adaptation)', () => {
@@ -367,6 +381,29 @@ describe('KloopIdle', () => {
     expect(w.us).toBe(0);
     expect(w.cooldown).toBe(SHUT_COOLDOWN - 1); // the sleep that followed used one
     expect(world.sleeps).toBe(PREEMPT_LIMIT);
+  });
+
+  it('a gap that was no run-queue wait (an interrupt) is not a preemption: the poll goes on and hits', () => {
+    const b = bell();
+    const world = new World();
+    const clock = stepClock();
+    const w = new PollWindow(400);
+    w.us = 200;
+    let asked = 0;
+    const idle = idleOf(b, world, clock, { waited: () => (asked++, false) });
+    let ops = 0;
+    world.before = () => {
+      ops++;
+      if (ops % 10 === 0 && ops < 40) clock.jump(PREEMPT_GAP_US + 5);
+      if (ops === 45) kick(b, 1 << 2, world);
+    };
+    expect(idle.wait(3000, w)).toBe(1 << 2);
+    expect(asked).toBe(3);
+    expect(idle.interrupted).toBe(3);
+    expect(idle.preemptions).toBe(0);
+    expect(idle.polled).toBe(1);
+    expect(world.sleeps).toBe(0);
+    expect(w.us).toBe(200);
   });
 
   it('with a descriptor: looks at it while polling, sleeps in it with SLEEPING_FD, and reports its timeout', () => {

@@ -46,6 +46,8 @@ class FakeKloop implements IrqSource {
 function setup(
   windowUs: number,
   slots: PollerSlots | null = null,
+  /** Whether a gap was a run-queue wait (default: every gap is a preemption). */
+  waited: () => boolean = () => true,
 ): {
   poller: IrqPoller;
   A: Interposer;
@@ -67,7 +69,7 @@ function setup(
   const w = new PollWindow(100);
   w.us = windowUs;
   const queued: (() => void)[] = [];
-  const poller = new IrqPoller(w, slots, clock.now, (fn) => queued.push(fn), A);
+  const poller = new IrqPoller(w, slots, clock.now, (fn) => queued.push(fn), A, waited);
   return { poller, A, clock, queued, w };
 }
 
@@ -183,5 +185,26 @@ describe('IrqPoller (guest-side busy poll)', () => {
     expect(poller.preemptions).toBe(PREEMPT_LIMIT);
     expect(w.us).toBe(0);
     expect(w.cooldown).toBe(SHUT_COOLDOWN);
+  });
+
+  it('a gap that was no run-queue wait (an interrupt) is not a preemption: the poll finds the interrupt', () => {
+    let asked = 0;
+    const { poller, A, clock, w } = setup(100, null, () => (asked++, false));
+    const k = new FakeKloop();
+    poller.add(k);
+    let ops = 0;
+    A.before = () => {
+      ops++;
+      if (ops % 8 === 0 && ops < 30) clock.jump(PREEMPT_GAP_US + 1);
+      if (ops === 34) k.raise(1);
+    };
+    poller.poll();
+    expect(asked).toBeGreaterThanOrEqual(2);
+    expect(poller.interrupted).toBe(asked);
+    expect(poller.preemptions).toBe(0);
+    expect(poller.hits).toBe(1);
+    expect(k.delivered).toBe(1);
+    expect(k.notified).toBe(0); // raised while the guest polled
+    expect(w.us).toBe(100);
   });
 });

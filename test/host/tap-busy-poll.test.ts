@@ -44,7 +44,7 @@ function world(step = 1): {
 describe('TapBusyPoll', () => {
   it('starts shut: no look until an idle period the window could have covered opens it', () => {
     const w = world();
-    const bp = new TapBusyPoll(new PollWindow(50), w.look, w.now);
+    const bp = new TapBusyPoll(new PollWindow(50), w.look, w.now, () => true);
     expect(bp.spin()).toBe('shut');
     expect(w.looks()).toBe(0);
     w.advance(30); // the frame came 30 µs after the ring ran dry, seen by the event loop's watch
@@ -62,7 +62,7 @@ describe('TapBusyPoll', () => {
 
   it('runs out after its window, which halves after each long idle period and shuts after MISS_LIMIT misses', () => {
     const w = world();
-    const bp = new TapBusyPoll(new PollWindow(64, 8), w.look, w.now);
+    const bp = new TapBusyPoll(new PollWindow(64, 8), w.look, w.now, () => true);
     bp.spin();
     w.advance(40);
     bp.woke();
@@ -89,7 +89,7 @@ describe('TapBusyPoll', () => {
 
   it("never polls past the cap (the event loop's next timer), and a cap of 0 does not poll", () => {
     const w = world();
-    const bp = new TapBusyPoll(new PollWindow(500), w.look, w.now);
+    const bp = new TapBusyPoll(new PollWindow(500), w.look, w.now, () => true);
     bp.spin();
     w.advance(300);
     bp.woke();
@@ -106,7 +106,7 @@ describe('TapBusyPoll', () => {
 
   it('gives the CPU back when preempted while polling; PREEMPT_LIMIT such spins in a row shut the window', () => {
     const w = world();
-    const bp = new TapBusyPoll(new PollWindow(50), w.look, w.now);
+    const bp = new TapBusyPoll(new PollWindow(50), w.look, w.now, () => true);
     bp.spin();
     w.advance(40);
     bp.woke();
@@ -120,6 +120,23 @@ describe('TapBusyPoll', () => {
     expect(bp.window.cooldown).toBeGreaterThan(0);
   });
 
+  it('a gap that was no run-queue wait (an interrupt, the host taking the vCPU) is not a preemption', () => {
+    const w = world();
+    let asked = 0;
+    const bp = new TapBusyPoll(new PollWindow(5000), w.look, w.now, () => (asked++, false));
+    bp.spin();
+    w.advance(2000);
+    bp.woke();
+    expect(bp.window.us).toBeGreaterThanOrEqual(2000);
+    // A 2 ms wait with gaps in it, as a paced ping over a VM's TAP: each gap is asked about once.
+    w.jumpAfter(5, PREEMPT_GAP_US + 30);
+    w.arriveIn(1500);
+    expect(bp.spin()).toBe('hit');
+    expect(asked).toBe(1);
+    expect(bp.interrupted).toBe(1);
+    expect(bp.preemptions).toBe(0);
+  });
+
   it('property: a spin never outlasts its window; it hits exactly when the frame comes within it', () => {
     fc.assert(
       fc.property(
@@ -128,7 +145,7 @@ describe('TapBusyPoll', () => {
         fc.integer({ min: 1, max: 3 }),
         (maxUs, arrivals, step) => {
           const w = world(step);
-          const bp = new TapBusyPoll(new PollWindow(maxUs), w.look, w.now);
+          const bp = new TapBusyPoll(new PollWindow(maxUs), w.look, w.now, () => true);
           for (const a of arrivals) {
             const win = bp.window.us;
             w.arriveIn(a);
