@@ -337,7 +337,7 @@ export async function tapRows(quick: boolean, ref: LinuxReference): Promise<Benc
     sh('ip', '-n', ns, 'addr', 'add', `${ECHO_KERNEL_IP}/24`, 'dev', ECHO_TAP);
     sh('ip', '-n', ns, 'link', 'set', ECHO_TAP, 'up');
     const pings = quick ? 10 : 500;
-    rows.push(...(await cacheRefillRows(quick)));
+    rows.push(...cacheRefillRows(quick));
     for (const how of ['block', 'spin'] as const) {
       const name = `Linux→C responder TAP, ${how === 'block' ? 'blocking read' : 'spinning read'}`;
       const note =
