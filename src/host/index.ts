@@ -48,6 +48,7 @@ export {
 } from './kloop-thread.ts';
 export { KC, KLOOP_WAIT_MS } from './kloop-words.ts';
 export { type IrqSource, IrqPoller } from './kloop-irq-poll.ts';
+export type { RunQueueWaited } from './run-wait.ts';
 export {
   type AtomicsLike,
   type Doorbell,
