@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './harness.ts';
+import { median } from './runs.ts';
 
 const LINE = 64;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -16,11 +17,6 @@ function touch(a: Int32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i += LINE / 4) s += a[i]!;
   return s;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[s.length >> 1]!;
 }
 
 /**

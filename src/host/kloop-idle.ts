@@ -44,6 +44,26 @@ export const POLL_START_US = 5;
  * goes on.
  */
 export const PREEMPT_GAP_US = 20;
+
+/**
+ * A poll loop's test for a lost CPU, shared by the three loops (the worker's idle poll, the guest
+ * thread's interrupt poll, the TAP busy poll): a gap of more than PREEMPT_GAP_US between two of
+ * its clock reads, and a run-queue wait that grew meanwhile. A gap without that wait is counted
+ * as an interrupt, and the loop goes on.
+ */
+export class CpuLoss {
+  /** Gaps that were not preemptions (an interrupt, the host taking the vCPU). */
+  interrupted = 0;
+  constructor(private readonly waited: RunQueueWaited) {}
+
+  /** Whether the thread lost its CPU to another task between clock reads `last` and `now` (µs). */
+  between(last: number, now: number): boolean {
+    if (now - last <= PREEMPT_GAP_US) return false;
+    if (this.waited()) return true;
+    this.interrupted++;
+    return false;
+  }
+}
 /**
  * Idle periods a window stays shut after a preempted poll or MISS_LIMIT polls in a row that ran
  * out; doubled each time it shuts again before a poll hits, up to SHUT_COOLDOWN_MAX.
@@ -194,10 +214,9 @@ export class KloopIdle {
   polled = 0;
   sleeps = 0;
   woken = 0;
-  /** Polls cut short because the thread was preempted (PREEMPT_GAP_US). */
+  /** Polls cut short because the thread was preempted (CpuLoss). */
   preemptions = 0;
-  /** Gaps in a poll that were not preemptions (an interrupt, the host taking the vCPU). */
-  interrupted = 0;
+  private readonly cpu: CpuLoss;
 
   constructor(
     private readonly bell: Doorbell,
@@ -209,8 +228,15 @@ export class KloopIdle {
     private readonly fd: IdleFd | null = null,
     private readonly A: AtomicsLike = Atomics,
     /** Asked after a gap in a poll: whether the thread waited on a run queue (run-wait.ts). */
-    private readonly waited: RunQueueWaited = threadRunWait(),
-  ) {}
+    waited: RunQueueWaited = threadRunWait(),
+  ) {
+    this.cpu = new CpuLoss(waited);
+  }
+
+  /** Gaps in a poll that were not preemptions (an interrupt, the host taking the vCPU). */
+  get interrupted(): number {
+    return this.cpu.interrupted;
+  }
 
   /**
    * Waits for doorbell bits and takes them (PENDING is cleared). Polls for `window`'s current
@@ -239,14 +265,11 @@ export class KloopIdle {
         !this.stopped() &&
         (now = this.nowUs()) < until
       ) {
-        if (now - last > PREEMPT_GAP_US) {
-          if (this.waited()) {
-            this.preemptions++;
-            window.preempted();
-            preempted = true;
-            break;
-          }
-          this.interrupted++;
+        if (this.cpu.between(last, now)) {
+          this.preemptions++;
+          window.preempted();
+          preempted = true;
+          break;
         }
         last = now;
       }

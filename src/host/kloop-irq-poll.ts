@@ -9,7 +9,7 @@
 // on its port's doorbell: its answer comes as a doorbell from that thread, and SLEEPING at 0 tells
 // the waker to skip its notify.
 
-import { type AtomicsLike, PREEMPT_GAP_US, type PollerSlots, type PollWindow } from './kloop-idle.ts';
+import { type AtomicsLike, CpuLoss, type PollerSlots, type PollWindow } from './kloop-idle.ts';
 import { type RunQueueWaited, threadRunWait } from './run-wait.ts';
 
 /**
@@ -38,8 +38,7 @@ export class IrqPoller {
   hits = 0;
   misses = 0;
   preemptions = 0;
-  /** Gaps in a poll that were not preemptions (an interrupt, the host taking the vCPU). */
-  interrupted = 0;
+  private readonly cpu: CpuLoss;
   /** The window the scheduled poll uses (taken when it was scheduled). */
   private nextUs = 0;
   private readonly run = (): void => {
@@ -56,8 +55,15 @@ export class IrqPoller {
     private readonly schedule: (fn: () => void) => void = setImmediate,
     private readonly A: AtomicsLike = Atomics,
     /** Asked after a gap in a poll: whether the thread waited on a run queue (run-wait.ts). */
-    private readonly waited: RunQueueWaited = threadRunWait(),
-  ) {}
+    waited: RunQueueWaited = threadRunWait(),
+  ) {
+    this.cpu = new CpuLoss(waited);
+  }
+
+  /** Gaps in a poll that were not preemptions (an interrupt, the host taking the vCPU). */
+  get interrupted(): number {
+    return this.cpu.interrupted;
+  }
 
   add(s: IrqSource): void {
     this.sources.add(s);
@@ -107,15 +113,12 @@ export class IrqPoller {
       for (const s of this.sources) if (A.load(s.ctrl, s.pending) !== 0) found = true;
       const now = this.nowUs();
       if (found || now >= until) break;
-      if (now - last > PREEMPT_GAP_US) {
-        if (this.waited()) {
-          // The workers wanted this core: polling only delays the answer (kloop-idle.ts).
-          this.preemptions++;
-          this.window.preempted();
-          preempted = true;
-          break;
-        }
-        this.interrupted++;
+      if (this.cpu.between(last, now)) {
+        // The workers wanted this core: polling only delays the answer (kloop-idle.ts).
+        this.preemptions++;
+        this.window.preempted();
+        preempted = true;
+        break;
       }
       last = now;
     }

@@ -4,7 +4,7 @@
 // (kloop-idle.ts PollWindow). A frame that comes within the window is taken without the thread
 // having slept, so without the wake-up of an idle CPU (on a VM: a halted vCPU, tens of µs).
 
-import { PREEMPT_GAP_US, type PollWindow } from './kloop-idle.ts';
+import { CpuLoss, type PollWindow } from './kloop-idle.ts';
 import { type RunQueueWaited, threadRunWait } from './run-wait.ts';
 
 /** How a window ended: a frame came, it ran out, or the thread lost its CPU meanwhile. */
@@ -16,8 +16,7 @@ export class TapBusyPoll {
   hits = 0;
   misses = 0;
   preemptions = 0;
-  /** Gaps in a window that were not preemptions (an interrupt, the host taking the vCPU). */
-  interrupted = 0;
+  private readonly cpu: CpuLoss;
   /** When the ring last ran dry (µs), until the idle period it started has been counted. */
   private dryAt = -1;
 
@@ -28,8 +27,15 @@ export class TapBusyPoll {
     /** Microseconds, monotonic (performance.now() × 1000; a test steps it). */
     private readonly nowUs: () => number,
     /** Asked after a gap in a window: whether the thread waited on a run queue (run-wait.ts). */
-    private readonly waited: RunQueueWaited = threadRunWait(),
-  ) {}
+    waited: RunQueueWaited = threadRunWait(),
+  ) {
+    this.cpu = new CpuLoss(waited);
+  }
+
+  /** Gaps in a window that were not preemptions (an interrupt, the host taking the vCPU). */
+  get interrupted(): number {
+    return this.cpu.interrupted;
+  }
 
   /**
    * The ring ran dry and the thread is about to sleep: looks at the descriptor until a frame comes
@@ -53,13 +59,10 @@ export class TapBusyPoll {
         return 'hit';
       }
       const now = this.nowUs();
-      if (now - last > PREEMPT_GAP_US) {
-        if (this.waited()) {
-          this.preemptions++;
-          this.window.preempted();
-          return 'preempted';
-        }
-        this.interrupted++;
+      if (this.cpu.between(last, now)) {
+        this.preemptions++;
+        this.window.preempted();
+        return 'preempted';
       }
       if (now - t0 >= w) {
         this.misses++;
